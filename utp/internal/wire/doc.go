@@ -1,0 +1,10 @@
+// Package wire encodes and decodes uTP packets (BEP 29): the 20-byte header,
+// the extension chain with its selective-ACK bitmask, and 16-bit sequence
+// number arithmetic with wrap-around.
+//
+// Parse never panics and never retains its input beyond the slices it
+// returns. A datagram that cannot be uTP (a runt, a version other than 1, a
+// type above 4, or a first extension id that no uTP implementation sends) is
+// reported with an error wrapping ErrNotUTP, so a socket shared with another
+// protocol (a DHT, say) can pass it on.
+package wire

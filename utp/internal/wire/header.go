@@ -1,0 +1,157 @@
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Type is the packet type, the high nibble of the first header byte.
+type Type uint8
+
+// Packet types (BEP 29).
+const (
+	Data  Type = 0 // ST_DATA: carries payload
+	Fin   Type = 1 // ST_FIN: last sequence number of the stream
+	State Type = 2 // ST_STATE: an ACK without payload
+	Reset Type = 3 // ST_RESET: terminate the connection
+	Syn   Type = 4 // ST_SYN: open a connection
+)
+
+var typeNames = [...]string{"DATA", "FIN", "STATE", "RESET", "SYN"}
+
+// String returns the BEP 29 name without the ST_ prefix.
+func (t Type) String() string {
+	if int(t) < len(typeNames) {
+		return typeNames[t]
+	}
+	return fmt.Sprintf("Type(%d)", uint8(t))
+}
+
+const (
+	// Version is the only protocol version uTP has (BEP 29).
+	Version = 1
+	// HeaderSize is the size of the fixed header.
+	HeaderSize = 20
+	// MaxSACKLen is the largest bitmask we encode: the length byte allows 255,
+	// and a multiple of 4 is required by libutp, so 252.
+	MaxSACKLen = 252
+
+	extNone          = 0
+	extSelectiveAck  = 1
+	extExtensionBits = 2 // libutp sends 8 bytes of extension bits; we skip it
+)
+
+var (
+	// ErrNotUTP reports a datagram that is not uTP at all.
+	ErrNotUTP = errors.New("wire: not a uTP packet")
+	// ErrMalformed reports a uTP-looking datagram whose extension chain is
+	// truncated or inconsistent.
+	ErrMalformed = errors.New("wire: malformed uTP packet")
+)
+
+// Header is a decoded uTP header. Field comments give the BEP 29 names.
+type Header struct {
+	Type          Type
+	ConnID        uint16 // connection_id
+	Timestamp     uint32 // timestamp_microseconds
+	TimestampDiff uint32 // timestamp_difference_microseconds
+	WndSize       uint32 // wnd_size: free receive buffer in bytes
+	SeqNr         uint16 // seq_nr
+	AckNr         uint16 // ack_nr
+	// SACK is the selective-ACK bitmask, nil when absent. Bit i of byte j
+	// (least significant bit first) acknowledges AckNr+2+8*j+i. After Parse
+	// it aliases the input.
+	SACK []byte
+}
+
+// Parse decodes one datagram. The payload and h.SACK alias b.
+func Parse(b []byte) (h Header, payload []byte, err error) {
+	if len(b) < HeaderSize {
+		return h, nil, fmt.Errorf("%w: %d bytes is shorter than a header", ErrNotUTP, len(b))
+	}
+	if v := b[0] & 0xf; v != Version {
+		return h, nil, fmt.Errorf("%w: version %d", ErrNotUTP, v)
+	}
+	h.Type = Type(b[0] >> 4)
+	if h.Type > Syn {
+		return h, nil, fmt.Errorf("%w: type %d", ErrNotUTP, uint8(h.Type))
+	}
+	ext := b[1]
+	if ext > extExtensionBits {
+		return h, nil, fmt.Errorf("%w: first extension %d", ErrNotUTP, ext)
+	}
+	h.ConnID = binary.BigEndian.Uint16(b[2:])
+	h.Timestamp = binary.BigEndian.Uint32(b[4:])
+	h.TimestampDiff = binary.BigEndian.Uint32(b[8:])
+	h.WndSize = binary.BigEndian.Uint32(b[12:])
+	h.SeqNr = binary.BigEndian.Uint16(b[16:])
+	h.AckNr = binary.BigEndian.Uint16(b[18:])
+	rest := b[HeaderSize:]
+	for ext != extNone {
+		if len(rest) < 2 {
+			return h, nil, fmt.Errorf("%w: extension %d truncated", ErrMalformed, ext)
+		}
+		next, n := rest[0], int(rest[1])
+		if len(rest) < 2+n {
+			return h, nil, fmt.Errorf("%w: extension %d claims %d bytes, %d left", ErrMalformed, ext, n, len(rest)-2)
+		}
+		if ext == extSelectiveAck && h.SACK == nil {
+			// Any length is accepted: libtorrent has sent 1-byte masks
+			// although libutp always sends multiples of 4.
+			h.SACK = rest[2 : 2+n : 2+n]
+		}
+		// Unknown later extensions are skipped by length, as libutp does.
+		ext, rest = next, rest[2+n:]
+	}
+	return h, rest, nil
+}
+
+// Len returns the encoded size of h: the header plus its SACK extension,
+// whose bitmask is padded to a multiple of 4 bytes.
+func (h *Header) Len() int {
+	if h.SACK == nil {
+		return HeaderSize
+	}
+	return HeaderSize + 2 + sackEncodedLen(len(h.SACK))
+}
+
+func sackEncodedLen(n int) int {
+	n = (n + 3) &^ 3
+	if n == 0 {
+		n = 4
+	}
+	return min(n, MaxSACKLen)
+}
+
+// Put encodes h into buf, which must hold at least h.Len() bytes, and
+// returns the number of bytes written. The payload goes after them.
+func (h *Header) Put(buf []byte) int {
+	_ = buf[HeaderSize-1]
+	buf[0] = byte(h.Type)<<4 | Version
+	buf[1] = extNone
+	binary.BigEndian.PutUint16(buf[2:], h.ConnID)
+	binary.BigEndian.PutUint32(buf[4:], h.Timestamp)
+	binary.BigEndian.PutUint32(buf[8:], h.TimestampDiff)
+	binary.BigEndian.PutUint32(buf[12:], h.WndSize)
+	binary.BigEndian.PutUint16(buf[16:], h.SeqNr)
+	binary.BigEndian.PutUint16(buf[18:], h.AckNr)
+	if h.SACK == nil {
+		return HeaderSize
+	}
+	buf[1] = extSelectiveAck
+	n := sackEncodedLen(len(h.SACK))
+	buf[HeaderSize] = extNone
+	buf[HeaderSize+1] = byte(n)
+	m := copy(buf[HeaderSize+2:HeaderSize+2+n], h.SACK)
+	clear(buf[HeaderSize+2+m : HeaderSize+2+n])
+	return HeaderSize + 2 + n
+}
+
+// Append appends the encoding of h to b.
+func (h *Header) Append(b []byte) []byte {
+	n := len(b)
+	b = append(b, make([]byte, h.Len())...)
+	h.Put(b[n:])
+	return b
+}
