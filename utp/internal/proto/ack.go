@@ -1,0 +1,211 @@
+package proto
+
+import (
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/cc"
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
+)
+
+const (
+	// dupAckThreshold: libutp's DUPLICATE_ACKS_BEFORE_RESEND and TCP's
+	// fast retransmit (RFC 5681 3.2).
+	dupAckThreshold = 3
+	// sackThreshold: a packet is lost once this many packets sent after
+	// it were selectively acknowledged (issue: "SACK evidence"; RFC 6675's
+	// DupThresh).
+	sackThreshold = 3
+)
+
+// ackAcceptable reports whether an incoming ack_nr is one we can have
+// caused: never past the last sequence number we assigned. libutp drops
+// such packets (ACK_NR_ALLOWED_WINDOW); so do we, so that a stray or forged
+// packet cannot acknowledge data that was never delivered.
+func (c *Conn) ackAcceptable(ack uint16) bool {
+	return wire.SeqLessEq(ack, c.snd.seqNr-1)
+}
+
+// ackResult gathers what one ACK did.
+type ackResult struct {
+	bytes    int       // newly acknowledged, headers included (cwnd counts them)
+	advanced bool      // the cumulative ack moved
+	sacked   bool      // a SACK bit acknowledged something new
+	sampleAt time.Time // send time of the newest never-retransmitted packet acked
+	sampleTx uint64
+}
+
+// onAck applies the acknowledgement information of an accepted packet:
+// cumulative ack_nr, selective ACK, duplicate-ACK and SACK loss detection,
+// the RTT sample and the congestion controller.
+func (c *Conn) onAck(now time.Time, h *wire.Header, payloadLen int) {
+	s := &c.snd
+	ack := h.AckNr
+	if s.inUse() == 0 || wire.SeqLess(ack, s.una-1) {
+		// Nothing outstanding, or an old ack_nr: a reordered packet or a
+		// keepalive (which acks ack_nr−1 on purpose). Neither may count as
+		// a duplicate ACK.
+		return
+	}
+	flightBefore := s.flight
+	var res ackResult
+	for s.inUse() > 0 && wire.SeqLessEq(s.una, ack) {
+		c.ackPacket(now, s.pkt(s.una), &res)
+		s.una++
+		res.advanced = true
+	}
+	if h.SACK != nil {
+		c.applySACK(now, ack, h.SACK, &res)
+	}
+	c.released()
+	lost := c.detectLoss(h, payloadLen, &res)
+	if !res.sampleAt.IsZero() {
+		c.rtt.OnSample(now.Sub(res.sampleAt)) // Karn: first transmissions only
+	}
+	if lost {
+		c.ctrl.OnLoss(now, c.rtt.SRTT())
+	}
+	if res.bytes > 0 {
+		c.ctrl.OnAck(cc.Ack{
+			Now: now, AckedBytes: res.bytes, FlightBefore: flightBefore,
+			Delay: h.TimestampDiff, HasDelay: h.TimestampDiff != 0, RTT: c.rtt.SRTT(),
+		})
+		c.stats.DelaySamples++
+	}
+	if res.advanced {
+		// RFC 6298 5.3 and 5.7: progress restarts the timer and clears the
+		// backoff.
+		c.consecutiveTimeouts = 0
+		c.rtt.ResetBackoff()
+		c.timers[timerRetransmit] = time.Time{}
+		if s.inUse() > 0 && s.flight > 0 {
+			c.timers[timerRetransmit] = now.Add(c.rto())
+		}
+	}
+}
+
+// ackPacket marks one packet acknowledged.
+func (c *Conn) ackPacket(now time.Time, p *outPacket, res *ackResult) {
+	s := &c.snd
+	if p.sacked {
+		return
+	}
+	p.sacked = true
+	if p.inFlight {
+		p.inFlight = false
+		s.flight -= p.size()
+	}
+	if p.lost {
+		p.lost = false
+		s.lostN--
+	}
+	res.bytes += p.size()
+	if p.sends == 1 && p.txID > res.sampleTx {
+		res.sampleAt, res.sampleTx = p.sentAt, p.txID
+	}
+	switch p.typ {
+	case wire.Fin:
+		s.finAcked = true
+	}
+}
+
+// released frees the send buffer behind the cumulative ack.
+func (c *Conn) released() {
+	s := &c.snd
+	upTo := s.next
+	if s.inUse() > 0 {
+		upTo = s.pkt(s.una).off
+	}
+	if upTo > s.ring.base {
+		s.ring.discard(upTo)
+		c.events.set(EventWritable)
+	}
+}
+
+// applySACK acknowledges the packets named by a selective ACK bitmask.
+func (c *Conn) applySACK(now time.Time, ack uint16, mask []byte, res *ackResult) {
+	s := &c.snd
+	for i := range len(mask) * 8 {
+		if !wire.SACKHas(mask, i) {
+			continue
+		}
+		seq := ack + 2 + uint16(i)
+		if !wire.SeqLess(seq, s.seqNr) {
+			return
+		}
+		if !s.pkt(seq).sacked {
+			c.ackPacket(now, s.pkt(seq), res)
+			res.sacked = true
+		}
+	}
+}
+
+// detectLoss declares packets lost on three duplicate ACKs (libutp,
+// RFC 5681) or on SACK evidence, and reports whether any were.
+func (c *Conn) detectLoss(h *wire.Header, payloadLen int, res *ackResult) bool {
+	s := &c.snd
+	if res.advanced {
+		s.dupAcks = 0
+	} else if h.Type == wire.State && payloadLen == 0 && h.AckNr == s.una-1 && s.flight > 0 {
+		s.dupAcks++
+	}
+	lost := false
+	if s.dupAcks == dupAckThreshold && s.inUse() > 0 {
+		if p := s.pkt(s.una); !p.sacked && !p.fastResent && p.inFlight {
+			c.markLost(p)
+			p.fastResent = true
+			lost = true
+		}
+	}
+	if res.sacked && c.sackLoss() {
+		lost = true
+	}
+	return lost
+}
+
+// sackLoss declares lost every in-flight packet for which at least
+// sackThreshold packets transmitted after it have been acknowledged. It
+// compares transmission order, not sequence numbers, so a retransmission
+// is judged by what was sent after it.
+func (c *Conn) sackLoss() bool {
+	s := &c.snd
+	var top [sackThreshold]uint64 // largest txIDs of acked packets, descending
+	for seq := s.una; seq != s.seqNr; seq++ {
+		p := s.pkt(seq)
+		if !p.sacked {
+			continue
+		}
+		for i := range top {
+			if p.txID > top[i] {
+				copy(top[i+1:], top[i:len(top)-1])
+				top[i] = p.txID
+				break
+			}
+		}
+	}
+	threshold := top[sackThreshold-1]
+	lost := false
+	for seq := s.una; seq != s.seqNr; seq++ {
+		p := s.pkt(seq)
+		if p.inFlight && p.txID < threshold {
+			c.markLost(p)
+			lost = true
+		}
+	}
+	return lost
+}
+
+// markLost takes a packet out of flight and queues it for retransmission.
+func (c *Conn) markLost(p *outPacket) {
+	s := &c.snd
+	if p.inFlight {
+		p.inFlight = false
+		s.flight -= p.size()
+	}
+	if !p.lost {
+		p.lost = true
+		s.lostN++
+		c.stats.FastRetransmits++
+	}
+}
+
+func (c *Conn) rto() time.Duration { return c.rtt.RTO() }

@@ -1,0 +1,267 @@
+package proto
+
+import (
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/cc"
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
+)
+
+type connState uint8
+
+const (
+	stateSynSent   connState = iota // dialer waiting for the acceptor's reply
+	stateConnected                  // data may flow; close progress is in sendState/recvState flags
+	stateClosed                     // terminal
+)
+
+var stateNames = [...]string{"SynSent", "Connected", "Closed"}
+
+func (s connState) String() string { return stateNames[s] }
+
+// Conn is the state of one uTP connection. It is not safe for concurrent
+// use: the IO layer serialises every call.
+type Conn struct {
+	cfg    Config
+	state  connState
+	sendID uint16 // connection_id on packets we send
+	recvID uint16 // connection_id on packets we receive
+
+	snd sendState
+	rcv recvState
+
+	ctrl cc.Controller
+	rtt  *cc.RTTEstimator
+
+	timers timerTable
+	// lastRecv and lastSend feed the idle timeout and keepalive.
+	lastRecv, lastSend time.Time
+	// consecutiveTimeouts counts RTO expiries without forward progress.
+	consecutiveTimeouts int
+	// replyMicro is our latest measurement of the peer's one-way delay,
+	// echoed as timestamp_difference (BEP 29).
+	replyMicro uint32
+
+	// synReply is the acceptor's first STATE, re-sent unchanged when a
+	// duplicate SYN arrives (libutp behaviour).
+	synReply     []byte
+	resendSynAck bool
+	// sendReset asks PollTransmit for one RESET.
+	sendReset bool
+	// keepalivePending asks PollTransmit for one keepalive STATE.
+	keepalivePending bool
+
+	// lastToAck: our FIN was acknowledged before we reached the peer's, so
+	// our ACK of their FIN is the last word and TIME-WAIT applies.
+	lastToAck bool
+
+	events pendingEvents
+	stats  Stats
+}
+
+func newConn(now time.Time, cfg Config) *Conn {
+	cfg = cfg.withDefaults()
+	c := &Conn{
+		cfg:      cfg,
+		ctrl:     cfg.NewController(now, cfg.PacketSize+wire.HeaderSize),
+		rtt:      cc.NewRTTEstimator(cfg.RTT),
+		lastRecv: now,
+		lastSend: now,
+	}
+	c.snd.init(cfg)
+	c.rcv.init(cfg)
+	return c
+}
+
+// Dial starts the dialer side of a connection. recvID is the connection id
+// the peer will address us with (the SYN carries it; we send with
+// recvID+1, BEP 29) and isn is our initial sequence number. The SYN is
+// ready in PollTransmit.
+func Dial(now time.Time, cfg Config, recvID, isn uint16) *Conn {
+	c := newConn(now, cfg)
+	c.state = stateSynSent
+	c.recvID, c.sendID = recvID, recvID+1
+	c.snd.seqNr = isn
+	c.snd.una = isn
+	c.snd.queueControl(wire.Syn)
+	return c
+}
+
+// Accept creates the acceptor side from a SYN's header. isn is our initial
+// sequence number. Our STATE reply carries isn without consuming it, as
+// libutp does, so the peer's ack_nr starts at isn−1 and our first DATA is
+// isn.
+func Accept(now time.Time, cfg Config, syn wire.Header, isn uint16) *Conn {
+	c := newConn(now, cfg)
+	c.state = stateConnected
+	c.recvID, c.sendID = syn.ConnID+1, syn.ConnID
+	c.snd.seqNr, c.snd.una = isn, isn
+	c.rcv.ackNr = syn.SeqNr
+	c.snd.peerWnd = peerWindow(syn.WndSize, cfg)
+	c.noteReceived(now, &syn)
+	c.stats.PacketsReceived++
+	c.synReply = c.encodeControl(now, wire.State)
+	c.resendSynAck = true
+	c.events.set(EventConnected)
+	c.arm(now)
+	return c
+}
+
+// peerWindow is the send limit a peer's wnd_size allows. Some peers send 0
+// in a SYN before they have a receive buffer; one packet keeps the
+// connection able to start (docs/protocol.md).
+func peerWindow(w uint32, cfg Config) int {
+	if w == 0 {
+		return cfg.PacketSize
+	}
+	return int(min(w, 1<<30))
+}
+
+// RecvID is the connection id that packets for this Conn carry.
+func (c *Conn) RecvID() uint16 { return c.recvID }
+
+// SendID is the connection id this Conn puts on its packets.
+func (c *Conn) SendID() uint16 { return c.sendID }
+
+// MaxDatagram is the largest datagram PollTransmit can produce; its buf
+// must be at least this long.
+func (c *Conn) MaxDatagram() int {
+	return wire.HeaderSize + 2 + c.cfg.MaxSACKBytes + c.cfg.PacketSize
+}
+
+// Closed reports whether the connection has ended.
+func (c *Conn) Closed() bool { return c.state == stateClosed }
+
+// NextEvent returns the next pending event, or one of kind EventNone.
+func (c *Conn) NextEvent() Event { return c.events.next() }
+
+// HandlePacket processes one datagram addressed to this Conn. It does not
+// retain b.
+func (c *Conn) HandlePacket(now time.Time, b []byte) {
+	h, payload, err := wire.Parse(b)
+	if err != nil {
+		c.stats.PacketsMalformed++
+		return
+	}
+	c.HandleParsed(now, h, payload)
+}
+
+// HandleParsed is HandlePacket for a datagram the caller already parsed.
+// It does not retain h.SACK or payload.
+func (c *Conn) HandleParsed(now time.Time, h wire.Header, payload []byte) {
+	if c.state == stateClosed {
+		return
+	}
+	c.stats.PacketsReceived++
+	switch {
+	case h.Type == wire.Reset:
+		c.onReset()
+	case h.Type == wire.Syn:
+		c.onSyn(h)
+	case c.state == stateSynSent:
+		c.onSynReply(now, h, payload)
+	default:
+		c.onPacket(now, h, payload)
+	}
+	c.arm(now)
+}
+
+// onSyn handles a SYN that reached an existing Conn: a retransmission of
+// the SYN we accepted gets our saved reply again, unchanged (libutp).
+func (c *Conn) onSyn(h wire.Header) {
+	if c.synReply != nil && h.ConnID == c.sendID {
+		c.resendSynAck = true
+		return
+	}
+	c.stats.PacketsIgnored++
+}
+
+// onSynReply completes the dialer's handshake. The reply is normally a
+// STATE, but DATA is accepted in its place because the acceptor may write
+// first and its STATE may be lost. Either way the acceptor's seq_nr is the
+// first sequence number it will use, so ack_nr starts one below it.
+func (c *Conn) onSynReply(now time.Time, h wire.Header, payload []byte) {
+	syn := c.snd.una
+	if h.AckNr != syn || (h.Type != wire.State && h.Type != wire.Data) {
+		c.stats.PacketsIgnored++
+		return
+	}
+	c.state = stateConnected
+	c.rcv.ackNr = h.SeqNr - 1
+	c.events.set(EventConnected)
+	c.onPacket(now, h, payload)
+}
+
+// onPacket handles every packet of an established connection.
+func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
+	if !c.ackAcceptable(h.AckNr) {
+		// An ack_nr for a packet we never sent: stray or forged. Dropping
+		// the whole packet keeps it from corrupting any state
+		// (libutp: ACK_NR_ALLOWED_WINDOW).
+		c.stats.PacketsIgnored++
+		return
+	}
+	c.noteReceived(now, &h)
+	c.snd.peerWnd = int(min(h.WndSize, 1<<30))
+	c.onAck(now, &h, len(payload))
+	switch h.Type {
+	case wire.Data:
+		c.onData(now, h.SeqNr, payload, false)
+	case wire.Fin:
+		c.onData(now, h.SeqNr, payload, true)
+	}
+	if c.state != stateClosed {
+		c.checkDone(now)
+	}
+}
+
+// noteReceived records what every accepted packet tells us: liveness and
+// the one-way delay sample we echo back as timestamp_difference.
+func (c *Conn) noteReceived(now time.Time, h *wire.Header) {
+	c.lastRecv = now
+	if h.Timestamp != 0 {
+		c.replyMicro = micros(now) - h.Timestamp
+		c.ctrl.OnPeerDelay(now, c.replyMicro)
+	}
+}
+
+// micros is the BEP 29 timestamp of now: microseconds, wrapping at 2^32.
+// Only differences of these values are meaningful.
+func micros(now time.Time) uint32 { return uint32(now.UnixMicro()) }
+
+// onReset honours a RESET from the peer (BEP 29): the connection ends at
+// once. Before the handshake completes, it means the dial was refused.
+func (c *Conn) onReset() {
+	if c.state == stateSynSent {
+		c.fail(ErrConnRefused)
+		return
+	}
+	c.fail(ErrConnReset)
+}
+
+// fail ends the connection with err.
+func (c *Conn) fail(err error) {
+	if c.state == stateClosed {
+		return
+	}
+	c.state = stateClosed
+	c.events.closeErr = err
+	c.events.set(EventClosed)
+	c.events.set(EventReadable)
+	c.events.set(EventWritable)
+	c.timers = timerTable{}
+}
+
+// Reset aborts the connection: one RESET is sent and the Conn closes with
+// ErrLocalReset. Unsent and unread data is discarded.
+func (c *Conn) Reset(now time.Time) {
+	if c.state == stateClosed {
+		return
+	}
+	c.sendReset = true
+	c.fail(ErrLocalReset)
+}
+
+// Err returns why the connection closed, nil while it is open or after a
+// clean close.
+func (c *Conn) Err() error { return c.events.closeErr }

@@ -1,0 +1,260 @@
+package proto
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
+	"github.com/inet256/go-utp/v2/utp/netsim"
+)
+
+// streamByte is byte i of the deterministic stream an endpoint sends; the
+// salt tells the two directions apart so crossed streams are detected.
+func streamByte(salt byte, i uint64) byte {
+	return byte(i*131+i>>9+i>>17) ^ salt
+}
+
+// endpoint drives one Conn over a netsim node: it writes a deterministic
+// stream, reads and checks the peer's, and feeds packets, timers and
+// outputs between the Conn and the simulator.
+type endpoint struct {
+	t      testing.TB
+	name   string
+	node   *netsim.Node
+	peer   netsim.Addr
+	cfg    Config
+	conn   *Conn
+	timer  *netsim.Timer
+	buf    []byte
+	rbuf   []byte
+	isn    uint16
+	recvID uint16
+
+	sendSalt, recvSalt byte
+	sendTotal          uint64 // bytes to write
+	written            uint64
+	closeAfter         time.Duration // CloseWrite this long after the last write is accepted (0: at once)
+	closeAt            time.Time
+	writeClosed        bool
+	readCount          uint64
+	gotEOF             bool
+	closed             bool
+	closeErr           error
+	failure            string
+	connected          bool
+	invariants         bool
+}
+
+func (e *endpoint) now() time.Time { return e.node.Now() }
+
+func (e *endpoint) fail(format string, args ...any) {
+	if e.failure == "" {
+		e.failure = fmt.Sprintf("%s at %v: %s", e.name, e.node.Sim().Elapsed(), fmt.Sprintf(format, args...))
+	}
+}
+
+// deliver is the node's receive handler.
+func (e *endpoint) deliver(now time.Time, from netsim.Addr, b []byte) {
+	now = e.now()
+	if e.conn == nil {
+		h, _, err := wire.Parse(b)
+		if err != nil || h.Type != wire.Syn {
+			return
+		}
+		e.conn = Accept(now, e.cfg, h, e.isn)
+	} else {
+		e.conn.HandlePacket(now, b)
+	}
+	e.pump()
+}
+
+func (e *endpoint) onTimer() {
+	if e.conn != nil {
+		e.conn.HandleTimeout(e.now())
+		e.pump()
+	}
+}
+
+// pump performs application IO and drains every output of the Conn.
+func (e *endpoint) pump() {
+	c, now := e.conn, e.now()
+	if c == nil {
+		return
+	}
+	for e.written < e.sendTotal && !c.Closed() {
+		chunk := e.buf[:min(uint64(len(e.buf)), e.sendTotal-e.written)]
+		for i := range chunk {
+			chunk[i] = streamByte(e.sendSalt, e.written+uint64(i))
+		}
+		n, err := c.Write(now, chunk)
+		if err != nil {
+			e.fail("write: %v", err)
+			break
+		}
+		e.written += uint64(n)
+		if n < len(chunk) {
+			break
+		}
+	}
+	if e.written == e.sendTotal && !e.writeClosed && !c.Closed() {
+		if e.closeAt.IsZero() {
+			e.closeAt = now.Add(e.closeAfter)
+		}
+		if !now.Before(e.closeAt) {
+			e.writeClosed = true
+			c.CloseWrite(now)
+		}
+	}
+	e.read(now)
+	for {
+		n, ok := c.PollTransmit(now, e.buf)
+		if !ok {
+			break
+		}
+		e.node.Send(e.peer, e.buf[:n])
+	}
+	for ev := c.NextEvent(); ev.Kind != EventNone; ev = c.NextEvent() {
+		switch ev.Kind {
+		case EventConnected:
+			e.connected = true
+		case EventClosed:
+			e.closed, e.closeErr = true, ev.Err
+		}
+	}
+	if e.invariants {
+		e.checkInvariants(now)
+	}
+	next := c.NextDeadline()
+	if !e.closeAt.IsZero() && !e.writeClosed && (next.IsZero() || e.closeAt.Before(next)) {
+		next = e.closeAt
+	}
+	e.timer.Reset(e.node.Sim().Now().Add(next.Sub(now)))
+	if next.IsZero() {
+		e.timer.Stop()
+	}
+}
+
+func (e *endpoint) read(now time.Time) {
+	for {
+		n, err := e.conn.Read(now, e.rbuf)
+		for i := range n {
+			if want := streamByte(e.recvSalt, e.readCount+uint64(i)); e.rbuf[i] != want {
+				e.fail("byte %d: got %#x want %#x", e.readCount+uint64(i), e.rbuf[i], want)
+				return
+			}
+		}
+		e.readCount += uint64(n)
+		if err != nil {
+			if err.Error() == "EOF" {
+				e.gotEOF = true
+			}
+			return
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
+
+// checkInvariants are the properties that must hold after every step.
+func (e *endpoint) checkInvariants(now time.Time) {
+	c := e.conn
+	if d := c.NextDeadline(); !d.IsZero() && d.Before(now) {
+		e.fail("NextDeadline %v is in the past (now %v)", d, now)
+	}
+	if c.rcv.ring.len()+c.rcv.reorderBytes > c.cfg.RecvBufferSize {
+		e.fail("receive buffer over its bound")
+	}
+	if c.snd.ring.len() > c.cfg.SendBufferSize {
+		e.fail("send buffer over its bound")
+	}
+	if c.snd.flight < 0 || c.snd.lostN < 0 {
+		e.fail("negative flight %d or lost %d", c.snd.flight, c.snd.lostN)
+	}
+}
+
+// pairSpec describes one simulated transfer.
+type pairSpec struct {
+	seed         uint64
+	link         netsim.LinkConfig // both directions unless back is set
+	back         *netsim.LinkConfig
+	cfg          Config
+	aToB, bToA   uint64        // bytes each way
+	aCloseDelay  time.Duration // dialer closes this long after its last write
+	bCloseDelay  time.Duration
+	limit        time.Duration // virtual-time bound
+	skewB        float64
+	checkInvar   bool
+	onSetup      func(p *pair)
+}
+
+type pair struct {
+	sim  *netsim.Sim
+	a, b *endpoint
+	ab   *netsim.Link
+	ba   *netsim.Link
+}
+
+func newPair(t testing.TB, spec pairSpec) *pair {
+	sim := netsim.New(spec.seed)
+	rng := sim.Rand()
+	p := &pair{sim: sim}
+	mk := func(name string, salt byte) *endpoint {
+		e := &endpoint{t: t, name: name, cfg: spec.cfg, isn: uint16(rng.Uint32()), recvID: uint16(rng.Uint32()),
+			invariants: spec.checkInvar, sendSalt: salt, recvSalt: salt ^ 0xff}
+		e.buf = make([]byte, 64<<10+512)
+		e.rbuf = make([]byte, 48<<10)
+		e.node = sim.NewNode(netsim.Addr(name), e.deliver)
+		e.timer = sim.NewTimer(e.onTimer)
+		return e
+	}
+	p.a, p.b = mk("dialer", 0x00), mk("acceptor", 0xff)
+	p.a.peer, p.b.peer = p.b.node.Addr(), p.a.node.Addr()
+	p.a.sendTotal, p.b.sendTotal = spec.aToB, spec.bToA
+	p.a.closeAfter, p.b.closeAfter = spec.aCloseDelay, spec.bCloseDelay
+	back := spec.link
+	if spec.back != nil {
+		back = *spec.back
+	}
+	p.ab, p.ba = sim.Connect(p.a.node, p.b.node, spec.link, back)
+	p.b.node.SetClockSkew(spec.skewB)
+	if spec.onSetup != nil {
+		spec.onSetup(p)
+	}
+	p.a.conn = Dial(p.a.now(), spec.cfg, p.a.recvID, p.a.isn)
+	p.a.pump()
+	return p
+}
+
+// run simulates until both ends have closed, a failure, or the limit.
+func (p *pair) run(limit time.Duration) {
+	done := func() bool {
+		return !(p.a.closed && p.b.closed) && p.a.failure == "" && p.b.failure == ""
+	}
+	p.sim.RunWhile(done, p.sim.Start().Add(limit))
+}
+
+// verify reports everything that went wrong in a finished run.
+func (p *pair) verify(spec pairSpec) error {
+	for _, e := range []*endpoint{p.a, p.b} {
+		if e.failure != "" {
+			return fmt.Errorf("%s", e.failure)
+		}
+	}
+	for _, e := range []*endpoint{p.a, p.b} {
+		peer := p.b
+		if e == p.b {
+			peer = p.a
+		}
+		switch {
+		case !e.closed:
+			return fmt.Errorf("%s not closed after %v (read %d/%d, eof %v, wrote %d/%d)", e.name, p.sim.Elapsed(), e.readCount, peer.sendTotal, e.gotEOF, e.written, e.sendTotal)
+		case e.closeErr != nil:
+			return fmt.Errorf("%s closed with %v at %v (read %d/%d)", e.name, e.closeErr, p.sim.Elapsed(), e.readCount, peer.sendTotal)
+		case e.readCount != peer.sendTotal || !e.gotEOF:
+			return fmt.Errorf("%s read %d of %d bytes, eof %v", e.name, e.readCount, peer.sendTotal, e.gotEOF)
+		}
+	}
+	return nil
+}

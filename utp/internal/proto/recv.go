@@ -1,0 +1,246 @@
+package proto
+
+import (
+	"io"
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
+)
+
+// recvState is the receiving half: in-order bytes for the reader, a
+// bounded reorder buffer, and when to acknowledge.
+type recvState struct {
+	ring  byteRing // in-order bytes not yet read
+	ackNr uint16   // last sequence number received in order (ack_nr)
+
+	reorder      []reorderSlot // indexed by seq & (len-1), allocated on first use
+	reorderN     int           // packets held
+	reorderBytes int
+	highest      uint16 // highest sequence number held, when reorderN > 0
+	maxReorder   int
+
+	gotFin bool   // a FIN arrived, maybe ahead of a hole
+	eofSeq uint16 // its sequence number
+	eof    bool   // the FIN was reached in order: nothing more will come
+
+	received       uint64 // data packets accepted
+	unacked        int    // in-order packets since our last ACK
+	ackNow         bool   // an ACK must go out at the next PollTransmit
+	lastAdvertised int
+	packetSize     int
+	sackMax        int
+	sackBuf        []byte
+}
+
+type reorderSlot struct {
+	held bool
+	fin  bool
+	data []byte // reused between packets to avoid allocation
+}
+
+func (r *recvState) init(cfg Config) {
+	r.ring.limit = cfg.RecvBufferSize
+	r.maxReorder = cfg.MaxReorder
+	r.packetSize = cfg.PacketSize
+	r.sackMax = cfg.MaxSACKBytes
+	r.lastAdvertised = cfg.RecvBufferSize
+}
+
+// window is the free receive buffer, advertised as wnd_size (BEP 29).
+func (r *recvState) window() int { return max(0, r.ring.free()-r.reorderBytes) }
+
+func (r *recvState) slot(seq uint16) *reorderSlot {
+	return &r.reorder[int(seq)&(len(r.reorder)-1)]
+}
+
+// onData handles the payload of a DATA or FIN packet with sequence number
+// seq (BEP 29): in-order data goes to the reader, later data waits in the
+// reorder buffer, duplicates are dropped and re-acknowledged at once.
+func (c *Conn) onData(now time.Time, seq uint16, payload []byte, fin bool) {
+	r := &c.rcv
+	d := wire.SeqDiff(seq, r.ackNr+1)
+	switch {
+	case r.eof || (r.gotFin && wire.SeqLess(r.eofSeq, seq)):
+		// Nothing after the FIN counts (BEP 29: eof_pkt).
+		c.stats.PacketsIgnored++
+		r.ackNow = true
+	case d < 0:
+		c.stats.Duplicates++
+		r.ackNow = true // our ACK may have been lost
+	case d == 0:
+		c.onInOrder(now, seq, payload, fin)
+	case d >= r.maxReorder:
+		c.stats.PacketsIgnored++
+		r.ackNow = true
+	default:
+		c.onOutOfOrder(seq, payload, fin)
+	}
+}
+
+func (c *Conn) onInOrder(now time.Time, seq uint16, payload []byte, fin bool) {
+	r := &c.rcv
+	if len(payload) > r.ring.free() {
+		// The sender overran our window (or probed a closed one): drop it
+		// and tell it our window.
+		c.stats.DroppedNoRoom++
+		r.ackNow = true
+		return
+	}
+	r.ring.write(payload)
+	r.ackNr = seq
+	r.received++
+	r.unacked++
+	c.stats.BytesReceived += uint64(len(payload))
+	if fin {
+		c.reachEOF()
+	}
+	if r.reorderN > 0 {
+		c.drainReorder()
+		r.ackNow = true // a hole was filled: tell the sender now
+	}
+	if len(payload) > 0 || r.eof {
+		c.events.set(EventReadable)
+	}
+	if r.unacked >= 2 || r.eof {
+		// Every second packet is acknowledged at once (RFC 1122 4.2.3.2).
+		r.ackNow = true
+	} else if c.timers[timerDelayedAck].IsZero() {
+		c.timers[timerDelayedAck] = now.Add(c.cfg.AckDelay)
+	}
+}
+
+func (c *Conn) onOutOfOrder(seq uint16, payload []byte, fin bool) {
+	r := &c.rcv
+	r.ackNow = true // SACK tells the sender what we hold
+	if len(payload) > r.window() {
+		c.stats.DroppedNoRoom++
+		return
+	}
+	r.ensureReorder(wire.SeqDiff(seq, r.ackNr))
+	s := r.slot(seq)
+	if s.held {
+		c.stats.Duplicates++
+		return
+	}
+	s.held, s.fin = true, fin
+	s.data = append(s.data[:0], payload...)
+	r.reorderN++
+	r.reorderBytes += len(payload)
+	r.received++
+	if r.reorderN == 1 || wire.SeqLess(r.highest, seq) {
+		r.highest = seq
+	}
+	if fin {
+		r.gotFin, r.eofSeq = true, seq
+	}
+}
+
+// ensureReorder grows the reorder ring to hold offsets up to d past ackNr.
+func (r *recvState) ensureReorder(d int) {
+	if d < len(r.reorder) {
+		return
+	}
+	size := max(len(r.reorder), 32)
+	for size <= d {
+		size *= 2
+	}
+	old := r.reorder
+	r.reorder = make([]reorderSlot, size)
+	for i := 1; i < len(old); i++ {
+		seq := r.ackNr + uint16(i)
+		*r.slot(seq) = old[int(seq)&(len(old)-1)]
+	}
+}
+
+// drainReorder moves packets that have become in-order to the reader.
+func (c *Conn) drainReorder() {
+	r := &c.rcv
+	for r.reorderN > 0 && !r.eof {
+		s := r.slot(r.ackNr + 1)
+		if !s.held {
+			return
+		}
+		if len(s.data) > r.ring.free() {
+			return // the reader must make room first
+		}
+		r.ring.write(s.data)
+		c.stats.BytesReceived += uint64(len(s.data))
+		r.reorderBytes -= len(s.data)
+		r.reorderN--
+		r.ackNr++
+		s.held = false
+		if s.fin {
+			s.fin = false
+			c.reachEOF()
+		}
+	}
+}
+
+// reachEOF records that the FIN was received in order.
+func (c *Conn) reachEOF() {
+	r := &c.rcv
+	r.eof, r.gotFin, r.eofSeq = true, true, r.ackNr
+	r.ackNow = true
+	c.lastToAck = c.snd.finAcked
+	c.events.set(EventReadable)
+}
+
+// sack builds the selective-ACK bitmask while out-of-order packets are
+// held (BEP 29: bit i is ack_nr+2+i), or returns nil.
+func (r *recvState) sack() []byte {
+	if r.reorderN == 0 {
+		return nil
+	}
+	bits := wire.SeqDiff(r.highest, r.ackNr+2) + 1
+	n := min((bits+31)/32*4, r.sackMax)
+	if cap(r.sackBuf) < n {
+		r.sackBuf = make([]byte, r.sackMax)
+	}
+	mask := r.sackBuf[:n]
+	clear(mask)
+	for i := range n * 8 {
+		seq := r.ackNr + 2 + uint16(i)
+		if wire.SeqDiff(seq, r.ackNr) < len(r.reorder) && r.slot(seq).held {
+			wire.SACKSet(mask, i)
+		}
+	}
+	return mask
+}
+
+// Read copies in-order data into p. It returns (0, nil) when nothing is
+// available yet, io.EOF once the peer's FIN has been reached and all data
+// read, and the connection's error if it failed.
+func (c *Conn) Read(now time.Time, p []byte) (int, error) {
+	if c.state == stateClosed && c.events.closeErr != nil {
+		return 0, c.events.closeErr
+	}
+	r := &c.rcv
+	n := min(len(p), r.ring.len())
+	if n > 0 {
+		wasClosed := r.lastAdvertised < r.packetSize
+		r.ring.readAt(p[:n], r.ring.base)
+		r.ring.discard(r.ring.base + uint64(n))
+		c.stats.BytesRead += uint64(n)
+		if r.reorderN > 0 {
+			c.drainReorder()
+		}
+		if wasClosed && r.window() >= min(r.ring.limit/2, 2*r.packetSize) && c.state != stateClosed {
+			// The window we advertised was closed; tell the sender it
+			// reopened rather than make it wait for a probe.
+			r.ackNow = true
+		}
+		c.arm(now)
+		return n, nil
+	}
+	if r.eof && len(p) > 0 {
+		return 0, io.EOF
+	}
+	return 0, nil
+}
+
+// ackSent notes that a packet carrying our current ack_nr went out.
+func (c *Conn) ackSent() {
+	c.rcv.ackNow = false
+	c.rcv.unacked = 0
+	c.timers[timerDelayedAck] = time.Time{}
+}

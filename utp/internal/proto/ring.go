@@ -1,0 +1,74 @@
+package proto
+
+// byteRing is a growable circular byte buffer addressed by absolute stream
+// offsets: it holds the bytes [base, end). It grows by doubling up to limit,
+// so an idle connection costs little memory.
+type byteRing struct {
+	buf   []byte // len is a power of two, or zero
+	base  uint64
+	end   uint64
+	limit int
+}
+
+func (r *byteRing) len() int  { return int(r.end - r.base) }
+func (r *byteRing) free() int { return r.limit - r.len() }
+
+// write appends up to free() bytes of p and returns how many it took.
+func (r *byteRing) write(p []byte) int {
+	n := min(len(p), r.free())
+	if n == 0 {
+		return 0
+	}
+	r.grow(r.len() + n)
+	mask := uint64(len(r.buf) - 1)
+	off := int(r.end & mask)
+	c := copy(r.buf[off:], p[:n])
+	copy(r.buf, p[c:n])
+	r.end += uint64(n)
+	return n
+}
+
+// readAt copies bytes starting at stream offset off into p; the range must
+// lie within [base, end).
+func (r *byteRing) readAt(p []byte, off uint64) {
+	mask := uint64(len(r.buf) - 1)
+	i := int(off & mask)
+	c := copy(p, r.buf[i:])
+	copy(p[c:], r.buf)
+}
+
+// discard drops bytes before stream offset to.
+func (r *byteRing) discard(to uint64) {
+	if to > r.end {
+		to = r.end
+	}
+	if to > r.base {
+		r.base = to
+	}
+}
+
+func (r *byteRing) grow(need int) {
+	if need <= len(r.buf) {
+		return
+	}
+	size := max(len(r.buf), 4096)
+	for size < need {
+		size *= 2
+	}
+	old := r.buf
+	r.buf = make([]byte, size)
+	if len(old) == 0 {
+		return
+	}
+	// Re-place every byte at its offset under the new mask, in at most two
+	// runs of the old buffer.
+	oldMask, newMask := uint64(len(old)-1), uint64(size-1)
+	for off := r.base; off < r.end; {
+		i := int(off & oldMask)
+		run := min(len(old)-i, int(r.end-off))
+		j := int(off & newMask)
+		c := copy(r.buf[j:], old[i:i+run])
+		copy(r.buf, old[i+c:i+run])
+		off += uint64(run)
+	}
+}

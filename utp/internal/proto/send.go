@@ -1,0 +1,307 @@
+package proto
+
+import (
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
+)
+
+// outPacket is one sequence number we have assigned: a SYN, DATA or FIN.
+// Its payload lives in the send ring at [off, off+n).
+type outPacket struct {
+	typ    wire.Type
+	off    uint64
+	n      int
+	sentAt time.Time // last transmission
+	txID   uint64    // order of the last transmission, for SACK loss evidence
+	sends  uint16    // transmissions so far
+	sacked bool      // acknowledged selectively
+	lost   bool      // declared lost and waiting for retransmission
+	// inFlight: counted in flight (sent, not acked, not declared lost).
+	inFlight bool
+	// fastResent: retransmitted on dup-ACK evidence since the last RTO.
+	fastResent bool
+}
+
+func (p *outPacket) size() int { return p.n + wire.HeaderSize }
+
+// sendState is the sending half: the byte stream, the packets that carry
+// it, and what the peer and the congestion controller allow.
+type sendState struct {
+	ring  byteRing // [acked offset, written offset)
+	next  uint64   // next stream offset to put in a packet
+	seqNr uint16   // next sequence number to assign (seq_nr)
+	una   uint16   // oldest unacknowledged sequence number
+
+	out     []outPacket // ring indexed by seq & (len-1); [una, seqNr) in use
+	flight  int         // bytes in flight
+	lostN   int         // packets declared lost, not yet resent
+	peerWnd int         // the peer's last advertised wnd_size
+	dupAcks int
+	txCount uint64
+
+	finQueued bool // CloseWrite called: a FIN follows the data
+	finSeq    uint16
+	finSent   bool // the FIN has a sequence number
+	finAcked  bool
+	probe     bool // one packet may ignore a zero peer window
+}
+
+func (s *sendState) init(cfg Config) {
+	s.ring.limit = cfg.SendBufferSize
+	s.out = make([]outPacket, 16)
+}
+
+func (s *sendState) inUse() int { return int(uint16(s.seqNr - s.una)) }
+
+func (s *sendState) pkt(seq uint16) *outPacket { return &s.out[int(seq)&(len(s.out)-1)] }
+
+// assign gives the next sequence number to a new packet.
+func (s *sendState) assign(typ wire.Type, off uint64, n int) *outPacket {
+	if s.inUse()+1 > len(s.out) {
+		s.growOut()
+	}
+	p := s.pkt(s.seqNr)
+	*p = outPacket{typ: typ, off: off, n: n}
+	s.seqNr++
+	return p
+}
+
+func (s *sendState) growOut() {
+	nb := make([]outPacket, 2*len(s.out))
+	for seq := s.una; seq != s.seqNr; seq++ {
+		nb[int(seq)&(len(nb)-1)] = *s.pkt(seq)
+	}
+	s.out = nb
+}
+
+// queueControl assigns a sequence number to a packet without payload.
+func (s *sendState) queueControl(typ wire.Type) {
+	p := s.assign(typ, s.next, 0)
+	p.lost = true // "needs sending": picked up by the retransmit path
+	s.lostN++
+}
+
+// Write buffers up to the free send space of p and returns how much it
+// took; 0 means the buffer is full (wait for EventWritable).
+func (c *Conn) Write(now time.Time, p []byte) (int, error) {
+	if c.state == stateClosed {
+		return 0, c.closedErr()
+	}
+	if c.snd.finQueued {
+		return 0, ErrWriteClosed
+	}
+	n := c.snd.ring.write(p)
+	c.stats.BytesWritten += uint64(n)
+	c.arm(now)
+	return n, nil
+}
+
+// CloseWrite half-closes: buffered data is still sent, then a FIN with its
+// own sequence number (BEP 29). Reading continues.
+func (c *Conn) CloseWrite(now time.Time) {
+	if c.state == stateClosed || c.snd.finQueued {
+		return
+	}
+	c.snd.finQueued = true
+	c.arm(now)
+}
+
+// Buffered returns the bytes written but not yet acknowledged.
+func (c *Conn) Buffered() int { return c.snd.ring.len() }
+
+func (c *Conn) closedErr() error {
+	if c.events.closeErr != nil {
+		return c.events.closeErr
+	}
+	return ErrLocalReset
+}
+
+// sendWindow is how many bytes may be in flight: the congestion window,
+// never more than the peer's advertised window (BEP 29, RFC 6817 2.4.2).
+func (c *Conn) sendWindow() int { return min(c.ctrl.Window(), c.snd.peerWnd) }
+
+// nextNewPacket decides whether a new DATA or FIN packet may be sent now
+// and assigns it a sequence number.
+func (c *Conn) nextNewPacket() (uint16, bool) {
+	s := &c.snd
+	if c.state != stateConnected {
+		return 0, false
+	}
+	unsent := int(s.ring.end - s.next)
+	if unsent == 0 {
+		if s.finQueued && !s.finSent {
+			s.finSent = true
+			s.finSeq = s.seqNr
+			s.assign(wire.Fin, s.next, 0)
+			return s.finSeq, true
+		}
+		return 0, false
+	}
+	if s.inUse() >= len(s.out) && len(s.out) >= maxOutPackets {
+		return 0, false
+	}
+	room := c.sendWindow() - s.flight
+	if s.probe && s.flight == 0 {
+		// Zero-window probe: one packet regardless of the peer's window.
+		room = max(room, c.cfg.PacketSize+wire.HeaderSize)
+	}
+	n := min(unsent, c.cfg.PacketSize, room-wire.HeaderSize)
+	if n <= 0 {
+		return 0, false
+	}
+	if n < unsent && n < c.cfg.PacketSize && s.flight > 0 {
+		// Sender-side silly-window avoidance: wait for room for a full
+		// packet while anything is in flight.
+		return 0, false
+	}
+	if n == unsent && n < c.cfg.PacketSize && s.flight > 0 && !c.cfg.NoDelay && !s.finQueued {
+		// Nagle (RFC 896): hold a small tail while data is unacknowledged,
+		// so small writes coalesce into one packet.
+		return 0, false
+	}
+	s.probe = false
+	seq := s.seqNr
+	s.assign(wire.Data, s.next, n)
+	s.next += uint64(n)
+	return seq, true
+}
+
+// maxOutPackets bounds sequence numbers in use, far inside the half of the
+// 16-bit space where comparisons are valid.
+const maxOutPackets = 16384
+
+// PollTransmit writes the next datagram to send into buf, which must be at
+// least MaxDatagram bytes, and returns its length. ok is false when there
+// is nothing to send now.
+func (c *Conn) PollTransmit(now time.Time, buf []byte) (n int, ok bool) {
+	if c.sendReset {
+		c.sendReset = false
+		return c.finishControl(now, buf, wire.Reset), true
+	}
+	if c.state == stateClosed {
+		return 0, false
+	}
+	if c.resendSynAck {
+		c.resendSynAck = false
+		c.countSent(now)
+		return copy(buf, c.synReply), true
+	}
+	if seq, ok := c.nextRetransmit(); ok {
+		return c.transmit(now, buf, seq), true
+	}
+	if seq, ok := c.nextNewPacket(); ok {
+		return c.transmit(now, buf, seq), true
+	}
+	if c.rcv.ackNow || c.keepalivePending {
+		typ := wire.State
+		n := c.finishControl(now, buf, typ)
+		if c.keepalivePending && !c.rcv.ackNow {
+			// libutp's keepalive: a STATE acking one less than we have,
+			// which the peer ignores as an old ACK.
+			putAckNr(buf, c.rcv.ackNr-1)
+		}
+		c.keepalivePending = false
+		return n, true
+	}
+	return 0, false
+}
+
+// nextRetransmit returns the oldest packet declared lost that the window
+// allows to resend. After a timeout the window holds one packet, so this
+// resends the oldest first (RFC 6298 5.4).
+func (c *Conn) nextRetransmit() (uint16, bool) {
+	s := &c.snd
+	if s.lostN == 0 {
+		return 0, false
+	}
+	for seq := s.una; seq != s.seqNr; seq++ {
+		p := s.pkt(seq)
+		if !p.lost {
+			continue
+		}
+		if s.flight > 0 && s.flight+p.size() > c.sendWindow() && p.typ != wire.Syn {
+			return 0, false
+		}
+		return seq, true
+	}
+	return 0, false
+}
+
+// transmit encodes p with a fresh header and marks it in flight.
+func (c *Conn) transmit(now time.Time, buf []byte, seq uint16) int {
+	s := &c.snd
+	p := s.pkt(seq)
+	h := c.header(now, p.typ, seq)
+	n := h.Put(buf)
+	if p.n > 0 {
+		s.ring.readAt(buf[n:n+p.n], p.off)
+	}
+	if p.lost {
+		p.lost = false
+		s.lostN--
+	}
+	if p.sends > 0 {
+		c.stats.Retransmits++
+	}
+	p.sends++
+	p.sentAt = now
+	s.txCount++
+	p.txID = s.txCount
+	p.inFlight = true
+	s.flight += p.size()
+	c.stats.BytesSent += uint64(p.n)
+	c.ackSent()
+	c.countSent(now)
+	if c.timers[timerRetransmit].IsZero() {
+		c.timers[timerRetransmit] = now.Add(c.rto())
+	}
+	return n + p.n
+}
+
+func (c *Conn) countSent(now time.Time) {
+	c.lastSend = now
+	c.stats.PacketsSent++
+}
+
+// header builds the header of an outgoing packet: our window, our ack_nr,
+// a SACK while out-of-order data is held, and the timestamps (BEP 29).
+func (c *Conn) header(now time.Time, typ wire.Type, seq uint16) wire.Header {
+	h := wire.Header{
+		Type:          typ,
+		ConnID:        c.sendID,
+		Timestamp:     micros(now),
+		TimestampDiff: c.replyMicro,
+		WndSize:       uint32(c.rcv.window()),
+		SeqNr:         seq,
+		AckNr:         c.rcv.ackNr,
+	}
+	if typ == wire.Syn {
+		h.ConnID = c.recvID
+		h.AckNr = 0
+	} else {
+		h.SACK = c.rcv.sack()
+	}
+	c.rcv.lastAdvertised = int(h.WndSize)
+	return h
+}
+
+// finishControl writes a STATE or RESET: these carry seq_nr but do not
+// consume it (BEP 29).
+func (c *Conn) finishControl(now time.Time, buf []byte, typ wire.Type) int {
+	h := c.header(now, typ, c.snd.seqNr)
+	if typ == wire.Reset {
+		h.SACK = nil
+	}
+	c.ackSent()
+	c.countSent(now)
+	return h.Put(buf)
+}
+
+// encodeControl returns a STATE or RESET as a new slice.
+func (c *Conn) encodeControl(now time.Time, typ wire.Type) []byte {
+	buf := make([]byte, c.MaxDatagram())
+	return buf[:c.finishControl(now, buf, typ)]
+}
+
+func putAckNr(buf []byte, ack uint16) { buf[18], buf[19] = byte(ack>>8), byte(ack) }

@@ -1,0 +1,48 @@
+package proto
+
+import "time"
+
+// Stats counts what a connection did. It is a plain value; Conn.Stats
+// returns a copy.
+type Stats struct {
+	BytesWritten  uint64 // accepted by Write
+	BytesSent     uint64 // payload bytes transmitted, retransmissions included
+	BytesReceived uint64 // payload bytes accepted in order
+	BytesRead     uint64 // returned by Read
+
+	PacketsSent      uint64
+	PacketsReceived  uint64
+	PacketsMalformed uint64 // failed to parse
+	PacketsIgnored   uint64 // well-formed but not acceptable (stray ack_nr, past FIN, ...)
+	Duplicates       uint64 // data packets received twice
+	DroppedNoRoom    uint64 // data dropped because the receive buffer was full
+
+	Retransmits     uint64 // packets sent again
+	FastRetransmits uint64 // packets declared lost by duplicate ACKs or SACK
+	Timeouts        uint64 // retransmission timer expiries
+	Probes          uint64 // zero-window probes
+	DelaySamples    uint64 // ACKs that fed the congestion controller
+
+	RTT          time.Duration // smoothed round-trip time
+	RTTVar       time.Duration
+	RTO          time.Duration
+	Window       int           // congestion window, bytes
+	PeerWindow   int           // the peer's advertised window, bytes
+	InFlight     int           // bytes in flight
+	QueuingDelay time.Duration // the controller's latest estimate
+	SlowStart    bool
+}
+
+// Stats returns a snapshot of the connection's counters and estimates.
+func (c *Conn) Stats() Stats {
+	s := c.stats
+	s.RTT = c.rtt.SRTT()
+	s.RTTVar = c.rtt.RTTVar()
+	s.RTO = c.rto()
+	s.Window = c.ctrl.Window()
+	s.PeerWindow = c.snd.peerWnd
+	s.InFlight = c.snd.flight
+	s.QueuingDelay = c.ctrl.QueuingDelay()
+	s.SlowStart = c.ctrl.InSlowStart()
+	return s
+}

@@ -1,0 +1,171 @@
+package proto
+
+import (
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
+)
+
+type timerKind uint8
+
+// Timers, fired in this order when several are due at once.
+const (
+	timerRetransmit timerKind = iota // RTO (RFC 6298), also SYN and FIN
+	timerDelayedAck                  // bounded ACK coalescing
+	timerProbe                       // zero-window probe
+	timerTimeWait                    // end of TIME-WAIT
+	timerKeepalive                   // derived: lastSend + Keepalive
+	timerIdle                        // derived: lastRecv + IdleTimeout
+	numTimers
+)
+
+var timerNames = [...]string{"retransmit", "delayed-ack", "probe", "time-wait", "keepalive", "idle"}
+
+func (k timerKind) String() string { return timerNames[k] }
+
+// timerTable holds one deadline per kind; zero means disarmed.
+type timerTable [numTimers]time.Time
+
+// deadline returns timer k, computing the derived ones.
+func (c *Conn) deadline(k timerKind) time.Time {
+	switch k {
+	case timerKeepalive:
+		if c.state != stateConnected || c.snd.inUse() > 0 {
+			return time.Time{}
+		}
+		return c.lastSend.Add(c.cfg.Keepalive)
+	case timerIdle:
+		if c.state == stateClosed || c.cfg.IdleTimeout < 0 {
+			return time.Time{}
+		}
+		return c.lastRecv.Add(c.cfg.IdleTimeout)
+	}
+	return c.timers[k]
+}
+
+// NextDeadline returns when HandleTimeout should next be called; zero
+// means no timer is armed.
+func (c *Conn) NextDeadline() time.Time {
+	var next time.Time
+	if c.state == stateClosed {
+		return next
+	}
+	for k := range numTimers {
+		if t := c.deadline(k); !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	return next
+}
+
+// HandleTimeout fires every timer that is due at now. Calling it early is
+// harmless: nothing that is not due changes.
+func (c *Conn) HandleTimeout(now time.Time) {
+	for k := range numTimers {
+		if c.state == stateClosed {
+			return
+		}
+		t := c.deadline(k)
+		if t.IsZero() || now.Before(t) {
+			continue
+		}
+		c.timers[k] = time.Time{}
+		c.fire(now, k)
+	}
+	c.arm(now)
+}
+
+func (c *Conn) fire(now time.Time, k timerKind) {
+	switch k {
+	case timerRetransmit:
+		c.onRetransmitTimeout(now)
+	case timerDelayedAck:
+		c.rcv.ackNow = true
+	case timerProbe:
+		c.snd.probe = true
+		c.stats.Probes++
+	case timerTimeWait:
+		c.fail(nil)
+	case timerKeepalive:
+		c.keepalivePending = true
+		c.lastSend = now // re-arms even if the caller does not poll
+	case timerIdle:
+		c.fail(ErrTimedOut)
+	}
+}
+
+// onRetransmitTimeout is RFC 6298 section 5.4 to 5.6: back off, collapse
+// the window (RFC 6817 2.4.2), and resend from the oldest unacknowledged
+// packet. A bounded number of consecutive timeouts ends the connection.
+func (c *Conn) onRetransmitTimeout(now time.Time) {
+	s := &c.snd
+	if s.inUse() == 0 {
+		return
+	}
+	c.stats.Timeouts++
+	c.consecutiveTimeouts++
+	limit := c.cfg.MaxTimeouts
+	if c.state == stateSynSent {
+		limit = c.cfg.SynRetries
+	}
+	if c.consecutiveTimeouts > limit {
+		c.fail(ErrTimedOut)
+		return
+	}
+	c.rtt.Backoff()
+	c.ctrl.OnTimeout(now)
+	s.dupAcks = 0
+	for seq := s.una; seq != s.seqNr; seq++ {
+		p := s.pkt(seq)
+		p.fastResent = false
+		if p.sacked || p.lost || p.sends == 0 {
+			continue
+		}
+		p.inFlight = false
+		p.lost = true
+		s.lostN++
+	}
+	s.flight = 0
+}
+
+// arm recomputes the timers that depend on state after an input.
+func (c *Conn) arm(now time.Time) {
+	if c.state == stateClosed {
+		return
+	}
+	s := &c.snd
+	if s.inUse() == 0 {
+		c.timers[timerRetransmit] = time.Time{}
+	}
+	unsent := int(s.ring.end - s.next)
+	blocked := c.state == stateConnected && s.flight == 0 && s.lostN == 0 && unsent > 0 &&
+		c.sendWindow() < min(unsent, c.cfg.PacketSize)+wire.HeaderSize
+	switch {
+	case !blocked:
+		c.timers[timerProbe] = time.Time{}
+		s.probe = false
+	case c.timers[timerProbe].IsZero() && !s.probe:
+		// The peer's window is closed and nothing is in flight to bring
+		// an update: probe after an RTO (RFC 1122 4.2.2.17 persist timer).
+		c.timers[timerProbe] = now.Add(c.rto())
+	}
+}
+
+// checkDone closes the connection once both directions have finished: our
+// FIN is acknowledged and the peer's FIN was reached in order. If we were
+// the last to acknowledge, we linger in TIME-WAIT so that a retransmitted
+// FIN (our ACK was lost) is answered rather than reset.
+func (c *Conn) checkDone(now time.Time) {
+	if !c.snd.finAcked || !c.rcv.eof || !c.timers[timerTimeWait].IsZero() {
+		return
+	}
+	if !c.lastToAck {
+		c.fail(nil)
+		return
+	}
+	tw := c.cfg.TimeWait
+	if tw <= 0 {
+		tw = min(4*c.rto(), 10*time.Second)
+	}
+	c.timers[timerTimeWait] = now.Add(tw)
+}
