@@ -1,0 +1,54 @@
+package cc
+
+import "time"
+
+// Ack is what one acknowledgement tells a controller.
+type Ack struct {
+	// Now is when the acknowledgement was processed.
+	Now time.Time
+	// AckedBytes is the number of bytes newly acknowledged by this ACK,
+	// cumulatively and selectively. Zero for a duplicate ACK.
+	AckedBytes int
+	// FlightBefore is the number of bytes in flight just before this ACK
+	// was applied (RFC 6817 2.4.2 "flightsize").
+	FlightBefore int
+	// Delay is the one-way delay sample in microseconds: the ACK's
+	// timestamp_difference field (BEP 29). It includes the unknown offset
+	// between the two clocks and wraps at 2^32, so only differences between
+	// samples are meaningful.
+	Delay uint32
+	// HasDelay is false when the peer sent timestamp_difference 0, which
+	// BEP 29 uses to mean "no sample yet".
+	HasDelay bool
+	// RTT is the current smoothed round-trip time, or 0 if unknown.
+	RTT time.Duration
+}
+
+// Controller decides how many bytes may be in flight. LEDBAT implements it;
+// other algorithms (for example LEDBAT++, draft-irtf-iccrg-ledbat-plus-plus)
+// can implement it without changing callers.
+//
+// A Controller is not safe for concurrent use; the connection that owns it
+// serialises calls.
+type Controller interface {
+	// OnAck applies one acknowledgement.
+	OnAck(a Ack)
+	// OnLoss reports packet loss detected by duplicate ACKs or SACK.
+	// The window is decreased multiplicatively at most once per rtt.
+	OnLoss(now time.Time, rtt time.Duration)
+	// OnTimeout reports a retransmission timeout; the window falls to the
+	// floor.
+	OnTimeout(now time.Time)
+	// OnPeerDelay reports the one-way delay we measured of a packet from
+	// the peer, in microseconds: the value we send back as
+	// timestamp_difference. It is used to compensate for clock drift.
+	OnPeerDelay(now time.Time, sample uint32)
+	// Window returns the congestion window in bytes, never below the
+	// configured floor.
+	Window() int
+	// QueuingDelay returns the latest filtered queuing-delay estimate, or 0
+	// if there is none. It is informational (statistics, logging).
+	QueuingDelay() time.Duration
+	// InSlowStart reports whether the controller is in slow start.
+	InSlowStart() bool
+}
