@@ -35,6 +35,12 @@ type RTTConfig struct {
 	// Granularity is the clock granularity G. Default DefaultGranularity
 	// (1 ms).
 	Granularity time.Duration
+	// MaxBackoff stops the doubling once the RTO reaches it; an RTO that is
+	// larger before any backoff is left alone. Default: Max. A caller that
+	// bounds consecutive timeouts uses it to make both the time to give up
+	// and the number of attempts within that time predictable (a documented
+	// deviation from RFC 6298 2.5, which allows a cap of 60 s or more).
+	MaxBackoff time.Duration
 }
 
 // withDefaults returns c with zero and negative fields replaced by their
@@ -51,6 +57,9 @@ func (c RTTConfig) withDefaults() RTTConfig {
 	}
 	if c.Granularity <= 0 {
 		c.Granularity = DefaultGranularity
+	}
+	if c.MaxBackoff <= 0 || c.MaxBackoff > c.Max {
+		c.MaxBackoff = c.Max
 	}
 	return c
 }
@@ -104,20 +113,30 @@ func (r *RTTEstimator) RTO() time.Duration {
 		rto = r.srtt + max(r.cfg.Granularity, 4*r.rttvar)
 	}
 	rto = min(max(rto, r.cfg.Min), r.cfg.Max)
+	ceiling := max(rto, r.cfg.MaxBackoff)
 	for range r.backoff {
-		if rto >= r.cfg.Max/2 {
-			return r.cfg.Max
+		if rto >= ceiling/2 {
+			return ceiling
 		}
 		rto *= 2
 	}
 	return rto
 }
 
+// backoffCeiling is the largest RTO that backoff can reach now.
+func (r *RTTEstimator) backoffCeiling() time.Duration {
+	saved := r.backoff
+	r.backoff = 0
+	base := r.RTO()
+	r.backoff = saved
+	return max(base, r.cfg.MaxBackoff)
+}
+
 // Backoff doubles the RTO after a retransmission timeout (RFC 6298 5.5),
 // bounded by Max. Once the RTO has reached Max further calls do nothing,
 // so the count cannot grow without bound.
 func (r *RTTEstimator) Backoff() {
-	if r.RTO() < r.cfg.Max {
+	if r.RTO() < r.backoffCeiling() {
 		r.backoff++
 	}
 }

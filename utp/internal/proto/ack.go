@@ -32,6 +32,7 @@ type ackResult struct {
 	sacked   bool      // a SACK bit acknowledged something new
 	sampleAt time.Time // send time of the newest never-retransmitted packet acked
 	sampleTx uint64
+	maxTx    uint64 // newest transmission acknowledged
 }
 
 // onAck applies the acknowledgement information of an accepted packet:
@@ -53,14 +54,23 @@ func (c *Conn) onAck(now time.Time, h *wire.Header, payloadLen int) {
 		s.una++
 		res.advanced = true
 	}
+	// Only a cumulative ACK acknowledges the FIN: a SACKed FIN says nothing
+	// about the data before it.
+	s.finAcked = s.finSent && wire.SeqLess(s.finSeq, s.una)
 	if h.SACK != nil {
 		c.applySACK(now, ack, h.SACK, &res)
 	}
 	c.released()
 	lost := c.detectLoss(h, payloadLen, &res)
-	if !res.sampleAt.IsZero() {
-		c.rtt.OnSample(now.Sub(res.sampleAt)) // Karn: first transmissions only
+	if !res.sampleAt.IsZero() && res.sampleTx == res.maxTx && res.maxTx > s.largestAckedTx {
+		// Only when the newest transmission this ACK covers is news and was
+		// a first transmission (Karn's rule). A cumulative ACK that jumps
+		// after a hole is repaired also covers packets sent long ago, and
+		// would inflate SRTT and RTTVAR (QUIC takes samples the same way,
+		// RFC 9002 5.1).
+		c.rtt.OnSample(now.Sub(res.sampleAt))
 	}
+	s.largestAckedTx = max(s.largestAckedTx, res.maxTx)
 	if lost {
 		c.ctrl.OnLoss(now, c.rtt.SRTT())
 	}
@@ -99,12 +109,9 @@ func (c *Conn) ackPacket(now time.Time, p *outPacket, res *ackResult) {
 		s.lostN--
 	}
 	res.bytes += p.size()
+	res.maxTx = max(res.maxTx, p.txID)
 	if p.sends == 1 && p.txID > res.sampleTx {
 		res.sampleAt, res.sampleTx = p.sentAt, p.txID
-	}
-	switch p.typ {
-	case wire.Fin:
-		s.finAcked = true
 	}
 }
 
@@ -149,7 +156,7 @@ func (c *Conn) detectLoss(h *wire.Header, payloadLen int, res *ackResult) bool {
 		s.dupAcks++
 	}
 	lost := false
-	if s.dupAcks == dupAckThreshold && s.inUse() > 0 {
+	if s.dupAcks == c.dupThreshold() && s.inUse() > 0 {
 		if p := s.pkt(s.una); !p.sacked && !p.fastResent && p.inFlight {
 			c.markLost(p)
 			p.fastResent = true
@@ -160,6 +167,20 @@ func (c *Conn) detectLoss(h *wire.Header, payloadLen int, res *ackResult) bool {
 		lost = true
 	}
 	return lost
+}
+
+// dupThreshold is the number of duplicate ACKs that signal a loss. With
+// fewer than four packets in flight three duplicates can never arrive, so
+// the threshold drops to one less than the packets in flight: early
+// retransmit (RFC 5827 3.2).
+func (c *Conn) dupThreshold() int {
+	n := 0
+	for seq := c.snd.una; seq != c.snd.seqNr && n <= dupAckThreshold; seq++ {
+		if p := c.snd.pkt(seq); p.inFlight || p.sacked {
+			n++
+		}
+	}
+	return max(1, min(dupAckThreshold, n-1))
 }
 
 // sackLoss declares lost every in-flight packet for which at least

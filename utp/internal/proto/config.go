@@ -38,19 +38,27 @@ type Config struct {
 	// disables it.
 	IdleTimeout time.Duration
 	// MaxTimeouts is how many consecutive retransmission timeouts end an
-	// established connection with ErrTimedOut. Default 8 (libutp: 4, with a
-	// 1 s minimum RTO; ours is 200 ms, so we allow more doublings).
+	// established connection with ErrTimedOut. Default 16. With the
+	// backoff stopping at RTT.MaxBackoff (default 4 s) a peer that vanishes
+	// is given up within 16 × max(4 s, RTO) (about 50 s on a short path),
+	// while a live path losing 20% each way survives: 16 failed round
+	// trips in a row happen with odds of 0.36^16 ≈ 1e-7. libutp gives up
+	// after 4 timeouts, which such a path hits within minutes.
 	MaxTimeouts int
 	// SynRetries is how many times a SYN is retransmitted before the dial
-	// fails with ErrTimedOut. Default 4: SYNs at 0, 1, 3, 7 and 15 s, failure
-	// at 31 s (RFC 6298 initial RTO of 1 s, doubled each time).
+	// fails with ErrTimedOut. Default 10: SYNs at 0, 1, 3, 7, 11, ... 35 s
+	// (1 s initial RTO, RFC 6298 2.1, doubled up to 4 s), failure at 39 s.
 	SynRetries int
-	// TimeWait is how long a connection that acknowledged the peer's FIN
-	// last keeps answering its retransmissions. Default 4 RTOs, at most 10 s.
+	// TimeWait is how long a finished connection whose final ACK the peer
+	// may have missed keeps answering its retransmissions. Default 1 minute,
+	// TCP's 2*MSL (RFC 9293 3.4.2): the peer's retransmission timer may
+	// already be backed off to several seconds, so a short wait would end
+	// before its next attempt and turn a finished stream into a reset.
 	TimeWait time.Duration
 	// NoDelay disables coalescing of small writes (Nagle).
 	NoDelay bool
-	// RTT configures the RFC 6298 estimator.
+	// RTT configures the RFC 6298 estimator. Its MaxBackoff defaults to
+	// 4 s here (see MaxTimeouts).
 	RTT cc.RTTConfig
 	// NewController builds the congestion controller. Default LEDBAT with
 	// its defaults and MSS = PacketSize + header.
@@ -68,8 +76,11 @@ func (c Config) withDefaults() Config {
 	def(&c.RecvBufferSize, 4<<20)
 	def(&c.MaxSACKBytes, 32)
 	def(&c.MaxReorder, 2048)
-	def(&c.MaxTimeouts, 8)
-	def(&c.SynRetries, 4)
+	def(&c.MaxTimeouts, 16)
+	def(&c.SynRetries, 10)
+	if c.RTT.MaxBackoff <= 0 {
+		c.RTT.MaxBackoff = 4 * time.Second
+	}
 	c.MaxSACKBytes = min((c.MaxSACKBytes+3)&^3, 252)
 	// Sequence numbers compare correctly only within half their space.
 	c.MaxReorder = min(c.MaxReorder, 16384)

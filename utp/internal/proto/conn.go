@@ -51,9 +51,10 @@ type Conn struct {
 	// keepalivePending asks PollTransmit for one keepalive STATE.
 	keepalivePending bool
 
-	// lastToAck: our FIN was acknowledged before we reached the peer's, so
-	// our ACK of their FIN is the last word and TIME-WAIT applies.
-	lastToAck bool
+	// finAfterEOF: every transmission of our FIN carried our ACK of the
+	// peer's FIN, so once the peer acknowledges our FIN it has that ACK and
+	// no TIME-WAIT is needed.
+	finAfterEOF bool
 
 	events pendingEvents
 	stats  Stats
@@ -95,7 +96,8 @@ func Accept(now time.Time, cfg Config, syn wire.Header, isn uint16) *Conn {
 	c := newConn(now, cfg)
 	c.state = stateConnected
 	c.recvID, c.sendID = syn.ConnID+1, syn.ConnID
-	c.snd.seqNr, c.snd.una = isn, isn
+	c.snd.seqNr, c.snd.una, c.snd.isn = isn, isn, isn
+	c.snd.unconfirmed = true
 	c.rcv.ackNr = syn.SeqNr
 	c.snd.peerWnd = peerWindow(syn.WndSize, cfg)
 	c.noteReceived(now, &syn)
@@ -202,6 +204,7 @@ func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
 		return
 	}
 	c.noteReceived(now, &h)
+	c.snd.unconfirmed = false
 	c.snd.peerWnd = int(min(h.WndSize, 1<<30))
 	c.onAck(now, &h, len(payload))
 	switch h.Type {
@@ -231,12 +234,21 @@ func micros(now time.Time) uint32 { return uint32(now.UnixMicro()) }
 
 // onReset honours a RESET from the peer (BEP 29): the connection ends at
 // once. Before the handshake completes, it means the dial was refused.
+//
+// One RESET is not an error: once we hold the peer's whole stream (its FIN
+// reached) and it acknowledged all our data, only the ACK of our FIN is
+// missing. A peer that left TIME-WAIT (or never keeps one) answers our
+// retransmitted FIN with RESET; the stream is complete either way.
 func (c *Conn) onReset() {
-	if c.state == stateSynSent {
+	switch {
+	case c.state == stateSynSent:
 		c.fail(ErrConnRefused)
-		return
+	case c.snd.finSent && c.rcv.eof && wire.SeqLessEq(c.snd.finSeq, c.snd.una):
+		c.snd.finAcked = true
+		c.fail(nil)
+	default:
+		c.fail(ErrConnReset)
 	}
-	c.fail(ErrConnReset)
 }
 
 // fail ends the connection with err.

@@ -1,6 +1,7 @@
 package proto
 
 import (
+	"flag"
 	"fmt"
 	"testing"
 	"time"
@@ -8,6 +9,8 @@ import (
 	"github.com/inet256/go-utp/v2/utp/internal/wire"
 	"github.com/inet256/go-utp/v2/utp/netsim"
 )
+
+var simTrace = flag.Bool("sim.trace", false, "log every packet of simulated runs")
 
 // streamByte is byte i of the deterministic stream an endpoint sends; the
 // salt tells the two directions apart so crossed streams are detected.
@@ -21,6 +24,7 @@ func streamByte(salt byte, i uint64) byte {
 type endpoint struct {
 	t      testing.TB
 	name   string
+	host   *simHost
 	node   *netsim.Node
 	peer   netsim.Addr
 	cfg    Config
@@ -54,19 +58,56 @@ func (e *endpoint) fail(format string, args ...any) {
 	}
 }
 
-// deliver is the node's receive handler.
-func (e *endpoint) deliver(now time.Time, from netsim.Addr, b []byte) {
-	now = e.now()
-	if e.conn == nil {
-		h, _, err := wire.Parse(b)
-		if err != nil || h.Type != wire.Syn {
-			return
-		}
-		e.conn = Accept(now, e.cfg, h, e.isn)
-	} else {
-		e.conn.HandlePacket(now, b)
+// simHost is a netsim node carrying any number of connections, demuxed
+// by connection id as a socket does. Unknown connections get a RESET.
+type simHost struct {
+	node    *netsim.Node
+	conns   map[uint16]*endpoint // by receive id; lookups only, never iterated
+	accepts []*endpoint          // endpoints waiting for a SYN, in order
+}
+
+func newSimHost(sim *netsim.Sim, name string) *simHost {
+	h := &simHost{conns: make(map[uint16]*endpoint)}
+	h.node = sim.NewNode(netsim.Addr(name), h.deliver)
+	return h
+}
+
+func (h *simHost) deliver(_ time.Time, from netsim.Addr, b []byte) {
+	hdr, _, err := wire.Parse(b)
+	if err != nil {
+		return
 	}
-	e.pump()
+	id := hdr.ConnID
+	if hdr.Type == wire.Syn {
+		id++
+	}
+	e := h.conns[id]
+	if e == nil && hdr.Type == wire.Reset {
+		// libutp addresses a RESET with the connection id of the packet
+		// it answers, which is our send id: match either id.
+		e = h.bySendID(id)
+	}
+	switch {
+	case e == nil && hdr.Type == wire.Syn && len(h.accepts) > 0:
+		e = h.accepts[0]
+		h.accepts = h.accepts[1:]
+		h.conns[id] = e
+		e.trace("recv", b)
+		e.conn = Accept(e.now(), e.cfg, hdr, e.isn)
+		e.pump()
+	case e == nil || e.conn.Closed():
+		if e != nil {
+			e.trace("recv", b)
+		}
+		if hdr.Type != wire.Reset {
+			r := wire.Header{Type: wire.Reset, ConnID: hdr.ConnID, AckNr: hdr.SeqNr}
+			h.node.Send(from, r.Append(nil))
+		}
+	default:
+		e.trace("recv", b)
+		e.conn.HandlePacket(e.now(), b)
+		e.pump()
+	}
 }
 
 func (e *endpoint) onTimer() {
@@ -112,6 +153,7 @@ func (e *endpoint) pump() {
 		if !ok {
 			break
 		}
+		e.trace("send", e.buf[:n])
 		e.node.Send(e.peer, e.buf[:n])
 	}
 	for ev := c.NextEvent(); ev.Kind != EventNone; ev = c.NextEvent() {
@@ -133,6 +175,19 @@ func (e *endpoint) pump() {
 	if next.IsZero() {
 		e.timer.Stop()
 	}
+}
+
+func (e *endpoint) trace(dir string, b []byte) {
+	if !*simTrace {
+		return
+	}
+	h, p, err := wire.Parse(b)
+	if err != nil {
+		e.t.Logf("%v %s %s: %v", e.node.Sim().Elapsed(), e.name, dir, err)
+		return
+	}
+	e.t.Logf("%v %s %s %v id=%d seq=%d ack=%d wnd=%d len=%d sack=%x", e.node.Sim().Elapsed(), e.name, dir,
+		h.Type, h.ConnID, h.SeqNr, h.AckNr, h.WndSize, len(p), h.SACK)
 }
 
 func (e *endpoint) read(now time.Time) {
@@ -176,17 +231,17 @@ func (e *endpoint) checkInvariants(now time.Time) {
 
 // pairSpec describes one simulated transfer.
 type pairSpec struct {
-	seed         uint64
-	link         netsim.LinkConfig // both directions unless back is set
-	back         *netsim.LinkConfig
-	cfg          Config
-	aToB, bToA   uint64        // bytes each way
-	aCloseDelay  time.Duration // dialer closes this long after its last write
-	bCloseDelay  time.Duration
-	limit        time.Duration // virtual-time bound
-	skewB        float64
-	checkInvar   bool
-	onSetup      func(p *pair)
+	seed        uint64
+	link        netsim.LinkConfig // both directions unless back is set
+	back        *netsim.LinkConfig
+	cfg         Config
+	aToB, bToA  uint64        // bytes each way
+	aCloseDelay time.Duration // dialer closes this long after its last write
+	bCloseDelay time.Duration
+	limit       time.Duration // virtual-time bound
+	skewB       float64
+	checkInvar  bool
+	onSetup     func(p *pair)
 }
 
 type pair struct {
@@ -198,33 +253,62 @@ type pair struct {
 
 func newPair(t testing.TB, spec pairSpec) *pair {
 	sim := netsim.New(spec.seed)
-	rng := sim.Rand()
 	p := &pair{sim: sim}
-	mk := func(name string, salt byte) *endpoint {
-		e := &endpoint{t: t, name: name, cfg: spec.cfg, isn: uint16(rng.Uint32()), recvID: uint16(rng.Uint32()),
-			invariants: spec.checkInvar, sendSalt: salt, recvSalt: salt ^ 0xff}
-		e.buf = make([]byte, 64<<10+512)
-		e.rbuf = make([]byte, 48<<10)
-		e.node = sim.NewNode(netsim.Addr(name), e.deliver)
-		e.timer = sim.NewTimer(e.onTimer)
-		return e
-	}
-	p.a, p.b = mk("dialer", 0x00), mk("acceptor", 0xff)
-	p.a.peer, p.b.peer = p.b.node.Addr(), p.a.node.Addr()
-	p.a.sendTotal, p.b.sendTotal = spec.aToB, spec.bToA
-	p.a.closeAfter, p.b.closeAfter = spec.aCloseDelay, spec.bCloseDelay
+	ha, hb := newSimHost(sim, "dialer"), newSimHost(sim, "acceptor")
 	back := spec.link
 	if spec.back != nil {
 		back = *spec.back
 	}
-	p.ab, p.ba = sim.Connect(p.a.node, p.b.node, spec.link, back)
-	p.b.node.SetClockSkew(spec.skewB)
+	p.ab, p.ba = sim.Connect(ha.node, hb.node, spec.link, back)
+	hb.node.SetClockSkew(spec.skewB)
+	p.a, p.b = newFlow(t, ha, hb, spec, "")
 	if spec.onSetup != nil {
 		spec.onSetup(p)
 	}
-	p.a.conn = Dial(p.a.now(), spec.cfg, p.a.recvID, p.a.isn)
-	p.a.pump()
+	p.a.dial()
 	return p
+}
+
+// newFlow prepares one connection from host a to host b: the dialer's
+// endpoint and the acceptor's, which takes the next SYN that reaches b.
+// Call dial on the first to start it.
+func newFlow(t testing.TB, a, b *simHost, spec pairSpec, suffix string) (*endpoint, *endpoint) {
+	rng := a.node.Sim().Rand()
+	mk := func(h *simHost, peer *simHost, name string, salt byte) *endpoint {
+		e := &endpoint{t: t, name: name + suffix, host: h, node: h.node, peer: peer.node.Addr(), cfg: spec.cfg,
+			isn: uint16(rng.Uint32()), recvID: uint16(rng.Uint32()),
+			invariants: spec.checkInvar, sendSalt: salt, recvSalt: salt ^ 0xff}
+		e.buf = make([]byte, 64<<10+512)
+		e.rbuf = make([]byte, 48<<10)
+		e.timer = h.node.Sim().NewTimer(e.onTimer)
+		return e
+	}
+	ea, eb := mk(a, b, "dialer", 0x00), mk(b, a, "acceptor", 0xff)
+	ea.sendTotal, eb.sendTotal = spec.aToB, spec.bToA
+	ea.closeAfter, eb.closeAfter = spec.aCloseDelay, spec.bCloseDelay
+	b.accepts = append(b.accepts, eb)
+	return ea, eb
+}
+
+// bySendID finds the connection whose send id is id: a dialer's is its
+// receive id + 1, an acceptor's its receive id − 1.
+func (h *simHost) bySendID(id uint16) *endpoint {
+	for _, e := range []*endpoint{h.conns[id-1], h.conns[id+1]} {
+		if e != nil && e.conn != nil && e.conn.SendID() == id {
+			return e
+		}
+	}
+	return nil
+}
+
+// dial starts a dialer endpoint.
+func (e *endpoint) dial() {
+	for e.host.conns[e.recvID] != nil || e.host.conns[e.recvID+1] != nil {
+		e.recvID += 2
+	}
+	e.host.conns[e.recvID] = e
+	e.conn = Dial(e.now(), e.cfg, e.recvID, e.isn)
+	e.pump()
 }
 
 // run simulates until both ends have closed, a failure, or the limit.

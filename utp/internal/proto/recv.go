@@ -181,7 +181,6 @@ func (c *Conn) reachEOF() {
 	r := &c.rcv
 	r.eof, r.gotFin, r.eofSeq = true, true, r.ackNr
 	r.ackNow = true
-	c.lastToAck = c.snd.finAcked
 	c.events.set(EventReadable)
 }
 

@@ -39,12 +39,22 @@ type sendState struct {
 	peerWnd int         // the peer's last advertised wnd_size
 	dupAcks int
 	txCount uint64
+	// largestAckedTx is the newest transmission acknowledged so far.
+	largestAckedTx uint64
 
 	finQueued bool // CloseWrite called: a FIN follows the data
 	finSeq    uint16
 	finSent   bool // the FIN has a sequence number
 	finAcked  bool
 	probe     bool // one packet may ignore a zero peer window
+
+	// unconfirmed: an acceptor that has heard nothing from the dialer since
+	// the SYN sends only its first sequence number, isn. A dialer whose
+	// STATE was lost takes a DATA packet's seq_nr as the acceptor's first
+	// (libutp sets ack_nr = seq_nr−1 from whatever answers the SYN), which
+	// is only sound if no later packet can come first.
+	unconfirmed bool
+	isn         uint16
 }
 
 func (s *sendState) init(cfg Config) {
@@ -139,6 +149,9 @@ func (c *Conn) nextNewPacket() (uint16, bool) {
 		return 0, false
 	}
 	if s.inUse() >= len(s.out) && len(s.out) >= maxOutPackets {
+		return 0, false
+	}
+	if s.unconfirmed && s.seqNr != s.isn {
 		return 0, false
 	}
 	room := c.sendWindow() - s.flight
@@ -243,6 +256,8 @@ func (c *Conn) transmit(now time.Time, buf []byte, seq uint16) int {
 	}
 	if p.sends > 0 {
 		c.stats.Retransmits++
+	} else if p.typ == wire.Fin {
+		c.finAfterEOF = c.rcv.eof
 	}
 	p.sends++
 	p.sentAt = now

@@ -152,20 +152,20 @@ func (c *Conn) arm(now time.Time) {
 }
 
 // checkDone closes the connection once both directions have finished: our
-// FIN is acknowledged and the peer's FIN was reached in order. If we were
-// the last to acknowledge, we linger in TIME-WAIT so that a retransmitted
-// FIN (our ACK was lost) is answered rather than reset.
+// FIN is acknowledged and the peer's FIN was reached in order. Unless the
+// peer provably holds our ACK of its FIN, we linger in TIME-WAIT so that a
+// retransmitted FIN (our ACK was lost) is answered rather than reset.
 func (c *Conn) checkDone(now time.Time) {
 	if !c.snd.finAcked || !c.rcv.eof || !c.timers[timerTimeWait].IsZero() {
 		return
 	}
-	if !c.lastToAck {
+	if c.finAfterEOF {
 		c.fail(nil)
 		return
 	}
 	tw := c.cfg.TimeWait
 	if tw <= 0 {
-		tw = min(4*c.rto(), 10*time.Second)
+		tw = time.Minute
 	}
 	c.timers[timerTimeWait] = now.Add(tw)
 }

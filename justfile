@@ -1,0 +1,25 @@
+# Tasks for go-utp v2. Install just with `npm install -g rust-just`
+# (or any package manager that has it); `go test ./...` works without it.
+
+# What CI runs.
+test:
+    go test ./...
+
+# The whole tree under the race detector.
+race:
+    go test -race ./...
+
+# Fuzz each target for a while (FUZZTIME=10m just fuzz for longer).
+fuzz fuzztime="60s":
+    go test ./utp/internal/wire -run '^$' -fuzz FuzzParse -fuzztime {{fuzztime}}
+    go test ./utp/internal/proto -run '^$' -fuzz FuzzConn -fuzztime {{fuzztime}}
+
+# A long seed sweep of the simulated transfers (10,000 seeds).
+sim seeds="10000":
+    go test ./utp/internal/proto -run 'TestIntegritySweep' -count=1 -timeout 6h -sim.seeds {{seeds}} -v
+
+# gofmt, go vet and staticcheck.
+lint:
+    test -z "$(gofmt -l .)" || (gofmt -l . && exit 1)
+    go vet ./...
+    go run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
