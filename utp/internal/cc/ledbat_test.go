@@ -31,6 +31,11 @@ func newHarness(t *testing.T, cfg LEDBATConfig) *harness {
 	if cfg.MSS == 0 {
 		cfg.MSS = mss
 	}
+	if cfg.IncreasePerRTT == 0 {
+		// The window tests check RFC 6817's formula with GAIN 1; the
+		// libutp default is checked by TestDefaultIncreaseIsLibutps.
+		cfg.IncreasePerRTT = cfg.MSS
+	}
 	return &harness{t: t, l: NewLEDBAT(t0, cfg), now: t0}
 }
 
@@ -84,7 +89,7 @@ func TestNewLEDBATDefaults(t *testing.T) {
 		t.Errorf("QueuingDelay = %v, want 0", l.QueuingDelay())
 	}
 	cfg := LEDBATConfig{MSS: 1}.withDefaults()
-	want := LEDBATConfig{MSS: 1, Target: 100 * time.Millisecond, Gain: 1, MinWindow: 1, InitialWindow: 2, AllowedIncrease: 1, MaxWindowBytes: 1 << 30}
+	want := LEDBATConfig{MSS: 1, Target: 100 * time.Millisecond, Gain: 1, MinWindow: 1, InitialWindow: 2, AllowedIncrease: 1, MaxWindowBytes: 1 << 30, IncreasePerRTT: 3000}
 	if cfg != want {
 		t.Errorf("defaults = %+v, want %+v", cfg, want)
 	}
@@ -399,5 +404,26 @@ func TestWindowNeverOverflows(t *testing.T) {
 	}
 	if got := h.l.Window(); got != 1<<20 {
 		t.Fatalf("window = %d, want the ceiling %d", got, 1<<20)
+	}
+}
+
+// libutp: MAX_CWND_INCREASE_BYTES_PER_RTT is 3000 bytes. With no queuing
+// delay and a full window acknowledged, the default window grows by that
+// much per RTT, or by one MSS when packets are larger.
+func TestDefaultIncreaseIsLibutps(t *testing.T) {
+	for _, c := range []struct{ mss, want int }{{1000, 3000}, {1400, 3000}, {8000, 8000}} {
+		cfg := LEDBATConfig{MSS: c.mss, InitialWindow: 20}
+		l := NewLEDBAT(t0, cfg)
+		l.exitSlowStart()
+		before := l.Window()
+		now := t0
+		for acked := 0; acked < before; acked += c.mss {
+			l.OnAck(Ack{Now: now, AckedBytes: c.mss, FlightBefore: l.Window(), Delay: 1000, HasDelay: true, RTT: 50 * time.Millisecond})
+			now = now.Add(time.Millisecond)
+		}
+		grew := l.Window() - before
+		if grew < c.want*9/10 || grew > c.want {
+			t.Errorf("MSS %d: window grew %d bytes in one RTT, want about %d", c.mss, grew, c.want)
+		}
 	}
 }

@@ -43,6 +43,7 @@ type endpoint struct {
 	writeClosed        bool
 	readCount          uint64
 	gotEOF             bool
+	eofAt              time.Duration // virtual time at which EOF was read
 	closed             bool
 	closeErr           error
 	failure            string
@@ -201,8 +202,8 @@ func (e *endpoint) read(now time.Time) {
 		}
 		e.readCount += uint64(n)
 		if err != nil {
-			if err.Error() == "EOF" {
-				e.gotEOF = true
+			if err.Error() == "EOF" && !e.gotEOF {
+				e.gotEOF, e.eofAt = true, e.node.Sim().Elapsed()
 			}
 			return
 		}

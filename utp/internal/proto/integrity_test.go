@@ -2,8 +2,8 @@ package proto
 
 import (
 	"flag"
-	"math"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"

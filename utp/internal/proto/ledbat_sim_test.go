@@ -1,0 +1,165 @@
+package proto
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/cc"
+	"github.com/inet256/go-utp/v2/utp/netsim"
+)
+
+// bottleneck is RFC 6817's reference scenario for the tests below: a
+// 10 Mbit/s bottleneck with a 400 ms drop-tail buffer and a 40 ms base
+// RTT.
+func bottleneck() netsim.LinkConfig {
+	const rate = 10e6
+	return netsim.LinkConfig{Delay: 20 * time.Millisecond, Rate: rate, QueueBytes: rate / 8 * 4 / 10}
+}
+
+// linkMeter records, per packet that enters a link, its queuing delay and
+// size, so a test can take medians and utilisation over a time window.
+type linkMeter struct {
+	from, to  time.Time
+	delays    []time.Duration
+	delivered int64
+}
+
+func (m *linkMeter) attach(l *netsim.Link) {
+	l.OnTransmit = func(now time.Time, n int, qd time.Duration, fate netsim.Fate) {
+		if now.Before(m.from) || !now.Before(m.to) {
+			return
+		}
+		if fate == netsim.FateDelivered {
+			m.delays = append(m.delays, qd)
+			m.delivered += int64(n)
+		}
+	}
+}
+
+func (m *linkMeter) median() time.Duration {
+	d := slices.Clone(m.delays)
+	slices.Sort(d)
+	if len(d) == 0 {
+		return 0
+	}
+	return d[len(d)/2]
+}
+
+// RFC 6817 2.4: one LEDBAT flow alone on a bottleneck keeps the queuing
+// delay it causes at TARGET (100 ms) and keeps the link busy.
+func TestLEDBATHoldsTargetDelay(t *testing.T) {
+	link := bottleneck()
+	spec := pairSpec{seed: 7, link: link, back: &netsim.LinkConfig{Delay: link.Delay}, aToB: 1 << 40}
+	p := newPair(t, spec)
+	start := p.sim.Start()
+	m := &linkMeter{from: start.Add(15 * time.Second), to: start.Add(75 * time.Second)}
+	m.attach(p.ab)
+	p.sim.RunUntil(m.to)
+	med := m.median()
+	util := float64(m.delivered*8) / float64(link.Rate) / m.to.Sub(m.from).Seconds()
+	t.Logf("median queuing delay %v, utilisation %.3f, sender %+v", med, util, p.a.conn.Stats())
+	if med < 90*time.Millisecond || med > 110*time.Millisecond {
+		t.Errorf("median queuing delay %v, want 100 ms ± 10%%", med)
+	}
+	if util < 0.95 {
+		t.Errorf("link utilisation %.3f after slow start, want at least 0.95", util)
+	}
+	if p.a.failure != "" || p.b.failure != "" {
+		t.Fatal(p.a.failure, p.b.failure)
+	}
+}
+
+// constWindow is a controller that ignores delay and loss: a stand-in for
+// a TCP flow that fills the bottleneck's buffer.
+type constWindow int
+
+func (w constWindow) OnAck(cc.Ack)                    {}
+func (w constWindow) OnLoss(time.Time, time.Duration) {}
+func (w constWindow) OnTimeout(time.Time)             {}
+func (w constWindow) OnPeerDelay(time.Time, uint32)   {}
+func (w constWindow) Window() int                     { return int(w) }
+func (w constWindow) QueuingDelay() time.Duration     { return 0 }
+func (w constWindow) InSlowStart() bool               { return false }
+func (w constWindow) String() string                  { return "fixed" }
+func fixedController(w int) func(time.Time, int) cc.Controller {
+	return func(time.Time, int) cc.Controller { return constWindow(w) }
+}
+
+// RFC 6817 1 and 2.4: LEDBAT yields to a flow that does not back off on
+// delay. Once a fixed-window flow fills the buffer, the LEDBAT flow's share
+// of the bottleneck falls below 10%.
+//
+// The competitor's window is the path's BDP plus its buffer (550 kB) with
+// a little to spare, as a TCP flow's would be at the point where it fills
+// the buffer; a much larger fixed window only drops its own excess and
+// stalls itself in retransmission timeouts, which would measure that
+// pathology rather than LEDBAT.
+func TestLEDBATYieldsToLossBasedFlow(t *testing.T) {
+	for _, seed := range []uint64{11, 12} {
+		share, err := ledbatShare(t, seed, 600<<10)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		if share >= 0.10 {
+			t.Errorf("seed %d: LEDBAT share %.3f with a fixed-window competitor, want below 0.10", seed, share)
+		}
+	}
+}
+
+// ledbatShare runs a LEDBAT flow alone for 10 s, then beside a fixed-window
+// flow, and returns the LEDBAT flow's share of the bytes delivered from 30 s
+// to 70 s.
+func ledbatShare(t *testing.T, seed uint64, window int) (float64, error) {
+	link := bottleneck()
+	link.Jitter = 2 * time.Millisecond
+	back := netsim.LinkConfig{Delay: link.Delay}
+	spec := pairSpec{seed: seed, link: link, back: &back, aToB: 1 << 40}
+	p := newPair(t, spec)
+	tcpSpec := spec
+	tcpSpec.cfg.NewController = fixedController(window)
+	tcpA, _ := newFlow(t, p.a.host, p.b.host, tcpSpec, "-fixed")
+	start := p.sim.Start()
+	p.sim.Schedule(start.Add(10*time.Second), tcpA.dial)
+	p.sim.RunUntil(start.Add(30 * time.Second))
+	tcpB := p.b.host.conns[tcpA.recvID+1]
+	if tcpB == nil {
+		return 0, fmt.Errorf("the fixed-window flow did not connect")
+	}
+	l0, t0 := p.b.readCount, tcpB.readCount
+	p.sim.RunUntil(start.Add(70 * time.Second))
+	ledbat, tcp := float64(p.b.readCount-l0), float64(tcpB.readCount-t0)
+	t.Logf("seed %d: LEDBAT %.0f bytes, fixed-window %.0f bytes, share %.4f; LEDBAT %+v", seed, ledbat, tcp, ledbat/(ledbat+tcp), p.a.conn.Stats())
+	if tcp == 0 {
+		return 0, fmt.Errorf("the competing flow moved nothing")
+	}
+	return ledbat / (ledbat + tcp), nil
+}
+
+// The loss response (RFC 6817 2.4.2: halve at most once per RTT) plus SACK
+// and fast retransmit keep goodput at 1% random loss on a 20 ms RTT path at
+// no less than 70% of the loss-free goodput of the same path.
+func TestGoodputUnderOnePercentLoss(t *testing.T) {
+	const size = 16 << 20
+	run := func(loss float64, seed uint64) time.Duration {
+		link := netsim.LinkConfig{Delay: 10 * time.Millisecond, Rate: 10e6, QueueBytes: 10e6 / 8 / 5, Loss: loss}
+		spec := pairSpec{seed: seed, link: link, aToB: size, checkInvar: true}
+		spec.limit = timeBound(spec)
+		p, err := runSpec(t, spec)
+		if err != nil {
+			t.Fatalf("loss %.2f seed %d: %v", loss, seed, err)
+		}
+		// The transfer ends when the acceptor has read the last byte.
+		t.Logf("loss %.2f: %+v", loss, p.a.conn.Stats())
+		return p.b.eofAt
+	}
+	for _, seed := range []uint64{1, 2, 3} {
+		clean, lossy := run(0, seed), run(0.01, seed)
+		ratio := clean.Seconds() / lossy.Seconds()
+		t.Logf("seed %d: loss-free %v, 1%% loss %v, goodput ratio %.3f", seed, clean, lossy, ratio)
+		if ratio < 0.70 {
+			t.Errorf("seed %d: goodput at 1%% loss is %.3f of loss-free, want at least 0.70", seed, ratio)
+		}
+	}
+}
