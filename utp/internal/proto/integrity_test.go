@@ -134,3 +134,21 @@ func describe(s pairSpec) string {
 		l.Delay, l.Jitter, l.Loss, l.Duplicate, l.Reorder, l.Rate, l.QueueBytes, s.aToB, s.bToA,
 		s.aCloseDelay, s.bCloseDelay, s.cfg.PacketSize, s.cfg.RecvBufferSize, s.limit)
 }
+
+// TestIntegrityLarge moves 64 MiB each way at once over a lossy,
+// reordering, duplicating bottleneck, the largest size the issue names.
+func TestIntegrityLarge(t *testing.T) {
+	spec := pairSpec{
+		seed: 64,
+		link: netsim.LinkConfig{Delay: 5 * time.Millisecond, Jitter: time.Millisecond, Loss: 0.005,
+			Duplicate: 0.002, Reorder: 0.01, Rate: 400e6, QueueBytes: 2 << 20},
+		aToB: 64 << 20, bToA: 64 << 20,
+		cfg:  Config{PacketSize: 8000},
+	}
+	spec.limit = timeBound(spec)
+	p, err := runSpec(t, spec)
+	if err != nil {
+		t.Fatalf("%v\nspec %s\ndialer %+v\nacceptor %+v", err, describe(spec), p.a.conn.Stats(), p.b.conn.Stats())
+	}
+	t.Logf("virtual %v (last byte at %v / %v)\ndialer %+v", p.sim.Elapsed(), p.a.eofAt, p.b.eofAt, p.a.conn.Stats())
+}

@@ -1,0 +1,229 @@
+package proto
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
+)
+
+// fuzzChunk is the payload size of every DATA packet the fuzzed peer sends.
+// Payloads are a function of the sequence number, so whatever the Conn
+// delivers in order must be a prefix of the peer's stream.
+const fuzzChunk = 7
+
+func fuzzPeerByte(i int) byte { return byte(i*7 + i/251) }
+
+// fuzzRun drives one Conn with operations decoded from data and checks the
+// invariants after every step. It returns a description of the first
+// violation, or "".
+func fuzzRun(data []byte) string {
+	f := &fuzzState{data: data, now: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
+	cfg := Config{PacketSize: 64, RecvBufferSize: 256, SendBufferSize: 512, MaxReorder: 64, MaxSACKBytes: 8}
+	const peerISN, ourISN, id = 40000, 65530, 0x1234
+	if f.byte()&1 == 0 {
+		f.c = Dial(f.now, cfg, id, ourISN)
+		f.peerID = id
+		f.drain()
+		f.deliver(wire.Header{Type: wire.State, ConnID: id, SeqNr: peerISN, AckNr: ourISN, WndSize: 1 << 16}, nil)
+	} else {
+		f.c = Accept(f.now, cfg, wire.Header{Type: wire.Syn, ConnID: id, SeqNr: peerISN - 1, WndSize: 1 << 16}, ourISN)
+		f.peerID = id + 1
+	}
+	f.peerISN = peerISN
+	for steps := 0; steps < 200 && f.more() && f.bad == ""; steps++ {
+		f.step()
+		f.drain()
+		f.check()
+	}
+	return f.bad
+}
+
+type fuzzState struct {
+	data    []byte
+	now     time.Time
+	c       *Conn
+	peerID  uint16
+	peerISN uint16
+	read    []byte
+	wrote   int
+	bad     string
+	buf     [4096]byte
+	sentSeq uint16 // highest seq the Conn sent, for plausible acks
+}
+
+func (f *fuzzState) more() bool { return len(f.data) > 0 }
+
+func (f *fuzzState) byte() byte {
+	if len(f.data) == 0 {
+		return 0
+	}
+	b := f.data[0]
+	f.data = f.data[1:]
+	return b
+}
+
+func (f *fuzzState) u16() uint16 { return uint16(f.byte())<<8 | uint16(f.byte()) }
+
+// step applies one operation: deliver a packet built from the input, a
+// malformed datagram, advance time, read, write, close or reset.
+func (f *fuzzState) step() {
+	switch op := f.byte() % 8; op {
+	case 0, 1:
+		f.deliverStructured()
+	case 2:
+		n := int(f.byte() % 24)
+		junk := make([]byte, n)
+		for i := range junk {
+			junk[i] = f.byte()
+		}
+		if n >= wire.HeaderSize {
+			junk[0] = 0x02 // version 2: never uTP
+		}
+		f.c.HandlePacket(f.now, junk)
+	case 3:
+		f.now = f.now.Add(time.Duration(f.u16()) * time.Millisecond)
+		f.c.HandleTimeout(f.now)
+	case 4:
+		if d := f.c.NextDeadline(); !d.IsZero() {
+			f.now = d
+			f.c.HandleTimeout(f.now)
+		}
+	case 5:
+		p := make([]byte, 1+int(f.byte()%64))
+		n, err := f.c.Read(f.now, p)
+		f.read = append(f.read, p[:n]...)
+		if err != nil && n > 0 {
+			f.bad = "Read returned data and an error"
+		}
+		if err != nil && !errors.Is(err, io.EOF) && !f.c.Closed() {
+			f.bad = "Read failed on an open connection: " + err.Error()
+		}
+	case 6:
+		p := bytes.Repeat([]byte{'w'}, int(f.byte()))
+		n, _ := f.c.Write(f.now, p)
+		f.wrote += n
+	case 7:
+		if f.byte()%4 == 0 {
+			f.c.Reset(f.now)
+		} else {
+			f.c.CloseWrite(f.now)
+		}
+	}
+}
+
+// deliverStructured builds a plausible packet from the input: type, a
+// sequence number near the peer's stream, an ack_nr near what was sent, a
+// window, an optional SACK. Payloads come from the peer's stream.
+func (f *fuzzState) deliverStructured() {
+	ctl := f.byte()
+	h := wire.Header{
+		Type:          wire.Type(ctl % 5),
+		ConnID:        f.peerID,
+		Timestamp:     uint32(f.now.UnixMicro()) - uint32(f.byte())*1000,
+		TimestampDiff: uint32(f.byte()) * 1000,
+		WndSize:       uint32(f.byte()) * 64,
+		SeqNr:         f.peerISN + uint16(int8(f.byte())),
+		AckNr:         f.sentSeq - uint16(f.byte()%8),
+	}
+	if ctl&0x40 != 0 {
+		h.ConnID ^= uint16(f.byte())
+	}
+	if ctl&0x80 != 0 {
+		h.SACK = []byte{f.byte(), f.byte(), f.byte(), f.byte()}
+	}
+	var payload []byte
+	if h.Type == wire.Data {
+		off := int(wire.SeqDiff(h.SeqNr, f.peerISN)) * fuzzChunk
+		if off >= 0 {
+			payload = make([]byte, fuzzChunk)
+			for i := range payload {
+				payload[i] = fuzzPeerByte(off + i)
+			}
+		} else {
+			h.Type = wire.State
+		}
+	}
+	f.deliver(h, payload)
+}
+
+func (f *fuzzState) deliver(h wire.Header, payload []byte) {
+	b := append(h.Append(nil), payload...)
+	f.c.HandlePacket(f.now, b)
+}
+
+// drain collects every output, as the IO layer does after each input.
+func (f *fuzzState) drain() {
+	for range 1000 {
+		n, ok := f.c.PollTransmit(f.now, f.buf[:])
+		if !ok {
+			break
+		}
+		h, _, err := wire.Parse(f.buf[:n])
+		if err != nil {
+			f.bad = "Conn sent an unparseable packet: " + err.Error()
+			return
+		}
+		if (h.Type == wire.Data || h.Type == wire.Fin) && wire.SeqLess(f.sentSeq, h.SeqNr) {
+			f.sentSeq = h.SeqNr
+		}
+	}
+	for range 10 {
+		if f.c.NextEvent().Kind == EventNone {
+			break
+		}
+	}
+}
+
+// check tests the invariants of the design: read bytes are a prefix of the
+// peer's stream, NextDeadline is zero or not in the past, buffers stay in
+// bounds, and a HandleTimeout before the deadline changes nothing.
+func (f *fuzzState) check() {
+	if f.bad != "" {
+		return
+	}
+	for i, b := range f.read {
+		if b != fuzzPeerByte(i) {
+			f.bad = "read bytes are not a prefix of the peer's stream"
+			return
+		}
+	}
+	c := f.c
+	if d := c.NextDeadline(); !d.IsZero() && d.Before(f.now) {
+		f.bad = "NextDeadline is in the past"
+		return
+	}
+	if c.rcv.ring.len()+c.rcv.reorderBytes > c.cfg.RecvBufferSize || c.snd.ring.len() > c.cfg.SendBufferSize {
+		f.bad = "a buffer exceeds its bound"
+		return
+	}
+	if c.snd.flight < 0 || c.snd.lostN < 0 || c.rcv.reorderN < 0 || c.rcv.reorderBytes < 0 {
+		f.bad = "negative accounting"
+		return
+	}
+	if d := c.NextDeadline(); !d.IsZero() && f.now.Before(d) {
+		c.HandleTimeout(f.now)
+		if _, ok := c.PollTransmit(f.now, f.buf[:]); ok {
+			f.bad = "HandleTimeout before the deadline produced a packet"
+		} else if ev := c.NextEvent(); ev.Kind != EventNone {
+			f.bad = "HandleTimeout before the deadline produced an event"
+		}
+	}
+}
+
+// FuzzConn drives the state machine with operations decoded from bytes and
+// checks its invariants after every step (design.md, test layer 5).
+func FuzzConn(f *testing.F) {
+	f.Add([]byte{0, 0, 2, 0, 0, 0, 0, 0, 5, 10, 6, 200, 4, 3, 1, 0})
+	f.Add([]byte{1, 0, 0, 1, 2, 3, 1, 1, 0, 0, 0, 2, 0, 5, 60, 7, 1, 4, 4, 4})
+	f.Add(bytes.Repeat([]byte{0, 0, 9, 9, 40, 1, 2, 5, 30}, 20))
+	f.Add(bytes.Repeat([]byte{1, 6, 255, 4, 3, 0, 1}, 30))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if bad := fuzzRun(data); bad != "" {
+			t.Fatal(bad)
+		}
+	})
+}
