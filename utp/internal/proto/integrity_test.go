@@ -143,7 +143,7 @@ func TestIntegrityLarge(t *testing.T) {
 		link: netsim.LinkConfig{Delay: 5 * time.Millisecond, Jitter: time.Millisecond, Loss: 0.005,
 			Duplicate: 0.002, Reorder: 0.01, Rate: 400e6, QueueBytes: 2 << 20},
 		aToB: 64 << 20, bToA: 64 << 20,
-		cfg:  Config{PacketSize: 8000},
+		cfg: Config{PacketSize: 8000},
 	}
 	spec.limit = timeBound(spec)
 	p, err := runSpec(t, spec)
