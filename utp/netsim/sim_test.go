@@ -169,13 +169,11 @@ func TestEqualTimesRunInInsertionOrder(t *testing.T) {
 	s := New(1)
 	at := s.Now().Add(time.Second)
 	var order []int
-	var timers []*Timer
 	for i := range 50 {
 		if i%5 == 0 {
 			tm := s.NewTimer(func() { order = append(order, i) })
 			tm.Reset(at.Add(time.Hour)) // armed first elsewhere...
-			timers = append(timers, tm)
-			tm.Reset(at) // ...so its place is fixed by this call
+			tm.Reset(at)                // ...so its place is fixed by this call
 			continue
 		}
 		s.Schedule(at, func() { order = append(order, i) })
