@@ -221,7 +221,10 @@ func (c *Conn) Read(now time.Time, p []byte) (int, error) {
 		r.ring.discard(r.ring.base + uint64(n))
 		c.stats.BytesRead += uint64(n)
 		if r.reorderN > 0 {
+			before := r.ackNr
 			c.drainReorder()
+			// Packets held for lack of room are now in order: say so.
+			r.ackNow = r.ackNow || r.ackNr != before
 		}
 		if wasClosed && r.window() >= min(r.ring.limit/2, 2*r.packetSize) && c.state != stateClosed {
 			// The window we advertised was closed; tell the sender it
