@@ -56,7 +56,10 @@ func (c *Conn) onAck(now time.Time, h *wire.Header, payloadLen int) {
 	}
 	// Only a cumulative ACK acknowledges the FIN: a SACKed FIN says nothing
 	// about the data before it.
-	s.finAcked = s.finSent && wire.SeqLess(s.finSeq, s.una)
+	if !s.finAcked && s.finSent && wire.SeqLess(s.finSeq, s.una) {
+		s.finAcked = true
+		c.events.set(EventWritable) // a closing writer waits for this
+	}
 	if h.SACK != nil {
 		c.applySACK(now, ack, h.SACK, &res)
 	}

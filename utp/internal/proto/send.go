@@ -117,6 +117,10 @@ func (c *Conn) CloseWrite(now time.Time) {
 	c.arm(now)
 }
 
+// WriteDone reports whether our FIN has been acknowledged: everything
+// written reached the peer.
+func (c *Conn) WriteDone() bool { return c.snd.finAcked }
+
 // Buffered returns the bytes written but not yet acknowledged.
 func (c *Conn) Buffered() int { return c.snd.ring.len() }
 

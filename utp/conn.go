@@ -1,0 +1,325 @@
+package utp
+
+import (
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/proto"
+)
+
+var errEOF = io.EOF
+
+// Conn is a uTP connection. It implements net.Conn, plus CloseWrite for
+// half-close and Stats. It is safe for concurrent use.
+//
+// A Conn has no goroutine of its own: its timer and the Socket's reader
+// goroutine drive it, and its methods block on channels only.
+type Conn struct {
+	s     *Socket
+	raddr net.Addr
+	key   connKey
+
+	mu        sync.Mutex
+	m         *proto.Conn
+	timer     *time.Timer
+	timerAt   time.Time
+	userClose bool // Close was called: Read and Write fail, unread data resets
+	err       error
+	stats     proto.Stats // last snapshot taken under mu, for Stats after close
+
+	readable  chan struct{} // signalled (cap 1) on EventReadable
+	writable  chan struct{} // signalled on EventWritable
+	connected chan struct{} // closed on EventConnected
+	closed    chan struct{} // closed on EventClosed
+	connOnce  sync.Once
+	closeOnce sync.Once
+
+	rdl, wdl *deadline
+}
+
+func newConn(s *Socket, raddr net.Addr, key connKey, m *proto.Conn) *Conn {
+	return &Conn{
+		s: s, raddr: raddr, key: key, m: m,
+		readable:  make(chan struct{}, 1),
+		writable:  make(chan struct{}, 1),
+		connected: make(chan struct{}),
+		closed:    make(chan struct{}),
+		rdl:       newDeadline(),
+		wdl:       newDeadline(),
+	}
+}
+
+// step applies one input to the state machine under c.mu, collects every
+// datagram it wants sent and every event, re-arms the timer, and sends
+// the datagrams after releasing the lock.
+func (c *Conn) step(input func(now time.Time, m *proto.Conn)) {
+	var out outBatch
+	c.mu.Lock()
+	now := time.Now()
+	if input != nil {
+		input(now, c.m)
+	}
+	if c.userClose {
+		c.discardAfterClose(now)
+	}
+	c.collect(now, &out)
+	gone := c.events()
+	c.rearm(now)
+	c.mu.Unlock()
+	c.s.send(&out, c.raddr)
+	if gone {
+		c.s.forget(c)
+	}
+}
+
+// collect drains the datagrams the state machine wants sent.
+func (c *Conn) collect(now time.Time, out *outBatch) {
+	for {
+		buf := c.s.getBuf()
+		n, ok := c.m.PollTransmit(now, buf)
+		if !ok {
+			c.s.putBuf(buf)
+			return
+		}
+		out.add(buf[:n])
+	}
+}
+
+// events turns state-machine events into channel signals. It reports
+// whether the connection has ended and should leave the Socket's table.
+func (c *Conn) events() (gone bool) {
+	for {
+		ev := c.m.NextEvent()
+		switch ev.Kind {
+		case proto.EventNone:
+			return gone
+		case proto.EventConnected:
+			c.connOnce.Do(func() { close(c.connected) })
+		case proto.EventReadable:
+			signal(c.readable)
+		case proto.EventWritable:
+			signal(c.writable)
+		case proto.EventClosed:
+			c.err = mapProtoErr(ev.Err)
+			c.stats = c.m.Stats()
+			c.closeOnce.Do(func() { close(c.closed) })
+			signal(c.readable)
+			signal(c.writable)
+			gone = true
+		}
+	}
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// rearm moves the connection's one timer only when its deadline changed.
+func (c *Conn) rearm(now time.Time) {
+	at := c.m.NextDeadline()
+	if at.Equal(c.timerAt) {
+		return
+	}
+	c.timerAt = at
+	if at.IsZero() {
+		if c.timer != nil {
+			c.timer.Stop()
+		}
+		return
+	}
+	if c.timer == nil {
+		c.timer = time.AfterFunc(at.Sub(now), c.onTimer)
+		return
+	}
+	c.timer.Reset(at.Sub(now))
+}
+
+func (c *Conn) onTimer() {
+	c.step(func(now time.Time, m *proto.Conn) { m.HandleTimeout(now) })
+}
+
+// discardAfterClose drops data that arrives after Close. As TCP does, data
+// nobody will read resets the connection, so the peer learns at once.
+func (c *Conn) discardAfterClose(now time.Time) {
+	var scratch [512]byte
+	if n, _ := c.m.Read(now, scratch[:]); n > 0 {
+		c.m.Reset(now)
+	}
+}
+
+// Read reads data from the connection. It returns io.EOF after the peer's
+// FIN once all data before it has been read.
+func (c *Conn) Read(p []byte) (int, error) {
+	for {
+		var n int
+		var err error
+		c.mu.Lock()
+		closedByUser := c.userClose
+		if !closedByUser {
+			n, err = c.m.Read(time.Now(), p)
+		}
+		c.mu.Unlock()
+		switch {
+		case closedByUser:
+			return 0, c.opError("read", net.ErrClosed)
+		case n > 0 || err != nil || len(p) == 0:
+			c.step(nil) // a read may reopen the window: send the update
+			return n, c.opError("read", mapProtoErr(err))
+		}
+		select {
+		case <-c.readable:
+		case <-c.closed:
+		case <-c.rdl.wait():
+			return 0, c.opError("read", os.ErrDeadlineExceeded)
+		}
+	}
+}
+
+// Write writes data to the connection. It blocks while the send buffer is
+// full and returns once all of p is buffered (not yet acknowledged).
+func (c *Conn) Write(p []byte) (int, error) {
+	written := 0
+	for {
+		var n int
+		var err error
+		c.mu.Lock()
+		if c.userClose {
+			err = net.ErrClosed
+		} else {
+			n, err = c.m.Write(time.Now(), p[written:])
+		}
+		c.mu.Unlock()
+		written += n
+		if n > 0 {
+			c.step(nil)
+		}
+		if err != nil {
+			return written, c.opError("write", mapProtoErr(err))
+		}
+		if written == len(p) {
+			return written, nil
+		}
+		select {
+		case <-c.writable:
+		case <-c.closed:
+		case <-c.wdl.wait():
+			return written, c.opError("write", os.ErrDeadlineExceeded)
+		}
+	}
+}
+
+// CloseWrite shuts down the writing side: data already written is still
+// delivered, then the peer reads EOF. Reading continues.
+func (c *Conn) CloseWrite() error {
+	c.mu.Lock()
+	closed := c.userClose
+	c.mu.Unlock()
+	if closed {
+		return c.opError("close", net.ErrClosed)
+	}
+	c.step(func(now time.Time, m *proto.Conn) { m.CloseWrite(now) })
+	return nil
+}
+
+// Close closes the connection. Data already written is sent and the FIN
+// follows; Close waits until the peer has acknowledged them, or at most
+// the Socket's linger (WithLinger, default 30 s), after which it resets
+// the connection and returns ErrLingerExpired. Read and Write then return
+// net.ErrClosed. Data the peer sends after Close resets the connection.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	if c.userClose {
+		c.mu.Unlock()
+		return c.opError("close", net.ErrClosed)
+	}
+	c.userClose = true
+	c.mu.Unlock()
+	signal(c.readable)
+	signal(c.writable)
+	c.step(func(now time.Time, m *proto.Conn) { m.CloseWrite(now) })
+	if c.lingerWait() {
+		return nil
+	}
+	select {
+	case <-c.closed:
+		c.mu.Lock()
+		err := c.err
+		c.mu.Unlock()
+		if err == net.ErrClosed {
+			err = nil
+		}
+		return c.opError("close", err)
+	default:
+	}
+	c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
+	return c.opError("close", ErrLingerExpired)
+}
+
+// lingerWait waits, at most the linger, until the peer has acknowledged
+// everything written and our FIN, or the connection ended. It reports
+// whether everything was acknowledged.
+func (c *Conn) lingerWait() bool {
+	expired := time.NewTimer(c.s.cfg.linger)
+	defer expired.Stop()
+	for {
+		c.mu.Lock()
+		done := c.m.WriteDone()
+		c.mu.Unlock()
+		if done {
+			return true
+		}
+		select {
+		case <-c.closed:
+			return false
+		case <-c.writable:
+		case <-c.s.done:
+			return false
+		case <-expired.C:
+			return false
+		}
+	}
+}
+
+// LocalAddr returns the Socket's address.
+func (c *Conn) LocalAddr() net.Addr { return c.s.LocalAddr() }
+
+// RemoteAddr returns the peer's address.
+func (c *Conn) RemoteAddr() net.Addr { return c.raddr }
+
+// SetDeadline sets the read and write deadlines.
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.rdl.set(t)
+	c.wdl.set(t)
+	return nil
+}
+
+// SetReadDeadline sets the deadline for Read calls, including one already
+// blocked. The zero time means none.
+func (c *Conn) SetReadDeadline(t time.Time) error { c.rdl.set(t); return nil }
+
+// SetWriteDeadline sets the deadline for Write calls, including one
+// already blocked. The zero time means none.
+func (c *Conn) SetWriteDeadline(t time.Time) error { c.wdl.set(t); return nil }
+
+// Stats returns the connection's counters and estimates: bytes and
+// packets each way, retransmissions, timeouts, RTT, windows, queuing delay.
+func (c *Conn) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.closed:
+		return c.stats
+	default:
+		return c.m.Stats()
+	}
+}
+
+// Stats are a connection's counters; see the field comments of
+// proto.Stats, which it is.
+type Stats = proto.Stats

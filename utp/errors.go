@@ -1,0 +1,67 @@
+package utp
+
+import (
+	"errors"
+	"net"
+	"syscall"
+
+	"github.com/inet256/go-utp/v2/utp/internal/proto"
+)
+
+// connError is a connection failure that matches, with errors.Is, both
+// its own sentinel and the errno a TCP program would test for.
+type connError struct {
+	msg   string
+	errno syscall.Errno
+}
+
+func (e *connError) Error() string        { return e.msg }
+func (e *connError) Is(target error) bool { return target == e.errno }
+func (e *connError) Timeout() bool        { return e.errno == syscall.ETIMEDOUT }
+func (e *connError) Temporary() bool      { return false }
+
+// Connection failures. Each also matches the corresponding errno with
+// errors.Is (syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ETIMEDOUT),
+// and ErrTimedOut is a net.Error whose Timeout method returns true.
+var (
+	// ErrConnRefused: the peer answered our SYN with RESET.
+	ErrConnRefused error = &connError{"utp: connection refused", syscall.ECONNREFUSED}
+	// ErrConnReset: the peer reset the connection.
+	ErrConnReset error = &connError{"utp: connection reset by peer", syscall.ECONNRESET}
+	// ErrTimedOut: the peer stopped answering and the connection gave up
+	// (see Limitations in the package documentation for the bounds).
+	ErrTimedOut error = &connError{"utp: connection timed out", syscall.ETIMEDOUT}
+	// ErrBacklogFull is returned by nothing: a SYN that finds the accept
+	// backlog full is answered with RESET, which the dialer sees as
+	// ErrConnRefused. It is exported for Stats readers and logs.
+	ErrBacklogFull = errors.New("utp: accept backlog full")
+	// ErrLingerExpired: Close gave up waiting for the peer to acknowledge
+	// everything written and reset the connection.
+	ErrLingerExpired = errors.New("utp: close linger expired before the peer acknowledged all data")
+)
+
+// mapProtoErr turns a state-machine error into the package's errors.
+func mapProtoErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, proto.ErrConnRefused):
+		return ErrConnRefused
+	case errors.Is(err, proto.ErrConnReset):
+		return ErrConnReset
+	case errors.Is(err, proto.ErrTimedOut):
+		return ErrTimedOut
+	case errors.Is(err, proto.ErrLocalReset):
+		return net.ErrClosed
+	}
+	return err
+}
+
+// opError wraps err the way the net package does, unless it is nil or
+// io.EOF (which callers compare with ==).
+func (c *Conn) opError(op string, err error) error {
+	if err == nil || err == errEOF {
+		return err
+	}
+	return &net.OpError{Op: op, Net: "utp", Source: c.s.LocalAddr(), Addr: c.raddr, Err: err}
+}

@@ -1,0 +1,104 @@
+package utp
+
+import (
+	"context"
+	"time"
+)
+
+// A SocketOption configures a Socket. Each documents its default.
+type SocketOption func(*socketConfig)
+
+type socketConfig struct {
+	background   context.Context
+	backlog      int
+	packetSize   int
+	sendBuffer   int
+	recvBuffer   int
+	linger       time.Duration
+	nonUTPQueue  int
+	resetsPerSec int
+	noDelay      bool
+	udpBuffer    int
+}
+
+func defaultConfig() socketConfig {
+	return socketConfig{
+		background:   context.Background(),
+		backlog:      128,
+		sendBuffer:   4 << 20,
+		recvBuffer:   4 << 20,
+		linger:       30 * time.Second,
+		nonUTPQueue:  256,
+		resetsPerSec: 100,
+		udpBuffer:    8 << 20,
+	}
+}
+
+// WithBackground sets the context that carries the Socket's logger and
+// telemetry collector, as github.com/brendoncarroll/stdctx's logctx and
+// telctx packages define. Default context.Background(): nothing is logged
+// or counted outside Stats. The context's cancellation is not used.
+func WithBackground(ctx context.Context) SocketOption {
+	return func(c *socketConfig) { c.background = ctx }
+}
+
+// WithBacklog bounds the connections that completed the handshake but
+// have not been returned by Accept. A SYN that finds the backlog full is
+// refused with RESET. Default 128.
+func WithBacklog(n int) SocketOption {
+	return func(c *socketConfig) { c.backlog = max(1, n) }
+}
+
+// WithPacketSize sets the largest payload of one uTP packet, in bytes.
+// Default: 1400 (a 1500-byte Ethernet MTU less IPv6, UDP and uTP headers)
+// for remote addresses that are not loopback or not UDP; for UDP loopback,
+// where a datagram may be 64 KiB, 65,000. The INET256 adapter passes its
+// own.
+func WithPacketSize(n int) SocketOption {
+	return func(c *socketConfig) { c.packetSize = n }
+}
+
+// WithSendBuffer bounds the bytes written to a Conn but not yet
+// acknowledged. Default 4 MiB.
+func WithSendBuffer(n int) SocketOption {
+	return func(c *socketConfig) { c.sendBuffer = n }
+}
+
+// WithRecvBuffer bounds the bytes received on a Conn but not yet read;
+// it is the window advertised to the peer. Default 4 MiB.
+func WithRecvBuffer(n int) SocketOption {
+	return func(c *socketConfig) { c.recvBuffer = n }
+}
+
+// WithLinger bounds how long Conn.Close waits for the peer to acknowledge
+// everything written and the FIN. Past it the connection is reset and
+// Close returns ErrLingerExpired. Default 30 s; 0 resets at once.
+func WithLinger(d time.Duration) SocketOption {
+	return func(c *socketConfig) { c.linger = max(0, d) }
+}
+
+// WithNonUTPQueue bounds the queue of datagrams that are not uTP, read
+// with Socket.ReadFrom. When it is full further ones are dropped and
+// counted in Stats. Default 256 datagrams.
+func WithNonUTPQueue(n int) SocketOption {
+	return func(c *socketConfig) { c.nonUTPQueue = max(1, n) }
+}
+
+// WithResetRate bounds the RESETs sent in answer to packets for unknown
+// connections, per second. Default 100.
+func WithResetRate(perSecond int) SocketOption {
+	return func(c *socketConfig) { c.resetsPerSec = max(1, perSecond) }
+}
+
+// WithNoDelay disables the coalescing of small writes while data is in
+// flight (Nagle). Default off: small writes coalesce.
+func WithNoDelay(on bool) SocketOption {
+	return func(c *socketConfig) { c.noDelay = on }
+}
+
+// WithUDPBuffer sets the kernel receive and send buffer sizes requested
+// for a UDP socket. Linux's default of 208 KiB drops bursts on loopback.
+// Default 8 MiB; the kernel may grant less (see Limitations).
+func WithUDPBuffer(n int) SocketOption {
+	return func(c *socketConfig) { c.udpBuffer = n }
+}

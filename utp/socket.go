@@ -1,0 +1,514 @@
+package utp
+
+import (
+	"context"
+	crand "crypto/rand"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/proto"
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
+)
+
+// Socket multiplexes uTP connections over one net.PacketConn. It is a
+// net.Listener (Accept), dials (DialContext), and passes datagrams that are
+// not uTP to ReadFrom so that another protocol can share the port.
+//
+// One goroutine per Socket reads the PacketConn; connections have none of
+// their own. Socket.mu guards only the table of connections and is never
+// held while a connection's lock is taken or while a datagram is sent.
+type Socket struct {
+	pc   net.PacketConn
+	udp  *net.UDPConn // pc, when it is UDP: allocation-free reads
+	cfg  socketConfig
+	tel  telemetry
+	bufs sync.Pool
+
+	mu     sync.Mutex
+	conns  map[connKey]*Conn
+	closed bool
+	rng    *rand.Rand
+
+	accepts chan *Conn   // the backlog
+	nonUTP  chan datagram
+	done    chan struct{} // closed by Close
+	readerDone chan struct{}
+	closeOnce  sync.Once
+	closeErr   error
+
+	resets tokenBucket // owned by the reader goroutine
+	stats  socketCounters
+}
+
+// connKey identifies a connection by peer and receive id. UDP peers are
+// keyed by netip.AddrPort (no allocation per packet), others by the
+// address's string form.
+type connKey struct {
+	ap   netip.AddrPort
+	addr string
+	id   uint16
+}
+
+type datagram struct {
+	b    []byte
+	from net.Addr
+}
+
+// maxDatagram is the size of every packet buffer: the largest UDP payload
+// plus room for a uTP header and the largest SACK we send.
+const maxDatagram = 65536 + 512
+
+// NewSocket returns a Socket that owns pc: closing the Socket closes pc.
+func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	var seed [32]byte
+	_, _ = crand.Read(seed[:])
+	s := &Socket{
+		pc:         pc,
+		cfg:        cfg,
+		tel:        newTelemetry(cfg.background),
+		conns:      make(map[connKey]*Conn),
+		rng:        rand.New(rand.NewChaCha8(seed)),
+		accepts:    make(chan *Conn, cfg.backlog),
+		nonUTP:     make(chan datagram, cfg.nonUTPQueue),
+		done:       make(chan struct{}),
+		readerDone: make(chan struct{}),
+		resets:     newTokenBucket(cfg.resetsPerSec),
+	}
+	s.bufs.New = func() any { return new([maxDatagram]byte) }
+	if u, ok := pc.(*net.UDPConn); ok {
+		s.udp = u
+		raiseUDPBuffers(u, cfg.udpBuffer)
+	}
+	go s.readLoop()
+	return s
+}
+
+// Listen opens a UDP socket (network "udp", "udp4" or "udp6") and returns
+// a Socket over it.
+func Listen(network, address string, opts ...SocketOption) (*Socket, error) {
+	laddr, err := net.ResolveUDPAddr(network, address)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := net.ListenUDP(network, laddr)
+	if err != nil {
+		return nil, err
+	}
+	return NewSocket(pc, opts...), nil
+}
+
+// Packet buffers are pooled as array pointers, so that neither taking nor
+// returning one allocates.
+func (s *Socket) getBuf() []byte  { return s.bufs.Get().(*[maxDatagram]byte)[:] }
+func (s *Socket) putBuf(b []byte) { s.bufs.Put((*[maxDatagram]byte)(b[:maxDatagram])) }
+
+func (s *Socket) keyOf(addr net.Addr, id uint16) connKey {
+	if u, ok := addr.(*net.UDPAddr); ok {
+		return connKey{ap: u.AddrPort(), id: id}
+	}
+	return connKey{addr: addr.String(), id: id}
+}
+
+// readLoop is the Socket's one goroutine: it reads datagrams and hands
+// each to its connection.
+func (s *Socket) readLoop() {
+	defer close(s.readerDone)
+	buf := make([]byte, maxDatagram)
+	failures := 0
+	for {
+		n, from, err := s.read(buf)
+		if err != nil {
+			if s.isClosed() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				continue
+			}
+			// Unexpected errors may be transient (ENOBUFS, a bad ICMP): back
+			// off a little, but a PacketConn that keeps failing ends the
+			// Socket rather than spinning.
+			failures++
+			s.tel.warn("utp: read failed", err)
+			if failures >= 100 {
+				s.closeWith(err)
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		failures = 0
+		s.dispatch(buf[:n], from)
+	}
+}
+
+func (s *Socket) read(buf []byte) (int, net.Addr, error) {
+	if s.udp != nil {
+		n, ap, err := s.udp.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return 0, nil, err
+		}
+		return n, udpAddr{ap}, nil
+	}
+	return s.pc.ReadFrom(buf)
+}
+
+// udpAddr carries a netip.AddrPort through dispatch without allocating a
+// *net.UDPAddr for every datagram; one is made only for new connections.
+type udpAddr struct{ ap netip.AddrPort }
+
+func (a udpAddr) Network() string { return "udp" }
+func (a udpAddr) String() string  { return a.ap.String() }
+
+func (s *Socket) key(from net.Addr, id uint16) connKey {
+	if u, ok := from.(udpAddr); ok {
+		return connKey{ap: u.ap, id: id}
+	}
+	return s.keyOf(from, id)
+}
+
+// realAddr turns a datagram's source into the net.Addr a Conn reports.
+func realAddr(from net.Addr) net.Addr {
+	if u, ok := from.(udpAddr); ok {
+		return net.UDPAddrFromAddrPort(u.ap)
+	}
+	return from
+}
+
+// dispatch routes one datagram: to its connection, to a new connection
+// (SYN), to ReadFrom (not uTP), or answers it with RESET (unknown).
+func (s *Socket) dispatch(b []byte, from net.Addr) {
+	h, payload, err := wire.Parse(b)
+	if err != nil {
+		if errors.Is(err, wire.ErrNotUTP) {
+			s.passOn(b, from)
+		} else {
+			s.stats.malformed.Add(1)
+		}
+		return
+	}
+	s.stats.packetsIn.Add(1)
+	s.stats.bytesIn.Add(uint64(len(b)))
+	c := s.lookup(from, &h)
+	switch {
+	case c != nil:
+		c.step(func(now time.Time, m *proto.Conn) { m.HandleParsed(now, h, payload) })
+	case h.Type == wire.Syn:
+		s.accept(from, h)
+	case h.Type != wire.Reset:
+		s.replyReset(from, h)
+	}
+}
+
+// lookup finds the connection a packet belongs to. A SYN is keyed by the
+// id it announces plus one (the acceptor's receive id). libutp addresses a
+// RESET with the id of the packet it answers, which is our send id, so a
+// RESET matches either id.
+func (s *Socket) lookup(from net.Addr, h *wire.Header) *Conn {
+	id := h.ConnID
+	if h.Type == wire.Syn {
+		id++
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.conns[s.key(from, id)]; c != nil {
+		return c
+	}
+	if h.Type != wire.Reset {
+		return nil
+	}
+	for _, k := range [2]uint16{id - 1, id + 1} {
+		if c := s.conns[s.key(from, k)]; c != nil && c.m.SendID() == id {
+			return c
+		}
+	}
+	return nil
+}
+
+// accept creates a connection for a new SYN, if the backlog has room.
+func (s *Socket) accept(from net.Addr, syn wire.Header) {
+	now := time.Now()
+	s.mu.Lock()
+	if s.closed || len(s.accepts) >= cap(s.accepts) {
+		s.mu.Unlock()
+		s.stats.synsRefused.Add(1)
+		s.replyReset(from, syn)
+		return
+	}
+	raddr := realAddr(from)
+	key := s.key(from, syn.ConnID+1)
+	m := proto.Accept(now, s.protoConfig(raddr), syn, uint16(s.rng.Uint32()))
+	c := newConn(s, raddr, key, m)
+	s.conns[key] = c
+	s.mu.Unlock()
+	s.stats.accepted.Add(1)
+	s.tel.connOpened("accepted", raddr)
+	c.step(nil) // the STATE reply
+	s.accepts <- c
+}
+
+// replyReset answers a packet for an unknown connection, within the rate
+// limit (WithResetRate).
+func (s *Socket) replyReset(to net.Addr, h wire.Header) {
+	if !s.resets.take(time.Now()) {
+		s.stats.resetsSuppressed.Add(1)
+		return
+	}
+	r := wire.Header{Type: wire.Reset, ConnID: h.ConnID, SeqNr: uint16(s.randUint32()), AckNr: h.SeqNr}
+	var buf [wire.HeaderSize]byte
+	r.Put(buf[:])
+	s.stats.resetsSent.Add(1)
+	s.writeTo(buf[:], to)
+}
+
+func (s *Socket) randUint32() uint32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rng.Uint32()
+}
+
+// passOn queues a datagram that is not uTP for ReadFrom.
+func (s *Socket) passOn(b []byte, from net.Addr) {
+	d := datagram{b: append([]byte(nil), b...), from: realAddr(from)}
+	select {
+	case s.nonUTP <- d:
+		s.stats.nonUTP.Add(1)
+	default:
+		s.stats.nonUTPDropped.Add(1)
+	}
+}
+
+// protoConfig is the per-connection configuration for a peer.
+func (s *Socket) protoConfig(raddr net.Addr) proto.Config {
+	return proto.Config{
+		PacketSize:     s.packetSize(raddr),
+		SendBufferSize: s.cfg.sendBuffer,
+		RecvBufferSize: s.cfg.recvBuffer,
+		NoDelay:        s.cfg.noDelay,
+	}
+}
+
+// packetSize is WithPacketSize if given; otherwise what the path carries:
+// a whole 64 KiB datagram on UDP loopback, 1400 bytes elsewhere (see
+// WithPacketSize).
+func (s *Socket) packetSize(raddr net.Addr) int {
+	if s.cfg.packetSize > 0 {
+		return s.cfg.packetSize
+	}
+	if u, ok := raddr.(*net.UDPAddr); ok && s.udp != nil && u.IP.IsLoopback() {
+		return 65000
+	}
+	return 1400
+}
+
+// send writes a batch of datagrams to addr and returns their buffers.
+func (s *Socket) send(out *outBatch, to net.Addr) {
+	for i := range out.n {
+		b := out.get(i)
+		s.writeTo(b, to)
+		s.putBuf(b)
+	}
+	out.reset()
+}
+
+func (s *Socket) writeTo(b []byte, to net.Addr) {
+	var err error
+	if u, ok := to.(*net.UDPAddr); ok && s.udp != nil {
+		_, err = s.udp.WriteToUDPAddrPort(b, u.AddrPort())
+	} else if u, ok := to.(udpAddr); ok && s.udp != nil {
+		_, err = s.udp.WriteToUDPAddrPort(b, u.ap)
+	} else {
+		_, err = s.pc.WriteTo(b, to)
+	}
+	if err != nil {
+		// UDP is lossy by contract; the state machine retransmits.
+		s.stats.sendErrors.Add(1)
+		return
+	}
+	s.stats.packetsOut.Add(1)
+	s.stats.bytesOut.Add(uint64(len(b)))
+}
+
+// forget removes an ended connection from the table.
+func (s *Socket) forget(c *Conn) {
+	s.mu.Lock()
+	if s.conns[c.key] == c {
+		delete(s.conns, c.key)
+	}
+	s.mu.Unlock()
+	st := c.Stats()
+	s.stats.retransmits.Add(st.Retransmits)
+	s.stats.timeouts.Add(st.Timeouts)
+	s.tel.connClosed(c.raddr, c.err, st)
+}
+
+func (s *Socket) isClosed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Accept waits for and returns the next connection. It implements
+// net.Listener.
+func (s *Socket) Accept() (net.Conn, error) {
+	c, err := s.AcceptUTP()
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// AcceptUTP is Accept returning the concrete type.
+func (s *Socket) AcceptUTP() (*Conn, error) {
+	select {
+	case c := <-s.accepts:
+		return c, nil
+	case <-s.done:
+		return nil, &net.OpError{Op: "accept", Net: "utp", Addr: s.LocalAddr(), Err: net.ErrClosed}
+	}
+}
+
+// DialContext opens a connection to addr. It ends when the handshake
+// completes, the peer refuses (ErrConnRefused), the SYN retries run out
+// (ErrTimedOut, after 39 s), or ctx ends.
+func (s *Socket) DialContext(ctx context.Context, addr net.Addr) (net.Conn, error) {
+	c, err := s.DialUTP(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// DialUTP is DialContext returning the concrete type.
+func (s *Socket) DialUTP(ctx context.Context, addr net.Addr) (*Conn, error) {
+	opErr := func(err error) error {
+		return &net.OpError{Op: "dial", Net: "utp", Source: s.LocalAddr(), Addr: addr, Err: err}
+	}
+	if addr == nil {
+		return nil, opErr(errors.New("nil address"))
+	}
+	c, err := s.newDialer(addr)
+	if err != nil {
+		return nil, opErr(err)
+	}
+	c.step(nil) // the SYN
+	select {
+	case <-c.connected:
+		s.tel.connOpened("dialed", addr)
+		return c, nil
+	case <-c.closed:
+	case <-ctx.Done():
+		c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
+		return nil, opErr(ctx.Err())
+	case <-s.done:
+		return nil, opErr(net.ErrClosed)
+	}
+	select {
+	case <-c.connected: // connected, then closed at once: let Read report it
+		return c, nil
+	default:
+	}
+	c.mu.Lock()
+	err = c.err
+	c.mu.Unlock()
+	return nil, opErr(err)
+}
+
+// newDialer registers a dialing connection under a free receive id.
+func (s *Socket) newDialer(addr net.Addr) (*Conn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, net.ErrClosed
+	}
+	for range 64 {
+		id := uint16(s.rng.Uint32())
+		// The peer addresses us with id; a RESET may carry id+1.
+		key := s.keyOf(addr, id)
+		if s.conns[key] != nil || s.conns[s.keyOf(addr, id+1)] != nil {
+			continue
+		}
+		m := proto.Dial(time.Now(), s.protoConfig(addr), id, uint16(s.rng.Uint32()))
+		c := newConn(s, addr, key, m)
+		s.conns[key] = c
+		s.stats.dialed.Add(1)
+		return c, nil
+	}
+	return nil, errors.New("no free connection id for this peer")
+}
+
+// Close closes the Socket: its connections are reset, Accept and Dial
+// return net.ErrClosed, and the PacketConn is closed. It returns once the
+// reader goroutine has exited, or after one second if the PacketConn's
+// ReadFrom ignores both Close and read deadlines (that goroutine then
+// exits when ReadFrom next returns).
+func (s *Socket) Close() error {
+	s.closeWith(nil)
+	select {
+	case <-s.readerDone:
+	case <-time.After(time.Second):
+	}
+	return s.closeErr
+}
+
+func (s *Socket) closeWith(cause error) {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		conns := make([]*Conn, 0, len(s.conns))
+		for _, c := range s.conns {
+			conns = append(conns, c)
+		}
+		s.mu.Unlock()
+		close(s.done)
+		for _, c := range conns {
+			c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
+		}
+		_ = s.pc.SetReadDeadline(time.Now())
+		err := s.pc.Close()
+		if cause == nil {
+			s.closeErr = err
+		}
+		s.tel.warn("utp: socket closed", cause)
+	})
+}
+
+// Addr returns the Socket's local address. It implements net.Listener.
+func (s *Socket) Addr() net.Addr { return s.pc.LocalAddr() }
+
+// LocalAddr returns the Socket's local address.
+func (s *Socket) LocalAddr() net.Addr { return s.pc.LocalAddr() }
+
+// ReadFrom returns the next datagram that arrived on the Socket's port but
+// is not uTP (a DHT message, say). Such datagrams wait in a bounded queue
+// (WithNonUTPQueue); when it is full, new ones are dropped and counted.
+// After Close it returns net.ErrClosed.
+func (s *Socket) ReadFrom(p []byte) (int, net.Addr, error) {
+	select {
+	case d := <-s.nonUTP:
+		return copy(p, d.b), d.from, nil
+	case <-s.done:
+		return 0, nil, &net.OpError{Op: "read", Net: "utp", Addr: s.LocalAddr(), Err: net.ErrClosed}
+	}
+}
+
+// WriteTo sends one raw datagram on the Socket's port.
+func (s *Socket) WriteTo(p []byte, addr net.Addr) (int, error) {
+	if s.isClosed() {
+		return 0, &net.OpError{Op: "write", Net: "utp", Addr: addr, Err: net.ErrClosed}
+	}
+	return s.pc.WriteTo(p, addr)
+}
+
+var _ net.Listener = (*Socket)(nil)
+var _ net.Conn = (*Conn)(nil)

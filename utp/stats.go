@@ -1,0 +1,47 @@
+package utp
+
+import "sync/atomic"
+
+// SocketStats counts what a Socket did, across all its connections.
+type SocketStats struct {
+	Conns            int    // connections in the table now
+	Accepted         uint64 // connections accepted (handshake answered)
+	Dialed           uint64 // dials started
+	PacketsIn        uint64 // uTP datagrams received
+	PacketsOut       uint64 // datagrams sent
+	BytesIn          uint64
+	BytesOut         uint64
+	SendErrors       uint64 // WriteTo failures (the protocol retransmits)
+	Malformed        uint64 // uTP-looking datagrams that failed to parse
+	NonUTP           uint64 // datagrams queued for ReadFrom
+	NonUTPDropped    uint64 // ... dropped because that queue was full
+	SynsRefused      uint64 // SYNs refused: backlog full or Socket closing
+	ResetsSent       uint64 // RESETs sent for unknown connections
+	ResetsSuppressed uint64 // ... not sent, over the rate limit
+	Retransmits      uint64 // of connections that have ended
+	Timeouts         uint64 // of connections that have ended
+}
+
+type socketCounters struct {
+	accepted, dialed, packetsIn, packetsOut, bytesIn, bytesOut atomic.Uint64
+	sendErrors, malformed, nonUTP, nonUTPDropped, synsRefused  atomic.Uint64
+	resetsSent, resetsSuppressed, retransmits, timeouts        atomic.Uint64
+}
+
+// Stats returns a snapshot of the Socket's counters.
+func (s *Socket) Stats() SocketStats {
+	s.mu.Lock()
+	n := len(s.conns)
+	s.mu.Unlock()
+	c := &s.stats
+	return SocketStats{
+		Conns: n, Accepted: c.accepted.Load(), Dialed: c.dialed.Load(),
+		PacketsIn: c.packetsIn.Load(), PacketsOut: c.packetsOut.Load(),
+		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(),
+		SendErrors: c.sendErrors.Load(), Malformed: c.malformed.Load(),
+		NonUTP: c.nonUTP.Load(), NonUTPDropped: c.nonUTPDropped.Load(),
+		SynsRefused: c.synsRefused.Load(), ResetsSent: c.resetsSent.Load(),
+		ResetsSuppressed: c.resetsSuppressed.Load(),
+		Retransmits:      c.retransmits.Load(), Timeouts: c.timeouts.Load(),
+	}
+}
