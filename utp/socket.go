@@ -33,9 +33,9 @@ type Socket struct {
 	closed bool
 	rng    *rand.Rand
 
-	accepts chan *Conn   // the backlog
-	nonUTP  chan datagram
-	done    chan struct{} // closed by Close
+	accepts    chan *Conn // the backlog
+	nonUTP     chan datagram
+	done       chan struct{} // closed by Close
 	readerDone chan struct{}
 	closeOnce  sync.Once
 	closeErr   error
