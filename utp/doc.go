@@ -1,0 +1,57 @@
+// Package utp provides uTP (the Micro Transport Protocol, BEP 29) streams
+// over any net.PacketConn: reliable, ordered, congestion-controlled byte
+// streams that yield to other traffic (LEDBAT, RFC 6817).
+//
+// # Usage
+//
+// A Socket owns one PacketConn and multiplexes connections over it. It is a
+// net.Listener; Conn is a net.Conn.
+//
+//	s, err := utp.Listen("udp", ":0") // or utp.NewSocket(anyPacketConn)
+//	if err != nil { ... }
+//	defer s.Close()
+//
+//	// As a server:
+//	for {
+//		c, err := s.Accept()
+//		if err != nil { return err }
+//		go handle(c)
+//	}
+//
+//	// As a client:
+//	c, err := s.DialContext(ctx, raddr)
+//	if err != nil { return err }
+//	defer c.Close()
+//	_, err = c.Write([]byte("hello"))
+//
+// Datagrams on the same port that are not uTP (a DHT's, say) are returned
+// by Socket.ReadFrom, and Socket.WriteTo sends raw datagrams.
+//
+// Logs and counters go to the logger and collector of the context given
+// with WithBackground (github.com/brendoncarroll/stdctx logctx and telctx);
+// without one, nothing is logged.
+//
+// Errors follow the net package: net.ErrClosed after Close,
+// os.ErrDeadlineExceeded inside a *net.OpError when a deadline passes,
+// io.EOF after the peer's FIN. ErrConnRefused, ErrConnReset and ErrTimedOut
+// also match syscall.ECONNREFUSED, ECONNRESET and ETIMEDOUT with errors.Is.
+//
+// # Limitations
+//
+//   - A dial to an absent peer fails after 39 s (11 SYNs with backoff) if
+//     its context does not end first.
+//   - An established connection whose peer vanishes fails with ErrTimedOut
+//     after 16 consecutive retransmission timeouts: about 50 s on a short
+//     path, at most 16 × the RTO. A connection with nothing to send notices
+//     only through the idle timeout, 90 s without any packet (the peer
+//     sends keepalives every 29 s).
+//   - Conn.Close waits at most 30 s (WithLinger) for the peer to acknowledge
+//     what was written.
+//   - There is no path MTU discovery: packets are 1400 bytes of payload
+//     except on UDP loopback (65,000); set WithPacketSize for other paths.
+//   - uTP has no encryption or authentication; run it over a secure
+//     network (INET256) or add your own.
+//   - Socket.Close returns within one second even if the PacketConn's
+//     ReadFrom ignores Close and deadlines, but the reader goroutine then
+//     lives until ReadFrom returns.
+package utp
