@@ -1,6 +1,7 @@
 package proto
 
 import (
+	"math"
 	"time"
 
 	"github.com/inet256/go-utp/v2/utp/internal/cc"
@@ -183,7 +184,12 @@ func (c *Conn) dupThreshold() int {
 			n++
 		}
 	}
-	return max(1, min(dupAckThreshold, n-1))
+	if n < 2 {
+		// One packet in flight: a repeated ack_nr was not caused by any
+		// later packet (a window update, say) and says nothing of loss.
+		return math.MaxInt
+	}
+	return min(dupAckThreshold, n-1)
 }
 
 // sackLoss declares lost every in-flight packet for which at least

@@ -17,14 +17,16 @@ type Config struct {
 	// Default 4 MiB.
 	SendBufferSize int
 	// RecvBufferSize bounds bytes received but not yet read, including
-	// out-of-order data; the free part is advertised as wnd_size.
-	// Default 4 MiB.
+	// out-of-order data; the free part is advertised as wnd_size. The
+	// packet that fills a hole is always taken if the in-order buffer has
+	// room, so the total may exceed the bound by one packet. Default 4 MiB.
 	RecvBufferSize int
 	// MaxSACKBytes bounds the selective-ACK bitmask we send (a multiple of
 	// 4, at most 252). Default 32, which covers 256 packets past a hole.
 	MaxSACKBytes int
-	// MaxReorder bounds how many packets past a hole are buffered.
-	// Default 2048.
+	// MaxReorder bounds how far past ack_nr a packet may be and still be
+	// buffered: sequence numbers up to ack_nr+MaxReorder−1 are held, as
+	// libutp's REORDER_BUFFER_MAX_SIZE. Default 2048.
 	MaxReorder int
 	// AckDelay bounds how long an acknowledgement may be held to coalesce
 	// it with the next one. Default 10 ms. Every second full packet, any
@@ -37,8 +39,9 @@ type Config struct {
 	// for this long. Default 90 s (three keepalive intervals); negative
 	// disables it.
 	IdleTimeout time.Duration
-	// MaxTimeouts is how many consecutive retransmission timeouts end an
-	// established connection with ErrTimedOut. Default 16. With the
+	// MaxTimeouts is how many consecutive retransmission timeouts an
+	// established connection retries; the next one ends it with
+	// ErrTimedOut (libutp counts the same way). Default 16. With the
 	// backoff stopping at RTT.MaxBackoff (default 4 s) a peer that vanishes
 	// is given up within 16 × max(4 s, RTO) (about 50 s on a short path),
 	// while a live path losing 20% each way survives: 16 failed round

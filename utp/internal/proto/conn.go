@@ -38,6 +38,7 @@ type Conn struct {
 	lastRecv, lastSend time.Time
 	// consecutiveTimeouts counts RTO expiries without forward progress.
 	consecutiveTimeouts int
+	lastTimeout         time.Time
 	// replyMicro is our latest measurement of the peer's one-way delay,
 	// echoed as timestamp_difference (BEP 29).
 	replyMicro uint32

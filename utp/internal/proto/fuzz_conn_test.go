@@ -196,7 +196,7 @@ func (f *fuzzState) check() {
 		f.bad = "NextDeadline is in the past"
 		return
 	}
-	if c.rcv.ring.len()+c.rcv.reorderBytes > c.cfg.RecvBufferSize || c.snd.ring.len() > c.cfg.SendBufferSize {
+	if c.rcv.ring.len()+c.rcv.reorderBytes > c.cfg.RecvBufferSize+c.cfg.PacketSize || c.snd.ring.len() > c.cfg.SendBufferSize {
 		f.bad = "a buffer exceeds its bound"
 		return
 	}

@@ -219,7 +219,7 @@ func (e *endpoint) checkInvariants(now time.Time) {
 	if d := c.NextDeadline(); !d.IsZero() && d.Before(now) {
 		e.fail("NextDeadline %v is in the past (now %v)", d, now)
 	}
-	if c.rcv.ring.len()+c.rcv.reorderBytes > c.cfg.RecvBufferSize {
+	if c.rcv.ring.len()+c.rcv.reorderBytes > c.cfg.RecvBufferSize+c.cfg.PacketSize {
 		e.fail("receive buffer over its bound")
 	}
 	if c.snd.ring.len() > c.cfg.SendBufferSize {

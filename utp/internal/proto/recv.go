@@ -87,6 +87,15 @@ func (c *Conn) onInOrder(now time.Time, seq uint16, payload []byte, fin bool) {
 		return
 	}
 	r.ring.write(payload)
+	if r.reorderN > 0 && len(r.reorder) > 0 {
+		// An earlier copy of this packet may be held out of order (it did
+		// not fit behind the hole); this copy supersedes it.
+		if s := r.slot(seq); s.held {
+			s.held, s.fin = false, false
+			r.reorderN--
+			r.reorderBytes -= len(s.data)
+		}
+	}
 	r.ackNr = seq
 	r.received++
 	r.unacked++

@@ -128,7 +128,7 @@ func (c *Conn) closedErr() error {
 	if c.events.closeErr != nil {
 		return c.events.closeErr
 	}
-	return ErrLocalReset
+	return ErrWriteClosed // closed cleanly: our FIN was sent and acknowledged
 }
 
 // sendWindow is how many bytes may be in flight: the congestion window,
@@ -317,10 +317,11 @@ func (c *Conn) finishControl(now time.Time, buf []byte, typ wire.Type) int {
 	return h.Put(buf)
 }
 
-// encodeControl returns a STATE or RESET as a new slice.
+// encodeControl returns a STATE or RESET as a new slice, to be sent later
+// (and counted then).
 func (c *Conn) encodeControl(now time.Time, typ wire.Type) []byte {
-	buf := make([]byte, c.MaxDatagram())
-	return buf[:c.finishControl(now, buf, typ)]
+	h := c.header(now, typ, c.snd.seqNr)
+	return h.Append(nil)
 }
 
 func putAckNr(buf []byte, ack uint16) { buf[18], buf[19] = byte(ack>>8), byte(ack) }

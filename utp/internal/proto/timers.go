@@ -103,7 +103,12 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 		return
 	}
 	c.stats.Timeouts++
-	c.consecutiveTimeouts++
+	probing := c.state == stateConnected && c.snd.peerWnd < c.cfg.PacketSize
+	if !probing || !c.lastRecv.After(c.lastTimeout) {
+		c.consecutiveTimeouts++
+	} // else: a zero-window probe the peer answered; RFC 1122 4.2.2.17
+	// says the connection stays open while the receiver answers probes.
+	c.lastTimeout = now
 	limit := c.cfg.MaxTimeouts
 	if c.state == stateSynSent {
 		limit = c.cfg.SynRetries
@@ -136,6 +141,11 @@ func (c *Conn) arm(now time.Time) {
 	s := &c.snd
 	if s.inUse() == 0 {
 		c.timers[timerRetransmit] = time.Time{}
+		if c.lastSend.Add(c.cfg.Keepalive).Before(now) {
+			// Idle since long before the last ACK came in: the keepalive
+			// is due now, not in the past.
+			c.lastSend = now.Add(-c.cfg.Keepalive)
+		}
 	}
 	unsent := int(s.ring.end - s.next)
 	blocked := c.state == stateConnected && s.flight == 0 && s.lostN == 0 && unsent > 0 &&

@@ -1,0 +1,288 @@
+package proto
+
+import (
+	"testing"
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
+)
+
+// BEP 29 ST_FIN: the FIN takes its own sequence number after the data, and
+// Write after CloseWrite fails.
+func TestScriptCloseFINHasOwnSeq(t *testing.T) {
+	forEachRole(t, func(t *testing.T, role tcRole) {
+		tc := newTestConn(t, role)
+		tc.write("hi")
+		tc.closeWrite()
+		tc.wantPacket("data", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: "hi"})
+		tc.wantPacket("FIN after the data", pkt{typ: wire.Fin, seq: u16(tc.s(1))})
+		tc.wantWriteErr("Write after CloseWrite", ErrWriteClosed)
+		tc.peerAck(tc.s(1))
+		tc.wantOpen("half-closed: the peer has not finished")
+		if st := tc.conn.Stats(); st.InFlight != 0 || tc.conn.Buffered() != 0 {
+			t.Fatalf("in flight %d, buffered %d after the FIN was acked", st.InFlight, tc.conn.Buffered())
+		}
+	})
+}
+
+// BEP 29 eof_pkt: Read returns the data, then io.EOF; the FIN is
+// acknowledged at once.
+func TestScriptCloseReadEOFAfterLastByte(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	tc.peerData(tc.p(0), "bye")
+	tc.peerFin(tc.p(1))
+	tc.wantPacket("FIN acked at once", pkt{typ: wire.State, ack: u16(tc.p(1))})
+	tc.wantEvent("readable", EventReadable)
+	tc.wantRead("data before EOF", "bye")
+	tc.wantEOF("after the last byte")
+	tc.wantEOF("EOF again")
+}
+
+// BEP 29: a FIN that arrives before missing data waits for it; the data
+// is delivered, then EOF.
+func TestScriptCloseFINBeforeMissingData(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	tc.peerFin(tc.p(2))
+	tc.wantPacket("FIN held", pkt{typ: wire.State, ack: u16(tc.p(0) - 1), sacked: []uint16{tc.p(2)}})
+	tc.peerData(tc.p(1), "b")
+	tc.wantPacket("data held", pkt{typ: wire.State, ack: u16(tc.p(0) - 1), sacked: []uint16{tc.p(1), tc.p(2)}})
+	tc.wantReadErr("no EOF while data is missing", nil)
+	tc.peerData(tc.p(0), "a")
+	tc.wantPacket("everything acked", pkt{typ: wire.State, ack: u16(tc.p(2)), noSACK: true})
+	tc.wantRead("data", "ab")
+	tc.wantEOF("then EOF")
+}
+
+// BEP 29: nothing after the FIN's sequence number counts, whether it
+// arrives before or after the stream is complete.
+func TestScriptCloseDataAfterFINIgnored(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	tc.peerFin(tc.p(1))
+	ignored := tc.conn.Stats().PacketsIgnored
+	tc.peerData(tc.p(2), "late")
+	tc.peerData(tc.p(0), "a")
+	tc.peerData(tc.p(3), "later")
+	tc.takeAll()
+	tc.wantRead("only data before the FIN", "a")
+	tc.wantEOF("EOF")
+	if got := tc.conn.Stats().PacketsIgnored; got != ignored+2 {
+		t.Fatalf("PacketsIgnored %d, want %d", got, ignored+2)
+	}
+}
+
+// RFC 6298 / BEP 29: our FIN is retransmitted with backoff until it is
+// acknowledged, and not after.
+func TestScriptCloseFINRetransmittedUntilAcked(t *testing.T) {
+	tc := newTestConn(t, roleAcceptor)
+	tc.closeWrite()
+	fin := pkt{typ: wire.Fin, seq: u16(tc.s(0))}
+	tc.wantPacket("FIN", fin)
+	tc.advance(time.Second)
+	tc.wantPacket("FIN resent after 1 s", fin)
+	tc.advance(2 * time.Second)
+	tc.wantPacket("FIN resent after 2 s more", fin)
+	tc.peerAck(tc.s(0))
+	tc.advance(time.Minute)
+	for _, p := range tc.takeAll() {
+		if p.h.Type != wire.State {
+			t.Fatalf("sent %v after the FIN was acked", p)
+		}
+	}
+	tc.wantOpen("the peer may still send")
+}
+
+// Half-close (BEP 29 FIN, TCP semantics): after CloseWrite we still read
+// the peer's data until its FIN.
+func TestScriptCloseHalfCloseStillReads(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	tc.closeWrite()
+	tc.wantPacket("FIN", pkt{typ: wire.Fin, seq: u16(tc.s(0))})
+	tc.peerAck(tc.s(0))
+	tc.peerData(tc.p(0), "still ")
+	tc.peerData(tc.p(1), "reading")
+	tc.takeAll()
+	tc.wantRead("data after our FIN", "still reading")
+	tc.wantWriteErr("our side is closed", ErrWriteClosed)
+	tc.peerFin(tc.p(2))
+	tc.wantPacket("their FIN acked", pkt{typ: wire.State, ack: u16(tc.p(2))})
+	tc.wantEOF("their side is closed")
+}
+
+// Close order 1: we close first. The peer acknowledges our FIN, then sends
+// its own; our ACK of it is the last packet, so we stay in TIME-WAIT
+// (Config.TimeWait, default 1 minute) answering a retransmitted FIN, then
+// close cleanly.
+func TestScriptCloseWeCloseFirstTimeWait(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	tc.write("req")
+	tc.closeWrite()
+	tc.takeAll()
+	tc.peerAck(tc.s(1))
+	tc.peerData(tc.p(0), "resp")
+	tc.peerFin(tc.p(1))
+	tc.wantPacket("their FIN acked", pkt{typ: wire.State, ack: u16(tc.p(1))})
+	tc.wantRead("response", "resp")
+	tc.wantEOF("EOF")
+	tc.wantOpen("TIME-WAIT")
+	start := tc.now
+
+	tc.advance(5 * time.Second)
+	tc.peerFin(tc.p(1)) // our ACK was lost
+	tc.wantPacket("TIME-WAIT answers a retransmitted FIN", pkt{typ: wire.State, ack: u16(tc.p(1))})
+	tc.wantOpen("still in TIME-WAIT")
+
+	tc.advanceTo(start.Add(time.Minute - time.Millisecond))
+	tc.wantOpen("before the end of TIME-WAIT")
+	for _, p := range tc.takeAll() {
+		if p.h.Type != wire.State {
+			t.Fatalf("sent %v in TIME-WAIT", p)
+		}
+	}
+	tc.advance(time.Millisecond)
+	tc.wantClosed("TIME-WAIT over", nil)
+	tc.wantEOF("Read after a clean close")
+	tc.advance(time.Minute)
+	tc.wantIdle("a closed connection is silent")
+}
+
+// Close order 2: the peer closes first. Our FIN carries our ACK of theirs,
+// so its acknowledgement ends the connection at once, cleanly.
+func TestScriptClosePeerClosesFirst(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	tc.peerFin(tc.p(0))
+	tc.wantPacket("their FIN acked", pkt{typ: wire.State, ack: u16(tc.p(0))})
+	tc.wantEOF("EOF")
+	tc.wantOpen("our side is still open")
+	tc.closeWrite()
+	tc.wantPacket("our FIN acks theirs", pkt{typ: wire.Fin, seq: u16(tc.s(0)), ack: u16(tc.p(0))})
+	tc.peerAck(tc.s(0))
+	tc.wantClosed("both FINs acknowledged", nil)
+	tc.wantIdle("nothing after the close")
+}
+
+// Simultaneous close: the FINs cross. Each side acknowledges the other's;
+// the connection ends cleanly (after TIME-WAIT, since our FIN left before
+// we had the peer's).
+func TestScriptCloseSimultaneous(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	tc.closeWrite()
+	tc.wantPacket("our FIN", pkt{typ: wire.Fin, seq: u16(tc.s(0)), ack: u16(tc.p(0) - 1)})
+	tc.peerFin(tc.p(0)) // crossed: does not ack our FIN
+	tc.wantPacket("their FIN acked", pkt{typ: wire.State, ack: u16(tc.p(0))})
+	tc.wantOpen("our FIN is not acknowledged yet")
+	tc.peerAck(tc.s(0))
+	tc.advance(2 * time.Minute)
+	tc.wantClosed("both FINs acknowledged", nil)
+	tc.wantEOF("Read after a clean close")
+}
+
+// Documented in conn.go: a RESET once the peer's whole stream is in and
+// all our data acknowledged (only our FIN's ACK missing) ends the
+// connection cleanly: the peer left TIME-WAIT.
+func TestScriptCloseResetAfterCompleteStreamIsClean(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	tc.write("data")
+	tc.closeWrite()
+	tc.takeAll()
+	tc.peerAck(tc.s(0)) // the data, not the FIN
+	tc.peerFin(tc.p(0))
+	tc.takeAll()
+	tc.peerReset()
+	tc.wantClosed("stream complete both ways", nil)
+}
+
+// BEP 29 ST_RESET, sent: Reset sends one RESET, ends the connection with
+// ErrLocalReset, and Read and Write fail from then on.
+func TestScriptResetSent(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	tc.write("pending")
+	tc.wantPacket("DATA", pkt{typ: wire.Data, seq: u16(tc.s(0))})
+	tc.peerData(tc.p(0), "unread")
+	tc.reset()
+	tc.wantPacket("RESET", pkt{typ: wire.Reset, seq: u16(tc.s(1)), ack: u16(tc.p(0)), noSACK: true})
+	tc.wantIdle("one RESET")
+	tc.wantClosed("local reset", ErrLocalReset)
+	tc.wantReadErr("Read after Reset", ErrLocalReset)
+	tc.wantWriteErr("Write after Reset", ErrLocalReset)
+	tc.advance(time.Minute)
+	tc.wantIdle("no retransmission after Reset")
+	tc.peerData(tc.p(1), "more")
+	tc.wantIdle("a reset connection ignores packets")
+}
+
+// BEP 29 ST_RESET, received: the connection ends with ErrConnReset, which
+// Read and Write report; no packet answers it.
+func TestScriptResetReceived(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	tc.write("a")
+	tc.wantPacket("DATA", pkt{typ: wire.Data})
+	tc.peerData(tc.p(0), "x")
+	tc.peerReset()
+	tc.wantClosed("peer reset", ErrConnReset)
+	tc.wantIdle("no answer to a RESET")
+	tc.wantReadErr("Read", ErrConnReset)
+	tc.wantWriteErr("Write", ErrConnReset)
+	tc.advance(time.Minute)
+	tc.wantIdle("no retransmission after a RESET")
+}
+
+// libutp ACK_NR_ALLOWED_WINDOW: a packet acknowledging a sequence number
+// we never sent is ignored entirely: no data delivered, nothing acked, no
+// window update, no liveness, no reply.
+func TestScriptStrayAckNrIgnored(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	tc.write("a")
+	tc.wantPacket("DATA", pkt{typ: wire.Data, seq: u16(tc.s(0))})
+	tc.advance(10 * time.Millisecond)
+	before, deadline := tc.conn.Stats(), tc.conn.NextDeadline()
+	for _, typ := range []wire.Type{wire.Data, wire.State, wire.Fin} {
+		h := tc.peerHeader(typ, tc.p(0), tc.s(0)+1) // acks one past our last packet
+		h.WndSize = 0
+		payload := ""
+		if typ == wire.Data {
+			payload = "forged"
+		}
+		tc.writePacket(h, payload)
+	}
+	tc.wantIdle("no reply to a stray packet")
+	tc.wantNoEvent("no data", EventReadable)
+	want := before
+	want.PacketsReceived += 3
+	want.PacketsIgnored += 3
+	if got := tc.conn.Stats(); got != want {
+		t.Fatalf("stats changed beyond the counters:\n got %+v\nwant %+v", got, want)
+	}
+	if got := tc.conn.NextDeadline(); !got.Equal(deadline) {
+		t.Fatalf("NextDeadline moved from %v to %v", deadline.Sub(scriptEpoch), got.Sub(scriptEpoch))
+	}
+	tc.wantReadErr("nothing delivered, no EOF", nil)
+	tc.advanceToTimer()
+	tc.wantPacket("our packet was not acknowledged", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: "a"})
+	tc.peerData(tc.p(0), "real")
+	tc.wantRead("the genuine packet is taken", "real")
+}
+
+// Malformed datagrams are counted and dropped; they never close the
+// connection or provoke a reply (sans-IO contract, doc.go).
+func TestScriptMalformedDatagramsCounted(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	good := tc.peerHeader(wire.Data, tc.p(0), tc.s(0)-1)
+	valid := good.Append(nil)
+	badVersion := append([]byte(nil), valid...)
+	badVersion[0] = badVersion[0]&0xf0 | 2
+	badType := append([]byte(nil), valid...)
+	badType[0] = 7<<4 | 1
+	truncExt := append([]byte(nil), valid...)
+	truncExt[1] = 1                      // a SACK extension follows...
+	truncExt = append(truncExt, 0, 8, 1) // ...claiming 8 bytes, with 1
+	for i, b := range [][]byte{nil, []byte("hello"), valid[:19], badVersion, badType, truncExt} {
+		tc.writeRaw(b)
+		if got := tc.conn.Stats().PacketsMalformed; got != uint64(i+1) {
+			t.Fatalf("datagram %d (%x): PacketsMalformed %d, want %d", i, b, got, i+1)
+		}
+		tc.wantIdle("no reply to a malformed datagram")
+		tc.wantOpen("malformed input never closes the connection")
+	}
+	tc.peerData(tc.p(0), "ok")
+	tc.wantRead("the connection still works", "ok")
+}

@@ -1,0 +1,192 @@
+package proto
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
+)
+
+// BEP 29 / libutp: the SYN carries the id the dialer receives on, the
+// dialer sends everything else with that id + 1, its DATA continues after
+// the SYN's seq_nr, and its ack_nr starts one below the reply's seq_nr
+// (the acceptor's STATE does not consume its seq_nr).
+func TestScriptHandshakeDialerIDsAndNumbers(t *testing.T) {
+	tc := newRawTestConn(t, roleDialer)
+	syn := tc.wantPacket("SYN", pkt{typ: wire.Syn, seq: u16(scriptISN), ack: u16(0), noSACK: true})
+	if syn.h.ConnID != scriptRecvID {
+		t.Fatalf("SYN connection_id %#x, want the receive id %#x", syn.h.ConnID, scriptRecvID)
+	}
+	if tc.conn.RecvID() != scriptRecvID || tc.conn.SendID() != scriptRecvID+1 {
+		t.Fatalf("ids recv %#x send %#x, want %#x and %#x", tc.conn.RecvID(), tc.conn.SendID(), scriptRecvID, scriptRecvID+1)
+	}
+	tc.wantNoEvent("before the reply", EventConnected)
+	tc.advance(scriptHandshakeRTT)
+	tc.writePacket(tc.peerHeader(wire.State, scriptPeerISN, scriptISN), "")
+	tc.wantEvent("STATE acking the SYN completes the handshake", EventConnected)
+	tc.wantIdle("a bare STATE needs no acknowledgement")
+
+	tc.write("hi")
+	d := tc.wantPacket("first DATA", pkt{typ: wire.Data, seq: u16(scriptISN + 1), ack: u16(scriptPeerISN - 1), payload: "hi"})
+	if d.h.ConnID != scriptRecvID+1 {
+		t.Fatalf("DATA connection_id %#x, want recv id + 1 = %#x", d.h.ConnID, scriptRecvID+1)
+	}
+	tc.peerData(scriptPeerISN, "yo") // the acceptor's first DATA reuses its STATE's seq_nr
+	tc.wantRead("the acceptor's first DATA is in order", "yo")
+}
+
+// libutp: the acceptor answers with a STATE carrying its isn and acking
+// the SYN; the STATE does not consume isn, so the first DATA uses it.
+func TestScriptHandshakeAcceptorReply(t *testing.T) {
+	tc := newRawTestConn(t, roleAcceptor)
+	st := tc.wantPacket("reply to the SYN", pkt{typ: wire.State, seq: u16(scriptISN), ack: u16(scriptPeerISN), noSACK: true})
+	if st.h.ConnID != scriptRecvID {
+		t.Fatalf("reply connection_id %#x, want the SYN's %#x", st.h.ConnID, scriptRecvID)
+	}
+	if tc.conn.RecvID() != scriptRecvID+1 {
+		t.Fatalf("acceptor receives on %#x, want %#x", tc.conn.RecvID(), scriptRecvID+1)
+	}
+	tc.wantEvent("the acceptor is connected at once", EventConnected)
+	tc.write("hello")
+	tc.wantPacket("first DATA uses the isn the STATE carried",
+		pkt{typ: wire.Data, seq: u16(scriptISN), ack: u16(scriptPeerISN), payload: "hello"})
+	tc.peerData(scriptPeerISN+1, "x")
+	tc.wantRead("the dialer's first DATA follows its SYN", "x")
+}
+
+// The acceptor may write first and its STATE may be lost: DATA acking the
+// SYN completes the handshake in its place, and its seq_nr is the first.
+func TestScriptHandshakeDataReplacesLostState(t *testing.T) {
+	tc := newRawTestConn(t, roleDialer)
+	tc.wantPacket("SYN", pkt{typ: wire.Syn})
+	tc.advance(30 * time.Millisecond)
+	tc.writePacket(tc.peerHeader(wire.Data, scriptPeerISN, scriptISN), "early")
+	tc.wantEvent("DATA completes the handshake", EventConnected)
+	tc.wantRead("the DATA's payload is delivered", "early")
+	tc.advance(tc.conn.cfg.AckDelay)
+	tc.wantPacket("the DATA is acknowledged", pkt{typ: wire.State, ack: u16(scriptPeerISN)})
+	tc.peerData(scriptPeerISN+1, " bird")
+	tc.wantRead("the next DATA follows", " bird")
+}
+
+// A reply that does not acknowledge our SYN cannot complete the handshake.
+func TestScriptHandshakeReplyMustAckSYN(t *testing.T) {
+	tc := newRawTestConn(t, roleDialer)
+	tc.wantPacket("SYN", pkt{typ: wire.Syn})
+	ignored := tc.conn.Stats().PacketsIgnored
+	tc.writePacket(tc.peerHeader(wire.State, scriptPeerISN, scriptISN+7), "")
+	tc.wantNoEvent("STATE acking something else", EventConnected)
+	if got := tc.conn.Stats().PacketsIgnored; got != ignored+1 {
+		t.Fatalf("PacketsIgnored %d, want %d", got, ignored+1)
+	}
+	tc.writePacket(tc.peerHeader(wire.State, scriptPeerISN, scriptISN), "")
+	tc.wantEvent("the right reply still works", EventConnected)
+}
+
+// libutp: a retransmitted SYN (our reply was lost) gets the saved reply
+// again, byte for byte, even after time has passed and data was sent. A
+// SYN for another connection id is ignored.
+func TestScriptHandshakeDuplicateSYNGetsSavedReply(t *testing.T) {
+	tc := newRawTestConn(t, roleAcceptor)
+	first := tc.wantPacket("reply", pkt{typ: wire.State})
+	tc.wantEvent("connected", EventConnected)
+	tc.advance(300 * time.Millisecond)
+	tc.write("data")
+	tc.wantPacket("DATA", pkt{typ: wire.Data, seq: u16(scriptISN), payload: "data"})
+	tc.advance(200 * time.Millisecond)
+	tc.writePacket(tc.synHeader(), "")
+	again := tc.wantPacket("reply to the duplicate SYN", pkt{typ: wire.State, seq: u16(scriptISN), ack: u16(scriptPeerISN)})
+	if !bytes.Equal(again.raw, first.raw) {
+		t.Fatalf("re-sent reply differs:\n got %x\nwant %x", again.raw, first.raw)
+	}
+	tc.wantIdle("one reply per duplicate SYN")
+	tc.wantNoEvent("a duplicate SYN does not reconnect", EventConnected)
+
+	other := tc.synHeader()
+	other.ConnID = scriptRecvID + 100
+	ignored := tc.conn.Stats().PacketsIgnored
+	tc.writePacket(other, "")
+	tc.wantIdle("a SYN for another connection id gets no reply")
+	if got := tc.conn.Stats().PacketsIgnored; got != ignored+1 {
+		t.Fatalf("PacketsIgnored %d, want %d", got, ignored+1)
+	}
+}
+
+// RFC 6298 2.1 and 5.5: the SYN is retransmitted after 1 s, then 2, 4 s...
+// (the doubling stops at RTT.MaxBackoff, 4 s by default); after
+// Config.SynRetries retransmissions the next expiry fails the dial with
+// ErrTimedOut. config.go documents the default: SYNs at 0, 1, 3, 7, 11, ...
+// 35 s, failure at 39 s.
+func TestScriptHandshakeSYNBackoff(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		retries    int
+		maxBackoff time.Duration
+		failAt     time.Duration
+	}{
+		{"defaults", 0, 0, 39 * time.Second},
+		{"SynRetries=2", 2, 0, 7 * time.Second},
+		{"SynRetries=4,MaxBackoff=60s", 4, time.Minute, 31 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tc := newRawTestConn(t, roleDialer, withConfig(func(c *Config) {
+				c.SynRetries = tt.retries
+				c.RTT.MaxBackoff = tt.maxBackoff
+			}))
+			cfg := tc.conn.cfg
+			syn := pkt{typ: wire.Syn, seq: u16(scriptISN), ack: u16(0)}
+			tc.wantPacket("SYN", syn)
+			gap := time.Second
+			for i := 1; i <= cfg.SynRetries; i++ {
+				tc.advance(gap - time.Millisecond)
+				tc.wantIdle(fmt.Sprintf("before retry %d", i))
+				tc.advance(time.Millisecond)
+				tc.wantPacket(fmt.Sprintf("SYN retry %d, %v after the previous one", i, gap), syn)
+				gap = min(2*gap, cfg.RTT.MaxBackoff)
+			}
+			tc.advance(gap - time.Millisecond)
+			tc.wantOpen("before the last timeout")
+			tc.wantIdle("no SYN beyond SynRetries")
+			tc.advance(time.Millisecond)
+			tc.wantClosed("the dial gives up", ErrTimedOut)
+			if tc.elapsed() != tt.failAt {
+				t.Fatalf("dial failed at %v, want %v", tc.elapsed(), tt.failAt)
+			}
+			tc.wantIdle("no SYN after giving up")
+			tc.wantNoEvent("never connected", EventConnected)
+			tc.wantWriteErr("Write after the dial failed", ErrTimedOut)
+			tc.wantReadErr("Read after the dial failed", ErrTimedOut)
+			if got := tc.conn.NextDeadline(); !got.IsZero() {
+				t.Fatalf("NextDeadline %v after close, want none", got)
+			}
+		})
+	}
+}
+
+// Deviation from libutp, documented in send.go: an acceptor that has heard
+// nothing from the dialer since the SYN sends only its first sequence
+// number, because a dialer whose STATE was lost takes the first packet it
+// sees as the acceptor's first. Anything from the dialer lifts the limit.
+func TestScriptHandshakeAcceptorOnePacketUntilConfirmed(t *testing.T) {
+	tc := newTestConn(t, roleAcceptor, withConfig(func(c *Config) { c.PacketSize = 10 }))
+	tc.write("0123456789abcdefghij")
+	tc.wantPacket("first packet", pkt{typ: wire.Data, seq: u16(scriptISN), payload: "0123456789"})
+	tc.wantIdle("nothing past isn before the dialer is heard from")
+	tc.peerAck(scriptISN)
+	tc.wantPacket("the rest once confirmed", pkt{typ: wire.Data, seq: u16(scriptISN + 1), payload: "abcdefghij"})
+}
+
+// BEP 29: a RESET in reply to our SYN means the dial was refused.
+func TestScriptHandshakeResetRefused(t *testing.T) {
+	tc := newRawTestConn(t, roleDialer)
+	tc.wantPacket("SYN", pkt{typ: wire.Syn})
+	tc.advance(20 * time.Millisecond)
+	tc.writePacket(tc.peerHeader(wire.Reset, scriptPeerISN, scriptISN), "")
+	tc.wantClosed("RESET refuses the dial", ErrConnRefused)
+	tc.wantNoEvent("never connected", EventConnected)
+	tc.wantWriteErr("Write after refusal", ErrConnRefused)
+	tc.advance(time.Minute)
+	tc.wantIdle("no SYN retries and no RESET answer")
+}
