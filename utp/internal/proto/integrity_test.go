@@ -107,11 +107,15 @@ func runSpec(t testing.TB, spec pairSpec) (*pair, error) {
 // directions at once, in every close order, within the derived time bound.
 // Replay a failure with -sim.seed=N.
 func TestIntegritySweep(t *testing.T) {
-	seeds := make([]uint64, 0, *simSeeds)
+	n := *simSeeds
+	if testing.Short() && n == 500 {
+		n = 50 // -short (the race-detector run in CI); the full run does 500
+	}
+	seeds := make([]uint64, 0, n)
 	if *simSeed != 0 {
 		seeds = append(seeds, *simSeed)
 	} else {
-		for i := range *simSeeds {
+		for i := range n {
 			seeds = append(seeds, uint64(i+1))
 		}
 	}
@@ -138,6 +142,7 @@ func describe(s pairSpec) string {
 // TestIntegrityLarge moves 64 MiB each way at once over a lossy,
 // reordering, duplicating bottleneck, the largest size the issue names.
 func TestIntegrityLarge(t *testing.T) {
+	skipIfShort(t)
 	spec := pairSpec{
 		seed: 64,
 		link: netsim.LinkConfig{Delay: 5 * time.Millisecond, Jitter: time.Millisecond, Loss: 0.005,

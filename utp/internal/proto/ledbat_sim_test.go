@@ -50,6 +50,7 @@ func (m *linkMeter) median() time.Duration {
 // RFC 6817 2.4: one LEDBAT flow alone on a bottleneck keeps the queuing
 // delay it causes at TARGET (100 ms) and keeps the link busy.
 func TestLEDBATHoldsTargetDelay(t *testing.T) {
+	skipIfShort(t)
 	link := bottleneck()
 	spec := pairSpec{seed: 7, link: link, back: &netsim.LinkConfig{Delay: link.Delay}, aToB: 1 << 40}
 	p := newPair(t, spec)
@@ -97,6 +98,7 @@ func fixedController(w int) func(time.Time, int) cc.Controller {
 // stalls itself in retransmission timeouts, which would measure that
 // pathology rather than LEDBAT.
 func TestLEDBATYieldsToLossBasedFlow(t *testing.T) {
+	skipIfShort(t)
 	for _, seed := range []uint64{11, 12} {
 		share, err := ledbatShare(t, seed, 600<<10)
 		if err != nil {
@@ -141,6 +143,7 @@ func ledbatShare(t *testing.T, seed uint64, window int) (float64, error) {
 // and fast retransmit keep goodput at 1% random loss on a 20 ms RTT path at
 // no less than 70% of the loss-free goodput of the same path.
 func TestGoodputUnderOnePercentLoss(t *testing.T) {
+	skipIfShort(t)
 	const size = 16 << 20
 	run := func(loss float64, seed uint64) time.Duration {
 		link := netsim.LinkConfig{Delay: 10 * time.Millisecond, Rate: 10e6, QueueBytes: 10e6 / 8 / 5, Loss: loss}
@@ -161,5 +164,13 @@ func TestGoodputUnderOnePercentLoss(t *testing.T) {
 		if ratio < 0.70 {
 			t.Errorf("seed %d: goodput at 1%% loss is %.3f of loss-free, want at least 0.70", seed, ratio)
 		}
+	}
+}
+
+// skipIfShort skips minutes of simulated bulk traffic under -short, which
+// CI uses only for its race-detector pass; the plain run includes them.
+func skipIfShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long simulation; run without -short")
 	}
 }
