@@ -1,10 +1,12 @@
 module github.com/inet256/go-utp/v2
 
-go 1.25
+go 1.26.0
 
 require (
 	github.com/brendoncarroll/stdctx v0.0.0-20230325181752-a8a6ba46e3c1
+	go.uber.org/goleak v1.3.0
 	go.uber.org/zap v1.24.0
+	golang.org/x/net v0.62.0
 )
 
 require (

@@ -26,7 +26,8 @@ type Conn struct {
 	m         *proto.Conn
 	timer     *time.Timer
 	timerAt   time.Time
-	userClose bool // Close was called: Read and Write fail, unread data resets
+	userClose bool        // Close was called: Read and Write fail, unread data resets
+	linger    *time.Timer // after Close: resets a connection that has not finished
 	err       error
 	stats     proto.Stats // last snapshot taken under mu, for Stats after close
 
@@ -106,6 +107,12 @@ func (c *Conn) events() (gone bool) {
 			c.err = mapProtoErr(ev.Err)
 			c.stats = c.m.Stats()
 			c.closeOnce.Do(func() { close(c.closed) })
+			if c.linger != nil {
+				c.linger.Stop()
+			}
+			if c.timer != nil {
+				c.timer.Stop()
+			}
 			signal(c.readable)
 			signal(c.writable)
 			gone = true
@@ -157,6 +164,9 @@ func (c *Conn) discardAfterClose(now time.Time) {
 // FIN once all data before it has been read.
 func (c *Conn) Read(p []byte) (int, error) {
 	for {
+		if isClosed(c.rdl.wait()) {
+			return 0, c.opError("read", os.ErrDeadlineExceeded)
+		}
 		var n int
 		var err error
 		c.mu.Lock()
@@ -186,6 +196,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 func (c *Conn) Write(p []byte) (int, error) {
 	written := 0
 	for {
+		if isClosed(c.wdl.wait()) {
+			return written, c.opError("write", os.ErrDeadlineExceeded)
+		}
 		var n int
 		var err error
 		c.mu.Lock()
@@ -227,11 +240,13 @@ func (c *Conn) CloseWrite() error {
 	return nil
 }
 
-// Close closes the connection. Data already written is sent and the FIN
-// follows; Close waits until the peer has acknowledged them, or at most
-// the Socket's linger (WithLinger, default 30 s), after which it resets
-// the connection and returns ErrLingerExpired. Read and Write then return
-// net.ErrClosed. Data the peer sends after Close resets the connection.
+// Close closes the connection and returns at once. Read and Write then
+// return net.ErrClosed. Data already written is still delivered in the
+// background and the FIN follows, for at most the Socket's linger
+// (WithLinger, default 30 s); a connection not finished by then is reset.
+// As with TCP, unread data, or data arriving after Close, resets the
+// connection at once. To know that the peer received everything, call
+// CloseWrite and read until io.EOF before Close.
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	if c.userClose {
@@ -243,47 +258,17 @@ func (c *Conn) Close() error {
 	signal(c.readable)
 	signal(c.writable)
 	c.step(func(now time.Time, m *proto.Conn) { m.CloseWrite(now) })
-	if c.lingerWait() {
-		return nil
+	t := time.AfterFunc(c.s.cfg.linger, func() {
+		c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
+	})
+	c.mu.Lock()
+	if isClosed(c.closed) {
+		t.Stop()
+	} else {
+		c.linger = t // stopped when the connection ends (events)
 	}
-	select {
-	case <-c.closed:
-		c.mu.Lock()
-		err := c.err
-		c.mu.Unlock()
-		if err == net.ErrClosed {
-			err = nil
-		}
-		return c.opError("close", err)
-	default:
-	}
-	c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
-	return c.opError("close", ErrLingerExpired)
-}
-
-// lingerWait waits, at most the linger, until the peer has acknowledged
-// everything written and our FIN, or the connection ended. It reports
-// whether everything was acknowledged.
-func (c *Conn) lingerWait() bool {
-	expired := time.NewTimer(c.s.cfg.linger)
-	defer expired.Stop()
-	for {
-		c.mu.Lock()
-		done := c.m.WriteDone()
-		c.mu.Unlock()
-		if done {
-			return true
-		}
-		select {
-		case <-c.closed:
-			return false
-		case <-c.writable:
-		case <-c.s.done:
-			return false
-		case <-expired.C:
-			return false
-		}
-	}
+	c.mu.Unlock()
+	return nil
 }
 
 // LocalAddr returns the Socket's address.

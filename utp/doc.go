@@ -45,8 +45,9 @@
 //     path, at most 16 × the RTO. A connection with nothing to send notices
 //     only through the idle timeout, 90 s without any packet (the peer
 //     sends keepalives every 29 s).
-//   - Conn.Close waits at most 30 s (WithLinger) for the peer to acknowledge
-//     what was written.
+//   - Conn.Close returns at once; what was written is delivered in the
+//     background for at most 30 s (WithLinger), then the connection is
+//     reset. CloseWrite and a read to io.EOF confirm delivery.
 //   - There is no path MTU discovery: packets are 1400 bytes of payload
 //     except on UDP loopback (65,000); set WithPacketSize for other paths.
 //   - uTP has no encryption or authentication; run it over a secure

@@ -35,9 +35,6 @@ var (
 	// backlog full is answered with RESET, which the dialer sees as
 	// ErrConnRefused. It is exported for Stats readers and logs.
 	ErrBacklogFull = errors.New("utp: accept backlog full")
-	// ErrLingerExpired: Close gave up waiting for the peer to acknowledge
-	// everything written and reset the connection.
-	ErrLingerExpired = errors.New("utp: close linger expired before the peer acknowledged all data")
 )
 
 // mapProtoErr turns a state-machine error into the package's errors.

@@ -70,9 +70,9 @@ func WithRecvBuffer(n int) SocketOption {
 	return func(c *socketConfig) { c.recvBuffer = n }
 }
 
-// WithLinger bounds how long Conn.Close waits for the peer to acknowledge
-// everything written and the FIN. Past it the connection is reset and
-// Close returns ErrLingerExpired. Default 30 s; 0 resets at once.
+// WithLinger bounds how long a closed Conn keeps delivering what was
+// written, and its FIN, in the background. Past it the connection is
+// reset. Default 30 s; 0 resets at once.
 func WithLinger(d time.Duration) SocketOption {
 	return func(c *socketConfig) { c.linger = max(0, d) }
 }
