@@ -1,7 +1,8 @@
 // Package netsim is a deterministic network simulator that runs in virtual
-// time, for testing uTP without sockets, goroutines or a wall clock.
+// time, for testing uTP without sockets, goroutines or a wall clock, and a
+// net.PacketConn over the same link model for testing the IO layer.
 //
-// It has two layers, kept apart on purpose:
+// It has three parts:
 //
 //   - Link models what happens to a packet on one direction of a path:
 //     MTU check, a drop-tail bottleneck queue draining at a fixed rate,
@@ -18,7 +19,13 @@
 //     Links, exchange datagrams through that queue; Timers are re-armable
 //     one-shot events on the same clock.
 //
-// Determinism rules followed throughout: all randomness comes from seeded
+//   - Network and PacketConn put Links behind net.PacketConn on the wall
+//     clock (time.Now, time.AfterFunc). Inside a testing/synctest bubble
+//     that clock is virtual, so the IO layer's goroutines, deadlines and
+//     timers are tested in virtual time too. Link fates are reproducible
+//     from the seed; the interleaving of goroutines is not, unlike Sim.
+//
+// Determinism rules followed throughout Sim: all randomness comes from seeded
 // math/rand/v2 PCG streams derived from the Sim's seed, no map is ever
 // iterated in the simulation path (maps are used for lookup only), there
 // are no goroutines, and nothing reads the wall clock.
