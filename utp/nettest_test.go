@@ -2,10 +2,12 @@ package utp
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"testing"
 	"time"
 
+	"github.com/inet256/go-utp/v2/utp/netsim"
 	"golang.org/x/net/nettest"
 )
 
@@ -51,4 +53,19 @@ func connectPair(a, b *Socket) (c1, c2 net.Conn, stop func(), err error) {
 		b.Close()
 	}
 	return c1, c2, stop, nil
+}
+
+// TestNetConnNetsim runs the same suite over the simulator's PacketConn
+// with a 1 ms path. It runs on the real clock: nettest calls t.Run, which a
+// synctest bubble does not allow; synctest_test.go covers virtual time.
+func TestNetConnNetsim(t *testing.T) {
+	n := netsim.NewNetwork(3)
+	n.SetDefaultLink(netsim.LinkConfig{Delay: time.Millisecond})
+	i := 0
+	nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
+		i++
+		a := NewSocket(n.Listen(netsim.Addr(fmt.Sprintf("a%d", i))))
+		b := NewSocket(n.Listen(netsim.Addr(fmt.Sprintf("b%d", i))))
+		return connectPair(a, b)
+	})
 }

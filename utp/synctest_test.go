@@ -1,0 +1,305 @@
+package utp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/netsim"
+)
+
+// simNet builds a Network with a 10 ms, lossless default link and two
+// Sockets on it. Must be called inside a synctest bubble.
+func simNet(t *testing.T, opts ...SocketOption) (*netsim.Network, *Socket, *Socket) {
+	t.Helper()
+	n := netsim.NewNetwork(1)
+	n.SetDefaultLink(netsim.LinkConfig{Delay: 10 * time.Millisecond})
+	a := NewSocket(n.Listen("a"), opts...)
+	b := NewSocket(n.Listen("b"), opts...)
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return n, a, b
+}
+
+// dialAccept connects a to b and returns (dialer's conn, acceptor's conn).
+func dialAccept(t *testing.T, a, b *Socket) (*Conn, *Conn) {
+	t.Helper()
+	got := make(chan *Conn, 1)
+	go func() {
+		c, err := b.AcceptUTP()
+		if err != nil {
+			t.Error(err)
+		}
+		got <- c
+	}()
+	c, err := a.DialUTP(context.Background(), b.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, <-got
+}
+
+// A read deadline can be set, extended and cleared while a Read is blocked,
+// and each change takes effect at once.
+func TestSimDeadlinesChangeDuringRead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, a, b := simNet(t)
+		ca, cb := dialAccept(t, a, b)
+		start := time.Now()
+		ca.SetReadDeadline(start.Add(time.Second))
+		done := make(chan error, 1)
+		go func() {
+			buf := make([]byte, 10)
+			n, err := ca.Read(buf)
+			if err == nil && string(buf[:n]) != "late" {
+				err = errors.New("read " + string(buf[:n]))
+			}
+			done <- err
+		}()
+		time.Sleep(500 * time.Millisecond)
+		ca.SetReadDeadline(start.Add(5 * time.Second)) // extend
+		time.Sleep(time.Second)
+		synctest.Wait()
+		select {
+		case err := <-done:
+			t.Fatalf("read returned at 1.5 s after its deadline was extended to 5 s: %v", err)
+		default:
+		}
+		ca.SetReadDeadline(time.Time{}) // clear
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		select {
+		case err := <-done:
+			t.Fatalf("read returned with no deadline and no data: %v", err)
+		default:
+		}
+		cb.Write([]byte("late"))
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+
+		// A deadline that passes while blocked ends the Read with a timeout.
+		ca.SetReadDeadline(time.Now().Add(2 * time.Second))
+		_, err := ca.Read(make([]byte, 1))
+		var ne net.Error
+		if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatalf("read past deadline: %v", err)
+		}
+	})
+}
+
+// A SYN that finds the backlog full is refused; the dialer sees
+// ErrConnRefused, which also matches ECONNREFUSED.
+func TestSimBacklogOverflow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, a, b := simNet(t, WithBacklog(2))
+		for i := range 2 {
+			if _, err := a.DialUTP(context.Background(), b.Addr()); err != nil {
+				t.Fatalf("dial %d within the backlog: %v", i, err)
+			}
+		}
+		_, err := a.DialUTP(context.Background(), b.Addr())
+		if !errors.Is(err, ErrConnRefused) {
+			t.Fatalf("dial beyond the backlog: %v, want ErrConnRefused", err)
+		}
+		if st := b.Stats(); st.SynsRefused != 1 || st.Accepted != 2 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+}
+
+// Both close orders end cleanly: each side reads everything then EOF, and
+// the connections leave both Sockets' tables.
+func TestSimCloseOrders(t *testing.T) {
+	for _, dialerFirst := range []bool{true, false} {
+		synctest.Test(t, func(t *testing.T) {
+			_, a, b := simNet(t)
+			ca, cb := dialAccept(t, a, b)
+			first, second := ca, cb
+			if !dialerFirst {
+				first, second = cb, ca
+			}
+			msg := make([]byte, 300<<10)
+			if _, err := first.Write(msg); err != nil {
+				t.Fatal(err)
+			}
+			if err := first.Close(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(second)
+			if err != nil || len(got) != len(msg) {
+				t.Fatalf("read %d bytes, %v", len(got), err)
+			}
+			if err := second.Close(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(2 * time.Minute) // past TIME-WAIT
+			if a.Stats().Conns != 0 || b.Stats().Conns != 0 {
+				t.Fatalf("connections left: %d, %d", a.Stats().Conns, b.Stats().Conns)
+			}
+		})
+	}
+}
+
+// Half-close: after CloseWrite the peer reads EOF and can still answer.
+func TestSimHalfClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, a, b := simNet(t)
+		ca, cb := dialAccept(t, a, b)
+		ca.Write([]byte("request"))
+		ca.CloseWrite()
+		req, err := io.ReadAll(cb)
+		if err != nil || string(req) != "request" {
+			t.Fatalf("server read %q, %v", req, err)
+		}
+		cb.Write([]byte("response"))
+		cb.Close()
+		resp, err := io.ReadAll(ca)
+		if err != nil || string(resp) != "response" {
+			t.Fatalf("client read %q, %v", resp, err)
+		}
+		if _, err := ca.Write([]byte("more")); err == nil {
+			t.Fatal("write after CloseWrite succeeded")
+		}
+		ca.Close()
+	})
+}
+
+// A dial to nobody ends with its context, or after the SYN retries (39 s).
+func TestSimDialTimeoutAndCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, a, _ := simNet(t)
+		nobody := netsim.Addr("nobody")
+
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		start := time.Now()
+		_, err := a.DialUTP(ctx, nobody)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 2*time.Second {
+			t.Fatalf("dial with 2 s context: %v after %v", err, time.Since(start))
+		}
+
+		ctx, cancel = context.WithCancel(context.Background())
+		time.AfterFunc(time.Second, cancel)
+		if _, err = a.DialUTP(ctx, nobody); !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled dial: %v", err)
+		}
+
+		start = time.Now()
+		_, err = a.DialUTP(context.Background(), nobody)
+		if !errors.Is(err, ErrTimedOut) || time.Since(start) != 39*time.Second {
+			t.Fatalf("dial with no deadline: %v after %v, want ErrTimedOut after 39s", err, time.Since(start))
+		}
+	})
+}
+
+// A peer that vanishes mid-transfer is detected within the documented
+// bound, as a timeout error on Write and on Read.
+func TestSimPeerVanishes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n, a, b := simNet(t)
+		ca, cb := dialAccept(t, a, b)
+		cb.Write([]byte("hello"))
+		io.ReadFull(ca, make([]byte, 5))
+		n.Partition("a", "b", true)
+		start := time.Now()
+		var werr error
+		for werr == nil {
+			_, werr = ca.Write(make([]byte, 64<<10))
+		}
+		took := time.Since(start)
+		if !errors.Is(werr, ErrTimedOut) {
+			t.Fatalf("write to a vanished peer: %v", werr)
+		}
+		// 16 timeouts, the backoff stopping at 4 s: at most 64 s.
+		if took > 70*time.Second {
+			t.Fatalf("took %v to notice, documented bound about 64 s", took)
+		}
+		if _, err := ca.Read(make([]byte, 1)); !errors.Is(err, ErrTimedOut) {
+			t.Fatalf("read after the timeout: %v", err)
+		}
+		// The idle side, with nothing to send, notices by the idle timeout.
+		_, err := cb.Read(make([]byte, 1))
+		var ne net.Error
+		if !errors.Is(err, ErrTimedOut) || !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatalf("idle side: %v", err)
+		}
+		if time.Since(start) > 100*time.Second {
+			t.Fatalf("idle side noticed after %v, documented 90 s", time.Since(start))
+		}
+	})
+}
+
+// Socket.Close ends its connections: local calls get net.ErrClosed, the
+// peer gets a reset, Accept returns net.ErrClosed.
+func TestSimSocketCloseWithLiveConns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, a, b := simNet(t)
+		ca, cb := dialAccept(t, a, b)
+		readErr := make(chan error, 2)
+		go func() { _, err := ca.Read(make([]byte, 1)); readErr <- err }()
+		go func() { _, err := cb.Read(make([]byte, 1)); readErr <- err }()
+		acceptErr := make(chan error, 1)
+		go func() { _, err := a.Accept(); acceptErr <- err }()
+		synctest.Wait()
+		if err := a.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			err := <-readErr
+			if !errors.Is(err, net.ErrClosed) && !errors.Is(err, ErrConnReset) {
+				t.Fatalf("read after Socket.Close: %v", err)
+			}
+		}
+		if err := <-acceptErr; !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("accept after Close: %v", err)
+		}
+		if _, err := a.DialUTP(context.Background(), b.Addr()); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("dial after Close: %v", err)
+		}
+	})
+}
+
+// Socket.Close returns promptly even when the PacketConn's ReadFrom does
+// not return on Close, as the inet256 daemon client's does.
+func TestSimSocketCloseWithStubbornPacketConn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := netsim.NewNetwork(1)
+		s := NewSocket(n.Listen("s", netsim.WithIgnoreCloseOnRead()))
+		start := time.Now()
+		s.Close()
+		if took := time.Since(start); took > time.Second {
+			t.Fatalf("Close took %v", took)
+		}
+	})
+}
+
+// Datagrams that are not uTP come out of ReadFrom; uTP keeps working.
+func TestSimNonUTPPassthrough(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n, a, b := simNet(t, WithNonUTPQueue(2))
+		raw := n.Listen("raw")
+		for _, m := range []string{"d1:q4:pinge", "second", "dropped: queue of 2"} {
+			raw.WriteTo([]byte(m), b.Addr())
+		}
+		ca, cb := dialAccept(t, a, b)
+		buf := make([]byte, 100)
+		k, from, err := b.ReadFrom(buf)
+		if err != nil || string(buf[:k]) != "d1:q4:pinge" || from.String() != "raw" {
+			t.Fatalf("ReadFrom: %q from %v, %v", buf[:k], from, err)
+		}
+		if st := b.Stats(); st.NonUTP != 2 || st.NonUTPDropped != 1 {
+			t.Fatalf("stats %+v", st)
+		}
+		ca.Write([]byte("utp still works"))
+		k, _ = cb.Read(buf)
+		if string(buf[:k]) != "utp still works" {
+			t.Fatalf("read %q", buf[:k])
+		}
+		raw.Close()
+	})
+}
