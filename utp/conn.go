@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/inet256/go-utp/v2/utp/internal/proto"
@@ -21,6 +22,8 @@ type Conn struct {
 	s     *Socket
 	raddr net.Addr
 	key   connKey
+
+	confirmed atomic.Bool // the dialer was heard from (read by Socket under its lock)
 
 	mu        sync.Mutex
 	m         *proto.Conn
@@ -67,6 +70,9 @@ func (c *Conn) step(input func(now time.Time, m *proto.Conn)) {
 		c.discardAfterClose(now)
 	}
 	c.collect(now, &out)
+	if !c.confirmed.Load() && c.m.Confirmed() {
+		c.confirmed.Store(true)
+	}
 	gone := c.events()
 	c.rearm(now)
 	c.mu.Unlock()

@@ -43,8 +43,10 @@ func WithBackground(ctx context.Context) SocketOption {
 }
 
 // WithBacklog bounds the connections that completed the handshake but
-// have not been returned by Accept. A SYN that finds the backlog full is
-// refused with RESET. Default 128.
+// have not been returned by Accept. When it is full, a new SYN displaces
+// the oldest connection whose dialer has not been heard from since its SYN
+// (a spoofed SYN looks like that); if there is none, the SYN is refused
+// with RESET. Default 128.
 func WithBacklog(n int) SocketOption {
 	return func(c *socketConfig) { c.backlog = max(1, n) }
 }

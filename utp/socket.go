@@ -33,7 +33,8 @@ type Socket struct {
 	closed bool
 	rng    *rand.Rand
 
-	accepts    chan *Conn // the backlog
+	backlog    []*Conn       // accepted, not yet returned by Accept; guarded by mu
+	acceptSig  chan struct{} // signalled when backlog grows
 	nonUTP     chan datagram
 	done       chan struct{} // closed by Close
 	readerDone chan struct{}
@@ -76,7 +77,7 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		tel:        newTelemetry(cfg.background),
 		conns:      make(map[connKey]*Conn),
 		rng:        rand.New(rand.NewChaCha8(seed)),
-		accepts:    make(chan *Conn, cfg.backlog),
+		acceptSig:  make(chan struct{}, 1),
 		nonUTP:     make(chan datagram, cfg.nonUTPQueue),
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
@@ -232,26 +233,58 @@ func (s *Socket) lookup(from net.Addr, h *wire.Header) *Conn {
 	return nil
 }
 
-// accept creates a connection for a new SYN, if the backlog has room.
+// accept creates a connection for a new SYN and queues it for Accept.
+//
+// When the backlog is full, the oldest connection in it whose dialer has
+// not been heard from since its SYN is dropped silently to make room: a
+// flood of spoofed SYNs then churns through the backlog while real dialers,
+// which answer within a round trip, stay. With no such connection the SYN
+// is refused with RESET.
 func (s *Socket) accept(from net.Addr, syn wire.Header) {
 	now := time.Now()
 	s.mu.Lock()
-	if s.closed || len(s.accepts) >= cap(s.accepts) {
+	if s.closed {
 		s.mu.Unlock()
-		s.stats.synsRefused.Add(1)
-		s.replyReset(from, syn)
 		return
+	}
+	var victim *Conn
+	if len(s.backlog) >= s.cfg.backlog {
+		victim = s.evictUnconfirmed()
+		if victim == nil {
+			s.mu.Unlock()
+			s.stats.synsRefused.Add(1)
+			s.replyReset(from, syn)
+			return
+		}
 	}
 	raddr := realAddr(from)
 	key := s.key(from, syn.ConnID+1)
 	m := proto.Accept(now, s.protoConfig(raddr), syn, uint16(s.rng.Uint32()))
 	c := newConn(s, raddr, key, m)
 	s.conns[key] = c
+	s.backlog = append(s.backlog, c)
 	s.mu.Unlock()
+	signal(s.acceptSig)
+	if victim != nil {
+		s.stats.synsEvicted.Add(1)
+		victim.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
+	}
 	s.stats.accepted.Add(1)
 	s.tel.connOpened("accepted", raddr)
 	c.step(nil) // the STATE reply
-	s.accepts <- c
+}
+
+// evictUnconfirmed removes and returns the oldest unconfirmed connection
+// in the backlog, or nil. s.mu is held.
+func (s *Socket) evictUnconfirmed() *Conn {
+	for i, c := range s.backlog {
+		if !c.confirmed.Load() {
+			s.backlog = append(s.backlog[:i], s.backlog[i+1:]...)
+			delete(s.conns, c.key)
+			return c
+		}
+	}
+	return nil
 }
 
 // replyReset answers a packet for an unknown connection, within the rate
@@ -370,11 +403,24 @@ func (s *Socket) Accept() (net.Conn, error) {
 
 // AcceptUTP is Accept returning the concrete type.
 func (s *Socket) AcceptUTP() (*Conn, error) {
-	select {
-	case c := <-s.accepts:
-		return c, nil
-	case <-s.done:
-		return nil, &net.OpError{Op: "accept", Net: "utp", Addr: s.LocalAddr(), Err: net.ErrClosed}
+	for {
+		s.mu.Lock()
+		if n := len(s.backlog); n > 0 && !s.closed {
+			c := s.backlog[0]
+			s.backlog[0] = nil
+			s.backlog = s.backlog[1:]
+			s.mu.Unlock()
+			if n > 1 {
+				signal(s.acceptSig) // for the next Accept
+			}
+			return c, nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.acceptSig:
+		case <-s.done:
+			return nil, &net.OpError{Op: "accept", Net: "utp", Addr: s.LocalAddr(), Err: net.ErrClosed}
+		}
 	}
 }
 

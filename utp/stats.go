@@ -15,7 +15,8 @@ type SocketStats struct {
 	Malformed        uint64 // uTP-looking datagrams that failed to parse
 	NonUTP           uint64 // datagrams queued for ReadFrom
 	NonUTPDropped    uint64 // ... dropped because that queue was full
-	SynsRefused      uint64 // SYNs refused: backlog full or Socket closing
+	SynsRefused      uint64 // SYNs refused: backlog full of confirmed connections
+	SynsEvicted      uint64 // unconfirmed connections dropped from a full backlog
 	ResetsSent       uint64 // RESETs sent for unknown connections
 	ResetsSuppressed uint64 // ... not sent, over the rate limit
 	Retransmits      uint64 // of connections that have ended
@@ -25,6 +26,7 @@ type SocketStats struct {
 type socketCounters struct {
 	accepted, dialed, packetsIn, packetsOut, bytesIn, bytesOut atomic.Uint64
 	sendErrors, malformed, nonUTP, nonUTPDropped, synsRefused  atomic.Uint64
+	synsEvicted                                                atomic.Uint64
 	resetsSent, resetsSuppressed, retransmits, timeouts        atomic.Uint64
 }
 
@@ -40,7 +42,8 @@ func (s *Socket) Stats() SocketStats {
 		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(),
 		SendErrors: c.sendErrors.Load(), Malformed: c.malformed.Load(),
 		NonUTP: c.nonUTP.Load(), NonUTPDropped: c.nonUTPDropped.Load(),
-		SynsRefused: c.synsRefused.Load(), ResetsSent: c.resetsSent.Load(),
+		SynsRefused: c.synsRefused.Load(), SynsEvicted: c.synsEvicted.Load(),
+		ResetsSent:       c.resetsSent.Load(),
 		ResetsSuppressed: c.resetsSuppressed.Load(),
 		Retransmits:      c.retransmits.Load(), Timeouts: c.timeouts.Load(),
 	}

@@ -1,8 +1,10 @@
 package utp
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -10,6 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
 	"github.com/inet256/go-utp/v2/utp/netsim"
 )
 
@@ -301,5 +304,66 @@ func TestSimNonUTPPassthrough(t *testing.T) {
 			t.Fatalf("read %q", buf[:k])
 		}
 		raw.Close()
+	})
+}
+
+// A flood of SYNs from many addresses, and of packets for unknown
+// connections, keeps the Socket's table within its backlog, answers with
+// RESETs only within the rate limit, and leaves an established connection
+// working.
+func TestSimSYNFlood(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const backlog = 16
+		n, a, b := simNet(t, WithBacklog(backlog))
+		ca, cb := dialAccept(t, a, b)
+		var attackers []net.PacketConn
+		for i := range 100 {
+			attackers = append(attackers, n.Listen(netsim.Addr(fmt.Sprintf("attacker%d", i))))
+		}
+		maxConns := 0
+		flooded := make(chan struct{})
+		go func() {
+			defer close(flooded)
+			for round := range 20 {
+				for i, pc := range attackers {
+					id := uint16(round*1000 + i)
+					syn := wire.Header{Type: wire.Syn, ConnID: id, SeqNr: 1, WndSize: 1 << 20}
+					pc.WriteTo(syn.Append(nil), b.Addr())
+					junk := wire.Header{Type: wire.State, ConnID: id ^ 0x5555, SeqNr: 9, AckNr: 9}
+					pc.WriteTo(junk.Append(nil), b.Addr())
+				}
+				time.Sleep(100 * time.Millisecond)
+				maxConns = max(maxConns, b.Stats().Conns)
+			}
+		}()
+
+		data := make([]byte, 4<<20)
+		for i := range data {
+			data[i] = byte(i * 7)
+		}
+		go func() { ca.Write(data); ca.CloseWrite() }()
+		got, err := io.ReadAll(cb)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("transfer during the flood: %d bytes, %v", len(got), err)
+		}
+		<-flooded
+		st := b.Stats()
+		t.Logf("max table %d, stats %+v", maxConns, st)
+		// The backlog, plus the established connection.
+		if maxConns > backlog+1 {
+			t.Errorf("table grew to %d connections, backlog is %d", maxConns, backlog)
+		}
+		if st.SynsEvicted == 0 {
+			t.Errorf("no unconfirmed connection was evicted: %+v", st)
+		}
+		// 2 s of flood at 100 RESETs per second, plus the initial burst.
+		if st.ResetsSent > 100*3+100 {
+			t.Errorf("%d RESETs sent, over the rate limit", st.ResetsSent)
+		}
+		for _, pc := range attackers {
+			pc.Close()
+		}
+		ca.Close()
+		cb.Close()
 	})
 }

@@ -120,6 +120,11 @@ func peerWindow(w uint32, cfg Config) int {
 	return int(min(w, 1<<30))
 }
 
+// Confirmed reports whether the dialer has been heard from since its SYN.
+// It is always true for a dialer. An acceptor that is not confirmed may be
+// answering a spoofed SYN; a Socket under a SYN flood evicts those first.
+func (c *Conn) Confirmed() bool { return !c.snd.unconfirmed }
+
 // RecvID is the connection id that packets for this Conn carry.
 func (c *Conn) RecvID() uint16 { return c.recvID }
 
@@ -191,6 +196,10 @@ func (c *Conn) onSynReply(now time.Time, h wire.Header, payload []byte) {
 	}
 	c.state = stateConnected
 	c.rcv.ackNr = h.SeqNr - 1
+	// Acknowledge the reply at once, data or not: libutp's acceptor stays
+	// in SYN_RECV, unable to send, until it hears from us, and ours keeps
+	// to one packet until then (confirmation).
+	c.rcv.ackNow = true
 	c.events.set(EventConnected)
 	c.onPacket(now, h, payload)
 }
@@ -274,6 +283,10 @@ func (c *Conn) Reset(now time.Time) {
 	c.sendReset = true
 	c.fail(ErrLocalReset)
 }
+
+// Drop ends the connection without sending anything, for a Socket that
+// sheds an unconfirmed connection (possibly a spoofed SYN's) under load.
+func (c *Conn) Drop(now time.Time) { c.fail(ErrLocalReset) }
 
 // Err returns why the connection closed, nil while it is open or after a
 // clean close.
