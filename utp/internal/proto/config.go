@@ -53,10 +53,11 @@ type Config struct {
 	// (1 s initial RTO, RFC 6298 2.1, doubled up to 4 s), failure at 39 s.
 	SynRetries int
 	// TimeWait is how long a finished connection whose final ACK the peer
-	// may have missed keeps answering its retransmissions. Default 1 minute,
-	// TCP's 2*MSL (RFC 9293 3.4.2): the peer's retransmission timer may
-	// already be backed off to several seconds, so a short wait would end
-	// before its next attempt and turn a finished stream into a reset.
+	// may have missed keeps answering its retransmissions. Default four
+	// times the larger of RTT.MaxBackoff and the RTO (16 s on most paths):
+	// the peer's retransmission timer backs off to at most that, so the
+	// wait spans four of its attempts. TCP waits 2*MSL (RFC 9293 3.4.2),
+	// usually a minute, because its backoff is unbounded.
 	TimeWait time.Duration
 	// NoDelay disables coalescing of small writes (Nagle).
 	NoDelay bool

@@ -110,8 +110,8 @@ func TestScriptCloseHalfCloseStillReads(t *testing.T) {
 
 // Close order 1: we close first. The peer acknowledges our FIN, then sends
 // its own; our ACK of it is the last packet, so we stay in TIME-WAIT
-// (Config.TimeWait, default 1 minute) answering a retransmitted FIN, then
-// close cleanly.
+// (Config.TimeWait, default 4 × max(RTT.MaxBackoff, RTO) = 16 s here)
+// answering a retransmitted FIN, then close cleanly.
 func TestScriptCloseWeCloseFirstTimeWait(t *testing.T) {
 	tc := newTestConn(t, roleDialer)
 	tc.write("req")
@@ -131,7 +131,11 @@ func TestScriptCloseWeCloseFirstTimeWait(t *testing.T) {
 	tc.wantPacket("TIME-WAIT answers a retransmitted FIN", pkt{typ: wire.State, ack: u16(tc.p(1))})
 	tc.wantOpen("still in TIME-WAIT")
 
-	tc.advanceTo(start.Add(time.Minute - time.Millisecond))
+	tw := 4 * max(tc.conn.cfg.RTT.MaxBackoff, tc.conn.rto())
+	if tw != 16*time.Second {
+		t.Fatalf("TIME-WAIT %v, want 16 s with the default 4 s backoff cap", tw)
+	}
+	tc.advanceTo(start.Add(tw - time.Millisecond))
 	tc.wantOpen("before the end of TIME-WAIT")
 	for _, p := range tc.takeAll() {
 		if p.h.Type != wire.State {

@@ -161,6 +161,19 @@ func (c *Conn) arm(now time.Time) {
 	}
 }
 
+// releaseBuffers frees what a finished connection no longer needs, so
+// that connections in TIME-WAIT cost little memory: everything sent was
+// acknowledged and nothing more will be received.
+func (c *Conn) releaseBuffers() {
+	c.snd.ring.buf = nil
+	c.snd.out = make([]outPacket, 1) // nothing is in flight
+	c.rcv.reorder = nil
+	c.rcv.sackBuf = nil
+	if c.rcv.ring.len() == 0 {
+		c.rcv.ring.buf = nil
+	}
+}
+
 // checkDone closes the connection once both directions have finished: our
 // FIN is acknowledged and the peer's FIN was reached in order. Unless the
 // peer provably holds our ACK of its FIN, we linger in TIME-WAIT so that a
@@ -175,7 +188,8 @@ func (c *Conn) checkDone(now time.Time) {
 	}
 	tw := c.cfg.TimeWait
 	if tw <= 0 {
-		tw = time.Minute
+		tw = 4 * max(c.cfg.RTT.MaxBackoff, c.rto())
 	}
 	c.timers[timerTimeWait] = now.Add(tw)
+	c.releaseBuffers()
 }
