@@ -2,11 +2,11 @@ package utp
 
 import "time"
 
-// outBatch collects the datagrams one step produced, without allocating
-// for the common case of a few.
+// outBatch collects the datagrams one step produced. Batches are pooled
+// by the Socket, so their overflow slices are reused too.
 type outBatch struct {
 	n     int
-	small [8][]byte
+	small [16][]byte
 	more  [][]byte
 }
 

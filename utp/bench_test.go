@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"net"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -72,5 +74,169 @@ func benchBulk(b *testing.B, connect func() (net.Conn, net.Conn)) {
 	}
 	if n := <-done; n != int64(b.N)*bulkChunk {
 		b.Fatalf("received %d of %d bytes", n, int64(b.N)*bulkChunk)
+	}
+}
+
+func utpPairs(b *testing.B) (dial func() net.Conn, accept func() net.Conn, cleanup func()) {
+	srv, cli := listenUDP(b), listenUDP(b)
+	return func() net.Conn {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, err := cli.DialContext(ctx, srv.Addr())
+			if err != nil {
+				b.Fatal(err)
+			}
+			return c
+		}, func() net.Conn {
+			c, err := srv.Accept()
+			if err != nil {
+				return nil
+			}
+			return c
+		}, func() { srv.Close(); cli.Close() }
+}
+
+func tcpPairs(b *testing.B) (dial func() net.Conn, accept func() net.Conn, cleanup func()) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return func() net.Conn {
+			c, err := net.Dial("tcp", l.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			return c
+		}, func() net.Conn {
+			c, err := l.Accept()
+			if err != nil {
+				return nil
+			}
+			return c
+		}, func() { l.Close() }
+}
+
+var transports = []struct {
+	name  string
+	pairs func(b *testing.B) (func() net.Conn, func() net.Conn, func())
+}{{"utp", utpPairs}, {"tcp", tcpPairs}}
+
+// BenchmarkPingPong measures 1-byte round trips on one connection and
+// reports their median and 99th percentile.
+func BenchmarkPingPong(b *testing.B) {
+	for _, tr := range transports {
+		b.Run(tr.name, func(b *testing.B) {
+			dial, accept, cleanup := tr.pairs(b)
+			defer cleanup()
+			go func() {
+				c := accept()
+				defer c.Close()
+				io.Copy(c, c)
+			}()
+			c := dial()
+			defer c.Close()
+			one := []byte{1}
+			rtts := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for range b.N {
+				start := time.Now()
+				if _, err := c.Write(one); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(c, one); err != nil {
+					b.Fatal(err)
+				}
+				rtts = append(rtts, time.Since(start))
+			}
+			b.StopTimer()
+			slices.Sort(rtts)
+			b.ReportMetric(float64(rtts[len(rtts)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(rtts[len(rtts)*99/100].Microseconds()), "p99-µs")
+		})
+	}
+}
+
+// BenchmarkSetup measures dial + 1-byte echo + close, one at a time.
+func BenchmarkSetup(b *testing.B) {
+	for _, tr := range transports {
+		b.Run(tr.name, func(b *testing.B) {
+			dial, accept, cleanup := tr.pairs(b)
+			defer cleanup()
+			go func() {
+				for {
+					c := accept()
+					if c == nil {
+						return
+					}
+					go func() {
+						defer c.Close()
+						one := make([]byte, 1)
+						if _, err := io.ReadFull(c, one); err == nil {
+							c.Write(one)
+						}
+					}()
+				}
+			}()
+			one := []byte{1}
+			b.ResetTimer()
+			for range b.N {
+				c := dial()
+				c.Write(one)
+				if _, err := io.ReadFull(c, one); err != nil {
+					b.Fatal(err)
+				}
+				c.Close()
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "conns/s")
+		})
+	}
+}
+
+// BenchmarkFanout moves 8 MiB on each of 64 connections at once; MB/s is
+// the aggregate. Every connection must deliver all its bytes.
+func BenchmarkFanout(b *testing.B) {
+	const conns, per = 64, 8 << 20
+	for _, tr := range transports {
+		b.Run(tr.name, func(b *testing.B) {
+			dial, accept, cleanup := tr.pairs(b)
+			defer cleanup()
+			b.SetBytes(conns * per)
+			for range b.N {
+				var wg sync.WaitGroup
+				received := make(chan int64, conns)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range conns {
+						c := accept()
+						go func() {
+							n, _ := io.Copy(io.Discard, c)
+							c.Close()
+							received <- n
+						}()
+					}
+				}()
+				buf := make([]byte, per)
+				for range conns {
+					c := dial()
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						c.Write(buf)
+						if cw, ok := c.(interface{ CloseWrite() error }); ok {
+							cw.CloseWrite()
+						}
+						io.Copy(io.Discard, c) // until the server closes
+						c.Close()
+					}()
+				}
+				for range conns {
+					if n := <-received; n != per {
+						b.Fatalf("a connection delivered %d of %d bytes", n, per)
+					}
+				}
+				wg.Wait()
+			}
+		})
 	}
 }

@@ -60,7 +60,8 @@ func newConn(s *Socket, raddr net.Addr, key connKey, m *proto.Conn) *Conn {
 // datagram it wants sent and every event, re-arms the timer, and sends
 // the datagrams after releasing the lock.
 func (c *Conn) step(input func(now time.Time, m *proto.Conn)) {
-	var out outBatch
+	out := c.s.getBatch()
+	defer c.s.putBatch(out)
 	c.mu.Lock()
 	now := time.Now()
 	if input != nil {
@@ -69,14 +70,14 @@ func (c *Conn) step(input func(now time.Time, m *proto.Conn)) {
 	if c.userClose {
 		c.discardAfterClose(now)
 	}
-	c.collect(now, &out)
+	c.collect(now, out)
 	if !c.confirmed.Load() && c.m.Confirmed() {
 		c.confirmed.Store(true)
 	}
 	gone := c.events()
 	c.rearm(now)
 	c.mu.Unlock()
-	c.s.send(&out, c.raddr)
+	c.s.send(out, c.raddr)
 	if gone {
 		c.s.forget(c)
 	}

@@ -22,11 +22,12 @@ import (
 // their own. Socket.mu guards only the table of connections and is never
 // held while a connection's lock is taken or while a datagram is sent.
 type Socket struct {
-	pc   net.PacketConn
-	udp  *net.UDPConn // pc, when it is UDP: allocation-free reads
-	cfg  socketConfig
-	tel  telemetry
-	bufs sync.Pool
+	pc      net.PacketConn
+	udp     *net.UDPConn // pc, when it is UDP: allocation-free reads
+	cfg     socketConfig
+	tel     telemetry
+	bufs    sync.Pool // *[maxDatagram]byte
+	batches sync.Pool // *outBatch
 
 	mu     sync.Mutex
 	conns  map[connKey]*Conn
@@ -84,6 +85,7 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		resets:     newTokenBucket(cfg.resetsPerSec),
 	}
 	s.bufs.New = func() any { return new([maxDatagram]byte) }
+	s.batches.New = func() any { return new(outBatch) }
 	if u, ok := pc.(*net.UDPConn); ok {
 		s.udp = u
 		raiseUDPBuffers(u, cfg.udpBuffer)
@@ -110,6 +112,9 @@ func Listen(network, address string, opts ...SocketOption) (*Socket, error) {
 // returning one allocates.
 func (s *Socket) getBuf() []byte  { return s.bufs.Get().(*[maxDatagram]byte)[:] }
 func (s *Socket) putBuf(b []byte) { s.bufs.Put((*[maxDatagram]byte)(b[:maxDatagram])) }
+
+func (s *Socket) getBatch() *outBatch  { return s.batches.Get().(*outBatch) }
+func (s *Socket) putBatch(b *outBatch) { s.batches.Put(b) }
 
 func (s *Socket) keyOf(addr net.Addr, id uint16) connKey {
 	if u, ok := addr.(*net.UDPAddr); ok {
@@ -150,42 +155,49 @@ func (s *Socket) readLoop() {
 	}
 }
 
-func (s *Socket) read(buf []byte) (int, net.Addr, error) {
+// source is where a datagram came from. For UDP it is a netip.AddrPort
+// passed by value, so dispatch allocates nothing per datagram; a
+// *net.UDPAddr is made only for a new connection.
+type source struct {
+	ap   netip.AddrPort
+	addr net.Addr // nil for UDP
+}
+
+func (s *Socket) read(buf []byte) (int, source, error) {
 	if s.udp != nil {
 		n, ap, err := s.udp.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			return 0, nil, err
-		}
-		return n, udpAddr{ap}, nil
+		return n, source{ap: ap}, err
 	}
-	return s.pc.ReadFrom(buf)
+	n, addr, err := s.pc.ReadFrom(buf)
+	return n, source{addr: addr}, err
 }
 
-// udpAddr carries a netip.AddrPort through dispatch without allocating a
-// *net.UDPAddr for every datagram; one is made only for new connections.
-type udpAddr struct{ ap netip.AddrPort }
-
-func (a udpAddr) Network() string { return "udp" }
-func (a udpAddr) String() string  { return a.ap.String() }
-
-func (s *Socket) key(from net.Addr, id uint16) connKey {
-	if u, ok := from.(udpAddr); ok {
-		return connKey{ap: u.ap, id: id}
+func (s *Socket) key(from source, id uint16) connKey {
+	if from.addr == nil {
+		return connKey{ap: from.ap, id: id}
 	}
-	return s.keyOf(from, id)
+	return s.keyOf(from.addr, id)
 }
 
-// realAddr turns a datagram's source into the net.Addr a Conn reports.
-func realAddr(from net.Addr) net.Addr {
-	if u, ok := from.(udpAddr); ok {
-		return net.UDPAddrFromAddrPort(u.ap)
+// netAddr is the net.Addr a Conn reports for a datagram's source.
+func (from source) netAddr() net.Addr {
+	if from.addr == nil {
+		return net.UDPAddrFromAddrPort(from.ap)
 	}
-	return from
+	return from.addr
+}
+
+func (s *Socket) writeToSource(b []byte, to source) {
+	if to.addr == nil {
+		s.writeTo(b, net.UDPAddrFromAddrPort(to.ap))
+		return
+	}
+	s.writeTo(b, to.addr)
 }
 
 // dispatch routes one datagram: to its connection, to a new connection
 // (SYN), to ReadFrom (not uTP), or answers it with RESET (unknown).
-func (s *Socket) dispatch(b []byte, from net.Addr) {
+func (s *Socket) dispatch(b []byte, from source) {
 	h, payload, err := wire.Parse(b)
 	if err != nil {
 		if errors.Is(err, wire.ErrNotUTP) {
@@ -198,6 +210,14 @@ func (s *Socket) dispatch(b []byte, from net.Addr) {
 	s.stats.packetsIn.Add(1)
 	s.stats.bytesIn.Add(uint64(len(b)))
 	c := s.lookup(from, &h)
+	if c != nil && h.Type == wire.Syn && !c.m.SameSyn(h) {
+		// A new connection reusing the id of an old one (in TIME-WAIT, or
+		// one whose peer restarted): with 16-bit ids and many short
+		// connections this is routine. The new SYN wins, as TCP lets a SYN
+		// reopen a TIME-WAIT connection (RFC 6191).
+		c.step(func(now time.Time, m *proto.Conn) { m.Drop(now) }) // leaves the table
+		c = nil
+	}
 	switch {
 	case c != nil:
 		c.step(func(now time.Time, m *proto.Conn) { m.HandleParsed(now, h, payload) })
@@ -212,7 +232,7 @@ func (s *Socket) dispatch(b []byte, from net.Addr) {
 // id it announces plus one (the acceptor's receive id). libutp addresses a
 // RESET with the id of the packet it answers, which is our send id, so a
 // RESET matches either id.
-func (s *Socket) lookup(from net.Addr, h *wire.Header) *Conn {
+func (s *Socket) lookup(from source, h *wire.Header) *Conn {
 	id := h.ConnID
 	if h.Type == wire.Syn {
 		id++
@@ -240,7 +260,7 @@ func (s *Socket) lookup(from net.Addr, h *wire.Header) *Conn {
 // flood of spoofed SYNs then churns through the backlog while real dialers,
 // which answer within a round trip, stay. With no such connection the SYN
 // is refused with RESET.
-func (s *Socket) accept(from net.Addr, syn wire.Header) {
+func (s *Socket) accept(from source, syn wire.Header) {
 	now := time.Now()
 	s.mu.Lock()
 	if s.closed {
@@ -257,7 +277,7 @@ func (s *Socket) accept(from net.Addr, syn wire.Header) {
 			return
 		}
 	}
-	raddr := realAddr(from)
+	raddr := from.netAddr()
 	key := s.key(from, syn.ConnID+1)
 	m := proto.Accept(now, s.protoConfig(raddr), syn, uint16(s.rng.Uint32()))
 	c := newConn(s, raddr, key, m)
@@ -289,7 +309,7 @@ func (s *Socket) evictUnconfirmed() *Conn {
 
 // replyReset answers a packet for an unknown connection, within the rate
 // limit (WithResetRate).
-func (s *Socket) replyReset(to net.Addr, h wire.Header) {
+func (s *Socket) replyReset(to source, h wire.Header) {
 	if !s.resets.take(time.Now()) {
 		s.stats.resetsSuppressed.Add(1)
 		return
@@ -298,7 +318,7 @@ func (s *Socket) replyReset(to net.Addr, h wire.Header) {
 	var buf [wire.HeaderSize]byte
 	r.Put(buf[:])
 	s.stats.resetsSent.Add(1)
-	s.writeTo(buf[:], to)
+	s.writeToSource(buf[:], to)
 }
 
 func (s *Socket) randUint32() uint32 {
@@ -308,8 +328,8 @@ func (s *Socket) randUint32() uint32 {
 }
 
 // passOn queues a datagram that is not uTP for ReadFrom.
-func (s *Socket) passOn(b []byte, from net.Addr) {
-	d := datagram{b: append([]byte(nil), b...), from: realAddr(from)}
+func (s *Socket) passOn(b []byte, from source) {
+	d := datagram{b: append([]byte(nil), b...), from: from.netAddr()}
 	select {
 	case s.nonUTP <- d:
 		s.stats.nonUTP.Add(1)
@@ -355,8 +375,6 @@ func (s *Socket) writeTo(b []byte, to net.Addr) {
 	var err error
 	if u, ok := to.(*net.UDPAddr); ok && s.udp != nil {
 		_, err = s.udp.WriteToUDPAddrPort(b, u.AddrPort())
-	} else if u, ok := to.(udpAddr); ok && s.udp != nil {
-		_, err = s.udp.WriteToUDPAddrPort(b, u.ap)
 	} else {
 		_, err = s.pc.WriteTo(b, to)
 	}

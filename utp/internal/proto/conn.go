@@ -46,6 +46,7 @@ type Conn struct {
 	// synReply is the acceptor's first STATE, re-sent unchanged when a
 	// duplicate SYN arrives (libutp behaviour).
 	synReply     []byte
+	synSeq       uint16 // the accepted SYN's seq_nr; immutable
 	resendSynAck bool
 	// sendReset asks PollTransmit for one RESET.
 	sendReset bool
@@ -100,6 +101,7 @@ func Accept(now time.Time, cfg Config, syn wire.Header, isn uint16) *Conn {
 	c.snd.seqNr, c.snd.una, c.snd.isn = isn, isn, isn
 	c.snd.unconfirmed = true
 	c.rcv.ackNr = syn.SeqNr
+	c.synSeq = syn.SeqNr
 	c.snd.peerWnd = peerWindow(syn.WndSize, cfg)
 	c.noteReceived(now, &syn)
 	c.stats.PacketsReceived++
@@ -118,6 +120,13 @@ func peerWindow(w uint32, cfg Config) int {
 		return cfg.PacketSize
 	}
 	return int(min(w, 1<<30))
+}
+
+// SameSyn reports whether syn is the SYN this acceptor was created from
+// (a retransmission), rather than a new connection that reuses the id. It
+// reads only immutable fields, so it needs no serialisation.
+func (c *Conn) SameSyn(syn wire.Header) bool {
+	return c.synReply != nil && syn.SeqNr == c.synSeq
 }
 
 // Confirmed reports whether the dialer has been heard from since its SYN.
