@@ -11,3 +11,10 @@ import (
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
+
+// checkLeaks fails t if goroutines started during it are still running
+// when it ends (after its other cleanups, which close its Sockets).
+func checkLeaks(t *testing.T) {
+	opt := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
+}

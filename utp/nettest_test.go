@@ -14,6 +14,7 @@ import (
 // TestNetConnUDP runs x/net's net.Conn conformance suite (deadlines,
 // concurrent use, close semantics, io.Copy behaviour) over UDP loopback.
 func TestNetConnUDP(t *testing.T) {
+	checkLeaks(t)
 	nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
 		a, err := Listen("udp", "127.0.0.1:0")
 		if err != nil {
@@ -59,6 +60,7 @@ func connectPair(a, b *Socket) (c1, c2 net.Conn, stop func(), err error) {
 // with a 1 ms path. It runs on the real clock: nettest calls t.Run, which a
 // synctest bubble does not allow; synctest_test.go covers virtual time.
 func TestNetConnNetsim(t *testing.T) {
+	checkLeaks(t)
 	n := netsim.NewNetwork(3)
 	n.SetDefaultLink(netsim.LinkConfig{Delay: time.Millisecond})
 	i := 0

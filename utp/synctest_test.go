@@ -49,6 +49,7 @@ func dialAccept(t *testing.T, a, b *Socket) (*Conn, *Conn) {
 // A read deadline can be set, extended and cleared while a Read is blocked,
 // and each change takes effect at once.
 func TestSimDeadlinesChangeDuringRead(t *testing.T) {
+	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
 		_, a, b := simNet(t)
 		ca, cb := dialAccept(t, a, b)
@@ -98,6 +99,7 @@ func TestSimDeadlinesChangeDuringRead(t *testing.T) {
 // A SYN that finds the backlog full is refused; the dialer sees
 // ErrConnRefused, which also matches ECONNREFUSED.
 func TestSimBacklogOverflow(t *testing.T) {
+	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
 		_, a, b := simNet(t, WithBacklog(2))
 		for i := range 2 {
@@ -118,6 +120,7 @@ func TestSimBacklogOverflow(t *testing.T) {
 // Both close orders end cleanly: each side reads everything then EOF, and
 // the connections leave both Sockets' tables.
 func TestSimCloseOrders(t *testing.T) {
+	checkLeaks(t)
 	for _, dialerFirst := range []bool{true, false} {
 		synctest.Test(t, func(t *testing.T) {
 			_, a, b := simNet(t)
@@ -150,6 +153,7 @@ func TestSimCloseOrders(t *testing.T) {
 
 // Half-close: after CloseWrite the peer reads EOF and can still answer.
 func TestSimHalfClose(t *testing.T) {
+	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
 		_, a, b := simNet(t)
 		ca, cb := dialAccept(t, a, b)
@@ -174,6 +178,7 @@ func TestSimHalfClose(t *testing.T) {
 
 // A dial to nobody ends with its context, or after the SYN retries (39 s).
 func TestSimDialTimeoutAndCancel(t *testing.T) {
+	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
 		_, a, _ := simNet(t)
 		nobody := netsim.Addr("nobody")
@@ -203,6 +208,7 @@ func TestSimDialTimeoutAndCancel(t *testing.T) {
 // A peer that vanishes mid-transfer is detected within the documented
 // bound, as a timeout error on Write and on Read.
 func TestSimPeerVanishes(t *testing.T) {
+	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
 		n, a, b := simNet(t)
 		ca, cb := dialAccept(t, a, b)
@@ -240,6 +246,7 @@ func TestSimPeerVanishes(t *testing.T) {
 // Socket.Close ends its connections: local calls get net.ErrClosed, the
 // peer gets a reset, Accept returns net.ErrClosed.
 func TestSimSocketCloseWithLiveConns(t *testing.T) {
+	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
 		_, a, b := simNet(t)
 		ca, cb := dialAccept(t, a, b)
@@ -270,6 +277,7 @@ func TestSimSocketCloseWithLiveConns(t *testing.T) {
 // Socket.Close returns promptly even when the PacketConn's ReadFrom does
 // not return on Close, as the inet256 daemon client's does.
 func TestSimSocketCloseWithStubbornPacketConn(t *testing.T) {
+	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
 		n := netsim.NewNetwork(1)
 		s := NewSocket(n.Listen("s", netsim.WithIgnoreCloseOnRead()))
@@ -283,6 +291,7 @@ func TestSimSocketCloseWithStubbornPacketConn(t *testing.T) {
 
 // Datagrams that are not uTP come out of ReadFrom; uTP keeps working.
 func TestSimNonUTPPassthrough(t *testing.T) {
+	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
 		n, a, b := simNet(t, WithNonUTPQueue(2))
 		raw := n.Listen("raw")
@@ -312,6 +321,7 @@ func TestSimNonUTPPassthrough(t *testing.T) {
 // RESETs only within the rate limit, and leaves an established connection
 // working.
 func TestSimSYNFlood(t *testing.T) {
+	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
 		const backlog = 16
 		n, a, b := simNet(t, WithBacklog(backlog))

@@ -43,6 +43,7 @@ func (c *countingCollector) get(m string) uint64 {
 // The original README's promise: logs and metrics go to the stdctx logger
 // and collector of the context given with WithBackground.
 func TestTelemetryThroughStdctx(t *testing.T) {
+	checkLeaks(t)
 	core, logs := observer.New(zapcore.DebugLevel)
 	col := &countingCollector{counts: map[string]uint64{}}
 	ctx := telctx.NewContext(logctx.NewContext(context.Background(), zap.New(core)), col)
@@ -75,6 +76,7 @@ func TestTelemetryThroughStdctx(t *testing.T) {
 // Without a logger or collector nothing is recorded and the fast path is
 // taken: the telemetry is switched off at NewSocket.
 func TestTelemetryOffByDefault(t *testing.T) {
+	checkLeaks(t)
 	s := listenUDP(t)
 	if s.tel.logs || s.tel.tel != nil {
 		t.Fatalf("telemetry on without a configured context: %+v", s.tel)

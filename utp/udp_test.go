@@ -22,6 +22,7 @@ func listenUDP(t testing.TB, opts ...SocketOption) *Socket {
 // A transfer both ways at once over UDP loopback arrives intact, and both
 // sides see EOF after the last byte.
 func TestUDPLoopbackTransfer(t *testing.T) {
+	checkLeaks(t)
 	a, b := listenUDP(t), listenUDP(t)
 	const size = 8 << 20
 	data := make([]byte, size)
