@@ -1,6 +1,7 @@
 package utp
 
 import (
+	"context"
 	"io"
 	"net"
 	"os"
@@ -276,6 +277,34 @@ func (c *Conn) Close() error {
 	}
 	c.mu.Unlock()
 	return nil
+}
+
+// Drain waits until the peer has acknowledged everything written so far
+// and, after CloseWrite, the FIN: the point at which closing loses
+// nothing. It returns early with ctx's error, or with the connection's
+// error if it fails.
+func (c *Conn) Drain(ctx context.Context) error {
+	for {
+		c.mu.Lock()
+		flushed, failed := c.m.Flushed(), isClosed(c.closed)
+		err := c.err
+		c.mu.Unlock()
+		switch {
+		case flushed:
+			return nil
+		case failed:
+			if err == nil || err == net.ErrClosed {
+				err = net.ErrClosed
+			}
+			return c.opError("drain", err)
+		}
+		select {
+		case <-c.writable:
+		case <-c.closed:
+		case <-ctx.Done():
+			return c.opError("drain", ctx.Err())
+		}
+	}
 }
 
 // LocalAddr returns the Socket's address.

@@ -116,9 +116,17 @@ func (s *Socket) putBuf(b []byte) { s.bufs.Put((*[maxDatagram]byte)(b[:maxDatagr
 func (s *Socket) getBatch() *outBatch  { return s.batches.Get().(*outBatch) }
 func (s *Socket) putBatch(b *outBatch) { s.batches.Put(b) }
 
+// canonical writes IPv4 addresses in their 4-byte form. net.UDPAddr
+// often holds IPv4 as IPv4-mapped IPv6 (net.ParseIP does), a dual-stack
+// socket reports IPv4 peers that way, and an IPv4 socket refuses to send
+// to such an address: one form for keys and sends avoids both mismatches.
+func canonical(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
 func (s *Socket) keyOf(addr net.Addr, id uint16) connKey {
 	if u, ok := addr.(*net.UDPAddr); ok {
-		return connKey{ap: u.AddrPort(), id: id}
+		return connKey{ap: canonical(u.AddrPort()), id: id}
 	}
 	return connKey{addr: addr.String(), id: id}
 }
@@ -166,7 +174,7 @@ type source struct {
 func (s *Socket) read(buf []byte) (int, source, error) {
 	if s.udp != nil {
 		n, ap, err := s.udp.ReadFromUDPAddrPort(buf)
-		return n, source{ap: ap}, err
+		return n, source{ap: canonical(ap)}, err
 	}
 	n, addr, err := s.pc.ReadFrom(buf)
 	return n, source{addr: addr}, err
@@ -374,7 +382,7 @@ func (s *Socket) send(out *outBatch, to net.Addr) {
 func (s *Socket) writeTo(b []byte, to net.Addr) {
 	var err error
 	if u, ok := to.(*net.UDPAddr); ok && s.udp != nil {
-		_, err = s.udp.WriteToUDPAddrPort(b, u.AddrPort())
+		_, err = s.udp.WriteToUDPAddrPort(b, canonical(u.AddrPort()))
 	} else {
 		_, err = s.pc.WriteTo(b, to)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"io"
 	"math/rand/v2"
+	"net"
 	"testing"
 	"time"
 )
@@ -17,6 +18,37 @@ func listenUDP(t testing.TB, opts ...SocketOption) *Socket {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// A peer address in IPv4-mapped form (as net.ResolveUDPAddr returns it)
+// reaches an IPv4 socket, and the reply is matched to the connection.
+func TestUDPMappedIPv4Address(t *testing.T) {
+	checkLeaks(t)
+	a, b := listenUDP(t), listenUDP(t)
+	raddr, err := net.ResolveUDPAddr("udp", b.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raddr.IP) != net.IPv6len {
+		t.Fatalf("ResolveUDPAddr gave a %d-byte IP; the test needs the mapped form", len(raddr.IP))
+	}
+	go func() {
+		if c, err := b.Accept(); err == nil {
+			c.Write([]byte("hi"))
+			c.Close()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := a.DialUTP(ctx, raddr)
+	if err != nil {
+		t.Fatalf("dial to an IPv4-mapped address: %v", err)
+	}
+	defer c.Close()
+	got, err := io.ReadAll(c)
+	if err != nil || string(got) != "hi" {
+		t.Fatalf("read %q, %v", got, err)
+	}
 }
 
 // A transfer both ways at once over UDP loopback arrives intact, and both

@@ -121,6 +121,12 @@ func (c *Conn) CloseWrite(now time.Time) {
 // written reached the peer.
 func (c *Conn) WriteDone() bool { return c.snd.finAcked }
 
+// Flushed reports whether the peer has acknowledged everything written so
+// far and, after CloseWrite, the FIN.
+func (c *Conn) Flushed() bool {
+	return c.snd.ring.len() == 0 && (!c.snd.finQueued || c.snd.finAcked)
+}
+
 // Buffered returns the bytes written but not yet acknowledged.
 func (c *Conn) Buffered() int { return c.snd.ring.len() }
 
