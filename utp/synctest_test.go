@@ -377,3 +377,34 @@ func TestSimSYNFlood(t *testing.T) {
 		cb.Close()
 	})
 }
+
+// Drain returns once the peer has acknowledged everything written and the
+// FIN, and ends with the context when the peer is gone.
+func TestSimDrain(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		n, a, b := simNet(t)
+		ca, cb := dialAccept(t, a, b)
+		go io.Copy(io.Discard, cb)
+		ca.Write(make([]byte, 1<<20))
+		ca.CloseWrite()
+		if err := ca.Drain(context.Background()); err != nil {
+			t.Fatalf("drain: %v", err)
+		}
+		if st := ca.Stats(); st.InFlight != 0 {
+			t.Fatalf("drained with %d bytes in flight", st.InFlight)
+		}
+
+		cc, _ := dialAccept(t, a, b)
+		n.Partition("a", "b", true)
+		cc.Write([]byte("lost"))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := cc.Drain(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("drain to a vanished peer: %v", err)
+		}
+		n.Partition("a", "b", false)
+		cb.Close()
+		cc.Close()
+	})
+}
