@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/inet256/inet256/client/go/inet256client"
+	"github.com/inet256/inet256/pkg/inet256"
+	"github.com/inet256/inet256/pkg/inet256mem"
+
+	"github.com/inet256/go-utp/v2/inet256adapter"
+)
+
+// openINET256 opens a node on the daemon named by --api or $INET256_API,
+// with the key from --key or a fresh one, and a Socket over it.
+func (f *netFlags) openINET256() (*endpoint, error) {
+	api := f.api
+	if api == "" {
+		api = inet256client.GetAPIEndpointFromEnv()
+	}
+	priv, err := keyOrFresh(f.key)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := inet256client.NewClient(api)
+	if err != nil {
+		return nil, fail(exitNoDaemon, "bad INET256 API endpoint %q: %v", api, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	node, err := svc.Open(ctx, priv)
+	if err != nil {
+		return nil, fail(exitNoDaemon, "no INET256 daemon answers at %s (%v); start one with 'inet256 daemon --config FILE', or use --udp", api, firstLine(err))
+	}
+	return nodeEndpoint(node, func() {
+		node.Close()
+		dctx, dcancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer dcancel()
+		svc.Drop(dctx, priv)
+	}), nil
+}
+
+// nodeEndpoint wraps a node in a Socket and the endpoint the commands use.
+func nodeEndpoint(node inet256.Node, closeNode func()) *endpoint {
+	s := inet256adapter.NewSocket(node)
+	return &endpoint{
+		sock:    s,
+		local:   node.LocalAddr().Base64String(),
+		resolve: resolveINET256,
+		close: func() {
+			s.Close()
+			closeNode()
+		},
+	}
+}
+
+func resolveINET256(addr string) (net.Addr, error) {
+	a, err := inet256.ParseAddrBase64([]byte(addr))
+	if err != nil {
+		return nil, fail(exitBadAddress, "malformed address %q: want an INET256 node address (base64, as 'inet256 addr' prints) or udp://host:port", addr)
+	}
+	return a, nil
+}
+
+// inet256MemPair makes two nodes on an in-process INET256 network.
+func inet256MemPair() (*endpoint, *endpoint, error) {
+	svc := inet256mem.New(inet256mem.WithQueueLen(1024))
+	open := func() (*endpoint, error) {
+		priv, err := keyOrFresh("")
+		if err != nil {
+			return nil, err
+		}
+		node, err := svc.Open(context.Background(), priv)
+		if err != nil {
+			return nil, fail(exitFailure, "opening an in-memory node: %v", err)
+		}
+		return nodeEndpoint(node, func() { node.Close() }), nil
+	}
+	a, err := open()
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := open()
+	if err != nil {
+		a.close()
+		return nil, nil, err
+	}
+	return a, b, nil
+}
+
+func firstLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		s = pe.Err.Error()
+	}
+	return s
+}

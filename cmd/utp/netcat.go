@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/inet256/go-utp/v2/utp"
+)
+
+func newListenCmd() *cobra.Command {
+	var f netFlags
+	cmd := &cobra.Command{
+		Use:   "listen [udp://HOST:PORT]",
+		Short: "Accept one connection; copy stdin to it and it to stdout",
+		Long: `listen waits for one connection, then copies standard input to it and
+it to standard output, like netcat. End of standard input half-closes the
+connection; utp exits once both directions are done: status 0 on a clean
+close, non-zero on error.
+
+Over INET256 it prints this node's address; over UDP (udp://HOST:PORT or
+--udp) the address it listens on (default :7777).`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ep, err := acceptOne(&f, args, "listening on")
+			if err != nil {
+				return err
+			}
+			defer ep.close()
+			return netcat(c)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func newDialCmd() *cobra.Command {
+	var f netFlags
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "dial ADDR",
+		Short: "Connect to ADDR; copy stdin to it and it to stdout",
+		Long: `dial connects to ADDR, an INET256 node address or udp://HOST:PORT, then
+copies standard input to the connection and the connection to standard
+output. End of standard input half-closes; utp exits once both directions
+are done: status 0 on a clean close, non-zero on error.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ep, err := dialPeer(&f, args[0], timeout)
+			if err != nil {
+				return err
+			}
+			defer ep.close()
+			return netcat(c)
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().DurationVar(&timeout, "timeout", 15*time.Second, "give up connecting after this long")
+	return cmd
+}
+
+// acceptOne opens the endpoint a listening command asks for (args may
+// name a UDP address to bind), says where it waits, and accepts one
+// connection.
+func acceptOne(f *netFlags, args []string, waiting string) (*utp.Conn, *endpoint, error) {
+	addr := ""
+	if len(args) == 1 {
+		addr = args[0]
+		f.bind = addr
+	}
+	ep, err := f.open(addr, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintln(os.Stderr, waiting, ep.local)
+	c, err := ep.sock.AcceptUTP()
+	if err != nil {
+		ep.close()
+		return nil, nil, fail(exitFailure, "accept: %v", err)
+	}
+	return c, ep, nil
+}
+
+// dialPeer opens an endpoint for addr and connects to it.
+func dialPeer(f *netFlags, addr string, timeout time.Duration) (*utp.Conn, *endpoint, error) {
+	if !f.isUDP(addr) {
+		// A malformed address is reported before any daemon is asked.
+		if _, err := resolveINET256(addr); err != nil {
+			return nil, nil, err
+		}
+	}
+	ep, err := f.open(addr, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	raddr, err := ep.resolve(addr)
+	if err != nil {
+		ep.close()
+		return nil, nil, err
+	}
+	c, err := dialWithin(ep.sock, raddr, timeout)
+	if err != nil {
+		ep.close()
+		return nil, nil, err
+	}
+	return c, ep, nil
+}
+
+// dialWithin dials raddr, mapping failures to the CLI's messages.
+func dialWithin(s *utp.Socket, raddr net.Addr, timeout time.Duration) (*utp.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	c, err := s.DialUTP(ctx, raddr)
+	switch {
+	case err == nil:
+		return c, nil
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, utp.ErrTimedOut):
+		return nil, fail(exitUnreachable, "%s did not answer within %v", raddr, timeout)
+	case errors.Is(err, utp.ErrConnRefused):
+		return nil, fail(exitUnreachable, "%s refused the connection", raddr)
+	}
+	return nil, fail(exitUnreachable, "cannot reach %s: %v", raddr, err)
+}
+
+// finish waits (at most 30 s) until the peer has acknowledged everything
+// we wrote and our FIN, then closes c: closing the Socket earlier would
+// reset the connection and lose what was still in flight.
+func finish(c *utp.Conn) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := c.Drain(ctx)
+	c.Close()
+	if err != nil {
+		return fail(exitFailure, "the peer did not acknowledge the end of the stream: %v", err)
+	}
+	return nil
+}
+
+// netcat copies stdin to c (then half-closes) and c to stdout, and waits
+// for both.
+func netcat(c *utp.Conn) error {
+	defer c.Close()
+	sent := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(c, os.Stdin)
+		if err == nil {
+			err = c.CloseWrite()
+		}
+		sent <- err
+	}()
+	_, rerr := io.Copy(os.Stdout, c)
+	if rerr != nil {
+		return fail(exitFailure, "receiving: %v", rerr)
+	}
+	// Both directions must finish: wait for standard input's end too.
+	if err := <-sent; err != nil {
+		return fail(exitFailure, "sending: %v", err)
+	}
+	return finish(c)
+}

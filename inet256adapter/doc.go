@@ -1,0 +1,57 @@
+// Package inet256adapter runs uTP streams between INET256 nodes: reliable,
+// ordered, congestion-controlled byte streams between 256-bit addresses
+// derived from public keys (https://github.com/inet256/inet256).
+//
+// # Usage
+//
+// Open a node on an INET256 service (the daemon's API through
+// inet256client, or inet256mem in tests) and put a uTP Socket on it:
+//
+//	srv, err := inet256client.NewEnvClient() // $INET256_API, default unix:///run/inet256.sock
+//	node, err := srv.Open(ctx, privateKey)
+//	s := inet256adapter.NewSocket(node) // owns node from now on
+//	defer s.Close()
+//
+//	// As a server: s is a net.Listener.
+//	c, err := s.Accept()
+//
+//	// As a client: addresses are inet256.Addr values.
+//	addr, err := inet256adapter.ParseAddr("...43 base64 characters...")
+//	c, err := s.DialContext(ctx, addr)
+//
+// Dial opens a node's one connection in one call, and NewPacketConn gives
+// the net.PacketConn underneath for other protocols.
+//
+// # How uTP maps onto INET256
+//
+//   - An address is an inet256.Addr; its String form is base64 and is
+//     what ParseAddr reads. One node carries any number of connections,
+//     told apart by uTP's connection ids.
+//   - One uTP packet is one INET256 message. Cost through a daemon is per
+//     message, so packets are large: DefaultPacketSize, which
+//     WithSocketOptions(utp.WithPacketSize(n)) overrides. Messages over the
+//     65,449 bytes a daemon delivers (MaxMessage) fail with *MTUError.
+//   - Before the first message to a peer its public key is looked up (a
+//     daemon-backed node that sends to an address it cannot route may stop
+//     working). A peer that is not found fails the write, or Dial, with
+//     *UnreachableError.
+//   - A node that fails (its daemon died, or it was closed underneath)
+//     fails the PacketConn with ErrNodeFailed, and a Socket from NewSocket,
+//     Listen or Dial closes at once: Accept, Read and Write return
+//     net.ErrClosed.
+//
+// # Limitations
+//
+//   - Close waits at most two seconds for the receiving goroutine. A node
+//     whose Receive ignores both Close and context cancellation keeps that
+//     goroutine until Receive returns.
+//   - The first write to a new peer waits for its lookup (at most
+//     WithLookupTimeout, 5 s by default); a peer not found is looked up
+//     again after two seconds.
+//   - A node's death is noticed on the next failed send or within one
+//     probe interval (WithProbeInterval, 1 s). A peer on another daemon
+//     that dies is noticed only by uTP itself: ErrTimedOut after 16
+//     retransmission timeouts (about 50 s) while data is outstanding, or
+//     the 90 s idle timeout.
+//   - Each received message is copied once into a pooled 64 KiB buffer.
+package inet256adapter

@@ -1,0 +1,138 @@
+package inet256adapter
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/inet256/inet256/pkg/inet256"
+
+	"github.com/inet256/go-utp/v2/utp"
+)
+
+// NewSocket returns a uTP Socket over node, which it owns: closing the
+// Socket closes the node. Packets carry DefaultPacketSize bytes of payload
+// unless WithSocketOptions passes utp.WithPacketSize. If the node fails
+// (its daemon goes away), the Socket is closed at once, so that Accept,
+// Read and Write return net.ErrClosed instead of waiting for uTP's
+// timeouts.
+func NewSocket(node inet256.Node, opts ...Option) *utp.Socket {
+	return newSocket(NewPacketConn(node, opts...))
+}
+
+func newSocket(pc *PacketConn) *utp.Socket {
+	sopts := append([]utp.SocketOption{utp.WithPacketSize(DefaultPacketSize)}, pc.cfg.socketOpts...)
+	s := utp.NewSocket(pc, sopts...)
+	// Without this, a Socket whose PacketConn fails closes itself only after
+	// its reader has failed a hundred times, about a second, and logs each.
+	go func() {
+		select {
+		case <-pc.failed:
+			s.Close()
+		case <-pc.closed:
+		}
+	}()
+	return s
+}
+
+// Listen returns a Socket over node for a server: it is NewSocket as a
+// net.Listener. Accept returns *utp.Conn values; their RemoteAddr is the
+// peer's inet256.Addr.
+func Listen(node inet256.Node, opts ...Option) net.Listener {
+	return NewSocket(node, opts...)
+}
+
+// Dial opens a uTP connection from node to addr, given in the base64 form
+// of an INET256 address (ParseAddr). It is for a program that uses node
+// for this one connection: Dial makes a Socket that owns node, and closing
+// the returned Conn closes them both once the connection has finished
+// (see Conn.Close); if Dial fails, it closes them at once. To make several
+// connections, or also accept, use NewSocket and Socket.DialContext.
+//
+// The peer's public key is looked up first, and again until it is found
+// or ctx ends: an address that is not on the network fails with an
+// *UnreachableError whose cause is ctx's error.
+func Dial(ctx context.Context, node inet256.Node, addr string, opts ...Option) (*Conn, error) {
+	dst, err := ParseAddr(addr)
+	if err != nil {
+		node.Close()
+		return nil, &net.OpError{Op: "dial", Net: "inet256", Source: node.LocalAddr(), Err: err}
+	}
+	pc := NewPacketConn(node, opts...)
+	if err := pc.Resolve(ctx, dst); err != nil {
+		pc.Close()
+		return nil, pc.opError("dial", dst, err)
+	}
+	s := newSocket(pc)
+	c, err := s.DialUTP(ctx, dst)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return &Conn{Conn: c, s: s, done: make(chan struct{})}, nil
+}
+
+// releaseBound bounds how long a Conn made by Dial keeps its Socket after
+// Close: the default linger (30 s) plus uTP's TIME-WAIT (16 s) and slack.
+const releaseBound = 60 * time.Second
+
+// Conn is a connection made by Dial: a *utp.Conn that owns its Socket and
+// node.
+type Conn struct {
+	*utp.Conn
+	s    *utp.Socket
+	once sync.Once
+	done chan struct{} // closed by release
+}
+
+// Close closes the connection as utp.Conn.Close does: it returns at once,
+// and what was written is still delivered in the background. Once the
+// connection has left the Socket (delivered and acknowledged, reset, or at
+// the latest after a minute) the Socket and node are closed; Released
+// reports when.
+func (c *Conn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { go c.release() })
+	return err
+}
+
+// Released returns a channel that is closed once Close has released the
+// Socket and node.
+func (c *Conn) Released() <-chan struct{} { return c.done }
+
+// release closes the Socket once the connection has left its table. The
+// utp package has no signal for that, so the table size is polled.
+func (c *Conn) release() {
+	defer close(c.done)
+	defer c.s.Close()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	limit := time.Now().Add(releaseBound)
+	for c.s.Stats().Conns > 0 && time.Now().Before(limit) {
+		<-t.C
+	}
+}
+
+// ParseAddr parses an INET256 address in its base64 form, the 43
+// characters that inet256.Addr.String prints (for example from `inet256
+// addr`). Surrounding white space is ignored.
+func ParseAddr(s string) (inet256.Addr, error) {
+	s = strings.TrimSpace(s)
+	// The decoder writes past a 32-byte address given longer input, so the
+	// length is checked first.
+	if len(s) != addrTextLen {
+		return inet256.Addr{}, fmt.Errorf("inet256adapter: %q is not an INET256 address: want %d base64 characters, have %d", s, addrTextLen, len(s))
+	}
+	a, err := inet256.ParseAddrBase64([]byte(s))
+	if err != nil {
+		return inet256.Addr{}, fmt.Errorf("inet256adapter: %q is not an INET256 address: %w", s, err)
+	}
+	return a, nil
+}
+
+// addrTextLen is the length of an address's base64 form: 32 bytes, no
+// padding.
+const addrTextLen = (inet256.AddrSize*8 + 5) / 6
