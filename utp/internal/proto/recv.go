@@ -218,11 +218,18 @@ func (r *recvState) sack() []byte {
 // Read copies in-order data into p. It returns (0, nil) when nothing is
 // available yet, io.EOF once the peer's FIN has been reached and all data
 // read, and the connection's error if it failed.
+//
+// Data received before a RESET from the peer is still returned, then
+// io.EOF if its FIN had arrived, as TCP stacks do: libutp and
+// anacrolix/utp forget a connection once their FIN is acknowledged and
+// answer anything later with RESET, which must not destroy a stream that
+// was complete. After our own Reset nothing more is returned.
 func (c *Conn) Read(now time.Time, p []byte) (int, error) {
-	if c.state == stateClosed && c.events.closeErr != nil {
-		return 0, c.events.closeErr
-	}
 	r := &c.rcv
+	if err := c.events.closeErr; c.state == stateClosed && err != nil &&
+		(err == ErrLocalReset || (r.ring.len() == 0 && !r.eof)) {
+		return 0, err
+	}
 	n := min(len(p), r.ring.len())
 	if n > 0 {
 		wasClosed := r.lastAdvertised < r.packetSize

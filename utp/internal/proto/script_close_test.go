@@ -215,7 +215,8 @@ func TestScriptResetSent(t *testing.T) {
 }
 
 // BEP 29 ST_RESET, received: the connection ends with ErrConnReset, which
-// Read and Write report; no packet answers it.
+// Write reports at once and Read after the data received before the RESET
+// (as TCP stacks do); no packet answers it.
 func TestScriptResetReceived(t *testing.T) {
 	tc := newTestConn(t, roleDialer)
 	tc.write("a")
@@ -224,6 +225,9 @@ func TestScriptResetReceived(t *testing.T) {
 	tc.peerReset()
 	tc.wantClosed("peer reset", ErrConnReset)
 	tc.wantIdle("no answer to a RESET")
+	if got := tc.readN(1); got != "x" {
+		t.Fatalf("data that arrived before the RESET: read %q", got)
+	}
 	tc.wantReadErr("Read", ErrConnReset)
 	tc.wantWriteErr("Write", ErrConnReset)
 	tc.advance(time.Minute)

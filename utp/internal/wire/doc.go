@@ -4,7 +4,8 @@
 //
 // Parse never panics and never retains its input beyond the slices it
 // returns. A datagram that cannot be uTP (a runt, a version other than 1, a
-// type above 4, or a first extension id that no uTP implementation sends) is
+// type above 4, or a first extension id above 3 — no uTP implementation
+// sends one; 3 is libtorrent's close reason, which is skipped) is
 // reported with an error wrapping ErrNotUTP, so a socket shared with another
 // protocol (a DHT, say) can pass it on.
 package wire

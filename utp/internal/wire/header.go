@@ -40,6 +40,9 @@ const (
 	extNone          = 0
 	extSelectiveAck  = 1
 	extExtensionBits = 2 // libutp sends 8 bytes of extension bits; we skip it
+	// extCloseReason is libtorrent's close reason (utp_stream.cpp), which it
+	// puts first on every packet after closing with a reason; skipped.
+	extCloseReason = 3
 )
 
 var (
@@ -78,7 +81,7 @@ func Parse(b []byte) (h Header, payload []byte, err error) {
 		return h, nil, fmt.Errorf("%w: type %d", ErrNotUTP, uint8(h.Type))
 	}
 	ext := b[1]
-	if ext > extExtensionBits {
+	if ext > extCloseReason {
 		return h, nil, fmt.Errorf("%w: first extension %d", ErrNotUTP, ext)
 	}
 	h.ConnID = binary.BigEndian.Uint16(b[2:])

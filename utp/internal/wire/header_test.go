@@ -87,6 +87,12 @@ func TestParseExtensions(t *testing.T) {
 	if _, p, err = Parse(unknownLater); err != nil || string(p) != "y" {
 		t.Fatalf("unknown later extension should be skipped: %q %v", p, err)
 	}
+	// libtorrent puts its close reason (extension 3) first after closing
+	// with a reason; it is skipped like any unknown later extension.
+	closeReason := withExt(3, 1, 4, 0, 7, 0, 0, 0, 4, 0x01, 0, 0, 0, 'z')
+	if h, p, err = Parse(closeReason); err != nil || string(p) != "z" || len(h.SACK) != 4 {
+		t.Fatalf("close reason first: %+v %q %v", h, p, err)
+	}
 	truncated := withExt(1, 0, 8, 1, 2)
 	if _, _, err = Parse(truncated); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("truncated extension: %v", err)
@@ -110,7 +116,7 @@ func TestNotUTP(t *testing.T) {
 		"version 2":       mut(func(b []byte) { b[0] = 0x02 }),
 		"type 5":          mut(func(b []byte) { b[0] = 0x51 }),
 		"type 15":         mut(func(b []byte) { b[0] = 0xf1 }),
-		"first ext 3":     mut(func(b []byte) { b[1] = 3 }),
+		"first ext 4":     mut(func(b []byte) { b[1] = 4 }),
 		"bencoded DHT":    []byte("d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe"),
 		"first ext 0xff ": mut(func(b []byte) { b[1] = 0xff }),
 	}
