@@ -205,10 +205,11 @@ func (c *Conn) onSynReply(now time.Time, h wire.Header, payload []byte) {
 	}
 	c.state = stateConnected
 	c.rcv.ackNr = h.SeqNr - 1
-	// Acknowledge the reply at once, data or not: libutp's acceptor stays
-	// in SYN_RECV, unable to send, until it hears from us, and ours keeps
-	// to one packet until then (confirmation).
-	c.rcv.ackNow = true
+	// Confirm at once with an empty DATA packet, which takes a sequence
+	// number: libutp's acceptor leaves SYN_RECV, where it cannot send, only
+	// on ST_DATA (utp_process_incoming), and go-libutp's dialer sends the
+	// same; ours sends one packet until it hears from us.
+	c.snd.queueControl(wire.Data)
 	c.events.set(EventConnected)
 	c.onPacket(now, h, payload)
 }

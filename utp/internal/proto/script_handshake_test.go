@@ -26,13 +26,13 @@ func TestScriptHandshakeDialerIDsAndNumbers(t *testing.T) {
 	tc.advance(scriptHandshakeRTT)
 	tc.writePacket(tc.peerHeader(wire.State, scriptPeerISN, scriptISN), "")
 	tc.wantEvent("STATE acking the SYN completes the handshake", EventConnected)
-	// One STATE confirms the handshake: libutp's acceptor stays in SYN_RECV,
-	// unable to send, until it hears from the dialer.
-	tc.wantPacket("the handshake is confirmed at once", pkt{typ: wire.State, seq: u16(scriptISN + 1), ack: u16(scriptPeerISN - 1)})
+	// An empty DATA confirms the handshake at once, taking seq_nr isn+1:
+	// libutp's acceptor leaves SYN_RECV (where it cannot send) only on DATA.
+	tc.wantPacket("the handshake is confirmed at once", pkt{typ: wire.Data, seq: u16(scriptISN + 1), ack: u16(scriptPeerISN - 1)})
 	tc.wantIdle("nothing more")
 
 	tc.write("hi")
-	d := tc.wantPacket("first DATA", pkt{typ: wire.Data, seq: u16(scriptISN + 1), ack: u16(scriptPeerISN - 1), payload: "hi"})
+	d := tc.wantPacket("first DATA with payload", pkt{typ: wire.Data, seq: u16(scriptISN + 2), ack: u16(scriptPeerISN - 1), payload: "hi"})
 	if d.h.ConnID != scriptRecvID+1 {
 		t.Fatalf("DATA connection_id %#x, want recv id + 1 = %#x", d.h.ConnID, scriptRecvID+1)
 	}
@@ -69,7 +69,7 @@ func TestScriptHandshakeDataReplacesLostState(t *testing.T) {
 	tc.wantEvent("DATA completes the handshake", EventConnected)
 	tc.wantRead("the DATA's payload is delivered", "early")
 	tc.advance(tc.conn.cfg.AckDelay)
-	tc.wantPacket("the DATA is acknowledged", pkt{typ: wire.State, ack: u16(scriptPeerISN)})
+	tc.wantPacket("the confirming empty DATA acknowledges it", pkt{typ: wire.Data, seq: u16(scriptISN + 1), ack: u16(scriptPeerISN)})
 	tc.peerData(scriptPeerISN+1, " bird")
 	tc.wantRead("the next DATA follows", " bird")
 }

@@ -178,9 +178,10 @@ func (c *Conn) nextNewPacket() (uint16, bool) {
 		// packet while anything is in flight.
 		return 0, false
 	}
-	if n == unsent && n < c.cfg.PacketSize && s.flight > 0 && !c.cfg.NoDelay && !s.finQueued {
+	if n == unsent && n < c.cfg.PacketSize && s.flight > wire.HeaderSize && !c.cfg.NoDelay && !s.finQueued {
 		// Nagle (RFC 896): hold a small tail while data is unacknowledged,
-		// so small writes coalesce into one packet.
+		// so small writes coalesce into one packet. A lone bare header in
+		// flight (the handshake's empty DATA) holds nothing back.
 		return 0, false
 	}
 	s.probe = false
