@@ -38,8 +38,8 @@
 //
 // # Limitations
 //
-//   - A dial to an absent peer fails after 39 s (11 SYNs with backoff) if
-//     its context does not end first.
+//   - A dial to an absent peer fails after 39 s if its context does not end
+//     first: two SYNs on each of 13 connection ids, a fresh id every 3 s.
 //   - An established connection whose peer vanishes fails with ErrTimedOut
 //     after 16 consecutive retransmission timeouts: about 50 s on a short
 //     path, at most 16 × the RTO. A connection with nothing to send notices

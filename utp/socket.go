@@ -451,8 +451,10 @@ func (s *Socket) AcceptUTP() (*Conn, error) {
 }
 
 // DialContext opens a connection to addr. It ends when the handshake
-// completes, the peer refuses (ErrConnRefused), the SYN retries run out
-// (ErrTimedOut, after 39 s), or ctx ends.
+// completes, the peer refuses (ErrConnRefused), ctx ends, or after 39 s
+// (ErrTimedOut). Each connection id gets SYNs at 0 and 1 s; every 3 s the
+// dial starts over with a fresh id, because libutp never re-sends a lost
+// reply to a repeated SYN.
 func (s *Socket) DialContext(ctx context.Context, addr net.Addr) (net.Conn, error) {
 	c, err := s.DialUTP(ctx, addr)
 	if err != nil {
@@ -469,31 +471,64 @@ func (s *Socket) DialUTP(ctx context.Context, addr net.Addr) (*Conn, error) {
 	if addr == nil {
 		return nil, opErr(errors.New("nil address"))
 	}
-	c, err := s.newDialer(addr)
-	if err != nil {
-		return nil, opErr(err)
+	deadline := time.Now().Add(dialBudget)
+	for {
+		c, err := s.newDialer(addr)
+		if err != nil {
+			return nil, opErr(err)
+		}
+		c, err = s.dialAttempt(ctx, c, min(dialAttempt, time.Until(deadline)))
+		switch {
+		case c != nil:
+			s.tel.connOpened("dialed", addr)
+			return c, nil
+		case err != nil:
+			return nil, opErr(err)
+		case !time.Now().Before(deadline):
+			return nil, opErr(ErrTimedOut)
+		}
 	}
+}
+
+const (
+	// dialAttempt is how long one connection id is tried (SYNs at 0 and
+	// 1 s) before the dial starts over with a fresh id. libutp silently
+	// drops a repeated SYN for a connection it already has and never
+	// re-sends its reply, so once that reply is lost only a new id helps.
+	dialAttempt = 3 * time.Second
+	// dialBudget bounds a dial without a context deadline: 13 attempts.
+	dialBudget = 39 * time.Second
+)
+
+// dialAttempt waits up to d for one dialer's handshake. It returns the
+// connected Conn, or an error that ends the dial, or neither when the
+// attempt timed out and the dial should go on with a new id.
+func (s *Socket) dialAttempt(ctx context.Context, c *Conn, d time.Duration) (*Conn, error) {
 	c.step(nil) // the SYN
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
 	case <-c.connected:
-		s.tel.connOpened("dialed", addr)
 		return c, nil
 	case <-c.closed:
+		select {
+		case <-c.connected: // connected, then closed at once: let Read report it
+			return c, nil
+		default:
+		}
+		c.mu.Lock()
+		err := c.err
+		c.mu.Unlock()
+		return nil, err
 	case <-ctx.Done():
 		c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
-		return nil, opErr(ctx.Err())
+		return nil, ctx.Err()
 	case <-s.done:
-		return nil, opErr(net.ErrClosed)
+		return nil, net.ErrClosed
+	case <-t.C:
+		c.step(func(now time.Time, m *proto.Conn) { m.Drop(now) }) // abandon this id silently
+		return nil, nil
 	}
-	select {
-	case <-c.connected: // connected, then closed at once: let Read report it
-		return c, nil
-	default:
-	}
-	c.mu.Lock()
-	err = c.err
-	c.mu.Unlock()
-	return nil, opErr(err)
 }
 
 // newDialer registers a dialing connection under a free receive id.

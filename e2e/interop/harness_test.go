@@ -1,0 +1,361 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp"
+)
+
+// -interop.full moves 32 MiB each way in the transfers through the relay
+// too (minutes: the lossy path runs at well under 1 MB/s, see
+// docs/interop.md) and adds anacrolix/utp to TestManyConnections. The
+// default is what CI runs, in under a minute.
+var full = flag.Bool("interop.full", false, "32 MiB each way through the relay too, and more (slow)")
+
+const fullSize = 32 << 20
+
+// scaled is n bytes, smaller under the race detector, which slows the
+// byte-moving code paths some tenfold.
+func scaled(n int64) int64 {
+	if raceEnabled {
+		return max(n/8, 64<<10)
+	}
+	return n
+}
+
+func mib(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d KiB", n>>10)
+}
+
+// testCtx bounds a test: every blocking call in it is tied to this
+// deadline, so a stuck peer fails the step it is stuck in.
+func testCtx(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// listenOurs opens one of our Sockets on a free loopback port.
+func listenOurs(t *testing.T, opts ...utp.SocketOption) *utp.Socket {
+	t.Helper()
+	s, err := utp.Listen("udp", "127.0.0.1:0", opts...)
+	if err != nil {
+		t.Fatalf("step %q: %v", "open our socket", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func udpAddr(a net.Addr) *net.UDPAddr { return a.(*net.UDPAddr) }
+
+// must fails the test, naming the step, if err is not nil.
+func must(t *testing.T, step string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("step %q: %v", step, err)
+	}
+}
+
+// group runs steps concurrently and reports each failure by step name.
+// Wait gives up when ctx has ended and a grace period passed, naming the
+// steps still running, so a step that ignores its deadline cannot hang the
+// test.
+type group struct {
+	ctx     context.Context
+	start   time.Time
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	errs    []error
+	running map[string]bool
+}
+
+func newGroup(ctx context.Context) *group {
+	return &group{ctx: ctx, start: time.Now(), running: make(map[string]bool)}
+}
+
+func (g *group) Go(step string, fn func() error) {
+	g.mu.Lock()
+	g.running[step] = true
+	g.mu.Unlock()
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		err := fn()
+		g.mu.Lock()
+		delete(g.running, step)
+		if err != nil {
+			g.errs = append(g.errs, fmt.Errorf("step %q: %w", step, err))
+		}
+		g.mu.Unlock()
+	}()
+}
+
+func (g *group) Wait(t *testing.T) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { g.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-g.ctx.Done():
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			g.mu.Lock()
+			var stuck []string
+			for s := range g.running {
+				stuck = append(stuck, s)
+			}
+			g.mu.Unlock()
+			sort.Strings(stuck)
+			t.Fatalf("test deadline passed; steps still running: %q", stuck)
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, err := range g.errs {
+		t.Error(err)
+	}
+	if len(g.errs) > 0 {
+		t.FailNow()
+	}
+}
+
+// route says where each side sends: straight to the other, or to a relay.
+type route struct {
+	toPeer, toUs *net.UDPAddr
+}
+
+func direct(us *utp.Socket, p peer) route {
+	return route{toPeer: p.Addr(), toUs: udpAddr(us.Addr())}
+}
+
+// pair is one connection seen from both ends.
+type pair struct {
+	ours   *utp.Conn
+	theirs net.Conn
+}
+
+// connect opens a connection between our Socket and the peer, dialed by us
+// or by them, with both ends' deadlines set to ctx's.
+func connect(t *testing.T, ctx context.Context, us *utp.Socket, p peer, weDial bool, r route) pair {
+	t.Helper()
+	var pr pair
+	g := newGroup(ctx)
+	if weDial {
+		g.Go("we dial", func() (err error) {
+			pr.ours, err = us.DialUTP(ctx, r.toPeer)
+			return err
+		})
+		g.Go("peer accepts", func() (err error) {
+			pr.theirs, err = p.Accept(ctx)
+			return err
+		})
+	} else {
+		g.Go("peer dials", func() (err error) {
+			pr.theirs, err = p.Dial(ctx, r.toUs)
+			return err
+		})
+		g.Go("we accept", func() error {
+			c, err := acceptCtx(ctx, func() (net.Conn, error) { return us.Accept() })
+			if err == nil {
+				pr.ours = c.(*utp.Conn)
+			}
+			return err
+		})
+	}
+	g.Wait(t)
+	dl, _ := ctx.Deadline()
+	must(t, "set our deadline", pr.ours.SetDeadline(dl))
+	must(t, "set peer deadline", pr.theirs.SetDeadline(dl))
+	t.Cleanup(func() {
+		pr.ours.Close()
+		pr.theirs.Close()
+	})
+	return pr
+}
+
+// streamSource yields the deterministic bytes of stream seed.
+func streamSource(seed uint64) *rand.ChaCha8 {
+	var key [32]byte
+	binary.LittleEndian.PutUint64(key[:], seed)
+	return rand.NewChaCha8(key)
+}
+
+// writeStream writes n bytes of stream seed to c.
+func writeStream(c io.Writer, seed uint64, n int64) error {
+	src := streamSource(seed)
+	buf := make([]byte, 128<<10)
+	for left := n; left > 0; {
+		b := buf[:min(int64(len(buf)), left)]
+		_, _ = src.Read(b)
+		if _, err := c.Write(b); err != nil {
+			return fmt.Errorf("after %d of %d bytes: %w", n-left, n, err)
+		}
+		left -= int64(len(b))
+	}
+	return nil
+}
+
+// readStream reads from c until EOF and checks that exactly n bytes of
+// stream seed arrived: it compares SHA-256 digests of what was expected
+// and what arrived, and names the first differing offset.
+func readStream(c io.Reader, seed uint64, n int64) error {
+	_, err := readStreamTimed(c, seed, n)
+	return err
+}
+
+// readStreamTimed is readStream, also returning when the last byte
+// arrived (before EOF, which waits for the close).
+func readStreamTimed(c io.Reader, seed uint64, n int64) (time.Time, error) {
+	var last time.Time
+	src := streamSource(seed)
+	want, got := sha256.New(), sha256.New()
+	buf := make([]byte, 128<<10)
+	exp := make([]byte, len(buf))
+	var off int64
+	firstDiff := int64(-1)
+	for {
+		k, err := c.Read(buf)
+		if k > 0 {
+			if off+int64(k) > n {
+				return last, fmt.Errorf("%d bytes arrived, more than the %d sent", off+int64(k), n)
+			}
+			_, _ = src.Read(exp[:k])
+			if firstDiff < 0 && !bytes.Equal(buf[:k], exp[:k]) {
+				for i := range k {
+					if buf[i] != exp[i] {
+						firstDiff = off + int64(i)
+						break
+					}
+				}
+			}
+			want.Write(exp[:k])
+			got.Write(buf[:k])
+			off += int64(k)
+			if off == n {
+				last = time.Now()
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return last, fmt.Errorf("after %d of %d bytes: %w", off, n, err)
+		}
+	}
+	if off != n {
+		return last, fmt.Errorf("EOF after %d of %d bytes", off, n)
+	}
+	if !bytes.Equal(want.Sum(nil), got.Sum(nil)) {
+		return last, fmt.Errorf("SHA-256 mismatch over %d bytes; first differing byte at offset %d", n, firstDiff)
+	}
+	return last, nil
+}
+
+// Stream seeds: one per direction.
+const (
+	seedOurs   = 1 // we write
+	seedTheirs = 2 // the peer writes
+)
+
+// exchanged reports how long a transfer took: until both ends had read
+// everything and EOF, and for each direction until its last byte arrived.
+type exchanged struct {
+	size         int64
+	total        time.Duration
+	toPeer, toUs time.Duration
+}
+
+func (e exchanged) String() string {
+	mbs := func(d time.Duration) float64 { return float64(e.size) / d.Seconds() / 1e6 }
+	return fmt.Sprintf("%s each way in %v (to peer %.2f MB/s, to us %.2f MB/s)",
+		mib(e.size), e.total.Round(time.Millisecond), mbs(e.toPeer), mbs(e.toUs))
+}
+
+// exchange moves size bytes each way at once and checks both streams. We
+// half-close after writing and read to EOF; the peer, which has no
+// half-close, reads to our EOF and closes once it has written everything.
+// Both ends thus see EOF right after the last byte.
+func exchange(t *testing.T, ctx context.Context, pr pair, size int64) exchanged {
+	t.Helper()
+	g := newGroup(ctx)
+	res := &exchanged{size: size}
+	exchangeSteps(g, pr, size, "", res)
+	g.Wait(t)
+	res.total = time.Since(g.start)
+	return *res
+}
+
+// exchangeSteps adds exchange's four steps to g, their names prefixed, and
+// records the time each direction took in res if it is not nil.
+func exchangeSteps(g *group, pr pair, size int64, prefix string, res *exchanged) {
+	label := mib(size)
+	start := g.start
+	g.Go(prefix+"we write "+label+" and half-close", func() error {
+		if err := writeStream(pr.ours, seedOurs, size); err != nil {
+			return err
+		}
+		return pr.ours.CloseWrite()
+	})
+	g.Go(prefix+"we read "+label+" and EOF", func() error {
+		last, err := readStreamTimed(pr.ours, seedTheirs, size)
+		if res != nil {
+			res.toUs = last.Sub(start)
+		}
+		return err
+	})
+	peerWrote := make(chan error, 1)
+	g.Go(prefix+"peer writes "+label, func() error {
+		err := writeStream(pr.theirs, seedTheirs, size)
+		peerWrote <- err
+		return err
+	})
+	g.Go(prefix+"peer reads "+label+" and EOF, then closes", func() error {
+		last, err := readStreamTimed(pr.theirs, seedOurs, size)
+		if err != nil {
+			return err
+		}
+		if res != nil {
+			res.toPeer = last.Sub(start)
+		}
+		select {
+		case err := <-peerWrote:
+			if err != nil {
+				return nil // reported by its own step
+			}
+		case <-g.ctx.Done():
+			return g.ctx.Err()
+		}
+		return pr.theirs.Close()
+	})
+}
+
+// forEachPeerAndRole runs fn as a subtest for each peer, dialed by us and
+// by it.
+func forEachPeerAndRole(t *testing.T, fn func(t *testing.T, k peerKind, weDial bool)) {
+	forEachRole(t, peerKinds, fn)
+}
+
+func forEachRole(t *testing.T, kinds []peerKind, fn func(t *testing.T, k peerKind, weDial bool)) {
+	for _, k := range kinds {
+		for _, r := range roles {
+			t.Run(k.name+"/"+r.name, func(t *testing.T) { fn(t, k, r.weDial) })
+		}
+	}
+}

@@ -1,0 +1,68 @@
+package interop
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/inet256/go-utp/v2/e2e/relay"
+	"github.com/inet256/go-utp/v2/utp"
+)
+
+// wanPacketSize is the payload we use through the relay: the relay stands
+// for an Internet path, where 1400 bytes is our default (utp.WithPacketSize).
+const wanPacketSize = 1400
+
+// impairment is the path of the issue: 10 ms each way, loss 1% one way and
+// 3% the other, 2% reordered by 5 ms, 1% duplicated.
+func impairment(seed uint64) relay.Config {
+	link := func(loss float64) relay.Link {
+		return relay.Link{
+			Delay: 10 * time.Millisecond, Loss: loss,
+			Reorder: 0.02, ReorderDelay: 5 * time.Millisecond,
+			Duplicate: 0.01,
+		}
+	}
+	return relay.Config{Seed: seed, AToB: link(0.01), BToA: link(0.03)}
+}
+
+func (k peerKind) wanOpts() []utp.SocketOption {
+	size := wanPacketSize
+	if k.packetSize > 0 {
+		size = min(size, k.packetSize)
+	}
+	return []utp.SocketOption{utp.WithPacketSize(size)}
+}
+
+// TestTransferImpaired: the transfers of TestTransfer through a relay that
+// delays, loses, reorders and duplicates, in both roles, still arrive
+// byte-exact with EOF after the last byte. Our own Socket in the peer's
+// seat gives the reference throughput for the same path.
+func TestTransferImpaired(t *testing.T) {
+	for i, k := range slices.Concat(peerKinds, []peerKind{oursKind}) {
+		for j, r := range roles {
+			t.Run(k.name+"/"+r.name, func(t *testing.T) {
+				size := k.impaired // bound by the path, not the CPU: not scaled under -race
+				ctx := testCtx(t, 60*time.Second)
+				if *full {
+					size = fullSize
+					ctx = testCtx(t, 20*time.Minute)
+				}
+				us := listenOurs(t, k.wanOpts()...)
+				p := newPeer(t, k)
+				rl, rt := newRelay(t, us, p, impairment(uint64(10*i+j+1)))
+				pr := connect(t, ctx, us, p, r.weDial, rt)
+				res := exchange(t, ctx, pr, size)
+				toThem, toUs := rl.Stats()
+				st := pr.ours.Stats()
+				t.Logf("%s, %s, 10 ms, 1%%/3%% loss: %s; relay to peer %+v; relay to us %+v; our retransmits %d, timeouts %d, RTT %v",
+					k.name, r.name, res, toThem, toUs, st.Retransmits, st.Timeouts, st.RTT)
+				for _, c := range []relay.Counters{toThem, toUs} {
+					if c.Lost == 0 || c.Reordered == 0 || c.Duplicated == 0 {
+						t.Errorf("step %q: to peer %+v, to us %+v", "the relay impairs both ways", toThem, toUs)
+					}
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,204 @@
+package interop
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+
+	libutp "github.com/anacrolix/go-libutp"
+	anautp "github.com/anacrolix/utp"
+	"github.com/inet256/go-utp/v2/utp"
+)
+
+// A peer is another uTP implementation on its own UDP socket.
+type peer interface {
+	Addr() *net.UDPAddr
+	Dial(ctx context.Context, to *net.UDPAddr) (net.Conn, error)
+	// Accept returns the next connection, or ctx's error.
+	Accept(ctx context.Context) (net.Conn, error)
+	// Close closes the socket and every connection on it.
+	Close() error
+	// Crash closes the socket as if the process had died: no packet is
+	// sent for its connections.
+	Crash() error
+}
+
+// peerKind describes an implementation and what we must know to talk to it.
+type peerKind struct {
+	name string
+	// listen opens a socket on addr ("127.0.0.1:0", or a port to reopen).
+	listen func(addr string) (peer, error)
+	// packetSize is the uTP payload size we use toward it.
+	packetSize int
+	// isReset reports whether an error from the peer's Conn is its
+	// "connection reset" error.
+	isReset func(error) bool
+	// bulk and impaired are the bytes moved each way by the CI-sized
+	// transfer tests, clean and through the relay.
+	bulk, impaired int64
+}
+
+var (
+	libutpKind = peerKind{
+		name:   "libutp",
+		listen: listenLibutp,
+		// go-libutp's errors are libutp's error code names (utp_api.cpp,
+		// utp_error_code_names).
+		isReset: func(err error) bool { return err != nil && err.Error() == "UTP_ECONNRESET" },
+		// 0: our loopback default (65,000). go-libutp reads datagrams into
+		// 64 KiB buffers (go-libutp socket.go, packetReader).
+		packetSize: 0,
+		bulk:       32 << 20,
+		impaired:   1 << 20,
+	}
+	anacrolixKind = peerKind{
+		name:   "anacrolix",
+		listen: listenAnacrolix,
+		// conn.go, processDelivery: a RESET destroys the Conn with this.
+		isReset: func(err error) bool { return err != nil && err.Error() == "peer reset" },
+		// anacrolix/utp v0.2.0 reads every datagram into an 8 KiB array
+		// (socket.go reader, maxRecvSize = 0x2000): larger ones are
+		// truncated. It sends 1384-byte payloads itself (utp.go,
+		// maxPayloadSize), so we send what it sends.
+		packetSize: 1384,
+		bulk:       32 << 20,
+		impaired:   1 << 20,
+	}
+	peerKinds = []peerKind{libutpKind, anacrolixKind}
+
+	// oursKind is our own Socket as the peer: the reference that the
+	// impaired transfers are measured against.
+	oursKind = peerKind{
+		name:       "ours",
+		listen:     listenOurPeer,
+		packetSize: wanPacketSize,
+		isReset:    func(err error) bool { return errors.Is(err, utp.ErrConnReset) },
+		impaired:   1 << 20,
+	}
+)
+
+// newPeer opens a peer of kind k on a free loopback port, closed when the
+// test ends.
+func newPeer(t *testing.T, k peerKind) peer {
+	t.Helper()
+	p, err := k.listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("step %q: %v", "open "+k.name+" socket", err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// acceptCtx runs a blocking Accept and gives up when ctx ends. The
+// goroutine it leaves behind then returns when the socket is closed.
+func acceptCtx(ctx context.Context, accept func() (net.Conn, error)) (net.Conn, error) {
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		c, err := accept()
+		ch <- result{c, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.c, r.err
+	case <-ctx.Done():
+		go func() { // close what a late Accept returns
+			if r := <-ch; r.c != nil {
+				r.c.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+// libutpPeer is BitTorrent's reference implementation through its cgo
+// wrapper.
+type libutpPeer struct{ s *libutp.Socket }
+
+func listenLibutp(addr string) (peer, error) {
+	s, err := libutp.NewSocket("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return libutpPeer{s}, nil
+}
+
+func (p libutpPeer) Addr() *net.UDPAddr { return p.s.Addr().(*net.UDPAddr) }
+func (p libutpPeer) Close() error       { return p.s.Close() }
+
+// Crash is Close: libutp's utp_destroy frees its connections without
+// sending anything (utp_api.cpp).
+func (p libutpPeer) Crash() error { return p.s.Close() }
+
+func (p libutpPeer) Dial(ctx context.Context, to *net.UDPAddr) (net.Conn, error) {
+	return p.s.DialContext(ctx, "udp", to.String())
+}
+
+func (p libutpPeer) Accept(ctx context.Context) (net.Conn, error) {
+	return acceptCtx(ctx, p.s.Accept)
+}
+
+// anacrolixPeer is the pure-Go implementation the v0 seed was forked from.
+type anacrolixPeer struct {
+	s  *anautp.Socket
+	pc net.PacketConn
+}
+
+func listenAnacrolix(addr string) (peer, error) {
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s, err := anautp.NewSocketFromPacketConn(pc)
+	if err != nil {
+		pc.Close()
+		return nil, err
+	}
+	return anacrolixPeer{s, pc}, nil
+}
+
+// Crash closes the PacketConn under the Socket: its reader then destroys
+// every Conn without sending anything (socket.go, reader and destroy),
+// whereas CloseNow sends a FIN on each.
+func (p anacrolixPeer) Crash() error { return p.pc.Close() }
+
+func (p anacrolixPeer) Addr() *net.UDPAddr { return p.s.Addr().(*net.UDPAddr) }
+
+// Close uses CloseNow: anacrolix's Close keeps the socket open until every
+// connection has ended by itself.
+func (p anacrolixPeer) Close() error { return p.s.CloseNow() }
+
+func (p anacrolixPeer) Dial(ctx context.Context, to *net.UDPAddr) (net.Conn, error) {
+	return p.s.DialContext(ctx, "udp", to.String())
+}
+
+func (p anacrolixPeer) Accept(ctx context.Context) (net.Conn, error) {
+	return acceptCtx(ctx, p.s.Accept)
+}
+
+// ourPeer is one of our Sockets in the peer's seat.
+type ourPeer struct{ s *utp.Socket }
+
+func listenOurPeer(addr string) (peer, error) {
+	s, err := utp.Listen("udp", addr, utp.WithPacketSize(wanPacketSize))
+	if err != nil {
+		return nil, err
+	}
+	return ourPeer{s}, nil
+}
+
+func (p ourPeer) Addr() *net.UDPAddr { return udpAddr(p.s.Addr()) }
+func (p ourPeer) Close() error       { return p.s.Close() }
+func (p ourPeer) Crash() error       { return p.s.Close() }
+
+func (p ourPeer) Dial(ctx context.Context, to *net.UDPAddr) (net.Conn, error) {
+	return p.s.DialContext(ctx, to)
+}
+
+func (p ourPeer) Accept(ctx context.Context) (net.Conn, error) {
+	return acceptCtx(ctx, p.s.Accept)
+}
