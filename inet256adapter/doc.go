@@ -28,9 +28,13 @@
 //     what ParseAddr reads. One node carries any number of connections,
 //     told apart by uTP's connection ids.
 //   - One uTP packet is one INET256 message. Cost through a daemon is per
-//     message, so packets are large: DefaultPacketSize, which
-//     WithSocketOptions(utp.WithPacketSize(n)) overrides. Messages over the
-//     65,449 bytes a daemon delivers (MaxMessage) fail with *MTUError.
+//     message, so packets are large: DefaultPacketSize (60 KiB,
+//     WithPacketSize). Messages over the 65,449 bytes a daemon delivers
+//     (MaxMessage) fail with *MTUError.
+//   - The daemon queues about 8 messages per node and drops the rest, so a
+//     connection keeps at most DefaultWindow (8) packets unacknowledged
+//     (WithWindow); past that, bursts overflow the queue and the losses
+//     cost far more than the window bound does.
 //   - Before the first message to a peer its public key is looked up (a
 //     daemon-backed node that sends to an address it cannot route may stop
 //     working). A peer that is not found fails the write, or Dial, with
@@ -45,9 +49,12 @@
 //   - Close waits at most two seconds for the receiving goroutine. A node
 //     whose Receive ignores both Close and context cancellation keeps that
 //     goroutine until Receive returns.
-//   - The first write to a new peer waits for its lookup (at most
-//     WithLookupTimeout, 5 s by default); a peer not found is looked up
-//     again after two seconds.
+//   - The first write to a new peer waits for its lookup at most 250 ms;
+//     the lookup itself is bounded by WithLookupTimeout (5 s). A peer not
+//     found is looked up again after two seconds.
+//   - A found key does not mean a route: the reference daemon may hold a
+//     node's first message to a new peer for up to 3 s, and may drop the
+//     node meanwhile (docs/inet256.md); the node then fails.
 //   - A node's death is noticed on the next failed send or within one
 //     probe interval (WithProbeInterval, 1 s). A peer on another daemon
 //     that dies is noticed only by uTP itself: ErrTimedOut after 16

@@ -14,13 +14,23 @@ const (
 	// 65,535 (above that its client panics). It is the default of
 	// WithMaxMessage.
 	MaxMessage = 65449
-	// DefaultPacketSize is the uTP payload per message used by NewSocket,
-	// Listen and Dial unless utp.WithPacketSize is passed with
-	// WithSocketOptions. Cost through a daemon is per message, so a large
-	// packet carries more per unit of cost; see docs/inet256.md for the
-	// measurement behind this value. It leaves room in MaxMessage for the
-	// 20-byte uTP header and the largest selective ACK we send.
+	// DefaultPacketSize is the uTP payload per message of the Sockets made
+	// by NewSocket, Listen and Dial (WithPacketSize). Cost through a daemon
+	// is per message, so large packets carry more per unit of cost:
+	// measured on loopback, goodput rises with packet size up to about
+	// 48 KiB and is flat from there to the maximum (docs/inet256.md). 60 KiB
+	// sits on that plateau and leaves room in MaxMessage for the 20-byte uTP
+	// header and the largest selective ACK we send.
 	DefaultPacketSize = 60 << 10
+	// DefaultWindow is the default of WithWindow: the daemon queues about 8
+	// messages per node and drops the rest, so a connection with more
+	// packets unacknowledged loses some in every burst (measured:
+	// one-daemon goodput rose from about 60% to about 80% of the raw
+	// message rate with this bound, see docs/inet256.md).
+	DefaultWindow = 8
+	// maxOverhead is the uTP header (20 bytes) plus the largest selective
+	// ACK extension we send (34), rounded up.
+	maxOverhead = 64
 	// DefaultReceiveQueue is the default of WithReceiveQueue.
 	DefaultReceiveQueue = 64
 	// DefaultLookupTimeout is the default of WithLookupTimeout.
@@ -45,6 +55,8 @@ const negativeTTL = 2 * time.Second
 type Option func(*config)
 
 type config struct {
+	packetSize    int
+	window        int
 	maxMessage    int
 	receiveQueue  int
 	lookupTimeout time.Duration
@@ -54,6 +66,8 @@ type config struct {
 
 func newConfig(opts []Option) config {
 	c := config{
+		packetSize:    DefaultPacketSize,
+		window:        DefaultWindow,
 		maxMessage:    MaxMessage,
 		receiveQueue:  DefaultReceiveQueue,
 		lookupTimeout: DefaultLookupTimeout,
@@ -62,7 +76,33 @@ func newConfig(opts []Option) config {
 	for _, o := range opts {
 		o(&c)
 	}
+	c.packetSize = min(c.packetSize, c.maxMessage-maxOverhead)
 	return c
+}
+
+// socketOptions are the options of a Socket over a PacketConn with this
+// configuration: the adapter's, then the caller's.
+func (c config) socketOptions() []utp.SocketOption {
+	return append([]utp.SocketOption{
+		utp.WithPacketSize(c.packetSize),
+		utp.WithSendBuffer(c.window * c.packetSize),
+	}, c.socketOpts...)
+}
+
+// WithPacketSize sets the uTP payload per packet, that is per INET256
+// message, of the Sockets made by NewSocket, Listen and Dial. Default
+// DefaultPacketSize (60 KiB); it is lowered to what fits in the maximum
+// message (WithMaxMessage) with uTP's header.
+func WithPacketSize(n int) Option {
+	return func(c *config) { c.packetSize = max(1, n) }
+}
+
+// WithWindow bounds how many packets a connection keeps unacknowledged,
+// by giving its Socket a send buffer of n packets (utp.WithSendBuffer).
+// Default DefaultWindow (8), the daemon's queue. A path with a long round
+// trip may need more: a connection moves at most n packets per round trip.
+func WithWindow(n int) Option {
+	return func(c *config) { c.window = max(1, n) }
 }
 
 // WithMaxMessage sets the largest message WriteTo sends; a longer one fails
@@ -74,8 +114,10 @@ func WithMaxMessage(n int) Option {
 
 // WithReceiveQueue bounds the messages received but not yet returned by
 // ReadFrom. When it is full, new messages are dropped and counted in
-// Stats.Dropped: the node must be drained at once, or the daemon's own
-// queue of about 8 messages overflows instead. Default 64.
+// Stats.Dropped rather than left in the node: the reference daemon hands
+// messages to its nodes through blocking hubs, so a node that is not
+// drained stalls the daemon for its other nodes too (docs/inet256.md).
+// Default 64.
 func WithReceiveQueue(n int) Option {
 	return func(c *config) { c.receiveQueue = max(1, n) }
 }
@@ -91,20 +133,23 @@ func WithLookupTimeout(d time.Duration) Option {
 	}
 }
 
-// WithProbeInterval sets how often the PacketConn checks that its node is
-// still alive, by looking up its own public key. A daemon-backed node whose
-// daemon has died, or that was closed underneath the PacketConn, neither
-// delivers nor reports anything on Receive; the probe's failed request is
-// how the PacketConn learns of it (see Stats and ErrNodeFailed). Default
-// 1 s; 0 disables the probe.
+// WithProbeInterval sets how often the PacketConn checks that the daemon
+// still serves its node. A daemon-backed node whose daemon died, that was
+// closed underneath the PacketConn, or that the daemon stopped serving
+// under load, reports nothing on Receive; the PacketConn learns of it from
+// a failed lookup of its own key, or from hearing nothing, not even a
+// message it sends itself when idle, for five intervals. The node then
+// fails (ErrNodeFailed). Default 1 s; 0 disables the probe.
 func WithProbeInterval(d time.Duration) Option {
 	return func(c *config) { c.probeInterval = max(0, d) }
 }
 
 // WithSocketOptions passes options to the utp.Socket made by NewSocket,
-// Listen and Dial. They are applied after the adapter's own
-// (utp.WithPacketSize(DefaultPacketSize)), so they override it. A packet
-// size above MaxMessage less 64 bytes makes full packets fail to send.
+// Listen and Dial. They are applied after the adapter's own (packet size
+// and send buffer, from WithPacketSize and WithWindow), so they override
+// them. A utp.WithPacketSize above MaxMessage less 64 bytes makes full
+// packets fail to send: prefer WithPacketSize, which also sizes the
+// window.
 func WithSocketOptions(opts ...utp.SocketOption) Option {
 	return func(c *config) { c.socketOpts = append(c.socketOpts, opts...) }
 }

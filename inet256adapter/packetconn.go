@@ -1,7 +1,9 @@
 package inet256adapter
 
 import (
+	"bytes"
 	"context"
+	crand "crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -55,11 +57,18 @@ type PacketConn struct {
 	failOnce  sync.Once
 	failErr   error // set before failed is closed
 
+	self     inet256.Addr
+	probeMsg []byte         // what probe sends to self: a fixed text and a random nonce
+	heard    atomic.Uint64  // messages received, probes included
 	wg       sync.WaitGroup // the pump, the probe and lookups
 	rdl, wdl *deadline
 	peers    peerCache
 	stats    counters
 }
+
+// probePrefix starts the message a PacketConn sends itself (see probe); a
+// random nonce follows, so that no other message can be taken for it.
+const probePrefix = "inet256adapter probe "
 
 // message is one received message waiting for ReadFrom, in a pooled
 // buffer.
@@ -86,6 +95,10 @@ func NewPacketConn(node inet256.Node, opts ...Option) *PacketConn {
 		wdl:    newDeadline(),
 	}
 	pc.bufs.New = func() any { return new([inetMTU]byte) }
+	pc.self = node.LocalAddr()
+	pc.probeMsg = make([]byte, len(probePrefix)+16)
+	copy(pc.probeMsg, probePrefix)
+	_, _ = crand.Read(pc.probeMsg[len(probePrefix):])
 	pc.peers.init()
 	pc.wg.Add(1)
 	go pc.pump()
@@ -117,6 +130,10 @@ func (pc *PacketConn) pump() {
 // only during the call. A full queue drops the message, as a full UDP
 // receive buffer does: uTP retransmits.
 func (pc *PacketConn) deliver(m inet256.Message) {
+	pc.heard.Add(1)
+	if m.Src == pc.self && bytes.Equal(m.Payload, pc.probeMsg) {
+		return // our own probe: the daemon still serves the node
+	}
 	if len(m.Payload) > inetMTU {
 		pc.stats.dropped.Add(1)
 		return
@@ -135,14 +152,29 @@ func (pc *PacketConn) deliver(m inet256.Message) {
 	pc.peers.prefetch(pc, m.Src)
 }
 
-// probe checks, every probe interval, that the node still reaches its
-// daemon. A daemon-backed node whose daemon died stops delivering without
-// any error on Receive; only its requests fail.
+// probeMisses is how many probe intervals in a row may pass without any
+// message arriving, not even the node's own probes, before the node is
+// declared failed.
+const probeMisses = 5
+
+// probe checks, every probe interval, that the daemon still serves the
+// node, in two ways, because a daemon-backed node shows neither failure on
+// Receive:
+//
+//   - It looks up its own key. When the daemon has died or the node was
+//     closed, the request cannot be written (EPIPE, net.ErrClosed).
+//   - When nothing arrived during an interval, it sends a message to
+//     itself. Under sustained load the reference daemon sometimes stops
+//     serving a node while keeping its connection open (its ServeNode
+//     misses the client's keepalives and cancels its context,
+//     pkg/inet256ipc/server.go): writes still succeed but nothing is sent
+//     or delivered. A node that hears nothing, not even itself, for
+//     probeMisses intervals has failed.
 func (pc *PacketConn) probe() {
 	defer pc.wg.Done()
 	t := time.NewTicker(pc.cfg.probeInterval)
 	defer t.Stop()
-	self := pc.node.LocalAddr()
+	heard, misses := pc.heard.Load(), 0
 	for {
 		select {
 		case <-pc.ctx.Done():
@@ -150,9 +182,22 @@ func (pc *PacketConn) probe() {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(pc.ctx, 4*pc.cfg.probeInterval)
-		_, err := pc.node.LookupPublicKey(ctx, self)
+		_, err := pc.node.LookupPublicKey(ctx, pc.self)
 		cancel()
 		if isTransportFailure(err) {
+			pc.fail(err)
+			return
+		}
+		if now := pc.heard.Load(); now != heard {
+			heard, misses = now, 0
+			continue
+		}
+		if misses++; misses >= probeMisses {
+			pc.fail(fmt.Errorf("nothing arrived for %v, not even the node's own probes: the daemon no longer serves it", time.Duration(misses)*pc.cfg.probeInterval))
+			return
+		}
+		pc.stats.probes.Add(1)
+		if err := pc.node.Send(pc.ctx, pc.self, pc.probeMsg); isTransportFailure(err) {
 			pc.fail(err)
 			return
 		}
@@ -428,11 +473,13 @@ type Stats struct {
 	Unreachable    uint64 // writes refused: the peer's key was not found
 	Lookups        uint64 // public-key lookups started
 	LookupFailures uint64 // ... that failed
+	Probes         uint64 // messages sent to itself to check the daemon still serves the node
 }
 
 type counters struct {
 	received, dropped, truncated, sent, sendErrors atomic.Uint64
 	tooLong, unreachable, lookups, lookupFailures  atomic.Uint64
+	probes                                         atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -443,6 +490,6 @@ func (pc *PacketConn) Stats() Stats {
 		Truncated: c.truncated.Load(), Sent: c.sent.Load(),
 		SendErrors: c.sendErrors.Load(), TooLong: c.tooLong.Load(),
 		Unreachable: c.unreachable.Load(), Lookups: c.lookups.Load(),
-		LookupFailures: c.lookupFailures.Load(),
+		LookupFailures: c.lookupFailures.Load(), Probes: c.probes.Load(),
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -441,5 +442,47 @@ func TestProbeNoticesDeadDaemon(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the probe did not notice the dead daemon")
+	}
+}
+
+// A node the daemon no longer serves (its connection stays open, writes
+// succeed, nothing is delivered) fails after five silent probe intervals.
+func TestProbeNoticesUnservedNode(t *testing.T) {
+	checkLeaks(t)
+	srv := newService()
+	mem := openNode(t, srv)
+	h := &hookNode{Node: mem}
+	h.receive = func(ctx context.Context, fn inet256.ReceiveFunc) error {
+		<-ctx.Done() // nothing is delivered any more
+		return ctx.Err()
+	}
+	h.send = func(ctx context.Context, dst inet256.Addr, data []byte) error { return nil }
+	pc := NewPacketConn(h, WithProbeInterval(10*time.Millisecond))
+	defer pc.Close()
+	select {
+	case <-pc.Failed():
+	case <-time.After(5 * time.Second):
+		t.Fatal("an unserved node was not noticed")
+	}
+	if err := pc.Err(); !errors.Is(err, ErrNodeFailed) || !strings.Contains(err.Error(), "no longer serves") {
+		t.Fatalf("Err: %v", err)
+	}
+	if n := pc.Stats().Probes; n < probeMisses-1 {
+		t.Fatalf("%d probes sent before giving up, want %d", n, probeMisses-1)
+	}
+}
+
+// An idle node that the daemon serves hears its own probes: it does not
+// fail, and the probes never reach ReadFrom.
+func TestProbeKeepsIdleNode(t *testing.T) {
+	checkLeaks(t)
+	_, b := pcPair(t, WithProbeInterval(5*time.Millisecond))
+	b.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	n, from, err := b.ReadFrom(make([]byte, 100))
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("ReadFrom on an idle node: %d bytes from %v, %v", n, from, err)
+	}
+	if b.Err() != nil || b.Stats().Probes == 0 {
+		t.Fatalf("after 300 ms idle: Err %v, %d probes", b.Err(), b.Stats().Probes)
 	}
 }

@@ -15,17 +15,19 @@ import (
 
 // NewSocket returns a uTP Socket over node, which it owns: closing the
 // Socket closes the node. Packets carry DefaultPacketSize bytes of payload
-// unless WithSocketOptions passes utp.WithPacketSize. If the node fails
-// (its daemon goes away), the Socket is closed at once, so that Accept,
-// Read and Write return net.ErrClosed instead of waiting for uTP's
-// timeouts.
+// (WithPacketSize), and a connection keeps at most DefaultWindow of them
+// unacknowledged (WithWindow). If the node fails (its daemon goes away),
+// the Socket is closed at once, so that Accept, Read and Write return
+// net.ErrClosed instead of waiting for uTP's timeouts.
 func NewSocket(node inet256.Node, opts ...Option) *utp.Socket {
-	return newSocket(NewPacketConn(node, opts...))
+	return NewSocketFrom(NewPacketConn(node, opts...))
 }
 
-func newSocket(pc *PacketConn) *utp.Socket {
-	sopts := append([]utp.SocketOption{utp.WithPacketSize(DefaultPacketSize)}, pc.cfg.socketOpts...)
-	s := utp.NewSocket(pc, sopts...)
+// NewSocketFrom is NewSocket over a PacketConn the caller keeps, to read
+// its Stats. The Socket owns pc and is configured by the options pc was
+// made with. Call it at most once per PacketConn.
+func NewSocketFrom(pc *PacketConn) *utp.Socket {
+	s := utp.NewSocket(pc, pc.cfg.socketOptions()...)
 	// Without this, a Socket whose PacketConn fails closes itself only after
 	// its reader has failed a hundred times, about a second, and logs each.
 	go func() {
@@ -66,7 +68,7 @@ func Dial(ctx context.Context, node inet256.Node, addr string, opts ...Option) (
 		pc.Close()
 		return nil, pc.opError("dial", dst, err)
 	}
-	s := newSocket(pc)
+	s := NewSocketFrom(pc)
 	c, err := s.DialUTP(ctx, dst)
 	if err != nil {
 		s.Close()

@@ -292,7 +292,9 @@ func TestPacketSize(t *testing.T) {
 		want int
 	}{
 		{nil, DefaultPacketSize},
+		{[]Option{WithPacketSize(2000)}, 2000},
 		{[]Option{WithSocketOptions(utp.WithPacketSize(1000))}, 1000},
+		{[]Option{WithMaxMessage(1500)}, 1500 - maxOverhead}, // the packet must fit
 	} {
 		srv := newService()
 		var mu sync.Mutex
@@ -327,6 +329,63 @@ func TestPacketSize(t *testing.T) {
 		if payload := largest - 20; payload < tc.want || payload > tc.want+34 {
 			t.Errorf("options %d: largest message %d bytes, want a %d-byte payload", len(tc.opts), largest, tc.want)
 		}
+	}
+}
+
+// A connection keeps at most the window's worth of packets
+// unacknowledged: with the peer's acknowledgements held back, a large
+// write stops after that many packets' worth, and no more than that is on
+// the wire (the congestion window may allow fewer).
+func TestWindowBoundsInFlight(t *testing.T) {
+	checkLeaks(t)
+	const packet, window = 1000, 5
+	srv := newService()
+	var mu sync.Mutex
+	var dataSent int
+	holdAcks := make(chan struct{})
+	var once sync.Once
+	memA, memB := openNode(t, srv), openNode(t, srv)
+	ha := &hookNode{Node: memA}
+	ha.send = func(ctx context.Context, dst inet256.Addr, data []byte) error {
+		if len(data) > packet {
+			mu.Lock()
+			dataSent++
+			mu.Unlock()
+		}
+		return memA.Send(ctx, dst, data)
+	}
+	hb := &hookNode{Node: memB}
+	hb.send = func(ctx context.Context, dst inet256.Addr, data []byte) error {
+		select {
+		case <-holdAcks:
+			return nil // swallowed: the sender hears nothing
+		default:
+		}
+		return memB.Send(ctx, dst, data)
+	}
+	a := NewSocket(ha, WithPacketSize(packet), WithWindow(window))
+	b := NewSocket(hb)
+	defer a.Close()
+	defer b.Close()
+	go func() {
+		if c, err := b.Accept(); err == nil {
+			io.Copy(io.Discard, c)
+		}
+	}()
+	c, err := a.DialUTP(testContext(t, 10*time.Second), b.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	once.Do(func() { close(holdAcks) })
+	c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	n, _ := c.Write(make([]byte, 100*packet))
+	mu.Lock()
+	sent := dataSent
+	mu.Unlock()
+	// The first RTO is at least 200 ms, so nothing was sent twice yet.
+	if n != window*packet || sent < 1 || sent > window {
+		t.Fatalf("%d bytes written and %d full packets sent without acknowledgement, want %d packets' worth", n, sent, window)
 	}
 }
 

@@ -1,0 +1,272 @@
+package inet256e2e
+
+import (
+	"context"
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/inet256/inet256/pkg/inet256"
+
+	"github.com/inet256/go-utp/v2/inet256adapter"
+	"github.com/inet256/go-utp/v2/utp"
+)
+
+func testContext(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// bothWaysSize is moved each way at once between two node IDs; -short
+// (the race-detector run in CI) moves less.
+func bothWaysSize() int64 {
+	if testing.Short() {
+		return 8 << 20
+	}
+	return 64 << 20
+}
+
+// 64 MiB each way at once over one connection between two node IDs,
+// checked byte for byte with SHA-256.
+func TestBothWays(t *testing.T) {
+	for _, tp := range topologies {
+		t.Run(tp.name, func(t *testing.T) {
+			checkLeaks(t)
+			top := tp.make(t)
+			a, b := top.sockets(t)
+			client, server := dialPair(t, a, b, 5*time.Minute)
+			size := bothWaysSize()
+			start := time.Now()
+			var wg sync.WaitGroup
+			var tc, ts transfer
+			wg.Add(2)
+			go func() { defer wg.Done(); tc = exchange(client, 1, size, nil) }()
+			go func() { defer wg.Done(); ts = exchange(server, 2, size, nil) }()
+			wg.Wait()
+			elapsed := time.Since(start)
+			if tc.err != nil || ts.err != nil {
+				t.Fatalf("client: %v; server: %v", tc.err, ts.err)
+			}
+			if tc.nRead != size || ts.nRead != size {
+				t.Fatalf("read %d and %d bytes, want %d each", tc.nRead, ts.nRead, size)
+			}
+			if tc.received != ts.sent || ts.received != tc.sent || tc.sent != sumOf(1, size) {
+				t.Fatal("the data arrived altered")
+			}
+			st := client.Stats()
+			t.Logf("%s: %s each way in %v (%.1f MB/s each way); client: %d packets, %d retransmitted, %d timeouts, RTT %v",
+				top.name, mib(size), elapsed.Round(time.Millisecond), float64(size)/elapsed.Seconds()/1e6,
+				st.PacketsSent, st.Retransmits, st.Timeouts, st.RTT)
+		})
+	}
+}
+
+// Sixteen connections at once between the same two nodes, each echoed
+// and checked.
+func TestConcurrentStreams(t *testing.T) {
+	const streams = 16
+	size := int64(2 << 20)
+	if testing.Short() {
+		size = 512 << 10
+	}
+	for _, tp := range topologies {
+		t.Run(tp.name, func(t *testing.T) {
+			checkLeaks(t)
+			top := tp.make(t)
+			a, b := top.sockets(t)
+			go func() {
+				for {
+					c, err := b.AcceptUTP()
+					if err != nil {
+						return
+					}
+					go func() {
+						defer c.Close()
+						c.SetDeadline(time.Now().Add(3 * time.Minute))
+						io.Copy(c, c) // echo until the dialer half-closes
+						c.CloseWrite()
+					}()
+				}
+			}()
+			ctx := testContext(t, 3*time.Minute)
+			errs := make(chan error, streams)
+			var wg sync.WaitGroup
+			for i := range streams {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					c, err := a.DialUTP(ctx, b.Addr())
+					if err != nil {
+						errs <- fmt.Errorf("stream %d: %w", i, err)
+						return
+					}
+					defer c.Close()
+					c.SetDeadline(time.Now().Add(3 * time.Minute))
+					tr := exchange(c, uint64(100+i), size, nil)
+					switch {
+					case tr.err != nil:
+						errs <- fmt.Errorf("stream %d: %w", i, tr.err)
+					case tr.nRead != size || tr.received != tr.sent:
+						errs <- fmt.Errorf("stream %d: echo of %d bytes came back as %d, altered", i, size, tr.nRead)
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// Dialing an address that is not on the network fails with a clear error
+// once the context ends, and leaves the node working: nothing was sent to
+// the unknown address, which could have disabled the node.
+func TestDialNotOnNetwork(t *testing.T) {
+	checkLeaks(t)
+	top := twoDaemons(t)
+	a, b := top.sockets(t)
+	var nowhere inet256.Addr
+	crand.Read(nowhere[:])
+	const wait = 2 * time.Second
+
+	start := time.Now()
+	_, err := a.DialContext(testContext(t, wait), nowhere)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Socket.DialContext to an absent address: %v", err)
+	}
+	if d := time.Since(start); d < wait || d > wait+5*time.Second {
+		t.Fatalf("Socket.DialContext returned after %v, want when its %v context ended", d, wait)
+	}
+	t.Logf("Socket.DialContext after %v: %v", time.Since(start).Round(time.Millisecond), err)
+
+	// Dial resolves first and says why it failed.
+	spare := openNode(testContext(t, 30*time.Second), t, top.owners[0])
+	start = time.Now()
+	_, err = inet256adapter.Dial(testContext(t, wait), spare, nowhere.String())
+	if !errors.Is(err, inet256adapter.ErrUnreachable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Dial to an absent address: %v", err)
+	}
+	if d := time.Since(start); d < wait || d > wait+5*time.Second {
+		t.Fatalf("Dial returned after %v, want when its %v context ended", d, wait)
+	}
+	t.Logf("Dial after %v: %v", time.Since(start).Round(time.Millisecond), err)
+
+	// The node that tried is still usable.
+	start = time.Now()
+	c, s := dialPair(t, a, b, time.Minute)
+	t.Logf("then dialed the peer in %v", time.Since(start))
+	go func() { c.Write([]byte("still here")); c.CloseWrite() }()
+	msg, err := io.ReadAll(s)
+	if err != nil || string(msg) != "still here" {
+		t.Fatalf("after the failed dial: %q, %v", msg, err)
+	}
+}
+
+// A daemon killed in the middle of a transfer both ways: each end gets an
+// error within a bound, nothing hangs, and no goroutine is left.
+func TestDaemonKilledMidStream(t *testing.T) {
+	for _, tp := range topologies {
+		t.Run(tp.name, func(t *testing.T) {
+			checkLeaks(t)
+			top := tp.make(t)
+			a, b := top.sockets(t)
+			client, server := dialPair(t, a, b, 5*time.Minute)
+			var progress [2]atomic.Int64
+			type end struct {
+				tr transfer
+				at time.Time
+			}
+			ends := make(chan end, 2)
+			for i, c := range []*utp.Conn{client, server} {
+				go func() {
+					tr := exchange(c, uint64(i), 1<<40, &progress[i]) // more than can move
+					ends <- end{tr, time.Now()}
+				}()
+			}
+			waitProgress(t, &progress[0], &progress[1], 4<<20)
+			victim := top.owners[1]
+			killed := time.Now()
+			victim.kill()
+			t.Logf("%s: killed daemon %s after %s and %s", top.name, victim.name, mib(progress[0].Load()), mib(progress[1].Load()))
+			// Both ends on the victim notice within seconds (their node's
+			// requests fail). An end on the surviving daemon has only uTP
+			// to tell: 16 retransmission timeouts, about 50 s.
+			bound := 15 * time.Second
+			if len(top.daemons) > 1 {
+				bound = 90 * time.Second
+			}
+			timeout := time.After(bound)
+			for range 2 {
+				select {
+				case e := <-ends:
+					if e.tr.err == nil {
+						t.Errorf("a transfer ended without error after its daemon was killed")
+					}
+					t.Logf("error after %v: %v", e.at.Sub(killed).Round(time.Millisecond), e.tr.err)
+				case <-timeout:
+					t.Fatalf("an end still blocked %v after the daemon was killed", bound)
+				}
+			}
+		})
+	}
+}
+
+// waitProgress waits until both counters reach n, at most a minute.
+func waitProgress(t *testing.T, a, b *atomic.Int64, n int64) {
+	t.Helper()
+	limit := time.Now().Add(time.Minute)
+	for a.Load() < n || b.Load() < n {
+		if time.Now().After(limit) {
+			t.Fatalf("no progress: %d and %d bytes", a.Load(), b.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A node closed underneath its Socket, or the Socket closed: Accept, Read
+// and Write return net.ErrClosed.
+func TestNodeClosed(t *testing.T) {
+	for _, how := range []string{"node", "socket"} {
+		t.Run(how, func(t *testing.T) {
+			checkLeaks(t)
+			top := oneDaemon(t)
+			a, b := top.sockets(t)
+			client, server := dialPair(t, a, b, time.Minute)
+			acceptErr := make(chan error, 1)
+			readErr := make(chan error, 1)
+			go func() { _, err := b.Accept(); acceptErr <- err }()
+			go func() { _, err := server.Read(make([]byte, 10)); readErr <- err }()
+			time.Sleep(50 * time.Millisecond)
+			start := time.Now()
+			if how == "node" {
+				top.nodes[1].Close() // the Socket learns of it from the node's failed requests
+			} else {
+				b.Close()
+			}
+			for what, ch := range map[string]chan error{"Accept": acceptErr, "Read": readErr} {
+				select {
+				case err := <-ch:
+					if !errors.Is(err, net.ErrClosed) {
+						t.Errorf("%s: %v, want net.ErrClosed", what, err)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatalf("%s still blocked 10 s after the %s closed", what, how)
+				}
+			}
+			t.Logf("Accept and Read returned %v after the %s closed", time.Since(start).Round(time.Millisecond), how)
+			if _, err := server.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("Write: %v, want net.ErrClosed", err)
+			}
+			client.Close()
+		})
+	}
+}
