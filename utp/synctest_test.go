@@ -274,16 +274,33 @@ func TestSimSocketCloseWithLiveConns(t *testing.T) {
 	})
 }
 
-// Socket.Close returns promptly even when the PacketConn's ReadFrom does
-// not return on Close, as the inet256 daemon client's does.
+// Socket.Close gets its reader goroutine back at once even when the
+// PacketConn's ReadFrom does not return on Close, as the inet256 daemon
+// client's does: the read deadline Close sets is what wakes it.
 func TestSimSocketCloseWithStubbornPacketConn(t *testing.T) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
 		n := netsim.NewNetwork(1)
+		n.SetDefaultLink(netsim.LinkConfig{})
 		s := NewSocket(n.Listen("s", netsim.WithIgnoreCloseOnRead()))
+		// The reader must be blocked in ReadFrom before Close: a ReadFrom
+		// that starts after Close fails at once and would prove nothing.
+		synctest.Wait()
 		start := time.Now()
 		s.Close()
-		if took := time.Since(start); took > time.Second {
+		took := time.Since(start)
+		if !isClosed(s.readerDone) {
+			// Release the reader with a late datagram, so that the bubble
+			// can end and report this failure rather than a deadlock.
+			poke := n.Listen("poke")
+			poke.WriteTo([]byte("x"), s.Addr())
+			<-s.readerDone
+			poke.Close()
+			t.Fatalf("Close returned after %v with the reader still blocked in ReadFrom", took)
+		}
+		// Virtual time: the reader returned without Close's one-second
+		// fallback.
+		if took != 0 {
 			t.Fatalf("Close took %v", took)
 		}
 	})
