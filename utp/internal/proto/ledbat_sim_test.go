@@ -1,8 +1,11 @@
 package proto
 
 import (
+	"flag"
 	"fmt"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,16 +21,25 @@ func bottleneck() netsim.LinkConfig {
 	return netsim.LinkConfig{Delay: 20 * time.Millisecond, Rate: rate, QueueBytes: rate / 8 * 4 / 10}
 }
 
+// ledbatTrace names a CSV file into which TestLEDBATHoldsTargetDelay writes
+// its sender's window and queuing delay over time; the benchmark suite
+// (bench/) plots it.
+var ledbatTrace = flag.String("ledbat.trace", "", "write TestLEDBATHoldsTargetDelay's window and delay to this CSV file")
+
 // linkMeter records, per packet that enters a link, its queuing delay and
 // size, so a test can take medians and utilisation over a time window.
 type linkMeter struct {
 	from, to  time.Time
 	delays    []time.Duration
 	delivered int64
+	last      time.Duration // the latest delivered packet's queuing delay, at any time
 }
 
 func (m *linkMeter) attach(l *netsim.Link) {
 	l.OnTransmit = func(now time.Time, n int, qd time.Duration, fate netsim.Fate) {
+		if fate == netsim.FateDelivered {
+			m.last = qd
+		}
 		if now.Before(m.from) || !now.Before(m.to) {
 			return
 		}
@@ -57,7 +69,24 @@ func TestLEDBATHoldsTargetDelay(t *testing.T) {
 	start := p.sim.Start()
 	m := &linkMeter{from: start.Add(15 * time.Second), to: start.Add(75 * time.Second)}
 	m.attach(p.ab)
+	var trace []string
+	if *ledbatTrace != "" {
+		trace = append(trace, "t_s,window_bytes,estimate_ms,link_queue_ms")
+		var sample func()
+		sample = func() {
+			st := p.a.conn.Stats()
+			trace = append(trace, fmt.Sprintf("%.1f,%d,%.1f,%.1f", p.sim.Elapsed().Seconds(), st.Window,
+				ms(st.QueuingDelay), ms(m.last)))
+			p.sim.After(100*time.Millisecond, sample)
+		}
+		p.sim.Schedule(start, sample)
+	}
 	p.sim.RunUntil(m.to)
+	if trace != nil {
+		if err := os.WriteFile(*ledbatTrace, []byte(strings.Join(trace, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	med := m.median()
 	util := float64(m.delivered*8) / float64(link.Rate) / m.to.Sub(m.from).Seconds()
 	t.Logf("median queuing delay %v, utilisation %.3f, sender %+v", med, util, p.a.conn.Stats())
@@ -71,6 +100,8 @@ func TestLEDBATHoldsTargetDelay(t *testing.T) {
 		t.Fatal(p.a.failure, p.b.failure)
 	}
 }
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
 // constWindow is a controller that ignores delay and loss: a stand-in for
 // a TCP flow that fills the bottleneck's buffer.
