@@ -65,6 +65,7 @@ type datagram struct {
 const maxDatagram = 65536 + 512
 
 // NewSocket returns a Socket that owns pc: closing the Socket closes pc.
+// If pc is closed by other means, the Socket closes itself.
 func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -140,7 +141,13 @@ func (s *Socket) readLoop() {
 	for {
 		n, from, err := s.read(buf)
 		if err != nil {
-			if s.isClosed() || errors.Is(err, net.ErrClosed) {
+			if s.isClosed() {
+				return
+			}
+			if errors.Is(err, net.ErrClosed) {
+				// Closed from outside: without its reader the Socket is
+				// dead, so close it, or Accept would wait forever.
+				s.closeWith(err)
 				return
 			}
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
