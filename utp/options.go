@@ -38,6 +38,19 @@ func defaultConfig() socketConfig {
 // telemetry collector, as github.com/brendoncarroll/stdctx's logctx and
 // telctx packages define. Default context.Background(): nothing is logged
 // or counted outside Stats. The context's cancellation is not used.
+//
+// Connections opening and closing are logged at Debug; failures of the
+// Socket itself (its PacketConn closed under it, or failing) at Warn.
+//
+// Events that are drops, refusals or failures reach the collector as they
+// happen: utp/malformed, utp/nonutp_dropped, utp/syns_refused,
+// utp/syns_evicted, utp/resets_sent, utp/resets_suppressed and
+// utp/send_errors, each the SocketStats field of that name. A
+// connection's traffic (utp/packets_sent, utp/packets_received,
+// utp/bytes_sent, utp/bytes_received, utp/retransmits, utp/timeouts,
+// utp/drops) is counted when it ends, beside utp/conns_dialed,
+// utp/conns_accepted and utp/conns_closed, so that no packet pays for a
+// collector call.
 func WithBackground(ctx context.Context) SocketOption {
 	return func(c *socketConfig) { c.background = ctx }
 }

@@ -218,7 +218,7 @@ func (s *Socket) dispatch(b []byte, from source) {
 		if errors.Is(err, wire.ErrNotUTP) {
 			s.passOn(b, from)
 		} else {
-			s.stats.malformed.Add(1)
+			s.tel.event(&s.stats.malformed, metricMalformed)
 		}
 		return
 	}
@@ -287,7 +287,7 @@ func (s *Socket) accept(from source, syn wire.Header) {
 		victim = s.evictUnconfirmed()
 		if victim == nil {
 			s.mu.Unlock()
-			s.stats.synsRefused.Add(1)
+			s.tel.event(&s.stats.synsRefused, metricSynsRefused)
 			s.replyReset(from, syn)
 			return
 		}
@@ -301,7 +301,7 @@ func (s *Socket) accept(from source, syn wire.Header) {
 	s.mu.Unlock()
 	signal(s.acceptSig)
 	if victim != nil {
-		s.stats.synsEvicted.Add(1)
+		s.tel.event(&s.stats.synsEvicted, metricSynsEvicted)
 		victim.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
 	}
 	s.stats.accepted.Add(1)
@@ -326,13 +326,13 @@ func (s *Socket) evictUnconfirmed() *Conn {
 // limit (WithResetRate).
 func (s *Socket) replyReset(to source, h wire.Header) {
 	if !s.resets.take(time.Now()) {
-		s.stats.resetsSuppressed.Add(1)
+		s.tel.event(&s.stats.resetsSuppressed, metricResetsSuppressed)
 		return
 	}
 	r := wire.Header{Type: wire.Reset, ConnID: h.ConnID, SeqNr: uint16(s.randUint32()), AckNr: h.SeqNr}
 	var buf [wire.HeaderSize]byte
 	r.Put(buf[:])
-	s.stats.resetsSent.Add(1)
+	s.tel.event(&s.stats.resetsSent, metricResetsSent)
 	s.writeToSource(buf[:], to)
 }
 
@@ -349,7 +349,7 @@ func (s *Socket) passOn(b []byte, from source) {
 	case s.nonUTP <- d:
 		s.stats.nonUTP.Add(1)
 	default:
-		s.stats.nonUTPDropped.Add(1)
+		s.tel.event(&s.stats.nonUTPDropped, metricNonUTPDropped)
 	}
 }
 
@@ -395,7 +395,7 @@ func (s *Socket) writeTo(b []byte, to net.Addr) {
 	}
 	if err != nil {
 		// UDP is lossy by contract; the state machine retransmits.
-		s.stats.sendErrors.Add(1)
+		s.tel.event(&s.stats.sendErrors, metricSendErrors)
 		return
 	}
 	s.stats.packetsOut.Add(1)

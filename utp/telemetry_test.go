@@ -2,10 +2,13 @@ package utp
 
 import (
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/brendoncarroll/stdctx/logctx"
 	"github.com/brendoncarroll/stdctx/telctx"
@@ -13,6 +16,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
+	"github.com/inet256/go-utp/v2/utp/netsim"
 )
 
 // countingCollector is a telctx.Collector that sums what it is given.
@@ -78,7 +84,81 @@ func TestTelemetryThroughStdctx(t *testing.T) {
 func TestTelemetryOffByDefault(t *testing.T) {
 	checkLeaks(t)
 	s := listenUDP(t)
-	if s.tel.logs || s.tel.tel != nil {
+	if s.tel.log != nil || s.tel.tel != nil {
 		t.Fatalf("telemetry on without a configured context: %+v", s.tel)
 	}
+}
+
+// Levels: a logger at Info sees the Socket's warnings but not the Debug
+// entries for each connection.
+func TestTelemetryLogLevels(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		core, logs := observer.New(zapcore.InfoLevel)
+		ctx := logctx.NewContext(context.Background(), zap.New(core))
+		n := netsim.NewNetwork(1)
+		n.SetDefaultLink(netsim.LinkConfig{Delay: 10 * time.Millisecond})
+		pc := n.Listen("a")
+		a, b := NewSocket(pc, WithBackground(ctx)), NewSocket(n.Listen("b"))
+		defer b.Close()
+		defer a.Close()
+		ca, _ := dialAccept(t, a, b)
+		ca.Close()
+		pc.Close() // from outside: the Socket closes itself and warns
+		synctest.Wait()
+
+		var warned bool
+		for _, e := range logs.All() {
+			switch {
+			case e.Level < zapcore.InfoLevel:
+				t.Errorf("an Info logger got a %v entry: %q", e.Level, e.Message)
+			case e.Level == zapcore.WarnLevel && e.Message == "utp: socket closed":
+				warned = e.ContextMap()["err"] != nil
+			default:
+				t.Errorf("unexpected %v entry %q", e.Level, e.Message)
+			}
+		}
+		if !warned {
+			t.Errorf("no warning with its cause when the PacketConn closed under the Socket: %v", logs.All())
+		}
+	})
+}
+
+// Socket events that are drops or refusals reach the collector as they
+// happen, not when a connection ends.
+func TestTelemetrySocketEvents(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		col := &countingCollector{counts: map[string]uint64{}}
+		ctx := telctx.NewContext(context.Background(), col)
+		n := netsim.NewNetwork(1)
+		n.SetDefaultLink(netsim.LinkConfig{Delay: 10 * time.Millisecond})
+		a := NewSocket(n.Listen("a"))
+		b := NewSocket(n.Listen("b"), WithBackground(ctx), WithBacklog(1), WithNonUTPQueue(1))
+		defer b.Close()
+		defer a.Close()
+
+		raw := n.Listen("raw")
+		defer raw.Close()
+		raw.WriteTo([]byte("queued"), b.Addr())
+		raw.WriteTo([]byte("dropped: queue of 1"), b.Addr())
+		bad := wire.Header{Type: wire.State, ConnID: 7, SACK: []byte{1, 2, 3, 4}}
+		pkt := bad.Append(nil)
+		raw.WriteTo(pkt[:len(pkt)-2], b.Addr()) // extension cut short
+		if _, err := a.DialUTP(context.Background(), b.Addr()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.DialUTP(context.Background(), b.Addr()); !errors.Is(err, ErrConnRefused) {
+			t.Fatalf("dial beyond the backlog: %v", err)
+		}
+		for _, m := range []string{metricNonUTPDropped, metricMalformed, metricSynsRefused, metricResetsSent} {
+			if got := col.get(m); got != 1 {
+				t.Errorf("%s = %d while the Socket is open, want 1 (all: %v)", m, got, col.counts)
+			}
+		}
+		st := b.Stats()
+		if st.NonUTPDropped != 1 || st.Malformed != 1 || st.SynsRefused != 1 || st.ResetsSent != 1 {
+			t.Errorf("Stats disagree with the collector: %+v", st)
+		}
+	})
 }
