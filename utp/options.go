@@ -68,10 +68,18 @@ func WithBacklog(n int) SocketOption {
 // Default: 1400 (a 1500-byte Ethernet MTU less IPv6, UDP and uTP headers)
 // for remote addresses that are not loopback or not UDP; for UDP loopback,
 // where a datagram may be 64 KiB, 65,000. The INET256 adapter passes its
-// own.
+// own. At most 65,453, so that a packet with its headers fits one UDP
+// datagram; a larger n is taken as that.
 func WithPacketSize(n int) SocketOption {
-	return func(c *socketConfig) { c.packetSize = n }
+	return func(c *socketConfig) { c.packetSize = min(n, maxPacketSize) }
 }
+
+// maxPacketSize is the largest payload that, with the uTP header (20
+// bytes) and the largest SACK extension we send (2 + 32 bytes), fits the
+// largest UDP payload over IPv4: 65,535 less the IP and UDP headers
+// (20 + 8), 65,507 bytes. It also keeps every datagram within the
+// Socket's packet buffers (maxDatagram).
+const maxPacketSize = 65507 - 20 - (2 + 32)
 
 // WithSendBuffer bounds the bytes written to a Conn but not yet
 // acknowledged. Default 4 MiB.
