@@ -173,6 +173,12 @@ func (c *Conn) drainReorder() {
 			return // the reader must make room first
 		}
 		r.ring.write(s.data)
+		if len(s.data) > 0 {
+			// The packet that filled the hole may have been empty (a
+			// dialer's handshake confirmation): the reader must still
+			// learn that these bytes arrived.
+			c.events.set(EventReadable)
+		}
 		c.stats.BytesReceived += uint64(len(s.data))
 		r.reorderBytes -= len(s.data)
 		r.reorderN--
