@@ -3,6 +3,7 @@ package utp
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -109,7 +110,10 @@ func TestUDPLoopbackTransfer(t *testing.T) {
 	if err := cb.Close(); err != nil {
 		t.Errorf("acceptor close: %v", err)
 	}
-	if _, err := ca.Write([]byte("x")); err == nil {
-		t.Error("write after close succeeded")
+	if _, err := ca.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("write after close: %v, want net.ErrClosed", err)
+	}
+	if _, err := ca.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("read after close: %v, want net.ErrClosed", err)
 	}
 }
