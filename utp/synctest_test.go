@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -108,7 +109,7 @@ func TestSimBacklogOverflow(t *testing.T) {
 			}
 		}
 		_, err := a.DialUTP(context.Background(), b.Addr())
-		if !errors.Is(err, ErrConnRefused) {
+		if !errors.Is(err, ErrConnRefused) || !errors.Is(err, syscall.ECONNREFUSED) {
 			t.Fatalf("dial beyond the backlog: %v, want ErrConnRefused", err)
 		}
 		if st := b.Stats(); st.SynsRefused != 1 || st.Accepted != 2 {
@@ -199,7 +200,7 @@ func TestSimDialTimeoutAndCancel(t *testing.T) {
 
 		start = time.Now()
 		_, err = a.DialUTP(context.Background(), nobody)
-		if !errors.Is(err, ErrTimedOut) || time.Since(start) != 39*time.Second {
+		if !errors.Is(err, ErrTimedOut) || !errors.Is(err, syscall.ETIMEDOUT) || time.Since(start) != 39*time.Second {
 			t.Fatalf("dial with no deadline: %v after %v, want ErrTimedOut after 39s", err, time.Since(start))
 		}
 	})
