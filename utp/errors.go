@@ -24,17 +24,14 @@ func (e *connError) Temporary() bool      { return false }
 // errors.Is (syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ETIMEDOUT),
 // and ErrTimedOut is a net.Error whose Timeout method returns true.
 var (
-	// ErrConnRefused: the peer answered our SYN with RESET.
+	// ErrConnRefused: the peer answered our SYN with RESET, as a Socket
+	// does when its accept backlog is full (WithBacklog).
 	ErrConnRefused error = &connError{"utp: connection refused", syscall.ECONNREFUSED}
 	// ErrConnReset: the peer reset the connection.
 	ErrConnReset error = &connError{"utp: connection reset by peer", syscall.ECONNRESET}
 	// ErrTimedOut: the peer stopped answering and the connection gave up
 	// (see Limitations in the package documentation for the bounds).
 	ErrTimedOut error = &connError{"utp: connection timed out", syscall.ETIMEDOUT}
-	// ErrBacklogFull is returned by nothing: a SYN that finds the accept
-	// backlog full is answered with RESET, which the dialer sees as
-	// ErrConnRefused. It is exported for Stats readers and logs.
-	ErrBacklogFull = errors.New("utp: accept backlog full")
 )
 
 // mapProtoErr turns a state-machine error into the package's errors.
