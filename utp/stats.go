@@ -8,9 +8,9 @@ type SocketStats struct {
 	Accepted         uint64 // connections accepted (handshake answered)
 	Dialed           uint64 // dials started
 	PacketsIn        uint64 // uTP datagrams received
-	PacketsOut       uint64 // datagrams sent
-	BytesIn          uint64
-	BytesOut         uint64
+	PacketsOut       uint64 // uTP datagrams sent (Socket.WriteTo's are not counted)
+	BytesIn          uint64 // bytes in the PacketsIn datagrams, uTP headers included
+	BytesOut         uint64 // bytes in the PacketsOut datagrams, uTP headers included
 	SendErrors       uint64 // WriteTo failures (the protocol retransmits)
 	Malformed        uint64 // uTP-looking datagrams that failed to parse
 	NonUTP           uint64 // datagrams queued for ReadFrom
