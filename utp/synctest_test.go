@@ -251,20 +251,20 @@ func TestSimSocketCloseWithLiveConns(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		_, a, b := simNet(t)
 		ca, cb := dialAccept(t, a, b)
-		readErr := make(chan error, 2)
-		go func() { _, err := ca.Read(make([]byte, 1)); readErr <- err }()
-		go func() { _, err := cb.Read(make([]byte, 1)); readErr <- err }()
+		localErr, peerErr := make(chan error, 1), make(chan error, 1)
+		go func() { _, err := ca.Read(make([]byte, 1)); localErr <- err }()
+		go func() { _, err := cb.Read(make([]byte, 1)); peerErr <- err }()
 		acceptErr := make(chan error, 1)
 		go func() { _, err := a.Accept(); acceptErr <- err }()
 		synctest.Wait()
 		if err := a.Close(); err != nil {
 			t.Fatal(err)
 		}
-		for range 2 {
-			err := <-readErr
-			if !errors.Is(err, net.ErrClosed) && !errors.Is(err, ErrConnReset) {
-				t.Fatalf("read after Socket.Close: %v", err)
-			}
+		if err := <-localErr; !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("read on the closed Socket's connection: %v, want net.ErrClosed", err)
+		}
+		if err := <-peerErr; !errors.Is(err, ErrConnReset) || !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("read on the peer's connection: %v, want ErrConnReset", err)
 		}
 		if err := <-acceptErr; !errors.Is(err, net.ErrClosed) {
 			t.Fatalf("accept after Close: %v", err)
