@@ -29,7 +29,9 @@
 //
 // Logs and counters go to the logger and collector of the context given
 // with WithBackground (github.com/brendoncarroll/stdctx logctx and telctx);
-// without one, nothing is logged.
+// without one, nothing is logged. Connections opening and closing are
+// logged at Debug, failures of the Socket at Warn. Drops and refusals are
+// counted as they happen, a connection's packets and bytes when it ends.
 //
 // Errors follow the net package: net.ErrClosed after Close,
 // os.ErrDeadlineExceeded inside a *net.OpError when a deadline passes,
@@ -41,15 +43,22 @@
 //   - A dial to an absent peer fails after 39 s if its context does not end
 //     first: two SYNs on each of 13 connection ids, a fresh id every 3 s.
 //   - An established connection whose peer vanishes fails with ErrTimedOut
-//     after 16 consecutive retransmission timeouts: about 50 s on a short
-//     path, at most 16 × the RTO. A connection with nothing to send notices
-//     only through the idle timeout, 90 s without any packet (the peer
-//     sends keepalives every 29 s).
+//     after 16 consecutive retransmission timeouts: within
+//     16 × max(4 s, RTO), about 50 s on a short path. A connection with
+//     nothing to send notices only through the idle timeout, 90 s without
+//     any packet (the peer sends keepalives every 29 s).
 //   - Conn.Close returns at once; what was written is delivered in the
 //     background for at most 30 s (WithLinger), then the connection is
 //     reset. CloseWrite and a read to io.EOF confirm delivery.
 //   - There is no path MTU discovery: packets are 1400 bytes of payload
-//     except on UDP loopback (65,000); set WithPacketSize for other paths.
+//     except on UDP loopback (65,000); set WithPacketSize for other paths,
+//     up to 65,453 bytes.
+//   - The kernel's UDP buffers bound what a fast path can burst: NewSocket
+//     asks for 8 MiB each way (WithUDPBuffer), but Linux grants at most
+//     net.core.rmem_max and wmem_max (208 KiB by default) to a process
+//     without CAP_NET_ADMIN, and other systems have their own caps. What
+//     overflows is dropped by the kernel and retransmitted, at a cost in
+//     throughput; raise those sysctls for multi-gigabit transfers.
 //   - uTP has no encryption or authentication; run it over a secure
 //     network (INET256) or add your own.
 //   - Socket.Close returns within one second even if the PacketConn's
