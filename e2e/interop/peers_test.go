@@ -6,7 +6,6 @@ import (
 	"net"
 	"testing"
 
-	libutp "github.com/anacrolix/go-libutp"
 	anautp "github.com/anacrolix/utp"
 	"github.com/inet256/go-utp/v2/utp"
 )
@@ -37,21 +36,12 @@ type peerKind struct {
 	// bulk and impaired are the bytes moved each way by the CI-sized
 	// transfer tests, clean and through the relay.
 	bulk, impaired int64
+	// many says TestManyConnections runs against it by default (all
+	// peers run with -interop.full).
+	many bool
 }
 
 var (
-	libutpKind = peerKind{
-		name:   "libutp",
-		listen: listenLibutp,
-		// go-libutp's errors are libutp's error code names (utp_api.cpp,
-		// utp_error_code_names).
-		isReset: func(err error) bool { return err != nil && err.Error() == "UTP_ECONNRESET" },
-		// 0: our loopback default (65,000). go-libutp reads datagrams into
-		// 64 KiB buffers (go-libutp socket.go, packetReader).
-		packetSize: 0,
-		bulk:       32 << 20,
-		impaired:   1 << 20,
-	}
 	anacrolixKind = peerKind{
 		name:   "anacrolix",
 		listen: listenAnacrolix,
@@ -65,7 +55,10 @@ var (
 		bulk:       32 << 20,
 		impaired:   1 << 20,
 	}
-	peerKinds = []peerKind{libutpKind, anacrolixKind}
+	// peerKinds are the implementations every test runs against:
+	// anacrolix/utp always, and libutp first when cgo is available
+	// (libutp_test.go adds it).
+	peerKinds = []peerKind{anacrolixKind}
 
 	// oursKind is our own Socket as the peer: the reference that the
 	// impaired transfers are measured against.
@@ -113,33 +106,6 @@ func acceptCtx(ctx context.Context, accept func() (net.Conn, error)) (net.Conn, 
 		}()
 		return nil, ctx.Err()
 	}
-}
-
-// libutpPeer is BitTorrent's reference implementation through its cgo
-// wrapper.
-type libutpPeer struct{ s *libutp.Socket }
-
-func listenLibutp(addr string) (peer, error) {
-	s, err := libutp.NewSocket("udp", addr)
-	if err != nil {
-		return nil, err
-	}
-	return libutpPeer{s}, nil
-}
-
-func (p libutpPeer) Addr() *net.UDPAddr { return p.s.Addr().(*net.UDPAddr) }
-func (p libutpPeer) Close() error       { return p.s.Close() }
-
-// Crash is Close: libutp's utp_destroy frees its connections without
-// sending anything (utp_api.cpp).
-func (p libutpPeer) Crash() error { return p.s.Close() }
-
-func (p libutpPeer) Dial(ctx context.Context, to *net.UDPAddr) (net.Conn, error) {
-	return p.s.DialContext(ctx, "udp", to.String())
-}
-
-func (p libutpPeer) Accept(ctx context.Context) (net.Conn, error) {
-	return acceptCtx(ctx, p.s.Accept)
 }
 
 // anacrolixPeer is the pure-Go implementation the v0 seed was forked from.
