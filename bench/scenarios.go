@@ -1,0 +1,582 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/inet256/go-utp/v2/e2e/relay"
+)
+
+// result is what one run of one scenario measured. A worker prints it as
+// JSON; zero fields were not measured.
+type result struct {
+	Scenario string `json:"scenario"`
+	Impl     string `json:"impl"`
+	Profile  string `json:"profile,omitempty"` // lossy: the relay's profile
+	Err      string `json:"err,omitempty"`
+
+	Bytes   int64   `json:"bytes,omitempty"`   // delivered and acknowledged
+	Seconds float64 `json:"seconds,omitempty"` // wall time of the measured part
+	CPU     float64 `json:"cpu,omitempty"`     // user+sys seconds over Seconds
+	Drops   int64   `json:"drops,omitempty"`   // UDP receive-buffer drops
+
+	P50 float64 `json:"p50_us,omitempty"`
+	P99 float64 `json:"p99_us,omitempty"`
+
+	Count int `json:"count,omitempty"` // round trips, setups, or connections done
+	Of    int `json:"of,omitempty"`    // connections attempted
+
+	GoPerConn     float64 `json:"go_per_conn,omitempty"`     // Go heap+stacks per connection end
+	RSSPerConn    float64 `json:"rss_per_conn,omitempty"`    // resident memory per connection end
+	ActivePerConn float64 `json:"active_per_conn,omitempty"` // Go memory per end after activity
+	ActiveSeconds float64 `json:"active_seconds,omitempty"`
+}
+
+// MBps is the throughput in MB/s (10^6 bytes).
+func (r result) MBps() float64 {
+	if r.Seconds == 0 {
+		return 0
+	}
+	return float64(r.Bytes) / r.Seconds / 1e6
+}
+
+// CPUPerGB is CPU seconds per GB moved.
+func (r result) CPUPerGB() float64 {
+	if r.Bytes == 0 {
+		return 0
+	}
+	return r.CPU / (float64(r.Bytes) / 1e9)
+}
+
+// pair opens a server and a client endpoint of im.
+func pair(im impl) (srv, cli endpoint, err error) {
+	if srv, err = im.open("127.0.0.1:0"); err != nil {
+		return nil, nil, err
+	}
+	if cli, err = im.open("127.0.0.1:0"); err != nil {
+		srv.Close()
+		return nil, nil, err
+	}
+	return srv, cli, nil
+}
+
+func portOf(a net.Addr) int {
+	if u, ok := a.(*net.UDPAddr); ok {
+		return u.Port
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return 0
+	}
+	return int(ap.Port())
+}
+
+// chunk is the size of every Write and Read in the transfers: large, so
+// that system calls per byte do not decide TCP's figures.
+const chunk = 1 << 20
+
+// sink reads exactly n bytes from c, counting them in got, hashing them
+// if h is set, then acknowledges them with one byte.
+func sink(c net.Conn, n int64, got *atomic.Int64, h io.Writer) error {
+	buf := make([]byte, chunk)
+	for got.Load() < n {
+		k, err := c.Read(buf[:min(int64(len(buf)), n-got.Load())])
+		if h != nil {
+			h.Write(buf[:k])
+		}
+		got.Add(int64(k))
+		if err != nil {
+			return fmt.Errorf("receiver: %w after %d of %d bytes", err, got.Load(), n)
+		}
+	}
+	_, err := c.Write([]byte{1})
+	return err
+}
+
+// source writes n bytes of data (repeated) to c and waits for the
+// receiver's one-byte acknowledgement.
+func source(c net.Conn, data []byte, n int64) error {
+	for sent := int64(0); sent < n; {
+		k, err := c.Write(data[:min(int64(len(data)), n-sent)])
+		sent += int64(k)
+		if err != nil {
+			return fmt.Errorf("sender: %w after %d of %d bytes", err, sent, n)
+		}
+	}
+	var ack [1]byte
+	if _, err := io.ReadFull(c, ack[:]); err != nil {
+		return fmt.Errorf("sender: waiting for the acknowledgement: %w", err)
+	}
+	return nil
+}
+
+func randomBytes(n int, seed uint64) []byte {
+	b := make([]byte, n)
+	r := rand.New(rand.NewPCG(seed, 0))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// bulk moves size bytes one way on one connection: throughput, CPU per
+// GB and receive-buffer drops.
+func bulk(im impl, size int64, limit time.Duration) result {
+	r := result{Scenario: "bulk", Impl: im.name}
+	srv, cli, err := pair(im)
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	defer srv.Close()
+	defer cli.Close()
+	var got atomic.Int64
+	srvErr := make(chan error, 1)
+	go func() {
+		c, err := srv.Accept()
+		if err != nil {
+			srvErr <- err
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(limit))
+		srvErr <- sink(c, size, &got, nil)
+		io.Copy(io.Discard, c) // until the sender closes
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := cli.Dial(ctx, srv.Addr())
+	if err != nil {
+		r.Err = "dial: " + err.Error()
+		return r
+	}
+	c.SetDeadline(time.Now().Add(limit))
+	data := randomBytes(chunk, 1)
+	w := startWatch()
+	err = source(c, data, size)
+	r.Seconds, r.CPU = w.stop()
+	r.Bytes = got.Load()
+	if im.udp {
+		r.Drops = udpDrops(portOf(srv.Addr()), portOf(c.LocalAddr()))
+	}
+	c.Close()
+	if err == nil {
+		err = <-srvErr
+	}
+	if err != nil {
+		r.Err = err.Error()
+	}
+	return r
+}
+
+// pingPong measures 1-byte round trips on one connection for d (at most
+// max), after a warm-up.
+func pingPong(im impl, d time.Duration, maxCount int) result {
+	r := result{Scenario: "pingpong", Impl: im.name}
+	srv, cli, err := pair(im)
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	defer srv.Close()
+	defer cli.Close()
+	go func() {
+		c, err := srv.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(c, c)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := cli.Dial(ctx, srv.Addr())
+	if err != nil {
+		r.Err = "dial: " + err.Error()
+		return r
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(d + 30*time.Second))
+	one := []byte{1}
+	rtts := make([]time.Duration, 0, maxCount)
+	warm := 500
+	start := time.Now()
+	for i := 0; len(rtts) < maxCount && time.Since(start) < d+time.Duration(warm)*time.Millisecond; i++ {
+		t := time.Now()
+		if _, err := c.Write(one); err != nil {
+			r.Err = err.Error()
+			return r
+		}
+		if _, err := io.ReadFull(c, one); err != nil {
+			r.Err = err.Error()
+			return r
+		}
+		if i >= warm {
+			rtts = append(rtts, time.Since(t))
+		}
+	}
+	slices.Sort(rtts)
+	r.Count = len(rtts)
+	r.P50, r.P99 = percentile(rtts, 50), percentile(rtts, 99)
+	return r
+}
+
+// setup measures dial + 1-byte echo + close, one after another, for d (at
+// most max connections).
+func setup(im impl, d time.Duration, maxCount int) result {
+	r := result{Scenario: "setup", Impl: im.name}
+	srv, cli, err := pair(im)
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	defer srv.Close()
+	defer cli.Close()
+	go func() {
+		for {
+			c, err := srv.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				var b [1]byte
+				if _, err := io.ReadFull(c, b[:]); err == nil {
+					c.Write(b[:])
+				}
+			}()
+		}
+	}()
+	start := time.Now()
+	for r.Count < maxCount && time.Since(start) < d {
+		if err := echoOnce(cli, srv.Addr()); err != nil {
+			r.Err = fmt.Sprintf("connection %d: %v", r.Count+1, err)
+			break
+		}
+		r.Count++
+	}
+	r.Seconds = time.Since(start).Seconds()
+	return r
+}
+
+func echoOnce(cli endpoint, to net.Addr) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := cli.Dial(ctx, to)
+	if err != nil {
+		return fmt.Errorf("dial: %w", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	b := []byte{1}
+	if _, err := c.Write(b); err != nil {
+		return err
+	}
+	_, err = io.ReadFull(c, b)
+	return err
+}
+
+// fanout moves per bytes on each of n connections at once; the figure is
+// the aggregate throughput, and every connection must complete.
+func fanout(im impl, n int, per int64, limit time.Duration) result {
+	r := result{Scenario: "fanout", Impl: im.name, Of: n}
+	srv, cli, err := pair(im)
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	defer srv.Close()
+	defer cli.Close()
+	deadline := time.Now().Add(limit)
+	var delivered atomic.Int64
+	go func() {
+		for range n {
+			c, err := srv.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(deadline)
+				var got atomic.Int64
+				sink(c, per, &got, nil)
+				delivered.Add(got.Load())
+				io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c, err := cli.Dial(ctx, srv.Addr())
+		cancel()
+		if err != nil {
+			r.Err = fmt.Sprintf("dial %d: %v", len(conns)+1, err)
+			return r
+		}
+		c.SetDeadline(deadline)
+		conns = append(conns, c)
+	}
+	data := randomBytes(chunk, 2)
+	var wg sync.WaitGroup
+	var done atomic.Int64
+	var firstErr atomic.Value
+	w := startWatch()
+	for _, c := range conns {
+		wg.Go(func() {
+			if err := source(c, data, per); err != nil {
+				firstErr.CompareAndSwap(nil, err)
+				return
+			}
+			done.Add(1)
+		})
+	}
+	wg.Wait()
+	r.Seconds, r.CPU = w.stop()
+	r.Count = int(done.Load())
+	r.Bytes = int64(r.Count) * per
+	if err, ok := firstErr.Load().(error); ok {
+		r.Err = fmt.Sprintf("%d of %d completed; first failure: %v", r.Count, n, err)
+	}
+	return r
+}
+
+// scale opens n connections between two endpoints of one process, each
+// echoing one byte, and measures the memory they hold while idle; then
+// active of them echo 256 KiB each at once.
+func scale(im impl, n, active int) result {
+	r := result{Scenario: "scale", Impl: im.name, Of: n}
+	srv, cli, err := pair(im)
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	defer srv.Close()
+	defer cli.Close()
+	time.Sleep(100 * time.Millisecond)
+	goBase, rssBase := goMemory(), rss()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		for {
+			c, err := srv.Accept()
+			if err != nil {
+				close(accepted)
+				return
+			}
+			accepted <- c
+		}
+	}()
+	var servers, clients []net.Conn
+	defer func() {
+		for _, c := range append(servers, clients...) {
+			c.Close()
+		}
+	}()
+	b := make([]byte, 1)
+	for len(clients) < n {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c, err := cli.Dial(ctx, srv.Addr())
+		cancel()
+		if err != nil {
+			r.Err = fmt.Sprintf("dial %d: %v", len(clients)+1, err)
+			return r
+		}
+		clients = append(clients, c)
+		s, err := echoAccepted(c, accepted, b)
+		if err != nil {
+			r.Err = fmt.Sprintf("connection %d: %v", len(clients), err)
+			return r
+		}
+		servers = append(servers, s)
+	}
+	time.Sleep(time.Second) // delayed ACKs and handshakes settle
+	r.Count = n
+	ends := float64(2 * n)
+	r.GoPerConn = float64(goMemory()-goBase) / ends
+	r.RSSPerConn = float64(rss()-rssBase) / ends
+	w := startWatch()
+	if err := echoAll(clients[:active], servers[:active], 256<<10); err != nil {
+		r.Err = fmt.Sprintf("active phase: %v", err)
+	}
+	r.ActiveSeconds, _ = w.stop()
+	r.ActivePerConn = float64(goMemory()-goBase) / ends
+	return r
+}
+
+// echoAccepted writes one byte on c, takes the server side from accepted,
+// echoes the byte back, and reads it.
+func echoAccepted(c net.Conn, accepted <-chan net.Conn, b []byte) (net.Conn, error) {
+	if _, err := c.Write(b); err != nil {
+		return nil, err
+	}
+	var s net.Conn
+	select {
+	case s = <-accepted:
+	case <-time.After(10 * time.Second):
+		return nil, errors.New("not accepted within 10 s")
+	}
+	if s == nil {
+		return nil, net.ErrClosed
+	}
+	s.SetDeadline(time.Now().Add(10 * time.Second))
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(s, b); err != nil {
+		return s, err
+	}
+	if _, err := s.Write(b); err != nil {
+		return s, err
+	}
+	_, err := io.ReadFull(c, b)
+	return s, err
+}
+
+// echoAll has each client write size bytes, which its server echoes, all
+// at once; it checks every byte came back.
+func echoAll(clients, servers []net.Conn, size int) error {
+	data := randomBytes(size, 3)
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*len(clients))
+	deadline := time.Now().Add(60 * time.Second)
+	for i := range clients {
+		c, s := clients[i], servers[i]
+		c.SetDeadline(deadline)
+		s.SetDeadline(deadline)
+		wg.Go(func() {
+			buf := make([]byte, size)
+			if _, err := io.ReadFull(s, buf); err != nil {
+				errs <- err
+				return
+			}
+			if _, err := s.Write(buf); err != nil {
+				errs <- err
+			}
+		})
+		wg.Go(func() {
+			if _, err := c.Write(data); err != nil {
+				errs <- err
+				return
+			}
+			back := make([]byte, size)
+			if _, err := io.ReadFull(c, back); err != nil {
+				errs <- err
+				return
+			}
+			if sha256.Sum256(back) != sha256.Sum256(data) {
+				errs <- errors.New("echo differs")
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// A lossProfile is a relay configuration for the lossy scenario; both
+// directions get it.
+type lossProfile struct {
+	name string
+	link relay.Link
+}
+
+var lossProfiles = []lossProfile{
+	{"10ms-1%", relay.Link{Delay: 10 * time.Millisecond, Loss: 0.01}},
+	{"10ms-3%", relay.Link{Delay: 10 * time.Millisecond, Loss: 0.03}},
+	{"10ms-1%-reorder-dup", relay.Link{Delay: 10 * time.Millisecond, Loss: 0.01, Reorder: 0.02, Duplicate: 0.01}},
+}
+
+func profileByName(name string) (lossProfile, error) {
+	for _, p := range lossProfiles {
+		if p.name == name {
+			return p, nil
+		}
+	}
+	return lossProfile{}, fmt.Errorf("unknown loss profile %q", name)
+}
+
+// lossy moves size bytes through the impairment relay and checks them
+// with SHA-256. A run that does not finish within limit reports what
+// arrived.
+func lossy(im impl, prof lossProfile, size int64, limit time.Duration) result {
+	r := result{Scenario: "lossy", Impl: im.name, Profile: prof.name}
+	if !im.udp {
+		r.Err = "not over UDP"
+		return r
+	}
+	srv, cli, err := pair(im)
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	defer srv.Close()
+	defer cli.Close()
+	rl, err := relay.New(addrPort(cli.Addr()), addrPort(srv.Addr()), relay.Config{AToB: prof.link, BToA: prof.link, Seed: 1})
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	defer rl.Close()
+	data := randomBytes(int(size), 4)
+	want := sha256.Sum256(data)
+	var got atomic.Int64
+	srvErr := make(chan error, 1)
+	go func() {
+		c, err := srv.Accept()
+		if err != nil {
+			srvErr <- err
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(limit))
+		h := sha256.New()
+		err = sink(c, size, &got, h)
+		if err == nil && [32]byte(h.Sum(nil)) != want {
+			err = errors.New("data differs (SHA-256)")
+		}
+		srvErr <- err
+		io.Copy(io.Discard, c)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := cli.Dial(ctx, rl.Addr())
+	if err != nil {
+		r.Err = "dial: " + err.Error()
+		return r
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(limit))
+	w := startWatch()
+	err = source(c, data, size)
+	r.Seconds, r.CPU = w.stop()
+	r.Bytes = got.Load()
+	if err == nil {
+		err = <-srvErr
+	}
+	if err != nil {
+		r.Err = err.Error()
+	}
+	return r
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if u, ok := a.(*net.UDPAddr); ok {
+		return u.AddrPort()
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
+}
