@@ -42,8 +42,8 @@ func defaultConfig() socketConfig {
 // Connections opening and closing are logged at Debug; failures of the
 // Socket itself (its PacketConn closed under it, or failing) at Warn.
 //
-// Events that are drops, refusals or failures reach the collector as they
-// happen: utp/malformed, utp/nonutp_dropped, utp/syns_refused,
+// Drops, refusals, RESETs to unknown connections and send failures reach
+// the collector as they happen: utp/malformed, utp/nonutp_dropped, utp/syns_refused,
 // utp/syns_evicted, utp/resets_sent, utp/resets_suppressed and
 // utp/send_errors, each the SocketStats field of that name. A
 // connection's traffic (utp/packets_sent, utp/packets_received,

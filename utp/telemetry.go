@@ -25,7 +25,8 @@ import (
 // Counters are reported in two ways, to keep the per-packet path free of
 // collector calls (Collector.Incr takes an any, which allocates for most
 // values, and is an interface call per packet):
-//   - each Socket event that is a drop, a refusal or a failure (the
+//   - each Socket event that is a drop, a refusal, a RESET to an unknown
+//     connection (at most WithResetRate a second) or a failure (the
 //     metric* constants) is reported as it happens: such events are rare
 //     in normal operation, and a monitor should see them promptly;
 //   - packets, bytes, retransmissions, timeouts and drops of a connection
