@@ -43,9 +43,10 @@ func defaultConfig() socketConfig {
 // Socket itself (its PacketConn closed under it, or failing) at Warn.
 //
 // Drops, refusals, RESETs to unknown connections and send failures reach
-// the collector as they happen: utp/malformed, utp/nonutp_dropped, utp/syns_refused,
-// utp/syns_evicted, utp/resets_sent, utp/resets_suppressed and
-// utp/send_errors, each the SocketStats field of that name. A
+// the collector as they happen: utp/malformed, utp/nonutp_dropped,
+// utp/syns_refused, utp/syns_evicted, utp/resets_sent,
+// utp/resets_suppressed and utp/send_errors, each the SocketStats field
+// of that name. A
 // connection's traffic (utp/packets_sent, utp/packets_received,
 // utp/bytes_sent, utp/bytes_received, utp/retransmits, utp/timeouts,
 // utp/drops) is counted when it ends, beside utp/conns_dialed,
