@@ -18,6 +18,13 @@ import (
 
 const closeSize = 100 << 10
 
+// timeWaitBound bounds how long a connection that sent its FIN before the
+// peer's stays in our table: TIME-WAIT lasts four times the larger of the
+// backoff cap (4 s) and the RTO, 16 s on loopback (docs/protocol.md,
+// Close). libutp keeps no TIME-WAIT and sends no RESET after both FINs,
+// so with it we wait that long; anacrolix/utp's RESET ends ours at once.
+const timeWaitBound = 30 * time.Second
+
 // waitConns waits until our Socket's table holds n connections, which
 // shows that ours have ended.
 func waitConns(us *utp.Socket, n int, within time.Duration) error {
@@ -78,17 +85,20 @@ func readN(c io.Reader, n int) error {
 }
 
 // TestCloseWeFirst: we write, then Close (a full close). The peer reads
-// everything then EOF, and closes in turn. With libutp no RESET crosses
+// everything then EOF, and closes in turn; our connection then leaves our
+// Socket's table. With libutp no RESET crosses
 // the wire. anacrolix/utp forgets a connection as soon as it has sent its
 // FIN, so it answers our ACK of that FIN with RESETs; we must treat them
 // as the end of a finished connection, which is TestCloseTheyFirst.
 func TestCloseWeFirst(t *testing.T) {
-	forEachPeerAndRole(t, func(t *testing.T, k peerKind, weDial bool) {
+	t.Parallel() // its libutp cases wait out our TIME-WAIT
+	forEachPeerAndRoleAtOnce(t, func(t *testing.T, k peerKind, weDial bool) {
 		c := closeCase(t, k, weDial, noImpairment)
 		must(t, "we write 100 KiB", writeStream(c.pr.ours, seedOurs, closeSize))
 		must(t, "we close", c.pr.ours.Close())
 		must(t, "peer reads 100 KiB and EOF", readStream(c.pr.theirs, seedOurs, closeSize))
 		must(t, "peer closes", c.pr.theirs.Close())
+		must(t, "our connection ends", waitConns(c.us, 0, timeWaitBound))
 		time.Sleep(200 * time.Millisecond) // let late packets show on the tap
 		t.Logf("wire: %v", c.tp)
 		if n := c.tp.toPeer[stReset].Load() + c.tp.toUs[stReset].Load(); k.name == "libutp" && n != 0 {
@@ -117,10 +127,12 @@ func TestCloseTheyFirst(t *testing.T) {
 }
 
 // TestHalfClose: we write a request and half-close; the peer reads it to
-// EOF, then writes its answer and closes; we read the answer to EOF. Our
-// FIN does not stop the peer from sending.
+// EOF, then writes its answer and closes; we read the answer to EOF and
+// our connection ends cleanly. Our FIN does not stop the peer from
+// sending.
 func TestHalfClose(t *testing.T) {
-	forEachPeerAndRole(t, func(t *testing.T, k peerKind, weDial bool) {
+	t.Parallel() // its libutp cases wait out our TIME-WAIT
+	forEachPeerAndRoleAtOnce(t, func(t *testing.T, k peerKind, weDial bool) {
 		c := closeCase(t, k, weDial, noImpairment)
 		must(t, "we write 100 KiB", writeStream(c.pr.ours, seedOurs, closeSize))
 		must(t, "we half-close", c.pr.ours.CloseWrite())
@@ -128,6 +140,8 @@ func TestHalfClose(t *testing.T) {
 		must(t, "peer writes 100 KiB after our FIN", writeStream(c.pr.theirs, seedTheirs, closeSize))
 		must(t, "peer closes", c.pr.theirs.Close())
 		must(t, "we read 100 KiB and EOF", readStream(c.pr.ours, seedTheirs, closeSize))
+		must(t, "our connection ends", waitConns(c.us, 0, timeWaitBound))
+		must(t, "our connection ended cleanly", wantEOF(c.pr.ours))
 		t.Logf("wire: %v", c.tp)
 	})
 }

@@ -359,3 +359,33 @@ func forEachRole(t *testing.T, kinds []peerKind, fn func(t *testing.T, k peerKin
 		}
 	}
 }
+
+// forEachPeerAndRoleAtOnce is forEachPeerAndRole with every subtest
+// running at the same time, for cases that spend their time waiting on
+// timers or a slow path rather than the CPU.
+func forEachPeerAndRoleAtOnce(t *testing.T, fn func(t *testing.T, k peerKind, weDial bool)) {
+	var names []string
+	var cases []func(t *testing.T)
+	for _, k := range peerKinds {
+		for _, r := range roles {
+			names = append(names, k.name+"/"+r.name)
+			cases = append(cases, func(t *testing.T) { fn(t, k, r.weDial) })
+		}
+	}
+	runAtOnce(t, names, cases)
+}
+
+// runAtOnce runs cases[i] as subtest names[i], all at once, and returns
+// when every one has ended. Unlike t.Parallel it does not wait for one of
+// -test.parallel's slots (GOMAXPROCS: two on a 2-core machine).
+func runAtOnce(t *testing.T, names []string, cases []func(t *testing.T)) {
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(name, cases[i])
+		}()
+	}
+	wg.Wait()
+}
