@@ -1,6 +1,47 @@
 package utp
 
-import "time"
+import (
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/proto"
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
+)
+
+// inbox holds consecutive packets for one connection, so that one step
+// applies them all: the connection then answers a coalesced read with
+// one acknowledgement, not one for every second packet. The payloads
+// point into the reader's buffer and are used before it is reused.
+type inbox struct {
+	c        *Conn
+	n        int
+	headers  [maxSegments]wire.Header
+	payloads [maxSegments][]byte
+}
+
+// add queues a packet for c, first flushing packets for another
+// connection, or a full inbox.
+func (in *inbox) add(c *Conn, h wire.Header, payload []byte) {
+	if in.c != c || in.n == len(in.headers) {
+		in.flush()
+	}
+	in.c = c
+	in.headers[in.n], in.payloads[in.n] = h, payload
+	in.n++
+}
+
+// flush applies the queued packets.
+func (in *inbox) flush() {
+	if in.n == 0 {
+		return
+	}
+	in.c.step(func(now time.Time, m *proto.Conn) {
+		for i := range in.n {
+			m.HandleParsed(now, in.headers[i], in.payloads[i])
+		}
+	})
+	clear(in.payloads[:in.n])
+	in.c, in.n = nil, 0
+}
 
 // outBatch collects the datagrams one step produced. Batches are pooled
 // by the Socket, so their overflow slices are reused too.

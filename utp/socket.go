@@ -24,6 +24,7 @@ import (
 type Socket struct {
 	pc      net.PacketConn
 	udp     *net.UDPConn // pc, when it is UDP: allocation-free reads
+	off     offload      // segmentation and coalescing, when udp has them
 	cfg     socketConfig
 	tel     telemetry
 	bufs    sync.Pool // *[maxDatagram]byte
@@ -90,6 +91,7 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 	if u, ok := pc.(*net.UDPConn); ok {
 		s.udp = u
 		raiseUDPBuffers(u, cfg.udpBuffer)
+		s.off.enable(u)
 	}
 	go s.readLoop()
 	return s
@@ -137,9 +139,10 @@ func (s *Socket) keyOf(addr net.Addr, id uint16) connKey {
 func (s *Socket) readLoop() {
 	defer close(s.readerDone)
 	buf := make([]byte, maxDatagram)
+	var in inbox
 	failures := 0
 	for {
-		n, from, err := s.read(buf)
+		n, seg, from, err := s.read(buf)
 		if err != nil {
 			if s.isClosed() {
 				return
@@ -166,7 +169,18 @@ func (s *Socket) readLoop() {
 			continue
 		}
 		failures = 0
-		s.dispatch(buf[:n], from)
+		if seg == 0 || seg >= n {
+			seg = n
+		} else {
+			s.stats.coalescedReads.Add(1)
+		}
+		// A coalesced read holds datagrams of seg bytes (the last may be
+		// shorter). Those for one connection are applied in one step, so
+		// that it answers them all with one acknowledgement.
+		for off := 0; off < n; off += seg {
+			s.route(&in, buf[off:min(off+seg, n)], from)
+		}
+		in.flush()
 	}
 }
 
@@ -178,13 +192,15 @@ type source struct {
 	addr net.Addr // nil for UDP
 }
 
-func (s *Socket) read(buf []byte) (int, source, error) {
+// read reads the next datagram, or several coalesced ones of seg bytes
+// each (seg 0: one).
+func (s *Socket) read(buf []byte) (n, seg int, from source, err error) {
 	if s.udp != nil {
-		n, ap, err := s.udp.ReadFromUDPAddrPort(buf)
-		return n, source{ap: canonical(ap)}, err
+		n, seg, ap, err := s.off.read(s.udp, buf)
+		return n, seg, source{ap: canonical(ap)}, err
 	}
 	n, addr, err := s.pc.ReadFrom(buf)
-	return n, source{addr: addr}, err
+	return n, 0, source{addr: addr}, err
 }
 
 func (s *Socket) key(from source, id uint16) connKey {
@@ -210,9 +226,10 @@ func (s *Socket) writeToSource(b []byte, to source) {
 	s.writeTo(b, to.addr)
 }
 
-// dispatch routes one datagram: to its connection, to a new connection
-// (SYN), to ReadFrom (not uTP), or answers it with RESET (unknown).
-func (s *Socket) dispatch(b []byte, from source) {
+// route routes one datagram: to its connection (queued in in, which the
+// caller flushes), to a new connection (SYN), to ReadFrom (not uTP), or
+// answers it with RESET (unknown).
+func (s *Socket) route(in *inbox, b []byte, from source) {
 	h, payload, err := wire.Parse(b)
 	if err != nil {
 		if errors.Is(err, wire.ErrNotUTP) {
@@ -230,12 +247,16 @@ func (s *Socket) dispatch(b []byte, from source) {
 		// one whose peer restarted): with 16-bit ids and many short
 		// connections this is routine. The new SYN wins, as TCP lets a SYN
 		// reopen a TIME-WAIT connection (RFC 6191).
+		in.flush()
 		c.step(func(now time.Time, m *proto.Conn) { m.Drop(now) }) // leaves the table
 		c = nil
 	}
+	if c == nil {
+		in.flush() // keep the order of packets and new connections
+	}
 	switch {
 	case c != nil:
-		c.step(func(now time.Time, m *proto.Conn) { m.HandleParsed(now, h, payload) })
+		in.add(c, h, payload)
 	case h.Type == wire.Syn:
 		s.accept(from, h)
 	case h.Type != wire.Reset:
@@ -378,28 +399,96 @@ func (s *Socket) packetSize(raddr net.Addr) int {
 
 // send writes a batch of datagrams to addr and returns their buffers.
 func (s *Socket) send(out *outBatch, to net.Addr) {
+	if u, ok := to.(*net.UDPAddr); ok && s.udp != nil && out.n > 1 && s.off.gsoOn() {
+		s.sendSegmented(out, canonical(u.AddrPort()))
+	} else {
+		for i := range out.n {
+			s.writeTo(out.get(i), to)
+		}
+	}
 	for i := range out.n {
-		b := out.get(i)
-		s.writeTo(b, to)
-		s.putBuf(b)
+		s.putBuf(out.get(i))
 	}
 	out.reset()
 }
 
-func (s *Socket) writeTo(b []byte, to net.Addr) {
-	var err error
-	if u, ok := to.(*net.UDPAddr); ok && s.udp != nil {
-		_, err = s.udp.WriteToUDPAddrPort(b, canonical(u.AddrPort()))
-	} else {
-		_, err = s.pc.WriteTo(b, to)
+// sendSegmented sends each run of datagrams that the kernel can segment
+// in one system call.
+func (s *Socket) sendSegmented(out *outBatch, to netip.AddrPort) {
+	for i := 0; i < out.n; {
+		j := segmentRun(out, i)
+		if j-i > 1 && s.writeRun(out, i, j, to) {
+			i = j
+			continue
+		}
+		for ; i < j; i++ {
+			s.writeUDP(out.get(i), to)
+		}
 	}
+}
+
+// segmentRun returns the end of the run of datagrams from i that one
+// segmented send carries: as long as the first, but for a shorter last.
+func segmentRun(out *outBatch, i int) int {
+	seg := len(out.get(i))
+	total := seg
+	j := i + 1
+	for ; j < out.n && j-i < maxSegments; j++ {
+		l := len(out.get(j))
+		if l > seg || total+l > maxSegmentedBytes {
+			break
+		}
+		total += l
+		if l < seg {
+			return j + 1
+		}
+	}
+	return j
+}
+
+// writeRun sends datagrams i to j-1 as one segmented send. It reports
+// false when segmentation is refused and nothing was sent.
+func (s *Socket) writeRun(out *outBatch, i, j int, to netip.AddrPort) bool {
+	buf := s.getBuf()
+	defer s.putBuf(buf)
+	n := 0
+	for k := i; k < j; k++ {
+		n += copy(buf[n:], out.get(k))
+	}
+	sent, err := s.off.writeSegmented(s.udp, buf[:n], len(out.get(i)), to)
+	if !sent {
+		return false
+	}
+	if err == nil {
+		s.stats.segmentedSends.Add(1)
+	}
+	s.counted(j-i, n, err)
+	return true
+}
+
+func (s *Socket) writeTo(b []byte, to net.Addr) {
+	if u, ok := to.(*net.UDPAddr); ok && s.udp != nil {
+		s.writeUDP(b, canonical(u.AddrPort()))
+		return
+	}
+	_, err := s.pc.WriteTo(b, to)
+	s.counted(1, len(b), err)
+}
+
+func (s *Socket) writeUDP(b []byte, to netip.AddrPort) {
+	_, err := s.udp.WriteToUDPAddrPort(b, to)
+	s.counted(1, len(b), err)
+}
+
+// counted records datagrams sent, or a send error.
+func (s *Socket) counted(datagrams, bytes int, err error) {
 	if err != nil {
 		// UDP is lossy by contract; the state machine retransmits.
 		s.tel.event(&s.stats.sendErrors, metricSendErrors)
 		return
 	}
-	s.stats.packetsOut.Add(1)
-	s.stats.bytesOut.Add(uint64(len(b)))
+	s.stats.packetsOut.Add(uint64(datagrams))
+	s.stats.bytesOut.Add(uint64(bytes))
 }
 
 // forget removes an ended connection from the table.

@@ -21,6 +21,10 @@ type SocketStats struct {
 	ResetsSuppressed uint64 // ... not sent, over the rate limit
 	Retransmits      uint64 // of connections that have ended
 	Timeouts         uint64 // of connections that have ended
+
+	// UDP offload (Linux): system calls that carried several datagrams.
+	SegmentedSends uint64 // sends the kernel split into datagrams (UDP_SEGMENT)
+	CoalescedReads uint64 // reads that returned several datagrams (UDP_GRO)
 }
 
 type socketCounters struct {
@@ -28,6 +32,7 @@ type socketCounters struct {
 	sendErrors, malformed, nonUTP, nonUTPDropped, synsRefused  atomic.Uint64
 	synsEvicted                                                atomic.Uint64
 	resetsSent, resetsSuppressed, retransmits, timeouts        atomic.Uint64
+	segmentedSends, coalescedReads                             atomic.Uint64
 }
 
 // Stats returns a snapshot of the Socket's counters.
@@ -46,5 +51,7 @@ func (s *Socket) Stats() SocketStats {
 		ResetsSent:       c.resetsSent.Load(),
 		ResetsSuppressed: c.resetsSuppressed.Load(),
 		Retransmits:      c.retransmits.Load(), Timeouts: c.timeouts.Load(),
+		SegmentedSends: c.segmentedSends.Load(),
+		CoalescedReads: c.coalescedReads.Load(),
 	}
 }
