@@ -19,11 +19,10 @@ import (
 	"github.com/inet256/go-utp/v2/utp"
 )
 
-// -interop.full moves 32 MiB each way in the transfers through the relay
-// too (minutes: the lossy path runs at well under 1 MB/s, see
-// docs/interop.md) and adds anacrolix/utp to TestManyConnections. The
-// default is what CI runs, in under a minute.
-var full = flag.Bool("interop.full", false, "32 MiB each way through the relay too, and more (slow)")
+// -interop.full moves 32 MiB each way in every transfer whatever the
+// other flags say (-race and -short make them smaller), and adds
+// anacrolix/utp to TestManyConnections.
+var full = flag.Bool("interop.full", false, "32 MiB each way in every transfer even with -race or -short, and anacrolix/utp in TestManyConnections")
 
 const fullSize = 32 << 20
 

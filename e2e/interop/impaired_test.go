@@ -34,35 +34,60 @@ func (k peerKind) wanOpts() []utp.SocketOption {
 	return []utp.SocketOption{utp.WithPacketSize(size)}
 }
 
+// impairedSize is what TestTransferImpaired moves each way: the 32 MiB
+// of TestTransfer. The path, not the CPU, bounds these runs (0.3 to 0.9
+// MB/s, docs/interop.md), so they all run at once. -short, which CI's
+// race-detector pass uses, moves 1 MiB.
+func impairedSize() int64 {
+	if testing.Short() {
+		return 1 << 20
+	}
+	return 32 << 20
+}
+
+// impairedTimeout bounds one impaired transfer: the slowest, with libutp,
+// took 75 to 131 s in the runs recorded in docs/interop.md, and the bound
+// must stay inside go test's default 10-minute timeout.
+const impairedTimeout = 5 * time.Minute
+
 // TestTransferImpaired: the transfers of TestTransfer through a relay that
 // delays, loses, reorders and duplicates, in both roles, still arrive
 // byte-exact with EOF after the last byte. Our own Socket in the peer's
 // seat gives the reference throughput for the same path.
 func TestTransferImpaired(t *testing.T) {
+	t.Parallel()
+	var names []string
+	var cases []func(t *testing.T)
 	for i, k := range slices.Concat(peerKinds, []peerKind{oursKind}) {
 		for j, r := range roles {
-			t.Run(k.name+"/"+r.name, func(t *testing.T) {
-				size := k.impaired // bound by the path, not the CPU: not scaled under -race
-				ctx := testCtx(t, 60*time.Second)
-				if *full {
-					size = fullSize
-					ctx = testCtx(t, 20*time.Minute)
-				}
-				us := listenOurs(t, k.wanOpts()...)
-				p := newPeer(t, k)
-				rl, rt := newRelay(t, us, p, impairment(uint64(10*i+j+1)))
-				pr := connect(t, ctx, us, p, r.weDial, rt)
-				res := exchange(t, ctx, pr, size)
-				toThem, toUs := rl.Stats()
-				st := pr.ours.Stats()
-				t.Logf("%s, %s, 10 ms, 1%%/3%% loss: %s; relay to peer %+v; relay to us %+v; our retransmits %d, timeouts %d, RTT %v",
-					k.name, r.name, res, toThem, toUs, st.Retransmits, st.Timeouts, st.RTT)
-				for _, c := range []relay.Counters{toThem, toUs} {
-					if c.Lost == 0 || c.Reordered == 0 || c.Duplicated == 0 {
-						t.Errorf("step %q: to peer %+v, to us %+v", "the relay impairs both ways", toThem, toUs)
-					}
-				}
+			names = append(names, k.name+"/"+r.name)
+			cases = append(cases, func(t *testing.T) {
+				transferImpaired(t, k, r.weDial, r.name, uint64(10*i+j+1))
 			})
+		}
+	}
+	runAtOnce(t, names, cases)
+}
+
+func transferImpaired(t *testing.T, k peerKind, weDial bool, role string, seed uint64) {
+	size := impairedSize()
+	ctx := testCtx(t, impairedTimeout)
+	if *full {
+		size = fullSize
+		ctx = testCtx(t, 20*time.Minute)
+	}
+	us := listenOurs(t, k.wanOpts()...)
+	p := newPeer(t, k)
+	rl, rt := newRelay(t, us, p, impairment(seed))
+	pr := connect(t, ctx, us, p, weDial, rt)
+	res := exchange(t, ctx, pr, size)
+	toThem, toUs := rl.Stats()
+	st := pr.ours.Stats()
+	t.Logf("%s, %s, 10 ms, 1%%/3%% loss: %s; relay to peer %+v; relay to us %+v; our retransmits %d, timeouts %d, RTT %v",
+		k.name, role, res, toThem, toUs, st.Retransmits, st.Timeouts, st.RTT)
+	for _, c := range []relay.Counters{toThem, toUs} {
+		if c.Lost == 0 || c.Reordered == 0 || c.Duplicated == 0 {
+			t.Errorf("step %q: to peer %+v, to us %+v", "the relay impairs both ways", toThem, toUs)
 		}
 	}
 }

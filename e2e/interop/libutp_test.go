@@ -24,7 +24,6 @@ var libutpKind = peerKind{
 	// 64 KiB buffers (go-libutp socket.go, packetReader).
 	packetSize: 0,
 	bulk:       32 << 20,
-	impaired:   1 << 20,
 	many:       true,
 }
 

@@ -33,9 +33,8 @@ type peerKind struct {
 	// isReset reports whether an error from the peer's Conn is its
 	// "connection reset" error.
 	isReset func(error) bool
-	// bulk and impaired are the bytes moved each way by the CI-sized
-	// transfer tests, clean and through the relay.
-	bulk, impaired int64
+	// bulk is the bytes moved each way by TestTransfer.
+	bulk int64
 	// many says TestManyConnections runs against it by default (all
 	// peers run with -interop.full).
 	many bool
@@ -53,7 +52,6 @@ var (
 		// maxPayloadSize), so we send what it sends.
 		packetSize: 1384,
 		bulk:       32 << 20,
-		impaired:   1 << 20,
 	}
 	// peerKinds are the implementations every test runs against:
 	// anacrolix/utp always, and libutp first when cgo is available
@@ -67,7 +65,6 @@ var (
 		listen:     listenOurPeer,
 		packetSize: wanPacketSize,
 		isReset:    func(err error) bool { return errors.Is(err, utp.ErrConnReset) },
-		impaired:   1 << 20,
 	}
 )
 
