@@ -42,19 +42,19 @@ type Conn struct {
 	connOnce  sync.Once
 	closeOnce sync.Once
 
-	rdl, wdl *deadline
+	rdl, wdl deadline
 }
 
 func newConn(s *Socket, raddr net.Addr, key connKey, m *proto.Conn) *Conn {
-	return &Conn{
+	c := &Conn{
 		s: s, raddr: raddr, key: key, m: m,
 		readable:  make(chan struct{}, 1),
 		writable:  make(chan struct{}, 1),
 		connected: make(chan struct{}),
 		closed:    make(chan struct{}),
-		rdl:       newDeadline(),
-		wdl:       newDeadline(),
 	}
+	c.rdl.wake, c.wdl.wake = c.readable, c.writable
+	return c
 }
 
 // step applies one input to the state machine under c.mu, collects every

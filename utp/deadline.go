@@ -7,19 +7,28 @@ import (
 
 // deadline is a settable point in time with a channel that is closed when
 // it passes. Changing it while someone waits takes effect at once: the
-// waiter selects on wait(), which is re-read on every loop.
+// waiter selects on wait(), which is re-read on every loop. Its channel
+// is made when a deadline is first set (most connections never set one);
+// until then wait returns nil, which a select never chooses, so set
+// signals wake to make a blocked waiter loop and take the new channel.
 type deadline struct {
 	mu     sync.Mutex
 	timer  *time.Timer
-	cancel chan struct{} // closed when the deadline passes
+	cancel chan struct{} // closed when the deadline passes; nil until set
+	wake   chan struct{} // the waiter's signal channel (cap 1)
 }
-
-func newDeadline() *deadline { return &deadline{cancel: make(chan struct{})} }
 
 // set arms the deadline at t; the zero time disarms it.
 func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.cancel == nil {
+		if t.IsZero() {
+			return
+		}
+		d.cancel = make(chan struct{})
+		signal(d.wake)
+	}
 	if d.timer != nil && !d.timer.Stop() {
 		<-d.cancel // the timer fired: wait for its close, then renew
 	}

@@ -326,7 +326,7 @@ func (s *Socket) accept(from source, syn wire.Header) {
 		victim.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
 	}
 	s.stats.accepted.Add(1)
-	s.tel.connOpened("accepted", raddr)
+	s.tel.connOpened(false, raddr)
 	c.step(nil) // the STATE reply
 }
 
@@ -576,7 +576,7 @@ func (s *Socket) DialUTP(ctx context.Context, addr net.Addr) (*Conn, error) {
 		c, err = s.dialAttempt(ctx, c, min(dialAttempt, time.Until(deadline)))
 		switch {
 		case c != nil:
-			s.tel.connOpened("dialed", addr)
+			s.tel.connOpened(true, addr)
 			return c, nil
 		case err != nil:
 			return nil, opErr(err)
