@@ -7,7 +7,9 @@
 //
 // Every measurement runs in a fresh process (the same binary as a worker),
 // so that CPU time, memory and leftovers of one implementation do not
-// colour another's figures.
+// colour another's figures. One worker can be run by hand, with a profile:
+//
+//	go run . worker -scenario setup -impl utp -cpuprofile cpu.out
 package main
 
 import (
@@ -21,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -196,7 +199,21 @@ func workerMain(args []string) int {
 	implName := fs.String("impl", "", "")
 	profile := fs.String("profile", "", "")
 	isQuick := fs.Bool("quick", false, "")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measurement to this file")
 	fs.Parse(args)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Print(err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Print(err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
+	}
 	sz := full
 	if *isQuick {
 		sz = quick
