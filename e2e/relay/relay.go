@@ -2,7 +2,8 @@
 // loopback endpoints and impairs them on the way, each direction on its
 // own: a fixed delay, random loss, reordering and duplication drawn from a
 // seeded math/rand/v2 source, and drops chosen by a predicate on the raw
-// datagram (to lose, say, the first FIN of a uTP stream).
+// datagram (to lose, say, the first FIN of a uTP stream), and changes to
+// a datagram's bytes made by a hook (to corrupt a payload).
 //
 // Both endpoints send to the relay's address; the relay tells them apart by
 // source and forwards each datagram to the other one from its own address,
@@ -45,6 +46,12 @@ type Link struct {
 	// drops it when it returns true. It is called from the relay's one
 	// reading goroutine and must not retain b.
 	Drop func(b []byte) bool
+	// Mangle, if set, sees every datagram that is to be delivered (after
+	// Drop and the random loss) and may change its bytes in place, to
+	// corrupt a payload, say; a duplicate carries the same bytes. It
+	// returns whether it changed anything (counted as Mangled). It is
+	// called from the relay's one reading goroutine and must not retain b.
+	Mangle func(b []byte) bool
 }
 
 // Config configures a Relay.
@@ -70,11 +77,13 @@ type Counters struct {
 	Reordered  uint64 // held back by ReorderDelay
 	Overflow   uint64 // dropped because the queue was full
 	SendErrors uint64 // writes that failed
+	Mangled    uint64 // changed by Link.Mangle
 }
 
 type counters struct {
 	received, delivered, bytes, lost, filtered  atomic.Uint64
 	duplicated, reordered, overflow, sendErrors atomic.Uint64
+	mangled                                     atomic.Uint64
 }
 
 func (c *counters) snapshot() Counters {
@@ -83,6 +92,7 @@ func (c *counters) snapshot() Counters {
 		Bytes: c.bytes.Load(), Lost: c.lost.Load(), Filtered: c.filtered.Load(),
 		Duplicated: c.duplicated.Load(), Reordered: c.reordered.Load(),
 		Overflow: c.overflow.Load(), SendErrors: c.sendErrors.Load(),
+		Mangled: c.mangled.Load(),
 	}
 }
 
@@ -227,6 +237,9 @@ func (r *Relay) admit(d *direction, b []byte) {
 		due = due.Add(d.link.ReorderDelay)
 	}
 	p := append([]byte(nil), b...)
+	if d.link.Mangle != nil && d.link.Mangle(p) {
+		d.n.mangled.Add(1)
+	}
 	r.enqueue(d, due, p)
 	if dup {
 		d.n.duplicated.Add(1)

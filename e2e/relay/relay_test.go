@@ -178,6 +178,27 @@ func TestDropFirst(t *testing.T) {
 	}
 }
 
+// Mangle changes the bytes that are delivered, and only those it says.
+func TestMangle(t *testing.T) {
+	a, b := newEndpoint(t), newEndpoint(t)
+	bumpTwo := func(p []byte) bool {
+		if binary.BigEndian.Uint32(p) != 2 {
+			return false
+		}
+		binary.BigEndian.PutUint32(p, 200)
+		return true
+	}
+	r := newRelay(t, a, b, Config{AToB: Link{Mangle: bumpTwo}})
+	a.send(t, r, 4)
+	got := b.recv(t, 200*time.Millisecond)
+	if want := []uint32{0, 1, 200, 3}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if ab, _ := r.Stats(); ab.Mangled != 1 {
+		t.Fatalf("Mangled = %d, want 1", ab.Mangled)
+	}
+}
+
 func TestUnknownSourceDropped(t *testing.T) {
 	a, b, c := newEndpoint(t), newEndpoint(t), newEndpoint(t)
 	r := newRelay(t, a, b, Config{})
