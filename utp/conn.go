@@ -24,7 +24,8 @@ type Conn struct {
 	raddr net.Addr
 	key   connKey
 
-	confirmed atomic.Bool // the dialer was heard from (read by Socket under its lock)
+	confirmed   atomic.Bool // the dialer was heard from (read by Socket under its lock)
+	sharePeriod int64       // last period this connection received data in (reader goroutine only)
 
 	mu        sync.Mutex
 	m         *proto.Conn
@@ -68,6 +69,7 @@ func (c *Conn) step(input func(now time.Time, m *proto.Conn)) {
 	if input != nil {
 		input(now, c.m)
 	}
+	c.m.SetWindowLimit(c.s.share.window())
 	if c.userClose {
 		c.discardAfterClose(now)
 	}

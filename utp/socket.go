@@ -25,6 +25,7 @@ type Socket struct {
 	pc      net.PacketConn
 	udp     *net.UDPConn // pc, when it is UDP: allocation-free reads
 	off     offload      // segmentation and coalescing, when udp has them
+	share   *windowShare // the kernel receive buffer, shared among receivers
 	cfg     socketConfig
 	tel     telemetry
 	bufs    sync.Pool // *[maxDatagram]byte
@@ -90,8 +91,10 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 	s.batches.New = func() any { return new(outBatch) }
 	if u, ok := pc.(*net.UDPConn); ok {
 		s.udp = u
-		raiseUDPBuffers(u, cfg.udpBuffer)
+		s.share = newWindowShare(raiseUDPBuffers(u, cfg.udpBuffer))
 		s.off.enable(u)
+	} else {
+		s.share = newWindowShare(0)
 	}
 	go s.readLoop()
 	return s
@@ -177,8 +180,9 @@ func (s *Socket) readLoop() {
 		// A coalesced read holds datagrams of seg bytes (the last may be
 		// shorter). Those for one connection are applied in one step, so
 		// that it answers them all with one acknowledgement.
+		now := time.Now()
 		for off := 0; off < n; off += seg {
-			s.route(&in, buf[off:min(off+seg, n)], from)
+			s.route(&in, buf[off:min(off+seg, n)], from, now)
 		}
 		in.flush()
 	}
@@ -229,7 +233,7 @@ func (s *Socket) writeToSource(b []byte, to source) {
 // route routes one datagram: to its connection (queued in in, which the
 // caller flushes), to a new connection (SYN), to ReadFrom (not uTP), or
 // answers it with RESET (unknown).
-func (s *Socket) route(in *inbox, b []byte, from source) {
+func (s *Socket) route(in *inbox, b []byte, from source, now time.Time) {
 	h, payload, err := wire.Parse(b)
 	if err != nil {
 		if errors.Is(err, wire.ErrNotUTP) {
@@ -256,6 +260,9 @@ func (s *Socket) route(in *inbox, b []byte, from source) {
 	}
 	switch {
 	case c != nil:
+		if len(payload) > 0 {
+			s.share.noteData(c, now)
+		}
 		in.add(c, h, payload)
 	case h.Type == wire.Syn:
 		s.accept(from, h)

@@ -27,6 +27,7 @@ type recvState struct {
 	unacked        int    // in-order packets since our last ACK
 	ackNow         bool   // an ACK must go out at the next PollTransmit
 	lastAdvertised int
+	limit          int // most we advertise, set by the IO layer; 0: the free buffer
 	packetSize     int
 	sackMax        int
 	sackBuf        []byte
@@ -46,8 +47,23 @@ func (r *recvState) init(cfg Config) {
 	r.lastAdvertised = cfg.RecvBufferSize
 }
 
-// window is the free receive buffer, advertised as wnd_size (BEP 29).
-func (r *recvState) window() int { return max(0, r.ring.free()-r.reorderBytes) }
+// room is the free receive buffer: what we can accept.
+func (r *recvState) room() int { return max(0, r.ring.free()-r.reorderBytes) }
+
+// window is what we advertise as wnd_size (BEP 29): the free receive
+// buffer, within the limit the IO layer set.
+func (r *recvState) window() int {
+	if r.limit > 0 {
+		return min(r.room(), r.limit)
+	}
+	return r.room()
+}
+
+// SetWindowLimit bounds the window advertised to the peer to n bytes (0:
+// no bound beyond the free receive buffer). The IO layer uses it to
+// share one kernel receive buffer among the connections that feed from
+// it. Data beyond the bound is still accepted while there is room.
+func (c *Conn) SetWindowLimit(n int) { c.rcv.limit = max(0, n) }
 
 func (r *recvState) slot(seq uint16) *reorderSlot {
 	return &r.reorder[int(seq)&(len(r.reorder)-1)]
@@ -65,6 +81,9 @@ func (c *Conn) onData(now time.Time, seq uint16, payload []byte, fin bool) {
 		c.stats.PacketsIgnored++
 		r.ackNow = true
 	case d < 0:
+		if debugDup != nil {
+			debugDup(seq)
+		}
 		c.stats.Duplicates++
 		r.ackNow = true // our ACK may have been lost
 	case d == 0:
@@ -110,8 +129,10 @@ func (c *Conn) onInOrder(now time.Time, seq uint16, payload []byte, fin bool) {
 	if len(payload) > 0 || r.eof {
 		c.events.set(EventReadable)
 	}
-	if r.unacked >= 2 || r.eof {
-		// Every second packet is acknowledged at once (RFC 1122 4.2.3.2).
+	if r.unacked >= 2 || r.eof || (r.limit > 0 && r.window() < r.packetSize) {
+		// Every second packet is acknowledged at once (RFC 1122 4.2.3.2),
+		// and so is one that leaves too small a window for another: the
+		// sender waits for this ACK, which a delay would only slow.
 		r.ackNow = true
 	} else if c.timers[timerDelayedAck].IsZero() {
 		c.timers[timerDelayedAck] = now.Add(c.cfg.AckDelay)
@@ -121,13 +142,16 @@ func (c *Conn) onInOrder(now time.Time, seq uint16, payload []byte, fin bool) {
 func (c *Conn) onOutOfOrder(seq uint16, payload []byte, fin bool) {
 	r := &c.rcv
 	r.ackNow = true // SACK tells the sender what we hold
-	if len(payload) > r.window() {
+	if len(payload) > r.room() {
 		c.stats.DroppedNoRoom++
 		return
 	}
 	r.ensureReorder(wire.SeqDiff(seq, r.ackNr))
 	s := r.slot(seq)
 	if s.held {
+		if debugDup != nil {
+			debugDup(seq)
+		}
 		c.stats.Duplicates++
 		return
 	}
@@ -248,7 +272,7 @@ func (c *Conn) Read(now time.Time, p []byte) (int, error) {
 			// Packets held for lack of room are now in order: say so.
 			r.ackNow = r.ackNow || r.ackNr != before
 		}
-		if wasClosed && r.window() >= min(r.ring.limit/2, 2*r.packetSize) && c.state != stateClosed {
+		if wasClosed && r.room() >= min(r.ring.limit/2, 2*r.packetSize) && r.window() > r.lastAdvertised && c.state != stateClosed {
 			// The window we advertised was closed; tell the sender it
 			// reopened rather than make it wait for a probe.
 			r.ackNow = true
@@ -268,3 +292,5 @@ func (c *Conn) ackSent() {
 	c.rcv.unacked = 0
 	c.timers[timerDelayedAck] = time.Time{}
 }
+
+var debugDup func(seq uint16)

@@ -1,0 +1,37 @@
+package proto
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
+)
+
+// SetWindowLimit bounds the advertised wnd_size (the IO layer shares one
+// kernel buffer among connections) without refusing data that fits the
+// receive buffer, and a packet that leaves less than a packet's worth of
+// advertised window is acknowledged at once, since the sender waits for
+// that ACK.
+func TestScriptWindowLimit(t *testing.T) {
+	tc := newTestConn(t, roleDialer, withConfig(func(c *Config) { c.RecvBufferSize = 1000; c.PacketSize = 200 }))
+	tc.conn.SetWindowLimit(150)
+	chunk := strings.Repeat("z", 200)
+	tc.peerData(tc.p(0), chunk)
+	tc.wantPacket("window below a packet: acknowledged at once", pkt{typ: wire.State, ack: u16(tc.p(0)), wnd: u32(150)})
+	tc.peerData(tc.p(1), chunk)
+	tc.peerData(tc.p(2), chunk)
+	tc.peerData(tc.p(3), chunk)
+	tc.takeAll()
+	if got := tc.conn.Stats().DroppedNoRoom; got != 0 {
+		t.Fatalf("%d packets dropped beyond the advertised limit, though they fit the buffer", got)
+	}
+	tc.peerData(tc.p(4), chunk)
+	tc.wantPacket("buffer full: the free buffer is below the limit", pkt{typ: wire.State, ack: u16(tc.p(4)), wnd: u32(0)})
+	if got := tc.readN(1000); len(got) != 1000 {
+		t.Fatalf("read %d bytes, want 1000", len(got))
+	}
+	tc.wantPacket("reopened, up to the limit", pkt{typ: wire.State, ack: u16(tc.p(4)), wnd: u32(150)})
+	tc.conn.SetWindowLimit(0)
+	tc.write("x")
+	tc.wantPacket("no limit: the whole free buffer", pkt{typ: wire.Data, wnd: u32(1000)})
+}

@@ -1,0 +1,78 @@
+package utp
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// windowShare divides a UDP socket's kernel receive buffer among the
+// connections that are receiving data on it, through the window each
+// advertises.
+//
+// Every connection on a Socket is fed from one kernel buffer, but each
+// advertises its own receive buffer (4 MiB by default) as its window, so
+// that many senders at once may have far more in flight than the kernel
+// holds. On a fast path (loopback, a LAN) the queue in that buffer stays
+// well below LEDBAT's 100 ms target, so delay does not stop them, and the
+// buffer overflows: 64 connections at once lost about 1 datagram in 20
+// and stalled in retransmission timeouts. Advertising at most an equal
+// share of the buffer keeps the sum of the windows within it, as TCP's
+// per-connection buffers do by construction.
+type windowShare struct {
+	budget int          // payload bytes the kernel buffer holds; 0: no sharing
+	limit  atomic.Int64 // the window each connection may advertise now
+
+	// Owned by the reader goroutine: connections that received data in
+	// the current period and in the one before.
+	period int64
+	active [2]int
+}
+
+// sharePeriod is how long a connection counts as receiving after its
+// last data packet.
+const sharePeriod = 50 * time.Millisecond
+
+// minShare is the least window a connection is given however many share
+// the buffer: one Ethernet-sized packet, so that none stalls.
+const minShare = 1500
+
+// newWindowShare shares a kernel receive buffer of rcvbuf bytes as
+// getsockopt reports it. Linux doubles the size asked for and charges
+// each datagram its whole buffer, with overhead; half of the reported
+// size is what is left for payload with some headroom.
+func newWindowShare(rcvbuf int) *windowShare {
+	w := &windowShare{budget: rcvbuf / 2}
+	w.limit.Store(int64(w.budget))
+	return w
+}
+
+// noteData records that c received data at now. Only the reader
+// goroutine calls it.
+func (w *windowShare) noteData(c *Conn, now time.Time) {
+	if w.budget == 0 {
+		return
+	}
+	p := now.UnixNano() / int64(sharePeriod)
+	if p != w.period {
+		if p == w.period+1 {
+			w.active[0] = w.active[1]
+		} else {
+			w.active[0] = 0
+		}
+		w.active[1], w.period = 0, p
+	}
+	if c.sharePeriod != p {
+		c.sharePeriod = p
+		w.active[1]++
+	}
+	n := max(w.active[0], w.active[1], 1)
+	w.limit.Store(int64(max(w.budget/n, minShare)))
+}
+
+// window is the most a connection should advertise now; 0: no limit.
+func (w *windowShare) window() int {
+	if w.budget == 0 {
+		return 0
+	}
+	return int(w.limit.Load())
+}
