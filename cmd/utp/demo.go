@@ -88,7 +88,7 @@ func demoTransfer(a, b *endpoint, size int64, progress bool) (summary, error) {
 	if err != nil {
 		return summary{}, err
 	}
-	c, err := dialWithin(a.sock, raddr, 15*time.Second)
+	c, err := dialWithin(a.sock, raddr, b.local, 15*time.Second)
 	if err != nil {
 		return summary{}, err
 	}

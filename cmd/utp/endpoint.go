@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"net"
 	"strings"
 
@@ -19,7 +20,7 @@ type netFlags struct {
 
 func (f *netFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.udp, "udp", false, "addresses are UDP host:port, not INET256 node addresses")
-	cmd.Flags().StringVar(&f.api, "api", "", "INET256 daemon API endpoint (default $INET256_API)")
+	cmd.Flags().StringVar(&f.api, "api", "", "INET256 daemon API endpoint, unix:///PATH or tcp://HOST:PORT (default $INET256_API)")
 	cmd.Flags().StringVar(&f.key, "key", "", "PEM private key file for the INET256 node (default: a fresh key)")
 	cmd.Flags().StringVar(&f.bind, "bind", "", "local UDP address to bind (default 0.0.0.0:0; listen defaults to :7777)")
 }
@@ -39,11 +40,11 @@ func (f *netFlags) isUDP(addr string) bool {
 	return f.udp || strings.HasPrefix(addr, "udp://")
 }
 
-// openUDP opens a UDP Socket bound to bind.
+// openUDP opens a UDP Socket bound to bind (host:port, already checked).
 func openUDP(bind string, opts ...utp.SocketOption) (*endpoint, error) {
 	s, err := utp.Listen("udp", bind, opts...)
 	if err != nil {
-		return nil, fail(exitFailure, "cannot listen on UDP %s: %v", bind, err)
+		return nil, fail(exitFailure, "cannot listen on UDP %s: %v", bind, netReason(err))
 	}
 	return &endpoint{
 		sock:    s,
@@ -53,27 +54,107 @@ func openUDP(bind string, opts ...utp.SocketOption) (*endpoint, error) {
 	}, nil
 }
 
+// resolveUDP parses a UDP peer address: host:port or udp://host:port,
+// with a port other than 0.
 func resolveUDP(addr string) (net.Addr, error) {
-	hostport := strings.TrimPrefix(addr, "udp://")
-	a, err := net.ResolveUDPAddr("udp", hostport)
-	if err != nil || a.Port == 0 {
-		return nil, fail(exitBadAddress, "malformed UDP address %q: want host:port or udp://host:port", addr)
+	a, err := net.ResolveUDPAddr("udp", strings.TrimPrefix(addr, "udp://"))
+	if err == nil && a.Port == 0 {
+		err = errors.New("port 0")
+	}
+	if err != nil {
+		return nil, fail(exitBadAddress, "malformed UDP address %q (%s): want host:port or udp://host:port", addr, netReason(err))
 	}
 	return a, nil
 }
 
-// open opens the endpoint the flags and the peer address ask for: UDP if
-// the address (or --udp) says so, INET256 otherwise.
-func (f *netFlags) open(peer string, listening bool) (*endpoint, error) {
-	if f.isUDP(peer) {
-		bind := f.bind
-		if bind == "" {
-			bind = "0.0.0.0:0"
-			if listening {
-				bind = ":7777"
-			}
-		}
-		return openUDP(strings.TrimPrefix(bind, "udp://"))
+// parseBind checks a local UDP address (what it is for: "to listen on",
+// "for --bind"): host:port or udp://host:port, where the host may be
+// empty and the port 0. It returns the host:port to bind.
+func parseBind(addr, what string) (string, error) {
+	hostport := strings.TrimPrefix(addr, "udp://")
+	if _, err := net.ResolveUDPAddr("udp", hostport); err != nil {
+		return "", fail(exitBadAddress, "malformed UDP address %q %s (%s): want host:port or udp://host:port, such as udp://:9000", addr, what, netReason(err))
 	}
-	return f.openINET256()
+	return hostport, nil
+}
+
+// listenEndpoint opens the endpoint a listening command (listen, recv)
+// asks for. Its one optional argument is the UDP address to listen on;
+// over INET256 a node listens on its own address, which comes from --key,
+// so no address is taken.
+func (f *netFlags) listenEndpoint(args []string) (*endpoint, error) {
+	bind, what := f.bind, "for --bind"
+	if len(args) == 1 {
+		if !f.isUDP(args[0]) {
+			if _, err := inet256Addr(args[0]); err == nil {
+				return nil, fail(exitUsage, "over INET256 a node listens on its own address, which comes from --key: give no address, or udp://HOST:PORT to listen over UDP")
+			}
+			return nil, fail(exitBadAddress, "malformed address %q to listen on: want udp://HOST:PORT (or HOST:PORT with --udp); over INET256 give none", args[0])
+		}
+		bind, what = args[0], "to listen on"
+	}
+	if bind == "" && !f.udp {
+		return f.openINET256()
+	}
+	if bind == "" {
+		bind = ":7777"
+	}
+	hostport, err := parseBind(bind, what)
+	if err != nil {
+		return nil, err
+	}
+	return openUDP(hostport)
+}
+
+// dialEndpoint checks the peer address addr and --bind, then opens an
+// endpoint in addr's family and resolves addr there. Every address is
+// checked before any socket is opened or daemon asked.
+func (f *netFlags) dialEndpoint(addr string) (*endpoint, net.Addr, error) {
+	if !f.isUDP(addr) {
+		raddr, err := resolveINET256(addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		if f.bind != "" {
+			return nil, nil, fail(exitUsage, "--bind is for UDP; an INET256 node is reached through the daemon (--api)")
+		}
+		ep, err := f.openINET256()
+		if err != nil {
+			return nil, nil, err
+		}
+		return ep, raddr, nil
+	}
+	raddr, err := resolveUDP(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	bind := "0.0.0.0:0"
+	if f.bind != "" {
+		if bind, err = parseBind(f.bind, "for --bind"); err != nil {
+			return nil, nil, err
+		}
+	}
+	ep, err := openUDP(bind)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ep, raddr, nil
+}
+
+// netReason is the innermost message of a net package error ("missing
+// port in address", "no such host"), without the address it repeats.
+func netReason(err error) string {
+	var ae *net.AddrError
+	if errors.As(err, &ae) {
+		return ae.Err
+	}
+	var de *net.DNSError
+	if errors.As(err, &de) {
+		return de.Err
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return firstLine(oe.Err)
+	}
+	return firstLine(err)
 }

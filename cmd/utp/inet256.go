@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -18,9 +20,15 @@ import (
 // openINET256 opens a node on the daemon named by --api or $INET256_API,
 // with the key from --key or a fresh one, and a Socket over it.
 func (f *netFlags) openINET256() (*endpoint, error) {
-	api := f.api
+	api, from := f.api, "--api"
 	if api == "" {
-		api = inet256client.GetAPIEndpointFromEnv()
+		api, from = inet256client.GetAPIEndpointFromEnv(), "$INET256_API"
+		if _, set := os.LookupEnv("INET256_API"); !set {
+			from = "the default; set $INET256_API or --api"
+		}
+	}
+	if err := checkAPI(api); err != nil {
+		return nil, fail(exitBadAddress, "malformed INET256 API endpoint %q (%s): %v; want unix:///PATH or tcp://HOST:PORT", api, from, err)
 	}
 	priv, err := keyOrFresh(f.key)
 	if err != nil {
@@ -28,13 +36,13 @@ func (f *netFlags) openINET256() (*endpoint, error) {
 	}
 	svc, err := inet256client.NewClient(api)
 	if err != nil {
-		return nil, fail(exitNoDaemon, "bad INET256 API endpoint %q: %v", api, err)
+		return nil, fail(exitBadAddress, "malformed INET256 API endpoint %q (%s): want unix:///PATH or tcp://HOST:PORT", api, from)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	node, err := svc.Open(ctx, priv)
 	if err != nil {
-		return nil, fail(exitNoDaemon, "no INET256 daemon answers at %s (%v); start one with 'inet256 daemon --config FILE', or use --udp", api, firstLine(err))
+		return nil, fail(exitNoDaemon, "no INET256 daemon answers at %s (%s: %v); start one with 'inet256 daemon --config FILE' (docs/inet256.md), or use --udp", api, from, firstLine(err))
 	}
 	return nodeEndpoint(node, func() {
 		node.Close()
@@ -42,6 +50,28 @@ func (f *netFlags) openINET256() (*endpoint, error) {
 		defer dcancel()
 		svc.Drop(dctx, priv)
 	}), nil
+}
+
+// checkAPI checks the form of a daemon endpoint as inet256http dials it:
+// a unix socket path, or a TCP host:port.
+func checkAPI(api string) error {
+	u, err := url.Parse(api)
+	if err != nil {
+		return errors.New("not a URL")
+	}
+	switch u.Scheme {
+	case "unix":
+		if u.Host+u.Path == "" {
+			return errors.New("no socket path")
+		}
+	case "tcp":
+		if _, port, err := net.SplitHostPort(u.Host); err != nil || port == "" || (u.Path != "" && u.Path != "/") {
+			return errors.New("not tcp://HOST:PORT")
+		}
+	default:
+		return fmt.Errorf("scheme %q", u.Scheme)
+	}
+	return nil
 }
 
 // nodeEndpoint wraps a node in a Socket and the endpoint the commands use.
@@ -59,11 +89,15 @@ func nodeEndpoint(node inet256.Node, closeNode func()) *endpoint {
 }
 
 func resolveINET256(addr string) (net.Addr, error) {
-	a, err := inet256.ParseAddrBase64([]byte(addr))
+	a, err := inet256Addr(addr)
 	if err != nil {
 		return nil, fail(exitBadAddress, "malformed address %q: want an INET256 node address (base64, as 'inet256 addr' prints) or udp://host:port", addr)
 	}
 	return a, nil
+}
+
+func inet256Addr(addr string) (inet256.Addr, error) {
+	return inet256.ParseAddrBase64([]byte(addr))
 }
 
 // inet256MemPair makes two nodes on an in-process INET256 network.

@@ -66,15 +66,10 @@ are done: status 0 on a clean close, non-zero on error.`,
 }
 
 // acceptOne opens the endpoint a listening command asks for (args may
-// name a UDP address to bind), says where it waits, and accepts one
+// name a UDP address to listen on), says where it waits, and accepts one
 // connection.
 func acceptOne(f *netFlags, args []string, waiting string) (*utp.Conn, *endpoint, error) {
-	addr := ""
-	if len(args) == 1 {
-		addr = args[0]
-		f.bind = addr
-	}
-	ep, err := f.open(addr, true)
+	ep, err := f.listenEndpoint(args)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,22 +84,11 @@ func acceptOne(f *netFlags, args []string, waiting string) (*utp.Conn, *endpoint
 
 // dialPeer opens an endpoint for addr and connects to it.
 func dialPeer(f *netFlags, addr string, timeout time.Duration) (*utp.Conn, *endpoint, error) {
-	if !f.isUDP(addr) {
-		// A malformed address is reported before any daemon is asked.
-		if _, err := resolveINET256(addr); err != nil {
-			return nil, nil, err
-		}
-	}
-	ep, err := f.open(addr, false)
+	ep, raddr, err := f.dialEndpoint(addr)
 	if err != nil {
 		return nil, nil, err
 	}
-	raddr, err := ep.resolve(addr)
-	if err != nil {
-		ep.close()
-		return nil, nil, err
-	}
-	c, err := dialWithin(ep.sock, raddr, timeout)
+	c, err := dialWithin(ep.sock, raddr, addr, timeout)
 	if err != nil {
 		ep.close()
 		return nil, nil, err
@@ -112,8 +96,9 @@ func dialPeer(f *netFlags, addr string, timeout time.Duration) (*utp.Conn, *endp
 	return c, ep, nil
 }
 
-// dialWithin dials raddr, mapping failures to the CLI's messages.
-func dialWithin(s *utp.Socket, raddr net.Addr, timeout time.Duration) (*utp.Conn, error) {
+// dialWithin dials raddr, mapping failures to the CLI's messages, which
+// name the peer as the user wrote it.
+func dialWithin(s *utp.Socket, raddr net.Addr, name string, timeout time.Duration) (*utp.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	c, err := s.DialUTP(ctx, raddr)
@@ -121,11 +106,11 @@ func dialWithin(s *utp.Socket, raddr net.Addr, timeout time.Duration) (*utp.Conn
 	case err == nil:
 		return c, nil
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, utp.ErrTimedOut):
-		return nil, fail(exitUnreachable, "%s did not answer within %v", raddr, timeout)
+		return nil, fail(exitUnreachable, "%s did not answer within %v", name, timeout)
 	case errors.Is(err, utp.ErrConnRefused):
-		return nil, fail(exitUnreachable, "%s refused the connection", raddr)
+		return nil, fail(exitUnreachable, "%s refused the connection", name)
 	}
-	return nil, fail(exitUnreachable, "cannot reach %s: %v", raddr, err)
+	return nil, fail(exitUnreachable, "cannot reach %s: %v", name, err)
 }
 
 // finish waits (at most 30 s) until the peer has acknowledged everything
