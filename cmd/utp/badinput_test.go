@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,6 +67,8 @@ func TestBadInput(t *testing.T) {
 		{"listen: an INET256 address", []string{"listen", wellFormed}, "", exitUsage, []string{"listens on its own address"}},
 		{"recv: not an address", []string{"recv", "foo"}, "", exitBadAddress, []string{`malformed address "foo" to listen on`}},
 		{"recv: malformed UDP address", []string{"recv", "udp://nowhere"}, "", exitBadAddress, []string{`malformed UDP address "udp://nowhere" to listen on`}},
+		{"recv: no --out directory", []string{"recv", "--out", filepath.Join(dir, "none"), "udp://" + nobody}, "", exitUsage, []string{"--out", "no such file or directory"}},
+		{"recv: --out is a file", []string{"recv", "--out", file, "udp://" + nobody}, "", exitUsage, []string{"is not a directory"}},
 		{"malformed --api", []string{"listen", "--api", "foo://x"}, "", exitBadAddress, []string{`malformed INET256 API endpoint "foo://x" (--api)`}},
 		{"--api without a port", []string{"dial", "--api", "tcp://127.0.0.1", wellFormed}, "", exitBadAddress, []string{`malformed INET256 API endpoint "tcp://127.0.0.1" (--api)`}},
 		{"malformed $INET256_API", []string{"listen"}, "nonsense", exitBadAddress, []string{`malformed INET256 API endpoint "nonsense" ($INET256_API)`}},
@@ -97,7 +100,50 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// A full disk stops the receiver, which removes nothing it must not.
+// A receiver that already has the file refuses it without touching it,
+// and the sender says so, with the same status.
+func TestFileExists(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	src := filepath.Join(dir, "payload.bin")
+	os.WriteFile(src, randomBytes(1<<20), 0o644)
+	existing := filepath.Join(out, "payload.bin")
+	old := []byte("the receiver's own file, which must survive\n")
+	os.WriteFile(existing, old, 0o644)
+	addr := "udp://" + freePort(t)
+	recv := start(t, utpCmd(t, nil, "recv", "--out", out, addr))
+	recv.waitFor(t, "waiting for a file")
+	sent := runUTP(t, nil, "send", src, addr)
+	got := wait(t, recv)
+	checkBad(t, got, exitFileExists, "waiting for a file on", existing+" exists; use --force")
+	checkBad(t, sent, exitFileExists, "", "the receiver refused payload.bin", "already has a file by that name")
+	if b, err := os.ReadFile(existing); err != nil || !bytes.Equal(b, old) {
+		t.Fatalf("the existing file changed: %q, %v", b, err)
+	}
+}
+
+// --force replaces an existing file with what was sent.
+func TestForceOverwrites(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	src := filepath.Join(dir, "payload.bin")
+	data := randomBytes(1 << 20)
+	os.WriteFile(src, data, 0o644)
+	existing := filepath.Join(out, "payload.bin")
+	os.WriteFile(existing, bytes.Repeat([]byte("old "), 1<<19), 0o644) // longer than data
+	addr := "udp://" + freePort(t)
+	recv := start(t, utpCmd(t, nil, "recv", "--force", "--out", out, addr))
+	recv.waitFor(t, "waiting for a file")
+	sent := runUTP(t, nil, "send", src, addr)
+	got := wait(t, recv)
+	if sent.code != 0 || got.code != 0 {
+		t.Fatalf("send %d (%s), recv %d (%s)", sent.code, sent.stderr, got.code, got.stderr)
+	}
+	if b, err := os.ReadFile(existing); err != nil || !bytes.Equal(b, data) {
+		t.Fatalf("the file was not replaced by what was sent: %d bytes, %v", len(b), err)
+	}
+}
+
+// A full disk stops the receiver, which removes nothing it must not and
+// tells the sender why.
 func TestDiskFull(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "full")
 	os.WriteFile(src, randomBytes(1<<20), 0o644)
@@ -105,8 +151,9 @@ func TestDiskFull(t *testing.T) {
 	// /dev/full fails every write with ENOSPC.
 	recv := start(t, utpCmd(t, nil, "recv", "--force", "--out", "/dev", addr))
 	recv.waitFor(t, "waiting for a file")
-	runUTP(t, nil, "send", src, addr)
+	sent := runUTP(t, nil, "send", src, addr)
 	checkBad(t, wait(t, recv), exitDiskFull, "waiting for a file on", "no space left on the device writing /dev/full")
+	checkBad(t, sent, exitDiskFull, "", "the receiver refused full: its disk is full")
 	if info, err := os.Stat("/dev/full"); err != nil || info.Mode().IsRegular() {
 		t.Fatalf("/dev/full was disturbed: %v %v", info, err)
 	}

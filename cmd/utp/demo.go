@@ -44,7 +44,7 @@ anything is wrong.`,
 			defer a.close()
 			defer b.close()
 			fmt.Fprintf(os.Stderr, "demo: %s -> %s, %d MiB\n", a.local, b.local, mib)
-			s, err := demoTransfer(a, b, int64(mib)<<20, !asJSON)
+			s, err := demoTransfer(a, b, int64(mib)<<20)
 			if err != nil {
 				return err
 			}
@@ -73,7 +73,7 @@ func udpPair() (*endpoint, *endpoint, error) {
 
 // demoTransfer sends size pseudo-random bytes from a to b with the file
 // protocol, and checks them on arrival.
-func demoTransfer(a, b *endpoint, size int64, progress bool) (summary, error) {
+func demoTransfer(a, b *endpoint, size int64) (summary, error) {
 	received := make(chan error, 1)
 	go func() {
 		c, err := b.sock.AcceptUTP()
@@ -94,7 +94,7 @@ func demoTransfer(a, b *endpoint, size int64, progress bool) (summary, error) {
 	}
 	defer c.Close()
 	src := rand.NewChaCha8([32]byte{'u', 't', 'p'})
-	s, err := sendFile(c, src, "demo", size, progress)
+	s, err := sendFile(c, src, "demo", size)
 	if err != nil {
 		return summary{}, err
 	}

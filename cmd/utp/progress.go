@@ -7,7 +7,8 @@ import (
 )
 
 // progress draws a one-line progress bar on stderr while bytes pass
-// through it, when stderr is a terminal; otherwise it does nothing.
+// through it, when stderr is a terminal; otherwise it does nothing. It
+// does not depend on --json, whose summary goes to stdout.
 type progress struct {
 	name     string
 	total    int64
@@ -17,8 +18,8 @@ type progress struct {
 	on       bool
 }
 
-func newProgress(name string, total int64, wanted bool) *progress {
-	return &progress{name: name, total: total, start: time.Now(), on: wanted && isTerminal(os.Stderr)}
+func newProgress(name string, total int64) *progress {
+	return &progress{name: name, total: total, start: time.Now(), on: isTerminal(os.Stderr)}
 }
 
 func isTerminal(f *os.File) bool {

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// openPTY opens a pseudo-terminal pair as openpty(3) does, with Linux's
+// ioctls on /dev/ptmx: what is written to the slave side is read from the
+// master.
+func openPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatalf("opening /dev/ptmx: %v", err)
+	}
+	ioctl := func(req uintptr, arg unsafe.Pointer) error {
+		if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, m.Fd(), req, uintptr(arg)); errno != 0 {
+			return errno
+		}
+		return nil
+	}
+	var unlock int32
+	var n uint32
+	if err := ioctl(syscall.TIOCSPTLCK, unsafe.Pointer(&unlock)); err != nil {
+		m.Close()
+		t.Fatalf("unlocking the pty: %v", err)
+	}
+	if err := ioctl(syscall.TIOCGPTN, unsafe.Pointer(&n)); err != nil {
+		m.Close()
+		t.Fatalf("numbering the pty: %v", err)
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		m.Close()
+		t.Fatalf("opening the pty's slave: %v", err)
+	}
+	t.Cleanup(func() { m.Close(); s.Close() })
+	return m, s
+}
+
+// terminal collects what a process writes to a pty.
+type terminal struct {
+	text syncBuffer
+	done chan struct{} // closed when the last writer has gone
+}
+
+// onTerminal starts a prepared run with its stderr on a pty.
+func onTerminal(t *testing.T, r *running) *terminal {
+	t.Helper()
+	master, slave := openPTY(t)
+	r.cmd.Stderr = slave
+	startPrepared(t, r)
+	slave.Close() // the child holds the only copy now
+	tty := &terminal{done: make(chan struct{})}
+	go func() {
+		defer close(tty.done)
+		io.Copy(&tty.text, master) // ends with EIO once the child exits
+	}()
+	return tty
+}
+
+// all returns everything written, once the process has exited.
+func (tty *terminal) all(t *testing.T) string {
+	t.Helper()
+	select {
+	case <-tty.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the pty stayed open after the process exited")
+	}
+	return tty.text.String()
+}
+
+// prepare is start without starting: stdout and stderr go to buffers.
+func prepare(t *testing.T, stdin []byte, args ...string) *running {
+	cmd := utpCmd(t, stdin, args...)
+	r := &running{cmd: cmd, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = &r.stdout, &r.stderr
+	return r
+}
+
+// hasBar reports whether s shows the progress bar: a carriage return,
+// the file's name, a percentage, the rate and the ETA.
+func hasBar(s, name string) bool {
+	return strings.Contains(s, "\r"+name+": ") && strings.Contains(s, "%") &&
+		strings.Contains(s, "MB/s") && strings.Contains(s, "ETA")
+}
+
+// The progress bar is drawn on stderr when it is a terminal, also with
+// --json (whose summary goes to stdout), and never when it is not: in a
+// transfer, the end on a pty shows it and the end on a pipe does not.
+func TestProgressOnTerminalOnly(t *testing.T) {
+	for _, senderOnTTY := range []bool{true, false} {
+		name := "receiver on a terminal"
+		if senderOnTTY {
+			name = "sender on a terminal"
+		}
+		t.Run(name, func(t *testing.T) {
+			dir, out := t.TempDir(), t.TempDir()
+			src := filepath.Join(dir, "payload.bin")
+			os.WriteFile(src, randomBytes(4<<20), 0o644)
+			addr := "udp://" + freePort(t)
+			recv := prepare(t, nil, "recv", "--json", "--out", out, addr)
+			send := prepare(t, nil, "send", "--json", src, addr)
+			var tty *terminal
+			if senderOnTTY {
+				startPrepared(t, recv)
+				recv.waitFor(t, "waiting for a file")
+				tty = onTerminal(t, send)
+			} else {
+				tty = onTerminal(t, recv)
+				waitText(t, recv.cmd, &tty.text, "waiting for a file")
+				startPrepared(t, send)
+			}
+			sent, got := wait(t, send), wait(t, recv)
+			if sent.code != 0 || got.code != 0 {
+				t.Fatalf("send %d (%s), recv %d (%s)", sent.code, sent.stderr, got.code, got.stderr)
+			}
+			terminal := tty.all(t)
+			pipe := sent.stderr
+			if senderOnTTY {
+				pipe = got.stderr
+			}
+			if !hasBar(terminal, "payload.bin") {
+				t.Fatalf("no progress bar on the terminal: %q", terminal)
+			}
+			if strings.Contains(pipe, "\r") || strings.Contains(pipe, "ETA") {
+				t.Fatalf("a progress bar on a pipe: %q", pipe)
+			}
+			for _, r := range []result{sent, got} {
+				var s summary
+				if err := json.Unmarshal([]byte(r.stdout), &s); err != nil || s.File != "payload.bin" {
+					t.Fatalf("stdout is not the JSON summary alone: %q", r.stdout)
+				}
+			}
+		})
+	}
+}
+
+// The demo shows its progress on a terminal too.
+func TestDemoProgressOnTerminal(t *testing.T) {
+	r := prepare(t, nil, "demo", "--udp", "--size", "4")
+	tty := onTerminal(t, r)
+	if res := wait(t, r); res.code != 0 {
+		t.Fatalf("demo: exit %d", res.code)
+	}
+	if s := tty.all(t); !hasBar(s, "demo") || !strings.Contains(s, "4.0 MiB") {
+		t.Fatalf("no progress bar on the terminal: %q", s)
+	}
+}
+
+func startPrepared(t *testing.T, r *running) {
+	t.Helper()
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.done <- r.cmd.Wait() }()
+	t.Cleanup(func() { r.cmd.Process.Kill() }) // ends only the process we started
+}
