@@ -349,6 +349,9 @@ func fanout(im impl, n int, per int64, limit time.Duration) result {
 	}
 	wg.Wait()
 	r.Seconds, r.CPU = w.stop()
+	if im.udp {
+		r.Drops = udpDrops(portOf(srv.Addr()), portOf(cli.Addr()))
+	}
 	r.Count = int(done.Load())
 	r.Bytes = int64(r.Count) * per
 	if err, ok := firstErr.Load().(error); ok {
