@@ -163,7 +163,6 @@ func (c *Conn) detectLoss(h *wire.Header, payloadLen int, res *ackResult) bool {
 	if s.dupAcks == c.dupThreshold() && s.inUse() > 0 {
 		if p := s.pkt(s.una); !p.sacked && !p.fastResent && p.inFlight {
 			c.markLost(p)
-			p.fastResent = true
 			lost = true
 		}
 	}
@@ -225,6 +224,9 @@ func (c *Conn) sackLoss() bool {
 }
 
 // markLost takes a packet out of flight and queues it for retransmission.
+// It also marks the packet fastResent: the duplicate ACKs that follow SACK
+// evidence are the same evidence, and must not resend it a second time
+// (libutp likewise resends a packet once per loss, fast_resend_seq_nr).
 func (c *Conn) markLost(p *outPacket) {
 	s := &c.snd
 	if p.inFlight {
@@ -236,6 +238,7 @@ func (c *Conn) markLost(p *outPacket) {
 		s.lostN++
 		c.stats.FastRetransmits++
 	}
+	p.fastResent = true
 }
 
 func (c *Conn) rto() time.Duration { return c.rtt.RTO() }

@@ -97,6 +97,23 @@ func TestScriptRetransmitOnSACKEvidence(t *testing.T) {
 	}
 }
 
+// libutp fast_resend_seq_nr: a packet is resent once per loss. When SACK
+// evidence has already resent the oldest packet, the third duplicate ACK
+// that follows is the same evidence and must not resend it again.
+func TestScriptSACKLossNotResentByThirdDupAck(t *testing.T) {
+	tc := newTestConn(t, roleDialer, withWindow(1<<20), withConfig(func(c *Config) { c.PacketSize = 10 }))
+	chunks := tc.sendPackets(6, 10)
+	tc.peerAck(tc.s(0)-1, tc.s(1))
+	tc.wantIdle("first duplicate ACK")
+	tc.peerAck(tc.s(0)-1, tc.s(1), tc.s(2), tc.s(3))
+	tc.wantPacket("SACK evidence at the second duplicate ACK", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: chunks[0]})
+	tc.peerAck(tc.s(0)-1, tc.s(1), tc.s(2), tc.s(3), tc.s(4))
+	tc.wantIdle("the third duplicate ACK does not resend it again")
+	if st := tc.conn.Stats(); st.FastRetransmits != 1 || st.Retransmits != 1 {
+		t.Fatalf("FastRetransmits %d, Retransmits %d; want 1 and 1", st.FastRetransmits, st.Retransmits)
+	}
+}
+
 // RFC 6298 2.1: before any RTT sample the RTO is 1 s.
 func TestScriptRTOInitialOneSecond(t *testing.T) {
 	tc := newTestConn(t, roleAcceptor) // no RTT sample from the handshake

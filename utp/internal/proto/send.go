@@ -19,7 +19,8 @@ type outPacket struct {
 	lost   bool      // declared lost and waiting for retransmission
 	// inFlight: counted in flight (sent, not acked, not declared lost).
 	inFlight bool
-	// fastResent: retransmitted on dup-ACK evidence since the last RTO.
+	// fastResent: declared lost on duplicate-ACK or SACK evidence since
+	// the last RTO; the third duplicate ACK does not resend it again.
 	fastResent bool
 }
 
