@@ -114,6 +114,28 @@ func TestScriptSACKLossNotResentByThirdDupAck(t *testing.T) {
 	}
 }
 
+// RFC 5681 3.2 step 3 and RFC 6675 section 5 step (4.3): on entering loss
+// recovery the oldest packet is resent without waiting for room in the
+// window. Packets that reached the peer past the end of its SACK bitmask
+// stay counted in flight, so after the loss response shrinks the window
+// the flight can exceed it until the oldest packet is repaired.
+func TestScriptOldestResentWhateverTheWindow(t *testing.T) {
+	const size = 10 + wire.HeaderSize
+	tc := newTestConn(t, roleDialer, withWindow(8*size), withConfig(func(c *Config) { c.PacketSize = 10 }))
+	chunks := tc.sendPackets(8, 10)
+	tc.conn.ctrl.(*fixedWindow).wnd = 4 * size // as a halving on loss would
+	for i := 1; i <= 2; i++ {
+		tc.peerAck(tc.s(0) - 1) // no SACK: what arrived is past the bitmask
+		tc.wantIdle(fmt.Sprintf("duplicate ACK %d", i))
+	}
+	tc.peerAck(tc.s(0) - 1)
+	tc.wantPacket("third duplicate ACK, 7 packets in flight, window 4", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: chunks[0]})
+	tc.wantIdle("nothing else fits the window")
+	if st := tc.conn.Stats(); st.Timeouts != 0 {
+		t.Fatalf("Timeouts %d, want 0", st.Timeouts)
+	}
+}
+
 // RFC 6298 2.1: before any RTT sample the RTO is 1 s.
 func TestScriptRTOInitialOneSecond(t *testing.T) {
 	tc := newTestConn(t, roleAcceptor) // no RTT sample from the handshake

@@ -235,6 +235,14 @@ func (c *Conn) PollTransmit(now time.Time, buf []byte) (n int, ok bool) {
 // nextRetransmit returns the oldest packet declared lost that the window
 // allows to resend. After a timeout the window holds one packet, so this
 // resends the oldest first (RFC 6298 5.4).
+//
+// The oldest unacknowledged packet is resent whatever the window: RFC 5681
+// 3.2 step 3 and RFC 6675 section 5 step (4.3) retransmit it on entering
+// recovery without consulting cwnd. Our flight counts every packet the
+// peer has not acknowledged, including those that arrived past the end of
+// its SACK bitmask (libutp's covers 32 packets), so after the loss has
+// halved the window the flight can stay above it until the oldest packet
+// is repaired: waiting for room would wait for the RTO.
 func (c *Conn) nextRetransmit() (uint16, bool) {
 	s := &c.snd
 	if s.lostN == 0 {
@@ -245,7 +253,7 @@ func (c *Conn) nextRetransmit() (uint16, bool) {
 		if !p.lost {
 			continue
 		}
-		if s.flight > 0 && s.flight+p.size() > c.sendWindow() && p.typ != wire.Syn {
+		if seq != s.una && s.flight > 0 && s.flight+p.size() > c.sendWindow() && p.typ != wire.Syn {
 			return 0, false
 		}
 		return seq, true
