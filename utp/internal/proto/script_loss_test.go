@@ -136,6 +136,33 @@ func TestScriptOldestResentWhateverTheWindow(t *testing.T) {
 	}
 }
 
+// RFC 6298 5.3 restarts the retransmission timer so that it times the
+// oldest outstanding packet; a fast retransmission of that packet restarts
+// it too (as Linux's tcp_xmit_retransmit_queue does). Left running from
+// the first transmission, the timer would expire before the
+// retransmission could have been acknowledged.
+func TestScriptFastRetransmitRestartsTimer(t *testing.T) {
+	tc := newTestConn(t, roleDialer, withWindow(1<<20), withConfig(func(c *Config) { c.PacketSize = 10 }))
+	chunks := tc.sendPackets(5, 10)
+	rto := tc.conn.Stats().RTO
+	tc.advance(rto * 3 / 4)
+	for range 3 {
+		tc.peerAck(tc.s(0) - 1)
+	}
+	tc.wantPacket("third duplicate ACK", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: chunks[0]})
+	resent := tc.now
+	tc.advanceTo(resent.Add(rto - time.Millisecond))
+	tc.wantIdle("less than an RTO after the fast retransmission")
+	if st := tc.conn.Stats(); st.Timeouts != 0 {
+		t.Fatalf("timed out %v after the fast retransmission (RTO %v)", tc.now.Sub(resent), rto)
+	}
+	tc.advance(time.Millisecond)
+	tc.wantPacket("an RTO after the fast retransmission", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: chunks[0]})
+	if st := tc.conn.Stats(); st.Timeouts != 1 {
+		t.Fatalf("Timeouts %d, want 1", st.Timeouts)
+	}
+}
+
 // RFC 6298 2.1: before any RTT sample the RTO is 1 s.
 func TestScriptRTOInitialOneSecond(t *testing.T) {
 	tc := newTestConn(t, roleAcceptor) // no RTT sample from the handshake

@@ -288,7 +288,15 @@ func (c *Conn) transmit(now time.Time, buf []byte, seq uint16) int {
 	c.stats.BytesSent += uint64(p.n)
 	c.ackSent()
 	c.countSent(now)
-	if c.timers[timerRetransmit].IsZero() {
+	if c.timers[timerRetransmit].IsZero() || (p.sends > 1 && seq == s.una) {
+		// RFC 6298 5.1 starts the timer; 5.3 restarts it when new data is
+		// acknowledged, so that it times the oldest outstanding packet.
+		// Resending that packet restarts it too: its ACK cannot come back
+		// within a round trip, and a timer left running from the last ACK
+		// could expire just after a fast retransmission, collapsing the
+		// window and resending everything for a packet that was not lost.
+		// Linux rearms its timer the same way when it retransmits the head
+		// of its queue (tcp_xmit_retransmit_queue).
 		c.timers[timerRetransmit] = now.Add(c.rto())
 	}
 	return n + p.n
