@@ -137,19 +137,20 @@ func signal(ch chan struct{}) {
 	}
 }
 
-// rearm moves the connection's one timer only when its deadline changed.
+// rearm moves the connection's one timer only when its deadline comes
+// earlier than the timer is set for. A deadline that moved later, or went
+// away, leaves the timer to fire early; HandleTimeout is then a no-op and
+// the timer is set again. Deadlines change on almost every packet (the
+// delayed ACK is armed by one and cancelled by the reply), and resetting
+// a runtime timer to an earlier time wakes the network poller: this way a
+// ping-pong moves the timer about once per delayed-ACK interval, not twice
+// per round trip.
 func (c *Conn) rearm(now time.Time) {
 	at := c.m.NextDeadline()
-	if at.Equal(c.timerAt) {
+	if at.IsZero() || (!c.timerAt.IsZero() && !at.Before(c.timerAt)) {
 		return
 	}
 	c.timerAt = at
-	if at.IsZero() {
-		if c.timer != nil {
-			c.timer.Stop()
-		}
-		return
-	}
 	if c.timer == nil {
 		c.timer = time.AfterFunc(at.Sub(now), c.onTimer)
 		return
@@ -158,7 +159,10 @@ func (c *Conn) rearm(now time.Time) {
 }
 
 func (c *Conn) onTimer() {
-	c.step(func(now time.Time, m *proto.Conn) { m.HandleTimeout(now) })
+	c.step(func(now time.Time, m *proto.Conn) {
+		c.timerAt = time.Time{} // fired: the next deadline arms it again
+		m.HandleTimeout(now)
+	})
 }
 
 // discardAfterClose drops data that arrives after Close. As TCP does, data
