@@ -26,8 +26,10 @@ type Conn struct {
 
 	confirmed   atomic.Bool // the dialer was heard from (read by Socket under its lock)
 	sharePeriod int64       // last period this connection received data in (reader goroutine only)
+	shareBytes  int         // ... and how much, up to shareActive
 
 	mu        sync.Mutex
+	sendMu    sync.Mutex // held while a step's datagrams are sent; see step
 	m         *proto.Conn
 	timer     *time.Timer
 	timerAt   time.Time
@@ -79,8 +81,20 @@ func (c *Conn) step(input func(now time.Time, m *proto.Conn)) {
 	}
 	gone := c.events()
 	c.rearm(now)
+	sending := out.n > 0
+	if sending {
+		// Taken before c.mu is released, so that datagrams leave in the
+		// order the state machine produced them even when two goroutines
+		// step at once (the reader's handshake confirmation and the
+		// user's first Write, say): reordering them on the way out costs
+		// the peer a selective ACK and us a spurious retransmission.
+		c.sendMu.Lock()
+	}
 	c.mu.Unlock()
-	c.s.send(out, c.raddr)
+	if sending {
+		c.s.send(out, c.raddr)
+		c.sendMu.Unlock()
+	}
 	if gone {
 		c.s.forget(c)
 	}

@@ -6,7 +6,8 @@ import (
 )
 
 // windowShare divides a UDP socket's kernel receive buffer among the
-// connections that are receiving data on it, through the window each
+// connections that are receiving data on it (at least shareActive bytes
+// in the current or the previous period), through the window each
 // advertises.
 //
 // Every connection on a Socket is fed from one kernel buffer, but each
@@ -32,6 +33,12 @@ type windowShare struct {
 // last data packet.
 const sharePeriod = 50 * time.Millisecond
 
+// shareActive is how much a connection must receive in one period to
+// count as receiving: short exchanges (a request, a reply) hold little of
+// the buffer, and counting them would shrink everyone's window on a
+// server that opens many connections a second.
+const shareActive = 64 << 10
+
 // minShare is the least window a connection is given however many share
 // the buffer: one Ethernet-sized packet, so that none stalls.
 const minShare = 1500
@@ -46,9 +53,9 @@ func newWindowShare(rcvbuf int) *windowShare {
 	return w
 }
 
-// noteData records that c received data at now. Only the reader
-// goroutine calls it.
-func (w *windowShare) noteData(c *Conn, now time.Time) {
+// noteData records that c received n bytes of data at now. Only the
+// reader goroutine calls it.
+func (w *windowShare) noteData(c *Conn, now time.Time, n int) {
 	if w.budget == 0 {
 		return
 	}
@@ -62,11 +69,17 @@ func (w *windowShare) noteData(c *Conn, now time.Time) {
 		w.active[1], w.period = 0, p
 	}
 	if c.sharePeriod != p {
-		c.sharePeriod = p
-		w.active[1]++
+		c.sharePeriod, c.shareBytes = p, 0
 	}
-	n := max(w.active[0], w.active[1], 1)
-	w.limit.Store(int64(max(w.budget/n, minShare)))
+	if c.shareBytes >= shareActive {
+		return // counted already
+	}
+	if c.shareBytes += n; c.shareBytes < shareActive {
+		return
+	}
+	w.active[1]++
+	active := max(w.active[0], w.active[1], 1)
+	w.limit.Store(int64(max(w.budget/active, minShare)))
 }
 
 // window is the most a connection should advertise now; 0: no limit.

@@ -6,8 +6,9 @@ import (
 )
 
 // The window each connection may advertise is the budget divided among
-// the connections that received data in this period or the one before,
-// never below minShare; without a budget there is no limit.
+// the connections that received at least shareActive bytes in this
+// period or the one before, never below minShare; without a budget there
+// is no limit.
 func TestWindowShare(t *testing.T) {
 	if w := newWindowShare(0); w.window() != 0 {
 		t.Fatalf("no budget: window %d, want 0 (no limit)", w.window())
@@ -22,28 +23,33 @@ func TestWindowShare(t *testing.T) {
 	}
 	start := time.Unix(1000, 0)
 	for _, c := range conns {
-		w.noteData(c, start)
-		w.noteData(c, start) // counted once per period
+		before := w.window()
+		w.noteData(c, start, 1000)
+		if got := w.window(); got != before {
+			t.Fatalf("a connection that received 1,000 bytes counts: window %d, was %d", got, before)
+		}
+		w.noteData(c, start, shareActive)
+		w.noteData(c, start, shareActive) // counted once per period
 	}
 	if got := w.window(); got != 8<<20/64 {
 		t.Fatalf("64 receiving: %d, want %d", got, 8<<20/64)
 	}
 	next := start.Add(sharePeriod)
-	w.noteData(conns[0], next)
+	w.noteData(conns[0], next, shareActive)
 	if got := w.window(); got != 8<<20/64 {
 		t.Fatalf("the next period still counts the previous one: %d, want %d", got, 8<<20/64)
 	}
-	w.noteData(conns[0], next.Add(sharePeriod))
+	w.noteData(conns[0], next.Add(sharePeriod), shareActive)
 	if got := w.window(); got != 8<<20 {
 		t.Fatalf("one receiving after two periods: %d, want the whole budget", got)
 	}
-	w.noteData(conns[1], next.Add(10*sharePeriod))
+	w.noteData(conns[1], next.Add(10*sharePeriod), shareActive)
 	if got := w.window(); got != 8<<20 {
 		t.Fatalf("after a pause: %d, want the whole budget", got)
 	}
 	many := newWindowShare(1 << 20)
 	for range 10000 {
-		many.noteData(&Conn{}, start)
+		many.noteData(&Conn{}, start, shareActive)
 	}
 	if got := many.window(); got != minShare {
 		t.Fatalf("10,000 receiving: %d, want the floor %d", got, minShare)

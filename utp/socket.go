@@ -261,7 +261,7 @@ func (s *Socket) route(in *inbox, b []byte, from source, now time.Time) {
 	switch {
 	case c != nil:
 		if len(payload) > 0 {
-			s.share.noteData(c, now)
+			s.share.noteData(c, now, len(payload))
 		}
 		in.add(c, h, payload)
 	case h.Type == wire.Syn:

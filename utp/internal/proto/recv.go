@@ -117,7 +117,13 @@ func (c *Conn) onInOrder(now time.Time, seq uint16, payload []byte, fin bool) {
 	}
 	r.ackNr = seq
 	r.received++
-	r.unacked++
+	if len(payload) > 0 {
+		// Only data counts toward acknowledging every second packet: the
+		// dialer's empty DATA that confirms a handshake is answered with
+		// the first reply (or the delayed ACK), so a request-response
+		// exchange does not cost the acceptor an ACK before its reply.
+		r.unacked++
+	}
 	c.stats.BytesReceived += uint64(len(payload))
 	if fin {
 		c.reachEOF()

@@ -35,3 +35,22 @@ func TestScriptWindowLimit(t *testing.T) {
 	tc.write("x")
 	tc.wantPacket("no limit: the whole free buffer", pkt{typ: wire.Data, wnd: u32(1000)})
 }
+
+// RFC 1122 4.2.3.2 acknowledges every second packet of data: an empty
+// DATA (the dialer's handshake confirmation, which go-libutp and we send)
+// does not count, so a request right behind it is answered by the reply
+// alone, not by an ACK first; the empty packet is still acknowledged
+// within AckDelay.
+func TestScriptAckEmptyDataDoesNotCount(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	tc.peerData(tc.p(0), "")
+	tc.peerData(tc.p(1), "request")
+	tc.wantIdle("one packet of data waits for the reply")
+	tc.write("reply")
+	tc.wantPacket("the reply carries the ACK", pkt{typ: wire.Data, ack: u16(tc.p(1)), payload: "reply"})
+
+	tc.peerData(tc.p(2), "")
+	tc.wantIdle("an empty packet waits")
+	tc.advance(tc.conn.cfg.AckDelay)
+	tc.wantPacket("and is acknowledged after AckDelay", pkt{typ: wire.State, ack: u16(tc.p(2))})
+}
