@@ -82,7 +82,7 @@ func demoTransfer(a, b *endpoint, size int64) (summary, error) {
 			return
 		}
 		defer c.Close()
-		received <- receiveDiscard(c)
+		received <- receiveDiscard(c, b.sock)
 	}()
 	raddr, err := b.resolve(b.local)
 	if err != nil {
@@ -94,7 +94,7 @@ func demoTransfer(a, b *endpoint, size int64) (summary, error) {
 	}
 	defer c.Close()
 	src := rand.NewChaCha8([32]byte{'u', 't', 'p'})
-	s, err := sendFile(c, src, "demo", size)
+	s, err := sendFile(c, a.sock, src, "demo", size)
 	if err != nil {
 		return summary{}, err
 	}
@@ -105,7 +105,7 @@ func demoTransfer(a, b *endpoint, size int64) (summary, error) {
 }
 
 // receiveDiscard is recvFile without a file: it hashes what arrives.
-func receiveDiscard(c *utp.Conn) error {
+func receiveDiscard(c *utp.Conn, s *utp.Socket) error {
 	r := bufio.NewReaderSize(c, 256<<10)
 	hdr, err := readHeader(r)
 	if err != nil {
@@ -116,6 +116,6 @@ func receiveDiscard(c *utp.Conn) error {
 	if err != nil || n != hdr.Size {
 		return errors.Join(err, fmt.Errorf("received %d of %d bytes", n, hdr.Size))
 	}
-	_, err = verify(c, r, h, "", hdr, n, time.Now())
+	_, err = verify(c, s, r, h, "", hdr, n, time.Now())
 	return err
 }

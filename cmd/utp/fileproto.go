@@ -22,8 +22,8 @@ import (
 )
 
 // The file protocol. The sender writes a magic line, a JSON header line
-// {"name":..., "size":...}, the file's bytes and their SHA-256, then
-// half-closes. The receiver answers with one line, then half-closes:
+// {"name":..., "size":...}, the file's bytes and their SHA-256. The
+// receiver answers with one line, then half-closes:
 //
 //	ok                   the hash matched; the file is written
 //	bad                  the hash did not match; the file is removed
@@ -31,8 +31,13 @@ import (
 //	                     STATUS is the receiver's exit status, REASON
 //	                     says why in words
 //
-// The sender reads the answer while it writes, so a refusal stops it
-// at once instead of surfacing as a reset connection.
+// The sender reads the answer while it writes, so a refusal stops it at
+// once instead of surfacing as a reset connection. The answer decides
+// both exit statuses. Only after reading it, and the receiver's end, does
+// the sender half-close: its FIN then tells the receiver that the answer
+// arrived, and carries the ACK of the receiver's FIN, so the sender
+// needs no TIME-WAIT and exits as soon as its FIN is acknowledged. The
+// receiver, whose FIN went first, lingers (close.go).
 const fileMagic = "utp-file-1\n"
 
 type fileHeader struct {
@@ -121,8 +126,9 @@ func refuse(c *utp.Conn, local error, why string) error {
 	return local
 }
 
-// sendFile runs the sender's side of the file protocol.
-func sendFile(c *utp.Conn, r io.Reader, name string, size int64) (summary, error) {
+// sendFile runs the sender's side of the file protocol over c, a
+// connection of s.
+func sendFile(c *utp.Conn, s *utp.Socket, r io.Reader, name string, size int64) (summary, error) {
 	start := time.Now()
 	verdicts := make(chan verdict, 1)
 	go func() {
@@ -163,13 +169,14 @@ func sendFile(c *utp.Conn, r io.Reader, name string, size int64) (summary, error
 		return summary{}, fail(exitCorrupt, "the receiver reports that %s arrived corrupted (SHA-256 mismatch)", name)
 	}
 	took := time.Since(start)
-	// The receiver half-closes after its answer: read to that end
-	// (bounded), so that our acknowledgement of its FIN goes out before
-	// we close and our Socket resets what is left.
-	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	// The transfer is settled; what follows closes the connection
+	// politely, and its failure changes nothing. The receiver half-closed
+	// after its answer: read to that end, then send our FIN.
+	c.SetReadDeadline(time.Now().Add(answerGrace))
 	io.Copy(io.Discard, c)
-	err = finish(c)
-	return newSummary(name, n, took, c, sum), err
+	c.CloseWrite()
+	finish(c, s, answerGrace)
+	return newSummary(name, n, took, c, sum), nil
 }
 
 func (v verdict) refusal(name string) error {
@@ -177,7 +184,7 @@ func (v verdict) refusal(name string) error {
 }
 
 // writeFile writes the magic, the header, size bytes of r and their
-// SHA-256 to c, then half-closes.
+// SHA-256 to c.
 func writeFile(c *utp.Conn, r io.Reader, name string, size int64) (int64, []byte, error) {
 	hdr, _ := json.Marshal(fileHeader{Name: name, Size: size})
 	w := bufio.NewWriterSize(c, 256<<10)
@@ -195,9 +202,6 @@ func writeFile(c *utp.Conn, r io.Reader, name string, size int64) (int64, []byte
 	}
 	if err == nil {
 		err = w.Flush()
-	}
-	if err == nil {
-		err = c.CloseWrite()
 	}
 	return n, h.Sum(nil), err
 }
@@ -231,8 +235,9 @@ func (e *errWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// recvFile runs the receiver's side of the file protocol.
-func recvFile(c *utp.Conn, dir string, force bool) (summary, error) {
+// recvFile runs the receiver's side of the file protocol over c, a
+// connection of s.
+func recvFile(c *utp.Conn, s *utp.Socket, dir string, force bool) (summary, error) {
 	start := time.Now()
 	r := bufio.NewReaderSize(c, 256<<10)
 	hdr, err := readHeader(r)
@@ -273,12 +278,12 @@ func recvFile(c *utp.Conn, dir string, force bool) (summary, error) {
 		}
 		return summary{}, rerr
 	}
-	return verify(c, r, h, path, hdr, n, start)
+	return verify(c, s, r, h, path, hdr, n, start)
 }
 
 // verify compares the sender's hash with ours and tells the sender. A
 // corrupt file at path (if any) is removed.
-func verify(c *utp.Conn, r io.Reader, h hash.Hash, path string, hdr fileHeader, n int64, start time.Time) (summary, error) {
+func verify(c *utp.Conn, s *utp.Socket, r io.Reader, h hash.Hash, path string, hdr fileHeader, n int64, start time.Time) (summary, error) {
 	remove := func() {
 		if path != "" {
 			removeRegular(path)
@@ -296,16 +301,17 @@ func verify(c *utp.Conn, r io.Reader, h hash.Hash, path string, hdr fileHeader, 
 		return summary{}, fail(exitCorrupt, "%s failed its SHA-256 check (sent %x..., received %x...); removed", hdr.Name, want[:8], got[:8])
 	}
 	took := time.Since(start)
+	// The file is verified: that settles our exit status. The sender's
+	// FIN, which follows its reading our answer, ends the connection
+	// cleanly; wait for it (bounded) so that nothing unread resets it.
 	c.Write([]byte("ok\n"))
 	c.CloseWrite()
-	// The sender half-closed after its checksum: wait (bounded) for that
-	// end before closing, so that nothing unread resets the connection.
-	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	c.SetReadDeadline(time.Now().Add(answerGrace))
 	io.Copy(io.Discard, r)
-	err := finish(c)
-	// After finish our answer has been acknowledged: the summary's RTT
-	// has a sample even though we sent no data before.
-	return newSummary(hdr.Name, n, took, c, got), err
+	finish(c, s, answerGrace)
+	// Our answer has been acknowledged by now: the summary's RTT has a
+	// sample even though we sent no data before.
+	return newSummary(hdr.Name, n, took, c, got), nil
 }
 
 // removeRegular deletes a partial or corrupt download, but only if it is a

@@ -33,7 +33,7 @@ Over INET256 it prints this node's address; over UDP (udp://HOST:PORT or
 				return err
 			}
 			defer ep.close()
-			return netcat(c)
+			return netcat(c, ep.sock)
 		},
 	}
 	f.register(cmd)
@@ -57,7 +57,7 @@ are done: status 0 on a clean close, non-zero on error.`,
 				return err
 			}
 			defer ep.close()
-			return netcat(c)
+			return netcat(c, ep.sock)
 		},
 	}
 	f.register(cmd)
@@ -113,23 +113,9 @@ func dialWithin(s *utp.Socket, raddr net.Addr, name string, timeout time.Duratio
 	return nil, fail(exitUnreachable, "cannot reach %s: %v", name, err)
 }
 
-// finish waits (at most 30 s) until the peer has acknowledged everything
-// we wrote and our FIN, then closes c: closing the Socket earlier would
-// reset the connection and lose what was still in flight.
-func finish(c *utp.Conn) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	err := c.Drain(ctx)
-	c.Close()
-	if err != nil {
-		return fail(exitFailure, "the peer did not acknowledge the end of the stream: %v", err)
-	}
-	return nil
-}
-
 // netcat copies stdin to c (then half-closes) and c to stdout, and waits
 // for both.
-func netcat(c *utp.Conn) error {
+func netcat(c *utp.Conn, s *utp.Socket) error {
 	defer c.Close()
 	sent := make(chan error, 1)
 	go func() {
@@ -147,5 +133,8 @@ func netcat(c *utp.Conn) error {
 	if err := <-sent; err != nil {
 		return fail(exitFailure, "sending: %v", err)
 	}
-	return finish(c)
+	if err := finish(c, s, 30*time.Second); err != nil {
+		return fail(exitFailure, "the peer did not acknowledge the end of the stream: %v", err)
+	}
+	return nil
 }

@@ -82,7 +82,7 @@ the data arrived corrupted.`,
 			}
 			defer ep.close()
 			defer c.Close()
-			s, err := sendFile(c, file, filepath.Base(args[0]), info.Size())
+			s, err := sendFile(c, ep.sock, file, filepath.Base(args[0]), info.Size())
 			if err != nil {
 				return err
 			}
@@ -121,7 +121,7 @@ It never overwrites an existing file unless --force is given.`,
 			}
 			defer ep.close()
 			defer c.Close()
-			s, err := recvFile(c, out, force)
+			s, err := recvFile(c, ep.sock, out, force)
 			if err != nil {
 				return err
 			}
