@@ -255,6 +255,9 @@ func readStreamTimed(c io.Reader, seed uint64, n int64) (time.Time, error) {
 			break
 		}
 		if err != nil {
+			if off == n && firstDiff < 0 && bytes.Equal(want.Sum(nil), got.Sum(nil)) {
+				return last, &endedAfterAll{n: n, err: err}
+			}
 			return last, fmt.Errorf("after %d of %d bytes: %w", off, n, err)
 		}
 	}
@@ -266,6 +269,20 @@ func readStreamTimed(c io.Reader, seed uint64, n int64) (time.Time, error) {
 	}
 	return last, nil
 }
+
+// endedAfterAll is readStream's error for a stream whose n bytes all
+// arrived intact (SHA-256 checked) but which then ended with err instead
+// of EOF.
+type endedAfterAll struct {
+	n   int64
+	err error
+}
+
+func (e *endedAfterAll) Error() string {
+	return fmt.Sprintf("all %d bytes arrived intact, then %v instead of EOF", e.n, e.err)
+}
+
+func (e *endedAfterAll) Unwrap() error { return e.err }
 
 // Stream seeds: one per direction.
 const (
@@ -279,6 +296,11 @@ type exchanged struct {
 	size         int64
 	total        time.Duration
 	toPeer, toUs time.Duration
+	// acceptEnd, if set, lets our read end with an error instead of EOF
+	// once all the bytes arrived intact, when it returns true for that
+	// error; endedBy then records it.
+	acceptEnd func(err error) bool
+	endedBy   error
 }
 
 func (e exchanged) String() string {
@@ -293,8 +315,15 @@ func (e exchanged) String() string {
 // Both ends thus see EOF right after the last byte.
 func exchange(t *testing.T, ctx context.Context, pr pair, size int64) exchanged {
 	t.Helper()
+	return exchangeAccepting(t, ctx, pr, size, nil)
+}
+
+// exchangeAccepting is exchange, where our read may end with an error
+// after the last byte if acceptEnd says so (exchanged.acceptEnd).
+func exchangeAccepting(t *testing.T, ctx context.Context, pr pair, size int64, acceptEnd func(error) bool) exchanged {
+	t.Helper()
 	g := newGroup(ctx)
-	res := &exchanged{size: size}
+	res := &exchanged{size: size, acceptEnd: acceptEnd}
 	exchangeSteps(g, pr, size, "", res)
 	g.Wait(t)
 	res.total = time.Since(g.start)
@@ -316,6 +345,10 @@ func exchangeSteps(g *group, pr pair, size int64, prefix string, res *exchanged)
 		last, err := readStreamTimed(pr.ours, seedTheirs, size)
 		if res != nil {
 			res.toUs = last.Sub(start)
+			var ea *endedAfterAll
+			if errors.As(err, &ea) && res.acceptEnd != nil && res.acceptEnd(ea.err) {
+				res.endedBy, err = ea.err, nil
+			}
 		}
 		return err
 	})
