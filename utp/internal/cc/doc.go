@@ -4,7 +4,7 @@
 // time carries its own `now`, so the same code runs under the real clock and
 // under a simulated one, and every test is deterministic.
 //
-// The package has three parts:
+// The package has four parts:
 //
 //   - Controller (controller.go) is the interface the connection uses to ask
 //     how many bytes may be in flight. It is fed acknowledgements, losses,
@@ -16,6 +16,9 @@
 //     current-delay filter, wrapping comparison of 32-bit microsecond delay
 //     samples, the slow start that ends at 90% of the target, and clock-drift
 //     compensation from the peer's delay history.
+//   - Reno (reno.go) implements Controller with TCP Reno's loss-based AIMD
+//     (RFC 5681) and ignores delay: the TCP flow a LEDBAT flow must yield
+//     to, for the simulator.
 //   - RTTEstimator (rtt.go) computes the retransmission timeout as RFC 6298
 //     specifies, with a documented lower minimum.
 //

@@ -119,55 +119,107 @@ func fixedController(w int) func(time.Time, int) cc.Controller {
 	return func(time.Time, int) cc.Controller { return constWindow(w) }
 }
 
+func renoController(_ time.Time, mss int) cc.Controller {
+	return cc.NewReno(cc.RenoConfig{MSS: mss})
+}
+
 // RFC 6817 1 and 2.4: LEDBAT yields to a flow that does not back off on
 // delay. Once a fixed-window flow fills the buffer, the LEDBAT flow's share
 // of the bottleneck falls below 10%.
 //
-// The competitor's window is the path's BDP plus its buffer (550 kB) with
-// a little to spare, as a TCP flow's would be at the point where it fills
-// the buffer; a much larger fixed window only drops its own excess and
-// stalls itself in retransmission timeouts, which would measure that
-// pathology rather than LEDBAT.
+// The path's BDP plus its buffer is 550 kB. A window below that fills the
+// buffer without loss; one above it overflows the buffer every round trip
+// and, since it never backs off, loses its excess continuously (with
+// 2 MiB, three of every four packets it sends are retransmissions) and
+// spends time in timeouts, during which the link idles and LEDBAT rightly
+// uses it. The windows here span both regimes, up to 2 MiB. At 4 MiB
+// (about 2,950 packets) the share is 0.31: the window exceeds the 2,048
+// packets the receiver holds past a hole (Config.MaxReorder), so after
+// every loss it drops most of the window and recovers by timeout.
+//
+// A competitor that ignores loss as well as delay would beat a loss-based
+// flow too; TestLEDBATYieldsToRenoFlow is the one a LEDBAT that ignored
+// delay would fail.
 func TestLEDBATYieldsToLossBasedFlow(t *testing.T) {
 	skipIfShort(t)
-	for _, seed := range []uint64{11, 12} {
-		share, err := ledbatShare(t, seed, 600<<10)
-		if err != nil {
-			t.Fatalf("seed %d: %v", seed, err)
-		}
-		if share >= 0.10 {
-			t.Errorf("seed %d: LEDBAT share %.3f with a fixed-window competitor, want below 0.10", seed, share)
-		}
+	for _, tt := range []struct {
+		seed   uint64
+		window int
+	}{
+		{11, 450 << 10},
+		{12, 600 << 10},
+		{13, 1 << 20},
+		{11, 2 << 20},
+	} {
+		t.Run(fmt.Sprintf("%dKiB", tt.window>>10), func(t *testing.T) {
+			t.Parallel() // independent simulations: use both cores
+			share, _, err := ledbatShare(t, tt.seed, fixedController(tt.window), 70*time.Second)
+			if err != nil {
+				t.Fatalf("seed %d: %v", tt.seed, err)
+			}
+			if share >= 0.10 {
+				t.Errorf("seed %d: LEDBAT share %.3f with a fixed-window competitor, want below 0.10", tt.seed, share)
+			}
+		})
 	}
 }
 
-// ledbatShare runs a LEDBAT flow alone for 10 s, then beside a fixed-window
-// flow, and returns the LEDBAT flow's share of the bytes delivered from 30 s
-// to 70 s.
-func ledbatShare(t *testing.T, seed uint64, window int) (float64, error) {
+// RFC 6817 1: LEDBAT yields to TCP. The competitor is Reno (cc.Reno):
+// loss-based AIMD that ignores delay, as a TCP flow does. Its sawtooth
+// on this path lasts about 90 s (1 MSS per 440 ms round trip, from half
+// the 550 kB of BDP plus buffer back to all of it), so the share is
+// measured over 100 s that include at least one of its losses.
+func TestLEDBATYieldsToRenoFlow(t *testing.T) {
+	skipIfShort(t)
+	for _, seed := range []uint64{11, 12} {
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			t.Parallel()
+			share, st, err := ledbatShare(t, seed, renoController, 130*time.Second)
+			if err != nil {
+				t.Fatalf("seed %d: %v", seed, err)
+			}
+			if st.FastRetransmits == 0 {
+				t.Errorf("seed %d: the Reno flow saw no loss while measured; the window is too short for its sawtooth", seed)
+			}
+			if share >= 0.10 {
+				t.Errorf("seed %d: LEDBAT share %.3f with a Reno competitor, want below 0.10", seed, share)
+			}
+		})
+	}
+}
+
+// ledbatShare runs a LEDBAT flow alone for 10 s, then beside a flow with
+// the competitor's controller, and returns the LEDBAT flow's share of the
+// bytes delivered from 30 s to end, and what the competitor's sender
+// counted meanwhile.
+func ledbatShare(t *testing.T, seed uint64, competitor func(time.Time, int) cc.Controller, end time.Duration) (float64, Stats, error) {
 	link := bottleneck()
 	link.Jitter = 2 * time.Millisecond
 	back := netsim.LinkConfig{Delay: link.Delay}
 	spec := pairSpec{seed: seed, link: link, back: &back, aToB: 1 << 40}
 	p := newPair(t, spec)
 	tcpSpec := spec
-	tcpSpec.cfg.NewController = fixedController(window)
-	tcpA, _ := newFlow(t, p.a.host, p.b.host, tcpSpec, "-fixed")
+	tcpSpec.cfg.NewController = competitor
+	tcpA, _ := newFlow(t, p.a.host, p.b.host, tcpSpec, "-competitor")
 	start := p.sim.Start()
 	p.sim.Schedule(start.Add(10*time.Second), tcpA.dial)
 	p.sim.RunUntil(start.Add(30 * time.Second))
 	tcpB := p.b.host.conns[tcpA.recvID+1]
 	if tcpB == nil {
-		return 0, fmt.Errorf("the fixed-window flow did not connect")
+		return 0, Stats{}, fmt.Errorf("the competing flow did not connect")
 	}
-	l0, t0 := p.b.readCount, tcpB.readCount
-	p.sim.RunUntil(start.Add(70 * time.Second))
-	ledbat, tcp := float64(p.b.readCount-l0), float64(tcpB.readCount-t0)
-	t.Logf("seed %d: LEDBAT %.0f bytes, fixed-window %.0f bytes, share %.4f; LEDBAT %+v", seed, ledbat, tcp, ledbat/(ledbat+tcp), p.a.conn.Stats())
+	l0, t0, s0 := p.b.readCount, tcpB.readCount, tcpA.conn.Stats()
+	p.sim.RunUntil(start.Add(end))
+	ledbat, tcp, s1 := float64(p.b.readCount-l0), float64(tcpB.readCount-t0), tcpA.conn.Stats()
+	d := Stats{Retransmits: s1.Retransmits - s0.Retransmits, FastRetransmits: s1.FastRetransmits - s0.FastRetransmits,
+		Timeouts: s1.Timeouts - s0.Timeouts}
+	secs := (end - 30*time.Second).Seconds()
+	t.Logf("seed %d: LEDBAT %.2f Mbit/s, competitor %.2f Mbit/s (retransmits %d, fast %d, timeouts %d), share %.4f",
+		seed, ledbat*8/secs/1e6, tcp*8/secs/1e6, d.Retransmits, d.FastRetransmits, d.Timeouts, ledbat/(ledbat+tcp))
 	if tcp == 0 {
-		return 0, fmt.Errorf("the competing flow moved nothing")
+		return 0, d, fmt.Errorf("the competing flow moved nothing")
 	}
-	return ledbat / (ledbat + tcp), nil
+	return ledbat / (ledbat + tcp), d, nil
 }
 
 // The loss response (RFC 6817 2.4.2: halve at most once per RTT) plus SACK
