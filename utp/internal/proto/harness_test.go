@@ -22,18 +22,20 @@ func streamByte(salt byte, i uint64) byte {
 // stream, reads and checks the peer's, and feeds packets, timers and
 // outputs between the Conn and the simulator.
 type endpoint struct {
-	t      testing.TB
-	name   string
-	host   *simHost
-	node   *netsim.Node
-	peer   netsim.Addr
-	cfg    Config
-	conn   *Conn
-	timer  *netsim.Timer
-	buf    []byte
-	rbuf   []byte
-	isn    uint16
-	recvID uint16
+	t       testing.TB
+	name    string
+	host    *simHost
+	node    *netsim.Node
+	peer    netsim.Addr
+	cfg     Config
+	conn    *Conn
+	timer   *netsim.Timer
+	buf     []byte
+	rbuf    []byte
+	wbuf    []byte // the stream's next bytes, pending[...] not yet written
+	pending []byte
+	isn     uint16
+	recvID  uint16
 
 	sendSalt, recvSalt byte
 	sendTotal          uint64 // bytes to write
@@ -125,17 +127,22 @@ func (e *endpoint) pump() {
 		return
 	}
 	for e.written < e.sendTotal && !c.Closed() {
-		chunk := e.buf[:min(uint64(len(e.buf)), e.sendTotal-e.written)]
-		for i := range chunk {
-			chunk[i] = streamByte(e.sendSalt, e.written+uint64(i))
+		if len(e.pending) == 0 {
+			// Generate each byte of the stream once: the Conn often takes
+			// only a packet's worth of a chunk.
+			e.pending = e.wbuf[:min(uint64(len(e.wbuf)), e.sendTotal-e.written)]
+			for i := range e.pending {
+				e.pending[i] = streamByte(e.sendSalt, e.written+uint64(i))
+			}
 		}
-		n, err := c.Write(now, chunk)
+		n, err := c.Write(now, e.pending)
 		if err != nil {
 			e.fail("write: %v", err)
 			break
 		}
 		e.written += uint64(n)
-		if n < len(chunk) {
+		e.pending = e.pending[n:]
+		if len(e.pending) > 0 {
 			break
 		}
 	}
@@ -280,6 +287,7 @@ func newFlow(t testing.TB, a, b *simHost, spec pairSpec, suffix string) (*endpoi
 			isn: uint16(rng.Uint32()), recvID: uint16(rng.Uint32()),
 			invariants: spec.checkInvar, sendSalt: salt, recvSalt: salt ^ 0xff}
 		e.buf = make([]byte, 64<<10+512)
+		e.wbuf = make([]byte, 64<<10)
 		e.rbuf = make([]byte, 48<<10)
 		e.timer = h.node.Sim().NewTimer(e.onTimer)
 		return e

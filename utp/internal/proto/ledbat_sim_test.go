@@ -152,7 +152,6 @@ func TestLEDBATYieldsToLossBasedFlow(t *testing.T) {
 		{11, 2 << 20},
 	} {
 		t.Run(fmt.Sprintf("%dKiB", tt.window>>10), func(t *testing.T) {
-			t.Parallel() // independent simulations: use both cores
 			share, _, err := ledbatShare(t, tt.seed, fixedController(tt.window), 70*time.Second)
 			if err != nil {
 				t.Fatalf("seed %d: %v", tt.seed, err)
@@ -173,7 +172,6 @@ func TestLEDBATYieldsToRenoFlow(t *testing.T) {
 	skipIfShort(t)
 	for _, seed := range []uint64{11, 12} {
 		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
-			t.Parallel()
 			share, st, err := ledbatShare(t, seed, renoController, 130*time.Second)
 			if err != nil {
 				t.Fatalf("seed %d: %v", seed, err)
