@@ -1,9 +1,15 @@
 # Tasks for go-utp v2. Install just with `npm install -g rust-just`
 # (or any package manager that has it); `go test ./...` works without it.
 
-# What CI runs.
+# The README's test command; CI runs it among other checks (see ci).
 test:
     go test ./...
+
+# .ci/run checks gofmt and go vet, runs go test ./..., the race detector
+# with -short, the benchmark module's tests and brief fuzzing.
+# Everything CI runs.
+ci:
+    .ci/run
 
 # The whole tree under the race detector.
 race:
