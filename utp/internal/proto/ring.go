@@ -11,7 +11,7 @@ type byteRing struct {
 }
 
 func (r *byteRing) len() int  { return int(r.end - r.base) }
-func (r *byteRing) free() int { return r.limit - r.len() }
+func (r *byteRing) free() int { return max(0, r.limit-r.len()) }
 
 // write appends up to free() bytes of p and returns how many it took.
 func (r *byteRing) write(p []byte) int {

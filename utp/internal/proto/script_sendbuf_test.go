@@ -1,0 +1,70 @@
+package proto
+
+import (
+	"testing"
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/cc"
+)
+
+// Write buffers about twice what the window lets into flight (plus a
+// packet), not the whole SendBufferSize: bytes beyond that would only
+// wait, in memory that a fast path pays to touch. The bound follows the
+// window, and never falls below minSendLimit. Linux sizes TCP's send
+// buffer alike (tcp_sndbuf_expand).
+func TestScriptSendBufferFollowsWindow(t *testing.T) {
+	const window, packet = 200 << 10, 1000
+	tc := newTestConn(t, roleDialer, withWindow(window), withConfig(func(c *Config) {
+		c.SendBufferSize = 4 << 20
+		c.PacketSize = packet
+	}))
+	big := make([]byte, 4<<20)
+	n, err := tc.conn.Write(tc.now, big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 2*window + packet + 20
+	if n != want {
+		t.Fatalf("Write took %d bytes with a %d-byte window, want %d", n, window, want)
+	}
+	tc.finish("Write")
+
+	small := newTestConn(t, roleDialer, withWindow(1000), withConfig(func(c *Config) { c.SendBufferSize = 4 << 20 }))
+	if n, _ := small.conn.Write(small.now, big); n != minSendLimit {
+		t.Fatalf("Write took %d bytes with a tiny window, want the floor %d", n, minSendLimit)
+	}
+	small.finish("Write")
+
+	capped := newTestConn(t, roleDialer, withWindow(window), withConfig(func(c *Config) { c.SendBufferSize = 100 << 10 }))
+	if n, _ := capped.conn.Write(capped.now, big); n != 100<<10 {
+		t.Fatalf("Write took %d bytes, want SendBufferSize %d", n, 100<<10)
+	}
+	capped.finish("Write")
+}
+
+// When the window grows, Write may buffer more: the bound is taken anew
+// at every Write, and the acknowledgement that grew the window released
+// data, which raises EventWritable for a blocked writer.
+func TestScriptSendBufferGrowsWithWindow(t *testing.T) {
+	ctrl := &fixedWindow{wnd: 100 << 10}
+	tc := newTestConn(t, roleDialer, withConfig(func(c *Config) {
+		c.SendBufferSize = 4 << 20
+		c.PacketSize = 1000
+		c.NewController = func(time.Time, int) cc.Controller { return ctrl }
+	}))
+	big := make([]byte, 4<<20)
+	tc.conn.Write(tc.now, big)
+	tc.finish("Write")
+	sent := tc.takeAll()
+	if n, _ := tc.conn.Write(tc.now, big); n != 0 {
+		t.Fatalf("a second Write took %d bytes past the bound", n)
+	}
+	ctrl.wnd = 1 << 20
+	tc.wantNoEvent("nothing acknowledged yet", EventWritable)
+	tc.peerAck(sent[0].h.SeqNr)
+	tc.wantEvent("the window grew", EventWritable)
+	tc.conn.Write(tc.now, big)
+	if got, want := tc.conn.Buffered(), 2*(1<<20)+1000+20; got != want {
+		t.Fatalf("after the window grew to 1 MiB the buffer holds %d bytes, want %d", got, want)
+	}
+}
