@@ -183,13 +183,20 @@ func (c *Conn) onTimer() {
 // nobody will read resets the connection, so the peer learns at once.
 func (c *Conn) discardAfterClose(now time.Time) {
 	var scratch [512]byte
-	if n, _ := c.m.Read(now, scratch[:]); n > 0 {
+	// Data placed in the buffer of a Read that Close interrupted was
+	// never read either.
+	posted := c.m.TakePosted()
+	if n, _ := c.m.Read(now, scratch[:]); n > 0 || posted > 0 {
 		c.m.Reset(now)
 	}
 }
 
 // Read reads data from the connection. It returns io.EOF after the peer's
 // FIN once all data before it has been read.
+//
+// While it waits, p is lent to the state machine, which copies arriving
+// data straight into it (one copy instead of two through the receive
+// buffer); the loan ends before Read returns.
 func (c *Conn) Read(p []byte) (int, error) {
 	for {
 		if isClosed(c.rdl.wait()) {
@@ -201,6 +208,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 		closedByUser := c.userClose
 		if !closedByUser {
 			n, err = c.m.Read(time.Now(), p)
+			if n == 0 && err == nil && len(p) > 0 {
+				c.m.PostRead(p)
+			}
 		}
 		c.mu.Unlock()
 		switch {
@@ -210,10 +220,23 @@ func (c *Conn) Read(p []byte) (int, error) {
 			c.step(nil) // a read may reopen the window: send the update
 			return n, c.opError("read", mapProtoErr(err))
 		}
+		var expired bool
 		select {
 		case <-c.readable:
 		case <-c.closed:
 		case <-c.rdl.wait():
+			expired = true
+		}
+		c.mu.Lock()
+		n = c.m.TakePosted()
+		closedByUser = c.userClose
+		c.mu.Unlock()
+		switch {
+		case closedByUser:
+			return 0, c.opError("read", net.ErrClosed)
+		case n > 0:
+			return n, nil
+		case expired:
 			return 0, c.opError("read", os.ErrDeadlineExceeded)
 		}
 	}

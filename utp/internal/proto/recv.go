@@ -28,6 +28,8 @@ type recvState struct {
 	ackNow         bool   // an ACK must go out at the next PollTransmit
 	lastAdvertised int
 	limit          int // most we advertise, set by the IO layer; 0: the free buffer
+	post           []byte // a waiting reader's buffer (PostRead), filled before the ring
+	posted         int    // bytes placed in post
 	packetSize     int
 	sackMax        int
 	sackBuf        []byte
@@ -45,6 +47,44 @@ func (r *recvState) init(cfg Config) {
 	r.packetSize = cfg.PacketSize
 	r.sackMax = cfg.MaxSACKBytes
 	r.lastAdvertised = cfg.RecvBufferSize
+}
+
+// deliver hands in-order bytes to the reader: straight into a posted
+// buffer while nothing is queued before them, the rest to the ring. The
+// caller checked that they fit.
+func (c *Conn) deliver(b []byte) {
+	r := &c.rcv
+	if room := r.postRoom(); room > 0 && len(b) > 0 {
+		n := copy(r.post[r.posted:], b)
+		r.posted += n
+		c.stats.BytesRead += uint64(n)
+		b = b[n:]
+	}
+	r.ring.write(b)
+}
+
+// postRoom is what the posted buffer can still take in order: nothing
+// while bytes wait in the ring, which come first.
+func (r *recvState) postRoom() int {
+	if r.ring.len() > 0 {
+		return 0
+	}
+	return len(r.post) - r.posted
+}
+
+// PostRead lends p to the Conn until TakePosted: in-order data arriving
+// meanwhile is copied straight into p (EventReadable says so), which
+// spares it the copy through the receive buffer. The IO layer posts the
+// buffer of a Read that found nothing to read and must call TakePosted
+// before that Read returns; p is not touched after it.
+func (c *Conn) PostRead(p []byte) { c.rcv.post, c.rcv.posted = p, 0 }
+
+// TakePosted ends PostRead's loan and returns how many bytes of p hold
+// data, in stream order.
+func (c *Conn) TakePosted() int {
+	n := c.rcv.posted
+	c.rcv.post, c.rcv.posted = nil, 0
+	return n
 }
 
 // room is the free receive buffer: what we can accept.
@@ -98,14 +138,14 @@ func (c *Conn) onData(now time.Time, seq uint16, payload []byte, fin bool) {
 
 func (c *Conn) onInOrder(now time.Time, seq uint16, payload []byte, fin bool) {
 	r := &c.rcv
-	if len(payload) > r.ring.free() {
+	if len(payload) > r.ring.free()+r.postRoom() {
 		// The sender overran our window (or probed a closed one): drop it
 		// and tell it our window.
 		c.stats.DroppedNoRoom++
 		r.ackNow = true
 		return
 	}
-	r.ring.write(payload)
+	c.deliver(payload)
 	if r.reorderN > 0 && len(r.reorder) > 0 {
 		// An earlier copy of this packet may be held out of order (it did
 		// not fit behind the hole); this copy supersedes it.
@@ -199,10 +239,10 @@ func (c *Conn) drainReorder() {
 		if !s.held {
 			return
 		}
-		if len(s.data) > r.ring.free() {
+		if len(s.data) > r.ring.free()+r.postRoom() {
 			return // the reader must make room first
 		}
-		r.ring.write(s.data)
+		c.deliver(s.data)
 		if len(s.data) > 0 {
 			// The packet that filled the hole may have been empty (a
 			// dialer's handshake confirmation): the reader must still
