@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inet256/go-utp/v2/utp/internal/cc"
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
 	"github.com/inet256/go-utp/v2/utp/netsim"
 )
 
@@ -18,7 +20,8 @@ var (
 
 // randomSpec draws a path and a workload from seed: loss 0–20%, delay,
 // jitter, duplication, reordering, sometimes a bottleneck, transfer sizes
-// from 0 B up, both directions, and one of three close orders.
+// from 0 B to 64 MiB (see transferSize), both directions, and one of three
+// close orders.
 func randomSpec(seed uint64) pairSpec {
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
 	link := netsim.LinkConfig{
@@ -38,19 +41,7 @@ func randomSpec(seed uint64) pairSpec {
 		link.Rate = int64(1+r.IntN(50)) * 1e6
 		link.QueueBytes = (8 + r.IntN(500)) << 10
 	}
-	size := func() uint64 {
-		switch r.IntN(8) {
-		case 0:
-			return 0
-		case 1, 2:
-			return uint64(r.IntN(4096))
-		case 3, 4, 5:
-			return uint64(r.IntN(256 << 10))
-		default:
-			return uint64(r.IntN(2 << 20))
-		}
-	}
-	spec := pairSpec{seed: seed, link: link, aToB: size(), bToA: size(), checkInvar: true}
+	spec := pairSpec{seed: seed, link: link, aToB: transferSize(r), bToA: transferSize(r), checkInvar: true}
 	switch r.IntN(3) {
 	case 0: // dialer closes first
 		spec.bCloseDelay = time.Second
@@ -67,34 +58,128 @@ func randomSpec(seed uint64) pairSpec {
 	return spec
 }
 
+// maxTransfer is the largest transfer the sweep draws, the 64 MiB.
+const maxTransfer = 64 << 20
+
+// transferSize draws the bytes one direction carries: mostly small, since
+// short transfers exercise the handshake and close, and bugs at a size
+// need not show at a larger one; the simulation's cost grows with the
+// bytes. One in eight is empty; the rest are log-uniform over three
+// ranges, so every order of magnitude is drawn: 1 B to 256 KiB (5 in 8),
+// 256 KiB to 8 MiB (15 in 64) and 8 MiB to 64 MiB (1 in 64, a quarter of
+// those exactly 64 MiB). A 500-seed sweep moves about 1 GB.
+func transferSize(r *rand.Rand) uint64 {
+	logUniform := func(lo, hi float64) uint64 {
+		return uint64(math.Round(lo * math.Pow(hi/lo, r.Float64())))
+	}
+	switch k := r.IntN(64); {
+	case k < 8:
+		return 0
+	case k < 48:
+		return logUniform(1, 256<<10)
+	case k < 63:
+		return logUniform(256<<10, 8<<20)
+	case r.IntN(4) == 0:
+		return maxTransfer
+	default:
+		return logUniform(8<<20, maxTransfer)
+	}
+}
+
 // timeBound is the virtual time a transfer may take before it counts as
-// hung, derived from the link. The transfer time is priced at half the
-// throughput that the TCP Reno model of Padhye et al. (SIGCOMM 1998)
-// predicts for the link's loss rate and round trip, or the bottleneck's
-// serialisation time, or the receive window per round trip, whichever is
-// slowest. On top come the handshake's retry budget (43 s), TIME-WAIT
-// (1 minute), the scripted close delays and two minutes of slack.
+// hung, derived from the link and the configuration.
+//
+// The transfer is priced at half the throughput that the TCP Reno model
+// of Padhye et al. (SIGCOMM 1998) predicts for the link's loss rate
+// (reordering and duplication included) and round trip, or the
+// bottleneck's serialisation time, or the receive window per round trip,
+// whichever is slowest; it grows with the bytes, so the bound stays
+// proportionate for 64 MiB (the largest runs use 10% to 50% of it). The
+// fixed part is the protocol's own budgets, from its constants: the
+// handshake's (39 s by default), the longest stall a live connection
+// survives, which bounds the closing FIN exchange (68 s), TIME-WAIT (16 s),
+// and the scripted close delays; on a path whose full queue lengthens the
+// RTO beyond RTT.MaxBackoff the last two grow with it.
 func timeBound(spec pairSpec) time.Duration {
 	cfg := spec.cfg.withDefaults()
 	l := spec.link
-	reorder := l.ReorderDelay
-	if l.Reorder > 0 && reorder == 0 {
-		reorder = l.Delay + l.Jitter + time.Millisecond
-	}
-	rtt := (2*(l.Delay+l.Jitter) + reorder + cfg.AckDelay).Seconds()
+	rtt := baseRTT(cfg, l).Seconds()
 	bytes := float64(max(spec.aToB, spec.bToA))
 	packets := bytes/float64(cfg.PacketSize) + 1
-	p := l.Loss
+	// A reordered packet draws the duplicate ACKs of a lost one, and a
+	// duplicated one an extra duplicate ACK; either can end in a fast
+	// retransmission that halves the window, so both count as loss here.
+	p := min(1, l.Loss+l.Reorder+l.Duplicate)
 	rto := max(0.2, 2*rtt)
 	perPacket := rtt*math.Sqrt(2*p/3) + rto*min(1, 3*math.Sqrt(3*p/8))*p*(1+32*p*p)
 	perPacket = max(perPacket, rtt/64) // lossless: at least 64 packets per RTT after slow start
+	if k := l.QueueBytes / (cfg.PacketSize + wire.HeaderSize); l.Rate > 0 && k < 4 {
+		// A queue that holds few full packets overflows on the bursts that
+		// ACKs release (two packets, three while the window grows) at any
+		// window: price the path as k packets per round trip, a loss
+		// costing an RTO.
+		perPacket = max(perPacket, (rtt+p*rto)/float64(max(1, k)))
+	}
 	transfer := packets * perPacket
 	if l.Rate > 0 {
 		transfer = max(transfer, bytes*8/float64(l.Rate))
 	}
 	transfer = max(transfer, bytes/float64(cfg.RecvBufferSize)*rtt)
-	fixed := 43*time.Second + time.Minute + 2*time.Minute + spec.aCloseDelay + spec.bCloseDelay
+	maxRTO := rtoCeiling(cfg, l)
+	fixed := handshakeBudget(cfg) + stallBudget(cfg, maxRTO) + timeWait(cfg, maxRTO) +
+		spec.aCloseDelay + spec.bCloseDelay
 	return fixed + time.Duration(2*transfer*float64(time.Second))
+}
+
+// baseRTT is the link's round trip without queuing: the delay and jitter
+// each way, a reordered packet's extra delay, and a delayed ACK.
+func baseRTT(cfg Config, l netsim.LinkConfig) time.Duration {
+	reorder := l.ReorderDelay
+	if l.Reorder > 0 && reorder == 0 {
+		reorder = l.Delay + l.Jitter + time.Millisecond
+	}
+	return 2*(l.Delay+l.Jitter) + reorder + cfg.AckDelay
+}
+
+// handshakeBudget is how long a dial may take before it fails: the SYN
+// and its Config.SynRetries retransmissions, an initial RTO apart and
+// doubling up to RTT.MaxBackoff, and the last RTO (39 s by default).
+func handshakeBudget(cfg Config) time.Duration {
+	rto := cfg.RTT.Initial
+	if rto <= 0 {
+		rto = cc.DefaultInitialRTO
+	}
+	var total time.Duration
+	for range cfg.SynRetries + 1 {
+		total += rto
+		rto = max(rto, min(2*rto, cfg.RTT.MaxBackoff))
+	}
+	return total
+}
+
+// rtoCeiling bounds the RTO before backoff: SRTT + 4 RTTVAR, every sample
+// being at most the base round trip plus a full bottleneck queue, is at
+// most five such round trips.
+func rtoCeiling(cfg Config, l netsim.LinkConfig) time.Duration {
+	rtt := baseRTT(cfg, l)
+	if l.Rate > 0 {
+		rtt += time.Duration(float64(l.QueueBytes) * 8 / float64(l.Rate) * float64(time.Second))
+	}
+	return max(cc.DefaultMinRTO, 5*rtt)
+}
+
+// stallBudget is the longest a live connection goes without progress:
+// Config.MaxTimeouts consecutive timeouts and the expiry after them that
+// would end it with ErrTimedOut, each RTO backed off to at most
+// max(RTT.MaxBackoff, RTO).
+func stallBudget(cfg Config, maxRTO time.Duration) time.Duration {
+	return time.Duration(cfg.MaxTimeouts+1) * max(cfg.RTT.MaxBackoff, maxRTO)
+}
+
+// timeWait is TIME-WAIT as checkDone sets it: four times the larger of
+// RTT.MaxBackoff and the RTO (16 s on most paths).
+func timeWait(cfg Config, maxRTO time.Duration) time.Duration {
+	return 4 * max(cfg.RTT.MaxBackoff, maxRTO)
 }
 
 func runSpec(t testing.TB, spec pairSpec) (*pair, error) {
@@ -119,7 +204,15 @@ func TestIntegritySweep(t *testing.T) {
 			seeds = append(seeds, uint64(i+1))
 		}
 	}
-	var virtual time.Duration
+	var (
+		virtual        time.Duration
+		moved          uint64
+		empty, large   int     // directions of 0 B and of 8 MiB or more
+		largest        uint64  // bytes in one direction
+		tightest       float64 // largest share of its bound a run used
+		tightestSeed   uint64
+		largestVirtual time.Duration
+	)
 	for _, seed := range seeds {
 		spec := randomSpec(seed)
 		p, err := runSpec(t, spec)
@@ -128,8 +221,28 @@ func TestIntegritySweep(t *testing.T) {
 			t.Errorf("seed %d (replay: go test ./utp/internal/proto -run TestIntegritySweep -sim.seed=%d): %v\nspec %s\ndialer %+v\nacceptor %+v",
 				seed, seed, err, describe(spec), p.a.conn.Stats(), p.b.conn.Stats())
 		}
+		for _, n := range []uint64{spec.aToB, spec.bToA} {
+			moved += n
+			switch {
+			case n == 0:
+				empty++
+			case n >= 8<<20:
+				large++
+			}
+			if n > largest {
+				largest, largestVirtual = n, p.sim.Elapsed()
+			}
+		}
+		if f := float64(p.sim.Elapsed()) / float64(spec.limit); f > tightest {
+			tightest, tightestSeed = f, seed
+		}
 	}
-	t.Logf("%d seeds, %v of virtual time", len(seeds), virtual)
+	t.Logf("%d seeds, %.0f MB, %d empty and %d of 8 MiB or more of %d transfers, the largest %d bytes (%v); %v of virtual time; the closest run used %.2f of its bound (seed %d)",
+		len(seeds), float64(moved)/1e6, empty, large, 2*len(seeds), largest, largestVirtual.Round(time.Second),
+		virtual.Round(time.Second), tightest, tightestSeed)
+	if len(seeds) >= 500 && (empty == 0 || largest != maxTransfer) {
+		t.Errorf("the sweep's sizes do not span 0 B to %d bytes: %d empty, largest %d", maxTransfer, empty, largest)
+	}
 }
 
 func describe(s pairSpec) string {
