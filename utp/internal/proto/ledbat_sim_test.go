@@ -164,10 +164,11 @@ func TestLEDBATYieldsToLossBasedFlow(t *testing.T) {
 }
 
 // RFC 6817 1: LEDBAT yields to TCP. The competitor is Reno (cc.Reno):
-// loss-based AIMD that ignores delay, as a TCP flow does. Its sawtooth
-// on this path lasts about 90 s (1 MSS per 440 ms round trip, from half
-// the 550 kB of BDP plus buffer back to all of it), so the share is
-// measured over 100 s that include at least one of its losses.
+// loss-based AIMD that ignores delay, as a TCP flow does. A tooth of its
+// sawtooth on this path lasts about a minute (one MSS per round trip of
+// 0.2 to 0.44 s, from half the 550 kB of BDP plus buffer back to all of
+// it), so the share is measured over 100 s that include at least one of
+// its losses, when the queue is at its shortest.
 func TestLEDBATYieldsToRenoFlow(t *testing.T) {
 	skipIfShort(t)
 	for _, seed := range []uint64{11, 12} {
