@@ -52,6 +52,10 @@ const (
 	// acknowledged, or for the other side's answer once the connection
 	// failed under it.
 	answerGrace = 5 * time.Second
+	// verdictTimeout bounds the sender's wait for the answer once all is
+	// sent: the receiver still has to write what it holds (at most its
+	// receive buffer, 4 MiB by default) and hash it.
+	verdictTimeout = 2 * time.Minute
 )
 
 // verdict is the receiver's answer as the sender reads it.
@@ -159,7 +163,12 @@ func sendFile(c *utp.Conn, s *utp.Socket, r io.Reader, name string, size int64) 
 	if err != nil {
 		return summary{}, fail(exitFailure, "sending %s: %v", name, err)
 	}
-	v := <-verdicts
+	var v verdict
+	select {
+	case v = <-verdicts:
+	case <-time.After(verdictTimeout):
+		return summary{}, fail(exitFailure, "the receiver did not answer within %v of the end of %s", verdictTimeout, name)
+	}
 	switch {
 	case v.err != nil:
 		return summary{}, fail(exitFailure, "waiting for the receiver's answer on %s: %v", name, v.err)
