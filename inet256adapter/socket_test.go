@@ -220,8 +220,8 @@ func TestDialUnreachable(t *testing.T) {
 	srv := newService()
 	node, key := openNodeKey(t, srv)
 	nowhere := randomAddr(t)
+	start := time.Now() // before the context, whose deadline is measured from its making
 	ctx := testContext(t, 300*time.Millisecond)
-	start := time.Now()
 	c, err := Dial(ctx, node, nowhere.String())
 	if c != nil || !errors.Is(err, ErrUnreachable) || !errors.Is(err, context.DeadlineExceeded) ||
 		!strings.Contains(err.Error(), nowhere.String()) {
