@@ -43,32 +43,51 @@ func (in *inbox) flush() {
 	in.c, in.n = nil, 0
 }
 
+// outgoing is one datagram a step produced: b, then the tail, which
+// points into the connection's send buffer when the payload was not
+// copied (PollTransmitView).
+type outgoing struct {
+	b    []byte // a pooled buffer
+	tail [2][]byte
+}
+
+func (d *outgoing) len() int { return len(d.b) + len(d.tail[0]) + len(d.tail[1]) }
+
+// flatten appends the tail to b (whose buffer has room for a whole
+// datagram), for a send that takes one buffer.
+func (d *outgoing) flatten() []byte {
+	d.b = append(append(d.b, d.tail[0]...), d.tail[1]...)
+	d.tail = [2][]byte{}
+	return d.b
+}
+
 // outBatch collects the datagrams one step produced. Batches are pooled
 // by the Socket, so their overflow slices are reused too.
 type outBatch struct {
 	n     int
-	small [16][]byte
-	more  [][]byte
+	small [16]outgoing
+	more  []outgoing
 }
 
-func (o *outBatch) add(b []byte) {
+func (o *outBatch) add(d outgoing) {
 	if o.n < len(o.small) {
-		o.small[o.n] = b
+		o.small[o.n] = d
 	} else {
-		o.more = append(o.more, b)
+		o.more = append(o.more, d)
 	}
 	o.n++
 }
 
-func (o *outBatch) get(i int) []byte {
+func (o *outBatch) get(i int) *outgoing {
 	if i < len(o.small) {
-		return o.small[i]
+		return &o.small[i]
 	}
-	return o.more[i-len(o.small)]
+	return &o.more[i-len(o.small)]
 }
 
 func (o *outBatch) reset() {
 	clear(o.small[:])
+	clear(o.more)
 	o.more = o.more[:0]
 	o.n = 0
 }

@@ -100,16 +100,26 @@ func (c *Conn) step(input func(now time.Time, m *proto.Conn)) {
 	}
 }
 
-// collect drains the datagrams the state machine wants sent.
+// collect drains the datagrams the state machine wants sent. Where the
+// Socket sends from several buffers at once, payloads stay in the send
+// buffer rather than being copied next to their headers.
 func (c *Conn) collect(now time.Time, out *outBatch) {
 	for {
 		buf := c.s.getBuf()
-		n, ok := c.m.PollTransmit(now, buf)
+		var d outgoing
+		var n int
+		var ok bool
+		if c.s.vec != nil {
+			n, d.tail, ok = c.m.PollTransmitView(now, buf)
+		} else {
+			n, ok = c.m.PollTransmit(now, buf)
+		}
 		if !ok {
 			c.s.putBuf(buf)
 			return
 		}
-		out.add(buf[:n])
+		d.b = buf[:n]
+		out.add(d)
 	}
 }
 

@@ -18,7 +18,7 @@ func TestSegmentRun(t *testing.T) {
 	batch := func(lens ...int) *outBatch {
 		var b outBatch
 		for _, l := range lens {
-			b.add(make([]byte, l))
+			b.add(outgoing{b: make([]byte, l)})
 		}
 		return &b
 	}

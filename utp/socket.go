@@ -25,6 +25,7 @@ type Socket struct {
 	pc      net.PacketConn
 	udp     *net.UDPConn // pc, when it is UDP: allocation-free reads
 	off     offload      // segmentation and coalescing, when udp has them
+	vec     *vecSender   // sends from several buffers, when udp can; else nil
 	share   *windowShare // the kernel receive buffer, shared among receivers
 	cfg     socketConfig
 	tel     telemetry
@@ -93,6 +94,7 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		s.udp = u
 		s.share = newWindowShare(raiseUDPBuffers(u, cfg.udpBuffer))
 		s.off.enable(u)
+		s.vec = newVecSender(u, &s.off)
 	} else {
 		s.share = newWindowShare(0)
 	}
@@ -402,100 +404,6 @@ func (s *Socket) packetSize(raddr net.Addr) int {
 		return 65000
 	}
 	return 1400
-}
-
-// send writes a batch of datagrams to addr and returns their buffers.
-func (s *Socket) send(out *outBatch, to net.Addr) {
-	if u, ok := to.(*net.UDPAddr); ok && s.udp != nil && out.n > 1 && s.off.gsoOn() {
-		s.sendSegmented(out, canonical(u.AddrPort()))
-	} else {
-		for i := range out.n {
-			s.writeTo(out.get(i), to)
-		}
-	}
-	for i := range out.n {
-		s.putBuf(out.get(i))
-	}
-	out.reset()
-}
-
-// sendSegmented sends each run of datagrams that the kernel can segment
-// in one system call.
-func (s *Socket) sendSegmented(out *outBatch, to netip.AddrPort) {
-	for i := 0; i < out.n; {
-		j := segmentRun(out, i)
-		if j-i > 1 && s.writeRun(out, i, j, to) {
-			i = j
-			continue
-		}
-		for ; i < j; i++ {
-			s.writeUDP(out.get(i), to)
-		}
-	}
-}
-
-// segmentRun returns the end of the run of datagrams from i that one
-// segmented send carries: as long as the first, but for a shorter last.
-func segmentRun(out *outBatch, i int) int {
-	seg := len(out.get(i))
-	total := seg
-	j := i + 1
-	for ; j < out.n && j-i < maxSegments; j++ {
-		l := len(out.get(j))
-		if l > seg || total+l > maxSegmentedBytes {
-			break
-		}
-		total += l
-		if l < seg {
-			return j + 1
-		}
-	}
-	return j
-}
-
-// writeRun sends datagrams i to j-1 as one segmented send. It reports
-// false when segmentation is refused and nothing was sent.
-func (s *Socket) writeRun(out *outBatch, i, j int, to netip.AddrPort) bool {
-	buf := s.getBuf()
-	defer s.putBuf(buf)
-	n := 0
-	for k := i; k < j; k++ {
-		n += copy(buf[n:], out.get(k))
-	}
-	sent, err := s.off.writeSegmented(s.udp, buf[:n], len(out.get(i)), to)
-	if !sent {
-		return false
-	}
-	if err == nil {
-		s.stats.segmentedSends.Add(1)
-	}
-	s.counted(j-i, n, err)
-	return true
-}
-
-func (s *Socket) writeTo(b []byte, to net.Addr) {
-	if u, ok := to.(*net.UDPAddr); ok && s.udp != nil {
-		s.writeUDP(b, canonical(u.AddrPort()))
-		return
-	}
-	_, err := s.pc.WriteTo(b, to)
-	s.counted(1, len(b), err)
-}
-
-func (s *Socket) writeUDP(b []byte, to netip.AddrPort) {
-	_, err := s.udp.WriteToUDPAddrPort(b, to)
-	s.counted(1, len(b), err)
-}
-
-// counted records datagrams sent, or a send error.
-func (s *Socket) counted(datagrams, bytes int, err error) {
-	if err != nil {
-		// UDP is lossy by contract; the state machine retransmits.
-		s.tel.event(&s.stats.sendErrors, metricSendErrors)
-		return
-	}
-	s.stats.packetsOut.Add(uint64(datagrams))
-	s.stats.bytesOut.Add(uint64(bytes))
 }
 
 // forget removes an ended connection from the table.

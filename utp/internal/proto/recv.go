@@ -27,7 +27,7 @@ type recvState struct {
 	unacked        int    // in-order packets since our last ACK
 	ackNow         bool   // an ACK must go out at the next PollTransmit
 	lastAdvertised int
-	limit          int // most we advertise, set by the IO layer; 0: the free buffer
+	limit          int    // most we advertise, set by the IO layer; 0: the free buffer
 	post           []byte // a waiting reader's buffer (PostRead), filled before the ring
 	posted         int    // bytes placed in post
 	packetSize     int

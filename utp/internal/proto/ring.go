@@ -37,6 +37,15 @@ func (r *byteRing) readAt(p []byte, off uint64) {
 	copy(p[c:], r.buf)
 }
 
+// view returns the n bytes from stream offset off as up to two slices of
+// the buffer (the second when they wrap around its end); the range must
+// lie within [base, end).
+func (r *byteRing) view(off uint64, n int) (a, b []byte) {
+	i := int(off & uint64(len(r.buf)-1))
+	a = r.buf[i:min(i+n, len(r.buf))]
+	return a, r.buf[:n-len(a)]
+}
+
 // discard drops bytes before stream offset to.
 func (r *byteRing) discard(to uint64) {
 	if to > r.end {

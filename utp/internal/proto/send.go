@@ -216,23 +216,42 @@ const maxOutPackets = 16384
 // least MaxDatagram bytes, and returns its length. ok is false when there
 // is nothing to send now.
 func (c *Conn) PollTransmit(now time.Time, buf []byte) (n int, ok bool) {
+	n, _, ok = c.poll(now, buf, false)
+	return n, ok
+}
+
+// PollTransmitView is PollTransmit for an IO layer that can send one
+// datagram from several buffers (sendmsg's iovec): the datagram is
+// buf[:n] followed by tail[0] and tail[1]. For the first transmission of
+// data, buf gets only the header and the payload stays in the send
+// buffer, which tail points into: those bytes stay put until the peer
+// acknowledges them, which it cannot do before they are sent. A
+// retransmission is copied whole into buf, since the peer may acknowledge
+// the earlier copy while this one is on its way out.
+func (c *Conn) PollTransmitView(now time.Time, buf []byte) (n int, tail [2][]byte, ok bool) {
+	return c.poll(now, buf, true)
+}
+
+func (c *Conn) poll(now time.Time, buf []byte, view bool) (n int, tail [2][]byte, ok bool) {
 	if c.sendReset {
 		c.sendReset = false
-		return c.finishControl(now, buf, wire.Reset), true
+		return c.finishControl(now, buf, wire.Reset), tail, true
 	}
 	if c.state == stateClosed {
-		return 0, false
+		return 0, tail, false
 	}
 	if c.resendSynAck {
 		c.resendSynAck = false
 		c.countSent(now)
-		return copy(buf, c.synReply), true
+		return copy(buf, c.synReply), tail, true
 	}
 	if seq, ok := c.nextRetransmit(); ok {
-		return c.transmit(now, buf, seq), true
+		n, tail = c.transmit(now, buf, seq, view)
+		return n, tail, true
 	}
 	if seq, ok := c.nextNewPacket(); ok {
-		return c.transmit(now, buf, seq), true
+		n, tail = c.transmit(now, buf, seq, view)
+		return n, tail, true
 	}
 	if c.rcv.ackNow || c.keepalivePending {
 		typ := wire.State
@@ -243,9 +262,9 @@ func (c *Conn) PollTransmit(now time.Time, buf []byte) (n int, ok bool) {
 			putAckNr(buf, c.rcv.ackNr-1)
 		}
 		c.keepalivePending = false
-		return n, true
+		return n, tail, true
 	}
-	return 0, false
+	return 0, tail, false
 }
 
 // nextRetransmit returns the oldest packet declared lost that the window
@@ -277,14 +296,21 @@ func (c *Conn) nextRetransmit() (uint16, bool) {
 	return 0, false
 }
 
-// transmit encodes p with a fresh header and marks it in flight.
-func (c *Conn) transmit(now time.Time, buf []byte, seq uint16) int {
+// transmit encodes p with a fresh header and marks it in flight. With
+// view, a first transmission's payload is returned as slices of the send
+// buffer instead of copied (see PollTransmitView).
+func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, view bool) (int, [2][]byte) {
 	s := &c.snd
 	p := s.pkt(seq)
 	h := c.header(now, p.typ, seq)
 	n := h.Put(buf)
-	if p.n > 0 {
+	var tail [2][]byte
+	switch {
+	case p.n > 0 && view && p.sends == 0:
+		tail[0], tail[1] = s.ring.view(p.off, p.n)
+	case p.n > 0:
 		s.ring.readAt(buf[n:n+p.n], p.off)
+		n += p.n
 	}
 	if p.lost {
 		p.lost = false
@@ -315,7 +341,7 @@ func (c *Conn) transmit(now time.Time, buf []byte, seq uint16) int {
 		// of its queue (tcp_xmit_retransmit_queue).
 		c.timers[timerRetransmit] = now.Add(c.rto())
 	}
-	return n + p.n
+	return n, tail
 }
 
 func (c *Conn) countSent(now time.Time) {

@@ -1,0 +1,145 @@
+package utp
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// vecSender sends one datagram, or a run of them to be segmented
+// (UDP_SEGMENT), gathered from several buffers with one sendmsg: each
+// packet's header from its pooled buffer and its payload from the
+// connection's send buffer, which is then never copied in user space.
+// The net package has no gather write, so this makes the system call
+// itself, through the socket's RawConn, which waits in the network
+// poller while the socket buffer is full.
+type vecSender struct {
+	rc    syscall.RawConn
+	inet6 bool // the socket is AF_INET6 (IPv4 peers are sent as v4-mapped)
+	off   *offload
+	pool  sync.Pool // *vecScratch
+}
+
+// vecScratch is the memory of one sendmsg: iovecs, address, control
+// message. Pooled, so that a send allocates nothing.
+type vecScratch struct {
+	iov [3 * maxSegments]unix.Iovec
+	msg unix.Msghdr
+	sa4 unix.RawSockaddrInet4
+	sa6 unix.RawSockaddrInet6
+	oob [oobSize]byte
+	err error
+	fn  func(fd uintptr) bool // sc.sendmsg, bound once
+}
+
+// newVecSender returns a sender for u, or nil if its address family
+// cannot be read.
+func newVecSender(u *net.UDPConn, off *offload) *vecSender {
+	rc, err := u.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	domain, serr := 0, error(nil)
+	if err := rc.Control(func(fd uintptr) {
+		domain, serr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN)
+	}); err != nil || serr != nil {
+		return nil
+	}
+	v := &vecSender{rc: rc, inet6: domain == unix.AF_INET6, off: off}
+	v.pool.New = func() any {
+		sc := new(vecScratch)
+		sc.fn = sc.sendmsg
+		return sc
+	}
+	return v
+}
+
+// send sends datagrams i to j-1 of out to to: as one datagram when seg is
+// 0 (and j = i+1), else as a run the kernel segments every seg bytes. It
+// reports false, having sent nothing, when it cannot: an address it does
+// not build (a zone), or segmentation the kernel refuses.
+func (v *vecSender) send(out *outBatch, i, j, seg int, to netip.AddrPort) (sent bool, err error) {
+	addr := to.Addr()
+	if addr.Zone() != "" || (!v.inet6 && !addr.Is4()) {
+		return false, nil
+	}
+	sc := v.pool.Get().(*vecScratch)
+	defer v.pool.Put(sc)
+	k := 0
+	for x := i; x < j; x++ {
+		d := out.get(x)
+		for _, b := range [3][]byte{d.b, d.tail[0], d.tail[1]} {
+			if len(b) > 0 {
+				sc.iov[k].Base = &b[0]
+				sc.iov[k].SetLen(len(b))
+				k++
+			}
+		}
+	}
+	sc.msg = unix.Msghdr{}
+	v.address(sc, to)
+	sc.msg.Iov = &sc.iov[0]
+	sc.msg.SetIovlen(k)
+	if seg > 0 {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&sc.oob[0]))
+		h.Level, h.Type = unix.SOL_UDP, unix.UDP_SEGMENT
+		h.SetLen(unix.CmsgLen(2))
+		*(*uint16)(unsafe.Pointer(&sc.oob[cmsgHeaderLen])) = uint16(seg)
+		sc.msg.Control = &sc.oob[0]
+		sc.msg.SetControllen(unix.CmsgSpace(2))
+	}
+	err = v.rc.Write(sc.fn)
+	clear(sc.iov[:k]) // keep no buffer alive from the pool
+	sc.msg = unix.Msghdr{}
+	if err == nil {
+		err = sc.err
+	}
+	if seg > 0 && err != nil && (errors.Is(err, unix.EIO) || errors.Is(err, unix.EINVAL)) {
+		// A device without checksum offload refuses segmentation.
+		v.off.gso.Store(false)
+		return false, nil
+	}
+	return true, err
+}
+
+// address writes to as the socket's family of sockaddr.
+func (v *vecSender) address(sc *vecScratch, to netip.AddrPort) {
+	port := to.Port()
+	if !v.inet6 {
+		sc.sa4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: to.Addr().As4()}
+		p := (*[2]byte)(unsafe.Pointer(&sc.sa4.Port))
+		p[0], p[1] = byte(port>>8), byte(port)
+		sc.msg.Name = (*byte)(unsafe.Pointer(&sc.sa4))
+		sc.msg.Namelen = unix.SizeofSockaddrInet4
+		return
+	}
+	sc.sa6 = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: to.Addr().As16()}
+	p := (*[2]byte)(unsafe.Pointer(&sc.sa6.Port))
+	p[0], p[1] = byte(port>>8), byte(port)
+	sc.msg.Name = (*byte)(unsafe.Pointer(&sc.sa6))
+	sc.msg.Namelen = unix.SizeofSockaddrInet6
+}
+
+// sendmsg is the RawConn.Write callback: false asks the poller to wait
+// until the socket is writable.
+func (sc *vecScratch) sendmsg(fd uintptr) bool {
+	for {
+		_, _, e := unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&sc.msg)), 0)
+		switch e {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		case 0:
+			sc.err = nil
+		default:
+			sc.err = e
+		}
+		return true
+	}
+}
