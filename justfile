@@ -15,7 +15,7 @@ ci:
 race:
     go test -race ./...
 
-# Fuzz each target for a while (FUZZTIME=10m just fuzz for longer).
+# Fuzz each target for a while (`just fuzz 10m` for longer).
 fuzz fuzztime="60s":
     go test ./utp/internal/wire -run '^$' -fuzz FuzzParse -fuzztime {{fuzztime}}
     go test ./utp/internal/proto -run '^$' -fuzz FuzzConn -fuzztime {{fuzztime}}
@@ -23,6 +23,13 @@ fuzz fuzztime="60s":
 # A long seed sweep of the simulated transfers (10,000 seeds).
 sim seeds="10000":
     go test ./utp/internal/proto -run 'TestIntegritySweep' -count=1 -timeout 6h -sim.seeds {{seeds}} -v
+
+# The performance suite beside TCP, quic-go, libutp and anacrolix/utp:
+# interleaved rounds, each measurement in a fresh process; it rewrites its
+# section of docs/performance.md and the plots in docs/perf (about 25
+# minutes for 3 rounds; run it on an otherwise idle machine).
+bench rounds="3":
+    cd bench && go run . -rounds {{rounds}}
 
 # gofmt, go vet and staticcheck.
 lint:
