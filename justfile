@@ -24,10 +24,9 @@ fuzz fuzztime="60s":
 sim seeds="10000":
     go test ./utp/internal/proto -run 'TestIntegritySweep' -count=1 -timeout 6h -sim.seeds {{seeds}} -v
 
-# The performance suite beside TCP, quic-go, libutp and anacrolix/utp:
-# interleaved rounds, each measurement in a fresh process; it rewrites its
-# section of docs/performance.md and the plots in docs/perf (about 25
-# minutes for 3 rounds; run it on an otherwise idle machine).
+# Interleaved rounds, each measurement in a fresh process; about 25
+# minutes for 3 rounds: run it on an otherwise idle machine.
+# The performance suite beside TCP, quic-go, libutp and anacrolix/utp; rewrites docs/performance.md.
 bench rounds="3":
     cd bench && go run . -rounds {{rounds}}
 
