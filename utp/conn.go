@@ -29,7 +29,8 @@ type Conn struct {
 	shareBytes  int         // ... and how much, up to shareActive
 
 	mu        sync.Mutex
-	sendMu    sync.Mutex // held while a step's datagrams are sent; see step
+	sendQ     []*outBatch // datagrams made, not yet sent; see queue
+	flushing  bool        // a goroutine is sending sendQ
 	m         *proto.Conn
 	timer     *time.Timer
 	timerAt   time.Time
@@ -65,7 +66,6 @@ func newConn(s *Socket, raddr net.Addr, key connKey, m *proto.Conn) *Conn {
 // the datagrams after releasing the lock.
 func (c *Conn) step(input func(now time.Time, m *proto.Conn)) {
 	out := c.s.getBatch()
-	defer c.s.putBatch(out)
 	c.mu.Lock()
 	now := time.Now()
 	if input != nil {
@@ -81,22 +81,56 @@ func (c *Conn) step(input func(now time.Time, m *proto.Conn)) {
 	}
 	gone := c.events()
 	c.rearm(now)
-	sending := out.n > 0
-	if sending {
-		// Taken before c.mu is released, so that datagrams leave in the
-		// order the state machine produced them even when two goroutines
-		// step at once (the reader's handshake confirmation and the
-		// user's first Write, say): reordering them on the way out costs
-		// the peer a selective ACK and us a spurious retransmission.
-		c.sendMu.Lock()
-	}
+	flush := c.queue(out)
 	c.mu.Unlock()
-	if sending {
-		c.s.send(out, c.raddr)
-		c.sendMu.Unlock()
+	if flush {
+		c.flush()
 	}
 	if gone {
 		c.s.forget(c)
+	}
+}
+
+// queue appends a step's datagrams to the connection's send queue, in the
+// order the state machine made them, and reports whether the caller must
+// flush it: one goroutine at a time sends a connection's datagrams, so
+// that two goroutines stepping at once (the reader's handshake
+// confirmation and the user's first Write, say) cannot reorder them on
+// the way out, which would cost the peer a selective ACK and us a
+// spurious retransmission. Nobody waits for the sender: a send that
+// blocks (a daemon that died under an INET256 node) holds up only its
+// own goroutine, and never c.mu. c.mu is held.
+func (c *Conn) queue(out *outBatch) (flush bool) {
+	if out.n == 0 {
+		c.s.putBatch(out)
+		return false
+	}
+	c.sendQ = append(c.sendQ, out)
+	if c.flushing {
+		return false
+	}
+	c.flushing = true
+	return true
+}
+
+// flush sends queued batches until the queue is empty, without c.mu.
+func (c *Conn) flush() {
+	var batches []*outBatch
+	for {
+		c.mu.Lock()
+		batches, c.sendQ = c.sendQ, batches[:0]
+		if len(batches) == 0 {
+			c.flushing = false
+			c.sendQ = batches // keep the larger backing array
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		for i, out := range batches {
+			c.s.send(out, c.raddr)
+			c.s.putBatch(out)
+			batches[i] = nil
+		}
 	}
 }
 
