@@ -29,10 +29,10 @@ func (in *inbox) add(c *Conn, h wire.Header, payload []byte) {
 	in.n++
 }
 
-// flush applies the queued packets.
-func (in *inbox) flush() {
+// flush applies the queued packets and reports whether there were any.
+func (in *inbox) flush() bool {
 	if in.n == 0 {
-		return
+		return false
 	}
 	in.c.step(func(now time.Time, m *proto.Conn) {
 		for i := range in.n {
@@ -41,6 +41,7 @@ func (in *inbox) flush() {
 	})
 	clear(in.payloads[:in.n])
 	in.c, in.n = nil, 0
+	return true
 }
 
 // outgoing is one datagram a step produced: b, then the tail, which

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"time"
 
@@ -186,7 +187,14 @@ func (s *Socket) readLoop() {
 		for off := 0; off < n; off += seg {
 			s.route(&in, buf[off:min(off+seg, n)], from, now)
 		}
-		in.flush()
+		if in.flush() {
+			// Let a goroutine the packets woke (a Read, a Write waiting
+			// for room) run now on this P, before the reader's next read
+			// parks it: left in the run queue, another P's thread is woken
+			// to steal it, a cross-core handoff that made a loopback
+			// round trip about 10% slower.
+			runtime.Gosched()
+		}
 	}
 }
 

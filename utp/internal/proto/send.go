@@ -296,6 +296,10 @@ func (c *Conn) nextRetransmit() (uint16, bool) {
 	return 0, false
 }
 
+// minView is the least payload PollTransmitView leaves in the send
+// buffer: copying a small one costs less than gathering it.
+const minView = 1024
+
 // transmit encodes p with a fresh header and marks it in flight. With
 // view, a first transmission's payload is returned as slices of the send
 // buffer instead of copied (see PollTransmitView).
@@ -306,7 +310,7 @@ func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, view bool) (int, 
 	n := h.Put(buf)
 	var tail [2][]byte
 	switch {
-	case p.n > 0 && view && p.sends == 0:
+	case p.n >= minView && view && p.sends == 0:
 		tail[0], tail[1] = s.ring.view(p.off, p.n)
 	case p.n > 0:
 		s.ring.readAt(buf[n:n+p.n], p.off)

@@ -7,12 +7,12 @@ import (
 	"github.com/inet256/go-utp/v2/utp/internal/wire"
 )
 
-// PollTransmitView leaves a first transmission's payload in the send
-// buffer (the datagram is the header in buf, then the tail) and copies a
+// PollTransmitView leaves a first transmission's payload (of minView
+// bytes or more) in the send buffer (the datagram is the header in buf, then the tail) and copies a
 // retransmission whole, which the peer may acknowledge while it is sent.
 func TestPollTransmitView(t *testing.T) {
-	tc := newTestConn(t, roleDialer, withWindow(1<<20), withConfig(func(c *Config) { c.PacketSize = 1000 }))
-	payload := bytes.Repeat([]byte("0123456789"), 200) // two full packets
+	tc := newTestConn(t, roleDialer, withWindow(1<<20), withConfig(func(c *Config) { c.PacketSize = 2000 }))
+	payload := bytes.Repeat([]byte("0123456789"), 400) // two full packets
 	if n, err := tc.conn.Write(tc.now, payload); n != len(payload) || err != nil {
 		t.Fatalf("Write = %d, %v", n, err)
 	}
@@ -42,7 +42,7 @@ func TestPollTransmitView(t *testing.T) {
 		t.Fatal("no retransmission after the RTO")
 	}
 	h, rest, err := wire.Parse(buf[:n])
-	if err != nil || tail[0] != nil || tail[1] != nil || !bytes.Equal(rest, payload[:1000]) {
+	if err != nil || tail[0] != nil || tail[1] != nil || !bytes.Equal(rest, payload[:2000]) {
 		t.Fatalf("retransmission: %v %v, %d bytes in buf and a %d+%d byte tail; want the whole first packet in buf", h.Type, err, len(rest), len(tail[0]), len(tail[1]))
 	}
 }
