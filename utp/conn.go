@@ -34,8 +34,8 @@ type Conn struct {
 	m         *proto.Conn
 	timer     *time.Timer
 	timerAt   time.Time
-	userClose bool        // Close was called: Read and Write fail, unread data resets
-	linger    *time.Timer // after Close: resets a connection that has not finished
+	userClose bool      // Close was called: Read and Write fail, unread data resets
+	lingerAt  time.Time // after Close: when a connection not yet ended is reset
 	err       error
 	stats     proto.Stats // last snapshot taken under mu, for Stats after close
 
@@ -175,9 +175,7 @@ func (c *Conn) events() (gone bool) {
 			c.err = mapProtoErr(ev.Err)
 			c.stats = c.m.Stats()
 			c.closeOnce.Do(func() { close(c.closed) })
-			if c.linger != nil {
-				c.linger.Stop()
-			}
+			c.lingerAt = time.Time{} // nothing is due any more: rearm arms nothing
 			if c.timer != nil {
 				c.timer.Stop()
 			}
@@ -205,6 +203,9 @@ func signal(ch chan struct{}) {
 // per round trip.
 func (c *Conn) rearm(now time.Time) {
 	at := c.m.NextDeadline()
+	if !c.lingerAt.IsZero() && (at.IsZero() || c.lingerAt.Before(at)) {
+		at = c.lingerAt
+	}
 	if at.IsZero() || (!c.timerAt.IsZero() && !at.Before(c.timerAt)) {
 		return
 	}
@@ -219,6 +220,10 @@ func (c *Conn) rearm(now time.Time) {
 func (c *Conn) onTimer() {
 	c.step(func(now time.Time, m *proto.Conn) {
 		c.timerAt = time.Time{} // fired: the next deadline arms it again
+		if !c.lingerAt.IsZero() && !now.Before(c.lingerAt) {
+			m.Reset(now) // closed, and not finished within the linger
+			return
+		}
 		m.HandleTimeout(now)
 	})
 }
@@ -352,17 +357,10 @@ func (c *Conn) Close() error {
 	c.mu.Unlock()
 	signal(c.readable)
 	signal(c.writable)
-	c.step(func(now time.Time, m *proto.Conn) { m.CloseWrite(now) })
-	t := time.AfterFunc(c.s.cfg.linger, func() {
-		c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
+	c.step(func(now time.Time, m *proto.Conn) {
+		m.CloseWrite(now)
+		c.lingerAt = now.Add(c.s.cfg.linger) // the connection's timer enforces it
 	})
-	c.mu.Lock()
-	if isClosed(c.closed) {
-		t.Stop()
-	} else {
-		c.linger = t // stopped when the connection ends (events)
-	}
-	c.mu.Unlock()
 	return nil
 }
 
