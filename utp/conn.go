@@ -30,6 +30,7 @@ type Conn struct {
 
 	mu        sync.Mutex
 	sendQ     []*outBatch // datagrams made, not yet sent; see queue
+	sendSpare []*outBatch // the flusher's other queue, reused
 	flushing  bool        // a goroutine is sending sendQ
 	m         *proto.Conn
 	timer     *time.Timer
@@ -113,15 +114,16 @@ func (c *Conn) queue(out *outBatch) (flush bool) {
 	return true
 }
 
-// flush sends queued batches until the queue is empty, without c.mu.
+// flush sends queued batches until the queue is empty, without c.mu. The
+// queue and its spare swap places, so that neither allocates again.
 func (c *Conn) flush() {
-	var batches []*outBatch
 	for {
 		c.mu.Lock()
-		batches, c.sendQ = c.sendQ, batches[:0]
+		batches := c.sendQ
+		c.sendQ, c.sendSpare = c.sendSpare[:0], nil
 		if len(batches) == 0 {
 			c.flushing = false
-			c.sendQ = batches // keep the larger backing array
+			c.sendSpare = batches
 			c.mu.Unlock()
 			return
 		}
@@ -131,6 +133,9 @@ func (c *Conn) flush() {
 			c.s.putBatch(out)
 			batches[i] = nil
 		}
+		c.mu.Lock()
+		c.sendSpare = batches[:0]
+		c.mu.Unlock()
 	}
 }
 
