@@ -32,7 +32,11 @@ func (rep report) plots(dir string) error {
 		}
 		vals := make(plotter.Values, len(impls))
 		for i, name := range impls {
-			vals[i], _ = rep.med(bc.scenario, name, "", bc.f)
+			if bc.scenario == "setup" {
+				vals[i], _ = rep.med(bc.scenario, name, "", bc.f)
+			} else {
+				vals[i], _, _ = rep.goodput(bc.scenario, name, "") // timed-out runs by what they moved
+			}
 		}
 		if err := barPlot(filepath.Join(dir, bc.file), bc.title, bc.ylabel, impls, []string{""}, []plotter.Values{vals}); err != nil {
 			return err
@@ -55,7 +59,7 @@ func (rep report) plots(dir string) error {
 			names = append(names, p.name)
 			vals := make(plotter.Values, len(impls))
 			for i, name := range impls {
-				vals[i], _, _ = rep.lossyGoodput(name, p.name)
+				vals[i], _, _ = rep.goodput("lossy", name, p.name)
 			}
 			series = append(series, vals)
 		}

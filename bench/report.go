@@ -50,6 +50,15 @@ func (g group) median(f func(result) float64) (float64, bool) {
 	return median(v)
 }
 
+// collect applies f to each run.
+func collect(runs []result, f func(result) float64) []float64 {
+	v := make([]float64, len(runs))
+	for i, r := range runs {
+		v[i] = f(r)
+	}
+	return v
+}
+
 // median returns the middle value (the upper one of an even count).
 func median(v []float64) (float64, bool) {
 	if len(v) == 0 {
@@ -201,9 +210,9 @@ func (rep report) renderBulk(b *bytes.Buffer, plotRel string) {
 		g := rep.group("bulk", name, "")
 		v, ok := g.median(mbps)
 		cpu, _ := g.median(cpuPerGB)
-		drops, _ := g.median(func(r result) float64 { return float64(r.Drops) })
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", name, fmtOr("%.0f", v, ok), fmtOr("%.2f", v/tcp, ok && tcpOK),
-			fmtOr("%.2f", cpu, ok), fmtOr("%.0f", drops, ok && name != "tcp"))
+		drops, _ := median(collect(g.runs, func(r result) float64 { return float64(r.Drops) }))
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", name, rep.goodputCell("bulk", name, "", "%.0f"), fmtOr("%.2f", v/tcp, ok && tcpOK),
+			fmtOr("%.2f", cpu, ok), fmtOr("%.0f", drops, name != "tcp"))
 	}
 	fmt.Fprintf(b, "\n![bulk throughput](%s/bulk.png)\n\n", plotRel)
 }
@@ -258,7 +267,7 @@ func (rep report) renderFanout(b *bytes.Buffer, plotRel string) {
 				worst, of = r.Count, r.Of
 			}
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %d/%d | %s |\n", name, fmtOr("%.0f", v, ok), fmtOr("%.2f", v/tcp, ok && tcpOK), worst, of, fmtOr("%.2f", cpu, ok))
+		fmt.Fprintf(b, "| %s | %s | %s | %d/%d | %s |\n", name, rep.goodputCell("fanout", name, "", "%.0f"), fmtOr("%.2f", v/tcp, ok && tcpOK), worst, of, fmtOr("%.2f", cpu, ok))
 	}
 	fmt.Fprintf(b, "\n![fan-out throughput](%s/fanout.png)\n\n", plotRel)
 }
@@ -288,7 +297,7 @@ func (rep report) renderLossy(b *bytes.Buffer, plotRel string) {
 		return
 	}
 	fmt.Fprintf(b, "### Lossy: %s through a UDP relay, SHA-256 checked\n\n", mib(full.lossySize))
-	b.WriteString("The relay (`e2e/relay`) delays every datagram by 10 ms each way and drops the given share at random in both directions; the last profile also holds back 2% by 5 ms more and duplicates 1%. A run not finished in 60 s reports what arrived by then (marked †).\n\n")
+	b.WriteString("The relay (`e2e/relay`) delays every datagram by 10 ms each way and drops the given share at random in both directions; the last profile also holds back 2% by 5 ms more and duplicates 1%. A run not finished in 60 s reports what arrived by then (marked †, here and in the tables above).\n\n")
 	b.WriteString("| implementation |")
 	for _, p := range lossProfiles {
 		fmt.Fprintf(b, " %s MB/s |", p.name)
@@ -301,20 +310,20 @@ func (rep report) renderLossy(b *bytes.Buffer, plotRel string) {
 	for _, name := range impls {
 		fmt.Fprintf(b, "| %s |", name)
 		for _, p := range lossProfiles {
-			fmt.Fprintf(b, " %s |", rep.lossyCell(name, p.name))
+			fmt.Fprintf(b, " %s |", rep.goodputCell("lossy", name, p.name, "%.2f"))
 		}
 		b.WriteString("\n")
 	}
 	fmt.Fprintf(b, "\n![lossy goodput](%s/lossy.png)\n\n", plotRel)
 }
 
-// lossyGoodput is the median goodput of a lossy group, counting partial
-// runs (timed out) by what they delivered.
-func (rep report) lossyGoodput(impl, profile string) (v float64, partial, ok bool) {
-	g := rep.group("lossy", impl, profile)
+// goodput is the median throughput of a group, counting runs that timed
+// out by what they delivered by then (partial).
+func (rep report) goodput(scenario, impl, profile string) (v float64, partial, ok bool) {
+	g := rep.group(scenario, impl, profile)
 	var vals []float64
 	for _, r := range g.runs {
-		if r.Err != "" && !strings.Contains(r.Err, "timeout") && !strings.Contains(r.Err, "deadline") {
+		if r.Err != "" && !timedOut(r.Err) {
 			continue // failed, not merely slow
 		}
 		if r.Err != "" {
@@ -326,12 +335,19 @@ func (rep report) lossyGoodput(impl, profile string) (v float64, partial, ok boo
 	return v, partial, ok
 }
 
-func (rep report) lossyCell(impl, profile string) string {
-	v, partial, ok := rep.lossyGoodput(impl, profile)
+// timedOut tells a run that was merely slow from one that failed.
+func timedOut(err string) bool {
+	return strings.Contains(err, "timeout") || strings.Contains(err, "timed out") || strings.Contains(err, "deadline")
+}
+
+// goodputCell formats goodput, † marking a median over runs that timed
+// out, and says "failed" when no run delivered.
+func (rep report) goodputCell(scenario, impl, profile, format string) string {
+	v, partial, ok := rep.goodput(scenario, impl, profile)
 	if !ok {
 		return "failed"
 	}
-	s := fmt.Sprintf("%.2f", v)
+	s := fmt.Sprintf(format, v)
 	if partial {
 		s += " †"
 	}

@@ -29,8 +29,8 @@ func (rep report) ratioOf(scenario, impl, other string, f func(result) float64) 
 }
 
 func (rep report) lossyRatio(profile string) (float64, bool) {
-	a, _, okA := rep.lossyGoodput("utp", profile)
-	b, _, okB := rep.lossyGoodput("libutp", profile)
+	a, _, okA := rep.goodput("lossy", "utp", profile)
+	b, _, okB := rep.goodput("lossy", "libutp", profile)
 	return ratio(a, b, okA, okB)
 }
 
