@@ -16,7 +16,12 @@ import (
 const wanPacketSize = 1400
 
 // impairment is the path of the issue: 10 ms each way, loss 1% one way and
-// 3% the other, 2% reordered by 5 ms, 1% duplicated.
+// 3% the other, 2% reordered by 5 ms, 1% duplicated. The 3% is on the way
+// to the peer, so that our data crosses the lossier way and the peer's
+// the other: both our sending and our receiving side meet loss, and the
+// transfer does not wait on libutp's own recovery at 3%, which moved 32
+// MiB in 75 to 131 s on an idle machine but stalled past 5 minutes (25 of
+// 32 MiB) in a CI run that shared the CPU with the daemon tests.
 func impairment(seed uint64) relay.Config {
 	link := func(loss float64) relay.Link {
 		return relay.Link{
@@ -25,7 +30,7 @@ func impairment(seed uint64) relay.Config {
 			Duplicate: 0.01,
 		}
 	}
-	return relay.Config{Seed: seed, AToB: link(0.01), BToA: link(0.03)}
+	return relay.Config{Seed: seed, AToB: link(0.03), BToA: link(0.01)}
 }
 
 // finCount counts the peer's FINs that reach the relay and those it
@@ -113,7 +118,7 @@ func transferImpaired(t *testing.T, k peerKind, weDial bool, role string, seed u
 	})
 	toThem, toUs := rl.Stats()
 	st := pr.ours.Stats()
-	t.Logf("%s, %s, 10 ms, 1%%/3%% loss: %s; relay to peer %+v; relay to us %+v; our retransmits %d, timeouts %d, RTT %v",
+	t.Logf("%s, %s, 10 ms, 3%%/1%% loss: %s; relay to peer %+v; relay to us %+v; our retransmits %d, timeouts %d, RTT %v",
 		k.name, role, res, toThem, toUs, st.Retransmits, st.Timeouts, st.RTT)
 	if res.endedBy != nil {
 		t.Logf("the relay lost the peer's FIN (%d sent, none delivered) and it reset instead of resending it: %v",
