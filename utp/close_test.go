@@ -2,6 +2,7 @@ package utp
 
 import (
 	"errors"
+	"github.com/inet256/go-utp/v2/utp/internal/proto"
 	"net"
 	"testing"
 	"testing/synctest"
@@ -80,6 +81,38 @@ func TestSimCloseLinger(t *testing.T) {
 		r := resets()
 		if len(r) != 1 || r[0].Sub(start) != linger+delay {
 			t.Fatalf("RESETs arrived at %v after Close, want one at the linger (%v) plus the link delay (%v)", r, linger, delay)
+		}
+	})
+}
+
+// Close on a connection that has already ended (the peer reset it) arms
+// nothing: its linger would otherwise be a deadline that, once passed,
+// fired the connection's timer again and again (which CI once caught as a
+// goroutine leak of a timer firing about a million times a second). Such
+// a regression keeps this bubble busy at the linger's instant, so the
+// test then fails by timing out.
+func TestSimCloseAfterEnd(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		const linger = time.Second
+		_, a, b := simNet(t, WithLinger(linger))
+		ca, cb := dialAccept(t, a, b)
+		cb.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
+		if _, err := ca.Read(make([]byte, 1)); !errors.Is(err, ErrConnReset) {
+			t.Fatalf("read after the peer's reset: %v", err)
+		}
+		if err := ca.Close(); err != nil {
+			t.Fatal(err)
+		}
+		ca.onTimer()           // as a timer firing that raced the end would
+		time.Sleep(2 * linger) // with the bug, the bubble never idles past the linger
+		synctest.Wait()
+		conn := ca
+		conn.mu.Lock()
+		armed := conn.timerAt
+		conn.mu.Unlock()
+		if !armed.IsZero() {
+			t.Fatalf("an ended connection's timer is armed for %v", armed)
 		}
 	})
 }

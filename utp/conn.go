@@ -180,7 +180,7 @@ func (c *Conn) events() (gone bool) {
 			c.err = mapProtoErr(ev.Err)
 			c.stats = c.m.Stats()
 			c.closeOnce.Do(func() { close(c.closed) })
-			c.lingerAt = time.Time{} // nothing is due any more: rearm arms nothing
+			c.lingerAt, c.timerAt = time.Time{}, time.Time{} // nothing is due any more
 			if c.timer != nil {
 				c.timer.Stop()
 			}
@@ -207,6 +207,9 @@ func signal(ch chan struct{}) {
 // ping-pong moves the timer about once per delayed-ACK interval, not twice
 // per round trip.
 func (c *Conn) rearm(now time.Time) {
+	if isClosed(c.closed) {
+		return // ended: nothing is due, and a deadline left over must not fire again and again
+	}
 	at := c.m.NextDeadline()
 	if !c.lingerAt.IsZero() && (at.IsZero() || c.lingerAt.Before(at)) {
 		at = c.lingerAt
@@ -364,7 +367,9 @@ func (c *Conn) Close() error {
 	signal(c.writable)
 	c.step(func(now time.Time, m *proto.Conn) {
 		m.CloseWrite(now)
-		c.lingerAt = now.Add(c.s.cfg.linger) // the connection's timer enforces it
+		if !isClosed(c.closed) {
+			c.lingerAt = now.Add(c.s.cfg.linger) // the connection's timer enforces it
+		}
 	})
 	return nil
 }
