@@ -87,7 +87,7 @@ func (o *outBatch) get(i int) *outgoing {
 }
 
 func (o *outBatch) reset() {
-	clear(o.small[:])
+	clear(o.small[:min(o.n, len(o.small))])
 	clear(o.more)
 	o.more = o.more[:0]
 	o.n = 0

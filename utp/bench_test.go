@@ -150,8 +150,8 @@ func BenchmarkPingPong(b *testing.B) {
 			}
 			b.StopTimer()
 			slices.Sort(rtts)
-			b.ReportMetric(float64(rtts[len(rtts)/2].Microseconds()), "p50-µs")
-			b.ReportMetric(float64(rtts[len(rtts)*99/100].Microseconds()), "p99-µs")
+			b.ReportMetric(float64(rtts[len(rtts)/2].Nanoseconds())/1e3, "p50-µs")
+			b.ReportMetric(float64(rtts[len(rtts)*99/100].Nanoseconds())/1e3, "p99-µs")
 		})
 	}
 }

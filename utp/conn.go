@@ -66,12 +66,19 @@ func newConn(s *Socket, raddr net.Addr, key connKey, m *proto.Conn) *Conn {
 // datagram it wants sent and every event, re-arms the timer, and sends
 // the datagrams after releasing the lock.
 func (c *Conn) step(input func(now time.Time, m *proto.Conn)) {
-	out := c.s.getBatch()
 	c.mu.Lock()
 	now := time.Now()
 	if input != nil {
 		input(now, c.m)
 	}
+	c.finishStep(now)
+}
+
+// finishStep is the second half of step, for callers that applied their
+// input under c.mu themselves (Read, Write: one lock and one clock read
+// per call instead of two). c.mu is held on entry and released on return.
+func (c *Conn) finishStep(now time.Time) {
+	out := c.s.getBatch()
 	c.m.SetWindowLimit(c.s.share.window())
 	if c.userClose {
 		c.discardAfterClose(now)
@@ -82,51 +89,60 @@ func (c *Conn) step(input func(now time.Time, m *proto.Conn)) {
 	}
 	gone := c.events()
 	c.rearm(now)
-	flush := c.queue(out)
+	direct := c.queue(out)
 	c.mu.Unlock()
-	if flush {
-		c.flush()
+	if direct != nil {
+		c.sendDirect(direct)
 	}
 	if gone {
 		c.s.forget(c)
 	}
 }
 
-// queue appends a step's datagrams to the connection's send queue, in the
-// order the state machine made them, and reports whether the caller must
-// flush it: one goroutine at a time sends a connection's datagrams, so
-// that two goroutines stepping at once (the reader's handshake
-// confirmation and the user's first Write, say) cannot reorder them on
-// the way out, which would cost the peer a selective ACK and us a
-// spurious retransmission. Nobody waits for the sender: a send that
-// blocks (a daemon that died under an INET256 node) holds up only its
-// own goroutine, and never c.mu. c.mu is held.
-func (c *Conn) queue(out *outBatch) (flush bool) {
+// queue takes a step's datagrams, to be sent in the order the state
+// machine made them: one goroutine at a time sends a connection's
+// datagrams, so that two goroutines stepping at once (the reader's
+// handshake confirmation and the user's first Write, say) cannot reorder
+// them on the way out, which would cost the peer a selective ACK and us a
+// spurious retransmission. When no other goroutine is sending, the caller
+// becomes the sender: queue returns the batch for sendDirect. Otherwise
+// the batch waits in sendQ for the goroutine sending now. Nobody waits
+// for the sender: a send that blocks (a daemon that died under an INET256
+// node) holds up only its own goroutine, and never c.mu. c.mu is held.
+func (c *Conn) queue(out *outBatch) (direct *outBatch) {
 	if out.n == 0 {
 		c.s.putBatch(out)
-		return false
+		return nil
 	}
-	c.sendQ = append(c.sendQ, out)
 	if c.flushing {
-		return false
+		c.sendQ = append(c.sendQ, out)
+		return nil
 	}
 	c.flushing = true
-	return true
+	return out
 }
 
-// flush sends queued batches until the queue is empty, without c.mu. The
-// queue and its spare swap places, so that neither allocates again.
+// sendDirect sends the batch queue handed to this goroutine, then
+// whatever other steps queued meanwhile.
+func (c *Conn) sendDirect(out *outBatch) {
+	c.s.send(out, c.raddr)
+	c.s.putBatch(out)
+	c.flush()
+}
+
+// flush sends queued batches until the queue is empty, without c.mu, and
+// then gives up the sender's role. The queue and its spare swap places,
+// so that neither allocates again.
 func (c *Conn) flush() {
 	for {
 		c.mu.Lock()
 		batches := c.sendQ
-		c.sendQ, c.sendSpare = c.sendSpare[:0], nil
 		if len(batches) == 0 {
 			c.flushing = false
-			c.sendSpare = batches
 			c.mu.Unlock()
 			return
 		}
+		c.sendQ, c.sendSpare = c.sendSpare[:0], nil
 		c.mu.Unlock()
 		for i, out := range batches {
 			c.s.send(out, c.raddr)
@@ -256,37 +272,27 @@ func (c *Conn) discardAfterClose(now time.Time) {
 // buffer); the loan ends before Read returns.
 func (c *Conn) Read(p []byte) (int, error) {
 	for {
-		if isClosed(c.rdl.wait()) {
+		dl := c.rdl.wait()
+		if isClosed(dl) {
 			return 0, c.opError("read", os.ErrDeadlineExceeded)
 		}
-		var n int
-		var err error
 		c.mu.Lock()
-		closedByUser := c.userClose
-		if !closedByUser {
-			n, err = c.m.Read(time.Now(), p)
-			if n == 0 && err == nil && len(p) > 0 {
-				c.m.PostRead(p)
-			}
-		}
-		c.mu.Unlock()
-		switch {
-		case closedByUser:
+		if c.userClose {
+			c.mu.Unlock()
 			return 0, c.opError("read", net.ErrClosed)
-		case n > 0 || err != nil || len(p) == 0:
-			c.step(nil) // a read may reopen the window: send the update
+		}
+		now := time.Now()
+		n, err := c.m.Read(now, p)
+		if n > 0 || err != nil || len(p) == 0 {
+			c.finishStep(now) // a read may reopen the window: send the update
 			return n, c.opError("read", mapProtoErr(err))
 		}
-		var expired bool
-		select {
-		case <-c.readable:
-		case <-c.closed:
-		case <-c.rdl.wait():
-			expired = true
-		}
+		c.m.PostRead(p)
+		c.mu.Unlock()
+		expired := c.await(c.readable, dl)
 		c.mu.Lock()
 		n = c.m.TakePosted()
-		closedByUser = c.userClose
+		closedByUser := c.userClose
 		c.mu.Unlock()
 		switch {
 		case closedByUser:
@@ -299,26 +305,50 @@ func (c *Conn) Read(p []byte) (int, error) {
 	}
 }
 
+// await blocks until ch (readable or writable) is signalled, the
+// connection ends, or dl (a deadline's channel; nil when none is set)
+// closes, and reports whether dl closed. Without a deadline it is a plain
+// receive, cheaper than a select on the round trip of a request and its
+// reply; events signals both channels when the connection ends, and a
+// waiter woken then passes the signal on to the next one.
+func (c *Conn) await(ch chan struct{}, dl <-chan struct{}) (expired bool) {
+	if dl == nil {
+		<-ch
+		if isClosed(c.closed) {
+			signal(ch)
+		}
+		return false
+	}
+	select {
+	case <-ch:
+	case <-c.closed:
+	case <-dl:
+		return true
+	}
+	return false
+}
+
 // Write writes data to the connection. It blocks while the send buffer is
 // full and returns once all of p is buffered (not yet acknowledged).
 func (c *Conn) Write(p []byte) (int, error) {
 	written := 0
 	for {
-		if isClosed(c.wdl.wait()) {
+		dl := c.wdl.wait()
+		if isClosed(dl) {
 			return written, c.opError("write", os.ErrDeadlineExceeded)
 		}
-		var n int
-		var err error
 		c.mu.Lock()
 		if c.userClose {
-			err = net.ErrClosed
-		} else {
-			n, err = c.m.Write(time.Now(), p[written:])
+			c.mu.Unlock()
+			return written, c.opError("write", net.ErrClosed)
 		}
-		c.mu.Unlock()
+		now := time.Now()
+		n, err := c.m.Write(now, p[written:])
 		written += n
 		if n > 0 {
-			c.step(nil)
+			c.finishStep(now)
+		} else {
+			c.mu.Unlock()
 		}
 		if err != nil {
 			return written, c.opError("write", mapProtoErr(err))
@@ -326,10 +356,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 		if written == len(p) {
 			return written, nil
 		}
-		select {
-		case <-c.writable:
-		case <-c.closed:
-		case <-c.wdl.wait():
+		if c.await(c.writable, dl) {
 			return written, c.opError("write", os.ErrDeadlineExceeded)
 		}
 	}
