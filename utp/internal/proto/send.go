@@ -60,7 +60,7 @@ type sendState struct {
 
 func (s *sendState) init(cfg Config) {
 	s.ring.limit = cfg.SendBufferSize
-	s.out = make([]outPacket, 16)
+	s.out = make([]outPacket, 4) // grows by doubling; a short exchange has a few in flight
 }
 
 func (s *sendState) inUse() int { return int(uint16(s.seqNr - s.una)) }
