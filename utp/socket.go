@@ -496,7 +496,7 @@ func (s *Socket) DialUTP(ctx context.Context, addr net.Addr) (*Conn, error) {
 		if err != nil {
 			return nil, opErr(err)
 		}
-		c, err = s.dialAttempt(ctx, c, min(dialAttempt, time.Until(deadline)))
+		c, err = s.dialAttempt(ctx, c)
 		switch {
 		case c != nil:
 			s.tel.connOpened(true, addr)
@@ -510,22 +510,23 @@ func (s *Socket) DialUTP(ctx context.Context, addr net.Addr) (*Conn, error) {
 }
 
 const (
-	// dialAttempt is how long one connection id is tried (SYNs at 0 and
-	// 1 s) before the dial starts over with a fresh id. libutp silently
-	// drops a repeated SYN for a connection it already has and never
-	// re-sends its reply, so once that reply is lost only a new id helps.
-	dialAttempt = 3 * time.Second
+	// dialSynRetries makes one connection id's attempt last 3 s: SYNs at
+	// 0 and 1 s (the initial RTO), and the state machine gives up when the
+	// doubled RTO expires at 3 s. The dial then starts over with a fresh
+	// id: libutp silently drops a repeated SYN for a connection it
+	// already has and never re-sends its reply, so once that reply is
+	// lost only a new id helps. The state machine's own timer keeps the
+	// time, so a dial arms no timer of its own.
+	dialSynRetries = 1
 	// dialBudget bounds a dial without a context deadline: 13 attempts.
 	dialBudget = 39 * time.Second
 )
 
-// dialAttempt waits up to d for one dialer's handshake. It returns the
-// connected Conn, or an error that ends the dial, or neither when the
-// attempt timed out and the dial should go on with a new id.
-func (s *Socket) dialAttempt(ctx context.Context, c *Conn, d time.Duration) (*Conn, error) {
+// dialAttempt waits for one dialer's handshake. It returns the connected
+// Conn, or an error that ends the dial, or neither when this id's SYNs
+// went unanswered and the dial should go on with a new id.
+func (s *Socket) dialAttempt(ctx context.Context, c *Conn) (*Conn, error) {
 	c.step(nil) // the SYN
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
 	case <-c.connected:
 		return c, nil
@@ -538,15 +539,15 @@ func (s *Socket) dialAttempt(ctx context.Context, c *Conn, d time.Duration) (*Co
 		c.mu.Lock()
 		err := c.err
 		c.mu.Unlock()
+		if err == ErrTimedOut {
+			return nil, nil
+		}
 		return nil, err
 	case <-ctx.Done():
 		c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
 		return nil, ctx.Err()
 	case <-s.done:
 		return nil, net.ErrClosed
-	case <-t.C:
-		c.step(func(now time.Time, m *proto.Conn) { m.Drop(now) }) // abandon this id silently
-		return nil, nil
 	}
 }
 
@@ -564,7 +565,9 @@ func (s *Socket) newDialer(addr net.Addr) (*Conn, error) {
 		if s.conns[key] != nil || s.conns[s.keyOf(addr, id+1)] != nil {
 			continue
 		}
-		m := proto.Dial(time.Now(), s.protoConfig(addr), id, uint16(s.rng.Uint32()))
+		cfg := s.protoConfig(addr)
+		cfg.SynRetries = dialSynRetries
+		m := proto.Dial(time.Now(), cfg, id, uint16(s.rng.Uint32()))
 		c := newConn(s, addr, key, m)
 		s.conns[key] = c
 		s.stats.dialed.Add(1)

@@ -206,6 +206,61 @@ func TestSimDialTimeoutAndCancel(t *testing.T) {
 	})
 }
 
+// A dial to a peer that never answers sends each connection id two SYNs,
+// at 0 and 1 s, and starts over with a fresh id every 3 s (libutp never
+// re-sends its reply to a repeated SYN), 13 ids in the 39 s budget.
+func TestSimDialSYNSchedule(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		n, a, _ := simNet(t)
+		mute := n.Listen("mute")
+		type syn struct {
+			at time.Duration
+			id uint16
+		}
+		start := time.Now()
+		got := make(chan []syn)
+		go func() {
+			var syns []syn
+			buf := make([]byte, 2048)
+			for {
+				k, _, err := mute.ReadFrom(buf)
+				if err != nil {
+					got <- syns
+					return
+				}
+				if h, _, err := wire.Parse(buf[:k]); err == nil && h.Type == wire.Syn {
+					syns = append(syns, syn{time.Since(start), h.ConnID})
+				}
+			}
+		}()
+		_, err := a.DialUTP(context.Background(), mute.LocalAddr())
+		if !errors.Is(err, ErrTimedOut) {
+			t.Fatalf("dial to a silent peer: %v, want ErrTimedOut", err)
+		}
+		mute.Close()
+		syns := <-got
+		if len(syns) != 26 {
+			t.Fatalf("%d SYNs, want 26 (2 for each of 13 ids): %v", len(syns), syns)
+		}
+		ids := map[uint16]bool{}
+		for i, s := range syns {
+			attempt := time.Duration(i/2) * 3 * time.Second
+			want := attempt + time.Duration(i%2)*time.Second + 10*time.Millisecond // the link's delay
+			if s.at != want {
+				t.Errorf("SYN %d at %v, want %v", i, s.at, want)
+			}
+			if i%2 == 1 && s.id != syns[i-1].id {
+				t.Errorf("SYN %d has id %d, its attempt's first %d", i, s.id, syns[i-1].id)
+			}
+			ids[s.id] = true
+		}
+		if len(ids) != 13 {
+			t.Errorf("%d distinct connection ids, want 13", len(ids))
+		}
+	})
+}
+
 // A peer that vanishes mid-transfer is detected within the documented
 // bound, as a timeout error on Write and on Read.
 func TestSimPeerVanishes(t *testing.T) {
