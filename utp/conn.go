@@ -14,6 +14,16 @@ import (
 
 var errEOF = io.EOF
 
+// isClosed reports whether a channel that is only ever closed has been.
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
 // Conn is a uTP connection. It implements net.Conn, plus CloseWrite for
 // half-close and Stats. It is safe for concurrent use.
 //
@@ -36,6 +46,7 @@ type Conn struct {
 	timer     *time.Timer
 	timerAt   time.Time
 	userClose bool      // Close was called: Read and Write fail, unread data resets
+	lent      bool      // a blocked Read has lent its buffer (PostRead)
 	lingerAt  time.Time // after Close: when a connection not yet ended is reset
 	err       error
 	stats     proto.Stats // last snapshot taken under mu, for Stats after close
@@ -47,7 +58,10 @@ type Conn struct {
 	connOnce  sync.Once
 	closeOnce sync.Once
 
-	rdl, wdl deadline
+	// Deadlines for Read and Write (zero: none), guarded by mu. They
+	// need no timer of their own: rearm sets the connection's one timer
+	// for the earliest future deadline too, and onTimer wakes the waiter.
+	rdl, wdl time.Time
 }
 
 func newConn(s *Socket, raddr net.Addr, key connKey, m *proto.Conn) *Conn {
@@ -58,7 +72,6 @@ func newConn(s *Socket, raddr net.Addr, key connKey, m *proto.Conn) *Conn {
 		connected: make(chan struct{}),
 		closed:    make(chan struct{}),
 	}
-	c.rdl.wake, c.wdl.wake = c.readable, c.writable
 	return c
 }
 
@@ -226,9 +239,12 @@ func (c *Conn) rearm(now time.Time) {
 	if isClosed(c.closed) {
 		return // ended: nothing is due, and a deadline left over must not fire again and again
 	}
-	at := c.m.NextDeadline()
-	if !c.lingerAt.IsZero() && (at.IsZero() || c.lingerAt.Before(at)) {
-		at = c.lingerAt
+	at := earliest(c.m.NextDeadline(), c.lingerAt)
+	if c.rdl.After(now) {
+		at = earliest(at, c.rdl)
+	}
+	if c.wdl.After(now) {
+		at = earliest(at, c.wdl)
 	}
 	if at.IsZero() || (!c.timerAt.IsZero() && !at.Before(c.timerAt)) {
 		return
@@ -241,10 +257,27 @@ func (c *Conn) rearm(now time.Time) {
 	c.timer.Reset(at.Sub(now))
 }
 
+// earliest returns the earlier of two times, where zero means none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+// passed reports whether deadline t is set and not after now.
+func passed(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
+
 func (c *Conn) onTimer() {
 	c.step(func(now time.Time, m *proto.Conn) {
 		c.timerAt = time.Time{} // fired: the next deadline arms it again
-		if !c.lingerAt.IsZero() && !now.Before(c.lingerAt) {
+		if passed(c.rdl, now) {
+			signal(c.readable) // a blocked Read re-checks its deadline
+		}
+		if passed(c.wdl, now) {
+			signal(c.writable)
+		}
+		if passed(c.lingerAt, now) {
 			m.Reset(now) // closed, and not finished within the linger
 			return
 		}
@@ -272,60 +305,63 @@ func (c *Conn) discardAfterClose(now time.Time) {
 // buffer); the loan ends before Read returns.
 func (c *Conn) Read(p []byte) (int, error) {
 	for {
-		dl := c.rdl.wait()
-		if isClosed(dl) {
-			return 0, c.opError("read", os.ErrDeadlineExceeded)
-		}
 		c.mu.Lock()
 		if c.userClose {
 			c.mu.Unlock()
 			return 0, c.opError("read", net.ErrClosed)
 		}
 		now := time.Now()
+		if passed(c.rdl, now) {
+			c.mu.Unlock()
+			signal(c.readable) // every blocked Read shares the deadline: wake the next
+			return 0, c.opError("read", os.ErrDeadlineExceeded)
+		}
 		n, err := c.m.Read(now, p)
 		if n > 0 || err != nil || len(p) == 0 {
 			c.finishStep(now) // a read may reopen the window: send the update
 			return n, c.opError("read", mapProtoErr(err))
 		}
-		c.m.PostRead(p)
+		// One Read at a time lends its buffer; a concurrent one waits
+		// for the ring.
+		lender := !c.lent
+		if lender {
+			c.m.PostRead(p)
+			c.lent = true
+		}
 		c.mu.Unlock()
-		expired := c.await(c.readable, dl)
+		c.await(c.readable)
 		c.mu.Lock()
-		n = c.m.TakePosted()
+		n, passOn := 0, false
+		if lender {
+			n, c.lent = c.m.TakePosted(), false
+		} else {
+			passOn = c.m.Posted() > 0 // the wake was the lender's
+		}
 		closedByUser := c.userClose
 		c.mu.Unlock()
+		if passOn {
+			signal(c.readable)
+		}
 		switch {
 		case closedByUser:
 			return 0, c.opError("read", net.ErrClosed)
 		case n > 0:
 			return n, nil
-		case expired:
-			return 0, c.opError("read", os.ErrDeadlineExceeded)
 		}
+		// Woken by the end of the connection or a deadline that was set
+		// or passed: the loop sorts out which.
 	}
 }
 
-// await blocks until ch (readable or writable) is signalled, the
-// connection ends, or dl (a deadline's channel; nil when none is set)
-// closes, and reports whether dl closed. Without a deadline it is a plain
-// receive, cheaper than a select on the round trip of a request and its
-// reply; events signals both channels when the connection ends, and a
-// waiter woken then passes the signal on to the next one.
-func (c *Conn) await(ch chan struct{}, dl <-chan struct{}) (expired bool) {
-	if dl == nil {
-		<-ch
-		if isClosed(c.closed) {
-			signal(ch)
-		}
-		return false
+// await blocks until ch (readable or writable) is signalled: by data or
+// room, by the end of the connection, by Close, by a change of deadline,
+// or by the connection's timer when a deadline passes. A waiter woken by
+// the end passes the signal on to the next one.
+func (c *Conn) await(ch chan struct{}) {
+	<-ch
+	if isClosed(c.closed) {
+		signal(ch)
 	}
-	select {
-	case <-ch:
-	case <-c.closed:
-	case <-dl:
-		return true
-	}
-	return false
 }
 
 // Write writes data to the connection. It blocks while the send buffer is
@@ -333,16 +369,17 @@ func (c *Conn) await(ch chan struct{}, dl <-chan struct{}) (expired bool) {
 func (c *Conn) Write(p []byte) (int, error) {
 	written := 0
 	for {
-		dl := c.wdl.wait()
-		if isClosed(dl) {
-			return written, c.opError("write", os.ErrDeadlineExceeded)
-		}
 		c.mu.Lock()
 		if c.userClose {
 			c.mu.Unlock()
 			return written, c.opError("write", net.ErrClosed)
 		}
 		now := time.Now()
+		if passed(c.wdl, now) {
+			c.mu.Unlock()
+			signal(c.writable) // every blocked Write shares the deadline: wake the next
+			return written, c.opError("write", os.ErrDeadlineExceeded)
+		}
 		n, err := c.m.Write(now, p[written:])
 		written += n
 		if n > 0 {
@@ -356,9 +393,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 		if written == len(p) {
 			return written, nil
 		}
-		if c.await(c.writable, dl) {
-			return written, c.opError("write", os.ErrDeadlineExceeded)
-		}
+		c.await(c.writable)
 	}
 }
 
@@ -437,18 +472,45 @@ func (c *Conn) RemoteAddr() net.Addr { return c.raddr }
 
 // SetDeadline sets the read and write deadlines.
 func (c *Conn) SetDeadline(t time.Time) error {
-	c.rdl.set(t)
-	c.wdl.set(t)
+	c.setDeadlines(&t, &t)
 	return nil
 }
 
 // SetReadDeadline sets the deadline for Read calls, including one already
 // blocked. The zero time means none.
-func (c *Conn) SetReadDeadline(t time.Time) error { c.rdl.set(t); return nil }
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.setDeadlines(&t, nil)
+	return nil
+}
 
 // SetWriteDeadline sets the deadline for Write calls, including one
 // already blocked. The zero time means none.
-func (c *Conn) SetWriteDeadline(t time.Time) error { c.wdl.set(t); return nil }
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.setDeadlines(nil, &t)
+	return nil
+}
+
+// setDeadlines sets the deadlines given, moves the timer if one comes
+// earlier, and wakes blocked calls to re-check theirs. A deadline costs
+// no timer or channel of its own: servers that set one per request (as
+// net/http does) pay a lock and a comparison.
+func (c *Conn) setDeadlines(read, write *time.Time) {
+	c.mu.Lock()
+	if read != nil {
+		c.rdl = *read
+	}
+	if write != nil {
+		c.wdl = *write
+	}
+	c.rearm(time.Now())
+	c.mu.Unlock()
+	if read != nil {
+		signal(c.readable)
+	}
+	if write != nil {
+		signal(c.writable)
+	}
+}
 
 // Stats returns the connection's counters and estimates: bytes and
 // packets each way, retransmissions, timeouts, RTT, windows, queuing delay.

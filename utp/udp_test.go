@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -115,5 +116,75 @@ func TestUDPLoopbackTransfer(t *testing.T) {
 	}
 	if _, err := ca.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("read after close: %v, want net.ErrClosed", err)
+	}
+}
+
+// Reads from several goroutines at once each return bytes of the stream:
+// only one of them lends its buffer to the state machine at a time, so
+// data placed there is returned by that Read and no other.
+func TestUDPConcurrentReads(t *testing.T) {
+	checkLeaks(t)
+	a, b := listenUDP(t), listenUDP(t)
+	src, dst := dialAcceptB(t, a, b)
+	defer src.Close()
+	defer dst.Close()
+	const size = 4 << 20
+	var wantSum uint64
+	stream := make([]byte, size)
+	for i := range stream {
+		stream[i] = byte(i % 255) // never 0xff, which fills the readers' buffers
+		wantSum += uint64(stream[i])
+	}
+	go func() {
+		for off := 0; off < size; off += 1000 {
+			if _, err := src.Write(stream[off:min(off+1000, size)]); err != nil {
+				return
+			}
+		}
+		src.CloseWrite()
+	}()
+	dst.SetReadDeadline(time.Now().Add(30 * time.Second))
+	type tally struct {
+		n, sum uint64
+		err    error
+	}
+	results := make(chan tally, 4)
+	for r := range 4 {
+		go func() {
+			var tl tally
+			buf := make([]byte, 100+r*700)
+			for {
+				for i := range buf {
+					buf[i] = 0xff
+				}
+				n, err := dst.Read(buf)
+				for _, v := range buf[:n] {
+					if v == 0xff {
+						tl.err = fmt.Errorf("a Read returned a byte it was not given")
+					}
+					tl.sum += uint64(v)
+				}
+				tl.n += uint64(n)
+				if err != nil {
+					if err != io.EOF {
+						tl.err = err
+					}
+					results <- tl
+					return
+				}
+			}
+		}()
+	}
+	var total tally
+	for range 4 {
+		tl := <-results
+		if tl.err != nil {
+			t.Fatal(tl.err)
+		}
+		total.n += tl.n
+		total.sum += tl.sum
+	}
+	if total.n != size || total.sum != wantSum {
+		t.Fatalf("read %d bytes summing to %d, want %d summing to %d", total.n, total.sum, size, wantSum)
 	}
 }

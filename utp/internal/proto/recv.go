@@ -87,6 +87,10 @@ func (c *Conn) TakePosted() int {
 	return n
 }
 
+// Posted is how many bytes have been placed in the posted buffer so far,
+// without ending the loan.
+func (c *Conn) Posted() int { return c.rcv.posted }
+
 // room is the free receive buffer: what we can accept.
 func (r *recvState) room() int { return max(0, r.ring.free()-r.reorderBytes) }
 
