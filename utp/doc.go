@@ -58,7 +58,10 @@
 //     net.core.rmem_max and wmem_max (208 KiB by default) to a process
 //     without CAP_NET_ADMIN, and other systems have their own caps. What
 //     overflows is dropped by the kernel and retransmitted, at a cost in
-//     throughput; raise those sysctls for multi-gigabit transfers.
+//     throughput; raise those sysctls for multi-gigabit transfers. A
+//     Socket shares its buffer among the connections receiving on it
+//     through their windows, but only once it has seen each receive:
+//     dozens starting at the same moment can overflow it briefly.
 //   - uTP has no encryption or authentication; run it over a secure
 //     network (INET256) or add your own.
 //   - Socket.Close returns within one second even if the PacketConn's
