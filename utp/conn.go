@@ -27,15 +27,17 @@ func isClosed(c <-chan struct{}) bool {
 // Conn is a uTP connection. It implements net.Conn, plus CloseWrite for
 // half-close and Stats. It is safe for concurrent use.
 //
-// A Conn has no goroutine of its own: its timer and the Socket's reader
-// goroutine drive it, and its methods block on channels only.
+// A Conn has no goroutine of its own: its timer and the Socket's reads
+// drive it, and its methods block on channels, except a Read that leads
+// the Socket's reads (lead.go), which blocks in the socket.
 type Conn struct {
 	s     *Socket
 	raddr net.Addr
 	key   connKey
 
 	confirmed   atomic.Bool // the dialer was heard from (read by Socket under its lock)
-	sharePeriod int64       // last period this connection received data in (reader goroutine only)
+	leadIn      atomic.Bool // a Read of this connection leads the Socket's reads and is in a read
+	sharePeriod int64       // last period this connection received data in (read lead only)
 	shareBytes  int         // ... and how much, up to shareActive
 
 	mu        sync.Mutex
@@ -202,7 +204,7 @@ func (c *Conn) events() (gone bool) {
 		case proto.EventConnected:
 			c.connOnce.Do(func() { close(c.connected) })
 		case proto.EventReadable:
-			signal(c.readable)
+			c.wakeReadable()
 		case proto.EventWritable:
 			signal(c.writable)
 		case proto.EventClosed:
@@ -213,7 +215,7 @@ func (c *Conn) events() (gone bool) {
 			if c.timer != nil {
 				c.timer.Stop()
 			}
-			signal(c.readable)
+			c.wakeReadable()
 			signal(c.writable)
 			gone = true
 		}
@@ -272,7 +274,7 @@ func (c *Conn) onTimer() {
 	c.step(func(now time.Time, m *proto.Conn) {
 		c.timerAt = time.Time{} // fired: the next deadline arms it again
 		if passed(c.rdl, now) {
-			signal(c.readable) // a blocked Read re-checks its deadline
+			c.wakeReadable() // a blocked Read re-checks its deadline
 		}
 		if passed(c.wdl, now) {
 			signal(c.writable)
@@ -313,7 +315,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		now := time.Now()
 		if passed(c.rdl, now) {
 			c.mu.Unlock()
-			signal(c.readable) // every blocked Read shares the deadline: wake the next
+			c.wakeReadable() // every blocked Read shares the deadline: wake the next
 			return 0, c.opError("read", os.ErrDeadlineExceeded)
 		}
 		n, err := c.m.Read(now, p)
@@ -329,7 +331,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 			c.lent = true
 		}
 		c.mu.Unlock()
-		c.await(c.readable)
+		c.awaitReadable()
 		c.mu.Lock()
 		n, passOn := 0, false
 		if lender {
@@ -340,7 +342,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		closedByUser := c.userClose
 		c.mu.Unlock()
 		if passOn {
-			signal(c.readable)
+			c.wakeReadable()
 		}
 		switch {
 		case closedByUser:
@@ -393,7 +395,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 		if written == len(p) {
 			return written, nil
 		}
+		done := c.s.awaitNetwork()
 		c.await(c.writable)
+		done()
 	}
 }
 
@@ -425,7 +429,7 @@ func (c *Conn) Close() error {
 	}
 	c.userClose = true
 	c.mu.Unlock()
-	signal(c.readable)
+	c.wakeReadable()
 	signal(c.writable)
 	c.step(func(now time.Time, m *proto.Conn) {
 		m.CloseWrite(now)
@@ -455,12 +459,15 @@ func (c *Conn) Drain(ctx context.Context) error {
 			}
 			return c.opError("drain", err)
 		}
+		done := c.s.awaitNetwork()
 		select {
 		case <-c.writable:
 		case <-c.closed:
 		case <-ctx.Done():
+			done()
 			return c.opError("drain", ctx.Err())
 		}
+		done()
 	}
 }
 
@@ -505,7 +512,7 @@ func (c *Conn) setDeadlines(read, write *time.Time) {
 	c.rearm(time.Now())
 	c.mu.Unlock()
 	if read != nil {
-		signal(c.readable)
+		c.wakeReadable()
 	}
 	if write != nil {
 		signal(c.writable)

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"runtime"
 	"sync"
 	"time"
 
@@ -19,8 +18,9 @@ import (
 // net.Listener (Accept), dials (DialContext), and passes datagrams that are
 // not uTP to ReadFrom so that another protocol can share the port.
 //
-// One goroutine per Socket reads the PacketConn; connections have none of
-// their own. Socket.mu guards only the table of connections and is never
+// One goroutine per Socket reads the PacketConn, or on UDP lends that job
+// to a waiting Read (lead.go); connections have no goroutines of their
+// own. Socket.mu guards only the table of connections and is never
 // held while a connection's lock is taken or while a datagram is sent.
 type Socket struct {
 	pc      net.PacketConn
@@ -46,7 +46,8 @@ type Socket struct {
 	closeOnce  sync.Once
 	closeErr   error
 
-	resets tokenBucket // owned by the reader goroutine
+	lead   lead        // who reads pc: the reader goroutine or a waiting Read
+	resets tokenBucket // owned by the read lead's holder
 	stats  socketCounters
 }
 
@@ -89,9 +90,12 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		readerDone: make(chan struct{}),
 		resets:     newTokenBucket(cfg.resetsPerSec),
 	}
+	// The reader goroutine starts with the read lead: lead.tok is empty.
 	s.bufs.New = func() any { return new([maxDatagram]byte) }
 	s.batches.New = func() any { return new(outBatch) }
+	s.lead = newLead(false)
 	if u, ok := pc.(*net.UDPConn); ok {
+		s.lead = newLead(true)
 		s.udp = u
 		s.share = newWindowShare(raiseUDPBuffers(u, cfg.udpBuffer))
 		s.off.enable(u)
@@ -141,61 +145,60 @@ func (s *Socket) keyOf(addr net.Addr, id uint16) connKey {
 }
 
 // readLoop is the Socket's one goroutine: it reads datagrams and hands
-// each to its connection.
+// each to its connection, while it holds the read lead (lead.go).
 func (s *Socket) readLoop() {
 	defer close(s.readerDone)
 	buf := make([]byte, maxDatagram)
-	var in inbox
-	failures := 0
-	for {
-		n, seg, from, err := s.read(buf)
-		if err != nil {
-			if s.isClosed() {
-				return
-			}
-			if errors.Is(err, net.ErrClosed) {
-				// Closed from outside: without its reader the Socket is
-				// dead, so close it, or Accept would wait forever.
-				s.closeWith(err)
-				return
-			}
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				continue
-			}
-			// Unexpected errors may be transient (ENOBUFS, a bad ICMP): back
-			// off a little, but a PacketConn that keeps failing ends the
-			// Socket rather than spinning.
-			failures++
-			s.tel.warn("utp: read failed", err)
-			if failures >= 100 {
-				s.closeWith(err)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
-		failures = 0
-		if seg == 0 || seg >= n {
-			seg = n
-		} else {
-			s.stats.coalescedReads.Add(1)
-		}
-		// A coalesced read holds datagrams of seg bytes (the last may be
-		// shorter). Those for one connection are applied in one step, so
-		// that it answers them all with one acknowledgement.
-		now := time.Now()
-		for off := 0; off < n; off += seg {
-			s.route(&in, buf[off:min(off+seg, n)], from, now)
-		}
-		if in.flush() {
-			// Let a goroutine the packets woke (a Read, a Write waiting
-			// for room) run now on this P, before the reader's next read
-			// parks it: left in the run queue, another P's thread is woken
-			// to steal it, a cross-core handoff that made a loopback
-			// round trip about 10% slower.
-			runtime.Gosched()
+	for s.readLed(buf) {
+		if !s.standby() {
+			return
 		}
 	}
+}
+
+// stopReading handles a failed read of the reader goroutine and reports
+// whether the Socket is done reading.
+func (s *Socket) stopReading(err error, failures *int) bool {
+	if s.isClosed() {
+		return true
+	}
+	if errors.Is(err, net.ErrClosed) {
+		// Closed from outside: without its reader the Socket is dead, so
+		// close it, or Accept would wait forever.
+		s.closeWith(err)
+		return true
+	}
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		return false
+	}
+	// Unexpected errors may be transient (ENOBUFS, a bad ICMP): back off a
+	// little, but a PacketConn that keeps failing ends the Socket rather
+	// than spinning.
+	*failures++
+	s.tel.warn("utp: read failed", err)
+	if *failures >= 100 {
+		s.closeWith(err)
+		return true
+	}
+	time.Sleep(10 * time.Millisecond)
+	return false
+}
+
+// routeRead routes what one read returned: one datagram, or several
+// coalesced ones of seg bytes each (the last may be shorter). Those for
+// one connection are applied in one step, so that it answers them all
+// with one acknowledgement. It reports whether any packet was applied.
+func (s *Socket) routeRead(in *inbox, buf []byte, n, seg int, from source) bool {
+	if seg == 0 || seg >= n {
+		seg = n
+	} else {
+		s.stats.coalescedReads.Add(1)
+	}
+	now := time.Now()
+	for off := 0; off < n; off += seg {
+		s.route(in, buf[off:min(off+seg, n)], from, now)
+	}
+	return in.flush()
 }
 
 // source is where a datagram came from. For UDP it is a netip.AddrPort
@@ -461,9 +464,12 @@ func (s *Socket) AcceptUTP() (*Conn, error) {
 			return c, nil
 		}
 		s.mu.Unlock()
+		done := s.awaitNetwork()
 		select {
 		case <-s.acceptSig:
+			done()
 		case <-s.done:
+			done()
 			return nil, &net.OpError{Op: "accept", Net: "utp", Addr: s.LocalAddr(), Err: net.ErrClosed}
 		}
 	}
@@ -527,6 +533,7 @@ const (
 // went unanswered and the dial should go on with a new id.
 func (s *Socket) dialAttempt(ctx context.Context, c *Conn) (*Conn, error) {
 	c.step(nil) // the SYN
+	defer s.awaitNetwork()()
 	select {
 	case <-c.connected:
 		return c, nil
@@ -623,6 +630,7 @@ func (s *Socket) LocalAddr() net.Addr { return s.pc.LocalAddr() }
 // (WithNonUTPQueue); when it is full, new ones are dropped and counted.
 // After Close it returns net.ErrClosed.
 func (s *Socket) ReadFrom(p []byte) (int, net.Addr, error) {
+	defer s.awaitNetwork()()
 	select {
 	case d := <-s.nonUTP:
 		return copy(p, d.b), d.from, nil

@@ -1,0 +1,98 @@
+package utp
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+)
+
+// A Read that leads the Socket's reads still lets everything else on the
+// Socket proceed: a new connection is accepted and a large write to
+// another connection is acknowledged, while the Read waits.
+func TestUDPLeadingReadServesOthers(t *testing.T) {
+	checkLeaks(t)
+	a, b := listenUDP(t), listenUDP(t)
+	waiter, idle := dialAcceptB(t, a, b) // idle never writes: waiter's Read waits throughout
+	defer waiter.Close()
+	defer idle.Close()
+	readDone := make(chan error, 1)
+	go func() {
+		_, err := waiter.Read(make([]byte, 1))
+		readDone <- err
+	}()
+	time.Sleep(10 * time.Millisecond) // let the Read take the lead
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	accepted := make(chan *Conn, 1)
+	go func() {
+		c, err := a.AcceptUTP()
+		if err != nil {
+			t.Error(err)
+		}
+		accepted <- c
+	}()
+	c2, err := b.DialUTP(ctx, a.Addr())
+	if err != nil {
+		t.Fatalf("dial while a Read leads: %v", err)
+	}
+	defer c2.Close()
+	s2 := <-accepted
+	defer s2.Close()
+
+	// 8 MiB from a's accepted connection: its Write needs a's reads for
+	// the acknowledgements while waiter's Read leads them.
+	go io.Copy(io.Discard, c2)
+	s2.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := s2.Write(make([]byte, 8<<20)); err != nil {
+		t.Fatalf("write while a Read leads: %v", err)
+	}
+	if err := s2.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Drain(ctx); err != nil {
+		t.Fatalf("drain while a Read leads: %v", err)
+	}
+
+	// The waiting Read still ends with its deadline.
+	waiter.SetReadDeadline(time.Now())
+	select {
+	case err := <-readDone:
+		if !isDeadlineErr(err) {
+			t.Fatalf("the leading Read ended with %v, want a deadline error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a deadline in the past did not end the leading Read")
+	}
+}
+
+// While a Read waits for a long time, holding the lead, the reader
+// goroutine stops its standby ticks: an idle connection with a pending
+// Read costs no wakeups.
+func TestUDPIdleReadStopsTicks(t *testing.T) {
+	checkLeaks(t)
+	a, b := listenUDP(t), listenUDP(t)
+	c, peer := dialAcceptB(t, a, b)
+	defer c.Close()
+	defer peer.Close()
+	// One exchange, so that a Read leads (the reader goroutine has
+	// handed over and is in standby).
+	go peer.Write([]byte{1})
+	if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		c.Read(make([]byte, 1))
+		close(done)
+	}()
+	time.Sleep(20 * time.Millisecond)
+	before := a.lead.ticks.Load()
+	time.Sleep(100 * time.Millisecond)
+	if n := a.lead.ticks.Load() - before; n > 2 {
+		t.Errorf("%d standby ticks in 100 ms while a Read waited; want the reader to stop ticking", n)
+	}
+	c.SetReadDeadline(time.Now())
+	<-done
+}
