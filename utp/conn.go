@@ -395,9 +395,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 		if written == len(p) {
 			return written, nil
 		}
-		done := c.s.awaitNetwork()
+		c.s.awaitNetwork()
 		c.await(c.writable)
-		done()
+		c.s.doneWaiting()
 	}
 }
 
@@ -459,15 +459,15 @@ func (c *Conn) Drain(ctx context.Context) error {
 			}
 			return c.opError("drain", err)
 		}
-		done := c.s.awaitNetwork()
+		c.s.awaitNetwork()
 		select {
 		case <-c.writable:
 		case <-c.closed:
 		case <-ctx.Done():
-			done()
+			c.s.doneWaiting()
 			return c.opError("drain", ctx.Err())
 		}
-		done()
+		c.s.doneWaiting()
 	}
 }
 

@@ -214,13 +214,12 @@ func pending(ch chan struct{}) bool { return len(ch) > 0 }
 
 // awaitNetwork counts a call that waits for the network other than as a
 // leading Read (Accept, a dial, a Write waiting for room, another Read)
-// until the returned func is called, and has the reader goroutine take
-// the lead at once if nobody holds it: such a call must not wait for a
-// standby tick.
-func (s *Socket) awaitNetwork() (done func()) {
+// until it calls doneWaiting, and has the reader goroutine take the lead
+// at once if nobody holds it: such a call must not wait for a standby
+// tick.
+func (s *Socket) awaitNetwork() {
 	s.lead.waiters.Add(1)
 	signal(s.lead.back)
-	return s.doneWaiting
 }
 
 func (s *Socket) doneWaiting() { s.lead.waiters.Add(-1) }
@@ -235,9 +234,9 @@ func (s *Socket) doneWaiting() { s.lead.waiters.Add(-1) }
 func (c *Conn) awaitReadable() {
 	s := c.s
 	if !s.lead.direct || s.lead.waiters.Load() > 0 {
-		done := s.awaitNetwork()
+		s.awaitNetwork()
 		c.await(c.readable)
-		done()
+		s.doneWaiting()
 		return
 	}
 	s.lead.want.Store(true)

@@ -464,12 +464,12 @@ func (s *Socket) AcceptUTP() (*Conn, error) {
 			return c, nil
 		}
 		s.mu.Unlock()
-		done := s.awaitNetwork()
+		s.awaitNetwork()
 		select {
 		case <-s.acceptSig:
-			done()
+			s.doneWaiting()
 		case <-s.done:
-			done()
+			s.doneWaiting()
 			return nil, &net.OpError{Op: "accept", Net: "utp", Addr: s.LocalAddr(), Err: net.ErrClosed}
 		}
 	}
@@ -533,7 +533,8 @@ const (
 // went unanswered and the dial should go on with a new id.
 func (s *Socket) dialAttempt(ctx context.Context, c *Conn) (*Conn, error) {
 	c.step(nil) // the SYN
-	defer s.awaitNetwork()()
+	s.awaitNetwork()
+	defer s.doneWaiting()
 	select {
 	case <-c.connected:
 		return c, nil
@@ -630,7 +631,8 @@ func (s *Socket) LocalAddr() net.Addr { return s.pc.LocalAddr() }
 // (WithNonUTPQueue); when it is full, new ones are dropped and counted.
 // After Close it returns net.ErrClosed.
 func (s *Socket) ReadFrom(p []byte) (int, net.Addr, error) {
-	defer s.awaitNetwork()()
+	s.awaitNetwork()
+	defer s.doneWaiting()
 	select {
 	case d := <-s.nonUTP:
 		return copy(p, d.b), d.from, nil
