@@ -22,24 +22,15 @@ func TestUDPLeadingReadServesOthers(t *testing.T) {
 		readDone <- err
 	}()
 	time.Sleep(10 * time.Millisecond) // let the Read take the lead
+	if !waiter.leadIn.Load() {
+		t.Fatal("the waiting Read is not reading the socket itself")
+	}
 
+	c2, s2 := dialAcceptB(t, b, a) // an Accept and a dial on the Socket the Read leads
+	defer c2.Close()
+	defer s2.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	accepted := make(chan *Conn, 1)
-	go func() {
-		c, err := a.AcceptUTP()
-		if err != nil {
-			t.Error(err)
-		}
-		accepted <- c
-	}()
-	c2, err := b.DialUTP(ctx, a.Addr())
-	if err != nil {
-		t.Fatalf("dial while a Read leads: %v", err)
-	}
-	defer c2.Close()
-	s2 := <-accepted
-	defer s2.Close()
 
 	// 8 MiB from a's accepted connection: its Write needs a's reads for
 	// the acknowledgements while waiter's Read leads them.
