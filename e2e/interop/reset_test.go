@@ -69,7 +69,13 @@ func TestPeerRestarts(t *testing.T) {
 		p2, err := k.listen(port)
 		must(t, "a new peer takes its port", err)
 		t.Cleanup(func() { p2.Close() })
-		must(t, "we write 1 KiB", writeStream(c.pr.ours, seedOurs, 1<<10))
+		// A packet of ours still on its way (an ACK of the handshake's
+		// last packet, say) may meet the new peer first: then the RESET
+		// is already here and the write fails with it, which is as good.
+		// About 1 run in 100 went that way.
+		if err := writeStream(c.pr.ours, seedOurs, 1<<10); err != nil && !errors.Is(err, utp.ErrConnReset) {
+			t.Fatalf("step %q: %v", "we write 1 KiB", err)
+		}
 		must(t, "our connection is reset", wantReset(c.pr.ours))
 		t.Logf("wire: %v", c.tp)
 	})
