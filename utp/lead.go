@@ -18,13 +18,21 @@ import (
 // hop instead of two. While it leads, a Read routes every datagram, for
 // any connection, as the reader goroutine would.
 //
-// Handing over: a Read that wants the lead sets want and, if the holder
-// is blocked in the socket, kicks it out with a read deadline in the
-// past; the holder then clears the deadline and passes the token. A Read
-// passes the token on when its data has come. The reader goroutine takes
-// the lead back only when no Read has taken it for a whole standby tick,
-// so that a connection exchanging requests and replies keeps it, and
-// datagrams wait at most two ticks for a reader when the Reads stop.
+// A Read leads only while no other call on the Socket waits for the
+// network (Accept, a dial, a Write waiting for room, Drain, ReadFrom,
+// another Read): those rely on the reader goroutine, and taking the lead
+// from it on every Read would cost more than the wakeup it saves.
+//
+// Handing over: a Read that wants the lead sets want and, if the reader
+// goroutine is blocked in the socket, kicks it out with a read deadline
+// in the past; the reader clears the deadline and passes the token. A
+// Read passes the token on when its data has come. The reader goroutine
+// takes the lead back at once when another call starts waiting for the
+// network, and otherwise only when no Read has taken it for a whole
+// standby tick, so that a connection exchanging requests and replies
+// keeps it, and datagrams wait at most two ticks for a reader when the
+// Reads stop. While one Read holds the lead for longer than a tick, the
+// reader goroutine stops ticking until the lead is passed on.
 type lead struct {
 	tok      chan struct{} // holds the token while nobody leads
 	back     chan struct{} // someone needs the reader goroutine to take the lead now
