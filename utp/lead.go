@@ -225,12 +225,21 @@ func pending(ch chan struct{}) bool { return len(ch) > 0 }
 // until it calls doneWaiting, and has the reader goroutine take the lead
 // at once if nobody holds it: such a call must not wait for a standby
 // tick.
+// Where no Read ever leads (not UDP), the reader goroutine never stands
+// by and there is nothing to count.
 func (s *Socket) awaitNetwork() {
+	if !s.lead.direct {
+		return
+	}
 	s.lead.waiters.Add(1)
 	signal(s.lead.back)
 }
 
-func (s *Socket) doneWaiting() { s.lead.waiters.Add(-1) }
+func (s *Socket) doneWaiting() {
+	if s.lead.direct {
+		s.lead.waiters.Add(-1)
+	}
+}
 
 // awaitReadable waits, as a Read of c, until c is signalled readable: on
 // UDP by leading the Socket's reads when it is the only call waiting for
