@@ -20,21 +20,22 @@ type inbox struct {
 
 // add queues a packet for c, first flushing packets for another
 // connection, or a full inbox.
-func (in *inbox) add(c *Conn, h wire.Header, payload []byte) {
+func (in *inbox) add(c *Conn, h wire.Header, payload []byte, now time.Time) {
 	if in.c != c || in.n == len(in.headers) {
-		in.flush()
+		in.flush(now)
 	}
 	in.c = c
 	in.headers[in.n], in.payloads[in.n] = h, payload
 	in.n++
 }
 
-// flush applies the queued packets and reports whether there were any.
-func (in *inbox) flush() bool {
+// flush applies the queued packets, read at now, and reports whether
+// there were any.
+func (in *inbox) flush(now time.Time) bool {
 	if in.n == 0 {
 		return false
 	}
-	in.c.step(func(now time.Time, m *proto.Conn) {
+	in.c.stepAt(now, func(now time.Time, m *proto.Conn) {
 		for i := range in.n {
 			m.HandleParsed(now, in.headers[i], in.payloads[i])
 		}
@@ -63,11 +64,15 @@ func (d *outgoing) flatten() []byte {
 }
 
 // outBatch collects the datagrams one step produced. Batches are pooled
-// by the Socket, so their overflow slices are reused too.
+// by the Socket, so their overflow slices are reused too, and so is
+// spare: a packet buffer the batch keeps for its next step, which most
+// often sends nothing or one datagram (an ACK, a reply), so that such a
+// step takes no buffer from the pool.
 type outBatch struct {
 	n     int
 	small [16]outgoing
 	more  []outgoing
+	spare []byte
 }
 
 func (o *outBatch) add(d outgoing) {

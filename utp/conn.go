@@ -33,6 +33,7 @@ func isClosed(c <-chan struct{}) bool {
 type Conn struct {
 	s     *Socket
 	raddr net.Addr
+	dst   source // raddr, ready to send to
 	key   connKey
 
 	confirmed   atomic.Bool // the dialer was heard from (read by Socket under its lock)
@@ -64,11 +65,16 @@ type Conn struct {
 	// need no timer of their own: rearm sets the connection's one timer
 	// for the earliest future deadline too, and onTimer wakes the waiter.
 	rdl, wdl time.Time
+
+	// last is the latest time a step gave the state machine, guarded by
+	// mu: a step whose time was read before it took the lock (stepAt)
+	// must not go back before a step that overtook it.
+	last time.Time
 }
 
-func newConn(s *Socket, raddr net.Addr, key connKey, m *proto.Conn) *Conn {
+func newConn(s *Socket, raddr net.Addr, key connKey, m *proto.Conn, now time.Time) *Conn {
 	c := &Conn{
-		s: s, raddr: raddr, key: key, m: m,
+		s: s, raddr: raddr, dst: s.sourceOf(raddr), key: key, m: m, last: now,
 		readable:  make(chan struct{}, 1),
 		writable:  make(chan struct{}, 1),
 		connected: make(chan struct{}),
@@ -82,11 +88,29 @@ func newConn(s *Socket, raddr net.Addr, key connKey, m *proto.Conn) *Conn {
 // the datagrams after releasing the lock.
 func (c *Conn) step(input func(now time.Time, m *proto.Conn)) {
 	c.mu.Lock()
-	now := time.Now()
+	now := c.clock()
 	if input != nil {
 		input(now, c.m)
 	}
 	c.finishStep(now)
+}
+
+// stepAt is step at a time the caller read before (the reader's, for
+// every packet of one read): one clock read instead of two per read.
+func (c *Conn) stepAt(now time.Time, input func(now time.Time, m *proto.Conn)) {
+	c.mu.Lock()
+	if now.Before(c.last) {
+		now = c.last
+	}
+	c.last = now
+	input(now, c.m)
+	c.finishStep(now)
+}
+
+// clock reads the time for a step, under c.mu.
+func (c *Conn) clock() time.Time {
+	c.last = time.Now()
+	return c.last
 }
 
 // finishStep is the second half of step, for callers that applied their
@@ -140,7 +164,7 @@ func (c *Conn) queue(out *outBatch) (direct *outBatch) {
 // sendDirect sends the batch queue handed to this goroutine, then
 // whatever other steps queued meanwhile.
 func (c *Conn) sendDirect(out *outBatch) {
-	c.s.send(out, c.raddr)
+	c.s.send(out, c.dst)
 	c.s.putBatch(out)
 	c.flush()
 }
@@ -160,7 +184,7 @@ func (c *Conn) flush() {
 		c.sendQ, c.sendSpare = c.sendSpare[:0], nil
 		c.mu.Unlock()
 		for i, out := range batches {
-			c.s.send(out, c.raddr)
+			c.s.send(out, c.dst)
 			c.s.putBatch(out)
 			batches[i] = nil
 		}
@@ -175,7 +199,11 @@ func (c *Conn) flush() {
 // buffer rather than being copied next to their headers.
 func (c *Conn) collect(now time.Time, out *outBatch) {
 	for {
-		buf := c.s.getBuf()
+		buf := out.spare
+		if buf == nil {
+			buf = c.s.getBuf()
+		}
+		out.spare = nil
 		var d outgoing
 		var n int
 		var ok bool
@@ -185,7 +213,7 @@ func (c *Conn) collect(now time.Time, out *outBatch) {
 			n, ok = c.m.PollTransmit(now, buf)
 		}
 		if !ok {
-			c.s.putBuf(buf)
+			out.spare = buf
 			return
 		}
 		d.b = buf[:n]
@@ -312,7 +340,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 			c.mu.Unlock()
 			return 0, c.opError("read", net.ErrClosed)
 		}
-		now := time.Now()
+		now := c.clock()
 		if passed(c.rdl, now) {
 			c.mu.Unlock()
 			c.wakeReadable() // every blocked Read shares the deadline: wake the next
@@ -376,7 +404,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 			c.mu.Unlock()
 			return written, c.opError("write", net.ErrClosed)
 		}
-		now := time.Now()
+		now := c.clock()
 		if passed(c.wdl, now) {
 			c.mu.Unlock()
 			signal(c.writable) // every blocked Write shares the deadline: wake the next

@@ -10,7 +10,8 @@ import (
 
 // The read lead is the right to read the Socket's PacketConn; one
 // goroutine holds it at a time, because Go's poller lets only one wait on
-// a socket. The Socket's reader goroutine holds it by default. On UDP, a
+// a socket. Its holder also owns the Socket's read buffer and inbox, so a
+// Read that leads takes neither from a pool. The Socket's reader goroutine holds it by default. On UDP, a
 // Read that must wait takes it over and reads the socket itself: the
 // kernel then wakes the goroutine that wants the data, as it wakes a TCP
 // reader, instead of waking the reader goroutine, which would wake the
@@ -155,7 +156,7 @@ func (s *Socket) passLead() {
 // returns true when it has passed the lead to a Read that wants it, false
 // when the Socket is closed.
 func (s *Socket) readLed(buf []byte) (handedOver bool) {
-	var in inbox
+	in := &s.rin
 	failures := 0
 	for {
 		// readerIn is set before want is looked at, and a Read sets want
@@ -178,7 +179,7 @@ func (s *Socket) readLed(buf []byte) (handedOver bool) {
 			continue
 		}
 		failures = 0
-		if s.routeRead(&in, buf, n, seg, from) {
+		if s.routeRead(in, buf, n, seg, from) {
 			// Let a goroutine the packets woke (a Read, a Write waiting
 			// for room) run now on this P, before the reader's next read
 			// parks it: left in the run queue, another P's thread is woken
@@ -194,9 +195,7 @@ func (s *Socket) readLed(buf []byte) (handedOver bool) {
 // closes or a read fails otherwise (the reader goroutine, taking the lead
 // back, handles that). The caller holds the lead and passes it on after.
 func (s *Socket) leadFor(c *Conn) bool {
-	buf := s.getBuf()
-	defer s.putBuf(buf)
-	var in inbox
+	buf, in := s.rbuf, &s.rin
 	for {
 		// As in readLed: leadIn is set before the signal is looked at,
 		// and wakeReadable signals before it looks at leadIn.
@@ -213,7 +212,7 @@ func (s *Socket) leadFor(c *Conn) bool {
 			}
 			return false
 		}
-		s.routeRead(&in, buf, n, seg, from)
+		s.routeRead(in, buf, n, seg, from)
 	}
 }
 
@@ -256,9 +255,39 @@ func (c *Conn) awaitReadable() {
 		s.doneWaiting()
 		return
 	}
+	if !s.tryTake() && !s.waitLead(c) {
+		return // another reader brought the data
+	}
+	s.lead.taken.Store(true)
+	ok := s.leadFor(c)
+	s.passLead()
+	if !ok {
+		// The Socket closed, or its reads fail: wait for the reader
+		// goroutine, which handles both.
+		signal(s.lead.back)
+		c.await(c.readable)
+		return
+	}
+	select { // the signal leadFor saw, unless a concurrent Read took it
+	case <-c.readable:
+	default:
+	}
+	if isClosed(c.closed) {
+		c.wakeReadable()
+	}
+}
+
+// waitLead asks for the read lead as a Read of c and waits until it has
+// the lead (true) or c is readable (false). Most often the lead is free,
+// passed back by the previous Read, and the caller's tryTake gets it
+// without asking.
+func (s *Socket) waitLead(c *Conn) bool {
 	s.lead.want.Store(true)
 	s.kick(&s.lead.readerIn)
 	select {
+	case <-s.lead.tok:
+		s.lead.want.Store(false)
+		return true
 	case <-c.readable:
 		// Another reader brought it. A token passed for us meanwhile
 		// goes back to the reader goroutine at once.
@@ -269,26 +298,10 @@ func (c *Conn) awaitReadable() {
 			signal(s.lead.back)
 		default:
 		}
-	case <-s.lead.tok:
-		s.lead.want.Store(false)
-		s.lead.taken.Store(true)
-		ok := s.leadFor(c)
-		s.passLead()
-		if ok {
-			select { // the signal leadFor saw, unless a concurrent Read took it
-			case <-c.readable:
-			default:
-			}
-		} else {
-			// The Socket closed, or its reads fail: wait for the
-			// reader goroutine, which handles both.
-			signal(s.lead.back)
-			c.await(c.readable)
-			return
+		if isClosed(c.closed) {
+			c.wakeReadable()
 		}
-	}
-	if isClosed(c.closed) {
-		c.wakeReadable()
+		return false
 	}
 }
 

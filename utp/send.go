@@ -1,26 +1,23 @@
 package utp
 
 import (
-	"net"
 	"net/netip"
 )
 
-// send writes a batch of datagrams to addr and returns their buffers.
-func (s *Socket) send(out *outBatch, to net.Addr) {
-	u, isUDP := to.(*net.UDPAddr)
+// send writes a batch of datagrams and returns their buffers.
+func (s *Socket) send(out *outBatch, to source) {
 	switch {
-	case !isUDP || s.udp == nil:
+	case to.addr != nil:
 		for i := range out.n {
 			b := out.get(i).flatten()
-			_, err := s.pc.WriteTo(b, to)
+			_, err := s.pc.WriteTo(b, to.addr)
 			s.counted(1, len(b), err)
 		}
 	case out.n > 1 && s.off.gsoOn():
-		s.sendSegmented(out, canonical(u.AddrPort()))
+		s.sendSegmented(out, to.ap)
 	default:
-		ap := canonical(u.AddrPort())
 		for i := range out.n {
-			s.sendOne(out, i, ap)
+			s.sendOne(out, i, to.ap)
 		}
 	}
 	for i := range out.n {
@@ -109,12 +106,13 @@ func (s *Socket) sendOne(out *outBatch, i int, to netip.AddrPort) {
 	s.writeUDP(d.flatten(), to)
 }
 
-func (s *Socket) writeTo(b []byte, to net.Addr) {
-	if u, ok := to.(*net.UDPAddr); ok && s.udp != nil {
-		s.writeUDP(b, canonical(u.AddrPort()))
+// writeTo sends one datagram.
+func (s *Socket) writeTo(b []byte, to source) {
+	if to.addr == nil {
+		s.writeUDP(b, to.ap)
 		return
 	}
-	_, err := s.pc.WriteTo(b, to)
+	_, err := s.pc.WriteTo(b, to.addr)
 	s.counted(1, len(b), err)
 }
 

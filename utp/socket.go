@@ -47,6 +47,8 @@ type Socket struct {
 	closeErr   error
 
 	lead   lead        // who reads pc: the reader goroutine or a waiting Read
+	rbuf   []byte      // the read buffer, owned by the read lead's holder
+	rin    inbox       // packets read and not yet applied, owned likewise
 	resets tokenBucket // owned by the read lead's holder
 	stats  socketCounters
 }
@@ -89,6 +91,7 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 		resets:     newTokenBucket(cfg.resetsPerSec),
+		rbuf:       make([]byte, maxDatagram),
 	}
 	// The reader goroutine starts with the read lead: lead.tok is empty.
 	s.bufs.New = func() any { return new([maxDatagram]byte) }
@@ -148,8 +151,7 @@ func (s *Socket) keyOf(addr net.Addr, id uint16) connKey {
 // each to its connection, while it holds the read lead (lead.go).
 func (s *Socket) readLoop() {
 	defer close(s.readerDone)
-	buf := make([]byte, maxDatagram)
-	for s.readLed(buf) {
+	for s.readLed(s.rbuf) {
 		if !s.standby() {
 			return
 		}
@@ -198,7 +200,7 @@ func (s *Socket) routeRead(in *inbox, buf []byte, n, seg int, from source) bool 
 	for off := 0; off < n; off += seg {
 		s.route(in, buf[off:min(off+seg, n)], from, now)
 	}
-	return in.flush()
+	return in.flush(now)
 }
 
 // source is where a datagram came from. For UDP it is a netip.AddrPort
@@ -227,20 +229,21 @@ func (s *Socket) key(from source, id uint16) connKey {
 	return s.keyOf(from.addr, id)
 }
 
+// sourceOf is addr as a source: its AddrPort when the Socket reads and
+// sends UDP itself, as read gives it.
+func (s *Socket) sourceOf(addr net.Addr) source {
+	if u, ok := addr.(*net.UDPAddr); ok && s.udp != nil {
+		return source{ap: canonical(u.AddrPort())}
+	}
+	return source{addr: addr}
+}
+
 // netAddr is the net.Addr a Conn reports for a datagram's source.
 func (from source) netAddr() net.Addr {
 	if from.addr == nil {
 		return net.UDPAddrFromAddrPort(from.ap)
 	}
 	return from.addr
-}
-
-func (s *Socket) writeToSource(b []byte, to source) {
-	if to.addr == nil {
-		s.writeTo(b, net.UDPAddrFromAddrPort(to.ap))
-		return
-	}
-	s.writeTo(b, to.addr)
 }
 
 // route routes one datagram: to its connection (queued in in, which the
@@ -264,19 +267,19 @@ func (s *Socket) route(in *inbox, b []byte, from source, now time.Time) {
 		// one whose peer restarted): with 16-bit ids and many short
 		// connections this is routine. The new SYN wins, as TCP lets a SYN
 		// reopen a TIME-WAIT connection (RFC 6191).
-		in.flush()
+		in.flush(now)
 		c.step(func(now time.Time, m *proto.Conn) { m.Drop(now) }) // leaves the table
 		c = nil
 	}
 	if c == nil {
-		in.flush() // keep the order of packets and new connections
+		in.flush(now) // keep the order of packets and new connections
 	}
 	switch {
 	case c != nil:
 		if len(payload) > 0 {
 			s.share.noteData(c, now, len(payload))
 		}
-		in.add(c, h, payload)
+		in.add(c, h, payload, now)
 	case h.Type == wire.Syn:
 		s.accept(from, h)
 	case h.Type != wire.Reset:
@@ -336,7 +339,7 @@ func (s *Socket) accept(from source, syn wire.Header) {
 	raddr := from.netAddr()
 	key := s.key(from, syn.ConnID+1)
 	m := proto.Accept(now, s.protoConfig(raddr), syn, uint16(s.rng.Uint32()))
-	c := newConn(s, raddr, key, m)
+	c := newConn(s, raddr, key, m, now)
 	s.conns[key] = c
 	s.backlog = append(s.backlog, c)
 	s.mu.Unlock()
@@ -374,7 +377,7 @@ func (s *Socket) replyReset(to source, h wire.Header) {
 	var buf [wire.HeaderSize]byte
 	r.Put(buf[:])
 	s.tel.event(&s.stats.resetsSent, metricResetsSent)
-	s.writeToSource(buf[:], to)
+	s.writeTo(buf[:], to)
 }
 
 func (s *Socket) randUint32() uint32 {
@@ -575,8 +578,9 @@ func (s *Socket) newDialer(addr net.Addr) (*Conn, error) {
 		}
 		cfg := s.protoConfig(addr)
 		cfg.SynRetries = dialSynRetries
-		m := proto.Dial(time.Now(), cfg, id, uint16(s.rng.Uint32()))
-		c := newConn(s, addr, key, m)
+		now := time.Now()
+		m := proto.Dial(now, cfg, id, uint16(s.rng.Uint32()))
+		c := newConn(s, addr, key, m, now)
 		s.conns[key] = c
 		s.stats.dialed.Add(1)
 		return c, nil
