@@ -66,6 +66,14 @@ type Conn struct {
 	// for the earliest future deadline too, and onTimer wakes the waiter.
 	rdl, wdl time.Time
 
+	// waitedRead is set once a Read of the connection has waited,
+	// guarded by mu (see awaitReadable).
+	waitedRead bool
+
+	// waitEnd is the end of TIME-WAIT handed to the Socket's timeWaits,
+	// guarded by mu.
+	waitEnd time.Time
+
 	// last is the latest time a step gave the state machine, guarded by
 	// mu: a step whose time was read before it took the lock (stepAt)
 	// must not go back before a step that overtook it.
@@ -276,6 +284,20 @@ func (c *Conn) rearm(now time.Time) {
 	if c.wdl.After(now) {
 		at = earliest(at, c.wdl)
 	}
+	if end := c.m.TimeWaitEnd(); !end.IsZero() && at.Equal(end) {
+		// Nothing else is due before: the Socket's one timer for
+		// TIME-WAIT serves it (timewait.go), and the connection's own
+		// timer, set for a deadline that went away, need not fire.
+		if !c.waitEnd.Equal(end) {
+			c.waitEnd = end
+			c.s.waits.add(c, end)
+		}
+		if !c.timerAt.IsZero() {
+			c.timer.Stop()
+			c.timerAt = time.Time{}
+		}
+		return
+	}
 	if at.IsZero() || (!c.timerAt.IsZero() && !at.Before(c.timerAt)) {
 		return
 	}
@@ -358,8 +380,10 @@ func (c *Conn) Read(p []byte) (int, error) {
 			c.m.PostRead(p)
 			c.lent = true
 		}
+		first := !c.waitedRead
+		c.waitedRead = true
 		c.mu.Unlock()
-		c.awaitReadable()
+		c.awaitReadable(first)
 		c.mu.Lock()
 		n, passOn := 0, false
 		if lender {

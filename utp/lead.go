@@ -247,15 +247,22 @@ func (s *Socket) doneWaiting() {
 // waiting on the Socket. With an Accept pending, say, leading would
 // take the lead from the reader goroutine and give it back on every
 // Read.
-func (c *Conn) awaitReadable() {
+//
+// A connection's first wait leads only if the lead is free: taking it
+// from the reader goroutine costs two wakeups (the reader's, to hand it
+// over, and ours), one more than the channel, so it pays only for a
+// connection that waits again. A short connection (dial, request, one
+// reply, close) never asks for it.
+func (c *Conn) awaitReadable(first bool) {
 	s := c.s
-	if !s.lead.direct || s.lead.waiters.Load() > 0 {
+	led := s.lead.direct && s.lead.waiters.Load() == 0 && s.tryTake()
+	if !led && (first || !s.lead.direct || s.lead.waiters.Load() > 0) {
 		s.awaitNetwork()
 		c.await(c.readable)
 		s.doneWaiting()
 		return
 	}
-	if !s.tryTake() && !s.waitLead(c) {
+	if !led && !s.waitLead(c) {
 		return // another reader brought the data
 	}
 	s.lead.taken.Store(true)

@@ -13,15 +13,25 @@ import (
 func TestUDPLeadingReadServesOthers(t *testing.T) {
 	checkLeaks(t)
 	a, b := listenUDP(t), listenUDP(t)
-	waiter, idle := dialAcceptB(t, a, b) // idle never writes: waiter's Read waits throughout
+	waiter, idle := dialAcceptB(t, a, b) // idle writes one byte: waiter's second Read waits throughout
 	defer waiter.Close()
 	defer idle.Close()
 	readDone := make(chan error, 1)
 	go func() {
+		// The connection's first wait is served by the reader
+		// goroutine; its second leads.
+		if _, err := waiter.Read(make([]byte, 1)); err != nil {
+			readDone <- err
+			return
+		}
 		_, err := waiter.Read(make([]byte, 1))
 		readDone <- err
 	}()
-	time.Sleep(10 * time.Millisecond) // let the Read take the lead
+	time.Sleep(10 * time.Millisecond)
+	if _, err := idle.Write([]byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // let the second Read take the lead
 	if !waiter.leadIn.Load() {
 		t.Fatal("the waiting Read is not reading the socket itself")
 	}

@@ -47,6 +47,7 @@ type Socket struct {
 	closeErr   error
 
 	lead   lead        // who reads pc: the reader goroutine or a waiting Read
+	waits  timeWaits   // ends of TIME-WAIT, for all connections
 	rbuf   []byte      // the read buffer, owned by the read lead's holder
 	rin    inbox       // packets read and not yet applied, owned likewise
 	resets tokenBucket // owned by the read lead's holder
@@ -612,6 +613,7 @@ func (s *Socket) closeWith(cause error) {
 		}
 		s.mu.Unlock()
 		close(s.done)
+		s.waits.stop()
 		for _, c := range conns {
 			c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
 		}

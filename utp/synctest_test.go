@@ -152,6 +152,44 @@ func TestSimCloseOrders(t *testing.T) {
 	}
 }
 
+// The side that closed first stays in TIME-WAIT for 16 s (four times the
+// 4 s backoff cap), served by the Socket's one timer for TIME-WAIT rather
+// than a timer of its own, and then leaves the table, at most
+// timeWaitSlack late.
+func TestSimTimeWaitSharedTimer(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		_, a, b := simNet(t)
+		ca, cb := dialAccept(t, a, b)
+		ca.Close()
+		if _, err := io.ReadAll(cb); err != nil {
+			t.Fatal(err)
+		}
+		cb.Close()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if a.Stats().Conns != 1 || b.Stats().Conns != 0 {
+			t.Fatalf("after the FINs: %d and %d connections, want 1 in TIME-WAIT and 0", a.Stats().Conns, b.Stats().Conns)
+		}
+		ca.mu.Lock()
+		own, end := ca.timerAt, ca.waitEnd
+		ca.mu.Unlock()
+		if !own.IsZero() || end.IsZero() {
+			t.Fatalf("in TIME-WAIT: own timer at %v, shared end %v; want only the shared one", own, end)
+		}
+		time.Sleep(time.Until(end) - time.Millisecond)
+		synctest.Wait()
+		if a.Stats().Conns != 1 {
+			t.Fatal("left before the end of TIME-WAIT")
+		}
+		time.Sleep(timeWaitSlack + time.Millisecond)
+		synctest.Wait()
+		if a.Stats().Conns != 0 {
+			t.Fatal("still in the table after the end of TIME-WAIT")
+		}
+	})
+}
+
 // Half-close: after CloseWrite the peer reads EOF and can still answer.
 func TestSimHalfClose(t *testing.T) {
 	checkLeaks(t)

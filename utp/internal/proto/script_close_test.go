@@ -125,6 +125,9 @@ func TestScriptCloseWeCloseFirstTimeWait(t *testing.T) {
 	tc.wantEOF("EOF")
 	tc.wantOpen("TIME-WAIT")
 	start := tc.now
+	if end, next := tc.conn.TimeWaitEnd(), tc.conn.NextDeadline(); end.IsZero() || !end.Equal(next) {
+		t.Fatalf("TimeWaitEnd %v, NextDeadline %v: want the end of TIME-WAIT as the only deadline", end, next)
+	}
 
 	tc.advance(5 * time.Second)
 	tc.peerFin(tc.p(1)) // our ACK was lost
@@ -144,6 +147,9 @@ func TestScriptCloseWeCloseFirstTimeWait(t *testing.T) {
 	}
 	tc.advance(time.Millisecond)
 	tc.wantClosed("TIME-WAIT over", nil)
+	if end := tc.conn.TimeWaitEnd(); !end.IsZero() {
+		t.Fatalf("TimeWaitEnd %v after TIME-WAIT", end)
+	}
 	tc.wantEOF("Read after a clean close")
 	tc.advance(time.Minute)
 	tc.wantIdle("a closed connection is silent")

@@ -58,6 +58,16 @@ func (c *Conn) NextDeadline() time.Time {
 	return next
 }
 
+// TimeWaitEnd returns when TIME-WAIT ends, or zero outside it. An IO
+// layer may serve this one long, rarely moved deadline more cheaply than
+// the others (one timer for all its connections in TIME-WAIT).
+func (c *Conn) TimeWaitEnd() time.Time {
+	if c.state == stateClosed {
+		return time.Time{}
+	}
+	return c.timers[timerTimeWait]
+}
+
 // HandleTimeout fires every timer that is due at now. Calling it early is
 // harmless: nothing that is not due changes.
 func (c *Conn) HandleTimeout(now time.Time) {
