@@ -277,15 +277,11 @@ func (c *Conn) rearm(now time.Time) {
 	if isClosed(c.closed) {
 		return // ended: nothing is due, and a deadline left over must not fire again and again
 	}
-	at := earliest(c.m.NextDeadline(), c.lingerAt)
-	if c.rdl.After(now) {
-		at = earliest(at, c.rdl)
-	}
-	if c.wdl.After(now) {
-		at = earliest(at, c.wdl)
-	}
-	if end := c.m.TimeWaitEnd(); !end.IsZero() && at.Equal(end) {
-		// Nothing else is due before: the Socket's one timer for
+	next := c.m.NextDeadline()
+	if end := c.m.TimeWaitEnd(); !end.IsZero() && next.Equal(end) {
+		// Only TIME-WAIT's end is due: in TIME-WAIT no Read or Write can
+		// block, so their deadlines do not matter, nor does the linger,
+		// whose FIN is acknowledged. The Socket's one timer for
 		// TIME-WAIT serves it (timewait.go), and the connection's own
 		// timer, set for a deadline that went away, need not fire.
 		if !c.waitEnd.Equal(end) {
@@ -297,6 +293,13 @@ func (c *Conn) rearm(now time.Time) {
 			c.timerAt = time.Time{}
 		}
 		return
+	}
+	at := earliest(next, c.lingerAt)
+	if c.rdl.After(now) {
+		at = earliest(at, c.rdl)
+	}
+	if c.wdl.After(now) {
+		at = earliest(at, c.wdl)
 	}
 	if at.IsZero() || (!c.timerAt.IsZero() && !at.Before(c.timerAt)) {
 		return

@@ -154,13 +154,14 @@ func TestSimCloseOrders(t *testing.T) {
 
 // The side that closed first stays in TIME-WAIT for 16 s (four times the
 // 4 s backoff cap), served by the Socket's one timer for TIME-WAIT rather
-// than a timer of its own, and then leaves the table, at most
-// timeWaitSlack late.
+// than a timer of its own, even with deadlines set (as servers do), and
+// then leaves the table, at most timeWaitSlack late.
 func TestSimTimeWaitSharedTimer(t *testing.T) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
 		_, a, b := simNet(t)
 		ca, cb := dialAccept(t, a, b)
+		ca.SetDeadline(time.Now().Add(10 * time.Second))
 		ca.Close()
 		if _, err := io.ReadAll(cb); err != nil {
 			t.Fatal(err)
