@@ -69,6 +69,9 @@ type Conn struct {
 	// waitedRead is set once a Read of the connection has waited,
 	// guarded by mu (see awaitReadable).
 	waitedRead bool
+	// readWaits counts Reads blocked now, guarded by mu: one signal on
+	// readable wakes one of them, so a Read that returns passes it on.
+	readWaits int
 
 	// waitEnd is the end of TIME-WAIT handed to the Socket's timeWaits,
 	// guarded by mu.
@@ -373,7 +376,14 @@ func (c *Conn) Read(p []byte) (int, error) {
 		}
 		n, err := c.m.Read(now, p)
 		if n > 0 || err != nil || len(p) == 0 {
+			others := c.readWaits > 0
 			c.finishStep(now) // a read may reopen the window: send the update
+			if others {
+				// The wake this Read may have taken could have been
+				// for another (a lender with data, more in the ring,
+				// the end): let them look.
+				c.wakeReadable()
+			}
 			return n, c.opError("read", mapProtoErr(err))
 		}
 		// One Read at a time lends its buffer; a concurrent one waits
@@ -385,12 +395,15 @@ func (c *Conn) Read(p []byte) (int, error) {
 		}
 		first := !c.waitedRead
 		c.waitedRead = true
+		c.readWaits++
 		c.mu.Unlock()
 		c.awaitReadable(first)
 		c.mu.Lock()
+		c.readWaits--
 		n, passOn := 0, false
 		if lender {
 			n, c.lent = c.m.TakePosted(), false
+			passOn = n > 0 && c.readWaits > 0 // as above
 		} else {
 			passOn = c.m.Posted() > 0 // the wake was the lender's
 		}
