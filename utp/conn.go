@@ -396,7 +396,13 @@ func (c *Conn) Read(p []byte) (int, error) {
 		first := !c.waitedRead
 		c.waitedRead = true
 		c.readWaits++
-		c.mu.Unlock()
+		if c.m.Confirm() {
+			// A dialer that reads before it writes confirms the
+			// handshake now: a peer that speaks first may need it.
+			c.finishStep(now)
+		} else {
+			c.mu.Unlock()
+		}
 		c.awaitReadable(first)
 		c.mu.Lock()
 		c.readWaits--

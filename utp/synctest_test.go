@@ -108,6 +108,10 @@ func TestSimBacklogOverflow(t *testing.T) {
 				t.Fatalf("dial %d within the backlog: %v", i, err)
 			}
 		}
+		// Dialers that neither write nor read confirm the handshake after
+		// the delayed-ACK interval; until then a new SYN would evict
+		// them, as it evicts a flood's.
+		time.Sleep(50 * time.Millisecond)
 		_, err := a.DialUTP(context.Background(), b.Addr())
 		if !errors.Is(err, ErrConnRefused) || !errors.Is(err, syscall.ECONNREFUSED) {
 			t.Fatalf("dial beyond the backlog: %v, want ErrConnRefused", err)

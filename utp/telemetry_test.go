@@ -148,6 +148,7 @@ func TestTelemetrySocketEvents(t *testing.T) {
 		if _, err := a.DialUTP(context.Background(), b.Addr()); err != nil {
 			t.Fatal(err)
 		}
+		time.Sleep(50 * time.Millisecond) // the dialer's confirmation (delayed-ACK interval) reaches b
 		if _, err := a.DialUTP(context.Background(), b.Addr()); !errors.Is(err, ErrConnRefused) {
 			t.Fatalf("dial beyond the backlog: %v", err)
 		}

@@ -205,13 +205,36 @@ func (c *Conn) onSynReply(now time.Time, h wire.Header, payload []byte) {
 	}
 	c.state = stateConnected
 	c.rcv.ackNr = h.SeqNr - 1
-	// Confirm at once with an empty DATA packet, which takes a sequence
-	// number: libutp's acceptor leaves SYN_RECV, where it cannot send, only
-	// on ST_DATA (utp_process_incoming), and go-libutp's dialer sends the
-	// same; ours sends one packet until it hears from us.
-	c.snd.queueControl(wire.Data)
+	// The acceptor must hear a DATA packet from us: libutp's leaves
+	// SYN_RECV, where it cannot send, only on ST_DATA
+	// (utp_process_incoming); ours sends one packet until it hears from
+	// us. Our first data does it, if it comes soon; else an empty DATA
+	// (as go-libutp's dialer sends at once) when we wait to read, close,
+	// or after the delayed-ACK interval (Confirm). A dialer that writes
+	// first saves the acceptor a datagram and a step.
+	c.snd.confirmDue = true
+	c.timers[timerConfirm] = now.Add(c.cfg.AckDelay)
 	c.events.set(EventConnected)
 	c.onPacket(now, h, payload)
+}
+
+// Confirm sends the dialer's handshake confirmation now, as an empty
+// DATA packet, unless data or an earlier call sent it. The IO layer calls
+// it when a Read is about to wait: a peer that speaks first may need it
+// before it can. It reports whether a packet is now due (PollTransmit).
+func (c *Conn) Confirm() bool {
+	if !c.snd.confirmDue || c.state != stateConnected {
+		return false
+	}
+	c.confirmed()
+	c.snd.queueControl(wire.Data)
+	return true
+}
+
+// confirmed records that the handshake confirmation is on its way.
+func (c *Conn) confirmed() {
+	c.snd.confirmDue = false
+	c.timers[timerConfirm] = time.Time{}
 }
 
 // onPacket handles every packet of an established connection.

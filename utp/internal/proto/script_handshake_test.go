@@ -26,18 +26,87 @@ func TestScriptHandshakeDialerIDsAndNumbers(t *testing.T) {
 	tc.advance(scriptHandshakeRTT)
 	tc.writePacket(tc.peerHeader(wire.State, scriptPeerISN, scriptISN), "")
 	tc.wantEvent("STATE acking the SYN completes the handshake", EventConnected)
-	// An empty DATA confirms the handshake at once, taking seq_nr isn+1:
-	// libutp's acceptor leaves SYN_RECV (where it cannot send) only on DATA.
-	tc.wantPacket("the handshake is confirmed at once", pkt{typ: wire.Data, seq: u16(scriptISN + 1), ack: u16(scriptPeerISN - 1)})
-	tc.wantIdle("nothing more")
+	// Our first data confirms the handshake, taking seq_nr isn+1: libutp's
+	// acceptor leaves SYN_RECV (where it cannot send) only on DATA.
+	tc.wantIdle("nothing before the first write or the delayed-ACK interval")
 
 	tc.write("hi")
-	d := tc.wantPacket("first DATA with payload", pkt{typ: wire.Data, seq: u16(scriptISN + 2), ack: u16(scriptPeerISN - 1), payload: "hi"})
+	d := tc.wantPacket("first DATA with payload", pkt{typ: wire.Data, seq: u16(scriptISN + 1), ack: u16(scriptPeerISN - 1), payload: "hi"})
 	if d.h.ConnID != scriptRecvID+1 {
 		t.Fatalf("DATA connection_id %#x, want recv id + 1 = %#x", d.h.ConnID, scriptRecvID+1)
 	}
 	tc.peerData(scriptPeerISN, "yo") // the acceptor's first DATA reuses its STATE's seq_nr
 	tc.wantRead("the acceptor's first DATA is in order", "yo")
+}
+
+// A dialer that does not write soon confirms the handshake with an empty
+// DATA: at once when a Read waits (Confirm) or before a FIN, else after
+// the delayed-ACK interval. Once sent, nothing confirms again.
+func TestScriptHandshakeConfirmation(t *testing.T) {
+	connect := func(t *testing.T) *testConn {
+		tc := newRawTestConn(t, roleDialer)
+		tc.wantPacket("SYN", pkt{typ: wire.Syn})
+		tc.advance(scriptHandshakeRTT)
+		tc.writePacket(tc.peerHeader(wire.State, scriptPeerISN, scriptISN), "")
+		tc.wantEvent("handshake", EventConnected)
+		return tc
+	}
+	empty := pkt{typ: wire.Data, seq: u16(scriptISN + 1), ack: u16(scriptPeerISN - 1)}
+
+	t.Run("timer", func(t *testing.T) {
+		tc := connect(t)
+		tc.advance(tc.conn.cfg.AckDelay - time.Millisecond)
+		tc.wantIdle("before the delayed-ACK interval")
+		tc.advance(time.Millisecond)
+		tc.wantPacket("empty DATA after the delayed-ACK interval", empty)
+		if tc.confirm() {
+			t.Fatal("Confirm after the confirmation reports a packet due")
+		}
+		tc.write("hi")
+		tc.wantPacket("data follows", pkt{typ: wire.Data, seq: u16(scriptISN + 2), payload: "hi"})
+	})
+	t.Run("read waits", func(t *testing.T) {
+		tc := connect(t)
+		if !tc.confirm() {
+			t.Fatal("Confirm reports nothing due")
+		}
+		tc.wantPacket("empty DATA at once", empty)
+		tc.peerAck(scriptISN + 1)
+		tc.advance(time.Minute)
+		for _, p := range tc.takeAll() {
+			if p.h.Type == wire.Data {
+				t.Fatalf("confirmed twice: %v", p)
+			}
+		}
+	})
+	t.Run("close", func(t *testing.T) {
+		tc := connect(t)
+		tc.closeWrite()
+		tc.wantPacket("empty DATA before the FIN", empty)
+		tc.wantPacket("FIN", pkt{typ: wire.Fin, seq: u16(scriptISN + 2)})
+	})
+	t.Run("close before the reply", func(t *testing.T) {
+		tc := newRawTestConn(t, roleDialer)
+		tc.wantPacket("SYN", pkt{typ: wire.Syn})
+		tc.closeWrite()
+		tc.advance(scriptHandshakeRTT)
+		tc.writePacket(tc.peerHeader(wire.State, scriptPeerISN, scriptISN), "")
+		tc.wantPacket("empty DATA before the FIN", empty)
+		tc.wantPacket("FIN", pkt{typ: wire.Fin, seq: u16(scriptISN + 2)})
+	})
+	t.Run("data", func(t *testing.T) {
+		tc := connect(t)
+		tc.write("hi")
+		tc.closeWrite()
+		tc.wantPacket("the data confirms", pkt{typ: wire.Data, seq: u16(scriptISN + 1), payload: "hi"})
+		tc.wantPacket("FIN", pkt{typ: wire.Fin, seq: u16(scriptISN + 2)})
+		tc.advance(tc.conn.cfg.AckDelay)
+		for _, p := range tc.takeAll() {
+			if p.h.Type == wire.Data {
+				t.Fatalf("an empty DATA after data confirmed: %v", p)
+			}
+		}
+	})
 }
 
 // libutp: the acceptor answers with a STATE carrying its isn and acking

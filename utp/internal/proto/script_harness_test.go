@@ -168,8 +168,12 @@ func newTestConn(t *testing.T, role tcRole, opts ...tcOption) *testConn {
 		tc.wantPacket("SYN", pkt{typ: wire.Syn, seq: u16(tc.isn)})
 		tc.advance(scriptHandshakeRTT)
 		tc.writePacket(tc.peerHeader(wire.State, tc.peerISN, tc.isn), "")
-		// The dialer answers at once with an empty DATA, which takes a
-		// sequence number: libutp's acceptor leaves SYN_RECV only on DATA.
+		// The dialer confirms with an empty DATA, which takes a sequence
+		// number (libutp's acceptor leaves SYN_RECV only on DATA), as it
+		// does when a Read waits first.
+		if !tc.confirm() {
+			t.Fatal("no confirmation due after the handshake")
+		}
 		tc.wantPacket("empty DATA confirming the handshake", pkt{typ: wire.Data, seq: u16(tc.isn + 1), ack: u16(tc.peerISN - 1)})
 		tc.advance(scriptHandshakeRTT)
 		tc.peerAck(tc.isn + 1)
@@ -297,6 +301,14 @@ func (tc *testConn) write(s string) {
 		tc.t.Fatalf("at %v: Write(%d bytes) = %d, %v", tc.elapsed(), len(s), n, err)
 	}
 	tc.finish("Write")
+}
+
+// confirm is what the IO layer does when a Read is about to wait.
+func (tc *testConn) confirm() bool {
+	tc.t.Helper()
+	due := tc.conn.Confirm()
+	tc.finish("Confirm")
+	return due
 }
 
 func (tc *testConn) closeWrite() {

@@ -56,6 +56,10 @@ type sendState struct {
 	// is only sound if no later packet can come first.
 	unconfirmed bool
 	isn         uint16
+
+	// confirmDue: a dialer whose next DATA packet, with data or empty,
+	// confirms the handshake to the acceptor (see onSynReply).
+	confirmDue bool
 }
 
 func (s *sendState) init(cfg Config) {
@@ -167,6 +171,15 @@ func (c *Conn) nextNewPacket() (uint16, bool) {
 	}
 	unsent := int(s.ring.end - s.next)
 	if unsent == 0 {
+		if s.finQueued && s.confirmDue {
+			// No data confirmed the handshake, and a FIN does not
+			// (libutp's acceptor leaves SYN_RECV only on DATA): an empty
+			// DATA goes first.
+			c.confirmed()
+			seq := s.seqNr
+			s.assign(wire.Data, s.next, 0)
+			return seq, true
+		}
 		if s.finQueued && !s.finSent {
 			s.finSent = true
 			s.finSeq = s.seqNr
@@ -202,6 +215,9 @@ func (c *Conn) nextNewPacket() (uint16, bool) {
 		return 0, false
 	}
 	s.probe = false
+	if s.confirmDue {
+		c.confirmed() // this packet confirms the handshake
+	}
 	seq := s.seqNr
 	s.assign(wire.Data, s.next, n)
 	s.next += uint64(n)

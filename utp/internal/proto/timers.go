@@ -16,10 +16,11 @@ const (
 	timerTimeWait                    // end of TIME-WAIT
 	timerKeepalive                   // derived: lastSend + Keepalive
 	timerIdle                        // derived: lastRecv + IdleTimeout
+	timerConfirm                     // the dialer's handshake confirmation, if nothing sent it before
 	numTimers
 )
 
-var timerNames = [...]string{"retransmit", "delayed-ack", "probe", "time-wait", "keepalive", "idle"}
+var timerNames = [...]string{"retransmit", "delayed-ack", "probe", "time-wait", "keepalive", "idle", "confirm"}
 
 func (k timerKind) String() string { return timerNames[k] }
 
@@ -101,6 +102,8 @@ func (c *Conn) fire(now time.Time, k timerKind) {
 		c.lastSend = now // re-arms even if the caller does not poll
 	case timerIdle:
 		c.fail(ErrTimedOut)
+	case timerConfirm:
+		c.Confirm()
 	}
 }
 
