@@ -188,3 +188,61 @@ func TestUDPConcurrentReads(t *testing.T) {
 		t.Fatalf("read %d bytes summing to %d, want %d summing to %d", total.n, total.sum, size, wantSum)
 	}
 }
+
+// Datagrams from IPv4 and IPv6 peers, and from IPv4 peers of a
+// dual-stack socket (v4-mapped), reach their connections, which report
+// the peer's address as the peer sees it.
+func TestUDPAddressFamilies(t *testing.T) {
+	checkLeaks(t)
+	for _, tc := range []struct{ name, srvNet, srvAddr, cliNet, cliAddr string }{
+		{"ipv4", "udp4", "127.0.0.1:0", "udp4", "127.0.0.1:0"},
+		{"ipv6", "udp6", "[::1]:0", "udp6", "[::1]:0"},
+		{"ipv4 to dual-stack", "udp", "[::]:0", "udp4", "127.0.0.1:0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, err := Listen(tc.srvNet, tc.srvAddr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			cli, err := Listen(tc.cliNet, tc.cliAddr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cli.Close()
+			accepted := make(chan net.Addr, 1)
+			go func() {
+				c, err := srv.Accept()
+				if err != nil {
+					accepted <- nil
+					return
+				}
+				defer c.Close()
+				accepted <- c.RemoteAddr()
+				io.Copy(c, c)
+			}()
+			port := srv.Addr().(*net.UDPAddr).Port
+			to := &net.UDPAddr{IP: cli.Addr().(*net.UDPAddr).IP, Port: port}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, err := cli.DialUTP(ctx, to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := c.Write([]byte("ping")); err != nil {
+				t.Fatal(err)
+			}
+			got := make([]byte, 4)
+			if _, err := io.ReadFull(c, got); err != nil || string(got) != "ping" {
+				t.Fatalf("echo %q, %v", got, err)
+			}
+			ra, _ := (<-accepted).(*net.UDPAddr)
+			want := cli.Addr().(*net.UDPAddr)
+			if ra == nil || !ra.IP.Equal(want.IP) || ra.Port != want.Port {
+				t.Fatalf("the acceptor sees the dialer as %v, want %v", ra, want)
+			}
+		})
+	}
+}
