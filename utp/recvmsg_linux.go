@@ -75,18 +75,7 @@ func (r *rawReader) source() netip.AddrPort {
 // recvmsg is the RawConn.Read callback: false asks the poller to wait
 // until the socket is readable.
 func (r *rawReader) recvmsg(fd uintptr) bool {
-	for {
-		n, _, e := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), 0)
-		switch e {
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return false
-		case 0:
-			r.n, r.err = int(n), nil
-		default:
-			r.err = e
-		}
-		return true
-	}
+	var done bool
+	r.n, done, r.err = msgSyscall(unix.SYS_RECVMSG, fd, &r.msg)
+	return done
 }

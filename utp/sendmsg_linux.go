@@ -128,18 +128,25 @@ func (v *vecSender) address(sc *vecScratch, to netip.AddrPort) {
 // sendmsg is the RawConn.Write callback: false asks the poller to wait
 // until the socket is writable.
 func (sc *vecScratch) sendmsg(fd uintptr) bool {
+	var done bool
+	_, done, sc.err = msgSyscall(unix.SYS_SENDMSG, fd, &sc.msg)
+	return done
+}
+
+// msgSyscall makes the system call trap (sendmsg or recvmsg) with msg on
+// fd, for a RawConn callback: done is false when the socket would block,
+// so that the poller waits; else n and err are the call's result.
+func msgSyscall(trap, fd uintptr, msg *unix.Msghdr) (n int, done bool, err error) {
 	for {
-		_, _, e := unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&sc.msg)), 0)
+		r, _, e := unix.Syscall(trap, fd, uintptr(unsafe.Pointer(msg)), 0)
 		switch e {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			return false
+			return 0, false, nil
 		case 0:
-			sc.err = nil
-		default:
-			sc.err = e
+			return int(r), true, nil
 		}
-		return true
+		return 0, true, e
 	}
 }
