@@ -135,24 +135,60 @@ func BenchmarkPingPong(b *testing.B) {
 			}()
 			c := dial()
 			defer c.Close()
-			one := []byte{1}
-			rtts := make([]time.Duration, 0, b.N)
-			b.ResetTimer()
-			for range b.N {
-				start := time.Now()
-				if _, err := c.Write(one); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := io.ReadFull(c, one); err != nil {
-					b.Fatal(err)
-				}
-				rtts = append(rtts, time.Since(start))
-			}
-			b.StopTimer()
-			slices.Sort(rtts)
-			b.ReportMetric(float64(rtts[len(rtts)/2].Nanoseconds())/1e3, "p50-µs")
-			b.ReportMetric(float64(rtts[len(rtts)*99/100].Nanoseconds())/1e3, "p99-µs")
+			pingPong(b, c)
 		})
+	}
+}
+
+// pingPong makes b.N 1-byte round trips on c to an echo server and
+// reports their median and 99th percentile.
+func pingPong(b *testing.B, c net.Conn) {
+	one := []byte{1}
+	rtts := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		if _, err := c.Write(one); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, one); err != nil {
+			b.Fatal(err)
+		}
+		rtts = append(rtts, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(rtts)
+	b.ReportMetric(float64(rtts[len(rtts)/2].Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(float64(rtts[len(rtts)*99/100].Nanoseconds())/1e3, "p99-µs")
+}
+
+// BenchmarkPingPongServer is BenchmarkPingPong against a server that
+// keeps an Accept pending while it answers, as servers do.
+func BenchmarkPingPongServer(b *testing.B) {
+	for _, tr := range transports {
+		b.Run(tr.name, func(b *testing.B) {
+			dial, accept, cleanup := tr.pairs(b)
+			defer cleanup()
+			go serveEach(accept, func(c net.Conn) { io.Copy(c, c) })
+			c := dial()
+			defer c.Close()
+			pingPong(b, c)
+		})
+	}
+}
+
+// serveEach accepts until accept fails, and serves each connection in a
+// goroutine of its own, closing it after.
+func serveEach(accept func() net.Conn, serve func(net.Conn)) {
+	for {
+		c := accept()
+		if c == nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			serve(c)
+		}()
 	}
 }
 
@@ -162,21 +198,12 @@ func BenchmarkSetup(b *testing.B) {
 		b.Run(tr.name, func(b *testing.B) {
 			dial, accept, cleanup := tr.pairs(b)
 			defer cleanup()
-			go func() {
-				for {
-					c := accept()
-					if c == nil {
-						return
-					}
-					go func() {
-						defer c.Close()
-						one := make([]byte, 1)
-						if _, err := io.ReadFull(c, one); err == nil {
-							c.Write(one)
-						}
-					}()
+			go serveEach(accept, func(c net.Conn) {
+				one := make([]byte, 1)
+				if _, err := io.ReadFull(c, one); err == nil {
+					c.Write(one)
 				}
-			}()
+			})
 			one := []byte{1}
 			b.ResetTimer()
 			for range b.N {
