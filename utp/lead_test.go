@@ -97,3 +97,60 @@ func TestUDPIdleReadStopsTicks(t *testing.T) {
 	c.SetReadDeadline(time.Now())
 	<-done
 }
+
+// On a server, where an Accept is always pending, a connection's waiting
+// Read still reads the socket itself, and a dial that arrives meanwhile
+// is routed and accepted by it.
+func TestUDPServerReadLeadsWithAcceptPending(t *testing.T) {
+	checkLeaks(t)
+	cli, srv := listenUDP(t), listenUDP(t)
+	accepted := make(chan *Conn, 2)
+	go func() {
+		for {
+			c, err := srv.AcceptUTP()
+			if err != nil {
+				return
+			}
+			accepted <- c
+			go func() {
+				defer c.Close()
+				io.Copy(c, c)
+			}()
+		}
+	}()
+	echo := func(c *Conn) {
+		t.Helper()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		b := []byte{1}
+		for range 20 {
+			if _, err := c.Write(b); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadFull(c, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	dial := func() *Conn {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := cli.DialUTP(ctx, srv.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c1 := dial()
+	defer c1.Close()
+	echo(c1)
+	s1 := <-accepted
+	time.Sleep(10 * time.Millisecond)
+	if !s1.leadIn.Load() {
+		t.Fatal("with an Accept pending, the server's waiting Read does not read the socket itself")
+	}
+	c2 := dial() // routed by s1's Read
+	defer c2.Close()
+	echo(c2)
+	echo(c1)
+}
