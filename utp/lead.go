@@ -20,12 +20,9 @@ import (
 // any connection, as the reader goroutine would.
 //
 // A Read leads only while no other call on the Socket waits for the
-// network (a dial, a Write waiting for room, Drain, ReadFrom, another
-// Read): those rely on the reader goroutine, and taking the lead from it
-// on every Read would cost more than the wakeup it saves. A pending
-// Accept does not count, so that a server's connections lead too: a SYN
-// is routed by whoever reads, and waits at most two standby ticks when
-// the lead lies free between two Reads.
+// network (Accept, a dial, a Write waiting for room, Drain, ReadFrom,
+// another Read): those rely on the reader goroutine, and taking the lead
+// from it on every Read would cost more than the wakeup it saves.
 //
 // Handing over: a Read that wants the lead sets want and, if the reader
 // goroutine is blocked in the socket, kicks it out with a read deadline
@@ -223,7 +220,7 @@ func (s *Socket) leadFor(c *Conn) bool {
 func pending(ch chan struct{}) bool { return len(ch) > 0 }
 
 // awaitNetwork counts a call that waits for the network other than as a
-// leading Read (a dial, a Write waiting for room, another Read)
+// leading Read (Accept, a dial, a Write waiting for room, another Read)
 // until it calls doneWaiting, and has the reader goroutine take the lead
 // at once if nobody holds it: such a call must not wait for a standby
 // tick.
@@ -247,8 +244,9 @@ func (s *Socket) doneWaiting() {
 // UDP by leading the Socket's reads when it is the only call waiting for
 // the network, else on the channel. The first case is the one that
 // pays: a connection exchanging requests and replies with nothing else
-// waiting on the Socket. With a dial pending, say, leading would take
-// the lead from the reader goroutine and give it back on every Read.
+// waiting on the Socket. With an Accept pending, say, leading would
+// take the lead from the reader goroutine and give it back on every
+// Read.
 //
 // A connection's first wait leads only if the lead is free: taking it
 // from the reader goroutine costs two wakeups (the reader's, to hand it

@@ -474,11 +474,12 @@ func (s *Socket) AcceptUTP() (*Conn, error) {
 			return c, nil
 		}
 		s.mu.Unlock()
-		// Accept does not count as waiting for the network (lead.go):
-		// whoever reads routes SYNs, and a server's Reads may keep leading.
+		s.awaitNetwork()
 		select {
 		case <-s.acceptSig:
+			s.doneWaiting()
 		case <-s.done:
+			s.doneWaiting()
 			return nil, &net.OpError{Op: "accept", Net: "utp", Addr: s.LocalAddr(), Err: net.ErrClosed}
 		}
 	}
