@@ -11,11 +11,11 @@ import (
 // The read lead is the right to read the Socket's PacketConn; one
 // goroutine holds it at a time, because Go's poller lets only one wait on
 // a socket. Its holder also owns the Socket's read buffer and inbox, so a
-// Read that leads takes neither from a pool. The Socket's reader goroutine holds it by default. On UDP, a
-// Read that must wait takes it over and reads the socket itself: the
-// kernel then wakes the goroutine that wants the data, as it wakes a TCP
-// reader, instead of waking the reader goroutine, which would wake the
-// Read in turn. A request and its reply cost one goroutine wakeup per
+// Read that leads takes neither from a pool. The Socket's reader
+// goroutine holds it by default. On UDP, a Read that must wait takes it
+// over and reads the socket itself: the kernel then wakes the goroutine
+// that wants the data, as it wakes a TCP reader, instead of waking the
+// reader goroutine, which would wake the Read in turn. A request and its reply cost one goroutine wakeup per
 // hop instead of two. While it leads, a Read routes every datagram, for
 // any connection, as the reader goroutine would.
 //
@@ -255,8 +255,9 @@ func (s *Socket) doneWaiting() {
 // reply, close) never asks for it.
 func (c *Conn) awaitReadable(first bool) {
 	s := c.s
-	led := s.lead.direct && s.lead.waiters.Load() == 0 && s.tryTake()
-	if !led && (first || !s.lead.direct || s.lead.waiters.Load() > 0) {
+	mayLead := s.lead.direct && s.lead.waiters.Load() == 0
+	led := mayLead && s.tryTake()
+	if !led && (first || !mayLead) {
 		s.awaitNetwork()
 		c.await(c.readable)
 		s.doneWaiting()

@@ -20,6 +20,7 @@ import (
 type offload struct {
 	gso atomic.Bool // sends may carry UDP_SEGMENT; cleared if the kernel refuses
 	gro bool        // reads may return several datagrams, with their size
+	raw *rawReader  // reads by recvmsg through the RawConn (recvmsg_linux.go)
 }
 
 // enable turns on what the socket supports.
@@ -28,6 +29,7 @@ func (o *offload) enable(u *net.UDPConn) {
 	if err != nil {
 		return
 	}
+	o.raw = newRawReader(rc)
 	_ = rc.Control(func(fd uintptr) {
 		// The option is readable exactly when the kernel knows it.
 		if _, err := unix.GetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_SEGMENT); err == nil {
@@ -75,6 +77,9 @@ func (o *offload) writeSegmented(u *net.UDPConn, b []byte, seg int, to netip.Add
 // coalesced into buf[:n] (each seg bytes, the last possibly shorter), or
 // 0 for one datagram.
 func (o *offload) read(u *net.UDPConn, buf []byte) (n, seg int, from netip.AddrPort, err error) {
+	if o.raw != nil {
+		return o.raw.read(buf)
+	}
 	if !o.gro {
 		n, from, err = u.ReadFromUDPAddrPort(buf)
 		return n, 0, from, err

@@ -26,12 +26,8 @@ type rawReader struct {
 	fn  func(fd uintptr) bool // r.recvmsg, bound once
 }
 
-// newRawReader returns a reader for u, or nil if it has no RawConn.
-func newRawReader(u *net.UDPConn) *rawReader {
-	rc, err := u.SyscallConn()
-	if err != nil {
-		return nil
-	}
+// newRawReader returns a reader for the socket of rc.
+func newRawReader(rc syscall.RawConn) *rawReader {
 	r := &rawReader{rc: rc}
 	r.fn = r.recvmsg
 	return r

@@ -27,7 +27,6 @@ type Socket struct {
 	udp     *net.UDPConn // pc, when it is UDP: allocation-free reads
 	off     offload      // segmentation and coalescing, when udp has them
 	vec     *vecSender   // sends from several buffers, when udp can; else nil
-	raw     *rawReader   // reads udp by recvmsg itself, where it can; else nil
 	share   *windowShare // the kernel receive buffer, shared among receivers
 	cfg     socketConfig
 	tel     telemetry
@@ -105,7 +104,6 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		s.share = newWindowShare(raiseUDPBuffers(u, cfg.udpBuffer))
 		s.off.enable(u)
 		s.vec = newVecSender(u, &s.off)
-		s.raw = newRawReader(u)
 	} else {
 		s.share = newWindowShare(0)
 	}
@@ -217,10 +215,6 @@ type source struct {
 // read reads the next datagram, or several coalesced ones of seg bytes
 // each (seg 0: one).
 func (s *Socket) read(buf []byte) (n, seg int, from source, err error) {
-	if s.raw != nil {
-		n, seg, ap, err := s.raw.read(buf)
-		return n, seg, source{ap: ap}, err
-	}
 	if s.udp != nil {
 		n, seg, ap, err := s.off.read(s.udp, buf)
 		return n, seg, source{ap: canonical(ap)}, err
