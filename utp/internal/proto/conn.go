@@ -121,7 +121,7 @@ func Accept(now time.Time, cfg Config, syn wire.Header, isn uint16) *Conn {
 // connection able to start (docs/protocol.md).
 func (c *Conn) peerWindow(w uint32) int {
 	if w == 0 {
-		return c.maxPayload()
+		return c.packetSize()
 	}
 	return int(min(w, 1<<30))
 }

@@ -154,7 +154,7 @@ const minSendLimit = 64 << 10
 // fresh memory took most of their CPU time. Linux sizes TCP's send buffer
 // the same way (tcp_sndbuf_expand: about twice the congestion window).
 func (c *Conn) sendLimit() int {
-	want := 2*c.sendWindow() + c.maxPayload() + wire.HeaderSize
+	want := 2*c.sendWindow() + c.packetSize() + wire.HeaderSize
 	return min(c.cfg.SendBufferSize, max(want, minSendLimit))
 }
 
@@ -194,22 +194,21 @@ func (c *Conn) nextNewPacket() (uint16, bool) {
 	if s.unconfirmed && s.seqNr != s.isn {
 		return 0, false
 	}
-	size := c.maxPayload()
 	room := c.sendWindow() - s.flight
 	if s.probe && s.flight == 0 {
 		// Zero-window probe: one packet regardless of the peer's window.
-		room = max(room, size+wire.HeaderSize)
+		room = max(room, c.packetSize()+wire.HeaderSize)
 	}
-	n := min(unsent, size, room-wire.HeaderSize)
+	n := min(unsent, c.packetSize(), room-wire.HeaderSize)
 	if n <= 0 {
 		return 0, false
 	}
-	if n < unsent && n < size && s.flight > 0 {
+	if n < unsent && n < c.packetSize() && s.flight > 0 {
 		// Sender-side silly-window avoidance: wait for room for a full
 		// packet while anything is in flight.
 		return 0, false
 	}
-	if n == unsent && n < size && s.flight > wire.HeaderSize && !c.cfg.NoDelay && !s.finQueued {
+	if n == unsent && n < c.packetSize() && s.flight > wire.HeaderSize && !c.cfg.NoDelay && !s.finQueued {
 		// Nagle (RFC 896): hold a small tail while data is unacknowledged,
 		// so small writes coalesce into one packet. A lone bare header in
 		// flight (the handshake's empty DATA) holds nothing back.

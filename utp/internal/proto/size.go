@@ -35,7 +35,7 @@ type sizeState struct {
 	mss int
 }
 
-// maxPayload is the largest payload a DATA packet may carry now: the
+// packetSize is the largest payload a DATA packet may carry now: the
 // smaller of
 //   - what the peer reads whole (its advertisement, else CommonDatagram)
 //     less our header and the largest selective ACK we send, the only
@@ -44,7 +44,7 @@ type sizeState struct {
 //   - PacketSize, the ceiling of what the path and the IO layer carry.
 //
 // Every decision about the size of a packet reads it.
-func (c *Conn) maxPayload() int {
+func (c *Conn) packetSize() int {
 	n := c.cfg.PacketSize
 	if !c.cfg.PacketSizeOverride {
 		n = min(n, c.peerDatagram()-dataOverhead(c.cfg))
@@ -84,14 +84,14 @@ func (c *Conn) learnPeerSize(now time.Time, h *wire.Header) {
 	c.resize(now)
 }
 
-// resize applies a new maxPayload to what depends on it: the receiver's
+// resize applies a new packetSize to what depends on it: the receiver's
 // idea of a full packet, and the congestion controller's segment size.
 // The controller is rebuilt rather than adjusted, which is only sound
 // during the handshake, before any data has flowed: a dialer's SYN
 // timeouts are replayed into the new one (RFC 5681 3.1: a lost SYN leaves
 // a window of one segment).
 func (c *Conn) resize(now time.Time) {
-	payload := c.maxPayload()
+	payload := c.packetSize()
 	c.rcv.packetSize = payload
 	mss := payload + wire.HeaderSize
 	if mss == c.size.mss {

@@ -51,7 +51,7 @@ func (c *Conn) Stats() Stats {
 	s.InFlight = c.snd.flight
 	s.QueuingDelay = c.ctrl.QueuingDelay()
 	s.SlowStart = c.ctrl.InSlowStart()
-	s.PacketSize = c.maxPayload()
+	s.PacketSize = c.packetSize()
 	s.PeerMaxDatagram = c.size.peerMax
 	return s
 }
