@@ -67,7 +67,7 @@ func dataOverhead(cfg Config) int { return wire.HeaderSize + 2 + cfg.MaxSACKByte
 
 // advertised is the size our SYN, or our reply to the SYN syn,
 // advertises: MaxRecvDatagram, or 0 (no extension) when that is unset or
-// the dialer's SYN did not carry the extension (it would not read ours).
+// the dialer's SYN did not carry the extension (it may not know it).
 func (c *Conn) advertised(syn *wire.Header) uint32 {
 	if c.cfg.MaxRecvDatagram <= 0 || (syn != nil && syn.MaxDatagram == 0) {
 		return 0
