@@ -9,6 +9,7 @@ go 1.26.0
 require (
 	github.com/anacrolix/go-libutp v1.5.1
 	github.com/anacrolix/utp v0.2.0
+	github.com/inet256/go-utp v0.0.0-20230117000540-718d56e713a8
 	github.com/inet256/go-utp/v2 v2.0.0
 	go.uber.org/goleak v1.3.0
 )

@@ -33,6 +33,10 @@ type peerKind struct {
 	// isReset reports whether an error from the peer's Conn is its
 	// "connection reset" error.
 	isReset func(error) bool
+	// lazyFIN says the peer forgets a closed connection once nothing but
+	// its FIN is unacknowledged, and so never resends a lost FIN
+	// (anacrolix/utp and its fork v0: conn.go, lazyDestroy).
+	lazyFIN bool
 	// bulk is the bytes moved each way by TestTransfer.
 	bulk int64
 	// many says TestManyConnections runs against it by default (all
@@ -51,12 +55,13 @@ var (
 		// truncated. It sends 1384-byte payloads itself (utp.go,
 		// maxPayloadSize), so we send what it sends.
 		packetSize: 1384,
+		lazyFIN:    true,
 		bulk:       32 << 20,
 	}
 	// peerKinds are the implementations every test runs against:
-	// anacrolix/utp always, and libutp first when cgo is available
-	// (libutp_test.go adds it).
-	peerKinds = []peerKind{anacrolixKind}
+	// anacrolix/utp and the v0 library always, and libutp first when cgo
+	// is available (libutp_test.go adds it).
+	peerKinds = []peerKind{anacrolixKind, v0Kind}
 
 	// oursKind is our own Socket as the peer: the reference that the
 	// impaired transfers are measured against.
