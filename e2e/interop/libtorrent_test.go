@@ -104,18 +104,25 @@ func startLibtorrent(t *testing.T, ctx context.Context, torrentPath, dir, connec
 }
 
 // end stops the child: EOF on its standard input, then SIGKILL to its
-// PID if it is still running 10 s later.
+// PID if it is still running 10 s later. It drains the child's output
+// meanwhile, so that the goroutine reading it can finish.
 func (p *ltPeer) end() {
 	p.stdin.Close()
-	select {
-	case <-p.exited:
-		return
-	case <-time.After(10 * time.Second):
+	lines := p.lines
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case <-p.exited:
+			return
+		case _, ok := <-lines:
+			if !ok {
+				lines = nil
+			}
+		case <-timeout:
+			p.cmd.Process.Kill()
+			timeout = nil
+		}
 	}
-	p.cmd.Process.Kill()
-	for range p.lines { // let the reader goroutine finish
-	}
-	<-p.exited
 }
 
 // expect reads the child's lines until one starts with word, and returns
