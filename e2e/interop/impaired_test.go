@@ -11,9 +11,12 @@ import (
 	"github.com/inet256/go-utp/v2/utp"
 )
 
-// wanPacketSize is the payload we use through the relay: the relay stands
-// for an Internet path, where 1400 bytes is our default (utp.WithPacketSize).
-const wanPacketSize = 1400
+// wanDatagram is the largest datagram our Sockets send through the relay,
+// which stands for an Internet path: that of the 1400-byte payload we use
+// toward addresses other than loopback (the uTP header and a 34-byte
+// selective ACK added). It is a property of the path, given with
+// utp.WithMaxDatagram; what each peer reads is left to the Socket.
+const wanDatagram = 1400 + 20 + 34
 
 // impairment is the path of the issue: 10 ms each way, loss 1% one way and
 // 3% the other, 2% reordered by 5 ms, 1% duplicated. The 3% is on the way
@@ -53,12 +56,9 @@ func (f *finCount) delivered(b []byte) bool {
 
 func (f *finCount) allLost() bool { return f.sent.Load() > 0 && f.passed.Load() == 0 }
 
-func (k peerKind) wanOpts() []utp.SocketOption {
-	size := wanPacketSize
-	if k.packetSize > 0 {
-		size = min(size, k.packetSize)
-	}
-	return []utp.SocketOption{utp.WithPacketSize(size)}
+// wanOpts are the options of our Sockets on an Internet-like path.
+func wanOpts() []utp.SocketOption {
+	return []utp.SocketOption{utp.WithMaxDatagram(wanDatagram)}
 }
 
 // impairedSize is what TestTransferImpaired moves each way with peer k:
@@ -110,7 +110,7 @@ func transferImpaired(t *testing.T, k peerKind, weDial bool, role string, seed u
 		size = fullSize
 		ctx = testCtx(t, 20*time.Minute)
 	}
-	us := listenOurs(t, k.wanOpts()...)
+	us := listenOurs(t, wanOpts()...)
 	p := newPeer(t, k)
 	cfg := impairment(seed)
 	var fins finCount

@@ -38,11 +38,6 @@ var ltSize = flag.Int("libtorrent.size", 4<<20, "bytes of the torrent each libto
 // ltPieceLen is the torrents' piece size: 16 blocks of 16 KiB.
 const ltPieceLen = 256 << 10
 
-// ltPacketSize is the payload we send toward libtorrent, which reads
-// every datagram into a 1,500-byte buffer (udp_socket.hpp) and truncates
-// longer ones.
-const ltPacketSize = 1400
-
 // ltAvailable runs once: it says why libtorrent cannot be used, if so.
 var ltAvailable = sync.OnceValue(func() error {
 	out, err := exec.Command(ltPython, "-c", "import libtorrent").CombinedOutput()
@@ -243,7 +238,10 @@ func TestLibtorrent(t *testing.T) {
 func libtorrentTransfer(t *testing.T, weSeed, weDial bool) {
 	ctx := testCtx(t, 2*time.Minute)
 	s := newLTSetup(t, !weSeed)
-	us := listenOurs(t, utp.WithPacketSize(ltPacketSize))
+	// Default options: libtorrent reads every datagram into a 1,500-byte
+	// buffer (udp_socket.hpp) and advertises no size, so our Socket keeps
+	// its datagrams within that.
+	us := listenOurs(t)
 	connectTo := ""
 	if !weDial {
 		connectTo = us.Addr().String()

@@ -16,11 +16,10 @@ var v0Kind = peerKind{
 	listen: listenV0,
 	// conn.go, processDelivery: a RESET destroys the Conn with this.
 	isReset: func(err error) bool { return err != nil && err.Error() == "peer reset" },
-	// As anacrolix/utp: every datagram is read into 8 KiB (utp.go,
-	// maxRecvSize = 0x2000) and it sends 1384-byte payloads (1438-byte
-	// minMTU less a 54-byte header allowance).
-	packetSize: 1384,
-	// As anacrolix/utp (conn.go, lazyDestroy).
+	// As anacrolix/utp, it reads every datagram into 8 KiB (utp.go,
+	// maxRecvSize = 0x2000) and advertises no size, so our Socket keeps to
+	// 1,500-byte datagrams toward it with default options; and it forgets
+	// a closed connection as anacrolix/utp does (conn.go, lazyDestroy).
 	lazyFIN: true,
 	bulk:    32 << 20,
 }
