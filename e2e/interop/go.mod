@@ -1,7 +1,7 @@
-// Module interop holds the tests against other uTP implementations and
-// real BitTorrent clients. It is a module of its own so that those peers
-// (cgo libutp, anacrolix/utp, the v0 library, anacrolix/torrent) stay out
-// of the library's go.mod.
+// Module interop holds the tests against other uTP implementations and a
+// real BitTorrent client. It is a module of its own so that those peers
+// (cgo libutp, anacrolix/utp, the v0 library) stay out of the library's
+// go.mod.
 module github.com/inet256/go-utp/v2/e2e/interop
 
 go 1.26.0
