@@ -253,9 +253,17 @@ func libtorrentTransfer(t *testing.T, weSeed, weDial bool) {
 	start := time.Now()
 	var took time.Duration
 	if weSeed {
+		// Our seeding ending early (a bad request, a broken connection)
+		// ends the wait for libtorrent at once.
+		seedCtx, seedEnded := context.WithCancel(ctx)
+		defer seedEnded()
 		served := make(chan error, 1)
-		go func() { _, err := btSeed(bc, s.tor); served <- err }()
-		_, err := lt.expect(ctx, "DONE")
+		go func() {
+			_, err := btSeed(bc, s.tor)
+			served <- err
+			seedEnded()
+		}()
+		_, err := lt.expect(seedCtx, "DONE")
 		took = time.Since(start)
 		bc.c.Close()
 		if err != nil {
