@@ -254,14 +254,20 @@ func libtorrentTransfer(t *testing.T, weSeed, weDial bool) {
 	var took time.Duration
 	if weSeed {
 		// Our seeding ending early (a bad request, a broken connection)
-		// ends the wait for libtorrent at once.
+		// ends the wait for libtorrent 10 s later, not at the deadline.
+		// Not at once: libtorrent disconnects as soon as it has every
+		// piece, which may reach us before its DONE line.
 		seedCtx, seedEnded := context.WithCancel(ctx)
 		defer seedEnded()
 		served := make(chan error, 1)
 		go func() {
 			_, err := btSeed(bc, s.tor)
 			served <- err
-			seedEnded()
+			select {
+			case <-time.After(10 * time.Second):
+				seedEnded()
+			case <-seedCtx.Done():
+			}
 		}()
 		_, err := lt.expect(seedCtx, "DONE")
 		took = time.Since(start)
