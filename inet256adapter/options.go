@@ -110,7 +110,8 @@ func WithWindow(n int) Option {
 // daemon delivers; values above inet256.MTU are lowered to it. It is the
 // adapter's one size setting: the uTP packets of NewSocket, Listen and
 // Dial carry DefaultPacketSize bytes of payload, or less so that a packet
-// with its headers fits one message.
+// with its headers fits one message. Their Sockets need messages of at
+// least 576 bytes (utp.WithMaxDatagram).
 func WithMaxMessage(n int) Option {
 	return func(c *config) { c.maxMessage = min(max(1, n), inetMTU) }
 }

@@ -95,17 +95,30 @@ const maxOverhead = 20 + (2 + 32)
 
 // WithMaxDatagram tells the Socket that its PacketConn carries datagrams
 // of up to n bytes both ways: ReadFrom returns them whole and WriteTo
-// sends them to every address. The Socket then advertises n to its peers
-// in every handshake, so that those which speak this package's extension
-// may send that much, and sends at most n (less the uTP header) to a peer
-// that advertised as much. Without it, a Socket over UDP advertises 65,535
-// bytes and keeps to 1400 bytes of payload except on loopback; over
-// another PacketConn it advertises nothing (the PacketConn may truncate)
-// and keeps to 1400. The INET256 adapter sets it to the daemon's largest
-// message. n is at most 65,535.
+// sends them to every address. The Socket then advertises n in every
+// handshake, so that a peer that speaks this package's extension may send
+// datagrams that long, and sends datagrams of up to n bytes to a peer that
+// advertised as much (docs/protocol.md, "Datagram size"). Without it, a
+// Socket over UDP advertises 65,535 bytes (it reads any UDP datagram) and
+// keeps to 1400 bytes of payload, or 65,000 on loopback; over another
+// PacketConn it advertises nothing, since the PacketConn may truncate, and
+// keeps to 1400. The INET256 adapter sets it for its PacketConn. n is
+// taken within [576, 65,535]: every host reads a 576-byte datagram (RFC
+// 1122), and UDP's length field stops at 65,535. n ≤ 0 restores the
+// default.
 func WithMaxDatagram(n int) SocketOption {
-	return func(c *socketConfig) { c.maxDatagram = min(max(0, n), maxRecvDatagram) }
+	return func(c *socketConfig) {
+		if n <= 0 {
+			c.maxDatagram = 0
+			return
+		}
+		c.maxDatagram = min(max(n, minMaxDatagram), maxRecvDatagram)
+	}
 }
+
+// minMaxDatagram is the least WithMaxDatagram takes: what the protocol
+// core reads a smaller advertisement as (proto's minPeerDatagram).
+const minMaxDatagram = 576
 
 // WithSendBuffer bounds the bytes written to a Conn but not yet
 // acknowledged. Default 4 MiB.

@@ -38,7 +38,7 @@ func (s *Socket) packetSize(raddr net.Addr) int {
 // 64 KiB datagram on UDP loopback; else 1400 bytes.
 func (s *Socket) packetCeiling(raddr net.Addr) int {
 	if s.cfg.maxDatagram > 0 {
-		return max(1, s.cfg.maxDatagram-maxOverhead)
+		return s.cfg.maxDatagram - maxOverhead
 	}
 	if u, ok := raddr.(*net.UDPAddr); ok && s.udp != nil && u.IP.IsLoopback() {
 		return loopbackPacketSize

@@ -202,3 +202,24 @@ func TestSizeTowardDialer(t *testing.T) {
 		})
 	}
 }
+
+// WithMaxDatagram is taken within [576, 65,535]; 0 restores the default,
+// which over UDP advertises any datagram and keeps the loopback ceiling.
+func TestSizeWithMaxDatagramBounds(t *testing.T) {
+	checkLeaks(t)
+	loop := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}
+	for _, tc := range []struct {
+		n, reads, ceiling int
+	}{
+		{100, 576, 576 - maxOverhead},
+		{100000, 65535, 65535 - maxOverhead},
+		{9000, 9000, 9000 - maxOverhead},
+		{0, maxRecvDatagram, loopbackPacketSize},
+	} {
+		s := listenUDP(t, WithMaxDatagram(12345), WithMaxDatagram(tc.n))
+		if got, ceil := s.recvDatagram(), s.packetSize(loop); got != tc.reads || ceil != tc.ceiling {
+			t.Errorf("WithMaxDatagram(%d): advertises %d with ceiling %d, want %d and %d", tc.n, got, ceil, tc.reads, tc.ceiling)
+		}
+		s.Close()
+	}
+}
