@@ -31,6 +31,10 @@ type peerKind struct {
 	// isReset reports whether an error from the peer's Conn is its
 	// "connection reset" error.
 	isReset func(error) bool
+	// lazyFIN says the peer forgets a closed connection once nothing but
+	// its FIN is unacknowledged, and so never resends a lost FIN
+	// (anacrolix/utp and its fork v0: conn.go, lazyDestroy).
+	lazyFIN bool
 	// bulk is the bytes moved each way by TestTransfer.
 	bulk int64
 	// many says TestManyConnections runs against it by default (all
@@ -48,12 +52,13 @@ var (
 		// (socket.go reader, maxRecvSize = 0x2000) and truncates larger
 		// ones. It does not advertise a size, so our Socket keeps to
 		// 1,500-byte datagrams toward it with default options.
-		bulk: 32 << 20,
+		lazyFIN: true,
+		bulk:    32 << 20,
 	}
 	// peerKinds are the implementations every test runs against:
-	// anacrolix/utp always, and libutp first when cgo is available
-	// (libutp_test.go adds it).
-	peerKinds = []peerKind{anacrolixKind}
+	// anacrolix/utp and the v0 library always, and libutp first when cgo
+	// is available (libutp_test.go adds it).
+	peerKinds = []peerKind{anacrolixKind, v0Kind}
 
 	// oursKind is our own Socket as the peer: the reference that the
 	// impaired transfers are measured against.
