@@ -37,7 +37,7 @@ type endpoint struct {
 // isUDP reports whether addr names a UDP peer: "udp://host:port", or any
 // address when --udp is given.
 func (f *netFlags) isUDP(addr string) bool {
-	return f.udp || strings.HasPrefix(addr, "udp://")
+	return f.udp || strings.HasPrefix(strings.TrimSpace(addr), "udp://")
 }
 
 // openUDP opens a UDP Socket bound to bind (host:port, already checked).
@@ -57,11 +57,14 @@ func openUDP(bind string, opts ...utp.SocketOption) (*endpoint, error) {
 // resolveUDP parses a UDP peer address: host:port or udp://host:port,
 // with a port other than 0.
 func resolveUDP(addr string) (net.Addr, error) {
-	a, err := net.ResolveUDPAddr("udp", strings.TrimPrefix(addr, "udp://"))
+	a, err := net.ResolveUDPAddr("udp", strings.TrimPrefix(strings.TrimSpace(addr), "udp://"))
 	if err == nil && a.Port == 0 {
 		err = errors.New("port 0")
 	}
 	if err != nil {
+		if unresolved(err) {
+			return nil, fail(exitUnreachable, "cannot resolve the host of %q: %s", addr, netReason(err))
+		}
 		return nil, fail(exitBadAddress, "malformed UDP address %q (%s): want host:port or udp://host:port", addr, netReason(err))
 	}
 	return a, nil
@@ -71,8 +74,11 @@ func resolveUDP(addr string) (net.Addr, error) {
 // "for --bind"): host:port or udp://host:port, where the host may be
 // empty and the port 0. It returns the host:port to bind.
 func parseBind(addr, what string) (string, error) {
-	hostport := strings.TrimPrefix(addr, "udp://")
+	hostport := strings.TrimPrefix(strings.TrimSpace(addr), "udp://")
 	if _, err := net.ResolveUDPAddr("udp", hostport); err != nil {
+		if unresolved(err) {
+			return "", fail(exitUnreachable, "cannot resolve the host of %q %s: %s", addr, what, netReason(err))
+		}
 		return "", fail(exitBadAddress, "malformed UDP address %q %s (%s): want host:port or udp://host:port, such as udp://:9000", addr, what, netReason(err))
 	}
 	return hostport, nil
@@ -139,6 +145,13 @@ func (f *netFlags) dialEndpoint(addr string) (*endpoint, net.Addr, error) {
 		return nil, nil, err
 	}
 	return ep, raddr, nil
+}
+
+// unresolved reports whether err is a well-formed host name that did
+// not resolve, which is not a malformed address.
+func unresolved(err error) bool {
+	var de *net.DNSError
+	return errors.As(err, &de)
 }
 
 // netReason is the innermost message of a net package error ("missing

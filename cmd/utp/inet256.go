@@ -97,7 +97,9 @@ func resolveINET256(addr string) (net.Addr, error) {
 }
 
 func inet256Addr(addr string) (inet256.Addr, error) {
-	return inet256.ParseAddrBase64([]byte(addr))
+	// Surrounding spaces come from copying an address out of a terminal;
+	// the library trims them too.
+	return inet256.ParseAddrBase64([]byte(strings.TrimSpace(addr)))
 }
 
 // inet256MemPair makes two nodes on an in-process INET256 network.
