@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -32,7 +33,13 @@ type endpoint struct {
 	// resolve parses a peer address in the endpoint's address family.
 	resolve func(string) (net.Addr, error)
 	close   func()
+	once    sync.Once
 }
+
+// Close closes the Socket (resetting its connections) and what is under
+// it. It may be called more than once, also from another goroutine (an
+// interrupt).
+func (e *endpoint) Close() { e.once.Do(e.close) }
 
 // isUDP reports whether addr names a UDP peer: "udp://host:port", or any
 // address when --udp is given.
@@ -96,6 +103,9 @@ func (f *netFlags) listenEndpoint(args []string) (*endpoint, error) {
 				return nil, fail(exitUsage, "over INET256 a node listens on its own address, which comes from --key: give no address, or udp://HOST:PORT to listen over UDP")
 			}
 			return nil, fail(exitBadAddress, "malformed address %q to listen on: want udp://HOST:PORT (or HOST:PORT with --udp); over INET256 give none", args[0])
+		}
+		if f.bind != "" && strings.TrimSpace(f.bind) != strings.TrimSpace(args[0]) {
+			return nil, fail(exitUsage, "two addresses to listen on, --bind %s and %s: give one", f.bind, args[0])
 		}
 		bind, what = args[0], "to listen on"
 	}

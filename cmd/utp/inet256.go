@@ -122,7 +122,7 @@ func inet256MemPair() (*endpoint, *endpoint, error) {
 	}
 	b, err := open()
 	if err != nil {
-		a.close()
+		a.Close()
 		return nil, nil, err
 	}
 	return a, b, nil

@@ -46,6 +46,10 @@ func run(args []string) int {
 	return code
 }
 
+// quiet is -q: no progress bar, even on a terminal. It is the one
+// setting every command reads (through newBars), so it lives here.
+var quiet bool
+
 // jsonError is what --json prints on stdout when a command fails.
 type jsonError struct {
 	Error  string `json:"error"`
@@ -102,6 +106,7 @@ with '-' needs no '--' in front of it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.PersistentFlags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	root.AddCommand(newListenCmd(), newDialCmd(), newSendCmd(), newRecvCmd(),
 		newKeygenCmd(), newAddrCmd(), newDemoCmd())
 	return root

@@ -3,6 +3,7 @@ package fileproto
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -18,7 +19,15 @@ const (
 	ReasonBadName  Reason = "bad-name"  // the name is not a plain, printable file name
 	ReasonProtocol Reason = "protocol"  // the sender broke this protocol
 	ReasonAborted  Reason = "aborted"   // the receiver was stopped (a signal)
+	ReasonBusy     Reason = "busy"      // it serves another sender
+	ReasonDenied   Reason = "denied"    // it does not take files from this peer
 )
+
+// WriteRefusal sends r as the first answer of a receiver that will not
+// take anything on this stream (busy, denied), then the caller closes it.
+func WriteRefusal(w io.Writer, r *Refusal) error {
+	return writeLine(w, r.line())
+}
 
 // Refusal is a receiver's "no": the file was refused or stopped.
 type Refusal struct {
