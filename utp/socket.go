@@ -615,7 +615,7 @@ func (s *Socket) closeWith(cause error) {
 		close(s.done)
 		s.waits.stop()
 		for _, c := range conns {
-			c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
+			c.resetNow()
 		}
 		_ = s.pc.SetReadDeadline(time.Now())
 		err := s.pc.Close()
