@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -15,6 +16,10 @@ import (
 func checkBad(t *testing.T, r result, code int, ready string, want ...string) {
 	t.Helper()
 	lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+	// A usage error is followed by the usage line.
+	if n := len(lines); code == exitUsage && n > 1 && strings.HasPrefix(lines[n-1], "usage: utp ") {
+		lines = lines[:n-1]
+	}
 	if ready != "" {
 		if !strings.HasPrefix(lines[0], ready) {
 			t.Fatalf("stderr %q does not start with %q", r.stderr, ready)
@@ -142,19 +147,46 @@ func TestForceOverwrites(t *testing.T) {
 	}
 }
 
-// A full disk stops the receiver, which removes nothing it must not and
-// tells the sender why.
+// A full disk stops the receiver, which tells the sender why; the
+// final name is never created and what arrived is kept for a resume. The
+// disk is a 1 MiB tmpfs mounted for the test (CI runs as root).
 func TestDiskFull(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root; CI runs as root")
+	}
+	out := t.TempDir()
+	if err := syscall.Mount("tmpfs", out, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatalf("mounting a 1 MiB tmpfs: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(out, syscall.MNT_DETACH) })
 	src := filepath.Join(t.TempDir(), "full")
-	os.WriteFile(src, randomBytes(1<<20), 0o644)
+	os.WriteFile(src, randomBytes(4<<20), 0o644)
 	addr := "udp://" + freePort(t)
-	// /dev/full fails every write with ENOSPC.
+	recv := start(t, utpCmd(t, nil, "recv", "--out", out, addr))
+	recv.waitFor(t, "waiting for a file")
+	sent := runUTP(t, nil, "send", src, addr)
+	checkBad(t, wait(t, recv), exitDiskFull, "waiting for a file on", "no space left on the device writing "+filepath.Join(out, "full"), "kept for a resume")
+	checkBad(t, sent, exitDiskFull, "", "the receiver refused full: its disk is full")
+	if _, err := os.Lstat(filepath.Join(out, "full")); !os.IsNotExist(err) {
+		t.Fatalf("the final name exists after a full disk: %v", err)
+	}
+	if info, err := os.Stat(filepath.Join(out, ".full.utp-partial")); err != nil || info.Size() == 0 {
+		t.Fatalf("nothing kept for a resume: %v", err)
+	}
+}
+
+// recv --force never replaces a device (a special file under the name)
+// with what it received.
+func TestForceKeepsSpecialFiles(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "null")
+	os.WriteFile(src, randomBytes(1000), 0o644)
+	addr := "udp://" + freePort(t)
 	recv := start(t, utpCmd(t, nil, "recv", "--force", "--out", "/dev", addr))
 	recv.waitFor(t, "waiting for a file")
 	sent := runUTP(t, nil, "send", src, addr)
-	checkBad(t, wait(t, recv), exitDiskFull, "waiting for a file on", "no space left on the device writing /dev/full")
-	checkBad(t, sent, exitDiskFull, "", "the receiver refused full: its disk is full")
-	if info, err := os.Stat("/dev/full"); err != nil || info.Mode().IsRegular() {
-		t.Fatalf("/dev/full was disturbed: %v %v", info, err)
+	checkBad(t, wait(t, recv), exitFailure, "waiting for a file on", "/dev/null is not a regular file")
+	checkBad(t, sent, exitFailure, "", "the receiver refused null", "not a regular file")
+	if info, err := os.Stat("/dev/null"); err != nil || info.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("/dev/null was disturbed: %v %v", info, err)
 	}
 }

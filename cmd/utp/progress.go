@@ -30,11 +30,6 @@ func newBars(quiet bool) *bars {
 	return &bars{on: !quiet && isTerminal(os.Stderr)}
 }
 
-func isTerminal(f *os.File) bool {
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
-}
-
 // progress is one file's bar. Its counters are set by the goroutine
 // moving the data; a goroutine of its own draws it (when on), so that a
 // transfer that stops is seen to stop.
@@ -160,8 +155,13 @@ func (p *progress) line(now time.Time, width int) string {
 			pct = 100 * float64(n) / float64(p.total)
 		}
 	}
-	tail += fmt.Sprintf("  %s/s (avg %s/s)", humanBytes(int64(rate)), humanBytes(int64(avg)))
+	if label == "done" {
+		tail += fmt.Sprintf("  %s/s  done", humanBytes(int64(avg)))
+	} else {
+		tail += fmt.Sprintf("  %s/s (avg %s/s)", humanBytes(int64(rate)), humanBytes(int64(avg)))
+	}
 	switch {
+	case label == "done":
 	case label != "":
 		tail += "  " + label
 	case pct >= 0 && rate > 0:

@@ -88,10 +88,10 @@ func prepare(t *testing.T, stdin []byte, args ...string) *running {
 }
 
 // hasBar reports whether s shows the progress bar: a carriage return,
-// the file's name, a percentage, the rate and the ETA.
+// the file's name, a percentage and a rate in binary units.
 func hasBar(s, name string) bool {
 	return strings.Contains(s, "\r"+name+": ") && strings.Contains(s, "%") &&
-		strings.Contains(s, "MB/s") && strings.Contains(s, "ETA")
+		strings.Contains(s, "iB/s")
 }
 
 // The progress bar is drawn on stderr when it is a terminal, also with

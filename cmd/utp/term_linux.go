@@ -14,3 +14,10 @@ func termWidth(f *os.File) int {
 	}
 	return int(ws.Col)
 }
+
+// isTerminal reports whether f is a terminal (not merely a character
+// device such as /dev/null).
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
