@@ -70,11 +70,19 @@ func (r *receiver) serve(c *utp.Conn, ep *endpoint, in *interrupts) error {
 	for _, b := range sink.bars() {
 		b.stop()
 	}
-	if code := in.interrupted(); code != 0 {
+	// An interrupt that came once every file was verified (while the
+	// connection closed) changes nothing.
+	if code := in.interrupted(); code != 0 && err != nil {
 		return fail(code, "interrupted; the connection was reset%s", sentence(sink.partial()))
 	}
 	if err != nil {
-		return recvError(err, sink, r.f.idle)
+		err = recvError(err, sink, r.f.idle)
+		if len(got) > 0 {
+			var ce *cliError
+			errors.As(err, &ce)
+			ce.msg += fmt.Sprintf(" (%d file(s) before it were verified and stored)", len(got))
+		}
+		return err
 	}
 	for i, g := range got {
 		newSummary(g.Header, g.Offset, g.Bytes, g.Sum, sink.bars()[i].took(), c).print(r.f.asJSON)

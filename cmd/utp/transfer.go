@@ -113,7 +113,7 @@ receiver keeps what arrived) and exits 130 or 143.`,
 			defer in.stop()
 			sent, err := sendSession(c, ep.sock, srcs.list, f.idle)
 			srcs.stopBars()
-			if code := in.interrupted(); code != 0 {
+			if code := in.interrupted(); code != 0 && err != nil {
 				return fail(code, "interrupted: the connection was reset; run the same command again to resume")
 			}
 			if err != nil {
