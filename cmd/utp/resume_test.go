@@ -60,7 +60,7 @@ func TestKilledAndResumed(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 15))
 	dir, out := t.TempDir(), t.TempDir()
 	src := filepath.Join(dir, "payload.bin")
-	data := randomBytes(24 << 20)
+	data := randomBytes(16 << 20)
 	os.WriteFile(src, data, 0o644)
 	final, partial := filepath.Join(out, "payload.bin"), filepath.Join(out, ".payload.bin.utp-partial")
 	old := []byte("the file recv --force may replace only with a verified one\n")
