@@ -165,3 +165,36 @@ func startPrepared(t *testing.T, r *running) {
 	go func() { r.done <- r.cmd.Wait() }()
 	t.Cleanup(func() { r.cmd.Process.Kill() }) // ends only the process we started
 }
+
+// A transfer that stops moving says "stalled" on the receiver's bar
+// within seconds (the sender is stopped with SIGSTOP for 3 s), and goes
+// on once the sender does; the bar fits the terminal's width.
+func TestProgressStalled(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	src := filepath.Join(dir, "payload.bin")
+	os.WriteFile(src, randomBytes(64<<20), 0o644)
+	addr := "udp://" + freePort(t)
+	recv := prepare(t, nil, "recv", "--out", out, addr)
+	tty := onTerminal(t, recv)
+	waitText(t, recv.cmd, &tty.text, "waiting for a file")
+	send := prepare(t, nil, "send", src, addr)
+	startPrepared(t, send)
+	if !waitPartial(t, filepath.Join(out, ".payload.bin.utp-partial"), recv) {
+		t.Fatal("the transfer ended before it could be stopped")
+	}
+	send.cmd.Process.Signal(syscall.SIGSTOP)
+	waitText(t, recv.cmd, &tty.text, "stalled")
+	send.cmd.Process.Signal(syscall.SIGCONT)
+	sent, got := wait(t, send), wait(t, recv)
+	if sent.code != 0 || got.code != 0 {
+		t.Fatalf("send %d (%s), recv %d", sent.code, sent.stderr, got.code)
+	}
+	for _, line := range strings.Split(tty.all(t), "\r") {
+		if !strings.Contains(line, "%") {
+			continue // not a bar
+		}
+		if n := len([]rune(strings.TrimRight(line, " \n"))); n >= 80 {
+			t.Fatalf("a bar line of %d columns on an 80-column terminal: %q", n, line)
+		}
+	}
+}
