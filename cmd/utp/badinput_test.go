@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,6 +49,13 @@ func TestBadInput(t *testing.T) {
 	file := filepath.Join(dir, "file")
 	os.WriteFile(file, []byte("data"), 0o644)
 	nobody := freePort(t)
+	// silent is a UDP socket that never answers: a dial to it times out.
+	silentPC, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { silentPC.Close() })
+	silent := silentPC.LocalAddr().String()
 	wellFormed := strings.Repeat("A", 43) // an INET256 address nobody has
 	cases := []struct {
 		name string
@@ -86,8 +94,12 @@ func TestBadInput(t *testing.T) {
 		// --api wins over $INET256_API, and the message names it.
 		{"daemon not running at --api", []string{"dial", "--api", "tcp://127.0.0.1:2", wellFormed}, "", exitNoDaemon, []string{
 			"no INET256 daemon answers at tcp://127.0.0.1:2 (--api", "start one with"}},
-		{"peer unreachable", []string{"dial", "--timeout", "2s", "udp://" + nobody}, "", exitUnreachable, []string{
-			"udp://" + nobody + " did not answer within 2s"}},
+		{"peer silent", []string{"dial", "--timeout", "2s", "udp://" + silent}, "", exitUnreachable, []string{
+			"udp://" + silent + " did not answer within 2s"}},
+		// Nothing listens at nobody's port: the kernel says so at once
+		// (ICMP port unreachable), long before the 30 s.
+		{"connection refused", []string{"dial", "--timeout", "30s", "udp://" + nobody}, "", exitUnreachable, []string{
+			"udp://" + nobody + " refused the connection", "nothing listens there"}},
 		{"unknown flag", []string{"dial", "--bogus"}, "", exitUsage, []string{"unknown flag"}},
 	}
 	for _, c := range cases {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"net"
 	"strings"
@@ -32,8 +33,11 @@ type endpoint struct {
 	local string // this side's address, as a peer would type it
 	// resolve parses a peer address in the endpoint's address family.
 	resolve func(string) (net.Addr, error)
-	close   func()
-	once    sync.Once
+	// reach, if set, finds out whether a peer can be reached before a
+	// dial sends to it (INET256: the daemon must know the address).
+	reach func(ctx context.Context, peer net.Addr) error
+	close func()
+	once  sync.Once
 }
 
 // Close closes the Socket (resetting its connections) and what is under

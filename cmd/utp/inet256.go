@@ -41,15 +41,43 @@ func (f *netFlags) openINET256() (*endpoint, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	node, err := svc.Open(ctx, priv)
+	if err != nil && strings.Contains(err.Error(), "already") {
+		return nil, fail(exitBadKey, "this key is already in use: another node on the daemon at %s has the address %s; give another --key",
+			api, inet256.NewAddr(priv.Public()).Base64String())
+	}
 	if err != nil {
 		return nil, fail(exitNoDaemon, "no INET256 daemon answers at %s (%s: %v); start one with 'inet256 daemon --config FILE' (docs/inet256.md), or use --udp", api, from, firstLine(err))
 	}
-	return nodeEndpoint(node, func() {
+	ep := nodeEndpoint(node, func() {
 		node.Close()
 		dctx, dcancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer dcancel()
 		svc.Drop(dctx, priv)
-	}), nil
+	})
+	ep.reach = func(ctx context.Context, peer net.Addr) error { return lookup(ctx, node, peer) }
+	return ep, nil
+}
+
+// lookup asks the daemon for peer's public key until it is found or ctx
+// ends: a daemon-backed node must not send to an address its daemon
+// cannot route (that can silently disable the node), and a node that
+// joined a moment ago may take a few lookups to be found.
+func lookup(ctx context.Context, node inet256.Node, peer net.Addr) error {
+	addr, ok := peer.(inet256.Addr)
+	if !ok {
+		return nil
+	}
+	for {
+		_, err := node.LookupPublicKey(ctx, addr)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // checkAPI checks the form of a daemon endpoint as inet256http dials it:

@@ -88,6 +88,15 @@ func dialPeer(f *netFlags, addr string, timeout time.Duration) (*utp.Conn, *endp
 	if err != nil {
 		return nil, nil, err
 	}
+	if ep.reach != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		err := ep.reach(ctx, raddr)
+		cancel()
+		if err != nil {
+			ep.Close()
+			return nil, nil, fail(exitUnreachable, "%s is unreachable: the INET256 network found no node by that address within %v (%s)", addr, timeout, firstLine(err))
+		}
+	}
 	c, err := dialWithin(ep.sock, raddr, addr, timeout)
 	if err != nil {
 		ep.Close()
@@ -113,7 +122,7 @@ func dialWithin(s *utp.Socket, raddr net.Addr, name string, timeout time.Duratio
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, utp.ErrTimedOut):
 		return nil, fail(exitUnreachable, "%s did not answer within %v", name, timeout)
 	case errors.Is(err, utp.ErrConnRefused):
-		return nil, fail(exitUnreachable, "%s refused the connection", name)
+		return nil, fail(exitUnreachable, "%s refused the connection (connection refused: nothing listens there, or its backlog is full)", name)
 	}
 	return nil, fail(exitUnreachable, "cannot reach %s: %v", name, err)
 }

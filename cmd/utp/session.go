@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/inet256/go-utp/v2/cmd/utp/internal/fileproto"
+	"github.com/inet256/go-utp/v2/inet256adapter"
 	"github.com/inet256/go-utp/v2/utp"
 )
 
@@ -224,6 +225,8 @@ func reasonStatus(r fileproto.Reason) int {
 // connReason words a failure of the connection or the protocol.
 func connReason(err error, peer string, idle time.Duration) string {
 	switch {
+	case errors.Is(err, inet256adapter.ErrNodeFailed):
+		return "the INET256 daemon stopped answering (" + firstLine(err) + ")"
 	case errors.Is(err, utp.ErrConnReset):
 		return "peer aborted the transfer (connection reset)"
 	case errors.Is(err, fileproto.ErrSenderAborted):
