@@ -17,6 +17,7 @@ import (
 func newListenCmd() *cobra.Command {
 	var f netFlags
 	var from []string
+	var keep bool
 	cmd := &cobra.Command{
 		Use:   "listen [udp://HOST:PORT]",
 		Short: "Accept one connection; copy stdin to it and it to stdout",
@@ -28,7 +29,8 @@ close, non-zero on error.
 Over INET256 it prints this node's address; over UDP (udp://HOST:PORT or
 --udp) the address it listens on (default :7777; --bind HOST:PORT says the
 same). Connections from other than the --from addresses, and any after the
-first, are turned away.`,
+first, are turned away; with --keep, listen serves one connection after
+another until it is stopped.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ep, err := f.listenEndpoint(args)
@@ -41,15 +43,23 @@ first, are turned away.`,
 				return err
 			}
 			fmt.Fprintln(os.Stderr, "listening on", ep.local)
-			c, err := acc.next()
-			if err != nil {
-				return fail(exitFailure, "accept: %v", err)
+			for {
+				c, err := acc.next()
+				if err != nil {
+					return fail(exitFailure, "accept: %v", err)
+				}
+				if !keep {
+					acc.turnAwayRest()
+					return netcat(c, ep.sock)
+				}
+				if err := netcat(c, ep.sock); err != nil {
+					fmt.Fprintln(os.Stderr, "utp:", err)
+				}
 			}
-			acc.turnAwayRest()
-			return netcat(c, ep.sock)
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().BoolVar(&keep, "keep", false, "after a connection, accept the next (one at a time; standard input goes to the first)")
 	cmd.Flags().StringArrayVar(&from, "from", nil, "accept only this peer address (repeatable)")
 	return cmd
 }

@@ -192,3 +192,16 @@ func TestKeygenModes(t *testing.T) {
 		t.Fatalf("keygen > file: %v, mode %v", err, info.Mode())
 	}
 }
+
+// listen --keep serves one connection after another.
+func TestListenKeep(t *testing.T) {
+	addr := "udp://" + freePort(t)
+	l := start(t, utpCmd(t, nil, "listen", "--keep", addr))
+	l.waitFor(t, "listening on")
+	for _, msg := range []string{"first\n", "second\n"} {
+		if d := runUTP(t, []byte(msg), "dial", addr); d.code != 0 {
+			t.Fatalf("dial: %d %s", d.code, d.stderr)
+		}
+	}
+	waitText(t, l.cmd, &l.stdout, "first\nsecond\n")
+}
