@@ -38,6 +38,17 @@ type endpoint struct {
 	reach func(ctx context.Context, peer net.Addr) error
 	close func()
 	once  sync.Once
+	// api is the daemon's endpoint, for an INET256 node ("" for UDP).
+	api string
+}
+
+// acceptError words a failed Accept, which we did not cause: over INET256
+// the node's daemon went away.
+func (e *endpoint) acceptError(err error) error {
+	if e.api != "" {
+		return fail(exitNoDaemon, "the INET256 daemon at %s stopped answering (%s)", e.api, firstLine(err))
+	}
+	return fail(exitFailure, "accept: %v", err)
 }
 
 // Close closes the Socket (resetting its connections) and what is under

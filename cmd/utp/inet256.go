@@ -41,9 +41,12 @@ func (f *netFlags) openINET256() (*endpoint, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	node, err := svc.Open(ctx, priv)
-	if err != nil && strings.Contains(err.Error(), "already") {
-		return nil, fail(exitBadKey, "this key is already in use: another node on the daemon at %s has the address %s; give another --key",
-			api, inet256.NewAddr(priv.Public()).Base64String())
+	// The daemon answered but would not open the node: over its HTTP
+	// API that is all it says ("error opening node 500 ..."), and what
+	// makes it refuse is a key in use (its own node's, or another's).
+	if err != nil && strings.Contains(err.Error(), "error opening node") {
+		return nil, fail(exitBadKey, "this key is already in use: the INET256 daemon at %s refused a node for %s (%s); give another --key",
+			api, inet256.NewAddr(priv.Public()).Base64String(), firstLine(err))
 	}
 	if err != nil {
 		return nil, fail(exitNoDaemon, "no INET256 daemon answers at %s (%s: %v); start one with 'inet256 daemon --config FILE' (docs/inet256.md), or use --udp", api, from, firstLine(err))
@@ -54,6 +57,7 @@ func (f *netFlags) openINET256() (*endpoint, error) {
 		defer dcancel()
 		svc.Drop(dctx, priv)
 	})
+	ep.api = api
 	ep.reach = func(ctx context.Context, peer net.Addr) error { return lookup(ctx, node, peer) }
 	return ep, nil
 }

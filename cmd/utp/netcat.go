@@ -46,7 +46,7 @@ another until it is stopped.`,
 			for {
 				c, err := acc.next()
 				if err != nil {
-					return fail(exitFailure, "accept: %v", err)
+					return ep.acceptError(err)
 				}
 				if !keep {
 					acc.turnAwayRest()

@@ -44,7 +44,7 @@ func (r *receiver) run(args []string) error {
 			if code := in.interrupted(); code != 0 {
 				return fail(code, "interrupted while waiting for a sender")
 			}
-			return fail(exitFailure, "accept: %v", err)
+			return ep.acceptError(err)
 		}
 		if !r.keep {
 			acc.turnAwayRest()

@@ -269,8 +269,8 @@ func keyWithPrefix(t *testing.T, dir, prefix string) (path, addr string) {
 // Node addresses that begin with "-h" and "-" work as positional
 // arguments through real daemons, with no "--": what listen and recv
 // print is pasted to dial, send and --from as it is. An address no
-// daemon knows is reported unreachable, and a key already open on a
-// daemon as in use.
+// daemon knows is reported unreachable, and a key the daemon refuses
+// (its own) as in use.
 func TestCLIDashAddresses(t *testing.T) {
 	checkLeaks(t)
 	utpBin := buildUTP(t)
@@ -320,12 +320,22 @@ func TestCLIDashAddresses(t *testing.T) {
 		}
 	})
 
+	// The daemon's own key is one it refuses to open a node for.
 	t.Run("key in use", func(t *testing.T) {
-		l := runCLI(t, utpBin, a.endpoint(), nil, "listen", "--key", keyA)
-		l.listening(t, "listening on")
-		again := runCLI(t, utpBin, a.endpoint(), nil, "listen", "--key", keyA)
+		again := runCLI(t, utpBin, a.endpoint(), nil, "listen", "--key", filepath.Join(a.dir, a.name+".pem"))
 		if code := again.exit(t, 30*time.Second); code != 4 || !strings.Contains(again.stderr.String(), "this key is already in use") {
 			t.Fatalf("a second node with the same key: exit %d, %s", code, again.stderr.String())
+		}
+	})
+
+	// Last: the daemon under a waiting listener dies, and the listener
+	// says so, naming it.
+	t.Run("daemon dies", func(t *testing.T) {
+		l := runCLI(t, utpBin, a.endpoint(), nil, "listen", "--key", keyA)
+		l.listening(t, "listening on")
+		a.kill()
+		if code := l.exit(t, 60*time.Second); code != 5 || !strings.Contains(l.stderr.String(), "the INET256 daemon at "+a.endpoint()+" stopped answering") {
+			t.Fatalf("listen on a daemon that died: exit %d, %s", code, l.stderr.String())
 		}
 	})
 }
