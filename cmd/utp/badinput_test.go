@@ -56,6 +56,12 @@ func TestBadInput(t *testing.T) {
 	}
 	t.Cleanup(func() { silentPC.Close() })
 	silent := silentPC.LocalAddr().String()
+	nobody6PC, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nobody6 := nobody6PC.LocalAddr().String()
+	nobody6PC.Close()
 	wellFormed := strings.Repeat("A", 43) // an INET256 address nobody has
 	cases := []struct {
 		name string
@@ -100,6 +106,8 @@ func TestBadInput(t *testing.T) {
 		// (ICMP port unreachable), long before the 30 s.
 		{"connection refused", []string{"dial", "--timeout", "30s", "udp://" + nobody}, "", exitUnreachable, []string{
 			"udp://" + nobody + " refused the connection", "nothing listens there"}},
+		{"connection refused over IPv6", []string{"dial", "--timeout", "30s", "udp://" + nobody6}, "", exitUnreachable, []string{
+			"udp://" + nobody6 + " refused the connection"}},
 		{"unknown flag", []string{"dial", "--bogus"}, "", exitUsage, []string{"unknown flag"}},
 	}
 	for _, c := range cases {
