@@ -90,6 +90,7 @@ func (r *receiver) serve(c *utp.Conn, ep *endpoint, in *interrupts) error {
 	return nil
 }
 
+// sentence appends s to a message as a clause of its own, if any.
 func sentence(s string) string {
 	if s == "" {
 		return ""
