@@ -90,7 +90,7 @@ func demoTransfer(a, b *endpoint, size int64) (summary, error) {
 		return summary{}, err
 	}
 	out := newBars(quiet)
-	srcs := &sources{}
+	srcs := &sources{lag: func() int64 { return int64(c.Unacknowledged()) }}
 	br := &barReader{r: rand.NewChaCha8([32]byte{'u', 't', 'p'}), all: srcs, out: out, name: "demo", size: size}
 	srcs.bars = []*barReader{br}
 	srcs.list = []fileproto.Source{{Header: fileproto.Header{Name: "demo", Size: size}, R: io.LimitReader(br, size)}}

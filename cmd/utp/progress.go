@@ -37,6 +37,9 @@ type progress struct {
 	name  string
 	total int64 // -1: unknown
 	n     atomic.Int64
+	// lag, if set, is how much of n has not arrived yet: a sender counts
+	// what it read, and its connection says what is still unacknowledged.
+	lag func() int64
 	start time.Time
 	on    bool
 
@@ -57,10 +60,11 @@ type sample struct {
 	n int64
 }
 
-// start makes a bar for a file of total bytes (-1 if unknown).
-func (b *bars) start(name string, total int64) *progress {
+// start makes a bar for a file of total bytes (-1 if unknown); lag, if
+// not nil, is subtracted from what it counts (see progress.lag).
+func (b *bars) start(name string, total int64, lag func() int64) *progress {
 	now := time.Now()
-	p := &progress{name: name, total: total, start: now, moved: now, on: b.on,
+	p := &progress{name: name, total: total, lag: lag, start: now, moved: now, on: b.on,
 		quit: make(chan struct{}), done: make(chan struct{})}
 	if p.on {
 		go p.run()
@@ -121,6 +125,12 @@ func (p *progress) end1(complete bool) {
 	}
 }
 
+func (p *progress) ended() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.end.IsZero()
+}
+
 // took is the time from the bar's start to its end (or now).
 func (p *progress) took() time.Duration {
 	p.mu.Lock()
@@ -145,6 +155,9 @@ func (p *progress) draw(now time.Time) {
 //	name [=====>     ]  45.2%  12.3 MiB / 27.2 MiB  5.1 MiB/s (avg 4.8 MiB/s)  ETA 3s
 func (p *progress) line(now time.Time, width int) string {
 	n := p.n.Load()
+	if p.lag != nil && !p.ended() {
+		n = max(n-p.lag(), 0)
+	}
 	rate, avg, label := p.rates(now, n)
 	tail := humanBytes(n)
 	pct := -1.0

@@ -198,3 +198,73 @@ func TestProgressStalled(t *testing.T) {
 		}
 	}
 }
+
+// The sender's bar counts what the receiver acknowledged, not what was
+// read into the send buffer: with the receiver stopped (SIGSTOP; it acks
+// nothing more), the bar stalls close to what the receiver wrote to
+// disk, not a send buffer (4 MiB) ahead of it.
+func TestProgressCountsAcknowledged(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	src := filepath.Join(dir, "payload.bin")
+	os.WriteFile(src, randomBytes(64<<20), 0o644)
+	addr := "udp://" + freePort(t)
+	recv := prepare(t, nil, "recv", "--out", out, addr)
+	startPrepared(t, recv)
+	recv.waitFor(t, "waiting for a file")
+	send := prepare(t, nil, "send", src, addr)
+	tty := onTerminal(t, send)
+	partial := filepath.Join(out, ".payload.bin.utp-partial")
+	if !waitPartial(t, partial, recv) {
+		t.Fatal("the transfer ended before the receiver could be stopped")
+	}
+	// Well under way (past slow start), so that the send buffer is full.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
+		if info, err := os.Stat(partial); err == nil && info.Size() >= 16<<20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the transfer did not reach 16 MiB within 20 s")
+		}
+	}
+	recv.cmd.Process.Signal(syscall.SIGSTOP)
+	waitText(t, send.cmd, &tty.text, "stalled")
+	info, err := os.Stat(partial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := tty.text.String()
+	last := text[strings.LastIndex(text[:strings.LastIndex(text, "stalled")], "\r")+1:]
+	recv.cmd.Process.Signal(syscall.SIGCONT)
+	if s, r := wait(t, send), wait(t, recv); s.code != 0 || r.code != 0 {
+		t.Fatalf("send %d, recv %d (%s)", s.code, r.code, r.stderr)
+	}
+	shownMiB := shownBytes(t, last) / (1 << 20)
+	ahead := shownMiB - float64(info.Size())/(1<<20)
+	t.Logf("stalled bar %q; receiver wrote %.1f MiB; the bar is %.1f MiB ahead", strings.TrimSpace(last), float64(info.Size())/(1<<20), ahead)
+	if ahead > 2 {
+		t.Fatalf("the sender's bar is %.1f MiB ahead of the stopped receiver's file: it counts unacknowledged bytes", ahead)
+	}
+}
+
+// shownBytes reads the byte count of a bar: "name: ... 12.3 MiB / 64.0 MiB ...".
+func shownBytes(t *testing.T, bar string) float64 {
+	t.Helper()
+	head, _, ok := strings.Cut(bar, " / ")
+	f := strings.Fields(head)
+	if !ok || len(f) < 2 {
+		t.Fatalf("no byte count in the bar %q", bar)
+	}
+	var v float64
+	if _, err := fmt.Sscanf(f[len(f)-2], "%f", &v); err != nil {
+		t.Fatalf("bar %q: %v", bar, err)
+	}
+	switch f[len(f)-1] {
+	case "KiB":
+		v *= 1 << 10
+	case "MiB":
+		v *= 1 << 20
+	case "GiB":
+		v *= 1 << 30
+	}
+	return v
+}

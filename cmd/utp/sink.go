@@ -96,7 +96,7 @@ func (s *dirSink) Begin(h fileproto.Header) (fileproto.File, error) {
 		return nil, refuseWith(&cliError{exitFailure, fmt.Sprintf("cannot create %s: %s", temp, firstLine(err))},
 			fileproto.ReasonIO, "it cannot create the file: %s", firstLine(err))
 	}
-	bar := s.out.start(h.Name, h.Size)
+	bar := s.out.start(h.Name, h.Size, nil)
 	s.began, s.temp = append(s.began, bar), temp
 	return &dirFile{f: f, temp: temp, final: final, force: s.force, size: h.Size, bar: bar}, nil
 }
@@ -223,7 +223,7 @@ func (s *writerSink) bars() []*progress { return s.began }
 func (s *writerSink) partial() string   { return "" }
 
 func (s *writerSink) Begin(h fileproto.Header) (fileproto.File, error) {
-	bar := s.out.start(h.Name, h.Size)
+	bar := s.out.start(h.Name, h.Size, nil)
 	s.began = append(s.began, bar)
 	return &writerFile{w: s.w, bar: bar}, nil
 }

@@ -15,6 +15,9 @@ type sources struct {
 	list  []fileproto.Source
 	files []*os.File
 	bars  []*barReader
+	// lag is what the connection holds unacknowledged, set once it is
+	// open: the bars show what arrived, not what was read.
+	lag func() int64
 }
 
 // openSources opens every path ('-' is standard input, sent as name) and
@@ -108,7 +111,7 @@ func (b *barReader) Read(p []byte) (int, error) {
 				other.bar.finish()
 			}
 		}
-		b.bar = b.out.start(b.name, b.size)
+		b.bar = b.out.start(b.name, b.size, b.all.lag)
 	}
 	n, err := b.r.Read(p)
 	b.bar.add(int64(n))

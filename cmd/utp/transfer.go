@@ -109,6 +109,7 @@ receiver keeps what arrived) and exits 130 or 143.`,
 				return err
 			}
 			defer ep.Close()
+			srcs.lag = func() int64 { return int64(c.Unacknowledged()) }
 			in := catchInterrupts(ep.Close)
 			defer in.stop()
 			sent, err := sendSession(c, ep.sock, srcs.list, f.idle)
