@@ -39,7 +39,7 @@ type progress struct {
 	n     atomic.Int64
 	// lag, if set, is how much of n has not arrived yet: a sender counts
 	// what it read, and its connection says what is still unacknowledged.
-	lag func() int64
+	lag   func() int64
 	start time.Time
 	on    bool
 
