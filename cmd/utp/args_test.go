@@ -76,3 +76,28 @@ func TestDashAddresses(t *testing.T) {
 		t.Fatalf("dial -h: exit %d, %q", r.code, r.stdout)
 	}
 }
+
+// positionalAddresses moves dash addresses behind "--" and keeps flag
+// values (even ones that are addresses) with their flags, and the order
+// of the positional arguments.
+func TestPositionalAddresses(t *testing.T) {
+	a := "-h" + strings.Repeat("A", 41) // a well-formed node address
+	b := "--" + strings.Repeat("B", 41)
+	cases := []struct{ in, want []string }{
+		{[]string{"dial", a}, []string{"dial", "--", a}},
+		{[]string{"dial", a, "--key", "k"}, []string{"dial", "--key", "k", "--", a}},
+		{[]string{"dial", "--timeout", "5s", a, "-q"}, []string{"dial", "--timeout", "5s", "-q", "--", a}},
+		{[]string{"send", "f1", a, "--json"}, []string{"send", "--json", "--", "f1", a}},
+		{[]string{"recv", "--from", a}, []string{"recv", "--from", a}}, // a flag value: unchanged
+		{[]string{"recv", "--from", a, b}, []string{"recv", "--from", a, "--", b}},
+		{[]string{"dial", "-h"}, []string{"dial", "-h"}},
+		{[]string{"dial", "--", a}, []string{"dial", "--", a}},
+		{[]string{"-q", "send", "-", a}, []string{"-q", "send", "--", "-", a}},
+		{[]string{"dial", "Zm9v"}, []string{"dial", "Zm9v"}},
+	}
+	for _, c := range cases {
+		if got := positionalAddresses(newRootCmd(), c.in); strings.Join(got, " ") != strings.Join(c.want, " ") {
+			t.Errorf("%q: got %q, want %q", c.in, got, c.want)
+		}
+	}
+}
