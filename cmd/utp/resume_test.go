@@ -35,9 +35,6 @@ func waitPartial(t *testing.T, partial string, recv *running) bool {
 		if info, err := os.Stat(partial); err == nil && info.Size() > 0 {
 			return true
 		}
-		if recv.cmd.ProcessState != nil {
-			return false
-		}
 		select {
 		case err := <-recv.done:
 			recv.done <- err // wait will read it again
