@@ -98,6 +98,12 @@ func (h *simHost) deliver(_ time.Time, from netsim.Addr, b []byte) {
 		e.trace("recv", b)
 		e.conn = Accept(e.now(), e.cfg, hdr, e.isn)
 		e.pump()
+	case e != nil && e.conn.Closed() && !e.conn.Confirmed() && hdr.Type == wire.Syn:
+		// An acceptor dropped for want of proof (amplify.go): the
+		// dialer's next SYN opens the connection anew, as a Socket does.
+		e.trace("recv", b)
+		e.conn = Accept(e.now(), e.cfg, hdr, e.isn+1)
+		e.pump()
 	case e == nil || e.conn.Closed():
 		if e != nil {
 			e.trace("recv", b)

@@ -122,10 +122,12 @@ func TestScriptHandshakeAcceptorReply(t *testing.T) {
 	}
 	tc.wantEvent("the acceptor is connected at once", EventConnected)
 	tc.write("hello")
-	tc.wantPacket("first DATA uses the isn the STATE carried",
-		pkt{typ: wire.Data, seq: u16(scriptISN), ack: u16(scriptPeerISN), payload: "hello"})
+	tc.wantIdle("no data before the dialer's proof")
 	tc.peerData(scriptPeerISN+1, "x")
+	tc.wantEvent("the dialer's DATA proves it", EventProven)
 	tc.wantRead("the dialer's first DATA follows its SYN", "x")
+	tc.wantPacket("first DATA uses the isn the STATE carried",
+		pkt{typ: wire.Data, seq: u16(scriptISN), ack: u16(scriptPeerISN + 1), payload: "hello"})
 }
 
 // The acceptor may write first and its STATE may be lost: DATA acking the
@@ -166,7 +168,7 @@ func TestScriptHandshakeDuplicateSYNGetsSavedReply(t *testing.T) {
 	tc.wantEvent("connected", EventConnected)
 	tc.advance(300 * time.Millisecond)
 	tc.write("data")
-	tc.wantPacket("DATA", pkt{typ: wire.Data, seq: u16(scriptISN), payload: "data"})
+	tc.wantIdle("no data before the dialer's proof")
 	tc.advance(200 * time.Millisecond)
 	tc.writePacket(tc.synHeader(), "")
 	again := tc.wantPacket("reply to the duplicate SYN", pkt{typ: wire.State, seq: u16(scriptISN), ack: u16(scriptPeerISN)})
@@ -237,17 +239,72 @@ func TestScriptHandshakeSYNBackoff(t *testing.T) {
 	}
 }
 
-// Deviation from libutp, documented in send.go: an acceptor that has heard
-// nothing from the dialer since the SYN sends only its first sequence
-// number, because a dialer whose STATE was lost takes the first packet it
-// sees as the acceptor's first. Anything from the dialer lifts the limit.
-func TestScriptHandshakeAcceptorOnePacketUntilConfirmed(t *testing.T) {
-	tc := newTestConn(t, roleAcceptor, withConfig(func(c *Config) { c.PacketSize = 10 }))
+// No amplification (amplify.go, RFC 9000 8.1): an acceptor whose dialer
+// has not echoed our initial sequence number sends no data, no FIN and no
+// keepalive. A packet from the dialer with any other ack_nr proves
+// nothing and is ignored; the echo proves it and lets everything out.
+func TestScriptHandshakeAcceptorSilentUntilProven(t *testing.T) {
+	tc := newRawTestConn(t, roleAcceptor, withConfig(func(c *Config) { c.PacketSize = 10 }))
+	tc.wantPacket("reply", pkt{typ: wire.State, seq: u16(scriptISN)})
+	tc.wantEvent("connected", EventConnected)
 	tc.write("0123456789abcdefghij")
-	tc.wantPacket("first packet", pkt{typ: wire.Data, seq: u16(scriptISN), payload: "0123456789"})
-	tc.wantIdle("nothing past isn before the dialer is heard from")
-	tc.peerAck(scriptISN)
-	tc.wantPacket("the rest once confirmed", pkt{typ: wire.Data, seq: u16(scriptISN + 1), payload: "abcdefghij"})
+	tc.closeWrite()
+	tc.wantIdle("no data and no FIN before the proof")
+	for _, ack := range []uint16{scriptISN, scriptISN - 2, scriptISN + 1, 0} {
+		tc.writePacket(tc.peerHeader(wire.State, scriptPeerISN+1, ack), "")
+		tc.wantIdle(fmt.Sprintf("ack_nr %d does not echo the isn", ack))
+		tc.wantNoEvent("not proven", EventProven)
+	}
+	if tc.conn.Confirmed() {
+		t.Fatal("Confirmed before the proof")
+	}
+	tc.advance(9 * time.Second)
+	tc.wantIdle("no keepalive before the proof")
+	tc.peerAck(scriptISN - 1)
+	tc.wantEvent("the echo proves it", EventProven)
+	if !tc.conn.Confirmed() {
+		t.Fatal("not Confirmed after the proof")
+	}
+	tc.wantPacket("data once proven", pkt{typ: wire.Data, seq: u16(scriptISN), payload: "0123456789"})
+}
+
+// amplify.go: unproven, the acceptor sends at most 3 times the bytes it
+// received, its SYN reply included: duplicate SYNs each buy one reply, a
+// RESET or Reset gets no answer, and after ProofTimeout without a proof
+// the connection ends silently.
+func TestScriptHandshakeUnprovenBudgetAndTimeout(t *testing.T) {
+	tc := newRawTestConn(t, roleAcceptor)
+	tc.wantPacket("reply", pkt{typ: wire.State})
+	tc.wantEvent("connected", EventConnected)
+	var in, out int
+	in, out = wire.HeaderSize, wire.HeaderSize
+	for i := range 5 {
+		tc.advance(time.Second)
+		tc.writePacket(tc.synHeader(), "")
+		in += wire.HeaderSize
+		p := tc.wantPacket(fmt.Sprintf("reply to duplicate SYN %d", i), pkt{typ: wire.State})
+		out += len(p.raw)
+	}
+	if out > 3*in {
+		t.Fatalf("sent %d bytes for %d received", out, in)
+	}
+	// Plausible (it echoes the isn) but not exact (seq_nr is not the next
+	// one we expect): would be challenged, but an unproven acceptor sends
+	// nothing.
+	tc.writePacket(tc.peerHeader(wire.Reset, scriptPeerISN+7, scriptISN-1), "")
+	tc.wantIdle("no challenge while unproven")
+	tc.wantOpen("an inexact RESET is not honoured")
+	tc.advance(tc.conn.cfg.ProofTimeout - time.Millisecond)
+	tc.wantOpen("the last SYN restarted the proof timer")
+	tc.advance(time.Millisecond)
+	tc.wantClosed("never proven", ErrTimedOut)
+	tc.wantIdle("ends silently")
+
+	tc = newRawTestConn(t, roleAcceptor)
+	tc.wantPacket("reply", pkt{typ: wire.State})
+	tc.reset()
+	tc.wantIdle("Reset of an unproven connection sends nothing")
+	tc.wantClosed("reset", ErrLocalReset)
 }
 
 // BEP 29: a RESET in reply to our SYN means the dial was refused.

@@ -17,10 +17,11 @@ const (
 	timerKeepalive                   // derived: lastSend + Keepalive
 	timerIdle                        // derived: lastRecv + IdleTimeout
 	timerConfirm                     // the dialer's handshake confirmation, if nothing sent it before
+	timerProof                       // an acceptor whose dialer never proved its address ends (amplify.go)
 	numTimers
 )
 
-var timerNames = [...]string{"retransmit", "delayed-ack", "probe", "time-wait", "keepalive", "idle", "confirm"}
+var timerNames = [...]string{"retransmit", "delayed-ack", "probe", "time-wait", "keepalive", "idle", "confirm", "proof"}
 
 func (k timerKind) String() string { return timerNames[k] }
 
@@ -31,7 +32,7 @@ type timerTable [numTimers]time.Time
 func (c *Conn) deadline(k timerKind) time.Time {
 	switch k {
 	case timerKeepalive:
-		if c.state != stateConnected || c.snd.inUse() > 0 {
+		if c.state != stateConnected || c.snd.inUse() > 0 || c.snd.unconfirmed {
 			return time.Time{}
 		}
 		return c.lastSend.Add(c.cfg.Keepalive)
@@ -104,6 +105,8 @@ func (c *Conn) fire(now time.Time, k timerKind) {
 		c.fail(ErrTimedOut)
 	case timerConfirm:
 		c.Confirm()
+	case timerProof:
+		c.dropUnproven(ErrTimedOut)
 	}
 }
 
