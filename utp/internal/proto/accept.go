@@ -100,8 +100,11 @@ const (
 // any packet with a RESET whose ack_nr is that packet's seq_nr (libutp
 // send_rst from utp_process_udp; libtorrent send_reset; anacrolix/utp
 // Socket.reset; our Socket). The RESET is honoured only when it answers
-// our latest packet exactly: ack_nr is the seq_nr our STATE packets carry
-// (the next sequence number), or, in answer to our SYN, the SYN's.
+// our latest STATE exactly: ack_nr is the seq_nr our STATE packets carry
+// (the next sequence number; while a challenge is outstanding, the one
+// the challenge carried, since we may have sent data since), or, in
+// answer to our SYN, the SYN's. One value at a time: a forged RESET with
+// the right id matches one time in 65,536.
 // RESETs from a peer that aborts a connection it still has (our Reset,
 // anacrolix/utp's Conn) carry its ack_nr and its own next seq_nr instead:
 // those are honoured when that seq_nr is exactly the next one we expect
@@ -112,7 +115,7 @@ const (
 // challenge ACK): a keepalive STATE, which a genuine peer without the
 // connection answers with a RESET that matches exactly, and a peer that
 // has it ignores.
-func (c *Conn) matchReset(h *wire.Header) resetMatch {
+func (c *Conn) matchReset(now time.Time, h *wire.Header) resetMatch {
 	s := &c.snd
 	if c.state == stateSynSent {
 		if h.AckNr == s.una {
@@ -120,7 +123,11 @@ func (c *Conn) matchReset(h *wire.Header) resetMatch {
 		}
 		return resetNoMatch
 	}
-	if h.AckNr == s.seqNr || (h.SeqNr == c.rcv.ackNr+1 && c.ackAcceptable(h.AckNr)) {
+	want := s.seqNr
+	if now.Before(c.challengeUntil) {
+		want = c.challengeAck
+	}
+	if h.AckNr == want || (h.SeqNr == c.rcv.ackNr+1 && c.ackAcceptable(h.AckNr)) {
 		return resetExact
 	}
 	lo, _ := c.ackRange()
@@ -132,7 +139,7 @@ func (c *Conn) matchReset(h *wire.Header) resetMatch {
 
 // handleReset applies a RESET according to matchReset.
 func (c *Conn) handleReset(now time.Time, h *wire.Header) {
-	switch c.matchReset(h) {
+	switch c.matchReset(now, h) {
 	case resetExact:
 		c.onReset()
 	case resetPlausible:
@@ -156,6 +163,17 @@ func (c *Conn) challenge(now time.Time) {
 	}
 	c.lastChallenge = now
 	c.keepalivePending = true
+	c.challengePending = true
+}
+
+// challengeSent notes the seq_nr our challenge carried: for two RTOs the
+// RESET that answers it must echo that one.
+func (c *Conn) challengeSent(now time.Time) {
+	if c.challengePending {
+		c.challengePending = false
+		c.challengeAck = c.snd.seqNr
+		c.challengeUntil = now.Add(2 * c.rto())
+	}
 }
 
 // notePeerSeq records the peer's next sequence number as far as an

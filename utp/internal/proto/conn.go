@@ -53,8 +53,13 @@ type Conn struct {
 	// keepalivePending asks PollTransmit for one keepalive STATE (also a
 	// RESET challenge, accept.go).
 	keepalivePending bool
-	// lastChallenge is when we last answered a plausible RESET.
-	lastChallenge time.Time
+	// lastChallenge is when we last answered a plausible RESET; the
+	// answer to that challenge must echo challengeAck until
+	// challengeUntil (accept.go).
+	lastChallenge    time.Time
+	challengePending bool
+	challengeAck     uint16
+	challengeUntil   time.Time
 	// amp bounds what an unproven acceptor sends (amplify.go).
 	amp amplifyState
 

@@ -290,6 +290,7 @@ func (c *Conn) poll1(now time.Time, buf []byte, view bool) (n int, tail [2][]byt
 			putAckNr(buf, c.rcv.ackNr-1)
 		}
 		c.keepalivePending = false
+		c.challengeSent(now)
 		return n, tail, true
 	}
 	return 0, tail, false
