@@ -44,13 +44,15 @@ const (
 // as much lag as there are packets in flight, so that a DATA packet
 // overtaken by ACKs sent after it is not thrown away and resent.
 //
-// Before an acceptor is proven, the only genuine ack_nr is the one that
-// echoes our initial sequence number (see amplify.go).
+// Before an acceptor is proven, the only genuine ack_nr values are the
+// ones that echo our initial sequence number: one below it (the SYN
+// reply's) and, once our proof request went out, the request's own
+// (amplify.go).
 func (c *Conn) ackRange() (lo, hi uint16) {
 	s := &c.snd
 	hi = s.seqNr - 1
 	if s.unconfirmed {
-		return hi, hi
+		return s.isn - 1, hi
 	}
 	return s.una - 1 - ackNrAllowedWindow - uint16(s.inUse()), hi
 }
@@ -102,8 +104,9 @@ const (
 // Socket.reset; our Socket). The RESET is honoured only when it answers
 // our latest STATE exactly: ack_nr is the seq_nr our STATE packets carry
 // (the next sequence number; while a challenge is outstanding, the one
-// the challenge carried, since we may have sent data since), or, in
-// answer to our SYN, the SYN's. One value at a time: a forged RESET with
+// the challenge carried, since we may have sent data since; before an
+// acceptor is proven, our initial one), or, in answer to our SYN, the
+// SYN's. One value at a time: a forged RESET with
 // the right id matches one time in 65,536.
 // RESETs from a peer that aborts a connection it still has (our Reset,
 // anacrolix/utp's Conn) carry its ack_nr and its own next seq_nr instead:
@@ -124,7 +127,12 @@ func (c *Conn) matchReset(now time.Time, h *wire.Header) resetMatch {
 		return resetNoMatch
 	}
 	want := s.seqNr
-	if now.Before(c.challengeUntil) {
+	switch {
+	case s.unconfirmed:
+		// Our SYN reply and our proof request both carry our initial
+		// sequence number, and an unproven acceptor cannot challenge.
+		want = s.isn
+	case now.Before(c.challengeUntil):
 		want = c.challengeAck
 	}
 	if h.AckNr == want || (h.SeqNr == c.rcv.ackNr+1 && c.ackAcceptable(h.AckNr)) {

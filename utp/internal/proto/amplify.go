@@ -14,10 +14,16 @@ import (
 // admitted packet whose ack_nr echoes our random initial sequence number
 // (the dialer's ack_nr starts one below it, as libutp's does). Until then
 // it sends at most amplificationFactor times the bytes it received from
-// the dialer, retransmissions included, and only its SYN reply: no data,
-// no keepalive, no FIN, no RESET. QUIC bounds a server the same way
-// before address validation (RFC 9000 8.1). libutp's acceptor does not
-// send data before it hears DATA either (it leaves SYN_RECV only then).
+// the dialer, retransmissions included: its SYN reply, and one empty DATA
+// packet, the proof request, which any dialer acknowledges. No data, no
+// keepalive, no FIN, no RESET. QUIC bounds a server the same way before
+// address validation (RFC 9000 8.1). libutp's acceptor does not send data
+// before it hears DATA either (it leaves SYN_RECV only then).
+//
+// The proof request goes out when the application has something to send,
+// or proofRequestDelay after the SYN: a dialer that waits for the server
+// to speak first and sends nothing until then (anacrolix/utp's) proves
+// itself by acknowledging it, and the Socket can hand it to Accept.
 //
 // An unproven connection that is reset (Reset, Drop), or still unproven
 // after Config.ProofTimeout, ends silently; a FIN (CloseWrite) waits for
@@ -27,10 +33,18 @@ import (
 // 8.1's three times what it received.
 const amplificationFactor = 3
 
+// proofRequestDelay is how long an acceptor waits for the dialer's proof
+// before it asks for one. Most dialers prove themselves within a round
+// trip (ours with its first DATA or its confirmation 10 ms after the
+// handshake; BitTorrent clients with their handshake); a request sent
+// anyway costs one 20-byte packet.
+const proofRequestDelay = 250 * time.Millisecond
+
 // amplifyState counts the UDP payload bytes exchanged before the proof.
 type amplifyState struct {
-	bytesIn  int // received from the dialer
-	bytesOut int // sent to it
+	bytesIn  int  // received from the dialer
+	bytesOut int  // sent to it
+	wanted   bool // the proof request is due
 }
 
 // datagramLen is the UDP payload length of a parsed packet, counting the
@@ -68,6 +82,7 @@ func (c *Conn) proven() {
 	}
 	c.snd.unconfirmed = false
 	c.timers[timerProof] = time.Time{}
+	c.timers[timerProofRequest] = time.Time{}
 	c.events.set(EventProven)
 }
 
@@ -76,4 +91,35 @@ func (c *Conn) proven() {
 func (c *Conn) dropUnproven(err error) {
 	c.sendReset = false
 	c.fail(err)
+}
+
+// mayAmplify reports whether n more bytes fit the budget.
+func (c *Conn) mayAmplify(n int) bool {
+	return c.amp.bytesOut+n <= amplificationFactor*c.amp.bytesIn
+}
+
+// proofRequest returns the sequence number of the proof request to send
+// now, if any: the empty DATA packet an unproven acceptor may send, first
+// when data or a FIN waits or proofRequestDelay has passed, again when
+// the retransmission timer declared it lost, each time within the budget.
+// It takes our initial sequence number, so the dialer, whichever of our
+// reply and this packet it sees first, learns the same first number.
+func (c *Conn) proofRequest() (uint16, bool) {
+	s := &c.snd
+	// A bare header: an unproven acceptor holds no data, so no SACK.
+	if c.state != stateConnected || !c.mayAmplify(wire.HeaderSize) {
+		return 0, false
+	}
+	if s.inUse() > 0 {
+		if p := s.pkt(s.una); p.lost {
+			return s.una, true
+		}
+		return 0, false
+	}
+	if !c.amp.wanted && s.ring.len() == 0 && !s.finQueued {
+		return 0, false
+	}
+	seq := s.seqNr
+	s.assign(wire.Data, s.next, 0)
+	return seq, true
 }

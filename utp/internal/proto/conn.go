@@ -120,6 +120,7 @@ func Accept(now time.Time, cfg Config, syn wire.Header, isn uint16) *Conn {
 	c.synReply = c.encodeControl(now, wire.State)
 	c.resendSynAck = true
 	c.timers[timerProof] = now.Add(c.cfg.ProofTimeout)
+	c.timers[timerProofRequest] = now.Add(proofRequestDelay)
 	c.events.set(EventConnected)
 	c.arm(now)
 	return c

@@ -271,6 +271,10 @@ func (c *Conn) poll1(now time.Time, buf []byte, view bool) (n int, tail [2][]byt
 		}
 	}
 	if c.snd.unconfirmed {
+		if seq, ok := c.proofRequest(); ok {
+			n, tail = c.transmit(now, buf, seq, view)
+			return n, tail, true
+		}
 		return 0, tail, false // amplify.go
 	}
 	if seq, ok := c.nextRetransmit(); ok {
