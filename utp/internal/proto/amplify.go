@@ -67,7 +67,8 @@ func (c *Conn) mayReplySyn() bool {
 	return c.amp.bytesOut+len(c.synReply) <= amplificationFactor*c.amp.bytesIn
 }
 
-// noteOut counts a datagram sent while unproven.
+// noteOut counts a datagram sent while unproven: only the SYN reply and
+// the proof request are (poll).
 func (c *Conn) noteOut(n int) {
 	if c.snd.unconfirmed {
 		c.amp.bytesOut += n

@@ -188,7 +188,9 @@ func (c *Conn) HandleParsed(now time.Time, h wire.Header, payload []byte) {
 		return
 	}
 	c.stats.PacketsReceived++
-	c.noteIn(datagramLen(&h, payload))
+	if c.snd.unconfirmed {
+		c.noteIn(datagramLen(&h, payload))
+	}
 	switch {
 	case h.Type == wire.Reset:
 		c.handleReset(now, &h)

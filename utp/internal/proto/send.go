@@ -248,14 +248,6 @@ func (c *Conn) PollTransmitView(now time.Time, buf []byte) (n int, tail [2][]byt
 }
 
 func (c *Conn) poll(now time.Time, buf []byte, view bool) (n int, tail [2][]byte, ok bool) {
-	n, tail, ok = c.poll1(now, buf, view)
-	if ok {
-		c.noteOut(n + len(tail[0]) + len(tail[1]))
-	}
-	return n, tail, ok
-}
-
-func (c *Conn) poll1(now time.Time, buf []byte, view bool) (n int, tail [2][]byte, ok bool) {
 	if c.sendReset {
 		c.sendReset = false
 		return c.finishControl(now, buf, wire.Reset), tail, true
@@ -267,15 +259,19 @@ func (c *Conn) poll1(now time.Time, buf []byte, view bool) (n int, tail [2][]byt
 		c.resendSynAck = false
 		if c.mayReplySyn() {
 			c.countSent(now)
-			return copy(buf, c.synReply), tail, true
+			n = copy(buf, c.synReply)
+			c.noteOut(n)
+			return n, tail, true
 		}
 	}
 	if c.snd.unconfirmed {
+		// Only the SYN reply and the proof request go out (amplify.go).
 		if seq, ok := c.proofRequest(); ok {
 			n, tail = c.transmit(now, buf, seq, view)
+			c.noteOut(n)
 			return n, tail, true
 		}
-		return 0, tail, false // amplify.go
+		return 0, tail, false
 	}
 	if seq, ok := c.nextRetransmit(); ok {
 		n, tail = c.transmit(now, buf, seq, view)
