@@ -236,8 +236,9 @@ func TestAttackSweep(t *testing.T) {
 	for seed := range *attackSeeds {
 		size := uint64(*attackSize)
 		spec := pairSpec{seed: uint64(1000 + seed), link: attackLink, aToB: size, bToA: size}
-		// Spread the packets over the time the transfer takes unattacked.
-		span := time.Duration(float64(2*size) * 8 / float64(attackLink.Rate) * float64(time.Second))
+		// Spread the packets over the time the transfer takes unattacked
+		// (each direction has its own link).
+		span := time.Duration(float64(size) * 8 / float64(attackLink.Rate) * float64(time.Second))
 		a := runAttack(t, spec, func(a *attack) {
 			a.forgeAt(100*time.Millisecond, span, *attackPackets, func(*endpoint) netsim.Forgery {
 				return netsim.Forgery{Types: []wire.Type{wire.Data, wire.Fin, wire.State, wire.Reset, wire.Syn},
