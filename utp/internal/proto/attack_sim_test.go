@@ -1,6 +1,7 @@
 package proto
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -249,4 +250,35 @@ func TestAttackSweep(t *testing.T) {
 		expected += a.expected
 	}
 	t.Logf("%d runs, %.0f forged packets, %.3g expected to get through by the odds", *attackSeeds, total, expected)
+}
+
+// An on-path attacker (Sim.Tap sees every datagram) is outside what the
+// acceptance rules can stop, as for TCP (docs/security.md): copying the
+// receiver's latest STATE into a RESET forged to come from it ends the
+// sender's connection at once.
+func TestAttackOnPathResets(t *testing.T) {
+	spec := pairSpec{seed: 4, link: attackLink, aToB: 4 << 20}
+	p := newPair(t, spec)
+	att := p.sim.NewAttacker("observer")
+	p.sim.Connect(att.Node(), p.a.host.node, attackLink, attackLink)
+	var last []byte // the acceptor's latest STATE to the dialer
+	p.sim.Tap = func(_ time.Time, sender *netsim.Node, _, to netsim.Addr, b []byte) {
+		if h, _, err := wire.Parse(b); err == nil && h.Type == wire.State && to == p.a.node.Addr() && sender == p.b.node {
+			last = append(last[:0], b...)
+		}
+	}
+	p.sim.Schedule(p.sim.Start().Add(time.Second), func() {
+		if last == nil {
+			t.Error("the observer saw no STATE")
+			return
+		}
+		h, _, _ := wire.Parse(last)
+		h.Type, h.SACK = wire.Reset, nil
+		att.SendForged(p.b.node.Addr(), p.a.node.Addr(), h.Append(nil))
+	})
+	p.run(time.Minute)
+	if !errors.Is(p.a.closeErr, ErrConnReset) {
+		t.Fatalf("the sender ended with %v, want ErrConnReset from the on-path RESET", p.a.closeErr)
+	}
+	t.Logf("the dialer was reset at %v", p.sim.Elapsed())
 }
