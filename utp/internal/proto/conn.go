@@ -147,8 +147,9 @@ func (c *Conn) SameSyn(syn wire.Header) bool {
 // dialer; for an acceptor once the dialer sent a packet whose ack_nr
 // echoes our initial sequence number (EventProven reports the moment).
 // An acceptor that is not confirmed may be answering a spoofed SYN: it
-// sends nothing but its SYN reply, within 3 times what it received
-// (amplify.go), and ends silently after Config.ProofTimeout.
+// sends nothing but its SYN reply and one empty DATA asking for the
+// proof, within 3 times what it received (amplify.go), and ends silently
+// after Config.ProofTimeout.
 func (c *Conn) Confirmed() bool { return !c.snd.unconfirmed }
 
 // RecvID is the connection id that packets for this Conn carry.
