@@ -106,12 +106,14 @@ const (
 // (the next sequence number; while a challenge is outstanding, the one
 // the challenge carried, since we may have sent data since; before an
 // acceptor is proven, our initial one), or, in answer to our SYN, the
-// SYN's. One value at a time: a forged RESET with
-// the right id matches one time in 65,536.
+// SYN's. One value at a time: a forged RESET with the right id matches
+// one time in 65,536.
+//
 // RESETs from a peer that aborts a connection it still has (our Reset,
 // anacrolix/utp's Conn) carry its ack_nr and its own next seq_nr instead:
 // those are honoured when that seq_nr is exactly the next one we expect
-// and the ack_nr is in ackRange.
+// and the ack_nr is in ackRange (a forger hits that with odds of
+// len(ackRange) in 2^32).
 //
 // Any other RESET whose ack_nr lies in what we may still hear about is
 // plausible, and is answered with a challenge (RFC 5961 3.2, TCP's
