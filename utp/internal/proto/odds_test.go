@@ -153,6 +153,11 @@ func oddsStates(t *testing.T) []*oddsState {
 	tc.write(strings.Repeat("y", 100<<10))
 	tc.closeWrite()
 	add("closing", tc)
+
+	// An acceptor whose dialer has not proven its address: here an
+	// admitted packet is a forged proof (amplify.go), what a spoofed SYN
+	// needs to pass for a real dialer.
+	add("unproven", newRawTestConn(t, roleAcceptor))
 	return states
 }
 
