@@ -37,7 +37,8 @@ type attack struct {
 	admitted []string // forged packets that got through, with their odds
 	expected float64  // the sum of the odds of the forged packets sent
 	forged   int
-	reached  int // forged packets that reached an open Conn
+	reached  int     // forged packets that reached an open Conn
+	odds     float64 // the odds of the forged packet being delivered, given its id
 }
 
 // newAttack connects an attacker to both ends of p and watches what their
@@ -49,14 +50,17 @@ func newAttack(t testing.TB, p *pair) *attack {
 		h.onForged = func(e *endpoint, hdr wire.Header, admitted bool) {
 			a.reached++
 			if admitted {
-				a.admitted = append(a.admitted, fmt.Sprintf("%v at %v: %v id=%d seq=%d ack=%d wnd=%d",
-					e.name, p.sim.Elapsed(), hdr.Type, hdr.ConnID, hdr.SeqNr, hdr.AckNr, hdr.WndSize))
+				a.admitted = append(a.admitted, fmt.Sprintf("%v at %v: %v id=%d seq=%d ack=%d wnd=%d (odds 2^%.1f for a packet with this id)",
+					e.name, p.sim.Elapsed(), hdr.Type, hdr.ConnID, hdr.SeqNr, hdr.AckNr, hdr.WndSize, log2(a.odds)))
 			}
 		}
 	}
-	p.sim.Tap = func(_ time.Time, sender *netsim.Node, _, to netsim.Addr, _ []byte) {
-		for _, h := range []*simHost{p.a.host, p.b.host} {
-			h.forged = h.node.Addr() == to && sender == a.att.Node()
+	p.sim.Tap = func(_ time.Time, sender *netsim.Node, _, to netsim.Addr, b []byte) {
+		for _, e := range []*endpoint{p.a, p.b} {
+			e.host.forged = e.node.Addr() == to && sender == a.att.Node()
+			if hdr, _, err := wire.Parse(b); e.host.forged && err == nil {
+				a.odds = odds(e.conn, hdr.Type)
+			}
 		}
 	}
 	return a
