@@ -50,8 +50,9 @@ type sendState struct {
 	probe     bool // one packet may ignore a zero peer window
 
 	// unconfirmed: an acceptor whose dialer has not proven its address
-	// (amplify.go). It sends nothing but its SYN reply, so the dialer
-	// always learns our first sequence number from a STATE.
+	// (amplify.go). It sends nothing but its SYN reply and the proof
+	// request, which both carry isn, so the dialer learns the same first
+	// sequence number from whichever arrives first.
 	unconfirmed bool
 	isn         uint16
 
