@@ -32,6 +32,11 @@ type Conn struct {
 
 	ctrl cc.Controller
 	rtt  *cc.RTTEstimator
+	pmtu pmtuState
+	mss  int // the full packet size the controller was last told
+	// rewind: re-packetizing after the path shrank (pmtu.go).
+	rewind     rewindState
+	lastDataTx time.Time
 
 	timers timerTable
 	// lastRecv and lastSend feed the idle timeout and keepalive.
@@ -66,11 +71,13 @@ func newConn(now time.Time, cfg Config) *Conn {
 	cfg = cfg.withDefaults()
 	c := &Conn{
 		cfg:      cfg,
-		ctrl:     cfg.NewController(now, cfg.PacketSize+wire.HeaderSize),
 		rtt:      cc.NewRTTEstimator(cfg.RTT),
 		lastRecv: now,
 		lastSend: now,
 	}
+	c.pmtu.init(cfg)
+	c.mss = c.packetSize() + wire.HeaderSize
+	c.ctrl = cfg.NewController(now, c.mss)
 	c.snd.init(cfg)
 	c.rcv.init(cfg)
 	return c
@@ -250,6 +257,9 @@ func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
 	c.snd.unconfirmed = false
 	c.snd.peerWnd = int(min(h.WndSize, 1<<30))
 	c.onAck(now, &h, len(payload))
+	if c.rewind.pending {
+		c.settleRewind(now, &h)
+	}
 	switch h.Type {
 	case wire.Data:
 		c.onData(now, h.SeqNr, payload, false)

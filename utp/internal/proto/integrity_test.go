@@ -54,6 +54,20 @@ func randomSpec(seed uint64) pairSpec {
 	if r.IntN(4) == 0 {
 		spec.cfg.RecvBufferSize = 16<<10 + r.IntN(256<<10)
 	}
+	if r.IntN(4) == 0 {
+		// Path MTU discovery over a path that silently drops what is
+		// larger than its MTU (drawn last, so the other draws of a seed
+		// stay what they were).
+		spec.cfg.PathBase, spec.cfg.PathOverhead = 1232, 48
+		if spec.cfg.PacketSize == 0 {
+			spec.cfg.PacketSize = 8952
+		}
+		spec.link.MTU = 1232 + r.IntN(8000)
+		if spec.back == nil {
+			back := spec.link
+			spec.back = &back
+		}
+	}
 	spec.limit = timeBound(spec)
 	return spec
 }

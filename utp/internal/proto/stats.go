@@ -23,6 +23,11 @@ type Stats struct {
 	Probes          uint64 // zero-window probes
 	DelaySamples    uint64 // ACKs that fed the congestion controller
 
+	PathProbes     uint64 // path MTU probes sent (padded, empty DATA)
+	PathProbesLost uint64 // ... declared lost (never counted as congestion)
+	PathBlackHoles uint64 // falls back to the base size: timeouts or EMSGSIZE
+	Repacketized   uint64 // ... after which outstanding data was re-sent in smaller packets
+
 	RTT          time.Duration // smoothed round-trip time
 	RTTVar       time.Duration
 	RTO          time.Duration
@@ -31,6 +36,8 @@ type Stats struct {
 	InFlight     int           // bytes in flight
 	QueuingDelay time.Duration // the controller's latest estimate
 	SlowStart    bool
+	PathMTU      int // largest datagram confirmed on the path; 0: discovery off
+	PacketSize   int // payload of a full DATA packet now
 }
 
 // Stats returns a snapshot of the connection's counters and estimates.
@@ -44,5 +51,7 @@ func (c *Conn) Stats() Stats {
 	s.InFlight = c.snd.flight
 	s.QueuingDelay = c.ctrl.QueuingDelay()
 	s.SlowStart = c.ctrl.InSlowStart()
+	s.PathMTU = c.PathMTU()
+	s.PacketSize = c.packetSize()
 	return s
 }

@@ -116,7 +116,11 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 		return
 	}
 	c.stats.Timeouts++
-	probing := c.state == stateConnected && c.snd.peerWnd < c.cfg.PacketSize
+	if c.onlyProbesOutstanding() {
+		c.probeTimeout(now)
+		return
+	}
+	probing := c.state == stateConnected && c.snd.peerWnd < c.packetSize()
 	if !probing || !c.lastRecv.After(c.lastTimeout) {
 		c.consecutiveTimeouts++
 	} // else: a zero-window probe the peer answered; RFC 1122 4.2.2.17
@@ -133,6 +137,11 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 	c.rtt.Backoff()
 	c.ctrl.OnTimeout(now)
 	s.dupAcks = 0
+	c.pathBlackHole(now)
+	if c.rewind.pending {
+		c.rewind.askDue = true // the question or its answer was lost
+	}
+	c.pmtu.otherLoss = true
 	for seq := s.una; seq != s.seqNr; seq++ {
 		p := s.pkt(seq)
 		p.fastResent = false
@@ -142,6 +151,9 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 		p.inFlight = false
 		p.lost = true
 		s.lostN++
+		if p.probe {
+			c.probeLost(now, p, false)
+		}
 	}
 	s.flight = 0
 }
@@ -151,6 +163,7 @@ func (c *Conn) arm(now time.Time) {
 	if c.state == stateClosed {
 		return
 	}
+	c.followMSS()
 	s := &c.snd
 	if s.inUse() == 0 {
 		c.timers[timerRetransmit] = time.Time{}
@@ -162,7 +175,7 @@ func (c *Conn) arm(now time.Time) {
 	}
 	unsent := int(s.ring.end - s.next)
 	blocked := c.state == stateConnected && s.flight == 0 && s.lostN == 0 && unsent > 0 &&
-		c.sendWindow() < min(unsent, c.cfg.PacketSize)+wire.HeaderSize
+		c.sendWindow() < min(unsent, c.packetSize())+wire.HeaderSize
 	switch {
 	case !blocked:
 		c.timers[timerProbe] = time.Time{}
