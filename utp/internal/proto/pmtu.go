@@ -431,6 +431,10 @@ func (c *Conn) pathBlackHole(now time.Time) {
 	c.onPathShrunk(now)
 }
 
+// rewindQuiet is the least time between our last data transmission and
+// an answer that may decide a re-packetization.
+const rewindQuiet = time.Second
+
 // rewindState is a pending re-packetization. uTP binds a sequence
 // number to its payload, so packets too large for a shrunken path can
 // only cross it again as new packets under the same sequence numbers,
@@ -478,8 +482,9 @@ func (c *Conn) askPeer(now time.Time, buf []byte) int {
 }
 
 // settleRewind takes a packet from the peer as the answer to askPeer,
-// once every packet we sent before stopping has had two round trips to
-// arrive, so that the answer reflects them all. If the peer holds nothing
+// once every packet we sent before stopping has had time to arrive (two
+// RTOs and at least rewindQuiet: a packet can wait long in a busy
+// receiver's socket buffer), so that the answer reflects them all. If the peer holds nothing
 // out of order and acknowledged nothing new, the large packets are not
 // getting through: the outstanding data is re-packetized. If it did get
 // some, the path still carries them and the loss was something else (a
@@ -487,26 +492,27 @@ func (c *Conn) askPeer(now time.Time, buf []byte) int {
 // resumes.
 func (c *Conn) settleRewind(now time.Time, h *wire.Header) {
 	rw := &c.rewind
-	srtt := c.rtt.SRTT()
-	if rw.askAt.IsZero() {
-		return
-	}
-	if now.Sub(rw.lastTx) < 2*srtt {
-		// Too soon to be sure: ask again, at most a few times a round trip.
-		rw.askDue = rw.askDue || now.Sub(rw.askAt) >= srtt/4
-		return
-	}
 	got := c.snd.una != rw.una
 	for _, b := range h.SACK {
 		got = got || b != 0
 	}
-	before := rw.before
-	*rw = rewindState{}
 	if got {
+		// Large packets still arrive: a false alarm, settled at once.
+		before := rw.before
+		*rw = rewindState{}
 		c.pmtu = before
 		c.pmtu.roundN = 0
 		return
 	}
+	if rw.askAt.IsZero() {
+		return
+	}
+	if now.Sub(rw.lastTx) < max(2*c.rto(), rewindQuiet) {
+		// Too soon to be sure: ask again, at most a few times a round trip.
+		rw.askDue = rw.askDue || now.Sub(rw.askAt) >= c.rtt.SRTT()/4
+		return
+	}
+	*rw = rewindState{}
 	c.repacketize()
 }
 
