@@ -119,7 +119,12 @@ func timeBound(spec pairSpec) time.Duration {
 	l := spec.link
 	rtt := baseRTT(cfg, l).Seconds()
 	bytes := float64(max(spec.aToB, spec.bToA))
-	packets := bytes/float64(cfg.PacketSize) + 1
+	size := cfg.PacketSize
+	if cfg.PathBase > 0 {
+		// Discovery may keep packets at the base; price them so.
+		size = min(size, cfg.PathBase-wire.HeaderSize-2-cfg.MaxSACKBytes)
+	}
+	packets := bytes/float64(size) + 1
 	// A reordered packet draws the duplicate ACKs of a lost one, and a
 	// duplicated one an extra duplicate ACK; either can end in a fast
 	// retransmission that halves the window, so both count as loss here.

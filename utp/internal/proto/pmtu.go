@@ -33,6 +33,9 @@ const (
 	// full-size packets outstanding are taken as a black hole
 	// (RFC 8899 section 4.3): the path shrank under us.
 	pmtuBlackHoleRTOs = 2
+	// pmtuTrailing is how many full packets the window must hold beside
+	// a probe before it is sent.
+	pmtuTrailing = 3
 	// pmtuRoundProbes bounds the probes of one round.
 	pmtuRoundProbes = 6
 	// maxUDPPayload is the largest UDP payload over IPv4 (65,535 less the
@@ -93,6 +96,9 @@ type pmtuState struct {
 	ambiguous int  // consecutive rounds whose failures congestion may explain
 	triedMTUs bool // the common sizes have had their round
 	raiseAt   time.Time
+	// falseAlarms counts suspected black holes the peer's answer
+	// disproved; each makes the detector wait for one more timeout.
+	falseAlarms int
 }
 
 func (p *pmtuState) init(cfg Config) {
@@ -347,11 +353,18 @@ func (c *Conn) nextProbe(now time.Time, unsent int) (seq uint16, sent, hold bool
 	if !ok {
 		return 0, false, false
 	}
+	// The probe goes out with room for data behind it, whose ACKs
+	// reveal its loss within a round trip (libtorrent likewise waits for
+	// a window of three packets, utp_stream.cpp); a probe alone in flight
+	// is found lost only by the retransmission timer.
+	need := size + pmtuTrailing*(c.packetSize()+wire.HeaderSize)
+	if c.sendWindow() < need {
+		return 0, false, false // the window grows first
+	}
 	if c.sendWindow()-s.flight < size {
 		// Data would take every bit of room as ACKs free it, and the probe
-		// would never fit: hold data back until it does, unless the window
-		// is too small to hold the probe at all (it waits for the window).
-		return 0, false, c.sendWindow() >= size
+		// would never fit: hold data back until it does.
+		return 0, false, true
 	}
 	seq = s.seqNr
 	p := s.assign(wire.Data, s.next, 0)
@@ -421,7 +434,8 @@ func (c *Conn) probeTimeout(now time.Time) {
 // to the base (onPathShrunk).
 func (c *Conn) pathBlackHole(now time.Time) {
 	s := &c.snd
-	if c.pmtu.phase == pmtuDisabled || c.pmtu.size <= c.pmtu.base || c.consecutiveTimeouts < pmtuBlackHoleRTOs ||
+	if c.pmtu.phase == pmtuDisabled || c.pmtu.size <= c.pmtu.base ||
+		c.consecutiveTimeouts < pmtuBlackHoleRTOs+min(c.pmtu.falseAlarms, 6) ||
 		c.state != stateConnected || s.inUse() == 0 {
 		return
 	}
@@ -502,6 +516,7 @@ func (c *Conn) settleRewind(now time.Time, h *wire.Header) {
 		*rw = rewindState{}
 		c.pmtu = before
 		c.pmtu.roundN = 0
+		c.pmtu.falseAlarms++
 		return
 	}
 	if rw.askAt.IsZero() {
