@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -114,7 +113,7 @@ func TestPathMTU(t *testing.T) {
 					tp := newTopo(t, mtu, v6, dropICMP)
 					start := time.Now()
 					st := transfer(t, tp, nil)
-					t.Logf("%v, %+v", time.Since(start), st)
+					t.Logf("%v", time.Since(start))
 					fits := mtu - overhead(v6)
 					t.Logf("path MTU %d (largest datagram %d), packet payload %d; probes %d, lost %d, retransmits %d",
 						st.PathMTU, fits, st.PacketSize, st.PathProbes, st.PathProbesLost, st.Retransmits)
@@ -129,21 +128,21 @@ func TestPathMTU(t *testing.T) {
 
 // TestPathMTUShrinks narrows the path from 1,500 to 1,280 bytes a
 // quarter into the transfer, as a route change would, behind a 200 Mbit/s
-// bottleneck that makes the transfer last long enough: the transfer
-// completes byte-exact, and the size found afterwards fits the new path.
+// bottleneck that makes the transfer last long enough, with the router's
+// ICMP errors dropped (a black hole): the transfer completes byte-exact,
+// and the size found afterwards fits the new path.
 func TestPathMTUShrinks(t *testing.T) {
 	requireRoot(t)
+	// Only with ICMP dropped: our sockets ignore what ICMP says
+	// (IP_PMTUDISC_PROBE), so the two cases would run alike.
 	for _, v6 := range []bool{false, true} {
-		for _, dropICMP := range []bool{false, true} {
+		{
 			name := "ipv4"
 			if v6 {
 				name = "ipv6"
 			}
-			if dropICMP {
-				name += "/icmp-dropped"
-			}
 			t.Run(name, func(t *testing.T) {
-				tp := newTopo(t, 1500, v6, dropICMP)
+				tp := newTopo(t, 1500, v6, true)
 				sh(t, "tc", "-n", tp.rtr, "qdisc", "add", "dev", "r1", "root", "tbf", "rate", "200mbit", "burst", "64kb", "latency", "20ms")
 				st := transfer(t, tp, func() { tp.setMTU(t, 1280) })
 				fits := 1280 - overhead(v6)
@@ -156,5 +155,3 @@ func TestPathMTUShrinks(t *testing.T) {
 		}
 	}
 }
-
-var _ = exec.Command

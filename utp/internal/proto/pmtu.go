@@ -177,6 +177,16 @@ func (p *pmtuState) next(now time.Time) (int, bool) {
 	return 0, false
 }
 
+// probing reports whether a probe of the round is in flight.
+func (p *pmtuState) probing() bool {
+	for _, q := range p.round[:p.roundN] {
+		if q.state == probeSent {
+			return true
+		}
+	}
+	return false
+}
+
 // sent records that the planned probe of size went out as seq.
 func (p *pmtuState) sent(size int, seq uint16) {
 	for i := range p.round[:p.roundN] {
@@ -361,10 +371,11 @@ func (c *Conn) nextProbe(now time.Time, unsent int) (seq uint16, sent, hold bool
 	if c.sendWindow() < need {
 		return 0, false, false // the window grows first
 	}
-	if c.sendWindow()-s.flight < size {
+	if c.sendWindow()-s.flight < need {
 		// Data would take every bit of room as ACKs free it, and the probe
-		// would never fit: hold data back until it does.
-		return 0, false, true
+		// would never fit: hold data back until it does, unless a probe
+		// is out, whose fate the data must reveal.
+		return 0, false, !c.pmtu.probing()
 	}
 	seq = s.seqNr
 	p := s.assign(wire.Data, s.next, 0)
@@ -497,8 +508,9 @@ func (c *Conn) askPeer(now time.Time, buf []byte) int {
 
 // settleRewind takes a packet from the peer as the answer to askPeer,
 // once every packet we sent before stopping has had time to arrive (two
-// RTOs and at least rewindQuiet: a packet can wait long in a busy
-// receiver's socket buffer), so that the answer reflects them all. If the peer holds nothing
+// RTOs without backoff, and at least rewindQuiet: a packet can wait long
+// in a busy receiver's socket buffer), so that the answer reflects them
+// all. If the peer holds nothing
 // out of order and acknowledged nothing new, the large packets are not
 // getting through: the outstanding data is re-packetized. If it did get
 // some, the path still carries them and the loss was something else (a
@@ -522,7 +534,7 @@ func (c *Conn) settleRewind(now time.Time, h *wire.Header) {
 	if rw.askAt.IsZero() {
 		return
 	}
-	if now.Sub(rw.lastTx) < max(2*c.rto(), rewindQuiet) {
+	if now.Sub(rw.lastTx) < max(2*(c.rtt.SRTT()+4*c.rtt.RTTVar()), rewindQuiet) {
 		// Too soon to be sure: ask again, at most a few times a round trip.
 		rw.askDue = rw.askDue || now.Sub(rw.askAt) >= c.rtt.SRTT()/4
 		return

@@ -222,7 +222,7 @@ func TestPMTUSimDiscovers(t *testing.T) {
 	for _, mtu := range []int{1232, 1300, 1372, 1452, 4000, 8952, 65487} {
 		t.Run(fmt.Sprint(mtu), func(t *testing.T) {
 			var losses, timeouts int
-			spec := pmtuSpec(uint64(mtu), mtu, 4<<20, &losses, &timeouts)
+			spec := pmtuSpec(uint64(mtu), mtu, 8<<20, &losses, &timeouts)
 			p := newPair(t, spec)
 			p.run(spec.limit)
 			if err := p.verify(spec); err != nil {

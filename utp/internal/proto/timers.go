@@ -116,6 +116,13 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 		return
 	}
 	c.stats.Timeouts++
+	if c.rewind.pending {
+		// The question or its answer was lost: ask again. Nothing is in
+		// flight, so nothing backs off; the idle timeout bounds a peer
+		// that went away.
+		c.rewind.askDue = true
+		return
+	}
 	if c.onlyProbesOutstanding() {
 		c.probeTimeout(now)
 		return
@@ -138,9 +145,6 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 	c.ctrl.OnTimeout(now)
 	s.dupAcks = 0
 	c.pathBlackHole(now)
-	if c.rewind.pending {
-		c.rewind.askDue = true // the question or its answer was lost
-	}
 	c.pmtu.otherLoss = true
 	for seq := s.una; seq != s.seqNr; seq++ {
 		p := s.pkt(seq)
