@@ -50,9 +50,15 @@
 //   - Conn.Close returns at once; what was written is delivered in the
 //     background for at most 30 s (WithLinger), then the connection is
 //     reset. CloseWrite and a read to io.EOF confirm delivery.
-//   - There is no path MTU discovery: packets are 1400 bytes of payload
-//     except on UDP loopback (65,000); set WithPacketSize for other paths,
-//     up to 65,453 bytes.
+//   - Packets over UDP on Linux are sized by path MTU discovery (RFC 8899,
+//     docs/protocol.md): they start at a 1,280-byte IP packet and grow as
+//     padded probes confirm larger ones, up to the largest the path carries.
+//     Elsewhere, and over other PacketConns, they are 1400 bytes of
+//     payload except on UDP loopback (65,000); WithPacketSize bounds them
+//     in both cases. A path that shrinks under a connection is detected
+//     after two timeouts; packets already sent at the old size can be sent
+//     again smaller only if the peer holds none of them, which a
+//     connection that lost packets just before the change may not satisfy.
 //   - The kernel's UDP buffers bound what a fast path can burst: NewSocket
 //     asks for 8 MiB each way (WithUDPBuffer), but Linux grants at most
 //     net.core.rmem_max and wmem_max (208 KiB by default) to a process

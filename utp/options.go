@@ -66,11 +66,13 @@ func WithBacklog(n int) SocketOption {
 }
 
 // WithPacketSize sets the largest payload of one uTP packet, in bytes.
-// Default: 1400 (a 1500-byte Ethernet MTU less IPv6, UDP and uTP headers)
-// for remote addresses that are not loopback or not UDP; for UDP loopback,
-// where a datagram may be 64 KiB, 65,000. The INET256 adapter passes its
-// own. At most 65,453, so that a packet with its headers fits one UDP
-// datagram; a larger n is taken as that.
+// Default, over UDP on Linux: what path MTU discovery finds the path
+// carries (docs/protocol.md), from 1,178 bytes (a 1,280-byte IPv6 packet)
+// up; over loopback 65,453 at once. Elsewhere: 1400 (a 1500-byte Ethernet
+// MTU less IPv6, UDP and uTP headers), or 65,000 on UDP loopback. The
+// INET256 adapter passes its own. A size given here still shrinks to what
+// discovery finds. At most 65,453, so that a packet with its headers fits
+// one UDP datagram; a larger n is taken as that.
 func WithPacketSize(n int) SocketOption {
 	return func(c *socketConfig) { c.packetSize = min(n, maxPacketSize) }
 }

@@ -1,0 +1,64 @@
+package utp
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestDontFragmentSet checks that a Socket over UDP sets DF for its
+// family on every send path (IP_PMTUDISC_PROBE; for IPv6 also
+// IPV6_DONTFRAG), and that discovery is on.
+func TestDontFragmentSet(t *testing.T) {
+	for _, network := range []string{"udp4", "udp6"} {
+		addr := "127.0.0.1:0"
+		if network == "udp6" {
+			addr = "[::1]:0"
+		}
+		pc, err := net.ListenPacket(network, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := NewSocket(pc)
+		rc, err := pc.(*net.UDPConn).SyscallConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mode, dontfrag int
+		_ = rc.Control(func(fd uintptr) {
+			if network == "udp4" {
+				mode, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_MTU_DISCOVER)
+				dontfrag = 1
+				return
+			}
+			mode, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_MTU_DISCOVER)
+			dontfrag, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_DONTFRAG)
+		})
+		if mode != unix.IP_PMTUDISC_PROBE || dontfrag != 1 || !s.pmtud {
+			t.Errorf("%s: mtu discover mode %d (want %d), dontfrag %d, discovery %v", network, mode, unix.IP_PMTUDISC_PROBE, dontfrag, s.pmtud)
+		}
+		s.Close()
+	}
+}
+
+// TestLoopbackPathFixed checks that over loopback discovery starts and
+// ends at the device's size: no base, no probes, the largest packets
+// at once.
+func TestLoopbackPathFixed(t *testing.T) {
+	checkLeaks(t)
+	a, b := listenUDP(t), listenUDP(t)
+	p := a.pathFor(source{ap: netip.MustParseAddrPort(b.Addr().String())}, time.Now())
+	if !p.on || p.base != p.ceiling || p.start != p.ceiling || p.ceiling != maxUDPPayload {
+		t.Fatalf("loopback path %+v: want discovery on, base = start = ceiling = %d", p, maxUDPPayload)
+	}
+	ca, cb := dialAcceptB(t, a, b)
+	defer ca.Close()
+	defer cb.Close()
+	st := ca.Stats()
+	if st.PathMTU != maxUDPPayload || st.PacketSize != maxPacketSize {
+		t.Fatalf("loopback connection: PathMTU %d, PacketSize %d; want %d and %d", st.PathMTU, st.PacketSize, maxUDPPayload, maxPacketSize)
+	}
+}
