@@ -245,6 +245,7 @@ func (c *Conn) markLost(p *outPacket) bool {
 	}
 	p.fastResent = true
 	if p.probe {
+		// lastRecv is the time of the ACK being processed (noteReceived).
 		c.probeLost(c.lastRecv, p, false)
 		return false
 	}

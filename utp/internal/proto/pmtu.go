@@ -297,6 +297,7 @@ func (c *Conn) PathTooBig(now time.Time, n int) {
 		if p := s.pkt(q.seq); p.probe && p.inFlight {
 			c.withdraw(p)
 		}
+		c.stats.PathProbesLost++
 		c.pmtu.resolve(now, q.seq, false, true)
 	}
 	if shrunk && !c.rewind.pending {
