@@ -29,8 +29,9 @@ func overhead(v6 bool) int {
 
 // transfer sends transferBytes from a client Socket to a server Socket
 // across tp with default options, calls mid (if not nil) after the first
-// quarter is written, and checks that the server read every byte. It
-// returns the client connection's statistics.
+// quarter is written, and checks that the server read every byte and
+// that a second connection starts at the size the first confirmed. It
+// returns the first connection's statistics.
 func transfer(t *testing.T, tp *topo, mid func()) utp.Stats {
 	t.Helper()
 	srv := utp.NewSocket(listenIn(t, tp.srv, tp.v6))
@@ -89,7 +90,19 @@ func transfer(t *testing.T, tp *topo, mid func()) utp.Stats {
 	if r.err != nil || r.n != transferBytes || !bytes.Equal(r.sum, want[:]) {
 		t.Fatalf("server read %d of %d bytes (digest match %v): %v; client %+v", r.n, transferBytes, bytes.Equal(r.sum, want[:]), r.err, c.Stats())
 	}
-	return c.Stats()
+	st := c.Stats()
+	// The next connection to the server starts at the size this one
+	// confirmed (the Socket's per-destination cache).
+	var c2 *utp.Conn
+	inNetns(t, tp.cli, func() { c2, err = cli.DialUTP(ctx, to) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if got := c2.Stats().PathMTU; got != st.PathMTU {
+		t.Errorf("a second connection starts at %d bytes; the first confirmed %d", got, st.PathMTU)
+	}
+	return st
 }
 
 // TestPathMTU moves 16 MiB over IPv4 and IPv6 paths whose narrowest hop
