@@ -80,6 +80,7 @@ func newConn(now time.Time, cfg Config) *Conn {
 	c.ctrl = cfg.NewController(now, c.mss)
 	c.snd.init(cfg)
 	c.rcv.init(cfg)
+	c.rcv.packetSize = c.packetSize() // the peer's packets cross the same path
 	return c
 }
 
@@ -109,7 +110,7 @@ func Accept(now time.Time, cfg Config, syn wire.Header, isn uint16) *Conn {
 	c.snd.unconfirmed = true
 	c.rcv.ackNr = syn.SeqNr
 	c.synSeq = syn.SeqNr
-	c.snd.peerWnd = peerWindow(syn.WndSize, cfg)
+	c.snd.peerWnd = peerWindow(syn.WndSize, c.packetSize())
 	c.noteReceived(now, &syn)
 	c.stats.PacketsReceived++
 	c.synReply = c.encodeControl(now, wire.State)
@@ -122,9 +123,9 @@ func Accept(now time.Time, cfg Config, syn wire.Header, isn uint16) *Conn {
 // peerWindow is the send limit a peer's wnd_size allows. Some peers send 0
 // in a SYN before they have a receive buffer; one packet keeps the
 // connection able to start (docs/protocol.md).
-func peerWindow(w uint32, cfg Config) int {
+func peerWindow(w uint32, packetSize int) int {
 	if w == 0 {
-		return cfg.PacketSize
+		return packetSize
 	}
 	return int(min(w, 1<<30))
 }

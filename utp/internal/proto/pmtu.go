@@ -338,13 +338,15 @@ func (c *Conn) packetSize() int { return min(c.cfg.PacketSize, c.pathMax()) }
 type mssSetter interface{ SetMSS(mss int) }
 
 // followMSS tells the controller the full packet size, when discovery
-// changed it.
+// changed it, and the receiving half, whose window thresholds count in
+// packets (the peer's cross the same path).
 func (c *Conn) followMSS() {
 	mss := c.packetSize() + wire.HeaderSize
 	if mss == c.mss {
 		return
 	}
 	c.mss = mss
+	c.rcv.packetSize = c.packetSize()
 	if m, ok := c.ctrl.(mssSetter); ok {
 		m.SetMSS(mss)
 	}
