@@ -50,15 +50,21 @@
 //   - Conn.Close returns at once; what was written is delivered in the
 //     background for at most 30 s (WithLinger), then the connection is
 //     reset. CloseWrite and a read to io.EOF confirm delivery.
-//   - Packets over UDP on Linux are sized by path MTU discovery (RFC 8899,
-//     docs/protocol.md): they start at a 1,280-byte IP packet and grow as
-//     padded probes confirm larger ones, up to the largest the path carries.
-//     Elsewhere, and over other PacketConns, they are 1400 bytes of
-//     payload except on UDP loopback (65,000); WithPacketSize bounds them
-//     in both cases. A path that shrinks under a connection is detected
-//     after two timeouts; packets already sent at the old size can be sent
-//     again smaller only if the peer holds none of them, which a
-//     connection that lost packets just before the change may not satisfy.
+//   - No datagram exceeds what the peer reads whole: 1,500 bytes unless
+//     the peer advertised more in the handshake, as Sockets of this
+//     package do (docs/protocol.md, "Datagram size"). Other
+//     implementations truncate longer datagrams silently, so
+//     WithPacketSize, which overrides this, is a promise about the peer.
+//   - Within that, packets over UDP on Linux are sized by path MTU
+//     discovery (RFC 8899, docs/protocol.md): they start at a 1,280-byte
+//     IP packet and grow as padded probes confirm larger ones, up to the
+//     largest the path carries. Elsewhere, and over other PacketConns,
+//     they are at most 1400 bytes of payload except on UDP loopback
+//     (65,000) and where WithMaxDatagram says the PacketConn carries more.
+//     A path that shrinks under a connection is detected after two
+//     timeouts; packets already sent at the old size are sent again
+//     smaller only if the peer holds none of them, which a connection
+//     that lost packets just before the change may not satisfy.
 //   - The kernel's UDP buffers bound what a fast path can burst: NewSocket
 //     asks for 8 MiB each way (WithUDPBuffer), but Linux grants at most
 //     net.core.rmem_max and wmem_max (208 KiB by default) to a process

@@ -106,6 +106,11 @@ func (s *Socket) pathFor(to source, now time.Time) pathInfo {
 			e.ceiling = max(minIPv6MTU-overhead, min(mtu-overhead, maxUDPPayload))
 		}
 		if a.IsLoopback() {
+			// Loopback keeps its 65,000-byte payloads: with 65,453 (the
+			// largest a datagram holds), TestUDPManySendersNoKernelDrops
+			// saw the kernel drop datagrams at the receiver (22 and 30 in
+			// two runs; none in three at 65,000), for 0.7% more payload.
+			e.ceiling = min(e.ceiling, loopbackPacketSize+maxOverhead)
 			e.mtu = e.ceiling
 		}
 		s.paths.put(a, e)

@@ -51,14 +51,14 @@ func TestLoopbackPathFixed(t *testing.T) {
 	checkLeaks(t)
 	a, b := listenUDP(t), listenUDP(t)
 	p := a.pathFor(source{ap: netip.MustParseAddrPort(b.Addr().String())}, time.Now())
-	if !p.on || p.base != p.ceiling || p.start != p.ceiling || p.ceiling != maxUDPPayload {
-		t.Fatalf("loopback path %+v: want discovery on, base = start = ceiling = %d", p, maxUDPPayload)
+	if want := loopbackPacketSize + maxOverhead; !p.on || p.base != p.ceiling || p.start != p.ceiling || p.ceiling != want {
+		t.Fatalf("loopback path %+v: want discovery on, base = start = ceiling = %d", p, want)
 	}
 	ca, cb := dialAcceptB(t, a, b)
 	defer ca.Close()
 	defer cb.Close()
 	st := ca.Stats()
-	if st.PathMTU != maxUDPPayload || st.PacketSize != maxPacketSize {
-		t.Fatalf("loopback connection: PathMTU %d, PacketSize %d; want %d and %d", st.PathMTU, st.PacketSize, maxUDPPayload, maxPacketSize)
+	if st.PathMTU != loopbackPacketSize+maxOverhead || st.PacketSize != loopbackPacketSize {
+		t.Fatalf("loopback connection: PathMTU %d, PacketSize %d; want %d and %d", st.PathMTU, st.PacketSize, loopbackPacketSize+maxOverhead, loopbackPacketSize)
 	}
 }

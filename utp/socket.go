@@ -406,33 +406,18 @@ func (s *Socket) passOn(b []byte, from source) {
 // MTU discovery as path says.
 func (s *Socket) protoConfig(raddr net.Addr, path pathInfo) proto.Config {
 	cfg := proto.Config{
-		PacketSize:     s.packetSize(raddr, path.on),
-		SendBufferSize: s.cfg.sendBuffer,
-		RecvBufferSize: s.cfg.recvBuffer,
-		NoDelay:        s.cfg.noDelay,
+		PacketSize:         s.packetSize(raddr, path.on),
+		PacketSizeOverride: s.cfg.packetSize > 0,
+		MaxRecvDatagram:    s.recvDatagram(),
+		SendBufferSize:     s.cfg.sendBuffer,
+		RecvBufferSize:     s.cfg.recvBuffer,
+		NoDelay:            s.cfg.noDelay,
 	}
 	if path.on {
 		cfg.PathBase, cfg.PathCeiling = path.base, path.ceiling
 		cfg.PathStart, cfg.PathOverhead = path.start, path.overhead
 	}
 	return cfg
-}
-
-// packetSize is WithPacketSize if given. Otherwise, with path MTU
-// discovery, the largest: the path decides. Without it, what the path
-// is assumed to carry: a whole 64 KiB datagram on UDP loopback, 1400
-// bytes elsewhere (see WithPacketSize).
-func (s *Socket) packetSize(raddr net.Addr, discovery bool) int {
-	if s.cfg.packetSize > 0 {
-		return s.cfg.packetSize
-	}
-	if discovery {
-		return maxPacketSize
-	}
-	if u, ok := raddr.(*net.UDPAddr); ok && s.udp != nil && u.IP.IsLoopback() {
-		return 65000
-	}
-	return 1400
 }
 
 // forget removes an ended connection from the table.

@@ -244,6 +244,19 @@ func (p *pmtuState) endRound(now time.Time) {
 	}
 }
 
+// limit lowers the ceiling to n, the largest datagram the peer reads
+// whole.
+func (p *pmtuState) limit(n int) {
+	if p.phase == pmtuDisabled || n > p.ceiling {
+		return
+	}
+	p.ceiling = max(p.base, n)
+	p.hi = min(p.hi, p.ceiling+1)
+	if p.hi-p.size <= pmtuTolerance {
+		p.phase = pmtuComplete
+	}
+}
+
 // tooBig lowers the ceiling to below n, a datagram size the IO layer
 // could not send (EMSGSIZE). It reports whether the confirmed size itself
 // is too big now.
@@ -329,10 +342,6 @@ func (c *Conn) pathMax() int {
 	return max(1, c.pmtu.size-wire.HeaderSize-2-c.cfg.MaxSACKBytes)
 }
 
-// packetSize is the payload of a full DATA packet now: the configured
-// size within what the path allows.
-func (c *Conn) packetSize() int { return min(c.cfg.PacketSize, c.pathMax()) }
-
 // mssSetter is a controller whose full packet size can change
 // (cc.LEDBAT): discovery changes it as it goes.
 type mssSetter interface{ SetMSS(mss int) }
@@ -341,12 +350,12 @@ type mssSetter interface{ SetMSS(mss int) }
 // changed it, and the receiving half, whose window thresholds count in
 // packets (the peer's cross the same path).
 func (c *Conn) followMSS() {
-	mss := c.packetSize() + wire.HeaderSize
-	if mss == c.mss {
+	mss := c.maxPayload() + wire.HeaderSize
+	if mss == c.size.mss {
 		return
 	}
-	c.mss = mss
-	c.rcv.packetSize = c.packetSize()
+	c.size.mss = mss
+	c.rcv.packetSize = c.maxPayload()
 	if m, ok := c.ctrl.(mssSetter); ok {
 		m.SetMSS(mss)
 	}
@@ -370,7 +379,7 @@ func (c *Conn) nextProbe(now time.Time, unsent int) (seq uint16, sent, hold bool
 	// reveal its loss within a round trip (libtorrent likewise waits for
 	// a window of three packets, utp_stream.cpp); a probe alone in flight
 	// is found lost only by the retransmission timer.
-	need := size + pmtuTrailing*(c.packetSize()+wire.HeaderSize)
+	need := size + pmtuTrailing*(c.maxPayload()+wire.HeaderSize)
 	if c.sendWindow() < need {
 		return 0, false, false // the window grows first
 	}
@@ -486,7 +495,7 @@ func (c *Conn) onPathShrunk(now time.Time) {
 	c.pmtu.blackHole()
 	c.stats.PathBlackHoles++
 	s := &c.snd
-	limit := c.packetSize()
+	limit := c.maxPayload()
 	for seq := s.una; seq != s.seqNr; seq++ {
 		if p := s.pkt(seq); p.sends > 0 && p.n > limit {
 			c.rewind = rewindState{pending: true, askDue: true, lastTx: c.lastDataTx, una: s.una, before: before}

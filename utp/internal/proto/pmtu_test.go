@@ -167,11 +167,12 @@ func TestPMTURaiseTimer(t *testing.T) {
 }
 
 // TestPMTUDisabled checks that without PathBase nothing changes: no
-// probes, PathMTU 0, packets of PacketSize.
+// probes, PathMTU 0, packets of PacketSize (a promise about the peer
+// here, so that the peer's limit does not apply).
 func TestPMTUDisabled(t *testing.T) {
-	c := newConn(time.Unix(1000, 0), Config{PacketSize: 5000})
-	if c.PathMTU() != 0 || c.packetSize() != 5000 {
-		t.Fatalf("PathMTU %d, packetSize %d", c.PathMTU(), c.packetSize())
+	c := newConn(time.Unix(1000, 0), Config{PacketSize: 5000, PacketSizeOverride: true})
+	if c.PathMTU() != 0 || c.maxPayload() != 5000 {
+		t.Fatalf("PathMTU %d, maxPayload %d", c.PathMTU(), c.maxPayload())
 	}
 	if _, ok := c.pmtu.next(time.Unix(1000, 0)); ok {
 		t.Fatal("a probe is planned with discovery off")
@@ -203,7 +204,7 @@ func pmtuSpec(seed uint64, mtu int, bytes uint64, losses, timeouts *int) pairSpe
 		seed: seed,
 		link: netsim.LinkConfig{Delay: 10 * time.Millisecond, MTU: mtu},
 		cfg: Config{
-			PacketSize: 65453, PathBase: 1232, PathOverhead: 48,
+			PacketSize: 65453, PathBase: 1232, PathOverhead: 48, MaxRecvDatagram: 65535,
 			NewController: func(now time.Time, mss int) cc.Controller {
 				return countingCC{cc.NewLEDBAT(now, cc.LEDBATConfig{MSS: mss}), losses, timeouts}
 			},

@@ -36,8 +36,17 @@ type Stats struct {
 	InFlight     int           // bytes in flight
 	QueuingDelay time.Duration // the controller's latest estimate
 	SlowStart    bool
-	PathMTU      int // largest datagram confirmed on the path; 0: discovery off
-	PacketSize   int // payload of a full DATA packet now
+
+	// PacketSize is the payload of a full DATA packet: within what the
+	// peer reads whole, what the path carries and the configured ceiling
+	// (docs/protocol.md).
+	PacketSize int
+	// PeerMaxDatagram is the largest datagram the peer said, in the
+	// handshake, that it reads whole; 0 when it said nothing.
+	PeerMaxDatagram int
+	// PathMTU is the largest datagram (UDP payload) path MTU discovery
+	// confirmed the path carries; 0 when discovery is off.
+	PathMTU int
 }
 
 // Stats returns a snapshot of the connection's counters and estimates.
@@ -51,7 +60,8 @@ func (c *Conn) Stats() Stats {
 	s.InFlight = c.snd.flight
 	s.QueuingDelay = c.ctrl.QueuingDelay()
 	s.SlowStart = c.ctrl.InSlowStart()
+	s.PacketSize = c.maxPayload()
+	s.PeerMaxDatagram = c.size.peerMax
 	s.PathMTU = c.PathMTU()
-	s.PacketSize = c.packetSize()
 	return s
 }
