@@ -522,12 +522,11 @@ func (c *Conn) askPeer(now time.Time, buf []byte) int {
 // once every packet we sent before stopping has had time to arrive (two
 // RTOs without backoff, and at least rewindQuiet: a packet can wait long
 // in a busy receiver's socket buffer), so that the answer reflects them
-// all. If the peer holds nothing
-// out of order and acknowledged nothing new, the large packets are not
-// getting through: the outstanding data is re-packetized. If it did get
-// some, the path still carries them and the loss was something else (a
-// burst, an outage): the search is restored as it was, and sending
-// resumes.
+// all. If the peer holds nothing out of order and acknowledged nothing
+// new, the large packets are not getting through: the outstanding data
+// is re-packetized. If any packet shows that it got some, at any time,
+// the path still carries them and the loss was something else (a burst,
+// an outage): the search is restored as it was, and sending resumes.
 func (c *Conn) settleRewind(now time.Time, h *wire.Header) {
 	rw := &c.rewind
 	got := c.snd.una != rw.una
