@@ -22,6 +22,7 @@ const MinPadded = HeaderSize + 2 + 4 + 2
 // a 4-byte mask with no bit set, which acknowledges nothing.
 func (h *Header) PutPadded(buf []byte, size int) int {
 	hh := *h
+	hh.MaxDatagram = 0 // the handshake's; a probe never carries it
 	var none [4]byte
 	if hh.SACK == nil {
 		hh.SACK = none[:]
