@@ -62,3 +62,27 @@ func TestLoopbackPathFixed(t *testing.T) {
 		t.Fatalf("loopback connection: PathMTU %d, PacketSize %d; want %d and %d", st.PathMTU, st.PacketSize, loopbackPacketSize+maxOverhead, loopbackPacketSize)
 	}
 }
+
+// TestSendReportsTooBig checks that a datagram the kernel refuses as too
+// long (EMSGSIZE: here longer than any IPv4 UDP datagram) is reported
+// by its size, for path MTU discovery to take as a ceiling, while the
+// datagrams around it still leave.
+func TestSendReportsTooBig(t *testing.T) {
+	checkLeaks(t)
+	a, b := listenUDP(t), listenUDP(t)
+	to := source{ap: netip.MustParseAddrPort(b.Addr().String())}
+	out := a.getBatch()
+	for _, n := range []int{1200, 1200, maxUDPPayload + 1, 1200} {
+		buf := a.getBuf()
+		out.add(outgoing{b: buf[:n]})
+	}
+	before := a.Stats()
+	if got := a.send(out, to); got != maxUDPPayload+1 {
+		t.Fatalf("send reported %d as too big, want %d", got, maxUDPPayload+1)
+	}
+	a.putBatch(out)
+	st := a.Stats()
+	if sent := st.PacketsOut - before.PacketsOut; sent != 3 {
+		t.Fatalf("%d datagrams sent, want the 3 that fit", sent)
+	}
+}
