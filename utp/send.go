@@ -110,24 +110,31 @@ func (s *Socket) sendRun(out *outBatch, i, j int, to netip.AddrPort) bool {
 }
 
 // sendOne sends datagram i alone. It returns its size if the kernel
-// refused it as larger than the link, else 0.
+// refused it as larger than the link, else 0. An EMSGSIZE may also be an
+// ICMP "too big" about an earlier datagram that the kernel reports on
+// the next call (IP_RECVERR sets the socket's pending error, which a send
+// returns and clears): the send is tried once more, and only a second
+// refusal is this datagram's.
 func (s *Socket) sendOne(out *outBatch, i int, to netip.AddrPort) (tooBig int) {
-	d := out.get(i)
-	n := d.len()
-	var err error
-	sent := false
-	if d.tail[0] != nil && s.vec != nil {
-		if sent, err = s.vec.send(out, i, i+1, 0, to); sent {
-			s.counted(1, n, err)
+	n := out.get(i).len()
+	for range 2 {
+		if err := s.sendOneTry(out, i, to); !isMsgSize(err) {
+			return 0
 		}
 	}
-	if !sent {
-		err = s.writeUDP(d.flatten(), to)
+	return n
+}
+
+// sendOneTry makes one attempt at sending datagram i.
+func (s *Socket) sendOneTry(out *outBatch, i int, to netip.AddrPort) error {
+	d := out.get(i)
+	if d.tail[0] != nil && s.vec != nil {
+		if sent, err := s.vec.send(out, i, i+1, 0, to); sent {
+			s.counted(1, d.len(), err)
+			return err
+		}
 	}
-	if isMsgSize(err) {
-		return n
-	}
-	return 0
+	return s.writeUDP(d.flatten(), to)
 }
 
 // writeTo sends one datagram.
