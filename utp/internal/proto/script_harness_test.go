@@ -554,8 +554,8 @@ func (tc *testConn) record(step string, b []byte) {
 	switch {
 	case h.ConnID != wantID:
 		tc.t.Fatalf("after %s: sent %v with connection_id %#x, want %#x", step, p, h.ConnID, wantID)
-	case len(payload) > tc.conn.packetSize():
-		tc.t.Fatalf("after %s: sent %v, payload over packetSize %d", step, p, tc.conn.packetSize())
+	case len(payload) > tc.conn.maxPayload():
+		tc.t.Fatalf("after %s: sent %v, payload over maxPayload %d", step, p, tc.conn.maxPayload())
 	case len(raw) > tc.conn.peerDatagram() && !tc.conn.cfg.PacketSizeOverride:
 		tc.t.Fatalf("after %s: sent %v, a %d-byte datagram, more than the peer reads (%d)", step, p, len(raw), tc.conn.peerDatagram())
 	case h.SACK != nil && (len(h.SACK)%4 != 0 || len(h.SACK) > tc.conn.cfg.MaxSACKBytes):

@@ -104,8 +104,8 @@ func TestSizeChosenPayload(t *testing.T) {
 						return &fixedWindow{wnd: 1 << 20}
 					}
 				}))
-				if got := tc.conn.packetSize(); got != sc.want {
-					t.Fatalf("packetSize %d, want %d", got, sc.want)
+				if got := tc.conn.maxPayload(); got != sc.want {
+					t.Fatalf("maxPayload %d, want %d", got, sc.want)
 				}
 				if m := mss[len(mss)-1]; m != sc.want+wire.HeaderSize {
 					t.Fatalf("controller built with MSS %d, want %d (payload and header)", m, sc.want+wire.HeaderSize)
@@ -144,8 +144,8 @@ func TestSizeReplyLostKeepsCommon(t *testing.T) {
 			t.Fatalf("sent a %d-byte datagram to a peer that advertised nothing", len(p.raw))
 		}
 	}
-	if got := tc.conn.packetSize(); got != CommonDatagram-overhead {
-		t.Fatalf("packetSize %d, want %d", got, CommonDatagram-overhead)
+	if got := tc.conn.maxPayload(); got != CommonDatagram-overhead {
+		t.Fatalf("maxPayload %d, want %d", got, CommonDatagram-overhead)
 	}
 }
 
@@ -156,8 +156,8 @@ func TestSizeLaterAdvertisementIgnored(t *testing.T) {
 	h := tc.peerHeader(wire.State, tc.peerNext, tc.peerAckNr)
 	h.MaxDatagram = 65535
 	tc.writePacket(h, "")
-	if got := tc.conn.packetSize(); got != CommonDatagram-overhead {
-		t.Fatalf("packetSize %d after a late advertisement, want %d", got, CommonDatagram-overhead)
+	if got := tc.conn.maxPayload(); got != CommonDatagram-overhead {
+		t.Fatalf("maxPayload %d after a late advertisement, want %d", got, CommonDatagram-overhead)
 	}
 }
 

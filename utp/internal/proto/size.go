@@ -35,17 +35,18 @@ type sizeState struct {
 	mss int
 }
 
-// packetSize is the largest payload a DATA packet may carry now: the
+// maxPayload is the largest payload a DATA packet may carry now: the
 // smaller of
 //   - what the peer reads whole (its advertisement, else CommonDatagram)
 //     less our header and the largest selective ACK we send, the only
 //     extension a DATA packet carries; skipped when PacketSizeOverride
 //     makes PacketSize the user's promise about the peer;
-//   - PacketSize, the ceiling of what the path and the IO layer carry.
+//   - PacketSize, the ceiling of what the IO layer carries;
+//   - what path MTU discovery confirmed the path carries (pathMax).
 //
 // Every decision about the size of a packet reads it.
-func (c *Conn) packetSize() int {
-	n := c.cfg.PacketSize
+func (c *Conn) maxPayload() int {
+	n := min(c.cfg.PacketSize, c.pathMax())
 	if !c.cfg.PacketSizeOverride {
 		n = min(n, c.peerDatagram()-dataOverhead(c.cfg))
 	}
@@ -67,7 +68,7 @@ func dataOverhead(cfg Config) int { return wire.HeaderSize + 2 + cfg.MaxSACKByte
 
 // advertised is the size our SYN, or our reply to the SYN syn,
 // advertises: MaxRecvDatagram, or 0 (no extension) when that is unset or
-// the dialer's SYN did not carry the extension (it may not know it).
+// the dialer's SYN did not carry the extension (it would not read ours).
 func (c *Conn) advertised(syn *wire.Header) uint32 {
 	if c.cfg.MaxRecvDatagram <= 0 || (syn != nil && syn.MaxDatagram == 0) {
 		return 0
@@ -81,17 +82,21 @@ func (c *Conn) learnPeerSize(now time.Time, h *wire.Header) {
 	if h.MaxDatagram != 0 {
 		c.size.peerMax = int(min(max(h.MaxDatagram, minPeerDatagram), maxPeerDatagram))
 	}
+	if !c.cfg.PacketSizeOverride {
+		// Path MTU probes past what the peer reads would be truncated.
+		c.pmtu.limit(c.peerDatagram())
+	}
 	c.resize(now)
 }
 
-// resize applies a new packetSize to what depends on it: the receiver's
+// resize applies a new maxPayload to what depends on it: the receiver's
 // idea of a full packet, and the congestion controller's segment size.
 // The controller is rebuilt rather than adjusted, which is only sound
 // during the handshake, before any data has flowed: a dialer's SYN
 // timeouts are replayed into the new one (RFC 5681 3.1: a lost SYN leaves
 // a window of one segment).
 func (c *Conn) resize(now time.Time) {
-	payload := c.packetSize()
+	payload := c.maxPayload()
 	c.rcv.packetSize = payload
 	mss := payload + wire.HeaderSize
 	if mss == c.size.mss {
