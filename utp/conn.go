@@ -36,10 +36,12 @@ type Conn struct {
 	dst   source // raddr, ready to send to
 	key   connKey
 
-	confirmed   atomic.Bool // the dialer was heard from (read by Socket under its lock)
-	leadIn      atomic.Bool // a Read of this connection leads the Socket's reads and is in a read
-	sharePeriod int64       // last period this connection received data in (read lead only)
-	shareBytes  int         // ... and how much, up to shareActive
+	confirmed   atomic.Bool   // the dialer proved its address (proto.Conn.Confirmed); always, for a dialer
+	acceptor    bool          // made by a SYN; set before the Conn is published
+	up          unprovenLinks // the Socket's unproven list, guarded by Socket.mu
+	leadIn      atomic.Bool   // a Read of this connection leads the Socket's reads and is in a read
+	sharePeriod int64         // last period this connection received data in (read lead only)
+	shareBytes  int           // ... and how much, up to shareActive
 
 	mu        sync.Mutex
 	sendQ     []*outBatch // datagrams made, not yet sent; see queue
@@ -134,7 +136,8 @@ func (c *Conn) finishStep(now time.Time) {
 		c.discardAfterClose(now)
 	}
 	c.collect(now, out)
-	if !c.confirmed.Load() && c.m.Confirmed() {
+	proven := !c.confirmed.Load() && c.m.Confirmed()
+	if proven {
 		c.confirmed.Store(true)
 	}
 	gone := c.events()
@@ -144,8 +147,11 @@ func (c *Conn) finishStep(now time.Time) {
 	if direct != nil {
 		c.sendDirect(direct)
 	}
-	if gone {
+	switch {
+	case gone:
 		c.s.forget(c)
+	case proven && c.acceptor:
+		c.s.promote(c)
 	}
 }
 

@@ -11,6 +11,7 @@ type SocketOption func(*socketConfig)
 type socketConfig struct {
 	background   context.Context
 	backlog      int
+	unproven     int
 	packetSize   int
 	sendBuffer   int
 	recvBuffer   int
@@ -25,6 +26,7 @@ func defaultConfig() socketConfig {
 	return socketConfig{
 		background:   context.Background(),
 		backlog:      128,
+		unproven:     4096,
 		sendBuffer:   4 << 20,
 		recvBuffer:   4 << 20,
 		linger:       30 * time.Second,
@@ -56,13 +58,21 @@ func WithBackground(ctx context.Context) SocketOption {
 	return func(c *socketConfig) { c.background = ctx }
 }
 
-// WithBacklog bounds the connections that completed the handshake but
-// have not been returned by Accept. When it is full, a new SYN displaces
-// the oldest connection whose dialer has not been heard from since its SYN
-// (a spoofed SYN looks like that); if there is none, the SYN is refused
-// with RESET. Default 128.
+// WithBacklog bounds the connections whose dialer has proven its address
+// but that Accept has not returned yet. While it is full, new SYNs are
+// refused with RESET (within WithResetRate). Default 128.
 func WithBacklog(n int) SocketOption {
 	return func(c *socketConfig) { c.backlog = max(1, n) }
+}
+
+// WithUnprovenLimit bounds the connections whose SYN was answered but
+// whose dialer has not yet proven its address (a packet from it that
+// acknowledges our reply): a spoofed SYN's connection stays that way.
+// When the limit is reached, a new SYN displaces the oldest such
+// connection, silently; they also expire after 10 s. Default 4096, a few
+// MiB of memory however fast SYNs arrive.
+func WithUnprovenLimit(n int) SocketOption {
+	return func(c *socketConfig) { c.unproven = max(1, n) }
 }
 
 // WithPacketSize sets the largest payload of one uTP packet, in bytes.

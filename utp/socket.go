@@ -38,7 +38,8 @@ type Socket struct {
 	closed bool
 	rng    *rand.Rand
 
-	backlog    []*Conn       // accepted, not yet returned by Accept; guarded by mu
+	backlog    []*Conn       // proven, not yet returned by Accept; guarded by mu
+	unproven   unprovenList  // answered SYNs awaiting their dialer's proof; guarded by mu
 	acceptSig  chan struct{} // signalled when backlog grows
 	nonUTP     chan datagram
 	done       chan struct{} // closed by Close
@@ -313,60 +314,6 @@ func (s *Socket) lookup(from source, h *wire.Header) *Conn {
 	return nil
 }
 
-// accept creates a connection for a new SYN and queues it for Accept.
-//
-// When the backlog is full, the oldest connection in it whose dialer has
-// not been heard from since its SYN is dropped silently to make room: a
-// flood of spoofed SYNs then churns through the backlog while real dialers,
-// which answer within a round trip, stay. With no such connection the SYN
-// is refused with RESET.
-func (s *Socket) accept(from source, syn wire.Header) {
-	now := time.Now()
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return
-	}
-	var victim *Conn
-	if len(s.backlog) >= s.cfg.backlog {
-		victim = s.evictUnconfirmed()
-		if victim == nil {
-			s.mu.Unlock()
-			s.tel.event(&s.stats.synsRefused, metricSynsRefused)
-			s.replyReset(from, syn)
-			return
-		}
-	}
-	raddr := from.netAddr()
-	key := s.key(from, syn.ConnID+1)
-	m := proto.Accept(now, s.protoConfig(raddr), syn, uint16(s.rng.Uint32()))
-	c := newConn(s, raddr, key, m, now)
-	s.conns[key] = c
-	s.backlog = append(s.backlog, c)
-	s.mu.Unlock()
-	signal(s.acceptSig)
-	if victim != nil {
-		s.tel.event(&s.stats.synsEvicted, metricSynsEvicted)
-		victim.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
-	}
-	s.stats.accepted.Add(1)
-	s.tel.connOpened(false, raddr)
-	c.step(nil) // the STATE reply
-}
-
-// evictUnconfirmed removes and returns the oldest unconfirmed connection
-// in the backlog, or nil. s.mu is held.
-func (s *Socket) evictUnconfirmed() *Conn {
-	for i, c := range s.backlog {
-		if !c.confirmed.Load() {
-			s.backlog = append(s.backlog[:i], s.backlog[i+1:]...)
-			delete(s.conns, c.key)
-			return c
-		}
-	}
-	return nil
-}
-
 // replyReset answers a packet for an unknown connection, within the rate
 // limit (WithResetRate).
 func (s *Socket) replyReset(to source, h wire.Header) {
@@ -427,6 +374,7 @@ func (s *Socket) forget(c *Conn) {
 	if s.conns[c.key] == c {
 		delete(s.conns, c.key)
 	}
+	s.unproven.remove(c)
 	s.mu.Unlock()
 	st := c.Stats()
 	s.stats.retransmits.Add(st.Retransmits)
@@ -615,6 +563,12 @@ func (s *Socket) closeWith(cause error) {
 		close(s.done)
 		s.waits.stop()
 		for _, c := range conns {
+			if !c.confirmed.Load() {
+				// An unproven dialer's address may be forged: a RESET
+				// would be reflected at whoever owns it.
+				c.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
+				continue
+			}
 			c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
 		}
 		_ = s.pc.SetReadDeadline(time.Now())

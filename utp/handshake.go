@@ -1,0 +1,156 @@
+package utp
+
+import (
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/proto"
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
+)
+
+// Handshakes. A SYN's source address is not proven: anyone can forge it.
+// As TCP's accept returns a connection only after the three-way
+// handshake, a Socket hands a connection to Accept only once its dialer
+// has proven the address, which the state machine reports through
+// proto.Conn.Confirmed: a packet from it that acknowledges what we sent
+// to that address. Until then the connection waits in a bounded list,
+// oldest first, and leaves it when proven (to the backlog), when it ends,
+// when it is older than unprovenMaxAge at the next SYN, or when a new SYN
+// finds the list full and evicts its oldest entry. Evicted and expired
+// connections are dropped silently: the source may be a victim of
+// reflection, and nothing more is sent to it.
+//
+// A bounded list rather than stateless SYN cookies (an initial sequence
+// number keyed on the SYN, and the connection built when the proof
+// arrives): the state machine is built from the SYN (its window, its
+// timestamp, the reply re-sent for a repeated SYN) and would need a
+// second constructor; a few thousand small connections bound the memory
+// well enough (docs/security-io.md).
+
+// unprovenMaxAge is how long a connection may wait for its dialer's
+// proof. A genuine dialer proves its address within a round trip and the
+// delayed-ACK interval after our reply (the dialer's empty DATA,
+// proto.Conn.Confirm), or with its first write; a reply lost on the way
+// is repeated when the dialer repeats its SYN, 1 s later.
+const unprovenMaxAge = 10 * time.Second
+
+// unprovenList is a doubly linked list of acceptor connections whose
+// dialer has not proven its address, oldest first. Its links live in the
+// Conns (no allocation per SYN); it is guarded by Socket.mu.
+type unprovenList struct {
+	head, tail *Conn
+	n          int
+}
+
+// unprovenLinks are a Conn's links in the unproven list, guarded by
+// Socket.mu.
+type unprovenLinks struct {
+	prev, next *Conn
+	in         bool
+	since      time.Time // when the SYN arrived
+}
+
+func (l *unprovenList) push(c *Conn, now time.Time) {
+	c.up = unprovenLinks{prev: l.tail, in: true, since: now}
+	if l.tail != nil {
+		l.tail.up.next = c
+	} else {
+		l.head = c
+	}
+	l.tail = c
+	l.n++
+}
+
+// remove takes c out of the list and reports whether it was in it.
+func (l *unprovenList) remove(c *Conn) bool {
+	if !c.up.in {
+		return false
+	}
+	if c.up.prev != nil {
+		c.up.prev.up.next = c.up.next
+	} else {
+		l.head = c.up.next
+	}
+	if c.up.next != nil {
+		c.up.next.up.prev = c.up.prev
+	} else {
+		l.tail = c.up.prev
+	}
+	c.up = unprovenLinks{}
+	l.n--
+	return true
+}
+
+// shed removes the connections a new SYN displaces: those older than
+// unprovenMaxAge, and the oldest while the list is full. It returns them
+// for the caller to drop once s.mu is released. s.mu is held.
+func (s *Socket) shed(now time.Time, victims []*Conn) []*Conn {
+	l := &s.unproven
+	for l.head != nil && (l.n >= s.cfg.unproven || now.Sub(l.head.up.since) > unprovenMaxAge) {
+		c := l.head
+		l.remove(c)
+		if s.conns[c.key] == c {
+			delete(s.conns, c.key)
+		}
+		victims = append(victims, c)
+	}
+	return victims
+}
+
+// accept creates a connection for a new SYN: it answers the SYN and waits
+// in the unproven list for its dialer's proof (promote). A SYN is
+// refused with RESET, within the rate limit, while the backlog is full:
+// its dialer would only be refused later.
+func (s *Socket) accept(from source, syn wire.Header) {
+	now := time.Now()
+	var spare [4]*Conn
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	if len(s.backlog) >= s.cfg.backlog {
+		s.mu.Unlock()
+		s.tel.event(&s.stats.synsRefused, metricSynsRefused)
+		s.replyReset(from, syn)
+		return
+	}
+	victims := s.shed(now, spare[:0])
+	raddr := from.netAddr()
+	key := s.key(from, syn.ConnID+1)
+	m := proto.Accept(now, s.protoConfig(raddr), syn, uint16(s.rng.Uint32()))
+	c := newConn(s, raddr, key, m, now)
+	c.acceptor = true
+	s.conns[key] = c
+	s.unproven.push(c, now)
+	s.mu.Unlock()
+	for _, v := range victims {
+		s.tel.event(&s.stats.synsEvicted, metricSynsEvicted)
+		v.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
+	}
+	c.step(nil) // the STATE reply
+}
+
+// promote moves an acceptor whose dialer proved its address from the
+// unproven list to the backlog, for Accept. When the backlog filled
+// meanwhile, the connection is refused with RESET: its address is
+// proven, so the RESET goes to the real dialer.
+func (s *Socket) promote(c *Conn) {
+	s.mu.Lock()
+	if !s.unproven.remove(c) || s.closed {
+		s.mu.Unlock()
+		return // ended, or evicted, meanwhile
+	}
+	full := len(s.backlog) >= s.cfg.backlog
+	if !full {
+		s.backlog = append(s.backlog, c)
+	}
+	s.mu.Unlock()
+	if full {
+		s.tel.event(&s.stats.synsRefused, metricSynsRefused)
+		c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
+		return
+	}
+	signal(s.acceptSig)
+	s.stats.accepted.Add(1)
+	s.tel.connOpened(false, c.raddr)
+}
