@@ -163,18 +163,31 @@ func (c *Conn) finishStep(now time.Time) {
 // spurious retransmission. When no other goroutine is sending, the caller
 // becomes the sender: queue returns the batch for sendDirect. Otherwise
 // the batch waits in sendQ for the goroutine sending now. Nobody waits
-// for the sender: a send that blocks (a daemon that died under an INET256
-// node) holds up only its own goroutine, and never c.mu. c.mu is held.
+// for the sender: a send that blocks holds up only its own goroutine, and
+// never c.mu; on PacketConns other than UDP, whose sends may block for
+// long (a daemon that died under an INET256 node), the Socket's sender
+// goroutine is always the sender (sender.go). c.mu is held.
 func (c *Conn) queue(out *outBatch) (direct *outBatch) {
 	if out.n == 0 {
 		c.s.putBatch(out)
 		return nil
 	}
 	if c.flushing {
+		if len(c.sendQ) >= maxQueuedBatches {
+			c.s.dropBatch(out) // sends are blocked: lose it, as a full UDP buffer would
+			return nil
+		}
 		c.sendQ = append(c.sendQ, out)
 		return nil
 	}
 	c.flushing = true
+	c.s.flushers.begin()
+	if c.s.async != nil {
+		// Not UDP: WriteTo may block, so the Socket's sender sends.
+		c.sendQ = append(c.sendQ, out)
+		c.s.async.schedule(c)
+		return nil
+	}
 	return out
 }
 
@@ -196,6 +209,7 @@ func (c *Conn) flush() {
 		if len(batches) == 0 {
 			c.flushing = false
 			c.mu.Unlock()
+			c.s.flushers.end()
 			return
 		}
 		c.sendQ, c.sendSpare = c.sendSpare[:0], nil

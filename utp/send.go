@@ -26,6 +26,17 @@ func (s *Socket) send(out *outBatch, to source) {
 	out.reset()
 }
 
+// dropBatch discards a batch that cannot be queued, counting its
+// datagrams as send errors.
+func (s *Socket) dropBatch(out *outBatch) {
+	for i := range out.n {
+		s.tel.event(&s.stats.sendErrors, metricSendErrors)
+		s.putBuf(out.get(i).b)
+	}
+	out.reset()
+	s.putBatch(out)
+}
+
 // sendSegmented sends each run of datagrams that the kernel can segment
 // in one system call.
 func (s *Socket) sendSegmented(out *outBatch, to netip.AddrPort) {

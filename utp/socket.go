@@ -53,6 +53,9 @@ type Socket struct {
 	rin    inbox       // packets read and not yet applied, owned likewise
 	resets tokenBucket // owned by the read lead's holder
 	stats  socketCounters
+
+	async    *asyncSender // sends for PacketConns other than UDP; nil on UDP
+	flushers flushers     // goroutines sending a connection's datagrams now
 }
 
 // connKey identifies a connection by peer and receive id. UDP peers are
@@ -107,6 +110,8 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		s.vec = newVecSender(u, &s.off)
 	} else {
 		s.share = newWindowShare(0)
+		s.async = newAsyncSender()
+		go s.sendLoop()
 	}
 	go s.readLoop()
 	return s
@@ -544,9 +549,17 @@ func (s *Socket) newDialer(addr net.Addr) (*Conn, error) {
 // exits when ReadFrom next returns).
 func (s *Socket) Close() error {
 	s.closeWith(nil)
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
 	select {
 	case <-s.readerDone:
-	case <-time.After(time.Second):
+	case <-t.C:
+	}
+	if s.async != nil {
+		select {
+		case <-s.async.done:
+		case <-t.C:
+		}
 	}
 	return s.closeErr
 }
@@ -571,8 +584,14 @@ func (s *Socket) closeWith(cause error) {
 			}
 			c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
 		}
+		// The RESETs may have been queued for another goroutine that is
+		// sending the connection's datagrams: let them leave first.
+		s.flushers.wait(time.Now().Add(time.Second))
 		_ = s.pc.SetReadDeadline(time.Now())
 		err := s.pc.Close()
+		if s.async != nil {
+			s.async.stop()
+		}
 		if cause == nil {
 			s.closeErr = err
 		}
