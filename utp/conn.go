@@ -38,6 +38,7 @@ type Conn struct {
 
 	confirmed   atomic.Bool   // the dialer proved its address (proto.Conn.Confirmed); always, for a dialer
 	acceptor    bool          // made by a SYN; set before the Conn is published
+	timeWaiting atomic.Bool   // in TIME-WAIT, which it leaves only by ending (read by Socket under its lock)
 	up          unprovenLinks // the Socket's unproven list, guarded by Socket.mu
 	leadIn      atomic.Bool   // a Read of this connection leads the Socket's reads and is in a read
 	sharePeriod int64         // last period this connection received data in (read lead only)
@@ -309,6 +310,7 @@ func (c *Conn) rearm(now time.Time) {
 		// timer, set for a deadline that went away, need not fire.
 		if !c.waitEnd.Equal(end) {
 			c.waitEnd = end
+			c.timeWaiting.Store(true)
 			c.s.waits.add(c, end)
 		}
 		if !c.timerAt.IsZero() {

@@ -12,6 +12,7 @@ type socketConfig struct {
 	background   context.Context
 	backlog      int
 	unproven     int
+	dialIDs      int // tests: dialers draw ids below this (0: all 65,536)
 	packetSize   int
 	sendBuffer   int
 	recvBuffer   int

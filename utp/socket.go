@@ -516,30 +516,86 @@ func (s *Socket) dialAttempt(ctx context.Context, c *Conn) (*Conn, error) {
 	}
 }
 
-// newDialer registers a dialing connection under a free receive id.
+// newDialer registers a dialing connection under a free receive id. When
+// random draws find none (thousands of connections to this peer in
+// TIME-WAIT), it takes over the id of our oldest connection to the peer
+// in TIME-WAIT, which it ends: the peer's side of that connection, if it
+// still waits, is reopened by the new SYN, as a SYN reopens TIME-WAIT on
+// our side (route), and as RFC 6191 lets TCP.
 func (s *Socket) newDialer(addr net.Addr) (*Conn, error) {
+	c, err := s.registerDialer(addr, nil)
+	if c != nil || err != nil {
+		return c, err
+	}
+	key := s.keyOf(addr, 0)
+	for _, old := range s.waits.oldest(64, func(c *Conn) bool {
+		// Entries stay queued after their connection ended (a new SYN
+		// reopened it, a RESET): those are skipped.
+		return !c.acceptor && c.key.ap == key.ap && c.key.addr == key.addr && !isClosed(c.closed)
+	}) {
+		if c, err := s.registerDialer(addr, old); c != nil || err != nil {
+			return c, err
+		}
+	}
+	return nil, errors.New("no free connection id for this peer")
+}
+
+// registerDialer registers a dialer under a random free id, or, given
+// old, a connection in TIME-WAIT, under old's id in old's place; old then
+// ends silently. The table changes in one step, so that concurrent dials
+// cannot take the same id. It returns nil and no error if the ids drawn
+// are taken, or old is no longer in the table.
+func (s *Socket) registerDialer(addr net.Addr, old *Conn) (*Conn, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil, net.ErrClosed
 	}
-	for range 64 {
-		id := uint16(s.rng.Uint32())
-		// The peer addresses us with id; a RESET may carry id+1.
+	tries := 64
+	if old != nil {
+		tries = 1
+	}
+	var c *Conn
+	for range tries {
+		id := s.drawDialID()
+		if old != nil {
+			id = old.key.id
+		}
+		// The peer addresses us with id; a RESET may carry id+1, which
+		// lookup gives first to a connection whose receive id it is:
+		// such a neighbour may only be in TIME-WAIT, where a RESET
+		// taken for it costs nothing.
 		key := s.keyOf(addr, id)
-		if s.conns[key] != nil || s.conns[s.keyOf(addr, id+1)] != nil {
+		if prev := s.conns[key]; prev != nil && (prev != old || isClosed(old.closed)) {
+			continue
+		}
+		if n := s.conns[s.keyOf(addr, id+1)]; n != nil && !n.timeWaiting.Load() {
 			continue
 		}
 		cfg := s.protoConfig(addr)
 		cfg.SynRetries = dialSynRetries
 		now := time.Now()
 		m := proto.Dial(now, cfg, id, uint16(s.rng.Uint32()))
-		c := newConn(s, addr, key, m, now)
+		c = newConn(s, addr, key, m, now)
 		s.conns[key] = c
 		s.stats.dialed.Add(1)
-		return c, nil
+		break
 	}
-	return nil, errors.New("no free connection id for this peer")
+	s.mu.Unlock()
+	if c != nil && old != nil {
+		// Out of the table already (forget leaves c in place).
+		old.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
+	}
+	return c, nil
+}
+
+// drawDialID draws a receive id for a dialer: any of the 65,536, or, in
+// tests, one of the first cfg.dialIDs. s.mu is held.
+func (s *Socket) drawDialID() uint16 {
+	if s.cfg.dialIDs > 0 {
+		return uint16(s.rng.IntN(s.cfg.dialIDs))
+	}
+	return uint16(s.rng.Uint32())
 }
 
 // Close closes the Socket: its connections are reset, Accept and Dial

@@ -109,6 +109,21 @@ func (w *timeWaits) popDue(now time.Time) []*Conn {
 	return due
 }
 
+// oldest returns up to n connections in TIME-WAIT that match, earliest
+// end first. An entry may be stale (the connection left TIME-WAIT since):
+// the caller checks under the connection's lock.
+func (w *timeWaits) oldest(n int, match func(*Conn) bool) []*Conn {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var found []*Conn
+	for i := w.head; i < len(w.q) && len(found) < n; i++ {
+		if c := w.q[i].c; match(c) {
+			found = append(found, c)
+		}
+	}
+	return found
+}
+
 // stop drops every pending end: the Socket is closed, and so are its
 // connections.
 func (w *timeWaits) stop() {
