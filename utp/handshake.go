@@ -26,6 +26,70 @@ import (
 // second constructor; a few thousand small connections bound the memory
 // well enough (docs/security-io.md).
 
+// synRecord is what a connection is built from: its SYN, and the initial
+// sequence number we answered it with.
+type synRecord struct {
+	id, seq, isn uint16
+	wnd          uint32
+}
+
+// shedSyns remembers, in a few dozen bytes each, the handshakes shed from
+// the unproven list while they could still be proven (revive): the
+// newest 8 times the unproven limit, in a ring whose oldest entries are
+// overwritten. Guarded by Socket.mu.
+type shedSyns struct {
+	ring  []shedSyn
+	next  int
+	n     int // live entries
+	byKey map[connKey]int32
+}
+
+type shedSyn struct {
+	key   connKey
+	r     synRecord
+	since time.Time
+	live  bool
+}
+
+func (m *shedSyns) remember(key connKey, r synRecord, since time.Time, size int) {
+	if m.ring == nil {
+		m.ring = make([]shedSyn, size)
+		m.byKey = make(map[connKey]int32, size)
+	}
+	if old := &m.ring[m.next]; old.live {
+		delete(m.byKey, old.key)
+		m.n--
+	}
+	if i, ok := m.byKey[key]; ok { // the same key shed again: one entry
+		m.ring[i].live = false
+		m.n--
+	}
+	m.ring[m.next] = shedSyn{key: key, r: r, since: since, live: true}
+	m.byKey[key] = int32(m.next)
+	m.next = (m.next + 1) % len(m.ring)
+	m.n++
+}
+
+// take removes and returns the record under key if ack is the ack_nr
+// that proves its dialer, one below our initial sequence number (our
+// reply carries it unconsumed, proto.Accept), and the record is not
+// older than unprovenMaxAge.
+func (m *shedSyns) take(key connKey, ack uint16, now time.Time) (synRecord, time.Time, bool) {
+	i, ok := m.byKey[key]
+	if !ok {
+		return synRecord{}, time.Time{}, false
+	}
+	e := &m.ring[i]
+	if e.r.isn-1 != ack || now.Sub(e.since) > unprovenMaxAge {
+		return synRecord{}, time.Time{}, false
+	}
+	r, since := e.r, e.since
+	delete(m.byKey, key)
+	*e = shedSyn{}
+	m.n--
+	return r, since, true
+}
+
 // unprovenMaxAge is how long a connection may wait for its dialer's
 // proof. A genuine dialer proves its address within a round trip and the
 // delayed-ACK interval after our reply (the dialer's empty DATA,
@@ -83,13 +147,17 @@ func (l *unprovenList) remove(c *Conn) bool {
 // shed removes the connections a new SYN displaces: those older than
 // unprovenMaxAge, and the oldest while the list is full. It returns them
 // for the caller to drop once s.mu is released. s.mu is held.
-func (s *Socket) shed(now time.Time, victims []*Conn) []*Conn {
+func (s *Socket) shedUnproven(now time.Time, victims []*Conn) []*Conn {
 	l := &s.unproven
 	for l.head != nil && (l.n >= s.cfg.unproven || now.Sub(l.head.up.since) > unprovenMaxAge) {
 		c := l.head
+		since := c.up.since
 		l.remove(c)
 		if s.conns[c.key] == c {
 			delete(s.conns, c.key)
+		}
+		if now.Sub(since) <= unprovenMaxAge {
+			s.shed.remember(c.key, c.syn, since, 8*s.cfg.unproven)
 		}
 		victims = append(victims, c)
 	}
@@ -114,20 +182,51 @@ func (s *Socket) accept(from source, syn wire.Header) {
 		s.replyReset(from, syn)
 		return
 	}
-	victims := s.shed(now, spare[:0])
-	raddr := from.netAddr()
-	key := s.key(from, syn.ConnID+1)
-	m := proto.Accept(now, s.protoConfig(raddr), syn, uint16(s.rng.Uint32()))
-	c := newConn(s, raddr, key, m, now)
-	c.acceptor = true
-	s.conns[key] = c
-	s.unproven.push(c, now)
+	victims := s.shedUnproven(now, spare[:0])
+	c := s.newAcceptor(from, synRecord{id: syn.ConnID, seq: syn.SeqNr, wnd: syn.WndSize, isn: uint16(s.rng.Uint32())}, now, now)
 	s.mu.Unlock()
 	for _, v := range victims {
 		s.tel.event(&s.stats.synsEvicted, metricSynsEvicted)
 		v.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
 	}
 	c.step(nil) // the STATE reply
+}
+
+// newAcceptor creates and registers an acceptor for a SYN, new or
+// remembered (revive), in the unproven list. s.mu is held.
+func (s *Socket) newAcceptor(from source, r synRecord, since, now time.Time) *Conn {
+	raddr := from.netAddr()
+	key := s.key(from, r.id+1)
+	syn := wire.Header{Type: wire.Syn, ConnID: r.id, SeqNr: r.seq, WndSize: r.wnd}
+	m := proto.Accept(now, s.protoConfig(raddr), syn, r.isn)
+	c := newConn(s, raddr, key, m, now)
+	c.acceptor, c.syn = true, r
+	s.conns[key] = c
+	s.unproven.push(c, since)
+	return c
+}
+
+// revive recreates a connection shed from the unproven list when its
+// dialer's proof arrives after all: h, for no connection in the table,
+// acknowledges exactly the reply we sent to a SYN remembered under its
+// key. It returns the new connection, for the caller to hand h to, or
+// nil. A dialer whose first DATA was lost, and whose connection a flood
+// evicted before the retransmission, connects this way.
+func (s *Socket) revive(from source, h *wire.Header, now time.Time) *Conn {
+	if h.Type == wire.Syn || h.Type == wire.Reset {
+		return nil
+	}
+	key := s.key(from, h.ConnID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.shed.n == 0 {
+		return nil
+	}
+	r, since, ok := s.shed.take(key, h.AckNr, now)
+	if !ok || s.conns[key] != nil {
+		return nil
+	}
+	return s.newAcceptor(from, r, since, now)
 }
 
 // promote moves an acceptor whose dialer proved its address from the

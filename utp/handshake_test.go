@@ -107,3 +107,53 @@ func TestSimUnprovenBounded(t *testing.T) {
 		}
 	})
 }
+
+// A dialer whose proof is lost, and whose connection a flood then sheds
+// from the unproven list, still connects: the retransmitted proof finds
+// the shed handshake remembered and revives the connection, which Accept
+// then returns with the data.
+func TestSimShedHandshakeRevives(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		const limit = 8
+		n, a, b := simNet(t, WithUnprovenLimit(limit))
+		accepted := make(chan *Conn, 1)
+		go func() {
+			c, err := b.AcceptUTP()
+			if err == nil {
+				accepted <- c
+			}
+			close(accepted)
+		}()
+		ca, err := a.DialUTP(t.Context(), b.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.Partition("a", "b", true)
+		ca.Write([]byte("late proof")) // lost
+		for i := range 2 * limit {
+			pc := n.Listen(netsim.Addr(fmt.Sprintf("src%d", i)))
+			syn := wire.Header{Type: wire.Syn, ConnID: uint16(i), SeqNr: 1}
+			pc.WriteTo(syn.Append(nil), b.Addr())
+			defer pc.Close()
+		}
+		time.Sleep(50 * time.Millisecond)
+		if st := b.Stats(); st.SynsEvicted < limit {
+			t.Fatalf("the flood evicted %d handshakes; the dialer's was to be among them", st.SynsEvicted)
+		}
+		n.Partition("a", "b", false)
+		var c *Conn
+		select {
+		case c = <-accepted:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the dialer whose handshake was shed was never accepted")
+		}
+		got := make([]byte, 32)
+		k, err := c.Read(got)
+		if err != nil || string(got[:k]) != "late proof" {
+			t.Fatalf("read %q, %v", got[:k], err)
+		}
+		c.Close()
+		ca.Close()
+	})
+}

@@ -27,7 +27,7 @@ func defaultConfig() socketConfig {
 	return socketConfig{
 		background:   context.Background(),
 		backlog:      128,
-		unproven:     4096,
+		unproven:     2048,
 		sendBuffer:   4 << 20,
 		recvBuffer:   4 << 20,
 		linger:       30 * time.Second,
@@ -70,7 +70,7 @@ func WithBacklog(n int) SocketOption {
 // whose dialer has not yet proven its address (a packet from it that
 // acknowledges our reply): a spoofed SYN's connection stays that way.
 // When the limit is reached, a new SYN displaces the oldest such
-// connection, silently; they also expire after 10 s. Default 4096, a few
+// connection, silently; they also expire after 10 s. Default 2048, a few
 // MiB of memory however fast SYNs arrive.
 func WithUnprovenLimit(n int) SocketOption {
 	return func(c *socketConfig) { c.unproven = max(1, n) }

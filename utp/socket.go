@@ -40,6 +40,7 @@ type Socket struct {
 
 	backlog    []*Conn       // proven, not yet returned by Accept; guarded by mu
 	unproven   unprovenList  // answered SYNs awaiting their dialer's proof; guarded by mu
+	shed       shedSyns      // handshakes shed from unproven, still revivable; guarded by mu
 	acceptSig  chan struct{} // signalled when backlog grows
 	nonUTP     chan datagram
 	done       chan struct{} // closed by Close
@@ -280,6 +281,7 @@ func (s *Socket) route(in *inbox, b []byte, from source, now time.Time) {
 	}
 	if c == nil {
 		in.flush(now) // keep the order of packets and new connections
+		c = s.revive(from, &h, now)
 	}
 	switch {
 	case c != nil:
