@@ -218,15 +218,28 @@ func (s *Socket) revive(from source, h *wire.Header, now time.Time) *Conn {
 	}
 	key := s.key(from, h.ConnID)
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed || s.shed.n == 0 {
-		return nil
+	var c *Conn
+	if !s.closed && s.shed.n > 0 && s.conns[key] == nil {
+		if r, since, ok := s.shed.take(key, h.AckNr, now); ok {
+			c = s.newAcceptor(from, r, since, now)
+		}
 	}
-	r, since, ok := s.shed.take(key, h.AckNr, now)
-	if !ok || s.conns[key] != nil {
-		return nil
+	s.mu.Unlock()
+	if c != nil {
+		s.tel.event(&s.stats.revived, metricRevived)
 	}
-	return s.newAcceptor(from, r, since, now)
+	return c
+}
+
+// unprovable reports whether h, for an acceptor whose dialer has not
+// proven its address, cannot be the proof: only a packet whose ack_nr
+// echoes our initial sequence number can (the state machine's own rule,
+// checked here too because Accept's promise rests on it). Such packets
+// are dropped before the state machine sees them. SYNs (a repeated SYN
+// gets our reply again) and RESETs are the state machine's to judge.
+func (c *Conn) unprovable(h *wire.Header) bool {
+	return c.acceptor && !c.confirmed.Load() &&
+		h.Type != wire.Syn && h.Type != wire.Reset && h.AckNr != c.syn.isn-1
 }
 
 // promote moves an acceptor whose dialer proved its address from the

@@ -47,7 +47,8 @@ func defaultConfig() socketConfig {
 //
 // Drops, refusals, RESETs to unknown connections and send failures reach
 // the collector as they happen: utp/malformed, utp/nonutp_dropped,
-// utp/syns_refused, utp/syns_evicted, utp/resets_sent,
+// utp/syns_refused, utp/syns_evicted, utp/revived, utp/unprovable,
+// utp/resets_sent,
 // utp/resets_suppressed and utp/send_errors, each the SocketStats field
 // of that name. A
 // connection's traffic (utp/packets_sent, utp/packets_received,

@@ -284,6 +284,8 @@ func (s *Socket) route(in *inbox, b []byte, from source, now time.Time) {
 		c = s.revive(from, &h, now)
 	}
 	switch {
+	case c != nil && c.unprovable(&h):
+		s.tel.event(&s.stats.unprovable, metricUnprovable)
 	case c != nil:
 		if len(payload) > 0 {
 			s.share.noteData(c, now, len(payload))
@@ -577,8 +579,16 @@ func (s *Socket) registerDialer(addr net.Addr, old *Conn) (*Conn, error) {
 		cfg := s.protoConfig(addr)
 		cfg.SynRetries = dialSynRetries
 		now := time.Now()
-		m := proto.Dial(now, cfg, id, uint16(s.rng.Uint32()))
+		isn := uint16(s.rng.Uint32())
+		if old != nil && isn == old.syn.isn {
+			// The peer may still hold old's connection, and would take
+			// a SYN with the same sequence number for old's, repeated
+			// (proto.Conn.SameSyn): its reply would be old's.
+			isn++
+		}
+		m := proto.Dial(now, cfg, id, isn)
 		c = newConn(s, addr, key, m, now)
+		c.syn = synRecord{id: id, isn: isn}
 		s.conns[key] = c
 		s.stats.dialed.Add(1)
 		break
