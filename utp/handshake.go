@@ -33,9 +33,17 @@ type synRecord struct {
 	wnd          uint32
 }
 
+// shedRecords is how many shed handshakes are remembered per unproven
+// connection kept whole: a record costs about 200 bytes, a connection
+// about 5 KiB. With the default limit, a flood of 10,000 SYNs a second
+// leaves a genuine dialer 0.1 s to prove its address with a whole
+// connection, and 3 s more (a retransmission of a lost proof) with a
+// record.
+const shedRecords = 32
+
 // shedSyns remembers, in a few dozen bytes each, the handshakes shed from
 // the unproven list while they could still be proven (revive): the
-// newest 8 times the unproven limit, in a ring whose oldest entries are
+// newest shedRecords times the unproven limit, in a ring whose oldest entries are
 // overwritten. Guarded by Socket.mu.
 type shedSyns struct {
 	ring  []shedSyn
@@ -157,7 +165,7 @@ func (s *Socket) shedUnproven(now time.Time, victims []*Conn) []*Conn {
 			delete(s.conns, c.key)
 		}
 		if now.Sub(since) <= unprovenMaxAge {
-			s.shed.remember(c.key, c.syn, since, 8*s.cfg.unproven)
+			s.shed.remember(c.key, c.syn, since, shedRecords*s.cfg.unproven)
 		}
 		victims = append(victims, c)
 	}
@@ -184,10 +192,16 @@ func (s *Socket) accept(from source, syn wire.Header) {
 	}
 	victims := s.shedUnproven(now, spare[:0])
 	c := s.newAcceptor(from, synRecord{id: syn.ConnID, seq: syn.SeqNr, wnd: syn.WndSize, isn: uint16(s.rng.Uint32())}, now, now)
+	if s.cfg.earlyAccept {
+		s.backlog = append(s.backlog, c)
+	}
 	s.mu.Unlock()
 	for _, v := range victims {
 		s.tel.event(&s.stats.synsEvicted, metricSynsEvicted)
 		v.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
+	}
+	if s.cfg.earlyAccept {
+		s.queued(c)
 	}
 	c.step(nil) // the STATE reply
 }
@@ -252,6 +266,10 @@ func (s *Socket) promote(c *Conn) {
 		s.mu.Unlock()
 		return // ended, or evicted, meanwhile
 	}
+	if s.cfg.earlyAccept {
+		s.mu.Unlock()
+		return // queued for Accept at its SYN
+	}
 	full := len(s.backlog) >= s.cfg.backlog
 	if !full {
 		s.backlog = append(s.backlog, c)
@@ -262,6 +280,11 @@ func (s *Socket) promote(c *Conn) {
 		c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
 		return
 	}
+	s.queued(c)
+}
+
+// queued signals Accept that c joined the backlog, and counts it.
+func (s *Socket) queued(c *Conn) {
 	signal(s.acceptSig)
 	s.stats.accepted.Add(1)
 	s.tel.connOpened(false, c.raddr)

@@ -157,3 +157,32 @@ func TestSimShedHandshakeRevives(t *testing.T) {
 		ca.Close()
 	})
 }
+
+// WithEarlyAccept returns a connection at its SYN, for peers whose dialer
+// stays silent after the handshake.
+func TestSimEarlyAccept(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		n, _, _ := simNet(t)
+		b := NewSocket(n.Listen("early"), WithEarlyAccept())
+		defer b.Close()
+		raw := n.Listen("raw")
+		defer raw.Close()
+		syn := wire.Header{Type: wire.Syn, ConnID: 100, SeqNr: 1, WndSize: 1 << 20}
+		raw.WriteTo(syn.Append(nil), b.Addr())
+		done := make(chan *Conn, 1)
+		go func() {
+			c, _ := b.AcceptUTP()
+			done <- c
+		}()
+		select {
+		case c := <-done:
+			if c == nil || c.RemoteAddr().String() != "raw" {
+				t.Fatalf("accepted %v", c)
+			}
+			c.Close()
+		case <-time.After(time.Second):
+			t.Fatal("Accept waited for a proof with WithEarlyAccept")
+		}
+	})
+}

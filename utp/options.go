@@ -12,6 +12,7 @@ type socketConfig struct {
 	background   context.Context
 	backlog      int
 	unproven     int
+	earlyAccept  bool
 	dialIDs      int // tests: dialers draw ids below this (0: all 65,536)
 	packetSize   int
 	sendBuffer   int
@@ -27,7 +28,7 @@ func defaultConfig() socketConfig {
 	return socketConfig{
 		background:   context.Background(),
 		backlog:      128,
-		unproven:     2048,
+		unproven:     1024,
 		sendBuffer:   4 << 20,
 		recvBuffer:   4 << 20,
 		linger:       30 * time.Second,
@@ -69,12 +70,27 @@ func WithBacklog(n int) SocketOption {
 
 // WithUnprovenLimit bounds the connections whose SYN was answered but
 // whose dialer has not yet proven its address (a packet from it that
-// acknowledges our reply): a spoofed SYN's connection stays that way.
-// When the limit is reached, a new SYN displaces the oldest such
-// connection, silently; they also expire after 10 s. Default 2048, a few
-// MiB of memory however fast SYNs arrive.
+// acknowledges our reply): a forged SYN's connection stays that way, and
+// Accept returns only proven connections. When the limit is reached, a
+// new SYN displaces the oldest such connection, silently, keeping only a
+// small record of it (32 per connection of the limit) from which the
+// connection is rebuilt if its dialer's proof comes after all; unproven
+// connections also expire after 10 s. Default 1024: about 11 MiB at most,
+// however fast SYNs arrive.
 func WithUnprovenLimit(n int) SocketOption {
 	return func(c *socketConfig) { c.unproven = max(1, n) }
+}
+
+// WithEarlyAccept makes Accept return a connection as soon as its SYN is
+// answered, before its dialer has proven its address, as libutp does and
+// as this package did before: for peers whose dialer sends nothing after
+// the handshake until the acceptor speaks (github.com/anacrolix/utp's
+// does). It gives up a defence: a SYN with a forged source then reaches
+// the application, as a connection that ends (net.ErrClosed on Read)
+// when it is shed from the bounded unproven list (WithUnprovenLimit).
+// Default off.
+func WithEarlyAccept() SocketOption {
+	return func(c *socketConfig) { c.earlyAccept = true }
 }
 
 // WithPacketSize sets the largest payload of one uTP packet, in bytes.

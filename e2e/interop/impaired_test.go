@@ -58,7 +58,7 @@ func (k peerKind) wanOpts() []utp.SocketOption {
 	if k.packetSize > 0 {
 		size = min(size, k.packetSize)
 	}
-	return []utp.SocketOption{utp.WithPacketSize(size)}
+	return append([]utp.SocketOption{utp.WithPacketSize(size)}, k.acceptOpts()...)
 }
 
 // impairedSize is what TestTransferImpaired moves each way with peer k:

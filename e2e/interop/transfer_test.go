@@ -14,8 +14,17 @@ var roles = []struct {
 }{{"we_dial", true}, {"they_dial", false}}
 
 func ourOpts(k peerKind) []utp.SocketOption {
+	var opts []utp.SocketOption
 	if k.packetSize > 0 {
-		return []utp.SocketOption{utp.WithPacketSize(k.packetSize)}
+		opts = append(opts, utp.WithPacketSize(k.packetSize))
+	}
+	return append(opts, k.acceptOpts()...)
+}
+
+// acceptOpts are the options our acceptor needs for k's dialer.
+func (k peerKind) acceptOpts() []utp.SocketOption {
+	if k.silentDialer {
+		return []utp.SocketOption{utp.WithEarlyAccept()}
 	}
 	return nil
 }
