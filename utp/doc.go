@@ -28,7 +28,9 @@
 // (a packet acknowledging our reply to its SYN, as TCP's accept waits for
 // the three-way handshake): a SYN with a forged source never reaches the
 // application. Our dialer proves it at once; a dialer that sends nothing
-// after the handshake is never accepted. Answered SYNs awaiting their
+// after the handshake is never accepted, unless the Socket has
+// WithEarlyAccept (for github.com/anacrolix/utp's dialer, which waits
+// for the server to speak). Answered SYNs awaiting their
 // proof are bounded (WithUnprovenLimit), so a SYN flood costs a Socket a
 // few MiB however fast it comes, and nothing is sent to an unproven
 // address but one reply per SYN.
