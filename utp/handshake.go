@@ -78,17 +78,15 @@ func (m *shedSyns) remember(key connKey, r synRecord, since time.Time, size int)
 	m.n++
 }
 
-// take removes and returns the record under key if ack is the ack_nr
-// that proves its dialer, one below our initial sequence number (our
-// reply carries it unconsumed, proto.Accept), and the record is not
-// older than unprovenMaxAge.
+// take removes and returns the record under key if ack proves its
+// dialer (proves) and the record is not older than unprovenMaxAge.
 func (m *shedSyns) take(key connKey, ack uint16, now time.Time) (synRecord, time.Time, bool) {
 	i, ok := m.byKey[key]
 	if !ok {
 		return synRecord{}, time.Time{}, false
 	}
 	e := &m.ring[i]
-	if e.r.isn-1 != ack || now.Sub(e.since) > unprovenMaxAge {
+	if !proves(ack, e.r.isn) || now.Sub(e.since) > unprovenMaxAge {
 		return synRecord{}, time.Time{}, false
 	}
 	r, since := e.r, e.since
@@ -191,7 +189,7 @@ func (s *Socket) accept(from source, syn wire.Header) {
 		return
 	}
 	victims := s.shedUnproven(now, spare[:0])
-	c := s.newAcceptor(from, synRecord{id: syn.ConnID, seq: syn.SeqNr, wnd: syn.WndSize, isn: uint16(s.rng.Uint32())}, now, now)
+	c := s.newAcceptor(from, syn, uint16(s.rng.Uint32()), now, now)
 	if s.cfg.earlyAccept {
 		s.backlog = append(s.backlog, c)
 	}
@@ -208,17 +206,24 @@ func (s *Socket) accept(from source, syn wire.Header) {
 
 // newAcceptor creates and registers an acceptor for a SYN, new or
 // remembered (revive), in the unproven list. s.mu is held.
-func (s *Socket) newAcceptor(from source, r synRecord, since, now time.Time) *Conn {
+func (s *Socket) newAcceptor(from source, syn wire.Header, isn uint16, since, now time.Time) *Conn {
 	raddr := from.netAddr()
-	key := s.key(from, r.id+1)
-	syn := wire.Header{Type: wire.Syn, ConnID: r.id, SeqNr: r.seq, WndSize: r.wnd}
-	m := proto.Accept(now, s.protoConfig(raddr), syn, r.isn)
+	key := s.key(from, syn.ConnID+1)
+	m := proto.Accept(now, s.protoConfig(raddr), syn, isn)
 	c := newConn(s, raddr, key, m, now)
-	c.acceptor, c.syn = true, r
+	c.acceptor = true
+	c.syn = synRecord{id: syn.ConnID, seq: syn.SeqNr, wnd: syn.WndSize, isn: isn}
 	s.conns[key] = c
 	s.unproven.push(c, since)
 	return c
 }
+
+// proves reports whether ack, a dialer's ack_nr, proves that it received
+// what an acceptor with initial sequence number isn sent: our reply
+// carries isn unconsumed, so the dialer acknowledges isn−1 (proto.Accept);
+// an acceptor may also have sent its first DATA, isn, before the proof,
+// which the dialer acknowledges with isn. Any other value is a guess.
+func proves(ack, isn uint16) bool { return ack == isn-1 || ack == isn }
 
 // revive recreates a connection shed from the unproven list when its
 // dialer's proof arrives after all: h, for no connection in the table,
@@ -235,7 +240,10 @@ func (s *Socket) revive(from source, h *wire.Header, now time.Time) *Conn {
 	var c *Conn
 	if !s.closed && s.shed.n > 0 && s.conns[key] == nil {
 		if r, since, ok := s.shed.take(key, h.AckNr, now); ok {
-			c = s.newAcceptor(from, r, since, now)
+			// The SYN's timestamp is not kept: the reply sent again
+			// echoes no delay, which a dialer takes as no sample.
+			syn := wire.Header{Type: wire.Syn, ConnID: r.id, SeqNr: r.seq, WndSize: r.wnd}
+			c = s.newAcceptor(from, syn, r.isn, since, now)
 		}
 	}
 	s.mu.Unlock()
@@ -247,13 +255,13 @@ func (s *Socket) revive(from source, h *wire.Header, now time.Time) *Conn {
 
 // unprovable reports whether h, for an acceptor whose dialer has not
 // proven its address, cannot be the proof: only a packet whose ack_nr
-// echoes our initial sequence number can (the state machine's own rule,
-// checked here too because Accept's promise rests on it). Such packets
+// echoes our initial sequence number can (proves; the state machine's own
+// rule, checked here too because Accept's promise rests on it). Such packets
 // are dropped before the state machine sees them. SYNs (a repeated SYN
 // gets our reply again) and RESETs are the state machine's to judge.
 func (c *Conn) unprovable(h *wire.Header) bool {
 	return c.acceptor && !c.confirmed.Load() &&
-		h.Type != wire.Syn && h.Type != wire.Reset && h.AckNr != c.syn.isn-1
+		h.Type != wire.Syn && h.Type != wire.Reset && !proves(h.AckNr, c.syn.isn)
 }
 
 // promote moves an acceptor whose dialer proved its address from the
