@@ -23,8 +23,8 @@ import (
 // number keyed on the SYN, and the connection built when the proof
 // arrives): the state machine is built from the SYN (its window, its
 // timestamp, the reply re-sent for a repeated SYN) and would need a
-// second constructor; a few thousand small connections bound the memory
-// well enough (docs/security-io.md).
+// second constructor; a bounded list, and compact records of what it
+// sheds, bound the memory well enough (docs/security-io.md).
 
 // synRecord is what a connection is built from: its SYN, and the initial
 // sequence number we answered it with.
@@ -34,16 +34,16 @@ type synRecord struct {
 }
 
 // shedRecords is how many shed handshakes are remembered per unproven
-// connection kept whole: a record costs about 200 bytes, a connection
-// about 5 KiB. With the default limit, a flood of 10,000 SYNs a second
-// leaves a genuine dialer 0.1 s to prove its address with a whole
-// connection, and 3 s more (a retransmission of a lost proof) with a
-// record.
+// connection kept whole. A record is a small fraction of a connection's
+// size, so the records stretch, for a few MiB, the time a genuine dialer
+// has to prove its address under a flood from a fraction of a second to
+// seconds: long enough for a lost proof to be retransmitted
+// (docs/security-io.md has the figures).
 const shedRecords = 32
 
-// shedSyns remembers, in a few dozen bytes each, the handshakes shed from
-// the unproven list while they could still be proven (revive): the
-// newest shedRecords times the unproven limit, in a ring whose oldest entries are
+// shedSyns remembers, compactly, the handshakes shed from the unproven
+// list while they could still be proven (revive): the newest shedRecords
+// times the unproven limit, in a ring whose oldest entries are
 // overwritten. Guarded by Socket.mu.
 type shedSyns struct {
 	ring  []shedSyn

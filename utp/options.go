@@ -76,8 +76,9 @@ func WithBacklog(n int) SocketOption {
 // new SYN displaces the oldest such connection, silently, keeping only a
 // small record of it (32 per connection of the limit) from which the
 // connection is rebuilt if its dialer's proof comes after all; unproven
-// connections also expire after 10 s. Default 1024: about 11 MiB at most,
-// however fast SYNs arrive.
+// connections also expire after 10 s. Default 1024, which bounds the
+// memory of handshakes in progress to a few MiB however fast SYNs arrive
+// (docs/security-io.md).
 func WithUnprovenLimit(n int) SocketOption {
 	return func(c *socketConfig) { c.unproven = max(1, n) }
 }

@@ -19,9 +19,11 @@ import (
 // not uTP to ReadFrom so that another protocol can share the port.
 //
 // One goroutine per Socket reads the PacketConn, or on UDP lends that job
-// to a waiting Read (lead.go); connections have no goroutines of their
-// own. Socket.mu guards only the table of connections and is never
-// held while a connection's lock is taken or while a datagram is sent.
+// to a waiting Read (lead.go); on PacketConns other than UDP a second one
+// sends (sender.go); connections have no goroutines of their own.
+// Socket.mu guards the table of connections and the handshakes in
+// progress (handshake.go), and is never held while a connection's lock is
+// taken or while a datagram is sent.
 type Socket struct {
 	pc      net.PacketConn
 	udp     *net.UDPConn // pc, when it is UDP: allocation-free reads
