@@ -89,15 +89,11 @@ func (c config) packetSize() int {
 // configuration: the adapter's, then the caller's. The Socket advertises,
 // and sends at most, a message of the packet size with its headers: every
 // message the daemon delivers is read whole, but a smaller advertisement
-// keeps a peer of this package at the measured best size. Accept returns
-// connections at their SYN (utp.WithEarlyAccept): INET256 authenticates
-// every source, so no SYN is forged, and the v0 library that INET256
-// nodes run dials without sending anything until its application writes.
+// keeps a peer of this package at the measured best size.
 func (c config) socketOptions() []utp.SocketOption {
 	return append([]utp.SocketOption{
 		utp.WithMaxDatagram(c.packetSize() + maxOverhead),
 		utp.WithSendBuffer(c.window * c.packetSize()),
-		utp.WithEarlyAccept(),
 	}, c.socketOpts...)
 }
 

@@ -65,7 +65,8 @@ func TestSimAcceptOnlyProven(t *testing.T) {
 
 // Unproven connections are bounded: SYNs beyond the limit displace the
 // oldest, silently, and connections older than unprovenMaxAge go at the
-// next SYN. Nothing but the one reply per SYN reaches the forged sources.
+// next SYN. Nothing but the reply, and what the state machine's 3x budget
+// allows, reaches the forged sources.
 func TestSimUnprovenBounded(t *testing.T) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
@@ -101,8 +102,9 @@ func TestSimUnprovenBounded(t *testing.T) {
 		}
 		synctest.Wait()
 		for _, pc := range srcs {
-			if st := pc.Stats(); st.Received != 1 {
-				t.Errorf("%v received %d datagrams for its one SYN", pc.LocalAddr(), st.Received)
+			if st := pc.Stats(); st.Received == 0 || st.BytesReceived > 3*st.SentBytes {
+				t.Errorf("%v received %d bytes in %d datagrams for its %d-byte SYN: want the reply, and at most 3 times the SYN",
+					pc.LocalAddr(), st.BytesReceived, st.Received, st.SentBytes)
 			}
 		}
 	})

@@ -28,6 +28,7 @@ type Socket struct {
 	pc      net.PacketConn
 	udp     *net.UDPConn // pc, when it is UDP: allocation-free reads
 	off     offload      // segmentation and coalescing, when udp has them
+	errq    errQueue     // the ICMP errors the kernel queues (errqueue_linux.go)
 	vec     *vecSender   // sends from several buffers, when udp can; else nil
 	share   *windowShare // the kernel receive buffer, shared among receivers
 	cfg     socketConfig
@@ -110,6 +111,7 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		s.udp = u
 		s.share = newWindowShare(raiseUDPBuffers(u, cfg.udpBuffer))
 		s.off.enable(u)
+		s.errq.enable(u)
 		s.vec = newVecSender(u, &s.off)
 	} else {
 		s.share = newWindowShare(0)
@@ -225,7 +227,7 @@ type source struct {
 // each (seg 0: one).
 func (s *Socket) read(buf []byte) (n, seg int, from source, err error) {
 	if s.udp != nil {
-		n, seg, ap, err := s.off.read(s.udp, buf)
+		n, seg, ap, err := s.readUDP(buf)
 		return n, seg, source{ap: canonical(ap)}, err
 	}
 	n, addr, err := s.pc.ReadFrom(buf)
@@ -635,13 +637,19 @@ func (s *Socket) closeWith(cause error) {
 		close(s.done)
 		s.waits.stop()
 		for _, c := range conns {
-			if !c.confirmed.Load() {
+			switch {
+			case !c.confirmed.Load():
 				// An unproven dialer's address may be forged: a RESET
 				// would be reflected at whoever owns it.
 				c.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
-				continue
+			case s.async != nil:
+				// WriteTo may block: the sender goroutine sends the
+				// RESET, and the wait below bounds how long Close
+				// lets it try.
+				c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
+			default:
+				c.resetNow()
 			}
-			c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
 		}
 		// The RESETs may have been queued for another goroutine that is
 		// sending the connection's datagrams: let them leave first.

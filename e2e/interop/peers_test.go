@@ -64,9 +64,8 @@ var (
 		// (socket.go reader, maxRecvSize = 0x2000) and truncates larger
 		// ones. It does not advertise a size, so our Socket keeps to
 		// 1,500-byte datagrams toward it with default options.
-		lazyFIN:      true,
-		bulk:         32 << 20,
-		silentDialer: true,
+		lazyFIN: true,
+		bulk:    32 << 20,
 	}
 	// peerKinds are the implementations every test runs against:
 	// anacrolix/utp and the v0 library always, and libutp first when cgo

@@ -20,9 +20,8 @@ var v0Kind = peerKind{
 	// maxRecvSize = 0x2000) and advertises no size, so our Socket keeps to
 	// 1,500-byte datagrams toward it with default options; and it forgets
 	// a closed connection as anacrolix/utp does (conn.go, lazyDestroy).
-	lazyFIN:      true,
-	bulk:         32 << 20,
-	silentDialer: true,
+	lazyFIN: true,
+	bulk:    32 << 20,
 }
 
 // v0Peer is one v0 Socket on its own UDP socket.
