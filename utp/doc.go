@@ -27,13 +27,13 @@
 // Accept returns a connection only once its dialer has proven its address
 // (a packet acknowledging our reply to its SYN, as TCP's accept waits for
 // the three-way handshake): a SYN with a forged source never reaches the
-// application. Our dialer proves it at once; a dialer that sends nothing
-// after the handshake is never accepted, unless the Socket has
-// WithEarlyAccept (for github.com/anacrolix/utp's dialer, which waits
-// for the server to speak). Answered SYNs awaiting their
+// application. Our dialer proves it at once; a dialer that waits for the
+// server to speak (github.com/anacrolix/utp's) proves it by acknowledging
+// the proof request sent 250 ms after its SYN, and is accepted then
+// (WithEarlyAccept accepts at the SYN). Answered SYNs awaiting their
 // proof are bounded (WithUnprovenLimit), so a SYN flood costs a Socket a
-// few MiB however fast it comes, and nothing is sent to an unproven
-// address but one reply per SYN.
+// few MiB however fast it comes, and an unproven address receives at
+// most 3 times what it sent.
 //
 // Datagrams on the same port that are not uTP (a DHT's, say) are returned
 // by Socket.ReadFrom, and Socket.WriteTo sends raw datagrams.

@@ -85,12 +85,11 @@ func WithUnprovenLimit(n int) SocketOption {
 
 // WithEarlyAccept makes Accept return a connection as soon as its SYN is
 // answered, before its dialer has proven its address, as libutp does and
-// as this package did before: for peers whose dialer sends nothing after
-// the handshake until the acceptor speaks (github.com/anacrolix/utp's
-// does). It gives up a defence: a SYN with a forged source then reaches
+// as this package did before; what the server writes still waits for the
+// proof. It gives up a defence: a SYN with a forged source then reaches
 // the application, as a connection that ends (net.ErrClosed on Read)
-// when it is shed from the bounded unproven list (WithUnprovenLimit).
-// Default off.
+// when it is shed from the bounded unproven list (WithUnprovenLimit) or
+// its proof never comes. Default off.
 func WithEarlyAccept() SocketOption {
 	return func(c *socketConfig) { c.earlyAccept = true }
 }

@@ -66,7 +66,7 @@ var noImpairment = relay.Config{}
 func closeCase(t *testing.T, k peerKind, weDial bool, cfg relay.Config) closeSetup {
 	t.Helper()
 	ctx := testCtx(t, 30*time.Second)
-	us := listenOurs(t, k.acceptOpts()...)
+	us := listenOurs(t)
 	p := newPeer(t, k)
 	rl, rt, tp := newTappedRelay(t, us, p, cfg)
 	pr := connect(t, ctx, us, p, weDial, rt)

@@ -110,7 +110,7 @@ func transferImpaired(t *testing.T, k peerKind, weDial bool, role string, seed u
 		size = fullSize
 		ctx = testCtx(t, 20*time.Minute)
 	}
-	us := listenOurs(t, append(wanOpts(), k.acceptOpts()...)...)
+	us := listenOurs(t, wanOpts()...)
 	p := newPeer(t, k)
 	cfg := impairment(seed)
 	var fins finCount

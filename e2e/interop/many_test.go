@@ -46,7 +46,7 @@ func TestManyConnections(t *testing.T) {
 		// datagrams: 64 initial windows of those overflowed it, and
 		// streams of four packets recovered only by timeouts
 		// (docs/interop.md).
-		us := listenOurs(t, k.acceptOpts()...)
+		us := listenOurs(t)
 		p := newPeer(t, k)
 		pairs := openMany(t, ctx, us, p, weDial, manyConns)
 		size := scaled(256 << 10)

@@ -40,18 +40,6 @@ type peerKind struct {
 	// many says TestManyConnections runs against it by default (all
 	// peers run with -interop.full).
 	many bool
-	// silentDialer: its dialer sends nothing after the handshake until
-	// it writes, so it never proves its address to our acceptor, and our
-	// Accept returns its connections only with utp.WithEarlyAccept.
-	silentDialer bool
-}
-
-// acceptOpts are the options our acceptor needs for k's dialer.
-func (k peerKind) acceptOpts() []utp.SocketOption {
-	if k.silentDialer {
-		return []utp.SocketOption{utp.WithEarlyAccept()}
-	}
-	return nil
 }
 
 var (

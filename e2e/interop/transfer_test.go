@@ -26,7 +26,7 @@ func TestTransfer(t *testing.T) {
 				if *full {
 					ctx = testCtx(t, 10*time.Minute)
 				}
-				us := listenOurs(t, k.acceptOpts()...)
+				us := listenOurs(t)
 				p := newPeer(t, k)
 				pr := connect(t, ctx, us, p, r.weDial, direct(us, p))
 				res := exchange(t, ctx, pr, size)
