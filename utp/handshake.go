@@ -176,6 +176,7 @@ func (s *Socket) shedUnproven(now time.Time, victims []*Conn) []*Conn {
 // its dialer would only be refused later.
 func (s *Socket) accept(from source, syn wire.Header) {
 	now := time.Now()
+	path := s.pathFor(from, now) // may make system calls: before s.mu
 	var spare [4]*Conn
 	s.mu.Lock()
 	if s.closed {
@@ -189,7 +190,7 @@ func (s *Socket) accept(from source, syn wire.Header) {
 		return
 	}
 	victims := s.shedUnproven(now, spare[:0])
-	c := s.newAcceptor(from, syn, uint16(s.rng.Uint32()), now, now)
+	c := s.newAcceptor(from, syn, uint16(s.rng.Uint32()), path, now, now)
 	if s.cfg.earlyAccept {
 		s.backlog = append(s.backlog, c)
 	}
@@ -206,10 +207,10 @@ func (s *Socket) accept(from source, syn wire.Header) {
 
 // newAcceptor creates and registers an acceptor for a SYN, new or
 // remembered (revive), in the unproven list. s.mu is held.
-func (s *Socket) newAcceptor(from source, syn wire.Header, isn uint16, since, now time.Time) *Conn {
+func (s *Socket) newAcceptor(from source, syn wire.Header, isn uint16, path pathInfo, since, now time.Time) *Conn {
 	raddr := from.netAddr()
 	key := s.key(from, syn.ConnID+1)
-	m := proto.Accept(now, s.protoConfig(raddr), syn, isn)
+	m := proto.Accept(now, s.protoConfig(raddr, path), syn, isn)
 	c := newConn(s, raddr, key, m, now)
 	c.acceptor = true
 	c.syn = synRecord{id: syn.ConnID, seq: syn.SeqNr, wnd: syn.WndSize, isn: isn}
@@ -237,14 +238,24 @@ func (s *Socket) revive(from source, h *wire.Header, now time.Time) *Conn {
 	}
 	key := s.key(from, h.ConnID)
 	s.mu.Lock()
+	var r synRecord
+	var since time.Time
+	ok := false
+	if s.shed.n > 0 && s.conns[key] == nil {
+		r, since, ok = s.shed.take(key, h.AckNr, now)
+	}
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	path := s.pathFor(from, now) // may make system calls: not under s.mu
+	// The SYN's timestamp is not kept: the reply sent again echoes no
+	// delay, which a dialer takes as no sample.
+	syn := wire.Header{Type: wire.Syn, ConnID: r.id, SeqNr: r.seq, WndSize: r.wnd}
 	var c *Conn
-	if !s.closed && s.shed.n > 0 && s.conns[key] == nil {
-		if r, since, ok := s.shed.take(key, h.AckNr, now); ok {
-			// The SYN's timestamp is not kept: the reply sent again
-			// echoes no delay, which a dialer takes as no sample.
-			syn := wire.Header{Type: wire.Syn, ConnID: r.id, SeqNr: r.seq, WndSize: r.wnd}
-			c = s.newAcceptor(from, syn, r.isn, since, now)
-		}
+	s.mu.Lock()
+	if !s.closed && s.conns[key] == nil {
+		c = s.newAcceptor(from, syn, r.isn, path, since, now)
 	}
 	s.mu.Unlock()
 	if c != nil {

@@ -31,6 +31,8 @@ type Socket struct {
 	errq    errQueue     // the ICMP errors the kernel queues (errqueue_linux.go)
 	vec     *vecSender   // sends from several buffers, when udp can; else nil
 	share   *windowShare // the kernel receive buffer, shared among receivers
+	pmtud   bool         // udp sends with DF: path MTU discovery is on
+	paths   pathCache    // what discovery learned per destination
 	cfg     socketConfig
 	tel     telemetry
 	bufs    sync.Pool // *[maxDatagram]byte
@@ -113,6 +115,7 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		s.off.enable(u)
 		s.errq.enable(u)
 		s.vec = newVecSender(u, &s.off)
+		s.pmtud = setDontFragment(u)
 	} else {
 		s.share = newWindowShare(0)
 		s.async = newAsyncSender()
@@ -358,16 +361,22 @@ func (s *Socket) passOn(b []byte, from source) {
 	}
 }
 
-// protoConfig is the per-connection configuration for a peer.
-func (s *Socket) protoConfig(raddr net.Addr) proto.Config {
-	return proto.Config{
-		PacketSize:         s.packetSize(raddr),
+// protoConfig is the per-connection configuration for a peer, with path
+// MTU discovery as path says.
+func (s *Socket) protoConfig(raddr net.Addr, path pathInfo) proto.Config {
+	cfg := proto.Config{
+		PacketSize:         s.packetSize(raddr, path.on),
 		PacketSizeOverride: s.cfg.packetSize > 0,
 		MaxRecvDatagram:    s.recvDatagram(),
 		SendBufferSize:     s.cfg.sendBuffer,
 		RecvBufferSize:     s.cfg.recvBuffer,
 		NoDelay:            s.cfg.noDelay,
 	}
+	if path.on {
+		cfg.PathBase, cfg.PathCeiling = path.base, path.ceiling
+		cfg.PathStart, cfg.PathOverhead = path.start, path.overhead
+	}
+	return cfg
 }
 
 // forget removes an ended connection from the table.
@@ -452,7 +461,7 @@ func (s *Socket) DialUTP(ctx context.Context, addr net.Addr) (*Conn, error) {
 	}
 	deadline := time.Now().Add(dialBudget)
 	for {
-		c, err := s.newDialer(addr)
+		c, err := s.newDialer(addr, s.pathFor(s.sourceOf(addr), time.Now()))
 		if err != nil {
 			return nil, opErr(err)
 		}
@@ -519,8 +528,8 @@ func (s *Socket) dialAttempt(ctx context.Context, c *Conn) (*Conn, error) {
 // in TIME-WAIT, which it ends: the peer's side of that connection, if it
 // still waits, is reopened by the new SYN, as a SYN reopens TIME-WAIT on
 // our side (route), and as RFC 6191 lets TCP.
-func (s *Socket) newDialer(addr net.Addr) (*Conn, error) {
-	c, err := s.registerDialer(addr, nil)
+func (s *Socket) newDialer(addr net.Addr, path pathInfo) (*Conn, error) {
+	c, err := s.registerDialer(addr, path, nil)
 	if c != nil || err != nil {
 		return c, err
 	}
@@ -530,7 +539,7 @@ func (s *Socket) newDialer(addr net.Addr) (*Conn, error) {
 		// reopened it, a RESET): those are skipped.
 		return !c.acceptor && c.key.ap == key.ap && c.key.addr == key.addr && !isClosed(c.closed)
 	}) {
-		if c, err := s.registerDialer(addr, old); c != nil || err != nil {
+		if c, err := s.registerDialer(addr, path, old); c != nil || err != nil {
 			return c, err
 		}
 	}
@@ -542,7 +551,7 @@ func (s *Socket) newDialer(addr net.Addr) (*Conn, error) {
 // ends silently. The table changes in one step, so that concurrent dials
 // cannot take the same id. It returns nil and no error if the ids drawn
 // are taken, or old is no longer in the table.
-func (s *Socket) registerDialer(addr net.Addr, old *Conn) (*Conn, error) {
+func (s *Socket) registerDialer(addr net.Addr, path pathInfo, old *Conn) (*Conn, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -569,7 +578,7 @@ func (s *Socket) registerDialer(addr net.Addr, old *Conn) (*Conn, error) {
 		if n := s.conns[s.keyOf(addr, id+1)]; n != nil && !n.timeWaiting.Load() {
 			continue
 		}
-		cfg := s.protoConfig(addr)
+		cfg := s.protoConfig(addr, path)
 		cfg.SynRetries = dialSynRetries
 		now := time.Now()
 		isn := uint16(s.rng.Uint32())
