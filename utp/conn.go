@@ -36,10 +36,14 @@ type Conn struct {
 	dst   source // raddr, ready to send to
 	key   connKey
 
-	confirmed   atomic.Bool // the dialer was heard from (read by Socket under its lock)
-	leadIn      atomic.Bool // a Read of this connection leads the Socket's reads and is in a read
-	sharePeriod int64       // last period this connection received data in (read lead only)
-	shareBytes  int         // ... and how much, up to shareActive
+	confirmed   atomic.Bool   // the dialer proved its address (proto.Conn.Confirmed); always, for a dialer
+	acceptor    bool          // made by a SYN; set before the Conn is published
+	timeWaiting atomic.Bool   // in TIME-WAIT, which it leaves only by ending (read by Socket under its lock)
+	up          unprovenLinks // the Socket's unproven list, guarded by Socket.mu
+	syn         synRecord     // our initial sequence number, and an acceptor's SYN; immutable
+	leadIn      atomic.Bool   // a Read of this connection leads the Socket's reads and is in a read
+	sharePeriod int64         // last period this connection received data in (read lead only)
+	shareBytes  int           // ... and how much, up to shareActive
 
 	mu        sync.Mutex
 	sendQ     []*outBatch // datagrams made, not yet sent; see queue
@@ -138,7 +142,8 @@ func (c *Conn) finishStep(now time.Time) {
 		c.discardAfterClose(now)
 	}
 	c.collect(now, out)
-	if !c.confirmed.Load() && c.m.Confirmed() {
+	proven := !c.confirmed.Load() && c.m.Confirmed()
+	if proven {
 		c.confirmed.Store(true)
 	}
 	gone := c.events()
@@ -154,8 +159,11 @@ func (c *Conn) finishStep(now time.Time) {
 	if direct != nil {
 		c.sendDirect(direct)
 	}
-	if gone {
+	switch {
+	case gone:
 		c.s.forget(c)
+	case proven && c.acceptor:
+		c.s.promote(c)
 	}
 }
 
@@ -167,18 +175,31 @@ func (c *Conn) finishStep(now time.Time) {
 // spurious retransmission. When no other goroutine is sending, the caller
 // becomes the sender: queue returns the batch for sendDirect. Otherwise
 // the batch waits in sendQ for the goroutine sending now. Nobody waits
-// for the sender: a send that blocks (a daemon that died under an INET256
-// node) holds up only its own goroutine, and never c.mu. c.mu is held.
+// for the sender: a send that blocks holds up only its own goroutine, and
+// never c.mu; on PacketConns other than UDP, whose sends may block for
+// long (a daemon that died under an INET256 node), the Socket's sender
+// goroutine is always the sender (sender.go). c.mu is held.
 func (c *Conn) queue(out *outBatch) (direct *outBatch) {
 	if out.n == 0 {
 		c.s.putBatch(out)
 		return nil
 	}
 	if c.flushing {
+		if len(c.sendQ) >= maxQueuedBatches {
+			c.s.dropBatch(out) // sends are blocked: lose it, as a full UDP buffer would
+			return nil
+		}
 		c.sendQ = append(c.sendQ, out)
 		return nil
 	}
 	c.flushing = true
+	c.s.flushers.begin()
+	if c.s.async != nil {
+		// Not UDP: WriteTo may block, so the Socket's sender sends.
+		c.sendQ = append(c.sendQ, out)
+		c.s.async.schedule(c)
+		return nil
+	}
 	return out
 }
 
@@ -206,6 +227,7 @@ func (c *Conn) flush() (tooBig int) {
 		if len(batches) == 0 {
 			c.flushing = false
 			c.mu.Unlock()
+			c.s.flushers.end()
 			return tooBig
 		}
 		c.sendQ, c.sendSpare = c.sendSpare[:0], nil
@@ -305,6 +327,7 @@ func (c *Conn) rearm(now time.Time) {
 		// timer, set for a deadline that went away, need not fire.
 		if !c.waitEnd.Equal(end) {
 			c.waitEnd = end
+			c.timeWaiting.Store(true)
 			c.s.waits.add(c, end)
 		}
 		if !c.timerAt.IsZero() {

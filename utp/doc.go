@@ -24,6 +24,17 @@
 //	defer c.Close()
 //	_, err = c.Write([]byte("hello"))
 //
+// Accept returns a connection only once its dialer has proven its address
+// (a packet acknowledging our reply to its SYN, as TCP's accept waits for
+// the three-way handshake): a SYN with a forged source never reaches the
+// application. Our dialer proves it at once; a dialer that waits for the
+// server to speak (github.com/anacrolix/utp's) proves it by acknowledging
+// the proof request sent 250 ms after its SYN, and is accepted then
+// (WithEarlyAccept accepts at the SYN). Answered SYNs awaiting their
+// proof are bounded (WithUnprovenLimit), so a SYN flood costs a Socket a
+// few MiB however fast it comes, and an unproven address receives at
+// most 3 times what it sent.
+//
 // Datagrams on the same port that are not uTP (a DHT's, say) are returned
 // by Socket.ReadFrom, and Socket.WriteTo sends raw datagrams.
 //
@@ -83,6 +94,14 @@
 //     forge packets, 16-bit connection ids and sequence numbers are all
 //     there is: docs/security.md gives the odds per forged packet.
 //   - Socket.Close returns within one second even if the PacketConn's
-//     ReadFrom ignores Close and deadlines, but the reader goroutine then
-//     lives until ReadFrom returns.
+//     ReadFrom or WriteTo ignores Close and deadlines, but the reader
+//     goroutine, or the sender goroutine that PacketConns other than UDP
+//     get, then lives until that call returns.
+//   - Under a SYN flood faster than the unproven limit per round trip, a
+//     genuine dialer's handshake may be shed before its proof arrives; it
+//     is rebuilt from a small record when the proof comes within a few
+//     seconds, else the dialer's first packets are answered with RESET.
+//   - A dial to a peer to which thousands of our connections are in
+//     TIME-WAIT takes over the oldest one's id: the peer's side of it, if
+//     still waiting, is ended by the new SYN.
 package utp

@@ -38,6 +38,17 @@ func smallest(a, b int) int {
 	return a
 }
 
+// dropBatch discards a batch that cannot be queued, counting its
+// datagrams as send errors.
+func (s *Socket) dropBatch(out *outBatch) {
+	for i := range out.n {
+		s.tel.event(&s.stats.sendErrors, metricSendErrors)
+		s.putBuf(out.get(i).b)
+	}
+	out.reset()
+	s.putBatch(out)
+}
+
 // sendSegmented sends each run of datagrams that the kernel can segment
 // in one system call. A run the kernel refuses as too large (EMSGSIZE:
 // its segments exceed the link) goes out one datagram at a time, once,
