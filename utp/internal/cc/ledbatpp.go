@@ -393,9 +393,12 @@ func (l *LEDBATPP) randomLoss() bool {
 		l.qd*emptyQueueShare <= l.cfg.Target
 }
 
-// OnTimeout drops the window to the floor and slow-starts back to half the
-// window it had (RFC 5681 3.1; as LEDBAT.OnTimeout). A slowdown in progress
-// is abandoned and rescheduled from its own length.
+// OnTimeout drops the window to one packet, below the floor (RFC 6817
+// 2.4.2 "cwnd = 1 * MSS", RFC 5681 3.1's loss window: only the oldest
+// packet is resent until an ACK shows the path works), and slow-starts back
+// to half the window it had (as LEDBAT.OnTimeout); the next ACK restores
+// the floor. A slowdown in progress is abandoned and rescheduled from its
+// own length.
 func (l *LEDBATPP) OnTimeout(now time.Time) {
 	base := l.cwnd
 	if l.phase == ppFreeze || l.phase == ppRamp {
@@ -403,7 +406,7 @@ func (l *LEDBATPP) OnTimeout(now time.Time) {
 		l.nextSlowdown = now.Add(slowdownPeriod * now.Sub(l.slowdownStart))
 	}
 	l.ssthresh = max(base/2, 2*l.mss)
-	l.cwnd = l.floor
+	l.cwnd = min(l.mss, l.floor)
 	l.phase = ppAvoid
 	if l.ssthresh > l.cwnd {
 		l.phase = ppSlowStart

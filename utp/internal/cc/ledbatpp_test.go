@@ -315,8 +315,12 @@ func TestLEDBATPPTimeout(t *testing.T) {
 	h.leaveSlowStartAt(40, 0)
 	w := h.l.Window()
 	h.l.OnTimeout(h.now)
-	if h.l.Window() != 2*mss || !h.l.InSlowStart() {
-		t.Fatalf("after a timeout: window %d, slow start %v; want 2 packets, true", h.l.Window(), h.l.InSlowStart())
+	if h.l.Window() != mss || !h.l.InSlowStart() {
+		t.Fatalf("after a timeout: window %d, slow start %v; want 1 packet, true", h.l.Window(), h.l.InSlowStart())
+	}
+	h.ack(mss, mss, 0)
+	if h.l.Window() < 2*mss {
+		t.Fatalf("after the first ACK: window %d, want the 2-packet floor", h.l.Window())
 	}
 	for range 100 {
 		h.round(0)

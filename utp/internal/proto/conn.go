@@ -73,6 +73,7 @@ func newConn(now time.Time, cfg Config) *Conn {
 	}
 	c.snd.init(cfg)
 	c.rcv.init(cfg)
+	c.rcv.yield.init(now, cfg)
 	return c
 }
 
@@ -249,6 +250,7 @@ func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
 	c.noteReceived(now, &h)
 	c.snd.unconfirmed = false
 	c.snd.peerWnd = int(min(h.WndSize, 1<<30))
+	c.rcv.yield.onPacket(now, &h, c.replyMicro, len(payload))
 	c.onAck(now, &h, len(payload))
 	switch h.Type {
 	case wire.Data:
