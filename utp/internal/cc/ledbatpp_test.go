@@ -73,7 +73,7 @@ func (h *ppHarness) leaveSlowStartAt(w int, qd time.Duration) {
 func TestLEDBATPPDefaults(t *testing.T) {
 	cfg := LEDBATPPConfig{MSS: 1}.withDefaults()
 	want := LEDBATPPConfig{MSS: 1, Target: 60 * time.Millisecond, MinWindow: 2, InitialWindow: 2,
-		MaxWindowBytes: 1 << 30, LossTolerance: 0.02}
+		MaxWindowBytes: 1 << 30, LossTolerance: 0.03}
 	if cfg != want {
 		t.Errorf("defaults %+v, want %+v", cfg, want)
 	}
@@ -89,8 +89,10 @@ func TestLEDBATPPDefaults(t *testing.T) {
 	NewLEDBATPP(t0, LEDBATPPConfig{})
 }
 
-// Draft section 4.3: GAIN = 1 / min(16, ceil(2*TARGET/base)), with the
-// base RTT; with no RTT known, the smallest gain.
+// Draft section 4.3: GAIN = 1 / min(16, 2*TARGET/base) with the base RTT
+// (not rounded up: see LEDBATPP.gain); with no RTT known, the smallest
+// gain. Without the peer's delays the base is the smallest RTT less the
+// queuing delay.
 func TestLEDBATPPGainScalesWithBaseRTT(t *testing.T) {
 	for _, tt := range []struct {
 		rtt  time.Duration
@@ -100,15 +102,30 @@ func TestLEDBATPPGainScalesWithBaseRTT(t *testing.T) {
 		{time.Millisecond, 1.0 / 16},
 		{10 * time.Millisecond, 1.0 / 12},
 		{40 * time.Millisecond, 1.0 / 3},
-		{100 * time.Millisecond, 1.0 / 2},
+		{100 * time.Millisecond, 1 / 1.2},
 		{120 * time.Millisecond, 1},
 		{time.Second, 1},
 	} {
 		h := newPPHarness(t, LEDBATPPConfig{}, tt.rtt)
-		h.settle(0)
+		h.settle(30 * time.Millisecond) // RTT = rtt + 30 ms, less the 30 ms queue
 		if got := h.l.gain(); math.Abs(got-tt.want) > 1e-9 {
 			t.Errorf("base RTT %v: gain %v, want %v", tt.rtt, got, tt.want)
 		}
+	}
+}
+
+// The base RTT is the sum of the two directions' base one-way delays once
+// the peer's are known, whatever the smoothed RTT says.
+func TestLEDBATPPBaseRTTFromOneWayDelays(t *testing.T) {
+	h := newPPHarness(t, LEDBATPPConfig{}, 200*time.Millisecond)
+	h.settle(0) // our packets: 20 ms plus the clock offset
+	offset := clockOffset // a variable: the wrap is meant
+	h.l.OnPeerDelay(h.now, 30_000-offset)
+	if got := h.l.baseRTT(); got != 50*time.Millisecond {
+		t.Errorf("base RTT %v, want 50 ms (20 + 30)", got)
+	}
+	if got, want := h.l.gain(), 1/2.4; math.Abs(got-want) > 1e-9 {
+		t.Errorf("gain %v, want %v", got, want)
 	}
 }
 
@@ -218,13 +235,13 @@ func TestLEDBATPPSlowdowns(t *testing.T) {
 	}
 	// The freeze lasts two RTTs.
 	h2 := newPPHarness(t, LEDBATPPConfig{}, rtt)
-	h2.leaveSlowStartAt(40, 0)
+	h2.leaveSlowStartAt(40, 10*time.Millisecond)
 	for h2.l.phase != ppFreeze {
-		h2.round(0)
+		h2.round(10 * time.Millisecond)
 	}
 	frozen := 0
 	for h2.l.phase == ppFreeze {
-		h2.round(0)
+		h2.round(10 * time.Millisecond)
 		frozen++
 	}
 	if frozen < 2 || frozen > 3 {
@@ -232,9 +249,9 @@ func TestLEDBATPPSlowdowns(t *testing.T) {
 	}
 	// Off, there are none.
 	h3 := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, rtt)
-	h3.leaveSlowStartAt(40, 0)
+	h3.leaveSlowStartAt(40, 10*time.Millisecond)
 	for range 100 {
-		h3.round(0)
+		h3.round(10 * time.Millisecond)
 		if h3.l.phase != ppAvoid {
 			t.Fatalf("NoSlowdowns: phase %v", h3.l.phase)
 		}
@@ -323,7 +340,7 @@ func TestLEDBATPPTimeout(t *testing.T) {
 		t.Fatalf("after the first ACK: window %d, want the 2-packet floor", h.l.Window())
 	}
 	for range 100 {
-		h.round(0)
+		h.round(10 * time.Millisecond)
 	}
 	if h.l.InSlowStart() || h.l.Window() < w/2 {
 		t.Errorf("100 RTTs after the timeout: window %d, slow start %v; want at least %d, false", h.l.Window(), h.l.InSlowStart(), w/2)
