@@ -118,7 +118,7 @@ func TestLEDBATPPGainScalesWithBaseRTT(t *testing.T) {
 // the peer's are known, whatever the smoothed RTT says.
 func TestLEDBATPPBaseRTTFromOneWayDelays(t *testing.T) {
 	h := newPPHarness(t, LEDBATPPConfig{}, 200*time.Millisecond)
-	h.settle(0) // our packets: 20 ms plus the clock offset
+	h.settle(0)           // our packets: 20 ms plus the clock offset
 	offset := clockOffset // a variable: the wrap is meant
 	h.l.OnPeerDelay(h.now, 30_000-offset)
 	if got := h.l.baseRTT(); got != 50*time.Millisecond {
