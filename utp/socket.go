@@ -405,6 +405,8 @@ func (s *Socket) protoConfig(raddr net.Addr) proto.Config {
 		SendBufferSize: s.cfg.sendBuffer,
 		RecvBufferSize: s.cfg.recvBuffer,
 		NoDelay:        s.cfg.noDelay,
+		NewController:  s.cfg.congestion.newController(),
+		NoYield:        s.cfg.noYield,
 	}
 }
 
