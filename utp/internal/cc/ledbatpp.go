@@ -28,7 +28,12 @@ const (
 	maxGainDivisor = 16
 	// ppDecreaseConstant is the draft's C (section 4.4, multiplicative
 	// decrease): each RTT the window loses C * W * (delay/target - 1).
-	ppDecreaseConstant = 1.0
+	// Deviation: the draft's C is 1. With 2, a flow above its share gives
+	// it up faster each time the delay passes the target; measured on two
+	// flows 10 s apart (TestLEDBATPPLatecomer -fair.full), Jain's index on
+	// the 10 Mbit/s, 200 ms path went from 0.77 to 0.99 and on 10 ms paths
+	// from 0.81 to 0.84, the queue still held at the target.
+	ppDecreaseConstant = 2.0
 	// ppSlowStartExit is the share of the target at which the modified
 	// slow start ends (section 4.5: 3/4 of the target).
 	ppSlowStartExitNum, ppSlowStartExitDen = 3, 4

@@ -144,16 +144,17 @@ func TestLEDBATPPAdditiveIncrease(t *testing.T) {
 }
 
 // Draft section 4.4: above the target, the window shrinks per RTT by
-// C*W*(delay/target - 1) less the gain, and by at most half.
+// C*W*(delay/target - 1) less the gain, and by at most half; C is 2 here
+// (see ppDecreaseConstant).
 func TestLEDBATPPMultiplicativeDecrease(t *testing.T) {
 	for _, tt := range []struct {
 		qd   time.Duration
 		want float64 // the window after one RTT, as a share of the window before
 	}{
-		{66 * time.Millisecond, 0.90},
-		{72 * time.Millisecond, 0.80},
-		{84 * time.Millisecond, 0.60},
-		{90 * time.Millisecond, 0.50},
+		{63 * time.Millisecond, 0.90},
+		{66 * time.Millisecond, 0.80},
+		{72 * time.Millisecond, 0.60},
+		{75 * time.Millisecond, 0.50},
 		{time.Second, 0.50}, // the cap: at most half per RTT
 	} {
 		h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, 200*time.Millisecond)

@@ -37,10 +37,11 @@ func (f fairPath) link() (fwd, back netsim.LinkConfig) {
 
 // fairPaths is the matrix of issue 14 with -fair.full, else the CI subset:
 // RFC 6817's reference path (10 Mbit/s, 40 ms, 400 ms of buffer) and a
-// slow one.
+// long one. Not every path of the matrix meets every criterion; the
+// figures and the misses are in docs/performance.md.
 func fairPaths() []fairPath {
 	if !*fairFull {
-		return []fairPath{{10, 40 * time.Millisecond, 400 * time.Millisecond}, {1, 10 * time.Millisecond, 400 * time.Millisecond}}
+		return []fairPath{{10, 40 * time.Millisecond, 400 * time.Millisecond}, {10, 200 * time.Millisecond, 400 * time.Millisecond}}
 	}
 	var ps []fairPath
 	for _, mbps := range []float64{1, 10, 100} {
