@@ -24,9 +24,9 @@ type Ack struct {
 	RTT time.Duration
 }
 
-// Controller decides how many bytes may be in flight. LEDBAT implements it;
-// other algorithms (for example LEDBAT++, draft-irtf-iccrg-ledbat-plus-plus)
-// can implement it without changing callers.
+// Controller decides how many bytes may be in flight. LEDBATPP (the
+// default), LEDBAT and Reno implement it; other algorithms can implement it
+// without changing callers.
 //
 // A Controller is not safe for concurrent use; the connection that owns it
 // serialises calls.
