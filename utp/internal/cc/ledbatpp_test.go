@@ -143,6 +143,23 @@ func TestLEDBATPPAdditiveIncrease(t *testing.T) {
 	}
 }
 
+// Deviation documented on avoidAck: with no queue at all, congestion
+// avoidance grows like slow start (GAIN per acknowledged packet); with a
+// queue of a tenth of the target or more, by GAIN packets per RTT.
+func TestLEDBATPPGrowthWithEmptyQueue(t *testing.T) {
+	h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, 40*time.Millisecond) // GAIN 1/3
+	h.leaveSlowStartAt(60, 0)
+	start := h.round(0)
+	if got := float64(h.l.Window()) / float64(start); math.Abs(got-4.0/3) > 0.05 {
+		t.Errorf("no queue: window × %.3f in one RTT, want × 4/3", got)
+	}
+	h.settle(10 * time.Millisecond)
+	start = h.round(10 * time.Millisecond)
+	if got := float64(h.l.Window()-start) / mss; got > 0.4 {
+		t.Errorf("10 ms of queue: window grew by %.2f packets in one RTT, want GAIN = 1/3", got)
+	}
+}
+
 // Draft section 4.4: above the target, the window shrinks per RTT by
 // C*W*(delay/target - 1) less the gain, and by at most half; C is 2 here
 // (see ppDecreaseConstant).
