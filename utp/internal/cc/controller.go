@@ -52,3 +52,11 @@ type Controller interface {
 	// InSlowStart reports whether the controller is in slow start.
 	InSlowStart() bool
 }
+
+// LossCounter is implemented by controllers that weigh losses by their
+// number, not only by the episodes OnLoss reports: the connection calls
+// OnPacketsLost for every packet it declares lost, once per packet.
+// LEDBATPP uses it to tell random loss from a policer.
+type LossCounter interface {
+	OnPacketsLost(n int)
+}

@@ -427,7 +427,6 @@ func (l *LEDBATPP) avoidAck(a Ack, acked float64) {
 // A halving ends slow start or a slowdown; it happens at most once per
 // rtt (100 ms when rtt is 0).
 func (l *LEDBATPP) OnLoss(now time.Time, rtt time.Duration) {
-	l.lossRate += 1.0 / lossHorizon
 	if l.randomLoss() {
 		return
 	}
@@ -452,6 +451,14 @@ func (l *LEDBATPP) OnLoss(now time.Time, rtt time.Duration) {
 	}
 	l.phase = ppAvoid
 	l.ssthresh = l.cwnd
+}
+
+// OnPacketsLost counts n packets declared lost into the loss rate
+// (LossCounter). The rate is per packet, not per OnLoss: a connection that
+// reports one loss per recovery episode would otherwise make a policer
+// dropping a tenth of a large window look like one random loss per RTT.
+func (l *LEDBATPP) OnPacketsLost(n int) {
+	l.lossRate += float64(max(0, n)) / lossHorizon
 }
 
 // randomLoss reports whether a loss now is to be taken for random loss.

@@ -288,6 +288,7 @@ func TestLEDBATPPLossResponse(t *testing.T) {
 			for range 99 {
 				h.ack(mss, h.l.Window(), 0)
 			}
+			h.l.OnPacketsLost(1)
 			h.l.OnLoss(h.now, h.rtt) // 1% loss
 			h.now = h.now.Add(h.rtt)
 		}
@@ -316,6 +317,7 @@ func TestLEDBATPPLossResponse(t *testing.T) {
 			for range 9 {
 				h.ack(mss, h.l.Window(), 0)
 			}
+			h.l.OnPacketsLost(1)
 			h.l.OnLoss(h.now, h.rtt)
 			h.now = h.now.Add(h.rtt)
 		}
