@@ -160,7 +160,7 @@ type LEDBATPP struct {
 	slowdownStart time.Time
 	freezeEnd     time.Time
 
-	lossRate     float64 // loss detections per packet, averaged
+	lossRate     float64 // packets lost per packet acknowledged, averaged over lossHorizon
 	decreased    bool
 	lastDecrease time.Time
 }
