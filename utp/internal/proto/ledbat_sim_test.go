@@ -231,9 +231,10 @@ func ledbatShare(t *testing.T, seed uint64, ours Config, competitor func(time.Ti
 	return ledbat / (ledbat + tcp), d, nil
 }
 
-// The loss response (RFC 6817 2.4.2: halve at most once per RTT) plus SACK
-// and fast retransmit keep goodput at 1% random loss on a 20 ms RTT path at
-// no less than 70% of the loss-free goodput of the same path.
+// The default controller's loss response (LEDBAT++: a loss with no queue
+// and a low loss rate is random, not congestion) plus SACK and fast
+// retransmit keep goodput at 1% random loss on a 20 ms RTT path at no
+// less than 70% of the loss-free goodput of the same path.
 func TestGoodputUnderOnePercentLoss(t *testing.T) {
 	skipIfShort(t)
 	const size = 16 << 20
