@@ -43,6 +43,10 @@
 //
 //   - A dial to an absent peer fails after 39 s if its context does not end
 //     first: two SYNs on each of 13 connection ids, a fresh id every 3 s.
+//     On Linux over UDP, a closed port fails the dial at once with
+//     ErrConnRefused: the kernel's ICMP "port unreachable" is read from
+//     the socket's error queue (IP_RECVERR). ICMP errors for established
+//     connections are ignored.
 //   - An established connection whose peer vanishes fails with ErrTimedOut
 //     after 16 consecutive retransmission timeouts: within
 //     16 × max(4 s, RTO), about 50 s on a short path. A connection with
@@ -69,7 +73,9 @@
 //     through their windows, but only once it has seen each receive:
 //     dozens starting at the same moment can overflow it briefly.
 //   - uTP has no encryption or authentication; run it over a secure
-//     network (INET256) or add your own.
+//     network (INET256) or add your own. Against off-path attackers that
+//     forge packets, 16-bit connection ids and sequence numbers are all
+//     there is: docs/security.md gives the odds per forged packet.
 //   - Socket.Close returns within one second even if the PacketConn's
 //     ReadFrom ignores Close and deadlines, but the reader goroutine then
 //     lives until ReadFrom returns.

@@ -3,6 +3,7 @@ package proto
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -160,17 +161,34 @@ func TestLEDBATPPOneFlow(t *testing.T) {
 // latecomer does not take the link (RFC 6817 4.4's latecomer advantage,
 // which the draft's slowdowns remove). Over the last 20 s of 60, Jain's
 // index is at least 0.95 and the queue median at most 1.2× the target.
+//
+// The index over 20 s depends on the seed (the jitter decides by how many
+// milliseconds the latecomer's base delay is off, see docs/performance.md),
+// so the test runs seeds 20 to 29 and asserts the median of the ten
+// indexes, and that none falls below 0.9.
 func TestLEDBATPPLatecomer(t *testing.T) {
 	skipIfShort(t)
 	for _, path := range fairPaths() {
 		t.Run(path.String(), func(t *testing.T) {
-			r := runFair(t, fairSpec{seed: 22, path: path, flows: 2, gap: 10 * time.Second, measure: 40 * time.Second, end: 60 * time.Second})
-			t.Logf("seed 22: %v", r)
-			if r.jain < 0.95 {
-				t.Errorf("seed 22: Jain index %.3f, want at least 0.95", r.jain)
+			var jains []float64
+			var queues []time.Duration
+			for seed := uint64(20); seed < 30; seed++ {
+				r := runFair(t, fairSpec{seed: seed, path: path, flows: 2, gap: 10 * time.Second, measure: 40 * time.Second, end: 60 * time.Second})
+				t.Logf("seed %d: %v", seed, r)
+				if r.jain < 0.90 {
+					t.Errorf("seed %d: Jain index %.3f, want at least 0.90 for every seed", seed, r.jain)
+				}
+				jains, queues = append(jains, r.jain), append(queues, r.medQD)
 			}
-			if r.medQD > 72*time.Millisecond {
-				t.Errorf("seed 22: queue median %v, want at most 72 ms (1.2× target)", r.medQD)
+			slices.Sort(jains)
+			slices.Sort(queues)
+			jain, queue := (jains[4]+jains[5])/2, (queues[4]+queues[5])/2
+			t.Logf("seeds 20-29: median Jain index %.3f (%.3f to %.3f), median queue %v", jain, jains[0], jains[9], queue)
+			if jain < 0.95 {
+				t.Errorf("seeds 20-29: median Jain index %.3f, want at least 0.95", jain)
+			}
+			if queue > 72*time.Millisecond {
+				t.Errorf("seeds 20-29: median queue %v, want at most 72 ms (1.2× target)", queue)
 			}
 		})
 	}

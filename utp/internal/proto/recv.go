@@ -12,6 +12,9 @@ import (
 type recvState struct {
 	ring  byteRing // in-order bytes not yet read
 	ackNr uint16   // last sequence number received in order (ack_nr)
+	// peerNext is the peer's next sequence number as far as admitted
+	// packets show it; our RESET echoes it (accept.go).
+	peerNext uint16
 
 	reorder      []reorderSlot // indexed by seq & (len-1), allocated on first use
 	reorderN     int           // packets held
