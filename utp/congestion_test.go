@@ -21,7 +21,7 @@ func TestCongestionControlOption(t *testing.T) {
 		{[]SocketOption{WithCongestionControl(LEDBAT), WithReceiverYield(false)}, "*cc.LEDBAT", true},
 	} {
 		s := listenUDP(t, tt.opts...)
-		cfg := s.protoConfig(s.Addr())
+		cfg := s.protoConfig(s.Addr(), pathInfo{})
 		var got string
 		switch cfg.NewController(time.Time{}, 1400).(type) {
 		case *cc.LEDBATPP:

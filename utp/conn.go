@@ -77,6 +77,10 @@ type Conn struct {
 	// guarded by mu.
 	waitEnd time.Time
 
+	// pathMTU is the path MTU discovery last reported, guarded by mu:
+	// a change goes to the Socket's cache for the next connection.
+	pathMTU int
+
 	// last is the latest time a step gave the state machine, guarded by
 	// mu: a step whose time was read before it took the lock (stepAt)
 	// must not go back before a step that overtook it.
@@ -140,7 +144,13 @@ func (c *Conn) finishStep(now time.Time) {
 	gone := c.events()
 	c.rearm(now)
 	direct := c.queue(out)
+	pathMTU := c.m.PathMTU()
+	learned := pathMTU != c.pathMTU
+	c.pathMTU = pathMTU
 	c.mu.Unlock()
+	if learned && pathMTU > 0 {
+		c.s.paths.learned(c.dst.ap.Addr(), pathMTU, now)
+	}
 	if direct != nil {
 		c.sendDirect(direct)
 	}
@@ -173,29 +183,35 @@ func (c *Conn) queue(out *outBatch) (direct *outBatch) {
 }
 
 // sendDirect sends the batch queue handed to this goroutine, then
-// whatever other steps queued meanwhile.
+// whatever other steps queued meanwhile. Datagrams the kernel refused as
+// larger than the link are reported to path MTU discovery, which resends
+// what they carried in smaller ones.
 func (c *Conn) sendDirect(out *outBatch) {
-	c.s.send(out, c.dst)
+	tooBig := c.s.send(out, c.dst)
 	c.s.putBatch(out)
-	c.flush()
+	tooBig = smallest(tooBig, c.flush())
+	if tooBig > 0 {
+		c.step(func(now time.Time, m *proto.Conn) { m.PathTooBig(now, tooBig) })
+	}
 }
 
 // flush sends queued batches until the queue is empty, without c.mu, and
 // then gives up the sender's role. The queue and its spare swap places,
-// so that neither allocates again.
-func (c *Conn) flush() {
+// so that neither allocates again. It returns the smallest datagram size
+// the kernel refused (EMSGSIZE), 0 if none.
+func (c *Conn) flush() (tooBig int) {
 	for {
 		c.mu.Lock()
 		batches := c.sendQ
 		if len(batches) == 0 {
 			c.flushing = false
 			c.mu.Unlock()
-			return
+			return tooBig
 		}
 		c.sendQ, c.sendSpare = c.sendSpare[:0], nil
 		c.mu.Unlock()
 		for i, out := range batches {
-			c.s.send(out, c.dst)
+			tooBig = smallest(tooBig, c.s.send(out, c.dst))
 			c.s.putBatch(out)
 			batches[i] = nil
 		}

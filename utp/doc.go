@@ -60,9 +60,16 @@
 //     package do (docs/protocol.md, "Datagram size"). Other
 //     implementations truncate longer datagrams silently, so
 //     WithPacketSize, which overrides this, is a promise about the peer.
-//   - There is no path MTU discovery: packets are at most 1400 bytes of
-//     payload except on UDP loopback (65,000) and where WithMaxDatagram
-//     says the PacketConn carries more.
+//   - Within that, packets over UDP on Linux are sized by path MTU
+//     discovery (RFC 8899, docs/protocol.md): they start at a 1,280-byte
+//     IP packet and grow as padded probes confirm larger ones, up to the
+//     largest the path carries. Elsewhere, and over other PacketConns,
+//     they are at most 1400 bytes of payload except on UDP loopback
+//     (65,000) and where WithMaxDatagram says the PacketConn carries more.
+//     A path that shrinks under a connection is detected after two
+//     timeouts; packets already sent at the old size are sent again
+//     smaller only if the peer holds none of them, which a connection
+//     that lost packets just before the change may not satisfy.
 //   - The kernel's UDP buffers bound what a fast path can burst: NewSocket
 //     asks for 8 MiB each way (WithUDPBuffer), but Linux grants at most
 //     net.core.rmem_max and wmem_max (208 KiB by default) to a process

@@ -70,16 +70,18 @@ func WithBacklog(n int) SocketOption {
 
 // WithPacketSize sets the payload of every full uTP packet, in bytes, to
 // every peer: it is the caller's promise that the peer reads such packets
-// whole and that the path carries them. Without it, packets are sized per
-// connection: never larger than the peer reads (1,500-byte datagrams, what
-// every uTP implementation reads whole, unless the peer advertised more in
-// the handshake, as this package does) nor than the PacketConn carries to
-// the peer (WithMaxDatagram; over UDP, 1400 bytes of payload, or 65,000 on
-// loopback). Most implementations silently truncate a longer datagram,
-// which corrupts the stream: libtorrent reads 1,500 bytes, Transmission
-// 4,095, anacrolix/utp and github.com/inet256/go-utp 8 KiB
-// (docs/interop.md). At most 65,453, so that a packet with its headers
-// fits one UDP datagram; a larger n is taken as that.
+// whole. Without it, packets are sized per connection: never larger than
+// the peer reads (1,500-byte datagrams, what every uTP implementation
+// reads whole, unless the peer advertised more in the handshake, as this
+// package does) nor than the path carries (over UDP on Linux, path MTU
+// discovery finds it, docs/protocol.md; elsewhere 1400 bytes of payload,
+// or 65,000 on loopback) nor than WithMaxDatagram. Path MTU discovery
+// still shrinks a size given here to what the path carries. Most
+// implementations silently truncate a longer datagram, which corrupts the
+// stream: libtorrent reads 1,500 bytes, Transmission 4,095, anacrolix/utp
+// and github.com/inet256/go-utp 8 KiB (docs/interop.md). At most 65,453,
+// so that a packet with its headers fits one UDP datagram; a larger n is
+// taken as that.
 func WithPacketSize(n int) SocketOption {
 	return func(c *socketConfig) { c.packetSize = min(n, maxPacketSize) }
 }

@@ -29,6 +29,8 @@ type Socket struct {
 	errq    errQueue     // the ICMP errors the kernel queues (errqueue_linux.go)
 	vec     *vecSender   // sends from several buffers, when udp can; else nil
 	share   *windowShare // the kernel receive buffer, shared among receivers
+	pmtud   bool         // udp sends with DF: path MTU discovery is on
+	paths   pathCache    // what discovery learned per destination
 	cfg     socketConfig
 	tel     telemetry
 	bufs    sync.Pool // *[maxDatagram]byte
@@ -106,6 +108,7 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		s.off.enable(u)
 		s.errq.enable(u)
 		s.vec = newVecSender(u, &s.off)
+		s.pmtud = setDontFragment(u)
 	} else {
 		s.share = newWindowShare(0)
 	}
@@ -324,6 +327,7 @@ func (s *Socket) lookup(from source, h *wire.Header) *Conn {
 // is refused with RESET.
 func (s *Socket) accept(from source, syn wire.Header) {
 	now := time.Now()
+	path := s.pathFor(from, now) // may make system calls: before s.mu
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -341,7 +345,7 @@ func (s *Socket) accept(from source, syn wire.Header) {
 	}
 	raddr := from.netAddr()
 	key := s.key(from, syn.ConnID+1)
-	m := proto.Accept(now, s.protoConfig(raddr), syn, uint16(s.rng.Uint32()))
+	m := proto.Accept(now, s.protoConfig(raddr, path), syn, uint16(s.rng.Uint32()))
 	c := newConn(s, raddr, key, m, now)
 	s.conns[key] = c
 	s.backlog = append(s.backlog, c)
@@ -400,10 +404,11 @@ func (s *Socket) passOn(b []byte, from source) {
 	}
 }
 
-// protoConfig is the per-connection configuration for a peer.
-func (s *Socket) protoConfig(raddr net.Addr) proto.Config {
-	return proto.Config{
-		PacketSize:         s.packetSize(raddr),
+// protoConfig is the per-connection configuration for a peer, with path
+// MTU discovery as path says.
+func (s *Socket) protoConfig(raddr net.Addr, path pathInfo) proto.Config {
+	cfg := proto.Config{
+		PacketSize:         s.packetSize(raddr, path.on),
 		PacketSizeOverride: s.cfg.packetSize > 0,
 		MaxRecvDatagram:    s.recvDatagram(),
 		SendBufferSize:     s.cfg.sendBuffer,
@@ -412,6 +417,11 @@ func (s *Socket) protoConfig(raddr net.Addr) proto.Config {
 		NewController:      s.cfg.congestion.newController(),
 		NoYield:            s.cfg.noYield,
 	}
+	if path.on {
+		cfg.PathBase, cfg.PathCeiling = path.base, path.ceiling
+		cfg.PathStart, cfg.PathOverhead = path.start, path.overhead
+	}
+	return cfg
 }
 
 // forget removes an ended connection from the table.
@@ -495,7 +505,7 @@ func (s *Socket) DialUTP(ctx context.Context, addr net.Addr) (*Conn, error) {
 	}
 	deadline := time.Now().Add(dialBudget)
 	for {
-		c, err := s.newDialer(addr)
+		c, err := s.newDialer(addr, s.pathFor(s.sourceOf(addr), time.Now()))
 		if err != nil {
 			return nil, opErr(err)
 		}
@@ -557,7 +567,7 @@ func (s *Socket) dialAttempt(ctx context.Context, c *Conn) (*Conn, error) {
 }
 
 // newDialer registers a dialing connection under a free receive id.
-func (s *Socket) newDialer(addr net.Addr) (*Conn, error) {
+func (s *Socket) newDialer(addr net.Addr, path pathInfo) (*Conn, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -570,7 +580,7 @@ func (s *Socket) newDialer(addr net.Addr) (*Conn, error) {
 		if s.conns[key] != nil || s.conns[s.keyOf(addr, id+1)] != nil {
 			continue
 		}
-		cfg := s.protoConfig(addr)
+		cfg := s.protoConfig(addr, path)
 		cfg.SynRetries = dialSynRetries
 		now := time.Now()
 		m := proto.Dial(now, cfg, id, uint16(s.rng.Uint32()))

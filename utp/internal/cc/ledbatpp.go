@@ -496,5 +496,21 @@ func (l *LEDBATPP) OnTimeout(now time.Time) {
 	l.decreased, l.lastDecrease = true, now
 }
 
+// SetMSS changes the size of a full packet, for a connection whose
+// packets grow or shrink with path MTU discovery (as LEDBAT.SetMSS): the
+// floor, the slowdown's two packets, GAIN's per-packet increase and the
+// growth cap of one packet beyond the flight follow at once; the window
+// itself stays, within the new floor.
+func (l *LEDBATPP) SetMSS(mss int) {
+	if mss <= 0 || mss == l.cfg.MSS {
+		return
+	}
+	l.cfg.MSS = mss
+	l.mss = float64(mss)
+	l.floor = float64(l.cfg.MinWindow) * l.mss
+	l.ceiling = max(float64(l.cfg.MaxWindowBytes), l.floor)
+	l.cwnd = l.clamp(l.cwnd)
+}
+
 // clamp bounds a window to [floor, ceiling].
 func (l *LEDBATPP) clamp(w float64) float64 { return max(l.floor, min(w, l.ceiling)) }

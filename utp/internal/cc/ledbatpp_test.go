@@ -366,3 +366,19 @@ func TestLEDBATPPTimeout(t *testing.T) {
 		t.Errorf("100 RTTs after the timeout: window %d, slow start %v; want at least %d, false", h.l.Window(), h.l.InSlowStart(), w/2)
 	}
 }
+
+// Path MTU discovery changes the packet size mid-connection: the floor and
+// the per-packet increase follow, the window stays.
+func TestLEDBATPPSetMSS(t *testing.T) {
+	h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, 40*time.Millisecond)
+	h.leaveSlowStartAt(20, 10*time.Millisecond)
+	w := h.l.Window()
+	h.l.SetMSS(9000)
+	if h.l.Window() != max(w, 18000) || h.l.floor != 18000 {
+		t.Fatalf("after SetMSS(9000): window %d, floor %v; want %d, 18000", h.l.Window(), h.l.floor, max(w, 18000))
+	}
+	h.l.SetMSS(0) // ignored
+	if h.l.cfg.MSS != 9000 {
+		t.Fatalf("SetMSS(0) changed the MSS to %d", h.l.cfg.MSS)
+	}
+}

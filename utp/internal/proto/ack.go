@@ -105,6 +105,9 @@ func (c *Conn) ackPacket(now time.Time, p *outPacket, res *ackResult) {
 		s.lostN--
 	}
 	res.bytes += p.size()
+	if p.probe {
+		c.probeAcked(now, p)
+	}
 	res.maxTx = max(res.maxTx, p.txID)
 	if p.sends == 1 && p.txID > res.sampleTx {
 		res.sampleAt, res.sampleTx = p.sentAt, p.txID
@@ -154,12 +157,14 @@ func (c *Conn) detectLoss(h *wire.Header, payloadLen int, res *ackResult) bool {
 	lost := false
 	if s.dupAcks == c.dupThreshold() && s.inUse() > 0 {
 		if p := s.pkt(s.una); !p.sacked && !p.fastResent && p.inFlight {
-			c.markLost(p)
-			lost = true
+			lost = c.markLost(p)
 		}
 	}
 	if res.sacked && c.sackLoss() {
 		lost = true
+	}
+	if lost {
+		c.pmtu.otherLoss = true
 	}
 	return lost
 }
@@ -207,8 +212,7 @@ func (c *Conn) sackLoss() bool {
 	lost := false
 	for seq := s.una; seq != s.seqNr; seq++ {
 		p := s.pkt(seq)
-		if p.inFlight && p.txID < threshold {
-			c.markLost(p)
+		if p.inFlight && p.txID < threshold && c.markLost(p) {
 			lost = true
 		}
 	}
@@ -219,7 +223,8 @@ func (c *Conn) sackLoss() bool {
 // It also marks the packet fastResent: the duplicate ACKs that follow SACK
 // evidence are the same evidence, and must not resend it a second time
 // (libutp likewise resends a packet once per loss, fast_resend_seq_nr).
-func (c *Conn) markLost(p *outPacket) {
+// It reports whether the loss is congestion: a path MTU probe's is not.
+func (c *Conn) markLost(p *outPacket) bool {
 	s := &c.snd
 	if p.inFlight {
 		p.inFlight = false
@@ -234,6 +239,12 @@ func (c *Conn) markLost(p *outPacket) {
 		}
 	}
 	p.fastResent = true
+	if p.probe {
+		// lastRecv is the time of the ACK being processed (noteReceived).
+		c.probeLost(c.lastRecv, p, false)
+		return false
+	}
+	return true
 }
 
 func (c *Conn) rto() time.Duration { return c.rtt.RTO() }

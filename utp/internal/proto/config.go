@@ -84,6 +84,24 @@ type Config struct {
 	// RTT configures the RFC 6298 estimator. Its MaxBackoff defaults to
 	// 4 s here (see MaxTimeouts).
 	RTT cc.RTTConfig
+	// PathBase enables path MTU discovery (pmtu.go, RFC 8899): the
+	// datagram size, in UDP payload bytes with the uTP header, that every
+	// path is assumed to carry (BASE_PLPMTU). Packets start at this size,
+	// within PacketSize, and grow as probes confirm larger ones. Zero
+	// disables discovery: PacketSize alone bounds packets.
+	PathBase int
+	// PathCeiling is the largest datagram the IO layer can send at all
+	// (the local link's MTU less IP and UDP headers); probes stay at or
+	// below it. Default 65,507, the largest UDP payload.
+	PathCeiling int
+	// PathStart is a size already confirmed toward this peer (a cache of
+	// an earlier connection's result); discovery starts there. Default
+	// PathBase.
+	PathStart int
+	// PathOverhead is the IP and UDP header size (28 for IPv4, 48 for
+	// IPv6), to turn the common link MTUs that are tried first into
+	// datagram sizes.
+	PathOverhead int
 	// NewController builds the congestion controller. Default LEDBAT++
 	// (cc.LEDBATPP) with its defaults and MSS = PacketSize + header.
 	NewController func(now time.Time, mss int) cc.Controller

@@ -33,6 +33,10 @@ type Conn struct {
 
 	ctrl cc.Controller
 	rtt  *cc.RTTEstimator
+	pmtu pmtuState
+	// rewind: re-packetizing after the path shrank (pmtu.go).
+	rewind     rewindState
+	lastDataTx time.Time
 
 	timers timerTable
 	// lastRecv and lastSend feed the idle timeout and keepalive.
@@ -81,6 +85,7 @@ func newConn(now time.Time, cfg Config) *Conn {
 		lastRecv: now,
 		lastSend: now,
 	}
+	c.pmtu.init(cfg)
 	c.snd.init(cfg)
 	c.rcv.init(cfg)
 	c.rcv.yield.init(now, cfg)
@@ -293,6 +298,9 @@ func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
 	c.snd.peerWnd = int(min(h.WndSize, 1<<30))
 	c.rcv.yield.onPacket(now, &h, c.replyMicro, len(payload))
 	c.onAck(now, &h, len(payload))
+	if c.rewind.pending {
+		c.settleRewind(now, &h)
+	}
 	switch h.Type {
 	case wire.Data:
 		c.onData(now, h.SeqNr, payload, false)

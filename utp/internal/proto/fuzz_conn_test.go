@@ -30,7 +30,13 @@ func newFuzzRun(data []byte) *fuzzState {
 	f := &fuzzState{data: data, now: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
 	cfg := Config{PacketSize: 64, RecvBufferSize: 256, SendBufferSize: 512, MaxReorder: 64, MaxSACKBytes: 8}
 	const peerISN, ourISN, id = 40000, 65530, 0x1234
-	if f.byte()&1 == 0 {
+	role := f.byte()
+	if role&2 != 0 {
+		// Path MTU discovery, scaled down: a 60-byte base, probes up to
+		// the 94 bytes PacketSize allows.
+		cfg.PathBase, cfg.PathCeiling = 60, 200
+	}
+	if role&1 == 0 {
 		f.c = Dial(f.now, cfg, id, ourISN)
 		f.peerID = id
 		f.drain()

@@ -22,9 +22,13 @@ type outPacket struct {
 	// fastResent: declared lost on duplicate-ACK or SACK evidence since
 	// the last RTO; the third duplicate ACK does not resend it again.
 	fastResent bool
+	// probe: a path MTU probe (pmtu.go), empty and padded by pad bytes
+	// past the header on its first transmission; resent unpadded.
+	probe bool
+	pad   uint16
 }
 
-func (p *outPacket) size() int { return p.n + wire.HeaderSize }
+func (p *outPacket) size() int { return p.n + wire.HeaderSize + int(p.pad) }
 
 // sendState is the sending half: the byte stream, the packets that carry
 // it, and what the peer and the congestion controller allow.
@@ -166,7 +170,7 @@ func (c *Conn) sendWindow() int { return min(c.ctrl.Window(), c.snd.peerWnd) }
 
 // nextNewPacket decides whether a new DATA or FIN packet may be sent now
 // and assigns it a sequence number.
-func (c *Conn) nextNewPacket() (uint16, bool) {
+func (c *Conn) nextNewPacket(now time.Time) (uint16, bool) {
 	s := &c.snd
 	if c.state != stateConnected || s.unconfirmed {
 		// An unproven acceptor sends no data and no FIN (amplify.go).
@@ -193,6 +197,9 @@ func (c *Conn) nextNewPacket() (uint16, bool) {
 	}
 	if s.inUse() >= len(s.out) && len(s.out) >= maxOutPackets {
 		return 0, false
+	}
+	if seq, sent, hold := c.nextProbe(now, unsent); sent || hold {
+		return seq, sent
 	}
 	size := c.maxPayload()
 	room := c.sendWindow() - s.flight
@@ -275,13 +282,20 @@ func (c *Conn) poll(now time.Time, buf []byte, view bool) (n int, tail [2][]byte
 		}
 		return 0, tail, false
 	}
-	if seq, ok := c.nextRetransmit(); ok {
-		n, tail = c.transmit(now, buf, seq, view)
-		return n, tail, true
-	}
-	if seq, ok := c.nextNewPacket(); ok {
-		n, tail = c.transmit(now, buf, seq, view)
-		return n, tail, true
+	if c.rewind.pending {
+		// Sending waits for the peer's answer (rewindState).
+		if c.rewind.askDue {
+			return c.askPeer(now, buf), tail, true
+		}
+	} else {
+		if seq, ok := c.nextRetransmit(); ok {
+			n, tail = c.transmit(now, buf, seq, view)
+			return n, tail, true
+		}
+		if seq, ok := c.nextNewPacket(now); ok {
+			n, tail = c.transmit(now, buf, seq, view)
+			return n, tail, true
+		}
 	}
 	if c.rcv.ackNow || c.keepalivePending {
 		typ := wire.State
@@ -337,8 +351,16 @@ const minView = 1024
 func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, view bool) (int, [2][]byte) {
 	s := &c.snd
 	p := s.pkt(seq)
+	if p.pad > 0 && p.sends > 0 {
+		p.pad = 0 // a probe is resent as the empty packet it is
+	}
 	h := c.header(now, p.typ, seq)
-	n := h.Put(buf)
+	var n int
+	if p.pad > 0 {
+		n = h.PutPadded(buf, p.size())
+	} else {
+		n = h.Put(buf)
+	}
 	var tail [2][]byte
 	switch {
 	case p.n >= minView && view && p.sends == 0:
@@ -358,6 +380,7 @@ func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, view bool) (int, 
 	}
 	p.sends++
 	p.sentAt = now
+	c.lastDataTx = now
 	s.txCount++
 	p.txID = s.txCount
 	p.inFlight = true
