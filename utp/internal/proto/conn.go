@@ -89,8 +89,7 @@ func newConn(now time.Time, cfg Config) *Conn {
 	c.snd.init(cfg)
 	c.rcv.init(cfg)
 	c.rcv.yield.init(now, cfg)
-	c.resize(now)
-	return c
+	return c // Dial and Accept size it (resize), which builds the controller
 }
 
 // Dial starts the dialer side of a connection. recvID is the connection id
@@ -99,6 +98,7 @@ func newConn(now time.Time, cfg Config) *Conn {
 // ready in PollTransmit.
 func Dial(now time.Time, cfg Config, recvID, isn uint16) *Conn {
 	c := newConn(now, cfg)
+	c.resize(now) // until the acceptor answers, its size is CommonDatagram
 	c.state = stateSynSent
 	c.recvID, c.sendID = recvID, recvID+1
 	c.snd.seqNr = isn
