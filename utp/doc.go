@@ -1,6 +1,7 @@
 // Package utp provides uTP (the Micro Transport Protocol, BEP 29) streams
 // over any net.PacketConn: reliable, ordered, congestion-controlled byte
-// streams that yield to other traffic (LEDBAT, RFC 6817).
+// streams that yield to other traffic (LEDBAT++, draft-irtf-iccrg-ledbat-
+// plus-plus; RFC 6817 LEDBAT through WithCongestionControl).
 //
 // # Usage
 //

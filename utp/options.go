@@ -23,6 +23,8 @@ type socketConfig struct {
 	resetsPerSec int
 	noDelay      bool
 	udpBuffer    int
+	congestion   CongestionControl
+	noYield      bool
 }
 
 func defaultConfig() socketConfig {

@@ -371,6 +371,8 @@ func (s *Socket) protoConfig(raddr net.Addr, path pathInfo) proto.Config {
 		SendBufferSize:     s.cfg.sendBuffer,
 		RecvBufferSize:     s.cfg.recvBuffer,
 		NoDelay:            s.cfg.noDelay,
+		NewController:      s.cfg.congestion.newController(),
+		NoYield:            s.cfg.noYield,
 	}
 	if path.on {
 		cfg.PathBase, cfg.PathCeiling = path.base, path.ceiling

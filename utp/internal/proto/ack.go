@@ -234,6 +234,9 @@ func (c *Conn) markLost(p *outPacket) bool {
 		p.lost = true
 		s.lostN++
 		c.stats.FastRetransmits++
+		if lc, ok := c.ctrl.(cc.LossCounter); ok {
+			lc.OnPacketsLost(1) // every packet, not once per episode
+		}
 	}
 	p.fastResent = true
 	if p.probe {

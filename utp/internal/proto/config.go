@@ -102,9 +102,12 @@ type Config struct {
 	// IPv6), to turn the common link MTUs that are tried first into
 	// datagram sizes.
 	PathOverhead int
-	// NewController builds the congestion controller. Default LEDBAT with
-	// its defaults and MSS = PacketSize + header.
+	// NewController builds the congestion controller. Default LEDBAT++
+	// (cc.LEDBATPP) with its defaults and MSS = PacketSize + header.
 	NewController func(now time.Time, mss int) cc.Controller
+	// NoYield turns off receiver-side yielding (rledbat.go): the window
+	// we advertise is then the free receive buffer alone.
+	NoYield bool
 }
 
 func (c Config) withDefaults() Config {
@@ -142,7 +145,7 @@ func (c Config) withDefaults() Config {
 	}
 	if c.NewController == nil {
 		c.NewController = func(now time.Time, mss int) cc.Controller {
-			return cc.NewLEDBAT(now, cc.LEDBATConfig{MSS: mss})
+			return cc.NewLEDBATPP(now, cc.LEDBATPPConfig{MSS: mss})
 		}
 	}
 	return c

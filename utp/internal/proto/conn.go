@@ -88,6 +88,7 @@ func newConn(now time.Time, cfg Config) *Conn {
 	c.pmtu.init(cfg)
 	c.snd.init(cfg)
 	c.rcv.init(cfg)
+	c.rcv.yield.init(now, cfg)
 	return c // Dial and Accept size it (resize), which builds the controller
 }
 
@@ -295,6 +296,7 @@ func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
 	c.notePeerSeq(&h)
 	c.proven()
 	c.snd.peerWnd = int(min(h.WndSize, 1<<30))
+	c.rcv.yield.onPacket(now, &h, c.replyMicro, len(payload))
 	c.onAck(now, &h, len(payload))
 	if c.rewind.pending {
 		c.settleRewind(now, &h)

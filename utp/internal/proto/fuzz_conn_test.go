@@ -412,8 +412,10 @@ func TestFuzzExtensionsReachConn(t *testing.T) {
 		if f.bad != "" {
 			t.Fatalf("%s: %s", step, f.bad)
 		}
-		if s := &f.c.snd; step == "3-byte SACK" && (s.inUse() != 2 || s.pkt(s.una).sacked || !s.pkt(s.una+1).sacked) {
-			t.Fatalf("after the 3-byte SACK: %d packets outstanding, SACKed %v %v; want 2, the second",
+		if s := &f.c.snd; step == "3-byte SACK" && (s.inUse() < 2 || s.pkt(s.una).sacked || !s.pkt(s.una+1).sacked) {
+			// How many more the window let out depends on the controller's
+			// loss response (LEDBAT++ takes a loss with no queue for random).
+			t.Fatalf("after the 3-byte SACK: %d packets outstanding, SACKed %v %v; want 2 or more, the second SACKed",
 				s.inUse(), s.pkt(s.una).sacked, s.pkt(s.una+1).sacked)
 		}
 	}

@@ -343,7 +343,7 @@ func (c *Conn) pathMax() int {
 }
 
 // mssSetter is a controller whose full packet size can change
-// (cc.LEDBAT): discovery changes it as it goes.
+// (cc.LEDBAT, cc.LEDBATPP): discovery changes it as it goes.
 type mssSetter interface{ SetMSS(mss int) }
 
 // followMSS tells the controller the full packet size, when discovery
