@@ -24,7 +24,7 @@ import (
 // arrives): the state machine is built from the SYN (its window, its
 // timestamp, the reply re-sent for a repeated SYN) and would need a
 // second constructor; a bounded list, and compact records of what it
-// sheds, bound the memory well enough (docs/security-io.md).
+// sheds, bound the memory well enough (docs/security.md).
 
 // synRecord is what a connection is built from: its SYN, and the initial
 // sequence number we answered it with.
@@ -38,7 +38,7 @@ type synRecord struct {
 // size, so the records stretch, for a few MiB, the time a genuine dialer
 // has to prove its address under a flood from a fraction of a second to
 // seconds: long enough for a lost proof to be retransmitted
-// (docs/security-io.md has the figures).
+// (docs/security.md has the figures).
 const shedRecords = 32
 
 // shedSyns remembers, compactly, the handshakes shed from the unproven

@@ -80,7 +80,7 @@ func WithBacklog(n int) SocketOption {
 // connection is rebuilt if its dialer's proof comes after all; unproven
 // connections also expire after 10 s. Default 1024, which bounds the
 // memory of handshakes in progress to a few MiB however fast SYNs arrive
-// (docs/security-io.md).
+// (docs/security.md).
 func WithUnprovenLimit(n int) SocketOption {
 	return func(c *socketConfig) { c.unproven = max(1, n) }
 }

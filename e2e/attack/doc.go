@@ -5,5 +5,5 @@
 // a raw IPv4 socket (Linux, root or CAP_NET_RAW); Linux routes all of
 // 127.0.0.0/8 to the loopback device, so any address there can be forged
 // and also bound, to catch what our Socket sends to it. It has only tests;
-// docs/security-io.md describes them and their figures.
+// docs/security.md describes them and their figures.
 package attack

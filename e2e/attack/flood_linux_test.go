@@ -239,7 +239,7 @@ loop:
 	for err := range dialErrs {
 		if raceEnabled {
 			// Seen under -race on a loaded machine (EOF, a read
-			// timeout); not yet explained (docs/security-io.md).
+			// timeout); not yet explained (docs/security.md).
 			t.Logf("under the race detector, a legitimate dial during the flood failed: %v", err)
 			continue
 		}
