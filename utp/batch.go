@@ -55,9 +55,15 @@ type outgoing struct {
 
 func (d *outgoing) len() int { return len(d.b) + len(d.tail[0]) + len(d.tail[1]) }
 
-// flatten appends the tail to b (whose buffer has room for a whole
-// datagram), for a send that takes one buffer.
-func (d *outgoing) flatten() []byte {
+// flatten appends the tail to b, for a send that takes one buffer. A
+// small buffer that cannot hold the tail is first swapped for a whole
+// datagram's, taken from s.
+func (d *outgoing) flatten(s *Socket) []byte {
+	if d.len() > cap(d.b) {
+		big := append(s.getBuf()[:0], d.b...)
+		s.putBuf(d.b)
+		d.b = big
+	}
 	d.b = append(append(d.b, d.tail[0]...), d.tail[1]...)
 	d.tail = [2][]byte{}
 	return d.b

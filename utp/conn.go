@@ -246,13 +246,28 @@ func (c *Conn) flush() (tooBig int) {
 // collect drains the datagrams the state machine wants sent. Where the
 // Socket sends from several buffers at once, payloads stay in the send
 // buffer rather than being copied next to their headers.
+//
+// Buffers are sized to what the state machine may write. An unproven
+// acceptor sends only headers (its SYN reply, the proof request, a
+// RESET), so it never takes a whole datagram's buffer: a SYN flood's
+// thousands of handshakes and their timers then hold a few KiB each, not
+// 64 KiB. Otherwise each datagram is written into a whole-datagram buffer
+// (a retransmission's payload is copied), and one that turns out small
+// moves to a small buffer, leaving the big one for the next: a step that
+// sends hundreds of packets from the send buffer holds one big buffer,
+// not hundreds.
 func (c *Conn) collect(now time.Time, out *outBatch) {
+	size := smallBuf
+	if c.m.Confirmed() {
+		size = maxDatagram
+	}
+	buf := out.spare
+	out.spare = nil
+	if cap(buf) < size {
+		c.s.putBuf(buf)
+		buf = c.s.getSized(size)
+	}
 	for {
-		buf := out.spare
-		if buf == nil {
-			buf = c.s.getBuf()
-		}
-		out.spare = nil
 		var d outgoing
 		var n int
 		var ok bool
@@ -265,7 +280,14 @@ func (c *Conn) collect(now time.Time, out *outBatch) {
 			out.spare = buf
 			return
 		}
-		d.b = buf[:n]
+		switch {
+		case cap(buf) == smallBuf:
+			d.b, buf = buf[:n], c.s.getSmall()
+		case n <= smallBuf:
+			d.b = append(c.s.getSmall()[:0], buf[:n]...)
+		default:
+			d.b, buf = buf[:n], c.s.getBuf()
+		}
 		out.add(d)
 	}
 }

@@ -12,7 +12,7 @@ func (s *Socket) send(out *outBatch, to source) (tooBig int) {
 	switch {
 	case to.addr != nil:
 		for i := range out.n {
-			b := out.get(i).flatten()
+			b := out.get(i).flatten(s)
 			_, err := s.pc.WriteTo(b, to.addr)
 			s.counted(1, len(b), err)
 		}
@@ -145,7 +145,7 @@ func (s *Socket) sendOneTry(out *outBatch, i int, to netip.AddrPort) error {
 			return err
 		}
 	}
-	return s.writeUDP(d.flatten(), to)
+	return s.writeUDP(d.flatten(s), to)
 }
 
 // writeTo sends one datagram.

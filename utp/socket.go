@@ -36,6 +36,7 @@ type Socket struct {
 	cfg     socketConfig
 	tel     telemetry
 	bufs    sync.Pool // *[maxDatagram]byte
+	small   sync.Pool // *[smallBuf]byte
 	batches sync.Pool // *outBatch
 
 	mu     sync.Mutex
@@ -82,6 +83,12 @@ type datagram struct {
 // plus room for a uTP header and the largest SACK we send.
 const maxDatagram = 65536 + 512
 
+// smallBuf is the size of a small packet buffer: room for any header with
+// its extensions (a selective ACK is at most a few hundred bytes) and for
+// a DATA packet whose payload was copied because it was too short to
+// send from the send buffer (proto's minView, 1,024 bytes).
+const smallBuf = 2048
+
 // NewSocket returns a Socket that owns pc: closing the Socket closes pc.
 // If pc is closed by other means, the Socket closes itself.
 func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
@@ -106,6 +113,7 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 	}
 	// The reader goroutine starts with the read lead: lead.tok is empty.
 	s.bufs.New = func() any { return new([maxDatagram]byte) }
+	s.small.New = func() any { return new([smallBuf]byte) }
 	s.batches.New = func() any { return new(outBatch) }
 	s.lead = newLead(false)
 	if u, ok := pc.(*net.UDPConn); ok {
@@ -140,9 +148,31 @@ func Listen(network, address string, opts ...SocketOption) (*Socket, error) {
 }
 
 // Packet buffers are pooled as array pointers, so that neither taking nor
-// returning one allocates.
-func (s *Socket) getBuf() []byte  { return s.bufs.Get().(*[maxDatagram]byte)[:] }
-func (s *Socket) putBuf(b []byte) { s.bufs.Put((*[maxDatagram]byte)(b[:maxDatagram])) }
+// returning one allocates. They come in two sizes: a whole datagram, and
+// small (smallBuf) for the datagrams that are headers alone or nearly:
+// ACKs, handshakes, and the header of a DATA packet whose payload stays
+// in the send buffer (PollTransmitView). putBuf tells them apart by
+// capacity.
+func (s *Socket) getBuf() []byte   { return s.bufs.Get().(*[maxDatagram]byte)[:] }
+func (s *Socket) getSmall() []byte { return s.small.Get().(*[smallBuf]byte)[:] }
+
+// getSized returns a buffer of the given size, maxDatagram or smallBuf.
+func (s *Socket) getSized(size int) []byte {
+	if size == smallBuf {
+		return s.getSmall()
+	}
+	return s.getBuf()
+}
+
+// putBuf returns a pooled buffer of either size; nil is ignored.
+func (s *Socket) putBuf(b []byte) {
+	switch cap(b) {
+	case maxDatagram:
+		s.bufs.Put((*[maxDatagram]byte)(b[:maxDatagram]))
+	case smallBuf:
+		s.small.Put((*[smallBuf]byte)(b[:smallBuf]))
+	}
+}
 
 func (s *Socket) getBatch() *outBatch  { return s.batches.Get().(*outBatch) }
 func (s *Socket) putBatch(b *outBatch) { s.batches.Put(b) }
