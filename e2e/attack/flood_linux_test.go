@@ -1,12 +1,15 @@
 package attack
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +20,9 @@ import (
 
 var full = flag.Bool("attack.full", false,
 	"run the SYN flood at full size: 200,000 SYNs from 2,000 sources in 20 s (default: a tenth, 20,000 from 200 in 2 s)")
+
+var heapProfile = flag.String("attack.heapprofile", "",
+	"write a heap profile taken at the flood's peak live heap to this file")
 
 // floodSize is the flood's shape: syns SYNs from sources forged
 // addresses, spread evenly over dur.
@@ -175,6 +181,7 @@ func TestSYNFloodSpoofed(t *testing.T) {
 	baseHeap := heapInUse()
 
 	var peakHeap atomic.Uint64
+	var peakProfile bytes.Buffer
 	flooding := make(chan struct{})
 	var sent int64
 	go func() {
@@ -211,6 +218,10 @@ loop:
 		}
 		if h := heapInUse(); h > peakHeap.Load() {
 			peakHeap.Store(h)
+			if *heapProfile != "" {
+				peakProfile.Reset()
+				pprof.Lookup("heap").WriteTo(&peakProfile, 0)
+			}
 		}
 		floodRate += rate(200 * time.Millisecond)
 		samples++
@@ -229,6 +240,11 @@ loop:
 		baseRate/1e6, floodRate/1e6, floodRate/baseRate, dials)
 	t.Logf("forged sources sent %d bytes and received %d", sent, v.bytes.Load())
 
+	if *heapProfile != "" {
+		if err := os.WriteFile(*heapProfile, peakProfile.Bytes(), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
 	if n := forged.Load(); n != 0 {
 		t.Errorf("Accept returned %d connections from forged sources", n)
 	}
