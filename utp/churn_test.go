@@ -2,7 +2,10 @@ package utp
 
 import (
 	"context"
+	"flag"
 	"io"
+	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,19 +20,30 @@ func withDialIDs(n int) SocketOption {
 }
 
 // churn has workers dial b from a, echo 4 KiB and close, until stop
-// closes; b echoes. It returns the dials made and the first error.
+// closes; b echoes. It closes b and returns the dials made and the first
+// error.
 func churn(a, b *Socket, workers int, stop <-chan struct{}) (dials int64, err error) {
+	served := serveEcho(b)
+	dials, err = churnDials(workers, stop, func() (net.Conn, error) {
+		return a.DialContext(context.Background(), b.Addr())
+	})
+	b.Close() // ends the server's Accept
+	served()
+	return dials, err
+}
+
+// serveEcho accepts from l until its Accept fails, and on each connection
+// echoes one 4 KiB message and closes. The returned function waits until
+// the server and its handlers are done.
+func serveEcho(l net.Listener) (wait func()) {
 	var wg sync.WaitGroup
-	var count atomic.Int64
-	var once sync.Once
-	fail := func(e error) { once.Do(func() { err = e }) }
 	wg.Add(1)
-	go func() { // the server
+	go func() {
 		defer wg.Done()
 		var handlers sync.WaitGroup
 		defer handlers.Wait()
 		for {
-			c, err := b.Accept()
+			c, err := l.Accept()
 			if err != nil {
 				return
 			}
@@ -44,6 +58,16 @@ func churn(a, b *Socket, workers int, stop <-chan struct{}) (dials int64, err er
 			}()
 		}
 	}()
+	return wg.Wait
+}
+
+// churnDials has workers dial, write 4 KiB, read the echo and close, until
+// stop closes. It returns the dials made and the first error; a worker
+// stops at its first error.
+func churnDials(workers int, stop <-chan struct{}, dial func() (net.Conn, error)) (dials int64, err error) {
+	var count atomic.Int64
+	var once sync.Once
+	fail := func(e error) { once.Do(func() { err = e }) }
 	var clients sync.WaitGroup
 	for range workers {
 		clients.Add(1)
@@ -56,7 +80,7 @@ func churn(a, b *Socket, workers int, stop <-chan struct{}) (dials int64, err er
 					return
 				default:
 				}
-				c, err := a.DialContext(context.Background(), b.Addr())
+				c, err := dial()
 				if err != nil {
 					fail(err)
 					return
@@ -73,8 +97,6 @@ func churn(a, b *Socket, workers int, stop <-chan struct{}) (dials int64, err er
 		}()
 	}
 	clients.Wait()
-	b.Close() // ends the server's Accept
-	wg.Wait()
 	return count.Load(), err
 }
 
@@ -113,4 +135,72 @@ func TestUDPChurnReusesTimeWaitIDs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after %d dials: %v", dials, err)
 	}
+}
+
+var churnFor = flag.Duration("utp.churn", 0,
+	"run TestUDPChurnAgainstTCP: 16 workers churn uTP connections for this long, then TCP ones (issue 12 asks for 60s)")
+
+// The churn criterion at full size, run only with -utp.churn=60s (two and
+// a half minutes): 16 workers dial one peer over UDP loopback, echo 4 KiB
+// and close, for the given time; no dial may fail, and 30 s after the
+// churn ends (TIME-WAIT is 16 s) the live heap must be within twice what
+// it was before. Then the same churn runs over TCP loopback, and both
+// rates are logged for comparison; they are not asserted, since the
+// machine's speed is not the test's to judge.
+func TestUDPChurnAgainstTCP(t *testing.T) {
+	if *churnFor == 0 {
+		t.Skip("runs only with -utp.churn=DURATION (it takes that twice, plus 30 s)")
+	}
+	checkLeaks(t)
+	a, b := listenUDP(t), listenUDP(t)
+	before := liveHeap()
+	dials, err := churn1(t, *churnFor, serveEcho(b), func() (net.Conn, error) {
+		return a.DialContext(context.Background(), b.Addr())
+	}, func() { b.Close() })
+	if err != nil {
+		t.Errorf("uTP: after %d dials: %v", dials, err)
+	}
+	end := liveHeap()
+	time.Sleep(30 * time.Second)
+	after := liveHeap()
+	t.Logf("uTP: %d connections in %v (%.0f/s); live heap %.1f MiB before, %.1f MiB at the end, %.1f MiB 30 s later; %+v",
+		dials, *churnFor, float64(dials)/churnFor.Seconds(),
+		float64(before)/(1<<20), float64(end)/(1<<20), float64(after)/(1<<20), a.Stats())
+	if after > 2*before {
+		t.Errorf("30 s after the churn the live heap is %.1f MiB, more than twice the %.1f MiB before",
+			float64(after)/(1<<20), float64(before)/(1<<20))
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tdials, terr := churn1(t, *churnFor, serveEcho(l), func() (net.Conn, error) {
+		return net.Dial("tcp", l.Addr().String())
+	}, func() { l.Close() })
+	t.Logf("TCP: %d connections in %v (%.0f/s), error %v; uTP/TCP %.2f×",
+		tdials, *churnFor, float64(tdials)/churnFor.Seconds(), terr, float64(dials)/float64(tdials))
+}
+
+// churn1 runs churnDials with 16 workers for d against a server, then
+// closes the server's listener and waits for it.
+func churn1(t *testing.T, d time.Duration, served func(), dial func() (net.Conn, error), closeServer func()) (int64, error) {
+	t.Helper()
+	stop := make(chan struct{})
+	timer := time.AfterFunc(d, func() { close(stop) })
+	defer timer.Stop()
+	dials, err := churnDials(16, stop, dial)
+	closeServer()
+	served()
+	return dials, err
+}
+
+// liveHeap is the heap after two collections (the second empties what
+// sync.Pools kept through the first).
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }

@@ -160,7 +160,7 @@ func (s *Socket) shedUnproven(now time.Time, victims []*Conn) []*Conn {
 		since := c.up.since
 		l.remove(c)
 		if s.conns[c.key] == c {
-			delete(s.conns, c.key)
+			s.deleteConn(c.key)
 		}
 		if now.Sub(since) <= unprovenMaxAge {
 			s.shed.remember(c.key, c.syn, since, shedRecords*s.cfg.unproven)

@@ -39,10 +39,12 @@ type Socket struct {
 	small   sync.Pool // *[smallBuf]byte
 	batches sync.Pool // *outBatch
 
-	mu     sync.Mutex
-	conns  map[connKey]*Conn
-	closed bool
-	rng    *rand.Rand
+	mu    sync.Mutex
+	conns map[connKey]*Conn
+	// connsPeak is the most conns has held since it was last built (conntable.go).
+	connsPeak int
+	closed    bool
+	rng       *rand.Rand
 
 	backlog    []*Conn       // proven, not yet returned by Accept; guarded by mu
 	unproven   unprovenList  // answered SYNs awaiting their dialer's proof; guarded by mu
@@ -415,7 +417,7 @@ func (s *Socket) protoConfig(raddr net.Addr, path pathInfo) proto.Config {
 func (s *Socket) forget(c *Conn) {
 	s.mu.Lock()
 	if s.conns[c.key] == c {
-		delete(s.conns, c.key)
+		s.deleteConn(c.key)
 	}
 	s.unproven.remove(c)
 	s.mu.Unlock()

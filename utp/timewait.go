@@ -105,6 +105,10 @@ func (w *timeWaits) popDue(now time.Time) []*Conn {
 		clear(w.q[n:])
 		w.q = w.q[:n]
 		w.head = 0
+		if cap(w.q) >= shrinkConnsMin && n <= cap(w.q)/8 {
+			// A burst of churn is over: give back the array it grew.
+			w.q = slices.Clone(w.q)
+		}
 	}
 	return due
 }

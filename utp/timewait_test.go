@@ -56,3 +56,25 @@ func TestTimeWaitsCompactionClearsTail(t *testing.T) {
 		}
 	}
 }
+
+// Once a burst of churn has drained, the queue gives back the array it
+// grew to; a queue still in use keeps its array.
+func TestTimeWaitsShrinksAfterBurst(t *testing.T) {
+	var w timeWaits
+	now := time.Now()
+	const n = 8 * shrinkConnsMin
+	for i := range n {
+		at := now.Add(-time.Second) // due
+		if i >= n-10 {
+			at = now.Add(time.Hour) // pending
+		}
+		w.q = append(w.q, timeWait{at: at, c: new(Conn)})
+	}
+	grown := cap(w.q)
+	if due := w.popDue(now); len(due) != n-10 {
+		t.Fatalf("%d connections due, want %d", len(due), n-10)
+	}
+	if len(w.q) != 10 || cap(w.q) >= grown/8 {
+		t.Fatalf("after the burst: %d pending in an array of %d (was %d); want 10 in a small one", len(w.q), cap(w.q), grown)
+	}
+}
