@@ -10,8 +10,8 @@ package utp
 // per deletion.
 
 // shrinkConnsMin is the peak below which the table is never rebuilt: a
-// small map's buckets are not worth the copy.
-const shrinkConnsMin = 1024
+// small map's buckets (a few KiB) are not worth the copy.
+const shrinkConnsMin = 128
 
 // deleteConn removes key from the connection table, rebuilding the table
 // when it has shrunk enough. s.mu is held.
