@@ -96,6 +96,24 @@ func (m *shedSyns) take(key connKey, ack uint16, now time.Time) (synRecord, time
 	return r, since, true
 }
 
+// takeSyn removes and returns the record under key if syn repeats the
+// SYN it was made from (same id and sequence number).
+func (m *shedSyns) takeSyn(key connKey, syn wire.Header) (synRecord, bool) {
+	i, ok := m.byKey[key]
+	if !ok {
+		return synRecord{}, false
+	}
+	e := &m.ring[i]
+	if e.r.id != syn.ConnID || e.r.seq != syn.SeqNr {
+		return synRecord{}, false
+	}
+	r := e.r
+	delete(m.byKey, key)
+	*e = shedSyn{}
+	m.n--
+	return r, true
+}
+
 // unprovenMaxAge is how long a connection may wait for its dialer's
 // proof. A genuine dialer proves its address within a round trip and the
 // delayed-ACK interval after our reply (the dialer's empty DATA,
@@ -189,12 +207,25 @@ func (s *Socket) accept(from source, syn wire.Header) {
 		s.replyReset(from, syn)
 		return
 	}
+	isn := uint16(s.rng.Uint32())
+	r, repeated := s.shed.takeSyn(s.key(from, syn.ConnID+1), syn)
+	if repeated {
+		// The dialer repeats a SYN whose handshake was shed: answer it
+		// as before, since the dialer may hold our first reply and prove
+		// its address with it. A new initial sequence number would make
+		// that proof unprovable here, and the record's later shedding
+		// would erase the record it needs.
+		isn = r.isn
+	}
 	victims := s.shedUnproven(now, spare[:0])
-	c := s.newAcceptor(from, syn, uint16(s.rng.Uint32()), path, now, now)
+	c := s.newAcceptor(from, syn, isn, path, now, now)
 	if s.cfg.earlyAccept {
 		s.backlog = append(s.backlog, c)
 	}
 	s.mu.Unlock()
+	if repeated {
+		s.tel.event(&s.stats.revived, metricRevived)
+	}
 	for _, v := range victims {
 		s.tel.event(&s.stats.synsEvicted, metricSynsEvicted)
 		v.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })

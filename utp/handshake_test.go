@@ -188,3 +188,63 @@ func TestSimEarlyAccept(t *testing.T) {
 		}
 	})
 }
+
+// A dialer that repeats its SYN after a flood shed its handshake gets the
+// same reply again, so the proof it makes from either reply is accepted.
+// Answering with a new initial sequence number made the proof from the
+// first reply unprovable, and once the new handshake was shed in turn its
+// record replaced the one the proof matched: the dialer was reset.
+func TestSimRepeatedSynAfterShed(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		const limit = 8
+		n, _, b := simNet(t, WithUnprovenLimit(limit))
+		raw := n.Listen("dialer")
+		defer raw.Close()
+		syn := wire.Header{Type: wire.Syn, ConnID: 100, SeqNr: 1, WndSize: 1 << 20}
+		reply := func() wire.Header {
+			t.Helper()
+			raw.WriteTo(syn.Append(nil), b.Addr())
+			buf := make([]byte, 2048)
+			raw.SetReadDeadline(time.Now().Add(time.Second))
+			k, _, err := raw.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("no reply to the SYN: %v", err)
+			}
+			h, _, err := wire.Parse(buf[:k])
+			if err != nil || h.Type != wire.State {
+				t.Fatalf("reply %+v, %v; want a STATE", h, err)
+			}
+			return h
+		}
+		first := reply()
+		for i := range 2 * limit { // shed it
+			pc := n.Listen(netsim.Addr(fmt.Sprintf("src%d", i)))
+			defer pc.Close()
+			pc.WriteTo((&wire.Header{Type: wire.Syn, ConnID: uint16(i), SeqNr: 1}).Append(nil), b.Addr())
+		}
+		time.Sleep(50 * time.Millisecond)
+		if st := b.Stats(); st.SynsEvicted < limit {
+			t.Fatalf("the flood evicted %d handshakes; the dialer's was to be among them", st.SynsEvicted)
+		}
+		if again := reply(); again.SeqNr != first.SeqNr {
+			t.Fatalf("the repeated SYN was answered with seq_nr %d, the first reply had %d", again.SeqNr, first.SeqNr)
+		}
+		proof := wire.Header{Type: wire.Data, ConnID: 101, SeqNr: 2, AckNr: first.SeqNr - 1, WndSize: 1 << 20}
+		raw.WriteTo(append(proof.Append(nil), "hello"...), b.Addr())
+		accepted := make(chan *Conn, 1)
+		go func() {
+			c, _ := b.AcceptUTP()
+			accepted <- c
+		}()
+		select {
+		case c := <-accepted:
+			if c == nil {
+				t.Fatal("Accept failed")
+			}
+			c.Close()
+		case <-time.After(5 * time.Second):
+			t.Fatal("the proof made from the first reply was not accepted")
+		}
+	})
+}
