@@ -233,6 +233,12 @@ func (s *Socket) accept(from source, syn wire.Header) {
 	if s.cfg.earlyAccept {
 		s.queued(c)
 	}
+	if repeated {
+		// The reply, and the proof request the shed handshake may have
+		// sent (proto.Conn.AskProof).
+		c.step(func(now time.Time, m *proto.Conn) { m.AskProof(now) })
+		return
+	}
 	c.step(nil) // the STATE reply
 }
 
@@ -291,6 +297,10 @@ func (s *Socket) revive(from source, h *wire.Header, now time.Time) *Conn {
 	s.mu.Unlock()
 	if c != nil {
 		s.tel.event(&s.stats.revived, metricRevived)
+		// Before h proves it: the shed handshake may have sent its proof
+		// request, so this one sends it too (proto.Conn.AskProof), and
+		// its first data follows it, as the dialer expects.
+		c.step(func(now time.Time, m *proto.Conn) { m.AskProof(now) })
 	}
 	return c
 }

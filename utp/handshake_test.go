@@ -248,3 +248,69 @@ func TestSimRepeatedSynAfterShed(t *testing.T) {
 		}
 	})
 }
+
+// A connection rebuilt from a shed handshake numbers its data after the
+// proof request the shed one sent. Here the dialer received that request
+// (our initial sequence number, empty) and its proof, made from our
+// reply before the request arrived, reaches only the rebuilt connection:
+// the server's first data must not reuse the request's sequence number,
+// which the dialer would drop as a duplicate, reading the FIN after it
+// as an empty stream.
+func TestSimRevivedAfterProofRequest(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		const limit = 8
+		n, _, b := simNet(t, WithUnprovenLimit(limit))
+		raw := n.Listen("dialer")
+		defer raw.Close()
+		buf := make([]byte, 2048)
+		next := func() (wire.Header, []byte) {
+			t.Helper()
+			raw.SetReadDeadline(time.Now().Add(2 * time.Second))
+			k, _, err := raw.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("nothing from the server: %v", err)
+			}
+			h, payload, err := wire.Parse(buf[:k])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return h, payload
+		}
+		syn := wire.Header{Type: wire.Syn, ConnID: 100, SeqNr: 1, WndSize: 1 << 20}
+		raw.WriteTo(syn.Append(nil), b.Addr())
+		reply, _ := next()
+		isn := reply.SeqNr
+		if req, _ := next(); req.Type != wire.Data || req.SeqNr != isn {
+			t.Fatalf("got %+v; want the proof request, DATA with seq_nr %d", req, isn)
+		}
+		for i := range 2 * limit { // shed it
+			pc := n.Listen(netsim.Addr(fmt.Sprintf("src%d", i)))
+			defer pc.Close()
+			pc.WriteTo((&wire.Header{Type: wire.Syn, ConnID: uint16(i), SeqNr: 1}).Append(nil), b.Addr())
+		}
+		time.Sleep(50 * time.Millisecond)
+		if st := b.Stats(); st.SynsEvicted < limit {
+			t.Fatalf("the flood evicted %d handshakes; the dialer's was to be among them", st.SynsEvicted)
+		}
+		proof := wire.Header{Type: wire.Data, ConnID: 101, SeqNr: 2, AckNr: isn - 1, WndSize: 1 << 20}
+		raw.WriteTo(append(proof.Append(nil), "ping"...), b.Addr())
+		c, err := b.AcceptUTP()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte("pong")); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			h, payload := next()
+			if h.Type == wire.Data && len(payload) > 0 {
+				if h.SeqNr != isn+1 {
+					t.Fatalf("the server's first data has seq_nr %d; the proof request took %d, so want %d", h.SeqNr, isn, isn+1)
+				}
+				return
+			}
+		}
+	})
+}

@@ -94,6 +94,20 @@ func (c *Conn) dropUnproven(err error) {
 	c.fail(err)
 }
 
+// AskProof makes an unproven acceptor send its proof request now (within
+// the budget). The IO layer calls it on an acceptor rebuilt from a
+// handshake it shed under a flood: the shed one may have sent its
+// request, which took our initial sequence number, and the dialer may
+// have received it. The rebuilt one must take that number the same way,
+// or its first data would reuse a sequence number the dialer has already
+// seen, and be taken for a duplicate.
+func (c *Conn) AskProof(now time.Time) {
+	if c.snd.unconfirmed {
+		c.amp.wanted = true
+		c.arm(now)
+	}
+}
+
 // mayAmplify reports whether n more bytes fit the budget.
 func (c *Conn) mayAmplify(n int) bool {
 	return c.amp.bytesOut+n <= amplificationFactor*c.amp.bytesIn
