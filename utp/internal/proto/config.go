@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/inet256/go-utp/v2/utp/internal/cc"
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
 )
 
 // Config holds the per-connection parameters. The zero value of every field
@@ -22,11 +23,20 @@ type Config struct {
 	// room, so the total may exceed the bound by one packet. Default 4 MiB.
 	RecvBufferSize int
 	// MaxSACKBytes bounds the selective-ACK bitmask we send (a multiple of
-	// 4, at most 252). Default 32, which covers 256 packets past a hole.
+	// 4, at most 252). Default 252, the most the length byte allows in
+	// multiples of 4: 2,016 packets past a hole. A bare ACK carries up to
+	// this; a packet with payload at most 32 bytes of it (256 packets), so
+	// that it stays within the MTU PacketSize was chosen for. libutp and
+	// libtorrent read bitmasks of any length (docs/interop.md).
 	MaxSACKBytes int
 	// MaxReorder bounds how far past ack_nr a packet may be and still be
-	// buffered: sequence numbers up to ack_nr+MaxReorder−1 are held, as
-	// libutp's REORDER_BUFFER_MAX_SIZE. Default 2048.
+	// buffered: sequence numbers up to ack_nr+MaxReorder−1 are held while
+	// the receive buffer has room for them. Default 16384, half the
+	// sequence space (the most that compares correctly), so that what is
+	// held is bounded by the window we advertise rather than by a packet
+	// count. libutp's REORDER_BUFFER_MAX_SIZE is 1024; a receiver that
+	// drops what arrives past such a bound, although its window let the
+	// sender send it, turns one loss into hundreds at a large window.
 	MaxReorder int
 	// AckDelay bounds how long an acknowledgement may be held to coalesce
 	// it with the next one. Default 10 ms. Every second full packet, any
@@ -61,6 +71,10 @@ type Config struct {
 	TimeWait time.Duration
 	// NoDelay disables coalescing of small writes (Nagle).
 	NoDelay bool
+	// NoPacing sends whatever the window allows at once instead of
+	// spreading it over the round trip (pacing.go). For tests that script
+	// bursts packet by packet.
+	NoPacing bool
 	// RTT configures the RFC 6298 estimator. Its MaxBackoff defaults to
 	// 4 s here (see MaxTimeouts).
 	RTT cc.RTTConfig
@@ -78,16 +92,16 @@ func (c Config) withDefaults() Config {
 	def(&c.PacketSize, 1400)
 	def(&c.SendBufferSize, 4<<20)
 	def(&c.RecvBufferSize, 4<<20)
-	def(&c.MaxSACKBytes, 32)
-	def(&c.MaxReorder, 2048)
+	def(&c.MaxSACKBytes, wire.MaxSACKLen)
+	def(&c.MaxReorder, maxOutPackets)
 	def(&c.MaxTimeouts, 16)
 	def(&c.SynRetries, 10)
 	if c.RTT.MaxBackoff <= 0 {
 		c.RTT.MaxBackoff = 4 * time.Second
 	}
-	c.MaxSACKBytes = min((c.MaxSACKBytes+3)&^3, 252)
+	c.MaxSACKBytes = min((c.MaxSACKBytes+3)&^3, wire.MaxSACKLen)
 	// Sequence numbers compare correctly only within half their space.
-	c.MaxReorder = min(c.MaxReorder, 16384)
+	c.MaxReorder = min(c.MaxReorder, maxOutPackets)
 	c.RecvBufferSize = max(c.RecvBufferSize, c.PacketSize)
 	c.SendBufferSize = max(c.SendBufferSize, c.PacketSize)
 	if c.AckDelay <= 0 {

@@ -29,6 +29,8 @@ type Conn struct {
 
 	snd sendState
 	rcv recvState
+	rec recoveryState
+	pace pacer
 
 	ctrl cc.Controller
 	rtt  *cc.RTTEstimator
@@ -143,7 +145,7 @@ func (c *Conn) SendID() uint16 { return c.sendID }
 // MaxDatagram is the largest datagram PollTransmit can produce; its buf
 // must be at least this long.
 func (c *Conn) MaxDatagram() int {
-	return wire.HeaderSize + 2 + c.cfg.MaxSACKBytes + c.cfg.PacketSize
+	return wire.HeaderSize + 2 + max(c.cfg.MaxSACKBytes, c.dataSACKMax()+c.cfg.PacketSize)
 }
 
 // Closed reports whether the connection has ended.

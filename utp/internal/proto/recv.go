@@ -273,20 +273,29 @@ func (c *Conn) reachEOF() {
 	c.events.set(EventReadable)
 }
 
-// sack builds the selective-ACK bitmask while out-of-order packets are
-// held (BEP 29: bit i is ack_nr+2+i), or returns nil.
-func (r *recvState) sack() []byte {
+// dataSACKBytes is the most bitmask a packet with payload carries: the
+// 32 bytes PacketSize's default leaves room for within a 1500-byte MTU.
+const dataSACKBytes = 32
+
+// dataSACKMax is the bitmask limit of a packet with payload.
+func (c *Conn) dataSACKMax() int { return min(c.cfg.MaxSACKBytes, dataSACKBytes) }
+
+// sack builds the selective-ACK bitmask, of at most limit bytes, while
+// out-of-order packets are held (BEP 29: bit i is ack_nr+2+i), or returns
+// nil. The mask is as long as what we hold needs, in multiples of 4 bytes
+// as libutp's sender does, so a short reordering costs a short mask.
+func (r *recvState) sack(limit int) []byte {
 	if r.reorderN == 0 {
 		return nil
 	}
 	bits := wire.SeqDiff(r.highest, r.ackNr+2) + 1
-	n := min((bits+31)/32*4, r.sackMax)
+	n := min((bits+31)/32*4, limit)
 	if cap(r.sackBuf) < n {
 		r.sackBuf = make([]byte, r.sackMax)
 	}
 	mask := r.sackBuf[:n]
 	clear(mask)
-	for i := range n * 8 {
+	for i := range min(n*8, bits) {
 		seq := r.ackNr + 2 + uint16(i)
 		if wire.SeqDiff(seq, r.ackNr) < len(r.reorder) && r.slot(seq).held {
 			wire.SACKSet(mask, i)

@@ -13,6 +13,11 @@ type outPacket struct {
 	off    uint64
 	n      int
 	sentAt time.Time // last transmission
+	// firstSentAt is the first transmission, for judging a loss (judgeLoss).
+	firstSentAt time.Time
+	// lossEpisode is the recovery episode that declared the packet lost,
+	// while its loss is not yet judged; 0 otherwise.
+	lossEpisode uint32
 	txID   uint64    // order of the last transmission, for SACK loss evidence
 	sends  uint16    // transmissions so far
 	sacked bool      // acknowledged selectively
@@ -39,6 +44,7 @@ type sendState struct {
 	lostN   int         // packets declared lost, not yet resent
 	peerWnd int         // the peer's last advertised wnd_size
 	dupAcks int
+	sackedN int // packets selectively acknowledged, above una
 	txCount uint64
 	// largestAckedTx is the newest transmission acknowledged so far.
 	largestAckedTx uint64
@@ -261,14 +267,27 @@ func (c *Conn) poll(now time.Time, buf []byte, view bool) (n int, tail [2][]byte
 		c.countSent(now)
 		return copy(buf, c.synReply), tail, true
 	}
-	if seq, ok := c.nextRetransmit(); ok {
-		n, tail = c.transmit(now, buf, seq, view)
-		return n, tail, true
+	if c.wantsToSend() {
+		// The oldest packet's repair is never held back (see
+		// nextRetransmit); everything else is paced (pacing.go).
+		ready := c.paceReady(now)
+		if seq, ok := c.nextRetransmit(); ok && (ready || seq == c.snd.una) {
+			n, tail = c.transmit(now, buf, seq, view)
+			return n, tail, true
+		}
+		if !ready {
+			return c.pollAck(now, buf, tail)
+		}
+		if seq, ok := c.nextNewPacket(); ok {
+			n, tail = c.transmit(now, buf, seq, view)
+			return n, tail, true
+		}
 	}
-	if seq, ok := c.nextNewPacket(); ok {
-		n, tail = c.transmit(now, buf, seq, view)
-		return n, tail, true
-	}
+	return c.pollAck(now, buf, tail)
+}
+
+// pollAck writes a bare ACK or keepalive if one is due.
+func (c *Conn) pollAck(now time.Time, buf []byte, tail [2][]byte) (int, [2][]byte, bool) {
 	if c.rcv.ackNow || c.keepalivePending {
 		typ := wire.State
 		n := c.finishControl(now, buf, typ)
@@ -341,6 +360,9 @@ func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, view bool) (int, 
 	} else if p.typ == wire.Fin {
 		c.finAfterEOF = c.rcv.eof
 	}
+	if p.sends == 0 {
+		p.firstSentAt = now
+	}
 	p.sends++
 	p.sentAt = now
 	s.txCount++
@@ -348,6 +370,7 @@ func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, view bool) (int, 
 	p.inFlight = true
 	s.flight += p.size()
 	c.stats.BytesSent += uint64(p.n)
+	c.paced(p.size())
 	c.ackSent()
 	c.countSent(now)
 	if c.timers[timerRetransmit].IsZero() || (p.sends > 1 && seq == s.una) {
@@ -385,7 +408,11 @@ func (c *Conn) header(now time.Time, typ wire.Type, seq uint16) wire.Header {
 		h.ConnID = c.recvID
 		h.AckNr = 0
 	} else {
-		h.SACK = c.rcv.sack()
+		limit := c.cfg.MaxSACKBytes
+		if typ == wire.Data || typ == wire.Fin {
+			limit = c.dataSACKMax()
+		}
+		h.SACK = c.rcv.sack(limit)
 	}
 	c.rcv.lastAdvertised = int(h.WndSize)
 	return h

@@ -18,7 +18,12 @@ type Stats struct {
 	DroppedNoRoom    uint64 // data dropped because the receive buffer was full
 
 	Retransmits     uint64 // packets sent again
-	FastRetransmits uint64 // packets declared lost by duplicate ACKs or SACK
+	FastRetransmits uint64 // packets declared lost by duplicate ACKs, SACK or time (RACK)
+	// Recoveries counts loss-recovery episodes: each reduced the window
+	// once. SpuriousRecoveries counts those undone because every packet
+	// they declared lost was delivered after all.
+	Recoveries         uint64
+	SpuriousRecoveries uint64
 	Timeouts        uint64 // retransmission timer expiries
 	Probes          uint64 // zero-window probes
 	DelaySamples    uint64 // ACKs that fed the congestion controller

@@ -17,10 +17,12 @@ const (
 	timerKeepalive                   // derived: lastSend + Keepalive
 	timerIdle                        // derived: lastRecv + IdleTimeout
 	timerConfirm                     // the dialer's handshake confirmation, if nothing sent it before
+	timerLoss                        // RACK: the next packet that becomes lost by time (recovery.go)
+	timerPace                        // the pacer lets the next packet go (pacing.go)
 	numTimers
 )
 
-var timerNames = [...]string{"retransmit", "delayed-ack", "probe", "time-wait", "keepalive", "idle", "confirm"}
+var timerNames = [...]string{"retransmit", "delayed-ack", "probe", "time-wait", "keepalive", "idle", "confirm", "loss", "pace"}
 
 func (k timerKind) String() string { return timerNames[k] }
 
@@ -104,6 +106,10 @@ func (c *Conn) fire(now time.Time, k timerKind) {
 		c.fail(ErrTimedOut)
 	case timerConfirm:
 		c.Confirm()
+	case timerLoss:
+		c.rackDetect(now)
+	case timerPace:
+		// Nothing to do: PollTransmit sends what the pacer held back.
 	}
 }
 
@@ -132,6 +138,7 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 	}
 	c.rtt.Backoff()
 	c.ctrl.OnTimeout(now)
+	c.onTimeoutRecovery()
 	s.dupAcks = 0
 	for seq := s.una; seq != s.seqNr; seq++ {
 		p := s.pkt(seq)
