@@ -27,9 +27,9 @@ type Conn struct {
 	sendID uint16 // connection_id on packets we send
 	recvID uint16 // connection_id on packets we receive
 
-	snd sendState
-	rcv recvState
-	rec recoveryState
+	snd  sendState
+	rcv  recvState
+	rec  recoveryState
 	pace pacer
 
 	ctrl cc.Controller

@@ -109,7 +109,7 @@ type constWindow int
 
 func (w constWindow) OnAck(cc.Ack)                    {}
 func (w constWindow) OnLoss(time.Time, time.Duration) {}
-func (w constWindow) OnSpuriousLoss(time.Time)          {}
+func (w constWindow) OnSpuriousLoss(time.Time)        {}
 func (w constWindow) OnTimeout(time.Time)             {}
 func (w constWindow) OnPeerDelay(time.Time, uint32)   {}
 func (w constWindow) Window() int                     { return int(w) }

@@ -704,7 +704,7 @@ type fixedWindow struct{ wnd int }
 
 func (f *fixedWindow) OnAck(cc.Ack)                    {}
 func (f *fixedWindow) OnLoss(time.Time, time.Duration) {}
-func (f *fixedWindow) OnSpuriousLoss(time.Time)          {}
+func (f *fixedWindow) OnSpuriousLoss(time.Time)        {}
 func (f *fixedWindow) OnTimeout(time.Time)             {}
 func (f *fixedWindow) OnPeerDelay(time.Time, uint32)   {}
 func (f *fixedWindow) Window() int                     { return f.wnd }

@@ -18,10 +18,10 @@ type outPacket struct {
 	// lossEpisode is the recovery episode that declared the packet lost,
 	// while its loss is not yet judged; 0 otherwise.
 	lossEpisode uint32
-	txID   uint64    // order of the last transmission, for SACK loss evidence
-	sends  uint16    // transmissions so far
-	sacked bool      // acknowledged selectively
-	lost   bool      // declared lost and waiting for retransmission
+	txID        uint64 // order of the last transmission, for SACK loss evidence
+	sends       uint16 // transmissions so far
+	sacked      bool   // acknowledged selectively
+	lost        bool   // declared lost and waiting for retransmission
 	// inFlight: counted in flight (sent, not acked, not declared lost).
 	inFlight bool
 	// fastResent: declared lost on duplicate-ACK or SACK evidence since

@@ -24,9 +24,9 @@ type Stats struct {
 	// they declared lost was delivered after all.
 	Recoveries         uint64
 	SpuriousRecoveries uint64
-	Timeouts        uint64 // retransmission timer expiries
-	Probes          uint64 // zero-window probes
-	DelaySamples    uint64 // ACKs that fed the congestion controller
+	Timeouts           uint64 // retransmission timer expiries
+	Probes             uint64 // zero-window probes
+	DelaySamples       uint64 // ACKs that fed the congestion controller
 
 	RTT          time.Duration // smoothed round-trip time
 	RTTVar       time.Duration
