@@ -15,12 +15,19 @@ type Config struct {
 	// uTP header (20) and a 32-byte SACK extension (34) with some slack.
 	PacketSize int
 	// SendBufferSize bounds bytes written but not yet acknowledged.
-	// Default 4 MiB.
+	// Within it, Write buffers about twice what the window lets into
+	// flight, so the buffer follows the path (sendLimit). Default 64 MiB:
+	// a 1 Gbit/s path with a 200 ms round trip and LEDBAT's 100 ms of
+	// queue holds 37.5 MB in flight. Memory is taken as data waits, not
+	// up front, and given back when the connection is idle (buffers.go).
 	SendBufferSize int
 	// RecvBufferSize bounds bytes received but not yet read, including
 	// out-of-order data; the free part is advertised as wnd_size. The
 	// packet that fills a hole is always taken if the in-order buffer has
-	// room, so the total may exceed the bound by one packet. Default 4 MiB.
+	// room, so the total may exceed the bound by one packet. Default 64
+	// MiB, as SendBufferSize; memory is taken only as data waits to be
+	// read (a reader that keeps up holds little), and given back when the
+	// connection is idle.
 	RecvBufferSize int
 	// MaxSACKBytes bounds the selective-ACK bitmask we send (a multiple of
 	// 4, at most 252). Default 252, the most the length byte allows in
@@ -31,7 +38,7 @@ type Config struct {
 	MaxSACKBytes int
 	// MaxReorder bounds how far past ack_nr a packet may be and still be
 	// buffered: sequence numbers up to ack_nr+MaxReorder−1 are held while
-	// the receive buffer has room for them. Default 16384, half the
+	// the receive buffer has room for them. Default 28672, near half the
 	// sequence space (the most that compares correctly), so that what is
 	// held is bounded by the window we advertise rather than by a packet
 	// count. libutp's REORDER_BUFFER_MAX_SIZE is 1024; a receiver that
@@ -83,6 +90,11 @@ type Config struct {
 	NewController func(now time.Time, mss int) cc.Controller
 }
 
+// defaultBufferSize is the default cap of the send and receive buffers.
+// Linux's TCP autotuning ceilings are 4-6 MiB by default and 32-64 MiB
+// where tuned for long fat paths (net.ipv4.tcp_rmem, tcp_wmem).
+const defaultBufferSize = 64 << 20
+
 func (c Config) withDefaults() Config {
 	def := func(v *int, d int) {
 		if *v <= 0 {
@@ -90,8 +102,8 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	def(&c.PacketSize, 1400)
-	def(&c.SendBufferSize, 4<<20)
-	def(&c.RecvBufferSize, 4<<20)
+	def(&c.SendBufferSize, defaultBufferSize)
+	def(&c.RecvBufferSize, defaultBufferSize)
 	def(&c.MaxSACKBytes, wire.MaxSACKLen)
 	def(&c.MaxReorder, maxOutPackets)
 	def(&c.MaxTimeouts, 16)

@@ -14,28 +14,29 @@ import (
 // holds packets back in PollTransmit and says when to send again through
 // NextDeadline (timerPace), which the IO layer already serves.
 //
-// It is a token bucket: credit accrues at the pacing rate and a packet
-// goes when the credit is positive. The rate is the window per smoothed
-// RTT times a gain, 2 in slow start (the window doubles each RTT) and 1.25
-// after, the gains Linux uses for TCP (net.ipv4.tcp_pacing_ss_ratio and
-// tcp_pacing_ca_ratio are 200% and 120%). The bucket holds a millisecond
-// of sending, at least two packets, so the IO layer's timer fires at most
-// about once a millisecond and its batches stay large (Linux sizes its
-// pacing quantum the same way, tcp_tso_autosize).
+// It is a token bucket kept as a time: next is when the packets sent so
+// far would all have gone at the pacing rate, and a packet may go while
+// next is at most one burst ahead of now. The rate is the window per
+// smoothed RTT times a gain, 2 in slow start (the window doubles each
+// RTT) and 1.25 after, the gains Linux uses for TCP
+// (net.ipv4.tcp_pacing_ss_ratio 200%, tcp_pacing_ca_ratio 120%). A burst
+// is a millisecond of sending, at least two packets, so the IO layer's
+// timer fires at most about once a millisecond and its batches stay large
+// (Linux sizes its pacing quantum the same way, tcp_tso_autosize).
 
 const (
 	pacingGainSlowStart = 2.0
 	pacingGainAvoidance = 1.25
-	// pacingBurst is how much sending time the bucket holds.
+	// pacingBurst is how far ahead of the rate sending may run.
 	pacingBurst = time.Millisecond
-	// pacingMinPackets is the least the bucket holds, in packets.
+	// pacingMinPackets is the least burst, in packets.
 	pacingMinPackets = 2
 )
 
 // pacer is the token bucket.
 type pacer struct {
-	credit float64 // bytes that may go now; may fall below zero by one packet
-	last   time.Time
+	next time.Time // zero: nothing charged since pacing last had no rate
+	rate float64   // bytes per second, as of the last paceReady
 }
 
 // pacingRate is the rate in bytes per second, or 0 while the RTT is
@@ -52,36 +53,39 @@ func (c *Conn) pacingRate() float64 {
 	return gain * float64(c.sendWindow()) / srtt.Seconds()
 }
 
-// paceReady refills the bucket to now and reports whether a paced packet
-// may go. When it may not, and something waits to be sent, timerPace is
-// set to when it may.
+// paceReady reports whether a paced packet may go now. When it may not,
+// and something waits to be sent, timerPace is set to when it may.
 func (c *Conn) paceReady(now time.Time) bool {
 	p := &c.pace
-	rate := c.pacingRate()
-	if rate == 0 {
-		p.last = time.Time{} // the bucket starts full once there is a rate
+	p.rate = c.pacingRate()
+	if p.rate == 0 || p.next.IsZero() {
 		return true
 	}
 	mss := float64(c.cfg.PacketSize + wire.HeaderSize)
-	burst := max(rate*pacingBurst.Seconds(), pacingMinPackets*mss)
-	if !p.last.IsZero() {
-		p.credit = min(burst, p.credit+rate*now.Sub(p.last).Seconds())
-	} else {
-		p.credit = burst
-	}
-	p.last = now
-	if p.credit > 0 {
+	burst := max(pacingBurst, seconds(pacingMinPackets*mss/p.rate))
+	if p.next.Sub(now) <= burst {
 		return true
 	}
 	if c.wantsToSend() {
-		wait := time.Duration((1 - p.credit) / rate * float64(time.Second))
-		c.timers[timerPace] = now.Add(max(wait, time.Microsecond))
+		c.timers[timerPace] = p.next.Add(-burst)
 	}
 	return false
 }
 
 // paced charges one transmitted packet of n bytes to the bucket.
-func (c *Conn) paced(n int) { c.pace.credit -= float64(n) }
+func (c *Conn) paced(now time.Time, n int) {
+	p := &c.pace
+	if p.rate == 0 {
+		p.next = time.Time{}
+		return
+	}
+	if p.next.Before(now) {
+		p.next = now
+	}
+	p.next = p.next.Add(seconds(float64(n) / p.rate))
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 // wantsToSend reports whether a data, FIN or retransmitted packet is
 // waiting (whether or not the window lets it go).

@@ -295,11 +295,16 @@ func (r *recvState) sack(limit int) []byte {
 	}
 	mask := r.sackBuf[:n]
 	clear(mask)
+	any := false
 	for i := range min(n*8, bits) {
 		seq := r.ackNr + 2 + uint16(i)
 		if wire.SeqDiff(seq, r.ackNr) < len(r.reorder) && r.slot(seq).held {
 			wire.SACKSet(mask, i)
+			any = true
 		}
+	}
+	if !any {
+		return nil // all we hold is past the mask's reach
 	}
 	return mask
 }

@@ -70,7 +70,7 @@ type sendState struct {
 
 func (s *sendState) init(cfg Config) {
 	s.ring.limit = cfg.SendBufferSize
-	s.out = make([]outPacket, 4) // grows by doubling; a short exchange has a few in flight
+	s.out = make([]outPacket, minOut) // grows by doubling
 }
 
 func (s *sendState) inUse() int { return int(uint16(s.seqNr - s.una)) }
@@ -194,7 +194,7 @@ func (c *Conn) nextNewPacket() (uint16, bool) {
 		}
 		return 0, false
 	}
-	if s.inUse() >= len(s.out) && len(s.out) >= maxOutPackets {
+	if s.inUse() >= maxOutPackets {
 		return 0, false
 	}
 	if s.unconfirmed && s.seqNr != s.isn {
@@ -230,9 +230,12 @@ func (c *Conn) nextNewPacket() (uint16, bool) {
 	return seq, true
 }
 
-// maxOutPackets bounds sequence numbers in use, far inside the half of the
-// 16-bit space where comparisons are valid.
-const maxOutPackets = 16384
+// maxOutPackets bounds sequence numbers in use: inside the half of the
+// 16-bit space where comparisons are valid, with an eighth of it to spare
+// so that an ack_nr from well before the window still reads as old. It
+// is what a 1 Gbit/s path with a 200 ms round trip and LEDBAT's 100 ms of
+// queue needs at 1,400-byte packets (about 26,000 packets).
+const maxOutPackets = 28672
 
 // PollTransmit writes the next datagram to send into buf, which must be at
 // least MaxDatagram bytes, and returns its length. ok is false when there
@@ -370,7 +373,7 @@ func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, view bool) (int, 
 	p.inFlight = true
 	s.flight += p.size()
 	c.stats.BytesSent += uint64(p.n)
-	c.paced(p.size())
+	c.paced(now, p.size())
 	c.ackSent()
 	c.countSent(now)
 	if c.timers[timerRetransmit].IsZero() || (p.sends > 1 && seq == s.una) {

@@ -19,10 +19,11 @@ const (
 	timerConfirm                     // the dialer's handshake confirmation, if nothing sent it before
 	timerLoss                        // RACK: the next packet that becomes lost by time (recovery.go)
 	timerPace                        // the pacer lets the next packet go (pacing.go)
+	timerShrink                      // a quiet connection gives its buffers back (buffers.go)
 	numTimers
 )
 
-var timerNames = [...]string{"retransmit", "delayed-ack", "probe", "time-wait", "keepalive", "idle", "confirm", "loss", "pace"}
+var timerNames = [...]string{"retransmit", "delayed-ack", "probe", "time-wait", "keepalive", "idle", "confirm", "loss", "pace", "shrink"}
 
 func (k timerKind) String() string { return timerNames[k] }
 
@@ -110,6 +111,8 @@ func (c *Conn) fire(now time.Time, k timerKind) {
 		c.rackDetect(now)
 	case timerPace:
 		// Nothing to do: PollTransmit sends what the pacer held back.
+	case timerShrink:
+		c.shrink()
 	}
 }
 
@@ -167,6 +170,7 @@ func (c *Conn) arm(now time.Time) {
 			c.lastSend = now.Add(-c.cfg.Keepalive)
 		}
 	}
+	c.armShrink(now)
 	unsent := int(s.ring.end - s.next)
 	blocked := c.state == stateConnected && s.flight == 0 && s.lostN == 0 && unsent > 0 &&
 		c.sendWindow() < min(unsent, c.cfg.PacketSize)+wire.HeaderSize
