@@ -31,6 +31,13 @@ const (
 	pacingBurst = time.Millisecond
 	// pacingMinPackets is the least burst, in packets.
 	pacingMinPackets = 2
+	// minPacedRTT is the least SRTT at which pacing is on. Below it a
+	// burst is most of the window anyway, so pacing would only move
+	// sending from the ACK clock to the timer, which on a loaded machine
+	// fires a millisecond or more late; on loopback that made many
+	// connections sharing one kernel buffer overflow it (docs/protocol.md,
+	// "Pacing").
+	minPacedRTT = 2 * time.Millisecond
 )
 
 // pacer is the token bucket.
@@ -40,10 +47,10 @@ type pacer struct {
 }
 
 // pacingRate is the rate in bytes per second, or 0 while the RTT is
-// unknown (nothing is paced then).
+// unknown or below minPacedRTT (nothing is paced then).
 func (c *Conn) pacingRate() float64 {
 	srtt := c.rtt.SRTT()
-	if srtt <= 0 || c.cfg.NoPacing {
+	if srtt < minPacedRTT || c.cfg.NoPacing {
 		return 0
 	}
 	gain := pacingGainAvoidance
