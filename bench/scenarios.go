@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -56,18 +55,6 @@ func (r result) CPUPerGB() float64 {
 		return 0
 	}
 	return r.CPU / (float64(r.Bytes) / 1e9)
-}
-
-// pair opens a server and a client endpoint of im.
-func pair(im impl) (srv, cli endpoint, err error) {
-	if srv, err = im.open("127.0.0.1:0"); err != nil {
-		return nil, nil, err
-	}
-	if cli, err = im.open("127.0.0.1:0"); err != nil {
-		srv.Close()
-		return nil, nil, err
-	}
-	return srv, cli, nil
 }
 
 func portOf(a net.Addr) int {
@@ -133,29 +120,19 @@ func randomBytes(n int, seed uint64) []byte {
 // GB and receive-buffer drops.
 func bulk(im impl, size int64, limit time.Duration) result {
 	r := result{Scenario: "bulk", Impl: im.name}
-	srv, cli, err := pair(im)
-	if err != nil {
-		r.Err = err.Error()
+	p := openPair(im, &r)
+	if p == nil {
 		return r
 	}
-	defer srv.Close()
-	defer cli.Close()
+	defer p.Close()
 	var got atomic.Int64
 	srvErr := make(chan error, 1)
-	go func() {
-		c, err := srv.Accept()
-		if err != nil {
-			srvErr <- err
-			return
-		}
-		defer c.Close()
+	p.serve(1, func(c net.Conn) {
 		c.SetDeadline(time.Now().Add(limit))
 		srvErr <- sink(c, size, &got, nil)
 		io.Copy(io.Discard, c) // until the sender closes
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := cli.Dial(ctx, srv.Addr())
+	})
+	c, err := p.dial()
 	if err != nil {
 		r.Err = "dial: " + err.Error()
 		return r
@@ -167,7 +144,7 @@ func bulk(im impl, size int64, limit time.Duration) result {
 	r.Seconds, r.CPU = w.stop()
 	r.Bytes = got.Load()
 	if im.udp {
-		r.Drops = udpDrops(portOf(srv.Addr()), portOf(c.LocalAddr()))
+		r.Drops = udpDrops(portOf(p.srv.Addr()), portOf(c.LocalAddr()))
 	}
 	c.Close()
 	if err == nil {
@@ -183,24 +160,13 @@ func bulk(im impl, size int64, limit time.Duration) result {
 // max), after a warm-up.
 func pingPong(im impl, d time.Duration, maxCount int) result {
 	r := result{Scenario: "pingpong", Impl: im.name}
-	srv, cli, err := pair(im)
-	if err != nil {
-		r.Err = err.Error()
+	p := openPair(im, &r)
+	if p == nil {
 		return r
 	}
-	defer srv.Close()
-	defer cli.Close()
-	go func() {
-		c, err := srv.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		io.Copy(c, c)
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := cli.Dial(ctx, srv.Addr())
+	defer p.Close()
+	p.serve(1, func(c net.Conn) { io.Copy(c, c) })
+	c, err := p.dial()
 	if err != nil {
 		r.Err = "dial: " + err.Error()
 		return r
@@ -235,32 +201,21 @@ func pingPong(im impl, d time.Duration, maxCount int) result {
 // most max connections).
 func setup(im impl, d time.Duration, maxCount int) result {
 	r := result{Scenario: "setup", Impl: im.name}
-	srv, cli, err := pair(im)
-	if err != nil {
-		r.Err = err.Error()
+	p := openPair(im, &r)
+	if p == nil {
 		return r
 	}
-	defer srv.Close()
-	defer cli.Close()
-	go func() {
-		for {
-			c, err := srv.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				var b [1]byte
-				if _, err := io.ReadFull(c, b[:]); err == nil {
-					c.Write(b[:])
-				}
-			}()
+	defer p.Close()
+	p.serve(-1, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		var b [1]byte
+		if _, err := io.ReadFull(c, b[:]); err == nil {
+			c.Write(b[:])
 		}
-	}()
+	})
 	start := time.Now()
 	for r.Count < maxCount && time.Since(start) < d {
-		if err := echoOnce(cli, srv.Addr()); err != nil {
+		if err := echoOnce(p); err != nil {
 			r.Err = fmt.Sprintf("connection %d: %v", r.Count+1, err)
 			break
 		}
@@ -270,10 +225,9 @@ func setup(im impl, d time.Duration, maxCount int) result {
 	return r
 }
 
-func echoOnce(cli endpoint, to net.Addr) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := cli.Dial(ctx, to)
+// echoOnce dials the server, echoes one byte and closes.
+func echoOnce(p *pair) error {
+	c, err := p.dial()
 	if err != nil {
 		return fmt.Errorf("dial: %w", err)
 	}
@@ -291,31 +245,18 @@ func echoOnce(cli endpoint, to net.Addr) error {
 // the aggregate throughput, and every connection must complete.
 func fanout(im impl, n int, per int64, limit time.Duration) result {
 	r := result{Scenario: "fanout", Impl: im.name, Of: n}
-	srv, cli, err := pair(im)
-	if err != nil {
-		r.Err = err.Error()
+	p := openPair(im, &r)
+	if p == nil {
 		return r
 	}
-	defer srv.Close()
-	defer cli.Close()
+	defer p.Close()
 	deadline := time.Now().Add(limit)
-	var delivered atomic.Int64
-	go func() {
-		for range n {
-			c, err := srv.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(deadline)
-				var got atomic.Int64
-				sink(c, per, &got, nil)
-				delivered.Add(got.Load())
-				io.Copy(io.Discard, c)
-			}()
-		}
-	}()
+	p.serve(n, func(c net.Conn) {
+		c.SetDeadline(deadline)
+		var got atomic.Int64
+		sink(c, per, &got, nil)
+		io.Copy(io.Discard, c)
+	})
 	conns := make([]net.Conn, 0, n)
 	defer func() {
 		for _, c := range conns {
@@ -323,9 +264,7 @@ func fanout(im impl, n int, per int64, limit time.Duration) result {
 		}
 	}()
 	for range n {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		c, err := cli.Dial(ctx, srv.Addr())
-		cancel()
+		c, err := p.dial()
 		if err != nil {
 			r.Err = fmt.Sprintf("dial %d: %v", len(conns)+1, err)
 			return r
@@ -350,7 +289,7 @@ func fanout(im impl, n int, per int64, limit time.Duration) result {
 	wg.Wait()
 	r.Seconds, r.CPU = w.stop()
 	if im.udp {
-		r.Drops = udpDrops(portOf(srv.Addr()), portOf(cli.Addr()))
+		r.Drops = udpDrops(portOf(p.srv.Addr()), portOf(p.cli.Addr()))
 	}
 	r.Count = int(done.Load())
 	r.Bytes = int64(r.Count) * per
@@ -365,19 +304,17 @@ func fanout(im impl, n int, per int64, limit time.Duration) result {
 // active of them echo 256 KiB each at once.
 func scale(im impl, n, active int) result {
 	r := result{Scenario: "scale", Impl: im.name, Of: n}
-	srv, cli, err := pair(im)
-	if err != nil {
-		r.Err = err.Error()
+	p := openPair(im, &r)
+	if p == nil {
 		return r
 	}
-	defer srv.Close()
-	defer cli.Close()
+	defer p.Close()
 	time.Sleep(100 * time.Millisecond)
 	goBase, rssBase := goMemory(), rss()
 	accepted := make(chan net.Conn, 1)
 	go func() {
 		for {
-			c, err := srv.Accept()
+			c, err := p.srv.Accept()
 			if err != nil {
 				close(accepted)
 				return
@@ -393,9 +330,7 @@ func scale(im impl, n, active int) result {
 	}()
 	b := make([]byte, 1)
 	for len(clients) < n {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		c, err := cli.Dial(ctx, srv.Addr())
-		cancel()
+		c, err := p.dial()
 		if err != nil {
 			r.Err = fmt.Sprintf("dial %d: %v", len(clients)+1, err)
 			return r
@@ -521,14 +456,12 @@ func lossy(im impl, prof lossProfile, size int64, limit time.Duration) result {
 		r.Err = "not over UDP"
 		return r
 	}
-	srv, cli, err := pair(im)
-	if err != nil {
-		r.Err = err.Error()
+	p := openPair(im, &r)
+	if p == nil {
 		return r
 	}
-	defer srv.Close()
-	defer cli.Close()
-	rl, err := relay.New(addrPort(cli.Addr()), addrPort(srv.Addr()), relay.Config{AToB: prof.link, BToA: prof.link, Seed: 1})
+	defer p.Close()
+	rl, err := relay.New(addrPort(p.cli.Addr()), addrPort(p.srv.Addr()), relay.Config{AToB: prof.link, BToA: prof.link, Seed: 1})
 	if err != nil {
 		r.Err = err.Error()
 		return r
@@ -538,25 +471,17 @@ func lossy(im impl, prof lossProfile, size int64, limit time.Duration) result {
 	want := sha256.Sum256(data)
 	var got atomic.Int64
 	srvErr := make(chan error, 1)
-	go func() {
-		c, err := srv.Accept()
-		if err != nil {
-			srvErr <- err
-			return
-		}
-		defer c.Close()
+	p.serve(1, func(c net.Conn) {
 		c.SetDeadline(time.Now().Add(limit))
 		h := sha256.New()
-		err = sink(c, size, &got, h)
+		err := sink(c, size, &got, h)
 		if err == nil && [32]byte(h.Sum(nil)) != want {
 			err = errors.New("data differs (SHA-256)")
 		}
 		srvErr <- err
 		io.Copy(io.Discard, c)
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c, err := cli.Dial(ctx, rl.Addr())
+	})
+	c, err := p.dialTo(rl.Addr(), 2*dialTimeout)
 	if err != nil {
 		r.Err = "dial: " + err.Error()
 		return r

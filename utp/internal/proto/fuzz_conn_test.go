@@ -286,7 +286,7 @@ func (f *fuzzState) check() {
 }
 
 // FuzzConn drives the state machine with operations decoded from bytes and
-// checks its invariants after every step (design.md, test layer 5).
+// checks its invariants after every step (the fuzzing layer of docs/architecture.md).
 func FuzzConn(f *testing.F) {
 	f.Add(fuzzExtensionsSeed)
 	f.Add([]byte{0, 0, 2, 0, 0, 0, 0, 0, 5, 10, 6, 200, 4, 3, 1, 0})

@@ -139,7 +139,7 @@ func TestScriptZeroWindowPersistsWhilePeerAnswers(t *testing.T) {
 	tc.wantOpen("the stream resumes")
 }
 
-// Sans-IO contract (design.md, Tests 4): NextDeadline is never in the past.
+// Sans-IO contract (doc.go): NextDeadline is never in the past.
 // When the last packet is acknowledged more than Config.Keepalive after we
 // last sent (here a 2 s keepalive and a 4 s backed-off RTO), the keepalive
 // deadline must be due now, not in the past; the keepalive still goes out.

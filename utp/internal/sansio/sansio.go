@@ -15,7 +15,7 @@ import (
 	"testing"
 )
 
-// The sans-IO contract (doc.go, design.md): the protocol core does no IO,
+// The sans-IO contract (doc.go): the protocol core does no IO,
 // takes no locks, logs nothing, reads no clock, sets no timer and starts no
 // goroutine. Every time comes in as an argument.
 
