@@ -53,7 +53,7 @@ func (c *Conn) onAck(now time.Time, h *wire.Header, payloadLen int) {
 		// a duplicate ACK.
 		return
 	}
-	flightBefore := s.flight
+	flightBefore := c.flightForController()
 	res := ackResult{echo: h.Timestamp - h.TimestampDiff, hasEcho: h.TimestampDiff != 0 && h.Timestamp != 0}
 	for s.inUse() > 0 && wire.SeqLessEq(s.una, ack) {
 		p := s.pkt(s.una)

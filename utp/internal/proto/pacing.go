@@ -94,6 +94,21 @@ func (c *Conn) paced(now time.Time, n int) {
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
+// flightForController is the flight an ACK reports to the controller
+// (cc.Ack.FlightBefore), which stops the window growing while the sender
+// does not fill it (RFC 6817's max_allowed_cwnd, RFC 7661). A flight the
+// pacer kept below the window is not such a sender: counted as it is, it
+// held slow start to the few packets a burst lets out before each ACK
+// on paths whose SRTT overstates the round trip. So while the pacer holds
+// data back, the flight counts as the full window, as Linux counts a
+// paced flow cwnd-limited (tcp_cwnd_validate).
+func (c *Conn) flightForController() int {
+	if !c.timers[timerPace].IsZero() && c.wantsToSend() {
+		return max(c.snd.flight, c.sendWindow())
+	}
+	return c.snd.flight
+}
+
 // wantsToSend reports whether a data, FIN or retransmitted packet is
 // waiting (whether or not the window lets it go).
 func (c *Conn) wantsToSend() bool {
