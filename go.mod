@@ -3,8 +3,6 @@ module github.com/inet256/go-utp/v2
 go 1.26.0
 
 require (
-	github.com/anacrolix/go-libutp v1.5.1
-	github.com/anacrolix/utp v0.2.0
 	github.com/brendoncarroll/stdctx v0.0.0-20230325181752-a8a6ba46e3c1
 	github.com/inet256/inet256 v0.0.8-0.20230603164405-67b6a7a91980
 	github.com/spf13/cobra v1.10.2
@@ -15,15 +13,8 @@ require (
 )
 
 require (
-	github.com/anacrolix/log v0.13.1 // indirect
-	github.com/anacrolix/missinggo v1.3.0 // indirect
-	github.com/anacrolix/missinggo/perf v1.0.0 // indirect
-	github.com/anacrolix/missinggo/v2 v2.10.0 // indirect
-	github.com/anacrolix/mmsg v1.0.1 // indirect
-	github.com/anacrolix/sync v0.4.0 // indirect
 	github.com/brendoncarroll/go-exp v0.0.0-20230603162556-069bd4cbec7a // indirect
 	github.com/brendoncarroll/go-p2p v0.0.0-20230603163636-96d6516de644 // indirect
-	github.com/huandu/xstrings v1.3.2 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect

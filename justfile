@@ -1,12 +1,15 @@
 # Tasks for go-utp v2. Install just with `npm install -g rust-just`
 # (or any package manager that has it); `go test ./...` works without it.
 
-# The README's test command; CI runs it among other checks (see ci).
+# The README's test commands: the library's module, then the interop
+# tests, a module of their own (go test ./... does not enter it); CI runs
+# both among other checks (see ci).
 test:
     go test ./...
+    cd e2e/interop && go test ./...
 
 # Everything CI runs: gofmt, go vet, go test ./..., the race detector
-# with -short, the benchmark module's tests and brief fuzzing.
+# with -short, the interop and benchmark modules' tests and brief fuzzing.
 ci:
     .ci/run
 
@@ -18,6 +21,7 @@ ci:
 # speed in go test ./...).
 race:
     go test -race -short ./...
+    cd e2e/interop && go test -race -short ./...
 
 # Fuzz each target for a while (`just fuzz 10m` for longer).
 fuzz fuzztime="60s":
@@ -39,4 +43,5 @@ bench rounds="3":
 lint:
     test -z "$(gofmt -l .)" || (gofmt -l . && exit 1)
     go vet ./...
+    cd e2e/interop && go vet ./...
     go run honnef.co/go/tools/cmd/staticcheck@v0.6.1 ./...

@@ -28,9 +28,12 @@
 //     what ParseAddr reads. One node carries any number of connections,
 //     told apart by uTP's connection ids.
 //   - One uTP packet is one INET256 message. Cost through a daemon is per
-//     message, so packets are large: DefaultPacketSize (60 KiB,
-//     WithPacketSize). Messages over the 65,449 bytes a daemon delivers
-//     (MaxMessage) fail with *MTUError.
+//     message, so packets are large: DefaultPacketSize (60 KiB) between
+//     two Sockets of this package, which advertise in the handshake that
+//     they read that much. Toward a peer that does not (the v0 library,
+//     which reads 8 KiB), messages keep to 1,500 bytes. Messages over the
+//     65,449 bytes a daemon delivers (MaxMessage, WithMaxMessage) fail
+//     with *MTUError.
 //   - The daemon queues about 8 messages per node and drops the rest, so a
 //     connection keeps at most DefaultWindow (8) packets unacknowledged
 //     (WithWindow); past that, bursts overflow the queue and the losses

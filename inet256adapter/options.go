@@ -14,13 +14,15 @@ const (
 	// 65,535 (above that its client panics). It is the default of
 	// WithMaxMessage.
 	MaxMessage = 65449
-	// DefaultPacketSize is the uTP payload per message of the Sockets made
-	// by NewSocket, Listen and Dial (WithPacketSize). Cost through a daemon
-	// is per message, so large packets carry more per unit of cost:
-	// measured on loopback, goodput rises with packet size up to about
-	// 48 KiB and is flat from there to the maximum (docs/inet256.md). 60 KiB
-	// sits on that plateau and leaves room in MaxMessage for the 20-byte uTP
-	// header and the largest selective ACK we send.
+	// DefaultPacketSize is the uTP payload per message between two
+	// Sockets of this package (and of github.com/inet256/go-utp/v2/utp
+	// peers that advertise as much), unless WithMaxMessage leaves less
+	// room. Cost through a daemon is per message, so large packets carry
+	// more per unit of cost: measured on loopback, goodput rises with
+	// packet size up to about 48 KiB and is flat from there to 60 KiB,
+	// lower at 65,000 bytes (docs/inet256.md). Toward a peer that does not
+	// advertise what it reads (the v0 library, for one), packets keep to
+	// 1,500-byte messages, which every uTP implementation reads whole.
 	DefaultPacketSize = 60 << 10
 	// DefaultWindow is the default of WithWindow: the daemon queues about 8
 	// messages per node and drops the rest, so a connection with more
@@ -29,8 +31,8 @@ const (
 	// message rate with this bound, see docs/inet256.md).
 	DefaultWindow = 8
 	// maxOverhead is the uTP header (20 bytes) plus the largest selective
-	// ACK extension we send (34), rounded up.
-	maxOverhead = 64
+	// ACK extension a Socket sends (34).
+	maxOverhead = 20 + 34
 	// DefaultReceiveQueue is the default of WithReceiveQueue.
 	DefaultReceiveQueue = 64
 	// DefaultLookupTimeout is the default of WithLookupTimeout.
@@ -55,7 +57,6 @@ const negativeTTL = 2 * time.Second
 type Option func(*config)
 
 type config struct {
-	packetSize    int
 	window        int
 	maxMessage    int
 	receiveQueue  int
@@ -66,7 +67,6 @@ type config struct {
 
 func newConfig(opts []Option) config {
 	c := config{
-		packetSize:    DefaultPacketSize,
 		window:        DefaultWindow,
 		maxMessage:    MaxMessage,
 		receiveQueue:  DefaultReceiveQueue,
@@ -76,25 +76,25 @@ func newConfig(opts []Option) config {
 	for _, o := range opts {
 		o(&c)
 	}
-	c.packetSize = min(c.packetSize, c.maxMessage-maxOverhead)
 	return c
 }
 
-// socketOptions are the options of a Socket over a PacketConn with this
-// configuration: the adapter's, then the caller's.
-func (c config) socketOptions() []utp.SocketOption {
-	return append([]utp.SocketOption{
-		utp.WithPacketSize(c.packetSize),
-		utp.WithSendBuffer(c.window * c.packetSize),
-	}, c.socketOpts...)
+// packetSize is the uTP payload per message: DefaultPacketSize, or what
+// fits in the largest message with uTP's header.
+func (c config) packetSize() int {
+	return max(1, min(DefaultPacketSize, c.maxMessage-maxOverhead))
 }
 
-// WithPacketSize sets the uTP payload per packet, that is per INET256
-// message, of the Sockets made by NewSocket, Listen and Dial. Default
-// DefaultPacketSize (60 KiB); it is lowered to what fits in the maximum
-// message (WithMaxMessage) with uTP's header.
-func WithPacketSize(n int) Option {
-	return func(c *config) { c.packetSize = max(1, n) }
+// socketOptions are the options of a Socket over a PacketConn with this
+// configuration: the adapter's, then the caller's. The Socket advertises,
+// and sends at most, a message of the packet size with its headers: every
+// message the daemon delivers is read whole, but a smaller advertisement
+// keeps a peer of this package at the measured best size.
+func (c config) socketOptions() []utp.SocketOption {
+	return append([]utp.SocketOption{
+		utp.WithMaxDatagram(c.packetSize() + maxOverhead),
+		utp.WithSendBuffer(c.window * c.packetSize()),
+	}, c.socketOpts...)
 }
 
 // WithWindow bounds how many packets a connection keeps unacknowledged,
@@ -107,7 +107,11 @@ func WithWindow(n int) Option {
 
 // WithMaxMessage sets the largest message WriteTo sends; a longer one fails
 // with an *MTUError. Default MaxMessage (65,449 bytes), what the reference
-// daemon delivers; values above inet256.MTU are lowered to it.
+// daemon delivers; values above inet256.MTU are lowered to it. It is the
+// adapter's one size setting: the uTP packets of NewSocket, Listen and
+// Dial carry DefaultPacketSize bytes of payload, or less so that a packet
+// with its headers fits one message. Their Sockets need messages of at
+// least 576 bytes (utp.WithMaxDatagram).
 func WithMaxMessage(n int) Option {
 	return func(c *config) { c.maxMessage = min(max(1, n), inetMTU) }
 }
@@ -145,11 +149,12 @@ func WithProbeInterval(d time.Duration) Option {
 }
 
 // WithSocketOptions passes options to the utp.Socket made by NewSocket,
-// Listen and Dial. They are applied after the adapter's own (packet size
-// and send buffer, from WithPacketSize and WithWindow), so they override
-// them. A utp.WithPacketSize above MaxMessage less 64 bytes makes full
-// packets fail to send: prefer WithPacketSize, which also sizes the
-// window.
+// Listen and Dial. They are applied after the adapter's own (the largest
+// datagram and the send buffer, from WithMaxMessage and WithWindow), so
+// they override them. A utp.WithPacketSize is a promise that every peer
+// reads such packets: a peer that reads less gets a corrupted stream, and
+// one above the largest message less 54 bytes makes full packets fail to
+// send. Prefer WithMaxMessage, which also sizes the window.
 func WithSocketOptions(opts ...utp.SocketOption) Option {
 	return func(c *config) { c.socketOpts = append(c.socketOpts, opts...) }
 }

@@ -15,8 +15,8 @@ import (
 
 // NewSocket returns a uTP Socket over node, which it owns: closing the
 // Socket closes the node. Packets carry DefaultPacketSize bytes of payload
-// (WithPacketSize), and a connection keeps at most DefaultWindow of them
-// unacknowledged (WithWindow). If the node fails (its daemon goes away),
+// toward a peer that reads that much (WithMaxMessage), and a connection
+// keeps at most DefaultWindow of them unacknowledged (WithWindow). If the node fails (its daemon goes away),
 // the Socket is closed at once, so that Accept, Read and Write return
 // net.ErrClosed instead of waiting for uTP's timeouts.
 func NewSocket(node inet256.Node, opts ...Option) *utp.Socket {

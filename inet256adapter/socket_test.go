@@ -283,18 +283,23 @@ func TestDialFindsLatePeer(t *testing.T) {
 	}
 }
 
-// Packets are DefaultPacketSize long unless utp.WithPacketSize overrides
-// it: one uTP packet is one INET256 message.
+// Between two adapter Sockets packets are DefaultPacketSize long (both
+// advertise that they read that much), less if WithMaxMessage leaves less
+// room on either side, and as utp.WithPacketSize says if given: one uTP
+// packet is one INET256 message.
 func TestPacketSize(t *testing.T) {
 	checkLeaks(t)
 	for _, tc := range []struct {
-		opts []Option
-		want int
+		opts, peer []Option
+		want       int
 	}{
-		{nil, DefaultPacketSize},
-		{[]Option{WithPacketSize(2000)}, 2000},
-		{[]Option{WithSocketOptions(utp.WithPacketSize(1000))}, 1000},
-		{[]Option{WithMaxMessage(1500)}, 1500 - maxOverhead}, // the packet must fit
+		{nil, nil, DefaultPacketSize},
+		{[]Option{WithSocketOptions(utp.WithPacketSize(1000))}, nil, 1000},
+		{[]Option{WithMaxMessage(1500)}, nil, 1500 - maxOverhead}, // the packet must fit
+		{nil, []Option{WithMaxMessage(9000)}, 9000 - maxOverhead}, // the peer reads no more
+		// A peer that advertises nothing, as the v0 library, gets messages
+		// of at most 1,500 bytes.
+		{nil, []Option{WithSocketOptions(utp.WithMaxDatagram(0))}, 1500 - maxOverhead},
 	} {
 		srv := newService()
 		var mu sync.Mutex
@@ -307,7 +312,7 @@ func TestPacketSize(t *testing.T) {
 			mu.Unlock()
 			return mem.Send(ctx, dst, data)
 		}
-		a, b := NewSocket(h, tc.opts...), NewSocket(openNode(t, srv))
+		a, b := NewSocket(h, tc.opts...), NewSocket(openNode(t, srv), tc.peer...)
 		go func() {
 			c, err := b.Accept()
 			if err == nil {
@@ -363,7 +368,7 @@ func TestWindowBoundsInFlight(t *testing.T) {
 		}
 		return memB.Send(ctx, dst, data)
 	}
-	a := NewSocket(ha, WithPacketSize(packet), WithWindow(window))
+	a := NewSocket(ha, WithMaxMessage(packet+maxOverhead), WithWindow(window))
 	b := NewSocket(hb)
 	defer a.Close()
 	defer b.Close()

@@ -50,9 +50,14 @@
 //   - Conn.Close returns at once; what was written is delivered in the
 //     background for at most 30 s (WithLinger), then the connection is
 //     reset. CloseWrite and a read to io.EOF confirm delivery.
-//   - There is no path MTU discovery: packets are 1400 bytes of payload
-//     except on UDP loopback (65,000); set WithPacketSize for other paths,
-//     up to 65,453 bytes.
+//   - No datagram exceeds what the peer reads whole: 1,500 bytes unless
+//     the peer advertised more in the handshake, as Sockets of this
+//     package do (docs/protocol.md, "Datagram size"). Other
+//     implementations truncate longer datagrams silently, so
+//     WithPacketSize, which overrides this, is a promise about the peer.
+//   - There is no path MTU discovery: packets are at most 1400 bytes of
+//     payload except on UDP loopback (65,000) and where WithMaxDatagram
+//     says the PacketConn carries more.
 //   - The kernel's UDP buffers bound what a fast path can burst: NewSocket
 //     asks for 8 MiB each way (WithUDPBuffer), but Linux grants at most
 //     net.core.rmem_max and wmem_max (208 KiB by default) to a process

@@ -12,6 +12,7 @@ type socketConfig struct {
 	background   context.Context
 	backlog      int
 	packetSize   int
+	maxDatagram  int
 	sendBuffer   int
 	recvBuffer   int
 	linger       time.Duration
@@ -65,12 +66,18 @@ func WithBacklog(n int) SocketOption {
 	return func(c *socketConfig) { c.backlog = max(1, n) }
 }
 
-// WithPacketSize sets the largest payload of one uTP packet, in bytes.
-// Default: 1400 (a 1500-byte Ethernet MTU less IPv6, UDP and uTP headers)
-// for remote addresses that are not loopback or not UDP; for UDP loopback,
-// where a datagram may be 64 KiB, 65,000. The INET256 adapter passes its
-// own. At most 65,453, so that a packet with its headers fits one UDP
-// datagram; a larger n is taken as that.
+// WithPacketSize sets the payload of every full uTP packet, in bytes, to
+// every peer: it is the caller's promise that the peer reads such packets
+// whole and that the path carries them. Without it, packets are sized per
+// connection: never larger than the peer reads (1,500-byte datagrams, what
+// every uTP implementation reads whole, unless the peer advertised more in
+// the handshake, as this package does) nor than the PacketConn carries to
+// the peer (WithMaxDatagram; over UDP, 1400 bytes of payload, or 65,000 on
+// loopback). Most implementations silently truncate a longer datagram,
+// which corrupts the stream: libtorrent reads 1,500 bytes, Transmission
+// 4,095, anacrolix/utp and github.com/inet256/go-utp 8 KiB
+// (docs/interop.md). At most 65,453, so that a packet with its headers
+// fits one UDP datagram; a larger n is taken as that.
 func WithPacketSize(n int) SocketOption {
 	return func(c *socketConfig) { c.packetSize = min(n, maxPacketSize) }
 }
@@ -80,7 +87,38 @@ func WithPacketSize(n int) SocketOption {
 // largest UDP payload over IPv4: 65,535 less the IP and UDP headers
 // (20 + 8), 65,507 bytes. It also keeps every datagram within the
 // Socket's packet buffers (maxDatagram).
-const maxPacketSize = 65507 - 20 - (2 + 32)
+const maxPacketSize = 65507 - maxOverhead
+
+// maxOverhead is the most a DATA packet adds to its payload: the uTP
+// header and the largest selective ACK we send.
+const maxOverhead = 20 + (2 + 32)
+
+// WithMaxDatagram tells the Socket that its PacketConn carries datagrams
+// of up to n bytes both ways: ReadFrom returns them whole and WriteTo
+// sends them to every address. The Socket then advertises n in every
+// handshake, so that a peer that speaks this package's extension may send
+// datagrams that long, and sends datagrams of up to n bytes to a peer that
+// advertised as much (docs/protocol.md, "Datagram size"). Without it, a
+// Socket over UDP advertises 65,535 bytes (it reads any UDP datagram) and
+// keeps to 1400 bytes of payload, or 65,000 on loopback; over another
+// PacketConn it advertises nothing, since the PacketConn may truncate, and
+// keeps to 1400. The INET256 adapter sets it for its PacketConn. n is
+// taken within [576, 65,535]: every host reads a 576-byte datagram (RFC
+// 1122), and UDP's length field stops at 65,535. n ≤ 0 restores the
+// default.
+func WithMaxDatagram(n int) SocketOption {
+	return func(c *socketConfig) {
+		if n <= 0 {
+			c.maxDatagram = 0
+			return
+		}
+		c.maxDatagram = min(max(n, minMaxDatagram), maxRecvDatagram)
+	}
+}
+
+// minMaxDatagram is the least WithMaxDatagram takes: what the protocol
+// core reads a smaller advertisement as (proto's minPeerDatagram).
+const minMaxDatagram = 576
 
 // WithSendBuffer bounds the bytes written to a Conn but not yet
 // acknowledged. Default 4 MiB.

@@ -401,24 +401,13 @@ func (s *Socket) passOn(b []byte, from source) {
 // protoConfig is the per-connection configuration for a peer.
 func (s *Socket) protoConfig(raddr net.Addr) proto.Config {
 	return proto.Config{
-		PacketSize:     s.packetSize(raddr),
-		SendBufferSize: s.cfg.sendBuffer,
-		RecvBufferSize: s.cfg.recvBuffer,
-		NoDelay:        s.cfg.noDelay,
+		PacketSize:         s.packetSize(raddr),
+		PacketSizeOverride: s.cfg.packetSize > 0,
+		MaxRecvDatagram:    s.recvDatagram(),
+		SendBufferSize:     s.cfg.sendBuffer,
+		RecvBufferSize:     s.cfg.recvBuffer,
+		NoDelay:            s.cfg.noDelay,
 	}
-}
-
-// packetSize is WithPacketSize if given; otherwise what the path carries:
-// a whole 64 KiB datagram on UDP loopback, 1400 bytes elsewhere (see
-// WithPacketSize).
-func (s *Socket) packetSize(raddr net.Addr) int {
-	if s.cfg.packetSize > 0 {
-		return s.cfg.packetSize
-	}
-	if u, ok := raddr.(*net.UDPAddr); ok && s.udp != nil && u.IP.IsLoopback() {
-		return 65000
-	}
-	return 1400
 }
 
 // forget removes an ended connection from the table.

@@ -25,7 +25,7 @@ const bannerSize = 100 << 10
 func TestAcceptorWritesFirst(t *testing.T) {
 	forEachPeerAndRole(t, func(t *testing.T, k peerKind, weDial bool) {
 		ctx := testCtx(t, 30*time.Second)
-		us := listenOurs(t, ourOpts(k)...)
+		us := listenOurs(t)
 		p := newPeer(t, k)
 		pr := connect(t, ctx, us, p, weDial, direct(us, p))
 		// A working peer answers within milliseconds; a short deadline
@@ -72,7 +72,7 @@ func TestLostSYNReply(t *testing.T) {
 	for _, k := range peerKinds {
 		t.Run(k.name+"/we_dial", func(t *testing.T) {
 			ctx := testCtx(t, 30*time.Second)
-			us := listenOurs(t, ourOpts(k)...)
+			us := listenOurs(t)
 			p := newPeer(t, k)
 			rl, rt, tp := newTappedRelay(t, us, p, relay.Config{BToA: relay.Link{Drop: relay.DropFirst(1, isType(stState))}})
 			// Our SYN is resent after 1 s, then 2 s later: a dial that

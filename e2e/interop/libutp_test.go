@@ -20,11 +20,12 @@ var libutpKind = peerKind{
 	// go-libutp's errors are libutp's error code names (utp_api.cpp,
 	// utp_error_code_names).
 	isReset: func(err error) bool { return err != nil && err.Error() == "UTP_ECONNRESET" },
-	// 0: our loopback default (65,000). go-libutp reads datagrams into
-	// 64 KiB buffers (go-libutp socket.go, packetReader).
-	packetSize: 0,
-	bulk:       32 << 20,
-	many:       true,
+	// go-libutp reads datagrams into 64 KiB buffers (go-libutp socket.go,
+	// packetReader), but libutp does not advertise that, so our Socket
+	// keeps to 1,500-byte datagrams toward it, as toward every peer that
+	// does not speak our size extension.
+	bulk: 32 << 20,
+	many: true,
 }
 
 // init puts libutp first among the peers, where it was before the cgo

@@ -28,11 +28,13 @@ type peerKind struct {
 	name string
 	// listen opens a socket on addr ("127.0.0.1:0", or a port to reopen).
 	listen func(addr string) (peer, error)
-	// packetSize is the uTP payload size we use toward it.
-	packetSize int
 	// isReset reports whether an error from the peer's Conn is its
 	// "connection reset" error.
 	isReset func(error) bool
+	// lazyFIN says the peer forgets a closed connection once nothing but
+	// its FIN is unacknowledged, and so never resends a lost FIN
+	// (anacrolix/utp and its fork v0: conn.go, lazyDestroy).
+	lazyFIN bool
 	// bulk is the bytes moved each way by TestTransfer.
 	bulk int64
 	// many says TestManyConnections runs against it by default (all
@@ -47,24 +49,23 @@ var (
 		// conn.go, processDelivery: a RESET destroys the Conn with this.
 		isReset: func(err error) bool { return err != nil && err.Error() == "peer reset" },
 		// anacrolix/utp v0.2.0 reads every datagram into an 8 KiB array
-		// (socket.go reader, maxRecvSize = 0x2000): larger ones are
-		// truncated. It sends 1384-byte payloads itself (utp.go,
-		// maxPayloadSize), so we send what it sends.
-		packetSize: 1384,
-		bulk:       32 << 20,
+		// (socket.go reader, maxRecvSize = 0x2000) and truncates larger
+		// ones. It does not advertise a size, so our Socket keeps to
+		// 1,500-byte datagrams toward it with default options.
+		lazyFIN: true,
+		bulk:    32 << 20,
 	}
 	// peerKinds are the implementations every test runs against:
-	// anacrolix/utp always, and libutp first when cgo is available
-	// (libutp_test.go adds it).
-	peerKinds = []peerKind{anacrolixKind}
+	// anacrolix/utp and the v0 library always, and libutp first when cgo
+	// is available (libutp_test.go adds it).
+	peerKinds = []peerKind{anacrolixKind, v0Kind}
 
 	// oursKind is our own Socket as the peer: the reference that the
 	// impaired transfers are measured against.
 	oursKind = peerKind{
-		name:       "ours",
-		listen:     listenOurPeer,
-		packetSize: wanPacketSize,
-		isReset:    func(err error) bool { return errors.Is(err, utp.ErrConnReset) },
+		name:    "ours",
+		listen:  listenOurPeer,
+		isReset: func(err error) bool { return errors.Is(err, utp.ErrConnReset) },
 	}
 )
 
@@ -147,7 +148,7 @@ func (p anacrolixPeer) Accept(ctx context.Context) (net.Conn, error) {
 type ourPeer struct{ s *utp.Socket }
 
 func listenOurPeer(addr string) (peer, error) {
-	s, err := utp.Listen("udp", addr, utp.WithPacketSize(wanPacketSize))
+	s, err := utp.Listen("udp", addr, wanOpts()...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,9 +1,11 @@
 package interop
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"testing"
 	"time"
 
@@ -241,6 +243,13 @@ func TestRawDialerHandshake(t *testing.T) {
 	syn, _ := r.recv("our SYN", 5*time.Second)
 	if syn.typ != stSyn || syn.wnd == 0 {
 		t.Fatalf("step %q: got %v, want a SYN with a non-zero window", "our SYN", syn)
+	}
+	// Our datagram-size extension (id 77, version 1, no flags, 65,535
+	// bytes read whole), behind 8 zero bytes of extension 2: libutp drops
+	// a packet whose first extension id is 3 or more (docs/protocol.md).
+	wantExts := []ext{{extBits, make([]byte, 8)}, {77, []byte{1, 0, 0, 0, 0xff, 0xff}}}
+	if !slices.EqualFunc(syn.exts, wantExts, func(a, b ext) bool { return a.typ == b.typ && bytes.Equal(a.data, b.data) }) {
+		t.Fatalf("step %q: extensions %v, want %v", "our SYN", syn.exts, wantExts)
 	}
 	const acceptorISN = 5000
 	ourRecv, ourSend := syn.connID, syn.connID+1

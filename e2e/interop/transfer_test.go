@@ -3,8 +3,6 @@ package interop
 import (
 	"testing"
 	"time"
-
-	"github.com/inet256/go-utp/v2/utp"
 )
 
 // roles names who dials.
@@ -12,13 +10,6 @@ var roles = []struct {
 	name   string
 	weDial bool
 }{{"we_dial", true}, {"they_dial", false}}
-
-func ourOpts(k peerKind) []utp.SocketOption {
-	if k.packetSize > 0 {
-		return []utp.SocketOption{utp.WithPacketSize(k.packetSize)}
-	}
-	return nil
-}
 
 // TestTransfer: the handshake completes in both roles and a bulk transfer
 // both ways at once on one connection arrives byte-exact, with EOF after
@@ -35,7 +26,7 @@ func TestTransfer(t *testing.T) {
 				if *full {
 					ctx = testCtx(t, 10*time.Minute)
 				}
-				us := listenOurs(t, ourOpts(k)...)
+				us := listenOurs(t)
 				p := newPeer(t, k)
 				pr := connect(t, ctx, us, p, r.weDial, direct(us, p))
 				res := exchange(t, ctx, pr, size)

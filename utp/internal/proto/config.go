@@ -10,10 +10,23 @@ import (
 // Config holds the per-connection parameters. The zero value of every field
 // means its documented default.
 type Config struct {
-	// PacketSize is the largest payload of one DATA packet, in bytes.
-	// Default 1400: a 1500-byte Ethernet MTU less IPv6 (40), UDP (8), the
-	// uTP header (20) and a 32-byte SACK extension (34) with some slack.
+	// PacketSize is the largest payload of one DATA packet, in bytes: the
+	// ceiling of what the path and the IO layer carry. Packets are also
+	// kept within what the peer reads whole (CommonDatagram, or what it
+	// advertised; size.go) unless PacketSizeOverride. Default 1400: a
+	// 1500-byte Ethernet MTU less IPv6 (40), UDP (8), the uTP header (20)
+	// and a 32-byte SACK extension (34) with some slack.
 	PacketSize int
+	// PacketSizeOverride makes PacketSize the user's promise that the peer
+	// reads such packets whole: what the peer advertised, or failing that
+	// CommonDatagram, no longer limits them.
+	PacketSizeOverride bool
+	// MaxRecvDatagram is the largest datagram this endpoint reads whole.
+	// Our SYN advertises it, and so does our reply to a SYN that
+	// advertised a size; the peer may then send datagrams up to it.
+	// Default 0: nothing is advertised and the peer keeps to
+	// CommonDatagram.
+	MaxRecvDatagram int
 	// SendBufferSize bounds bytes written but not yet acknowledged.
 	// Within it, Write buffers about twice what the window lets into
 	// flight, so the buffer follows the path (sendLimit). Default 64 MiB:

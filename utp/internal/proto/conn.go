@@ -31,6 +31,7 @@ type Conn struct {
 	rcv  recvState
 	rec  recoveryState
 	pace pacer
+	size sizeState
 
 	ctrl cc.Controller
 	rtt  *cc.RTTEstimator
@@ -68,13 +69,13 @@ func newConn(now time.Time, cfg Config) *Conn {
 	cfg = cfg.withDefaults()
 	c := &Conn{
 		cfg:      cfg,
-		ctrl:     cfg.NewController(now, cfg.PacketSize+wire.HeaderSize),
 		rtt:      cc.NewRTTEstimator(cfg.RTT),
 		lastRecv: now,
 		lastSend: now,
 	}
 	c.snd.init(cfg)
 	c.rcv.init(cfg)
+	c.resize(now)
 	return c
 }
 
@@ -104,10 +105,13 @@ func Accept(now time.Time, cfg Config, syn wire.Header, isn uint16) *Conn {
 	c.snd.unconfirmed = true
 	c.rcv.ackNr = syn.SeqNr
 	c.synSeq = syn.SeqNr
-	c.snd.peerWnd = peerWindow(syn.WndSize, cfg)
+	c.learnPeerSize(now, &syn)
+	c.snd.peerWnd = c.peerWindow(syn.WndSize)
 	c.noteReceived(now, &syn)
 	c.stats.PacketsReceived++
-	c.synReply = c.encodeControl(now, wire.State)
+	reply := c.header(now, wire.State, c.snd.seqNr)
+	reply.MaxDatagram = c.advertised(&syn)
+	c.synReply = reply.Append(nil) // sent, and counted, by PollTransmit
 	c.resendSynAck = true
 	c.events.set(EventConnected)
 	c.arm(now)
@@ -117,9 +121,9 @@ func Accept(now time.Time, cfg Config, syn wire.Header, isn uint16) *Conn {
 // peerWindow is the send limit a peer's wnd_size allows. Some peers send 0
 // in a SYN before they have a receive buffer; one packet keeps the
 // connection able to start (docs/protocol.md).
-func peerWindow(w uint32, cfg Config) int {
+func (c *Conn) peerWindow(w uint32) int {
 	if w == 0 {
-		return cfg.PacketSize
+		return c.maxPayload()
 	}
 	return int(min(w, 1<<30))
 }
@@ -145,7 +149,8 @@ func (c *Conn) SendID() uint16 { return c.sendID }
 // MaxDatagram is the largest datagram PollTransmit can produce; its buf
 // must be at least this long.
 func (c *Conn) MaxDatagram() int {
-	return wire.HeaderSize + 2 + max(c.cfg.MaxSACKBytes, c.dataSACKMax()+c.cfg.PacketSize)
+	return max(dataOverhead(c.cfg)+c.cfg.PacketSize, wire.HeaderSize+wire.MaxHandshakeExt,
+		wire.HeaderSize+2+c.cfg.MaxSACKBytes) // a bare ACK's longer SACK
 }
 
 // Closed reports whether the connection has ended.
@@ -207,6 +212,7 @@ func (c *Conn) onSynReply(now time.Time, h wire.Header, payload []byte) {
 	}
 	c.state = stateConnected
 	c.rcv.ackNr = h.SeqNr - 1
+	c.learnPeerSize(now, &h)
 	// The acceptor must hear a DATA packet from us: libutp's leaves
 	// SYN_RECV, where it cannot send, only on ST_DATA
 	// (utp_process_incoming); ours sends one packet until it hears from

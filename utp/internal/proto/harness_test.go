@@ -162,6 +162,10 @@ func (e *endpoint) pump() {
 			break
 		}
 		e.trace("send", e.buf[:n])
+		if lim := peerReads(e.cfg); n > lim {
+			// Both ends share the Config: the peer reads what it says.
+			e.fail("sent a %d-byte datagram to a peer that reads %d", n, lim)
+		}
 		e.node.Send(e.peer, e.buf[:n])
 	}
 	for ev := c.NextEvent(); ev.Kind != EventNone; ev = c.NextEvent() {
@@ -218,6 +222,15 @@ func (e *endpoint) read(now time.Time) {
 			return
 		}
 	}
+}
+
+// peerReads is the largest datagram an endpoint with cfg reads whole, as
+// far as its peer can know: what it advertises, else CommonDatagram.
+func peerReads(cfg Config) int {
+	if cfg.MaxRecvDatagram > 0 {
+		return cfg.MaxRecvDatagram
+	}
+	return CommonDatagram
 }
 
 // checkInvariants are the properties that must hold after every step.

@@ -49,7 +49,10 @@ func randomSpec(seed uint64) pairSpec {
 		spec.aCloseDelay = time.Second
 	} // else both at once
 	if r.IntN(4) == 0 {
+		// Both ends advertise that they read large datagrams, so that the
+		// drawn size is used rather than held to CommonDatagram.
 		spec.cfg.PacketSize = 200 + r.IntN(8000)
+		spec.cfg.MaxRecvDatagram = 65535
 	}
 	if r.IntN(4) == 0 {
 		spec.cfg.RecvBufferSize = 16<<10 + r.IntN(256<<10)
@@ -261,7 +264,7 @@ func TestIntegrityLarge(t *testing.T) {
 		link: netsim.LinkConfig{Delay: 5 * time.Millisecond, Jitter: time.Millisecond, Loss: 0.005,
 			Duplicate: 0.002, Reorder: 0.01, Rate: 400e6, QueueBytes: 2 << 20},
 		aToB: 64 << 20, bToA: 64 << 20,
-		cfg: Config{PacketSize: 8000},
+		cfg: Config{PacketSize: 8000, MaxRecvDatagram: 65535},
 	}
 	spec.limit = timeBound(spec)
 	p, err := runSpec(t, spec)

@@ -68,7 +68,7 @@ func (c *Conn) paceReady(now time.Time) bool {
 	if p.rate == 0 || p.next.IsZero() {
 		return true
 	}
-	mss := float64(c.cfg.PacketSize + wire.HeaderSize)
+	mss := float64(c.maxPayload() + wire.HeaderSize)
 	burst := max(pacingBurst, seconds(pacingMinPackets*mss/p.rate))
 	if p.next.Sub(now) <= burst {
 		return true

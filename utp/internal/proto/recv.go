@@ -277,8 +277,8 @@ func (c *Conn) reachEOF() {
 // 32 bytes PacketSize's default leaves room for within a 1500-byte MTU.
 const dataSACKBytes = 32
 
-// dataSACKMax is the bitmask limit of a packet with payload.
-func (c *Conn) dataSACKMax() int { return min(c.cfg.MaxSACKBytes, dataSACKBytes) }
+// dataSACKLimit is the bitmask limit of a packet with payload.
+func dataSACKLimit(cfg Config) int { return min(cfg.MaxSACKBytes, dataSACKBytes) }
 
 // sack builds the selective-ACK bitmask, of at most limit bytes, while
 // out-of-order packets are held (BEP 29: bit i is ack_nr+2+i), or returns

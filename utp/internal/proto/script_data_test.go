@@ -296,6 +296,7 @@ func TestScriptStatsShortExchange(t *testing.T) {
 		PacketsSent: 3, PacketsReceived: 3, PacketsMalformed: 1,
 		DelaySamples: 1, RTT: 40 * time.Millisecond, RTTVar: 20 * time.Millisecond,
 		RTO: 200 * time.Millisecond, PeerWindow: int(scriptPeerWnd),
+		PacketSize: 1400, // the default ceiling, below CommonDatagram's payload
 	}
 	// The controller's view is LEDBAT's business; compare the rest.
 	st.Window, st.QueuingDelay, st.SlowStart = 0, 0, false

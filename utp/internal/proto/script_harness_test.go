@@ -80,6 +80,9 @@ type testConn struct {
 	peerNext  uint16
 	peerWnd   uint32
 	peerDelay uint32
+	// peerMaxDatagram is what the peer's SYN, or its STATE answering
+	// ours, advertises with the datagram-size extension; 0: nothing.
+	peerMaxDatagram uint32
 
 	sent     []sentPacket // drained from PollTransmit, not yet consumed
 	events   []Event      // drained from NextEvent, not yet consumed
@@ -117,6 +120,12 @@ type tcOption func(*testConn)
 
 // withConfig adjusts the Conn's Config.
 func withConfig(f func(*Config)) tcOption { return func(tc *testConn) { f(&tc.cfg) } }
+
+// withPeerMaxDatagram makes the fake peer advertise that it reads
+// datagrams of up to n bytes, in its SYN or in its answer to ours.
+func withPeerMaxDatagram(n uint32) tcOption {
+	return func(tc *testConn) { tc.peerMaxDatagram = n }
+}
 
 // withISN sets our and the peer's initial sequence numbers.
 func withISN(ours, peer uint16) tcOption {
@@ -170,7 +179,9 @@ func newTestConn(t *testing.T, role tcRole, opts ...tcOption) *testConn {
 	case roleDialer:
 		tc.wantPacket("SYN", pkt{typ: wire.Syn, seq: u16(tc.isn)})
 		tc.advance(scriptHandshakeRTT)
-		tc.writePacket(tc.peerHeader(wire.State, tc.peerISN, tc.isn), "")
+		reply := tc.peerHeader(wire.State, tc.peerISN, tc.isn)
+		reply.MaxDatagram = tc.peerMaxDatagram
+		tc.writePacket(reply, "")
 		// The dialer confirms with an empty DATA, which takes a sequence
 		// number (libutp's acceptor leaves SYN_RECV only on DATA), as it
 		// does when a Read waits first.
@@ -202,7 +213,7 @@ func (tc *testConn) elapsed() time.Duration { return tc.now.Sub(scriptEpoch) }
 // synHeader is the fake dialer's SYN (acceptor role).
 func (tc *testConn) synHeader() wire.Header {
 	return wire.Header{Type: wire.Syn, ConnID: scriptRecvID, Timestamp: micros(tc.now),
-		WndSize: tc.peerWnd, SeqNr: tc.peerISN}
+		WndSize: tc.peerWnd, SeqNr: tc.peerISN, MaxDatagram: tc.peerMaxDatagram}
 }
 
 // peerHeader is a header from the fake peer with its defaults filled in.
@@ -539,8 +550,10 @@ func (tc *testConn) record(step string, b []byte) {
 	switch {
 	case h.ConnID != wantID:
 		tc.t.Fatalf("after %s: sent %v with connection_id %#x, want %#x", step, p, h.ConnID, wantID)
-	case len(payload) > tc.conn.cfg.PacketSize:
-		tc.t.Fatalf("after %s: sent %v, payload over PacketSize %d", step, p, tc.conn.cfg.PacketSize)
+	case len(payload) > tc.conn.maxPayload():
+		tc.t.Fatalf("after %s: sent %v, payload over maxPayload %d", step, p, tc.conn.maxPayload())
+	case len(raw) > tc.conn.peerDatagram() && !tc.conn.cfg.PacketSizeOverride:
+		tc.t.Fatalf("after %s: sent %v, a %d-byte datagram, more than the peer reads (%d)", step, p, len(raw), tc.conn.peerDatagram())
 	case h.SACK != nil && (len(h.SACK)%4 != 0 || len(h.SACK) > tc.conn.cfg.MaxSACKBytes):
 		tc.t.Fatalf("after %s: sent %v, SACK of %d bytes (libutp wants a multiple of 4, at most %d)", step, p, len(h.SACK), tc.conn.cfg.MaxSACKBytes)
 	case (h.Type == wire.State || h.Type == wire.Reset || h.Type == wire.Syn) && len(payload) > 0:

@@ -160,7 +160,7 @@ const minSendLimit = 64 << 10
 // fresh memory took most of their CPU time. Linux sizes TCP's send buffer
 // the same way (tcp_sndbuf_expand: about twice the congestion window).
 func (c *Conn) sendLimit() int {
-	want := 2*c.sendWindow() + c.cfg.PacketSize + wire.HeaderSize
+	want := 2*c.sendWindow() + c.maxPayload() + wire.HeaderSize
 	return min(c.cfg.SendBufferSize, max(want, minSendLimit))
 }
 
@@ -200,21 +200,22 @@ func (c *Conn) nextNewPacket() (uint16, bool) {
 	if s.unconfirmed && s.seqNr != s.isn {
 		return 0, false
 	}
+	size := c.maxPayload()
 	room := c.sendWindow() - s.flight
 	if s.probe && s.flight == 0 {
 		// Zero-window probe: one packet regardless of the peer's window.
-		room = max(room, c.cfg.PacketSize+wire.HeaderSize)
+		room = max(room, size+wire.HeaderSize)
 	}
-	n := min(unsent, c.cfg.PacketSize, room-wire.HeaderSize)
+	n := min(unsent, size, room-wire.HeaderSize)
 	if n <= 0 {
 		return 0, false
 	}
-	if n < unsent && n < c.cfg.PacketSize && s.flight > 0 {
+	if n < unsent && n < size && s.flight > 0 {
 		// Sender-side silly-window avoidance: wait for room for a full
 		// packet while anything is in flight.
 		return 0, false
 	}
-	if n == unsent && n < c.cfg.PacketSize && s.flight > wire.HeaderSize && !c.cfg.NoDelay && !s.finQueued {
+	if n == unsent && n < size && s.flight > wire.HeaderSize && !c.cfg.NoDelay && !s.finQueued {
 		// Nagle (RFC 896): hold a small tail while data is unacknowledged,
 		// so small writes coalesce into one packet. A lone bare header in
 		// flight (the handshake's empty DATA) holds nothing back.
@@ -410,10 +411,11 @@ func (c *Conn) header(now time.Time, typ wire.Type, seq uint16) wire.Header {
 	if typ == wire.Syn {
 		h.ConnID = c.recvID
 		h.AckNr = 0
+		h.MaxDatagram = c.advertised(nil)
 	} else {
 		limit := c.cfg.MaxSACKBytes
 		if typ == wire.Data || typ == wire.Fin {
-			limit = c.dataSACKMax()
+			limit = dataSACKLimit(c.cfg)
 		}
 		h.SACK = c.rcv.sack(limit)
 	}
@@ -431,13 +433,6 @@ func (c *Conn) finishControl(now time.Time, buf []byte, typ wire.Type) int {
 	c.ackSent()
 	c.countSent(now)
 	return h.Put(buf)
-}
-
-// encodeControl returns a STATE or RESET as a new slice, to be sent later
-// (and counted then).
-func (c *Conn) encodeControl(now time.Time, typ wire.Type) []byte {
-	h := c.header(now, typ, c.snd.seqNr)
-	return h.Append(nil)
 }
 
 func putAckNr(buf []byte, ack uint16) { buf[18], buf[19] = byte(ack>>8), byte(ack) }

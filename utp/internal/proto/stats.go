@@ -36,6 +36,13 @@ type Stats struct {
 	InFlight     int           // bytes in flight
 	QueuingDelay time.Duration // the controller's latest estimate
 	SlowStart    bool
+
+	// PacketSize is the payload of a full DATA packet: within what the
+	// peer reads whole and the configured ceiling (docs/protocol.md).
+	PacketSize int
+	// PeerMaxDatagram is the largest datagram the peer said, in the
+	// handshake, that it reads whole; 0 when it said nothing.
+	PeerMaxDatagram int
 }
 
 // Stats returns a snapshot of the connection's counters and estimates.
@@ -49,5 +56,7 @@ func (c *Conn) Stats() Stats {
 	s.InFlight = c.snd.flight
 	s.QueuingDelay = c.ctrl.QueuingDelay()
 	s.SlowStart = c.ctrl.InSlowStart()
+	s.PacketSize = c.maxPayload()
+	s.PeerMaxDatagram = c.size.peerMax
 	return s
 }

@@ -125,7 +125,7 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 		return
 	}
 	c.stats.Timeouts++
-	probing := c.state == stateConnected && c.snd.peerWnd < c.cfg.PacketSize
+	probing := c.state == stateConnected && c.snd.peerWnd < c.maxPayload()
 	if !probing || !c.lastRecv.After(c.lastTimeout) {
 		c.consecutiveTimeouts++
 	} // else: a zero-window probe the peer answered; RFC 1122 4.2.2.17
@@ -173,7 +173,7 @@ func (c *Conn) arm(now time.Time) {
 	c.armShrink(now)
 	unsent := int(s.ring.end - s.next)
 	blocked := c.state == stateConnected && s.flight == 0 && s.lostN == 0 && unsent > 0 &&
-		c.sendWindow() < min(unsent, c.cfg.PacketSize)+wire.HeaderSize
+		c.sendWindow() < min(unsent, c.maxPayload())+wire.HeaderSize
 	switch {
 	case !blocked:
 		c.timers[timerProbe] = time.Time{}

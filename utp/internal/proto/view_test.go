@@ -11,7 +11,7 @@ import (
 // bytes or more) in the send buffer (the datagram is the header in buf, then the tail) and copies a
 // retransmission whole, which the peer may acknowledge while it is sent.
 func TestPollTransmitView(t *testing.T) {
-	tc := newTestConn(t, roleDialer, withWindow(1<<20), withConfig(func(c *Config) { c.PacketSize = 2000 }))
+	tc := newTestConn(t, roleDialer, withWindow(1<<20), withConfig(func(c *Config) { c.PacketSize, c.PacketSizeOverride = 2000, true }))
 	payload := bytes.Repeat([]byte("0123456789"), 400) // two full packets
 	if n, err := tc.conn.Write(tc.now, payload); n != len(payload) || err != nil {
 		t.Fatalf("Write = %d, %v", n, err)

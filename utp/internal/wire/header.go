@@ -66,6 +66,10 @@ type Header struct {
 	// (least significant bit first) acknowledges AckNr+2+8*j+i. After Parse
 	// it aliases the input.
 	SACK []byte
+	// MaxDatagram is the largest datagram the sender reads whole, from
+	// our datagram-size extension (size.go); 0 when absent. Put writes
+	// the extension when it is not 0.
+	MaxDatagram uint32
 }
 
 // Parse decodes one datagram. The payload and h.SACK alias b.
@@ -99,10 +103,13 @@ func Parse(b []byte) (h Header, payload []byte, err error) {
 		if len(rest) < 2+n {
 			return h, nil, fmt.Errorf("%w: extension %d claims %d bytes, %d left", ErrMalformed, ext, n, len(rest)-2)
 		}
-		if ext == extSelectiveAck && h.SACK == nil {
+		switch {
+		case ext == extSelectiveAck && h.SACK == nil:
 			// Any length is accepted: libtorrent has sent 1-byte masks
 			// although libutp always sends multiples of 4.
 			h.SACK = rest[2 : 2+n : 2+n]
+		case ext == extDatagramSize && h.MaxDatagram == 0:
+			h.MaxDatagram = parseSizeExt(rest[2 : 2+n])
 		}
 		// Unknown later extensions are skipped by length, as libutp does.
 		ext, rest = next, rest[2+n:]
@@ -110,13 +117,20 @@ func Parse(b []byte) (h Header, payload []byte, err error) {
 	return h, rest, nil
 }
 
-// Len returns the encoded size of h: the header plus its SACK extension,
-// whose bitmask is padded to a multiple of 4 bytes.
+// Len returns the encoded size of h: the header plus its extensions. A
+// SACK bitmask is padded to a multiple of 4 bytes.
 func (h *Header) Len() int {
-	if h.SACK == nil {
-		return HeaderSize
+	n := HeaderSize
+	if h.SACK != nil {
+		n += 2 + sackEncodedLen(len(h.SACK))
 	}
-	return HeaderSize + 2 + sackEncodedLen(len(h.SACK))
+	if h.MaxDatagram != 0 {
+		n += 2 + sizeExtLen
+		if h.SACK == nil {
+			n += 2 + extBitsLen
+		}
+	}
+	return n
 }
 
 func sackEncodedLen(n int) int {
@@ -139,16 +153,30 @@ func (h *Header) Put(buf []byte) int {
 	binary.BigEndian.PutUint32(buf[12:], h.WndSize)
 	binary.BigEndian.PutUint16(buf[16:], h.SeqNr)
 	binary.BigEndian.PutUint16(buf[18:], h.AckNr)
-	if h.SACK == nil {
-		return HeaderSize
+	n := HeaderSize
+	next := &buf[1] // the id of the extension written next goes here
+	if h.SACK != nil {
+		*next = extSelectiveAck
+		next = &buf[n]
+		m := sackEncodedLen(len(h.SACK))
+		buf[n] = extNone
+		buf[n+1] = byte(m)
+		k := copy(buf[n+2:n+2+m], h.SACK)
+		clear(buf[n+2+k : n+2+m])
+		n += 2 + m
 	}
-	buf[1] = extSelectiveAck
-	n := sackEncodedLen(len(h.SACK))
-	buf[HeaderSize] = extNone
-	buf[HeaderSize+1] = byte(n)
-	m := copy(buf[HeaderSize+2:HeaderSize+2+n], h.SACK)
-	clear(buf[HeaderSize+2+m : HeaderSize+2+n])
-	return HeaderSize + 2 + n
+	if h.MaxDatagram != 0 {
+		if h.SACK == nil {
+			// libutp drops a packet whose first extension id is 3 or
+			// more: lead with extension bits (size.go).
+			*next = extExtensionBits
+			next = &buf[n]
+			n += putExtBits(buf[n:], extNone)
+		}
+		*next = extDatagramSize
+		n += putSizeExt(buf[n:], h.MaxDatagram)
+	}
+	return n
 }
 
 // Append appends the encoding of h to b.

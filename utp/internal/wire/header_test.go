@@ -13,6 +13,8 @@ func TestRoundTrip(t *testing.T) {
 		{Type: Data, SeqNr: 9, AckNr: 3, SACK: []byte{0x01, 0, 0, 0x80}},
 		{Type: Fin, SeqNr: 10, AckNr: 3},
 		{Type: Reset, ConnID: 7},
+		{Type: Syn, ConnID: 0x1234, SeqNr: 1, MaxDatagram: 65535},
+		{Type: State, SeqNr: 3, AckNr: 4, SACK: []byte{0, 0, 0, 1}, MaxDatagram: 1 << 31},
 	}
 	for _, h := range cases {
 		b := h.Append(nil)
@@ -26,7 +28,8 @@ func TestRoundTrip(t *testing.T) {
 		}
 		if got.Type != h.Type || got.ConnID != h.ConnID || got.Timestamp != h.Timestamp ||
 			got.TimestampDiff != h.TimestampDiff || got.WndSize != h.WndSize ||
-			got.SeqNr != h.SeqNr || got.AckNr != h.AckNr || !bytes.Equal(got.SACK, h.SACK) {
+			got.SeqNr != h.SeqNr || got.AckNr != h.AckNr || !bytes.Equal(got.SACK, h.SACK) ||
+			got.MaxDatagram != h.MaxDatagram {
 			t.Errorf("round trip: got %+v, want %+v", got, h)
 		}
 	}
