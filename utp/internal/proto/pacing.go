@@ -71,6 +71,7 @@ func (c *Conn) paceReady(now time.Time) bool {
 	mss := float64(c.maxPayload() + wire.HeaderSize)
 	burst := max(pacingBurst, seconds(pacingMinPackets*mss/p.rate))
 	if p.next.Sub(now) <= burst {
+		c.timers[timerPace] = time.Time{} // not holding anything back
 		return true
 	}
 	if c.wantsToSend() {
