@@ -132,11 +132,13 @@ func renoController(_ time.Time, mss int) cc.Controller {
 // buffer without loss; one above it overflows the buffer every round trip
 // and, since it never backs off, loses its excess continuously (with
 // 2 MiB, three of every four packets it sends are retransmissions) and
-// spends time in timeouts, during which the link idles and LEDBAT rightly
-// uses it. The windows here span both regimes, up to 2 MiB. At 4 MiB
-// (about 2,950 packets) the share is 0.31: the window exceeds the 2,048
-// packets the receiver holds past a hole (Config.MaxReorder), so after
-// every loss it drops most of the window and recovers by timeout.
+// may spend time in timeouts, during which the link idles and LEDBAT rightly
+// uses it. The windows here span both regimes, up to 4 MiB (about 2,950
+// packets). At 4 MiB the share was 0.31 while the receiver held only
+// 2,048 packets past a hole: after every loss the competitor's receiver
+// dropped most of its window and it recovered by timeout. Now that the
+// receiver holds what its window admits and loss is found by time, the
+// competitor recovers without timeouts and LEDBAT's share is 0.
 //
 // A competitor that ignores loss as well as delay would beat a loss-based
 // flow too; TestLEDBATYieldsToRenoFlow is the one a LEDBAT that ignored
@@ -151,6 +153,7 @@ func TestLEDBATYieldsToLossBasedFlow(t *testing.T) {
 		{12, 600 << 10},
 		{13, 1 << 20},
 		{11, 2 << 20},
+		{11, 4 << 20},
 	} {
 		t.Run(fmt.Sprintf("%dKiB", tt.window>>10), func(t *testing.T) {
 			share, _, err := ledbatShare(t, tt.seed, fixedController(tt.window), 70*time.Second)
