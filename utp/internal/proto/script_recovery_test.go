@@ -217,3 +217,27 @@ func TestScriptPacingSpreadsWindow(t *testing.T) {
 		t.Fatalf("%d packets in 10 ms, want about %.0f", sent, want)
 	}
 }
+
+// RFC 6675 (NextSeg): every hole one SACK reveals is resent at once, as
+// the window allows, not one per round trip; packets SACKed or declared
+// lost leave the flight, which then holds only the retransmissions.
+func TestScriptEveryHoleRepairedAtOnce(t *testing.T) {
+	const size = 10 + wire.HeaderSize
+	tc := newTestConn(t, roleDialer, withWindow(1<<20), withConfig(smallPackets))
+	chunks := tc.sendPackets(20, 10)
+	tc.advance(scriptHandshakeRTT)
+	var sacked []uint16
+	for i := 1; i < 20; i++ {
+		if i%5 != 0 {
+			sacked = append(sacked, tc.s(i))
+		}
+	}
+	tc.peerAck(tc.s(0)-1, sacked...)
+	for _, i := range []int{0, 5, 10, 15} {
+		tc.wantPacket("a hole, resent", pkt{typ: wire.Data, seq: u16(tc.s(i)), payload: chunks[i]})
+	}
+	tc.wantIdle("every hole resent")
+	if st := tc.conn.Stats(); st.InFlight != 4*size || st.Recoveries != 1 {
+		t.Fatalf("InFlight %d, Recoveries %d; want %d (the four retransmissions) and 1", st.InFlight, st.Recoveries, 4*size)
+	}
+}
