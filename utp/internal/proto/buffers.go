@@ -39,6 +39,14 @@ func (c *Conn) armShrink(now time.Time) {
 		c.timers[timerShrink] = time.Time{}
 		return
 	}
+	if !c.timers[timerTimeWait].IsZero() {
+		// Finished: nothing more will be sent or received, so there is no
+		// reason to wait, and TIME-WAIT keeps its one deadline (an IO
+		// layer may serve it with a shared timer, TimeWaitEnd).
+		c.timers[timerShrink] = time.Time{}
+		c.shrink()
+		return
+	}
 	if c.timers[timerShrink].IsZero() {
 		c.timers[timerShrink] = now.Add(idleShrinkAfter)
 	}

@@ -1,10 +1,12 @@
 package proto
 
 import (
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
 
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
 	"github.com/inet256/go-utp/v2/utp/netsim"
 )
 
@@ -47,5 +49,29 @@ func TestIdleConnectionShrinks(t *testing.T) {
 	}
 	if busy[0] < 64<<10 {
 		t.Errorf("seed %d: the sender held only %d bytes at its peak; the test shows nothing", spec.seed, busy[0])
+	}
+}
+
+// A connection in TIME-WAIT gives back the receive buffer as soon as the
+// reader empties it, without a timer of its own: TIME-WAIT's end stays its
+// only deadline, which an IO layer may serve with a shared timer.
+func TestTimeWaitShrinksWithoutTimer(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	tc.closeWrite()
+	tc.wantPacket("our FIN", pkt{typ: wire.Fin, seq: u16(tc.s(0))})
+	big := strings.Repeat("d", 1000)
+	tc.peerData(tc.p(0), big)
+	tc.peerFin(tc.p(1))
+	tc.peerAck(tc.s(0))
+	tc.takeAll()
+	if tc.conn.TimeWaitEnd().IsZero() {
+		t.Fatal("not in TIME-WAIT")
+	}
+	tc.wantRead("the peer's data", big)
+	if held := tc.conn.heldBytes(); held > 16<<10 || tc.conn.rcv.ring.buf != nil {
+		t.Fatalf("%d bytes held, receive ring %d bytes, after the reader emptied it", held, len(tc.conn.rcv.ring.buf))
+	}
+	if got, want := tc.conn.NextDeadline(), tc.conn.TimeWaitEnd(); !got.Equal(want) {
+		t.Fatalf("NextDeadline %v, want TIME-WAIT's end %v", got.Sub(scriptEpoch), want.Sub(scriptEpoch))
 	}
 }
