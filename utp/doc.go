@@ -68,7 +68,9 @@
 //     through their windows, but only once it has seen each receive:
 //     dozens starting at the same moment can overflow it briefly.
 //   - uTP has no encryption or authentication; run it over a secure
-//     network (INET256) or add your own.
+//     network (INET256) or add your own. Against off-path attackers that
+//     forge packets, 16-bit connection ids and sequence numbers are all
+//     there is: docs/security.md gives the odds per forged packet.
 //   - Socket.Close returns within one second even if the PacketConn's
 //     ReadFrom ignores Close and deadlines, but the reader goroutine then
 //     lives until ReadFrom returns.

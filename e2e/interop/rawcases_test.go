@@ -200,6 +200,9 @@ func TestRawKeepaliveIsNotDuplicateAck(t *testing.T) {
 // carrying that packet's connection id (utp_internal.cpp, utp_process_udp
 // and send_rst), which is our send id; its own lookup of a RESET tries the
 // id as receive id and as send id. A RESET with an unrelated id is ignored.
+// Its ack_nr is the seq_nr of the packet it answers, here our latest
+// STATE's, our next sequence number (docs/security.md: other values are
+// challenged, not honoured).
 func TestRawResetAddressing(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -213,7 +216,7 @@ func TestRawResetAddressing(t *testing.T) {
 			c.send("RESET with an unrelated id", hdr{typ: stReset, connID: c.recvID + 7, seq: 1, ack: c.ack}, nil)
 			c.sendData("then DATA", []byte("still here"))
 			c.readOurs("the connection still works", "still here")
-			c.send("RESET with "+tc.name, hdr{typ: stReset, connID: tc.id(c), seq: 1, ack: c.ack}, nil)
+			c.send("RESET with "+tc.name, hdr{typ: stReset, connID: tc.id(c), seq: 1, ack: c.isn}, nil)
 			_, err := c.ours.Read(make([]byte, 1))
 			if !errors.Is(err, utp.ErrConnReset) {
 				t.Fatalf("step %q: read returned %v, want ErrConnReset", "reset ends the connection", err)
@@ -286,21 +289,29 @@ func TestRawDialerHandshake(t *testing.T) {
 }
 
 // TestRawSYNZeroWindow: a SYN may advertise wnd_size 0; we read it as one
-// packet, so that our acceptor can still speak first.
+// packet, so that our acceptor can still speak first. A dialer that sends
+// nothing after its SYN is asked to prove its address with an empty DATA
+// carrying the STATE's seq_nr (docs/security.md); acknowledging it proves
+// it, and the banner follows.
 func TestRawSYNZeroWindow(t *testing.T) {
 	ctx := testCtx(t, 20*time.Second)
 	us := listenOurs(t)
 	r := newRawPeer(t, ctx, us.Addr())
 	r.send("SYN with wnd_size 0", hdr{typ: stSyn, connID: 40000, wnd: 0, seq: 7}, nil)
 	reply, _ := r.recv("acceptor answers", 5*time.Second)
+	req, p := r.expect("the proof request", 5*time.Second, func(h hdr, _ []byte) bool { return h.typ == stData })
+	if req.seq != reply.seq || len(p) != 0 {
+		t.Fatalf("step %q: got %v %q, want an empty DATA with seq_nr %d (the STATE's)", "the proof request", req, p, reply.seq)
+	}
+	r.send("the dialer acknowledges it", hdr{typ: stState, connID: 40001, wnd: 0, seq: 8, ack: req.seq}, nil)
 	acc, err := acceptCtx(ctx, us.Accept)
 	must(t, "we accept", err)
 	t.Cleanup(func() { acc.Close() })
 	_, err = acc.Write([]byte("banner"))
 	must(t, "we write a banner first", err)
 	h, p := r.expect("the banner arrives", 5*time.Second, func(h hdr, _ []byte) bool { return h.typ == stData })
-	if h.seq != reply.seq || string(p) != "banner" {
-		t.Fatalf("step %q: got %v %q, want seq_nr %d (the STATE's) and \"banner\"", "the banner arrives", h, p, reply.seq)
+	if h.seq != reply.seq+1 || string(p) != "banner" {
+		t.Fatalf("step %q: got %v %q, want seq_nr %d (after the request) and \"banner\"", "the banner arrives", h, p, reply.seq+1)
 	}
 }
 

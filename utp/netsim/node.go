@@ -92,7 +92,12 @@ func (n *Node) Link(to Addr) *Link { return n.routes[to].link }
 // sendto: it returns true whether or not the link then drops the packet.
 // It returns false, and counts the datagram in Sim.Unroutable, if there is
 // no link from n to to; such datagrams are silently dropped.
-func (n *Node) Send(to Addr, b []byte) bool {
+func (n *Node) Send(to Addr, b []byte) bool { return n.SendAs(n.addr, to, b) }
+
+// SendAs is Send with a forged source address: the datagram travels over
+// n's own link to to, and arrives as if src had sent it, as a spoofed UDP
+// datagram does. Sim.Tap still sees which node sent it.
+func (n *Node) SendAs(src, to Addr, b []byte) bool {
 	r, ok := n.routes[to]
 	if !ok {
 		n.s.unroutable++
@@ -105,7 +110,7 @@ func (n *Node) Send(to Addr, b []byte) bool {
 		copy(buf, b)
 		e := s.alloc()
 		e.kind = kindDeliver
-		e.from, e.to, e.buf = n, r.to, buf
+		e.from, e.to, e.src, e.buf = n, r.to, src, buf
 		s.push(e, at)
 	}
 	return true

@@ -37,6 +37,7 @@ type event struct {
 	fn       func()
 	timer    *Timer
 	from, to *Node
+	src      Addr // the source the receiver sees: from's address unless forged
 	buf      []byte
 }
 
@@ -100,6 +101,13 @@ type Sim struct {
 	// throughput, utilisation and one-way delay without touching the
 	// nodes; when nil it costs one comparison per packet.
 	OnDeliver func(now time.Time, from, to Addr, n int)
+
+	// Tap, if not nil, sees every datagram just before it is handed to
+	// the receiving node: the node that really sent it, the source
+	// address the receiver will see (they differ for a forged datagram,
+	// Node.SendAs), and its bytes, valid only during the call. It models
+	// an on-path observer, and lets a test tell forged datagrams apart.
+	Tap func(now time.Time, sender *Node, src, to Addr, b []byte)
 }
 
 // New returns a simulator whose clock starts at 2000-01-01T00:00:00Z and
@@ -221,13 +229,16 @@ func (s *Sim) Step() bool {
 	case kindTimer:
 		e.timer.fn()
 	case kindDeliver:
-		from, to, buf := e.from, e.to, e.buf
+		from, to, src, buf := e.from, e.to, e.src, e.buf
 		s.release(e)
 		if s.OnDeliver != nil {
-			s.OnDeliver(s.Now(), from.addr, to.addr, len(buf))
+			s.OnDeliver(s.Now(), src, to.addr, len(buf))
+		}
+		if s.Tap != nil {
+			s.Tap(s.Now(), from, src, to.addr, buf)
 		}
 		if to.recv != nil {
-			to.recv(s.Now(), from.addr, buf)
+			to.recv(s.Now(), src, buf)
 		}
 		s.putBuf(buf)
 	}

@@ -18,14 +18,6 @@ const (
 	sackThreshold = 3
 )
 
-// ackAcceptable reports whether an incoming ack_nr is one we can have
-// caused: never past the last sequence number we assigned. libutp drops
-// such packets (ACK_NR_ALLOWED_WINDOW); so do we, so that a stray or forged
-// packet cannot acknowledge data that was never delivered.
-func (c *Conn) ackAcceptable(ack uint16) bool {
-	return wire.SeqLessEq(ack, c.snd.seqNr-1)
-}
-
 // ackResult gathers what one ACK did.
 type ackResult struct {
 	bytes    int       // newly acknowledged, headers included (cwnd counts them)

@@ -89,6 +89,13 @@ type Config struct {
 	// wait spans four of its attempts. TCP waits 2*MSL (RFC 9293 3.4.2),
 	// usually a minute, because its backoff is unbounded.
 	TimeWait time.Duration
+	// ProofTimeout ends, silently, an accepted connection whose dialer
+	// has not proven its address (by echoing our initial sequence number)
+	// this long after its latest SYN: it may answer a spoofed SYN.
+	// Default 10 s: a dialer resends its SYN, and its confirming DATA, at
+	// most 4 s apart (the backoff cap), so a genuine dialer gets at least
+	// two more attempts through before it is given up.
+	ProofTimeout time.Duration
 	// NoDelay disables coalescing of small writes (Nagle).
 	NoDelay bool
 	// NoPacing sends whatever the window allows at once instead of
@@ -131,6 +138,9 @@ func (c Config) withDefaults() Config {
 	c.SendBufferSize = max(c.SendBufferSize, c.PacketSize)
 	if c.AckDelay <= 0 {
 		c.AckDelay = 10 * time.Millisecond
+	}
+	if c.ProofTimeout <= 0 {
+		c.ProofTimeout = 10 * time.Second
 	}
 	if c.Keepalive <= 0 {
 		c.Keepalive = 29 * time.Second

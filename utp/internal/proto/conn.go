@@ -53,8 +53,18 @@ type Conn struct {
 	resendSynAck bool
 	// sendReset asks PollTransmit for one RESET.
 	sendReset bool
-	// keepalivePending asks PollTransmit for one keepalive STATE.
+	// keepalivePending asks PollTransmit for one keepalive STATE (also a
+	// RESET challenge, accept.go).
 	keepalivePending bool
+	// lastChallenge is when we last answered a plausible RESET; the
+	// answer to that challenge must echo challengeAck until
+	// challengeUntil (accept.go).
+	lastChallenge    time.Time
+	challengePending bool
+	challengeAck     uint16
+	challengeUntil   time.Time
+	// amp bounds what an unproven acceptor sends (amplify.go).
+	amp amplifyState
 
 	// finAfterEOF: every transmission of our FIN carried our ACK of the
 	// peer's FIN, so once the peer acknowledges our FIN it has that ACK and
@@ -104,15 +114,19 @@ func Accept(now time.Time, cfg Config, syn wire.Header, isn uint16) *Conn {
 	c.snd.seqNr, c.snd.una, c.snd.isn = isn, isn, isn
 	c.snd.unconfirmed = true
 	c.rcv.ackNr = syn.SeqNr
+	c.rcv.peerNext = syn.SeqNr + 1
 	c.synSeq = syn.SeqNr
 	c.learnPeerSize(now, &syn)
 	c.snd.peerWnd = c.peerWindow(syn.WndSize)
 	c.noteReceived(now, &syn)
 	c.stats.PacketsReceived++
+	c.noteIn(datagramLen(&syn, nil))
 	reply := c.header(now, wire.State, c.snd.seqNr)
 	reply.MaxDatagram = c.advertised(&syn)
 	c.synReply = reply.Append(nil) // sent, and counted, by PollTransmit
 	c.resendSynAck = true
+	c.timers[timerProof] = now.Add(c.cfg.ProofTimeout)
+	c.timers[timerProofRequest] = now.Add(proofRequestDelay)
 	c.events.set(EventConnected)
 	c.arm(now)
 	return c
@@ -135,9 +149,13 @@ func (c *Conn) SameSyn(syn wire.Header) bool {
 	return c.synReply != nil && syn.SeqNr == c.synSeq
 }
 
-// Confirmed reports whether the dialer has been heard from since its SYN.
-// It is always true for a dialer. An acceptor that is not confirmed may be
-// answering a spoofed SYN; a Socket under a SYN flood evicts those first.
+// Confirmed reports whether the peer has proven its address: always for a
+// dialer; for an acceptor once the dialer sent a packet whose ack_nr
+// echoes our initial sequence number (EventProven reports the moment).
+// An acceptor that is not confirmed may be answering a spoofed SYN: it
+// sends nothing but its SYN reply and one empty DATA asking for the
+// proof, within 3 times what it received (amplify.go), and ends silently
+// after Config.ProofTimeout.
 func (c *Conn) Confirmed() bool { return !c.snd.unconfirmed }
 
 // RecvID is the connection id that packets for this Conn carry.
@@ -165,6 +183,7 @@ func (c *Conn) HandlePacket(now time.Time, b []byte) {
 	h, payload, err := wire.Parse(b)
 	if err != nil {
 		c.stats.PacketsMalformed++
+		c.noteIn(len(b))
 		return
 	}
 	c.HandleParsed(now, h, payload)
@@ -177,11 +196,14 @@ func (c *Conn) HandleParsed(now time.Time, h wire.Header, payload []byte) {
 		return
 	}
 	c.stats.PacketsReceived++
+	if c.snd.unconfirmed {
+		c.noteIn(datagramLen(&h, payload))
+	}
 	switch {
 	case h.Type == wire.Reset:
-		c.onReset()
+		c.handleReset(now, &h)
 	case h.Type == wire.Syn:
-		c.onSyn(h)
+		c.onSyn(now, h)
 	case c.state == stateSynSent:
 		c.onSynReply(now, h, payload)
 	default:
@@ -192,9 +214,17 @@ func (c *Conn) HandleParsed(now time.Time, h wire.Header, payload []byte) {
 
 // onSyn handles a SYN that reached an existing Conn: a retransmission of
 // the SYN we accepted gets our saved reply again, unchanged (libutp).
-func (c *Conn) onSyn(h wire.Header) {
+//
+// While the dialer is unproven its retransmitted SYN also restarts the
+// proof timer: a dialer whose replies were lost is still dialing, and a
+// spoofer that keeps the connection alive this way pays a SYN for each
+// reply (amplify.go).
+func (c *Conn) onSyn(now time.Time, h wire.Header) {
 	if c.synReply != nil && h.ConnID == c.sendID {
 		c.resendSynAck = true
+		if c.snd.unconfirmed {
+			c.timers[timerProof] = now.Add(c.cfg.ProofTimeout)
+		}
 		return
 	}
 	c.stats.PacketsIgnored++
@@ -212,6 +242,7 @@ func (c *Conn) onSynReply(now time.Time, h wire.Header, payload []byte) {
 	}
 	c.state = stateConnected
 	c.rcv.ackNr = h.SeqNr - 1
+	c.rcv.peerNext = h.SeqNr
 	c.learnPeerSize(now, &h)
 	// The acceptor must hear a DATA packet from us: libutp's leaves
 	// SYN_RECV, where it cannot send, only on ST_DATA
@@ -247,15 +278,20 @@ func (c *Conn) confirmed() {
 
 // onPacket handles every packet of an established connection.
 func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
-	if !c.ackAcceptable(h.AckNr) {
-		// An ack_nr for a packet we never sent: stray or forged. Dropping
-		// the whole packet keeps it from corrupting any state
-		// (libutp: ACK_NR_ALLOWED_WINDOW).
+	switch c.admit(&h) {
+	case admitNone:
+		// Stray or forged: dropping the whole packet keeps it from
+		// changing any state (accept.go).
 		c.stats.PacketsIgnored++
+		return
+	case admitDup:
+		c.stats.Duplicates++
+		c.rcv.ackNow = true // our ACK may have been lost
 		return
 	}
 	c.noteReceived(now, &h)
-	c.snd.unconfirmed = false
+	c.notePeerSeq(&h)
+	c.proven()
 	c.snd.peerWnd = int(min(h.WndSize, 1<<30))
 	c.onAck(now, &h, len(payload))
 	switch h.Type {
@@ -317,11 +353,14 @@ func (c *Conn) fail(err error) {
 
 // Reset aborts the connection: one RESET is sent and the Conn closes with
 // ErrLocalReset. Unsent and unread data is discarded.
+//
+// An acceptor whose peer never proved its address sends nothing
+// (amplify.go).
 func (c *Conn) Reset(now time.Time) {
 	if c.state == stateClosed {
 		return
 	}
-	c.sendReset = true
+	c.sendReset = !c.snd.unconfirmed
 	c.fail(ErrLocalReset)
 }
 

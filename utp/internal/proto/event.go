@@ -12,9 +12,16 @@ const (
 	EventReadable            // data or end of stream can be read
 	EventWritable            // send buffer space was freed
 	EventClosed              // the connection ended; Err says why (nil: clean close)
+	// EventProven: an acceptor's dialer proved its address (Confirmed
+	// turned true). Reported after EventConnected and before the others;
+	// never for a dialer.
+	EventProven
 )
 
-var eventNames = [...]string{"None", "Connected", "Readable", "Writable", "Closed"}
+var eventNames = [...]string{"None", "Connected", "Readable", "Writable", "Closed", "Proven"}
+
+// eventOrder is the order in which pending events are reported.
+var eventOrder = [...]EventKind{EventConnected, EventProven, EventReadable, EventWritable, EventClosed}
 
 // String returns the kind's name.
 func (k EventKind) String() string {
@@ -62,7 +69,7 @@ type pendingEvents struct {
 func (p *pendingEvents) set(k EventKind) { p.flags |= 1 << k }
 
 func (p *pendingEvents) next() Event {
-	for k := EventConnected; k <= EventClosed; k++ {
+	for _, k := range eventOrder {
 		if p.flags&(1<<k) != 0 {
 			p.flags &^= 1 << k
 			if k == EventClosed {

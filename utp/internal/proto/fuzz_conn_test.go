@@ -3,6 +3,7 @@ package proto
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -39,6 +40,10 @@ func newFuzzRun(data []byte) *fuzzState {
 		f.peerID = id + 1
 	}
 	f.peerISN = peerISN
+	f.ourISN = ourISN
+	if !f.c.Confirmed() {
+		f.unprovenIn = wire.HeaderSize // the SYN
+	}
 	// Acks are drawn below the highest sequence number sent; start from
 	// the first, so that they are plausible before the numbers wrap.
 	f.sentSeq = ourISN
@@ -66,6 +71,9 @@ type fuzzState struct {
 	bad     string
 	buf     [4096]byte
 	sentSeq uint16 // highest seq the Conn sent, for plausible acks
+	ourISN  uint16
+	// Bytes exchanged while the acceptor was unproven (amplify.go).
+	unprovenIn, unprovenOut int
 }
 
 func (f *fuzzState) more() bool { return len(f.data) > 0 }
@@ -151,6 +159,10 @@ func (f *fuzzState) structured() (wire.Header, []byte) {
 		SeqNr:         f.peerISN + uint16(int8(f.byte())),
 		AckNr:         f.sentSeq - uint16(f.byte()%8),
 	}
+	if ctl&0x20 != 0 {
+		// Anywhere: the acceptance rules must hold over the whole space.
+		h.AckNr += uint16(f.byte()) << 8
+	}
 	if ctl&0x40 != 0 {
 		h.ConnID ^= uint16(f.byte())
 	}
@@ -223,7 +235,59 @@ func (f *fuzzState) deliverExtensions() {
 
 func (f *fuzzState) deliver(h wire.Header, payload []byte) {
 	b := append(h.Append(nil), payload...)
+	want := f.expectAdmit(h)
+	before := fingerprint(f.c)
+	wasOpen, wasProven := !f.c.Closed(), f.c.Confirmed()
+	if !wasProven {
+		f.unprovenIn += len(b)
+	}
 	f.c.HandlePacket(f.now, b)
+	switch {
+	case f.bad != "":
+	case !want && fingerprint(f.c) != before && wasOpen && !f.c.Closed():
+		f.bad = fmt.Sprintf("%v seq=%d ack=%d outside the acceptance rules moved the state", h.Type, h.SeqNr, h.AckNr)
+	case !want && wasOpen && f.c.Closed():
+		f.bad = fmt.Sprintf("%v seq=%d ack=%d outside the acceptance rules closed the connection", h.Type, h.SeqNr, h.AckNr)
+	case !wasProven && f.c.Confirmed() && h.AckNr != f.ourISN-1 && h.AckNr != f.ourISN:
+		f.bad = fmt.Sprintf("ack_nr %d proved the acceptor; only %d and %d echo its isn", h.AckNr, f.ourISN-1, f.ourISN)
+	}
+}
+
+// expectAdmit restates the acceptance rules of accept.go from the
+// Conn's state before h arrives: whether h may change anything at all.
+// It is written apart from the code it checks.
+func (f *fuzzState) expectAdmit(h wire.Header) bool {
+	c := f.c
+	if c.Closed() || h.ConnID != c.RecvID() && h.Type != wire.Syn && h.Type != wire.Reset {
+		return true // the Socket routes by id; a Conn is only given its own
+	}
+	s := &c.snd
+	inRange := func(x, lo, hi uint16) bool { return uint16(x-lo) <= uint16(hi-lo) }
+	ackLo := s.una - 4 - uint16(s.inUse())
+	if s.unconfirmed {
+		ackLo = f.ourISN - 1
+	}
+	ackOK := inRange(h.AckNr, ackLo, s.seqNr-1)
+	switch h.Type {
+	case wire.Syn:
+		return true // a duplicate SYN gets the saved reply
+	case wire.Reset:
+		if c.state == stateSynSent {
+			return h.AckNr == s.una
+		}
+		want := s.seqNr
+		if s.unconfirmed {
+			want = f.ourISN
+		} else if f.now.Before(c.challengeUntil) {
+			want = c.challengeAck
+		}
+		return h.AckNr == want || (ackOK && h.SeqNr == c.rcv.ackNr+1)
+	}
+	if c.state == stateSynSent {
+		return h.AckNr == s.una
+	}
+	d := int(int16(h.SeqNr - c.rcv.ackNr - 1))
+	return ackOK && d >= 0 && d < c.cfg.MaxReorder
 }
 
 // drain collects every output, as the IO layer does after each input.
@@ -240,6 +304,15 @@ func (f *fuzzState) drain() {
 		}
 		if (h.Type == wire.Data || h.Type == wire.Fin) && wire.SeqLess(f.sentSeq, h.SeqNr) {
 			f.sentSeq = h.SeqNr
+		}
+		if !f.c.Confirmed() {
+			// amplify.go: only the SYN reply and the empty proof request,
+			// within 3 times what came in.
+			f.unprovenOut += n
+			if (h.Type != wire.State && (h.Type != wire.Data || n > h.Len())) || f.unprovenOut > amplificationFactor*f.unprovenIn {
+				f.bad = fmt.Sprintf("unproven acceptor sent %v (%d bytes sent, %d received)", h.Type, f.unprovenOut, f.unprovenIn)
+				return
+			}
 		}
 	}
 	for range 10 {

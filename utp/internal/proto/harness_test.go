@@ -67,6 +67,11 @@ type simHost struct {
 	node    *netsim.Node
 	conns   map[uint16]*endpoint // by receive id; lookups only, never iterated
 	accepts []*endpoint          // endpoints waiting for a SYN, in order
+
+	// forged is set (by a Sim.Tap) while a forged datagram is delivered;
+	// onForged then learns whether the Conn it reached admitted it.
+	forged   bool
+	onForged func(e *endpoint, h wire.Header, admitted bool)
 }
 
 func newSimHost(sim *netsim.Sim, name string) *simHost {
@@ -98,6 +103,12 @@ func (h *simHost) deliver(_ time.Time, from netsim.Addr, b []byte) {
 		e.trace("recv", b)
 		e.conn = Accept(e.now(), e.cfg, hdr, e.isn)
 		e.pump()
+	case e != nil && e.conn.Closed() && !e.conn.Confirmed() && hdr.Type == wire.Syn:
+		// An acceptor dropped for want of proof (amplify.go): the
+		// dialer's next SYN opens the connection anew, as a Socket does.
+		e.trace("recv", b)
+		e.conn = Accept(e.now(), e.cfg, hdr, e.isn+1)
+		e.pump()
 	case e == nil || e.conn.Closed():
 		if e != nil {
 			e.trace("recv", b)
@@ -108,9 +119,30 @@ func (h *simHost) deliver(_ time.Time, from netsim.Addr, b []byte) {
 		}
 	default:
 		e.trace("recv", b)
-		e.conn.HandlePacket(e.now(), b)
+		if h.forged && h.onForged != nil {
+			before := e.conn.Stats()
+			e.conn.HandlePacket(e.now(), b)
+			h.onForged(e, hdr, forgedAdmitted(hdr, before, e.conn))
+		} else {
+			e.conn.HandlePacket(e.now(), b)
+		}
 		e.pump()
 	}
+}
+
+// forgedAdmitted reports whether a forged packet changed a Conn: it was
+// neither ignored, nor taken for a duplicate, nor answered with a
+// challenge. A SYN can at most have its saved reply sent again.
+func forgedAdmitted(h wire.Header, before Stats, c *Conn) bool {
+	after := c.Stats()
+	switch {
+	case h.Type == wire.Syn:
+		return false
+	case h.Type == wire.Reset:
+		return c.Closed()
+	}
+	return after.PacketsIgnored == before.PacketsIgnored && after.Duplicates == before.Duplicates &&
+		after.PacketsMalformed == before.PacketsMalformed
 }
 
 func (e *endpoint) onTimer() {

@@ -209,7 +209,9 @@ func TestScriptResetSent(t *testing.T) {
 	tc.wantPacket("DATA", pkt{typ: wire.Data, seq: u16(tc.s(0))})
 	tc.peerData(tc.p(0), "unread")
 	tc.reset()
-	tc.wantPacket("RESET", pkt{typ: wire.Reset, seq: u16(tc.s(1)), ack: u16(tc.p(0)), noSACK: true})
+	// ack_nr is the peer's next sequence number, as in a RESET answering
+	// its STATE, so that the peer honours it at once (accept.go).
+	tc.wantPacket("RESET", pkt{typ: wire.Reset, seq: u16(tc.s(1)), ack: u16(tc.p(0) + 1), noSACK: true})
 	tc.wantIdle("one RESET")
 	tc.wantClosed("local reset", ErrLocalReset)
 	tc.wantReadErr("Read after Reset", ErrLocalReset)

@@ -122,10 +122,14 @@ func TestScriptHandshakeAcceptorReply(t *testing.T) {
 	}
 	tc.wantEvent("the acceptor is connected at once", EventConnected)
 	tc.write("hello")
-	tc.wantPacket("first DATA uses the isn the STATE carried",
-		pkt{typ: wire.Data, seq: u16(scriptISN), ack: u16(scriptPeerISN), payload: "hello"})
+	tc.wantPacket("no data before the dialer's proof: an empty DATA asks for it, with the isn the STATE carried",
+		pkt{typ: wire.Data, seq: u16(scriptISN), ack: u16(scriptPeerISN), payload: ""})
+	tc.wantIdle("nothing more before the proof")
 	tc.peerData(scriptPeerISN+1, "x")
+	tc.wantEvent("the dialer's DATA proves it", EventProven)
 	tc.wantRead("the dialer's first DATA follows its SYN", "x")
+	tc.wantPacket("then the data",
+		pkt{typ: wire.Data, seq: u16(scriptISN + 1), ack: u16(scriptPeerISN + 1), payload: "hello"})
 }
 
 // The acceptor may write first and its STATE may be lost: DATA acking the
@@ -164,9 +168,9 @@ func TestScriptHandshakeDuplicateSYNGetsSavedReply(t *testing.T) {
 	tc := newRawTestConn(t, roleAcceptor)
 	first := tc.wantPacket("reply", pkt{typ: wire.State})
 	tc.wantEvent("connected", EventConnected)
-	tc.advance(300 * time.Millisecond)
+	tc.advance(200 * time.Millisecond)
 	tc.write("data")
-	tc.wantPacket("DATA", pkt{typ: wire.Data, seq: u16(scriptISN), payload: "data"})
+	tc.wantPacket("no data before the dialer's proof, but a request for it", pkt{typ: wire.Data, seq: u16(scriptISN), payload: ""})
 	tc.advance(200 * time.Millisecond)
 	tc.writePacket(tc.synHeader(), "")
 	again := tc.wantPacket("reply to the duplicate SYN", pkt{typ: wire.State, seq: u16(scriptISN), ack: u16(scriptPeerISN)})
@@ -237,17 +241,101 @@ func TestScriptHandshakeSYNBackoff(t *testing.T) {
 	}
 }
 
-// Deviation from libutp, documented in send.go: an acceptor that has heard
-// nothing from the dialer since the SYN sends only its first sequence
-// number, because a dialer whose STATE was lost takes the first packet it
-// sees as the acceptor's first. Anything from the dialer lifts the limit.
-func TestScriptHandshakeAcceptorOnePacketUntilConfirmed(t *testing.T) {
-	tc := newTestConn(t, roleAcceptor, withConfig(func(c *Config) { c.PacketSize = 10 }))
+// No amplification (amplify.go, RFC 9000 8.1): an acceptor whose dialer
+// has not echoed our initial sequence number sends no data, no FIN and no
+// keepalive, only one empty DATA asking for the proof. A packet from the
+// dialer with any other ack_nr proves nothing and is ignored; the echo
+// proves it and lets everything out.
+func TestScriptHandshakeAcceptorSilentUntilProven(t *testing.T) {
+	tc := newRawTestConn(t, roleAcceptor, withConfig(func(c *Config) { c.PacketSize = 10 }))
+	tc.wantPacket("reply", pkt{typ: wire.State, seq: u16(scriptISN)})
+	tc.wantEvent("connected", EventConnected)
 	tc.write("0123456789abcdefghij")
-	tc.wantPacket("first packet", pkt{typ: wire.Data, seq: u16(scriptISN), payload: "0123456789"})
-	tc.wantIdle("nothing past isn before the dialer is heard from")
+	tc.closeWrite()
+	tc.wantPacket("the proof request", pkt{typ: wire.Data, seq: u16(scriptISN), payload: ""})
+	tc.wantIdle("no data and no FIN before the proof")
+	for _, ack := range []uint16{scriptISN - 2, scriptISN + 1, 0, scriptISN + 5} {
+		tc.writePacket(tc.peerHeader(wire.State, scriptPeerISN+1, ack), "")
+		tc.wantIdle(fmt.Sprintf("ack_nr %d does not echo the isn", ack))
+		tc.wantNoEvent("not proven", EventProven)
+	}
+	if tc.conn.Confirmed() {
+		t.Fatal("Confirmed before the proof")
+	}
+	tc.advance(9 * time.Second)
+	for _, p := range tc.takeAll() {
+		if p.h.Type != wire.Data || len(p.payload) != 0 || p.h.SeqNr != scriptISN {
+			t.Fatalf("sent %v before the proof; only the proof request may be resent", p)
+		}
+	}
 	tc.peerAck(scriptISN)
-	tc.wantPacket("the rest once confirmed", pkt{typ: wire.Data, seq: u16(scriptISN + 1), payload: "abcdefghij"})
+	tc.wantEvent("the echo proves it", EventProven)
+	if !tc.conn.Confirmed() {
+		t.Fatal("not Confirmed after the proof")
+	}
+	tc.wantPacket("data once proven", pkt{typ: wire.Data, seq: u16(scriptISN + 1), payload: "0123456789"})
+}
+
+// A dialer that waits for the server to speak first and sends nothing is
+// asked for the proof proofRequestDelay after its SYN.
+func TestScriptHandshakeProofRequestedAfterDelay(t *testing.T) {
+	tc := newRawTestConn(t, roleAcceptor)
+	tc.wantPacket("reply", pkt{typ: wire.State, seq: u16(scriptISN)})
+	tc.advance(proofRequestDelay - time.Millisecond)
+	tc.wantIdle("the dialer may still prove itself")
+	tc.advance(time.Millisecond)
+	tc.wantPacket("the proof request", pkt{typ: wire.Data, seq: u16(scriptISN), payload: ""})
+	tc.peerAck(scriptISN)
+	tc.wantEvent("connected", EventConnected)
+	tc.wantEvent("proven by acknowledging the request", EventProven)
+}
+
+// amplify.go: unproven, the acceptor sends at most 3 times the bytes it
+// received, its SYN reply and the proof request included: duplicate SYNs
+// each buy a reply, a RESET gets no challenge, Reset sends nothing, and
+// after ProofTimeout without a proof the connection ends silently.
+func TestScriptHandshakeUnprovenBudgetAndTimeout(t *testing.T) {
+	tc := newRawTestConn(t, roleAcceptor)
+	in, out := wire.HeaderSize, 0
+	tally := func(why string) {
+		for _, p := range tc.takeAll() {
+			if p.h.Type != wire.State && (p.h.Type != wire.Data || len(p.payload) > 0) {
+				t.Fatalf("%s: sent %v before the proof", why, p)
+			}
+			out += len(p.raw)
+		}
+		if out > 3*in {
+			t.Fatalf("%s: sent %d bytes for %d received", why, out, in)
+		}
+	}
+	tally("reply")
+	for i := range 5 {
+		tc.advance(time.Second)
+		tally(fmt.Sprintf("before duplicate SYN %d", i))
+		tc.writePacket(tc.synHeader(), "")
+		in += wire.HeaderSize
+		tally(fmt.Sprintf("reply to duplicate SYN %d", i))
+	}
+	t.Logf("%d bytes received, %d sent", in, out)
+	// Plausible (it echoes the isn) but not exact (seq_nr is not the next
+	// one we expect): would be challenged, but an unproven acceptor sends
+	// nothing.
+	tc.writePacket(tc.peerHeader(wire.Reset, scriptPeerISN+7, scriptISN-1), "")
+	in += wire.HeaderSize
+	tally("RESET")
+	tc.wantOpen("an inexact RESET is not honoured")
+	tc.advance(tc.conn.cfg.ProofTimeout - time.Millisecond)
+	tally("waiting")
+	tc.wantOpen("the last SYN restarted the proof timer")
+	tc.advance(time.Millisecond)
+	tc.wantClosed("never proven", ErrTimedOut)
+	tc.wantIdle("ends silently")
+
+	tc = newRawTestConn(t, roleAcceptor)
+	tc.wantPacket("reply", pkt{typ: wire.State})
+	tc.reset()
+	tc.wantIdle("Reset of an unproven connection sends nothing")
+	tc.wantClosed("reset", ErrLocalReset)
 }
 
 // BEP 29: a RESET in reply to our SYN means the dial was refused.

@@ -194,6 +194,13 @@ func newTestConn(t *testing.T, role tcRole, opts ...tcOption) *testConn {
 		tc.first = tc.isn + 2
 	case roleAcceptor:
 		tc.wantPacket("STATE answering the SYN", pkt{typ: wire.State, seq: u16(tc.isn), ack: u16(tc.peerISN)})
+		tc.wantEvent("handshake", EventConnected)
+		// The dialer proves its address by echoing our initial sequence
+		// number (amplify.go); until then we would send nothing.
+		tc.peerAck(tc.isn - 1)
+		tc.wantEvent("proof", EventProven)
+		tc.wantIdle("after the handshake")
+		return tc
 	}
 	tc.wantEvent("handshake", EventConnected)
 	tc.wantIdle("after the handshake")

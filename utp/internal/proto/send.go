@@ -55,11 +55,10 @@ type sendState struct {
 	finAcked  bool
 	probe     bool // one packet may ignore a zero peer window
 
-	// unconfirmed: an acceptor that has heard nothing from the dialer since
-	// the SYN sends only its first sequence number, isn. A dialer whose
-	// STATE was lost takes a DATA packet's seq_nr as the acceptor's first
-	// (libutp sets ack_nr = seq_nr−1 from whatever answers the SYN), which
-	// is only sound if no later packet can come first.
+	// unconfirmed: an acceptor whose dialer has not proven its address
+	// (amplify.go). It sends nothing but its SYN reply and the proof
+	// request, which both carry isn, so the dialer learns the same first
+	// sequence number from whichever arrives first.
 	unconfirmed bool
 	isn         uint16
 
@@ -121,6 +120,9 @@ func (c *Conn) Write(now time.Time, p []byte) (int, error) {
 
 // CloseWrite half-closes: buffered data is still sent, then a FIN with its
 // own sequence number (BEP 29). Reading continues.
+// An acceptor whose dialer has not proven its address sends the FIN
+// after the proof; if none comes the connection ends silently
+// (amplify.go).
 func (c *Conn) CloseWrite(now time.Time) {
 	if c.state == stateClosed || c.snd.finQueued {
 		return
@@ -172,7 +174,8 @@ func (c *Conn) sendWindow() int { return min(c.ctrl.Window(), c.snd.peerWnd) }
 // and assigns it a sequence number.
 func (c *Conn) nextNewPacket() (uint16, bool) {
 	s := &c.snd
-	if c.state != stateConnected {
+	if c.state != stateConnected || s.unconfirmed {
+		// An unproven acceptor sends no data and no FIN (amplify.go).
 		return 0, false
 	}
 	unsent := int(s.ring.end - s.next)
@@ -195,9 +198,6 @@ func (c *Conn) nextNewPacket() (uint16, bool) {
 		return 0, false
 	}
 	if s.inUse() >= maxOutPackets {
-		return 0, false
-	}
-	if s.unconfirmed && s.seqNr != s.isn {
 		return 0, false
 	}
 	size := c.maxPayload()
@@ -268,8 +268,21 @@ func (c *Conn) poll(now time.Time, buf []byte, view bool) (n int, tail [2][]byte
 	}
 	if c.resendSynAck {
 		c.resendSynAck = false
-		c.countSent(now)
-		return copy(buf, c.synReply), tail, true
+		if c.mayReplySyn() {
+			c.countSent(now)
+			n = copy(buf, c.synReply)
+			c.noteOut(n)
+			return n, tail, true
+		}
+	}
+	if c.snd.unconfirmed {
+		// Only the SYN reply and the proof request go out (amplify.go).
+		if seq, ok := c.proofRequest(); ok {
+			n, tail = c.transmit(now, buf, seq, view)
+			c.noteOut(n)
+			return n, tail, true
+		}
+		return 0, tail, false
 	}
 	if c.wantsToSend() {
 		// The oldest packet's repair is never held back (see
@@ -301,6 +314,7 @@ func (c *Conn) pollAck(now time.Time, buf []byte, tail [2][]byte) (int, [2][]byt
 			putAckNr(buf, c.rcv.ackNr-1)
 		}
 		c.keepalivePending = false
+		c.challengeSent(now)
 		return n, tail, true
 	}
 	return 0, tail, false
@@ -428,7 +442,11 @@ func (c *Conn) header(now time.Time, typ wire.Type, seq uint16) wire.Header {
 func (c *Conn) finishControl(now time.Time, buf []byte, typ wire.Type) int {
 	h := c.header(now, typ, c.snd.seqNr)
 	if typ == wire.Reset {
+		// Our RESET echoes the peer's next sequence number, as a RESET
+		// answering its STATE would, so that the peer honours it at once
+		// (accept.go).
 		h.SACK = nil
+		h.AckNr = c.rcv.peerNext
 	}
 	c.ackSent()
 	c.countSent(now)

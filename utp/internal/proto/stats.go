@@ -16,6 +16,7 @@ type Stats struct {
 	PacketsIgnored   uint64 // well-formed but not acceptable (stray ack_nr, past FIN, ...)
 	Duplicates       uint64 // data packets received twice
 	DroppedNoRoom    uint64 // data dropped because the receive buffer was full
+	ResetsChallenged uint64 // RESETs that did not match exactly, answered with a challenge (accept.go)
 
 	Retransmits     uint64 // packets sent again
 	FastRetransmits uint64 // packets declared lost by duplicate ACKs, SACK or time (RACK)

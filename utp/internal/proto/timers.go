@@ -10,20 +10,22 @@ type timerKind uint8
 
 // Timers, fired in this order when several are due at once.
 const (
-	timerRetransmit timerKind = iota // RTO (RFC 6298), also SYN and FIN
-	timerDelayedAck                  // bounded ACK coalescing
-	timerProbe                       // zero-window probe
-	timerTimeWait                    // end of TIME-WAIT
-	timerKeepalive                   // derived: lastSend + Keepalive
-	timerIdle                        // derived: lastRecv + IdleTimeout
-	timerConfirm                     // the dialer's handshake confirmation, if nothing sent it before
-	timerLoss                        // RACK: the next packet that becomes lost by time (recovery.go)
-	timerPace                        // the pacer lets the next packet go (pacing.go)
-	timerShrink                      // a quiet connection gives its buffers back (buffers.go)
+	timerRetransmit   timerKind = iota // RTO (RFC 6298), also SYN and FIN
+	timerDelayedAck                    // bounded ACK coalescing
+	timerProbe                         // zero-window probe
+	timerTimeWait                      // end of TIME-WAIT
+	timerKeepalive                     // derived: lastSend + Keepalive
+	timerIdle                          // derived: lastRecv + IdleTimeout
+	timerConfirm                       // the dialer's handshake confirmation, if nothing sent it before
+	timerProof                         // an acceptor whose dialer never proved its address ends (amplify.go)
+	timerProofRequest                  // an unproven acceptor asks for the proof (amplify.go)
+	timerLoss                          // RACK: the next packet that becomes lost by time (recovery.go)
+	timerPace                          // the pacer lets the next packet go (pacing.go)
+	timerShrink                        // a quiet connection gives its buffers back (buffers.go)
 	numTimers
 )
 
-var timerNames = [...]string{"retransmit", "delayed-ack", "probe", "time-wait", "keepalive", "idle", "confirm", "loss", "pace", "shrink"}
+var timerNames = [...]string{"retransmit", "delayed-ack", "probe", "time-wait", "keepalive", "idle", "confirm", "proof", "proof-request", "loss", "pace", "shrink"}
 
 func (k timerKind) String() string { return timerNames[k] }
 
@@ -34,7 +36,7 @@ type timerTable [numTimers]time.Time
 func (c *Conn) deadline(k timerKind) time.Time {
 	switch k {
 	case timerKeepalive:
-		if c.state != stateConnected || c.snd.inUse() > 0 {
+		if c.state != stateConnected || c.snd.inUse() > 0 || c.snd.unconfirmed {
 			return time.Time{}
 		}
 		return c.lastSend.Add(c.cfg.Keepalive)
@@ -107,6 +109,10 @@ func (c *Conn) fire(now time.Time, k timerKind) {
 		c.fail(ErrTimedOut)
 	case timerConfirm:
 		c.Confirm()
+	case timerProof:
+		c.dropUnproven(ErrTimedOut)
+	case timerProofRequest:
+		c.amp.wanted = true
 	case timerLoss:
 		c.rackDetect(now)
 	case timerPace:
