@@ -27,6 +27,8 @@ race:
 fuzz fuzztime="60s":
     go test ./utp/internal/wire -run '^$' -fuzz FuzzParse -fuzztime {{fuzztime}}
     go test ./utp/internal/proto -run '^$' -fuzz FuzzConn -fuzztime {{fuzztime}}
+    go test ./cmd/utp/internal/fileproto -run '^$' -fuzz FuzzReceive -fuzztime {{fuzztime}}
+    go test ./cmd/utp/internal/fileproto -run '^$' -fuzz FuzzParseHeader -fuzztime {{fuzztime}}
 
 # A long seed sweep of the simulated transfers (10,000 seeds).
 sim seeds="10000":

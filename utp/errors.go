@@ -25,7 +25,9 @@ func (e *connError) Temporary() bool      { return false }
 // and ErrTimedOut is a net.Error whose Timeout method returns true.
 var (
 	// ErrConnRefused: the peer answered our SYN with RESET, as a Socket
-	// does when its accept backlog is full (WithBacklog).
+	// does when its accept backlog is full (WithBacklog), or, on Linux
+	// over UDP, the kernel reported ICMP "port unreachable" for it:
+	// nothing listens at the address.
 	ErrConnRefused error = &connError{"utp: connection refused", syscall.ECONNREFUSED}
 	// ErrConnReset: the peer reset the connection.
 	ErrConnReset error = &connError{"utp: connection reset by peer", syscall.ECONNRESET}

@@ -26,6 +26,7 @@ type Socket struct {
 	pc      net.PacketConn
 	udp     *net.UDPConn // pc, when it is UDP: allocation-free reads
 	off     offload      // segmentation and coalescing, when udp has them
+	errq    errQueue     // the ICMP errors the kernel queues (errqueue_linux.go)
 	vec     *vecSender   // sends from several buffers, when udp can; else nil
 	share   *windowShare // the kernel receive buffer, shared among receivers
 	cfg     socketConfig
@@ -103,6 +104,7 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		s.udp = u
 		s.share = newWindowShare(raiseUDPBuffers(u, cfg.udpBuffer))
 		s.off.enable(u)
+		s.errq.enable(u)
 		s.vec = newVecSender(u, &s.off)
 	} else {
 		s.share = newWindowShare(0)
@@ -216,7 +218,7 @@ type source struct {
 // each (seg 0: one).
 func (s *Socket) read(buf []byte) (n, seg int, from source, err error) {
 	if s.udp != nil {
-		n, seg, ap, err := s.off.read(s.udp, buf)
+		n, seg, ap, err := s.readUDP(buf)
 		return n, seg, source{ap: canonical(ap)}, err
 	}
 	n, addr, err := s.pc.ReadFrom(buf)
@@ -604,7 +606,7 @@ func (s *Socket) closeWith(cause error) {
 		close(s.done)
 		s.waits.stop()
 		for _, c := range conns {
-			c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
+			c.resetNow()
 		}
 		_ = s.pc.SetReadDeadline(time.Now())
 		err := s.pc.Close()

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -15,6 +17,10 @@ import (
 func checkBad(t *testing.T, r result, code int, ready string, want ...string) {
 	t.Helper()
 	lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+	// A usage error is followed by the usage line.
+	if n := len(lines); code == exitUsage && n > 1 && strings.HasPrefix(lines[n-1], "usage: utp ") {
+		lines = lines[:n-1]
+	}
 	if ready != "" {
 		if !strings.HasPrefix(lines[0], ready) {
 			t.Fatalf("stderr %q does not start with %q", r.stderr, ready)
@@ -43,6 +49,19 @@ func TestBadInput(t *testing.T) {
 	file := filepath.Join(dir, "file")
 	os.WriteFile(file, []byte("data"), 0o644)
 	nobody := freePort(t)
+	// silent is a UDP socket that never answers: a dial to it times out.
+	silentPC, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { silentPC.Close() })
+	silent := silentPC.LocalAddr().String()
+	nobody6PC, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nobody6 := nobody6PC.LocalAddr().String()
+	nobody6PC.Close()
 	wellFormed := strings.Repeat("A", 43) // an INET256 address nobody has
 	cases := []struct {
 		name string
@@ -81,8 +100,14 @@ func TestBadInput(t *testing.T) {
 		// --api wins over $INET256_API, and the message names it.
 		{"daemon not running at --api", []string{"dial", "--api", "tcp://127.0.0.1:2", wellFormed}, "", exitNoDaemon, []string{
 			"no INET256 daemon answers at tcp://127.0.0.1:2 (--api", "start one with"}},
-		{"peer unreachable", []string{"dial", "--timeout", "2s", "udp://" + nobody}, "", exitUnreachable, []string{
-			"udp://" + nobody + " did not answer within 2s"}},
+		{"peer silent", []string{"dial", "--timeout", "2s", "udp://" + silent}, "", exitUnreachable, []string{
+			"udp://" + silent + " did not answer within 2s"}},
+		// Nothing listens at nobody's port: the kernel says so at once
+		// (ICMP port unreachable), long before the 30 s.
+		{"connection refused", []string{"dial", "--timeout", "30s", "udp://" + nobody}, "", exitUnreachable, []string{
+			"udp://" + nobody + " refused the connection", "nothing listens there"}},
+		{"connection refused over IPv6", []string{"dial", "--timeout", "30s", "udp://" + nobody6}, "", exitUnreachable, []string{
+			"udp://" + nobody6 + " refused the connection"}},
 		{"unknown flag", []string{"dial", "--bogus"}, "", exitUsage, []string{"unknown flag"}},
 	}
 	for _, c := range cases {
@@ -142,19 +167,46 @@ func TestForceOverwrites(t *testing.T) {
 	}
 }
 
-// A full disk stops the receiver, which removes nothing it must not and
-// tells the sender why.
+// A full disk stops the receiver, which tells the sender why; the
+// final name is never created and what arrived is kept for a resume. The
+// disk is a 1 MiB tmpfs mounted for the test (CI runs as root).
 func TestDiskFull(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root; CI runs as root")
+	}
+	out := t.TempDir()
+	if err := syscall.Mount("tmpfs", out, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatalf("mounting a 1 MiB tmpfs: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(out, syscall.MNT_DETACH) })
 	src := filepath.Join(t.TempDir(), "full")
-	os.WriteFile(src, randomBytes(1<<20), 0o644)
+	os.WriteFile(src, randomBytes(4<<20), 0o644)
 	addr := "udp://" + freePort(t)
-	// /dev/full fails every write with ENOSPC.
+	recv := start(t, utpCmd(t, nil, "recv", "--out", out, addr))
+	recv.waitFor(t, "waiting for a file")
+	sent := runUTP(t, nil, "send", src, addr)
+	checkBad(t, wait(t, recv), exitDiskFull, "waiting for a file on", "no space left on the device writing "+filepath.Join(out, "full"), "kept for a resume")
+	checkBad(t, sent, exitDiskFull, "", "the receiver refused full: its disk is full")
+	if _, err := os.Lstat(filepath.Join(out, "full")); !os.IsNotExist(err) {
+		t.Fatalf("the final name exists after a full disk: %v", err)
+	}
+	if info, err := os.Stat(filepath.Join(out, ".full.utp-partial")); err != nil || info.Size() == 0 {
+		t.Fatalf("nothing kept for a resume: %v", err)
+	}
+}
+
+// recv --force never replaces a device (a special file under the name)
+// with what it received.
+func TestForceKeepsSpecialFiles(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "null")
+	os.WriteFile(src, randomBytes(1000), 0o644)
+	addr := "udp://" + freePort(t)
 	recv := start(t, utpCmd(t, nil, "recv", "--force", "--out", "/dev", addr))
 	recv.waitFor(t, "waiting for a file")
 	sent := runUTP(t, nil, "send", src, addr)
-	checkBad(t, wait(t, recv), exitDiskFull, "waiting for a file on", "no space left on the device writing /dev/full")
-	checkBad(t, sent, exitDiskFull, "", "the receiver refused full: its disk is full")
-	if info, err := os.Stat("/dev/full"); err != nil || info.Mode().IsRegular() {
-		t.Fatalf("/dev/full was disturbed: %v %v", info, err)
+	checkBad(t, wait(t, recv), exitFailure, "waiting for a file on", "/dev/null is not a regular file")
+	checkBad(t, sent, exitFailure, "", "the receiver refused null", "not a regular file")
+	if info, err := os.Stat("/dev/null"); err != nil || info.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("/dev/null was disturbed: %v %v", info, err)
 	}
 }

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -12,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/inet256/go-utp/v2/utp"
+	"github.com/inet256/go-utp/v2/cmd/utp/internal/fileproto"
 )
 
 func newDemoCmd() *cobra.Command {
@@ -41,8 +38,8 @@ anything is wrong.`,
 			if err != nil {
 				return err
 			}
-			defer a.close()
-			defer b.close()
+			defer a.Close()
+			defer b.Close()
 			fmt.Fprintf(os.Stderr, "demo: %s -> %s, %d MiB\n", a.local, b.local, mib)
 			s, err := demoTransfer(a, b, int64(mib)<<20)
 			if err != nil {
@@ -65,14 +62,14 @@ func udpPair() (*endpoint, *endpoint, error) {
 	}
 	b, err := openUDP("127.0.0.1:0")
 	if err != nil {
-		a.close()
+		a.Close()
 		return nil, nil, err
 	}
 	return a, b, nil
 }
 
 // demoTransfer sends size pseudo-random bytes from a to b with the file
-// protocol, and checks them on arrival.
+// protocol; b hashes them and discards them.
 func demoTransfer(a, b *endpoint, size int64) (summary, error) {
 	received := make(chan error, 1)
 	go func() {
@@ -81,8 +78,8 @@ func demoTransfer(a, b *endpoint, size int64) (summary, error) {
 			received <- err
 			return
 		}
-		defer c.Close()
-		received <- receiveDiscard(c, b.sock)
+		_, err = recvSession(c, b.sock, &writerSink{w: io.Discard, out: &bars{}}, 30*time.Second)
+		received <- err
 	}()
 	raddr, err := b.resolve(b.local)
 	if err != nil {
@@ -92,30 +89,19 @@ func demoTransfer(a, b *endpoint, size int64) (summary, error) {
 	if err != nil {
 		return summary{}, err
 	}
-	defer c.Close()
-	src := rand.NewChaCha8([32]byte{'u', 't', 'p'})
-	s, err := sendFile(c, a.sock, src, "demo", size)
+	out := newBars(quiet)
+	srcs := &sources{lag: func() int64 { return int64(c.Unacknowledged()) }}
+	br := &barReader{r: rand.NewChaCha8([32]byte{'u', 't', 'p'}), all: srcs, out: out, name: "demo", size: size}
+	srcs.bars = []*barReader{br}
+	srcs.list = []fileproto.Source{{Header: fileproto.Header{Name: "demo", Size: size}, R: io.LimitReader(br, size)}}
+	sent, err := sendSession(c, a.sock, srcs.list, 30*time.Second)
+	srcs.stopBars()
 	if err != nil {
-		return summary{}, err
+		return summary{}, sendError(err, srcs.list, len(sent), 30*time.Second)
 	}
 	if err := <-received; err != nil {
 		return summary{}, fail(exitFailure, "receiver: %v", err)
 	}
-	return s, nil
-}
-
-// receiveDiscard is recvFile without a file: it hashes what arrives.
-func receiveDiscard(c *utp.Conn, s *utp.Socket) error {
-	r := bufio.NewReaderSize(c, 256<<10)
-	hdr, err := readHeader(r)
-	if err != nil {
-		return err
-	}
-	h := sha256.New()
-	n, err := io.Copy(h, io.LimitReader(r, hdr.Size))
-	if err != nil || n != hdr.Size {
-		return errors.Join(err, fmt.Errorf("received %d of %d bytes", n, hdr.Size))
-	}
-	_, err = verify(c, s, r, h, "", hdr, n, time.Now())
-	return err
+	s := sent[0]
+	return newSummary(s.Header, s.Offset, s.Bytes, s.Sum, srcs.took(0), c), nil
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"net"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -31,13 +33,33 @@ type endpoint struct {
 	local string // this side's address, as a peer would type it
 	// resolve parses a peer address in the endpoint's address family.
 	resolve func(string) (net.Addr, error)
-	close   func()
+	// reach, if set, finds out whether a peer can be reached before a
+	// dial sends to it (INET256: the daemon must know the address).
+	reach func(ctx context.Context, peer net.Addr) error
+	close func()
+	once  sync.Once
+	// api is the daemon's endpoint, for an INET256 node ("" for UDP).
+	api string
 }
+
+// acceptError words a failed Accept, which we did not cause: over INET256
+// the node's daemon went away.
+func (e *endpoint) acceptError(err error) error {
+	if e.api != "" {
+		return fail(exitNoDaemon, "the INET256 daemon at %s stopped answering (%s)", e.api, firstLine(err))
+	}
+	return fail(exitFailure, "accept: %v", err)
+}
+
+// Close closes the Socket (resetting its connections) and what is under
+// it. It may be called more than once, also from another goroutine (an
+// interrupt).
+func (e *endpoint) Close() { e.once.Do(e.close) }
 
 // isUDP reports whether addr names a UDP peer: "udp://host:port", or any
 // address when --udp is given.
 func (f *netFlags) isUDP(addr string) bool {
-	return f.udp || strings.HasPrefix(addr, "udp://")
+	return f.udp || strings.HasPrefix(strings.TrimSpace(addr), "udp://")
 }
 
 // openUDP opens a UDP Socket bound to bind (host:port, already checked).
@@ -57,11 +79,14 @@ func openUDP(bind string, opts ...utp.SocketOption) (*endpoint, error) {
 // resolveUDP parses a UDP peer address: host:port or udp://host:port,
 // with a port other than 0.
 func resolveUDP(addr string) (net.Addr, error) {
-	a, err := net.ResolveUDPAddr("udp", strings.TrimPrefix(addr, "udp://"))
+	a, err := net.ResolveUDPAddr("udp", strings.TrimPrefix(strings.TrimSpace(addr), "udp://"))
 	if err == nil && a.Port == 0 {
 		err = errors.New("port 0")
 	}
 	if err != nil {
+		if unresolved(err) {
+			return nil, fail(exitUnreachable, "cannot resolve the host of %q: %s", addr, netReason(err))
+		}
 		return nil, fail(exitBadAddress, "malformed UDP address %q (%s): want host:port or udp://host:port", addr, netReason(err))
 	}
 	return a, nil
@@ -71,8 +96,11 @@ func resolveUDP(addr string) (net.Addr, error) {
 // "for --bind"): host:port or udp://host:port, where the host may be
 // empty and the port 0. It returns the host:port to bind.
 func parseBind(addr, what string) (string, error) {
-	hostport := strings.TrimPrefix(addr, "udp://")
+	hostport := strings.TrimPrefix(strings.TrimSpace(addr), "udp://")
 	if _, err := net.ResolveUDPAddr("udp", hostport); err != nil {
+		if unresolved(err) {
+			return "", fail(exitUnreachable, "cannot resolve the host of %q %s: %s", addr, what, netReason(err))
+		}
 		return "", fail(exitBadAddress, "malformed UDP address %q %s (%s): want host:port or udp://host:port, such as udp://:9000", addr, what, netReason(err))
 	}
 	return hostport, nil
@@ -90,6 +118,9 @@ func (f *netFlags) listenEndpoint(args []string) (*endpoint, error) {
 				return nil, fail(exitUsage, "over INET256 a node listens on its own address, which comes from --key: give no address, or udp://HOST:PORT to listen over UDP")
 			}
 			return nil, fail(exitBadAddress, "malformed address %q to listen on: want udp://HOST:PORT (or HOST:PORT with --udp); over INET256 give none", args[0])
+		}
+		if f.bind != "" && strings.TrimSpace(f.bind) != strings.TrimSpace(args[0]) {
+			return nil, fail(exitUsage, "two addresses to listen on, --bind %s and %s: give one", f.bind, args[0])
 		}
 		bind, what = args[0], "to listen on"
 	}
@@ -139,6 +170,13 @@ func (f *netFlags) dialEndpoint(addr string) (*endpoint, net.Addr, error) {
 		return nil, nil, err
 	}
 	return ep, raddr, nil
+}
+
+// unresolved reports whether err is a well-formed host name that did
+// not resolve, which is not a malformed address.
+func unresolved(err error) bool {
+	var de *net.DNSError
+	return errors.As(err, &de)
 }
 
 // netReason is the innermost message of a net package error ("missing

@@ -41,15 +41,47 @@ func (f *netFlags) openINET256() (*endpoint, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	node, err := svc.Open(ctx, priv)
+	// The daemon answered but would not open the node: over its HTTP
+	// API that is all it says ("error opening node 500 ..."), and what
+	// makes it refuse is a key in use (its own node's, or another's).
+	if err != nil && strings.Contains(err.Error(), "error opening node") {
+		return nil, fail(exitBadKey, "this key is already in use: the INET256 daemon at %s refused a node for %s (%s); give another --key",
+			api, inet256.NewAddr(priv.Public()).Base64String(), firstLine(err))
+	}
 	if err != nil {
 		return nil, fail(exitNoDaemon, "no INET256 daemon answers at %s (%s: %v); start one with 'inet256 daemon --config FILE' (docs/inet256.md), or use --udp", api, from, firstLine(err))
 	}
-	return nodeEndpoint(node, func() {
+	ep := nodeEndpoint(node, func() {
 		node.Close()
 		dctx, dcancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer dcancel()
 		svc.Drop(dctx, priv)
-	}), nil
+	})
+	ep.api = api
+	ep.reach = func(ctx context.Context, peer net.Addr) error { return lookup(ctx, node, peer) }
+	return ep, nil
+}
+
+// lookup asks the daemon for peer's public key until it is found or ctx
+// ends: a daemon-backed node must not send to an address its daemon
+// cannot route (that can silently disable the node), and a node that
+// joined a moment ago may take a few lookups to be found.
+func lookup(ctx context.Context, node inet256.Node, peer net.Addr) error {
+	addr, ok := peer.(inet256.Addr)
+	if !ok {
+		return nil
+	}
+	for {
+		_, err := node.LookupPublicKey(ctx, addr)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // checkAPI checks the form of a daemon endpoint as inet256http dials it:
@@ -97,7 +129,9 @@ func resolveINET256(addr string) (net.Addr, error) {
 }
 
 func inet256Addr(addr string) (inet256.Addr, error) {
-	return inet256.ParseAddrBase64([]byte(addr))
+	// Surrounding spaces come from copying an address out of a terminal;
+	// the library trims them too.
+	return inet256.ParseAddrBase64([]byte(strings.TrimSpace(addr)))
 }
 
 // inet256MemPair makes two nodes on an in-process INET256 network.
@@ -120,7 +154,7 @@ func inet256MemPair() (*endpoint, *endpoint, error) {
 	}
 	b, err := open()
 	if err != nil {
-		a.close()
+		a.Close()
 		return nil, nil, err
 	}
 	return a, b, nil

@@ -16,6 +16,8 @@ import (
 
 func newListenCmd() *cobra.Command {
 	var f netFlags
+	var from []string
+	var keep bool
 	cmd := &cobra.Command{
 		Use:   "listen [udp://HOST:PORT]",
 		Short: "Accept one connection; copy stdin to it and it to stdout",
@@ -25,18 +27,40 @@ connection; utp exits once both directions are done: status 0 on a clean
 close, non-zero on error.
 
 Over INET256 it prints this node's address; over UDP (udp://HOST:PORT or
---udp) the address it listens on (default :7777).`,
+--udp) the address it listens on (default :7777; --bind HOST:PORT says the
+same). Connections from other than the --from addresses, and any after the
+first, are turned away; with --keep, listen serves one connection after
+another until it is stopped.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ep, err := acceptOne(&f, args, "listening on")
+			ep, err := f.listenEndpoint(args)
 			if err != nil {
 				return err
 			}
-			defer ep.close()
-			return netcat(c, ep.sock)
+			defer ep.Close()
+			acc, err := newAcceptor(ep, from, func(c *utp.Conn, _ string) { c.Close() })
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(os.Stderr, "listening on", ep.local)
+			for {
+				c, err := acc.next()
+				if err != nil {
+					return ep.acceptError(err)
+				}
+				if !keep {
+					acc.turnAwayRest()
+					return netcat(c, ep.sock)
+				}
+				if err := netcat(c, ep.sock); err != nil {
+					fmt.Fprintln(os.Stderr, "utp:", err)
+				}
+			}
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().BoolVar(&keep, "keep", false, "after a connection, accept the next (one at a time; standard input goes to the first)")
+	cmd.Flags().StringArrayVar(&from, "from", nil, "accept only this peer address (repeatable)")
 	return cmd
 }
 
@@ -52,11 +76,14 @@ output. End of standard input half-closes; utp exits once both directions
 are done: status 0 on a clean close, non-zero on error.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := positive("--timeout", timeout); err != nil {
+				return err
+			}
 			c, ep, err := dialPeer(&f, args[0], timeout)
 			if err != nil {
 				return err
 			}
-			defer ep.close()
+			defer ep.Close()
 			return netcat(c, ep.sock)
 		},
 	}
@@ -65,32 +92,24 @@ are done: status 0 on a clean close, non-zero on error.`,
 	return cmd
 }
 
-// acceptOne opens the endpoint a listening command asks for (args may
-// name a UDP address to listen on), says where it waits, and accepts one
-// connection.
-func acceptOne(f *netFlags, args []string, waiting string) (*utp.Conn, *endpoint, error) {
-	ep, err := f.listenEndpoint(args)
-	if err != nil {
-		return nil, nil, err
-	}
-	fmt.Fprintln(os.Stderr, waiting, ep.local)
-	c, err := ep.sock.AcceptUTP()
-	if err != nil {
-		ep.close()
-		return nil, nil, fail(exitFailure, "accept: %v", err)
-	}
-	return c, ep, nil
-}
-
 // dialPeer opens an endpoint for addr and connects to it.
 func dialPeer(f *netFlags, addr string, timeout time.Duration) (*utp.Conn, *endpoint, error) {
 	ep, raddr, err := f.dialEndpoint(addr)
 	if err != nil {
 		return nil, nil, err
 	}
+	if ep.reach != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		err := ep.reach(ctx, raddr)
+		cancel()
+		if err != nil {
+			ep.Close()
+			return nil, nil, fail(exitUnreachable, "%s is unreachable: the INET256 network found no node by that address within %v (%s)", addr, timeout, firstLine(err))
+		}
+	}
 	c, err := dialWithin(ep.sock, raddr, addr, timeout)
 	if err != nil {
-		ep.close()
+		ep.Close()
 		return nil, nil, err
 	}
 	return c, ep, nil
@@ -102,13 +121,18 @@ func dialWithin(s *utp.Socket, raddr net.Addr, name string, timeout time.Duratio
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	c, err := s.DialUTP(ctx, raddr)
+	// A dial gives up by itself after its own budget (39 s); a longer
+	// --timeout dials again until it is spent.
+	for err != nil && errors.Is(err, utp.ErrTimedOut) && ctx.Err() == nil {
+		c, err = s.DialUTP(ctx, raddr)
+	}
 	switch {
 	case err == nil:
 		return c, nil
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, utp.ErrTimedOut):
 		return nil, fail(exitUnreachable, "%s did not answer within %v", name, timeout)
 	case errors.Is(err, utp.ErrConnRefused):
-		return nil, fail(exitUnreachable, "%s refused the connection", name)
+		return nil, fail(exitUnreachable, "%s refused the connection (connection refused: nothing listens there, or its backlog is full)", name)
 	}
 	return nil, fail(exitUnreachable, "cannot reach %s: %v", name, err)
 }

@@ -88,10 +88,10 @@ func prepare(t *testing.T, stdin []byte, args ...string) *running {
 }
 
 // hasBar reports whether s shows the progress bar: a carriage return,
-// the file's name, a percentage, the rate and the ETA.
+// the file's name, a percentage and a rate in binary units.
 func hasBar(s, name string) bool {
 	return strings.Contains(s, "\r"+name+": ") && strings.Contains(s, "%") &&
-		strings.Contains(s, "MB/s") && strings.Contains(s, "ETA")
+		strings.Contains(s, "iB/s")
 }
 
 // The progress bar is drawn on stderr when it is a terminal, also with
@@ -164,4 +164,107 @@ func startPrepared(t *testing.T, r *running) {
 	}
 	go func() { r.done <- r.cmd.Wait() }()
 	t.Cleanup(func() { r.cmd.Process.Kill() }) // ends only the process we started
+}
+
+// A transfer that stops moving says "stalled" on the receiver's bar
+// within seconds (the sender is stopped with SIGSTOP for 3 s), and goes
+// on once the sender does; the bar fits the terminal's width.
+func TestProgressStalled(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	src := filepath.Join(dir, "payload.bin")
+	os.WriteFile(src, randomBytes(64<<20), 0o644)
+	addr := "udp://" + freePort(t)
+	recv := prepare(t, nil, "recv", "--out", out, addr)
+	tty := onTerminal(t, recv)
+	waitText(t, recv.cmd, &tty.text, "waiting for a file")
+	send := prepare(t, nil, "send", src, addr)
+	startPrepared(t, send)
+	if !waitPartial(t, filepath.Join(out, ".payload.bin.utp-partial"), recv) {
+		t.Fatal("the transfer ended before it could be stopped")
+	}
+	send.cmd.Process.Signal(syscall.SIGSTOP)
+	waitText(t, recv.cmd, &tty.text, "stalled")
+	send.cmd.Process.Signal(syscall.SIGCONT)
+	sent, got := wait(t, send), wait(t, recv)
+	if sent.code != 0 || got.code != 0 {
+		t.Fatalf("send %d (%s), recv %d", sent.code, sent.stderr, got.code)
+	}
+	for _, line := range strings.Split(tty.all(t), "\r") {
+		if !strings.Contains(line, "%") {
+			continue // not a bar
+		}
+		if n := len([]rune(strings.TrimRight(line, " \n"))); n >= 80 {
+			t.Fatalf("a bar line of %d columns on an 80-column terminal: %q", n, line)
+		}
+	}
+}
+
+// The sender's bar counts what the receiver acknowledged, not what was
+// read into the send buffer: with the receiver stopped (SIGSTOP; it acks
+// nothing more), the bar stalls close to what the receiver wrote to
+// disk, not a send buffer (4 MiB) ahead of it.
+func TestProgressCountsAcknowledged(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	src := filepath.Join(dir, "payload.bin")
+	os.WriteFile(src, randomBytes(64<<20), 0o644)
+	addr := "udp://" + freePort(t)
+	recv := prepare(t, nil, "recv", "--out", out, addr)
+	startPrepared(t, recv)
+	recv.waitFor(t, "waiting for a file")
+	send := prepare(t, nil, "send", src, addr)
+	tty := onTerminal(t, send)
+	partial := filepath.Join(out, ".payload.bin.utp-partial")
+	if !waitPartial(t, partial, recv) {
+		t.Fatal("the transfer ended before the receiver could be stopped")
+	}
+	// Well under way (past slow start), so that the send buffer is full.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
+		if info, err := os.Stat(partial); err == nil && info.Size() >= 16<<20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the transfer did not reach 16 MiB within 20 s")
+		}
+	}
+	recv.cmd.Process.Signal(syscall.SIGSTOP)
+	waitText(t, send.cmd, &tty.text, "stalled")
+	info, err := os.Stat(partial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := tty.text.String()
+	last := text[strings.LastIndex(text[:strings.LastIndex(text, "stalled")], "\r")+1:]
+	recv.cmd.Process.Signal(syscall.SIGCONT)
+	if s, r := wait(t, send), wait(t, recv); s.code != 0 || r.code != 0 {
+		t.Fatalf("send %d, recv %d (%s)", s.code, r.code, r.stderr)
+	}
+	shownMiB := shownBytes(t, last) / (1 << 20)
+	ahead := shownMiB - float64(info.Size())/(1<<20)
+	t.Logf("stalled bar %q; receiver wrote %.1f MiB; the bar is %.1f MiB ahead", strings.TrimSpace(last), float64(info.Size())/(1<<20), ahead)
+	if ahead > 2 {
+		t.Fatalf("the sender's bar is %.1f MiB ahead of the stopped receiver's file: it counts unacknowledged bytes", ahead)
+	}
+}
+
+// shownBytes reads the byte count of a bar: "name: ... 12.3 MiB / 64.0 MiB ...".
+func shownBytes(t *testing.T, bar string) float64 {
+	t.Helper()
+	head, _, ok := strings.Cut(bar, " / ")
+	f := strings.Fields(head)
+	if !ok || len(f) < 2 {
+		t.Fatalf("no byte count in the bar %q", bar)
+	}
+	var v float64
+	if _, err := fmt.Sscanf(f[len(f)-2], "%f", &v); err != nil {
+		t.Fatalf("bar %q: %v", bar, err)
+	}
+	switch f[len(f)-1] {
+	case "KiB":
+		v *= 1 << 10
+	case "MiB":
+		v *= 1 << 20
+	case "GiB":
+		v *= 1 << 30
+	}
+	return v
 }

@@ -4,20 +4,21 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/inet256/go-utp/v2/utp"
+	"github.com/inet256/go-utp/v2/cmd/utp/internal/fileproto"
 )
 
-// summary is what send and recv report at the end (and --json prints).
+// summary is what send and recv report for each file (and --json prints,
+// one object per line).
 type summary struct {
 	File        string  `json:"file"`
-	Bytes       int64   `json:"bytes"`
+	Bytes       int64   `json:"bytes"`        // the file's size
+	Resumed     int64   `json:"resumed_from"` // bytes an earlier attempt had moved
 	Seconds     float64 `json:"seconds"`
-	MBPerSecond float64 `json:"mb_per_s"`
+	MBPerSecond float64 `json:"mb_per_s"` // 10^6 bytes moved now, per second
 	// RTTMillis is the connection's smoothed round-trip time, omitted
 	// (0) when no packet of ours was acknowledged with a usable sample.
 	RTTMillis   float64 `json:"rtt_ms,omitempty"`
@@ -26,112 +27,161 @@ type summary struct {
 	Peer        string  `json:"peer"`
 }
 
-// newSummary describes a transfer of n bytes that took took. Call it once
-// the connection is finished, so that its statistics are final.
-func newSummary(name string, n int64, took time.Duration, c *utp.Conn, sum []byte) summary {
-	st := c.Stats()
-	return summary{
-		File: name, Bytes: n, Seconds: took.Seconds(),
-		MBPerSecond: float64(n) / 1e6 / max(took.Seconds(), 1e-9),
-		RTTMillis:   float64(st.RTT.Microseconds()) / 1000,
-		Retransmits: st.Retransmits, SHA256: fmt.Sprintf("%x", sum),
-		Peer: c.RemoteAddr().String(),
-	}
-}
-
 func (s summary) print(asJSON bool) {
 	if asJSON {
 		json.NewEncoder(os.Stdout).Encode(s)
 		return
 	}
-	rtt := ""
+	rtt, resumed := "", ""
 	if s.RTTMillis > 0 {
 		rtt = fmt.Sprintf("RTT %.1f ms, ", s.RTTMillis)
 	}
-	fmt.Fprintf(os.Stderr, "%s: %s in %.2fs, %.1f MB/s, %s%d retransmits, sha256 %s\n",
-		s.File, humanBytes(s.Bytes), s.Seconds, s.MBPerSecond, rtt, s.Retransmits, s.SHA256[:16])
+	if s.Resumed > 0 {
+		resumed = fmt.Sprintf(" (resumed at %s)", humanBytes(s.Resumed))
+	}
+	moved := s.Bytes - s.Resumed
+	fmt.Fprintf(os.Stderr, "%s: %s%s in %.2fs, %s/s, %s%d retransmits, sha256 %s\n",
+		fileproto.Printable(s.File), humanBytes(s.Bytes), resumed, s.Seconds,
+		humanBytes(int64(float64(moved)/max(s.Seconds, 1e-9))), rtt, s.Retransmits, s.SHA256[:16])
+}
+
+// transferFlags are the flags send and recv share.
+type transferFlags struct {
+	netFlags
+	asJSON bool
+	idle   time.Duration
+}
+
+func (f *transferFlags) register(cmd *cobra.Command) {
+	f.netFlags.register(cmd)
+	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print each file's summary as a JSON line on stdout, and a JSON error object on failure (the progress bar stays on stderr)")
+	cmd.Flags().DurationVar(&f.idle, "idle-timeout", 30*time.Second, "fail once the peer has sent or acknowledged nothing for this long")
+}
+
+func (f *transferFlags) check() error {
+	return positive("--idle-timeout", f.idle)
+}
+
+// positive refuses a zero or negative duration flag.
+func positive(flag string, d time.Duration) error {
+	if d <= 0 {
+		return fail(exitUsage, "%s must be positive, not %v", flag, d)
+	}
+	return nil
 }
 
 func newSendCmd() *cobra.Command {
-	var f netFlags
-	var asJSON bool
+	var f transferFlags
 	var timeout time.Duration
+	var name string
 	cmd := &cobra.Command{
-		Use:   "send FILE ADDR",
-		Short: "Send FILE to a 'utp recv' at ADDR",
+		Use:   "send FILE... ADDR",
+		Short: "Send files to a 'utp recv' at ADDR; resumes an interrupted transfer",
 		Long: `send connects to a 'utp recv' at ADDR (an INET256 node address or
-udp://HOST:PORT) and sends FILE under its base name, with its SHA-256.
-It exits 0 once the receiver has verified the hash. When the receiver
-refuses the file, send says why and exits with the receiver's status: 7 if
-the receiver already has a file by that name, 8 if its disk filled up; 9 if
-the data arrived corrupted.`,
-		Args: cobra.ExactArgs(2),
+udp://HOST:PORT) and sends each FILE under its base name; FILE '-' is
+standard input (named by --name). Every file is verified by SHA-256 on
+arrival, and send exits 0 once the receiver has verified them all.
+
+If the receiver holds part of a file from an interrupted transfer, send
+checks that part against its own file (by SHA-256) and sends only the
+rest: run the same command again to resume. Standard input always starts
+from the beginning.
+
+When the receiver refuses a file, send says why and exits with the
+receiver's status: 7 if it already has a file by that name, 8 if its disk
+filled up; 9 if the data arrived corrupted. It fails after --idle-timeout
+without progress, and on SIGINT or SIGTERM it resets the connection (the
+receiver keeps what arrived) and exits 130 or 143.`,
+		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			file, err := os.Open(args[0])
-			if err != nil {
-				return fail(exitFailure, "cannot read %s: %v", args[0], err)
+			if err := firstErr(f.check(), positive("--timeout", timeout)); err != nil {
+				return err
 			}
-			defer file.Close()
-			info, err := file.Stat()
-			if err != nil || !info.Mode().IsRegular() {
-				return fail(exitFailure, "%s is not a regular file", args[0])
-			}
-			c, ep, err := dialPeer(&f, args[1], timeout)
+			addr := args[len(args)-1]
+			out := newBars(quiet)
+			srcs, err := openSources(args[:len(args)-1], name, out)
 			if err != nil {
 				return err
 			}
-			defer ep.close()
-			defer c.Close()
-			s, err := sendFile(c, ep.sock, file, filepath.Base(args[0]), info.Size())
+			defer srcs.close()
+			c, ep, err := dialPeer(&f.netFlags, addr, timeout)
 			if err != nil {
 				return err
 			}
-			s.print(asJSON)
+			defer ep.Close()
+			srcs.lag = func() int64 { return int64(c.Unacknowledged()) }
+			in := catchInterrupts(ep.Close)
+			defer in.stop()
+			sent, err := sendSession(c, ep.sock, srcs.list, f.idle)
+			srcs.stopBars()
+			if code := in.interrupted(); code != 0 && err != nil {
+				return fail(code, "interrupted: the connection was reset; run the same command again to resume")
+			}
+			if err != nil {
+				return sendError(err, srcs.list, len(sent), f.idle)
+			}
+			for i, s := range sent {
+				newSummary(s.Header, s.Offset, s.Bytes, s.Sum, srcs.took(i), c).print(f.asJSON)
+			}
 			return nil
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON on stdout (the progress bar stays on stderr)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 15*time.Second, "give up connecting after this long")
+	cmd.Flags().StringVar(&name, "name", "stdin", "the name to send standard input ('-') under")
 	return cmd
 }
 
 func newRecvCmd() *cobra.Command {
-	var f netFlags
-	var asJSON, force bool
+	var f transferFlags
+	var force, toStdout, keep bool
 	var out string
+	var from []string
 	cmd := &cobra.Command{
 		Use:   "recv [udp://HOST:PORT]",
-		Short: "Receive one file from 'utp send' into --out",
-		Long: `recv waits for one 'utp send', writes the file into --out (default the
-current directory) under the name the sender gave, and checks its SHA-256.
-It never overwrites an existing file unless --force is given.`,
+		Short: "Receive files from 'utp send' into --out, verified, resumable",
+		Long: `recv waits for one 'utp send' (or, with --keep, one after another) and
+writes its files into --out (default the current directory) under the
+names the sender gave. Names are checked: a name with a path separator,
+a control character or more than 200 bytes is refused.
+
+A file arrives as .NAME.utp-partial in --out and takes its name only once
+its SHA-256 matched, after an fsync, so a failure, a kill or a full disk
+never leaves a half-written NAME and never changes an existing file.
+The partial file stays after a failure or an interrupt: the same send run
+again resumes from it (its content is checked by hash). An existing NAME
+is replaced only with --force. --stdout writes the data to standard
+output instead (no resume; a failed check is reported, but the data has
+been written).
+
+--from accepts connections only from the given addresses (repeatable;
+over INET256 a node address is authenticated by its key). Other
+connections, and a second sender without --keep, are turned away. recv
+fails after --idle-timeout without data; on SIGINT or SIGTERM it resets
+the connection and exits 130 or 143.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			// A bad --out is bad input: say so now, not once a sender
-			// has connected.
-			if info, err := os.Stat(out); err != nil {
-				return fail(exitUsage, "--out %s: %s", out, firstLine(err))
-			} else if !info.IsDir() {
-				return fail(exitUsage, "--out %s is not a directory", out)
-			}
-			c, ep, err := acceptOne(&f, args, "waiting for a file on")
-			if err != nil {
+			if err := f.check(); err != nil {
 				return err
 			}
-			defer ep.close()
-			defer c.Close()
-			s, err := recvFile(c, ep.sock, out, force)
-			if err != nil {
-				return err
+			if !toStdout {
+				// A bad --out is bad input: say so now, not once a
+				// sender has connected.
+				if info, err := os.Stat(out); err != nil {
+					return fail(exitUsage, "--out %s: %s", out, firstLine(err))
+				} else if !info.IsDir() {
+					return fail(exitUsage, "--out %s is not a directory", out)
+				}
 			}
-			s.print(asJSON)
-			return nil
+			r := &receiver{f: &f, force: force, toStdout: toStdout, keep: keep, out: out, from: from}
+			return r.run(args)
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON on stdout (the progress bar stays on stderr)")
-	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
-	cmd.Flags().StringVar(&out, "out", ".", "directory to write the file into")
+	cmd.Flags().BoolVar(&force, "force", false, "replace an existing file (once the new one is verified)")
+	cmd.Flags().StringVar(&out, "out", ".", "directory to write the files into")
+	cmd.Flags().BoolVar(&toStdout, "stdout", false, "write the received data to standard output instead of files")
+	cmd.Flags().BoolVar(&keep, "keep", false, "after a sender, wait for the next (one at a time) instead of exiting")
+	cmd.Flags().StringArrayVar(&from, "from", nil, "accept only this peer address (repeatable)")
 	return cmd
 }

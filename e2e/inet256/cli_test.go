@@ -5,6 +5,7 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/inet256/inet256/pkg/inet256"
+	"github.com/inet256/inet256/pkg/serde"
 )
 
 // The utp command (cmd/utp) against real daemons: a netcat stream and a
@@ -93,6 +97,19 @@ func (r *cliRun) wait(t *testing.T, within time.Duration) {
 	if r.err != nil {
 		t.Fatalf("%v: %v; stderr: %s", r.cmd.Args[1:], r.err, r.stderr.String())
 	}
+}
+
+// exit waits (bounded) for the process and returns its exit status.
+func (r *cliRun) exit(t *testing.T, within time.Duration) int {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(within):
+		r.cmd.Process.Kill()
+		<-r.done
+		t.Fatalf("%v still running after %v; stderr: %s", r.cmd.Args[1:], within, r.stderr.String())
+	}
+	return r.cmd.ProcessState.ExitCode()
 }
 
 // listening waits (bounded) until a listener prints its address after
@@ -215,5 +232,110 @@ func TestCLIThroughDaemons(t *testing.T) {
 			t.Fatalf("recv summary %q: %v", recv.stdout.String(), err)
 		}
 		t.Logf("file: 4 MiB in %.2f s (%.1f MB/s), RTT %.1f ms, from %s", s.Seconds, s.MBps, s.RTT, s.Peer)
+	})
+}
+
+// keyWithPrefix writes to dir a key whose node address begins with
+// prefix, found by generating keys from a seed fixed per prefix: the same
+// key on every run, so that no test depends on the luck of a key.
+func keyWithPrefix(t *testing.T, dir, prefix string) (path, addr string) {
+	t.Helper()
+	var seed [32]byte
+	copy(seed[:], "dash:"+prefix)
+	rng := rand.NewChaCha8(seed)
+	for range 1_000_000 { // "-h" is 1 in 4096 addresses
+		_, priv, err := inet256.GenerateKey(rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = inet256.NewAddr(priv.Public()).Base64String()
+		if !strings.HasPrefix(addr, prefix) {
+			continue
+		}
+		pem, err := serde.MarshalPrivateKeyPEM(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path = filepath.Join(dir, "key"+strings.ReplaceAll(prefix, "-", "_")+".pem")
+		if err := os.WriteFile(path, pem, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path, addr
+	}
+	t.Fatalf("no address beginning with %q in a million keys", prefix)
+	return "", ""
+}
+
+// Node addresses that begin with "-h" and "-" work as positional
+// arguments through real daemons, with no "--": what listen and recv
+// print is pasted to dial, send and --from as it is. An address no
+// daemon knows is reported unreachable, and a key the daemon refuses
+// (its own) as in use.
+func TestCLIDashAddresses(t *testing.T) {
+	checkLeaks(t)
+	utpBin := buildUTP(t)
+	top := twoDaemons(t)
+	a, b := top.daemons[0], top.daemons[1]
+	dir := t.TempDir()
+	keyA, addrA := keyWithPrefix(t, dir, "-h")
+	keyB, addrB := keyWithPrefix(t, dir, "-")
+
+	t.Run("netcat", func(t *testing.T) {
+		toDialer, toListener := randomData(t, 256<<10), randomData(t, 128<<10)
+		l := runCLI(t, utpBin, a.endpoint(), toDialer, "listen", "--key", keyA, "--from", addrB)
+		if got := l.listening(t, "listening on"); got != addrA {
+			t.Fatalf("listen printed %q, want %q", got, addrA)
+		}
+		d := runCLI(t, utpBin, b.endpoint(), toListener, "dial", addrA, "--key", keyB, "--timeout", "30s")
+		d.wait(t, 60*time.Second)
+		l.wait(t, 30*time.Second)
+		if !bytes.Equal(d.stdout.Bytes(), toDialer) || !bytes.Equal(l.stdout.Bytes(), toListener) {
+			t.Fatalf("bytes differ: dialer got %d of %d, listener got %d of %d",
+				d.stdout.Len(), len(toDialer), l.stdout.Len(), len(toListener))
+		}
+	})
+
+	t.Run("file", func(t *testing.T) {
+		src, out := filepath.Join(dir, "payload.bin"), t.TempDir()
+		data := randomData(t, 1<<20)
+		os.WriteFile(src, data, 0o644)
+		recv := runCLI(t, utpBin, a.endpoint(), nil, "recv", "--from", addrB, "--key", keyA, "--out", out)
+		if got := recv.listening(t, "waiting for a file on"); got != addrA {
+			t.Fatalf("recv printed %q, want %q", got, addrA)
+		}
+		send := runCLI(t, utpBin, b.endpoint(), nil, "send", src, addrA, "-q", "--key", keyB, "--timeout", "30s")
+		send.wait(t, 60*time.Second)
+		recv.wait(t, 30*time.Second)
+		if got, err := os.ReadFile(filepath.Join(out, "payload.bin")); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("received file differs (%d of %d bytes, %v)", len(got), len(data), err)
+		}
+	})
+
+	t.Run("unreachable", func(t *testing.T) {
+		var nowhere inet256.Addr
+		crand.Read(nowhere[:])
+		d := runCLI(t, utpBin, b.endpoint(), nil, "dial", "--key", keyB, "--timeout", "2s", nowhere.Base64String())
+		if code := d.exit(t, 30*time.Second); code != 6 || !strings.Contains(d.stderr.String(), "is unreachable") {
+			t.Fatalf("dial to an unknown address: exit %d, %s", code, d.stderr.String())
+		}
+	})
+
+	// The daemon's own key is one it refuses to open a node for.
+	t.Run("key in use", func(t *testing.T) {
+		again := runCLI(t, utpBin, a.endpoint(), nil, "listen", "--key", filepath.Join(a.dir, a.name+".pem"))
+		if code := again.exit(t, 30*time.Second); code != 4 || !strings.Contains(again.stderr.String(), "this key is already in use") {
+			t.Fatalf("a second node with the same key: exit %d, %s", code, again.stderr.String())
+		}
+	})
+
+	// Last: the daemon under a waiting listener dies, and the listener
+	// says so, naming it.
+	t.Run("daemon dies", func(t *testing.T) {
+		l := runCLI(t, utpBin, a.endpoint(), nil, "listen", "--key", keyA)
+		l.listening(t, "listening on")
+		a.kill()
+		if code := l.exit(t, 60*time.Second); code != 5 || !strings.Contains(l.stderr.String(), "the INET256 daemon at "+a.endpoint()+" stopped answering") {
+			t.Fatalf("listen on a daemon that died: exit %d, %s", code, l.stderr.String())
+		}
 	})
 }
