@@ -64,7 +64,14 @@ func (c *Conn) pacingRate() float64 {
 // and something waits to be sent, timerPace is set to when it may.
 func (c *Conn) paceReady(now time.Time) bool {
 	p := &c.pace
-	p.rate = c.pacingRate()
+	rate := c.pacingRate()
+	if p.rate > 0 && rate > 0 && rate != p.rate && p.next.After(now) {
+		// What is owed was counted at the old rate: owe the same bytes
+		// at the new one. A zero-window probe charged at a few bytes a
+		// second must not hold the reopened window back for a minute.
+		p.next = now.Add(time.Duration(float64(p.next.Sub(now)) * p.rate / rate))
+	}
+	p.rate = rate
 	if p.rate == 0 || p.next.IsZero() {
 		return true
 	}

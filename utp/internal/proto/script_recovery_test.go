@@ -1,6 +1,7 @@
 package proto
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -239,5 +240,28 @@ func TestScriptEveryHoleRepairedAtOnce(t *testing.T) {
 	tc.wantIdle("every hole resent")
 	if st := tc.conn.Stats(); st.InFlight != 4*size || st.Recoveries != 1 {
 		t.Fatalf("InFlight %d, Recoveries %d; want %d (the four retransmissions) and 1", st.InFlight, st.Recoveries, 4*size)
+	}
+}
+
+// What the pacer is owed is counted in bytes: a packet sent while the
+// peer's window allowed a hundred bytes a round trip must not hold the
+// window back at that rate once the peer reopens it (it held a stalled
+// sender for tens of seconds after a zero-window probe on loopback).
+func TestScriptPacingFollowsReopenedWindow(t *testing.T) {
+	tc := newTestConn(t, roleDialer, withWindow(1<<20), withConfig(func(c *Config) {
+		c.PacketSize = 1000
+		c.NoPacing = false
+	}))
+	tc.peerWnd = 100
+	tc.peerAck(tc.s(0) - 1)
+	tc.write(strings.Repeat("z", 20000))
+	tc.wantPacket("what a 100-byte window allows", pkt{typ: wire.Data, seq: u16(tc.s(0))})
+	tc.wantIdle("the window is full")
+	tc.peerWnd = 1 << 20
+	tc.advance(time.Millisecond)
+	tc.peerAck(tc.s(0))
+	tc.advance(2 * time.Millisecond)
+	if n := len(tc.takeAll()); n < 4 {
+		t.Fatalf("%d packets within 2 ms of the window reopening, want the window's first bursts", n)
 	}
 }
