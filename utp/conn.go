@@ -36,10 +36,14 @@ type Conn struct {
 	dst   source // raddr, ready to send to
 	key   connKey
 
-	confirmed   atomic.Bool // the dialer was heard from (read by Socket under its lock)
-	leadIn      atomic.Bool // a Read of this connection leads the Socket's reads and is in a read
-	sharePeriod int64       // last period this connection received data in (read lead only)
-	shareBytes  int         // ... and how much, up to shareActive
+	confirmed   atomic.Bool   // the dialer proved its address (proto.Conn.Confirmed); always, for a dialer
+	acceptor    bool          // made by a SYN; set before the Conn is published
+	timeWaiting atomic.Bool   // in TIME-WAIT, which it leaves only by ending (read by Socket under its lock)
+	up          unprovenLinks // the Socket's unproven list, guarded by Socket.mu
+	syn         synRecord     // our initial sequence number, and an acceptor's SYN; immutable
+	leadIn      atomic.Bool   // a Read of this connection leads the Socket's reads and is in a read
+	sharePeriod int64         // last period this connection received data in (read lead only)
+	shareBytes  int           // ... and how much, up to shareActive
 
 	mu        sync.Mutex
 	sendQ     []*outBatch // datagrams made, not yet sent; see queue
@@ -76,6 +80,10 @@ type Conn struct {
 	// waitEnd is the end of TIME-WAIT handed to the Socket's timeWaits,
 	// guarded by mu.
 	waitEnd time.Time
+
+	// pathMTU is the path MTU discovery last reported, guarded by mu:
+	// a change goes to the Socket's cache for the next connection.
+	pathMTU int
 
 	// last is the latest time a step gave the state machine, guarded by
 	// mu: a step whose time was read before it took the lock (stepAt)
@@ -134,18 +142,28 @@ func (c *Conn) finishStep(now time.Time) {
 		c.discardAfterClose(now)
 	}
 	c.collect(now, out)
-	if !c.confirmed.Load() && c.m.Confirmed() {
+	proven := !c.confirmed.Load() && c.m.Confirmed()
+	if proven {
 		c.confirmed.Store(true)
 	}
 	gone := c.events()
 	c.rearm(now)
 	direct := c.queue(out)
+	pathMTU := c.m.PathMTU()
+	learned := pathMTU != c.pathMTU
+	c.pathMTU = pathMTU
 	c.mu.Unlock()
+	if learned && pathMTU > 0 {
+		c.s.paths.learned(c.dst.ap.Addr(), pathMTU, now)
+	}
 	if direct != nil {
 		c.sendDirect(direct)
 	}
-	if gone {
+	switch {
+	case gone:
 		c.s.forget(c)
+	case proven && c.acceptor:
+		c.s.promote(c)
 	}
 }
 
@@ -157,45 +175,65 @@ func (c *Conn) finishStep(now time.Time) {
 // spurious retransmission. When no other goroutine is sending, the caller
 // becomes the sender: queue returns the batch for sendDirect. Otherwise
 // the batch waits in sendQ for the goroutine sending now. Nobody waits
-// for the sender: a send that blocks (a daemon that died under an INET256
-// node) holds up only its own goroutine, and never c.mu. c.mu is held.
+// for the sender: a send that blocks holds up only its own goroutine, and
+// never c.mu; on PacketConns other than UDP, whose sends may block for
+// long (a daemon that died under an INET256 node), the Socket's sender
+// goroutine is always the sender (sender.go). c.mu is held.
 func (c *Conn) queue(out *outBatch) (direct *outBatch) {
 	if out.n == 0 {
 		c.s.putBatch(out)
 		return nil
 	}
 	if c.flushing {
+		if len(c.sendQ) >= maxQueuedBatches {
+			c.s.dropBatch(out) // sends are blocked: lose it, as a full UDP buffer would
+			return nil
+		}
 		c.sendQ = append(c.sendQ, out)
 		return nil
 	}
 	c.flushing = true
+	c.s.flushers.begin()
+	if c.s.async != nil {
+		// Not UDP: WriteTo may block, so the Socket's sender sends.
+		c.sendQ = append(c.sendQ, out)
+		c.s.async.schedule(c)
+		return nil
+	}
 	return out
 }
 
 // sendDirect sends the batch queue handed to this goroutine, then
-// whatever other steps queued meanwhile.
+// whatever other steps queued meanwhile. Datagrams the kernel refused as
+// larger than the link are reported to path MTU discovery, which resends
+// what they carried in smaller ones.
 func (c *Conn) sendDirect(out *outBatch) {
-	c.s.send(out, c.dst)
+	tooBig := c.s.send(out, c.dst)
 	c.s.putBatch(out)
-	c.flush()
+	tooBig = smallest(tooBig, c.flush())
+	if tooBig > 0 {
+		c.step(func(now time.Time, m *proto.Conn) { m.PathTooBig(now, tooBig) })
+	}
 }
 
 // flush sends queued batches until the queue is empty, without c.mu, and
 // then gives up the sender's role. The queue and its spare swap places,
-// so that neither allocates again.
-func (c *Conn) flush() {
+// so that neither allocates again. It returns the smallest datagram size
+// the kernel refused (EMSGSIZE), 0 if none.
+func (c *Conn) flush() (tooBig int) {
 	for {
 		c.mu.Lock()
 		batches := c.sendQ
 		if len(batches) == 0 {
 			c.flushing = false
 			c.mu.Unlock()
-			return
+			c.s.flushers.end()
+			return tooBig
 		}
 		c.sendQ, c.sendSpare = c.sendSpare[:0], nil
 		c.mu.Unlock()
 		for i, out := range batches {
-			c.s.send(out, c.dst)
+			tooBig = smallest(tooBig, c.s.send(out, c.dst))
 			c.s.putBatch(out)
 			batches[i] = nil
 		}
@@ -289,6 +327,7 @@ func (c *Conn) rearm(now time.Time) {
 		// timer, set for a deadline that went away, need not fire.
 		if !c.waitEnd.Equal(end) {
 			c.waitEnd = end
+			c.timeWaiting.Store(true)
 			c.s.waits.add(c, end)
 		}
 		if !c.timerAt.IsZero() {

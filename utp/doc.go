@@ -1,6 +1,7 @@
 // Package utp provides uTP (the Micro Transport Protocol, BEP 29) streams
 // over any net.PacketConn: reliable, ordered, congestion-controlled byte
-// streams that yield to other traffic (LEDBAT, RFC 6817).
+// streams that yield to other traffic (LEDBAT++, draft-irtf-iccrg-ledbat-
+// plus-plus; RFC 6817 LEDBAT through WithCongestionControl).
 //
 // # Usage
 //
@@ -23,6 +24,17 @@
 //	if err != nil { return err }
 //	defer c.Close()
 //	_, err = c.Write([]byte("hello"))
+//
+// Accept returns a connection only once its dialer has proven its address
+// (a packet acknowledging our reply to its SYN, as TCP's accept waits for
+// the three-way handshake): a SYN with a forged source never reaches the
+// application. Our dialer proves it at once; a dialer that waits for the
+// server to speak (github.com/anacrolix/utp's) proves it by acknowledging
+// the proof request sent 250 ms after its SYN, and is accepted then
+// (WithEarlyAccept accepts at the SYN). Answered SYNs awaiting their
+// proof are bounded (WithUnprovenLimit), so a SYN flood costs a Socket a
+// few MiB however fast it comes, and an unproven address receives at
+// most 3 times what it sent.
 //
 // Datagrams on the same port that are not uTP (a DHT's, say) are returned
 // by Socket.ReadFrom, and Socket.WriteTo sends raw datagrams.
@@ -59,9 +71,16 @@
 //     package do (docs/protocol.md, "Datagram size"). Other
 //     implementations truncate longer datagrams silently, so
 //     WithPacketSize, which overrides this, is a promise about the peer.
-//   - There is no path MTU discovery: packets are at most 1400 bytes of
-//     payload except on UDP loopback (65,000) and where WithMaxDatagram
-//     says the PacketConn carries more.
+//   - Within that, packets over UDP on Linux are sized by path MTU
+//     discovery (RFC 8899, docs/protocol.md): they start at a 1,280-byte
+//     IP packet and grow as padded probes confirm larger ones, up to the
+//     largest the path carries. Elsewhere, and over other PacketConns,
+//     they are at most 1400 bytes of payload except on UDP loopback
+//     (65,000) and where WithMaxDatagram says the PacketConn carries more.
+//     A path that shrinks under a connection is detected after two
+//     timeouts; packets already sent at the old size are sent again
+//     smaller only if the peer holds none of them, which a connection
+//     that lost packets just before the change may not satisfy.
 //   - The kernel's UDP buffers bound what a fast path can burst: NewSocket
 //     asks for 8 MiB each way (WithUDPBuffer), but Linux grants at most
 //     net.core.rmem_max and wmem_max (208 KiB by default) to a process
@@ -76,6 +95,14 @@
 //     forge packets, 16-bit connection ids and sequence numbers are all
 //     there is: docs/security.md gives the odds per forged packet.
 //   - Socket.Close returns within one second even if the PacketConn's
-//     ReadFrom ignores Close and deadlines, but the reader goroutine then
-//     lives until ReadFrom returns.
+//     ReadFrom or WriteTo ignores Close and deadlines, but the reader
+//     goroutine, or the sender goroutine that PacketConns other than UDP
+//     get, then lives until that call returns.
+//   - Under a SYN flood faster than the unproven limit per round trip, a
+//     genuine dialer's handshake may be shed before its proof arrives; it
+//     is rebuilt from a small record when the proof comes within a few
+//     seconds, else the dialer's first packets are answered with RESET.
+//   - A dial to a peer to which thousands of our connections are in
+//     TIME-WAIT takes over the oldest one's id: the peer's side of it, if
+//     still waiting, is ended by the new SYN.
 package utp

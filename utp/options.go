@@ -11,6 +11,9 @@ type SocketOption func(*socketConfig)
 type socketConfig struct {
 	background   context.Context
 	backlog      int
+	unproven     int
+	earlyAccept  bool
+	dialIDs      int // tests: dialers draw ids below this (0: all 65,536)
 	packetSize   int
 	maxDatagram  int
 	sendBuffer   int
@@ -20,12 +23,15 @@ type socketConfig struct {
 	resetsPerSec int
 	noDelay      bool
 	udpBuffer    int
+	congestion   CongestionControl
+	noYield      bool
 }
 
 func defaultConfig() socketConfig {
 	return socketConfig{
 		background:   context.Background(),
 		backlog:      128,
+		unproven:     1024,
 		sendBuffer:   4 << 20,
 		recvBuffer:   4 << 20,
 		linger:       30 * time.Second,
@@ -45,7 +51,8 @@ func defaultConfig() socketConfig {
 //
 // Drops, refusals, RESETs to unknown connections and send failures reach
 // the collector as they happen: utp/malformed, utp/nonutp_dropped,
-// utp/syns_refused, utp/syns_evicted, utp/resets_sent,
+// utp/syns_refused, utp/syns_evicted, utp/revived, utp/unprovable,
+// utp/resets_sent,
 // utp/resets_suppressed and utp/send_errors, each the SocketStats field
 // of that name. A
 // connection's traffic (utp/packets_sent, utp/packets_received,
@@ -57,27 +64,52 @@ func WithBackground(ctx context.Context) SocketOption {
 	return func(c *socketConfig) { c.background = ctx }
 }
 
-// WithBacklog bounds the connections that completed the handshake but
-// have not been returned by Accept. When it is full, a new SYN displaces
-// the oldest connection whose dialer has not been heard from since its SYN
-// (a spoofed SYN looks like that); if there is none, the SYN is refused
-// with RESET. Default 128.
+// WithBacklog bounds the connections whose dialer has proven its address
+// but that Accept has not returned yet. While it is full, new SYNs are
+// refused with RESET (within WithResetRate). Default 128.
 func WithBacklog(n int) SocketOption {
 	return func(c *socketConfig) { c.backlog = max(1, n) }
 }
 
+// WithUnprovenLimit bounds the connections whose SYN was answered but
+// whose dialer has not yet proven its address (a packet from it that
+// acknowledges our reply): a forged SYN's connection stays that way, and
+// Accept returns only proven connections. When the limit is reached, a
+// new SYN displaces the oldest such connection, silently, keeping only a
+// small record of it (32 per connection of the limit) from which the
+// connection is rebuilt if its dialer's proof comes after all; unproven
+// connections also expire after 10 s. Default 1024, which bounds the
+// memory of handshakes in progress to a few MiB however fast SYNs arrive
+// (docs/security.md).
+func WithUnprovenLimit(n int) SocketOption {
+	return func(c *socketConfig) { c.unproven = max(1, n) }
+}
+
+// WithEarlyAccept makes Accept return a connection as soon as its SYN is
+// answered, before its dialer has proven its address, as libutp does and
+// as this package did before; what the server writes still waits for the
+// proof. It gives up a defence: a SYN with a forged source then reaches
+// the application, as a connection that ends (net.ErrClosed on Read)
+// when it is shed from the bounded unproven list (WithUnprovenLimit) or
+// its proof never comes. Default off.
+func WithEarlyAccept() SocketOption {
+	return func(c *socketConfig) { c.earlyAccept = true }
+}
+
 // WithPacketSize sets the payload of every full uTP packet, in bytes, to
 // every peer: it is the caller's promise that the peer reads such packets
-// whole and that the path carries them. Without it, packets are sized per
-// connection: never larger than the peer reads (1,500-byte datagrams, what
-// every uTP implementation reads whole, unless the peer advertised more in
-// the handshake, as this package does) nor than the PacketConn carries to
-// the peer (WithMaxDatagram; over UDP, 1400 bytes of payload, or 65,000 on
-// loopback). Most implementations silently truncate a longer datagram,
-// which corrupts the stream: libtorrent reads 1,500 bytes, Transmission
-// 4,095, anacrolix/utp and github.com/inet256/go-utp 8 KiB
-// (docs/interop.md). At most 65,453, so that a packet with its headers
-// fits one UDP datagram; a larger n is taken as that.
+// whole. Without it, packets are sized per connection: never larger than
+// the peer reads (1,500-byte datagrams, what every uTP implementation
+// reads whole, unless the peer advertised more in the handshake, as this
+// package does) nor than the path carries (over UDP on Linux, path MTU
+// discovery finds it, docs/protocol.md; elsewhere 1400 bytes of payload,
+// or 65,000 on loopback) nor than WithMaxDatagram. Path MTU discovery
+// still shrinks a size given here to what the path carries. Most
+// implementations silently truncate a longer datagram, which corrupts the
+// stream: libtorrent reads 1,500 bytes, Transmission 4,095, anacrolix/utp
+// and github.com/inet256/go-utp 8 KiB (docs/interop.md). At most 65,453,
+// so that a packet with its headers fits one UDP datagram; a larger n is
+// taken as that.
 func WithPacketSize(n int) SocketOption {
 	return func(c *socketConfig) { c.packetSize = min(n, maxPacketSize) }
 }

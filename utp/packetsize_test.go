@@ -26,7 +26,7 @@ func TestUDPPacketSizeClamped(t *testing.T) {
 	checkLeaks(t)
 	a := listenUDP(t, WithPacketSize(100000))
 	b := listenUDP(t, WithPacketSize(100000))
-	if got := a.packetSize(b.Addr()); got != maxPacketSize {
+	if got := a.packetSize(b.Addr(), false); got != maxPacketSize {
 		t.Fatalf("packet size %d, want it clamped to %d", got, maxPacketSize)
 	}
 	ca, cb := dialAcceptB(t, a, b)

@@ -4,8 +4,11 @@ import (
 	"net/netip"
 )
 
-// send writes a batch of datagrams and returns their buffers.
-func (s *Socket) send(out *outBatch, to source) {
+// send writes a batch of datagrams and returns their buffers. tooBig is
+// the size of the smallest datagram the kernel refused as larger than
+// the link (EMSGSIZE), 0 if none: the connection's path MTU discovery
+// takes it as a ceiling.
+func (s *Socket) send(out *outBatch, to source) (tooBig int) {
 	switch {
 	case to.addr != nil:
 		for i := range out.n {
@@ -14,21 +17,43 @@ func (s *Socket) send(out *outBatch, to source) {
 			s.counted(1, len(b), err)
 		}
 	case out.n > 1 && s.off.gsoOn():
-		s.sendSegmented(out, to.ap)
+		tooBig = s.sendSegmented(out, to.ap)
 	default:
 		for i := range out.n {
-			s.sendOne(out, i, to.ap)
+			tooBig = smallest(tooBig, s.sendOne(out, i, to.ap))
 		}
 	}
 	for i := range out.n {
 		s.putBuf(out.get(i).b)
 	}
 	out.reset()
+	return tooBig
+}
+
+// smallest is the smaller of two sizes, where 0 means none.
+func smallest(a, b int) int {
+	if a == 0 || (b != 0 && b < a) {
+		return b
+	}
+	return a
+}
+
+// dropBatch discards a batch that cannot be queued, counting its
+// datagrams as send errors.
+func (s *Socket) dropBatch(out *outBatch) {
+	for i := range out.n {
+		s.tel.event(&s.stats.sendErrors, metricSendErrors)
+		s.putBuf(out.get(i).b)
+	}
+	out.reset()
+	s.putBatch(out)
 }
 
 // sendSegmented sends each run of datagrams that the kernel can segment
-// in one system call.
-func (s *Socket) sendSegmented(out *outBatch, to netip.AddrPort) {
+// in one system call. A run the kernel refuses as too large (EMSGSIZE:
+// its segments exceed the link) goes out one datagram at a time, once,
+// so that the others still leave and the refused ones are reported.
+func (s *Socket) sendSegmented(out *outBatch, to netip.AddrPort) (tooBig int) {
 	for i := 0; i < out.n; {
 		j := segmentRun(out, i)
 		if j-i > 1 && s.sendRun(out, i, j, to) {
@@ -36,9 +61,10 @@ func (s *Socket) sendSegmented(out *outBatch, to netip.AddrPort) {
 			continue
 		}
 		for ; i < j; i++ {
-			s.sendOne(out, i, to)
+			tooBig = smallest(tooBig, s.sendOne(out, i, to))
 		}
 	}
+	return tooBig
 }
 
 // segmentRun returns the end of the run of datagrams from i that one
@@ -84,7 +110,7 @@ func (s *Socket) sendRun(out *outBatch, i, j int, to netip.AddrPort) bool {
 		sent, err = s.off.writeSegmented(s.udp, buf[:off], seg, to)
 		s.putBuf(buf)
 	}
-	if !sent {
+	if !sent || isMsgSize(err) {
 		return false
 	}
 	if err == nil {
@@ -94,31 +120,48 @@ func (s *Socket) sendRun(out *outBatch, i, j int, to netip.AddrPort) bool {
 	return true
 }
 
-// sendOne sends datagram i alone.
-func (s *Socket) sendOne(out *outBatch, i int, to netip.AddrPort) {
+// sendOne sends datagram i alone. It returns its size if the kernel
+// refused it as larger than the link, else 0. An EMSGSIZE may also be an
+// ICMP "too big" about an earlier datagram that the kernel reports on
+// the next call (IP_RECVERR sets the socket's pending error, which a send
+// returns and clears): the send is tried once more, and only a second
+// refusal is this datagram's.
+func (s *Socket) sendOne(out *outBatch, i int, to netip.AddrPort) (tooBig int) {
+	n := out.get(i).len()
+	for range 2 {
+		if err := s.sendOneTry(out, i, to); !isMsgSize(err) {
+			return 0
+		}
+	}
+	return n
+}
+
+// sendOneTry makes one attempt at sending datagram i.
+func (s *Socket) sendOneTry(out *outBatch, i int, to netip.AddrPort) error {
 	d := out.get(i)
 	if d.tail[0] != nil && s.vec != nil {
 		if sent, err := s.vec.send(out, i, i+1, 0, to); sent {
 			s.counted(1, d.len(), err)
-			return
+			return err
 		}
 	}
-	s.writeUDP(d.flatten(), to)
+	return s.writeUDP(d.flatten(), to)
 }
 
 // writeTo sends one datagram.
 func (s *Socket) writeTo(b []byte, to source) {
 	if to.addr == nil {
-		s.writeUDP(b, to.ap)
+		_ = s.writeUDP(b, to.ap)
 		return
 	}
 	_, err := s.pc.WriteTo(b, to.addr)
 	s.counted(1, len(b), err)
 }
 
-func (s *Socket) writeUDP(b []byte, to netip.AddrPort) {
+func (s *Socket) writeUDP(b []byte, to netip.AddrPort) error {
 	_, err := s.udp.WriteToUDPAddrPort(b, to)
 	s.counted(1, len(b), err)
+	return err
 }
 
 // counted records datagrams sent, or a send error.

@@ -25,20 +25,26 @@ const defaultPacketSize = 1400
 const maxRecvDatagram = 65535
 
 // packetSize is the ceiling of a connection's payload toward raddr:
-// WithPacketSize if given; else what the PacketConn carries.
-func (s *Socket) packetSize(raddr net.Addr) int {
+// WithPacketSize if given; else what the PacketConn carries. discovery
+// says path MTU discovery sizes the connection's packets.
+func (s *Socket) packetSize(raddr net.Addr, discovery bool) int {
 	if s.cfg.packetSize > 0 {
 		return s.cfg.packetSize
 	}
-	return s.packetCeiling(raddr)
+	return s.packetCeiling(raddr, discovery)
 }
 
 // packetCeiling is the largest payload the PacketConn carries to raddr:
-// WithMaxDatagram less the largest header we write, if given; a whole
-// 64 KiB datagram on UDP loopback; else 1400 bytes.
-func (s *Socket) packetCeiling(raddr net.Addr) int {
+// WithMaxDatagram less the largest header we write, if given; with path
+// MTU discovery the largest a datagram holds (the path decides, within
+// what the peer reads); else a whole 64 KiB datagram on UDP loopback,
+// 1400 bytes elsewhere.
+func (s *Socket) packetCeiling(raddr net.Addr, discovery bool) int {
 	if s.cfg.maxDatagram > 0 {
 		return s.cfg.maxDatagram - maxOverhead
+	}
+	if discovery {
+		return maxPacketSize
 	}
 	if u, ok := raddr.(*net.UDPAddr); ok && s.udp != nil && u.IP.IsLoopback() {
 		return loopbackPacketSize

@@ -23,11 +23,12 @@ func TestSizeNegotiatedOnLoopback(t *testing.T) {
 	ca, cb := dialAcceptB(t, a, b)
 	defer ca.Close()
 	defer cb.Close()
+	want := loopbackPacketSize
 	for name, c := range map[string]*Conn{"dialer": ca, "acceptor": cb} {
 		st := c.Stats()
-		if st.PacketSize != loopbackPacketSize || st.PeerMaxDatagram != maxRecvDatagram {
+		if st.PacketSize != want || st.PeerMaxDatagram != maxRecvDatagram {
 			t.Errorf("%s: packet size %d, peer reads %d; want %d and %d",
-				name, st.PacketSize, st.PeerMaxDatagram, loopbackPacketSize, maxRecvDatagram)
+				name, st.PacketSize, st.PeerMaxDatagram, want, maxRecvDatagram)
 		}
 	}
 }
@@ -217,7 +218,7 @@ func TestSizeWithMaxDatagramBounds(t *testing.T) {
 		{0, maxRecvDatagram, loopbackPacketSize},
 	} {
 		s := listenUDP(t, WithMaxDatagram(12345), WithMaxDatagram(tc.n))
-		if got, ceil := s.recvDatagram(), s.packetSize(loop); got != tc.reads || ceil != tc.ceiling {
+		if got, ceil := s.recvDatagram(), s.packetSize(loop, false); got != tc.reads || ceil != tc.ceiling {
 			t.Errorf("WithMaxDatagram(%d): advertises %d with ceiling %d, want %d and %d", tc.n, got, ceil, tc.reads, tc.ceiling)
 		}
 		s.Close()

@@ -19,9 +19,11 @@ import (
 // not uTP to ReadFrom so that another protocol can share the port.
 //
 // One goroutine per Socket reads the PacketConn, or on UDP lends that job
-// to a waiting Read (lead.go); connections have no goroutines of their
-// own. Socket.mu guards only the table of connections and is never
-// held while a connection's lock is taken or while a datagram is sent.
+// to a waiting Read (lead.go); on PacketConns other than UDP a second one
+// sends (sender.go); connections have no goroutines of their own.
+// Socket.mu guards the table of connections and the handshakes in
+// progress (handshake.go), and is never held while a connection's lock is
+// taken or while a datagram is sent.
 type Socket struct {
 	pc      net.PacketConn
 	udp     *net.UDPConn // pc, when it is UDP: allocation-free reads
@@ -29,6 +31,8 @@ type Socket struct {
 	errq    errQueue     // the ICMP errors the kernel queues (errqueue_linux.go)
 	vec     *vecSender   // sends from several buffers, when udp can; else nil
 	share   *windowShare // the kernel receive buffer, shared among receivers
+	pmtud   bool         // udp sends with DF: path MTU discovery is on
+	paths   pathCache    // what discovery learned per destination
 	cfg     socketConfig
 	tel     telemetry
 	bufs    sync.Pool // *[maxDatagram]byte
@@ -39,7 +43,9 @@ type Socket struct {
 	closed bool
 	rng    *rand.Rand
 
-	backlog    []*Conn       // accepted, not yet returned by Accept; guarded by mu
+	backlog    []*Conn       // proven, not yet returned by Accept; guarded by mu
+	unproven   unprovenList  // answered SYNs awaiting their dialer's proof; guarded by mu
+	shed       shedSyns      // handshakes shed from unproven, still revivable; guarded by mu
 	acceptSig  chan struct{} // signalled when backlog grows
 	nonUTP     chan datagram
 	done       chan struct{} // closed by Close
@@ -53,6 +59,9 @@ type Socket struct {
 	rin    inbox       // packets read and not yet applied, owned likewise
 	resets tokenBucket // owned by the read lead's holder
 	stats  socketCounters
+
+	async    *asyncSender // sends for PacketConns other than UDP; nil on UDP
+	flushers flushers     // goroutines sending a connection's datagrams now
 }
 
 // connKey identifies a connection by peer and receive id. UDP peers are
@@ -106,8 +115,11 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		s.off.enable(u)
 		s.errq.enable(u)
 		s.vec = newVecSender(u, &s.off)
+		s.pmtud = setDontFragment(u)
 	} else {
 		s.share = newWindowShare(0)
+		s.async = newAsyncSender()
+		go s.sendLoop()
 	}
 	go s.readLoop()
 	return s
@@ -276,8 +288,11 @@ func (s *Socket) route(in *inbox, b []byte, from source, now time.Time) {
 	}
 	if c == nil {
 		in.flush(now) // keep the order of packets and new connections
+		c = s.revive(from, &h, now)
 	}
 	switch {
+	case c != nil && c.unprovable(&h):
+		s.tel.event(&s.stats.unprovable, metricUnprovable)
 	case c != nil:
 		if len(payload) > 0 {
 			s.share.noteData(c, now, len(payload))
@@ -315,60 +330,6 @@ func (s *Socket) lookup(from source, h *wire.Header) *Conn {
 	return nil
 }
 
-// accept creates a connection for a new SYN and queues it for Accept.
-//
-// When the backlog is full, the oldest connection in it whose dialer has
-// not been heard from since its SYN is dropped silently to make room: a
-// flood of spoofed SYNs then churns through the backlog while real dialers,
-// which answer within a round trip, stay. With no such connection the SYN
-// is refused with RESET.
-func (s *Socket) accept(from source, syn wire.Header) {
-	now := time.Now()
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return
-	}
-	var victim *Conn
-	if len(s.backlog) >= s.cfg.backlog {
-		victim = s.evictUnconfirmed()
-		if victim == nil {
-			s.mu.Unlock()
-			s.tel.event(&s.stats.synsRefused, metricSynsRefused)
-			s.replyReset(from, syn)
-			return
-		}
-	}
-	raddr := from.netAddr()
-	key := s.key(from, syn.ConnID+1)
-	m := proto.Accept(now, s.protoConfig(raddr), syn, uint16(s.rng.Uint32()))
-	c := newConn(s, raddr, key, m, now)
-	s.conns[key] = c
-	s.backlog = append(s.backlog, c)
-	s.mu.Unlock()
-	signal(s.acceptSig)
-	if victim != nil {
-		s.tel.event(&s.stats.synsEvicted, metricSynsEvicted)
-		victim.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
-	}
-	s.stats.accepted.Add(1)
-	s.tel.connOpened(false, raddr)
-	c.step(nil) // the STATE reply
-}
-
-// evictUnconfirmed removes and returns the oldest unconfirmed connection
-// in the backlog, or nil. s.mu is held.
-func (s *Socket) evictUnconfirmed() *Conn {
-	for i, c := range s.backlog {
-		if !c.confirmed.Load() {
-			s.backlog = append(s.backlog[:i], s.backlog[i+1:]...)
-			delete(s.conns, c.key)
-			return c
-		}
-	}
-	return nil
-}
-
 // replyReset answers a packet for an unknown connection, within the rate
 // limit (WithResetRate).
 func (s *Socket) replyReset(to source, h wire.Header) {
@@ -400,16 +361,24 @@ func (s *Socket) passOn(b []byte, from source) {
 	}
 }
 
-// protoConfig is the per-connection configuration for a peer.
-func (s *Socket) protoConfig(raddr net.Addr) proto.Config {
-	return proto.Config{
-		PacketSize:         s.packetSize(raddr),
+// protoConfig is the per-connection configuration for a peer, with path
+// MTU discovery as path says.
+func (s *Socket) protoConfig(raddr net.Addr, path pathInfo) proto.Config {
+	cfg := proto.Config{
+		PacketSize:         s.packetSize(raddr, path.on),
 		PacketSizeOverride: s.cfg.packetSize > 0,
 		MaxRecvDatagram:    s.recvDatagram(),
 		SendBufferSize:     s.cfg.sendBuffer,
 		RecvBufferSize:     s.cfg.recvBuffer,
 		NoDelay:            s.cfg.noDelay,
+		NewController:      s.cfg.congestion.newController(),
+		NoYield:            s.cfg.noYield,
 	}
+	if path.on {
+		cfg.PathBase, cfg.PathCeiling = path.base, path.ceiling
+		cfg.PathStart, cfg.PathOverhead = path.start, path.overhead
+	}
+	return cfg
 }
 
 // forget removes an ended connection from the table.
@@ -418,6 +387,7 @@ func (s *Socket) forget(c *Conn) {
 	if s.conns[c.key] == c {
 		delete(s.conns, c.key)
 	}
+	s.unproven.remove(c)
 	s.mu.Unlock()
 	st := c.Stats()
 	s.stats.retransmits.Add(st.Retransmits)
@@ -493,7 +463,7 @@ func (s *Socket) DialUTP(ctx context.Context, addr net.Addr) (*Conn, error) {
 	}
 	deadline := time.Now().Add(dialBudget)
 	for {
-		c, err := s.newDialer(addr)
+		c, err := s.newDialer(addr, s.pathFor(s.sourceOf(addr), time.Now()))
 		if err != nil {
 			return nil, opErr(err)
 		}
@@ -554,30 +524,94 @@ func (s *Socket) dialAttempt(ctx context.Context, c *Conn) (*Conn, error) {
 	}
 }
 
-// newDialer registers a dialing connection under a free receive id.
-func (s *Socket) newDialer(addr net.Addr) (*Conn, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, net.ErrClosed
+// newDialer registers a dialing connection under a free receive id. When
+// random draws find none (thousands of connections to this peer in
+// TIME-WAIT), it takes over the id of our oldest connection to the peer
+// in TIME-WAIT, which it ends: the peer's side of that connection, if it
+// still waits, is reopened by the new SYN, as a SYN reopens TIME-WAIT on
+// our side (route), and as RFC 6191 lets TCP.
+func (s *Socket) newDialer(addr net.Addr, path pathInfo) (*Conn, error) {
+	c, err := s.registerDialer(addr, path, nil)
+	if c != nil || err != nil {
+		return c, err
 	}
-	for range 64 {
-		id := uint16(s.rng.Uint32())
-		// The peer addresses us with id; a RESET may carry id+1.
-		key := s.keyOf(addr, id)
-		if s.conns[key] != nil || s.conns[s.keyOf(addr, id+1)] != nil {
-			continue
+	key := s.keyOf(addr, 0)
+	for _, old := range s.waits.oldest(64, func(c *Conn) bool {
+		// Entries stay queued after their connection ended (a new SYN
+		// reopened it, a RESET): those are skipped.
+		return !c.acceptor && c.key.ap == key.ap && c.key.addr == key.addr && !isClosed(c.closed)
+	}) {
+		if c, err := s.registerDialer(addr, path, old); c != nil || err != nil {
+			return c, err
 		}
-		cfg := s.protoConfig(addr)
-		cfg.SynRetries = dialSynRetries
-		now := time.Now()
-		m := proto.Dial(now, cfg, id, uint16(s.rng.Uint32()))
-		c := newConn(s, addr, key, m, now)
-		s.conns[key] = c
-		s.stats.dialed.Add(1)
-		return c, nil
 	}
 	return nil, errors.New("no free connection id for this peer")
+}
+
+// registerDialer registers a dialer under a random free id, or, given
+// old, a connection in TIME-WAIT, under old's id in old's place; old then
+// ends silently. The table changes in one step, so that concurrent dials
+// cannot take the same id. It returns nil and no error if the ids drawn
+// are taken, or old is no longer in the table.
+func (s *Socket) registerDialer(addr net.Addr, path pathInfo, old *Conn) (*Conn, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, net.ErrClosed
+	}
+	tries := 64
+	if old != nil {
+		tries = 1
+	}
+	var c *Conn
+	for range tries {
+		id := s.drawDialID()
+		if old != nil {
+			id = old.key.id
+		}
+		// The peer addresses us with id; a RESET may carry id+1, which
+		// lookup gives first to a connection whose receive id it is:
+		// such a neighbour may only be in TIME-WAIT, where a RESET
+		// taken for it costs nothing.
+		key := s.keyOf(addr, id)
+		if prev := s.conns[key]; prev != nil && (prev != old || isClosed(old.closed)) {
+			continue
+		}
+		if n := s.conns[s.keyOf(addr, id+1)]; n != nil && !n.timeWaiting.Load() {
+			continue
+		}
+		cfg := s.protoConfig(addr, path)
+		cfg.SynRetries = dialSynRetries
+		now := time.Now()
+		isn := uint16(s.rng.Uint32())
+		if old != nil && isn == old.syn.isn {
+			// The peer may still hold old's connection, and would take
+			// a SYN with the same sequence number for old's, repeated
+			// (proto.Conn.SameSyn): its reply would be old's.
+			isn++
+		}
+		m := proto.Dial(now, cfg, id, isn)
+		c = newConn(s, addr, key, m, now)
+		c.syn = synRecord{id: id, isn: isn}
+		s.conns[key] = c
+		s.stats.dialed.Add(1)
+		break
+	}
+	s.mu.Unlock()
+	if c != nil && old != nil {
+		// Out of the table already (forget leaves c in place).
+		old.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
+	}
+	return c, nil
+}
+
+// drawDialID draws a receive id for a dialer: any of the 65,536, or, in
+// tests, one of the first cfg.dialIDs. s.mu is held.
+func (s *Socket) drawDialID() uint16 {
+	if s.cfg.dialIDs > 0 {
+		return uint16(s.rng.IntN(s.cfg.dialIDs))
+	}
+	return uint16(s.rng.Uint32())
 }
 
 // Close closes the Socket: its connections are reset, Accept and Dial
@@ -587,9 +621,17 @@ func (s *Socket) newDialer(addr net.Addr) (*Conn, error) {
 // exits when ReadFrom next returns).
 func (s *Socket) Close() error {
 	s.closeWith(nil)
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
 	select {
 	case <-s.readerDone:
-	case <-time.After(time.Second):
+	case <-t.C:
+	}
+	if s.async != nil {
+		select {
+		case <-s.async.done:
+		case <-t.C:
+		}
 	}
 	return s.closeErr
 }
@@ -606,10 +648,28 @@ func (s *Socket) closeWith(cause error) {
 		close(s.done)
 		s.waits.stop()
 		for _, c := range conns {
-			c.resetNow()
+			switch {
+			case !c.confirmed.Load():
+				// An unproven dialer's address may be forged: a RESET
+				// would be reflected at whoever owns it.
+				c.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
+			case s.async != nil:
+				// WriteTo may block: the sender goroutine sends the
+				// RESET, and the wait below bounds how long Close
+				// lets it try.
+				c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
+			default:
+				c.resetNow()
+			}
 		}
+		// The RESETs may have been queued for another goroutine that is
+		// sending the connection's datagrams: let them leave first.
+		s.flushers.wait(time.Now().Add(time.Second))
 		_ = s.pc.SetReadDeadline(time.Now())
 		err := s.pc.Close()
+		if s.async != nil {
+			s.async.stop()
+		}
 		if cause == nil {
 			s.closeErr = err
 		}

@@ -15,8 +15,10 @@ type SocketStats struct {
 	Malformed        uint64 // uTP-looking datagrams that failed to parse
 	NonUTP           uint64 // datagrams queued for ReadFrom
 	NonUTPDropped    uint64 // ... dropped because that queue was full
-	SynsRefused      uint64 // SYNs refused: backlog full of confirmed connections
-	SynsEvicted      uint64 // unconfirmed connections dropped from a full backlog
+	SynsRefused      uint64 // SYNs refused, and proven handshakes reset: the backlog was full
+	SynsEvicted      uint64 // unproven connections shed for a new SYN (WithUnprovenLimit) or expired
+	Revived          uint64 // shed handshakes whose dialer's proof came after all
+	Unprovable       uint64 // packets for an unproven connection that cannot prove it: dropped
 	ResetsSent       uint64 // RESETs sent for unknown connections
 	ResetsSuppressed uint64 // ... not sent, over the rate limit
 	Retransmits      uint64 // of connections that have ended
@@ -30,7 +32,7 @@ type SocketStats struct {
 type socketCounters struct {
 	accepted, dialed, packetsIn, packetsOut, bytesIn, bytesOut atomic.Uint64
 	sendErrors, malformed, nonUTP, nonUTPDropped, synsRefused  atomic.Uint64
-	synsEvicted                                                atomic.Uint64
+	synsEvicted, revived, unprovable                           atomic.Uint64
 	resetsSent, resetsSuppressed, retransmits, timeouts        atomic.Uint64
 	segmentedSends, coalescedReads                             atomic.Uint64
 }
@@ -48,6 +50,7 @@ func (s *Socket) Stats() SocketStats {
 		SendErrors: c.sendErrors.Load(), Malformed: c.malformed.Load(),
 		NonUTP: c.nonUTP.Load(), NonUTPDropped: c.nonUTPDropped.Load(),
 		SynsRefused: c.synsRefused.Load(), SynsEvicted: c.synsEvicted.Load(),
+		Revived: c.revived.Load(), Unprovable: c.unprovable.Load(),
 		ResetsSent:       c.resetsSent.Load(),
 		ResetsSuppressed: c.resetsSuppressed.Load(),
 		Retransmits:      c.retransmits.Load(), Timeouts: c.timeouts.Load(),

@@ -468,17 +468,30 @@ func TestSimNonUTPPassthrough(t *testing.T) {
 	})
 }
 
-// A flood of SYNs from many addresses, and of packets for unknown
-// connections, keeps the Socket's table within its backlog, answers with
-// RESETs only within the rate limit, and leaves an established connection
-// working.
+// A flood of spoofed SYNs from many addresses, and of packets for unknown
+// connections: the Socket's table stays within its bound for unproven
+// connections, Accept returns none of them, a legitimate dial during the
+// flood is accepted, RESETs stay within the rate limit, no spoofed source
+// gets more than 3 times the bytes it sent, and an established
+// connection keeps working.
 func TestSimSYNFlood(t *testing.T) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
-		const backlog = 16
-		n, a, b := simNet(t, WithBacklog(backlog))
+		const backlog, unproven = 16, 256 // unproven: over two rounds of the flood, which comes in bursts of 100
+		n, a, b := simNet(t, WithBacklog(backlog), WithUnprovenLimit(unproven))
 		ca, cb := dialAccept(t, a, b)
-		var attackers []net.PacketConn
+		accepted := make(chan *Conn, 100)
+		go func() {
+			for {
+				c, err := b.AcceptUTP()
+				if err != nil {
+					close(accepted)
+					return
+				}
+				accepted <- c
+			}
+		}()
+		var attackers []*netsim.PacketConn
 		for i := range 100 {
 			attackers = append(attackers, n.Listen(netsim.Addr(fmt.Sprintf("attacker%d", i))))
 		}
@@ -504,27 +517,52 @@ func TestSimSYNFlood(t *testing.T) {
 			data[i] = byte(i * 7)
 		}
 		go func() { ca.Write(data); ca.CloseWrite() }()
+		time.Sleep(time.Second) // amid the flood
+		legit, err := a.DialUTP(context.Background(), b.Addr())
+		if err != nil {
+			t.Fatalf("a legitimate dial during the flood: %v", err)
+		}
+		legit.Write([]byte("hi")) // proves our address
 		got, err := io.ReadAll(cb)
 		if err != nil || !bytes.Equal(got, data) {
 			t.Fatalf("transfer during the flood: %d bytes, %v", len(got), err)
 		}
 		<-flooded
+		select {
+		case c := <-accepted:
+			if c.RemoteAddr().String() != a.Addr().String() {
+				t.Fatalf("Accept returned a connection from %v, a spoofed source", c.RemoteAddr())
+			}
+			c.Close()
+		case <-time.After(time.Second):
+			t.Fatal("the legitimate dial was not accepted")
+		}
+		synctest.Wait()
+		if len(accepted) != 0 {
+			c := <-accepted
+			t.Fatalf("Accept returned a second connection, from %v", c.RemoteAddr())
+		}
 		st := b.Stats()
 		t.Logf("max table %d, stats %+v", maxConns, st)
-		// The backlog, plus the established connection.
-		if maxConns > backlog+1 {
-			t.Errorf("table grew to %d connections, backlog is %d", maxConns, backlog)
+		// The unproven ones, plus the established connections.
+		if maxConns > unproven+2 {
+			t.Errorf("table grew to %d connections, the bound is %d", maxConns, unproven)
 		}
 		if st.SynsEvicted == 0 {
-			t.Errorf("no unconfirmed connection was evicted: %+v", st)
+			t.Errorf("no unproven connection was evicted: %+v", st)
 		}
 		// 2 s of flood at 100 RESETs per second, plus the initial burst.
 		if st.ResetsSent > 100*3+100 {
 			t.Errorf("%d RESETs sent, over the rate limit", st.ResetsSent)
 		}
 		for _, pc := range attackers {
+			ps := pc.Stats()
+			if ps.BytesReceived+ps.Dropped*wire.HeaderSize > 3*ps.SentBytes {
+				t.Errorf("%v sent %d bytes and got %d back", pc.LocalAddr(), ps.SentBytes, ps.BytesReceived)
+			}
 			pc.Close()
 		}
+		legit.Close()
 		ca.Close()
 		cb.Close()
 	})

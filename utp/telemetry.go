@@ -47,6 +47,8 @@ const (
 	metricNonUTPDropped    = "utp/nonutp_dropped"    // SocketStats.NonUTPDropped
 	metricSynsRefused      = "utp/syns_refused"      // SocketStats.SynsRefused
 	metricSynsEvicted      = "utp/syns_evicted"      // SocketStats.SynsEvicted
+	metricRevived          = "utp/revived"           // SocketStats.Revived
+	metricUnprovable       = "utp/unprovable"        // SocketStats.Unprovable
 	metricResetsSent       = "utp/resets_sent"       // SocketStats.ResetsSent
 	metricResetsSuppressed = "utp/resets_suppressed" // SocketStats.ResetsSuppressed
 	metricSendErrors       = "utp/send_errors"       // SocketStats.SendErrors

@@ -76,18 +76,9 @@ func (w *timeWaits) arm() {
 // reused) finds nothing due: HandleTimeout early is harmless.
 func (w *timeWaits) fire() {
 	now := time.Now()
-	var due []*Conn
 	w.mu.Lock()
 	w.armed = time.Time{}
-	for w.head < len(w.q) && !w.q[w.head].at.After(now) {
-		due = append(due, w.q[w.head].c)
-		w.q[w.head] = timeWait{}
-		w.head++
-	}
-	if w.head > len(w.q)/2 { // reuse the front
-		w.q = w.q[:copy(w.q, w.q[w.head:])]
-		w.head = 0
-	}
+	due := w.popDue(now)
 	if !w.stopped {
 		w.arm()
 	}
@@ -95,6 +86,42 @@ func (w *timeWaits) fire() {
 	for _, c := range due {
 		c.onTimer()
 	}
+}
+
+// popDue removes and returns the connections whose TIME-WAIT ended by
+// now, and compacts the queue when most of it is spent. w.mu is held.
+func (w *timeWaits) popDue(now time.Time) []*Conn {
+	var due []*Conn
+	for w.head < len(w.q) && !w.q[w.head].at.After(now) {
+		due = append(due, w.q[w.head].c)
+		w.q[w.head] = timeWait{}
+		w.head++
+	}
+	if w.head > len(w.q)/2 { // reuse the front
+		n := copy(w.q, w.q[w.head:])
+		// The moved entries' old places keep pointers to connections
+		// long ended: without clearing, every Conn that ever waited
+		// stays reachable from the slice's tail, and the heap with it.
+		clear(w.q[n:])
+		w.q = w.q[:n]
+		w.head = 0
+	}
+	return due
+}
+
+// oldest returns up to n connections in TIME-WAIT that match, earliest
+// end first. An entry may be stale (the connection left TIME-WAIT since):
+// the caller checks under the connection's lock.
+func (w *timeWaits) oldest(n int, match func(*Conn) bool) []*Conn {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var found []*Conn
+	for i := w.head; i < len(w.q) && len(found) < n; i++ {
+		if c := w.q[i].c; match(c) {
+			found = append(found, c)
+		}
+	}
+	return found
 }
 
 // stop drops every pending end: the Socket is closed, and so are its

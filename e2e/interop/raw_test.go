@@ -225,13 +225,15 @@ func rawDial(t *testing.T, ctx context.Context, us *utp.Socket, synExts ...ext) 
 	c.isn = reply.seq
 	c.ack = reply.seq - 1 // the STATE's seq_nr is not consumed: our first DATA carries it
 	c.seq++
+	// The ping proves our address (its ack_nr echoes the reply): Accept
+	// returns a connection only then.
+	c.sendData("raw dialer sends ping", []byte("ping"))
 	acc, err := acceptCtx(ctx, us.Accept)
 	must(t, "we accept", err)
 	c.ours = acc.(*utp.Conn)
 	t.Cleanup(func() { c.ours.Close() })
 	dl, _ := ctx.Deadline()
 	must(t, "set deadline", c.ours.SetDeadline(dl))
-	c.sendData("raw dialer sends ping", []byte("ping"))
 	c.readOurs("we read ping", "ping")
 	return c
 }

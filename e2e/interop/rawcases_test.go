@@ -79,10 +79,13 @@ const (
 
 // rawSender opens a raw connection and has our side write rawPackets
 // packets of rawPacketSize bytes (Nagle off, so every write goes out).
+// The cases count on RFC 6817 LEDBAT's slow start, which doubles the
+// window per RTT, to have a dozen packets in flight after ten ACKs;
+// LEDBAT++'s grows by 1/16 per ACK on loopback.
 func rawSender(t *testing.T) (*rawStream, []byte) {
 	t.Helper()
 	ctx := testCtx(t, 20*time.Second)
-	us := listenOurs(t, utp.WithPacketSize(rawPacketSize), utp.WithNoDelay(true))
+	us := listenOurs(t, utp.WithPacketSize(rawPacketSize), utp.WithNoDelay(true), utp.WithCongestionControl(utp.LEDBAT))
 	c := rawDial(t, ctx, us)
 	data := make([]byte, rawPackets*rawPacketSize)
 	_, _ = streamSource(seedOurs).Read(data)

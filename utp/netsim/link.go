@@ -189,6 +189,10 @@ func NewLink(cfg LinkConfig, rng *rand.Rand) *Link {
 // Config returns the link's configuration with defaults filled in.
 func (l *Link) Config() LinkConfig { return l.cfg }
 
+// SetMTU changes the link's MTU from now on (0: no limit), as a route
+// change to a narrower path does.
+func (l *Link) SetMTU(n int) { l.cfg.MTU = n }
+
 // Stats returns a snapshot of the link's counters.
 func (l *Link) Stats() LinkStats { return l.stats }
 

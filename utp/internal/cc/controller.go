@@ -24,9 +24,9 @@ type Ack struct {
 	RTT time.Duration
 }
 
-// Controller decides how many bytes may be in flight. LEDBAT implements it;
-// other algorithms (for example LEDBAT++, draft-irtf-iccrg-ledbat-plus-plus)
-// can implement it without changing callers.
+// Controller decides how many bytes may be in flight. LEDBATPP (the
+// default), LEDBAT and Reno implement it; other algorithms can implement it
+// without changing callers.
 //
 // A Controller is not safe for concurrent use; the connection that owns it
 // serialises calls.
@@ -65,4 +65,12 @@ type Controller interface {
 	QueuingDelay() time.Duration
 	// InSlowStart reports whether the controller is in slow start.
 	InSlowStart() bool
+}
+
+// LossCounter is implemented by controllers that weigh losses by their
+// number, not only by the episodes OnLoss reports: the connection calls
+// OnPacketsLost for every packet it declares lost, once per packet.
+// LEDBATPP uses it to tell random loss from a policer.
+type LossCounter interface {
+	OnPacketsLost(n int)
 }

@@ -4,7 +4,7 @@
 // time carries its own `now`, so the same code runs under the real clock and
 // under a simulated one, and every test is deterministic.
 //
-// The package has four parts:
+// The package has these parts:
 //
 //   - Controller (controller.go) is the interface the connection uses to ask
 //     how many bytes may be in flight. It is fed acknowledgements, losses,
@@ -16,13 +16,18 @@
 //     current-delay filter, wrapping comparison of 32-bit microsecond delay
 //     samples, the slow start that ends at 90% of the target, and clock-drift
 //     compensation from the peer's delay history.
+//   - LEDBATPP (ledbatpp.go) implements Controller with LEDBAT++
+//     (draft-irtf-iccrg-ledbat-plus-plus), the default: a 60 ms target,
+//     slowdowns that let flows sharing a bottleneck re-measure the base
+//     delay, a multiplicative decrease and a modified slow start.
+//   - RLEDBAT (rledbat.go) is the receiver's side (rLEDBAT, RFC 9840): a
+//     window to advertise, computed from the delay of the peer's packets.
 //   - Reno (reno.go) implements Controller with TCP Reno's loss-based AIMD
 //     (RFC 5681) and ignores delay: the TCP flow a LEDBAT flow must yield
 //     to, for the simulator.
 //   - RTTEstimator (rtt.go) computes the retransmission timeout as RFC 6298
 //     specifies, with a documented lower minimum.
 //
-// A second controller, such as LEDBAT++ (draft-irtf-iccrg-ledbat-plus-plus),
-// can be added by implementing Controller; callers depend on the interface
-// only.
+// Further controllers can be added by implementing Controller; callers
+// depend on the interface only.
 package cc

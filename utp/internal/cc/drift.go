@@ -26,17 +26,27 @@ const maxDriftShift = 10_000
 // The opposite drift (our delays shrinking) needs no correction: a lower
 // sample lowers the base at once.
 func (l *LEDBAT) OnPeerDelay(now time.Time, sample uint32) {
-	if sample == 0 {
-		return
-	}
-	prev, had := l.theirs.baseDelay()
-	l.theirs.add(now, sample)
-	cur, _ := l.theirs.baseDelay()
-	if !had || !wrapLess(cur, prev) {
-		return
-	}
-	if drop := prev - cur; drop <= maxDriftShift {
-		l.ours.shift(drop)
+	if followDrift(&l.ours, &l.theirs, now, sample) {
 		l.refreshQueuingDelay()
 	}
+}
+
+// followDrift records sample in theirs and, when it lowers their base
+// delay by at most maxDriftShift, raises ours by as much. It reports
+// whether ours moved. LEDBAT and LEDBATPP share it.
+func followDrift(ours, theirs *delayHist, now time.Time, sample uint32) bool {
+	if sample == 0 {
+		return false
+	}
+	prev, had := theirs.baseDelay()
+	theirs.add(now, sample)
+	cur, _ := theirs.baseDelay()
+	if !had || !wrapLess(cur, prev) {
+		return false
+	}
+	if drop := prev - cur; drop <= maxDriftShift {
+		ours.shift(drop)
+		return true
+	}
+	return false
 }

@@ -117,6 +117,9 @@ func (c *Conn) ackPacket(now time.Time, seq uint16, p *outPacket, res *ackResult
 		s.lostN--
 	}
 	res.bytes += p.size()
+	if p.probe {
+		c.probeAcked(now, p)
+	}
 	res.maxTx = max(res.maxTx, p.txID)
 	if p.sends == 1 && p.txID > res.sampleTx {
 		res.sampleAt, res.sampleTx = p.sentAt, p.txID
@@ -197,13 +200,14 @@ func (c *Conn) dupThreshold() int {
 }
 
 // markLost takes a packet out of flight and queues it for retransmission;
-// the first loss of an episode reduces the window (enterRecovery). It
-// also marks the packet fastResent: the duplicate ACKs that follow SACK
-// evidence are the same evidence, and must not resend it a second time
-// (libutp likewise resends a packet once per loss, fast_resend_seq_nr).
+// the first congestion loss of an episode reduces the window
+// (enterRecovery). It also marks the packet fastResent: the duplicate
+// ACKs that follow SACK evidence are the same evidence, and must not
+// resend it a second time (libutp likewise resends a packet once per
+// loss, fast_resend_seq_nr). A path MTU probe's loss is not congestion:
+// it starts no episode.
 func (c *Conn) markLost(now time.Time, p *outPacket) {
 	s := &c.snd
-	c.enterRecovery(now)
 	if p.inFlight {
 		p.inFlight = false
 		s.flight -= p.size()
@@ -212,12 +216,21 @@ func (c *Conn) markLost(now time.Time, p *outPacket) {
 		p.lost = true
 		s.lostN++
 		c.stats.FastRetransmits++
+		if lc, ok := c.ctrl.(cc.LossCounter); ok {
+			lc.OnPacketsLost(1) // every packet, not once per episode
+		}
 	}
+	p.fastResent = true
+	if p.probe {
+		c.probeLost(now, p, false)
+		return
+	}
+	c.pmtu.otherLoss = true
+	c.enterRecovery(now)
 	if p.lossEpisode != c.rec.episode {
 		p.lossEpisode = c.rec.episode
 		c.rec.undoLeft++
 	}
-	p.fastResent = true
 }
 
 func (c *Conn) rto() time.Duration { return c.rtt.RTO() }

@@ -29,15 +29,16 @@ type Config struct {
 	MaxRecvDatagram int
 	// SendBufferSize bounds bytes written but not yet acknowledged.
 	// Within it, Write buffers about twice what the window lets into
-	// flight, so the buffer follows the path (sendLimit). Default 64 MiB:
-	// a 1 Gbit/s path with a 200 ms round trip and LEDBAT's 100 ms of
-	// queue holds 37.5 MB in flight. Memory is taken as data waits, not
-	// up front, and given back when the connection is idle (buffers.go).
+	// flight, so the buffer follows the path (sendLimit). Default 4 MiB
+	// (defaultBufferSize); a 1 Gbit/s path with a 200 ms round trip and
+	// LEDBAT's 100 ms of queue needs 64 MiB (37.5 MB in flight). Memory is
+	// taken as data waits, not up front, and given back when the
+	// connection is idle (buffers.go).
 	SendBufferSize int
 	// RecvBufferSize bounds bytes received but not yet read, including
 	// out-of-order data; the free part is advertised as wnd_size. The
 	// packet that fills a hole is always taken if the in-order buffer has
-	// room, so the total may exceed the bound by one packet. Default 64
+	// room, so the total may exceed the bound by one packet. Default 4
 	// MiB, as SendBufferSize; memory is taken only as data waits to be
 	// read (a reader that keeps up holds little), and given back when the
 	// connection is idle.
@@ -105,15 +106,39 @@ type Config struct {
 	// RTT configures the RFC 6298 estimator. Its MaxBackoff defaults to
 	// 4 s here (see MaxTimeouts).
 	RTT cc.RTTConfig
-	// NewController builds the congestion controller. Default LEDBAT with
-	// its defaults and MSS = PacketSize + header.
+	// PathBase enables path MTU discovery (pmtu.go, RFC 8899): the
+	// datagram size, in UDP payload bytes with the uTP header, that every
+	// path is assumed to carry (BASE_PLPMTU). Packets start at this size,
+	// within PacketSize, and grow as probes confirm larger ones. Zero
+	// disables discovery: PacketSize alone bounds packets.
+	PathBase int
+	// PathCeiling is the largest datagram the IO layer can send at all
+	// (the local link's MTU less IP and UDP headers); probes stay at or
+	// below it. Default 65,507, the largest UDP payload.
+	PathCeiling int
+	// PathStart is a size already confirmed toward this peer (a cache of
+	// an earlier connection's result); discovery starts there. Default
+	// PathBase.
+	PathStart int
+	// PathOverhead is the IP and UDP header size (28 for IPv4, 48 for
+	// IPv6), to turn the common link MTUs that are tried first into
+	// datagram sizes.
+	PathOverhead int
+	// NewController builds the congestion controller. Default LEDBAT++
+	// (cc.LEDBATPP) with its defaults and MSS = PacketSize + header.
 	NewController func(now time.Time, mss int) cc.Controller
+	// NoYield turns off receiver-side yielding (rledbat.go): the window
+	// we advertise is then the free receive buffer alone.
+	NoYield bool
 }
 
-// defaultBufferSize is the default cap of the send and receive buffers.
-// Linux's TCP autotuning ceilings are 4-6 MiB by default and 32-64 MiB
-// where tuned for long fat paths (net.ipv4.tcp_rmem, tcp_wmem).
-const defaultBufferSize = 64 << 20
+// defaultBufferSize is the default cap of the send and receive buffers,
+// Linux's TCP autotuning ceiling by default (net.ipv4.tcp_rmem, 6 MiB;
+// tuned for long fat paths, 32-64 MiB). Larger caps work (the netsim
+// targets use 64 MiB) but are not the default: the receiver-side yielding
+// starts from the whole buffer and took too long to come down from 64 MiB
+// (TestRLEDBATHoldsDelayBlindSender).
+const defaultBufferSize = 4 << 20
 
 func (c Config) withDefaults() Config {
 	def := func(v *int, d int) {
@@ -150,7 +175,7 @@ func (c Config) withDefaults() Config {
 	}
 	if c.NewController == nil {
 		c.NewController = func(now time.Time, mss int) cc.Controller {
-			return cc.NewLEDBAT(now, cc.LEDBATConfig{MSS: mss})
+			return cc.NewLEDBATPP(now, cc.LEDBATPPConfig{MSS: mss})
 		}
 	}
 	return c

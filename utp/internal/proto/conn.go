@@ -35,6 +35,10 @@ type Conn struct {
 
 	ctrl cc.Controller
 	rtt  *cc.RTTEstimator
+	pmtu pmtuState
+	// rewind: re-packetizing after the path shrank (pmtu.go).
+	rewind     rewindState
+	lastDataTx time.Time
 
 	timers timerTable
 	// lastRecv and lastSend feed the idle timeout and keepalive.
@@ -83,10 +87,11 @@ func newConn(now time.Time, cfg Config) *Conn {
 		lastRecv: now,
 		lastSend: now,
 	}
+	c.pmtu.init(cfg)
 	c.snd.init(cfg)
 	c.rcv.init(cfg)
-	c.resize(now)
-	return c
+	c.rcv.yield.init(now, cfg)
+	return c // Dial and Accept size it (resize), which builds the controller
 }
 
 // Dial starts the dialer side of a connection. recvID is the connection id
@@ -95,6 +100,7 @@ func newConn(now time.Time, cfg Config) *Conn {
 // ready in PollTransmit.
 func Dial(now time.Time, cfg Config, recvID, isn uint16) *Conn {
 	c := newConn(now, cfg)
+	c.resize(now) // until the acceptor answers, its size is CommonDatagram
 	c.state = stateSynSent
 	c.recvID, c.sendID = recvID, recvID+1
 	c.snd.seqNr = isn
@@ -293,7 +299,11 @@ func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
 	c.notePeerSeq(&h)
 	c.proven()
 	c.snd.peerWnd = int(min(h.WndSize, 1<<30))
+	c.rcv.yield.onPacket(now, &h, c.replyMicro, len(payload))
 	c.onAck(now, &h, len(payload))
+	if c.rewind.pending {
+		c.settleRewind(now, &h)
+	}
 	switch h.Type {
 	case wire.Data:
 		c.onData(now, h.SeqNr, payload, false)

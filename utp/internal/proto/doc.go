@@ -15,6 +15,7 @@
 //   - Malformed input is counted and dropped; it never panics and never
 //     closes a healthy connection.
 //
-// Congestion control is delegated to a cc.Controller (LEDBAT by default) and
-// RTO computation to cc.RTTEstimator (RFC 6298).
+// Congestion control is delegated to a cc.Controller (LEDBAT++ by default),
+// receiver-side yielding to cc.RLEDBAT (rledbat.go) and RTO computation to
+// cc.RTTEstimator (RFC 6298).
 package proto

@@ -30,7 +30,13 @@ func newFuzzRun(data []byte) *fuzzState {
 	f := &fuzzState{data: data, now: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
 	cfg := Config{PacketSize: 64, RecvBufferSize: 256, SendBufferSize: 512, MaxReorder: 64, MaxSACKBytes: 8}
 	const peerISN, ourISN, id = 40000, 65530, 0x1234
-	if f.byte()&1 == 0 {
+	role := f.byte()
+	if role&2 != 0 {
+		// Path MTU discovery, scaled down: a 60-byte base, probes up to
+		// the 94 bytes PacketSize allows.
+		cfg.PathBase, cfg.PathCeiling = 60, 200
+	}
+	if role&1 == 0 {
 		f.c = Dial(f.now, cfg, id, ourISN)
 		f.peerID = id
 		f.drain()
@@ -406,8 +412,10 @@ func TestFuzzExtensionsReachConn(t *testing.T) {
 		if f.bad != "" {
 			t.Fatalf("%s: %s", step, f.bad)
 		}
-		if s := &f.c.snd; step == "3-byte SACK" && (s.inUse() != 2 || s.pkt(s.una).sacked || !s.pkt(s.una+1).sacked) {
-			t.Fatalf("after the 3-byte SACK: %d packets outstanding, SACKed %v %v; want 2, the second",
+		if s := &f.c.snd; step == "3-byte SACK" && (s.inUse() < 2 || s.pkt(s.una).sacked || !s.pkt(s.una+1).sacked) {
+			// How many more the window let out depends on the controller's
+			// loss response (LEDBAT++ takes a loss with no queue for random).
+			t.Fatalf("after the 3-byte SACK: %d packets outstanding, SACKed %v %v; want 2 or more, the second SACKed",
 				s.inUse(), s.pkt(s.una).sacked, s.pkt(s.una+1).sacked)
 		}
 	}

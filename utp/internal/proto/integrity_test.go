@@ -57,6 +57,21 @@ func randomSpec(seed uint64) pairSpec {
 	if r.IntN(4) == 0 {
 		spec.cfg.RecvBufferSize = 16<<10 + r.IntN(256<<10)
 	}
+	if r.IntN(4) == 0 {
+		// Path MTU discovery over a path that silently drops what is
+		// larger than its MTU (drawn last, so the other draws of a seed
+		// stay what they were).
+		spec.cfg.PathBase, spec.cfg.PathOverhead = 1232, 48
+		if spec.cfg.PacketSize == 0 {
+			spec.cfg.PacketSize = 8952
+		}
+		spec.cfg.MaxRecvDatagram = 65535
+		spec.link.MTU = 1232 + r.IntN(8000)
+		if spec.back == nil {
+			back := spec.link
+			spec.back = &back
+		}
+	}
 	spec.limit = timeBound(spec)
 	return spec
 }
@@ -108,7 +123,12 @@ func timeBound(spec pairSpec) time.Duration {
 	l := spec.link
 	rtt := baseRTT(cfg, l).Seconds()
 	bytes := float64(max(spec.aToB, spec.bToA))
-	packets := bytes/float64(cfg.PacketSize) + 1
+	size := cfg.PacketSize
+	if cfg.PathBase > 0 {
+		// Discovery may keep packets at the base; price them so.
+		size = min(size, cfg.PathBase-wire.HeaderSize-2-cfg.MaxSACKBytes)
+	}
+	packets := bytes/float64(size) + 1
 	// A reordered packet draws the duplicate ACKs of a lost one, and a
 	// duplicated one an extra duplicate ACK; either can end in a fast
 	// retransmission that halves the window, so both count as loss here.

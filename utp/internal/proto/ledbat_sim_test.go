@@ -64,7 +64,7 @@ func (m *linkMeter) median() time.Duration {
 func TestLEDBATHoldsTargetDelay(t *testing.T) {
 	skipIfShort(t)
 	link := bottleneck()
-	spec := pairSpec{seed: 7, link: link, back: &netsim.LinkConfig{Delay: link.Delay}, aToB: 1 << 40}
+	spec := pairSpec{seed: 7, link: link, back: &netsim.LinkConfig{Delay: link.Delay}, aToB: 1 << 40, cfg: ledbatConfig}
 	p := newPair(t, spec)
 	start := p.sim.Start()
 	m := &linkMeter{from: start.Add(15 * time.Second), to: start.Add(75 * time.Second)}
@@ -124,6 +124,15 @@ func renoController(_ time.Time, mss int) cc.Controller {
 	return cc.NewReno(cc.RenoConfig{MSS: mss})
 }
 
+func ledbatController(now time.Time, mss int) cc.Controller {
+	return cc.NewLEDBAT(now, cc.LEDBATConfig{MSS: mss})
+}
+
+// ledbatConfig runs RFC 6817 LEDBAT (the controller before LEDBAT++
+// became the default) with a receiver that does not yield: the tests in
+// this file measure the sender's controller alone.
+var ledbatConfig = Config{NewController: ledbatController, NoYield: true}
+
 // RFC 6817 1 and 2.4: LEDBAT yields to a flow that does not back off on
 // delay. Once a fixed-window flow fills the buffer, the LEDBAT flow's share
 // of the bottleneck falls below 10%.
@@ -156,7 +165,7 @@ func TestLEDBATYieldsToLossBasedFlow(t *testing.T) {
 		{11, 4 << 20},
 	} {
 		t.Run(fmt.Sprintf("%dKiB", tt.window>>10), func(t *testing.T) {
-			share, _, err := ledbatShare(t, tt.seed, fixedController(tt.window), 70*time.Second)
+			share, _, err := ledbatShare(t, tt.seed, ledbatConfig, fixedController(tt.window), 70*time.Second)
 			if err != nil {
 				t.Fatalf("seed %d: %v", tt.seed, err)
 			}
@@ -177,7 +186,7 @@ func TestLEDBATYieldsToRenoFlow(t *testing.T) {
 	skipIfShort(t)
 	for _, seed := range []uint64{11, 12} {
 		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
-			share, st, err := ledbatShare(t, seed, renoController, 130*time.Second)
+			share, st, err := ledbatShare(t, seed, ledbatConfig, renoController, 130*time.Second)
 			if err != nil {
 				t.Fatalf("seed %d: %v", seed, err)
 			}
@@ -191,18 +200,19 @@ func TestLEDBATYieldsToRenoFlow(t *testing.T) {
 	}
 }
 
-// ledbatShare runs a LEDBAT flow alone for 10 s, then beside a flow with
-// the competitor's controller, and returns the LEDBAT flow's share of the
-// bytes delivered from 30 s to end, and what the competitor's sender
-// counted meanwhile.
-func ledbatShare(t *testing.T, seed uint64, competitor func(time.Time, int) cc.Controller, end time.Duration) (float64, Stats, error) {
+// ledbatShare runs a flow with config ours alone for 10 s, then beside a
+// flow with the competitor's controller (whose receiver does not yield, as
+// a TCP receiver does not), and returns our flow's share of the bytes
+// delivered from 30 s to end, and what the competitor's sender counted
+// meanwhile.
+func ledbatShare(t *testing.T, seed uint64, ours Config, competitor func(time.Time, int) cc.Controller, end time.Duration) (float64, Stats, error) {
 	link := bottleneck()
 	link.Jitter = 2 * time.Millisecond
 	back := netsim.LinkConfig{Delay: link.Delay}
-	spec := pairSpec{seed: seed, link: link, back: &back, aToB: 1 << 40}
+	spec := pairSpec{seed: seed, link: link, back: &back, aToB: 1 << 40, cfg: ours}
 	p := newPair(t, spec)
 	tcpSpec := spec
-	tcpSpec.cfg.NewController = competitor
+	tcpSpec.cfg = Config{NewController: competitor, NoYield: true}
 	tcpA, _ := newFlow(t, p.a.host, p.b.host, tcpSpec, "-competitor")
 	start := p.sim.Start()
 	p.sim.Schedule(start.Add(10*time.Second), tcpA.dial)
@@ -225,9 +235,10 @@ func ledbatShare(t *testing.T, seed uint64, competitor func(time.Time, int) cc.C
 	return ledbat / (ledbat + tcp), d, nil
 }
 
-// The loss response (RFC 6817 2.4.2: halve at most once per RTT) plus SACK
-// and fast retransmit keep goodput at 1% random loss on a 20 ms RTT path at
-// no less than 70% of the loss-free goodput of the same path.
+// The default controller's loss response (LEDBAT++: a loss with no queue
+// and a low loss rate is random, not congestion) plus SACK and fast
+// retransmit keep goodput at 1% random loss on a 20 ms RTT path at no
+// less than 70% of the loss-free goodput of the same path.
 func TestGoodputUnderOnePercentLoss(t *testing.T) {
 	skipIfShort(t)
 	const size = 16 << 20

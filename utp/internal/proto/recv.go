@@ -35,6 +35,7 @@ type recvState struct {
 	packetSize     int
 	sackMax        int
 	sackBuf        []byte
+	yield          yieldState
 }
 
 type reorderSlot struct {
@@ -96,12 +97,14 @@ func (c *Conn) Posted() int { return c.rcv.posted }
 func (r *recvState) room() int { return max(0, r.ring.free()-r.reorderBytes) }
 
 // window is what we advertise as wnd_size (BEP 29): the free receive
-// buffer, within the limit the IO layer set.
+// buffer, within the limit the IO layer set and the receiver's yielding
+// window (rledbat.go).
 func (r *recvState) window() int {
+	w := r.room()
 	if r.limit > 0 {
-		return min(r.room(), r.limit)
+		w = min(w, r.limit)
 	}
-	return r.room()
+	return r.yield.bound(w)
 }
 
 // SetWindowLimit bounds the window advertised to the peer to n bytes (0:

@@ -9,18 +9,18 @@ import (
 	"github.com/inet256/go-utp/v2/utp/internal/wire"
 )
 
-// countingWindow is a fixed window that counts the loss reports and
+// episodeWindow is a fixed window that counts the loss reports and
 // undos it receives.
-type countingWindow struct {
+type episodeWindow struct {
 	fixedWindow
 	losses, undos int
 }
 
-func (w *countingWindow) OnLoss(time.Time, time.Duration) { w.losses++ }
-func (w *countingWindow) OnSpuriousLoss(time.Time)        { w.undos++ }
+func (w *episodeWindow) OnLoss(time.Time, time.Duration) { w.losses++ }
+func (w *episodeWindow) OnSpuriousLoss(time.Time)        { w.undos++ }
 
-func withCountingWindow(n int) (tcOption, *countingWindow) {
-	w := &countingWindow{fixedWindow: fixedWindow{wnd: n}}
+func withEpisodeWindow(n int) (tcOption, *episodeWindow) {
+	w := &episodeWindow{fixedWindow: fixedWindow{wnd: n}}
 	return withConfig(func(c *Config) {
 		c.NewController = func(time.Time, int) cc.Controller { return w }
 	}), w
@@ -53,7 +53,7 @@ func TestScriptRACKLossByTime(t *testing.T) {
 // point (the highest sequence number sent when the episode began) starts
 // a new episode.
 func TestScriptOneReductionPerEpisode(t *testing.T) {
-	opt, w := withCountingWindow(1 << 20)
+	opt, w := withEpisodeWindow(1 << 20)
 	tc := newTestConn(t, roleDialer, opt, withConfig(smallPackets))
 	chunks := tc.sendPackets(10, 10)
 	tc.advance(scriptHandshakeRTT)
@@ -102,7 +102,7 @@ func TestScriptSpuriousLossUndone(t *testing.T) {
 		undos     int
 	}{{"original acknowledged", true, 1}, {"retransmission acknowledged", false, 0}} {
 		t.Run(tt.name, func(t *testing.T) {
-			opt, w := withCountingWindow(1 << 20)
+			opt, w := withEpisodeWindow(1 << 20)
 			tc := newTestConn(t, roleDialer, opt, withConfig(smallPackets))
 			first := tc.now
 			chunks := tc.sendPackets(4, 10)
@@ -130,7 +130,7 @@ func TestScriptSpuriousLossUndone(t *testing.T) {
 // After an undo the path is known to reorder: a packet overtaken by three
 // others is no longer lost at once, but only after the reordering window.
 func TestScriptReorderingWidensWindow(t *testing.T) {
-	opt, w := withCountingWindow(1 << 20)
+	opt, w := withEpisodeWindow(1 << 20)
 	tc := newTestConn(t, roleDialer, opt, withConfig(smallPackets))
 	first := tc.now
 	tc.sendPackets(4, 10)

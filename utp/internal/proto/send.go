@@ -27,9 +27,13 @@ type outPacket struct {
 	// fastResent: declared lost on duplicate-ACK or SACK evidence since
 	// the last RTO; the third duplicate ACK does not resend it again.
 	fastResent bool
+	// probe: a path MTU probe (pmtu.go), empty and padded by pad bytes
+	// past the header on its first transmission; resent unpadded.
+	probe bool
+	pad   uint16
 }
 
-func (p *outPacket) size() int { return p.n + wire.HeaderSize }
+func (p *outPacket) size() int { return p.n + wire.HeaderSize + int(p.pad) }
 
 // sendState is the sending half: the byte stream, the packets that carry
 // it, and what the peer and the congestion controller allow.
@@ -172,7 +176,7 @@ func (c *Conn) sendWindow() int { return min(c.ctrl.Window(), c.snd.peerWnd) }
 
 // nextNewPacket decides whether a new DATA or FIN packet may be sent now
 // and assigns it a sequence number.
-func (c *Conn) nextNewPacket() (uint16, bool) {
+func (c *Conn) nextNewPacket(now time.Time) (uint16, bool) {
 	s := &c.snd
 	if c.state != stateConnected || s.unconfirmed {
 		// An unproven acceptor sends no data and no FIN (amplify.go).
@@ -199,6 +203,9 @@ func (c *Conn) nextNewPacket() (uint16, bool) {
 	}
 	if s.inUse() >= maxOutPackets {
 		return 0, false
+	}
+	if seq, sent, hold := c.nextProbe(now, unsent); sent || hold {
+		return seq, sent
 	}
 	size := c.maxPayload()
 	room := c.sendWindow() - s.flight
@@ -284,7 +291,12 @@ func (c *Conn) poll(now time.Time, buf []byte, view bool) (n int, tail [2][]byte
 		}
 		return 0, tail, false
 	}
-	if c.wantsToSend() {
+	if c.rewind.pending {
+		// Sending waits for the peer's answer (rewindState).
+		if c.rewind.askDue {
+			return c.askPeer(now, buf), tail, true
+		}
+	} else if c.wantsToSend() {
 		// The oldest packet's repair is never held back (see
 		// nextRetransmit); everything else is paced (pacing.go).
 		ready := c.paceReady(now)
@@ -295,7 +307,7 @@ func (c *Conn) poll(now time.Time, buf []byte, view bool) (n int, tail [2][]byte
 		if !ready {
 			return c.pollAck(now, buf, tail)
 		}
-		if seq, ok := c.nextNewPacket(); ok {
+		if seq, ok := c.nextNewPacket(now); ok {
 			n, tail = c.transmit(now, buf, seq, view)
 			return n, tail, true
 		}
@@ -359,8 +371,16 @@ const minView = 1024
 func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, view bool) (int, [2][]byte) {
 	s := &c.snd
 	p := s.pkt(seq)
+	if p.pad > 0 && p.sends > 0 {
+		p.pad = 0 // a probe is resent as the empty packet it is
+	}
 	h := c.header(now, p.typ, seq)
-	n := h.Put(buf)
+	var n int
+	if p.pad > 0 {
+		n = h.PutPadded(buf, p.size())
+	} else {
+		n = h.Put(buf)
+	}
 	var tail [2][]byte
 	switch {
 	case p.n >= minView && view && p.sends == 0:
@@ -383,6 +403,7 @@ func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, view bool) (int, 
 	}
 	p.sends++
 	p.sentAt = now
+	c.lastDataTx = now
 	s.txCount++
 	p.txID = s.txCount
 	p.inFlight = true

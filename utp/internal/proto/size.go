@@ -41,11 +41,12 @@ type sizeState struct {
 //     less our header and the largest selective ACK we send, the only
 //     extension a DATA packet carries; skipped when PacketSizeOverride
 //     makes PacketSize the user's promise about the peer;
-//   - PacketSize, the ceiling of what the path and the IO layer carry.
+//   - PacketSize, the ceiling of what the IO layer carries;
+//   - what path MTU discovery confirmed the path carries (pathMax).
 //
 // Every decision about the size of a packet reads it.
 func (c *Conn) maxPayload() int {
-	n := c.cfg.PacketSize
+	n := min(c.cfg.PacketSize, c.pathMax())
 	if !c.cfg.PacketSizeOverride {
 		n = min(n, c.peerDatagram()-dataOverhead(c.cfg))
 	}
@@ -80,6 +81,10 @@ func (c *Conn) advertised(syn *wire.Header) uint32 {
 func (c *Conn) learnPeerSize(now time.Time, h *wire.Header) {
 	if h.MaxDatagram != 0 {
 		c.size.peerMax = int(min(max(h.MaxDatagram, minPeerDatagram), maxPeerDatagram))
+	}
+	if !c.cfg.PacketSizeOverride {
+		// Path MTU probes past what the peer reads would be truncated.
+		c.pmtu.limit(c.peerDatagram())
 	}
 	c.resize(now)
 }

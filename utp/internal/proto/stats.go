@@ -29,6 +29,11 @@ type Stats struct {
 	Probes             uint64 // zero-window probes
 	DelaySamples       uint64 // ACKs that fed the congestion controller
 
+	PathProbes     uint64 // path MTU probes sent (padded, empty DATA)
+	PathProbesLost uint64 // ... declared lost (never counted as congestion)
+	PathBlackHoles uint64 // falls back to the base size: timeouts or EMSGSIZE
+	Repacketized   uint64 // ... after which outstanding data was re-sent in smaller packets
+
 	RTT          time.Duration // smoothed round-trip time
 	RTTVar       time.Duration
 	RTO          time.Duration
@@ -39,11 +44,15 @@ type Stats struct {
 	SlowStart    bool
 
 	// PacketSize is the payload of a full DATA packet: within what the
-	// peer reads whole and the configured ceiling (docs/protocol.md).
+	// peer reads whole, what the path carries and the configured ceiling
+	// (docs/protocol.md).
 	PacketSize int
 	// PeerMaxDatagram is the largest datagram the peer said, in the
 	// handshake, that it reads whole; 0 when it said nothing.
 	PeerMaxDatagram int
+	// PathMTU is the largest datagram (UDP payload) path MTU discovery
+	// confirmed the path carries; 0 when discovery is off.
+	PathMTU int
 }
 
 // Stats returns a snapshot of the connection's counters and estimates.
@@ -59,5 +68,6 @@ func (c *Conn) Stats() Stats {
 	s.SlowStart = c.ctrl.InSlowStart()
 	s.PacketSize = c.maxPayload()
 	s.PeerMaxDatagram = c.size.peerMax
+	s.PathMTU = c.PathMTU()
 	return s
 }

@@ -131,6 +131,17 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 		return
 	}
 	c.stats.Timeouts++
+	if c.rewind.pending {
+		// The question or its answer was lost: ask again. Nothing is in
+		// flight, so nothing backs off; the idle timeout bounds a peer
+		// that went away.
+		c.rewind.askDue = true
+		return
+	}
+	if c.onlyProbesOutstanding() {
+		c.probeTimeout(now)
+		return
+	}
 	probing := c.state == stateConnected && c.snd.peerWnd < c.maxPayload()
 	if !probing || !c.lastRecv.After(c.lastTimeout) {
 		c.consecutiveTimeouts++
@@ -149,6 +160,8 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 	c.ctrl.OnTimeout(now)
 	c.onTimeoutRecovery()
 	s.dupAcks = 0
+	c.pathBlackHole(now)
+	c.pmtu.otherLoss = true
 	for seq := s.una; seq != s.seqNr; seq++ {
 		p := s.pkt(seq)
 		p.fastResent = false
@@ -158,6 +171,9 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 		p.inFlight = false
 		p.lost = true
 		s.lostN++
+		if p.probe {
+			c.probeLost(now, p, false)
+		}
 	}
 	s.flight = 0
 }
@@ -167,6 +183,7 @@ func (c *Conn) arm(now time.Time) {
 	if c.state == stateClosed {
 		return
 	}
+	c.followMSS()
 	s := &c.snd
 	if s.inUse() == 0 {
 		c.timers[timerRetransmit] = time.Time{}

@@ -19,10 +19,11 @@ import "encoding/binary"
 // packet whose first extension id is 3 or more (UTP_Version in
 // utp_internal.cpp reads such a packet as version 0). Put therefore
 // leads with a selective ACK when the packet has one, and otherwise with
-// the 8 bytes of extension bits (id 2) that libutp itself sent in its SYNs:
-// libutp requires exactly 8 bytes there, libtorrent (utp_stream.cpp),
-// anacrolix/utp and github.com/inet256/go-utp skip an id they do not know
-// by its length, and all four skip ours the same way.
+// 8 zero bytes of extension bits (id 2), which libutp parses (it requires
+// exactly 8 bytes) and libtorrent knows as a deprecated extension seen in
+// the wild. Past the first position libutp, libtorrent (utp_stream.cpp),
+// anacrolix/utp and github.com/inet256/go-utp all skip an id they do not
+// know by its length.
 const (
 	// extDatagramSize is the extension id. No implementation we know
 	// uses it: libutp has 1 and 2, libtorrent 1 and 3, anacrolix/utp and

@@ -1,0 +1,148 @@
+package pathmtu
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// requireRoot skips a test that needs network namespaces when the
+// process cannot make them.
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("pathmtu: creating network namespaces needs root (CI runs as root)")
+	}
+	for _, tool := range []string{"ip", "nft"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("pathmtu: %s is missing (.ci/run installs iproute2 and nftables): %v", tool, err)
+		}
+	}
+}
+
+// sh runs a command and fails the test with its output if it fails.
+func sh(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+var topoSeq atomic.Int64
+
+// topo is client – router – server in three namespaces: c0–r0 a
+// 9,000-byte link, r1–s0 the narrow hop.
+type topo struct {
+	cli, rtr, srv string
+	srvAddr       netip.Addr
+	v6            bool
+}
+
+// newTopo builds the three namespaces, deleted when the test ends
+// (whatever happens to it). narrow is the MTU of the router–server hop;
+// dropICMP makes the router drop the ICMP errors that would tell the
+// client the path's MTU.
+func newTopo(t *testing.T, narrow int, v6, dropICMP bool) *topo {
+	id := fmt.Sprintf("pm%d-%d", os.Getpid(), topoSeq.Add(1))
+	tp := &topo{cli: id + "c", rtr: id + "r", srv: id + "s", v6: v6}
+	for _, ns := range []string{tp.cli, tp.rtr, tp.srv} {
+		sh(t, "ip", "netns", "add", ns)
+		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
+		sh(t, "ip", "-n", ns, "link", "set", "lo", "up")
+	}
+	sh(t, "ip", "link", "add", "c0", "netns", tp.cli, "type", "veth", "peer", "name", "r0", "netns", tp.rtr)
+	sh(t, "ip", "link", "add", "r1", "netns", tp.rtr, "type", "veth", "peer", "name", "s0", "netns", tp.srv)
+	for _, l := range []struct {
+		ns, dev string
+		mtu     int
+	}{{tp.cli, "c0", 9000}, {tp.rtr, "r0", 9000}, {tp.rtr, "r1", narrow}, {tp.srv, "s0", narrow}} {
+		sh(t, "ip", "-n", l.ns, "link", "set", l.dev, "mtu", fmt.Sprint(l.mtu), "up")
+	}
+	if v6 {
+		for _, a := range []struct{ ns, dev, addr string }{
+			{tp.cli, "c0", "fd77:1::1/64"}, {tp.rtr, "r0", "fd77:1::2/64"},
+			{tp.rtr, "r1", "fd77:2::1/64"}, {tp.srv, "s0", "fd77:2::2/64"},
+		} {
+			sh(t, "ip", "-n", a.ns, "-6", "addr", "add", a.addr, "dev", a.dev, "nodad")
+		}
+		sh(t, "ip", "-n", tp.cli, "-6", "route", "add", "default", "via", "fd77:1::2")
+		sh(t, "ip", "-n", tp.srv, "-6", "route", "add", "default", "via", "fd77:2::1")
+		sh(t, "ip", "netns", "exec", tp.rtr, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+		tp.srvAddr = netip.MustParseAddr("fd77:2::2")
+	} else {
+		for _, a := range []struct{ ns, dev, addr string }{
+			{tp.cli, "c0", "10.77.1.1/24"}, {tp.rtr, "r0", "10.77.1.2/24"},
+			{tp.rtr, "r1", "10.77.2.1/24"}, {tp.srv, "s0", "10.77.2.2/24"},
+		} {
+			sh(t, "ip", "-n", a.ns, "addr", "add", a.addr, "dev", a.dev)
+		}
+		sh(t, "ip", "-n", tp.cli, "route", "add", "default", "via", "10.77.1.2")
+		sh(t, "ip", "-n", tp.srv, "route", "add", "default", "via", "10.77.2.1")
+		sh(t, "ip", "netns", "exec", tp.rtr, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+		tp.srvAddr = netip.MustParseAddr("10.77.2.2")
+	}
+	if dropICMP {
+		nft := func(args ...string) { sh(t, append([]string{"ip", "netns", "exec", tp.rtr, "nft"}, args...)...) }
+		nft("add", "table", "inet", "pmtud")
+		nft("add", "chain", "inet", "pmtud", "out", "{ type filter hook output priority 0 ; }")
+		nft("add", "rule", "inet", "pmtud", "out", "icmp", "type", "destination-unreachable", "icmp", "code", "frag-needed", "drop")
+		nft("add", "rule", "inet", "pmtud", "out", "icmpv6", "type", "packet-too-big", "drop")
+	}
+	return tp
+}
+
+// setMTU changes the narrow hop's MTU, as a route change would.
+func (tp *topo) setMTU(t *testing.T, mtu int) {
+	sh(t, "ip", "-n", tp.rtr, "link", "set", "r1", "mtu", fmt.Sprint(mtu))
+	sh(t, "ip", "-n", tp.srv, "link", "set", "s0", "mtu", fmt.Sprint(mtu))
+}
+
+// inNetns runs fn on a thread that has entered namespace ns. Sockets it
+// opens stay in ns. The thread is never returned to the runtime (the
+// goroutine ends locked), so no other goroutine runs in ns by accident.
+func inNetns(t *testing.T, ns string, fn func()) {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		f, err := os.Open("/var/run/netns/" + ns)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer f.Close()
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("setns %s: %w", ns, err)
+			return
+		}
+		fn()
+		errc <- nil
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// listenIn opens a UDP socket on an ephemeral port in namespace ns.
+func listenIn(t *testing.T, ns string, v6 bool) *net.UDPConn {
+	t.Helper()
+	network, addr := "udp4", "0.0.0.0:0"
+	if v6 {
+		network, addr = "udp6", "[::]:0"
+	}
+	var c *net.UDPConn
+	var err error
+	inNetns(t, ns, func() { c, err = net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr))) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

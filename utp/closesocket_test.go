@@ -1,0 +1,54 @@
+package utp
+
+import (
+	"errors"
+	"io"
+	"os"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// A Socket closed right after its connections were used tells every peer:
+// the FIN of a closed connection or the RESET Close promises reaches it,
+// so the peer's Read ends at once rather than after its idle timeout.
+// The runs vary what the connection did last and whether it was closed
+// before its Socket; a run that loses the word prints its number.
+func TestSimSocketCloseTellsPeer(t *testing.T) {
+	checkLeaks(t)
+	runs := 1000
+	if testing.Short() {
+		runs = 100
+	}
+	for run := range runs {
+		synctest.Test(t, func(t *testing.T) {
+			_, a, b := simNet(t)
+			ca, cb := dialAccept(t, a, b)
+			msg := make([]byte, 4<<10)
+			go func() {
+				buf := make([]byte, len(msg))
+				if _, err := io.ReadFull(cb, buf); err == nil {
+					cb.Write(buf)
+				}
+			}()
+			ca.Write(msg)
+			if run%2 == 0 {
+				io.ReadFull(ca, make([]byte, len(msg)))
+			}
+			if run%3 == 0 {
+				ca.Close()
+			}
+			a.Close()
+			start := time.Now()
+			cb.SetReadDeadline(start.Add(5 * time.Second))
+			_, err := io.Copy(io.Discard, cb)
+			if errors.Is(err, os.ErrDeadlineExceeded) || time.Since(start) >= 5*time.Second {
+				t.Fatalf("run %d: the peer learned nothing of the Socket's Close in 5 s (%v)", run, err)
+			}
+			cb.Close()
+		})
+		if t.Failed() {
+			return
+		}
+	}
+}

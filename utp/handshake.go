@@ -1,0 +1,310 @@
+package utp
+
+import (
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/proto"
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
+)
+
+// Handshakes. A SYN's source address is not proven: anyone can forge it.
+// As TCP's accept returns a connection only after the three-way
+// handshake, a Socket hands a connection to Accept only once its dialer
+// has proven the address, which the state machine reports through
+// proto.Conn.Confirmed: a packet from it that acknowledges what we sent
+// to that address. Until then the connection waits in a bounded list,
+// oldest first, and leaves it when proven (to the backlog), when it ends,
+// when it is older than unprovenMaxAge at the next SYN, or when a new SYN
+// finds the list full and evicts its oldest entry. Evicted and expired
+// connections are dropped silently: the source may be a victim of
+// reflection, and nothing more is sent to it.
+//
+// A bounded list rather than stateless SYN cookies (an initial sequence
+// number keyed on the SYN, and the connection built when the proof
+// arrives): the state machine is built from the SYN (its window, its
+// timestamp, the reply re-sent for a repeated SYN) and would need a
+// second constructor; a bounded list, and compact records of what it
+// sheds, bound the memory well enough (docs/security.md).
+
+// synRecord is what a connection is built from: its SYN, and the initial
+// sequence number we answered it with.
+type synRecord struct {
+	id, seq, isn uint16
+	wnd          uint32
+}
+
+// shedRecords is how many shed handshakes are remembered per unproven
+// connection kept whole. A record is a small fraction of a connection's
+// size, so the records stretch, for a few MiB, the time a genuine dialer
+// has to prove its address under a flood from a fraction of a second to
+// seconds: long enough for a lost proof to be retransmitted
+// (docs/security.md has the figures).
+const shedRecords = 32
+
+// shedSyns remembers, compactly, the handshakes shed from the unproven
+// list while they could still be proven (revive): the newest shedRecords
+// times the unproven limit, in a ring whose oldest entries are
+// overwritten. Guarded by Socket.mu.
+type shedSyns struct {
+	ring  []shedSyn
+	next  int
+	n     int // live entries
+	byKey map[connKey]int32
+}
+
+type shedSyn struct {
+	key   connKey
+	r     synRecord
+	since time.Time
+	live  bool
+}
+
+func (m *shedSyns) remember(key connKey, r synRecord, since time.Time, size int) {
+	if m.ring == nil {
+		m.ring = make([]shedSyn, size)
+		m.byKey = make(map[connKey]int32, size)
+	}
+	if old := &m.ring[m.next]; old.live {
+		delete(m.byKey, old.key)
+		m.n--
+	}
+	if i, ok := m.byKey[key]; ok { // the same key shed again: one entry
+		m.ring[i].live = false
+		m.n--
+	}
+	m.ring[m.next] = shedSyn{key: key, r: r, since: since, live: true}
+	m.byKey[key] = int32(m.next)
+	m.next = (m.next + 1) % len(m.ring)
+	m.n++
+}
+
+// take removes and returns the record under key if ack proves its
+// dialer (proves) and the record is not older than unprovenMaxAge.
+func (m *shedSyns) take(key connKey, ack uint16, now time.Time) (synRecord, time.Time, bool) {
+	i, ok := m.byKey[key]
+	if !ok {
+		return synRecord{}, time.Time{}, false
+	}
+	e := &m.ring[i]
+	if !proves(ack, e.r.isn) || now.Sub(e.since) > unprovenMaxAge {
+		return synRecord{}, time.Time{}, false
+	}
+	r, since := e.r, e.since
+	delete(m.byKey, key)
+	*e = shedSyn{}
+	m.n--
+	return r, since, true
+}
+
+// unprovenMaxAge is how long a connection may wait for its dialer's
+// proof. A genuine dialer proves its address within a round trip and the
+// delayed-ACK interval after our reply (the dialer's empty DATA,
+// proto.Conn.Confirm), or with its first write; a reply lost on the way
+// is repeated when the dialer repeats its SYN, 1 s later.
+const unprovenMaxAge = 10 * time.Second
+
+// unprovenList is a doubly linked list of acceptor connections whose
+// dialer has not proven its address, oldest first. Its links live in the
+// Conns (no allocation per SYN); it is guarded by Socket.mu.
+type unprovenList struct {
+	head, tail *Conn
+	n          int
+}
+
+// unprovenLinks are a Conn's links in the unproven list, guarded by
+// Socket.mu.
+type unprovenLinks struct {
+	prev, next *Conn
+	in         bool
+	since      time.Time // when the SYN arrived
+}
+
+func (l *unprovenList) push(c *Conn, now time.Time) {
+	c.up = unprovenLinks{prev: l.tail, in: true, since: now}
+	if l.tail != nil {
+		l.tail.up.next = c
+	} else {
+		l.head = c
+	}
+	l.tail = c
+	l.n++
+}
+
+// remove takes c out of the list and reports whether it was in it.
+func (l *unprovenList) remove(c *Conn) bool {
+	if !c.up.in {
+		return false
+	}
+	if c.up.prev != nil {
+		c.up.prev.up.next = c.up.next
+	} else {
+		l.head = c.up.next
+	}
+	if c.up.next != nil {
+		c.up.next.up.prev = c.up.prev
+	} else {
+		l.tail = c.up.prev
+	}
+	c.up = unprovenLinks{}
+	l.n--
+	return true
+}
+
+// shed removes the connections a new SYN displaces: those older than
+// unprovenMaxAge, and the oldest while the list is full. It returns them
+// for the caller to drop once s.mu is released. s.mu is held.
+func (s *Socket) shedUnproven(now time.Time, victims []*Conn) []*Conn {
+	l := &s.unproven
+	for l.head != nil && (l.n >= s.cfg.unproven || now.Sub(l.head.up.since) > unprovenMaxAge) {
+		c := l.head
+		since := c.up.since
+		l.remove(c)
+		if s.conns[c.key] == c {
+			delete(s.conns, c.key)
+		}
+		if now.Sub(since) <= unprovenMaxAge {
+			s.shed.remember(c.key, c.syn, since, shedRecords*s.cfg.unproven)
+		}
+		victims = append(victims, c)
+	}
+	return victims
+}
+
+// accept creates a connection for a new SYN: it answers the SYN and waits
+// in the unproven list for its dialer's proof (promote). A SYN is
+// refused with RESET, within the rate limit, while the backlog is full:
+// its dialer would only be refused later.
+func (s *Socket) accept(from source, syn wire.Header) {
+	now := time.Now()
+	path := s.pathFor(from, now) // may make system calls: before s.mu
+	var spare [4]*Conn
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	if len(s.backlog) >= s.cfg.backlog {
+		s.mu.Unlock()
+		s.tel.event(&s.stats.synsRefused, metricSynsRefused)
+		s.replyReset(from, syn)
+		return
+	}
+	victims := s.shedUnproven(now, spare[:0])
+	c := s.newAcceptor(from, syn, uint16(s.rng.Uint32()), path, now, now)
+	if s.cfg.earlyAccept {
+		s.backlog = append(s.backlog, c)
+	}
+	s.mu.Unlock()
+	for _, v := range victims {
+		s.tel.event(&s.stats.synsEvicted, metricSynsEvicted)
+		v.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
+	}
+	if s.cfg.earlyAccept {
+		s.queued(c)
+	}
+	c.step(nil) // the STATE reply
+}
+
+// newAcceptor creates and registers an acceptor for a SYN, new or
+// remembered (revive), in the unproven list. s.mu is held.
+func (s *Socket) newAcceptor(from source, syn wire.Header, isn uint16, path pathInfo, since, now time.Time) *Conn {
+	raddr := from.netAddr()
+	key := s.key(from, syn.ConnID+1)
+	m := proto.Accept(now, s.protoConfig(raddr, path), syn, isn)
+	c := newConn(s, raddr, key, m, now)
+	c.acceptor = true
+	c.syn = synRecord{id: syn.ConnID, seq: syn.SeqNr, wnd: syn.WndSize, isn: isn}
+	s.conns[key] = c
+	s.unproven.push(c, since)
+	return c
+}
+
+// proves reports whether ack, a dialer's ack_nr, proves that it received
+// what an acceptor with initial sequence number isn sent: our reply
+// carries isn unconsumed, so the dialer acknowledges isn−1 (proto.Accept);
+// an acceptor may also have sent its first DATA, isn, before the proof,
+// which the dialer acknowledges with isn. Any other value is a guess.
+func proves(ack, isn uint16) bool { return ack == isn-1 || ack == isn }
+
+// revive recreates a connection shed from the unproven list when its
+// dialer's proof arrives after all: h, for no connection in the table,
+// acknowledges exactly the reply we sent to a SYN remembered under its
+// key. It returns the new connection, for the caller to hand h to, or
+// nil. A dialer whose first DATA was lost, and whose connection a flood
+// evicted before the retransmission, connects this way.
+func (s *Socket) revive(from source, h *wire.Header, now time.Time) *Conn {
+	if h.Type == wire.Syn || h.Type == wire.Reset {
+		return nil
+	}
+	key := s.key(from, h.ConnID)
+	s.mu.Lock()
+	var r synRecord
+	var since time.Time
+	ok := false
+	if s.shed.n > 0 && s.conns[key] == nil {
+		r, since, ok = s.shed.take(key, h.AckNr, now)
+	}
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	path := s.pathFor(from, now) // may make system calls: not under s.mu
+	// The SYN's timestamp is not kept: the reply sent again echoes no
+	// delay, which a dialer takes as no sample.
+	syn := wire.Header{Type: wire.Syn, ConnID: r.id, SeqNr: r.seq, WndSize: r.wnd}
+	var c *Conn
+	s.mu.Lock()
+	if !s.closed && s.conns[key] == nil {
+		c = s.newAcceptor(from, syn, r.isn, path, since, now)
+	}
+	s.mu.Unlock()
+	if c != nil {
+		s.tel.event(&s.stats.revived, metricRevived)
+	}
+	return c
+}
+
+// unprovable reports whether h, for an acceptor whose dialer has not
+// proven its address, cannot be the proof: only a packet whose ack_nr
+// echoes our initial sequence number can (proves; the state machine's own
+// rule, checked here too because Accept's promise rests on it). Such packets
+// are dropped before the state machine sees them. SYNs (a repeated SYN
+// gets our reply again) and RESETs are the state machine's to judge.
+func (c *Conn) unprovable(h *wire.Header) bool {
+	return c.acceptor && !c.confirmed.Load() &&
+		h.Type != wire.Syn && h.Type != wire.Reset && !proves(h.AckNr, c.syn.isn)
+}
+
+// promote moves an acceptor whose dialer proved its address from the
+// unproven list to the backlog, for Accept. When the backlog filled
+// meanwhile, the connection is refused with RESET: its address is
+// proven, so the RESET goes to the real dialer.
+func (s *Socket) promote(c *Conn) {
+	s.mu.Lock()
+	if !s.unproven.remove(c) || s.closed {
+		s.mu.Unlock()
+		return // ended, or evicted, meanwhile
+	}
+	if s.cfg.earlyAccept {
+		s.mu.Unlock()
+		return // queued for Accept at its SYN
+	}
+	full := len(s.backlog) >= s.cfg.backlog
+	if !full {
+		s.backlog = append(s.backlog, c)
+	}
+	s.mu.Unlock()
+	if full {
+		s.tel.event(&s.stats.synsRefused, metricSynsRefused)
+		c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
+		return
+	}
+	s.queued(c)
+}
+
+// queued signals Accept that c joined the backlog, and counts it.
+func (s *Socket) queued(c *Conn) {
+	signal(s.acceptSig)
+	s.stats.accepted.Add(1)
+	s.tel.connOpened(false, c.raddr)
+}

@@ -1,0 +1,550 @@
+package cc
+
+import "time"
+
+// Defaults and constants of LEDBAT++ (draft-irtf-iccrg-ledbat-plus-plus,
+// "the draft" below). Section numbers are those of revision 06.
+const (
+	// DefaultPPTarget is the draft's target queuing delay (section 4.2:
+	// 60 ms, lower than RFC 6817's 100 ms so that a LEDBAT++ flow's queue
+	// stays out of the way of interactive traffic and leaves a latecomer
+	// room to see a changed delay).
+	DefaultPPTarget = 60 * time.Millisecond
+	// DefaultPPMinWindow is the window floor in packets: RFC 6817 2.5's
+	// MIN_CWND, which the draft keeps; it is also the window of a
+	// slowdown (section 4.6).
+	DefaultPPMinWindow = 2
+	// DefaultPPInitialWindow is the starting window in packets (RFC 6817
+	// 2.5 INIT_CWND).
+	DefaultPPInitialWindow = 2
+	// DefaultLossTolerance is the loss rate, counted in loss detections per
+	// packet acknowledged, below which a loss while the delay shows no
+	// queue is taken for random loss and does not reduce the window (see
+	// LEDBATPP.OnLoss). Above it losses are congestion again, which holds
+	// a flow behind a policer (drops, no queue) to the policer's rate.
+	DefaultLossTolerance = 0.03
+	// maxGainDivisor bounds the draft's F (section 4.3): the additive
+	// increase is at least 1/16 packet per RTT.
+	maxGainDivisor = 16
+	// ppDecreaseConstant is the draft's C (section 4.4, multiplicative
+	// decrease): each RTT the window loses C * W * (delay/target - 1).
+	// Deviation: the draft's C is 1. With 2, a flow above its share gives
+	// it up faster each time the delay passes the target; measured on two
+	// flows 10 s apart (TestLEDBATPPLatecomer -fair.full), Jain's index on
+	// the 10 Mbit/s, 200 ms path went from 0.77 to 0.99 and on 10 ms paths
+	// from 0.81 to 0.84, the queue still held at the target.
+	ppDecreaseConstant = 2.0
+	// ppSlowStartExit is the share of the target at which the modified
+	// slow start ends (section 4.5: 3/4 of the target).
+	ppSlowStartExitNum, ppSlowStartExitDen = 3, 4
+	// slowdownRTTs is how long a slowdown holds the window at two packets,
+	// and how long after slow start the initial slowdown begins (section
+	// 4.6: two RTTs each).
+	slowdownRTTs = 2
+	// slowdownPeriod is the pause between slowdowns as a multiple of the
+	// last slowdown's duration (section 4.6.2: nine times, so that
+	// slowdowns cost at most about 10% of the link).
+	slowdownPeriod = 9
+	// lossHorizon is the number of packets over which the loss rate is
+	// averaged (an exponential average with this time constant).
+	lossHorizon = 1000
+	// emptyQueueShare: a queuing delay at or below target/emptyQueueShare
+	// counts as "no queue" for the loss response.
+	emptyQueueShare = 10
+)
+
+// LEDBATPPConfig configures a LEDBATPP controller. Zero (or negative)
+// fields take the defaults named in their comments; only MSS is required.
+type LEDBATPPConfig struct {
+	// MSS is the size of a full packet in bytes (payload plus header).
+	// Required: must be > 0.
+	MSS int
+	// Target is the queuing delay aimed for. Default DefaultPPTarget
+	// (60 ms).
+	Target time.Duration
+	// MinWindow is the window floor in packets. Default
+	// DefaultPPMinWindow (2).
+	MinWindow int
+	// InitialWindow is the starting window in packets. Default
+	// DefaultPPInitialWindow (2).
+	InitialWindow int
+	// MaxWindowBytes is the window ceiling in bytes. Default
+	// DefaultMaxWindowBytes (1 GiB), an overflow guard only.
+	MaxWindowBytes int
+	// LossTolerance is the loss rate up to which losses with no queue are
+	// ignored. Default DefaultLossTolerance (0.03); negative: every loss
+	// is congestion, as in the draft.
+	LossTolerance float64
+	// NoSlowdowns turns off the initial and periodic slowdowns (section
+	// 4.6), for comparisons only.
+	NoSlowdowns bool
+}
+
+func (c LEDBATPPConfig) withDefaults() LEDBATPPConfig {
+	if c.MSS <= 0 {
+		panic("cc: LEDBATPPConfig.MSS must be > 0")
+	}
+	if c.Target <= 0 {
+		c.Target = DefaultPPTarget
+	}
+	if c.MinWindow <= 0 {
+		c.MinWindow = DefaultPPMinWindow
+	}
+	if c.InitialWindow <= 0 {
+		c.InitialWindow = DefaultPPInitialWindow
+	}
+	if c.MaxWindowBytes <= 0 {
+		c.MaxWindowBytes = DefaultMaxWindowBytes
+	}
+	if c.LossTolerance == 0 {
+		c.LossTolerance = DefaultLossTolerance
+	}
+	return c
+}
+
+// ppPhase is where a LEDBATPP controller is in its cycle.
+type ppPhase uint8
+
+const (
+	ppSlowStart ppPhase = iota // modified slow start (section 4.5)
+	ppAvoid                    // congestion avoidance (sections 4.3, 4.4)
+	ppFreeze                   // a slowdown holding two packets (4.6)
+	ppRamp                     // slow start back to the window before the slowdown
+)
+
+// String names the phase, for test failures and traces.
+func (p ppPhase) String() string {
+	switch p {
+	case ppSlowStart:
+		return "slow-start"
+	case ppAvoid:
+		return "avoid"
+	case ppFreeze:
+		return "freeze"
+	case ppRamp:
+		return "ramp"
+	}
+	return "phase?"
+}
+
+// LEDBATPP is LEDBAT++ (draft-irtf-iccrg-ledbat-plus-plus): LEDBAT with a
+// 60 ms target, an additive increase scaled down on short paths, a
+// multiplicative decrease when the delay is above target, a slow start
+// that grows by the same reduced gain and ends at 3/4 of the target, and
+// slowdowns that let every flow sharing a bottleneck re-measure the base
+// delay. It implements Controller.
+//
+// It measures the queuing delay one way, as LEDBAT does (the draft uses
+// round-trip delay because TCP has no one-way samples; uTP does, and the
+// return path's queue then does not count against us). The base RTT the
+// gain needs comes from the RTT estimate.
+type LEDBATPP struct {
+	cfg     LEDBATPPConfig
+	mss     float64
+	floor   float64
+	ceiling float64
+	target  float64 // microseconds
+	cwnd    float64 // bytes
+	// ssthresh is where slow start ends; in a slowdown, the window the
+	// ramp returns to.
+	ssthresh float64
+	phase    ppPhase
+
+	ours, theirs delayHist
+	qd           time.Duration
+	hasQD        bool
+	rtt          time.Duration // latest smoothed RTT
+	minRTT       time.Duration // smallest smoothed RTT less the queuing delay
+
+	nextSlowdown  time.Time // zero: none scheduled
+	slowdownStart time.Time
+	freezeEnd     time.Time
+
+	lossRate     float64 // packets lost per packet acknowledged, averaged over lossHorizon
+	decreased    bool
+	lastDecrease time.Time
+
+	// undo is the state before the latest loss halving, while
+	// OnSpuriousLoss may still restore it.
+	undo ppUndo
+}
+
+// ppUndo is what OnLoss changes, kept so that a halving found spurious
+// can be undone.
+type ppUndo struct {
+	valid          bool
+	cwnd, ssthresh float64
+	phase          ppPhase
+	nextSlowdown   time.Time
+}
+
+var _ Controller = (*LEDBATPP)(nil)
+
+// NewLEDBATPP returns a LEDBAT++ controller in slow start. now starts the
+// base-delay history. It panics if cfg.MSS <= 0.
+func NewLEDBATPP(now time.Time, cfg LEDBATPPConfig) *LEDBATPP {
+	cfg = cfg.withDefaults()
+	mss := float64(cfg.MSS)
+	floor := float64(cfg.MinWindow) * mss
+	l := &LEDBATPP{
+		cfg: cfg, mss: mss, floor: floor,
+		ceiling: max(float64(cfg.MaxWindowBytes), floor),
+		target:  float64(cfg.Target.Microseconds()),
+		ours:    newDelayHist(now), theirs: newDelayHist(now),
+	}
+	l.ssthresh = l.ceiling
+	l.cwnd = l.clamp(float64(cfg.InitialWindow) * mss)
+	return l
+}
+
+// Window returns the congestion window in bytes.
+func (l *LEDBATPP) Window() int { return int(l.cwnd) }
+
+// QueuingDelay returns the latest queuing-delay estimate.
+func (l *LEDBATPP) QueuingDelay() time.Duration { return l.qd }
+
+// InSlowStart reports whether the controller is in its initial slow start
+// or ramping back after a slowdown or timeout.
+func (l *LEDBATPP) InSlowStart() bool { return l.phase == ppSlowStart || l.phase == ppRamp }
+
+// OnPeerDelay follows clock drift as LEDBAT does (drift.go).
+func (l *LEDBATPP) OnPeerDelay(now time.Time, sample uint32) {
+	if followDrift(&l.ours, &l.theirs, now, sample) {
+		l.refreshQueuingDelay()
+	}
+}
+
+// gain is the draft's GAIN = 1/F with F = min(16, ceil(2*TARGET/base))
+// (section 4.3), the base being the base RTT: on a path whose RTT is short
+// next to the target, the window grows more slowly per RTT, so that the
+// growth per unit of time, and the queue it builds between two delay
+// readings, does not depend on the RTT. Before any RTT is known, F is 16.
+//
+// Deviation: F is not rounded up to a whole number. Flows sharing a
+// bottleneck estimate the same base RTT only to within a millisecond or
+// so, and on a path such as RFC 6817's reference (40 ms, so 2*TARGET/base
+// is exactly 3) rounding would hand some of them a GAIN of 1/3 and others
+// 1/4, and the larger increase keeps the larger share.
+func (l *LEDBATPP) gain() float64 {
+	base := l.baseRTT()
+	if base <= 0 {
+		return 1.0 / maxGainDivisor
+	}
+	f := 2 * l.cfg.Target.Seconds() / base.Seconds()
+	return 1 / min(maxGainDivisor, max(1, f))
+}
+
+// baseRTT is the sum of the two directions' base one-way delays, ours
+// (from the ACKs' timestamp_difference) and the peer's (OnPeerDelay): the
+// clock offset, present in both with opposite signs, cancels. Until both
+// are known it is the smallest RTT less the queuing delay measured with it.
+//
+// Why not the smallest RTT alone: a flow that starts while others hold a
+// queue never sees an RTT without it, would take a larger GAIN than
+// theirs, and would keep a larger share for as long as it runs (measured:
+// eight flows 2 s apart on the reference path had a Jain index of 0.83).
+// The smoothed RTT less the queuing delay is no better a base, since the
+// smoothed RTT lags the queue: it gave GAINs from 1/6 to 1/4 to the same
+// eight flows.
+func (l *LEDBATPP) baseRTT() time.Duration {
+	f, ok1 := l.ours.baseDelay()
+	b, ok2 := l.theirs.baseDelay()
+	if ok1 && ok2 {
+		if sum := int32(f + b); sum > 0 {
+			return time.Duration(sum) * time.Microsecond
+		}
+	}
+	return l.minRTT
+}
+
+// updateBaseRTT keeps the smallest RTT less the queuing delay, the
+// fallback base RTT.
+func (l *LEDBATPP) updateBaseRTT(rtt time.Duration) {
+	if rtt <= 0 {
+		return
+	}
+	if base := rtt - l.qd; base > 0 && (l.minRTT == 0 || base < l.minRTT) {
+		l.minRTT = base
+	}
+}
+
+// OnAck records the ACK's delay sample and moves the window as the phase
+// requires. An ACK without a delay sample changes nothing (as LEDBAT).
+func (l *LEDBATPP) OnAck(a Ack) {
+	if !a.HasDelay {
+		return
+	}
+	l.ours.add(a.Now, a.Delay)
+	if a.RTT > 0 {
+		l.rtt = a.RTT
+	}
+	l.refreshQueuingDelay()
+	l.updateBaseRTT(a.RTT)
+	if a.AckedBytes <= 0 {
+		return
+	}
+	l.lossRate -= l.lossRate * min(1, float64(a.AckedBytes)/l.mss/lossHorizon)
+	acked := min(float64(a.AckedBytes), l.cwnd)
+	if l.phase == ppAvoid && l.slowdownDue(a.Now) {
+		l.startSlowdown(a.Now)
+	}
+	if l.phase == ppFreeze && !a.Now.Before(l.freezeEnd) {
+		l.phase = ppRamp
+	}
+	switch l.phase {
+	case ppSlowStart, ppRamp:
+		l.slowStartAck(a, acked)
+	case ppAvoid:
+		l.avoidAck(a, acked)
+	case ppFreeze:
+		l.cwnd = l.freezeWindow()
+	}
+}
+
+// refreshQueuingDelay recomputes the queuing delay, clamped to the RTT
+// (a one-way queue cannot exceed the round trip; libutp does the same).
+func (l *LEDBATPP) refreshQueuingDelay() {
+	us, ok := l.ours.queuingDelay()
+	if !ok {
+		return
+	}
+	l.qd, l.hasQD = time.Duration(us)*time.Microsecond, true
+	if l.rtt > 0 && l.qd > l.rtt {
+		l.qd = l.rtt
+	}
+}
+
+// slowStartAck is the draft's modified slow start (section 4.5): the window
+// grows by GAIN times the bytes acknowledged, not by all of them, and slow
+// start ends once the queuing delay exceeds 3/4 of the target, early
+// enough that the RTT of growth still in flight does not push the queue
+// past the target (or a short buffer into loss). The same growth brings
+// the window back after a slowdown (section 4.6) or a timeout, up to
+// ssthresh.
+func (l *LEDBATPP) slowStartAck(a Ack, acked float64) {
+	if l.slowStartOver() {
+		l.endSlowStart(a.Now)
+		return
+	}
+	next := l.cwnd + l.gain()*acked
+	if next >= l.ssthresh {
+		next = max(l.ssthresh, l.cwnd)
+		l.cwnd = l.clamp(next)
+		l.endSlowStart(a.Now)
+		return
+	}
+	l.cwnd = l.clamp(min(next, max(l.cwnd, float64(a.FlightBefore)+acked)))
+}
+
+// slowStartOver reports whether the delay ends slow start: beyond 3/4 of
+// the target in the initial slow start (section 4.5), beyond the target
+// in a ramp after a slowdown or timeout. Why the difference: a flow
+// ramping back after its slowdown shares the bottleneck with flows that
+// hold the queue near the target; ending its ramp at 3/4 of the target
+// would leave it at the two packets of the slowdown, and the others with
+// its share (measured: two flows on a 10 Mbit/s, 10 ms path, a Jain index
+// of 0.65). The draft ramps back to the old window whatever the delay.
+func (l *LEDBATPP) slowStartOver() bool {
+	if l.phase == ppRamp || l.ssthresh < l.ceiling {
+		return l.qd > l.cfg.Target
+	}
+	return l.qd*ppSlowStartExitDen > l.cfg.Target*ppSlowStartExitNum
+}
+
+// endSlowStart leaves slow start or a slowdown's ramp for congestion
+// avoidance and schedules the next slowdown: the initial one two RTTs after
+// the initial slow start (section 4.6.1), a periodic one nine times the
+// last slowdown's duration after it ends (section 4.6.2).
+func (l *LEDBATPP) endSlowStart(now time.Time) {
+	switch {
+	case l.phase == ppRamp:
+		l.nextSlowdown = now.Add(slowdownPeriod * now.Sub(l.slowdownStart))
+	case l.nextSlowdown.IsZero():
+		l.scheduleInitialSlowdown(now)
+	}
+	l.phase = ppAvoid
+	l.ssthresh = l.cwnd
+}
+
+// scheduleInitialSlowdown plans the first slowdown two RTTs from now, or
+// at the first ACK that carries an RTT if none is known yet.
+func (l *LEDBATPP) scheduleInitialSlowdown(now time.Time) {
+	l.nextSlowdown = now.Add(slowdownRTTs * l.rtt)
+}
+
+// slowdownDue reports whether a slowdown should begin at now.
+func (l *LEDBATPP) slowdownDue(now time.Time) bool {
+	return !l.cfg.NoSlowdowns && !l.nextSlowdown.IsZero() && l.rtt > 0 && !now.Before(l.nextSlowdown)
+}
+
+// startSlowdown drops the window to two packets for two RTTs (section
+// 4.6): with every LEDBAT++ flow on the bottleneck doing this now and
+// then, the queue empties, and a flow that arrived while another held
+// the queue at the target measures the true base delay instead of
+// aiming for a target above the other's queue (the latecomer advantage,
+// RFC 6817 4.4). ssthresh remembers the window to ramp back to.
+func (l *LEDBATPP) startSlowdown(now time.Time) {
+	l.ssthresh = l.cwnd
+	l.slowdownStart = now
+	l.freezeEnd = now.Add(slowdownRTTs * l.rtt)
+	l.phase = ppFreeze
+	l.cwnd = l.freezeWindow()
+}
+
+// freezeWindow is the window during a slowdown: two packets, or the floor
+// if that is higher.
+func (l *LEDBATPP) freezeWindow() float64 { return max(2*l.mss, l.floor) }
+
+// avoidAck applies the draft's congestion avoidance per ACK, with the
+// per-RTT quantities spread over one window of acknowledged bytes:
+//
+//	delay <= target: W += GAIN                                 (section 4.3)
+//	delay >  target: W += max(GAIN - C*W*(delay/target - 1), -W/2) (4.4)
+//
+// so the decrease is multiplicative, in proportion to how far the delay is
+// over the target, and at most halves the window per RTT. The window never
+// grows past what the sender had in flight plus the increase (RFC 6817
+// 2.4.2's max_allowed_cwnd, without shrinking; see LEDBAT.growthCap).
+func (l *LEDBATPP) avoidAck(a Ack, acked float64) {
+	perRTT := l.gain() * l.mss
+	if l.queueEmpty() {
+		// Deviation: with no queue at all the link has room, and the
+		// window grows as in slow start, GAIN per acknowledged packet
+		// (GAIN*W per RTT) rather than GAIN packets per RTT. Why: after a
+		// halving (a policer, a burst of random loss) or when a flow
+		// leaves, the draft's increase takes 1/GAIN RTTs per packet: on a
+		// 100 Mbit/s, 20 ms path, 20 s to refill the link. A queue of a
+		// tenth of the target brings the additive increase back, long
+		// before the delay nears the target.
+		perRTT = max(perRTT, l.gain()*l.cwnd)
+	}
+	if qd := float64(l.qd.Microseconds()); qd > l.target {
+		perRTT -= ppDecreaseConstant * l.cwnd * (qd/l.target - 1)
+	}
+	delta := max(perRTT*acked/l.cwnd, -acked/2)
+	limit := max(l.cwnd, float64(a.FlightBefore)+l.mss)
+	l.cwnd = l.clamp(min(l.cwnd+delta, limit))
+}
+
+// OnLoss responds to a detected loss.
+//
+// Deviation (the draft and RFC 6817 halve on every loss, once per RTT):
+// while the delay shows no queue (at most a tenth of the target) and the
+// averaged loss rate stays under LossTolerance, a loss is taken for
+// random loss, not congestion, and the window holds. A queue that
+// overflows shows its delay first, and a policer, which drops without
+// queueing, pushes the loss rate over the tolerance; both are answered
+// by halving. Why: halving on random loss holds the window to Mathis's
+// bound, about 1.2/sqrt(p) packets, far below a fast path's capacity.
+//
+// A halving ends slow start or a slowdown; it happens at most once per
+// rtt (100 ms when rtt is 0).
+func (l *LEDBATPP) OnLoss(now time.Time, rtt time.Duration) {
+	// Not halved: an undo must not restore what an earlier loss took.
+	l.undo.valid = false
+	if l.randomLoss() {
+		return
+	}
+	if rtt <= 0 {
+		rtt = defaultLossInterval
+	}
+	if l.decreased && now.Sub(l.lastDecrease) < rtt {
+		return
+	}
+	l.undo = ppUndo{valid: true, cwnd: l.cwnd, ssthresh: l.ssthresh, phase: l.phase, nextSlowdown: l.nextSlowdown}
+	if l.phase == ppFreeze || l.phase == ppRamp {
+		// The slowdown ends here; the halving applies to the window it
+		// would have returned to.
+		l.cwnd = max(l.cwnd, l.ssthresh)
+	}
+	l.cwnd = l.clamp(l.cwnd / 2)
+	l.decreased, l.lastDecrease = true, now
+	if l.phase == ppSlowStart && l.nextSlowdown.IsZero() {
+		l.scheduleInitialSlowdown(now)
+	}
+	if l.phase == ppRamp || l.phase == ppFreeze {
+		l.nextSlowdown = now.Add(slowdownPeriod * now.Sub(l.slowdownStart))
+	}
+	l.phase = ppAvoid
+	l.ssthresh = l.cwnd
+}
+
+// OnSpuriousLoss restores the window, ssthresh, phase and slowdown
+// schedule from before the latest OnLoss halving, unless a timeout came
+// since (Controller; RFC 4015's response). The window keeps any growth
+// made since, as Linux's undo does. The loss rate keeps the packets
+// counted (OnPacketsLost): the connection does not report how many of an
+// episode's were spurious, and the rate decays over its horizon.
+func (l *LEDBATPP) OnSpuriousLoss(now time.Time) {
+	if !l.undo.valid {
+		return
+	}
+	l.cwnd = l.clamp(max(l.cwnd, l.undo.cwnd))
+	l.ssthresh = max(l.ssthresh, l.undo.ssthresh)
+	l.phase, l.nextSlowdown = l.undo.phase, l.undo.nextSlowdown
+	l.undo.valid = false
+	l.decreased = false
+}
+
+// OnPacketsLost counts n packets declared lost into the loss rate
+// (LossCounter). The rate is per packet, not per OnLoss: a connection that
+// reports one loss per recovery episode would otherwise make a policer
+// dropping a tenth of a large window look like one random loss per RTT.
+func (l *LEDBATPP) OnPacketsLost(n int) {
+	l.lossRate += float64(max(0, n)) / lossHorizon
+}
+
+// randomLoss reports whether a loss now is to be taken for random loss.
+func (l *LEDBATPP) randomLoss() bool {
+	return l.cfg.LossTolerance > 0 && l.lossRate < l.cfg.LossTolerance && l.queueEmpty()
+}
+
+// queueEmpty reports whether the delay shows no queue to speak of: at most
+// a tenth of the target.
+func (l *LEDBATPP) queueEmpty() bool {
+	return l.hasQD && l.qd*emptyQueueShare <= l.cfg.Target
+}
+
+// OnTimeout drops the window to one packet, below the floor (RFC 6817
+// 2.4.2 "cwnd = 1 * MSS", RFC 5681 3.1's loss window: only the oldest
+// packet is resent until an ACK shows the path works), and slow-starts back
+// to half the window it had (as LEDBAT.OnTimeout); the next ACK restores
+// the floor. A slowdown in progress is abandoned and rescheduled from its
+// own length.
+func (l *LEDBATPP) OnTimeout(now time.Time) {
+	l.undo.valid = false
+	base := l.cwnd
+	if l.phase == ppFreeze || l.phase == ppRamp {
+		base = max(base, l.ssthresh)
+		l.nextSlowdown = now.Add(slowdownPeriod * now.Sub(l.slowdownStart))
+	}
+	l.ssthresh = max(base/2, 2*l.mss)
+	l.cwnd = min(l.mss, l.floor)
+	l.phase = ppAvoid
+	if l.ssthresh > l.cwnd {
+		l.phase = ppSlowStart
+	}
+	if l.nextSlowdown.IsZero() {
+		l.scheduleInitialSlowdown(now)
+	}
+	l.decreased, l.lastDecrease = true, now
+}
+
+// SetMSS changes the size of a full packet, for a connection whose
+// packets grow or shrink with path MTU discovery (as LEDBAT.SetMSS): the
+// floor, the slowdown's two packets, GAIN's per-packet increase and the
+// growth cap of one packet beyond the flight follow at once; the window
+// itself stays, within the new floor.
+func (l *LEDBATPP) SetMSS(mss int) {
+	if mss <= 0 || mss == l.cfg.MSS {
+		return
+	}
+	l.cfg.MSS = mss
+	l.mss = float64(mss)
+	l.floor = float64(l.cfg.MinWindow) * l.mss
+	l.ceiling = max(float64(l.cfg.MaxWindowBytes), l.floor)
+	l.cwnd = l.clamp(l.cwnd)
+}
+
+// clamp bounds a window to [floor, ceiling].
+func (l *LEDBATPP) clamp(w float64) float64 { return max(l.floor, min(w, l.ceiling)) }

@@ -1,0 +1,384 @@
+package cc
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+// ppHarness drives one LEDBATPP through virtual time, one RTT per round.
+type ppHarness struct {
+	t   *testing.T
+	l   *LEDBATPP
+	now time.Time
+	rtt time.Duration
+}
+
+func newPPHarness(t *testing.T, cfg LEDBATPPConfig, rtt time.Duration) *ppHarness {
+	if cfg.MSS == 0 {
+		cfg.MSS = mss
+	}
+	return &ppHarness{t: t, l: NewLEDBATPP(t0, cfg), now: t0, rtt: rtt}
+}
+
+func (h *ppHarness) ack(acked, flight int, qd time.Duration) {
+	h.l.OnAck(Ack{Now: h.now, AckedBytes: acked, FlightBefore: flight, Delay: delayFor(qd), HasDelay: true, RTT: h.rttWith(qd)})
+}
+
+// rttWith is the RTT a sender sees with qd of queue on the path.
+func (h *ppHarness) rttWith(qd time.Duration) time.Duration {
+	if h.rtt == 0 {
+		return 0
+	}
+	return h.rtt + qd
+}
+
+// settle establishes the base delay and the filter at qd with duplicate
+// ACKs, which carry samples and acknowledge nothing.
+func (h *ppHarness) settle(qd time.Duration) {
+	h.ack(0, 0, 0)
+	for range filterSize {
+		h.ack(0, 0, qd)
+	}
+}
+
+// round acknowledges one window in MSS-sized ACKs spread over one RTT, the
+// sender keeping the window full, and returns the window it started with.
+func (h *ppHarness) round(qd time.Duration) int {
+	start := h.l.Window()
+	n := max(1, start/mss)
+	step := h.rtt / time.Duration(n)
+	for left := start; left > 0; left -= mss {
+		h.ack(min(mss, left), h.l.Window(), qd)
+		h.now = h.now.Add(step)
+	}
+	return start
+}
+
+// grow takes the controller out of slow start at window w (in packets)
+// with a loss-free exit on delay, then lets the queue settle at qd.
+func (h *ppHarness) leaveSlowStartAt(w int, qd time.Duration) {
+	h.settle(0)
+	for h.l.Window() < w*mss {
+		h.round(0)
+	}
+	h.round(h.l.cfg.Target) // over 3/4 of the target: slow start ends
+	if h.l.phase != ppAvoid {
+		h.t.Fatalf("phase %v after the delay reached the target, want avoid", h.l.phase)
+	}
+	h.settle(qd)
+}
+
+// Draft section 4.2 (target 60 ms), RFC 6817 2.5 (MIN_CWND and INIT_CWND 2).
+func TestLEDBATPPDefaults(t *testing.T) {
+	cfg := LEDBATPPConfig{MSS: 1}.withDefaults()
+	want := LEDBATPPConfig{MSS: 1, Target: 60 * time.Millisecond, MinWindow: 2, InitialWindow: 2,
+		MaxWindowBytes: 1 << 30, LossTolerance: 0.03}
+	if cfg != want {
+		t.Errorf("defaults %+v, want %+v", cfg, want)
+	}
+	l := NewLEDBATPP(t0, LEDBATPPConfig{MSS: 1400})
+	if l.Window() != 2800 || !l.InSlowStart() {
+		t.Errorf("new controller: window %d, slow start %v; want 2800, true", l.Window(), l.InSlowStart())
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("MSS 0: no panic")
+		}
+	}()
+	NewLEDBATPP(t0, LEDBATPPConfig{})
+}
+
+// Draft section 4.3: GAIN = 1 / min(16, 2*TARGET/base) with the base RTT
+// (not rounded up: see LEDBATPP.gain); with no RTT known, the smallest
+// gain. Without the peer's delays the base is the smallest RTT less the
+// queuing delay.
+func TestLEDBATPPGainScalesWithBaseRTT(t *testing.T) {
+	for _, tt := range []struct {
+		rtt  time.Duration
+		want float64
+	}{
+		{0, 1.0 / 16},
+		{time.Millisecond, 1.0 / 16},
+		{10 * time.Millisecond, 1.0 / 12},
+		{40 * time.Millisecond, 1.0 / 3},
+		{100 * time.Millisecond, 1 / 1.2},
+		{120 * time.Millisecond, 1},
+		{time.Second, 1},
+	} {
+		h := newPPHarness(t, LEDBATPPConfig{}, tt.rtt)
+		h.settle(30 * time.Millisecond) // RTT = rtt + 30 ms, less the 30 ms queue
+		if got := h.l.gain(); math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("base RTT %v: gain %v, want %v", tt.rtt, got, tt.want)
+		}
+	}
+}
+
+// The base RTT is the sum of the two directions' base one-way delays once
+// the peer's are known, whatever the smoothed RTT says.
+func TestLEDBATPPBaseRTTFromOneWayDelays(t *testing.T) {
+	h := newPPHarness(t, LEDBATPPConfig{}, 200*time.Millisecond)
+	h.settle(0)           // our packets: 20 ms plus the clock offset
+	offset := clockOffset // a variable: the wrap is meant
+	h.l.OnPeerDelay(h.now, 30_000-offset)
+	if got := h.l.baseRTT(); got != 50*time.Millisecond {
+		t.Errorf("base RTT %v, want 50 ms (20 + 30)", got)
+	}
+	if got, want := h.l.gain(), 1/2.4; math.Abs(got-want) > 1e-9 {
+		t.Errorf("gain %v, want %v", got, want)
+	}
+}
+
+// Draft section 4.3: below the target, congestion avoidance adds GAIN
+// packets per RTT, less than Reno's one.
+func TestLEDBATPPAdditiveIncrease(t *testing.T) {
+	h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, 40*time.Millisecond)
+	h.leaveSlowStartAt(50, 10*time.Millisecond)
+	for r := range 5 {
+		start := h.round(10 * time.Millisecond)
+		got := float64(h.l.Window()-start) / mss
+		if math.Abs(got-1.0/3) > 0.02 {
+			t.Fatalf("round %d: window grew by %.3f packets, want GAIN = 1/3", r, got)
+		}
+	}
+}
+
+// Deviation documented on avoidAck: with no queue at all, congestion
+// avoidance grows like slow start (GAIN per acknowledged packet); with a
+// queue of a tenth of the target or more, by GAIN packets per RTT.
+func TestLEDBATPPGrowthWithEmptyQueue(t *testing.T) {
+	h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, 40*time.Millisecond) // GAIN 1/3
+	h.leaveSlowStartAt(60, 0)
+	start := h.round(0)
+	if got := float64(h.l.Window()) / float64(start); math.Abs(got-4.0/3) > 0.05 {
+		t.Errorf("no queue: window × %.3f in one RTT, want × 4/3", got)
+	}
+	h.settle(10 * time.Millisecond)
+	start = h.round(10 * time.Millisecond)
+	if got := float64(h.l.Window()-start) / mss; got > 0.4 {
+		t.Errorf("10 ms of queue: window grew by %.2f packets in one RTT, want GAIN = 1/3", got)
+	}
+}
+
+// Draft section 4.4: above the target, the window shrinks per RTT by
+// C*W*(delay/target - 1) less the gain, and by at most half; C is 2 here
+// (see ppDecreaseConstant).
+func TestLEDBATPPMultiplicativeDecrease(t *testing.T) {
+	for _, tt := range []struct {
+		qd   time.Duration
+		want float64 // the window after one RTT, as a share of the window before
+	}{
+		{63 * time.Millisecond, 0.90},
+		{66 * time.Millisecond, 0.80},
+		{72 * time.Millisecond, 0.60},
+		{75 * time.Millisecond, 0.50},
+		{time.Second, 0.50}, // the cap: at most half per RTT
+	} {
+		h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, 200*time.Millisecond)
+		h.leaveSlowStartAt(200, tt.qd)
+		start := h.round(tt.qd)
+		got := float64(h.l.Window()) / float64(start)
+		if math.Abs(got-tt.want) > 0.01 {
+			t.Errorf("delay %v: window × %.3f in one RTT, want %.2f", tt.qd, got, tt.want)
+		}
+		if h.l.Window() < 2*mss {
+			t.Errorf("delay %v: window %d below the floor", tt.qd, h.l.Window())
+		}
+	}
+}
+
+// Draft section 4.5: slow start grows by GAIN per acknowledged packet and
+// ends once the delay exceeds 3/4 of the target.
+func TestLEDBATPPModifiedSlowStart(t *testing.T) {
+	h := newPPHarness(t, LEDBATPPConfig{}, 40*time.Millisecond) // GAIN 1/3
+	h.settle(0)
+	for h.l.Window() < 20*mss {
+		start := h.round(0)
+		ratio := float64(h.l.Window()) / float64(start)
+		if math.Abs(ratio-4.0/3) > 0.1 {
+			t.Fatalf("window %d -> %d in one RTT, want × 4/3", start, h.l.Window())
+		}
+	}
+	h.round(44 * time.Millisecond)
+	if !h.l.InSlowStart() {
+		t.Fatal("slow start ended at 44 ms of queue, below 3/4 of 60 ms")
+	}
+	for range filterSize {
+		h.ack(0, 0, 46*time.Millisecond)
+	}
+	w := h.l.Window()
+	h.ack(mss, w, 46*time.Millisecond)
+	if h.l.InSlowStart() || h.l.Window() != w {
+		t.Fatalf("at 46 ms of queue: slow start %v, window %d -> %d; want it ended where it stood", h.l.InSlowStart(), w, h.l.Window())
+	}
+}
+
+// Draft section 4.6.1 and 4.6.2: two RTTs after slow start the window
+// drops to two packets for two RTTs, then slow-starts back to where it was;
+// the next slowdown comes nine slowdown-durations after that one ended.
+func TestLEDBATPPSlowdowns(t *testing.T) {
+	const rtt = 100 * time.Millisecond
+	h := newPPHarness(t, LEDBATPPConfig{}, rtt)
+	h.leaveSlowStartAt(40, 30*time.Millisecond)
+	exit := h.now
+	before := h.l.Window()
+	var frozeAt, endAt time.Time
+	for i := 0; i < 200 && endAt.IsZero(); i++ {
+		phase := h.l.phase
+		h.round(30 * time.Millisecond)
+		switch {
+		case phase != ppFreeze && h.l.phase == ppFreeze:
+			frozeAt = h.now
+			if h.l.Window() != 2*mss {
+				t.Fatalf("slowdown window %d, want 2 packets", h.l.Window())
+			}
+		case phase == ppRamp && h.l.phase == ppAvoid:
+			endAt = h.now
+		}
+	}
+	if frozeAt.IsZero() || endAt.IsZero() {
+		t.Fatal("no complete slowdown within 200 RTTs")
+	}
+	if d := frozeAt.Sub(exit); d < 2*rtt || d > 4*rtt {
+		t.Errorf("initial slowdown %v after slow start, want about 2 RTTs", d)
+	}
+	if h.l.Window() < before {
+		t.Errorf("after the slowdown the window is %d, want back at %d or more", h.l.Window(), before)
+	}
+	// Phase changes happen within a round and are seen at its end: allow
+	// a round of error at each end of the slowdown.
+	next, d := h.l.nextSlowdown.Sub(endAt), endAt.Sub(frozeAt)
+	if next < 9*(d-2*rtt) || next > 9*(d+2*rtt) {
+		t.Errorf("next slowdown %v after the end, want 9 × the slowdown (≈ %v)", next, 9*d)
+	}
+	// The freeze lasts two RTTs.
+	h2 := newPPHarness(t, LEDBATPPConfig{}, rtt)
+	h2.leaveSlowStartAt(40, 10*time.Millisecond)
+	for h2.l.phase != ppFreeze {
+		h2.round(10 * time.Millisecond)
+	}
+	frozen := 0
+	for h2.l.phase == ppFreeze {
+		h2.round(10 * time.Millisecond)
+		frozen++
+	}
+	if frozen < 2 || frozen > 3 {
+		t.Errorf("freeze lasted %d rounds, want 2 RTTs", frozen)
+	}
+	// Off, there are none.
+	h3 := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, rtt)
+	h3.leaveSlowStartAt(40, 10*time.Millisecond)
+	for range 100 {
+		h3.round(10 * time.Millisecond)
+		if h3.l.phase != ppAvoid {
+			t.Fatalf("NoSlowdowns: phase %v", h3.l.phase)
+		}
+	}
+}
+
+// Deviation documented on OnLoss: with no queue and a low loss rate, a loss
+// is random and the window holds; with a queue it halves (RFC 6817 2.4.2);
+// a loss rate above the tolerance with no queue (a policer) halves too.
+func TestLEDBATPPLossResponse(t *testing.T) {
+	t.Run("random", func(t *testing.T) {
+		h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, 20*time.Millisecond)
+		h.leaveSlowStartAt(100, 0)
+		w := h.l.Window()
+		for range 20 {
+			for range 99 {
+				h.ack(mss, h.l.Window(), 0)
+			}
+			h.l.OnPacketsLost(1)
+			h.l.OnLoss(h.now, h.rtt) // 1% loss
+			h.now = h.now.Add(h.rtt)
+		}
+		if h.l.Window() < w {
+			t.Errorf("1%% loss, no queue: window %d -> %d, want no decrease", w, h.l.Window())
+		}
+	})
+	t.Run("queue", func(t *testing.T) {
+		h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, 20*time.Millisecond)
+		h.leaveSlowStartAt(100, 40*time.Millisecond)
+		w := h.l.Window()
+		h.l.OnLoss(h.now, h.rtt)
+		if got := h.l.Window(); got != w/2 {
+			t.Errorf("loss with 40 ms of queue: window %d -> %d, want halved", w, got)
+		}
+		h.l.OnLoss(h.now.Add(h.rtt/2), h.rtt)
+		if got := h.l.Window(); got != w/2 {
+			t.Errorf("second loss within an RTT: window %d, want %d", got, w/2)
+		}
+	})
+	t.Run("policer", func(t *testing.T) {
+		h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, 20*time.Millisecond)
+		h.leaveSlowStartAt(100, 0)
+		w := h.l.Window()
+		for range 50 { // 10% loss
+			for range 9 {
+				h.ack(mss, h.l.Window(), 0)
+			}
+			h.l.OnPacketsLost(1)
+			h.l.OnLoss(h.now, h.rtt)
+			h.now = h.now.Add(h.rtt)
+		}
+		if h.l.Window() > w/2 {
+			t.Errorf("10%% loss, no queue: window %d -> %d, want at least halved", w, h.l.Window())
+		}
+	})
+	t.Run("draft", func(t *testing.T) {
+		h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true, LossTolerance: -1}, 20*time.Millisecond)
+		h.leaveSlowStartAt(100, 0)
+		w := h.l.Window()
+		h.l.OnLoss(h.now, h.rtt)
+		if got := h.l.Window(); got != w/2 {
+			t.Errorf("LossTolerance < 0: window %d -> %d, want halved", w, got)
+		}
+	})
+	t.Run("slow start", func(t *testing.T) {
+		h := newPPHarness(t, LEDBATPPConfig{}, 20*time.Millisecond)
+		h.settle(0)
+		h.round(0)
+		h.l.OnLoss(h.now, h.rtt)
+		if !h.l.InSlowStart() {
+			t.Error("a random loss ended slow start")
+		}
+	})
+}
+
+// RFC 5681 3.1 as LEDBAT: a timeout drops the window to the floor and slow
+// start climbs back to half of it.
+func TestLEDBATPPTimeout(t *testing.T) {
+	h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, 40*time.Millisecond)
+	h.leaveSlowStartAt(40, 0)
+	w := h.l.Window()
+	h.l.OnTimeout(h.now)
+	if h.l.Window() != mss || !h.l.InSlowStart() {
+		t.Fatalf("after a timeout: window %d, slow start %v; want 1 packet, true", h.l.Window(), h.l.InSlowStart())
+	}
+	h.ack(mss, mss, 0)
+	if h.l.Window() < 2*mss {
+		t.Fatalf("after the first ACK: window %d, want the 2-packet floor", h.l.Window())
+	}
+	for range 100 {
+		h.round(10 * time.Millisecond)
+	}
+	if h.l.InSlowStart() || h.l.Window() < w/2 {
+		t.Errorf("100 RTTs after the timeout: window %d, slow start %v; want at least %d, false", h.l.Window(), h.l.InSlowStart(), w/2)
+	}
+}
+
+// Path MTU discovery changes the packet size mid-connection: the floor and
+// the per-packet increase follow, the window stays.
+func TestLEDBATPPSetMSS(t *testing.T) {
+	h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, 40*time.Millisecond)
+	h.leaveSlowStartAt(20, 10*time.Millisecond)
+	w := h.l.Window()
+	h.l.SetMSS(9000)
+	if h.l.Window() != max(w, 18000) || h.l.floor != 18000 {
+		t.Fatalf("after SetMSS(9000): window %d, floor %v; want %d, 18000", h.l.Window(), h.l.floor, max(w, 18000))
+	}
+	h.l.SetMSS(0) // ignored
+	if h.l.cfg.MSS != 9000 {
+		t.Fatalf("SetMSS(0) changed the MSS to %d", h.l.cfg.MSS)
+	}
+}

@@ -1,0 +1,184 @@
+package cc
+
+import (
+	"math"
+	"time"
+)
+
+// defaultRecvRTT stands in for the RTT before a receiver can estimate it.
+const defaultRecvRTT = 100 * time.Millisecond
+
+// RLEDBATConfig configures a receiver-side controller. Zero fields take the
+// defaults named in their comments; only MSS is required.
+type RLEDBATConfig struct {
+	// MSS is the size of a full packet in bytes. Required: must be > 0.
+	MSS int
+	// Target is the queuing delay the receiver tolerates before it limits
+	// the sender. Default DefaultPPTarget (60 ms), LEDBAT++'s (RFC 9840
+	// section 4 runs LEDBAT++ at the receiver).
+	Target time.Duration
+	// MinWindow is the window floor in packets. Default 2.
+	MinWindow int
+	// MaxWindowBytes is the ceiling, the receive buffer. Default
+	// DefaultMaxWindowBytes.
+	MaxWindowBytes int
+}
+
+// RLEDBAT is a receiver-driven LEDBAT++ (rLEDBAT, RFC 9840) adapted to
+// uTP: from the one-way delay of the peer's packets, which a uTP receiver
+// measures anyway to fill in timestamp_difference, it computes a window
+// that the connection advertises (wnd_size) when it is below the free
+// receive buffer. A sender that ignores delay (CUBIC, or no congestion
+// control at all) is then held near the target by our advertised window.
+//
+// The window is inactive (at the ceiling) until the queue first exceeds
+// 3/4 of the target, LEDBAT++'s slow-start exit; it then starts from the
+// bytes received in the last RTT and follows LEDBAT++'s congestion
+// avoidance (additive increase of GAIN per RTT below the target,
+// multiplicative decrease above it). While the delay shows almost no queue
+// (under a quarter of the target) it stays at least twice the bytes
+// received per RTT, so a sender that holds the delay down itself, as a
+// LEDBAT sender does, is never the receiver's to limit.
+//
+// The RTT, which a pure receiver cannot measure from ACKs, is the sum of
+// the two directions' base one-way delays (the clock offset cancels) plus
+// the queue.
+type RLEDBAT struct {
+	cfg     RLEDBATConfig
+	mss     float64
+	floor   float64
+	ceiling float64
+	target  float64 // microseconds
+	wnd     float64
+	active  bool
+
+	fwd delayHist // delays we measure of the peer's packets: the queue we watch
+	rev delayHist // the peer's timestamp_difference: our packets' delays
+	qd  time.Duration
+
+	recvd     int64     // payload bytes received
+	markAt    time.Time // start of the current rate interval
+	markRecvd int64
+	perRTT    float64 // bytes received in the last interval, scaled to an RTT
+}
+
+// NewRLEDBAT returns a receiver controller; now starts its delay history.
+// It panics if cfg.MSS <= 0.
+func NewRLEDBAT(now time.Time, cfg RLEDBATConfig) *RLEDBAT {
+	if cfg.MSS <= 0 {
+		panic("cc: RLEDBATConfig.MSS must be > 0")
+	}
+	if cfg.Target <= 0 {
+		cfg.Target = DefaultPPTarget
+	}
+	if cfg.MinWindow <= 0 {
+		cfg.MinWindow = DefaultPPMinWindow
+	}
+	if cfg.MaxWindowBytes <= 0 {
+		cfg.MaxWindowBytes = DefaultMaxWindowBytes
+	}
+	mss := float64(cfg.MSS)
+	floor := float64(cfg.MinWindow) * mss
+	ceiling := max(float64(cfg.MaxWindowBytes), floor)
+	return &RLEDBAT{
+		cfg: cfg, mss: mss, floor: floor, ceiling: ceiling, wnd: ceiling,
+		target: float64(cfg.Target.Microseconds()),
+		fwd:    newDelayHist(now), rev: newDelayHist(now), markAt: now,
+	}
+}
+
+// Window returns the window the receiver would advertise, in bytes: the
+// ceiling while inactive.
+func (r *RLEDBAT) Window() int { return int(r.wnd) }
+
+// QueuingDelay returns the queuing delay of the peer's packets.
+func (r *RLEDBAT) QueuingDelay() time.Duration { return r.qd }
+
+// OnPacket applies one packet from the peer: delay is the one-way delay we
+// measured of it (our clock minus its timestamp, 0: none), echoed the
+// timestamp_difference it carries (0: none), payload its data bytes.
+func (r *RLEDBAT) OnPacket(now time.Time, delay, echoed uint32, payload int) {
+	if followDrift(&r.fwd, &r.rev, now, echoed) || delay != 0 {
+		if delay != 0 {
+			r.fwd.add(now, delay)
+		}
+		if us, ok := r.fwd.queuingDelay(); ok {
+			r.qd = time.Duration(us) * time.Microsecond
+		}
+	}
+	if payload <= 0 {
+		return
+	}
+	r.recvd += int64(payload)
+	r.measureRate(now)
+	if !r.active {
+		if r.qd*ppSlowStartExitDen <= r.cfg.Target*ppSlowStartExitNum {
+			return
+		}
+		r.active = true
+		r.wnd = r.clamp(r.perRTT)
+	}
+	r.update(float64(payload))
+}
+
+// update moves the active window for payload bytes received.
+func (r *RLEDBAT) update(payload float64) {
+	qd := float64(r.qd.Microseconds())
+	if qd*4 < r.target {
+		r.wnd = r.clamp(max(r.wnd, 2*r.perRTT))
+	}
+	perRTT := r.gain() * r.mss
+	if qd > r.target {
+		perRTT -= ppDecreaseConstant * r.wnd * (qd/r.target - 1)
+	}
+	r.wnd = r.clamp(r.wnd + max(perRTT*payload/r.wnd, -payload/2))
+}
+
+// measureRate keeps perRTT, the bytes received per RTT over the last
+// interval of about one RTT.
+func (r *RLEDBAT) measureRate(now time.Time) {
+	rtt := r.rtt()
+	elapsed := now.Sub(r.markAt)
+	if elapsed < rtt {
+		return
+	}
+	r.perRTT = float64(r.recvd-r.markRecvd) * rtt.Seconds() / elapsed.Seconds()
+	r.markAt, r.markRecvd = now, r.recvd
+}
+
+// baseRTT is the sum of both directions' base delays, or 0 before both
+// are known: each sample carries the clock offset between the hosts, with
+// opposite signs in the two directions.
+func (r *RLEDBAT) baseRTT() time.Duration {
+	f, ok1 := r.fwd.baseDelay()
+	b, ok2 := r.rev.baseDelay()
+	if !ok1 || !ok2 {
+		return 0
+	}
+	sum := f + b
+	if int32(sum) <= 0 {
+		return 0
+	}
+	return time.Duration(sum) * time.Microsecond
+}
+
+// rtt estimates the current RTT: the base RTT plus the queue.
+func (r *RLEDBAT) rtt() time.Duration {
+	base := r.baseRTT()
+	if base == 0 {
+		return defaultRecvRTT
+	}
+	return max(base+r.qd, time.Millisecond)
+}
+
+// gain is LEDBAT++'s GAIN (see LEDBATPP.gain) from the base RTT.
+func (r *RLEDBAT) gain() float64 {
+	base := r.baseRTT()
+	if base == 0 {
+		return 1.0 / maxGainDivisor
+	}
+	f := math.Ceil(2 * r.cfg.Target.Seconds() / base.Seconds())
+	return 1 / min(maxGainDivisor, max(1, f))
+}
+
+func (r *RLEDBAT) clamp(w float64) float64 { return max(r.floor, min(w, r.ceiling)) }

@@ -1,0 +1,79 @@
+package utp
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+)
+
+// setDontFragment makes every datagram of u leave with DF set (IPv4) or
+// unfragmented (IPv6), whichever path sent it (one sendto, a gathered
+// sendmsg, a UDP_SEGMENT run): a packet too large for the path is then
+// dropped, and path MTU discovery (docs/protocol.md) finds the size,
+// rather than the kernel or a router splitting every packet in two.
+// IP_PMTUDISC_PROBE sets DF but ignores the path MTU the kernel learned
+// from ICMP, so sends fail with EMSGSIZE only above the local link's MTU
+// and probes above a learned value still go out (RFC 8899 does not trust
+// ICMP alone). A dual-stack socket takes both families' options. It
+// reports whether DF is set for the socket's family.
+func setDontFragment(u *net.UDPConn) bool {
+	rc, err := u.SyscallConn()
+	if err != nil {
+		return false
+	}
+	ok := false
+	_ = rc.Control(func(fd uintptr) {
+		f := int(fd)
+		domain, err := unix.GetsockoptInt(f, unix.SOL_SOCKET, unix.SO_DOMAIN)
+		if err != nil {
+			return
+		}
+		v4 := unix.SetsockoptInt(f, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_PROBE) == nil
+		if domain == unix.AF_INET {
+			ok = v4
+			return
+		}
+		ok = unix.SetsockoptInt(f, unix.IPPROTO_IPV6, unix.IPV6_MTU_DISCOVER, unix.IPV6_PMTUDISC_PROBE) == nil &&
+			unix.SetsockoptInt(f, unix.IPPROTO_IPV6, unix.IPV6_DONTFRAG, 1) == nil
+	})
+	return ok
+}
+
+// routeMTU returns the MTU of the route to addr (the outgoing link's, or
+// a smaller one the kernel learned), read from a UDP socket connected to
+// it, which sends nothing; 0 if unknown.
+func routeMTU(addr netip.Addr) int {
+	family, level, opt := unix.AF_INET6, unix.IPPROTO_IPV6, unix.IPV6_MTU
+	var sa unix.Sockaddr
+	if addr.Is4() {
+		family, level, opt = unix.AF_INET, unix.IPPROTO_IP, unix.IP_MTU
+		sa = &unix.SockaddrInet4{Port: 9, Addr: addr.As4()}
+	} else {
+		sa6 := &unix.SockaddrInet6{Port: 9, Addr: addr.As16()}
+		if z := addr.Zone(); z != "" {
+			if ifi, err := net.InterfaceByName(z); err == nil {
+				sa6.ZoneId = uint32(ifi.Index)
+			}
+		}
+		sa = sa6
+	}
+	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0
+	}
+	defer unix.Close(fd)
+	if unix.Connect(fd, sa) != nil {
+		return 0
+	}
+	mtu, err := unix.GetsockoptInt(fd, level, opt)
+	if err != nil {
+		return 0
+	}
+	return mtu
+}
+
+// isMsgSize reports whether err is EMSGSIZE: the datagram is larger than
+// the local link (DF is set, so the kernel does not fragment it).
+func isMsgSize(err error) bool { return errors.Is(err, unix.EMSGSIZE) }
