@@ -74,6 +74,9 @@ type Conn struct {
 	// peer's FIN, so once the peer acknowledges our FIN it has that ACK and
 	// no TIME-WAIT is needed.
 	finAfterEOF bool
+	// timeWaitRestarts counts the peer's retransmissions that restarted
+	// TIME-WAIT (restartTimeWait).
+	timeWaitRestarts uint8
 
 	events pendingEvents
 	stats  Stats
@@ -293,6 +296,7 @@ func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
 	case admitDup:
 		c.stats.Duplicates++
 		c.rcv.ackNow = true // our ACK may have been lost
+		c.restartTimeWait(now)
 		return
 	}
 	c.noteReceived(now, &h)

@@ -233,10 +233,33 @@ func (c *Conn) checkDone(now time.Time) {
 		c.fail(nil)
 		return
 	}
-	tw := c.cfg.TimeWait
-	if tw <= 0 {
-		tw = 4 * max(c.cfg.RTT.MaxBackoff, c.rto())
-	}
-	c.timers[timerTimeWait] = now.Add(tw)
+	c.timers[timerTimeWait] = now.Add(c.timeWaitLen())
 	c.releaseBuffers()
+}
+
+// timeWaitLen is how long TIME-WAIT lasts (Config.TimeWait).
+func (c *Conn) timeWaitLen() time.Duration {
+	if c.cfg.TimeWait > 0 {
+		return c.cfg.TimeWait
+	}
+	return 4 * max(c.cfg.RTT.MaxBackoff, c.rto())
+}
+
+// maxTimeWaitRestarts bounds how often a retransmission from the peer
+// restarts TIME-WAIT, so that a forger who knows the connection id cannot
+// hold the connection for ever; a genuine peer gives up after
+// Config.MaxTimeouts retransmissions of one packet anyway.
+const maxTimeWaitRestarts = 8
+
+// restartTimeWait starts TIME-WAIT again when the peer retransmits what
+// we already hold: our ACK of its last packets was lost, and it will try
+// again after its backed-off timeout, which a TIME-WAIT counted from our
+// first ACK may no longer cover on a lossy path (it would then be answered
+// with RESET). RFC 9293 3.10.7.4 restarts TCP's 2 MSL timer the same way.
+func (c *Conn) restartTimeWait(now time.Time) {
+	if c.timers[timerTimeWait].IsZero() || c.timeWaitRestarts >= maxTimeWaitRestarts {
+		return
+	}
+	c.timeWaitRestarts++
+	c.timers[timerTimeWait] = now.Add(c.timeWaitLen())
 }
