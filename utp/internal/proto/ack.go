@@ -207,19 +207,13 @@ func (c *Conn) dupThreshold() int {
 // loss, fast_resend_seq_nr). A path MTU probe's loss is not congestion:
 // it starts no episode.
 func (c *Conn) markLost(now time.Time, p *outPacket) {
-	s := &c.snd
-	if p.inFlight {
-		p.inFlight = false
-		s.flight -= p.size()
-	}
 	if !p.lost {
-		p.lost = true
-		s.lostN++
 		c.stats.FastRetransmits++
 		if lc, ok := c.ctrl.(cc.LossCounter); ok {
 			lc.OnPacketsLost(1) // every packet, not once per episode
 		}
 	}
+	c.withdraw(p)
 	p.fastResent = true
 	if p.probe {
 		c.probeLost(now, p, false)

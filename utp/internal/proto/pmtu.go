@@ -319,8 +319,9 @@ func (c *Conn) PathTooBig(now time.Time, n int) {
 	c.arm(now)
 }
 
-// withdraw takes a probe out of flight to be resent, without the
-// congestion response a lost packet gets.
+// withdraw takes a packet out of flight and marks it for resending,
+// without the congestion response a lost packet gets (markLost adds it):
+// how a lost path MTU probe is taken back.
 func (c *Conn) withdraw(p *outPacket) {
 	s := &c.snd
 	if p.inFlight {
