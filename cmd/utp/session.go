@@ -62,7 +62,8 @@ func newSummary(h fileproto.Header, offset, n int64, sum [32]byte, took time.Dur
 	return summary{
 		File: h.Name, Bytes: offset + n, Resumed: offset, Seconds: took.Seconds(),
 		MBPerSecond: float64(n) / 1e6 / max(took.Seconds(), 1e-9),
-		RTTMillis:   float64(st.RTT.Microseconds()) / 1000,
+		RTTMillis:   float64(st.MinRTT.Microseconds()) / 1000,
+		SRTTMillis:  float64(st.RTT.Microseconds()) / 1000,
 		Retransmits: st.Retransmits, SHA256: fmt.Sprintf("%x", sum),
 		Peer: c.RemoteAddr().String(),
 	}

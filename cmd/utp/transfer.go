@@ -19,9 +19,15 @@ type summary struct {
 	Resumed     int64   `json:"resumed_from"` // bytes an earlier attempt had moved
 	Seconds     float64 `json:"seconds"`
 	MBPerSecond float64 `json:"mb_per_s"` // 10^6 bytes moved now, per second
-	// RTTMillis is the connection's smoothed round-trip time, omitted
-	// (0) when no packet of ours was acknowledged with a usable sample.
-	RTTMillis   float64 `json:"rtt_ms,omitempty"`
+	// RTTMillis is the path's round-trip time: the smallest sample this
+	// end took, so that sender and receiver report the same quantity (a
+	// bulk sender's smoothed RTT also counts the queue it builds, which
+	// the receiver's few samples do not see). Omitted (0) when no packet
+	// of ours was acknowledged with a usable sample.
+	RTTMillis float64 `json:"rtt_ms,omitempty"`
+	// SRTTMillis is this end's smoothed RTT at the end, queue included:
+	// on a sender it shows the queuing the transfer caused.
+	SRTTMillis  float64 `json:"srtt_ms,omitempty"`
 	Retransmits uint64  `json:"retransmits"`
 	SHA256      string  `json:"sha256"`
 	Peer        string  `json:"peer"`
@@ -34,7 +40,13 @@ func (s summary) print(asJSON bool) {
 	}
 	rtt, resumed := "", ""
 	if s.RTTMillis > 0 {
-		rtt = fmt.Sprintf("RTT %.1f ms, ", s.RTTMillis)
+		// Loopback round trips are tens of microseconds: keep two
+		// significant digits there.
+		prec := 1
+		if s.RTTMillis < 1 {
+			prec = 2
+		}
+		rtt = fmt.Sprintf("path RTT %.*f ms, ", prec, s.RTTMillis)
 	}
 	if s.Resumed > 0 {
 		resumed = fmt.Sprintf(" (resumed at %s)", humanBytes(s.Resumed))
