@@ -31,6 +31,31 @@ func sendSession(c *utp.Conn, s *utp.Socket, files []fileproto.Source, idle time
 	return sent, nil
 }
 
+// sendWatched is sendSession, except that it returns at once with the
+// daemon's error when the INET256 node under ep fails: a sender blocked
+// reading standard input would not notice until its next write. The
+// abandoned session ends with the process.
+func sendWatched(c *utp.Conn, ep *endpoint, files []fileproto.Source, idle time.Duration) ([]fileproto.Sent, error) {
+	if ep.failed == nil {
+		return sendSession(c, ep.sock, files, idle)
+	}
+	type result struct {
+		sent []fileproto.Sent
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sent, err := sendSession(c, ep.sock, files, idle)
+		done <- result{sent, err}
+	}()
+	select {
+	case r := <-done:
+		return r.sent, r.err
+	case <-ep.failed:
+		return nil, ep.daemonGone(nil)
+	}
+}
+
 // recvSession runs the receiver's side over c. After the sender's
 // "done" it sends its FIN first and waits (bounded) for the sender's, so
 // that nothing unread resets the connection; after a refusal it makes

@@ -124,12 +124,15 @@ receiver keeps what arrived) and exits 130 or 143.`,
 			srcs.lag = func() int64 { return int64(c.Unacknowledged()) }
 			in := catchInterrupts(ep.Close)
 			defer in.stop()
-			sent, err := sendSession(c, ep.sock, srcs.list, f.idle)
+			sent, err := sendWatched(c, ep, srcs.list, f.idle)
 			srcs.stopBars()
 			if code := in.interrupted(); code != 0 && err != nil {
 				return fail(code, "interrupted: the connection was reset; run the same command again to resume")
 			}
 			if err != nil {
+				if dead := ep.daemonGone(nil); dead != nil {
+					return dead
+				}
 				return sendError(err, srcs.list, len(sent), f.idle)
 			}
 			for i, s := range sent {
@@ -139,7 +142,7 @@ receiver keeps what arrived) and exits 130 or 143.`,
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().DurationVar(&timeout, "timeout", 15*time.Second, "give up connecting after this long")
+	cmd.Flags().DurationVar(&timeout, "timeout", 15*time.Second, "give up connecting after this long (over INET256, an address the network has not found within 5 s is unreachable)")
 	cmd.Flags().StringVar(&name, "name", "stdin", "the name to send standard input ('-') under")
 	return cmd
 }
