@@ -20,8 +20,8 @@ const answerGrace = 5 * time.Second
 // sendSession runs the sender's side of the file protocol over c, then
 // ends the connection politely: the receiver's FIN has arrived (Send read
 // to it), so ours carries the ACK of it and no TIME-WAIT is needed.
-func sendSession(c *utp.Conn, s *utp.Socket, files []fileproto.Source, idle time.Duration) ([]fileproto.Sent, error) {
-	sent, err := fileproto.Send(c, files, fileproto.Config{Idle: idle})
+func sendSession(c *utp.Conn, s *utp.Socket, files []fileproto.Source, idle time.Duration, gone func(error)) ([]fileproto.Sent, error) {
+	sent, err := fileproto.Send(c, files, fileproto.Config{Idle: idle, Gone: gone})
 	if err != nil {
 		c.Close()
 		return sent, err
@@ -31,30 +31,44 @@ func sendSession(c *utp.Conn, s *utp.Socket, files []fileproto.Source, idle time
 	return sent, nil
 }
 
-// sendWatched is sendSession, except that it returns at once with the
-// daemon's error when the INET256 node under ep fails: a sender blocked
-// reading standard input would not notice until its next write. The
+// sendWatched is sendSession, except that it returns at once when the
+// receiver resets the connection (it was interrupted) or the INET256
+// node under ep fails: a sender blocked reading standard input would
+// otherwise notice only at its next write. So does an interrupt, whose
+// reset the session may not see while it waits for its source. The
 // abandoned session ends with the process.
-func sendWatched(c *utp.Conn, ep *endpoint, files []fileproto.Source, idle time.Duration) ([]fileproto.Sent, error) {
-	if ep.failed == nil {
-		return sendSession(c, ep.sock, files, idle)
-	}
+func sendWatched(c *utp.Conn, ep *endpoint, files []fileproto.Source, idle time.Duration, in *interrupts) ([]fileproto.Sent, error) {
 	type result struct {
 		sent []fileproto.Sent
 		err  error
 	}
 	done := make(chan result, 1)
+	reset := make(chan error, 1)
+	gone := func(err error) {
+		if errors.Is(err, utp.ErrConnReset) {
+			reset <- err // called at most once
+		}
+	}
 	go func() {
-		sent, err := sendSession(c, ep.sock, files, idle)
+		sent, err := sendSession(c, ep.sock, files, idle, gone)
 		done <- result{sent, err}
 	}()
 	select {
 	case r := <-done:
 		return r.sent, r.err
-	case <-ep.failed:
+	case err := <-reset:
+		// A reset means no orderly end, so the session has failed.
+		return nil, err
+	case <-ep.failed: // nil, never ready, over UDP
 		return nil, ep.daemonGone(nil)
+	case <-in.fired:
+		return nil, errInterrupted
 	}
 }
+
+// errInterrupted is what a session stopped by a signal returns; the
+// command words it with the signal's status.
+var errInterrupted = errors.New("interrupted")
 
 // recvSession runs the receiver's side over c. After the sender's
 // "done" it sends its FIN first and waits (bounded) for the sender's, so

@@ -124,7 +124,7 @@ receiver keeps what arrived) and exits 130 or 143.`,
 			srcs.lag = func() int64 { return int64(c.Unacknowledged()) }
 			in := catchInterrupts(ep.Close)
 			defer in.stop()
-			sent, err := sendWatched(c, ep, srcs.list, f.idle)
+			sent, err := sendWatched(c, ep, srcs.list, f.idle, in)
 			srcs.stopBars()
 			if code := in.interrupted(); code != 0 && err != nil {
 				return fail(code, "interrupted: the connection was reset; run the same command again to resume")
