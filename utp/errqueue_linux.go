@@ -74,16 +74,7 @@ func (s *Socket) readUDP(buf []byte) (n, seg int, from netip.AddrPort, err error
 // the datagram that caused it, and its errno.
 func (q *errQueue) drain(report func(dst netip.AddrPort, errno syscall.Errno)) {
 	for range 64 { // bounded: the kernel caps the queue by the receive buffer
-		q.iov.Base = &q.buf[0]
-		q.iov.SetLen(len(q.buf))
-		q.msg = unix.Msghdr{
-			Name:    (*byte)(unsafe.Pointer(&q.sa)),
-			Namelen: unix.SizeofSockaddrInet6,
-			Iov:     &q.iov,
-			Control: &q.oob[0],
-		}
-		q.msg.SetIovlen(1)
-		q.msg.SetControllen(len(q.oob))
+		setRecvMsghdr(&q.msg, &q.iov, &q.sa, q.buf[:], q.oob[:])
 		if err := q.rc.Control(func(fd uintptr) { q.fn(fd) }); err != nil || q.err != nil {
 			return // EAGAIN: the queue is empty
 		}

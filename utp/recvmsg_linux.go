@@ -36,16 +36,7 @@ func newRawReader(rc syscall.RawConn) *rawReader {
 // read is offload.read by recvmsg: seg is the size of the datagrams the
 // kernel coalesced into buf[:n], or 0 for one.
 func (r *rawReader) read(buf []byte) (n, seg int, from netip.AddrPort, err error) {
-	r.iov.Base = &buf[0]
-	r.iov.SetLen(len(buf))
-	r.msg = unix.Msghdr{
-		Name:    (*byte)(unsafe.Pointer(&r.sa)),
-		Namelen: unix.SizeofSockaddrInet6,
-		Iov:     &r.iov,
-		Control: &r.oob[0],
-	}
-	r.msg.SetIovlen(1)
-	r.msg.SetControllen(len(r.oob))
+	setRecvMsghdr(&r.msg, &r.iov, &r.sa, buf, r.oob[:])
 	if err := r.rc.Read(r.fn); err != nil {
 		return 0, 0, from, err
 	}
@@ -74,4 +65,19 @@ func (r *rawReader) recvmsg(fd uintptr) bool {
 	var done bool
 	r.n, done, r.err = msgSyscall(unix.SYS_RECVMSG, fd, &r.msg)
 	return done
+}
+
+// setRecvMsghdr points msg at one buffer, a source-address slot with room
+// for either family, and a control buffer, for one recvmsg.
+func setRecvMsghdr(msg *unix.Msghdr, iov *unix.Iovec, sa *unix.RawSockaddrInet6, buf, oob []byte) {
+	iov.Base = &buf[0]
+	iov.SetLen(len(buf))
+	*msg = unix.Msghdr{
+		Name:    (*byte)(unsafe.Pointer(sa)),
+		Namelen: unix.SizeofSockaddrInet6,
+		Iov:     iov,
+		Control: &oob[0],
+	}
+	msg.SetIovlen(1)
+	msg.SetControllen(len(oob))
 }

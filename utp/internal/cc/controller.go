@@ -33,9 +33,23 @@ type Ack struct {
 type Controller interface {
 	// OnAck applies one acknowledgement.
 	OnAck(a Ack)
-	// OnLoss reports packet loss detected by duplicate ACKs or SACK.
-	// The window is decreased multiplicatively at most once per rtt.
+	// OnLoss reports packet loss detected by duplicate ACKs, SACK or time
+	// (RACK). The caller reports one loss per recovery episode: it calls
+	// OnLoss when the first packet is declared lost and not again until
+	// everything sent before that moment has been acknowledged (RFC 6675's
+	// RecoveryPoint), so an implementation need not filter repeated calls
+	// by time; LEDBAT still also decreases at most once per rtt.
 	OnLoss(now time.Time, rtt time.Duration)
+	// OnSpuriousLoss reports that the loss reported by the latest OnLoss
+	// was not one: every packet it declared lost was delivered after all
+	// (reordering or a delay spike; the connection judges it from the
+	// timestamps the peer echoes, see docs/protocol.md "Loss recovery").
+	// The controller undoes that reduction, restoring the window, the
+	// slow-start threshold and the slow-start state it had just before
+	// the OnLoss (RFC 4015's response, Linux's tcp_undo_cwnd_reduction).
+	// It must do nothing if OnTimeout was called since that OnLoss, or if
+	// that OnLoss did not reduce the window; a second call does nothing.
+	OnSpuriousLoss(now time.Time)
 	// OnTimeout reports a retransmission timeout; the window falls to the
 	// floor.
 	OnTimeout(now time.Time)

@@ -131,6 +131,18 @@ type LEDBAT struct {
 
 	decreased    bool      // a loss or timeout decrease has happened
 	lastDecrease time.Time // when it happened
+
+	// undo holds the state before the latest loss decrease while
+	// OnSpuriousLoss may still restore it.
+	undo lossUndo
+}
+
+// lossUndo is a controller's state before a loss decrease, kept so that a
+// decrease found spurious can be undone (OnSpuriousLoss).
+type lossUndo struct {
+	valid          bool
+	cwnd, ssthresh float64
+	slow           bool
 }
 
 var _ Controller = (*LEDBAT)(nil)
@@ -315,8 +327,12 @@ func (l *LEDBAT) OnLoss(now time.Time, rtt time.Duration) {
 		rtt = defaultLossInterval
 	}
 	if l.decreased && now.Sub(l.lastDecrease) < rtt {
+		// Not reduced: an undo must not restore what an earlier,
+		// perhaps real, loss took away.
+		l.undo.valid = false
 		return
 	}
+	l.undo = lossUndo{valid: true, cwnd: l.cwnd, ssthresh: l.ssthresh, slow: l.slow}
 	l.cwnd = l.clamp(l.cwnd / 2)
 	l.ssthresh = l.cwnd
 	l.slow = false
@@ -336,10 +352,27 @@ func (l *LEDBAT) OnLoss(now time.Time, rtt time.Duration) {
 // than TCP. Losses reported within defaultLossInterval (or the RTT) of the
 // timeout do not halve again.
 func (l *LEDBAT) OnTimeout(now time.Time) {
+	l.undo.valid = false
 	l.ssthresh = max(l.cwnd/2, 2*float64(l.cfg.MSS))
 	l.cwnd = l.floor
 	l.slow = l.ssthresh > l.cwnd
 	l.markDecrease(now)
+}
+
+// OnSpuriousLoss restores the window, ssthresh and slow-start state from
+// before the latest OnLoss, unless a timeout came since (Controller). The
+// window keeps any growth the recovery made, as Linux's undo does: it
+// takes the larger of the current and the saved window.
+func (l *LEDBAT) OnSpuriousLoss(now time.Time) {
+	if !l.undo.valid {
+		return
+	}
+	l.cwnd = l.clamp(max(l.cwnd, l.undo.cwnd))
+	l.ssthresh = max(l.ssthresh, l.undo.ssthresh)
+	l.slow = l.undo.slow
+	l.undo.valid = false
+	// The decrease never happened: a real loss right after may halve.
+	l.decreased = false
 }
 
 // markDecrease remembers when a multiplicative decrease happened.

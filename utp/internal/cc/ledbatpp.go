@@ -163,6 +163,19 @@ type LEDBATPP struct {
 	lossRate     float64 // packets lost per packet acknowledged, averaged over lossHorizon
 	decreased    bool
 	lastDecrease time.Time
+
+	// undo is the state before the latest loss halving, while
+	// OnSpuriousLoss may still restore it.
+	undo ppUndo
+}
+
+// ppUndo is what OnLoss changes, kept so that a halving found spurious
+// can be undone.
+type ppUndo struct {
+	valid          bool
+	cwnd, ssthresh float64
+	phase          ppPhase
+	nextSlowdown   time.Time
 }
 
 var _ Controller = (*LEDBATPP)(nil)
@@ -427,6 +440,8 @@ func (l *LEDBATPP) avoidAck(a Ack, acked float64) {
 // A halving ends slow start or a slowdown; it happens at most once per
 // rtt (100 ms when rtt is 0).
 func (l *LEDBATPP) OnLoss(now time.Time, rtt time.Duration) {
+	// Not halved: an undo must not restore what an earlier loss took.
+	l.undo.valid = false
 	if l.randomLoss() {
 		return
 	}
@@ -436,6 +451,7 @@ func (l *LEDBATPP) OnLoss(now time.Time, rtt time.Duration) {
 	if l.decreased && now.Sub(l.lastDecrease) < rtt {
 		return
 	}
+	l.undo = ppUndo{valid: true, cwnd: l.cwnd, ssthresh: l.ssthresh, phase: l.phase, nextSlowdown: l.nextSlowdown}
 	if l.phase == ppFreeze || l.phase == ppRamp {
 		// The slowdown ends here; the halving applies to the window it
 		// would have returned to.
@@ -451,6 +467,23 @@ func (l *LEDBATPP) OnLoss(now time.Time, rtt time.Duration) {
 	}
 	l.phase = ppAvoid
 	l.ssthresh = l.cwnd
+}
+
+// OnSpuriousLoss restores the window, ssthresh, phase and slowdown
+// schedule from before the latest OnLoss halving, unless a timeout came
+// since (Controller; RFC 4015's response). The window keeps any growth
+// made since, as Linux's undo does. The loss rate keeps the packets
+// counted (OnPacketsLost): the connection does not report how many of an
+// episode's were spurious, and the rate decays over its horizon.
+func (l *LEDBATPP) OnSpuriousLoss(now time.Time) {
+	if !l.undo.valid {
+		return
+	}
+	l.cwnd = l.clamp(max(l.cwnd, l.undo.cwnd))
+	l.ssthresh = max(l.ssthresh, l.undo.ssthresh)
+	l.phase, l.nextSlowdown = l.undo.phase, l.undo.nextSlowdown
+	l.undo.valid = false
+	l.decreased = false
 }
 
 // OnPacketsLost counts n packets declared lost into the loss rate
@@ -479,6 +512,7 @@ func (l *LEDBATPP) queueEmpty() bool {
 // the floor. A slowdown in progress is abandoned and rescheduled from its
 // own length.
 func (l *LEDBATPP) OnTimeout(now time.Time) {
+	l.undo.valid = false
 	base := l.cwnd
 	if l.phase == ppFreeze || l.phase == ppRamp {
 		base = max(base, l.ssthresh)

@@ -52,6 +52,9 @@ type Reno struct {
 	// inRecovery: a loss (not a timeout) started the episode, and the
 	// window holds at ssthresh until it ends (RFC 6675 5).
 	inRecovery bool
+	// undo is the state before the latest loss decrease, for
+	// OnSpuriousLoss.
+	undo lossUndo
 }
 
 var _ Controller = (*Reno)(nil)
@@ -110,8 +113,10 @@ func (r *Reno) OnLoss(now time.Time, rtt time.Duration) {
 		rtt = defaultLossInterval
 	}
 	if r.recoverLeft > 0 || (r.decreased && now.Sub(r.lastDecrease) < rtt) {
+		r.undo.valid = false
 		return
 	}
+	r.undo = lossUndo{valid: true, cwnd: r.cwnd, ssthresh: r.ssthresh}
 	r.ssthresh = max(r.cwnd/2, 2*r.mss)
 	r.cwnd = r.clamp(r.ssthresh)
 	r.markDecrease(now)
@@ -123,6 +128,7 @@ func (r *Reno) OnLoss(now time.Time, rtt time.Duration) {
 // Slow start follows at once; losses of packets sent before the timeout
 // belong to the same episode.
 func (r *Reno) OnTimeout(now time.Time) {
+	r.undo.valid = false
 	if !r.timedOut {
 		r.ssthresh = max(r.cwnd/2, 2*r.mss)
 	}
@@ -130,6 +136,19 @@ func (r *Reno) OnTimeout(now time.Time) {
 	r.cwnd = r.clamp(r.mss)
 	r.markDecrease(now)
 	r.inRecovery = false
+}
+
+// OnSpuriousLoss restores the window and ssthresh from before the latest
+// OnLoss and ends its recovery episode, unless a timeout came since
+// (Controller; RFC 4015 section 3.2's response).
+func (r *Reno) OnSpuriousLoss(now time.Time) {
+	if !r.undo.valid {
+		return
+	}
+	r.cwnd = r.clamp(max(r.cwnd, r.undo.cwnd))
+	r.ssthresh = max(r.ssthresh, r.undo.ssthresh)
+	r.inRecovery, r.recoverLeft, r.decreased = false, 0, false
+	r.undo.valid = false
 }
 
 func (r *Reno) markDecrease(now time.Time) {

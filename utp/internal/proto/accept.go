@@ -71,7 +71,7 @@ func (c *Conn) ackAcceptable(ack uint16) bool {
 // ahead than the packets it may have in flight, which we bound by our
 // reorder window (libutp drops STATEs outside its reorder window too,
 // REORDER_BUFFER_MAX_SIZE). A DATA or FIN must fall in the receive
-// window, [ack_nr+1, ack_nr+MaxReorder), or be a duplicate at most
+// window, [ack_nr+1, ack_nr+reorderWindow), or be a duplicate at most
 // dupWindow behind: a retransmission whose ACK was lost, which is
 // acknowledged again and otherwise ignored (its ack_nr may be stale, and
 // taking it would let a forged "duplicate" move our state).
@@ -80,7 +80,7 @@ func (c *Conn) admit(h *wire.Header) admission {
 		return admitNone
 	}
 	d := wire.SeqDiff(h.SeqNr, c.rcv.ackNr+1)
-	if d >= 0 && d < c.cfg.MaxReorder {
+	if d >= 0 && d < c.reorderWindow() {
 		return admitAll
 	}
 	if h.Type != wire.State && d < 0 && d >= -dupWindow {

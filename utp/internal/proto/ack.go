@@ -12,9 +12,9 @@ const (
 	// dupAckThreshold: libutp's DUPLICATE_ACKS_BEFORE_RESEND and TCP's
 	// fast retransmit (RFC 5681 3.2).
 	dupAckThreshold = 3
-	// sackThreshold: a packet is lost once this many packets sent after
-	// it were selectively acknowledged (issue: "SACK evidence"; RFC 6675's
-	// DupThresh).
+	// sackThreshold: with this many packets selectively acknowledged, and
+	// no reordering seen, a packet is lost as soon as one sent after it is
+	// acknowledged (RFC 6675's DupThresh, RFC 8985 6.2 step 4).
 	sackThreshold = 3
 )
 
@@ -26,11 +26,16 @@ type ackResult struct {
 	sampleAt time.Time // send time of the newest never-retransmitted packet acked
 	sampleTx uint64
 	maxTx    uint64 // newest transmission acknowledged
+	// echo is the send time, on our clock, of the latest packet the peer
+	// had received when it sent this ACK: its timestamp less its
+	// timestamp_difference (see judgeLoss).
+	echo    uint32
+	hasEcho bool
 }
 
 // onAck applies the acknowledgement information of an accepted packet:
-// cumulative ack_nr, selective ACK, duplicate-ACK and SACK loss detection,
-// the RTT sample and the congestion controller.
+// cumulative ack_nr, selective ACK, loss detection by duplicate ACKs and
+// by time (recovery.go), the RTT sample and the congestion controller.
 func (c *Conn) onAck(now time.Time, h *wire.Header, payloadLen int) {
 	s := &c.snd
 	ack := h.AckNr
@@ -40,10 +45,14 @@ func (c *Conn) onAck(now time.Time, h *wire.Header, payloadLen int) {
 		// a duplicate ACK.
 		return
 	}
-	flightBefore := s.flight
-	var res ackResult
+	flightBefore := c.flightForController()
+	res := ackResult{echo: h.Timestamp - h.TimestampDiff, hasEcho: h.TimestampDiff != 0 && h.Timestamp != 0}
 	for s.inUse() > 0 && wire.SeqLessEq(s.una, ack) {
-		c.ackPacket(now, s.pkt(s.una), &res)
+		p := s.pkt(s.una)
+		if p.sacked {
+			s.sackedN--
+		}
+		c.ackPacket(now, s.una, p, &res)
 		s.una++
 		res.advanced = true
 	}
@@ -57,7 +66,6 @@ func (c *Conn) onAck(now time.Time, h *wire.Header, payloadLen int) {
 		c.applySACK(now, ack, h.SACK, &res)
 	}
 	c.released()
-	lost := c.detectLoss(h, payloadLen, &res)
 	if !res.sampleAt.IsZero() && res.sampleTx == res.maxTx && res.maxTx > s.largestAckedTx {
 		// Only when the newest transmission this ACK covers is news and was
 		// a first transmission (Karn's rule). A cumulative ACK that jumps
@@ -67,8 +75,9 @@ func (c *Conn) onAck(now time.Time, h *wire.Header, payloadLen int) {
 		c.rtt.OnSample(now.Sub(res.sampleAt))
 	}
 	s.largestAckedTx = max(s.largestAckedTx, res.maxTx)
-	if lost {
-		c.ctrl.OnLoss(now, c.rtt.SRTT())
+	c.detectLoss(now, h, payloadLen, &res)
+	if res.advanced {
+		c.endRecovery()
 	}
 	if res.bytes > 0 {
 		c.ctrl.OnAck(cc.Ack{
@@ -89,11 +98,14 @@ func (c *Conn) onAck(now time.Time, h *wire.Header, payloadLen int) {
 	}
 }
 
-// ackPacket marks one packet acknowledged.
-func (c *Conn) ackPacket(now time.Time, p *outPacket, res *ackResult) {
+// ackPacket marks packet seq acknowledged.
+func (c *Conn) ackPacket(now time.Time, seq uint16, p *outPacket, res *ackResult) {
 	s := &c.snd
 	if p.sacked {
 		return
+	}
+	if p.sends > 0 {
+		c.onAcked(now, seq, p, res)
 	}
 	p.sacked = true
 	if p.inFlight {
@@ -138,35 +150,34 @@ func (c *Conn) applySACK(now time.Time, ack uint16, mask []byte, res *ackResult)
 		if !wire.SeqLess(seq, s.seqNr) {
 			return
 		}
-		if !s.pkt(seq).sacked {
-			c.ackPacket(now, s.pkt(seq), res)
+		if p := s.pkt(seq); !p.sacked {
+			c.ackPacket(now, seq, p, res)
+			s.sackedN++
 			res.sacked = true
 		}
 	}
 }
 
 // detectLoss declares packets lost on three duplicate ACKs (libutp,
-// RFC 5681) or on SACK evidence, and reports whether any were.
-func (c *Conn) detectLoss(h *wire.Header, payloadLen int, res *ackResult) bool {
+// RFC 5681) while the path has not been seen to reorder, and by time
+// (RACK, rackDetect) whenever an ACK acknowledged something.
+func (c *Conn) detectLoss(now time.Time, h *wire.Header, payloadLen int, res *ackResult) {
 	s := &c.snd
 	if res.advanced {
 		s.dupAcks = 0
 	} else if h.Type == wire.State && payloadLen == 0 && h.AckNr == s.una-1 && s.flight > 0 {
 		s.dupAcks++
 	}
-	lost := false
-	if s.dupAcks == c.dupThreshold() && s.inUse() > 0 {
+	if s.dupAcks == c.dupThreshold() && s.inUse() > 0 && !c.rec.reordering {
+		// Duplicate ACKs still count when the peer's SACK does not reach
+		// far enough to name what it holds (libutp's covers 32 packets).
 		if p := s.pkt(s.una); !p.sacked && !p.fastResent && p.inFlight {
-			lost = c.markLost(p)
+			c.markLost(now, p)
 		}
 	}
-	if res.sacked && c.sackLoss() {
-		lost = true
+	if res.bytes > 0 {
+		c.rackDetect(now)
 	}
-	if lost {
-		c.pmtu.otherLoss = true
-	}
-	return lost
 }
 
 // dupThreshold is the number of duplicate ACKs that signal a loss. With
@@ -188,63 +199,32 @@ func (c *Conn) dupThreshold() int {
 	return min(dupAckThreshold, n-1)
 }
 
-// sackLoss declares lost every in-flight packet for which at least
-// sackThreshold packets transmitted after it have been acknowledged. It
-// compares transmission order, not sequence numbers, so a retransmission
-// is judged by what was sent after it.
-func (c *Conn) sackLoss() bool {
-	s := &c.snd
-	var top [sackThreshold]uint64 // largest txIDs of acked packets, descending
-	for seq := s.una; seq != s.seqNr; seq++ {
-		p := s.pkt(seq)
-		if !p.sacked {
-			continue
-		}
-		for i := range top {
-			if p.txID > top[i] {
-				copy(top[i+1:], top[i:len(top)-1])
-				top[i] = p.txID
-				break
-			}
-		}
-	}
-	threshold := top[sackThreshold-1]
-	lost := false
-	for seq := s.una; seq != s.seqNr; seq++ {
-		p := s.pkt(seq)
-		if p.inFlight && p.txID < threshold && c.markLost(p) {
-			lost = true
-		}
-	}
-	return lost
-}
-
-// markLost takes a packet out of flight and queues it for retransmission.
-// It also marks the packet fastResent: the duplicate ACKs that follow SACK
-// evidence are the same evidence, and must not resend it a second time
-// (libutp likewise resends a packet once per loss, fast_resend_seq_nr).
-// It reports whether the loss is congestion: a path MTU probe's is not.
-func (c *Conn) markLost(p *outPacket) bool {
-	s := &c.snd
-	if p.inFlight {
-		p.inFlight = false
-		s.flight -= p.size()
-	}
+// markLost takes a packet out of flight and queues it for retransmission;
+// the first congestion loss of an episode reduces the window
+// (enterRecovery). It also marks the packet fastResent: the duplicate
+// ACKs that follow SACK evidence are the same evidence, and must not
+// resend it a second time (libutp likewise resends a packet once per
+// loss, fast_resend_seq_nr). A path MTU probe's loss is not congestion:
+// it starts no episode.
+func (c *Conn) markLost(now time.Time, p *outPacket) {
 	if !p.lost {
-		p.lost = true
-		s.lostN++
 		c.stats.FastRetransmits++
 		if lc, ok := c.ctrl.(cc.LossCounter); ok {
 			lc.OnPacketsLost(1) // every packet, not once per episode
 		}
 	}
+	c.withdraw(p)
 	p.fastResent = true
 	if p.probe {
-		// lastRecv is the time of the ACK being processed (noteReceived).
-		c.probeLost(c.lastRecv, p, false)
-		return false
+		c.probeLost(now, p, false)
+		return
 	}
-	return true
+	c.pmtu.otherLoss = true
+	c.enterRecovery(now)
+	if p.lossEpisode != c.rec.episode {
+		p.lossEpisode = c.rec.episode
+		c.rec.undoLeft++
+	}
 }
 
 func (c *Conn) rto() time.Duration { return c.rtt.RTO() }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/inet256/go-utp/v2/utp/internal/cc"
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
 )
 
 // Config holds the per-connection parameters. The zero value of every field
@@ -27,19 +28,36 @@ type Config struct {
 	// CommonDatagram.
 	MaxRecvDatagram int
 	// SendBufferSize bounds bytes written but not yet acknowledged.
-	// Default 4 MiB.
+	// Within it, Write buffers about twice what the window lets into
+	// flight, so the buffer follows the path (sendLimit). Default 4 MiB
+	// (defaultBufferSize); a 1 Gbit/s path with a 200 ms round trip and
+	// LEDBAT's 100 ms of queue needs 64 MiB (37.5 MB in flight). Memory is
+	// taken as data waits, not up front, and given back when the
+	// connection is idle (buffers.go).
 	SendBufferSize int
 	// RecvBufferSize bounds bytes received but not yet read, including
 	// out-of-order data; the free part is advertised as wnd_size. The
 	// packet that fills a hole is always taken if the in-order buffer has
-	// room, so the total may exceed the bound by one packet. Default 4 MiB.
+	// room, so the total may exceed the bound by one packet. Default 4
+	// MiB, as SendBufferSize; memory is taken only as data waits to be
+	// read (a reader that keeps up holds little), and given back when the
+	// connection is idle.
 	RecvBufferSize int
 	// MaxSACKBytes bounds the selective-ACK bitmask we send (a multiple of
-	// 4, at most 252). Default 32, which covers 256 packets past a hole.
+	// 4, at most 252). Default 252, the most the length byte allows in
+	// multiples of 4: 2,016 packets past a hole. A bare ACK carries up to
+	// this; a packet with payload at most 32 bytes of it (256 packets), so
+	// that it stays within the MTU PacketSize was chosen for. libutp and
+	// libtorrent read bitmasks of any length (docs/interop.md).
 	MaxSACKBytes int
 	// MaxReorder bounds how far past ack_nr a packet may be and still be
-	// buffered: sequence numbers up to ack_nr+MaxReorder−1 are held, as
-	// libutp's REORDER_BUFFER_MAX_SIZE. Default 2048.
+	// buffered: sequence numbers up to ack_nr+MaxReorder−1 are held while
+	// the receive buffer has room for them. Default 28672, near half the
+	// sequence space (the most that compares correctly), so that what is
+	// held is bounded by the window we advertise rather than by a packet
+	// count. libutp's REORDER_BUFFER_MAX_SIZE is 1024; a receiver that
+	// drops what arrives past such a bound, although its window let the
+	// sender send it, turns one loss into hundreds at a large window.
 	MaxReorder int
 	// AckDelay bounds how long an acknowledgement may be held to coalesce
 	// it with the next one. Default 10 ms. Every second full packet, any
@@ -81,6 +99,10 @@ type Config struct {
 	ProofTimeout time.Duration
 	// NoDelay disables coalescing of small writes (Nagle).
 	NoDelay bool
+	// NoPacing sends whatever the window allows at once instead of
+	// spreading it over the round trip (pacing.go). For tests that script
+	// bursts packet by packet.
+	NoPacing bool
 	// RTT configures the RFC 6298 estimator. Its MaxBackoff defaults to
 	// 4 s here (see MaxTimeouts).
 	RTT cc.RTTConfig
@@ -110,6 +132,14 @@ type Config struct {
 	NoYield bool
 }
 
+// defaultBufferSize is the default cap of the send and receive buffers,
+// Linux's TCP autotuning ceiling by default (net.ipv4.tcp_rmem, 6 MiB;
+// tuned for long fat paths, 32-64 MiB). Larger caps work (the netsim
+// targets use 64 MiB) but are not the default: the receiver-side yielding
+// starts from the whole buffer and took too long to come down from 64 MiB
+// (TestRLEDBATHoldsDelayBlindSender).
+const defaultBufferSize = 4 << 20
+
 func (c Config) withDefaults() Config {
 	def := func(v *int, d int) {
 		if *v <= 0 {
@@ -117,18 +147,18 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	def(&c.PacketSize, 1400)
-	def(&c.SendBufferSize, 4<<20)
-	def(&c.RecvBufferSize, 4<<20)
-	def(&c.MaxSACKBytes, 32)
-	def(&c.MaxReorder, 2048)
+	def(&c.SendBufferSize, defaultBufferSize)
+	def(&c.RecvBufferSize, defaultBufferSize)
+	def(&c.MaxSACKBytes, wire.MaxSACKLen)
+	def(&c.MaxReorder, maxOutPackets)
 	def(&c.MaxTimeouts, 16)
 	def(&c.SynRetries, 10)
 	if c.RTT.MaxBackoff <= 0 {
 		c.RTT.MaxBackoff = 4 * time.Second
 	}
-	c.MaxSACKBytes = min((c.MaxSACKBytes+3)&^3, 252)
+	c.MaxSACKBytes = min((c.MaxSACKBytes+3)&^3, wire.MaxSACKLen)
 	// Sequence numbers compare correctly only within half their space.
-	c.MaxReorder = min(c.MaxReorder, 16384)
+	c.MaxReorder = min(c.MaxReorder, maxOutPackets)
 	c.RecvBufferSize = max(c.RecvBufferSize, c.PacketSize)
 	c.SendBufferSize = max(c.SendBufferSize, c.PacketSize)
 	if c.AckDelay <= 0 {

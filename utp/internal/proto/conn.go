@@ -29,6 +29,8 @@ type Conn struct {
 
 	snd  sendState
 	rcv  recvState
+	rec  recoveryState
+	pace pacer
 	size sizeState
 
 	ctrl cc.Controller
@@ -72,6 +74,9 @@ type Conn struct {
 	// peer's FIN, so once the peer acknowledges our FIN it has that ACK and
 	// no TIME-WAIT is needed.
 	finAfterEOF bool
+	// timeWaitRestarts counts the peer's retransmissions that restarted
+	// TIME-WAIT (restartTimeWait).
+	timeWaitRestarts uint8
 
 	events pendingEvents
 	stats  Stats
@@ -171,7 +176,8 @@ func (c *Conn) SendID() uint16 { return c.sendID }
 // MaxDatagram is the largest datagram PollTransmit can produce; its buf
 // must be at least this long.
 func (c *Conn) MaxDatagram() int {
-	return max(dataOverhead(c.cfg)+c.cfg.PacketSize, wire.HeaderSize+wire.MaxHandshakeExt)
+	return max(dataOverhead(c.cfg)+c.cfg.PacketSize, wire.HeaderSize+wire.MaxHandshakeExt,
+		wire.HeaderSize+2+c.cfg.MaxSACKBytes) // a bare ACK's longer SACK
 }
 
 // Closed reports whether the connection has ended.
@@ -290,6 +296,7 @@ func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
 	case admitDup:
 		c.stats.Duplicates++
 		c.rcv.ackNow = true // our ACK may have been lost
+		c.restartTimeWait(now)
 		return
 	}
 	c.noteReceived(now, &h)

@@ -111,6 +111,9 @@ func (f *fuzzState) step() {
 		if n >= wire.HeaderSize {
 			junk[0] = 0x02 // version 2: never uTP
 		}
+		if !f.c.Confirmed() {
+			f.unprovenIn += n // the budget counts every datagram (amplify.go)
+		}
 		f.c.HandlePacket(f.now, junk)
 	case 3:
 		f.now = f.now.Add(time.Duration(f.u16()) * time.Millisecond)
@@ -236,7 +239,13 @@ func (f *fuzzState) deliverExtensions() {
 			break
 		}
 	}
-	f.c.HandlePacket(f.now, append(b, payload...))
+	b = append(b, payload...)
+	if !f.c.Confirmed() {
+		// The budget counts every datagram from the dialer, whatever
+		// its extensions (amplify.go).
+		f.unprovenIn += len(b)
+	}
+	f.c.HandlePacket(f.now, b)
 }
 
 func (f *fuzzState) deliver(h wire.Header, payload []byte) {

@@ -109,6 +109,7 @@ type constWindow int
 
 func (w constWindow) OnAck(cc.Ack)                    {}
 func (w constWindow) OnLoss(time.Time, time.Duration) {}
+func (w constWindow) OnSpuriousLoss(time.Time)        {}
 func (w constWindow) OnTimeout(time.Time)             {}
 func (w constWindow) OnPeerDelay(time.Time, uint32)   {}
 func (w constWindow) Window() int                     { return int(w) }
@@ -140,11 +141,13 @@ var ledbatConfig = Config{NewController: ledbatController, NoYield: true}
 // buffer without loss; one above it overflows the buffer every round trip
 // and, since it never backs off, loses its excess continuously (with
 // 2 MiB, three of every four packets it sends are retransmissions) and
-// spends time in timeouts, during which the link idles and LEDBAT rightly
-// uses it. The windows here span both regimes, up to 2 MiB. At 4 MiB
-// (about 2,950 packets) the share is 0.31: the window exceeds the 2,048
-// packets the receiver holds past a hole (Config.MaxReorder), so after
-// every loss it drops most of the window and recovers by timeout.
+// may spend time in timeouts, during which the link idles and LEDBAT rightly
+// uses it. The windows here span both regimes, up to 4 MiB (about 2,950
+// packets). At 4 MiB the share was 0.31 while the receiver held only
+// 2,048 packets past a hole: after every loss the competitor's receiver
+// dropped most of its window and it recovered by timeout. Now that the
+// receiver holds what its window admits and loss is found by time, the
+// competitor recovers without timeouts and LEDBAT's share is 0.
 //
 // A competitor that ignores loss as well as delay would beat a loss-based
 // flow too; TestLEDBATYieldsToRenoFlow is the one a LEDBAT that ignored
@@ -159,6 +162,7 @@ func TestLEDBATYieldsToLossBasedFlow(t *testing.T) {
 		{12, 600 << 10},
 		{13, 1 << 20},
 		{11, 2 << 20},
+		{11, 4 << 20},
 	} {
 		t.Run(fmt.Sprintf("%dKiB", tt.window>>10), func(t *testing.T) {
 			share, _, err := ledbatShare(t, tt.seed, ledbatConfig, fixedController(tt.window), 70*time.Second)

@@ -106,9 +106,9 @@ func (p *pmtuState) init(cfg Config) {
 		return
 	}
 	p.base = cfg.PathBase
-	p.ceiling = max(p.base, min(cfg.PathCeiling, wire.HeaderSize+2+cfg.MaxSACKBytes+cfg.PacketSize))
+	p.ceiling = max(p.base, min(cfg.PathCeiling, dataOverhead(cfg)+cfg.PacketSize))
 	if cfg.PathCeiling <= 0 {
-		p.ceiling = max(p.base, min(maxUDPPayload, wire.HeaderSize+2+cfg.MaxSACKBytes+cfg.PacketSize))
+		p.ceiling = max(p.base, min(maxUDPPayload, dataOverhead(cfg)+cfg.PacketSize))
 	}
 	p.overhead = cfg.PathOverhead
 	p.size = min(max(cfg.PathStart, p.base), p.ceiling)
@@ -319,8 +319,9 @@ func (c *Conn) PathTooBig(now time.Time, n int) {
 	c.arm(now)
 }
 
-// withdraw takes a probe out of flight to be resent, without the
-// congestion response a lost packet gets.
+// withdraw takes a packet out of flight and marks it for resending,
+// without the congestion response a lost packet gets (markLost adds it):
+// how a lost path MTU probe is taken back.
 func (c *Conn) withdraw(p *outPacket) {
 	s := &c.snd
 	if p.inFlight {
@@ -339,7 +340,7 @@ func (c *Conn) pathMax() int {
 	if c.pmtu.phase == pmtuDisabled {
 		return c.cfg.PacketSize
 	}
-	return max(1, c.pmtu.size-wire.HeaderSize-2-c.cfg.MaxSACKBytes)
+	return max(1, c.pmtu.size-dataOverhead(c.cfg))
 }
 
 // mssSetter is a controller whose full packet size can change
@@ -462,7 +463,7 @@ func (c *Conn) pathBlackHole(now time.Time) {
 		c.state != stateConnected || s.inUse() == 0 {
 		return
 	}
-	if s.pkt(s.una).n <= c.pmtu.base-wire.HeaderSize-2-c.cfg.MaxSACKBytes {
+	if s.pkt(s.una).n <= c.pmtu.base-dataOverhead(c.cfg) {
 		return // a packet the base carries: not a question of size
 	}
 	c.onPathShrunk(now)

@@ -20,7 +20,6 @@ type recvState struct {
 	reorderN     int           // packets held
 	reorderBytes int
 	highest      uint16 // highest sequence number held, when reorderN > 0
-	maxReorder   int
 
 	gotFin bool   // a FIN arrived, maybe ahead of a hole
 	eofSeq uint16 // its sequence number
@@ -47,7 +46,6 @@ type reorderSlot struct {
 
 func (r *recvState) init(cfg Config) {
 	r.ring.limit = cfg.RecvBufferSize
-	r.maxReorder = cfg.MaxReorder
 	r.packetSize = cfg.PacketSize
 	r.sackMax = cfg.MaxSACKBytes
 	r.lastAdvertised = cfg.RecvBufferSize
@@ -119,6 +117,34 @@ func (r *recvState) slot(seq uint16) *reorderSlot {
 	return &r.reorder[int(seq)&(len(r.reorder)-1)]
 }
 
+// forgeBudget bounds the (ack_nr, seq_nr) pairs a DATA packet is admitted
+// with: issue 12's target is that a blind attacker, who must also guess
+// the 16-bit connection id, needs at least 2^24 forged packets per success,
+// so the admitted pairs may cover at most 2^48 / 2^24 of the 2^32.
+const forgeBudget = 1 << 24
+
+// reorderWindow is how far past ack_nr a packet may be and be held: as
+// far as the window we advertise lets the peer send (Config.MaxReorder,
+// 28,672 packets by default), unless our own flight widens the ack_nr
+// values we admit so much that the pairs would exceed forgeBudget. A bulk
+// receiver has nothing in flight and holds its whole window; a connection
+// sending 2,953 packets while receiving holds 2,838 (docs/security.md).
+//
+// An acceptor not yet proven (amplify.go) holds 2,048: its dialer can have
+// sent no more than its first window since the SYN, and an admitted
+// packet there is a forged proof of address, which then takes 2^21 tries.
+func (c *Conn) reorderWindow() int {
+	if c.snd.unconfirmed {
+		return min(c.cfg.MaxReorder, unprovenReorder)
+	}
+	lo, hi := c.ackRange()
+	acks := int(hi-lo) + 1
+	return max(1, min(c.cfg.MaxReorder, forgeBudget/acks))
+}
+
+// unprovenReorder is an unproven acceptor's reorder window.
+const unprovenReorder = 2048
+
 // onData handles the payload of a DATA or FIN packet with sequence number
 // seq (BEP 29): in-order data goes to the reader, later data waits in the
 // reorder buffer, duplicates are dropped and re-acknowledged at once.
@@ -138,7 +164,7 @@ func (c *Conn) onData(now time.Time, seq uint16, payload []byte, fin bool) {
 		r.ackNow = true // our ACK may have been lost
 	case d == 0:
 		c.onInOrder(now, seq, payload, fin)
-	case d >= r.maxReorder:
+	case d >= c.reorderWindow():
 		c.stats.PacketsIgnored++
 		r.ackNow = true
 	default:
@@ -279,24 +305,38 @@ func (c *Conn) reachEOF() {
 	c.events.set(EventReadable)
 }
 
-// sack builds the selective-ACK bitmask while out-of-order packets are
-// held (BEP 29: bit i is ack_nr+2+i), or returns nil.
-func (r *recvState) sack() []byte {
+// dataSACKBytes is the most bitmask a packet with payload carries: the
+// 32 bytes PacketSize's default leaves room for within a 1500-byte MTU.
+const dataSACKBytes = 32
+
+// dataSACKLimit is the bitmask limit of a packet with payload.
+func dataSACKLimit(cfg Config) int { return min(cfg.MaxSACKBytes, dataSACKBytes) }
+
+// sack builds the selective-ACK bitmask, of at most limit bytes, while
+// out-of-order packets are held (BEP 29: bit i is ack_nr+2+i), or returns
+// nil. The mask is as long as what we hold needs, in multiples of 4 bytes
+// as libutp's sender does, so a short reordering costs a short mask.
+func (r *recvState) sack(limit int) []byte {
 	if r.reorderN == 0 {
 		return nil
 	}
 	bits := wire.SeqDiff(r.highest, r.ackNr+2) + 1
-	n := min((bits+31)/32*4, r.sackMax)
+	n := min((bits+31)/32*4, limit)
 	if cap(r.sackBuf) < n {
 		r.sackBuf = make([]byte, r.sackMax)
 	}
 	mask := r.sackBuf[:n]
 	clear(mask)
-	for i := range n * 8 {
+	any := false
+	for i := range min(n*8, bits) {
 		seq := r.ackNr + 2 + uint16(i)
 		if wire.SeqDiff(seq, r.ackNr) < len(r.reorder) && r.slot(seq).held {
 			wire.SACKSet(mask, i)
+			any = true
 		}
+	}
+	if !any {
+		return nil // all we hold is past the mask's reach
 	}
 	return mask
 }

@@ -1,6 +1,7 @@
 package proto
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -129,14 +130,22 @@ func TestScriptCloseWeCloseFirstTimeWait(t *testing.T) {
 		t.Fatalf("TimeWaitEnd %v, NextDeadline %v: want the end of TIME-WAIT as the only deadline", end, next)
 	}
 
+	tw := 4 * max(tc.conn.cfg.RTT.MaxBackoff, tc.conn.rto())
+	if tw != 16*time.Second {
+		t.Fatalf("TIME-WAIT %v, want 16 s with the default 4 s backoff cap", tw)
+	}
+	if end := tc.conn.TimeWaitEnd(); !end.Equal(start.Add(tw)) {
+		t.Fatalf("TIME-WAIT ends at %v, want %v", end.Sub(start), tw)
+	}
 	tc.advance(5 * time.Second)
 	tc.peerFin(tc.p(1)) // our ACK was lost
 	tc.wantPacket("TIME-WAIT answers a retransmitted FIN", pkt{typ: wire.State, ack: u16(tc.p(1))})
 	tc.wantOpen("still in TIME-WAIT")
-
-	tw := 4 * max(tc.conn.cfg.RTT.MaxBackoff, tc.conn.rto())
-	if tw != 16*time.Second {
-		t.Fatalf("TIME-WAIT %v, want 16 s with the default 4 s backoff cap", tw)
+	// The retransmission restarts TIME-WAIT (RFC 9293 3.10.7.4): the
+	// peer's next attempt, after its backed-off timeout, still finds us.
+	start = tc.now
+	if end := tc.conn.TimeWaitEnd(); !end.Equal(start.Add(tw)) {
+		t.Fatalf("after a retransmitted FIN TIME-WAIT ends %v later, want %v", end.Sub(start), tw)
 	}
 	tc.advanceTo(start.Add(tw - time.Millisecond))
 	tc.wantOpen("before the end of TIME-WAIT")
@@ -153,6 +162,39 @@ func TestScriptCloseWeCloseFirstTimeWait(t *testing.T) {
 	tc.wantEOF("Read after a clean close")
 	tc.advance(time.Minute)
 	tc.wantIdle("a closed connection is silent")
+}
+
+// A forger who knows the connection id can restart TIME-WAIT with copies
+// of the peer's FIN, but only maxTimeWaitRestarts times: the connection
+// still ends.
+func TestScriptCloseTimeWaitRestartsBounded(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	tc.write("req")
+	tc.closeWrite()
+	tc.takeAll()
+	tc.peerAck(tc.s(1))
+	tc.peerFin(tc.p(0))
+	tc.takeAll()
+	tc.wantOpen("TIME-WAIT")
+	tw := tc.conn.timeWaitLen()
+	for i := range maxTimeWaitRestarts + 3 {
+		tc.advance(tw / 2)
+		tc.peerFin(tc.p(0))
+		tc.takeAll()
+		tc.wantOpen(fmt.Sprintf("retransmission %d within TIME-WAIT", i+1))
+		if i == maxTimeWaitRestarts-1 {
+			break
+		}
+	}
+	last := tc.now
+	tc.advance(tw / 2)
+	tc.peerFin(tc.p(0)) // one more: answered, but no longer restarts
+	tc.takeAll()
+	if end := tc.conn.TimeWaitEnd(); !end.Equal(last.Add(tw)) {
+		t.Fatalf("TIME-WAIT ends %v after the last counted restart, want %v", end.Sub(last), tw)
+	}
+	tc.advanceTo(last.Add(tw))
+	tc.wantClosed("TIME-WAIT over after the bounded restarts", nil)
 }
 
 // Close order 2: the peer closes first. Our FIN carries our ACK of theirs,

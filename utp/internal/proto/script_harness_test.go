@@ -150,6 +150,9 @@ func newRawTestConn(t *testing.T, role tcRole, opts ...tcOption) *testConn {
 		peerWnd: scriptPeerWnd, peerDelay: scriptPeerDelay,
 		rbuf: make([]byte, 64<<10),
 	}
+	// Scripts send bursts at one instant and check each packet; the
+	// pacing tests turn pacing back on.
+	tc.cfg.NoPacing = true
 	for _, o := range opts {
 		o(tc)
 	}
@@ -721,6 +724,7 @@ type fixedWindow struct{ wnd int }
 
 func (f *fixedWindow) OnAck(cc.Ack)                    {}
 func (f *fixedWindow) OnLoss(time.Time, time.Duration) {}
+func (f *fixedWindow) OnSpuriousLoss(time.Time)        {}
 func (f *fixedWindow) OnTimeout(time.Time)             {}
 func (f *fixedWindow) OnPeerDelay(time.Time, uint32)   {}
 func (f *fixedWindow) Window() int                     { return f.wnd }

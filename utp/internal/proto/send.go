@@ -13,10 +13,15 @@ type outPacket struct {
 	off    uint64
 	n      int
 	sentAt time.Time // last transmission
-	txID   uint64    // order of the last transmission, for SACK loss evidence
-	sends  uint16    // transmissions so far
-	sacked bool      // acknowledged selectively
-	lost   bool      // declared lost and waiting for retransmission
+	// firstSentAt is the first transmission, for judging a loss (judgeLoss).
+	firstSentAt time.Time
+	// lossEpisode is the recovery episode that declared the packet lost,
+	// while its loss is not yet judged; 0 otherwise.
+	lossEpisode uint32
+	txID        uint64 // order of the last transmission, for SACK loss evidence
+	sends       uint16 // transmissions so far
+	sacked      bool   // acknowledged selectively
+	lost        bool   // declared lost and waiting for retransmission
 	// inFlight: counted in flight (sent, not acked, not declared lost).
 	inFlight bool
 	// fastResent: declared lost on duplicate-ACK or SACK evidence since
@@ -43,6 +48,7 @@ type sendState struct {
 	lostN   int         // packets declared lost, not yet resent
 	peerWnd int         // the peer's last advertised wnd_size
 	dupAcks int
+	sackedN int // packets selectively acknowledged, above una
 	txCount uint64
 	// largestAckedTx is the newest transmission acknowledged so far.
 	largestAckedTx uint64
@@ -67,7 +73,7 @@ type sendState struct {
 
 func (s *sendState) init(cfg Config) {
 	s.ring.limit = cfg.SendBufferSize
-	s.out = make([]outPacket, 4) // grows by doubling; a short exchange has a few in flight
+	s.out = make([]outPacket, minOut) // grows by doubling
 }
 
 func (s *sendState) inUse() int { return int(uint16(s.seqNr - s.una)) }
@@ -195,7 +201,7 @@ func (c *Conn) nextNewPacket(now time.Time) (uint16, bool) {
 		}
 		return 0, false
 	}
-	if s.inUse() >= len(s.out) && len(s.out) >= maxOutPackets {
+	if s.inUse() >= maxOutPackets {
 		return 0, false
 	}
 	if seq, sent, hold := c.nextProbe(now, unsent); sent || hold {
@@ -232,9 +238,12 @@ func (c *Conn) nextNewPacket(now time.Time) (uint16, bool) {
 	return seq, true
 }
 
-// maxOutPackets bounds sequence numbers in use, far inside the half of the
-// 16-bit space where comparisons are valid.
-const maxOutPackets = 16384
+// maxOutPackets bounds sequence numbers in use: inside the half of the
+// 16-bit space where comparisons are valid, with an eighth of it to spare
+// so that an ack_nr from well before the window still reads as old. It
+// is what a 1 Gbit/s path with a 200 ms round trip and LEDBAT's 100 ms of
+// queue needs at 1,400-byte packets (about 26,000 packets).
+const maxOutPackets = 28672
 
 // PollTransmit writes the next datagram to send into buf, which must be at
 // least MaxDatagram bytes, and returns its length. ok is false when there
@@ -287,16 +296,27 @@ func (c *Conn) poll(now time.Time, buf []byte, view bool) (n int, tail [2][]byte
 		if c.rewind.askDue {
 			return c.askPeer(now, buf), tail, true
 		}
-	} else {
-		if seq, ok := c.nextRetransmit(); ok {
+	} else if c.wantsToSend() {
+		// The oldest packet's repair is never held back (see
+		// nextRetransmit); everything else is paced (pacing.go).
+		ready := c.paceReady(now)
+		if seq, ok := c.nextRetransmit(); ok && (ready || seq == c.snd.una) {
 			n, tail = c.transmit(now, buf, seq, view)
 			return n, tail, true
+		}
+		if !ready {
+			return c.pollAck(now, buf, tail)
 		}
 		if seq, ok := c.nextNewPacket(now); ok {
 			n, tail = c.transmit(now, buf, seq, view)
 			return n, tail, true
 		}
 	}
+	return c.pollAck(now, buf, tail)
+}
+
+// pollAck writes a bare ACK or keepalive if one is due.
+func (c *Conn) pollAck(now time.Time, buf []byte, tail [2][]byte) (int, [2][]byte, bool) {
 	if c.rcv.ackNow || c.keepalivePending {
 		typ := wire.State
 		n := c.finishControl(now, buf, typ)
@@ -378,6 +398,9 @@ func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, view bool) (int, 
 	} else if p.typ == wire.Fin {
 		c.finAfterEOF = c.rcv.eof
 	}
+	if p.sends == 0 {
+		p.firstSentAt = now
+	}
 	p.sends++
 	p.sentAt = now
 	c.lastDataTx = now
@@ -386,6 +409,7 @@ func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, view bool) (int, 
 	p.inFlight = true
 	s.flight += p.size()
 	c.stats.BytesSent += uint64(p.n)
+	c.paced(now, p.size())
 	c.ackSent()
 	c.countSent(now)
 	if c.timers[timerRetransmit].IsZero() || (p.sends > 1 && seq == s.una) {
@@ -424,7 +448,11 @@ func (c *Conn) header(now time.Time, typ wire.Type, seq uint16) wire.Header {
 		h.AckNr = 0
 		h.MaxDatagram = c.advertised(nil)
 	} else {
-		h.SACK = c.rcv.sack()
+		limit := c.cfg.MaxSACKBytes
+		if typ == wire.Data || typ == wire.Fin {
+			limit = dataSACKLimit(c.cfg)
+		}
+		h.SACK = c.rcv.sack(limit)
 	}
 	c.rcv.lastAdvertised = int(h.WndSize)
 	return h

@@ -63,8 +63,8 @@ func (c *Conn) peerDatagram() int {
 }
 
 // dataOverhead is the most a DATA packet adds to its payload: the header
-// and the largest selective ACK cfg lets us send.
-func dataOverhead(cfg Config) int { return wire.HeaderSize + 2 + cfg.MaxSACKBytes }
+// and the largest selective ACK a packet with data carries.
+func dataOverhead(cfg Config) int { return wire.HeaderSize + 2 + dataSACKLimit(cfg) }
 
 // advertised is the size our SYN, or our reply to the SYN syn,
 // advertises: MaxRecvDatagram, or 0 (no extension) when that is unset or

@@ -19,10 +19,15 @@ type Stats struct {
 	ResetsChallenged uint64 // RESETs that did not match exactly, answered with a challenge (accept.go)
 
 	Retransmits     uint64 // packets sent again
-	FastRetransmits uint64 // packets declared lost by duplicate ACKs or SACK
-	Timeouts        uint64 // retransmission timer expiries
-	Probes          uint64 // zero-window probes
-	DelaySamples    uint64 // ACKs that fed the congestion controller
+	FastRetransmits uint64 // packets declared lost by duplicate ACKs, SACK or time (RACK)
+	// Recoveries counts loss-recovery episodes: each reduced the window
+	// once. SpuriousRecoveries counts those undone because every packet
+	// they declared lost was delivered after all.
+	Recoveries         uint64
+	SpuriousRecoveries uint64
+	Timeouts           uint64 // retransmission timer expiries
+	Probes             uint64 // zero-window probes
+	DelaySamples       uint64 // ACKs that fed the congestion controller
 
 	PathProbes     uint64 // path MTU probes sent (padded, empty DATA)
 	PathProbesLost uint64 // ... declared lost (never counted as congestion)

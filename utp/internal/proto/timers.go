@@ -19,10 +19,13 @@ const (
 	timerConfirm                       // the dialer's handshake confirmation, if nothing sent it before
 	timerProof                         // an acceptor whose dialer never proved its address ends (amplify.go)
 	timerProofRequest                  // an unproven acceptor asks for the proof (amplify.go)
+	timerLoss                          // RACK: the next packet that becomes lost by time (recovery.go)
+	timerPace                          // the pacer lets the next packet go (pacing.go)
+	timerShrink                        // a quiet connection gives its buffers back (buffers.go)
 	numTimers
 )
 
-var timerNames = [...]string{"retransmit", "delayed-ack", "probe", "time-wait", "keepalive", "idle", "confirm", "proof", "proof-request"}
+var timerNames = [...]string{"retransmit", "delayed-ack", "probe", "time-wait", "keepalive", "idle", "confirm", "proof", "proof-request", "loss", "pace", "shrink"}
 
 func (k timerKind) String() string { return timerNames[k] }
 
@@ -110,6 +113,12 @@ func (c *Conn) fire(now time.Time, k timerKind) {
 		c.dropUnproven(ErrTimedOut)
 	case timerProofRequest:
 		c.amp.wanted = true
+	case timerLoss:
+		c.rackDetect(now)
+	case timerPace:
+		// Nothing to do: PollTransmit sends what the pacer held back.
+	case timerShrink:
+		c.shrink()
 	}
 }
 
@@ -149,6 +158,7 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 	}
 	c.rtt.Backoff()
 	c.ctrl.OnTimeout(now)
+	c.onTimeoutRecovery()
 	s.dupAcks = 0
 	c.pathBlackHole(now)
 	c.pmtu.otherLoss = true
@@ -183,6 +193,7 @@ func (c *Conn) arm(now time.Time) {
 			c.lastSend = now.Add(-c.cfg.Keepalive)
 		}
 	}
+	c.armShrink(now)
 	unsent := int(s.ring.end - s.next)
 	blocked := c.state == stateConnected && s.flight == 0 && s.lostN == 0 && unsent > 0 &&
 		c.sendWindow() < min(unsent, c.maxPayload())+wire.HeaderSize
@@ -222,10 +233,33 @@ func (c *Conn) checkDone(now time.Time) {
 		c.fail(nil)
 		return
 	}
-	tw := c.cfg.TimeWait
-	if tw <= 0 {
-		tw = 4 * max(c.cfg.RTT.MaxBackoff, c.rto())
-	}
-	c.timers[timerTimeWait] = now.Add(tw)
+	c.timers[timerTimeWait] = now.Add(c.timeWaitLen())
 	c.releaseBuffers()
+}
+
+// timeWaitLen is how long TIME-WAIT lasts (Config.TimeWait).
+func (c *Conn) timeWaitLen() time.Duration {
+	if c.cfg.TimeWait > 0 {
+		return c.cfg.TimeWait
+	}
+	return 4 * max(c.cfg.RTT.MaxBackoff, c.rto())
+}
+
+// maxTimeWaitRestarts bounds how often a retransmission from the peer
+// restarts TIME-WAIT, so that a forger who knows the connection id cannot
+// hold the connection for ever; a genuine peer gives up after
+// Config.MaxTimeouts retransmissions of one packet anyway.
+const maxTimeWaitRestarts = 8
+
+// restartTimeWait starts TIME-WAIT again when the peer retransmits what
+// we already hold: our ACK of its last packets was lost, and it will try
+// again after its backed-off timeout, which a TIME-WAIT counted from our
+// first ACK may no longer cover on a lossy path (it would then be answered
+// with RESET). RFC 9293 3.10.7.4 restarts TCP's 2 MSL timer the same way.
+func (c *Conn) restartTimeWait(now time.Time) {
+	if c.timers[timerTimeWait].IsZero() || c.timeWaitRestarts >= maxTimeWaitRestarts {
+		return
+	}
+	c.timeWaitRestarts++
+	c.timers[timerTimeWait] = now.Add(c.timeWaitLen())
 }

@@ -1,0 +1,68 @@
+package proto
+
+import "time"
+
+// Buffers grow with what a connection holds: the send ring to what the
+// window lets into flight (sendLimit), the receive ring to what waits to
+// be read, the reorder buffer to the spread of what arrived out of order,
+// the packet table to the packets in flight. After a bulk transfer they
+// stay at their peak, which a connection that then idles (a peer-wire
+// connection between pieces, a pool's spare) would keep for its life. So
+// once it has been quiet for idleShrinkAfter, everything is given back
+// and the connection costs about what a new one does.
+
+// idleShrinkAfter is how long a connection with nothing outstanding or
+// waiting keeps its buffers. Long enough that a request-response exchange
+// does not allocate afresh each time, short against a connection's life.
+const idleShrinkAfter = time.Second
+
+// minOut is the packet table's size on a new or shrunk connection: a short
+// exchange has a few packets in flight.
+const minOut = 4
+
+// quiet reports whether nothing is in flight, unsent, unread or held out
+// of order.
+func (c *Conn) quiet() bool {
+	return c.snd.inUse() == 0 && c.snd.ring.len() == 0 && c.rcv.ring.len() == 0 && c.rcv.reorderN == 0
+}
+
+// holdsMemory reports whether shrinking would give anything back.
+func (c *Conn) holdsMemory() bool {
+	return len(c.snd.ring.buf) > minRing || len(c.rcv.ring.buf) > minRing ||
+		len(c.snd.out) > minOut || c.rcv.reorder != nil || c.rcv.sackBuf != nil
+}
+
+// armShrink sets the idle-shrink timer while the connection is quiet and
+// holds memory, and clears it otherwise.
+func (c *Conn) armShrink(now time.Time) {
+	if c.state != stateConnected || !c.quiet() || !c.holdsMemory() {
+		c.timers[timerShrink] = time.Time{}
+		return
+	}
+	if !c.timers[timerTimeWait].IsZero() {
+		// Finished: nothing more will be sent or received, so there is no
+		// reason to wait, and TIME-WAIT keeps its one deadline (an IO
+		// layer may serve it with a shared timer, TimeWaitEnd).
+		c.timers[timerShrink] = time.Time{}
+		c.shrink()
+		return
+	}
+	if c.timers[timerShrink].IsZero() {
+		c.timers[timerShrink] = now.Add(idleShrinkAfter)
+	}
+}
+
+// shrink gives back the buffers of a quiet connection; they grow again by
+// doubling when it is busy again.
+func (c *Conn) shrink() {
+	if !c.quiet() {
+		return
+	}
+	c.snd.ring.buf = nil
+	c.rcv.ring.buf = nil
+	c.rcv.reorder = nil
+	c.rcv.sackBuf = nil
+	if len(c.snd.out) > minOut {
+		c.snd.out = make([]outPacket, minOut)
+	}
+}

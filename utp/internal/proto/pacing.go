@@ -1,0 +1,125 @@
+package proto
+
+import (
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
+)
+
+// Pacing spreads a window's packets over the round trip instead of
+// sending them in one burst as ACKs free room: a slow-start burst of
+// twice the bottleneck's rate otherwise fills a short buffer within the
+// round trip and loses the excess, at high bandwidth-delay products
+// hundreds of packets at once. There is no goroutine: the state machine
+// holds packets back in PollTransmit and says when to send again through
+// NextDeadline (timerPace), which the IO layer already serves.
+//
+// It is a token bucket kept as a time: next is when the packets sent so
+// far would all have gone at the pacing rate, and a packet may go while
+// next is at most one burst ahead of now. The rate is the window per
+// smoothed RTT times a gain, 2 in slow start (the window doubles each
+// RTT) and 1.25 after, the gains Linux uses for TCP
+// (net.ipv4.tcp_pacing_ss_ratio 200%, tcp_pacing_ca_ratio 120%). A burst
+// is a millisecond of sending, at least two packets, so the IO layer's
+// timer fires at most about once a millisecond and its batches stay large
+// (Linux sizes its pacing quantum the same way, tcp_tso_autosize).
+
+const (
+	pacingGainSlowStart = 2.0
+	pacingGainAvoidance = 1.25
+	// pacingBurst is how far ahead of the rate sending may run.
+	pacingBurst = time.Millisecond
+	// pacingMinPackets is the least burst, in packets.
+	pacingMinPackets = 2
+	// minPacedRTT is the least SRTT at which pacing is on. Below it a
+	// burst is most of the window anyway, so pacing would only move
+	// sending from the ACK clock to the timer, which on a loaded machine
+	// fires a millisecond or more late; on loopback that made many
+	// connections sharing one kernel buffer overflow it (docs/protocol.md,
+	// "Pacing").
+	minPacedRTT = 2 * time.Millisecond
+)
+
+// pacer is the token bucket.
+type pacer struct {
+	next time.Time // zero: nothing charged since pacing last had no rate
+	rate float64   // bytes per second, as of the last paceReady
+}
+
+// pacingRate is the rate in bytes per second, or 0 while the RTT is
+// unknown or below minPacedRTT (nothing is paced then).
+func (c *Conn) pacingRate() float64 {
+	srtt := c.rtt.SRTT()
+	if srtt < minPacedRTT || c.cfg.NoPacing {
+		return 0
+	}
+	gain := pacingGainAvoidance
+	if c.ctrl.InSlowStart() {
+		gain = pacingGainSlowStart
+	}
+	return gain * float64(c.sendWindow()) / srtt.Seconds()
+}
+
+// paceReady reports whether a paced packet may go now. When it may not,
+// and something waits to be sent, timerPace is set to when it may.
+func (c *Conn) paceReady(now time.Time) bool {
+	p := &c.pace
+	rate := c.pacingRate()
+	if p.rate > 0 && rate > 0 && rate != p.rate && p.next.After(now) {
+		// What is owed was counted at the old rate: owe the same bytes
+		// at the new one. A zero-window probe charged at a few bytes a
+		// second must not hold the reopened window back for a minute.
+		p.next = now.Add(time.Duration(float64(p.next.Sub(now)) * p.rate / rate))
+	}
+	p.rate = rate
+	if p.rate == 0 || p.next.IsZero() {
+		return true
+	}
+	mss := float64(c.maxPayload() + wire.HeaderSize)
+	burst := max(pacingBurst, seconds(pacingMinPackets*mss/p.rate))
+	if p.next.Sub(now) <= burst {
+		c.timers[timerPace] = time.Time{} // not holding anything back
+		return true
+	}
+	if c.wantsToSend() {
+		c.timers[timerPace] = p.next.Add(-burst)
+	}
+	return false
+}
+
+// paced charges one transmitted packet of n bytes to the bucket.
+func (c *Conn) paced(now time.Time, n int) {
+	p := &c.pace
+	if p.rate == 0 {
+		p.next = time.Time{}
+		return
+	}
+	if p.next.Before(now) {
+		p.next = now
+	}
+	p.next = p.next.Add(seconds(float64(n) / p.rate))
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// flightForController is the flight an ACK reports to the controller
+// (cc.Ack.FlightBefore), which stops the window growing while the sender
+// does not fill it (RFC 6817's max_allowed_cwnd, RFC 7661). A flight the
+// pacer kept below the window is not such a sender: counted as it is, it
+// held slow start to the few packets a burst lets out before each ACK
+// on paths whose SRTT overstates the round trip. So while the pacer holds
+// data back, the flight counts as the full window, as Linux counts a
+// paced flow cwnd-limited (tcp_cwnd_validate).
+func (c *Conn) flightForController() int {
+	if !c.timers[timerPace].IsZero() && c.wantsToSend() {
+		return max(c.snd.flight, c.sendWindow())
+	}
+	return c.snd.flight
+}
+
+// wantsToSend reports whether a data, FIN or retransmitted packet is
+// waiting (whether or not the window lets it go).
+func (c *Conn) wantsToSend() bool {
+	s := &c.snd
+	return s.lostN > 0 || s.ring.end > s.next || (s.finQueued && !s.finSent)
+}

@@ -1,0 +1,220 @@
+package proto
+
+import (
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
+)
+
+// Loss recovery: when a packet is declared lost, recovery episodes that
+// reduce the window once, and the undo of a reduction that was spurious.
+// docs/protocol.md "Loss recovery" describes the design.
+//
+// Loss is declared by time, as RFC 8985 (RACK) does: a packet is lost
+// once a packet sent after it has been acknowledged and a reordering
+// window has passed since it should have been acknowledged too. Until
+// reordering has been seen on the path, and while three or more packets
+// are selectively acknowledged, the window is zero, which is the classic
+// three-duplicate-ACK rule in time terms (RFC 8985 6.2 step 4).
+
+// maxReoMult bounds the reordering window's multiplier; the window is
+// also never above SRTT (RFC 8985 6.2).
+const maxReoMult = 16
+
+// reoPersist is how many recovery episodes without a spurious loss reset
+// the reordering window to its base (RFC 8985's reo_wnd_persist, 16).
+const reoPersist = 16
+
+// recoveryState holds loss detection by time and the current recovery
+// episode.
+type recoveryState struct {
+	// episode numbers recovery episodes from 1; a packet declared lost
+	// records it (outPacket.lossEpisode) until it is judged.
+	episode    uint32
+	inRecovery bool
+	// recoverSeq is RFC 6675's RecoveryPoint: the highest sequence number
+	// sent when the episode began. The episode ends when the cumulative
+	// ACK passes it; losses before then do not reduce the window again.
+	recoverSeq uint16
+	// undoable: the episode's reduction may still be undone; every packet
+	// it declared lost that has been judged so far was delivered after
+	// all. undoLeft counts its packets not yet judged.
+	undoable bool
+	undoLeft int
+
+	// RACK (RFC 8985 6.1): the most recently sent packet that has been
+	// acknowledged, its send time and the RTT it measured.
+	rackTx     uint64
+	rackSentAt time.Time
+	rackRTT    time.Duration
+	minRTT     time.Duration // least unambiguous RTT sample
+	// fack is the highest sequence number acknowledged, cumulatively or
+	// selectively; a first transmission acknowledged below it arrived out
+	// of order.
+	fack       uint16
+	hasFack    bool
+	reordering bool // reordering seen on this path
+	reoMult    int  // reordering window = minRTT/4 × reoMult
+	calm       int  // episodes since a spurious one
+}
+
+// onAcked feeds RACK with one newly acknowledged packet and judges it if
+// it was declared lost (RFC 8985 6.2 steps 1 to 3).
+func (c *Conn) onAcked(now time.Time, seq uint16, p *outPacket, res *ackResult) {
+	r := &c.rec
+	rtt := now.Sub(p.sentAt)
+	if p.sends == 1 && rtt > 0 && (r.minRTT == 0 || rtt < r.minRTT) {
+		r.minRTT = rtt
+	}
+	if p.sends == 1 && r.hasFack && wire.SeqLess(seq, r.fack) {
+		r.reordering = true
+	}
+	if !r.hasFack || wire.SeqLess(r.fack, seq) {
+		r.fack, r.hasFack = seq, true
+	}
+	// An ACK that came sooner than any round trip cannot be for the
+	// retransmission: it says nothing of when the packet was delivered.
+	if !(p.sends > 1 && rtt < r.minRTT) && p.txID > r.rackTx {
+		r.rackTx, r.rackSentAt, r.rackRTT = p.txID, p.sentAt, rtt
+	}
+	if p.lossEpisode != 0 {
+		c.judgeLoss(now, p, res)
+	}
+}
+
+// judgeLoss decides, when a packet declared lost is acknowledged, whether
+// it had been lost, and undoes the episode's reduction once every packet
+// the episode declared lost turns out to have been delivered.
+//
+// uTP has no DSACK and no echo of our timestamp in so many words, but the
+// peer's ACK carries its own timestamp and timestamp_difference, its
+// clock at the ACK minus ours at the send of the latest packet it
+// received (BEP 29); their difference is that send time on our clock,
+// late by however long the peer held the ACK. An out-of-order or
+// hole-filling packet is acknowledged at once, so if the ACK that first
+// covers a resent packet echoes a send time before the retransmission,
+// the original filled the hole (Eifel detection, RFC 3522, done with the
+// timestamps uTP has). An ACK that comes sooner after the retransmission
+// than half the least RTT seen cannot be for it either.
+func (c *Conn) judgeLoss(now time.Time, p *outPacket, res *ackResult) {
+	r := &c.rec
+	mine := p.lossEpisode == r.episode
+	p.lossEpisode = 0
+	if !mine || !r.undoable {
+		return
+	}
+	r.undoLeft--
+	spurious := p.lost || // declared lost, delivered before it was resent
+		(r.minRTT > 0 && now.Sub(p.sentAt) < r.minRTT/2) ||
+		(res.hasEcho && int32(micros(p.sentAt)-res.echo) > 0 && int32(res.echo-micros(p.firstSentAt)) >= 0)
+	if !spurious {
+		r.undoable = false
+		return
+	}
+	if r.undoLeft == 0 {
+		c.undoRecovery(now)
+	}
+}
+
+// undoRecovery ends an episode whose losses were all spurious: the
+// controller restores its window, and the path is known to reorder, so
+// the reordering window widens (RFC 8985 6.2 step 4 does this on DSACK).
+func (c *Conn) undoRecovery(now time.Time) {
+	r := &c.rec
+	r.undoable, r.inRecovery = false, false
+	r.reordering = true
+	r.reoMult = min(r.reoMult+1, maxReoMult)
+	r.calm = 0
+	c.stats.SpuriousRecoveries++
+	c.ctrl.OnSpuriousLoss(now)
+}
+
+// enterRecovery starts an episode unless one is under way, and reports
+// the loss to the controller once for it.
+func (c *Conn) enterRecovery(now time.Time) {
+	r := &c.rec
+	if r.inRecovery {
+		return
+	}
+	r.inRecovery = true
+	r.recoverSeq = c.snd.seqNr - 1
+	r.episode++
+	r.undoable, r.undoLeft = true, 0
+	if r.calm++; r.calm >= reoPersist {
+		r.reoMult, r.calm = 1, 0
+	}
+	c.stats.Recoveries++
+	c.ctrl.OnLoss(now, c.rtt.SRTT())
+}
+
+// onTimeoutRecovery makes everything sent before a timeout one episode
+// that cannot be undone: the losses found while resending it do not
+// reduce the window again.
+func (c *Conn) onTimeoutRecovery() {
+	r := &c.rec
+	r.inRecovery = true
+	r.recoverSeq = c.snd.seqNr - 1
+	r.episode++
+	r.undoable, r.undoLeft = false, 0
+	c.timers[timerLoss] = time.Time{}
+}
+
+// endRecovery closes the episode once the cumulative ACK has passed its
+// recovery point.
+func (c *Conn) endRecovery() {
+	r := &c.rec
+	if r.inRecovery && c.snd.inUse() > 0 && !wire.SeqLess(r.recoverSeq, c.snd.una) {
+		return
+	}
+	r.inRecovery = false
+}
+
+// reoWindow is RFC 8985's reordering window (6.2 step 4).
+func (c *Conn) reoWindow() time.Duration {
+	r := &c.rec
+	if !r.reordering && (r.inRecovery || c.snd.sackedN >= sackThreshold) {
+		return 0
+	}
+	w := r.minRTT / 4 * time.Duration(max(1, r.reoMult))
+	if srtt := c.rtt.SRTT(); srtt > 0 {
+		w = min(w, srtt)
+	}
+	return w
+}
+
+// rackDetect declares lost every packet in flight that was sent before
+// the most recently sent packet acknowledged and is overdue by the
+// reordering window (RFC 8985 6.2 step 5), and arms the loss timer for
+// the earliest one not yet overdue.
+//
+// It walks from the oldest unacknowledged packet and stops at the first
+// first-transmission sent after the RACK packet: every later sequence
+// number was sent later still, retransmitted or not.
+func (c *Conn) rackDetect(now time.Time) bool {
+	s, r := &c.snd, &c.rec
+	c.timers[timerLoss] = time.Time{}
+	if r.rackTx == 0 {
+		return false
+	}
+	reo := c.reoWindow()
+	lost := false
+	var next time.Time
+	for seq := s.una; seq != s.seqNr; seq++ {
+		p := s.pkt(seq)
+		if p.sends == 0 || (p.txID >= r.rackTx && p.sends == 1) {
+			break
+		}
+		if !p.inFlight || p.txID >= r.rackTx {
+			continue
+		}
+		due := p.sentAt.Add(r.rackRTT + reo)
+		if !now.Before(due) {
+			c.markLost(now, p)
+			lost = true
+		} else if next.IsZero() || due.Before(next) {
+			next = due
+		}
+	}
+	c.timers[timerLoss] = next
+	return lost
+}
