@@ -29,8 +29,8 @@ close, non-zero on error.
 Over INET256 it prints this node's address; over UDP (udp://HOST:PORT or
 --udp) the address it listens on (default :7777; --bind HOST:PORT says the
 same). Connections from other than the --from addresses, and any after the
-first, are turned away; with --keep, listen serves one connection after
-another until it is stopped.`,
+first, are turned away with a reset, so their dial fails; with --keep,
+listen serves one connection after another until it is stopped.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ep, err := f.listenEndpoint(args)
@@ -38,7 +38,7 @@ another until it is stopped.`,
 				return err
 			}
 			defer ep.Close()
-			acc, err := newAcceptor(ep, from, func(c *utp.Conn, _ string) { c.Close() })
+			acc, err := newAcceptor(ep, from, func(c *utp.Conn, _ string) { c.Abort() })
 			if err != nil {
 				return err
 			}
