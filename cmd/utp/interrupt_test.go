@@ -78,6 +78,9 @@ func TestInterruptTellsPeer(t *testing.T) {
 			if p.code != exitFailure || !strings.Contains(p.stderr, "peer aborted") {
 				t.Fatalf("the peer of an interrupted %s: exit %d, %s", tc.victim, p.code, p.stderr)
 			}
+			if tc.victim == "send" && strings.Contains(p.stderr, "kept as") && !strings.Contains(p.stderr, "starts over") {
+				t.Fatalf("the partial of a piped send cannot resume, but recv says: %s", p.stderr)
+			}
 			// A bound on progress, far below the 30 s idle timeout.
 			if took > 5*time.Second {
 				t.Fatalf("the peer of an interrupted %s took %v to say so", tc.victim, took)
