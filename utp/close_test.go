@@ -2,12 +2,12 @@ package utp
 
 import (
 	"errors"
-	"github.com/inet256/go-utp/v2/utp/internal/proto"
 	"net"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/inet256/go-utp/v2/utp/internal/proto"
 	"github.com/inet256/go-utp/v2/utp/internal/wire"
 )
 
@@ -148,5 +148,37 @@ func TestSimUseAfterClose(t *testing.T) {
 			}
 		}
 		cb.Close()
+	})
+}
+
+// Abort resets at once: the peer's Read fails with ErrConnReset without
+// waiting for the data still unsent, and the aborted Conn's own calls
+// return net.ErrClosed.
+func TestSimAbortResetsPeer(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		_, a, b := simNet(t)
+		ca, cb := dialAccept(t, a, b)
+		if _, err := ca.Write(make([]byte, 1<<20)); err != nil {
+			t.Fatal(err)
+		}
+		if err := cb.Abort(); err != nil {
+			t.Fatal(err)
+		}
+		if err := cb.Abort(); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("second Abort: %v, want net.ErrClosed", err)
+		}
+		if _, err := cb.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Read after Abort: %v, want net.ErrClosed", err)
+		}
+		buf := make([]byte, 1<<16)
+		var err error
+		for err == nil {
+			_, err = ca.Read(buf)
+		}
+		if !errors.Is(err, ErrConnReset) {
+			t.Fatalf("peer's Read after Abort: %v, want ErrConnReset", err)
+		}
+		ca.Close()
 	})
 }

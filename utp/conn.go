@@ -575,6 +575,26 @@ func (c *Conn) Close() error {
 	return nil
 }
 
+// Abort ends the connection at once and tells the peer with a RESET, as a
+// TCP close with SO_LINGER 0 does: unsent and unread data are discarded,
+// and the peer's Read and Write fail with ErrConnReset. A server uses it
+// to turn a connection away so that the dialer learns it was refused,
+// where Close would give it an orderly, empty stream. Read and Write then
+// return net.ErrClosed, as after Close.
+func (c *Conn) Abort() error {
+	c.mu.Lock()
+	if c.userClose {
+		c.mu.Unlock()
+		return c.opError("abort", net.ErrClosed)
+	}
+	c.userClose = true
+	c.mu.Unlock()
+	c.wakeReadable()
+	signal(c.writable)
+	c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
+	return nil
+}
+
 // Drain waits until the peer has acknowledged everything written so far
 // and, after CloseWrite, the FIN: the point at which closing loses
 // nothing. It returns early with ctx's error, or with the connection's

@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/inet256/go-utp/v2/inet256adapter"
 	"github.com/inet256/go-utp/v2/utp"
 )
 
@@ -34,10 +38,16 @@ type endpoint struct {
 	// resolve parses a peer address in the endpoint's address family.
 	resolve func(string) (net.Addr, error)
 	// reach, if set, finds out whether a peer can be reached before a
-	// dial sends to it (INET256: the daemon must know the address).
-	reach func(ctx context.Context, peer net.Addr) error
-	close func()
-	once  sync.Once
+	// dial sends to it (INET256: the daemon must know the address),
+	// within timeout; its error is the command's, naming the peer as name.
+	reach func(peer net.Addr, name string, timeout time.Duration) error
+	// nodeErr, if set, says why the INET256 node under the Socket failed
+	// (its daemon went away), or nil.
+	nodeErr func() error
+	// failed, if set, is closed when that node fails.
+	failed <-chan struct{}
+	close  func()
+	once   sync.Once
 	// api is the daemon's endpoint, for an INET256 node ("" for UDP).
 	api string
 }
@@ -49,6 +59,34 @@ func (e *endpoint) acceptError(err error) error {
 		return fail(exitNoDaemon, "the INET256 daemon at %s stopped answering (%s)", e.api, firstLine(err))
 	}
 	return fail(exitFailure, "accept: %v", err)
+}
+
+// daemonGone returns the command's error if the node's state, or err
+// from a call to the daemon (nil when the error came from elsewhere, a
+// connection), says that the INET256 daemon went away; otherwise nil.
+func (e *endpoint) daemonGone(err error) error {
+	if e.api == "" {
+		return nil
+	}
+	cause := e.nodeErr()
+	if cause == nil && isTransportFailure(err) {
+		cause = err
+	}
+	if cause == nil {
+		return nil
+	}
+	return fail(exitNoDaemon, "the INET256 daemon at %s stopped answering (%s)", e.api, firstLine(cause))
+}
+
+// isTransportFailure reports whether err means the node's stream to its
+// daemon broke: the daemon died, or the node was closed under us.
+func isTransportFailure(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	return errors.Is(err, inet256adapter.ErrNodeFailed) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ENOENT) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // Close closes the Socket (resetting its connections) and what is under

@@ -53,35 +53,77 @@ func (f *netFlags) openINET256() (*endpoint, error) {
 	}
 	ep := nodeEndpoint(node, func() {
 		node.Close()
+		// The HTTP client under Drop ignores its context once the
+		// request is written: a hung daemon would hold us forever, so
+		// wait for it only as long as the context says.
 		dctx, dcancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer dcancel()
-		svc.Drop(dctx, priv)
+		dropped := make(chan struct{})
+		go func() {
+			svc.Drop(dctx, priv)
+			close(dropped)
+		}()
+		select {
+		case <-dropped:
+		case <-dctx.Done():
+		}
 	})
 	ep.api = api
-	ep.reach = func(ctx context.Context, peer net.Addr) error { return lookup(ctx, node, peer) }
+	ep.reach = func(peer net.Addr, name string, timeout time.Duration) error {
+		return ep.lookup(node, peer, name, min(timeout, lookupWindow))
+	}
 	return ep, nil
 }
 
-// lookup asks the daemon for peer's public key until it is found or ctx
-// ends: a daemon-backed node must not send to an address its daemon
-// cannot route (that can silently disable the node), and a node that
-// joined a moment ago may take a few lookups to be found.
-func lookup(ctx context.Context, node inet256.Node, peer net.Addr) error {
+// lookupWindow bounds the search for a peer's key before a dial. The
+// reference daemon never answers that it does not know an address: it
+// searches until the request is abandoned. A node on the network is
+// found within about two beacon periods (beaconnet beacons every
+// second), so a few seconds without an answer mean no such node.
+const lookupWindow = 5 * time.Second
+
+// lookup asks the daemon for peer's public key until it is found or
+// window ends: a daemon-backed node must not send to an address its
+// daemon cannot route (that can silently disable the node), and a node
+// that joined a moment ago may take a few lookups to be found. It tells
+// apart an unknown address (the daemon answered "not found", or it
+// searched all the window but is healthy) from a daemon that is gone or
+// does not answer at all.
+func (e *endpoint) lookup(node inet256.Node, peer net.Addr, name string, window time.Duration) error {
 	addr, ok := peer.(inet256.Addr)
 	if !ok {
 		return nil
 	}
-	for {
+	ctx, cancel := context.WithTimeout(context.Background(), window)
+	defer cancel()
+	var answer error // the daemon's last "not found", if it gave one
+	for ctx.Err() == nil {
 		_, err := node.LookupPublicKey(ctx, addr)
 		if err == nil {
 			return nil
 		}
+		if dead := e.daemonGone(err); dead != nil {
+			return dead
+		}
+		if ctx.Err() == nil {
+			answer = err
+		}
 		select {
 		case <-ctx.Done():
-			return err
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	if answer != nil {
+		return fail(exitUnreachable, "%s is unreachable: the INET256 daemon at %s knows no node by that address (%s)", name, e.api, firstLine(answer))
+	}
+	// No answer: the daemon may be searching, or hung; its health
+	// check needs no network.
+	hctx, hcancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer hcancel()
+	if err := daemonHealth(hctx, e.api); err != nil {
+		return fail(exitNoDaemon, "the INET256 daemon at %s stopped answering: no lookup came back within %v, and its health check failed (%s)", e.api, window, firstLine(err))
+	}
+	return fail(exitUnreachable, "%s is unreachable: the INET256 daemon at %s searched for %v and found no node by that address", name, e.api, window)
 }
 
 // checkAPI checks the form of a daemon endpoint as inet256http dials it:
@@ -108,9 +150,12 @@ func checkAPI(api string) error {
 
 // nodeEndpoint wraps a node in a Socket and the endpoint the commands use.
 func nodeEndpoint(node inet256.Node, closeNode func()) *endpoint {
-	s := inet256adapter.NewSocket(node)
+	pc := inet256adapter.NewPacketConn(node)
+	s := inet256adapter.NewSocketFrom(pc)
 	return &endpoint{
 		sock:    s,
+		nodeErr: pc.Err,
+		failed:  pc.Failed(),
 		local:   node.LocalAddr().Base64String(),
 		resolve: resolveINET256,
 		close: func() {

@@ -29,8 +29,8 @@ close, non-zero on error.
 Over INET256 it prints this node's address; over UDP (udp://HOST:PORT or
 --udp) the address it listens on (default :7777; --bind HOST:PORT says the
 same). Connections from other than the --from addresses, and any after the
-first, are turned away; with --keep, listen serves one connection after
-another until it is stopped.`,
+first, are turned away with a reset, so their dial fails; with --keep,
+listen serves one connection after another until it is stopped.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ep, err := f.listenEndpoint(args)
@@ -38,7 +38,7 @@ another until it is stopped.`,
 				return err
 			}
 			defer ep.Close()
-			acc, err := newAcceptor(ep, from, func(c *utp.Conn, _ string) { c.Close() })
+			acc, err := newAcceptor(ep, from, func(c *utp.Conn, _ string) { c.Abort() })
 			if err != nil {
 				return err
 			}
@@ -50,9 +50,9 @@ another until it is stopped.`,
 				}
 				if !keep {
 					acc.turnAwayRest()
-					return netcat(c, ep.sock)
+					return netcat(c, ep)
 				}
-				if err := netcat(c, ep.sock); err != nil {
+				if err := netcat(c, ep); err != nil {
 					fmt.Fprintln(os.Stderr, "utp:", err)
 				}
 			}
@@ -84,11 +84,11 @@ are done: status 0 on a clean close, non-zero on error.`,
 				return err
 			}
 			defer ep.Close()
-			return netcat(c, ep.sock)
+			return netcat(c, ep)
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().DurationVar(&timeout, "timeout", 15*time.Second, "give up connecting after this long")
+	cmd.Flags().DurationVar(&timeout, "timeout", 15*time.Second, "give up connecting after this long (over INET256, an address the network has not found within 5 s is unreachable)")
 	return cmd
 }
 
@@ -99,16 +99,16 @@ func dialPeer(f *netFlags, addr string, timeout time.Duration) (*utp.Conn, *endp
 		return nil, nil, err
 	}
 	if ep.reach != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		err := ep.reach(ctx, raddr)
-		cancel()
-		if err != nil {
+		if err := ep.reach(raddr, addr, timeout); err != nil {
 			ep.Close()
-			return nil, nil, fail(exitUnreachable, "%s is unreachable: the INET256 network found no node by that address within %v (%s)", addr, timeout, firstLine(err))
+			return nil, nil, err
 		}
 	}
 	c, err := dialWithin(ep.sock, raddr, addr, timeout)
 	if err != nil {
+		if dead := ep.daemonGone(err); dead != nil {
+			err = dead
+		}
 		ep.Close()
 		return nil, nil, err
 	}
@@ -138,8 +138,17 @@ func dialWithin(s *utp.Socket, raddr net.Addr, name string, timeout time.Duratio
 }
 
 // netcat copies stdin to c (then half-closes) and c to stdout, and waits
-// for both.
-func netcat(c *utp.Conn, s *utp.Socket) error {
+// for both. A failure because the INET256 daemon went away says so.
+func netcat(c *utp.Conn, ep *endpoint) error {
+	err := copyBoth(c, ep.sock)
+	if dead := ep.daemonGone(nil); dead != nil && err != nil {
+		return dead
+	}
+	return err
+}
+
+// copyBoth is netcat's copying.
+func copyBoth(c *utp.Conn, s *utp.Socket) error {
 	defer c.Close()
 	sent := make(chan error, 1)
 	go func() {

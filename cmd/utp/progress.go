@@ -195,13 +195,15 @@ func fit(name, tail string, pct float64, width int) string {
 	tailLen := len([]rune(tail))
 	nameRunes := []rune(name)
 	room := width - tailLen - 2
-	if room < 1 {
+	if room <= 1 {
+		// No room for a name: the figures alone, cut to the width, so
+		// that a narrow terminal does not wrap and scroll.
+		if r := []rune(tail); len(r) > width {
+			return string(r[:max(width, 0)])
+		}
 		return tail
 	}
 	if len(nameRunes) > room {
-		if room <= 1 {
-			return tail
-		}
 		nameRunes = append(nameRunes[:room-1], '…')
 	}
 	name = string(nameRunes)

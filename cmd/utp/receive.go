@@ -75,6 +75,12 @@ func (r *receiver) serve(c *utp.Conn, ep *endpoint, in *interrupts) error {
 	if code := in.interrupted(); code != 0 && err != nil {
 		return fail(code, "interrupted; the connection was reset%s", sentence(sink.partial()))
 	}
+	if dead := ep.daemonGone(nil); dead != nil && err != nil {
+		var ce *cliError
+		errors.As(dead, &ce)
+		ce.msg += sentence(sink.partial())
+		err = dead
+	}
 	if err != nil {
 		err = recvError(err, sink, r.f.idle)
 		if len(got) > 0 {

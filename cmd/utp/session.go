@@ -20,8 +20,8 @@ const answerGrace = 5 * time.Second
 // sendSession runs the sender's side of the file protocol over c, then
 // ends the connection politely: the receiver's FIN has arrived (Send read
 // to it), so ours carries the ACK of it and no TIME-WAIT is needed.
-func sendSession(c *utp.Conn, s *utp.Socket, files []fileproto.Source, idle time.Duration) ([]fileproto.Sent, error) {
-	sent, err := fileproto.Send(c, files, fileproto.Config{Idle: idle})
+func sendSession(c *utp.Conn, s *utp.Socket, files []fileproto.Source, idle time.Duration, gone func(error)) ([]fileproto.Sent, error) {
+	sent, err := fileproto.Send(c, files, fileproto.Config{Idle: idle, Gone: gone})
 	if err != nil {
 		c.Close()
 		return sent, err
@@ -30,6 +30,45 @@ func sendSession(c *utp.Conn, s *utp.Socket, files []fileproto.Source, idle time
 	finish(c, s, answerGrace)
 	return sent, nil
 }
+
+// sendWatched is sendSession, except that it returns at once when the
+// receiver resets the connection (it was interrupted) or the INET256
+// node under ep fails: a sender blocked reading standard input would
+// otherwise notice only at its next write. So does an interrupt, whose
+// reset the session may not see while it waits for its source. The
+// abandoned session ends with the process.
+func sendWatched(c *utp.Conn, ep *endpoint, files []fileproto.Source, idle time.Duration, in *interrupts) ([]fileproto.Sent, error) {
+	type result struct {
+		sent []fileproto.Sent
+		err  error
+	}
+	done := make(chan result, 1)
+	reset := make(chan error, 1)
+	gone := func(err error) {
+		if errors.Is(err, utp.ErrConnReset) {
+			reset <- err // called at most once
+		}
+	}
+	go func() {
+		sent, err := sendSession(c, ep.sock, files, idle, gone)
+		done <- result{sent, err}
+	}()
+	select {
+	case r := <-done:
+		return r.sent, r.err
+	case err := <-reset:
+		// A reset means no orderly end, so the session has failed.
+		return nil, err
+	case <-ep.failed: // nil, never ready, over UDP
+		return nil, ep.daemonGone(nil)
+	case <-in.fired:
+		return nil, errInterrupted
+	}
+}
+
+// errInterrupted is what a session stopped by a signal returns; the
+// command words it with the signal's status.
+var errInterrupted = errors.New("interrupted")
 
 // recvSession runs the receiver's side over c. After the sender's
 // "done" it sends its FIN first and waits (bounded) for the sender's, so
@@ -62,7 +101,8 @@ func newSummary(h fileproto.Header, offset, n int64, sum [32]byte, took time.Dur
 	return summary{
 		File: h.Name, Bytes: offset + n, Resumed: offset, Seconds: took.Seconds(),
 		MBPerSecond: float64(n) / 1e6 / max(took.Seconds(), 1e-9),
-		RTTMillis:   float64(st.RTT.Microseconds()) / 1000,
+		RTTMillis:   float64(st.MinRTT.Microseconds()) / 1000,
+		SRTTMillis:  float64(st.RTT.Microseconds()) / 1000,
 		Retransmits: st.Retransmits, SHA256: fmt.Sprintf("%x", sum),
 		Peer: c.RemoteAddr().String(),
 	}

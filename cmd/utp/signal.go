@@ -14,9 +14,10 @@ import (
 // 130 or 143 with what it has to say. A second signal, or a command that
 // has not returned within interruptGrace, exits at once.
 type interrupts struct {
-	ch   chan os.Signal
-	code atomic.Int32
-	quit chan struct{}
+	ch    chan os.Signal
+	code  atomic.Int32
+	quit  chan struct{}
+	fired chan struct{} // closed once a signal came, after abort
 }
 
 // interruptGrace bounds how long an interrupted command may take to
@@ -24,7 +25,7 @@ type interrupts struct {
 const interruptGrace = 3 * time.Second
 
 func catchInterrupts(abort func()) *interrupts {
-	in := &interrupts{ch: make(chan os.Signal, 2), quit: make(chan struct{})}
+	in := &interrupts{ch: make(chan os.Signal, 2), quit: make(chan struct{}), fired: make(chan struct{})}
 	signal.Notify(in.ch, os.Interrupt, syscall.SIGTERM)
 	go in.run(abort)
 	return in
@@ -43,6 +44,7 @@ func (in *interrupts) run(abort func()) {
 	}
 	in.code.Store(int32(code))
 	abort()
+	close(in.fired)
 	select {
 	case <-in.ch:
 	case <-time.After(interruptGrace):

@@ -55,6 +55,7 @@ type dirSink struct {
 	out   *bars
 	began []*progress // a bar per file begun, in order
 	temp  string      // the temporary name of the last file begun
+	piped bool        // the last file begun came from a pipe (size unknown)
 }
 
 func (s *dirSink) bars() []*progress { return s.began }
@@ -66,6 +67,10 @@ func (s *dirSink) partial() string {
 	}
 	if _, err := os.Stat(s.temp); err != nil {
 		return ""
+	}
+	if s.piped {
+		// A pipe cannot be read again from where it stopped.
+		return "what arrived is kept as " + s.temp + "; a send from standard input starts over"
 	}
 	return "what arrived is kept as " + s.temp + "; the same send run again resumes it"
 }
@@ -97,7 +102,7 @@ func (s *dirSink) Begin(h fileproto.Header) (fileproto.File, error) {
 			fileproto.ReasonIO, "it cannot create the file: %s", firstLine(err))
 	}
 	bar := s.out.start(h.Name, h.Size, nil)
-	s.began, s.temp = append(s.began, bar), temp
+	s.began, s.temp, s.piped = append(s.began, bar), temp, h.Size < 0
 	return &dirFile{f: f, temp: temp, final: final, force: s.force, size: h.Size, bar: bar}, nil
 }
 

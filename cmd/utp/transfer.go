@@ -19,9 +19,15 @@ type summary struct {
 	Resumed     int64   `json:"resumed_from"` // bytes an earlier attempt had moved
 	Seconds     float64 `json:"seconds"`
 	MBPerSecond float64 `json:"mb_per_s"` // 10^6 bytes moved now, per second
-	// RTTMillis is the connection's smoothed round-trip time, omitted
-	// (0) when no packet of ours was acknowledged with a usable sample.
-	RTTMillis   float64 `json:"rtt_ms,omitempty"`
+	// RTTMillis is the path's round-trip time: the smallest sample this
+	// end took, so that sender and receiver report the same quantity (a
+	// bulk sender's smoothed RTT also counts the queue it builds, which
+	// the receiver's few samples do not see). Omitted (0) when no packet
+	// of ours was acknowledged with a usable sample.
+	RTTMillis float64 `json:"rtt_ms,omitempty"`
+	// SRTTMillis is this end's smoothed RTT at the end, queue included:
+	// on a sender it shows the queuing the transfer caused.
+	SRTTMillis  float64 `json:"srtt_ms,omitempty"`
 	Retransmits uint64  `json:"retransmits"`
 	SHA256      string  `json:"sha256"`
 	Peer        string  `json:"peer"`
@@ -34,7 +40,13 @@ func (s summary) print(asJSON bool) {
 	}
 	rtt, resumed := "", ""
 	if s.RTTMillis > 0 {
-		rtt = fmt.Sprintf("RTT %.1f ms, ", s.RTTMillis)
+		// Loopback round trips are tens of microseconds: keep two
+		// significant digits there.
+		prec := 1
+		if s.RTTMillis < 1 {
+			prec = 2
+		}
+		rtt = fmt.Sprintf("path RTT %.*f ms, ", prec, s.RTTMillis)
 	}
 	if s.Resumed > 0 {
 		resumed = fmt.Sprintf(" (resumed at %s)", humanBytes(s.Resumed))
@@ -112,12 +124,15 @@ receiver keeps what arrived) and exits 130 or 143.`,
 			srcs.lag = func() int64 { return int64(c.Unacknowledged()) }
 			in := catchInterrupts(ep.Close)
 			defer in.stop()
-			sent, err := sendSession(c, ep.sock, srcs.list, f.idle)
+			sent, err := sendWatched(c, ep, srcs.list, f.idle, in)
 			srcs.stopBars()
 			if code := in.interrupted(); code != 0 && err != nil {
 				return fail(code, "interrupted: the connection was reset; run the same command again to resume")
 			}
 			if err != nil {
+				if dead := ep.daemonGone(nil); dead != nil {
+					return dead
+				}
 				return sendError(err, srcs.list, len(sent), f.idle)
 			}
 			for i, s := range sent {
@@ -127,7 +142,7 @@ receiver keeps what arrived) and exits 130 or 143.`,
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().DurationVar(&timeout, "timeout", 15*time.Second, "give up connecting after this long")
+	cmd.Flags().DurationVar(&timeout, "timeout", 15*time.Second, "give up connecting after this long (over INET256, an address the network has not found within 5 s is unreachable)")
 	cmd.Flags().StringVar(&name, "name", "stdin", "the name to send standard input ('-') under")
 	return cmd
 }

@@ -205,3 +205,28 @@ func TestListenKeep(t *testing.T) {
 	}
 	waitText(t, l.cmd, &l.stdout, "first\nsecond\n")
 }
+
+// A one-shot listen turns a second dialer away with a reset, as a closed
+// port refuses a TCP connect: the second dial fails and says so, while
+// the first connection goes on.
+func TestListenOneShotTurnsAway(t *testing.T) {
+	addr := "udp://" + freePort(t)
+	l := start(t, utpCmd(t, nil, "listen", addr))
+	l.waitFor(t, "listening on")
+	first, in := startPiped(t, "dial", addr)
+	if _, err := in.Write([]byte("first\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, l.cmd, &l.stdout, "first\n")
+	second := runUTP(t, []byte("second\n"), "dial", addr)
+	if second.code == 0 || !strings.Contains(second.stderr, "reset") {
+		t.Fatalf("second dialer: exit %d, stderr %q; want a failure that says it was reset", second.code, second.stderr)
+	}
+	if strings.Contains(l.stdout.String(), "second") {
+		t.Fatalf("the turned-away dialer's data reached the listener: %q", l.stdout.String())
+	}
+	in.Close()
+	if r := wait(t, first); r.code != 0 {
+		t.Fatalf("first dialer: exit %d, %s", r.code, r.stderr)
+	}
+}

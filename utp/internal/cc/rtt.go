@@ -73,6 +73,10 @@ type RTTEstimator struct {
 	rttvar  time.Duration
 	has     bool
 	backoff uint // number of doublings applied to the RTO
+	// minRTT is the smallest sample: the path's round trip without the
+	// queue a transfer builds, which the two ends of a connection measure
+	// alike (SRTT differs: the bulk sender's samples carry its own queue).
+	minRTT time.Duration
 }
 
 // NewRTTEstimator returns an estimator with no samples.
@@ -97,9 +101,10 @@ func (r *RTTEstimator) OnSample(rtt time.Duration) {
 	rtt = min(rtt, maxRTTSample)
 	r.backoff = 0
 	if !r.has {
-		r.srtt, r.rttvar, r.has = rtt, rtt/2, true
+		r.srtt, r.rttvar, r.minRTT, r.has = rtt, rtt/2, rtt, true
 		return
 	}
+	r.minRTT = min(r.minRTT, rtt)
 	r.rttvar = (3*r.rttvar + abs(r.srtt-rtt)) / 4
 	r.srtt = (7*r.srtt + rtt) / 8
 }
@@ -150,6 +155,11 @@ func (r *RTTEstimator) ResetBackoff() {
 // SRTT returns the smoothed RTT, 0 before the first sample.
 func (r *RTTEstimator) SRTT() time.Duration {
 	return r.srtt
+}
+
+// MinRTT returns the smallest sample so far, 0 before the first.
+func (r *RTTEstimator) MinRTT() time.Duration {
+	return r.minRTT
 }
 
 // RTTVar returns the RTT variation, 0 before the first sample.

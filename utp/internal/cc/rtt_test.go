@@ -131,3 +131,20 @@ func repeat(d time.Duration, n int) []time.Duration {
 	}
 	return s
 }
+
+// MinRTT is the smallest sample, kept through larger ones: the path's
+// round trip that both ends of a connection can report alike.
+func TestRTTEstimatorMinRTT(t *testing.T) {
+	r := NewRTTEstimator(RTTConfig{})
+	if r.MinRTT() != 0 {
+		t.Fatalf("MinRTT before samples = %v, want 0", r.MinRTT())
+	}
+	for _, tt := range []struct{ sample, want time.Duration }{
+		{80 * ms, 80 * ms}, {300 * ms, 80 * ms}, {30 * ms, 30 * ms}, {-ms, 30 * ms}, {90 * ms, 30 * ms},
+	} {
+		r.OnSample(tt.sample)
+		if got := r.MinRTT(); got != tt.want {
+			t.Fatalf("after sample %v: MinRTT %v, want %v", tt.sample, got, tt.want)
+		}
+	}
+}

@@ -295,7 +295,7 @@ func TestScriptStatsShortExchange(t *testing.T) {
 	want := Stats{
 		BytesWritten: 5, BytesSent: 5, BytesReceived: 6, BytesRead: 6,
 		PacketsSent: 3, PacketsReceived: 4, PacketsMalformed: 1,
-		DelaySamples: 1, RTT: 40 * time.Millisecond, RTTVar: 20 * time.Millisecond,
+		DelaySamples: 1, RTT: 40 * time.Millisecond, MinRTT: 40 * time.Millisecond, RTTVar: 20 * time.Millisecond,
 		RTO: 200 * time.Millisecond, PeerWindow: int(scriptPeerWnd),
 		PacketSize: 1400, // the default ceiling, below CommonDatagram's payload
 	}

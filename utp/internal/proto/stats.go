@@ -35,6 +35,7 @@ type Stats struct {
 	Repacketized   uint64 // ... after which outstanding data was re-sent in smaller packets
 
 	RTT          time.Duration // smoothed round-trip time
+	MinRTT       time.Duration // smallest round-trip sample: the path without this connection's queue
 	RTTVar       time.Duration
 	RTO          time.Duration
 	Window       int           // congestion window, bytes
@@ -60,6 +61,7 @@ func (c *Conn) Stats() Stats {
 	s := c.stats
 	s.RTT = c.rtt.SRTT()
 	s.RTTVar = c.rtt.RTTVar()
+	s.MinRTT = c.rtt.MinRTT()
 	s.RTO = c.rto()
 	s.Window = c.ctrl.Window()
 	s.PeerWindow = c.snd.peerWnd

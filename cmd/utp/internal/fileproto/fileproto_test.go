@@ -261,7 +261,7 @@ func TestSenderAborts(t *testing.T) {
 
 // script plays a sender's side from raw bytes and returns the
 // receiver's error and what it answered.
-func script(t *testing.T, sink Sink, raw []byte) (error, string) {
+func script(t *testing.T, sink Sink, raw []byte) (string, error) {
 	t.Helper()
 	a, b := net.Pipe()
 	answers := make(chan string, 1)
@@ -275,7 +275,7 @@ func script(t *testing.T, sink Sink, raw []byte) (error, string) {
 	b.Close()
 	ans := <-answers
 	a.Close()
-	return err, ans
+	return ans, err
 }
 
 // A hash that does not match stores nothing, answers "bad" and discards
@@ -317,7 +317,7 @@ func TestHostileSender(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			sink := newMemSink()
-			err, ans := script(t, sink, []byte(c.raw))
+			ans, err := script(t, sink, []byte(c.raw))
 			var ref *Refusal
 			switch {
 			case c.wantErr != nil && !errors.Is(err, c.wantErr):

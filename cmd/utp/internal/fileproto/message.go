@@ -135,17 +135,4 @@ func unexpected(err error) error {
 	return err
 }
 
-// hashOf returns the SHA-256 of the first n bytes of r.
-func hashOf(r io.Reader, n int64) ([sha256.Size]byte, error) {
-	h := sha256.New()
-	var sum [sha256.Size]byte
-	if _, err := io.CopyN(h, r, n); err != nil {
-		return sum, err
-	}
-	copy(sum[:], h.Sum(nil))
-	return sum, nil
-}
-
-var emptySum = sha256.Sum256(nil)
-
 func sameSum(a, b [sha256.Size]byte) bool { return bytes.Equal(a[:], b[:]) }

@@ -34,6 +34,12 @@ type Config struct {
 	// the stream has deadlines, as a net.Conn), and how long the sender
 	// waits for an answer. Zero: no bound.
 	Idle time.Duration
+	// Gone, if set, is called once, from Send's reading goroutine, when
+	// reading the receiver's stream fails other than at its orderly end
+	// (a reset, a broken connection): a caller whose Send is blocked on a
+	// slow Source (standard input) can give up at once instead of at its
+	// next write. Send itself still returns only once it is unblocked.
+	Gone func(err error)
 }
 
 // Send runs the sender's side over rw: it offers each file in turn and
@@ -100,6 +106,9 @@ func (s *sender) readReplies(r *bufio.Reader) {
 		line, err := readLine(r)
 		if err == nil && strings.HasPrefix(line, "no ") {
 			s.stream.stop()
+		}
+		if err != nil && !errors.Is(err, io.EOF) && s.cfg.Gone != nil {
+			s.cfg.Gone(err)
 		}
 		select {
 		case s.replies <- reply{line, err}:
