@@ -557,22 +557,33 @@ func (c *Conn) CloseWrite() error {
 // connection at once. To know that the peer received everything, call
 // CloseWrite and read until io.EOF before Close.
 func (c *Conn) Close() error {
-	c.mu.Lock()
-	if c.userClose {
-		c.mu.Unlock()
-		return c.opError("close", net.ErrClosed)
-	}
-	c.userClose = true
-	c.mu.Unlock()
-	c.wakeReadable()
-	signal(c.writable)
-	c.step(func(now time.Time, m *proto.Conn) {
+	ended := c.endByUser(func(now time.Time, m *proto.Conn) {
 		m.CloseWrite(now)
 		if !isClosed(c.closed) {
 			c.lingerAt = now.Add(c.s.cfg.linger) // the connection's timer enforces it
 		}
 	})
+	if !ended {
+		return c.opError("close", net.ErrClosed)
+	}
 	return nil
+}
+
+// endByUser marks the Conn closed by its user, wakes its blocked Reads
+// and Writes, and applies end to the state machine. It reports false,
+// doing nothing, if the user had closed the Conn already.
+func (c *Conn) endByUser(end func(now time.Time, m *proto.Conn)) bool {
+	c.mu.Lock()
+	if c.userClose {
+		c.mu.Unlock()
+		return false
+	}
+	c.userClose = true
+	c.mu.Unlock()
+	c.wakeReadable()
+	signal(c.writable)
+	c.step(end)
+	return true
 }
 
 // Abort ends the connection at once and tells the peer with a RESET, as a
@@ -582,16 +593,9 @@ func (c *Conn) Close() error {
 // where Close would give it an orderly, empty stream. Read and Write then
 // return net.ErrClosed, as after Close.
 func (c *Conn) Abort() error {
-	c.mu.Lock()
-	if c.userClose {
-		c.mu.Unlock()
+	if !c.endByUser(func(now time.Time, m *proto.Conn) { m.Reset(now) }) {
 		return c.opError("abort", net.ErrClosed)
 	}
-	c.userClose = true
-	c.mu.Unlock()
-	c.wakeReadable()
-	signal(c.writable)
-	c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
 	return nil
 }
 
