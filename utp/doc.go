@@ -105,9 +105,8 @@
 //   - A dial to a peer to which thousands of our connections are in
 //     TIME-WAIT takes over the oldest one's id: the peer's side of it, if
 //     still waiting, is ended by the new SYN.
-//   - A Socket reads its datagrams on one goroutine, so many goroutines
-//     opening short connections through one Socket pair are bound by one
-//     core: 16 dialers echoing 4 KiB each reached about 0.3 times TCP's
-//     connection rate on a two-core machine, where the kernel spreads
-//     TCP over both (docs/security.md, "Figures").
+//   - A Socket reads its datagrams on one goroutine, which all its
+//     connections share: 16 goroutines dialing, echoing 4 KiB and closing
+//     through one pair of Sockets reached about 0.3 times TCP's connection
+//     rate on a two-core machine (docs/security.md, "Figures").
 package utp
