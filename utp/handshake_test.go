@@ -133,16 +133,7 @@ func TestSimShedHandshakeRevives(t *testing.T) {
 		}
 		n.Partition("a", "b", true)
 		ca.Write([]byte("late proof")) // lost
-		for i := range 2 * limit {
-			pc := n.Listen(netsim.Addr(fmt.Sprintf("src%d", i)))
-			syn := wire.Header{Type: wire.Syn, ConnID: uint16(i), SeqNr: 1}
-			pc.WriteTo(syn.Append(nil), b.Addr())
-			defer pc.Close()
-		}
-		time.Sleep(50 * time.Millisecond)
-		if st := b.Stats(); st.SynsEvicted < limit {
-			t.Fatalf("the flood evicted %d handshakes; the dialer's was to be among them", st.SynsEvicted)
-		}
+		shedByFlood(t, n, b, limit)
 		n.Partition("a", "b", false)
 		var c *Conn
 		select {
@@ -218,15 +209,7 @@ func TestSimRepeatedSynAfterShed(t *testing.T) {
 			return h
 		}
 		first := reply()
-		for i := range 2 * limit { // shed it
-			pc := n.Listen(netsim.Addr(fmt.Sprintf("src%d", i)))
-			defer pc.Close()
-			pc.WriteTo((&wire.Header{Type: wire.Syn, ConnID: uint16(i), SeqNr: 1}).Append(nil), b.Addr())
-		}
-		time.Sleep(50 * time.Millisecond)
-		if st := b.Stats(); st.SynsEvicted < limit {
-			t.Fatalf("the flood evicted %d handshakes; the dialer's was to be among them", st.SynsEvicted)
-		}
+		shedByFlood(t, n, b, limit)
 		if again := reply(); again.SeqNr != first.SeqNr {
 			t.Fatalf("the repeated SYN was answered with seq_nr %d, the first reply had %d", again.SeqNr, first.SeqNr)
 		}
@@ -284,15 +267,7 @@ func TestSimRevivedAfterProofRequest(t *testing.T) {
 		if req, _ := next(); req.Type != wire.Data || req.SeqNr != isn {
 			t.Fatalf("got %+v; want the proof request, DATA with seq_nr %d", req, isn)
 		}
-		for i := range 2 * limit { // shed it
-			pc := n.Listen(netsim.Addr(fmt.Sprintf("src%d", i)))
-			defer pc.Close()
-			pc.WriteTo((&wire.Header{Type: wire.Syn, ConnID: uint16(i), SeqNr: 1}).Append(nil), b.Addr())
-		}
-		time.Sleep(50 * time.Millisecond)
-		if st := b.Stats(); st.SynsEvicted < limit {
-			t.Fatalf("the flood evicted %d handshakes; the dialer's was to be among them", st.SynsEvicted)
-		}
+		shedByFlood(t, n, b, limit)
 		proof := wire.Header{Type: wire.Data, ConnID: 101, SeqNr: 2, AckNr: isn - 1, WndSize: 1 << 20}
 		raw.WriteTo(append(proof.Append(nil), "ping"...), b.Addr())
 		c, err := b.AcceptUTP()
@@ -313,4 +288,20 @@ func TestSimRevivedAfterProofRequest(t *testing.T) {
 			}
 		}
 	})
+}
+
+// shedByFlood forges twice limit SYNs from as many sources toward b, a
+// Socket whose unproven limit is limit, so that every handshake it held
+// before is shed, and checks that they were. Inside a synctest bubble.
+func shedByFlood(t *testing.T, n *netsim.Network, b *Socket, limit int) {
+	t.Helper()
+	for i := range 2 * limit {
+		pc := n.Listen(netsim.Addr(fmt.Sprintf("src%d", i)))
+		t.Cleanup(func() { pc.Close() })
+		pc.WriteTo((&wire.Header{Type: wire.Syn, ConnID: uint16(i), SeqNr: 1}).Append(nil), b.Addr())
+	}
+	time.Sleep(50 * time.Millisecond)
+	if st := b.Stats(); st.SynsEvicted < uint64(limit) {
+		t.Fatalf("the flood evicted %d handshakes; the dialer's was to be among them", st.SynsEvicted)
+	}
 }
