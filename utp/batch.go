@@ -51,6 +51,7 @@ func (in *inbox) flush(now time.Time) bool {
 type outgoing struct {
 	b    []byte // a pooled buffer
 	tail [2][]byte
+	frag bool // may be fragmented: a stranded packet's resend (fragment_linux.go)
 }
 
 func (d *outgoing) len() int { return len(d.b) + len(d.tail[0]) + len(d.tail[1]) }
@@ -95,6 +96,42 @@ func (o *outBatch) get(i int) *outgoing {
 		return &o.small[i]
 	}
 	return &o.more[i-len(o.small)]
+}
+
+// hasFragmentable reports whether a datagram of the batch may be
+// fragmented.
+func (o *outBatch) hasFragmentable() bool {
+	for i := range o.n {
+		if o.get(i).frag {
+			return true
+		}
+	}
+	return false
+}
+
+// extractFragmentable hands each datagram that may be fragmented to send,
+// which owns its buffer, and closes the gaps they leave, keeping the
+// others' order.
+func (o *outBatch) extractFragmentable(send func(d *outgoing)) {
+	k := 0
+	for i := range o.n {
+		d := o.get(i)
+		if d.frag {
+			send(d)
+			continue
+		}
+		*o.get(k) = *d
+		k++
+	}
+	for i := k; i < o.n; i++ {
+		*o.get(i) = outgoing{}
+	}
+	if k <= len(o.small) {
+		o.more = o.more[:0]
+	} else {
+		o.more = o.more[:k-len(o.small)]
+	}
+	o.n = k
 }
 
 func (o *outBatch) reset() {

@@ -280,6 +280,7 @@ func (c *Conn) collect(now time.Time, out *outBatch) {
 			out.spare = buf
 			return
 		}
+		d.frag = c.m.Fragmentable()
 		switch {
 		case cap(buf) == smallBuf:
 			d.b, buf = buf[:n], c.s.getSmall()

@@ -9,6 +9,11 @@ import (
 // the link (EMSGSIZE), 0 if none: the connection's path MTU discovery
 // takes it as a ceiling.
 func (s *Socket) send(out *outBatch, to source) (tooBig int) {
+	if to.addr == nil {
+		s.sendFragmentable(out, to.ap)
+	}
+	s.dfMu.RLock()
+	defer s.dfMu.RUnlock()
 	switch {
 	case to.addr != nil:
 		for i := range out.n {
@@ -150,6 +155,8 @@ func (s *Socket) sendOneTry(out *outBatch, i int, to netip.AddrPort) error {
 
 // writeTo sends one datagram.
 func (s *Socket) writeTo(b []byte, to source) {
+	s.dfMu.RLock()
+	defer s.dfMu.RUnlock()
 	if to.addr == nil {
 		_ = s.writeUDP(b, to.ap)
 		return

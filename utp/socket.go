@@ -32,6 +32,7 @@ type Socket struct {
 	vec     *vecSender   // sends from several buffers, when udp can; else nil
 	share   *windowShare // the kernel receive buffer, shared among receivers
 	pmtud   bool         // udp sends with DF: path MTU discovery is on
+	dfMu    sync.RWMutex // held shared by sends, exclusively while DF is lifted (fragment_linux.go)
 	paths   pathCache    // what discovery learned per destination
 	cfg     socketConfig
 	tel     telemetry
@@ -409,6 +410,11 @@ func (s *Socket) protoConfig(raddr net.Addr, path pathInfo) proto.Config {
 	if path.on {
 		cfg.PathBase, cfg.PathCeiling = path.base, path.ceiling
 		cfg.PathStart, cfg.PathOverhead = path.start, path.overhead
+		if path.overhead == ipv6Overhead && path.base < path.ceiling {
+			// Linux fragments an IPv6 datagram only above the route's
+			// MTU (fragment_linux.go).
+			cfg.FragmentPad = path.ceiling + 1
+		}
 	}
 	return cfg
 }

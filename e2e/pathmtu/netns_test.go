@@ -99,10 +99,34 @@ func newTopo(t *testing.T, narrow int, v6, dropICMP bool) *topo {
 	return tp
 }
 
-// setMTU changes the narrow hop's MTU, as a route change would.
-func (tp *topo) setMTU(t *testing.T, mtu int) {
-	sh(t, "ip", "-n", tp.rtr, "link", "set", "r1", "mtu", fmt.Sprint(mtu))
-	sh(t, "ip", "-n", tp.srv, "link", "set", "s0", "mtu", fmt.Sprint(mtu))
+// setMTU changes the narrow hop's MTU, as a route change would. It may
+// run on any goroutine.
+func (tp *topo) setMTU(mtu int) error {
+	for _, l := range []struct{ ns, dev string }{{tp.rtr, "r1"}, {tp.srv, "s0"}} {
+		if out, err := exec.Command("ip", "-n", l.ns, "link", "set", l.dev, "mtu", fmt.Sprint(mtu)).CombinedOutput(); err != nil {
+			return fmt.Errorf("set %s mtu %d: %v: %s", l.dev, mtu, err, out)
+		}
+	}
+	return nil
+}
+
+// holes makes the router drop every datagram toward the server whose
+// uTP seq_nr is a multiple of 64 (the low byte of the big-endian field
+// at offset 16 of the uTP header, 8 bytes into the UDP datagram), resends
+// included, until the returned function is called: holes the sender
+// cannot fill meanwhile, below data the server receives and holds, as a
+// congested queue's losses leave them for a round trip.
+func (tp *topo) holes(t *testing.T) (stop func() error) {
+	nft := func(args ...string) { sh(t, append([]string{"ip", "netns", "exec", tp.rtr, "nft"}, args...)...) }
+	nft("add", "table", "inet", "holes")
+	nft("add", "chain", "inet", "holes", "toserver", "{ type filter hook forward priority 0 ; }")
+	nft("add", "rule", "inet", "holes", "toserver", "oifname", "r1", "meta", "l4proto", "udp", "@th,200,8", "&", "0x3f", "==", "0", "drop")
+	return func() error {
+		if out, err := exec.Command("ip", "netns", "exec", tp.rtr, "nft", "delete", "table", "inet", "holes").CombinedOutput(); err != nil {
+			return fmt.Errorf("nft delete table inet holes: %v: %s", err, out)
+		}
+		return nil
+	}
 }
 
 // inNetns runs fn on a thread that has entered namespace ns. Sockets it

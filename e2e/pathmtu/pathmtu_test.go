@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -147,30 +148,46 @@ func TestPathMTU(t *testing.T) {
 
 // TestPathMTUShrinks narrows the path from 1,500 to 1,280 bytes a
 // quarter into the transfer, as a route change would, behind a 200 Mbit/s
-// bottleneck that makes the transfer last long enough, with the router's
-// ICMP errors dropped (a black hole): the transfer completes byte-exact,
-// and the size found afterwards fits the new path.
+// bottleneck (tbf) with the router's ICMP errors dropped (a black hole),
+// while the server holds data beyond holes: the packets that would fill
+// them were sent at the old size and cannot be re-packetized, so they
+// must be resent fragmentable. The transfer completes byte-exact, such
+// resends happened, and the size found afterwards fits the new path.
 func TestPathMTUShrinks(t *testing.T) {
 	requireRoot(t)
 	// Only with ICMP dropped: our sockets ignore what ICMP says
 	// (IP_PMTUDISC_PROBE), so the two cases would run alike.
 	for _, v6 := range []bool{false, true} {
-		{
-			name := "ipv4"
-			if v6 {
-				name = "ipv6"
-			}
-			t.Run(name, func(t *testing.T) {
-				tp := newTopo(t, 1500, v6, true)
-				sh(t, "tc", "-n", tp.rtr, "qdisc", "add", "dev", "r1", "root", "tbf", "rate", "200mbit", "burst", "64kb", "latency", "20ms")
-				st := transfer(t, tp, func() { tp.setMTU(t, 1280) })
-				fits := 1280 - overhead(v6)
-				t.Logf("path MTU %d after the change (fits %d); black holes %d, re-packetized %d, timeouts %d",
-					st.PathMTU, fits, st.PathBlackHoles, st.Repacketized, st.Timeouts)
-				if st.PathMTU > fits {
-					t.Errorf("path MTU %d after the path narrowed to %d", st.PathMTU, fits)
-				}
-			})
+		name := "ipv4"
+		if v6 {
+			name = "ipv6"
 		}
+		t.Run(name, func(t *testing.T) {
+			tp := newTopo(t, 1500, v6, true)
+			sh(t, "tc", "-n", tp.rtr, "qdisc", "add", "dev", "r1", "root", "tbf", "rate", "200mbit", "burst", "64kb", "latency", "20ms")
+			shrunk := make(chan error, 1)
+			st := transfer(t, tp, func() {
+				// The writer goes on while the holes open and the path
+				// changes 300 ms later, with the window held behind them.
+				stop := tp.holes(t)
+				go func() {
+					time.Sleep(300 * time.Millisecond)
+					err := tp.setMTU(1280)
+					shrunk <- errors.Join(err, stop())
+				}()
+			})
+			if err := <-shrunk; err != nil {
+				t.Fatal(err)
+			}
+			fits := 1280 - overhead(v6)
+			t.Logf("path MTU %d after the change (fits %d); black holes %d, re-packetized %d, fragmented resends %d, timeouts %d",
+				st.PathMTU, fits, st.PathBlackHoles, st.Repacketized, st.FragmentedResends, st.Timeouts)
+			if st.PathMTU > fits {
+				t.Errorf("path MTU %d after the path narrowed to %d", st.PathMTU, fits)
+			}
+			if st.FragmentedResends == 0 {
+				t.Errorf("no stranded packet was resent fragmentable: %+v", st)
+			}
+		})
 	}
 }
