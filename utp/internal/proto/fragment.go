@@ -60,7 +60,7 @@ func (c *Conn) peerHoldsSome() bool { return c.snd.sackedN > 0 }
 // lost to the path's change, which the fall to the base answered. The
 // peer answered the question that led here, so the timeouts behind it
 // are forgiven.
-func (c *Conn) strand(now time.Time) {
+func (c *Conn) strand() {
 	s := &c.snd
 	limit := c.maxPayload()
 	for seq := s.una; seq != s.seqNr; seq++ {
@@ -72,5 +72,4 @@ func (c *Conn) strand(now time.Time) {
 	c.consecutiveTimeouts = 0
 	c.rtt.ResetBackoff()
 	c.timers[timerRetransmit] = time.Time{}
-	c.arm(now)
 }

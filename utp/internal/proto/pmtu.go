@@ -555,7 +555,7 @@ func (c *Conn) settleRewind(now time.Time) {
 	}
 	*rw = rewindState{}
 	if c.peerHoldsSome() {
-		c.strand(now) // fragment.go
+		c.strand() // fragment.go
 		return
 	}
 	c.repacketize()

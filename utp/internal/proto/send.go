@@ -383,7 +383,8 @@ func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, view bool) (int, 
 	switch {
 	case p.pad > 0:
 		n = h.PutPadded(buf, p.size())
-	case p.frag:
+	case p.frag && p.n > c.maxPayload():
+		// Still too large: a search may since have confirmed its size.
 		n = c.putFragmentable(&h, buf, p)
 	default:
 		n = h.Put(buf)
