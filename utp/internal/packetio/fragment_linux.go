@@ -1,4 +1,4 @@
-package utp
+package packetio
 
 import (
 	"net/netip"
@@ -7,13 +7,13 @@ import (
 )
 
 // Fragmentable sends: the resend of a packet stranded by a path that
-// shrank under its connection (utp/internal/proto/fragment.go). Every
-// other datagram leaves with DF (setDontFragment), and the options that
-// lift it are socket-wide, so a fragmentable send holds Socket.dfMu
-// exclusively while they are lifted, and every other send holds it
-// shared: no probe or ordinary packet can leave fragmentable by
-// accident. libtorrent toggles DF around single sends the same way
-// (utp_socket_manager.cpp), but the other way round: DF only on probes.
+// shrank under its connection (package proto's fragment.go). Every other
+// datagram leaves with DF (setDontFragment), and the options that lift
+// it are socket-wide, so a fragmentable send holds udp.df exclusively
+// while they are lifted, and every other send holds it shared: no probe
+// or ordinary packet can leave fragmentable by accident. libtorrent
+// toggles DF around single sends the same way (utp_socket_manager.cpp),
+// but the other way round: DF only on its probes.
 //
 // IPv4: IP_MTU_DISCOVER = IP_PMTUDISC_DONT clears DF; the router before
 // the narrow hop fragments. IPv6 routers never fragment, so the source
@@ -22,36 +22,31 @@ import (
 // the 1,280 bytes every IPv6 link carries. Linux fragments only a
 // datagram larger than the route's MTU, whatever IPV6_MTU says (measured
 // on Linux 6.18: a 1,406-byte datagram on a 9,000-byte route left whole),
-// so the state machine pads such resends past it (Config.FragmentPad).
+// so the state machine pads such resends past it (proto.Config.FragmentPad).
 
-// sendFragmentable sends the datagrams of out that must leave
-// fragmentable, each with fragmentation allowed, and removes them from
-// out.
-func (s *Socket) sendFragmentable(out *outBatch, to netip.AddrPort) {
-	if !out.hasFragmentable() {
-		return
-	}
-	out.extractFragmentable(func(d *outgoing) {
-		s.sendAllowingFragments(d.flatten(s), to)
-		s.putBuf(d.b)
-	})
-}
+// minIPv6MTU is the MTU every IPv6 link carries (RFC 8200 section 5):
+// the fragment size.
+const minIPv6MTU = 1280
 
-// sendAllowingFragments sends b with fragmentation allowed, the socket's
-// options restored before any other send.
-func (s *Socket) sendAllowingFragments(b []byte, to netip.AddrPort) {
-	rc, err := s.udp.SyscallConn()
+// sendFragmentable sends d alone with fragmentation allowed, the
+// socket's options restored before any other send.
+func (c *udp) sendFragmentable(d *Datagram, to netip.AddrPort, r *SendResult) {
+	rc, err := c.u.SyscallConn()
 	if err != nil {
-		_ = s.writeUDP(b, to)
+		c.sendDF(Addr{AP: to}, []Datagram{*d}, r)
 		return
 	}
 	v4 := to.Addr().Unmap().Is4()
-	s.dfMu.Lock()
-	defer s.dfMu.Unlock()
+	scratch := c.scratch.Get().(*[MaxDatagram]byte)
+	defer c.scratch.Put(scratch)
+	b := d.flatten(scratch[:])
+	c.df.Lock()
+	defer c.df.Unlock()
 	var saved dfOptions
 	_ = rc.Control(func(fd uintptr) { saved = allowFragments(int(fd), v4) })
-	_ = s.writeUDP(b, to)
+	_, err = c.u.WriteToUDPAddrPort(b, to)
 	_ = rc.Control(func(fd uintptr) { saved.restore(int(fd), v4) })
+	r.count(1, len(b), err)
 }
 
 // dfOptions are the socket options a fragmentable send changes, as they
@@ -61,18 +56,27 @@ type dfOptions struct{ discover, dontFrag, mtu int }
 // allowFragments lifts DF on fd for the family v4 says and returns the
 // options it changed.
 func allowFragments(fd int, v4 bool) dfOptions {
+	o := readDF(fd, v4)
+	if v4 {
+		_ = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DONT)
+		return o
+	}
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MTU_DISCOVER, unix.IPV6_PMTUDISC_DONT)
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_DONTFRAG, 0)
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MTU, minIPv6MTU)
+	return o
+}
+
+// readDF reads the options allowFragments changes.
+func readDF(fd int, v4 bool) dfOptions {
 	var o dfOptions
 	if v4 {
 		o.discover, _ = unix.GetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER)
-		_ = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DONT)
 		return o
 	}
 	o.discover, _ = unix.GetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MTU_DISCOVER)
 	o.dontFrag, _ = unix.GetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_DONTFRAG)
 	o.mtu, _ = unix.GetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MTU)
-	_ = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MTU_DISCOVER, unix.IPV6_PMTUDISC_DONT)
-	_ = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_DONTFRAG, 0)
-	_ = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MTU, minIPv6MTU)
 	return o
 }
 
