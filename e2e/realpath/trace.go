@@ -1,0 +1,120 @@
+package realpath
+
+import (
+	"fmt"
+	"time"
+)
+
+// SampleInterval is how often Run records each flow's progress.
+const SampleInterval = 100 * time.Millisecond
+
+// baseline is the idle time Run probes before the first flow starts, so
+// that the path's smallest round trip is measured on an empty queue.
+const baseline = 500 * time.Millisecond
+
+// A FlowSpec is a flow to run: its transport and when it starts.
+type FlowSpec struct {
+	Transport Transport
+	Start     time.Duration
+}
+
+// A Point is one flow's state at a sample time.
+type Point struct {
+	At    time.Duration // since the run's start
+	Bytes int64         // received so far
+	// Ours is set when the flow is our library; then Window, InFlight
+	// and Queue are its sender's congestion window, bytes in flight and
+	// its own queueing-delay estimate.
+	Ours             bool
+	Window, InFlight int
+	Queue            time.Duration
+}
+
+// A FlowTrace is one flow's progress.
+type FlowTrace struct {
+	Name   string
+	Start  time.Duration
+	Points []Point
+}
+
+// A Trace is what Run saw: each flow's progress and the queue's delay.
+type Trace struct {
+	Config
+	Duration time.Duration
+	Flows    []FlowTrace
+	// Probes are the probes' round trips, At relative to the run's start
+	// (the idle baseline has negative times).
+	Probes []Sample
+	// BaseRTT is the smallest probe round trip: the path without queue.
+	BaseRTT time.Duration
+	// DelayDrops counts packets the delay line lost (it should be 0).
+	DelayDrops int64
+}
+
+// Run runs flows on p for d, each starting at its Start, probing the
+// queue throughout, and returns the trace.
+func (p *Path) Run(d time.Duration, specs ...FlowSpec) (*Trace, error) {
+	pr, err := p.StartProbe()
+	if err != nil {
+		return nil, err
+	}
+	time.Sleep(baseline)
+	t0 := time.Now()
+	tr := &Trace{Config: p.Config, Duration: d, Flows: make([]FlowTrace, len(specs))}
+	flows := make([]*flow, len(specs))
+	defer func() {
+		for _, f := range flows {
+			if f != nil {
+				f.stop()
+			}
+		}
+	}()
+	tick := time.NewTicker(SampleInterval)
+	defer tick.Stop()
+	for i, s := range specs {
+		tr.Flows[i] = FlowTrace{Name: s.Transport.Name, Start: s.Start}
+	}
+	for {
+		now := time.Since(t0)
+		for i, s := range specs {
+			if flows[i] == nil && now >= s.Start {
+				if flows[i], err = p.startFlow(s.Transport); err != nil {
+					pr.Stop()
+					return nil, err
+				}
+			}
+		}
+		now = time.Since(t0)
+		for i, f := range flows {
+			if f != nil {
+				tr.Flows[i].Points = append(tr.Flows[i].Points, f.point(now))
+			}
+		}
+		if now >= d {
+			break
+		}
+		<-tick.C
+	}
+	probes := pr.Stop()
+	tr.DelayDrops = p.DelayDrops()
+	for _, s := range probes {
+		s.At -= t0.Sub(pr.start)
+		tr.Probes = append(tr.Probes, s)
+		if tr.BaseRTT == 0 || s.RTT < tr.BaseRTT {
+			tr.BaseRTT = s.RTT
+		}
+	}
+	if len(probes) == 0 {
+		return nil, fmt.Errorf("realpath: no probe came back on %v", p.Config)
+	}
+	return tr, nil
+}
+
+// point is the flow's state now.
+func (f *flow) point(at time.Duration) Point {
+	pt := Point{At: at, Bytes: f.received.Load()}
+	if st, ok := f.stats(); ok {
+		pt.Ours, pt.Window, pt.InFlight, pt.Queue = true, st.Window, st.InFlight, st.QueuingDelay
+	}
+	return pt
+}
