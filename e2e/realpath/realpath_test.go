@@ -1,0 +1,106 @@
+package realpath
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+// ppTarget is LEDBAT++'s queueing-delay target, our default controller's
+// (draft-irtf-iccrg-ledbat-plus-plus section 4.2; utp.LEDBATPlusPlus).
+const ppTarget = 60 * time.Millisecond
+
+// ours is our library at its defaults.
+var ours = UTP("utp")
+
+// newPath builds cfg's path for one test and deletes it when the test
+// ends, however it ends.
+func newPath(t *testing.T, cfg Config) *Path {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("realpath: network namespaces need root (CI runs as root)")
+	}
+	for _, tool := range []string{"ip", "tc"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("realpath: %s is missing (.ci/run installs iproute2): %v", tool, err)
+		}
+	}
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return p
+}
+
+// runOneFlow runs tr alone and logs what it measured.
+func runOneFlow(t *testing.T, p *Path, tr Transport, w Window) OneFlow {
+	t.Helper()
+	r, err := p.RunOneFlow(tr, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s on %v, %v–%v: %s, queue median %v, p95 %v (base RTT %v, delay-line drops %d)",
+		tr.Name, p.Config, w.From, w.To, bitrate(r.Rate), r.QueueP50.Round(time.Millisecond),
+		r.QueueP95.Round(time.Millisecond), r.Trace.BaseRTT.Round(time.Millisecond), r.Trace.DelayDrops)
+	return r
+}
+
+// runPair runs two flows and logs what it measured.
+func runPair(t *testing.T, p *Path, first, second Transport, join time.Duration, w Window) Pair {
+	t.Helper()
+	r, err := p.RunPair(first, second, join, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s, then %s at %v, on %v: shares %.0f%% / %.0f%% over %v–%v, Jain %.2f, queue median %v, p95 %v (delay-line drops %d)",
+		first.Name, second.Name, join, p.Config, 100*r.Shares[0], 100*r.Shares[1], w.From, w.To, r.Jain,
+		r.QueueP50.Round(time.Millisecond), r.QueueP95.Round(time.Millisecond), r.Trace.DelayDrops)
+	return r
+}
+
+// TestBackgroundOneFlow is issue 14's first row: alone at the bottleneck,
+// our flow holds the queue at LEDBAT++'s target (+10%) and still uses at
+// least 90% of what TCP cubic moves through the same path in the same run
+// (TCP fills the link; its goodput is the link's less the headers).
+func TestBackgroundOneFlow(t *testing.T) {
+	p := newPath(t, Background)
+	us := runOneFlow(t, p, ours, Window{5 * time.Second, 15 * time.Second})
+	tcp := runOneFlow(t, p, TCP, Window{3 * time.Second, 10 * time.Second})
+	if max := ppTarget * 11 / 10; us.QueueP50 > max {
+		t.Errorf("queueing delay median %v, want ≤ %v (the target +10%%)", us.QueueP50, max)
+	}
+	if us.Rate < 0.9*tcp.Rate {
+		t.Errorf("%s is %.2f× TCP's %s, want ≥ 0.9×", bitrate(us.Rate), us.Rate/tcp.Rate, bitrate(tcp.Rate))
+	}
+}
+
+// TestBackgroundTCPJoins: a TCP cubic flow joins ours at 5 s; over the
+// last 10 s ours keeps at most 5% of the bottleneck (issue 14).
+func TestBackgroundTCPJoins(t *testing.T) {
+	p := newPath(t, Background)
+	r := runPair(t, p, ours, TCP, 5*time.Second, Window{7 * time.Second, 17 * time.Second})
+	if r.Shares[0] > 0.05 {
+		t.Errorf("our share beside TCP is %.1f%%, want ≤ 5%%", 100*r.Shares[0])
+	}
+}
+
+// TestBackgroundLatecomer: a second flow of ours joins at 10 s, when the
+// first already holds its queue (the latecomer advantage of RFC 6817
+// section 4.4). Over the last 15 s the two share fairly (Jain ≥ 0.95) and
+// the queue stays at most 2× LEDBAT++'s target (issue 14's 120 ms).
+func TestBackgroundLatecomer(t *testing.T) {
+	p := newPath(t, Background)
+	r := runPair(t, p, ours, ours, 10*time.Second, Window{15 * time.Second, 30 * time.Second})
+	if r.Jain < 0.95 {
+		t.Errorf("Jain index %.3f (shares %.0f%% / %.0f%%), want ≥ 0.95", r.Jain, 100*r.Shares[0], 100*r.Shares[1])
+	}
+	if r.QueueP50 > 2*ppTarget {
+		t.Errorf("queueing delay median with both flows %v, want ≤ %v", r.QueueP50, 2*ppTarget)
+	}
+}
