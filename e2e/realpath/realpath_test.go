@@ -3,6 +3,7 @@ package realpath
 import (
 	"os"
 	"os/exec"
+	"slices"
 	"testing"
 	"time"
 )
@@ -45,10 +46,33 @@ func runOneFlow(t *testing.T, p *Path, tr Transport, w Window) OneFlow {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s on %v, %v–%v: %s, queue median %v, p95 %v (base RTT %v, delay-line drops %d)",
+	t.Logf("%s on %v, %v–%v: %s, queue median %v, p95 %v (base RTT %v, delay-line drops %d, lost at the bottleneck %d, at the receiving socket %d, at the sending socket %d, by devices %d, UDP datagrams sent and not received %d, process CPU %.2f s per second)",
 		tr.Name, p.Config, w.From, w.To, bitrate(r.Rate), r.QueueP50.Round(time.Millisecond),
-		r.QueueP95.Round(time.Millisecond), r.Trace.BaseRTT.Round(time.Millisecond), r.Trace.DelayDrops)
+		r.QueueP95.Round(time.Millisecond), r.Trace.BaseRTT.Round(time.Millisecond), r.Trace.DelayDrops,
+		r.Trace.Losses.Bottleneck, r.Trace.Losses.ReceiverSocket, r.Trace.Losses.SenderSocket, r.Trace.Losses.Devices, r.Trace.Losses.Datagrams, r.Trace.CPU.Seconds()/w.To.Seconds())
+	logStats(t, r.Trace)
 	return r
+}
+
+// logStats logs the sending side's counters of each flow of ours: what
+// to read first when a figure falls short.
+func logStats(t *testing.T, tr *Trace) {
+	t.Helper()
+	for _, f := range tr.Flows {
+		if len(f.Points) == 0 || !f.Points[0].Ours {
+			continue
+		}
+		windows := make([]time.Duration, 0, len(f.Points)) // bytes, sorted with Quantile's type
+		for _, pt := range f.Points {
+			windows = append(windows, time.Duration(pt.Window))
+		}
+		slices.Sort(windows)
+		s := f.Final
+		t.Logf("%s (from %v): median window %d B, at the end window %d B, in flight %d B, packet %d B, RTT %v; sent %d packets, %d retransmitted (%d fast), %d recoveries (%d undone), %d timeouts; the receiver got %d packets, %d of them twice, dropped %d for want of room",
+			f.Name, f.Start, int(Quantile(windows, 0.5)), s.Window, s.InFlight, s.PacketSize, s.RTT.Round(time.Millisecond),
+			s.PacketsSent, s.Retransmits, s.FastRetransmits, s.Recoveries, s.SpuriousRecoveries, s.Timeouts,
+			f.FinalReceiver.PacketsReceived, f.FinalReceiver.Duplicates, f.FinalReceiver.DroppedNoRoom)
+	}
 }
 
 // runPair runs two flows and logs what it measured.
@@ -58,9 +82,10 @@ func runPair(t *testing.T, p *Path, first, second Transport, join time.Duration,
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s, then %s at %v, on %v: shares %.0f%% / %.0f%% over %v–%v, Jain %.2f, queue median %v, p95 %v (delay-line drops %d)",
+	t.Logf("%s, then %s at %v, on %v: shares %.0f%% / %.0f%% over %v–%v, Jain %.2f, queue median %v, p95 %v (delay-line drops %d, lost at the bottleneck %d, at the receiving socket %d, by devices %d)",
 		first.Name, second.Name, join, p.Config, 100*r.Shares[0], 100*r.Shares[1], w.From, w.To, r.Jain,
-		r.QueueP50.Round(time.Millisecond), r.QueueP95.Round(time.Millisecond), r.Trace.DelayDrops)
+		r.QueueP50.Round(time.Millisecond), r.QueueP95.Round(time.Millisecond), r.Trace.DelayDrops, r.Trace.Losses.Bottleneck, r.Trace.Losses.ReceiverSocket, r.Trace.Losses.Devices)
+	logStats(t, r.Trace)
 	return r
 }
 

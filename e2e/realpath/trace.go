@@ -3,6 +3,9 @@ package realpath
 import (
 	"fmt"
 	"time"
+
+	"github.com/inet256/go-utp/v2/utp"
+	"golang.org/x/sys/unix"
 )
 
 // SampleInterval is how often Run records each flow's progress.
@@ -35,6 +38,12 @@ type FlowTrace struct {
 	Name   string
 	Start  time.Duration
 	Points []Point
+	// Final is the sending connection's statistics at the end, when the
+	// flow is ours (Points[i].Ours).
+	Final utp.Stats
+	// FinalReceiver is the receiving connection's statistics at the end:
+	// its Duplicates tell spurious retransmissions from real ones.
+	FinalReceiver utp.Stats
 }
 
 // A Trace is what Run saw: each flow's progress and the queue's delay.
@@ -49,6 +58,12 @@ type Trace struct {
 	BaseRTT time.Duration
 	// DelayDrops counts packets the delay line lost (it should be 0).
 	DelayDrops int64
+	// CPU is the processor time this process used during the run, user
+	// and system: both ends of a user-space transport, the delay line and
+	// the probes (a kernel TCP's work is mostly not counted here).
+	CPU time.Duration
+	// Losses are the packets the path dropped during the run.
+	Losses Losses
 }
 
 // Run runs flows on p for d, each starting at its Start, probing the
@@ -59,6 +74,12 @@ func (p *Path) Run(d time.Duration, specs ...FlowSpec) (*Trace, error) {
 		return nil, err
 	}
 	time.Sleep(baseline)
+	cpu0 := cpuTime()
+	loss0, err := p.losses()
+	if err != nil {
+		pr.Stop()
+		return nil, err
+	}
 	t0 := time.Now()
 	tr := &Trace{Config: p.Config, Duration: d, Flows: make([]FlowTrace, len(specs))}
 	flows := make([]*flow, len(specs))
@@ -95,6 +116,25 @@ func (p *Path) Run(d time.Duration, specs ...FlowSpec) (*Trace, error) {
 		}
 		<-tick.C
 	}
+	for i, f := range flows {
+		tr.Flows[i].Final, _ = f.stats()
+		if c, ok := f.sc.(*utp.Conn); ok {
+			tr.Flows[i].FinalReceiver = c.Stats()
+		}
+	}
+	tr.CPU = cpuTime() - cpu0
+	for _, f := range flows {
+		f.stop()
+	}
+	flows = nil
+	// Let what is still on its way arrive (or not) before counting.
+	time.Sleep(p.RTT + p.Buffer)
+	loss1, err := p.losses()
+	if err != nil {
+		pr.Stop()
+		return nil, err
+	}
+	tr.Losses = loss1.sub(loss0)
 	probes := pr.Stop()
 	tr.DelayDrops = p.DelayDrops()
 	for _, s := range probes {
@@ -117,4 +157,13 @@ func (f *flow) point(at time.Duration) Point {
 		pt.Ours, pt.Window, pt.InFlight, pt.Queue = true, st.Window, st.InFlight, st.QueuingDelay
 	}
 	return pt
+}
+
+// cpuTime is the processor time the process has used so far.
+func cpuTime() time.Duration {
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
