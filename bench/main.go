@@ -5,6 +5,11 @@
 //
 //	cd bench && go run . [-rounds 3] [-only bulk,setup] [-impls utp,tcp]
 //
+// The real kernel bottlenecks of e2e/realpath (network namespaces, a tbf,
+// a delay line; root only) have their own tables:
+//
+//	cd bench && sudo go run . realpath [-rounds 3]
+//
 // Every measurement runs in a fresh process (the same binary as a worker),
 // so that CPU time, memory and leftovers of one implementation do not
 // colour another's figures. One worker can be run by hand, with a profile:
@@ -79,6 +84,9 @@ func main() {
 	log.SetFlags(0)
 	if len(os.Args) > 1 && os.Args[1] == "worker" {
 		os.Exit(workerMain(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "realpath" {
+		os.Exit(realpathMain(os.Args[2:]))
 	}
 	rounds := flag.Int("rounds", 3, "rounds of every measurement; the report gives medians")
 	only := flag.String("only", "", "comma-separated scenarios to run (default all; also inet256, ledbat)")

@@ -29,6 +29,7 @@ type Probe struct {
 	mu      sync.Mutex // guards samples
 	samples []Sample
 	stop    chan struct{}
+	once    sync.Once
 	wg      sync.WaitGroup
 }
 
@@ -108,11 +109,14 @@ func (pr *Probe) receive() {
 }
 
 // Stop ends probing and returns the samples in the order they came back.
+// Calls after the first return the same samples.
 func (pr *Probe) Stop() []Sample {
-	close(pr.stop)
-	pr.cli.Close()
-	pr.echo.Close()
-	pr.wg.Wait()
+	pr.once.Do(func() {
+		close(pr.stop)
+		pr.cli.Close()
+		pr.echo.Close()
+		pr.wg.Wait()
+	})
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
 	return pr.samples

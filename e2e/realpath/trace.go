@@ -73,15 +73,47 @@ func (p *Path) Run(d time.Duration, specs ...FlowSpec) (*Trace, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer pr.Stop()
 	time.Sleep(baseline)
+	tr := &Trace{Config: p.Config, Duration: d, Flows: make([]FlowTrace, len(specs))}
+	for i, s := range specs {
+		tr.Flows[i] = FlowTrace{Name: s.Transport.Name, Start: s.Start}
+	}
 	cpu0 := cpuTime()
 	loss0, err := p.losses()
 	if err != nil {
-		pr.Stop()
 		return nil, err
 	}
 	t0 := time.Now()
-	tr := &Trace{Config: p.Config, Duration: d, Flows: make([]FlowTrace, len(specs))}
+	if err := p.runFlows(tr, t0, specs); err != nil {
+		return nil, err
+	}
+	tr.CPU = cpuTime() - cpu0
+	// Let what is still on its way arrive (or not) before counting.
+	time.Sleep(p.RTT + p.Buffer)
+	loss1, err := p.losses()
+	if err != nil {
+		return nil, err
+	}
+	tr.Losses = loss1.sub(loss0)
+	tr.DelayDrops = p.DelayDrops()
+	for _, s := range pr.Stop() {
+		s.At -= t0.Sub(pr.start)
+		tr.Probes = append(tr.Probes, s)
+		if tr.BaseRTT == 0 || s.RTT < tr.BaseRTT {
+			tr.BaseRTT = s.RTT
+		}
+	}
+	if len(tr.Probes) == 0 {
+		return nil, fmt.Errorf("realpath: no probe came back on %v", p.Config)
+	}
+	return tr, nil
+}
+
+// runFlows starts each flow at its time, samples them all every
+// SampleInterval until tr.Duration, records their final statistics and
+// stops them.
+func (p *Path) runFlows(tr *Trace, t0 time.Time, specs []FlowSpec) error {
 	flows := make([]*flow, len(specs))
 	defer func() {
 		for _, f := range flows {
@@ -92,26 +124,23 @@ func (p *Path) Run(d time.Duration, specs ...FlowSpec) (*Trace, error) {
 	}()
 	tick := time.NewTicker(SampleInterval)
 	defer tick.Stop()
-	for i, s := range specs {
-		tr.Flows[i] = FlowTrace{Name: s.Transport.Name, Start: s.Start}
-	}
 	for {
-		now := time.Since(t0)
 		for i, s := range specs {
-			if flows[i] == nil && now >= s.Start {
-				if flows[i], err = p.startFlow(s.Transport); err != nil {
-					pr.Stop()
-					return nil, err
+			if flows[i] == nil && time.Since(t0) >= s.Start {
+				f, err := p.startFlow(s.Transport)
+				if err != nil {
+					return err
 				}
+				flows[i] = f
 			}
 		}
-		now = time.Since(t0)
+		now := time.Since(t0)
 		for i, f := range flows {
 			if f != nil {
 				tr.Flows[i].Points = append(tr.Flows[i].Points, f.point(now))
 			}
 		}
-		if now >= d {
+		if now >= tr.Duration {
 			break
 		}
 		<-tick.C
@@ -122,32 +151,7 @@ func (p *Path) Run(d time.Duration, specs ...FlowSpec) (*Trace, error) {
 			tr.Flows[i].FinalReceiver = c.Stats()
 		}
 	}
-	tr.CPU = cpuTime() - cpu0
-	for _, f := range flows {
-		f.stop()
-	}
-	flows = nil
-	// Let what is still on its way arrive (or not) before counting.
-	time.Sleep(p.RTT + p.Buffer)
-	loss1, err := p.losses()
-	if err != nil {
-		pr.Stop()
-		return nil, err
-	}
-	tr.Losses = loss1.sub(loss0)
-	probes := pr.Stop()
-	tr.DelayDrops = p.DelayDrops()
-	for _, s := range probes {
-		s.At -= t0.Sub(pr.start)
-		tr.Probes = append(tr.Probes, s)
-		if tr.BaseRTT == 0 || s.RTT < tr.BaseRTT {
-			tr.BaseRTT = s.RTT
-		}
-	}
-	if len(probes) == 0 {
-		return nil, fmt.Errorf("realpath: no probe came back on %v", p.Config)
-	}
-	return tr, nil
+	return nil
 }
 
 // point is the flow's state now.
