@@ -5,16 +5,17 @@
 //
 //	cd bench && go run . [-rounds 3] [-only bulk,setup] [-impls utp,tcp]
 //
-// The real kernel bottlenecks of e2e/realpath (network namespaces, a tbf,
-// a delay line; root only) have their own tables:
-//
-//	cd bench && sudo go run . realpath [-rounds 3]
-//
 // Every measurement runs in a fresh process (the same binary as a worker),
 // so that CPU time, memory and leftovers of one implementation do not
 // colour another's figures. One worker can be run by hand, with a profile:
 //
 //	go run . worker -scenario setup -impl utp -cpuprofile cpu.out
+//
+// The real kernel bottlenecks of e2e/realpath (network namespaces, a tbf,
+// a delay line; root only) have their own tables and plots, in the
+// "Real paths" part of docs/performance.md:
+//
+//	cd bench && sudo go run . realpath [-rounds 3]
 package main
 
 import (

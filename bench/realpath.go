@@ -35,9 +35,7 @@ func rpTransports() map[string]realpath.Transport {
 		if err != nil {
 			panic(err)
 		}
-		m[name] = realpath.Transport{Name: name, Open: func(addr string) (realpath.Endpoint, error) {
-			return im.open(addr)
-		}}
+		m[name] = realpath.Transport{Name: name, Open: im.open}
 	}
 	return m
 }
@@ -170,8 +168,15 @@ func withPath(cfg realpath.Config, fn func(*realpath.Path) error) error {
 
 func rpOneLine(r realpath.OneFlow) string {
 	l := r.Trace.Losses
-	return fmt.Sprintf("%.2f Mbit/s, queue %v / %v; lost at the tbf %d, end to end %d", r.Rate/1e6,
-		r.QueueP50.Round(time.Millisecond), r.QueueP95.Round(time.Millisecond), l.Bottleneck, l.Datagrams)
+	s := fmt.Sprintf("%.2f Mbit/s, queue %v / %v; lost at the tbf %d, at sockets %d, at devices %d", r.Rate/1e6,
+		r.QueueP50.Round(time.Millisecond), r.QueueP95.Round(time.Millisecond), l.Bottleneck,
+		l.ReceiverSocket+l.SenderSocket, l.Devices)
+	if f := r.Trace.Flows[0]; len(f.Points) > 0 && f.Points[0].Ours {
+		s += fmt.Sprintf("; sent %d packets, %d resent, %d recoveries (%d undone), %d timeouts; the receiver got %d, %d twice",
+			f.Final.PacketsSent, f.Final.Retransmits, f.Final.Recoveries, f.Final.SpuriousRecoveries, f.Final.Timeouts,
+			f.FinalReceiver.PacketsReceived, f.FinalReceiver.Duplicates)
+	}
+	return s
 }
 
 // rpMed is the median of f over the rounds.

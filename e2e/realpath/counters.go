@@ -12,6 +12,9 @@ import (
 
 // Losses are the path's drop counters: where packets were lost says
 // whether a protocol overshot the bottleneck or a receiver fell behind.
+// (Datagram counts sent and received do not compare end to end: a GSO
+// send counts once at the sender, and the tbf may cut it into segments
+// the receiver counts one by one.)
 type Losses struct {
 	// Bottleneck is what the tbf dropped (its queue was full).
 	Bottleneck int64
@@ -22,11 +25,6 @@ type Losses struct {
 	// SenderSocket is UDP datagrams the sender's kernel refused or
 	// dropped for want of room in a socket's send buffer (SndbufErrors).
 	SenderSocket int64
-	// Datagrams is UDP datagrams the sender's kernel sent less those the
-	// receiver's kernel took in (to a socket or to a closed port):
-	// whatever the path lost, counted end to end. A GSO send counts once
-	// on both sides when the receiver coalesces it again (UDP GRO).
-	Datagrams int64
 	// Devices is what the router's and the endpoints' network devices
 	// dropped, received or sent: a veth whose reader (a softirq) fell
 	// behind, or the TUN device's queue toward the delay line.
@@ -35,7 +33,7 @@ type Losses struct {
 
 func (l Losses) sub(m Losses) Losses {
 	return Losses{l.Bottleneck - m.Bottleneck, l.ReceiverSocket - m.ReceiverSocket,
-		l.SenderSocket - m.SenderSocket, l.Datagrams - m.Datagrams, l.Devices - m.Devices}
+		l.SenderSocket - m.SenderSocket, l.Devices - m.Devices}
 }
 
 var tbfDropped = regexp.MustCompile(`dropped (\d+)`)
@@ -56,22 +54,20 @@ func (p *Path) losses() (Losses, error) {
 	if err != nil {
 		return l, fmt.Errorf("/proc/net/snmp: %w", err)
 	}
-	rcv, err := snmpFields(string(out), "Udp:", "RcvbufErrors", "InDatagrams", "NoPorts", "InErrors")
+	rcv, err := snmpFields(string(out), "Udp:", "RcvbufErrors")
 	if err != nil {
 		return l, err
 	}
 	l.ReceiverSocket = rcv[0]
-	l.Datagrams = -(rcv[1] + rcv[2] + rcv[3])
 	out, err = exec.Command("ip", "netns", "exec", p.Sender, "cat", "/proc/net/snmp").Output()
 	if err != nil {
 		return l, fmt.Errorf("/proc/net/snmp: %w", err)
 	}
-	snd, err := snmpFields(string(out), "Udp:", "SndbufErrors", "OutDatagrams")
+	snd, err := snmpFields(string(out), "Udp:", "SndbufErrors")
 	if err != nil {
 		return l, err
 	}
 	l.SenderSocket = snd[0]
-	l.Datagrams += snd[1]
 	for _, ns := range []string{p.Sender, p.Router, p.Receiver} {
 		n, err := deviceDrops(ns)
 		if err != nil {

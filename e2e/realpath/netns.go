@@ -166,10 +166,14 @@ func (p *Path) Close() error {
 // its queue is full, which would make it, not the tbf, a bottleneck.
 func (p *Path) DelayDrops() int64 { return p.delay.drops.Load() }
 
-// In runs fn on an OS thread that has entered namespace ns: sockets fn
-// makes belong to ns. The thread stays locked and is discarded after fn
-// returns, so no other goroutine ever runs in ns.
-func (p *Path) In(ns string, fn func() error) error {
+// In runs fn inside namespace ns (InNamespace).
+func (p *Path) In(ns string, fn func() error) error { return InNamespace(ns, fn) }
+
+// InNamespace runs fn on an OS thread that has entered the named network
+// namespace (ip netns): sockets fn makes belong to it. The thread stays
+// locked and is discarded after fn returns, so no other goroutine ever
+// runs in the namespace.
+func InNamespace(ns string, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine

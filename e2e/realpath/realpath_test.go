@@ -46,10 +46,10 @@ func runOneFlow(t *testing.T, p *Path, tr Transport, w Window) OneFlow {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s on %v, %v–%v: %s, queue median %v, p95 %v (base RTT %v, delay-line drops %d, lost at the bottleneck %d, at the receiving socket %d, at the sending socket %d, by devices %d, UDP datagrams sent and not received %d, process CPU %.2f s per second)",
+	t.Logf("%s on %v, %v–%v: %s, queue median %v, p95 %v (base RTT %v, delay-line drops %d, lost at the bottleneck %d, at the receiving socket %d, at the sending socket %d, by devices %d, process CPU %.2f s per second)",
 		tr.Name, p.Config, w.From, w.To, bitrate(r.Rate), r.QueueP50.Round(time.Millisecond),
 		r.QueueP95.Round(time.Millisecond), r.Trace.BaseRTT.Round(time.Millisecond), r.Trace.DelayDrops,
-		r.Trace.Losses.Bottleneck, r.Trace.Losses.ReceiverSocket, r.Trace.Losses.SenderSocket, r.Trace.Losses.Devices, r.Trace.Losses.Datagrams, r.Trace.CPU.Seconds()/w.To.Seconds())
+		r.Trace.Losses.Bottleneck, r.Trace.Losses.ReceiverSocket, r.Trace.Losses.SenderSocket, r.Trace.Losses.Devices, r.Trace.CPU.Seconds()/w.To.Seconds())
 	logStats(t, r.Trace)
 	return r
 }
