@@ -117,11 +117,13 @@ func TestBackgroundTCPJoins(t *testing.T) {
 
 // TestBackgroundLatecomer: a second flow of ours joins at 10 s, when the
 // first already holds its queue (the latecomer advantage of RFC 6817
-// section 4.4). Over the last 15 s the two share fairly (Jain ≥ 0.95) and
-// the queue stays at most 2× LEDBAT++'s target (issue 14's 120 ms).
+// section 4.4). Over 12–35 s (issue 14's span) the two share fairly
+// (Jain ≥ 0.95) and the queue stays at most 2× LEDBAT++'s target (issue
+// 14's 120 ms). The span is as long as the package's time allows: over
+// 15 s, the index moves by ±0.03 with the phase of the slowdowns.
 func TestBackgroundLatecomer(t *testing.T) {
 	p := newPath(t, Background)
-	r := runPair(t, p, ours, ours, 10*time.Second, Window{15 * time.Second, 30 * time.Second})
+	r := runPair(t, p, ours, ours, 10*time.Second, Window{12 * time.Second, 35 * time.Second})
 	if r.Jain < 0.95 {
 		t.Errorf("Jain index %.3f (shares %.0f%% / %.0f%%), want ≥ 0.95", r.Jain, 100*r.Shares[0], 100*r.Shares[1])
 	}
