@@ -27,6 +27,7 @@ type Config struct {
 	RTT time.Duration
 }
 
+// String describes the path as the tables do: rate, buffer, RTT.
 func (c Config) String() string {
 	return fmt.Sprintf("%s tbf, %v buffer, %v RTT", bitrate(float64(c.Rate)), c.Buffer, c.RTT)
 }

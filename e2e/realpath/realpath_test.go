@@ -131,3 +131,26 @@ func TestBackgroundLatecomer(t *testing.T) {
 		t.Errorf("queueing delay median with both flows %v, want ≤ %v", r.QueueP50, 2*ppTarget)
 	}
 }
+
+// TestIdlePath checks the instrument before the scenarios use it: on an
+// idle path the probes' round trip is the delay line's RTT (plus at most
+// a few milliseconds of scheduling), the queue they see is empty, and the
+// line lost nothing.
+func TestIdlePath(t *testing.T) {
+	p := newPath(t, Background)
+	tr, err := p.Run(2 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := tr.QueueDelays(0, tr.Duration)
+	t.Logf("base RTT %v, queue median %v over %d probes", tr.BaseRTT, Quantile(q, 0.5), len(q))
+	if tr.BaseRTT < Background.RTT || tr.BaseRTT > Background.RTT+10*time.Millisecond {
+		t.Errorf("base RTT %v, want %v to %v", tr.BaseRTT, Background.RTT, Background.RTT+10*time.Millisecond)
+	}
+	if len(q) < 100 || Quantile(q, 0.5) > 5*time.Millisecond {
+		t.Errorf("%d probes, queue median %v: want ≥ 100 probes (2 s every %v) and an empty queue", len(q), Quantile(q, 0.5), ProbeInterval)
+	}
+	if tr.DelayDrops != 0 {
+		t.Errorf("the delay line dropped %d packets", tr.DelayDrops)
+	}
+}
