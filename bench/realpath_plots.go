@@ -8,9 +8,6 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/inet256/go-utp/v2/e2e/realpath"
 )
@@ -82,26 +79,4 @@ func rpPanels(title string, tr *realpath.Trace, inFlight bool) ([]*plot.Plot, er
 		return nil, err
 	}
 	return []*plot.Plot{win, delay}, nil
-}
-
-// savePanels stacks plots on one time axis into a PNG.
-func savePanels(file string, panels []*plot.Plot) error {
-	img := vgimg.New(900, vg.Length(250*len(panels)))
-	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: len(panels), Cols: 1, PadTop: 4, PadBottom: 4, PadX: 4, PadY: 8}
-	rows := make([][]*plot.Plot, len(panels))
-	for i, p := range panels {
-		rows[i] = []*plot.Plot{p}
-	}
-	canvases := plot.Align(rows, tiles, dc)
-	for i, p := range panels {
-		p.Draw(canvases[i][0])
-	}
-	f, err := os.Create(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = vgimg.PngCanvas{Canvas: img}.WriteTo(f)
-	return err
 }

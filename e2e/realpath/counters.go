@@ -50,24 +50,12 @@ func (p *Path) losses() (Losses, error) {
 		return l, fmt.Errorf("tc -s: no drop count in %q", out)
 	}
 	l.Bottleneck, _ = strconv.ParseInt(string(m[1]), 10, 64)
-	out, err = exec.Command("ip", "netns", "exec", p.Receiver, "cat", "/proc/net/snmp").Output()
-	if err != nil {
-		return l, fmt.Errorf("/proc/net/snmp: %w", err)
-	}
-	rcv, err := snmpFields(string(out), "Udp:", "RcvbufErrors")
-	if err != nil {
+	if l.ReceiverSocket, err = udpCounter(p.Receiver, "RcvbufErrors"); err != nil {
 		return l, err
 	}
-	l.ReceiverSocket = rcv[0]
-	out, err = exec.Command("ip", "netns", "exec", p.Sender, "cat", "/proc/net/snmp").Output()
-	if err != nil {
-		return l, fmt.Errorf("/proc/net/snmp: %w", err)
-	}
-	snd, err := snmpFields(string(out), "Udp:", "SndbufErrors")
-	if err != nil {
+	if l.SenderSocket, err = udpCounter(p.Sender, "SndbufErrors"); err != nil {
 		return l, err
 	}
-	l.SenderSocket = snd[0]
 	for _, ns := range []string{p.Sender, p.Router, p.Receiver} {
 		n, err := deviceDrops(ns)
 		if err != nil {
@@ -97,6 +85,19 @@ func deviceDrops(ns string) (int64, error) {
 		n += l.Stats.RX.Dropped + l.Stats.TX.Dropped
 	}
 	return n, nil
+}
+
+// udpCounter reads one UDP counter of namespace ns.
+func udpCounter(ns, name string) (int64, error) {
+	out, err := exec.Command("ip", "netns", "exec", ns, "cat", "/proc/net/snmp").Output()
+	if err != nil {
+		return 0, fmt.Errorf("/proc/net/snmp: %w", err)
+	}
+	v, err := snmpFields(string(out), "Udp:", name)
+	if err != nil {
+		return 0, err
+	}
+	return v[0], nil
 }
 
 // snmpFields finds counters in /proc/net/snmp, where each protocol has a
