@@ -100,7 +100,9 @@ func TestBackgroundOneFlow(t *testing.T) {
 	if max := ppTarget * 11 / 10; us.QueueP50 > max {
 		t.Errorf("queueing delay median %v, want ≤ %v (the target +10%%)", us.QueueP50, max)
 	}
-	if us.Rate < 0.9*tcp.Rate {
+	// Under the race detector our stack runs several times slower and the
+	// kernel's TCP does not: the rate ratio is then only logged.
+	if us.Rate < 0.9*tcp.Rate && !raceEnabled {
 		t.Errorf("%s is %.2f× TCP's %s, want ≥ 0.9×", bitrate(us.Rate), us.Rate/tcp.Rate, bitrate(tcp.Rate))
 	}
 }
