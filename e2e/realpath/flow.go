@@ -147,7 +147,7 @@ func (p *Path) startFlow(tr Transport) (f *flow, err error) {
 	case <-ctx.Done():
 	}
 	if f.sc == nil {
-		return f, fmt.Errorf("%s: accept: %w", tr.Name, ctx.Err())
+		return f, fmt.Errorf("%s: no connection accepted within %v of the dial", tr.Name, dialTimeout)
 	}
 	f.wg.Add(1)
 	go f.read()
