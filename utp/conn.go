@@ -42,8 +42,7 @@ type Conn struct {
 	timeWaiting atomic.Bool   // in TIME-WAIT, which it leaves only by ending (read by Socket under its lock)
 	up          unprovenLinks // the Socket's unproven list, guarded by Socket.mu
 	syn         synRecord     // our initial sequence number, and an acceptor's SYN; immutable
-	leadIn      atomic.Bool   // a Read of this connection leads the Socket's reads and is in a read
-	sharePeriod int64         // last period this connection received data in (read lead only)
+	sharePeriod int64         // last period this connection received data in (the read lead's holder's)
 	shareBytes  int           // ... and how much, up to shareActive
 
 	mu        sync.Mutex

@@ -52,10 +52,8 @@ type Socket struct {
 	closeOnce  sync.Once
 	closeErr   error
 
-	lead   lead        // who reads pc: the reader goroutine or a waiting Read
+	lead   lead        // who reads pio: the reader goroutine or a waiting Read
 	waits  timeWaits   // ends of TIME-WAIT, for all connections
-	rbuf   []byte      // the read buffer, owned by the read lead's holder
-	rin    inbox       // packets read and not yet applied, owned likewise
 	resets tokenBucket // owned by the read lead's holder
 	stats  socketCounters
 
@@ -106,15 +104,13 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 		resets:     newTokenBucket(cfg.resetsPerSec),
-		rbuf:       make([]byte, maxDatagram),
 	}
 	s.bufs.New = func() any { return new([maxDatagram]byte) }
 	s.small.New = func() any { return new([smallBuf]byte) }
 	s.batches.New = func() any { return new(outBatch) }
 	s.pio = packetio.New(pc, packetio.Config{Buffer: cfg.udpBuffer, OnICMPError: s.onICMPError})
 	caps := s.pio.Caps()
-	// The reader goroutine starts with the read lead: lead.tok is empty.
-	s.lead = newLead(caps.Wake)
+	s.lead.init(s, caps.Wake) // held by the reader goroutine
 	s.share = newWindowShare(caps.RecvBuffer)
 	if caps.BlockingSend {
 		s.async = newAsyncSender()
@@ -187,11 +183,7 @@ func (s *Socket) keyOf(addr net.Addr, id uint16) connKey {
 // each to its connection, while it holds the read lead (lead.go).
 func (s *Socket) readLoop() {
 	defer close(s.readerDone)
-	for s.readLed(s.rbuf) {
-		if !s.standby() {
-			return
-		}
-	}
+	s.lead.run()
 }
 
 // stopReading handles a failed read of the reader goroutine and reports
