@@ -176,9 +176,10 @@ func (c *Conn) finishStep(now time.Time) {
 // becomes the sender: queue returns the batch for sendDirect. Otherwise
 // the batch waits in sendQ for the goroutine sending now. Nobody waits
 // for the sender: a send that blocks holds up only its own goroutine, and
-// never c.mu; on PacketConns other than UDP, whose sends may block for
-// long (a daemon that died under an INET256 node), the Socket's sender
-// goroutine is always the sender (sender.go). c.mu is held.
+// never c.mu; where sends may block for long (packetio's
+// Caps.BlockingSend: a daemon that died under an INET256 node), the
+// Socket's sender goroutine is always the sender (sender.go). c.mu is
+// held.
 func (c *Conn) queue(out *outBatch) (direct *outBatch) {
 	if len(out.ds) == 0 {
 		c.s.putBatch(out)
@@ -195,7 +196,7 @@ func (c *Conn) queue(out *outBatch) (direct *outBatch) {
 	c.flushing = true
 	c.s.flushers.begin()
 	if c.s.async != nil {
-		// Not UDP: WriteTo may block, so the Socket's sender sends.
+		// Sends may block, so the Socket's sender sends.
 		c.sendQ = append(c.sendQ, out)
 		c.s.async.schedule(c)
 		return nil

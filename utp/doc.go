@@ -97,7 +97,7 @@
 //   - Socket.Close returns within one second even if the PacketConn's
 //     ReadFrom or WriteTo ignores Close and deadlines, but the reader
 //     goroutine, or the sender goroutine that PacketConns other than UDP
-//     get, then lives until that call returns.
+//     and netsim get, then lives until that call returns.
 //   - Under a SYN flood faster than the unproven limit per round trip, a
 //     genuine dialer's handshake may be shed before its proof arrives; it
 //     is rebuilt from a small record when the proof comes within a few

@@ -30,7 +30,7 @@ import (
 //	        the lead passed on (freed)     that failed
 //
 // READER: the reader goroutine reads (readLed). FREE: nobody reads; the
-// token waits in tok. READ(c): a Read of connection c reads (leadFor).
+// token waits in tok. READ(c): a Read of connection c reads (readFor).
 //
 // Invariants:
 //   - Exactly one of tok, the reader goroutine and one Read holds the

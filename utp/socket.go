@@ -19,9 +19,11 @@ import (
 // net.Listener (Accept), dials (DialContext), and passes datagrams that are
 // not uTP to ReadFrom so that another protocol can share the port.
 //
-// One goroutine per Socket reads the PacketConn, or on UDP lends that job
-// to a waiting Read (lead.go); on PacketConns other than UDP a second one
-// sends (sender.go); connections have no goroutines of their own.
+// The PacketConn is reached through packetio (one field, pio). One
+// goroutine per Socket reads it, or, where packetio can wake a reader
+// (UDP, netsim), lends that job to a waiting Read (lead.go); where sends
+// may block (any other PacketConn) a second one sends (sender.go);
+// connections have no goroutines of their own.
 // Socket.mu guards the table of connections and the handshakes in
 // progress (handshake.go), and is never held while a connection's lock is
 // taken or while a datagram is sent.
