@@ -11,6 +11,16 @@ import (
 // token runs deterministically here, where before only real UDP turned
 // the lead on.
 
+// simConns returns two Sockets over netsim (simNet) and a connection
+// from a to b, closed at the end of the test.
+func simConns(t *testing.T) (a, b *Socket, ca, cb *Conn) {
+	t.Helper()
+	_, a, b = simNet(t)
+	ca, cb = dialAccept(t, a, b)
+	t.Cleanup(func() { ca.Close(); cb.Close() })
+	return a, b, ca, cb
+}
+
 // simEcho answers every byte c reads with the same byte, until c ends.
 func simEcho(c *Conn) {
 	b := make([]byte, 1)
@@ -31,10 +41,7 @@ func simEcho(c *Conn) {
 func TestSimPingPongReadsLead(t *testing.T) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
-		_, a, b := simNet(t)
-		ca, cb := dialAccept(t, a, b)
-		defer ca.Close()
-		defer cb.Close()
+		a, _, ca, cb := simConns(t)
 		go simEcho(cb)
 		b1 := make([]byte, 1)
 		for i := range 50 {
@@ -58,10 +65,10 @@ func TestSimPingPongReadsLead(t *testing.T) {
 	})
 }
 
-// leadingRead starts a Read of c that waits for one byte, after one
-// exchange so that it leads (a connection's first wait does not), and
-// waits until it is reading the socket itself.
-func leadingRead(t *testing.T, s *Socket, c, peer *Conn) <-chan error {
+// secondRead starts a Read of c that waits for one byte, after one
+// exchange, so that it is the connection's second wait: a first wait
+// never takes the lead from the reader goroutine.
+func secondRead(t *testing.T, c, peer *Conn) <-chan error {
 	t.Helper()
 	go peer.Write([]byte{1})
 	if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
@@ -72,6 +79,14 @@ func leadingRead(t *testing.T, s *Socket, c, peer *Conn) <-chan error {
 		_, err := c.Read(make([]byte, 1))
 		done <- err
 	}()
+	return done
+}
+
+// leadingRead starts secondRead and waits until it is reading the socket
+// itself.
+func leadingRead(t *testing.T, s *Socket, c, peer *Conn) <-chan error {
+	t.Helper()
+	done := secondRead(t, c, peer)
 	synctest.Wait()
 	if s.lead.reading.Load() != c {
 		t.Fatal("the waiting Read is not reading the socket itself")
@@ -86,10 +101,7 @@ func leadingRead(t *testing.T, s *Socket, c, peer *Conn) <-chan error {
 func TestSimLeadingReadServesAcceptAndDial(t *testing.T) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
-		_, a, b := simNet(t)
-		ca, cb := dialAccept(t, a, b)
-		defer ca.Close()
-		defer cb.Close()
+		a, b, ca, cb := simConns(t)
 		done := leadingRead(t, a, ca, cb)
 
 		c2, s2 := dialAccept(t, b, a) // an Accept on the Socket the Read leads
@@ -124,10 +136,7 @@ func TestSimLeadingReadServesAcceptAndDial(t *testing.T) {
 func TestSimIdleLeadingReadStopsTicks(t *testing.T) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
-		_, a, b := simNet(t)
-		ca, cb := dialAccept(t, a, b)
-		defer ca.Close()
-		defer cb.Close()
+		a, _, ca, cb := simConns(t)
 		done := leadingRead(t, a, ca, cb)
 		before := a.lead.ticks.Load()
 		time.Sleep(10 * time.Second)
@@ -148,9 +157,7 @@ func TestSimIdleLeadingReadStopsTicks(t *testing.T) {
 func TestSimCloseEndsLeadingRead(t *testing.T) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
-		_, a, b := simNet(t)
-		ca, cb := dialAccept(t, a, b)
-		defer cb.Close()
+		a, _, ca, cb := simConns(t)
 		done := leadingRead(t, a, ca, cb)
 		a.Close()
 		if err := <-done; err == nil {
@@ -166,23 +173,12 @@ func TestSimCloseEndsLeadingRead(t *testing.T) {
 func TestSimTwoReadsOneLeads(t *testing.T) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
-		_, a, b := simNet(t)
-		ca, cb := dialAccept(t, a, b)
-		defer ca.Close()
-		defer cb.Close()
+		a, b, ca, cb := simConns(t)
 		c2, s2 := dialAccept(t, a, b)
 		defer c2.Close()
 		defer s2.Close()
 		done := leadingRead(t, a, ca, cb)
-		go s2.Write([]byte{1})
-		if _, err := io.ReadFull(c2, make([]byte, 1)); err != nil {
-			t.Fatal(err)
-		}
-		done2 := make(chan error, 1)
-		go func() {
-			_, err := c2.Read(make([]byte, 1))
-			done2 <- err
-		}()
+		done2 := secondRead(t, c2, s2)
 		synctest.Wait()
 		if a.lead.reading.Load() != ca {
 			t.Fatal("the first Read lost the lead to the second")

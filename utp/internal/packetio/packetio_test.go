@@ -38,21 +38,23 @@ func wakeCases(t *testing.T) map[string]func() (Conn, func(b []byte)) {
 			return New(u, Config{}), func(b []byte) { peer.WriteTo(b, u.LocalAddr()) }
 		},
 		"netsim": func() (Conn, func([]byte)) {
-			n := netsim.NewNetwork(1)
-			n.SetDefaultLink(netsim.LinkConfig{})
-			pc, peer := n.Listen("a"), n.Listen("b")
-			t.Cleanup(func() { peer.Close() })
-			return New(pc, Config{}), func(b []byte) { peer.WriteTo(b, pc.LocalAddr()) }
+			return simPair(t, func(pc *netsim.PacketConn) net.PacketConn { return pc })
 		},
 		"generic": func() (Conn, func([]byte)) {
-			n := netsim.NewNetwork(1)
-			n.SetDefaultLink(netsim.LinkConfig{})
-			pc, peer := n.Listen("a"), n.Listen("b")
-			t.Cleanup(func() { peer.Close() })
-			wrapped := struct{ net.PacketConn }{pc}
-			return New(wrapped, Config{}), func(b []byte) { peer.WriteTo(b, pc.LocalAddr()) }
+			// Wrapped, netsim's PacketConn is just a net.PacketConn.
+			return simPair(t, func(pc *netsim.PacketConn) net.PacketConn { return struct{ net.PacketConn }{pc} })
 		},
 	}
+}
+
+// simPair returns an endpoint for a netsim PacketConn, as wrap presents
+// it, and a function that sends it a datagram from a peer.
+func simPair(t *testing.T, wrap func(*netsim.PacketConn) net.PacketConn) (Conn, func([]byte)) {
+	n := netsim.NewNetwork(1)
+	n.SetDefaultLink(netsim.LinkConfig{})
+	pc, peer := n.Listen("a"), n.Listen("b")
+	t.Cleanup(func() { peer.Close() })
+	return New(wrap(pc), Config{}), func(b []byte) { peer.WriteTo(b, pc.LocalAddr()) }
 }
 
 // Wake makes a blocked Read return ErrWoken once; the next Read blocks
