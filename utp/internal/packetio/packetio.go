@@ -99,10 +99,12 @@ type Datagram struct {
 // Len is the datagram's length.
 func (d *Datagram) Len() int { return len(d.Head) + len(d.Tail[0]) + len(d.Tail[1]) }
 
+func (d *Datagram) hasTail() bool { return len(d.Tail[0]) > 0 || len(d.Tail[1]) > 0 }
+
 // flatten copies d into scratch and returns it, or returns Head alone if
 // there is no tail.
 func (d *Datagram) flatten(scratch []byte) []byte {
-	if d.Tail[0] == nil && d.Tail[1] == nil {
+	if !d.hasTail() {
 		return d.Head
 	}
 	b := append(scratch[:0], d.Head...)

@@ -58,11 +58,19 @@ func (c *udp) Send(to Addr, ds []Datagram) (r SendResult) {
 
 // sendFlat sends d to a net.Addr that is not UDP's own form.
 func (c *udp) sendFlat(d *Datagram, to net.Addr, r *SendResult) {
+	_, err := c.writeFlat(d, func(b []byte) (int, error) { return c.u.WriteTo(b, to) })
+	r.count(1, d.Len(), err)
+}
+
+// writeFlat passes d to write in one buffer: Head itself, or d copied
+// into a pooled buffer when it has a tail.
+func (c *udp) writeFlat(d *Datagram, write func([]byte) (int, error)) (int, error) {
+	if !d.hasTail() {
+		return write(d.Head)
+	}
 	scratch := c.scratch.Get().(*[MaxDatagram]byte)
-	b := d.flatten(scratch[:])
-	_, err := c.u.WriteTo(b, to)
-	c.scratch.Put(scratch)
-	r.count(1, len(b), err)
+	defer c.scratch.Put(scratch)
+	return write(d.flatten(scratch[:]))
 }
 
 // smallest is the smaller of two sizes, where 0 means none.
@@ -158,17 +166,14 @@ func (c *udp) sendOne(one []Datagram, to netip.AddrPort, r *SendResult) (tooBig 
 // sendOneTry makes one attempt at sending one[0].
 func (c *udp) sendOneTry(one []Datagram, to netip.AddrPort, r *SendResult) error {
 	d := &one[0]
-	if (d.Tail[0] != nil || d.Tail[1] != nil) && c.os.gathers() {
+	if d.hasTail() && c.os.gathers() {
 		if sent, err := c.os.sendGathered(one, 0, to); sent {
 			r.count(1, d.Len(), err)
 			return err
 		}
 	}
-	scratch := c.scratch.Get().(*[MaxDatagram]byte)
-	b := d.flatten(scratch[:])
-	_, err := c.u.WriteToUDPAddrPort(b, to)
-	c.scratch.Put(scratch)
-	r.count(1, len(b), err)
+	_, err := c.writeFlat(d, func(b []byte) (int, error) { return c.u.WriteToUDPAddrPort(b, to) })
+	r.count(1, d.Len(), err)
 	return err
 }
 
