@@ -147,7 +147,11 @@ type Config struct {
 }
 
 // New returns the endpoint for pc: UDP's for a *net.UDPConn, netsim's for
-// a *netsim.PacketConn, else the generic one. The endpoint owns pc.
+// a *netsim.PacketConn, else the generic one. The endpoint owns pc. The
+// types are matched exactly, not by their methods: a type that embeds
+// netsim's PacketConn has its ReadCoalesced but may block in WriteTo, as
+// an INET256 node's stand-in in tests does, and needs the generic
+// endpoint's sender goroutine.
 func New(pc net.PacketConn, cfg Config) Conn {
 	switch pc := pc.(type) {
 	case *net.UDPConn:

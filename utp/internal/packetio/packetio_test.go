@@ -131,6 +131,23 @@ func TestWakeRace(t *testing.T) {
 	})
 }
 
+// New gives netsim's PacketConn the simulator's endpoint, which batches
+// and wakes; a type that embeds it (and so has its methods) may block in
+// WriteTo (utp's blockingConn does), and is generic, as is any wrapper.
+func TestNewRecognisesNetsim(t *testing.T) {
+	n := netsim.NewNetwork(1)
+	pc := n.Listen("a")
+	defer pc.Close()
+	if c, ok := New(pc, Config{}).(*sim); !ok || !c.Caps().Wake || !c.Caps().Gather {
+		t.Fatalf("netsim PacketConn got %T, want the simulator's endpoint with Wake and Gather", New(pc, Config{}))
+	}
+	for _, wrapped := range []net.PacketConn{struct{ net.PacketConn }{pc}, struct{ *netsim.PacketConn }{pc}} {
+		if c, ok := New(wrapped, Config{}).(*generic); !ok || !c.Caps().BlockingSend {
+			t.Fatalf("%T got %T, want the generic endpoint", wrapped, New(wrapped, Config{}))
+		}
+	}
+}
+
 // Send delivers gathered datagrams whole, in order, on every endpoint,
 // and counts them.
 func TestSendGathered(t *testing.T) {
