@@ -1,0 +1,145 @@
+package utp
+
+import (
+	"context"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The usage shapes of the package benchmarks: programs written the way
+// most users write them, beside TCP. The server accepts in a loop and
+// serves each connection in a goroutine of its own (serveEach); the
+// client either shares one Socket or opens a Socket per dial, closing it
+// with its connection, as TCP's connect takes a fresh port. The bench
+// module (just bench) measures the same shapes in fresh processes, with
+// CPU and memory.
+
+// socketConn is a connection that owns the Socket it was dialed from.
+type socketConn struct {
+	net.Conn
+	s *Socket
+}
+
+// Close closes the connection, then its Socket.
+func (c socketConn) Close() error {
+	err := c.Conn.Close()
+	c.s.Close()
+	return err
+}
+
+// utpPerDial is utpPairs whose dial opens a Socket for each connection.
+func utpPerDial(b *testing.B) (dial func() net.Conn, accept func() net.Conn, cleanup func()) {
+	srv := listenUDP(b)
+	return func() net.Conn {
+			cli, err := Listen("udp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, err := cli.DialContext(ctx, srv.Addr())
+			if err != nil {
+				cli.Close()
+				b.Fatal(err)
+			}
+			return socketConn{c, cli}
+		}, func() net.Conn {
+			c, err := srv.Accept()
+			if err != nil {
+				return nil
+			}
+			return c
+		}, func() { srv.Close() }
+}
+
+// shapes are the client shapes beside TCP's, whose connect takes a fresh
+// port for every dial either way.
+var shapes = []struct {
+	name  string
+	pairs func(b *testing.B) (func() net.Conn, func() net.Conn, func())
+}{{"utp-shared", utpPairs}, {"utp-socket-per-dial", utpPerDial}, {"tcp", tcpPairs}}
+
+// BenchmarkSetupShapes measures dial + 1-byte echo + close, one at a
+// time, from one shared Socket and from a Socket per dial (whose creation
+// and Close are then part of each setup).
+func BenchmarkSetupShapes(b *testing.B) {
+	for _, sh := range shapes {
+		b.Run(sh.name, func(b *testing.B) {
+			dial, accept, cleanup := sh.pairs(b)
+			defer cleanup()
+			go serveEach(accept, func(c net.Conn) {
+				one := make([]byte, 1)
+				if _, err := io.ReadFull(c, one); err == nil {
+					c.Write(one)
+				}
+			})
+			one := []byte{1}
+			b.ResetTimer()
+			for range b.N {
+				c := dial()
+				c.Write(one)
+				if _, err := io.ReadFull(c, one); err != nil {
+					b.Fatal(err)
+				}
+				c.Close()
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "conns/s")
+		})
+	}
+}
+
+// BenchmarkConnsShapes moves 2 MiB on each of 64 connections at once,
+// dialed from one shared Socket or from a Socket each, to a server that
+// accepts in a loop; MB/s is the aggregate. Every connection must deliver
+// all its bytes.
+func BenchmarkConnsShapes(b *testing.B) {
+	const conns, per = 64, 2 << 20
+	for _, sh := range shapes {
+		b.Run(sh.name, func(b *testing.B) {
+			dial, accept, cleanup := sh.pairs(b)
+			defer cleanup()
+			received := make(chan int64, conns)
+			go serveEach(accept, func(c net.Conn) {
+				n, _ := io.Copy(io.Discard, c)
+				received <- n
+			})
+			buf := make([]byte, per)
+			b.SetBytes(conns * per)
+			for range b.N {
+				manyAtOnce(b, conns, per, dial, buf, received)
+			}
+		})
+	}
+}
+
+// manyAtOnce dials n connections, then has each write buf and close its
+// sending side at once; it checks that the server received per bytes on
+// each.
+func manyAtOnce(b *testing.B, n int, per int64, dial func() net.Conn, buf []byte, received <-chan int64) {
+	cs := make([]net.Conn, n)
+	for i := range cs {
+		cs[i] = dial()
+	}
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		wg.Go(func() {
+			c.Write(buf)
+			if cw, ok := c.(interface{ CloseWrite() error }); ok {
+				cw.CloseWrite()
+			} else if sc, ok := c.(socketConn); ok {
+				sc.Conn.(*Conn).CloseWrite()
+			}
+			io.Copy(io.Discard, c) // until the server closes
+			c.Close()
+		})
+	}
+	for range n {
+		if got := <-received; got != per {
+			b.Fatalf("a connection delivered %d of %d bytes", got, per)
+		}
+	}
+	wg.Wait()
+}
