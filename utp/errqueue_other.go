@@ -17,3 +17,8 @@ func (q *errQueue) enable(*net.UDPConn) {}
 func (s *Socket) readUDP(buf []byte) (n, seg int, from netip.AddrPort, err error) {
 	return s.off.read(s.udp, buf)
 }
+
+// pendingSendErr reports whether a send's error may be an earlier
+// datagram's ICMP "too big" (see sendOne): only EMSGSIZE, where ICMP
+// errors are not queued.
+func (s *Socket) pendingSendErr(err error) bool { return isMsgSize(err) }

@@ -110,8 +110,8 @@ func (s *Socket) sendRun(out *outBatch, i, j int, to netip.AddrPort) bool {
 		sent, err = s.off.writeSegmented(s.udp, buf[:off], seg, to)
 		s.putBuf(buf)
 	}
-	if !sent || isMsgSize(err) {
-		return false
+	if !sent || s.pendingSendErr(err) {
+		return false // sendOne sends them, or learns which is too big
 	}
 	if err == nil {
 		s.stats.segmentedSends.Add(1)
@@ -121,19 +121,25 @@ func (s *Socket) sendRun(out *outBatch, i, j int, to netip.AddrPort) bool {
 }
 
 // sendOne sends datagram i alone. It returns its size if the kernel
-// refused it as larger than the link, else 0. An EMSGSIZE may also be an
-// ICMP "too big" about an earlier datagram that the kernel reports on
-// the next call (IP_RECVERR sets the socket's pending error, which a send
-// returns and clears): the send is tried once more, and only a second
-// refusal is this datagram's.
+// refused it as larger than the link, else 0. A failed send may report
+// the socket's pending error instead of this datagram's: an ICMP error
+// about an earlier datagram (IP_RECVERR sets it; the next call, send or
+// receive, returns and clears it, and a send that returns it has sent
+// nothing). An EMSGSIZE may be such an ICMP "too big", and an
+// ECONNREFUSED the "port unreachable" of a peer whose socket closed: the
+// send is tried once more (pendingSendErr), and only a second refusal is
+// this datagram's.
 func (s *Socket) sendOne(out *outBatch, i int, to netip.AddrPort) (tooBig int) {
-	n := out.get(i).len()
+	var err error
 	for range 2 {
-		if err := s.sendOneTry(out, i, to); !isMsgSize(err) {
-			return 0
+		if err = s.sendOneTry(out, i, to); !s.pendingSendErr(err) {
+			break
 		}
 	}
-	return n
+	if isMsgSize(err) {
+		return out.get(i).len()
+	}
+	return 0
 }
 
 // sendOneTry makes one attempt at sending datagram i.
