@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -142,4 +143,69 @@ func manyAtOnce(b *testing.B, n int, per int64, dial func() net.Conn, buf []byte
 		}
 	}
 	wg.Wait()
+}
+
+// BenchmarkSocketOpenClose measures what a Socket per dial adds to each
+// connection before any packet: opening a Socket on a UDP port (its
+// socket options, buffers and reader goroutine) and closing it, beside a
+// bare UDP socket's open and close. Allocations are reported.
+func BenchmarkSocketOpenClose(b *testing.B) {
+	b.Run("utp", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			s, err := Listen("udp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.Close()
+		}
+	})
+	b.Run("udp", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			u.Close()
+		}
+	})
+}
+
+// BenchmarkChurn is issue 12's churn as a benchmark: 16 goroutines dial
+// one peer, echo 4 KiB and close, b.N connections in all, through one
+// shared client Socket, beside TCP.
+func BenchmarkChurn(b *testing.B) {
+	for _, tr := range transports {
+		b.Run(tr.name, func(b *testing.B) {
+			dial, accept, cleanup := tr.pairs(b)
+			defer cleanup()
+			go serveEach(accept, func(c net.Conn) {
+				buf := make([]byte, 4<<10)
+				if _, err := io.ReadFull(c, buf); err == nil {
+					c.Write(buf)
+				}
+			})
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			for range 16 {
+				wg.Go(func() {
+					msg := make([]byte, 4<<10)
+					for next.Add(1) <= int64(b.N) {
+						c := dial()
+						c.Write(msg)
+						_, err := io.ReadFull(c, msg)
+						c.Close()
+						if err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "conns/s")
+		})
+	}
 }
