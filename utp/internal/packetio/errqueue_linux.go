@@ -1,4 +1,4 @@
-package utp
+package packetio
 
 import (
 	"errors"
@@ -35,12 +35,8 @@ type errQueue struct {
 	err    error
 }
 
-// enable asks the kernel to queue ICMP errors on u.
-func (q *errQueue) enable(u *net.UDPConn) {
-	rc, err := u.SyscallConn()
-	if err != nil {
-		return
-	}
+// enable asks the kernel to queue ICMP errors on the socket of rc.
+func (q *errQueue) enable(rc syscall.RawConn) {
 	ok := false
 	_ = rc.Control(func(fd uintptr) {
 		// One of the two applies, by the socket's family; an IPv6
@@ -63,34 +59,41 @@ func queuedErr(err error) bool {
 }
 
 // pendingSendErr reports whether a send's error may be the socket's
-// pending error (see sendOne) rather than the datagram's own, so that the
-// datagram is worth sending again. A send that takes an ICMP error's
+// pending error (see udp.sendOne) rather than the datagram's own, so that
+// the datagram is worth sending again. A send that takes an ICMP error's
 // announcement leaves its details queued: the reader is told to read
 // them before its next receive.
-func (s *Socket) pendingSendErr(err error) bool {
+func (o *udpOS) pendingSendErr(err error) bool {
 	if err == nil {
 		return false
 	}
-	if s.errq.rc == nil || !queuedErr(err) {
+	if o.errq.rc == nil || !queuedErr(err) {
 		return isMsgSize(err)
 	}
-	s.errq.missed.Store(true)
+	o.errq.missed.Store(true)
 	return true
 }
 
-// readUDP reads UDP as offload.read does, reading the error queue when a
-// receive announces an error there (or a send took that announcement)
-// and going on with the next datagram.
-func (s *Socket) readUDP(buf []byte) (n, seg int, from netip.AddrPort, err error) {
-	if s.errq.missed.Swap(false) {
-		s.errq.drain(s.onICMPError)
+// read reads as readOnce does, reading the error queue when a receive
+// announces an error there (or a send took that announcement) and going
+// on with the next datagram.
+func (o *udpOS) read(u *net.UDPConn, buf []byte) (n, seg int, from netip.AddrPort, err error) {
+	if o.errq.missed.Swap(false) {
+		o.errq.drain(o.report)
 	}
 	for {
-		n, seg, from, err = s.off.read(s.udp, buf)
-		if err == nil || s.errq.rc == nil || !queuedErr(err) {
+		n, seg, from, err = o.readOnce(u, buf)
+		if err == nil || o.errq.rc == nil || !queuedErr(err) {
 			return n, seg, from, err
 		}
-		s.errq.drain(s.onICMPError)
+		o.errq.drain(o.report)
+	}
+}
+
+// report passes a queued ICMP error on, if anyone listens.
+func (o *udpOS) report(dst netip.AddrPort, errno syscall.Errno) {
+	if o.onICMP != nil {
+		o.onICMP(canonical(dst), errno)
 	}
 }
 
