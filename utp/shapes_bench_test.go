@@ -68,27 +68,7 @@ var shapes = []struct {
 // and Close are then part of each setup).
 func BenchmarkSetupShapes(b *testing.B) {
 	for _, sh := range shapes {
-		b.Run(sh.name, func(b *testing.B) {
-			dial, accept, cleanup := sh.pairs(b)
-			defer cleanup()
-			go serveEach(accept, func(c net.Conn) {
-				one := make([]byte, 1)
-				if _, err := io.ReadFull(c, one); err == nil {
-					c.Write(one)
-				}
-			})
-			one := []byte{1}
-			b.ResetTimer()
-			for range b.N {
-				c := dial()
-				c.Write(one)
-				if _, err := io.ReadFull(c, one); err != nil {
-					b.Fatal(err)
-				}
-				c.Close()
-			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "conns/s")
-		})
+		b.Run(sh.name, func(b *testing.B) { benchSetup(b, sh.pairs) })
 	}
 }
 
@@ -178,14 +158,8 @@ func BenchmarkSocketOpenClose(b *testing.B) {
 func BenchmarkChurn(b *testing.B) {
 	for _, tr := range transports {
 		b.Run(tr.name, func(b *testing.B) {
-			dial, accept, cleanup := tr.pairs(b)
+			dial, cleanup := echoServer(b, tr.pairs, 4<<10)
 			defer cleanup()
-			go serveEach(accept, func(c net.Conn) {
-				buf := make([]byte, 4<<10)
-				if _, err := io.ReadFull(c, buf); err == nil {
-					c.Write(buf)
-				}
-			})
 			var next atomic.Int64
 			var wg sync.WaitGroup
 			b.ResetTimer()
