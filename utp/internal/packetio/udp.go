@@ -172,10 +172,15 @@ func (c *udp) sendOneTry(one []Datagram, to netip.AddrPort, r *SendResult) error
 			return err
 		}
 	}
-	scratch := c.scratch.Get().(*[MaxDatagram]byte)
-	b := d.flatten(scratch[:])
+	b := d.Head
+	if d.Tail[0] != nil || d.Tail[1] != nil {
+		// Only a datagram with a tail needs joining: a Socket that sends
+		// headers alone never allocates the scratch buffer.
+		scratch := c.scratch.Get().(*[MaxDatagram]byte)
+		defer c.scratch.Put(scratch)
+		b = d.flatten(scratch[:])
+	}
 	_, err := c.u.WriteToUDPAddrPort(b, to)
-	c.scratch.Put(scratch)
 	r.count(1, len(b), err)
 	return err
 }
