@@ -252,14 +252,18 @@ func (c *Conn) flush() (tooBig int) {
 // acceptor sends only headers (its SYN reply, the proof request, a
 // RESET), so it never takes a whole datagram's buffer: a SYN flood's
 // thousands of handshakes and their timers then hold a few KiB each, not
-// 64 KiB. Otherwise each datagram is written into a whole-datagram buffer
-// (a retransmission's payload is copied), and one that turns out small
-// moves to a small buffer, leaving the big one for the next: a step that
-// sends hundreds of packets from the send buffer holds one big buffer,
-// not hundreds.
+// 64 KiB. Nor does a connection with nothing in its send buffer: only
+// that buffer's bytes make a datagram long (a payload, a retransmission's
+// copy, or a path MTU probe, which goes out only with data waiting), so
+// its handshake, ACKs and FIN fit a small buffer, and a Socket opened
+// for one short connection allocates no whole-datagram buffer to send
+// them. Otherwise each datagram is written into a whole-datagram buffer,
+// and one that turns out small moves to a small buffer, leaving the big
+// one for the next: a step that sends hundreds of packets from the send
+// buffer holds one big buffer, not hundreds.
 func (c *Conn) collect(now time.Time, out *outBatch) {
 	size := smallBuf
-	if c.m.Confirmed() {
+	if c.m.Confirmed() && c.m.Buffered() > 0 {
 		size = maxDatagram
 	}
 	buf := out.spare
