@@ -28,25 +28,22 @@ import (
 // the fragment size.
 const minIPv6MTU = 1280
 
-// sendFragmentable sends d alone with fragmentation allowed, the
-// socket's options restored before any other send.
-func (c *udp) sendFragmentable(d *Datagram, to netip.AddrPort, r *SendResult) {
+// sendFragmentable sends one[0] alone with fragmentation allowed (as
+// sendOne sends, retrying a pending error), the socket's options
+// restored before any other send.
+func (c *udp) sendFragmentable(one []Datagram, to netip.AddrPort, r *SendResult) {
 	rc, err := c.u.SyscallConn()
 	if err != nil {
-		c.sendDF(Addr{AP: to}, []Datagram{*d}, r)
+		c.sendDF(Addr{AP: to}, one, r)
 		return
 	}
 	v4 := to.Addr().Unmap().Is4()
-	scratch := c.scratch.Get().(*[MaxDatagram]byte)
-	defer c.scratch.Put(scratch)
-	b := d.flatten(scratch[:])
 	c.df.Lock()
 	defer c.df.Unlock()
 	var saved dfOptions
 	_ = rc.Control(func(fd uintptr) { saved = allowFragments(int(fd), v4) })
-	_, err = c.u.WriteToUDPAddrPort(b, to)
+	c.sendOne(one, to, r)
 	_ = rc.Control(func(fd uintptr) { saved.restore(int(fd), v4) })
-	r.count(1, len(b), err)
 }
 
 // dfOptions are the socket options a fragmentable send changes, as they

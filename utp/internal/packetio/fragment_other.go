@@ -4,9 +4,9 @@ package packetio
 
 import "net/netip"
 
-// sendFragmentable sends d as any other datagram: without DF
+// sendFragmentable sends one[0] as any other datagram: without DF
 // (setDontFragment) discovery is off here, no packet is ever stranded,
 // and every datagram may be fragmented anyway.
-func (c *udp) sendFragmentable(d *Datagram, to netip.AddrPort, r *SendResult) {
-	c.sendDF(Addr{AP: to}, []Datagram{*d}, r)
+func (c *udp) sendFragmentable(one []Datagram, to netip.AddrPort, r *SendResult) {
+	c.sendDF(Addr{AP: to}, one, r)
 }

@@ -51,7 +51,7 @@ func (c *udp) Send(to Addr, ds []Datagram) (r SendResult) {
 		}
 		c.sendDF(to, ds[:i], &r)
 		if i < len(ds) {
-			c.sendFragmentable(&ds[i], to.AP, &r)
+			c.sendFragmentable(ds[i:i+1], to.AP, &r)
 			i++
 		}
 		ds = ds[i:]
