@@ -32,8 +32,8 @@ func defaultConfig() socketConfig {
 		background:   context.Background(),
 		backlog:      128,
 		unproven:     1024,
-		sendBuffer:   4 << 20,
-		recvBuffer:   4 << 20,
+		sendBuffer:   32 << 20,
+		recvBuffer:   32 << 20,
 		linger:       30 * time.Second,
 		nonUTPQueue:  256,
 		resetsPerSec: 100,
@@ -153,13 +153,17 @@ func WithMaxDatagram(n int) SocketOption {
 const minMaxDatagram = 576
 
 // WithSendBuffer bounds the bytes written to a Conn but not yet
-// acknowledged. Default 4 MiB.
+// acknowledged. Default 32 MiB; a Conn buffers about twice what its
+// window lets into flight, within this.
 func WithSendBuffer(n int) SocketOption {
 	return func(c *socketConfig) { c.sendBuffer = n }
 }
 
 // WithRecvBuffer bounds the bytes received on a Conn but not yet read;
-// it is the window advertised to the peer. Default 4 MiB.
+// the free part is the window advertised to the peer. Default 32 MiB: a
+// Conn's buffer starts at 4 MiB and grows toward this while its reader
+// consumes a whole buffer per round trip, and memory is taken only as
+// data waits to be read.
 func WithRecvBuffer(n int) SocketOption {
 	return func(c *socketConfig) { c.recvBuffer = n }
 }

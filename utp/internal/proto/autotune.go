@@ -1,0 +1,82 @@
+package proto
+
+import "time"
+
+// The receive buffer follows the path, as Linux's receive-buffer
+// autotuning (dynamic right-sizing, tcp_rcv_space_adjust) does: it
+// starts at initialRecvSpace and doubles, up to Config.RecvBufferSize,
+// whenever a whole buffer arrived in order within about a round trip
+// plus the delay a LEDBAT sender adds, while the reader kept up. A
+// sender limited by our window delivers one window per round trip, so
+// the buffer doubles each round trip until the sender's own window (at
+// most the path's bandwidth-delay product plus its delay target) is what
+// limits it; the buffer then ends between one and two of those windows.
+// Growth needs both the path's rate and a reader that takes it: a peer
+// that floods a connection whose reader is slow meets the current
+// buffer, and what does not fit is dropped. An idle connection goes back
+// to the start (buffers.go).
+
+// initialRecvSpace is the receive buffer of a new or idle connection:
+// 4 MiB, the default cap before autotuning, which loopback and short
+// paths fill without growing (Linux starts lower, at tcp_rmem's 128 KiB,
+// but it also grows its window per ACK in slow start).
+const initialRecvSpace = 4 << 20
+
+// tuneSlackRTT is the round trip assumed before the connection has
+// measured one: a receiver that only acknowledges may never take a
+// sample. Generous, so that a long path is not held back; the bytes the
+// reader consumed justify the growth either way.
+const tuneSlackRTT = 500 * time.Millisecond
+
+// tuneDelayTarget is the queueing delay a delay-based sender adds to the
+// round trip at its target: RFC 6817's TARGET, the larger of LEDBAT's
+// and LEDBAT++'s (60 ms).
+const tuneDelayTarget = 100 * time.Millisecond
+
+// recvTune is the state of one measurement: since when, and how many
+// bytes had arrived in order then.
+type recvTune struct {
+	at    time.Time
+	recvd uint64
+}
+
+// initRecvSpace sets the receive buffer of a new or idle connection.
+func (c *Conn) initRecvSpace() {
+	c.rcv.ring.limit = min(c.cfg.RecvBufferSize, initialRecvSpace)
+	c.rcv.tune = recvTune{}
+}
+
+// tuneRecv doubles the receive buffer when a whole buffer arrived in
+// order within tuneBound and the reader kept up, holding less than half
+// of it. It runs for every packet that arrives in order.
+func (c *Conn) tuneRecv(now time.Time) {
+	r := &c.rcv
+	if r.ring.limit >= c.cfg.RecvBufferSize {
+		return
+	}
+	recvd := c.stats.BytesReceived
+	if r.tune.at.IsZero() {
+		r.tune = recvTune{at: now, recvd: recvd}
+		return
+	}
+	// Two packets short of the whole: the sender keeps the last ones
+	// back for Nagle, pacing and delayed ACKs.
+	if recvd-r.tune.recvd+uint64(2*r.packetSize) < uint64(r.ring.limit) {
+		return
+	}
+	if now.Sub(r.tune.at) <= c.tuneBound() && 2*r.ring.len() < r.ring.limit {
+		r.ring.limit = min(c.cfg.RecvBufferSize, 2*r.ring.limit)
+	}
+	r.tune = recvTune{at: now, recvd: recvd}
+}
+
+// tuneBound is the longest a window-limited sender takes to deliver a
+// window: a round trip with its jitter, plus the queue a delay-based
+// sender keeps.
+func (c *Conn) tuneBound() time.Duration {
+	rtt := tuneSlackRTT
+	if c.rtt.HasSample() {
+		rtt = 2 * c.rtt.MinRTT()
+	}
+	return rtt + tuneDelayTarget
+}
