@@ -90,6 +90,15 @@ func (o *outBatch) add(d outgoing) {
 	o.n++
 }
 
+// join moves the datagrams of other to the end of o; other is left
+// empty, its spare buffer kept.
+func (o *outBatch) join(other *outBatch) {
+	for i := range other.n {
+		o.add(*other.get(i))
+	}
+	other.reset()
+}
+
 func (o *outBatch) get(i int) *outgoing {
 	if i < len(o.small) {
 		return &o.small[i]
