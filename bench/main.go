@@ -71,9 +71,10 @@ var scenarioImpls = map[string][]string{
 	"fanout":   {"utp", "tcp", "quic-go", "libutp", "anacrolix"},
 	"scale":    {"utp", "libutp"},
 	"lossy":    {"utp", "utp-1452", "quic-go", "libutp", "anacrolix"},
+	"veth":     {"utp", "tcp", "quic-go"},
 }
 
-var scenarioOrder = []string{"bulk", "pingpong", "setup", "fanout", "scale", "lossy"}
+var scenarioOrder = []string{"bulk", "pingpong", "setup", "fanout", "scale", "lossy", "veth"}
 
 func main() {
 	log.SetFlags(0)
@@ -200,6 +201,7 @@ func workerMain(args []string) int {
 	profile := fs.String("profile", "", "")
 	isQuick := fs.Bool("quick", false, "")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measurement to this file")
+	fs.BoolVar(&debugStats, "stats", false, "print our connections' counters (bulk, veth) to standard error")
 	fs.Parse(args)
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -227,6 +229,8 @@ func workerMain(args []string) int {
 	switch *scenario {
 	case "bulk":
 		r = bulk(im, sz.bulk, sz.bulkLimit)
+	case "veth":
+		r = veth(im, sz.bulk, sz.bulkLimit)
 	case "pingpong":
 		r = pingPong(im, sz.pingTime, 200000)
 	case "setup":
@@ -257,7 +261,7 @@ func (r result) summary() string {
 		s += " " + r.Profile
 	}
 	switch r.Scenario {
-	case "bulk", "fanout", "lossy":
+	case "bulk", "fanout", "lossy", "veth":
 		s += fmt.Sprintf(": %.1f MB/s, %.2f CPU s/GB, %d drops", r.MBps(), r.CPUPerGB(), r.Drops)
 	case "pingpong":
 		s += fmt.Sprintf(": p50 %.1f µs, p99 %.1f µs (%d)", r.P50, r.P99, r.Count)
