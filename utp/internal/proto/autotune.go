@@ -1,20 +1,26 @@
 package proto
 
-import "time"
+import (
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
+)
 
 // The receive buffer follows the path, as Linux's receive-buffer
 // autotuning (dynamic right-sizing, tcp_rcv_space_adjust) does: it
 // starts at initialRecvSpace and doubles, up to Config.RecvBufferSize,
-// whenever a whole buffer arrived in order within about a round trip
-// plus the delay a LEDBAT sender adds, while the reader kept up. A
-// sender limited by our window delivers one window per round trip, so
-// the buffer doubles each round trip until the sender's own window (at
-// most the path's bandwidth-delay product plus its delay target) is what
-// limits it; the buffer then ends between one and two of those windows.
-// Growth needs both the path's rate and a reader that takes it: a peer
-// that floods a connection whose reader is slow meets the current
-// buffer, and what does not fit is dropped. An idle connection goes back
-// to the start (buffers.go).
+// whenever a whole buffer arrived in order within two round trips, as
+// the packets' timestamps measure them with the queues of the moment,
+// while the reader kept up. A sender limited by our window delivers one
+// window per round trip, so the buffer doubles each round trip until the
+// sender's own window (at most the path's bandwidth-delay product plus
+// the queue its delay target allows, which the round trip then
+// includes) is what limits it; the buffer then ends between one and two
+// of those windows. On loopback or a LAN the start already covers the
+// product, and the buffer stays there. Growth needs both the path's rate
+// and a reader that takes it: a peer that floods a connection whose
+// reader is slow meets the current buffer, and what does not fit is
+// dropped. An idle connection goes back to the start (buffers.go).
 
 // initialRecvSpace is the receive buffer of a new or idle connection:
 // 4 MiB, the default cap before autotuning, which loopback and short
@@ -38,6 +44,23 @@ const tuneDelayTarget = 100 * time.Millisecond
 type recvTune struct {
 	at    time.Time
 	recvd uint64
+	rtt   time.Duration // the longest round trip seen in it; 0: none
+	last  time.Duration // the previous measurement's, kept when this one has none
+}
+
+// notePathRTT takes a round-trip sample from a packet's timestamps: the
+// one-way delay we measured of it plus the one it echoes of ours (BEP
+// 29's timestamp_difference). The hosts' clock offset cancels in the
+// sum, and the sum includes the queues of both directions now, which is
+// what a window must cover: a receiver that only acknowledges has no
+// other sample.
+func (c *Conn) notePathRTT(h *wire.Header) {
+	if h.Timestamp == 0 || h.TimestampDiff == 0 || c.replyMicro == 0 {
+		return
+	}
+	if us := int32(c.replyMicro + h.TimestampDiff); us > 0 {
+		c.rcv.tune.rtt = max(c.rcv.tune.rtt, time.Duration(us)*time.Microsecond)
+	}
 }
 
 // initRecvSpace sets the receive buffer of a new or idle connection.
@@ -67,13 +90,22 @@ func (c *Conn) tuneRecv(now time.Time) {
 	if now.Sub(r.tune.at) <= c.tuneBound() && 2*r.ring.len() < r.ring.limit {
 		r.ring.limit = min(c.cfg.RecvBufferSize, 2*r.ring.limit)
 	}
-	r.tune = recvTune{at: now, recvd: recvd}
+	last := r.tune.rtt
+	if last == 0 {
+		last = r.tune.last
+	}
+	r.tune = recvTune{at: now, recvd: recvd, last: last}
 }
 
 // tuneBound is the longest a window-limited sender takes to deliver a
-// window: a round trip with its jitter, plus the queue a delay-based
-// sender keeps.
+// window: twice the round trip the packets' timestamps show, queues
+// included. Without such samples (a peer that sends no timestamps), a
+// round trip our own data measured plus the queue a delay-based sender
+// keeps, or failing that tuneSlackRTT.
 func (c *Conn) tuneBound() time.Duration {
+	if rtt := max(c.rcv.tune.rtt, c.rcv.tune.last); rtt > 0 {
+		return 2 * rtt
+	}
 	rtt := tuneSlackRTT
 	if c.rtt.HasSample() {
 		rtt = 2 * c.rtt.MinRTT()
