@@ -28,15 +28,16 @@ import (
 // but it also grows its window per ACK in slow start).
 const initialRecvSpace = 4 << 20
 
-// tuneSlackRTT is the round trip assumed before the connection has
-// measured one: a receiver that only acknowledges may never take a
-// sample. Generous, so that a long path is not held back; the bytes the
-// reader consumed justify the growth either way.
+// tuneSlackRTT is the round trip assumed when neither the packets'
+// timestamps nor our own data gave a sample (a peer that sends no
+// timestamps to a receiver that only acknowledges). Generous, so that a
+// long path is not held back; the bytes that arrived, and that the reader
+// took, justify the growth either way.
 const tuneSlackRTT = 500 * time.Millisecond
 
 // tuneDelayTarget is the queueing delay a delay-based sender adds to the
-// round trip at its target: RFC 6817's TARGET, the larger of LEDBAT's
-// and LEDBAT++'s (60 ms).
+// round trip at its target, for the fallback where no sample shows the
+// queue: RFC 6817's TARGET, the larger of LEDBAT's and LEDBAT++'s (60 ms).
 const tuneDelayTarget = 100 * time.Millisecond
 
 // recvTune is the state of one measurement: since when, and how many

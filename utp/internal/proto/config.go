@@ -36,10 +36,10 @@ type Config struct {
 	// RecvBufferSize caps the receive buffer: bytes received but not yet
 	// read, including out-of-order data; the free part is advertised as
 	// wnd_size. The buffer starts at 4 MiB (or this cap, if lower) and
-	// doubles up to the cap while the reader consumes a whole buffer per
-	// round trip (autotune.go), so it grows to about the path's
-	// bandwidth-delay product plus the sender's delay target, and goes
-	// back to the start when the connection idles. The packet that fills
+	// doubles up to the cap while a whole buffer arrives within two round
+	// trips and the reader keeps up (autotune.go), so it grows to about
+	// the path's bandwidth-delay product plus the sender's delay target,
+	// and goes back to the start when the connection idles. The packet that fills
 	// a hole is always taken if the in-order buffer has room, so the total
 	// may exceed the buffer by one packet. Default 32 MiB, as
 	// SendBufferSize; memory is taken only as data waits to be read (a
