@@ -24,7 +24,9 @@ func (w *waker) wake() {
 
 // readErr turns a read's error into what Read reports: ErrWoken for the
 // timeout a Wake caused (whose deadline is then cleared, so that the next
-// read blocks again), net.ErrClosed once Close has begun, else err.
+// read blocks again), net.ErrClosed once Close has begun, else err. A
+// spurious ErrWoken is harmless: the reader checks for work and reads
+// again.
 func (w *waker) readErr(err error) error {
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() {
@@ -33,9 +35,11 @@ func (w *waker) readErr(err error) error {
 	if w.closed.Load() {
 		return &net.OpError{Op: "read", Net: w.pc.LocalAddr().Network(), Err: net.ErrClosed}
 	}
-	if !w.woken.Swap(false) {
-		return err // a deadline someone else set
-	}
+	// Only the waker sets pc's read deadline, so every timeout is a
+	// Wake's, even with woken already clear: a Wake that stored the flag
+	// before an earlier timeout's Swap sets its deadline after that
+	// read's clear, and its timeout must not look like an error.
+	w.woken.Store(false)
 	_ = w.pc.SetReadDeadline(time.Time{})
 	if w.woken.Load() {
 		// Woken again between the swap and the clear, whose deadline
