@@ -20,14 +20,7 @@ func tunePath(t *testing.T, seed uint64, cfg Config) (float64, int) {
 	cfg.PacketSize, cfg.MaxRecvDatagram = 8000, 65535
 	link := netsim.LinkConfig{Delay: rtt / 2, Rate: rate, QueueBytes: bdp}
 	spec := pairSpec{seed: seed, link: link, back: &netsim.LinkConfig{Delay: rtt / 2}, aToB: 1 << 40, cfg: cfg}
-	p := newPair(t, spec)
-	start := p.sim.Start()
-	m := &linkMeter{from: start.Add(10 * time.Second), to: start.Add(20 * time.Second)}
-	m.attach(p.ab)
-	p.sim.RunUntil(m.to)
-	if p.a.failure != "" || p.b.failure != "" {
-		t.Fatalf("seed %d: %s %s", seed, p.a.failure, p.b.failure)
-	}
+	p, m := runMetered(t, spec, 10*time.Second, 20*time.Second)
 	util := float64(m.delivered*8) / rate / m.to.Sub(m.from).Seconds()
 	return util, p.b.conn.rcv.ring.limit
 }
