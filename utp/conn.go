@@ -680,4 +680,3 @@ func (c *Conn) setDeadlines(read, write *time.Time) {
 		signal(c.writable)
 	}
 }
-
