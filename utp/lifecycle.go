@@ -119,6 +119,9 @@ type drainState struct {
 // Shutdown to return early: an idle open connection holds it until ctx
 // ends. If the Socket closes otherwise meanwhile, Shutdown returns Err.
 func (s *Socket) Shutdown(ctx context.Context) error {
+	if s.isClosed() {
+		return s.Err()
+	}
 	refused, empty := s.startDrain()
 	for _, c := range refused {
 		c.endUnaccepted()
