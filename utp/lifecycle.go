@@ -39,7 +39,7 @@ func (e *failedError) Unwrap() error        { return e.cause }
 
 // Done returns a channel that is closed when the connection has left its
 // Socket: after a clean end (both FINs acknowledged, and TIME-WAIT over
-// when we sent our FIN first; 16 s by default), a RESET either way, a
+// when we sent our FIN first, about 16 s), a RESET either way, a
 // timeout, Abort, the end of Close's linger (WithLinger), or the Socket's
 // Close. Until then the connection holds its id and answers its peer,
 // and the Socket's Close would reset it. Err then says why it ended.

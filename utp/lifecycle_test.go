@@ -254,48 +254,68 @@ func (f *failingConn) fail(transient bool) {
 	f.PacketConn.SetReadDeadline(time.Now()) // wakes the blocked read
 }
 
-// A PacketConn whose reads fail for good closes its Socket at once, and
-// every call on the Socket and its connections returns an error that
-// matches both net.ErrClosed and the PacketConn's error.
+// failingNet is simNet with a's PacketConn a failingConn, and a
+// connection from a to b.
+func failingNet(t *testing.T) (pc *failingConn, a, b *Socket, ca, cb *Conn) {
+	t.Helper()
+	n := netsim.NewNetwork(1)
+	n.SetDefaultLink(netsim.LinkConfig{Delay: 10 * time.Millisecond})
+	pc = &failingConn{PacketConn: n.Listen("a")}
+	a, b = NewSocket(pc), NewSocket(n.Listen("b"))
+	t.Cleanup(func() { a.Close(); b.Close() })
+	ca, cb = dialAccept(t, a, b)
+	return pc, a, b, ca, cb
+}
+
+// A PacketConn closed from outside, or whose reads fail for good, closes
+// its Socket at once, rather than leave Accept and the connections'
+// calls waiting forever; every call on the Socket and its connections
+// then returns an error that matches both net.ErrClosed and the
+// PacketConn's error.
 func TestSimFailedPacketConnClosesSocket(t *testing.T) {
 	checkLeaks(t)
-	synctest.Test(t, func(t *testing.T) {
-		n := netsim.NewNetwork(1)
-		n.SetDefaultLink(netsim.LinkConfig{Delay: 10 * time.Millisecond})
-		pc := &failingConn{PacketConn: n.Listen("a")}
-		a, b := NewSocket(pc), NewSocket(n.Listen("b"))
-		defer b.Close()
-		defer a.Close()
-		ca, _ := dialAccept(t, a, b)
-		acceptErr := make(chan error, 1)
-		go func() { _, err := a.Accept(); acceptErr <- err }()
-		readErr := make(chan error, 1)
-		go func() { _, err := ca.Read(make([]byte, 1)); readErr <- err }()
-		synctest.Wait()
+	for _, tc := range []struct {
+		name  string
+		cause error
+		fail  func(*failingConn)
+	}{
+		{"closed from outside", net.ErrClosed, func(pc *failingConn) { pc.Close() }},
+		{"failed", errBroken, func(pc *failingConn) { pc.fail(false) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				pc, a, b, ca, _ := failingNet(t)
+				acceptErr := make(chan error, 1)
+				go func() { _, err := a.Accept(); acceptErr <- err }()
+				readErr := make(chan error, 1)
+				go func() { _, err := ca.Read(make([]byte, 1)); readErr <- err }()
+				synctest.Wait()
 
-		pc.fail(false)
-		if !isDone(a.Done()) {
-			a.Close() // release the blocked calls, so the bubble can end
-			t.Fatal("the Socket is open after its PacketConn failed")
-		}
-		both := func(what string, err error) {
-			t.Helper()
-			if !errors.Is(err, errBroken) || !errors.Is(err, net.ErrClosed) {
-				t.Errorf("%s: %v, want an error matching the PacketConn's and net.ErrClosed", what, err)
-			}
-		}
-		both("Socket.Err", a.Err())
-		both("Accept", <-acceptErr)
-		both("Read", <-readErr)
-		_, err := ca.Write([]byte("x"))
-		both("Write", err)
-		_, err = a.DialUTP(context.Background(), b.Addr())
-		both("Dial", err)
-		both("Conn.Err", ca.Err())
-		if !isClosed(ca.Done()) {
-			t.Error("the connection's Done is open")
-		}
-	})
+				tc.fail(pc)
+				if !isDone(a.Done()) {
+					a.Close() // release the blocked calls, so the bubble can end
+					t.Fatal("the Socket is open after its PacketConn failed")
+				}
+				both := func(what string, err error) {
+					t.Helper()
+					if !errors.Is(err, tc.cause) || !errors.Is(err, net.ErrClosed) {
+						t.Errorf("%s: %v, want an error matching %v and net.ErrClosed", what, err, tc.cause)
+					}
+				}
+				both("Socket.Err", a.Err())
+				both("Accept", <-acceptErr)
+				both("Read", <-readErr)
+				_, err := ca.Write([]byte("x"))
+				both("Write", err)
+				_, err = a.DialUTP(context.Background(), b.Addr())
+				both("Dial", err)
+				both("Conn.Err", ca.Err())
+				if !isClosed(ca.Done()) {
+					t.Error("the connection's Done is open")
+				}
+			})
+		})
+	}
 }
 
 // A transient read error (an errno such as ENOBUFS) does not close the
@@ -303,13 +323,7 @@ func TestSimFailedPacketConnClosesSocket(t *testing.T) {
 func TestSimTransientReadErrorKeepsSocket(t *testing.T) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
-		n := netsim.NewNetwork(1)
-		n.SetDefaultLink(netsim.LinkConfig{Delay: 10 * time.Millisecond})
-		pc := &failingConn{PacketConn: n.Listen("a")}
-		a, b := NewSocket(pc), NewSocket(n.Listen("b"))
-		defer b.Close()
-		defer a.Close()
-		ca, cb := dialAccept(t, a, b)
+		pc, a, _, ca, cb := failingNet(t)
 		synctest.Wait()
 		pc.fail(true)
 		if isDone(a.Done()) {
