@@ -95,10 +95,13 @@ func (s *Socket) closedErr() error {
 
 // closedErrLocked is closedErr with s.mu held.
 func (s *Socket) closedErrLocked() error {
-	if s.drain.on && !s.isClosed() {
+	switch {
+	case s.drain.on && !s.closed:
 		return ErrShutdown
+	case s.closed && s.cause != nil:
+		return &failedError{cause: s.cause}
 	}
-	return s.explain(net.ErrClosed) // cause is set before done is closed
+	return net.ErrClosed
 }
 
 // drainState is a Shutdown in progress, guarded by Socket.mu.

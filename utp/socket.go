@@ -55,7 +55,7 @@ type Socket struct {
 	readerDone chan struct{}
 	closeOnce  sync.Once
 	closeErr   error
-	cause      error      // why the Socket closed itself (its PacketConn failed); set before done is closed
+	cause      error      // why the Socket closed itself (its PacketConn failed); guarded by mu, set before done is closed
 	drain      drainState // Shutdown in progress; guarded by mu
 
 	lead   lead        // who reads pc: the reader goroutine or a waiting Read
@@ -686,8 +686,8 @@ func (s *Socket) closeWith(cause error) {
 		for _, c := range s.conns {
 			conns = append(conns, c)
 		}
-		s.mu.Unlock()
 		s.cause = cause
+		s.mu.Unlock()
 		close(s.done)
 		s.waits.stop()
 		for _, c := range conns {
