@@ -112,8 +112,9 @@ type drainState struct {
 
 // Shutdown closes the Socket gracefully, as http.Server.Shutdown closes a
 // server. At once, it stops accepting: blocked and later Accepts, and
-// later Dials, fail with ErrShutdown (a dial under way goes on, and is
-// waited for like any connection), new SYNs are answered with RESET
+// later Dials, fail with ErrShutdown (a dial under way may still connect
+// with the connection id it is trying, and is then waited for like any
+// connection), new SYNs are answered with RESET
 // (within WithResetRate), and connections not yet returned by Accept are
 // reset. Then it waits until every other connection has left the Socket
 // (see Conn.Done; a connection in TIME-WAIT leaves when it ends) and
