@@ -239,6 +239,7 @@ func (f *failingConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	case f.broken.Load():
 		return 0, nil, &net.OpError{Op: "read", Net: "sim", Err: errBroken}
 	case f.transient.CompareAndSwap(true, false):
+		f.PacketConn.SetReadDeadline(time.Time{}) // fail's, spent: the next read blocks
 		return 0, nil, &net.OpError{Op: "read", Net: "sim", Err: syscall.ENOBUFS}
 	}
 	return n, from, err
