@@ -94,6 +94,10 @@ type Stats struct {
 	PathProbesLost uint64 // ... declared lost (never counted as congestion)
 	PathBlackHoles uint64 // falls back to the base size: timeouts or EMSGSIZE
 	Repacketized   uint64 // ... after which outstanding data was sent again in smaller packets
+	// FragmentedResends counts retransmissions of packets too large for a
+	// path that shrank, which the peer could not do without (it holds
+	// data beyond them), sent again with fragmentation allowed.
+	FragmentedResends uint64
 
 	RTT          time.Duration // smoothed round-trip time
 	MinRTT       time.Duration // smallest round-trip sample: the path without this connection's queue
