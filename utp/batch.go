@@ -3,6 +3,7 @@ package utp
 import (
 	"time"
 
+	"github.com/inet256/go-utp/v2/utp/internal/packetio"
 	"github.com/inet256/go-utp/v2/utp/internal/proto"
 	"github.com/inet256/go-utp/v2/utp/internal/wire"
 )
@@ -14,9 +15,14 @@ import (
 type inbox struct {
 	c        *Conn
 	n        int
-	headers  [maxSegments]wire.Header
-	payloads [maxSegments][]byte
+	headers  [inboxSize]wire.Header
+	payloads [inboxSize][]byte
 }
+
+// inboxSize is as many packets as one coalesced read returns at most
+// (64, Linux's UDP_MAX_SEGMENTS before 6.8): a longer run for one
+// connection is applied in more than one step.
+const inboxSize = 64
 
 // add queues a packet for c, first flushing packets for another
 // connection, or a full inbox.
@@ -45,63 +51,24 @@ func (in *inbox) flush(now time.Time) bool {
 	return true
 }
 
-// outgoing is one datagram a step produced: b, then the tail, which
-// points into the connection's send buffer when the payload was not
-// copied (PollTransmitView).
-type outgoing struct {
-	b    []byte // a pooled buffer
-	tail [2][]byte
-}
-
-func (d *outgoing) len() int { return len(d.b) + len(d.tail[0]) + len(d.tail[1]) }
-
-// flatten appends the tail to b, for a send that takes one buffer. A
-// small buffer that cannot hold the tail is first swapped for a whole
-// datagram's, taken from s.
-func (d *outgoing) flatten(s *Socket) []byte {
-	if d.len() > cap(d.b) {
-		big := append(s.getBuf()[:0], d.b...)
-		s.putBuf(d.b)
-		d.b = big
-	}
-	d.b = append(append(d.b, d.tail[0]...), d.tail[1]...)
-	d.tail = [2][]byte{}
-	return d.b
-}
-
-// outBatch collects the datagrams one step produced. Batches are pooled
-// by the Socket, so their overflow slices are reused too, and so is
-// spare: a packet buffer the batch keeps for its next step, which most
-// often sends nothing or one datagram (an ACK, a reply), so that such a
-// step takes no buffer from the pool.
+// outBatch collects the datagrams one step produced: each a pooled
+// buffer (Head), then, where the Socket sends from several buffers
+// (packetio's Caps.Gather), the tail, which points into the connection's
+// send buffer when the payload was not copied (PollTransmitView).
+// Batches are pooled by the Socket, so their slices are reused too, and
+// so is spare: a packet buffer the batch keeps for its next step, which
+// most often sends nothing or one datagram (an ACK, a reply), so that
+// such a step takes no buffer from the pool.
 type outBatch struct {
-	n     int
-	small [16]outgoing
-	more  []outgoing
+	ds    []packetio.Datagram
 	spare []byte
 }
 
-func (o *outBatch) add(d outgoing) {
-	if o.n < len(o.small) {
-		o.small[o.n] = d
-	} else {
-		o.more = append(o.more, d)
-	}
-	o.n++
-}
-
-func (o *outBatch) get(i int) *outgoing {
-	if i < len(o.small) {
-		return &o.small[i]
-	}
-	return &o.more[i-len(o.small)]
-}
+func (o *outBatch) add(d packetio.Datagram) { o.ds = append(o.ds, d) }
 
 func (o *outBatch) reset() {
-	clear(o.small[:min(o.n, len(o.small))])
-	clear(o.more)
-	o.more = o.more[:0]
-	o.n = 0
+	clear(o.ds)
+	o.ds = o.ds[:0]
 }
 
 // tokenBucket limits a rate: take succeeds at most perSecond times a

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/inet256/go-utp/v2/utp/internal/packetio"
 	"github.com/inet256/go-utp/v2/utp/internal/proto"
 )
 
@@ -154,7 +155,7 @@ func (c *Conn) finishStep(now time.Time) {
 	c.pathMTU = pathMTU
 	c.mu.Unlock()
 	if learned && pathMTU > 0 {
-		c.s.paths.learned(c.dst.ap.Addr(), pathMTU, now)
+		c.s.paths.learned(c.dst.AP.Addr(), pathMTU, now)
 	}
 	if direct != nil {
 		c.sendDirect(direct)
@@ -180,7 +181,7 @@ func (c *Conn) finishStep(now time.Time) {
 // long (a daemon that died under an INET256 node), the Socket's sender
 // goroutine is always the sender (sender.go). c.mu is held.
 func (c *Conn) queue(out *outBatch) (direct *outBatch) {
-	if out.n == 0 {
+	if len(out.ds) == 0 {
 		c.s.putBatch(out)
 		return nil
 	}
@@ -267,12 +268,13 @@ func (c *Conn) collect(now time.Time, out *outBatch) {
 		c.s.putBuf(buf)
 		buf = c.s.getSized(size)
 	}
+	gather := c.s.pio.Caps().Gather
 	for {
-		var d outgoing
+		var d packetio.Datagram
 		var n int
 		var ok bool
-		if c.s.vec != nil {
-			n, d.tail, ok = c.m.PollTransmitView(now, buf)
+		if gather {
+			n, d.Tail, ok = c.m.PollTransmitView(now, buf)
 		} else {
 			n, ok = c.m.PollTransmit(now, buf)
 		}
@@ -282,11 +284,11 @@ func (c *Conn) collect(now time.Time, out *outBatch) {
 		}
 		switch {
 		case cap(buf) == smallBuf:
-			d.b, buf = buf[:n], c.s.getSmall()
+			d.Head, buf = buf[:n], c.s.getSmall()
 		case n <= smallBuf:
-			d.b = append(c.s.getSmall()[:0], buf[:n]...)
+			d.Head = append(c.s.getSmall()[:0], buf[:n]...)
 		default:
-			d.b, buf = buf[:n], c.s.getBuf()
+			d.Head, buf = buf[:n], c.s.getBuf()
 		}
 		out.add(d)
 	}

@@ -245,7 +245,7 @@ func (s *Socket) accept(from source, syn wire.Header) {
 // newAcceptor creates and registers an acceptor for a SYN, new or
 // remembered (revive), in the unproven list. s.mu is held.
 func (s *Socket) newAcceptor(from source, syn wire.Header, isn uint16, path pathInfo, since, now time.Time) *Conn {
-	raddr := from.netAddr()
+	raddr := from.NetAddr()
 	key := s.key(from, syn.ConnID+1)
 	m := proto.Accept(now, s.protoConfig(raddr, path), syn, isn)
 	c := newConn(s, raddr, key, m, now)

@@ -2,10 +2,11 @@ package utp
 
 import (
 	"errors"
-	"net"
 	"runtime"
 	"sync/atomic"
 	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/packetio"
 )
 
 // The read lead is the right to read the Socket's PacketConn; one
@@ -61,26 +62,17 @@ func newLead(direct bool) lead {
 }
 
 // kick makes the holder's blocked read return, if in is set (the holder
-// is blocked in it, or about to be): a read deadline in the past applies
-// to the read in progress and to the next one, so a kick that lands
-// between the flag and the read is not lost.
+// is blocked in it, or about to be): packetio's Wake applies to the read
+// in progress and to the next one, so a kick that lands between the flag
+// and the read is not lost.
 func (s *Socket) kick(in *atomic.Bool) {
 	if in.Load() {
-		_ = s.pc.SetReadDeadline(time.Now())
+		s.pio.Wake()
 	}
 }
 
-// kicked handles a read that returned err with the lead held: a timeout is
-// taken to be a kick, whose deadline is cleared so that the next read
-// blocks again. It reports whether err was such a timeout.
-func (s *Socket) kicked(err error) bool {
-	var ne net.Error
-	if !errors.As(err, &ne) || !ne.Timeout() || s.isClosed() {
-		return false
-	}
-	_ = s.pc.SetReadDeadline(time.Time{})
-	return true
-}
+// kicked reports whether a read's error is a kick's.
+func (s *Socket) kicked(err error) bool { return errors.Is(err, packetio.ErrWoken) }
 
 // standby waits, as the reader goroutine, until the lead has gone a whole
 // tick without a Read taking it, or until a call needs it to read now

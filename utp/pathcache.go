@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/packetio"
 )
 
 // pathCache remembers what path MTU discovery learned per destination
@@ -91,10 +93,10 @@ const minIPv6MTU = 1280
 // route's MTU, which a route lookup (no packet) gives. Over loopback the
 // route is the whole path: discovery starts, and ends, at its MTU.
 func (s *Socket) pathFor(to source, now time.Time) pathInfo {
-	if !s.pmtud || to.addr != nil || !to.ap.IsValid() {
+	if !s.pio.Caps().DontFragment || to.Net != nil || !to.AP.IsValid() {
 		return pathInfo{}
 	}
-	a := to.ap.Addr()
+	a := to.AP.Addr()
 	overhead := 48 // IPv6 and UDP headers
 	if a.Is4() {
 		overhead = 28
@@ -102,7 +104,7 @@ func (s *Socket) pathFor(to source, now time.Time) pathInfo {
 	e, ok := s.paths.get(a, now)
 	if !ok {
 		e = pathEntry{ceiling: maxUDPPayload, expires: now.Add(pathCacheTTL)}
-		if mtu := routeMTU(a); mtu > 0 {
+		if mtu := packetio.RouteMTU(a); mtu > 0 {
 			e.ceiling = max(minIPv6MTU-overhead, min(mtu-overhead, maxUDPPayload))
 		}
 		if a.IsLoopback() {

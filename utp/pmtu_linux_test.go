@@ -1,48 +1,12 @@
 package utp
 
 import (
-	"net"
 	"net/netip"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/inet256/go-utp/v2/utp/internal/packetio"
 )
-
-// TestDontFragmentSet checks that a Socket over UDP sets DF for its
-// family on every send path (IP_PMTUDISC_PROBE; for IPv6 also
-// IPV6_DONTFRAG), and that discovery is on.
-func TestDontFragmentSet(t *testing.T) {
-	for _, network := range []string{"udp4", "udp6"} {
-		addr := "127.0.0.1:0"
-		if network == "udp6" {
-			addr = "[::1]:0"
-		}
-		pc, err := net.ListenPacket(network, addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := NewSocket(pc)
-		rc, err := pc.(*net.UDPConn).SyscallConn()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var mode, dontfrag int
-		_ = rc.Control(func(fd uintptr) {
-			if network == "udp4" {
-				mode, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_MTU_DISCOVER)
-				dontfrag = 1
-				return
-			}
-			mode, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_MTU_DISCOVER)
-			dontfrag, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_DONTFRAG)
-		})
-		if mode != unix.IP_PMTUDISC_PROBE || dontfrag != 1 || !s.pmtud {
-			t.Errorf("%s: mtu discover mode %d (want %d), dontfrag %d, discovery %v", network, mode, unix.IP_PMTUDISC_PROBE, dontfrag, s.pmtud)
-		}
-		s.Close()
-	}
-}
 
 // TestLoopbackPathFixed checks that over loopback discovery starts and
 // ends at the device's size: no base, no probes, the largest packets
@@ -50,7 +14,7 @@ func TestDontFragmentSet(t *testing.T) {
 func TestLoopbackPathFixed(t *testing.T) {
 	checkLeaks(t)
 	a, b := listenUDP(t), listenUDP(t)
-	p := a.pathFor(source{ap: netip.MustParseAddrPort(b.Addr().String())}, time.Now())
+	p := a.pathFor(source{AP: netip.MustParseAddrPort(b.Addr().String())}, time.Now())
 	if want := loopbackPacketSize + maxOverhead; !p.on || p.base != p.ceiling || p.start != p.ceiling || p.ceiling != want {
 		t.Fatalf("loopback path %+v: want discovery on, base = start = ceiling = %d", p, want)
 	}
@@ -70,11 +34,11 @@ func TestLoopbackPathFixed(t *testing.T) {
 func TestSendReportsTooBig(t *testing.T) {
 	checkLeaks(t)
 	a, b := listenUDP(t), listenUDP(t)
-	to := source{ap: netip.MustParseAddrPort(b.Addr().String())}
+	to := source{AP: netip.MustParseAddrPort(b.Addr().String())}
 	out := a.getBatch()
 	for _, n := range []int{1200, 1200, maxUDPPayload + 1, 1200} {
 		buf := a.getBuf()
-		out.add(outgoing{b: buf[:n]})
+		out.add(packetio.Datagram{Head: buf[:n]})
 	}
 	before := a.Stats()
 	if got := a.send(out, to); got != maxUDPPayload+1 {

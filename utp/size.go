@@ -46,7 +46,7 @@ func (s *Socket) packetCeiling(raddr net.Addr, discovery bool) int {
 	if discovery {
 		return maxPacketSize
 	}
-	if u, ok := raddr.(*net.UDPAddr); ok && s.udp != nil && u.IP.IsLoopback() {
+	if u, ok := raddr.(*net.UDPAddr); ok && s.pio.Caps().UDP && u.IP.IsLoopback() {
 		return loopbackPacketSize
 	}
 	return defaultPacketSize
@@ -60,7 +60,7 @@ func (s *Socket) recvDatagram() int {
 	switch {
 	case s.cfg.maxDatagram > 0:
 		return s.cfg.maxDatagram
-	case s.udp != nil:
+	case s.pio.Caps().UDP:
 		return maxRecvDatagram
 	}
 	return 0

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inet256/go-utp/v2/utp/internal/packetio"
 	"github.com/inet256/go-utp/v2/utp/internal/proto"
 	"github.com/inet256/go-utp/v2/utp/internal/wire"
 )
@@ -25,14 +26,9 @@ import (
 // progress (handshake.go), and is never held while a connection's lock is
 // taken or while a datagram is sent.
 type Socket struct {
-	pc      net.PacketConn
-	udp     *net.UDPConn // pc, when it is UDP: allocation-free reads
-	off     offload      // segmentation and coalescing, when udp has them
-	errq    errQueue     // the ICMP errors the kernel queues (errqueue_linux.go)
-	vec     *vecSender   // sends from several buffers, when udp can; else nil
-	share   *windowShare // the kernel receive buffer, shared among receivers
-	pmtud   bool         // udp sends with DF: path MTU discovery is on
-	paths   pathCache    // what discovery learned per destination
+	pio     packetio.Conn // the network: the PacketConn given, and what it can do
+	share   *windowShare  // the kernel receive buffer, shared among receivers
+	paths   pathCache     // what discovery learned per destination
 	cfg     socketConfig
 	tel     telemetry
 	bufs    sync.Pool // *[maxDatagram]byte
@@ -63,7 +59,7 @@ type Socket struct {
 	resets tokenBucket // owned by the read lead's holder
 	stats  socketCounters
 
-	async    *asyncSender // sends for PacketConns other than UDP; nil on UDP
+	async    *asyncSender // sends where they may block (Caps.BlockingSend); else nil
 	flushers flushers     // goroutines sending a connection's datagrams now
 }
 
@@ -83,7 +79,7 @@ type datagram struct {
 
 // maxDatagram is the size of every packet buffer: the largest UDP payload
 // plus room for a uTP header and the largest SACK we send.
-const maxDatagram = 65536 + 512
+const maxDatagram = packetio.MaxDatagram
 
 // smallBuf is the size of a small packet buffer: room for any header with
 // its extensions (a selective ACK is at most a few hundred bytes) and for
@@ -101,7 +97,6 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 	var seed [32]byte
 	_, _ = crand.Read(seed[:])
 	s := &Socket{
-		pc:         pc,
 		cfg:        cfg,
 		tel:        newTelemetry(cfg.background),
 		conns:      make(map[connKey]*Conn),
@@ -113,21 +108,15 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		resets:     newTokenBucket(cfg.resetsPerSec),
 		rbuf:       make([]byte, maxDatagram),
 	}
-	// The reader goroutine starts with the read lead: lead.tok is empty.
 	s.bufs.New = func() any { return new([maxDatagram]byte) }
 	s.small.New = func() any { return new([smallBuf]byte) }
 	s.batches.New = func() any { return new(outBatch) }
-	s.lead = newLead(false)
-	if u, ok := pc.(*net.UDPConn); ok {
-		s.lead = newLead(true)
-		s.udp = u
-		s.share = newWindowShare(raiseUDPBuffers(u, cfg.udpBuffer))
-		s.off.enable(u)
-		s.errq.enable(u)
-		s.vec = newVecSender(u, &s.off)
-		s.pmtud = setDontFragment(u)
-	} else {
-		s.share = newWindowShare(0)
+	s.pio = packetio.New(pc, packetio.Config{Buffer: cfg.udpBuffer, OnICMPError: s.onICMPError})
+	caps := s.pio.Caps()
+	// The reader goroutine starts with the read lead: lead.tok is empty.
+	s.lead = newLead(caps.Wake)
+	s.share = newWindowShare(caps.RecvBuffer)
+	if caps.BlockingSend {
 		s.async = newAsyncSender()
 		go s.sendLoop()
 	}
@@ -253,45 +242,23 @@ func (s *Socket) routeRead(in *inbox, buf []byte, n, seg int, from source) bool 
 // source is where a datagram came from. For UDP it is a netip.AddrPort
 // passed by value, so dispatch allocates nothing per datagram; a
 // *net.UDPAddr is made only for a new connection.
-type source struct {
-	ap   netip.AddrPort
-	addr net.Addr // nil for UDP
-}
+type source = packetio.Addr
 
 // read reads the next datagram, or several coalesced ones of seg bytes
 // each (seg 0: one).
 func (s *Socket) read(buf []byte) (n, seg int, from source, err error) {
-	if s.udp != nil {
-		n, seg, ap, err := s.readUDP(buf)
-		return n, seg, source{ap: canonical(ap)}, err
-	}
-	n, addr, err := s.pc.ReadFrom(buf)
-	return n, 0, source{addr: addr}, err
+	return s.pio.Read(buf)
 }
 
 func (s *Socket) key(from source, id uint16) connKey {
-	if from.addr == nil {
-		return connKey{ap: from.ap, id: id}
+	if from.Net == nil {
+		return connKey{ap: from.AP, id: id}
 	}
-	return s.keyOf(from.addr, id)
+	return s.keyOf(from.Net, id)
 }
 
-// sourceOf is addr as a source: its AddrPort when the Socket reads and
-// sends UDP itself, as read gives it.
-func (s *Socket) sourceOf(addr net.Addr) source {
-	if u, ok := addr.(*net.UDPAddr); ok && s.udp != nil {
-		return source{ap: canonical(u.AddrPort())}
-	}
-	return source{addr: addr}
-}
-
-// netAddr is the net.Addr a Conn reports for a datagram's source.
-func (from source) netAddr() net.Addr {
-	if from.addr == nil {
-		return net.UDPAddrFromAddrPort(from.ap)
-	}
-	return from.addr
-}
+// sourceOf is addr as a source, in the form read gives it.
+func (s *Socket) sourceOf(addr net.Addr) source { return s.pio.AddrOf(addr) }
 
 // route routes one datagram: to its connection (queued in in, which the
 // caller flushes), to a new connection (SYN), to ReadFrom (not uTP), or
@@ -384,7 +351,7 @@ func (s *Socket) randUint32() uint32 {
 
 // passOn queues a datagram that is not uTP for ReadFrom.
 func (s *Socket) passOn(b []byte, from source) {
-	d := datagram{b: append([]byte(nil), b...), from: from.netAddr()}
+	d := datagram{b: append([]byte(nil), b...), from: from.NetAddr()}
 	select {
 	case s.nonUTP <- d:
 		s.stats.nonUTP.Add(1)
@@ -697,8 +664,7 @@ func (s *Socket) closeWith(cause error) {
 		// The RESETs may have been queued for another goroutine that is
 		// sending the connection's datagrams: let them leave first.
 		s.flushers.wait(time.Now().Add(time.Second))
-		_ = s.pc.SetReadDeadline(time.Now())
-		err := s.pc.Close()
+		err := s.pio.Close() // frees the reader goroutine's read too
 		if s.async != nil {
 			s.async.stop()
 		}
@@ -710,10 +676,10 @@ func (s *Socket) closeWith(cause error) {
 }
 
 // Addr returns the Socket's local address. It implements net.Listener.
-func (s *Socket) Addr() net.Addr { return s.pc.LocalAddr() }
+func (s *Socket) Addr() net.Addr { return s.pio.LocalAddr() }
 
 // LocalAddr returns the Socket's local address.
-func (s *Socket) LocalAddr() net.Addr { return s.pc.LocalAddr() }
+func (s *Socket) LocalAddr() net.Addr { return s.pio.LocalAddr() }
 
 // ReadFrom returns the next datagram that arrived on the Socket's port but
 // is not uTP (a DHT message, say). Such datagrams wait in a bounded queue
@@ -735,7 +701,7 @@ func (s *Socket) WriteTo(p []byte, addr net.Addr) (int, error) {
 	if s.isClosed() {
 		return 0, &net.OpError{Op: "write", Net: "utp", Addr: addr, Err: net.ErrClosed}
 	}
-	return s.pc.WriteTo(p, addr)
+	return s.pio.WriteTo(p, addr)
 }
 
 var _ net.Listener = (*Socket)(nil)

@@ -1,45 +1,14 @@
-package utp
+package packetio
 
 import (
 	"encoding/binary"
 	"errors"
 	"net"
 	"net/netip"
-	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
-
-// offload is what the kernel does for a UDP socket beyond one datagram
-// per system call: segmentation of one large send into equal datagrams
-// (UDP_SEGMENT, Linux 4.18) and coalescing of received datagrams of one
-// flow into one read (UDP_GRO, Linux 5.0). Both cut the system calls of
-// a stream of small packets by up to 45 times; quic-go uses the same
-// pair. On loopback the coalesced send reaches the receiver whole.
-type offload struct {
-	gso atomic.Bool // sends may carry UDP_SEGMENT; cleared if the kernel refuses
-	gro bool        // reads may return several datagrams, with their size
-	raw *rawReader  // reads by recvmsg through the RawConn (recvmsg_linux.go)
-}
-
-// enable turns on what the socket supports.
-func (o *offload) enable(u *net.UDPConn) {
-	rc, err := u.SyscallConn()
-	if err != nil {
-		return
-	}
-	o.raw = newRawReader(rc)
-	_ = rc.Control(func(fd uintptr) {
-		// The option is readable exactly when the kernel knows it.
-		if _, err := unix.GetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_SEGMENT); err == nil {
-			o.gso.Store(true)
-		}
-		o.gro = unix.SetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_GRO, 1) == nil
-	})
-}
-
-func (o *offload) gsoOn() bool { return o.gso.Load() }
 
 const (
 	// maxSegments bounds the datagrams of one segmented send (the
@@ -59,7 +28,7 @@ const oobSize = 64
 // shorter) in one system call. If the kernel refuses segmentation (EIO
 // from a device without checksum offload, say), it turns it off and
 // reports false so the caller sends one datagram at a time.
-func (o *offload) writeSegmented(u *net.UDPConn, b []byte, seg int, to netip.AddrPort) (sent bool, err error) {
+func (o *udpOS) writeSegmented(u *net.UDPConn, b []byte, seg int, to netip.AddrPort) (sent bool, err error) {
 	var oob [oobSize]byte
 	h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
 	h.Level, h.Type = unix.SOL_UDP, unix.UDP_SEGMENT
@@ -73,10 +42,10 @@ func (o *offload) writeSegmented(u *net.UDPConn, b []byte, seg int, to netip.Add
 	return true, err
 }
 
-// read reads into buf. seg is the size of the datagrams the kernel
+// readOnce reads into buf. seg is the size of the datagrams the kernel
 // coalesced into buf[:n] (each seg bytes, the last possibly shorter), or
 // 0 for one datagram.
-func (o *offload) read(u *net.UDPConn, buf []byte) (n, seg int, from netip.AddrPort, err error) {
+func (o *udpOS) readOnce(u *net.UDPConn, buf []byte) (n, seg int, from netip.AddrPort, err error) {
 	if o.raw != nil {
 		return o.raw.read(buf)
 	}

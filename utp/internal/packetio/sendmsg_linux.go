@@ -1,10 +1,10 @@
-package utp
+package packetio
 
 import (
 	"errors"
-	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -20,9 +20,9 @@ import (
 // poller while the socket buffer is full.
 type vecSender struct {
 	rc    syscall.RawConn
-	inet6 bool // the socket is AF_INET6 (IPv4 peers are sent as v4-mapped)
-	off   *offload
-	pool  sync.Pool // *vecScratch
+	inet6 bool         // the socket is AF_INET6 (IPv4 peers are sent as v4-mapped)
+	gso   *atomic.Bool // cleared when the kernel refuses segmentation
+	pool  sync.Pool    // *vecScratch
 }
 
 // vecScratch is the memory of one sendmsg: iovecs, address, control
@@ -37,20 +37,16 @@ type vecScratch struct {
 	fn  func(fd uintptr) bool // sc.sendmsg, bound once
 }
 
-// newVecSender returns a sender for u, or nil if its address family
-// cannot be read.
-func newVecSender(u *net.UDPConn, off *offload) *vecSender {
-	rc, err := u.SyscallConn()
-	if err != nil {
-		return nil
-	}
+// newVecSender returns a sender for the socket of rc, or nil if its
+// address family cannot be read.
+func newVecSender(rc syscall.RawConn, gso *atomic.Bool) *vecSender {
 	domain, serr := 0, error(nil)
 	if err := rc.Control(func(fd uintptr) {
 		domain, serr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN)
 	}); err != nil || serr != nil {
 		return nil
 	}
-	v := &vecSender{rc: rc, inet6: domain == unix.AF_INET6, off: off}
+	v := &vecSender{rc: rc, inet6: domain == unix.AF_INET6, gso: gso}
 	v.pool.New = func() any {
 		sc := new(vecScratch)
 		sc.fn = sc.sendmsg
@@ -59,11 +55,11 @@ func newVecSender(u *net.UDPConn, off *offload) *vecSender {
 	return v
 }
 
-// send sends datagrams i to j-1 of out to to: as one datagram when seg is
-// 0 (and j = i+1), else as a run the kernel segments every seg bytes. It
-// reports false, having sent nothing, when it cannot: an address it does
-// not build (a zone), or segmentation the kernel refuses.
-func (v *vecSender) send(out *outBatch, i, j, seg int, to netip.AddrPort) (sent bool, err error) {
+// send sends run to to: as one datagram when seg is 0 (and run has one),
+// else as a run the kernel segments every seg bytes. It reports false,
+// having sent nothing, when it cannot: an address it does not build (a
+// zone), or segmentation the kernel refuses.
+func (v *vecSender) send(run []Datagram, seg int, to netip.AddrPort) (sent bool, err error) {
 	addr := to.Addr()
 	if addr.Zone() != "" || (!v.inet6 && !addr.Is4()) {
 		return false, nil
@@ -71,9 +67,9 @@ func (v *vecSender) send(out *outBatch, i, j, seg int, to netip.AddrPort) (sent 
 	sc := v.pool.Get().(*vecScratch)
 	defer v.pool.Put(sc)
 	k := 0
-	for x := i; x < j; x++ {
-		d := out.get(x)
-		for _, b := range [3][]byte{d.b, d.tail[0], d.tail[1]} {
+	for x := range run {
+		d := &run[x]
+		for _, b := range [3][]byte{d.Head, d.Tail[0], d.Tail[1]} {
 			if len(b) > 0 {
 				sc.iov[k].Base = &b[0]
 				sc.iov[k].SetLen(len(b))
@@ -101,7 +97,7 @@ func (v *vecSender) send(out *outBatch, i, j, seg int, to netip.AddrPort) (sent 
 	}
 	if seg > 0 && err != nil && (errors.Is(err, unix.EIO) || errors.Is(err, unix.EINVAL)) {
 		// A device without checksum offload refuses segmentation.
-		v.off.gso.Store(false)
+		v.gso.Store(false)
 		return false, nil
 	}
 	return true, err

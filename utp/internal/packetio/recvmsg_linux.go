@@ -1,4 +1,4 @@
-package utp
+package packetio
 
 import (
 	"encoding/binary"
@@ -13,8 +13,8 @@ import (
 // rawReader reads one datagram (or a coalesced run) with recvmsg through
 // the socket's RawConn, the same system call as net's ReadMsgUDPAddrPort
 // without the layers around it, which cost a loopback round trip of 1-byte
-// messages about a tenth of its user time. Only the holder of the read
-// lead reads, so one rawReader serves the Socket.
+// messages about a tenth of its user time. Conn.Read has one caller at a
+// time, so one rawReader serves the socket.
 type rawReader struct {
 	rc  syscall.RawConn
 	msg unix.Msghdr
@@ -33,7 +33,7 @@ func newRawReader(rc syscall.RawConn) *rawReader {
 	return r
 }
 
-// read is offload.read by recvmsg: seg is the size of the datagrams the
+// read is udpOS.readOnce by recvmsg: seg is the size of the datagrams the
 // kernel coalesced into buf[:n], or 0 for one.
 func (r *rawReader) read(buf []byte) (n, seg int, from netip.AddrPort, err error) {
 	setRecvMsghdr(&r.msg, &r.iov, &r.sa, buf, r.oob[:])

@@ -1,14 +1,15 @@
-package utp
+package packetio
 
 import (
 	"errors"
 	"net"
 	"net/netip"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// setDontFragment makes every datagram of u leave with DF set (IPv4) or
+// setDontFragment makes every datagram of the socket of rc leave with DF set (IPv4) or
 // unfragmented (IPv6), whichever path sent it (one sendto, a gathered
 // sendmsg, a UDP_SEGMENT run): a packet too large for the path is then
 // dropped, and path MTU discovery (docs/protocol.md) finds the size,
@@ -18,11 +19,7 @@ import (
 // and probes above a learned value still go out (RFC 8899 does not trust
 // ICMP alone). A dual-stack socket takes both families' options. It
 // reports whether DF is set for the socket's family.
-func setDontFragment(u *net.UDPConn) bool {
-	rc, err := u.SyscallConn()
-	if err != nil {
-		return false
-	}
+func setDontFragment(rc syscall.RawConn) bool {
 	ok := false
 	_ = rc.Control(func(fd uintptr) {
 		f := int(fd)
@@ -41,10 +38,10 @@ func setDontFragment(u *net.UDPConn) bool {
 	return ok
 }
 
-// routeMTU returns the MTU of the route to addr (the outgoing link's, or
+// RouteMTU returns the MTU of the route to addr (the outgoing link's, or
 // a smaller one the kernel learned), read from a UDP socket connected to
 // it, which sends nothing; 0 if unknown.
-func routeMTU(addr netip.Addr) int {
+func RouteMTU(addr netip.Addr) int {
 	family, level, opt := unix.AF_INET6, unix.IPPROTO_IPV6, unix.IPV6_MTU
 	var sa unix.Sockaddr
 	if addr.Is4() {

@@ -1,4 +1,4 @@
-package utp
+package packetio
 
 import (
 	"errors"
@@ -31,12 +31,8 @@ type errQueue struct {
 	err error
 }
 
-// enable asks the kernel to queue ICMP errors on u.
-func (q *errQueue) enable(u *net.UDPConn) {
-	rc, err := u.SyscallConn()
-	if err != nil {
-		return
-	}
+// enable asks the kernel to queue ICMP errors on the socket of rc.
+func (q *errQueue) enable(rc syscall.RawConn) {
 	ok := false
 	_ = rc.Control(func(fd uintptr) {
 		// One of the two applies, by the socket's family; an IPv6
@@ -58,15 +54,22 @@ func queuedErr(err error) bool {
 		errors.Is(err, unix.EMSGSIZE) || errors.Is(err, unix.EPROTO)
 }
 
-// readUDP reads UDP as offload.read does, reading the error queue when a
-// receive announces an error there and going on with the next datagram.
-func (s *Socket) readUDP(buf []byte) (n, seg int, from netip.AddrPort, err error) {
+// read reads as readOnce does, reading the error queue when a receive
+// announces an error there and going on with the next datagram.
+func (o *udpOS) read(u *net.UDPConn, buf []byte) (n, seg int, from netip.AddrPort, err error) {
 	for {
-		n, seg, from, err = s.off.read(s.udp, buf)
-		if err == nil || s.errq.rc == nil || !queuedErr(err) {
+		n, seg, from, err = o.readOnce(u, buf)
+		if err == nil || o.errq.rc == nil || !queuedErr(err) {
 			return n, seg, from, err
 		}
-		s.errq.drain(s.onICMPError)
+		o.errq.drain(o.report)
+	}
+}
+
+// report passes a queued ICMP error on, if anyone listens.
+func (o *udpOS) report(dst netip.AddrPort, errno syscall.Errno) {
+	if o.onICMP != nil {
+		o.onICMP(canonical(dst), errno)
 	}
 }
 

@@ -1,0 +1,55 @@
+package packetio
+
+import (
+	"net"
+	"sync"
+)
+
+// generic is the endpoint for any net.PacketConn: one datagram per call,
+// addresses as net.Addr, and sends that may block (an INET256 node's).
+type generic struct {
+	pc net.PacketConn
+	waker
+	scratch sync.Pool // *[MaxDatagram]byte, to flatten gathered datagrams
+}
+
+func newGeneric(pc net.PacketConn) *generic {
+	g := &generic{pc: pc, waker: waker{pc: pc}}
+	g.scratch.New = func() any { return new([MaxDatagram]byte) }
+	return g
+}
+
+func (g *generic) Read(buf []byte) (n, seg int, from Addr, err error) {
+	n, addr, err := g.pc.ReadFrom(buf)
+	if err != nil {
+		return 0, 0, Addr{}, g.readErr(err)
+	}
+	return n, 0, Addr{Net: addr}, nil
+}
+
+func (g *generic) Send(to Addr, ds []Datagram) (r SendResult) {
+	var scratch *[MaxDatagram]byte
+	for i := range ds {
+		d := &ds[i]
+		if scratch == nil && (d.Tail[0] != nil || d.Tail[1] != nil) {
+			scratch = g.scratch.Get().(*[MaxDatagram]byte)
+			defer g.scratch.Put(scratch)
+		}
+		var b []byte
+		if scratch != nil {
+			b = d.flatten(scratch[:])
+		} else {
+			b = d.Head
+		}
+		_, err := g.pc.WriteTo(b, to.NetAddr())
+		r.count(1, len(b), err)
+	}
+	return r
+}
+
+func (g *generic) WriteTo(p []byte, addr net.Addr) (int, error) { return g.pc.WriteTo(p, addr) }
+func (g *generic) Wake()                                        { g.wake() }
+func (g *generic) AddrOf(addr net.Addr) Addr                    { return Addr{Net: addr} }
+func (g *generic) Caps() Caps                                   { return Caps{BlockingSend: true} }
+func (g *generic) LocalAddr() net.Addr                          { return g.pc.LocalAddr() }
+func (g *generic) Close() error                                 { return g.close() }

@@ -1,0 +1,195 @@
+package packetio
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+)
+
+// udp is the endpoint for a UDP socket. Peers are netip.AddrPort values,
+// so that reads allocate nothing. What the platform adds (udp_linux.go:
+// segmentation and coalescing, recvmsg and a gathered sendmsg, the ICMP
+// error queue, DF) is in its os field; elsewhere that is empty and every
+// datagram is one system call.
+type udp struct {
+	u *net.UDPConn
+	waker
+	os      udpOS
+	caps    Caps
+	scratch sync.Pool // *[MaxDatagram]byte, to flatten or join datagrams
+}
+
+func newUDP(u *net.UDPConn, cfg Config) *udp {
+	c := &udp{u: u, waker: waker{pc: u}}
+	c.scratch.New = func() any { return new([MaxDatagram]byte) }
+	c.caps = Caps{UDP: true}
+	c.os.enable(u, cfg, &c.caps)
+	return c
+}
+
+// Read reads one datagram, or a coalesced run; the source is in its
+// unmapped form, as AddrOf gives addresses.
+func (c *udp) Read(buf []byte) (n, seg int, from Addr, err error) {
+	n, seg, ap, err := c.os.read(c.u, buf)
+	if err != nil {
+		return 0, 0, Addr{}, c.readErr(err)
+	}
+	return n, seg, Addr{AP: canonical(ap)}, nil
+}
+
+// Send sends runs of datagrams that the kernel can segment with one
+// system call each, where it can, and the others one at a time.
+func (c *udp) Send(to Addr, ds []Datagram) (r SendResult) {
+	if to.Net != nil {
+		for i := range ds {
+			c.sendFlat(&ds[i], to.Net, &r)
+		}
+		return r
+	}
+	if len(ds) > 1 && c.os.gsoOn() {
+		c.sendSegmented(ds, to.AP, &r)
+		return r
+	}
+	for i := range ds {
+		r.TooBig = smallest(r.TooBig, c.sendOne(ds[i:i+1], to.AP, &r))
+	}
+	return r
+}
+
+// sendFlat sends d to a net.Addr that is not UDP's own form.
+func (c *udp) sendFlat(d *Datagram, to net.Addr, r *SendResult) {
+	scratch := c.scratch.Get().(*[MaxDatagram]byte)
+	b := d.flatten(scratch[:])
+	_, err := c.u.WriteTo(b, to)
+	c.scratch.Put(scratch)
+	r.count(1, len(b), err)
+}
+
+// smallest is the smaller of two sizes, where 0 means none.
+func smallest(a, b int) int {
+	if a == 0 || (b != 0 && b < a) {
+		return b
+	}
+	return a
+}
+
+// sendSegmented sends each run of datagrams that the kernel can segment
+// in one system call. A run the kernel refuses as too large (EMSGSIZE:
+// its segments exceed the link) goes out one datagram at a time, once,
+// so that the others still leave and the refused ones are reported.
+func (c *udp) sendSegmented(ds []Datagram, to netip.AddrPort, r *SendResult) {
+	for i := 0; i < len(ds); {
+		j := segmentRun(ds, i)
+		if j-i > 1 && c.sendRun(ds[i:j], to, r) {
+			i = j
+			continue
+		}
+		for ; i < j; i++ {
+			r.TooBig = smallest(r.TooBig, c.sendOne(ds[i:i+1], to, r))
+		}
+	}
+}
+
+// segmentRun returns the end of the run of datagrams from i that one
+// segmented send carries: as long as the first, but for a shorter last.
+func segmentRun(ds []Datagram, i int) int {
+	seg := ds[i].Len()
+	total := seg
+	j := i + 1
+	for ; j < len(ds) && j-i < maxSegments; j++ {
+		l := ds[j].Len()
+		if l > seg || total+l > maxSegmentedBytes {
+			break
+		}
+		total += l
+		if l < seg {
+			return j + 1
+		}
+	}
+	return j
+}
+
+// sendRun sends run as one segmented send: from their buffers where the
+// platform gathers, else joined in one buffer. It reports false when
+// segmentation is refused and nothing was sent.
+func (c *udp) sendRun(run []Datagram, to netip.AddrPort, r *SendResult) bool {
+	seg, n := run[0].Len(), 0
+	for i := range run {
+		n += run[i].Len()
+	}
+	var sent bool
+	var err error
+	if c.os.gathers() {
+		sent, err = c.os.sendGathered(run, seg, to)
+	} else {
+		scratch := c.scratch.Get().(*[MaxDatagram]byte)
+		b := scratch[:0]
+		for i := range run {
+			b = append(append(append(b, run[i].Head...), run[i].Tail[0]...), run[i].Tail[1]...)
+		}
+		sent, err = c.os.writeSegmented(c.u, b, seg, to)
+		c.scratch.Put(scratch)
+	}
+	if !sent || isMsgSize(err) {
+		return false
+	}
+	if err == nil {
+		r.Segmented++
+	}
+	r.count(len(run), n, err)
+	return true
+}
+
+// sendOne sends one[0] alone. It returns its size if the kernel refused it as
+// larger than the link, else 0. An EMSGSIZE may also be an ICMP "too big"
+// about an earlier datagram that the kernel reports on the next call
+// (IP_RECVERR sets the socket's pending error, which a send returns and
+// clears): the send is tried once more, and only a second refusal is
+// this datagram's.
+func (c *udp) sendOne(one []Datagram, to netip.AddrPort, r *SendResult) (tooBig int) {
+	for range 2 {
+		if err := c.sendOneTry(one, to, r); !isMsgSize(err) {
+			return 0
+		}
+	}
+	return one[0].Len()
+}
+
+// sendOneTry makes one attempt at sending one[0].
+func (c *udp) sendOneTry(one []Datagram, to netip.AddrPort, r *SendResult) error {
+	d := &one[0]
+	if (d.Tail[0] != nil || d.Tail[1] != nil) && c.os.gathers() {
+		if sent, err := c.os.sendGathered(one, 0, to); sent {
+			r.count(1, d.Len(), err)
+			return err
+		}
+	}
+	scratch := c.scratch.Get().(*[MaxDatagram]byte)
+	b := d.flatten(scratch[:])
+	_, err := c.u.WriteToUDPAddrPort(b, to)
+	c.scratch.Put(scratch)
+	r.count(1, len(b), err)
+	return err
+}
+
+func (c *udp) WriteTo(p []byte, addr net.Addr) (int, error) { return c.u.WriteTo(p, addr) }
+func (c *udp) Wake()                                        { c.wake() }
+func (c *udp) Caps() Caps                                   { return c.caps }
+func (c *udp) LocalAddr() net.Addr                          { return c.u.LocalAddr() }
+func (c *udp) Close() error                                 { return c.close() }
+
+// AddrOf gives a UDP address as its AddrPort, in the form Read reports.
+func (c *udp) AddrOf(addr net.Addr) Addr {
+	if u, ok := addr.(*net.UDPAddr); ok {
+		return Addr{AP: canonical(u.AddrPort())}
+	}
+	return Addr{Net: addr}
+}
+
+// canonical writes IPv4 addresses in their 4-byte form. net.UDPAddr
+// often holds IPv4 as IPv4-mapped IPv6 (net.ParseIP does), a dual-stack
+// socket reports IPv4 peers that way, and an IPv4 socket refuses to send
+// to such an address: one form for keys and sends avoids both mismatches.
+func canonical(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}

@@ -1,0 +1,47 @@
+//go:build !linux
+
+package packetio
+
+import (
+	"net"
+	"net/netip"
+)
+
+// udpOS is empty where UDP segmentation, coalescing, gathered sends, the
+// ICMP error queue and DF are not known: every datagram is one system
+// call, and path MTU discovery stays off (a probe that a router
+// fragments would pass and mislead it).
+type udpOS struct{}
+
+const (
+	maxSegments       = 1
+	maxSegmentedBytes = 0
+)
+
+// enable asks for n-byte kernel buffers; the OS may grant less, and what
+// it granted is not known here.
+func (o *udpOS) enable(u *net.UDPConn, cfg Config, caps *Caps) {
+	_ = u.SetReadBuffer(cfg.Buffer)
+	_ = u.SetWriteBuffer(cfg.Buffer)
+	caps.Wake = true
+}
+
+func (o *udpOS) gsoOn() bool   { return false }
+func (o *udpOS) gathers() bool { return false }
+
+func (o *udpOS) sendGathered([]Datagram, int, netip.AddrPort) (bool, error) { return false, nil }
+
+func (o *udpOS) writeSegmented(*net.UDPConn, []byte, int, netip.AddrPort) (bool, error) {
+	return false, nil
+}
+
+func (o *udpOS) read(u *net.UDPConn, buf []byte) (n, seg int, from netip.AddrPort, err error) {
+	n, from, err = u.ReadFromUDPAddrPort(buf)
+	return n, 0, from, err
+}
+
+// RouteMTU is not known here.
+func RouteMTU(netip.Addr) int { return 0 }
+
+// isMsgSize is never reported here.
+func isMsgSize(error) bool { return false }
