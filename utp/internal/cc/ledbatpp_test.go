@@ -245,6 +245,23 @@ func TestLEDBATPPSlowStartGainCap(t *testing.T) {
 	}
 }
 
+// The cap of TestLEDBATPPSlowStartGainCap is for the initial slow start
+// only: after a timeout, slow start climbs back to half the old window by
+// GAIN (1 at 200 ms), since that window is one the path held.
+func TestLEDBATPPSlowStartAfterTimeoutUncapped(t *testing.T) {
+	h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, 200*time.Millisecond)
+	h.leaveSlowStartAt(400, 0)
+	h.now = h.now.Add(time.Second)
+	h.l.OnTimeout(h.now)
+	h.settle(0)
+	for h.l.Window() < 40*mss {
+		start := h.round(0)
+		if ratio := float64(h.l.Window()) / float64(start); math.Abs(ratio-2) > 0.05 {
+			t.Fatalf("after a timeout: window %d -> %d in one RTT, want × 2", start, h.l.Window())
+		}
+	}
+}
+
 // Draft section 4.6.1 and 4.6.2: two RTTs after slow start the window
 // drops to two packets for two RTTs, then slow-starts back to where it was;
 // the next slowdown comes nine slowdown-durations after that one ended.
