@@ -41,6 +41,14 @@ sim seeds="10000":
 bench rounds="3":
     cd bench && go run . -rounds {{rounds}}
 
+# The real kernel bottlenecks (e2e/realpath: network namespaces, a tbf,
+# a delay line; root): issue 14's table (LEDBAT++, LEDBAT, libutp, TCP
+# cubic) and issue 17's throughput beside TCP cubic and quic-go, with
+# plots; rewrites the "Real paths" part of docs/performance.md. About 7
+# minutes a round.
+realpath rounds="3":
+    cd bench && go run . realpath -rounds {{rounds}}
+
 # gofmt, go vet and staticcheck.
 lint:
     test -z "$(gofmt -l .)" || (gofmt -l . && exit 1)

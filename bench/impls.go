@@ -16,16 +16,13 @@ import (
 	anautp "github.com/anacrolix/utp"
 	"github.com/quic-go/quic-go"
 
+	"github.com/inet256/go-utp/v2/e2e/realpath"
 	"github.com/inet256/go-utp/v2/utp"
 )
 
-// An endpoint is one side of a transport: it accepts, dials, or both.
-type endpoint interface {
-	Accept() (net.Conn, error)
-	Dial(ctx context.Context, to net.Addr) (net.Conn, error)
-	Addr() net.Addr
-	Close() error
-}
+// An endpoint is one side of a transport: it accepts, dials, or both. The
+// real-path scenarios take the same endpoints.
+type endpoint = realpath.Endpoint
 
 // An impl is a stream transport under test.
 type impl struct {

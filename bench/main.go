@@ -10,6 +10,12 @@
 // colour another's figures. One worker can be run by hand, with a profile:
 //
 //	go run . worker -scenario setup -impl utp -cpuprofile cpu.out
+//
+// The real kernel bottlenecks of e2e/realpath (network namespaces, a tbf,
+// a delay line; root only) have their own tables and plots, in the
+// "Real paths" part of docs/performance.md:
+//
+//	cd bench && sudo go run . realpath [-rounds 3]
 package main
 
 import (
@@ -79,6 +85,9 @@ func main() {
 	log.SetFlags(0)
 	if len(os.Args) > 1 && os.Args[1] == "worker" {
 		os.Exit(workerMain(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "realpath" {
+		os.Exit(realpathMain(os.Args[2:]))
 	}
 	rounds := flag.Int("rounds", 3, "rounds of every measurement; the report gives medians")
 	only := flag.String("only", "", "comma-separated scenarios to run (default all; also inet256, ledbat)")

@@ -130,12 +130,22 @@ func ledbatPlot(file string, tr *ledbatTrace) error {
 	if err := plotutil.AddLines(delay, "bottleneck queue", xy(tr.LinkQueue, 1), "sender's estimate", xy(tr.Estimate, 1), "target", target); err != nil {
 		return err
 	}
-	img := vgimg.New(900, 600)
+	return savePanels(file, []*plot.Plot{win, delay})
+}
+
+// savePanels stacks plots on one time axis into a PNG.
+func savePanels(file string, panels []*plot.Plot) error {
+	img := vgimg.New(900, vg.Length(300*len(panels)))
 	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: 2, Cols: 1, PadTop: 4, PadBottom: 4, PadX: 4, PadY: 8}
-	canvases := plot.Align([][]*plot.Plot{{win}, {delay}}, tiles, dc)
-	win.Draw(canvases[0][0])
-	delay.Draw(canvases[1][0])
+	tiles := draw.Tiles{Rows: len(panels), Cols: 1, PadTop: 4, PadBottom: 4, PadX: 4, PadY: 8}
+	rows := make([][]*plot.Plot, len(panels))
+	for i, p := range panels {
+		rows[i] = []*plot.Plot{p}
+	}
+	canvases := plot.Align(rows, tiles, dc)
+	for i, p := range panels {
+		p.Draw(canvases[i][0])
+	}
 	f, err := os.Create(file)
 	if err != nil {
 		return err

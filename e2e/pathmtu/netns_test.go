@@ -6,12 +6,11 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/inet256/go-utp/v2/e2e/realpath"
 )
 
 // requireRoot skips a test that needs network namespaces when the
@@ -106,27 +105,10 @@ func (tp *topo) setMTU(t *testing.T, mtu int) {
 }
 
 // inNetns runs fn on a thread that has entered namespace ns. Sockets it
-// opens stay in ns. The thread is never returned to the runtime (the
-// goroutine ends locked), so no other goroutine runs in ns by accident.
+// opens stay in ns.
 func inNetns(t *testing.T, ns string, fn func()) {
 	t.Helper()
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		f, err := os.Open("/var/run/netns/" + ns)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", ns, err)
-			return
-		}
-		fn()
-		errc <- nil
-	}()
-	if err := <-errc; err != nil {
+	if err := realpath.InNamespace(ns, func() error { fn(); return nil }); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/inet256/go-utp/v2/e2e/realpath"
+	"github.com/inet256/go-utp/v2/utp"
+)
+
+// The real-path scenarios (go run . realpath) run at kernel bottlenecks
+// built by e2e/realpath: network namespaces, a tbf, a user-space delay
+// line. They need root. Issue 14's table compares LEDBAT++ (our default),
+// our LEDBAT (the controller before it), libutp and TCP cubic on a
+// 10 Mbit/s, 400 ms-buffer, 40 ms path; issue 17's compares throughput on
+// the longer and faster paths with TCP cubic and quic-go.
+
+// rpTransports are the transports the real-path scenarios compare, by
+// bench name.
+func rpTransports() map[string]realpath.Transport {
+	m := map[string]realpath.Transport{
+		"utp":        realpath.UTP("utp"),
+		"utp-ledbat": realpath.UTP("utp-ledbat", utp.WithCongestionControl(utp.LEDBAT)),
+		"tcp":        realpath.TCP,
+	}
+	for _, name := range []string{"libutp", "quic-go"} {
+		im, err := implByName(name)
+		if err != nil {
+			panic(err)
+		}
+		m[name] = realpath.Transport{Name: name, Open: im.open}
+	}
+	return m
+}
+
+// Windows of issue 14's scenarios (its table's spans) and issue 17's.
+var (
+	rpOneFlow  = realpath.Window{From: 5 * time.Second, To: 15 * time.Second}
+	rpTCPJoin  = 5 * time.Second
+	rpJoinWin  = realpath.Window{From: 7 * time.Second, To: 17 * time.Second}
+	rpLateJoin = 10 * time.Second
+	rpLateWin  = realpath.Window{From: 12 * time.Second, To: 35 * time.Second}
+	rpBulkWin  = realpath.Window{From: 5 * time.Second, To: 15 * time.Second}
+)
+
+// rpResults are one round's figures, by transport name.
+type rpResults struct {
+	one, longFat, gigabit map[string]realpath.OneFlow
+	join, late            map[string]realpath.Pair
+}
+
+func realpathMain(args []string) int {
+	fs := flag.NewFlagSet("realpath", flag.ExitOnError)
+	rounds := fs.Int("rounds", 1, "interleaved rounds; the tables give medians")
+	out := fs.String("out", "../docs/performance.md", "the report to update (between its realpath markers); empty: print only")
+	plotDir := fs.String("plots", "../docs/perf", "where the plots go")
+	fs.Parse(args)
+	var all []rpResults
+	for r := 1; r <= *rounds; r++ {
+		res, err := rpRound(r)
+		if err != nil {
+			log.Print(err)
+			return 1
+		}
+		all = append(all, res)
+	}
+	var b bytes.Buffer
+	rpRender(&b, all, relPath(filepath.Dir(*out), *plotDir))
+	os.Stdout.Write(b.Bytes())
+	if err := rpPlots(*plotDir, all[len(all)-1]); err != nil {
+		log.Print(err)
+		return 1
+	}
+	if *out == "" {
+		return 0
+	}
+	if err := replaceSection(*out, rpBegin, rpEnd, b.String()); err != nil {
+		log.Print(err)
+		return 1
+	}
+	return 0
+}
+
+const (
+	rpBegin = "<!-- realpath:begin (written by bench/: go run . realpath) -->"
+	rpEnd   = "<!-- realpath:end -->"
+)
+
+// replaceSection puts text between the markers in the file at path.
+func replaceSection(path, begin, end, text string) error {
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	doc := string(old)
+	i, j := strings.Index(doc, begin), strings.Index(doc, end)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s: no %q ... %q section", path, begin, end)
+	}
+	doc = doc[:i] + begin + "\n" + text + doc[j:]
+	return os.WriteFile(path, []byte(doc), 0o644)
+}
+
+// rpRound runs every scenario once, each transport in turn.
+func rpRound(round int) (res rpResults, err error) {
+	tr := rpTransports()
+	res = rpResults{one: map[string]realpath.OneFlow{}, longFat: map[string]realpath.OneFlow{},
+		gigabit: map[string]realpath.OneFlow{}, join: map[string]realpath.Pair{}, late: map[string]realpath.Pair{}}
+	err = withPath(realpath.Background, func(p *realpath.Path) error {
+		for _, name := range []string{"utp", "utp-ledbat", "libutp", "tcp"} {
+			if res.one[name], err = p.RunOneFlow(tr[name], rpOneFlow); err != nil {
+				return err
+			}
+			log.Printf("round %d: %s alone: %s", round, name, rpOneLine(res.one[name]))
+			if name != "tcp" {
+				if res.join[name], err = p.RunPair(tr[name], tr["tcp"], rpTCPJoin, rpJoinWin); err != nil {
+					return err
+				}
+				log.Printf("round %d: %s, TCP joins: our share %.1f%%", round, name, 100*res.join[name].Shares[0])
+			}
+			if res.late[name], err = p.RunPair(tr[name], tr[name], rpLateJoin, rpLateWin); err != nil {
+				return err
+			}
+			l := res.late[name]
+			log.Printf("round %d: %s latecomer: %.0f%% / %.0f%%, Jain %.2f, queue %v", round, name,
+				100*l.Shares[0], 100*l.Shares[1], l.Jain, l.QueueP50.Round(time.Millisecond))
+		}
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	for _, path := range []struct {
+		cfg realpath.Config
+		m   map[string]realpath.OneFlow
+	}{{realpath.LongFat, res.longFat}, {realpath.Gigabit, res.gigabit}} {
+		err = withPath(path.cfg, func(p *realpath.Path) error {
+			for _, name := range []string{"utp", "utp-ledbat", "tcp", "quic-go"} {
+				if path.m[name], err = p.RunOneFlow(tr[name], rpBulkWin); err != nil {
+					return err
+				}
+				log.Printf("round %d: %v, %s: %s", round, path.cfg, name, rpOneLine(path.m[name]))
+			}
+			return nil
+		})
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func withPath(cfg realpath.Config, fn func(*realpath.Path) error) error {
+	p, err := realpath.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	return fn(p)
+}
+
+func rpOneLine(r realpath.OneFlow) string {
+	l := r.Trace.Losses
+	s := fmt.Sprintf("%.2f Mbit/s, queue %v / %v; lost at the tbf %d, at sockets %d, at devices %d", r.Rate/1e6,
+		r.QueueP50.Round(time.Millisecond), r.QueueP95.Round(time.Millisecond), l.Bottleneck,
+		l.ReceiverSocket+l.SenderSocket, l.Devices)
+	if f := r.Trace.Flows[0]; len(f.Points) > 0 && f.Points[0].Ours {
+		s += fmt.Sprintf("; sent %d packets, %d resent, %d recoveries (%d undone), %d timeouts; the receiver got %d, %d twice",
+			f.Final.PacketsSent, f.Final.Retransmits, f.Final.Recoveries, f.Final.SpuriousRecoveries, f.Final.Timeouts,
+			f.FinalReceiver.PacketsReceived, f.FinalReceiver.Duplicates)
+	}
+	return s
+}
+
+// rpMed is the median of f over the rounds.
+func rpMed(all []rpResults, f func(rpResults) float64) float64 {
+	v := make([]float64, len(all))
+	for i, r := range all {
+		v[i] = f(r)
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
