@@ -45,9 +45,6 @@ const (
 	// ppSlowStartExit is the share of the target at which the modified
 	// slow start ends (section 4.5: 3/4 of the target).
 	ppSlowStartExitNum, ppSlowStartExitDen = 3, 4
-	// ssQueueBudget caps the slow-start gain at ssQueueBudget*TARGET/base
-	// (see ssGain).
-	ssQueueBudget = 0.5
 	// slowdownRTTs is how long a slowdown holds the window at two packets,
 	// and how long after slow start the initial slowdown begins (section
 	// 4.6: two RTTs each).
@@ -247,37 +244,6 @@ func (l *LEDBATPP) gain() float64 {
 	return 1 / min(maxGainDivisor, max(1, f))
 }
 
-// ssGain is the growth per acknowledged byte in the initial slow start and
-// while congestion avoidance sees no queue: GAIN, capped at
-// ssQueueBudget*TARGET/base.
-//
-// Deviation (the draft grows by GAIN in slow start, and GAIN is about 1
-// on any path whose base RTT nears twice the target). The delay that ends
-// slow start, at 3/4 of the target, comes back one RTT after the packets
-// that carried it left; meanwhile a window growing by g per acknowledged
-// byte puts about g*(base + 3/4 target) more into the queue. On a 100 ms
-// path with GAIN 5/6 that is 120 ms past the exit, into a buffer that may
-// hold only 1.5 targets (90 ms). With g at most TARGET/(2*base) the queue
-// peaks near 1.5 targets on any path (88 ms at 100 ms, 82 ms at 200 ms).
-// Measured (100 Mbit/s, 100 ms, 90 ms buffer, seed 27): 571 packets
-// dropped at the exit with GAIN, none with the cap; a cap of 0.7*TARGET/base
-// still lost 142 (docs/performance.md). The cost is a longer slow start
-// on long paths: at 200 ms the window grows 1.15 times per RTT, not 2.
-//
-// The ramp after a slowdown and the slow start after a timeout keep GAIN:
-// they stop at a window the path held before (or at the target), so they
-// cannot overshoot the same way, and capped they took long: after one
-// timeout on 1 Gbit/s × 200 ms the capped climb back from one packet held
-// the link at 14% from 10 s to 30 s.
-func (l *LEDBATPP) ssGain() float64 {
-	g := l.gain()
-	base := l.baseRTT()
-	if base <= 0 {
-		return g
-	}
-	return min(g, ssQueueBudget*l.cfg.Target.Seconds()/base.Seconds())
-}
-
 // baseRTT is the sum of the two directions' base one-way delays, ours
 // (from the ACKs' timestamp_difference) and the peer's (OnPeerDelay): the
 // clock offset, present in both with opposite signs, cancels. Until both
@@ -370,13 +336,7 @@ func (l *LEDBATPP) slowStartAck(a Ack, acked float64) {
 		l.endSlowStart(a.Now)
 		return
 	}
-	g := l.gain()
-	if l.phase == ppSlowStart && l.ssthresh >= l.ceiling {
-		// Only the initial slow start, which has no ssthresh to stop
-		// at, needs the cap (see ssGain).
-		g = l.ssGain()
-	}
-	next := l.cwnd + g*acked
+	next := l.cwnd + l.gain()*acked
 	if next >= l.ssthresh {
 		next = max(l.ssthresh, l.cwnd)
 		l.cwnd = l.clamp(next)
@@ -466,7 +426,7 @@ func (l *LEDBATPP) avoidAck(a Ack, acked float64) {
 		// 100 Mbit/s, 20 ms path, 20 s to refill the link. A queue of a
 		// tenth of the target brings the additive increase back, long
 		// before the delay nears the target.
-		perRTT = max(perRTT, l.ssGain()*l.cwnd)
+		perRTT = max(perRTT, l.gain()*l.cwnd)
 	}
 	if qd := float64(l.qd.Microseconds()); qd > l.target {
 		perRTT -= ppDecreaseConstant * l.cwnd * (qd/l.target - 1)
