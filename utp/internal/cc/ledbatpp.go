@@ -30,9 +30,10 @@ const (
 	// additive increase evens out the shares of flows that read the same
 	// queue, and at 1/12 packet per RTT (F on a 10 ms path) it does not
 	// within 20 s. Measured on two flows 10 s apart on 10 Mbit/s × 10 ms,
-	// Jain's index over the last 20 s of 60, seeds 20-29: bound 16, median
-	// 0.92 (0.77 to 0.96); 8, 0.94 (0.91 to 0.97); 6, 0.98 (0.96 to 1.00).
-	// The queue one RTT of increase adds stays a sixth of a packet.
+	// Jain's index over the last 20 s of 60, seeds 20-29
+	// (TestLEDBATPPLatecomer -fair.full): bound 16, median 0.929 (0.808 to
+	// 0.958); 6, 0.959 (0.939 to 0.974). The queue one RTT of increase adds
+	// stays a sixth of a packet.
 	maxGainDivisor = 6
 	// ppDecreaseConstant is the draft's C (section 4.4, multiplicative
 	// decrease): each RTT the window loses C * W * (delay/target - 1).
