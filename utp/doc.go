@@ -79,8 +79,11 @@
 //     (65,000) and where WithMaxDatagram says the PacketConn carries more.
 //     A path that shrinks under a connection is detected after two
 //     timeouts; packets already sent at the old size are sent again
-//     smaller only if the peer holds none of them, which a connection
-//     that lost packets just before the change may not satisfy.
+//     smaller if the peer holds none of them, else at their size with
+//     fragmentation allowed. Over IPv6 that works only when the peer
+//     reads datagrams larger than the route's MTU (Linux fragments
+//     nothing smaller): peers of this package, and any peer on a
+//     1,500-byte route; elsewhere such a connection times out.
 //   - The kernel's UDP buffers bound what a fast path can burst: NewSocket
 //     asks for 8 MiB each way (WithUDPBuffer), but Linux grants at most
 //     net.core.rmem_max and wmem_max (208 KiB by default) to a process
@@ -97,7 +100,7 @@
 //   - Socket.Close returns within one second even if the PacketConn's
 //     ReadFrom or WriteTo ignores Close and deadlines, but the reader
 //     goroutine, or the sender goroutine that PacketConns other than UDP
-//     get, then lives until that call returns.
+//     and netsim get, then lives until that call returns.
 //   - Under a SYN flood faster than the unproven limit per round trip, a
 //     genuine dialer's handshake may be shed before its proof arrives; it
 //     is rebuilt from a small record when the proof comes within a few
@@ -105,8 +108,15 @@
 //   - A dial to a peer to which thousands of our connections are in
 //     TIME-WAIT takes over the oldest one's id: the peer's side of it, if
 //     still waiting, is ended by the new SYN.
-//   - A Socket reads its datagrams on one goroutine, which all its
-//     connections share: 16 goroutines dialing, echoing 4 KiB and closing
-//     through one pair of Sockets reached about 0.3 times TCP's connection
-//     rate on a two-core machine (docs/security.md, "Figures").
+//   - Short connections cost more CPU than TCP's: 16 goroutines dialing,
+//     echoing 4 KiB and closing through one pair of Sockets reached about
+//     0.3 times TCP's connection rate on a quiet two-core machine. Each
+//     connection's datagrams (about eight) each cost a system call on
+//     both sides, where TCP's handshake and teardown stay in the kernel;
+//     the Sockets' reader goroutines were not saturated
+//     (docs/performance.md, "Churn").
+//   - A Socket per dial costs more than TCP's fresh port: opening and
+//     closing a Socket sets about ten socket options, allocates its
+//     buffers and starts and stops its reader goroutine
+//     (docs/performance.md, "Usage shapes").
 package utp
