@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inet256/go-utp/v2/internal/stallwatch"
 	"github.com/inet256/go-utp/v2/utp"
 )
 
@@ -131,7 +132,7 @@ func TestSYNFloodSpoofed(t *testing.T) {
 	}()
 
 	// The whole test's bound: generous, as each wait below is bounded by
-	// progress (untilStalled) rather than by the machine's speed.
+	// progress (stallwatch) rather than by the machine's speed.
 	ctx, cancel := context.WithTimeout(context.Background(), size.dur+5*time.Minute)
 	defer cancel()
 	// The sockets' progress: every packet either of them handled.
@@ -210,7 +211,7 @@ loop:
 		// drains slowly: the dial and echo may take as long as that takes,
 		// but fail once neither socket has handled a packet for 10 s.
 		dials++
-		dialCtx, dialCancel := untilStalled(ctx, 10*time.Second, handled)
+		dialCtx, dialCancel := stallwatch.Context(ctx, 10*time.Second, handled)
 		if c, err := client.DialContext(dialCtx, server.Addr()); err != nil {
 			dialErrs <- fmt.Errorf("dial: %w (%v)", err, context.Cause(dialCtx))
 		} else {
