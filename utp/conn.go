@@ -186,7 +186,7 @@ func (c *Conn) queue(out *outBatch) (direct *outBatch) {
 		return nil
 	}
 	if c.flushing {
-		if len(c.sendQ) >= maxQueuedBatches {
+		if c.s.async != nil && len(c.sendQ) >= maxQueuedBatches {
 			c.s.dropBatch(out) // sends are blocked: lose it, as a full UDP buffer would
 			return nil
 		}
