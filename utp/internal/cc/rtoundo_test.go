@@ -11,7 +11,9 @@ var timeoutUndoCases = []struct {
 	mk   func(now time.Time) TimeoutUndoer
 }{
 	{"LEDBAT", func(now time.Time) TimeoutUndoer { return NewLEDBAT(now, LEDBATConfig{MSS: mss, InitialWindow: 40}) }},
-	{"LEDBATPP", func(now time.Time) TimeoutUndoer { return NewLEDBATPP(now, LEDBATPPConfig{MSS: mss, InitialWindow: 40}) }},
+	{"LEDBATPP", func(now time.Time) TimeoutUndoer {
+		return NewLEDBATPP(now, LEDBATPPConfig{MSS: mss, InitialWindow: 40})
+	}},
 }
 
 // RFC 4015's response to a spurious timeout: the window and slow start
