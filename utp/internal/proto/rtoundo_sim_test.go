@@ -60,3 +60,34 @@ func TestSpuriousTimeoutUndone(t *testing.T) {
 		t.Fatalf("seed %d: %s %s", spec.seed, p.a.failure, p.b.failure)
 	}
 }
+
+// Issue 17: after a real timeout (the path carried nothing for a while)
+// the window grows back by slow start to half what it was (RFC 5681's
+// ssthresh), not by a packet per RTT from the floor: within 20 round
+// trips of the path's return, where linear growth would take hundreds.
+func TestRealTimeoutSlowStartsBack(t *testing.T) {
+	skipIfShort(t)
+	spec := timeoutPath(1706)
+	p := newPair(t, spec)
+	start := p.sim.Start()
+	p.sim.RunUntil(start.Add(8 * time.Second))
+	before := p.a.conn.Stats()
+	p.ab.SetMTU(1) // a blackout: the link carries nothing
+	p.sim.RunUntil(start.Add(9500 * time.Millisecond))
+	p.ab.SetMTU(0)
+	mid := p.a.conn.Stats()
+	p.sim.RunUntil(start.Add(11500 * time.Millisecond))
+	after := p.a.conn.Stats()
+	t.Logf("seed %d: window %d before a 1.5 s blackout, %d after it (%d timeouts, %d undone), %d 2 s later",
+		spec.seed, before.Window, mid.Window, mid.Timeouts, mid.SpuriousTimeouts, after.Window)
+	if mid.Timeouts == 0 || mid.Window >= before.Window/2 || after.SpuriousTimeouts != 0 {
+		t.Fatalf("seed %d: the blackout left %d timeouts (%d undone) and a window of %d of %d; want a real timeout that collapsed it",
+			spec.seed, mid.Timeouts, after.SpuriousTimeouts, mid.Window, before.Window)
+	}
+	if after.Window < before.Window*45/100 {
+		t.Errorf("seed %d: window %d 2 s after the path returned, want at least 0.45× the %d before the timeout", spec.seed, after.Window, before.Window)
+	}
+	if p.a.failure != "" || p.b.failure != "" {
+		t.Fatalf("seed %d: %s %s", spec.seed, p.a.failure, p.b.failure)
+	}
+}
