@@ -36,7 +36,7 @@ sim seeds="10000":
 
 # The performance suite beside TCP, quic-go, libutp and anacrolix/utp;
 # rewrites docs/performance.md. Interleaved rounds, each measurement in a
-# fresh process; about 25 minutes for 3 rounds: run it on an otherwise
+# fresh process; about 28 minutes for 3 rounds: run it on an otherwise
 # idle machine.
 bench rounds="3":
     cd bench && go run . -rounds {{rounds}}

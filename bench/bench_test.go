@@ -30,15 +30,26 @@ func TestScenariosQuick(t *testing.T) {
 			if r.Bytes != sz.bulk || r.Seconds <= 0 || r.CPU <= 0 {
 				t.Errorf("bulk: %+v, want %d bytes, time and CPU", r, sz.bulk)
 			}
-			r = pingPong(im, sz.pingTime, 1000)
-			check(r)
-			if r.Count == 0 || r.P50 <= 0 || r.P99 < r.P50 {
-				t.Errorf("pingpong: %+v", r)
+			for _, shape := range []string{"", shapeAcceptLoop} {
+				r = pingPong(im, sz.pingTime, 1000, shape)
+				check(r)
+				if r.Count == 0 || r.P50 <= 0 || r.P99 < r.P50 || r.CPU <= 0 {
+					t.Errorf("pingpong %q: %+v, want round trips, percentiles and CPU", shape, r)
+				}
 			}
-			r = setup(im, sz.setupTime, 200)
-			check(r)
-			if r.Count == 0 {
-				t.Errorf("setup: no connection completed")
+			for _, shape := range []string{"", shapePerDial} {
+				r = setup(im, sz.setupTime, 200, shape)
+				check(r)
+				if r.Count == 0 || r.CPU <= 0 {
+					t.Errorf("setup %q: %+v, want connections and CPU", shape, r)
+				}
+			}
+			for _, shape := range []string{shapeShared, shapePerDial} {
+				r = conns(im, shape, sz.shapeConns, sz.shapePer, sz.fanLimit)
+				check(r)
+				if r.Count != sz.shapeConns || r.Bytes != int64(sz.shapeConns)*sz.shapePer || r.CPU <= 0 {
+					t.Errorf("conns %q: %+v, want every connection's bytes and CPU (peak memory is a worker process's, not this test's)", shape, r)
+				}
 			}
 			r = fanout(im, sz.fanConns, sz.fanPer, sz.fanLimit)
 			check(r)

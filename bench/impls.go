@@ -32,6 +32,9 @@ type impl struct {
 	udp bool
 	// open returns an endpoint bound to addr ("127.0.0.1:0" or a port).
 	open func(addr string) (endpoint, error)
+	// client, if set, opens an endpoint that only dials, for a client
+	// that opens one per connection; else open("127.0.0.1:0") does.
+	client func() (endpoint, error)
 }
 
 // cappedPayload is our payload size when a packet is capped at quic-go's
@@ -42,7 +45,7 @@ const cappedPayload = 1452 - 20
 var impls = []impl{
 	{name: "utp", udp: true, open: openUTP()},
 	{name: "utp-1452", udp: true, open: openUTP(utp.WithPacketSize(cappedPayload))},
-	{name: "tcp", open: openTCP},
+	{name: "tcp", open: openTCP, client: openTCPDialer},
 	{name: "quic-go", udp: true, open: openQUIC},
 	{name: "libutp", udp: true, open: openLibutp},
 	{name: "anacrolix", udp: true, open: openAnacrolix},
@@ -89,6 +92,16 @@ func (t tcpEndpoint) Dial(ctx context.Context, to net.Addr) (net.Conn, error) {
 	var d net.Dialer
 	return d.DialContext(ctx, "tcp", to.String())
 }
+
+// tcpDialer only dials: TCP's connect takes a fresh port by itself, so a
+// client per connection costs TCP nothing more than a dial.
+type tcpDialer struct{ tcpEndpoint }
+
+func openTCPDialer() (endpoint, error) { return tcpDialer{}, nil }
+
+func (tcpDialer) Accept() (net.Conn, error) { return nil, net.ErrClosed }
+func (tcpDialer) Addr() net.Addr            { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
+func (tcpDialer) Close() error              { return nil }
 
 // libutpEndpoint is BitTorrent's libutp through its cgo wrapper.
 type libutpEndpoint struct{ *libutp.Socket }

@@ -44,6 +44,8 @@ type sizes struct {
 	fanConns              int
 	fanPer                int64
 	fanLimit              time.Duration
+	shapeConns            int
+	shapePer              int64
 	scaleConns, scaleBusy int
 	lossySize             int64
 	lossyLimit            time.Duration
@@ -54,6 +56,7 @@ var (
 		bulk: 256 << 20, bulkLimit: 90 * time.Second,
 		pingTime: 3 * time.Second, setupTime: 3 * time.Second,
 		fanConns: 64, fanPer: 8 << 20, fanLimit: 60 * time.Second,
+		shapeConns: 64, shapePer: 2 << 20,
 		scaleConns: 10000, scaleBusy: 1000,
 		lossySize: 16 << 20, lossyLimit: 60 * time.Second,
 	}
@@ -61,6 +64,7 @@ var (
 		bulk: 4 << 20, bulkLimit: 20 * time.Second,
 		pingTime: 200 * time.Millisecond, setupTime: 200 * time.Millisecond,
 		fanConns: 4, fanPer: 256 << 10, fanLimit: 20 * time.Second,
+		shapeConns: 4, shapePer: 256 << 10,
 		scaleConns: 100, scaleBusy: 10,
 		lossySize: 256 << 10, lossyLimit: 20 * time.Second,
 	}
@@ -75,11 +79,43 @@ var scenarioImpls = map[string][]string{
 	"pingpong": {"utp", "tcp", "quic-go", "libutp", "anacrolix"},
 	"setup":    {"utp", "tcp", "quic-go", "libutp", "anacrolix"},
 	"fanout":   {"utp", "tcp", "quic-go", "libutp", "anacrolix"},
+	"conns":    {"utp", "tcp", "quic-go"},
 	"scale":    {"utp", "libutp"},
 	"lossy":    {"utp", "utp-1452", "quic-go", "libutp", "anacrolix"},
 }
 
-var scenarioOrder = []string{"bulk", "pingpong", "setup", "fanout", "scale", "lossy"}
+var scenarioOrder = []string{"bulk", "pingpong", "setup", "fanout", "conns", "scale", "lossy"}
+
+// shapeImpls are the implementations measured in the usage shapes
+// (issue 16): ours beside TCP and quic-go.
+var shapeImpls = []string{"utp", "tcp", "quic-go"}
+
+// profilesOf lists the variants a scenario runs for an implementation:
+// the relay's profiles for lossy, the usage shapes where they apply ("" is
+// the scenario's original form).
+func profilesOf(scenario, implName string) []string {
+	var shapes []string
+	switch scenario {
+	case "lossy":
+		var out []string
+		for _, p := range lossProfiles {
+			out = append(out, p.name)
+		}
+		return out
+	case "conns":
+		return []string{shapeShared, shapePerDial}
+	case "pingpong":
+		shapes = []string{"", shapeAcceptLoop}
+	case "setup":
+		shapes = []string{"", shapePerDial}
+	default:
+		return []string{""}
+	}
+	if !slices.Contains(shapeImpls, implName) {
+		return shapes[:1]
+	}
+	return shapes
+}
 
 func main() {
 	log.SetFlags(0)
@@ -148,14 +184,7 @@ func measure(rounds int, only, implNames []string, sz sizes, isQuick bool) repor
 				if !selected(implNames, name) {
 					continue
 				}
-				profiles := []string{""}
-				if sc == "lossy" {
-					profiles = nil
-					for _, p := range lossProfiles {
-						profiles = append(profiles, p.name)
-					}
-				}
-				for _, prof := range profiles {
+				for _, prof := range profilesOf(sc, name) {
 					r := runWorker(sc, name, prof, isQuick)
 					log.Printf("round %d: %s", round, r.summary())
 					rep.Results = append(rep.Results, r)
@@ -237,11 +266,13 @@ func workerMain(args []string) int {
 	case "bulk":
 		r = bulk(im, sz.bulk, sz.bulkLimit)
 	case "pingpong":
-		r = pingPong(im, sz.pingTime, 200000)
+		r = pingPong(im, sz.pingTime, 200000, *profile)
 	case "setup":
-		r = setup(im, sz.setupTime, 100000)
+		r = setup(im, sz.setupTime, 100000, *profile)
 	case "fanout":
 		r = fanout(im, sz.fanConns, sz.fanPer, sz.fanLimit)
+	case "conns":
+		r = conns(im, *profile, sz.shapeConns, sz.shapePer, sz.fanLimit)
 	case "scale":
 		r = scale(im, sz.scaleConns, sz.scaleBusy)
 	case "lossy":
@@ -268,10 +299,12 @@ func (r result) summary() string {
 	switch r.Scenario {
 	case "bulk", "fanout", "lossy":
 		s += fmt.Sprintf(": %.1f MB/s, %.2f CPU s/GB, %d drops", r.MBps(), r.CPUPerGB(), r.Drops)
+	case "conns":
+		s += fmt.Sprintf(": %.1f MB/s, %.2f CPU s/GB, %d drops, %.2f MiB peak per connection", r.MBps(), r.CPUPerGB(), r.Drops, r.PeakPerConn/(1<<20))
 	case "pingpong":
-		s += fmt.Sprintf(": p50 %.1f µs, p99 %.1f µs (%d)", r.P50, r.P99, r.Count)
+		s += fmt.Sprintf(": p50 %.1f µs, p99 %.1f µs, %.1f µs CPU each (%d)", r.P50, r.P99, cpuEach(r), r.Count)
 	case "setup":
-		s += fmt.Sprintf(": %.0f /s", float64(r.Count)/r.Seconds)
+		s += fmt.Sprintf(": %.0f /s, %.1f µs CPU each", setupRate(r), cpuEach(r))
 	case "scale":
 		s += fmt.Sprintf(": %.0f B Go, %.0f B RSS per end; active %.2f s, %.0f B per end", r.GoPerConn, r.RSSPerConn, r.ActiveSeconds, r.ActivePerConn)
 	}

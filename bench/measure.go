@@ -49,7 +49,14 @@ func goMemory() uint64 {
 
 // rss is the process's resident set size in bytes (VmRSS), which also
 // counts memory outside the Go heap, such as libutp's.
-func rss() uint64 {
+func rss() uint64 { return procStatus("VmRSS:") }
+
+// peakRSS is the most resident memory the process has held (VmHWM): a
+// worker is a fresh process, so it is the peak of its one measurement.
+func peakRSS() uint64 { return procStatus("VmHWM:") }
+
+// procStatus reads a size in kB from /proc/self/status, in bytes.
+func procStatus(field string) uint64 {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return 0
@@ -57,7 +64,7 @@ func rss() uint64 {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), field); ok {
 			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			return kb << 10
 		}

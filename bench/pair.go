@@ -69,3 +69,61 @@ func (p *pair) serve(n int, handle func(c net.Conn)) {
 		}
 	}()
 }
+
+// The usage shapes: how a program spreads its dials over client
+// endpoints. Every shape's server accepts in a loop and serves each
+// connection in a goroutine of its own (pair.serve).
+const (
+	// shapeShared dials every connection from the pair's one client
+	// endpoint (one Socket for many connections).
+	shapeShared = "shared"
+	// shapePerDial opens a client endpoint for each dial and closes it
+	// with its connection, as a program does that dials the way TCP's
+	// connect takes a fresh port.
+	shapePerDial = "socket-per-dial"
+	// shapeAcceptLoop is a ping-pong whose server keeps an Accept pending
+	// while it answers; the default ping-pong server accepts once.
+	shapeAcceptLoop = "accept-loop"
+)
+
+// openClient opens an endpoint that dials, for one connection.
+func (im impl) openClient() (endpoint, error) {
+	if im.client != nil {
+		return im.client()
+	}
+	return im.open("127.0.0.1:0")
+}
+
+// dialShape dials the server from the client endpoint the shape says:
+// the pair's own, or (shapePerDial) a new one that closing the returned
+// connection also closes.
+func (p *pair) dialShape(im impl, shape string) (net.Conn, error) {
+	if shape != shapePerDial {
+		return p.dial()
+	}
+	ep, err := im.openClient()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+	defer cancel()
+	c, err := ep.Dial(ctx, p.srv.Addr())
+	if err != nil {
+		ep.Close()
+		return nil, err
+	}
+	return ownedConn{c, ep}, nil
+}
+
+// ownedConn is a connection that owns the endpoint it was dialed from.
+type ownedConn struct {
+	net.Conn
+	ep endpoint
+}
+
+// Close closes the connection, then its endpoint.
+func (c ownedConn) Close() error {
+	err := c.Conn.Close()
+	c.ep.Close()
+	return err
+}

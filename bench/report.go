@@ -142,6 +142,7 @@ func (rep report) render(b *bytes.Buffer, plotRel string) {
 	rep.renderBulk(b, plotRel)
 	rep.renderLatency(b, plotRel)
 	rep.renderFanout(b, plotRel)
+	rep.renderShapes(b)
 	rep.renderScale(b)
 	rep.renderLossy(b, plotRel)
 	rep.renderINET256(b, plotRel)
@@ -175,6 +176,15 @@ func mbps(r result) float64     { return r.MBps() }
 func cpuPerGB(r result) float64 { return r.CPUPerGB() }
 func p50(r result) float64      { return r.P50 }
 func p99(r result) float64      { return r.P99 }
+
+// cpuEach is the CPU per round trip (ping-pong) or per setup, in µs.
+func cpuEach(r result) float64 {
+	if r.Count == 0 {
+		return 0
+	}
+	return r.CPU / float64(r.Count) * 1e6
+}
+
 func setupRate(r result) float64 {
 	if r.Seconds == 0 {
 		return 0

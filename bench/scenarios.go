@@ -21,7 +21,7 @@ import (
 type result struct {
 	Scenario string `json:"scenario"`
 	Impl     string `json:"impl"`
-	Profile  string `json:"profile,omitempty"` // lossy: the relay's profile
+	Profile  string `json:"profile,omitempty"` // lossy: the relay's profile; else the usage shape
 	Err      string `json:"err,omitempty"`
 
 	Bytes   int64   `json:"bytes,omitempty"`   // delivered and acknowledged
@@ -39,6 +39,7 @@ type result struct {
 	RSSPerConn    float64 `json:"rss_per_conn,omitempty"`    // resident memory per connection end
 	ActivePerConn float64 `json:"active_per_conn,omitempty"` // Go memory per end after activity
 	ActiveSeconds float64 `json:"active_seconds,omitempty"`
+	PeakPerConn   float64 `json:"peak_per_conn,omitempty"` // peak RSS growth per connection (both ends)
 }
 
 // MBps is the throughput in MB/s (10^6 bytes).
@@ -157,15 +158,20 @@ func bulk(im impl, size int64, limit time.Duration) result {
 }
 
 // pingPong measures 1-byte round trips on one connection for d (at most
-// max), after a warm-up.
-func pingPong(im impl, d time.Duration, maxCount int) result {
-	r := result{Scenario: "pingpong", Impl: im.name}
+// max), after a warm-up, and the CPU they take. With shapeAcceptLoop the
+// server keeps an Accept pending while it answers; else it accepts once.
+func pingPong(im impl, d time.Duration, maxCount int, shape string) result {
+	r := result{Scenario: "pingpong", Impl: im.name, Profile: shape}
 	p := openPair(im, &r)
 	if p == nil {
 		return r
 	}
 	defer p.Close()
-	p.serve(1, func(c net.Conn) { io.Copy(c, c) })
+	accepts := 1
+	if shape == shapeAcceptLoop {
+		accepts = -1
+	}
+	p.serve(accepts, func(c net.Conn) { io.Copy(c, c) })
 	c, err := p.dial()
 	if err != nil {
 		r.Err = "dial: " + err.Error()
@@ -175,9 +181,13 @@ func pingPong(im impl, d time.Duration, maxCount int) result {
 	c.SetDeadline(time.Now().Add(d + 30*time.Second))
 	one := []byte{1}
 	rtts := make([]time.Duration, 0, maxCount)
-	warm := 500
+	const warm = 500
+	var w stopwatch
 	start := time.Now()
 	for i := 0; len(rtts) < maxCount && time.Since(start) < d+time.Duration(warm)*time.Millisecond; i++ {
+		if i == warm {
+			w = startWatch()
+		}
 		t := time.Now()
 		if _, err := c.Write(one); err != nil {
 			r.Err = err.Error()
@@ -191,6 +201,7 @@ func pingPong(im impl, d time.Duration, maxCount int) result {
 			rtts = append(rtts, time.Since(t))
 		}
 	}
+	r.Seconds, r.CPU = w.stop()
 	slices.Sort(rtts)
 	r.Count = len(rtts)
 	r.P50, r.P99 = percentile(rtts, 50), percentile(rtts, 99)
@@ -198,9 +209,12 @@ func pingPong(im impl, d time.Duration, maxCount int) result {
 }
 
 // setup measures dial + 1-byte echo + close, one after another, for d (at
-// most max connections).
-func setup(im impl, d time.Duration, maxCount int) result {
-	r := result{Scenario: "setup", Impl: im.name}
+// most max connections), and the CPU they take. The shape says where the
+// dials go from: the pair's client (shapeShared, or "") or a new client
+// endpoint each (shapePerDial), whose opening and closing are then part of
+// every setup's cost.
+func setup(im impl, d time.Duration, maxCount int, shape string) result {
+	r := result{Scenario: "setup", Impl: im.name, Profile: shape}
 	p := openPair(im, &r)
 	if p == nil {
 		return r
@@ -213,21 +227,21 @@ func setup(im impl, d time.Duration, maxCount int) result {
 			c.Write(b[:])
 		}
 	})
-	start := time.Now()
-	for r.Count < maxCount && time.Since(start) < d {
-		if err := echoOnce(p); err != nil {
+	w := startWatch()
+	for r.Count < maxCount && time.Since(w.start) < d {
+		if err := echoOnce(p, im, shape); err != nil {
 			r.Err = fmt.Sprintf("connection %d: %v", r.Count+1, err)
 			break
 		}
 		r.Count++
 	}
-	r.Seconds = time.Since(start).Seconds()
+	r.Seconds, r.CPU = w.stop()
 	return r
 }
 
-// echoOnce dials the server, echoes one byte and closes.
-func echoOnce(p *pair) error {
-	c, err := p.dial()
+// echoOnce dials the server as shape says, echoes one byte and closes.
+func echoOnce(p *pair, im impl, shape string) error {
+	c, err := p.dialShape(im, shape)
 	if err != nil {
 		return fmt.Errorf("dial: %w", err)
 	}
@@ -241,10 +255,27 @@ func echoOnce(p *pair) error {
 	return err
 }
 
-// fanout moves per bytes on each of n connections at once; the figure is
-// the aggregate throughput, and every connection must complete.
+// fanout moves per bytes on each of n connections at once, all dialed
+// from the pair's client; the figure is the aggregate throughput, and every
+// connection must complete.
 func fanout(im impl, n int, per int64, limit time.Duration) result {
-	r := result{Scenario: "fanout", Impl: im.name, Of: n}
+	return manyAtOnce("fanout", "", im, n, per, limit)
+}
+
+// conns is fanout in a usage shape: n connections dialed as shape says
+// (one shared client Socket, or a Socket each), per bytes each at once,
+// with the process's peak memory per connection.
+func conns(im impl, shape string, n int, per int64, limit time.Duration) result {
+	return manyAtOnce("conns", shape, im, n, per, limit)
+}
+
+// manyAtOnce dials n connections as shape says, then has each send per
+// bytes at once to a server that serves each in its own goroutine. It
+// measures the aggregate throughput, the CPU, the receive-buffer drops
+// of every socket involved and the peak resident memory per connection.
+func manyAtOnce(scenario, shape string, im impl, n int, per int64, limit time.Duration) result {
+	r := result{Scenario: scenario, Impl: im.name, Profile: shape, Of: n}
+	rssBase := rss()
 	p := openPair(im, &r)
 	if p == nil {
 		return r
@@ -263,14 +294,16 @@ func fanout(im impl, n int, per int64, limit time.Duration) result {
 			c.Close()
 		}
 	}()
+	ports := []int{portOf(p.srv.Addr()), portOf(p.cli.Addr())}
 	for range n {
-		c, err := p.dial()
+		c, err := p.dialShape(im, shape)
 		if err != nil {
 			r.Err = fmt.Sprintf("dial %d: %v", len(conns)+1, err)
 			return r
 		}
 		c.SetDeadline(deadline)
 		conns = append(conns, c)
+		ports = append(ports, portOf(c.LocalAddr()))
 	}
 	data := randomBytes(chunk, 2)
 	var wg sync.WaitGroup
@@ -289,7 +322,10 @@ func fanout(im impl, n int, per int64, limit time.Duration) result {
 	wg.Wait()
 	r.Seconds, r.CPU = w.stop()
 	if im.udp {
-		r.Drops = udpDrops(portOf(p.srv.Addr()), portOf(p.cli.Addr()))
+		r.Drops = udpDrops(ports...)
+	}
+	if peak := peakRSS(); peak > rssBase {
+		r.PeakPerConn = float64(peak-rssBase) / float64(n)
 	}
 	r.Count = int(done.Load())
 	r.Bytes = int64(r.Count) * per

@@ -195,28 +195,40 @@ func serveEach(accept func() net.Conn, serve func(net.Conn)) {
 // BenchmarkSetup measures dial + 1-byte echo + close, one at a time.
 func BenchmarkSetup(b *testing.B) {
 	for _, tr := range transports {
-		b.Run(tr.name, func(b *testing.B) {
-			dial, accept, cleanup := tr.pairs(b)
-			defer cleanup()
-			go serveEach(accept, func(c net.Conn) {
-				one := make([]byte, 1)
-				if _, err := io.ReadFull(c, one); err == nil {
-					c.Write(one)
-				}
-			})
-			one := []byte{1}
-			b.ResetTimer()
-			for range b.N {
-				c := dial()
-				c.Write(one)
-				if _, err := io.ReadFull(c, one); err != nil {
-					b.Fatal(err)
-				}
-				c.Close()
-			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "conns/s")
-		})
+		b.Run(tr.name, func(b *testing.B) { benchSetup(b, tr.pairs) })
 	}
+}
+
+// benchSetup dials, echoes one byte and closes, b.N times one after
+// another, against a server that accepts in a loop.
+func benchSetup(b *testing.B, pairs func(*testing.B) (func() net.Conn, func() net.Conn, func())) {
+	dial, cleanup := echoServer(b, pairs, 1)
+	defer cleanup()
+	one := []byte{1}
+	b.ResetTimer()
+	for range b.N {
+		c := dial()
+		c.Write(one)
+		if _, err := io.ReadFull(c, one); err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "conns/s")
+}
+
+// echoServer opens pairs and serves each connection accepted in a
+// goroutine of its own: it reads size bytes, echoes them and closes. It
+// returns the dialer and the cleanup.
+func echoServer(b *testing.B, pairs func(*testing.B) (func() net.Conn, func() net.Conn, func()), size int) (dial func() net.Conn, cleanup func()) {
+	dial, accept, cleanup := pairs(b)
+	go serveEach(accept, func(c net.Conn) {
+		buf := make([]byte, size)
+		if _, err := io.ReadFull(c, buf); err == nil {
+			c.Write(buf)
+		}
+	})
+	return dial, cleanup
 }
 
 // BenchmarkFanout moves 8 MiB on each of 64 connections at once; MB/s is

@@ -42,8 +42,7 @@ type Conn struct {
 	timeWaiting atomic.Bool   // in TIME-WAIT, which it leaves only by ending (read by Socket under its lock)
 	up          unprovenLinks // the Socket's unproven list, guarded by Socket.mu
 	syn         synRecord     // our initial sequence number, and an acceptor's SYN; immutable
-	leadIn      atomic.Bool   // a Read of this connection leads the Socket's reads and is in a read
-	sharePeriod int64         // last period this connection received data in (read lead only)
+	sharePeriod int64         // last period this connection received data in (the read lead's holder's)
 	shareBytes  int           // ... and how much, up to shareActive
 
 	mu        sync.Mutex
@@ -177,9 +176,10 @@ func (c *Conn) finishStep(now time.Time) {
 // becomes the sender: queue returns the batch for sendDirect. Otherwise
 // the batch waits in sendQ for the goroutine sending now. Nobody waits
 // for the sender: a send that blocks holds up only its own goroutine, and
-// never c.mu; on PacketConns other than UDP, whose sends may block for
-// long (a daemon that died under an INET256 node), the Socket's sender
-// goroutine is always the sender (sender.go). c.mu is held.
+// never c.mu; where sends may block for long (packetio's
+// Caps.BlockingSend: a daemon that died under an INET256 node), the
+// Socket's sender goroutine is always the sender (sender.go). c.mu is
+// held.
 func (c *Conn) queue(out *outBatch) (direct *outBatch) {
 	if len(out.ds) == 0 {
 		c.s.putBatch(out)
@@ -196,7 +196,7 @@ func (c *Conn) queue(out *outBatch) (direct *outBatch) {
 	c.flushing = true
 	c.s.flushers.begin()
 	if c.s.async != nil {
-		// Not UDP: WriteTo may block, so the Socket's sender sends.
+		// Sends may block, so the Socket's sender sends.
 		c.sendQ = append(c.sendQ, out)
 		c.s.async.schedule(c)
 		return nil
@@ -252,14 +252,18 @@ func (c *Conn) flush() (tooBig int) {
 // acceptor sends only headers (its SYN reply, the proof request, a
 // RESET), so it never takes a whole datagram's buffer: a SYN flood's
 // thousands of handshakes and their timers then hold a few KiB each, not
-// 64 KiB. Otherwise each datagram is written into a whole-datagram buffer
-// (a retransmission's payload is copied), and one that turns out small
-// moves to a small buffer, leaving the big one for the next: a step that
-// sends hundreds of packets from the send buffer holds one big buffer,
-// not hundreds.
+// 64 KiB. Nor does a connection with nothing in its send buffer: only
+// that buffer's bytes make a datagram long (a payload, a retransmission's
+// copy, or a path MTU probe, which goes out only with data waiting), so
+// its handshake, ACKs and FIN fit a small buffer, and a Socket opened
+// for one short connection allocates no whole-datagram buffer to send
+// them. Otherwise each datagram is written into a whole-datagram buffer,
+// and one that turns out small moves to a small buffer, leaving the big
+// one for the next: a step that sends hundreds of packets from the send
+// buffer holds one big buffer, not hundreds.
 func (c *Conn) collect(now time.Time, out *outBatch) {
 	size := smallBuf
-	if c.m.Confirmed() {
+	if c.m.Confirmed() && c.m.Buffered() > 0 {
 		size = maxDatagram
 	}
 	buf := out.spare

@@ -97,7 +97,7 @@
 //   - Socket.Close returns within one second even if the PacketConn's
 //     ReadFrom or WriteTo ignores Close and deadlines, but the reader
 //     goroutine, or the sender goroutine that PacketConns other than UDP
-//     get, then lives until that call returns.
+//     and netsim get, then lives until that call returns.
 //   - Under a SYN flood faster than the unproven limit per round trip, a
 //     genuine dialer's handshake may be shed before its proof arrives; it
 //     is rebuilt from a small record when the proof comes within a few
@@ -105,8 +105,15 @@
 //   - A dial to a peer to which thousands of our connections are in
 //     TIME-WAIT takes over the oldest one's id: the peer's side of it, if
 //     still waiting, is ended by the new SYN.
-//   - A Socket reads its datagrams on one goroutine, which all its
-//     connections share: 16 goroutines dialing, echoing 4 KiB and closing
-//     through one pair of Sockets reached about 0.3 times TCP's connection
-//     rate on a two-core machine (docs/security.md, "Figures").
+//   - Short connections cost more CPU than TCP's: 16 goroutines dialing,
+//     echoing 4 KiB and closing through one pair of Sockets reached about
+//     0.3 times TCP's connection rate on a quiet two-core machine. Each
+//     connection's datagrams (about eight) each cost a system call on
+//     both sides, where TCP's handshake and teardown stay in the kernel;
+//     the Sockets' reader goroutines were not saturated
+//     (docs/performance.md, "Churn").
+//   - A Socket per dial costs more than TCP's fresh port: opening and
+//     closing a Socket sets about ten socket options, allocates its
+//     buffers and starts and stops its reader goroutine
+//     (docs/performance.md, "Usage shapes").
 package utp

@@ -32,7 +32,7 @@ func TestUDPLeadingReadServesOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(10 * time.Millisecond) // let the second Read take the lead
-	if !waiter.leadIn.Load() {
+	if a.lead.reading.Load() != waiter {
 		t.Fatal("the waiting Read is not reading the socket itself")
 	}
 

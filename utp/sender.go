@@ -6,13 +6,14 @@ import (
 	"time"
 )
 
-// Sending. On UDP a step's datagrams are sent by the goroutine that made
-// them (Conn.queue): a UDP send returns as soon as the kernel has copied
-// the datagram. Any other PacketConn's WriteTo may block for long (an
-// INET256 node whose daemon stalls), and a Write blocked in it would
-// ignore its deadline and Socket.Close. There, a Socket's one sender
-// goroutine sends every connection's datagrams, in each connection's
-// order, and callers never wait for it.
+// Sending. On UDP (and netsim) a step's datagrams are sent by the
+// goroutine that made them (Conn.queue): a UDP send returns as soon as
+// the kernel has copied the datagram. Any other PacketConn's WriteTo may
+// block for long (an INET256 node whose daemon stalls: packetio's
+// Caps.BlockingSend), and a Write blocked in it would ignore its deadline
+// and Socket.Close. There, a Socket's one sender goroutine sends every
+// connection's datagrams, in each connection's order, and callers never
+// wait for it.
 
 // maxQueuedBatches bounds the batches a connection keeps queued for the
 // sender goroutine while its sends are blocked: past it, new ones are

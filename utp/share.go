@@ -23,8 +23,9 @@ type windowShare struct {
 	budget int          // payload bytes the kernel buffer holds; 0: no sharing
 	limit  atomic.Int64 // the window each connection may advertise now
 
-	// Owned by the reader goroutine: connections that received data in
-	// the current period and in the one before.
+	// Owned by the holder of the read lead (lead.go), the reader
+	// goroutine or a leading Read: connections that received data in the
+	// current period and in the one before.
 	period int64
 	active [2]int
 }
@@ -54,7 +55,7 @@ func newWindowShare(rcvbuf int) *windowShare {
 }
 
 // noteData records that c received n bytes of data at now. Only the
-// reader goroutine calls it.
+// holder of the read lead calls it.
 func (w *windowShare) noteData(c *Conn, now time.Time, n int) {
 	if w.budget == 0 {
 		return

@@ -19,9 +19,11 @@ import (
 // net.Listener (Accept), dials (DialContext), and passes datagrams that are
 // not uTP to ReadFrom so that another protocol can share the port.
 //
-// One goroutine per Socket reads the PacketConn, or on UDP lends that job
-// to a waiting Read (lead.go); on PacketConns other than UDP a second one
-// sends (sender.go); connections have no goroutines of their own.
+// The PacketConn is reached through packetio (one field, pio). One
+// goroutine per Socket reads it, or, where packetio can wake a reader
+// (UDP, netsim), lends that job to a waiting Read (lead.go); where sends
+// may block (any other PacketConn) a second one sends (sender.go);
+// connections have no goroutines of their own.
 // Socket.mu guards the table of connections and the handshakes in
 // progress (handshake.go), and is never held while a connection's lock is
 // taken or while a datagram is sent.
@@ -52,10 +54,8 @@ type Socket struct {
 	closeOnce  sync.Once
 	closeErr   error
 
-	lead   lead        // who reads pc: the reader goroutine or a waiting Read
+	lead   lead        // who reads pio: the reader goroutine or a waiting Read
 	waits  timeWaits   // ends of TIME-WAIT, for all connections
-	rbuf   []byte      // the read buffer, owned by the read lead's holder
-	rin    inbox       // packets read and not yet applied, owned likewise
 	resets tokenBucket // owned by the read lead's holder
 	stats  socketCounters
 
@@ -106,15 +106,13 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 		resets:     newTokenBucket(cfg.resetsPerSec),
-		rbuf:       make([]byte, maxDatagram),
 	}
 	s.bufs.New = func() any { return new([maxDatagram]byte) }
 	s.small.New = func() any { return new([smallBuf]byte) }
 	s.batches.New = func() any { return new(outBatch) }
 	s.pio = packetio.New(pc, packetio.Config{Buffer: cfg.udpBuffer, OnICMPError: s.onICMPError})
 	caps := s.pio.Caps()
-	// The reader goroutine starts with the read lead: lead.tok is empty.
-	s.lead = newLead(caps.Wake)
+	s.lead.init(s, caps.Wake) // held by the reader goroutine
 	s.share = newWindowShare(caps.RecvBuffer)
 	if caps.BlockingSend {
 		s.async = newAsyncSender()
@@ -187,11 +185,7 @@ func (s *Socket) keyOf(addr net.Addr, id uint16) connKey {
 // each to its connection, while it holds the read lead (lead.go).
 func (s *Socket) readLoop() {
 	defer close(s.readerDone)
-	for s.readLed(s.rbuf) {
-		if !s.standby() {
-			return
-		}
-	}
+	s.lead.run()
 }
 
 // stopReading handles a failed read of the reader goroutine and reports
@@ -549,59 +543,96 @@ func (s *Socket) newDialer(addr net.Addr, path pathInfo) (*Conn, error) {
 
 // registerDialer registers a dialer under a random free id, or, given
 // old, a connection in TIME-WAIT, under old's id in old's place; old then
-// ends silently. The table changes in one step, so that concurrent dials
-// cannot take the same id. It returns nil and no error if the ids drawn
-// are taken, or old is no longer in the table.
+// ends silently. The dialer is built outside s.mu, which it would hold
+// for the state machine's allocations (16 goroutines churning through
+// one Socket waited on s.mu there more than anywhere else); the table
+// then changes in one step, after the id is checked again, so that
+// concurrent dials cannot take the same id. It returns nil and no error
+// if the ids drawn are taken, or old is no longer in the table.
 func (s *Socket) registerDialer(addr net.Addr, path pathInfo, old *Conn) (*Conn, error) {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil, net.ErrClosed
-	}
 	tries := 64
 	if old != nil {
 		tries = 1
 	}
-	var c *Conn
+	cfg := s.protoConfig(addr, path)
+	cfg.SynRetries = dialSynRetries
 	for range tries {
-		id := s.drawDialID()
-		if old != nil {
-			id = old.key.id
+		id, isn, ok, err := s.drawDial(addr, old)
+		if err != nil {
+			return nil, err
 		}
-		// The peer addresses us with id; a RESET may carry id+1, which
-		// lookup gives first to a connection whose receive id it is:
-		// such a neighbour may only be in TIME-WAIT, where a RESET
-		// taken for it costs nothing.
-		key := s.keyOf(addr, id)
-		if prev := s.conns[key]; prev != nil && (prev != old || isClosed(old.closed)) {
+		if !ok {
 			continue
 		}
-		if n := s.conns[s.keyOf(addr, id+1)]; n != nil && !n.timeWaiting.Load() {
-			continue
-		}
-		cfg := s.protoConfig(addr, path)
-		cfg.SynRetries = dialSynRetries
 		now := time.Now()
-		isn := uint16(s.rng.Uint32())
-		if old != nil && isn == old.syn.isn {
-			// The peer may still hold old's connection, and would take
-			// a SYN with the same sequence number for old's, repeated
-			// (proto.Conn.SameSyn): its reply would be old's.
-			isn++
-		}
-		m := proto.Dial(now, cfg, id, isn)
-		c = newConn(s, addr, key, m, now)
+		c := newConn(s, addr, s.keyOf(addr, id), proto.Dial(now, cfg, id, isn), now)
 		c.syn = synRecord{id: id, isn: isn}
-		s.conns[key] = c
-		s.stats.dialed.Add(1)
-		break
+		inserted, err := s.insertDialer(c, old)
+		if err != nil {
+			return nil, err
+		}
+		if !inserted {
+			continue // taken meanwhile by a concurrent dial
+		}
+		if old != nil {
+			// Out of the table already (forget leaves c in place).
+			old.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
+		}
+		return c, nil
 	}
-	s.mu.Unlock()
-	if c != nil && old != nil {
-		// Out of the table already (forget leaves c in place).
-		old.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
+	return nil, nil
+}
+
+// drawDial draws a receive id (old's, given old) and an initial sequence
+// number for a dialer to addr, and reports whether the id is free.
+func (s *Socket) drawDial(addr net.Addr, old *Conn) (id, isn uint16, ok bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, 0, false, net.ErrClosed
 	}
-	return c, nil
+	id = s.drawDialID()
+	if old != nil {
+		id = old.key.id
+	}
+	isn = uint16(s.rng.Uint32())
+	if old != nil && isn == old.syn.isn {
+		// The peer may still hold old's connection, and would take a SYN
+		// with the same sequence number for old's, repeated
+		// (proto.Conn.SameSyn): its reply would be old's.
+		isn++
+	}
+	return id, isn, s.dialIDFree(addr, id, old), nil
+}
+
+// insertDialer puts c in the table if its id is still free, in old's
+// place given old. It reports whether it did.
+func (s *Socket) insertDialer(c *Conn, old *Conn) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false, net.ErrClosed
+	}
+	if !s.dialIDFree(c.raddr, c.key.id, old) {
+		return false, nil
+	}
+	s.conns[c.key] = c
+	s.stats.dialed.Add(1)
+	return true, nil
+}
+
+// dialIDFree reports whether a dialer to addr may take id: no connection
+// has it (but old, which the dialer replaces, while old has not ended),
+// and its neighbour id+1 is free or in TIME-WAIT. The peer addresses us
+// with id; a RESET may carry id+1, which lookup gives first to a
+// connection whose receive id it is: such a neighbour may only be in
+// TIME-WAIT, where a RESET taken for it costs nothing. s.mu is held.
+func (s *Socket) dialIDFree(addr net.Addr, id uint16, old *Conn) bool {
+	if prev := s.conns[s.keyOf(addr, id)]; prev != nil && (prev != old || isClosed(old.closed)) {
+		return false
+	}
+	n := s.conns[s.keyOf(addr, id+1)]
+	return n == nil || n.timeWaiting.Load()
 }
 
 // drawDialID draws a receive id for a dialer: any of the 65,536, or, in

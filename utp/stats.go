@@ -25,8 +25,8 @@ type SocketStats struct {
 	Timeouts         uint64 // of connections that have ended
 
 	// UDP offload (Linux): system calls that carried several datagrams.
-	SegmentedSends uint64 // sends the kernel split into datagrams (UDP_SEGMENT)
-	CoalescedReads uint64 // reads that returned several datagrams (UDP_GRO)
+	SegmentedSends uint64 // sends of several datagrams in one call (UDP_SEGMENT, or netsim batched)
+	CoalescedReads uint64 // reads that returned several datagrams (UDP_GRO, or netsim coalesced)
 }
 
 type socketCounters struct {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -20,15 +21,18 @@ import (
 // msg_name and a sock_extended_err. The destination is what ties the
 // error to our connections to that address.
 type errQueue struct {
-	rc  syscall.RawConn // nil: not enabled
-	buf [64]byte        // the start of the offending datagram (unused)
-	oob [128]byte
-	sa  unix.RawSockaddrInet6
-	msg unix.Msghdr
-	iov unix.Iovec
-	fn  func(fd uintptr) bool
-	n   int
-	err error
+	rc syscall.RawConn // nil: not enabled
+	// missed is set when a send took the pending error that would have
+	// told the reader to read the queue (pendingSendErr).
+	missed atomic.Bool
+	buf    [64]byte // the start of the offending datagram (unused)
+	oob    [128]byte
+	sa     unix.RawSockaddrInet6
+	msg    unix.Msghdr
+	iov    unix.Iovec
+	fn     func(fd uintptr) bool
+	n      int
+	err    error
 }
 
 // enable asks the kernel to queue ICMP errors on the socket of rc.
@@ -54,9 +58,29 @@ func queuedErr(err error) bool {
 		errors.Is(err, unix.EMSGSIZE) || errors.Is(err, unix.EPROTO)
 }
 
+// pendingSendErr reports whether a send's error may be the socket's
+// pending error (see udp.sendOne) rather than the datagram's own, so that
+// the datagram is worth sending again. A send that takes an ICMP error's
+// announcement leaves its details queued: the reader is told to read
+// them before its next receive.
+func (o *udpOS) pendingSendErr(err error) bool {
+	if err == nil {
+		return false
+	}
+	if o.errq.rc == nil || !queuedErr(err) {
+		return isMsgSize(err)
+	}
+	o.errq.missed.Store(true)
+	return true
+}
+
 // read reads as readOnce does, reading the error queue when a receive
-// announces an error there and going on with the next datagram.
+// announces an error there (or a send took that announcement) and going
+// on with the next datagram.
 func (o *udpOS) read(u *net.UDPConn, buf []byte) (n, seg int, from netip.AddrPort, err error) {
+	if o.errq.missed.Swap(false) {
+		o.errq.drain(o.report)
+	}
 	for {
 		n, seg, from, err = o.readOnce(u, buf)
 		if err == nil || o.errq.rc == nil || !queuedErr(err) {

@@ -28,21 +28,20 @@ func (g *generic) Read(buf []byte) (n, seg int, from Addr, err error) {
 }
 
 func (g *generic) Send(to Addr, ds []Datagram) (r SendResult) {
-	var scratch *[MaxDatagram]byte
+	var scratch *[MaxDatagram]byte // taken only for a datagram with a tail
 	for i := range ds {
-		d := &ds[i]
-		if scratch == nil && (d.Tail[0] != nil || d.Tail[1] != nil) {
-			scratch = g.scratch.Get().(*[MaxDatagram]byte)
-			defer g.scratch.Put(scratch)
-		}
-		var b []byte
-		if scratch != nil {
-			b = d.flatten(scratch[:])
-		} else {
-			b = d.Head
+		b := ds[i].Head
+		if ds[i].hasTail() {
+			if scratch == nil {
+				scratch = g.scratch.Get().(*[MaxDatagram]byte)
+			}
+			b = ds[i].flatten(scratch[:])
 		}
 		_, err := g.pc.WriteTo(b, to.NetAddr())
 		r.count(1, len(b), err)
+	}
+	if scratch != nil {
+		g.scratch.Put(scratch)
 	}
 	return r
 }

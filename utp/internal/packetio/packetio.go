@@ -99,10 +99,12 @@ type Datagram struct {
 // Len is the datagram's length.
 func (d *Datagram) Len() int { return len(d.Head) + len(d.Tail[0]) + len(d.Tail[1]) }
 
+func (d *Datagram) hasTail() bool { return len(d.Tail[0]) > 0 || len(d.Tail[1]) > 0 }
+
 // flatten copies d into scratch and returns it, or returns Head alone if
 // there is no tail.
 func (d *Datagram) flatten(scratch []byte) []byte {
-	if d.Tail[0] == nil && d.Tail[1] == nil {
+	if !d.hasTail() {
 		return d.Head
 	}
 	b := append(scratch[:0], d.Head...)
@@ -145,7 +147,11 @@ type Config struct {
 }
 
 // New returns the endpoint for pc: UDP's for a *net.UDPConn, netsim's for
-// a *netsim.PacketConn, else the generic one. The endpoint owns pc.
+// a *netsim.PacketConn, else the generic one. The endpoint owns pc. The
+// types are matched exactly, not by their methods: a type that embeds
+// netsim's PacketConn has its ReadCoalesced but may block in WriteTo, as
+// an INET256 node's stand-in in tests does, and needs the generic
+// endpoint's sender goroutine.
 func New(pc net.PacketConn, cfg Config) Conn {
 	switch pc := pc.(type) {
 	case *net.UDPConn:

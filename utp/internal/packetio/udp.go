@@ -58,11 +58,19 @@ func (c *udp) Send(to Addr, ds []Datagram) (r SendResult) {
 
 // sendFlat sends d to a net.Addr that is not UDP's own form.
 func (c *udp) sendFlat(d *Datagram, to net.Addr, r *SendResult) {
+	_, err := c.writeFlat(d, func(b []byte) (int, error) { return c.u.WriteTo(b, to) })
+	r.count(1, d.Len(), err)
+}
+
+// writeFlat passes d to write in one buffer: Head itself, or d copied
+// into a pooled buffer when it has a tail.
+func (c *udp) writeFlat(d *Datagram, write func([]byte) (int, error)) (int, error) {
+	if !d.hasTail() {
+		return write(d.Head)
+	}
 	scratch := c.scratch.Get().(*[MaxDatagram]byte)
-	b := d.flatten(scratch[:])
-	_, err := c.u.WriteTo(b, to)
-	c.scratch.Put(scratch)
-	r.count(1, len(b), err)
+	defer c.scratch.Put(scratch)
+	return write(d.flatten(scratch[:]))
 }
 
 // smallest is the smaller of two sizes, where 0 means none.
@@ -130,8 +138,8 @@ func (c *udp) sendRun(run []Datagram, to netip.AddrPort, r *SendResult) bool {
 		sent, err = c.os.writeSegmented(c.u, b, seg, to)
 		c.scratch.Put(scratch)
 	}
-	if !sent || isMsgSize(err) {
-		return false
+	if !sent || c.os.pendingSendErr(err) {
+		return false // sendOne sends them, or learns which is too big
 	}
 	if err == nil {
 		r.Segmented++
@@ -140,35 +148,40 @@ func (c *udp) sendRun(run []Datagram, to netip.AddrPort, r *SendResult) bool {
 	return true
 }
 
-// sendOne sends one[0] alone. It returns its size if the kernel refused it as
-// larger than the link, else 0. An EMSGSIZE may also be an ICMP "too big"
-// about an earlier datagram that the kernel reports on the next call
-// (IP_RECVERR sets the socket's pending error, which a send returns and
-// clears): the send is tried once more, and only a second refusal is
-// this datagram's.
+// sendOne sends one[0] alone. It returns its size if the kernel refused it
+// as larger than the link, else 0. A failed send may report the socket's
+// pending error instead of this datagram's: an ICMP error about an
+// earlier datagram (IP_RECVERR sets it; the next call, send or receive,
+// returns and clears it, and a send that returns it has sent nothing).
+// An EMSGSIZE may be such an ICMP "too big", and an ECONNREFUSED the
+// "port unreachable" of a peer whose socket has closed, which a server
+// whose clients each dial from a socket of their own draws all the time:
+// the send is tried once more (pendingSendErr), and only a second
+// refusal is this datagram's.
 func (c *udp) sendOne(one []Datagram, to netip.AddrPort, r *SendResult) (tooBig int) {
+	var err error
 	for range 2 {
-		if err := c.sendOneTry(one, to, r); !isMsgSize(err) {
-			return 0
+		if err = c.sendOneTry(one, to, r); !c.os.pendingSendErr(err) {
+			break
 		}
 	}
-	return one[0].Len()
+	if isMsgSize(err) {
+		return one[0].Len()
+	}
+	return 0
 }
 
 // sendOneTry makes one attempt at sending one[0].
 func (c *udp) sendOneTry(one []Datagram, to netip.AddrPort, r *SendResult) error {
 	d := &one[0]
-	if (d.Tail[0] != nil || d.Tail[1] != nil) && c.os.gathers() {
+	if d.hasTail() && c.os.gathers() {
 		if sent, err := c.os.sendGathered(one, 0, to); sent {
 			r.count(1, d.Len(), err)
 			return err
 		}
 	}
-	scratch := c.scratch.Get().(*[MaxDatagram]byte)
-	b := d.flatten(scratch[:])
-	_, err := c.u.WriteToUDPAddrPort(b, to)
-	c.scratch.Put(scratch)
-	r.count(1, len(b), err)
+	_, err := c.writeFlat(d, func(b []byte) (int, error) { return c.u.WriteToUDPAddrPort(b, to) })
+	r.count(1, d.Len(), err)
 	return err
 }
 

@@ -45,3 +45,8 @@ func RouteMTU(netip.Addr) int { return 0 }
 
 // isMsgSize is never reported here.
 func isMsgSize(error) bool { return false }
+
+// pendingSendErr reports whether a send's error may be an earlier
+// datagram's ICMP "too big" (see udp.sendOne): only EMSGSIZE, where ICMP
+// errors are not queued.
+func (o *udpOS) pendingSendErr(err error) bool { return isMsgSize(err) }

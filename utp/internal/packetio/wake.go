@@ -3,6 +3,7 @@ package packetio
 import (
 	"errors"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -11,22 +12,31 @@ import (
 // deadline, the one means a net.PacketConn offers: a deadline in the past
 // applies to the read in progress and to the next one, so a Wake that
 // lands just before a read starts is not lost.
+//
+// mu keeps the deadline and woken in step: the deadline is in the past
+// exactly while a Wake is unreported (or after Close). Without it, a Wake
+// that set its deadline just after a read had cleared the previous one
+// would leave an expired deadline and no Wake to explain it, and the
+// reader would see timeouts forever. mu is a leaf, taken alone.
 type waker struct {
 	pc     net.PacketConn
-	woken  atomic.Bool // a Wake not yet reported by a read
+	mu     sync.Mutex
+	woken  bool // a Wake not yet reported by a read; guarded by mu
 	closed atomic.Bool
 }
 
 func (w *waker) wake() {
-	w.woken.Store(true)
-	_ = w.pc.SetReadDeadline(time.Now())
+	w.mu.Lock()
+	if !w.woken {
+		w.woken = true
+		_ = w.pc.SetReadDeadline(time.Now())
+	}
+	w.mu.Unlock()
 }
 
 // readErr turns a read's error into what Read reports: ErrWoken for the
 // timeout a Wake caused (whose deadline is then cleared, so that the next
-// read blocks again), net.ErrClosed once Close has begun, else err. A
-// spurious ErrWoken is harmless: the reader checks for work and reads
-// again.
+// read blocks again), net.ErrClosed once Close has begun, else err.
 func (w *waker) readErr(err error) error {
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() {
@@ -35,17 +45,13 @@ func (w *waker) readErr(err error) error {
 	if w.closed.Load() {
 		return &net.OpError{Op: "read", Net: w.pc.LocalAddr().Network(), Err: net.ErrClosed}
 	}
-	// Only the waker sets pc's read deadline, so every timeout is a
-	// Wake's, even with woken already clear: a Wake that stored the flag
-	// before an earlier timeout's Swap sets its deadline after that
-	// read's clear, and its timeout must not look like an error.
-	w.woken.Store(false)
-	_ = w.pc.SetReadDeadline(time.Time{})
-	if w.woken.Load() {
-		// Woken again between the swap and the clear, whose deadline
-		// the clear undid: restore it.
-		_ = w.pc.SetReadDeadline(time.Now())
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.woken {
+		return err // a deadline someone else set
 	}
+	w.woken = false
+	_ = w.pc.SetReadDeadline(time.Time{})
 	return ErrWoken
 }
 

@@ -1,0 +1,224 @@
+package utp
+
+import (
+	"io"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// The read lead over netsim, in virtual time: every hand-over of the
+// token runs deterministically here, where before only real UDP turned
+// the lead on.
+
+// simConns returns two Sockets over netsim (simNet) and a connection
+// from a to b, closed at the end of the test.
+func simConns(t *testing.T) (a, b *Socket, ca, cb *Conn) {
+	t.Helper()
+	_, a, b = simNet(t)
+	ca, cb = dialAccept(t, a, b)
+	t.Cleanup(func() { ca.Close(); cb.Close() })
+	return a, b, ca, cb
+}
+
+// simEcho answers every byte c reads with the same byte, until c ends.
+func simEcho(c *Conn) {
+	b := make([]byte, 1)
+	for {
+		if _, err := io.ReadFull(c, b); err != nil {
+			return
+		}
+		if _, err := c.Write(b); err != nil {
+			return
+		}
+	}
+}
+
+// In a ping-pong the client's Reads take the lead from the reader
+// goroutine (it hands the token over when a Read wants it) and keep it,
+// and the exchange is as fast as the link: each round trip takes exactly
+// two link delays of virtual time.
+func TestSimPingPongReadsLead(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		a, _, ca, cb := simConns(t)
+		go simEcho(cb)
+		b1 := make([]byte, 1)
+		for i := range 50 {
+			start := time.Now()
+			if _, err := ca.Write([]byte{byte(i)}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadFull(ca, b1); err != nil {
+				t.Fatal(err)
+			}
+			if b1[0] != byte(i) {
+				t.Fatalf("round %d: read %d", i, b1[0])
+			}
+			if d := time.Since(start); d != 20*time.Millisecond {
+				t.Fatalf("round %d took %v, want two 10 ms link delays", i, d)
+			}
+		}
+		if n := a.lead.leads.Load(); n < 45 {
+			t.Fatalf("the client's Reads led %d times in 50 rounds; want nearly every Read after the first", n)
+		}
+	})
+}
+
+// secondRead starts a Read of c that waits for one byte, after one
+// exchange, so that it is the connection's second wait: a first wait
+// never takes the lead from the reader goroutine.
+func secondRead(t *testing.T, c, peer *Conn) <-chan error {
+	t.Helper()
+	go peer.Write([]byte{1})
+	if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 1))
+		done <- err
+	}()
+	return done
+}
+
+// leadingRead starts secondRead and waits until it is reading the socket
+// itself.
+func leadingRead(t *testing.T, s *Socket, c, peer *Conn) <-chan error {
+	t.Helper()
+	done := secondRead(t, c, peer)
+	synctest.Wait()
+	if s.lead.reading.Load() != c {
+		t.Fatal("the waiting Read is not reading the socket itself")
+	}
+	return done
+}
+
+// While a Read leads, an Accept and a dial on the same Socket proceed
+// (the leading Read routes their packets, then passes the lead back to
+// the reader goroutine, which a waiting call needs), and the Read still
+// gets its data.
+func TestSimLeadingReadServesAcceptAndDial(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		a, b, ca, cb := simConns(t)
+		done := leadingRead(t, a, ca, cb)
+
+		c2, s2 := dialAccept(t, b, a) // an Accept on the Socket the Read leads
+		defer c2.Close()
+		defer s2.Close()
+		c3, s3 := dialAccept(t, a, b) // and a dial from it
+		defer c3.Close()
+		defer s3.Close()
+		go simEcho(s2)
+		if _, err := c2.Write([]byte{7}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(c2, make([]byte, 1)); err != nil {
+			t.Fatal(err)
+		}
+
+		if _, err := cb.Write([]byte{2}); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("the leading Read: %v", err)
+		}
+		synctest.Wait()
+		if a.lead.reading.Load() == ca {
+			t.Fatal("the Read still leads after it returned")
+		}
+	})
+}
+
+// While a Read holds the lead for long, the reader goroutine stops its
+// standby ticks; a read deadline ends the leading Read at its time.
+func TestSimIdleLeadingReadStopsTicks(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		a, _, ca, cb := simConns(t)
+		done := leadingRead(t, a, ca, cb)
+		before := a.lead.ticks.Load()
+		time.Sleep(10 * time.Second)
+		if n := a.lead.ticks.Load() - before; n > 2 {
+			t.Errorf("%d standby ticks in 10 s while a Read led; want the reader parked", n)
+		}
+		start := time.Now()
+		ca.SetReadDeadline(start.Add(time.Second))
+		err := <-done
+		if !isDeadlineErr(err) || time.Since(start) != time.Second {
+			t.Fatalf("leading Read ended with %v after %v; want a deadline error after 1s", err, time.Since(start))
+		}
+	})
+}
+
+// Closing the Socket ends a Read that leads it, and every goroutine the
+// Socket started exits.
+func TestSimCloseEndsLeadingRead(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		a, _, ca, cb := simConns(t)
+		done := leadingRead(t, a, ca, cb)
+		a.Close()
+		if err := <-done; err == nil {
+			t.Fatal("the leading Read returned no error after Socket.Close")
+		}
+		<-a.readerDone
+	})
+}
+
+// A Read of another connection, started while one Read leads, waits on
+// its channel (a second caller waiting for the network), and the data
+// for both arrives.
+func TestSimTwoReadsOneLeads(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		a, b, ca, cb := simConns(t)
+		c2, s2 := dialAccept(t, a, b)
+		defer c2.Close()
+		defer s2.Close()
+		done := leadingRead(t, a, ca, cb)
+		done2 := secondRead(t, c2, s2)
+		synctest.Wait()
+		if a.lead.reading.Load() != ca {
+			t.Fatal("the first Read lost the lead to the second")
+		}
+		s2.Write([]byte{2})
+		cb.Write([]byte{3})
+		if err := <-done2; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// Over netsim a bulk transfer takes the batched paths that Linux UDP
+// offers: steps send several datagrams at once (counted as segmented
+// sends), and the reader gets queued datagrams of one sender in one
+// coalesced read, which the connection applies in one step.
+func TestSimBulkBatches(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		_, a, b := simNet(t, WithPacketSize(1200))
+		ca, cb := dialAccept(t, a, b)
+		defer cb.Close()
+		data := make([]byte, 1<<20)
+		for i := range data {
+			data[i] = byte(i * 7)
+		}
+		go func() {
+			ca.Write(data)
+			ca.Close()
+		}()
+		got, err := io.ReadAll(cb)
+		if err != nil || string(got) != string(data) {
+			t.Fatalf("read %d bytes (%v), want the %d written", len(got), err, len(data))
+		}
+		sa, sb := a.Stats(), b.Stats()
+		if sa.SegmentedSends == 0 || sb.CoalescedReads == 0 {
+			t.Fatalf("segmented sends %d, coalesced reads %d: want both above 0", sa.SegmentedSends, sb.CoalescedReads)
+		}
+	})
+}

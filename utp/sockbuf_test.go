@@ -1,0 +1,35 @@
+package utp
+
+import (
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// A connection with nothing in its send buffer sends headers alone (its
+// SYN, ACKs, the confirmation, its FIN), so it takes no whole-datagram
+// buffer: a Socket opened for one dial allocates one only once data is
+// written. Before, a dialer's SYN took one, 64.5 KiB cleared for a
+// 20-byte packet on every new Socket.
+func TestHeadersTakeNoWholeDatagramBuffer(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		_, a, b := simNet(t)
+		var big atomic.Int32
+		newBig := a.bufs.New
+		a.bufs.New = func() any { big.Add(1); return newBig() } // before a's first packet
+		ca, cb := dialAccept(t, a, b)
+		time.Sleep(time.Second) // the confirmation and every ACK
+		ca.Close()
+		cb.Close()
+		time.Sleep(time.Second) // the FINs and their ACKs
+		if n := big.Load(); n != 0 {
+			t.Errorf("the dialer's Socket allocated %d whole-datagram buffers for a connection that sent no data", n)
+		}
+		st := a.Stats()
+		if st.PacketsOut < 3 {
+			t.Fatalf("the dialer sent %d packets, want its SYN, confirmation and FIN at least", st.PacketsOut)
+		}
+	})
+}
