@@ -286,6 +286,7 @@ func (c *Conn) collect(now time.Time, out *outBatch) {
 			out.spare = buf
 			return
 		}
+		d.Fragmentable = c.m.Fragmentable()
 		switch {
 		case cap(buf) == smallBuf:
 			d.Head, buf = buf[:n], c.s.getSmall()

@@ -124,6 +124,12 @@ type Config struct {
 	// IPv6), to turn the common link MTUs that are tried first into
 	// datagram sizes.
 	PathOverhead int
+	// FragmentPad, when set, is the least datagram size at which the IO
+	// layer's kernel fragments a datagram it may fragment: IPv6 sources
+	// fragment only datagrams larger than the route's MTU (fragment.go).
+	// A stranded packet resent fragmentable is padded to it when the peer
+	// reads that much. Zero: routers fragment (IPv4), no padding.
+	FragmentPad int
 	// NewController builds the congestion controller. Default LEDBAT++
 	// (cc.LEDBATPP) with its defaults and MSS = PacketSize + header.
 	NewController func(now time.Time, mss int) cc.Controller

@@ -31,6 +31,9 @@ type outPacket struct {
 	// past the header on its first transmission; resent unpadded.
 	probe bool
 	pad   uint16
+	// frag: stranded by a shrunken path (fragment.go); every resend may
+	// be fragmented.
+	frag bool
 }
 
 func (p *outPacket) size() int { return p.n + wire.HeaderSize + int(p.pad) }
@@ -266,6 +269,7 @@ func (c *Conn) PollTransmitView(now time.Time, buf []byte) (n int, tail [2][]byt
 }
 
 func (c *Conn) poll(now time.Time, buf []byte, view bool) (n int, tail [2][]byte, ok bool) {
+	c.fragOut = false
 	if c.sendReset {
 		c.sendReset = false
 		return c.finishControl(now, buf, wire.Reset), tail, true
@@ -376,9 +380,13 @@ func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, view bool) (int, 
 	}
 	h := c.header(now, p.typ, seq)
 	var n int
-	if p.pad > 0 {
+	switch {
+	case p.pad > 0:
 		n = h.PutPadded(buf, p.size())
-	} else {
+	case p.frag && p.n > c.maxPayload():
+		// Still too large: a search may since have confirmed its size.
+		n = c.putFragmentable(&h, buf, p)
+	default:
 		n = h.Put(buf)
 	}
 	var tail [2][]byte
