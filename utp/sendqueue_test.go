@@ -8,10 +8,11 @@ import (
 )
 
 // On UDP, datagrams a step queues while another goroutine holds the
-// sender's role are all sent, however many steps queue: dropping them
-// (as a blocked sender's queue does past maxQueuedBatches) lost our own
-// packets at 1 Gbit/s, where each ACK's step queues a batch while the
-// sending goroutine is descheduled, and every drop cost a window halving.
+// sender's role are all sent, however many steps queue (past
+// maxQueuedBatches they join the last batch): dropping them, as a blocked
+// sender's queue does, lost our own packets at 1 Gbit/s, where each
+// ACK's step queues a batch while the sending goroutine is descheduled,
+// and every drop cost a window halving.
 func TestUDPQueuedBatchesAreNotDropped(t *testing.T) {
 	checkLeaks(t)
 	a, b := listenUDP(t), listenUDP(t)
@@ -48,8 +49,8 @@ func TestUDPQueuedBatchesAreNotDropped(t *testing.T) {
 	ca.flush()
 
 	after := a.Stats()
-	if queued != n || after.SendErrors != before.SendErrors || after.PacketsOut-before.PacketsOut < n {
-		t.Fatalf("%d batches queued: %d kept, %d send errors, %d datagrams sent; want all %d kept and sent",
-			n, queued, after.SendErrors-before.SendErrors, after.PacketsOut-before.PacketsOut, n)
+	if queued > maxQueuedBatches || after.SendErrors != before.SendErrors || after.PacketsOut-before.PacketsOut < n {
+		t.Fatalf("%d batches queued: %d kept, %d send errors, %d datagrams sent; want at most %d batches and all %d datagrams sent",
+			n, queued, after.SendErrors-before.SendErrors, after.PacketsOut-before.PacketsOut, maxQueuedBatches, n)
 	}
 }

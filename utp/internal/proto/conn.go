@@ -307,6 +307,7 @@ func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
 	c.proven()
 	c.snd.peerWnd = int(min(h.WndSize, 1<<30))
 	c.rcv.yield.onPacket(now, &h, c.replyMicro, len(payload))
+	c.notePathRTT(&h)
 	c.onAck(now, &h, len(payload))
 	if c.rewind.pending {
 		c.settleRewind(now)

@@ -48,6 +48,7 @@ type sendState struct {
 
 	out     []outPacket // ring indexed by seq & (len-1); [una, seqNr) in use
 	flight  int         // bytes in flight
+	burst   bool        // new data went out since PollTransmit last had nothing (batch.go)
 	lostN   int         // packets declared lost, not yet resent
 	peerWnd int         // the peer's last advertised wnd_size
 	dupAcks int
@@ -225,6 +226,9 @@ func (c *Conn) nextNewPacket(now time.Time) (uint16, bool) {
 		// packet while anything is in flight.
 		return 0, false
 	}
+	if c.deferForBatch(room, unsent) {
+		return 0, false
+	}
 	if n == unsent && n < size && s.flight > wire.HeaderSize && !c.cfg.NoDelay && !s.finQueued {
 		// Nagle (RFC 896): hold a small tail while data is unacknowledged,
 		// so small writes coalesce into one packet. A lone bare header in
@@ -238,6 +242,7 @@ func (c *Conn) nextNewPacket(now time.Time) (uint16, bool) {
 	seq := s.seqNr
 	s.assign(wire.Data, s.next, n)
 	s.next += uint64(n)
+	s.burst = true
 	return seq, true
 }
 
@@ -253,6 +258,9 @@ const maxOutPackets = 28672
 // is nothing to send now.
 func (c *Conn) PollTransmit(now time.Time, buf []byte) (n int, ok bool) {
 	n, _, ok = c.poll(now, buf, false)
+	if !ok {
+		c.snd.burst = false
+	}
 	return n, ok
 }
 
@@ -265,7 +273,11 @@ func (c *Conn) PollTransmit(now time.Time, buf []byte) (n int, ok bool) {
 // retransmission is copied whole into buf, since the peer may acknowledge
 // the earlier copy while this one is on its way out.
 func (c *Conn) PollTransmitView(now time.Time, buf []byte) (n int, tail [2][]byte, ok bool) {
-	return c.poll(now, buf, true)
+	n, tail, ok = c.poll(now, buf, true)
+	if !ok {
+		c.snd.burst = false
+	}
+	return n, tail, ok
 }
 
 func (c *Conn) poll(now time.Time, buf []byte, view bool) (n int, tail [2][]byte, ok bool) {
