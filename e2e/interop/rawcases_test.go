@@ -81,7 +81,7 @@ const (
 // packets of rawPacketSize bytes (Nagle off, so every write goes out).
 // The cases count on RFC 6817 LEDBAT's slow start, which doubles the
 // window per RTT, to have a dozen packets in flight after ten ACKs;
-// LEDBAT++'s grows by 1/16 per ACK on loopback.
+// LEDBAT++'s grows by 1/6 per ACK on loopback.
 func rawSender(t *testing.T) (*rawStream, []byte) {
 	t.Helper()
 	ctx := testCtx(t, 20*time.Second)
