@@ -17,8 +17,12 @@ func TestHeadersTakeNoWholeDatagramBuffer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		_, a, b := simNet(t)
 		var big atomic.Int32
-		newBig := a.bufs.New
-		a.bufs.New = func() any { big.Add(1); return newBig() } // before a's first packet
+		testGetBuf = func(s *Socket) { // before a's first packet
+			if s == a {
+				big.Add(1)
+			}
+		}
+		defer func() { testGetBuf = nil }()
 		ca, cb := dialAccept(t, a, b)
 		time.Sleep(time.Second) // the confirmation and every ACK
 		ca.Close()
