@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,6 +57,14 @@ func TestScenariosQuick(t *testing.T) {
 			check(r)
 			if r.Count != sz.fanConns || r.Bytes != int64(sz.fanConns)*sz.fanPer {
 				t.Errorf("fanout: %+v", r)
+			}
+			r = veth(im, sz.bulk, sz.bulkLimit)
+			check(r)
+			if r.Bytes != sz.bulk || r.CPU <= 0 {
+				t.Errorf("veth: %+v, want %d bytes and CPU", r, sz.bulk)
+			}
+			if out, _ := exec.Command("ip", "netns", "list").Output(); bytes.Contains(out, []byte(fmt.Sprintf("utpbench-c%d", os.Getpid()))) {
+				t.Errorf("veth: the run left its namespaces behind:\n%s", out)
 			}
 			if !im.udp {
 				return

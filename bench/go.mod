@@ -10,6 +10,7 @@ require (
 	github.com/anacrolix/utp v0.2.0
 	github.com/inet256/go-utp/v2 v2.0.0
 	github.com/quic-go/quic-go v0.65.0
+	golang.org/x/sys v0.49.0
 	gonum.org/v1/plot v0.17.0
 )
 
@@ -35,7 +36,6 @@ require (
 	golang.org/x/exp v0.0.0-20240823005443-9b4947da3948 // indirect
 	golang.org/x/image v0.30.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 )
 

@@ -82,9 +82,10 @@ var scenarioImpls = map[string][]string{
 	"conns":    {"utp", "tcp", "quic-go"},
 	"scale":    {"utp", "libutp"},
 	"lossy":    {"utp", "utp-1452", "quic-go", "libutp", "anacrolix"},
+	"veth":     {"utp", "tcp", "quic-go"},
 }
 
-var scenarioOrder = []string{"bulk", "pingpong", "setup", "fanout", "conns", "scale", "lossy"}
+var scenarioOrder = []string{"bulk", "pingpong", "setup", "fanout", "conns", "scale", "lossy", "veth"}
 
 // shapeImpls are the implementations measured in the usage shapes
 // (issue 16): ours beside TCP and quic-go.
@@ -238,6 +239,7 @@ func workerMain(args []string) int {
 	profile := fs.String("profile", "", "")
 	isQuick := fs.Bool("quick", false, "")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measurement to this file")
+	fs.BoolVar(&debugStats, "stats", false, "print our connections' counters (bulk, veth) to standard error")
 	fs.Parse(args)
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -265,6 +267,8 @@ func workerMain(args []string) int {
 	switch *scenario {
 	case "bulk":
 		r = bulk(im, sz.bulk, sz.bulkLimit)
+	case "veth":
+		r = veth(im, sz.bulk, sz.bulkLimit)
 	case "pingpong":
 		r = pingPong(im, sz.pingTime, 200000, *profile)
 	case "setup":
@@ -297,7 +301,7 @@ func (r result) summary() string {
 		s += " " + r.Profile
 	}
 	switch r.Scenario {
-	case "bulk", "fanout", "lossy":
+	case "bulk", "fanout", "lossy", "veth":
 		s += fmt.Sprintf(": %.1f MB/s, %.2f CPU s/GB, %d drops", r.MBps(), r.CPUPerGB(), r.Drops)
 	case "conns":
 		s += fmt.Sprintf(": %.1f MB/s, %.2f CPU s/GB, %d drops, %.2f MiB peak per connection", r.MBps(), r.CPUPerGB(), r.Drops, r.PeakPerConn/(1<<20))

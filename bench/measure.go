@@ -75,9 +75,13 @@ func procStatus(field string) uint64 {
 // udpDrops sums the kernel's receive-buffer drop counters of the UDP
 // sockets bound to ports (the last column of /proc/net/udp and udp6).
 // Read it before the sockets close.
-func udpDrops(ports ...int) int64 {
+func udpDrops(ports ...int) int64 { return udpDropsIn("/proc/net", ports...) }
+
+// udpDropsIn is udpDrops from the tables in dir: /proc/thread-self/net
+// reads them in the calling thread's network namespace.
+func udpDropsIn(dir string, ports ...int) int64 {
 	var total int64
-	for _, file := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+	for _, file := range []string{dir + "/udp", dir + "/udp6"} {
 		f, err := os.Open(file)
 		if err != nil {
 			continue

@@ -33,6 +33,49 @@ func openPair(im impl, r *result) *pair {
 	return &pair{srv: srv, cli: cli}
 }
 
+// openPairOn opens the server in v's server namespace and the client in
+// its client namespace; the client's dials run there too (a TCP dial
+// makes its socket then). When it cannot, it says why in r.Err and
+// returns nil.
+func openPairOn(im impl, r *result, v *vethPath) *pair {
+	var srv, cli endpoint
+	err := inNetns(v.srvNS, func() (err error) {
+		srv, err = im.open(v.srvAddr + ":0")
+		return err
+	})
+	if err == nil {
+		err = inNetns(v.cliNS, func() (err error) {
+			cli, err = im.open(v.cliAddr + ":0")
+			return err
+		})
+	}
+	if err != nil {
+		if srv != nil {
+			srv.Close()
+		}
+		r.Err = err.Error()
+		return nil
+	}
+	return &pair{srv: srv, cli: nsEndpoint{cli, v.cliNS}}
+}
+
+// nsEndpoint dials from within a namespace.
+type nsEndpoint struct {
+	endpoint
+	ns string
+}
+
+func (e nsEndpoint) Dial(ctx context.Context, to net.Addr) (c net.Conn, err error) {
+	nerr := inNetns(e.ns, func() error {
+		c, err = e.endpoint.Dial(ctx, to)
+		return nil
+	})
+	if nerr != nil {
+		return nil, nerr
+	}
+	return c, err
+}
+
 // Close closes both endpoints.
 func (p *pair) Close() {
 	p.srv.Close()

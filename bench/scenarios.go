@@ -8,12 +8,14 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/inet256/go-utp/v2/e2e/relay"
+	"github.com/inet256/go-utp/v2/utp"
 )
 
 // result is what one run of one scenario measured. A worker prints it as
@@ -126,17 +128,61 @@ func bulk(im impl, size int64, limit time.Duration) result {
 		return r
 	}
 	defer p.Close()
+	bulkOn(p, im, &r, size, limit, func(ports ...int) int64 { return udpDrops(ports...) })
+	return r
+}
+
+// vethMTU is the veth scenario's link MTU: Ethernet's.
+const vethMTU = 1500
+
+// veth is bulk across a veth pair between two network namespaces at
+// Ethernet's MTU (issue 17): a real kernel path with no bottleneck, where
+// packets are sized to the MTU rather than to loopback's 64 KiB.
+func veth(im impl, size int64, limit time.Duration) result {
+	r := result{Scenario: "veth", Impl: im.name}
+	v, err := newVethPath(vethMTU)
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	defer v.Close()
+	p := openPairOn(im, &r, v)
+	if p == nil {
+		return r
+	}
+	defer p.Close()
+	drops := func(ports ...int) int64 {
+		var n int64
+		for _, ns := range []string{v.cliNS, v.srvNS} {
+			inNetns(ns, func() error {
+				n += udpDropsIn("/proc/thread-self/net", ports...)
+				return nil
+			})
+		}
+		return n
+	}
+	bulkOn(p, im, &r, size, limit, drops)
+	return r
+}
+
+// bulkOn is bulk over the pair p; drops counts the receive-buffer drops
+// of the sockets on the given ports.
+func bulkOn(p *pair, im impl, r *result, size int64, limit time.Duration, drops func(ports ...int) int64) {
 	var got atomic.Int64
 	srvErr := make(chan error, 1)
 	p.serve(1, func(c net.Conn) {
 		c.SetDeadline(time.Now().Add(limit))
-		srvErr <- sink(c, size, &got, nil)
+		err := sink(c, size, &got, nil)
+		if uc, ok := c.(*utp.Conn); ok && debugStats {
+			fmt.Fprintf(os.Stderr, "server %+v\n", uc.Stats())
+		}
+		srvErr <- err
 		io.Copy(io.Discard, c) // until the sender closes
 	})
 	c, err := p.dial()
 	if err != nil {
 		r.Err = "dial: " + err.Error()
-		return r
+		return
 	}
 	c.SetDeadline(time.Now().Add(limit))
 	data := randomBytes(chunk, 1)
@@ -145,7 +191,12 @@ func bulk(im impl, size int64, limit time.Duration) result {
 	r.Seconds, r.CPU = w.stop()
 	r.Bytes = got.Load()
 	if im.udp {
-		r.Drops = udpDrops(portOf(p.srv.Addr()), portOf(c.LocalAddr()))
+		r.Drops = drops(portOf(p.srv.Addr()), portOf(c.LocalAddr()))
+	}
+	if uc, ok := c.(*utp.Conn); ok && debugStats {
+		fmt.Fprintf(os.Stderr, "%+v\n", uc.Stats())
+		fmt.Fprintf(os.Stderr, "srv socket %+v\n", p.srv.(ours).Stats())
+		fmt.Fprintf(os.Stderr, "cli socket %+v\n", p.cli.(nsEndpoint).endpoint.(ours).Stats())
 	}
 	c.Close()
 	if err == nil {
@@ -154,7 +205,6 @@ func bulk(im impl, size int64, limit time.Duration) result {
 	if err != nil {
 		r.Err = err.Error()
 	}
-	return r
 }
 
 // pingPong measures 1-byte round trips on one connection for d (at most
@@ -544,3 +594,7 @@ func addrPort(a net.Addr) netip.AddrPort {
 	ap, _ := netip.ParseAddrPort(a.String())
 	return ap
 }
+
+// debugStats (worker -stats) prints our connections' and Sockets'
+// counters, and the veth path's kernel counters, to standard error.
+var debugStats bool

@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// A target is one of issue 7's goals, as a ratio or a bound computed from
+// A target is one of issue 7's goals (or issue 17's, named so), as a ratio or a bound computed from
 // the same run.
 type target struct {
 	name  string
@@ -81,6 +81,12 @@ var targets = []target{
 		}
 		return float64(most), true
 	}, atMost(0), "drops"},
+	{"veth bulk, MTU 1500 (issue 17)", "≥ 0.25 × TCP", func(rep report) (float64, bool) {
+		return rep.ratioOf("veth", "utp", "tcp", mbps)
+	}, atLeast(0.25), "×"},
+	{"veth CPU per GB (issue 17)", "≤ 1.0 s", func(rep report) (float64, bool) {
+		return rep.med("veth", "utp", "", cpuPerGB)
+	}, atMost(1.0), "s"},
 	{"INET256 goodput, two daemons", "≥ 80% of raw", func(rep report) (float64, bool) {
 		return rep.inetShare("two-daemons")
 	}, atLeast(80), "%"},
@@ -93,7 +99,7 @@ func atLeast(x float64) func(float64) bool { return func(v float64) bool { retur
 func atMost(x float64) func(float64) bool  { return func(v float64) bool { return v <= x } }
 
 func (rep report) renderTargets(b *bytes.Buffer) {
-	b.WriteString("### Targets (issues 7 and 16), from this run\n\n")
+	b.WriteString("### Targets (issues 7 and 16, and 17 where named), from this run\n\n")
 	b.WriteString("| target | goal | measured | met |\n|---|---|---|---|\n")
 	for _, t := range append(targets[:len(targets):len(targets)], shapeTargets...) {
 		v, ok := t.value(rep)
@@ -118,6 +124,8 @@ func formatTarget(v float64, unit string) string {
 		return fmt.Sprintf("%.0f%%", v)
 	case "KiB":
 		return fmt.Sprintf("%.1f KiB", v)
+	case "s":
+		return fmt.Sprintf("%.2f s", v)
 	default:
 		return fmt.Sprintf("%.0f %s", v, unit)
 	}

@@ -66,6 +66,13 @@ type outBatch struct {
 
 func (o *outBatch) add(d packetio.Datagram) { o.ds = append(o.ds, d) }
 
+// join moves the datagrams of other to the end of o; other is left
+// empty, its spare buffer kept.
+func (o *outBatch) join(other *outBatch) {
+	o.ds = append(o.ds, other.ds...)
+	other.reset()
+}
+
 func (o *outBatch) reset() {
 	clear(o.ds)
 	o.ds = o.ds[:0]

@@ -187,6 +187,16 @@ func (c *Conn) queue(out *outBatch) (direct *outBatch) {
 	}
 	if c.flushing {
 		if len(c.sendQ) >= maxQueuedBatches {
+			if c.s.async == nil {
+				// Sends do not block (UDP): the sender only waits for a
+				// CPU while steps come fast (an ACK's few packets
+				// each); the window bounds what they hold. Join them,
+				// in order, rather than lose them.
+				last := c.sendQ[len(c.sendQ)-1]
+				last.join(out)
+				c.s.putBatch(out)
+				return nil
+			}
 			c.s.dropBatch(out) // sends are blocked: lose it, as a full UDP buffer would
 			return nil
 		}
@@ -286,6 +296,7 @@ func (c *Conn) collect(now time.Time, out *outBatch) {
 			out.spare = buf
 			return
 		}
+		d.Fragmentable = c.m.Fragmentable()
 		switch {
 		case cap(buf) == smallBuf:
 			d.Head, buf = buf[:n], c.s.getSmall()

@@ -79,8 +79,11 @@
 //     (65,000) and where WithMaxDatagram says the PacketConn carries more.
 //     A path that shrinks under a connection is detected after two
 //     timeouts; packets already sent at the old size are sent again
-//     smaller only if the peer holds none of them, which a connection
-//     that lost packets just before the change may not satisfy.
+//     smaller if the peer holds none of them, else at their size with
+//     fragmentation allowed. Over IPv6 that works only when the peer
+//     reads datagrams larger than the route's MTU (Linux fragments
+//     nothing smaller): peers of this package, and any peer on a
+//     1,500-byte route; elsewhere such a connection times out.
 //   - The kernel's UDP buffers bound what a fast path can burst: NewSocket
 //     asks for 8 MiB each way (WithUDPBuffer), but Linux grants at most
 //     net.core.rmem_max and wmem_max (208 KiB by default) to a process

@@ -33,7 +33,7 @@ func defaultConfig() socketConfig {
 		backlog:      128,
 		unproven:     1024,
 		sendBuffer:   4 << 20,
-		recvBuffer:   4 << 20,
+		recvBuffer:   32 << 20,
 		linger:       30 * time.Second,
 		nonUTPQueue:  256,
 		resetsPerSec: 100,
@@ -153,13 +153,22 @@ func WithMaxDatagram(n int) SocketOption {
 const minMaxDatagram = 576
 
 // WithSendBuffer bounds the bytes written to a Conn but not yet
-// acknowledged. Default 4 MiB.
+// acknowledged: within it a Conn buffers about twice what its window lets
+// into flight, and the window never exceeds it. Default 4 MiB. A long fat
+// path needs more (1 Gbit/s with a 200 ms round trip: 32 MiB, the
+// protocol core's own default); on loopback and fast LANs a larger buffer
+// let the window grow past what the kernel buffers hold and cost bulk
+// transfers twice the CPU per byte (docs/performance.md), so it is not
+// the default here yet.
 func WithSendBuffer(n int) SocketOption {
 	return func(c *socketConfig) { c.sendBuffer = n }
 }
 
 // WithRecvBuffer bounds the bytes received on a Conn but not yet read;
-// it is the window advertised to the peer. Default 4 MiB.
+// the free part is the window advertised to the peer. Default 32 MiB: a
+// Conn's buffer starts at 4 MiB and doubles toward this while a whole
+// buffer arrives within two round trips and its reader keeps up, so that
+// it follows the path; memory is taken only as data waits to be read.
 func WithRecvBuffer(n int) SocketOption {
 	return func(c *socketConfig) { c.recvBuffer = n }
 }

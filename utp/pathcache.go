@@ -84,6 +84,9 @@ type pathInfo struct {
 	overhead int
 }
 
+// ipv6Overhead is the IPv6 and UDP header bytes of a datagram.
+const ipv6Overhead = 48
+
 // minIPv6MTU is the MTU every IPv6 link carries (RFC 8200 section 5);
 // the base for IPv4 too, which is nearly always as generous.
 const minIPv6MTU = 1280
@@ -97,9 +100,9 @@ func (s *Socket) pathFor(to source, now time.Time) pathInfo {
 		return pathInfo{}
 	}
 	a := to.AP.Addr()
-	overhead := 48 // IPv6 and UDP headers
+	overhead := ipv6Overhead
 	if a.Is4() {
-		overhead = 28
+		overhead = 28 // IPv4 and UDP headers
 	}
 	e, ok := s.paths.get(a, now)
 	if !ok {

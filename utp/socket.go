@@ -382,6 +382,11 @@ func (s *Socket) protoConfig(raddr net.Addr, path pathInfo) proto.Config {
 	if path.on {
 		cfg.PathBase, cfg.PathCeiling = path.base, path.ceiling
 		cfg.PathStart, cfg.PathOverhead = path.start, path.overhead
+		if path.overhead == ipv6Overhead && path.base < path.ceiling {
+			// Linux fragments an IPv6 datagram only above the route's
+			// MTU (packetio's fragment_linux.go).
+			cfg.FragmentPad = path.ceiling + 1
+		}
 	}
 	return cfg
 }

@@ -1,14 +1,18 @@
 package pathmtu
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/inet256/go-utp/v2/e2e/realpath"
 )
@@ -98,11 +102,87 @@ func newTopo(t *testing.T, narrow int, v6, dropICMP bool) *topo {
 	return tp
 }
 
-// setMTU changes the narrow hop's MTU, as a route change would.
-func (tp *topo) setMTU(t *testing.T, mtu int) {
-	sh(t, "ip", "-n", tp.rtr, "link", "set", "r1", "mtu", fmt.Sprint(mtu))
-	sh(t, "ip", "-n", tp.srv, "link", "set", "s0", "mtu", fmt.Sprint(mtu))
+// setMTU changes the narrow hop's MTU, as a route change would. It may
+// run on any goroutine.
+func (tp *topo) setMTU(mtu int) error {
+	for _, l := range []struct{ ns, dev string }{{tp.rtr, "r1"}, {tp.srv, "s0"}} {
+		if out, err := exec.Command("ip", "-n", l.ns, "link", "set", l.dev, "mtu", fmt.Sprint(mtu)).CombinedOutput(); err != nil {
+			return fmt.Errorf("set %s mtu %d: %v: %s", l.dev, mtu, err, out)
+		}
+	}
+	return nil
 }
+
+// nft runs nft in the router's namespace. It may run on any goroutine.
+func (tp *topo) nft(args ...string) error {
+	out, err := exec.Command("ip", append([]string{"netns", "exec", tp.rtr, "nft"}, args...)...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("nft %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// openHoles makes the router drop every large datagram toward the server
+// (over 1,000 bytes: full data packets) whose uTP seq_nr is a multiple
+// of 64 (the low byte of the big-endian field at offset 16 of the uTP
+// header, 8 bytes into the UDP datagram), resends included, until
+// closeHoles: holes the sender cannot fill, below data the server
+// receives and holds, as a congested queue's losses leave them for a
+// round trip. A probe's loss leaves no such hole: it is resent empty.
+func (tp *topo) openHoles() error {
+	for _, cmd := range [][]string{
+		{"add", "table", "inet", "holes"},
+		{"add", "chain", "inet", "holes", "toserver", "{ type filter hook forward priority 0 ; }"},
+		{"add", "rule", "inet", "holes", "toserver", "oifname", "r1", "meta", "l4proto", "udp", "udp", "length", ">", "1000", "@th,200,8", "&", "0x3f", "==", "0", "counter", "drop"},
+	} {
+		if err := tp.nft(cmd...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// holesDropped returns how many datagrams openHoles' rule has dropped.
+func (tp *topo) holesDropped() (int, error) {
+	out, err := exec.Command("ip", "netns", "exec", tp.rtr, "nft", "list", "chain", "inet", "holes", "toserver").CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("nft list chain: %v: %s", err, out)
+	}
+	m := regexp.MustCompile(`counter packets (\d+)`).FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("no counter in %s", out)
+	}
+	return strconv.Atoi(string(m[1]))
+}
+
+// errNoHoles: the transfer ended before openHoles' rule dropped anything.
+var errNoHoles = errors.New("the router dropped nothing in 10 s: no transfer under way")
+
+// shrinkBehindHoles opens holes (openHoles), narrows the path to mtu
+// once the rule has dropped four datagrams (polled every 10 ms, for at
+// most 10 s), then lifts the rule. It may run on any goroutine.
+func (tp *topo) shrinkBehindHoles(mtu int) error {
+	if err := tp.openHoles(); err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		n, err := tp.holesDropped()
+		if err != nil {
+			return err
+		}
+		if n >= 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return errNoHoles
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return errors.Join(tp.setMTU(mtu), tp.closeHoles())
+}
+
+// closeHoles lifts openHoles' rule.
+func (tp *topo) closeHoles() error { return tp.nft("delete", "table", "inet", "holes") }
 
 // inNetns runs fn on a thread that has entered namespace ns. Sockets it
 // opens stay in ns.

@@ -94,6 +94,10 @@ func (a Addr) NetAddr() net.Addr {
 type Datagram struct {
 	Head []byte
 	Tail [2][]byte
+	// Fragmentable lets this datagram, and no other, leave without DF: a
+	// packet stranded by a path that shrank under its connection
+	// (fragment_linux.go). Endpoints without DF ignore it.
+	Fragmentable bool
 }
 
 // Len is the datagram's length.

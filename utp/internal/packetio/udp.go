@@ -17,6 +17,9 @@ type udp struct {
 	os      udpOS
 	caps    Caps
 	scratch sync.Pool // *[MaxDatagram]byte, to flatten or join datagrams
+	// df is held shared by every send, and exclusively by a fragmentable
+	// one while DF, a socket-wide option, is lifted (fragment_linux.go).
+	df sync.RWMutex
 }
 
 func newUDP(u *net.UDPConn, cfg Config) *udp {
@@ -38,22 +41,50 @@ func (c *udp) Read(buf []byte) (n, seg int, from Addr, err error) {
 }
 
 // Send sends runs of datagrams that the kernel can segment with one
-// system call each, where it can, and the others one at a time.
+// system call each, where it can, and the others one at a time; a
+// fragmentable datagram goes alone, between the runs around it.
 func (c *udp) Send(to Addr, ds []Datagram) (r SendResult) {
-	if to.Net != nil {
-		for i := range ds {
-			c.sendFlat(&ds[i], to.Net, &r)
+	for len(ds) > 0 {
+		i := 0
+		for i < len(ds) && (to.Net != nil || !ds[i].Fragmentable) {
+			i++
 		}
-		return r
-	}
-	if len(ds) > 1 && c.os.gsoOn() {
-		c.sendSegmented(ds, to.AP, &r)
-		return r
-	}
-	for i := range ds {
-		r.TooBig = smallest(r.TooBig, c.sendOne(ds[i:i+1], to.AP, &r))
+		c.sendDF(to, ds[:i], &r)
+		if i < len(ds) {
+			c.sendFragmentable(ds[i:i+1], to.AP, &r)
+			i++
+		}
+		ds = ds[i:]
 	}
 	return r
+}
+
+// sendDF sends ds, none of them fragmentable, with DF as the socket has
+// it.
+func (c *udp) sendDF(to Addr, ds []Datagram, r *SendResult) {
+	if len(ds) == 0 {
+		return
+	}
+	c.df.RLock()
+	defer c.df.RUnlock()
+	c.sendRuns(to, ds, r)
+}
+
+// sendRuns is Send for datagrams that all keep DF.
+func (c *udp) sendRuns(to Addr, ds []Datagram, r *SendResult) {
+	if to.Net != nil {
+		for i := range ds {
+			c.sendFlat(&ds[i], to.Net, r)
+		}
+		return
+	}
+	if len(ds) > 1 && c.os.gsoOn() {
+		c.sendSegmented(ds, to.AP, r)
+		return
+	}
+	for i := range ds {
+		r.TooBig = smallest(r.TooBig, c.sendOne(ds[i:i+1], to.AP, r))
+	}
 }
 
 // sendFlat sends d to a net.Addr that is not UDP's own form.
@@ -185,11 +216,17 @@ func (c *udp) sendOneTry(one []Datagram, to netip.AddrPort, r *SendResult) error
 	return err
 }
 
-func (c *udp) WriteTo(p []byte, addr net.Addr) (int, error) { return c.u.WriteTo(p, addr) }
-func (c *udp) Wake()                                        { c.wake() }
-func (c *udp) Caps() Caps                                   { return c.caps }
-func (c *udp) LocalAddr() net.Addr                          { return c.u.LocalAddr() }
-func (c *udp) Close() error                                 { return c.close() }
+// WriteTo sends p with DF as the socket has it.
+func (c *udp) WriteTo(p []byte, addr net.Addr) (int, error) {
+	c.df.RLock()
+	defer c.df.RUnlock()
+	return c.u.WriteTo(p, addr)
+}
+
+func (c *udp) Wake()               { c.wake() }
+func (c *udp) Caps() Caps          { return c.caps }
+func (c *udp) LocalAddr() net.Addr { return c.u.LocalAddr() }
+func (c *udp) Close() error        { return c.close() }
 
 // AddrOf gives a UDP address as its AddrPort, in the form Read reports.
 func (c *udp) AddrOf(addr net.Addr) Addr {

@@ -26,9 +26,12 @@ func (c *Conn) quiet() bool {
 	return c.snd.inUse() == 0 && c.snd.ring.len() == 0 && c.rcv.ring.len() == 0 && c.rcv.reorderN == 0
 }
 
-// holdsMemory reports whether shrinking would give anything back.
+// holdsMemory reports whether shrinking would give anything back: memory,
+// or a receive buffer grown past its start (autotune.go), which would let
+// the peer's next burst take that much.
 func (c *Conn) holdsMemory() bool {
 	return len(c.snd.ring.buf) > minRing || len(c.rcv.ring.buf) > minRing ||
+		c.rcv.ring.limit > min(c.cfg.RecvBufferSize, initialRecvSpace) ||
 		len(c.snd.out) > minOut || c.rcv.reorder != nil || c.rcv.sackBuf != nil
 }
 
@@ -62,6 +65,7 @@ func (c *Conn) shrink() {
 	c.rcv.ring.buf = nil
 	c.rcv.reorder = nil
 	c.rcv.sackBuf = nil
+	c.initRecvSpace()
 	if len(c.snd.out) > minOut {
 		c.snd.out = make([]outPacket, minOut)
 	}

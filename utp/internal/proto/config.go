@@ -29,19 +29,21 @@ type Config struct {
 	MaxRecvDatagram int
 	// SendBufferSize bounds bytes written but not yet acknowledged.
 	// Within it, Write buffers about twice what the window lets into
-	// flight, so the buffer follows the path (sendLimit). Default 4 MiB
-	// (defaultBufferSize); a 1 Gbit/s path with a 200 ms round trip and
-	// LEDBAT's 100 ms of queue needs 64 MiB (37.5 MB in flight). Memory is
-	// taken as data waits, not up front, and given back when the
-	// connection is idle (buffers.go).
+	// flight, so the buffer follows the path (sendLimit). Default 32 MiB
+	// (defaultBufferSize). Memory is taken as data waits, not up front,
+	// and given back when the connection is idle (buffers.go).
 	SendBufferSize int
-	// RecvBufferSize bounds bytes received but not yet read, including
-	// out-of-order data; the free part is advertised as wnd_size. The
-	// packet that fills a hole is always taken if the in-order buffer has
-	// room, so the total may exceed the bound by one packet. Default 4
-	// MiB, as SendBufferSize; memory is taken only as data waits to be
-	// read (a reader that keeps up holds little), and given back when the
-	// connection is idle.
+	// RecvBufferSize caps the receive buffer: bytes received but not yet
+	// read, including out-of-order data; the free part is advertised as
+	// wnd_size. The buffer starts at 4 MiB (or this cap, if lower) and
+	// doubles up to the cap while a whole buffer arrives within two round
+	// trips and the reader keeps up (autotune.go), so it grows to about
+	// the path's bandwidth-delay product plus the sender's delay target,
+	// and goes back to the start when the connection idles. The packet that fills
+	// a hole is always taken if the in-order buffer has room, so the total
+	// may exceed the buffer by one packet. Default 32 MiB, as
+	// SendBufferSize; memory is taken only as data waits to be read (a
+	// reader that keeps up holds little).
 	RecvBufferSize int
 	// MaxSACKBytes bounds the selective-ACK bitmask we send (a multiple of
 	// 4, at most 252). Default 252, the most the length byte allows in
@@ -124,6 +126,12 @@ type Config struct {
 	// IPv6), to turn the common link MTUs that are tried first into
 	// datagram sizes.
 	PathOverhead int
+	// FragmentPad, when set, is the least datagram size at which the IO
+	// layer's kernel fragments a datagram it may fragment: IPv6 sources
+	// fragment only datagrams larger than the route's MTU (fragment.go).
+	// A stranded packet resent fragmentable is padded to it when the peer
+	// reads that much. Zero: routers fragment (IPv4), no padding.
+	FragmentPad int
 	// NewController builds the congestion controller. Default LEDBAT++
 	// (cc.LEDBATPP) with its defaults and MSS = PacketSize + header.
 	NewController func(now time.Time, mss int) cc.Controller
@@ -132,13 +140,13 @@ type Config struct {
 	NoYield bool
 }
 
-// defaultBufferSize is the default cap of the send and receive buffers,
-// Linux's TCP autotuning ceiling by default (net.ipv4.tcp_rmem, 6 MiB;
-// tuned for long fat paths, 32-64 MiB). Larger caps work (the netsim
-// targets use 64 MiB) but are not the default: the receiver-side yielding
-// starts from the whole buffer and took too long to come down from 64 MiB
-// (TestRLEDBATHoldsDelayBlindSender).
-const defaultBufferSize = 4 << 20
+// defaultBufferSize is the default cap of the send and receive buffers:
+// Linux's TCP autotuning ceiling as tuned for long fat paths
+// (net.ipv4.tcp_rmem and tcp_wmem maxima of 32 MiB; the kernel's own
+// default is 6 MiB). A 1 Gbit/s path with a 200 ms round trip and
+// LEDBAT++'s 60 ms of queue needs 32.5 MB in flight. Both buffers grow
+// to it only as the path asks (sendLimit, autotune.go).
+const defaultBufferSize = 32 << 20
 
 func (c Config) withDefaults() Config {
 	def := func(v *int, d int) {

@@ -39,6 +39,9 @@ type Conn struct {
 	// rewind: re-packetizing after the path shrank (pmtu.go).
 	rewind     rewindState
 	lastDataTx time.Time
+	// fragOut: the datagram the last poll returned may be fragmented
+	// (fragment.go).
+	fragOut bool
 
 	timers timerTable
 	// lastRecv and lastSend feed the idle timeout and keepalive.
@@ -304,9 +307,10 @@ func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
 	c.proven()
 	c.snd.peerWnd = int(min(h.WndSize, 1<<30))
 	c.rcv.yield.onPacket(now, &h, c.replyMicro, len(payload))
+	c.notePathRTT(&h)
 	c.onAck(now, &h, len(payload))
 	if c.rewind.pending {
-		c.settleRewind(now, &h)
+		c.settleRewind(now)
 	}
 	switch h.Type {
 	case wire.Data:

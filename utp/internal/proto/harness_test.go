@@ -51,6 +51,7 @@ type endpoint struct {
 	failure            string
 	connected          bool
 	invariants         bool
+	sends, sendSteps   uint64 // datagrams sent, and pumps that sent any
 }
 
 func (e *endpoint) now() time.Time { return e.node.Now() }
@@ -188,11 +189,19 @@ func (e *endpoint) pump() {
 		}
 	}
 	e.read(now)
+	sent := 0
+	defer func() {
+		if sent > 0 {
+			e.sendSteps++
+			e.sends += uint64(sent)
+		}
+	}()
 	for {
 		n, ok := c.PollTransmit(now, e.buf)
 		if !ok {
 			break
 		}
+		sent++
 		e.trace("send", e.buf[:n])
 		if lim := peerReads(e.cfg); n > lim {
 			// Both ends share the Config: the peer reads what it says.

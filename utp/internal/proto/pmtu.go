@@ -486,6 +486,7 @@ type rewindState struct {
 	askAt   time.Time
 	lastTx  time.Time // the last data transmission before sending stopped
 	una     uint16    // the oldest unacknowledged packet when sending stopped
+	sacked  int       // packets the peer had acknowledged selectively when sending stopped
 	before  pmtuState // the search before the fall, restored if it was a false alarm
 }
 
@@ -499,7 +500,7 @@ func (c *Conn) onPathShrunk(now time.Time) {
 	limit := c.maxPayload()
 	for seq := s.una; seq != s.seqNr; seq++ {
 		if p := s.pkt(seq); p.sends > 0 && p.n > limit {
-			c.rewind = rewindState{pending: true, askDue: true, lastTx: c.lastDataTx, una: s.una, before: before}
+			c.rewind = rewindState{pending: true, askDue: true, lastTx: c.lastDataTx, una: s.una, sacked: s.sackedN, before: before}
 			return
 		}
 	}
@@ -523,17 +524,18 @@ func (c *Conn) askPeer(now time.Time, buf []byte) int {
 // once every packet we sent before stopping has had time to arrive (two
 // RTOs without backoff, and at least rewindQuiet: a packet can wait long
 // in a busy receiver's socket buffer), so that the answer reflects them
-// all. If the peer holds nothing out of order and acknowledged nothing
-// new, the large packets are not getting through: the outstanding data
-// is re-packetized. If any packet shows that it got some, at any time,
-// the path still carries them and the loss was something else (a burst,
-// an outage): the search is restored as it was, and sending resumes.
-func (c *Conn) settleRewind(now time.Time, h *wire.Header) {
+// all. If any packet shows that the peer got something since sending
+// stopped, the path still carries large packets and the loss was
+// something else (a burst, an outage): the search is restored as it was,
+// and sending resumes. Otherwise the large packets are not getting
+// through: if the peer holds nothing out of order, the outstanding data
+// is re-packetized; if it holds data beyond them, they are stranded and
+// resent fragmentable (fragment.go).
+func (c *Conn) settleRewind(now time.Time) {
 	rw := &c.rewind
-	got := c.snd.una != rw.una
-	for _, b := range h.SACK {
-		got = got || b != 0
-	}
+	// Only what arrived since sending stopped counts: data the peer held
+	// beyond a hole before the path changed says nothing about the path.
+	got := c.snd.una != rw.una || c.snd.sackedN > rw.sacked
 	if got {
 		// Large packets still arrive: a false alarm, settled at once.
 		before := rw.before
@@ -552,6 +554,10 @@ func (c *Conn) settleRewind(now time.Time, h *wire.Header) {
 		return
 	}
 	*rw = rewindState{}
+	if c.peerHoldsSome() {
+		c.strand() // fragment.go
+		return
+	}
 	c.repacketize()
 }
 

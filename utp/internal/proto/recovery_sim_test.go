@@ -67,16 +67,25 @@ func runPath(t *testing.T, pc pathCase, from, to time.Duration) (float64, Stats)
 		seed: pc.seed, link: link, back: &netsim.LinkConfig{Delay: pc.rtt / 2}, aToB: 1 << 40,
 		cfg: recoveryCfg(),
 	}
+	p, m := runMetered(t, spec, from, to)
+	util := float64(m.delivered*8) / float64(pc.rate) / (to - from).Seconds()
+	return util, p.a.conn.Stats()
+}
+
+// runMetered runs spec's pair until to after the start, metering what
+// the link from the dialer delivers from from on; it fails the test if
+// either end failed.
+func runMetered(t *testing.T, spec pairSpec, from, to time.Duration) (*pair, *linkMeter) {
+	t.Helper()
 	p := newPair(t, spec)
 	start := p.sim.Start()
 	m := &linkMeter{from: start.Add(from), to: start.Add(to)}
 	m.attach(p.ab)
 	p.sim.RunUntil(m.to)
 	if p.a.failure != "" || p.b.failure != "" {
-		t.Fatalf("seed %d: %s %s", pc.seed, p.a.failure, p.b.failure)
+		t.Fatalf("seed %d: %s %s", spec.seed, p.a.failure, p.b.failure)
 	}
-	util := float64(m.delivered*8) / float64(pc.rate) / (to - from).Seconds()
-	return util, p.a.conn.Stats()
+	return p, m
 }
 
 // Issue 17: a bulk flow fills bottlenecks of any bandwidth-delay product,
@@ -130,14 +139,7 @@ func TestRecoveryIgnoresReordering(t *testing.T) {
 		seed: 1717, link: link, back: &netsim.LinkConfig{Delay: rtt / 2}, aToB: 1 << 40,
 		cfg: recoveryCfg(),
 	}
-	p := newPair(t, spec)
-	start := p.sim.Start()
-	m := &linkMeter{from: start.Add(5 * time.Second), to: start.Add(15 * time.Second)}
-	m.attach(p.ab)
-	p.sim.RunUntil(m.to)
-	if p.a.failure != "" || p.b.failure != "" {
-		t.Fatalf("seed %d: %s %s", spec.seed, p.a.failure, p.b.failure)
-	}
+	p, m := runMetered(t, spec, 5*time.Second, 15*time.Second)
 	st, lst := p.a.conn.Stats(), p.ab.Stats()
 	util := float64(m.delivered*8) / float64(rate) / m.to.Sub(m.from).Seconds()
 	t.Logf("seed %d: utilisation %.3f; recoveries %d, spurious %d, fast retransmits %d, retransmits %d",

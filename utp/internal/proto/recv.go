@@ -36,6 +36,7 @@ type recvState struct {
 	sackMax        int
 	sackBuf        []byte
 	yield          yieldState
+	tune           recvTune // autotune.go
 }
 
 type reorderSlot struct {
@@ -45,10 +46,10 @@ type reorderSlot struct {
 }
 
 func (r *recvState) init(cfg Config) {
-	r.ring.limit = cfg.RecvBufferSize
+	r.ring.limit = min(cfg.RecvBufferSize, initialRecvSpace) // grows: autotune.go
 	r.packetSize = cfg.PacketSize
 	r.sackMax = cfg.MaxSACKBytes
-	r.lastAdvertised = cfg.RecvBufferSize
+	r.lastAdvertised = r.ring.limit
 }
 
 // deliver hands in-order bytes to the reader: straight into a posted
@@ -211,6 +212,7 @@ func (c *Conn) onInOrder(now time.Time, seq uint16, payload []byte, fin bool) {
 	if len(payload) > 0 || r.eof {
 		c.events.set(EventReadable)
 	}
+	c.tuneRecv(now)
 	if r.unacked >= 2 || r.eof || (r.limit > 0 && r.window() < r.packetSize) {
 		// Every second packet is acknowledged at once (RFC 1122 4.2.3.2),
 		// and so is one that leaves too small a window for another: the

@@ -96,6 +96,7 @@ type sentPacket struct {
 	payload []byte
 	raw     []byte
 	at      time.Time
+	frag    bool // Fragmentable: a stranded packet's resend
 }
 
 func (p sentPacket) String() string {
@@ -486,7 +487,7 @@ func (tc *testConn) finish(step string) {
 		if !ok {
 			break
 		}
-		tc.record(step, tc.buf[:n])
+		tc.record(step, tc.buf[:n], c.Fragmentable())
 	}
 	for i := 0; ; i++ {
 		ev := c.NextEvent()
@@ -542,14 +543,14 @@ func (tc *testConn) checkEarlyTimeout(step string) {
 
 // record parses one datagram from PollTransmit and checks what every
 // datagram must satisfy.
-func (tc *testConn) record(step string, b []byte) {
+func (tc *testConn) record(step string, b []byte, frag bool) {
 	tc.t.Helper()
 	raw := bytes.Clone(b)
 	h, payload, err := wire.Parse(raw)
 	if err != nil {
 		tc.t.Fatalf("after %s: sent an unparsable datagram %x: %v", step, raw, err)
 	}
-	p := sentPacket{h: h, payload: payload, raw: raw, at: tc.now}
+	p := sentPacket{h: h, payload: payload, raw: raw, at: tc.now, frag: frag}
 	wantID := tc.conn.SendID()
 	if h.Type == wire.Syn {
 		wantID = tc.conn.RecvID() // BEP 29: the SYN carries the receive id
@@ -557,7 +558,9 @@ func (tc *testConn) record(step string, b []byte) {
 	switch {
 	case h.ConnID != wantID:
 		tc.t.Fatalf("after %s: sent %v with connection_id %#x, want %#x", step, p, h.ConnID, wantID)
-	case len(payload) > tc.conn.maxPayload():
+	case frag && (h.Type != wire.Data || len(raw) <= tc.conn.PathMTU()):
+		tc.t.Fatalf("after %s: sent %v fragmentable, a %d-byte datagram the path carries (%d)", step, p, len(raw), tc.conn.PathMTU())
+	case len(payload) > tc.conn.maxPayload() && !frag:
 		tc.t.Fatalf("after %s: sent %v, payload over maxPayload %d", step, p, tc.conn.maxPayload())
 	case len(raw) > tc.conn.peerDatagram() && !tc.conn.cfg.PacketSizeOverride:
 		tc.t.Fatalf("after %s: sent %v, a %d-byte datagram, more than the peer reads (%d)", step, p, len(raw), tc.conn.peerDatagram())

@@ -35,5 +35,5 @@ func TestScriptPostRead(t *testing.T) {
 		t.Fatalf("BytesReceived %d, BytesRead %d, want 10 and 10", st.BytesReceived, st.BytesRead)
 	}
 	tc.write("x")
-	tc.wantPacket("the window counts only the receive buffer", pkt{typ: wire.Data, payload: "x", wnd: u32(uint32(tc.conn.cfg.RecvBufferSize))})
+	tc.wantPacket("the window counts only the receive buffer", pkt{typ: wire.Data, payload: "x", wnd: u32(uint32(tc.conn.rcv.ring.limit))})
 }

@@ -31,6 +31,9 @@ type outPacket struct {
 	// past the header on its first transmission; resent unpadded.
 	probe bool
 	pad   uint16
+	// frag: stranded by a shrunken path (fragment.go); every resend may
+	// be fragmented.
+	frag bool
 }
 
 func (p *outPacket) size() int { return p.n + wire.HeaderSize + int(p.pad) }
@@ -45,6 +48,7 @@ type sendState struct {
 
 	out     []outPacket // ring indexed by seq & (len-1); [una, seqNr) in use
 	flight  int         // bytes in flight
+	burst   bool        // new data went out since PollTransmit last had nothing (batch.go)
 	lostN   int         // packets declared lost, not yet resent
 	peerWnd int         // the peer's last advertised wnd_size
 	dupAcks int
@@ -222,6 +226,9 @@ func (c *Conn) nextNewPacket(now time.Time) (uint16, bool) {
 		// packet while anything is in flight.
 		return 0, false
 	}
+	if c.deferForBatch(room, unsent) {
+		return 0, false
+	}
 	if n == unsent && n < size && s.flight > wire.HeaderSize && !c.cfg.NoDelay && !s.finQueued {
 		// Nagle (RFC 896): hold a small tail while data is unacknowledged,
 		// so small writes coalesce into one packet. A lone bare header in
@@ -235,6 +242,7 @@ func (c *Conn) nextNewPacket(now time.Time) (uint16, bool) {
 	seq := s.seqNr
 	s.assign(wire.Data, s.next, n)
 	s.next += uint64(n)
+	s.burst = true
 	return seq, true
 }
 
@@ -250,6 +258,9 @@ const maxOutPackets = 28672
 // is nothing to send now.
 func (c *Conn) PollTransmit(now time.Time, buf []byte) (n int, ok bool) {
 	n, _, ok = c.poll(now, buf, false)
+	if !ok {
+		c.snd.burst = false
+	}
 	return n, ok
 }
 
@@ -262,10 +273,15 @@ func (c *Conn) PollTransmit(now time.Time, buf []byte) (n int, ok bool) {
 // retransmission is copied whole into buf, since the peer may acknowledge
 // the earlier copy while this one is on its way out.
 func (c *Conn) PollTransmitView(now time.Time, buf []byte) (n int, tail [2][]byte, ok bool) {
-	return c.poll(now, buf, true)
+	n, tail, ok = c.poll(now, buf, true)
+	if !ok {
+		c.snd.burst = false
+	}
+	return n, tail, ok
 }
 
 func (c *Conn) poll(now time.Time, buf []byte, view bool) (n int, tail [2][]byte, ok bool) {
+	c.fragOut = false
 	if c.sendReset {
 		c.sendReset = false
 		return c.finishControl(now, buf, wire.Reset), tail, true
@@ -376,9 +392,13 @@ func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, view bool) (int, 
 	}
 	h := c.header(now, p.typ, seq)
 	var n int
-	if p.pad > 0 {
+	switch {
+	case p.pad > 0:
 		n = h.PutPadded(buf, p.size())
-	} else {
+	case p.frag && p.n > c.maxPayload():
+		// Still too large: a search may since have confirmed its size.
+		n = c.putFragmentable(&h, buf, p)
+	default:
 		n = h.Put(buf)
 	}
 	var tail [2][]byte

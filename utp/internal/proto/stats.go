@@ -33,6 +33,10 @@ type Stats struct {
 	PathProbesLost uint64 // ... declared lost (never counted as congestion)
 	PathBlackHoles uint64 // falls back to the base size: timeouts or EMSGSIZE
 	Repacketized   uint64 // ... after which outstanding data was re-sent in smaller packets
+	// FragmentedResends counts retransmissions of stranded packets, too
+	// large for the shrunken path and held back by data the peer holds
+	// beyond them, that went out fragmentable (fragment.go).
+	FragmentedResends uint64
 
 	RTT          time.Duration // smoothed round-trip time
 	MinRTT       time.Duration // smallest round-trip sample: the path without this connection's queue
