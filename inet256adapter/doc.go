@@ -44,8 +44,9 @@
 //     *UnreachableError.
 //   - A node that fails (its daemon died, or it was closed underneath)
 //     fails the PacketConn with ErrNodeFailed, and a Socket from NewSocket,
-//     Listen or Dial closes at once: Accept, Read and Write return
-//     net.ErrClosed.
+//     Listen or Dial closes at once: Accept, Read and Write return an
+//     error matching both net.ErrClosed and ErrNodeFailed, and the
+//     Socket's Done and Err report it.
 //
 // # Limitations
 //

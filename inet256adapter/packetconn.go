@@ -218,8 +218,8 @@ func (pc *PacketConn) fail(cause error) {
 }
 
 // Failed returns a channel that is closed when the node fails (its daemon
-// went away, or it was closed underneath the PacketConn). NewSocket uses
-// it to close the Socket at once.
+// went away, or it was closed underneath the PacketConn). A Socket over
+// the PacketConn learns it from ReadFrom's error and closes at once.
 func (pc *PacketConn) Failed() <-chan struct{} { return pc.failed }
 
 // Err returns why the node failed, or nil.

@@ -16,9 +16,11 @@ import (
 // NewSocket returns a uTP Socket over node, which it owns: closing the
 // Socket closes the node. Packets carry DefaultPacketSize bytes of payload
 // toward a peer that reads that much (WithMaxMessage), and a connection
-// keeps at most DefaultWindow of them unacknowledged (WithWindow). If the node fails (its daemon goes away),
-// the Socket is closed at once, so that Accept, Read and Write return
-// net.ErrClosed instead of waiting for uTP's timeouts.
+// keeps at most DefaultWindow of them unacknowledged (WithWindow). If the
+// node fails (its daemon goes away), the Socket closes at once, so that
+// Accept, Read and Write return an error matching both net.ErrClosed and
+// ErrNodeFailed instead of waiting for uTP's timeouts; Socket.Done and
+// Socket.Err tell it too.
 func NewSocket(node inet256.Node, opts ...Option) *utp.Socket {
 	return NewSocketFrom(NewPacketConn(node, opts...))
 }
@@ -27,17 +29,9 @@ func NewSocket(node inet256.Node, opts ...Option) *utp.Socket {
 // its Stats. The Socket owns pc and is configured by the options pc was
 // made with. Call it at most once per PacketConn.
 func NewSocketFrom(pc *PacketConn) *utp.Socket {
-	s := utp.NewSocket(pc, pc.cfg.socketOptions()...)
-	// Without this, a Socket whose PacketConn fails closes itself only after
-	// its reader has failed a hundred times, about a second, and logs each.
-	go func() {
-		select {
-		case <-pc.failed:
-			s.Close()
-		case <-pc.closed:
-		}
-	}()
-	return s
+	// A failed node fails ReadFrom with an error that is neither an errno
+	// nor temporary: the Socket closes itself with it at once.
+	return utp.NewSocket(pc, pc.cfg.socketOptions()...)
 }
 
 // Listen returns a Socket over node for a server: it is NewSocket as a
@@ -92,9 +86,9 @@ type Conn struct {
 
 // Close closes the connection as utp.Conn.Close does: it returns at once,
 // and what was written is still delivered in the background. Once the
-// connection has left the Socket (delivered and acknowledged, reset, or at
-// the latest after a minute) the Socket and node are closed; Released
-// reports when.
+// connection has left the Socket (utp.Conn.Done: delivered and
+// acknowledged, reset, or at the latest after a minute) the Socket and
+// node are closed; Released reports when.
 func (c *Conn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() { go c.release() })
@@ -105,16 +99,16 @@ func (c *Conn) Close() error {
 // Socket and node.
 func (c *Conn) Released() <-chan struct{} { return c.done }
 
-// release closes the Socket once the connection has left its table. The
-// utp package has no signal for that, so the table size is polled.
+// release closes the Socket once the connection has left it, within
+// releaseBound.
 func (c *Conn) release() {
 	defer close(c.done)
 	defer c.s.Close()
-	t := time.NewTicker(20 * time.Millisecond)
+	t := time.NewTimer(releaseBound)
 	defer t.Stop()
-	limit := time.Now().Add(releaseBound)
-	for c.s.Stats().Conns > 0 && time.Now().Before(limit) {
-		<-t.C
+	select {
+	case <-c.Conn.Done():
+	case <-t.C:
 	}
 }
 

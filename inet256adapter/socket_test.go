@@ -151,7 +151,9 @@ func TestConcurrentStreams(t *testing.T) {
 }
 
 // Closing the node underneath a Socket closes the Socket: Accept, Read
-// and Write return net.ErrClosed at once instead of after uTP's timeouts.
+// and Write return an error matching net.ErrClosed and ErrNodeFailed at
+// once instead of after uTP's timeouts, and the Socket's Done and Err say
+// so too.
 func TestNodeClosedClosesSocket(t *testing.T) {
 	checkLeaks(t)
 	srv := newService()
@@ -184,15 +186,28 @@ func TestNodeClosedClosesSocket(t *testing.T) {
 	for what, ch := range map[string]chan error{"Accept": acceptErr, "Read": readErr} {
 		select {
 		case err := <-ch:
-			if !errors.Is(err, net.ErrClosed) {
+			if !errors.Is(err, net.ErrClosed) || !errors.Is(err, ErrNodeFailed) {
 				t.Errorf("%s after the node closed: %v", what, err)
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatalf("%s still blocked after the node closed", what)
 		}
 	}
-	if _, err := sc.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+	if _, err := sc.Write([]byte("x")); !errors.Is(err, net.ErrClosed) || !errors.Is(err, ErrNodeFailed) {
 		t.Errorf("Write after the node closed: %v", err)
+	}
+	select {
+	case <-b.Done():
+	default:
+		t.Error("the Socket's Done is open after its node failed")
+	}
+	if err := b.Err(); !errors.Is(err, ErrNodeFailed) {
+		t.Errorf("Socket.Err after the node failed: %v", err)
+	}
+	select {
+	case <-sc.Done():
+	default:
+		t.Error("the connection's Done is open after its Socket closed")
 	}
 	c.Close()
 }

@@ -62,6 +62,8 @@ type Conn struct {
 	writable  chan struct{} // signalled on EventWritable
 	connected chan struct{} // closed on EventConnected
 	closed    chan struct{} // closed on EventClosed
+	left      chan struct{} // closed when the connection has left the Socket's table (Done)
+	accepted  bool          // returned by Accept; guarded by Socket.mu
 	connOnce  sync.Once
 	closeOnce sync.Once
 
@@ -98,6 +100,7 @@ func newConn(s *Socket, raddr net.Addr, key connKey, m *proto.Conn, now time.Tim
 		writable:  make(chan struct{}, 1),
 		connected: make(chan struct{}),
 		closed:    make(chan struct{}),
+		left:      make(chan struct{}),
 	}
 	return c
 }
@@ -694,20 +697,3 @@ func (c *Conn) setDeadlines(read, write *time.Time) {
 		signal(c.writable)
 	}
 }
-
-// Stats returns the connection's counters and estimates: bytes and
-// packets each way, retransmissions, timeouts, RTT, windows, queuing delay.
-func (c *Conn) Stats() Stats {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	select {
-	case <-c.closed:
-		return c.stats
-	default:
-		return c.m.Stats()
-	}
-}
-
-// Stats are a connection's counters; see the field comments of
-// proto.Stats, which it is.
-type Stats = proto.Stats

@@ -39,13 +39,31 @@
 // Datagrams on the same port that are not uTP (a DHT's, say) are returned
 // by Socket.ReadFrom, and Socket.WriteTo sends raw datagrams.
 //
+// Ends are signalled. Conn.Done closes when a connection has left its
+// Socket (after TIME-WAIT, a reset, a timeout, Close's linger or the
+// Socket's Close), and Conn.Err says why. Socket.Shutdown stops accepting
+// and waits for the connections to finish, then closes the Socket, as
+// http.Server.Shutdown does:
+//
+//	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+//	defer cancel()
+//	if err := s.Shutdown(ctx); err != nil {
+//		s.Close() // connections still open when ctx ended are reset
+//	}
+//
+// A Socket whose PacketConn fails for good (a read error that is neither
+// temporary nor an errno from the kernel) closes itself: Accept, Dial,
+// Read and Write then return errors that match both net.ErrClosed and the
+// PacketConn's error, and so do Socket.Err, once Socket.Done is closed.
+//
 // Logs and counters go to the logger and collector of the context given
 // with WithBackground (github.com/brendoncarroll/stdctx logctx and telctx);
 // without one, nothing is logged. Connections opening and closing are
 // logged at Debug, failures of the Socket at Warn. Drops and refusals are
 // counted as they happen, a connection's packets and bytes when it ends.
 //
-// Errors follow the net package: net.ErrClosed after Close,
+// Errors follow the net package: net.ErrClosed after Close (ErrShutdown,
+// which matches it, from Accept and Dial during Shutdown),
 // os.ErrDeadlineExceeded inside a *net.OpError when a deadline passes,
 // io.EOF after the peer's FIN. ErrConnRefused, ErrConnReset and ErrTimedOut
 // also match syscall.ECONNREFUSED, ECONNRESET and ETIMEDOUT with errors.Is.

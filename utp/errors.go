@@ -59,5 +59,6 @@ func (c *Conn) opError(op string, err error) error {
 	if err == nil || err == errEOF {
 		return err
 	}
+	err = c.s.explain(err)
 	return &net.OpError{Op: op, Net: "utp", Source: c.s.LocalAddr(), Addr: c.raddr, Err: err}
 }

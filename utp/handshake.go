@@ -190,8 +190,8 @@ func (s *Socket) shedUnproven(now time.Time, victims []*Conn) []*Conn {
 
 // accept creates a connection for a new SYN: it answers the SYN and waits
 // in the unproven list for its dialer's proof (promote). A SYN is
-// refused with RESET, within the rate limit, while the backlog is full:
-// its dialer would only be refused later.
+// refused with RESET, within the rate limit, while the backlog is full
+// (its dialer would only be refused later) or the Socket shuts down.
 func (s *Socket) accept(from source, syn wire.Header) {
 	now := time.Now()
 	path := s.pathFor(from, now) // may make system calls: before s.mu
@@ -201,7 +201,7 @@ func (s *Socket) accept(from source, syn wire.Header) {
 		s.mu.Unlock()
 		return
 	}
-	if len(s.backlog) >= s.cfg.backlog {
+	if len(s.backlog) >= s.cfg.backlog || s.drain.on {
 		s.mu.Unlock()
 		s.tel.event(&s.stats.synsRefused, metricSynsRefused)
 		s.replyReset(from, syn)
@@ -291,7 +291,7 @@ func (s *Socket) revive(from source, h *wire.Header, now time.Time) *Conn {
 	syn := wire.Header{Type: wire.Syn, ConnID: r.id, SeqNr: r.seq, WndSize: r.wnd}
 	var c *Conn
 	s.mu.Lock()
-	if !s.closed && s.conns[key] == nil {
+	if !s.closed && !s.drain.on && s.conns[key] == nil {
 		c = s.newAcceptor(from, syn, r.isn, path, since, now)
 	}
 	s.mu.Unlock()
@@ -322,9 +322,9 @@ func (c *Conn) unprovable(h *wire.Header) bool {
 // proven, so the RESET goes to the real dialer.
 func (s *Socket) promote(c *Conn) {
 	s.mu.Lock()
-	if !s.unproven.remove(c) || s.closed {
+	if !s.unproven.remove(c) || s.closed || s.drain.on {
 		s.mu.Unlock()
-		return // ended, or evicted, meanwhile
+		return // ended, or evicted, meanwhile; or Shutdown ends it
 	}
 	if s.cfg.earlyAccept {
 		s.mu.Unlock()

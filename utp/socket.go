@@ -50,6 +50,8 @@ type Socket struct {
 	readerDone chan struct{}
 	closeOnce  sync.Once
 	closeErr   error
+	cause      error      // why the Socket closed itself (its PacketConn failed); guarded by mu, set before done is closed
+	drain      drainState // Shutdown in progress; guarded by mu
 
 	lead   lead        // who reads pio: the reader goroutine or a waiting Read
 	waits  timeWaits   // ends of TIME-WAIT, for all connections
@@ -206,16 +208,17 @@ func (s *Socket) stopReading(err error, failures *int) bool {
 	if s.isClosed() {
 		return true
 	}
-	if errors.Is(err, net.ErrClosed) {
-		// Closed from outside: without its reader the Socket is dead, so
-		// close it, or Accept would wait forever.
-		s.closeWith(err)
-		return true
-	}
 	if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		return false
 	}
-	// Unexpected errors may be transient (ENOBUFS, a bad ICMP): back off a
+	if readFailed(err) {
+		// Closed from outside, or failed: without its reader the Socket
+		// is dead, so close it with the error, or Accept would wait
+		// forever.
+		s.closeWith(err)
+		return true
+	}
+	// Other errors may be transient (ENOBUFS, a bad ICMP): back off a
 	// little, but a PacketConn that keeps failing ends the Socket rather
 	// than spinning.
 	*failures++
@@ -398,7 +401,9 @@ func (s *Socket) forget(c *Conn) {
 		s.deleteConn(c.key)
 	}
 	s.unproven.remove(c)
+	s.noteEmpty()
 	s.mu.Unlock()
+	close(c.left)
 	st := c.Stats()
 	s.stats.retransmits.Add(st.Retransmits)
 	s.stats.timeouts.Add(st.Timeouts)
@@ -428,10 +433,15 @@ func (s *Socket) Accept() (net.Conn, error) {
 func (s *Socket) AcceptUTP() (*Conn, error) {
 	for {
 		s.mu.Lock()
+		if s.drain.on && !s.closed {
+			s.mu.Unlock()
+			return nil, &net.OpError{Op: "accept", Net: "utp", Addr: s.LocalAddr(), Err: ErrShutdown}
+		}
 		if n := len(s.backlog); n > 0 && !s.closed {
 			c := s.backlog[0]
 			s.backlog[0] = nil
 			s.backlog = s.backlog[1:]
+			c.accepted = true
 			s.mu.Unlock()
 			if n > 1 {
 				signal(s.acceptSig) // for the next Accept
@@ -445,7 +455,7 @@ func (s *Socket) AcceptUTP() (*Conn, error) {
 			s.doneWaiting()
 		case <-s.done:
 			s.doneWaiting()
-			return nil, &net.OpError{Op: "accept", Net: "utp", Addr: s.LocalAddr(), Err: net.ErrClosed}
+			return nil, &net.OpError{Op: "accept", Net: "utp", Addr: s.LocalAddr(), Err: s.closedErr()}
 		}
 	}
 }
@@ -530,7 +540,7 @@ func (s *Socket) dialAttempt(ctx context.Context, c *Conn) (*Conn, error) {
 		c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
 		return nil, ctx.Err()
 	case <-s.done:
-		return nil, net.ErrClosed
+		return nil, s.closedErr()
 	}
 }
 
@@ -605,8 +615,8 @@ func (s *Socket) registerDialer(addr net.Addr, path pathInfo, old *Conn) (*Conn,
 func (s *Socket) drawDial(addr net.Addr, old *Conn) (id, isn uint16, ok bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return 0, 0, false, net.ErrClosed
+	if s.closed || s.drain.on {
+		return 0, 0, false, s.closedErrLocked()
 	}
 	id = s.drawDialID()
 	if old != nil {
@@ -627,8 +637,8 @@ func (s *Socket) drawDial(addr net.Addr, old *Conn) (id, isn uint16, ok bool, er
 func (s *Socket) insertDialer(c *Conn, old *Conn) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return false, net.ErrClosed
+	if s.closed || s.drain.on {
+		return false, s.closedErrLocked()
 	}
 	if !s.dialIDFree(c.raddr, c.key.id, old) {
 		return false, nil
@@ -691,6 +701,7 @@ func (s *Socket) closeWith(cause error) {
 		for _, c := range s.conns {
 			conns = append(conns, c)
 		}
+		s.cause = cause
 		s.mu.Unlock()
 		close(s.done)
 		s.waits.stop()
@@ -740,14 +751,14 @@ func (s *Socket) ReadFrom(p []byte) (int, net.Addr, error) {
 	case d := <-s.nonUTP:
 		return copy(p, d.b), d.from, nil
 	case <-s.done:
-		return 0, nil, &net.OpError{Op: "read", Net: "utp", Addr: s.LocalAddr(), Err: net.ErrClosed}
+		return 0, nil, &net.OpError{Op: "read", Net: "utp", Addr: s.LocalAddr(), Err: s.closedErr()}
 	}
 }
 
 // WriteTo sends one raw datagram on the Socket's port.
 func (s *Socket) WriteTo(p []byte, addr net.Addr) (int, error) {
 	if s.isClosed() {
-		return 0, &net.OpError{Op: "write", Net: "utp", Addr: addr, Err: net.ErrClosed}
+		return 0, &net.OpError{Op: "write", Net: "utp", Addr: addr, Err: s.closedErr()}
 	}
 	return s.pio.WriteTo(p, addr)
 }

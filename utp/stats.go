@@ -1,6 +1,9 @@
 package utp
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // SocketStats counts what a Socket did, across all its connections.
 type SocketStats struct {
@@ -57,4 +60,76 @@ func (s *Socket) Stats() SocketStats {
 		SegmentedSends: c.segmentedSends.Load(),
 		CoalescedReads: c.coalescedReads.Load(),
 	}
+}
+
+// Stats counts what one connection did and holds its estimates of the
+// path, as Conn.Stats returns them. After the connection ended they stay
+// as they were at its end.
+type Stats struct {
+	BytesWritten  uint64 // accepted by Write
+	BytesSent     uint64 // payload bytes transmitted, retransmissions included
+	BytesReceived uint64 // payload bytes accepted in order
+	BytesRead     uint64 // returned by Read
+
+	PacketsSent      uint64 // uTP datagrams sent
+	PacketsReceived  uint64 // uTP datagrams received for this connection
+	PacketsMalformed uint64 // failed to parse
+	PacketsIgnored   uint64 // well-formed but not acceptable (a stray ack_nr, past the FIN, ...)
+	Duplicates       uint64 // data packets received twice
+	DroppedNoRoom    uint64 // data dropped because the receive buffer was full
+	ResetsChallenged uint64 // RESETs that did not match exactly, answered with a challenge
+
+	Retransmits     uint64 // packets sent again
+	FastRetransmits uint64 // packets declared lost by duplicate ACKs, selective ACKs or time
+	// Recoveries counts loss-recovery episodes: each reduced the window
+	// once. SpuriousRecoveries counts those undone because every packet
+	// they declared lost was delivered after all.
+	Recoveries         uint64
+	SpuriousRecoveries uint64
+	Timeouts           uint64 // retransmission timer expiries
+	Probes             uint64 // zero-window probes
+	DelaySamples       uint64 // ACKs that fed the congestion controller
+
+	PathProbes     uint64 // path MTU probes sent (padded, empty DATA)
+	PathProbesLost uint64 // ... declared lost (never counted as congestion)
+	PathBlackHoles uint64 // falls back to the base size: timeouts or EMSGSIZE
+	Repacketized   uint64 // ... after which outstanding data was sent again in smaller packets
+	// FragmentedResends counts retransmissions of packets too large for a
+	// path that shrank, which the peer could not do without (it holds
+	// data beyond them), sent again with fragmentation allowed.
+	FragmentedResends uint64
+
+	RTT          time.Duration // smoothed round-trip time
+	MinRTT       time.Duration // smallest round-trip sample: the path without this connection's queue
+	RTTVar       time.Duration // round-trip time variation (RFC 6298)
+	RTO          time.Duration // retransmission timeout now
+	Window       int           // congestion window, bytes
+	PeerWindow   int           // the peer's advertised window, bytes
+	InFlight     int           // bytes sent and not yet acknowledged
+	QueuingDelay time.Duration // the congestion controller's latest estimate of the queue we cause
+	SlowStart    bool          // the congestion controller is in slow start
+
+	// PacketSize is the payload of a full DATA packet: within what the
+	// peer reads whole, what the path carries and the configured ceiling
+	// (docs/protocol.md).
+	PacketSize int
+	// PeerMaxDatagram is the largest datagram the peer said, in the
+	// handshake, that it reads whole; 0 when it said nothing.
+	PeerMaxDatagram int
+	// PathMTU is the largest datagram (UDP payload) path MTU discovery
+	// confirmed the path carries; 0 when discovery is off.
+	PathMTU int
+}
+
+// Stats returns the connection's counters and estimates: bytes and
+// packets each way, retransmissions, timeouts, RTT, windows, queuing delay.
+func (c *Conn) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if isClosed(c.closed) {
+		return Stats(c.stats)
+	}
+	// The state machine's counters have the same fields: a conversion,
+	// which stops compiling if the two ever differ.
+	return Stats(c.m.Stats())
 }

@@ -405,42 +405,6 @@ func TestSimSocketCloseWithStubbornPacketConn(t *testing.T) {
 	})
 }
 
-// A PacketConn closed from outside closes its Socket: Accept and the
-// connections' calls end with net.ErrClosed instead of waiting forever.
-func TestSimPacketConnClosedFromOutside(t *testing.T) {
-	checkLeaks(t)
-	synctest.Test(t, func(t *testing.T) {
-		n := netsim.NewNetwork(1)
-		n.SetDefaultLink(netsim.LinkConfig{Delay: 10 * time.Millisecond})
-		pc := n.Listen("a")
-		a, b := NewSocket(pc), NewSocket(n.Listen("b"))
-		defer b.Close()
-		defer a.Close()
-		ca, _ := dialAccept(t, a, b)
-		acceptErr := make(chan error, 1)
-		go func() { _, err := a.Accept(); acceptErr <- err }()
-		readErr := make(chan error, 1)
-		go func() { _, err := ca.Read(make([]byte, 1)); readErr <- err }()
-		synctest.Wait()
-
-		pc.Close()
-		synctest.Wait()
-		if !a.isClosed() {
-			a.Close() // release the blocked calls, so the bubble can end
-			t.Fatal("the Socket is still open after its PacketConn was closed")
-		}
-		if err := <-acceptErr; !errors.Is(err, net.ErrClosed) {
-			t.Fatalf("accept: %v, want net.ErrClosed", err)
-		}
-		if err := <-readErr; !errors.Is(err, net.ErrClosed) {
-			t.Fatalf("read: %v, want net.ErrClosed", err)
-		}
-		if _, err := a.DialUTP(context.Background(), b.Addr()); !errors.Is(err, net.ErrClosed) {
-			t.Fatalf("dial: %v, want net.ErrClosed", err)
-		}
-	})
-}
-
 // Datagrams that are not uTP come out of ReadFrom; uTP keeps working.
 func TestSimNonUTPPassthrough(t *testing.T) {
 	checkLeaks(t)

@@ -15,25 +15,28 @@ const lingerTime = time.Second
 // finish waits (at most within) until the peer has acknowledged
 // everything we wrote and our FIN, then closes c and lingers (see linger).
 // The error is Drain's.
-func finish(c *utp.Conn, s *utp.Socket, within time.Duration) error {
+func finish(c *utp.Conn, within time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
 	err := c.Drain(ctx)
 	c.Close()
-	linger(s)
+	linger(c)
 	return err
 }
 
-// linger keeps s open until its connections have left its table, at most
-// lingerTime. The Socket is about to close, which resets whatever it
+// linger keeps c's Socket open until c has left it (utp.Conn.Done), at
+// most lingerTime. The Socket is about to close, which resets whatever it
 // still holds; a connection in TIME-WAIT (we sent our FIN before the
 // peer's) stays 16 s, and closing at once would let that RESET overtake,
 // or the node's teardown lose, our ACK of the peer's FIN, which the peer
 // may still be waiting for: it would then see its stream reset, or time
 // out. (The kernel keeps TCP's TIME-WAIT after the process exits; a
 // user-space transport can only linger.)
-func linger(s *utp.Socket) {
-	for deadline := time.Now().Add(lingerTime); s.Stats().Conns > 0 && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
+func linger(c *utp.Conn) {
+	t := time.NewTimer(lingerTime)
+	defer t.Stop()
+	select {
+	case <-c.Done():
+	case <-t.C:
 	}
 }

@@ -78,7 +78,7 @@ func demoTransfer(a, b *endpoint, size int64) (summary, error) {
 			received <- err
 			return
 		}
-		_, err = recvSession(c, b.sock, &writerSink{w: io.Discard, out: &bars{}}, 30*time.Second)
+		_, err = recvSession(c, &writerSink{w: io.Discard, out: &bars{}}, 30*time.Second)
 		received <- err
 	}()
 	raddr, err := b.resolve(b.local)
@@ -94,7 +94,7 @@ func demoTransfer(a, b *endpoint, size int64) (summary, error) {
 	br := &barReader{r: rand.NewChaCha8([32]byte{'u', 't', 'p'}), all: srcs, out: out, name: "demo", size: size}
 	srcs.bars = []*barReader{br}
 	srcs.list = []fileproto.Source{{Header: fileproto.Header{Name: "demo", Size: size}, R: io.LimitReader(br, size)}}
-	sent, err := sendSession(c, a.sock, srcs.list, 30*time.Second, nil)
+	sent, err := sendSession(c, srcs.list, 30*time.Second, nil)
 	srcs.stopBars()
 	if err != nil {
 		return summary{}, sendError(err, srcs.list, len(sent), 30*time.Second)

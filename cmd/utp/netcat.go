@@ -140,7 +140,7 @@ func dialWithin(s *utp.Socket, raddr net.Addr, name string, timeout time.Duratio
 // netcat copies stdin to c (then half-closes) and c to stdout, and waits
 // for both. A failure because the INET256 daemon went away says so.
 func netcat(c *utp.Conn, ep *endpoint) error {
-	err := copyBoth(c, ep.sock)
+	err := copyBoth(c)
 	if dead := ep.daemonGone(nil); dead != nil && err != nil {
 		return dead
 	}
@@ -148,7 +148,7 @@ func netcat(c *utp.Conn, ep *endpoint) error {
 }
 
 // copyBoth is netcat's copying.
-func copyBoth(c *utp.Conn, s *utp.Socket) error {
+func copyBoth(c *utp.Conn) error {
 	defer c.Close()
 	sent := make(chan error, 1)
 	go func() {
@@ -166,7 +166,7 @@ func copyBoth(c *utp.Conn, s *utp.Socket) error {
 	if err := <-sent; err != nil {
 		return fail(exitFailure, "sending: %v", err)
 	}
-	if err := finish(c, s, 30*time.Second); err != nil {
+	if err := finish(c, 30*time.Second); err != nil {
 		return fail(exitFailure, "the peer did not acknowledge the end of the stream: %v", err)
 	}
 	return nil

@@ -66,7 +66,7 @@ func (r *receiver) serve(c *utp.Conn, ep *endpoint, in *interrupts) error {
 	if r.toStdout {
 		sink = &writerSink{w: os.Stdout, out: out}
 	}
-	got, err := recvSession(c, ep.sock, sink, r.f.idle)
+	got, err := recvSession(c, sink, r.f.idle)
 	for _, b := range sink.bars() {
 		b.stop()
 	}

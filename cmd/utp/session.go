@@ -20,14 +20,14 @@ const answerGrace = 5 * time.Second
 // sendSession runs the sender's side of the file protocol over c, then
 // ends the connection politely: the receiver's FIN has arrived (Send read
 // to it), so ours carries the ACK of it and no TIME-WAIT is needed.
-func sendSession(c *utp.Conn, s *utp.Socket, files []fileproto.Source, idle time.Duration, gone func(error)) ([]fileproto.Sent, error) {
+func sendSession(c *utp.Conn, files []fileproto.Source, idle time.Duration, gone func(error)) ([]fileproto.Sent, error) {
 	sent, err := fileproto.Send(c, files, fileproto.Config{Idle: idle, Gone: gone})
 	if err != nil {
 		c.Close()
 		return sent, err
 	}
 	c.CloseWrite()
-	finish(c, s, answerGrace)
+	finish(c, answerGrace)
 	return sent, nil
 }
 
@@ -50,7 +50,7 @@ func sendWatched(c *utp.Conn, ep *endpoint, files []fileproto.Source, idle time.
 		}
 	}
 	go func() {
-		sent, err := sendSession(c, ep.sock, files, idle, gone)
+		sent, err := sendSession(c, files, idle, gone)
 		done <- result{sent, err}
 	}()
 	select {
@@ -74,7 +74,7 @@ var errInterrupted = errors.New("interrupted")
 // "done" it sends its FIN first and waits (bounded) for the sender's, so
 // that nothing unread resets the connection; after a refusal it makes
 // sure the refusal is acknowledged before closing.
-func recvSession(c *utp.Conn, s *utp.Socket, sink fileproto.Sink, idle time.Duration) ([]fileproto.Received, error) {
+func recvSession(c *utp.Conn, sink fileproto.Sink, idle time.Duration) ([]fileproto.Received, error) {
 	got, err := fileproto.Receive(c, sink, fileproto.Config{Idle: idle})
 	var ref *fileproto.Refusal
 	switch {
@@ -82,7 +82,7 @@ func recvSession(c *utp.Conn, s *utp.Socket, sink fileproto.Sink, idle time.Dura
 		c.CloseWrite()
 		c.SetReadDeadline(time.Now().Add(answerGrace))
 		io.Copy(io.Discard, c)
-		finish(c, s, answerGrace)
+		finish(c, answerGrace)
 	case errors.As(err, &ref) || errors.Is(err, fileproto.ErrCorrupt) || errors.Is(err, fileproto.ErrProtocol):
 		c.CloseWrite()
 		ctx, cancel := context.WithTimeout(context.Background(), answerGrace)

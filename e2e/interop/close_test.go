@@ -25,20 +25,20 @@ const closeSize = 100 << 10
 // so with it we wait that long; anacrolix/utp's RESET ends ours at once.
 const timeWaitBound = 30 * time.Second
 
-// waitConns waits until our Socket's table holds n connections, which
-// shows that ours have ended.
-func waitConns(us *utp.Socket, n int, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		got := us.Stats().Conns
-		if got == n {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%d connections still open after %v, want %d", got, within, n)
-		}
-		time.Sleep(5 * time.Millisecond)
+// waitDone waits until our connection has left our Socket (Conn.Done),
+// and checks that it ended cleanly.
+func waitDone(c *utp.Conn, within time.Duration) error {
+	t := time.NewTimer(within)
+	defer t.Stop()
+	select {
+	case <-c.Done():
+	case <-t.C:
+		return fmt.Errorf("our connection is still in our Socket after %v", within)
 	}
+	if err := c.Err(); err != nil {
+		return fmt.Errorf("our connection ended with %v, want a clean end", err)
+	}
+	return nil
 }
 
 // wantEOF checks that a Read on our ended connection reports a clean end.
@@ -98,7 +98,7 @@ func TestCloseWeFirst(t *testing.T) {
 		must(t, "we close", c.pr.ours.Close())
 		must(t, "peer reads 100 KiB and EOF", readStream(c.pr.theirs, seedOurs, closeSize))
 		must(t, "peer closes", c.pr.theirs.Close())
-		must(t, "our connection ends", waitConns(c.us, 0, timeWaitBound))
+		must(t, "our connection ends", waitDone(c.pr.ours, timeWaitBound))
 		time.Sleep(200 * time.Millisecond) // let late packets show on the tap
 		t.Logf("wire: %v", c.tp)
 		if n := c.tp.toPeer[stReset].Load() + c.tp.toUs[stReset].Load(); k.name == "libutp" && n != 0 {
@@ -120,7 +120,7 @@ func TestCloseTheyFirst(t *testing.T) {
 		must(t, "peer closes", c.pr.theirs.Close())
 		must(t, "we read 100 KiB and EOF", readStream(c.pr.ours, seedTheirs, closeSize))
 		must(t, "we half-close", c.pr.ours.CloseWrite())
-		must(t, "our connection ends", waitConns(c.us, 0, 10*time.Second))
+		must(t, "our connection ends", waitDone(c.pr.ours, 10*time.Second))
 		must(t, "our connection ended cleanly", wantEOF(c.pr.ours))
 		t.Logf("wire: %v", c.tp)
 	})
@@ -140,7 +140,7 @@ func TestHalfClose(t *testing.T) {
 		must(t, "peer writes 100 KiB after our FIN", writeStream(c.pr.theirs, seedTheirs, closeSize))
 		must(t, "peer closes", c.pr.theirs.Close())
 		must(t, "we read 100 KiB and EOF", readStream(c.pr.ours, seedTheirs, closeSize))
-		must(t, "our connection ends", waitConns(c.us, 0, timeWaitBound))
+		must(t, "our connection ends", waitDone(c.pr.ours, timeWaitBound))
 		must(t, "our connection ended cleanly", wantEOF(c.pr.ours))
 		t.Logf("wire: %v", c.tp)
 	})
