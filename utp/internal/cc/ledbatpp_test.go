@@ -89,18 +89,19 @@ func TestLEDBATPPDefaults(t *testing.T) {
 	NewLEDBATPP(t0, LEDBATPPConfig{})
 }
 
-// Draft section 4.3: GAIN = 1 / min(16, 2*TARGET/base) with the base RTT
-// (not rounded up: see LEDBATPP.gain); with no RTT known, the smallest
-// gain. Without the peer's delays the base is the smallest RTT less the
+// Draft section 4.3: GAIN = 1 / min(F max, 2*TARGET/base) with the base
+// RTT (not rounded up: see LEDBATPP.gain), F max being 6 here, not the
+// draft's 16 (see maxGainDivisor); with no RTT known, the smallest gain. Without the peer's delays the base is the smallest RTT less the
 // queuing delay.
 func TestLEDBATPPGainScalesWithBaseRTT(t *testing.T) {
 	for _, tt := range []struct {
 		rtt  time.Duration
 		want float64
 	}{
-		{0, 1.0 / 16},
-		{time.Millisecond, 1.0 / 16},
-		{10 * time.Millisecond, 1.0 / 12},
+		{0, 1.0 / 6},
+		{time.Millisecond, 1.0 / 6},
+		{10 * time.Millisecond, 1.0 / 6},
+		{30 * time.Millisecond, 1.0 / 4},
 		{40 * time.Millisecond, 1.0 / 3},
 		{100 * time.Millisecond, 1 / 1.2},
 		{120 * time.Millisecond, 1},

@@ -199,14 +199,17 @@ func TestLEDBATPPLatecomer(t *testing.T) {
 // once all have run for 20 s.
 func TestLEDBATPPEightFlows(t *testing.T) {
 	skipIfShort(t)
-	path := fairPath{10, 40 * time.Millisecond, 400 * time.Millisecond}
-	r := runFair(t, fairSpec{seed: 23, path: path, flows: 8, gap: 2 * time.Second, measure: 40 * time.Second, end: 70 * time.Second})
-	t.Logf("seed 23: %v", r)
-	if r.jain < 0.95 {
-		t.Errorf("seed 23: Jain index %.3f, want at least 0.95", r.jain)
-	}
-	if r.medQD > 72*time.Millisecond {
-		t.Errorf("seed 23: queue median %v, want at most 72 ms (1.2× target)", r.medQD)
+	for _, path := range fairPaths() {
+		t.Run(path.String(), func(t *testing.T) {
+			r := runFair(t, fairSpec{seed: 23, path: path, flows: 8, gap: 2 * time.Second, measure: 40 * time.Second, end: 70 * time.Second})
+			t.Logf("seed 23: %v", r)
+			if r.jain < 0.95 {
+				t.Errorf("seed 23: Jain index %.3f, want at least 0.95", r.jain)
+			}
+			if r.medQD > 72*time.Millisecond {
+				t.Errorf("seed 23: queue median %v, want at most 72 ms (1.2× target)", r.medQD)
+			}
+		})
 	}
 }
 
@@ -232,22 +235,28 @@ func TestLEDBATPPYieldsToReno(t *testing.T) {
 // target while the link stays at least 80% used.
 func TestRLEDBATHoldsDelayBlindSender(t *testing.T) {
 	skipIfShort(t)
-	path := fairPath{10, 40 * time.Millisecond, 400 * time.Millisecond}
-	cfg := Config{NewController: fixedController(1 << 20)}
-	r := runFair(t, fairSpec{seed: 24, path: path, flows: 1, measure: 10 * time.Second, end: 40 * time.Second, cfg: cfg})
-	t.Logf("seed 24: %v", r)
-	if r.medQD > 72*time.Millisecond {
-		t.Errorf("seed 24: queue median %v, want at most 72 ms (1.2× target)", r.medQD)
-	}
-	if r.util < 0.80 {
-		t.Errorf("seed 24: link use %.3f, want at least 0.80", r.util)
-	}
-	// Without yielding the same sender fills the 400 ms buffer: the test
-	// above is the receiver's doing.
-	cfg.NoYield = true
-	r = runFair(t, fairSpec{seed: 24, path: path, flows: 1, measure: 10 * time.Second, end: 40 * time.Second, cfg: cfg})
-	if r.medQD < 200*time.Millisecond {
-		t.Errorf("seed 24, no yielding: queue median %v; the scenario does not build a queue", r.medQD)
+	for _, path := range fairPaths() {
+		t.Run(path.String(), func(t *testing.T) {
+			// A window of the path's BDP plus 400 ms of its rate, at least
+			// 1 MiB: without yielding it fills the buffer.
+			bdp := int(path.mbps * 1e6 / 8 * (path.rtt + path.buffer).Seconds())
+			cfg := Config{NewController: fixedController(max(1<<20, bdp))}
+			r := runFair(t, fairSpec{seed: 24, path: path, flows: 1, measure: 10 * time.Second, end: 40 * time.Second, cfg: cfg})
+			t.Logf("seed 24: %v", r)
+			if r.medQD > 72*time.Millisecond {
+				t.Errorf("seed 24: queue median %v, want at most 72 ms (1.2× target)", r.medQD)
+			}
+			if r.util < 0.80 {
+				t.Errorf("seed 24: link use %.3f, want at least 0.80", r.util)
+			}
+			// Without yielding the same sender fills the 400 ms buffer: the
+			// test above is the receiver's doing.
+			cfg.NoYield = true
+			r = runFair(t, fairSpec{seed: 24, path: path, flows: 1, measure: 10 * time.Second, end: 40 * time.Second, cfg: cfg})
+			if r.medQD < 200*time.Millisecond {
+				t.Errorf("seed 24, no yielding: queue median %v; the scenario does not build a queue", r.medQD)
+			}
+		})
 	}
 }
 
@@ -287,13 +296,18 @@ func TestLEDBATPPPolicer(t *testing.T) {
 
 // Draft section 4.5 and issue 14: the modified slow start does not
 // overshoot into loss on a 100 Mbit/s, 100 ms path with 200 ms of buffer:
-// no packet is dropped in the first 10 s.
+// no packet is dropped in the first 10 s, and the link is used from 4 s
+// on. With a buffer of 1.5× the target (90 ms) it still loses a burst at
+// the exit: see docs/performance.md.
 func TestLEDBATPPSlowStartNoOvershoot(t *testing.T) {
 	skipIfShort(t)
 	path := fairPath{100, 100 * time.Millisecond, 200 * time.Millisecond}
-	r := runFair(t, fairSpec{seed: 27, path: path, flows: 1, measure: 2 * time.Second, end: 10 * time.Second})
+	r := runFair(t, fairSpec{seed: 27, path: path, flows: 1, measure: 4 * time.Second, end: 10 * time.Second})
 	t.Logf("seed 27: %v; sender %+v", r, r.senders[0])
 	if r.drops > 0 {
 		t.Errorf("seed 27: %d packets dropped at the bottleneck in slow start, want none", r.drops)
+	}
+	if r.util < 0.85 {
+		t.Errorf("seed 27: link use %.3f from 4 s to 10 s, want at least 0.85", r.util)
 	}
 }
