@@ -126,7 +126,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 		n, err := c.m.Read(now, p)
 		if n > 0 || err != nil || len(p) == 0 {
 			others := c.readWaits > 0
-			c.finishStep(now) // a read may reopen the window: send the update
+			a := c.settle(now) // a read may reopen the window: send the update
+			c.mu.Unlock()
+			c.afterStep(a)
 			if others {
 				// The wake this Read may have taken could have been
 				// for another (a lender with data, more in the ring,
@@ -145,13 +147,14 @@ func (c *Conn) Read(p []byte) (int, error) {
 		first := !c.waitedRead
 		c.waitedRead = true
 		c.readWaits++
+		var a settled
 		if c.m.Confirm() {
 			// A dialer that reads before it writes confirms the
 			// handshake now: a peer that speaks first may need it.
-			c.finishStep(now)
-		} else {
-			c.mu.Unlock()
+			a = c.settle(now)
 		}
+		c.mu.Unlock()
+		c.afterStep(a)
 		c.awaitReadable(first)
 		c.mu.Lock()
 		c.readWaits--
@@ -207,11 +210,12 @@ func (c *Conn) Write(p []byte) (int, error) {
 		}
 		n, err := c.m.Write(now, p[written:])
 		written += n
+		var a settled
 		if n > 0 {
-			c.finishStep(now)
-		} else {
-			c.mu.Unlock()
+			a = c.settle(now)
 		}
+		c.mu.Unlock()
+		c.afterStep(a)
 		if err != nil {
 			return written, c.opError("write", mapProtoErr(err))
 		}

@@ -19,7 +19,9 @@ func (c *Conn) step(input func(now time.Time, m *proto.Conn)) {
 	if input != nil {
 		input(now, c.m)
 	}
-	c.finishStep(now)
+	a := c.settle(now)
+	c.mu.Unlock()
+	c.afterStep(a)
 }
 
 // stepAt is step at a time the caller read before (the reader's, for
@@ -31,7 +33,9 @@ func (c *Conn) stepAt(now time.Time, input func(now time.Time, m *proto.Conn)) {
 	}
 	c.last = now
 	input(now, c.m)
-	c.finishStep(now)
+	a := c.settle(now)
+	c.mu.Unlock()
+	c.afterStep(a)
 }
 
 // clock reads the time for a step, under c.mu.
@@ -40,10 +44,21 @@ func (c *Conn) clock() time.Time {
 	return c.last
 }
 
-// finishStep is the second half of step, for callers that applied their
-// input under c.mu themselves (Read, Write: one lock and one clock read
-// per call instead of two). c.mu is held on entry and released on return.
-func (c *Conn) finishStep(now time.Time) {
+// settled is what a step leaves to do once c.mu is released: the sending,
+// and the Socket's bookkeeping, which takes s.mu (never under c.mu).
+type settled struct {
+	now     time.Time
+	direct  *outBatch // the batch this goroutine is to send (see queue)
+	pathMTU int       // a path MTU the state machine learned, 0 if none
+	gone    bool      // the connection ended: forget it
+	promote bool      // an acceptor's handshake is proven: queue it for Accept
+}
+
+// settle is the second half of a step under c.mu, for callers that applied
+// their input themselves (Read, Write: one lock and one clock read per call
+// instead of two). c.mu is held; the caller releases it, then calls
+// afterStep with the result.
+func (c *Conn) settle(now time.Time) settled {
 	out := c.s.getBatch()
 	c.m.SetWindowLimit(c.s.share.window())
 	if c.userClose {
@@ -54,23 +69,32 @@ func (c *Conn) finishStep(now time.Time) {
 	if proven {
 		c.confirmed.Store(true)
 	}
-	gone := c.events()
+	a := settled{now: now}
+	a.gone = c.events()
+	a.promote = proven && c.acceptor
 	c.rearm(now)
-	direct := c.queue(out)
+	a.direct = c.queue(out)
 	pathMTU := c.m.PathMTU()
-	learned := pathMTU != c.pathMTU
-	c.pathMTU = pathMTU
-	c.mu.Unlock()
-	if learned && pathMTU > 0 {
-		c.s.paths.learned(c.dst.AP.Addr(), pathMTU, now)
+	if pathMTU != c.pathMTU && pathMTU > 0 {
+		a.pathMTU = pathMTU
 	}
-	if direct != nil {
-		c.sendDirect(direct)
+	c.pathMTU = pathMTU
+	return a
+}
+
+// afterStep does what settle left to do, without c.mu. The zero settled
+// does nothing.
+func (c *Conn) afterStep(a settled) {
+	if a.pathMTU > 0 {
+		c.s.paths.learned(c.dst.AP.Addr(), a.pathMTU, a.now)
+	}
+	if a.direct != nil {
+		c.sendDirect(a.direct)
 	}
 	switch {
-	case gone:
+	case a.gone:
 		c.s.forget(c)
-	case proven && c.acceptor:
+	case a.promote:
 		c.s.promote(c)
 	}
 }
