@@ -137,10 +137,10 @@ func (c *Conn) queue(out *outBatch) (direct *outBatch) {
 	}
 	c.flushing = true
 	c.s.flushers.begin()
-	if c.s.async != nil {
-		// Sends may block, so the Socket's sender sends.
+	if c.s.async != nil && c.s.async.schedule(c) {
+		// Sends may block, so the Socket's sender sends. Its flush
+		// takes c.mu to read sendQ, so it finds out there.
 		c.sendQ = append(c.sendQ, out)
-		c.s.async.schedule(c)
 		return nil
 	}
 	return out
