@@ -12,7 +12,7 @@ package utp
 //     writes beside it: the send queue (sendQ, sendSpare, flushing), the
 //     timer (timer, timerAt, last), userClose, lent, readWaits, waitedRead,
 //     lingerAt, err, the stats snapshot, waitEnd, pathMTU and the deadlines.
-//     Taken by the user's calls (conn.go), the reader (route.go's stepAt),
+//     Taken by the user's calls (conn.go), the reader (stepAt, from route.go's inbox),
 //     a Read holding the read lead, and the timers (onTimer).
 //   - Socket.mu: the table (conns, connsPeak), closed, cause, drain, the
 //     random source (rng), the handshake state (backlog, unproven, shed)
