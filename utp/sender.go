@@ -41,18 +41,20 @@ func newAsyncSender() *asyncSender {
 }
 
 // schedule has the sender goroutine flush c, which holds the sender's
-// role (Conn.flushing). Once the sender is stopped, the caller flushes
-// c itself: the PacketConn is closed by then, and its sends fail at once.
-func (a *asyncSender) schedule(c *Conn) {
+// role (Conn.flushing), and reports whether it will. Once the sender is
+// stopped it reports false and the caller sends itself, after releasing
+// c.mu (which flush takes): the PacketConn is closed by then, and its
+// sends fail at once.
+func (a *asyncSender) schedule(c *Conn) bool {
 	a.mu.Lock()
 	if a.stopped {
 		a.mu.Unlock()
-		c.flush()
-		return
+		return false
 	}
 	a.q = append(a.q, c)
 	a.mu.Unlock()
 	signal(a.wake)
+	return true
 }
 
 // next returns the next connection to flush, waiting for one; false once

@@ -2,6 +2,7 @@ package utp
 
 import (
 	"errors"
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -97,4 +98,52 @@ func TestSimWriteWhileWriteToBlocks(t *testing.T) {
 			t.Fatalf("the blocked Write after Socket.Close: %v", err)
 		}
 	})
+}
+
+// A step that sends after the Socket's sender goroutine has stopped (it
+// stops while Close runs; a connection may still step meanwhile) sends
+// its datagrams itself, after releasing c.mu, instead of flushing under
+// the c.mu it holds, which deadlocked.
+func TestStepAfterSenderStopped(t *testing.T) {
+	checkLeaks(t)
+	// A PacketConn that is not a *net.UDPConn may block in its sends,
+	// so its Socket gets the sender goroutine. Real time, not synctest:
+	// a goroutine blocked on a mutex stops a bubble's clock.
+	listen := func() net.PacketConn {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return struct{ net.PacketConn }{pc}
+	}
+	a := NewSocket(listen())
+	b := NewSocket(listen())
+	defer b.Close()
+	// a closes at the end, not deferred: its Close would block on a
+	// deadlocked connection's c.mu and hide the failure.
+	if a.async == nil {
+		a.Close()
+		t.Fatal("a wrapped PacketConn should get the sender goroutine")
+	}
+	ca, cb := dialAccept(t, a, b)
+	defer cb.Close()
+	a.async.stop()
+	<-a.async.done
+
+	done := make(chan error, 1)
+	go func() { _, err := ca.Write([]byte("hi")); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Write after the sender stopped: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Write after the sender stopped made no progress in 10 s (deadlock on c.mu)")
+	}
+	buf := make([]byte, 2)
+	cb.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(cb, buf); err != nil || string(buf) != "hi" {
+		t.Fatalf("peer read %q, %v; want \"hi\"", buf, err)
+	}
+	a.Close()
 }

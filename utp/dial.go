@@ -1,0 +1,224 @@
+package utp
+
+// Dialing: each attempt registers a dialer under a fresh connection id and
+// waits for its handshake; the routing of its replies is in route.go.
+
+import (
+	"context"
+	"errors"
+	"net"
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/proto"
+)
+
+// DialContext opens a connection to addr. It ends when the handshake
+// completes, the peer refuses (ErrConnRefused), ctx ends, or after 39 s
+// (ErrTimedOut). Each connection id gets SYNs at 0 and 1 s; every 3 s the
+// dial starts over with a fresh id, because libutp never re-sends a lost
+// reply to a repeated SYN.
+func (s *Socket) DialContext(ctx context.Context, addr net.Addr) (net.Conn, error) {
+	c, err := s.DialUTP(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// DialUTP is DialContext returning the concrete type.
+func (s *Socket) DialUTP(ctx context.Context, addr net.Addr) (*Conn, error) {
+	opErr := func(err error) error {
+		return &net.OpError{Op: "dial", Net: "utp", Source: s.LocalAddr(), Addr: addr, Err: err}
+	}
+	if addr == nil {
+		return nil, opErr(errors.New("nil address"))
+	}
+	deadline := time.Now().Add(dialBudget)
+	for {
+		c, err := s.newDialer(addr, s.pathFor(s.sourceOf(addr), time.Now()))
+		if err != nil {
+			return nil, opErr(err)
+		}
+		c, err = s.dialAttempt(ctx, c)
+		switch {
+		case c != nil:
+			s.tel.connOpened(true, addr)
+			return c, nil
+		case err != nil:
+			return nil, opErr(err)
+		case !time.Now().Before(deadline):
+			return nil, opErr(ErrTimedOut)
+		}
+	}
+}
+
+const (
+	// dialSynRetries makes one connection id's attempt last 3 s: SYNs at
+	// 0 and 1 s (the initial RTO), and the state machine gives up when the
+	// doubled RTO expires at 3 s. The dial then starts over with a fresh
+	// id: libutp silently drops a repeated SYN for a connection it
+	// already has and never re-sends its reply, so once that reply is
+	// lost only a new id helps. The state machine's own timer keeps the
+	// time, so a dial arms no timer of its own.
+	dialSynRetries = 1
+	// dialBudget bounds a dial without a context deadline: 13 attempts.
+	dialBudget = 39 * time.Second
+)
+
+// dialAttempt waits for one dialer's handshake. It returns the connected
+// Conn, or an error that ends the dial, or neither when this id's SYNs
+// went unanswered and the dial should go on with a new id.
+func (s *Socket) dialAttempt(ctx context.Context, c *Conn) (*Conn, error) {
+	c.step(nil) // the SYN
+	s.awaitNetwork()
+	defer s.doneWaiting()
+	select {
+	case <-c.connected:
+		return c, nil
+	case <-c.closed:
+		select {
+		case <-c.connected: // connected, then closed at once: let Read report it
+			return c, nil
+		default:
+		}
+		c.mu.Lock()
+		err := c.err
+		c.mu.Unlock()
+		if err == ErrTimedOut {
+			return nil, nil
+		}
+		return nil, err
+	case <-ctx.Done():
+		c.step(func(now time.Time, m *proto.Conn) { m.Reset(now) })
+		return nil, ctx.Err()
+	case <-s.done:
+		return nil, s.closedErr()
+	}
+}
+
+// newDialer registers a dialing connection under a free receive id. When
+// random draws find none (thousands of connections to this peer in
+// TIME-WAIT), it takes over the id of our oldest connection to the peer
+// in TIME-WAIT, which it ends: the peer's side of that connection, if it
+// still waits, is reopened by the new SYN, as a SYN reopens TIME-WAIT on
+// our side (route), and as RFC 6191 lets TCP.
+func (s *Socket) newDialer(addr net.Addr, path pathInfo) (*Conn, error) {
+	c, err := s.registerDialer(addr, path, nil)
+	if c != nil || err != nil {
+		return c, err
+	}
+	key := s.keyOf(addr, 0)
+	for _, old := range s.waits.oldest(64, func(c *Conn) bool {
+		// Entries stay queued after their connection ended (a new SYN
+		// reopened it, a RESET): those are skipped.
+		return !c.acceptor && c.key.ap == key.ap && c.key.addr == key.addr && !isClosed(c.closed)
+	}) {
+		if c, err := s.registerDialer(addr, path, old); c != nil || err != nil {
+			return c, err
+		}
+	}
+	return nil, errors.New("no free connection id for this peer")
+}
+
+// registerDialer registers a dialer under a random free id, or, given
+// old, a connection in TIME-WAIT, under old's id in old's place; old then
+// ends silently. The dialer is built outside s.mu, which it would hold
+// for the state machine's allocations (16 goroutines churning through
+// one Socket waited on s.mu there more than anywhere else); the table
+// then changes in one step, after the id is checked again, so that
+// concurrent dials cannot take the same id. It returns nil and no error
+// if the ids drawn are taken, or old is no longer in the table.
+func (s *Socket) registerDialer(addr net.Addr, path pathInfo, old *Conn) (*Conn, error) {
+	tries := 64
+	if old != nil {
+		tries = 1
+	}
+	cfg := s.protoConfig(addr, path)
+	cfg.SynRetries = dialSynRetries
+	for range tries {
+		id, isn, ok, err := s.drawDial(addr, old)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		now := time.Now()
+		c := newConn(s, addr, s.keyOf(addr, id), proto.Dial(now, cfg, id, isn), now)
+		c.syn = synRecord{id: id, isn: isn}
+		inserted, err := s.insertDialer(c, old)
+		if err != nil {
+			return nil, err
+		}
+		if !inserted {
+			continue // taken meanwhile by a concurrent dial
+		}
+		if old != nil {
+			// Out of the table already (forget leaves c in place).
+			old.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
+		}
+		return c, nil
+	}
+	return nil, nil
+}
+
+// drawDial draws a receive id (old's, given old) and an initial sequence
+// number for a dialer to addr, and reports whether the id is free.
+func (s *Socket) drawDial(addr net.Addr, old *Conn) (id, isn uint16, ok bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.drain.on {
+		return 0, 0, false, s.closedErrLocked()
+	}
+	id = s.drawDialID()
+	if old != nil {
+		id = old.key.id
+	}
+	isn = uint16(s.rng.Uint32())
+	if old != nil && isn == old.syn.isn {
+		// The peer may still hold old's connection, and would take a SYN
+		// with the same sequence number for old's, repeated
+		// (proto.Conn.SameSyn): its reply would be old's.
+		isn++
+	}
+	return id, isn, s.dialIDFree(addr, id, old), nil
+}
+
+// insertDialer puts c in the table if its id is still free, in old's
+// place given old. It reports whether it did.
+func (s *Socket) insertDialer(c *Conn, old *Conn) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.drain.on {
+		return false, s.closedErrLocked()
+	}
+	if !s.dialIDFree(c.raddr, c.key.id, old) {
+		return false, nil
+	}
+	s.conns[c.key] = c
+	s.stats.dialed.Add(1)
+	return true, nil
+}
+
+// dialIDFree reports whether a dialer to addr may take id: no connection
+// has it (but old, which the dialer replaces, while old has not ended),
+// and its neighbour id+1 is free or in TIME-WAIT. The peer addresses us
+// with id; a RESET may carry id+1, which lookup gives first to a
+// connection whose receive id it is: such a neighbour may only be in
+// TIME-WAIT, where a RESET taken for it costs nothing. s.mu is held.
+func (s *Socket) dialIDFree(addr net.Addr, id uint16, old *Conn) bool {
+	if prev := s.conns[s.keyOf(addr, id)]; prev != nil && (prev != old || isClosed(old.closed)) {
+		return false
+	}
+	n := s.conns[s.keyOf(addr, id+1)]
+	return n == nil || n.timeWaiting.Load()
+}
+
+// drawDialID draws a receive id for a dialer: any of the 65,536, or, in
+// tests, one of the first cfg.dialIDs. s.mu is held.
+func (s *Socket) drawDialID() uint16 {
+	if s.cfg.dialIDs > 0 {
+		return uint16(s.rng.IntN(s.cfg.dialIDs))
+	}
+	return uint16(s.rng.Uint32())
+}

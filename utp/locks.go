@@ -1,0 +1,69 @@
+package utp
+
+// Locks, shared state and goroutines of package utp, in one place.
+//
+// Every function that takes a lock releases it before it returns; where a
+// step must do more once c.mu is released (send, forget, promote), settle
+// returns what is left and the caller runs afterStep after its Unlock.
+//
+// Locks, and what each guards:
+//
+//   - Conn.mu (c.mu): the state machine (Conn.m) and everything a step reads or
+//     writes beside it: the send queue (sendQ, sendSpare, flushing), the
+//     timer (timer, timerAt, last), userClose, lent, readWaits, waitedRead,
+//     lingerAt, err, the stats snapshot, waitEnd, pathMTU and the deadlines.
+//     Taken by the user's calls (conn.go), the reader (stepAt, from route.go's inbox),
+//     a Read holding the read lead, and the timers (onTimer).
+//   - Socket.mu: the table (conns, connsPeak), closed, cause, drain, the
+//     random source (rng), the handshake state (backlog, unproven, shed)
+//     and Conn.accepted.
+//   - timeWaits.mu: the queue of TIME-WAIT ends and its timer.
+//   - asyncSender.mu: the sender goroutine's queue of connections and
+//     stopped.
+//   - flushers.mu: the channel Close waits on (idle); the count is atomic.
+//   - pathCache.mu: what path MTU discovery learned per destination.
+//   - packetio's own locks (its waker, the UDP don't-fragment switch) are
+//     leaves inside that package.
+//
+// Order: a lock on the right may be taken while one on its left is held,
+// never the reverse:
+//
+//	Conn.mu -> timeWaits.mu    (rearm: a connection enters TIME-WAIT)
+//	Conn.mu -> asyncSender.mu  (queue: the sender goroutine sends)
+//	Conn.mu -> packetio waker  (events: a leading Read is woken)
+//
+// Socket.mu, flushers.mu and pathCache.mu are taken alone. No function
+// holds two Conns' locks, and Socket.mu is never held while a Conn's lock
+// is taken: code that steps connections it found under Socket.mu (Close,
+// onICMPError, accept's shed victims) copies them and steps them after
+// its Unlock, and a step's Socket bookkeeping (forget, promote) runs in
+// afterStep, after c.mu is released. timeWaits.fire likewise calls
+// onTimer only after releasing timeWaits.mu.
+//
+// State shared without a lock:
+//
+//   - atomics: Conn.confirmed and Conn.timeWaiting (read by the Socket
+//     under Socket.mu), windowShare.limit, flushers' count, the Socket's
+//     counters (socketCounters), and the read lead's flags (lead.go, whose
+//     comment gives their invariants).
+//   - owned by whoever holds the read lead (the reader goroutine or a
+//     leading Read), one at a time: the read buffer and inbox (lead.buf,
+//     lead.in), the RESET token bucket (Socket.resets), windowShare's
+//     period counts and each Conn's sharePeriod and shareBytes.
+//   - channels that signal: Conn.readable, writable, connected, closed and
+//     left; Socket.acceptSig, nonUTP, done and readerDone.
+//
+// Goroutines the package starts:
+//
+//   - the reader, one per Socket (NewSocket; readLoop): reads datagrams
+//     and routes them (route.go), or stands by while a Read leads. Close
+//     waits for it to exit (readerDone).
+//   - the sender, one per Socket whose packet endpoint's sends may block
+//     (packetio's Caps.BlockingSend; sendLoop in sender.go): sends the
+//     connections' queued datagrams. Close stops it and waits (async.done).
+//   - timer callbacks (time.AfterFunc): each Conn's timer runs onTimer, and
+//     the Socket's TIME-WAIT timer runs timeWaits.fire.
+//
+// The user's goroutines run the step engine too: Read, Write and Close
+// step their connection and send what the step made, and a Read that
+// holds the read lead reads and routes the Socket's datagrams itself.

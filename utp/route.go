@@ -1,0 +1,256 @@
+package utp
+
+// Routing: the reader hands each datagram to its connection through an
+// inbox, answers strays with a RESET (rate-limited by a token bucket), and
+// passes what is not uTP to ReadFrom. accept.go and dial.go set up connections.
+
+import (
+	"errors"
+	"net"
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/packetio"
+	"github.com/inet256/go-utp/v2/utp/internal/proto"
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
+)
+
+// readLoop is the Socket's one goroutine: it reads datagrams and hands
+// each to its connection, while it holds the read lead (lead.go).
+func (s *Socket) readLoop() {
+	defer close(s.readerDone)
+	s.lead.run()
+}
+
+// stopReading handles a failed read of the reader goroutine and reports
+// whether the Socket is done reading.
+func (s *Socket) stopReading(err error, failures *int) bool {
+	if s.isClosed() {
+		return true
+	}
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		return false
+	}
+	if readFailed(err) {
+		// Closed from outside, or failed: without its reader the Socket
+		// is dead, so close it with the error, or Accept would wait
+		// forever.
+		s.closeWith(err)
+		return true
+	}
+	// Other errors may be transient (ENOBUFS, a bad ICMP): back off a
+	// little, but a PacketConn that keeps failing ends the Socket rather
+	// than spinning.
+	*failures++
+	s.tel.warn("utp: read failed", err)
+	if *failures >= 100 {
+		s.closeWith(err)
+		return true
+	}
+	time.Sleep(10 * time.Millisecond)
+	return false
+}
+
+// routeRead routes what one read returned: one datagram, or several
+// coalesced ones of seg bytes each (the last may be shorter). Those for
+// one connection are applied in one step, so that it answers them all
+// with one acknowledgement. It reports whether any packet was applied.
+func (s *Socket) routeRead(in *inbox, buf []byte, n, seg int, from source) bool {
+	if seg == 0 || seg >= n {
+		seg = n
+	} else {
+		s.stats.coalescedReads.Add(1)
+	}
+	now := time.Now()
+	for off := 0; off < n; off += seg {
+		s.route(in, buf[off:min(off+seg, n)], from, now)
+	}
+	return in.flush(now)
+}
+
+// source is where a datagram came from. For UDP it is a netip.AddrPort
+// passed by value, so dispatch allocates nothing per datagram; a
+// *net.UDPAddr is made only for a new connection.
+type source = packetio.Addr
+
+// read reads the next datagram, or several coalesced ones of seg bytes
+// each (seg 0: one).
+func (s *Socket) read(buf []byte) (n, seg int, from source, err error) {
+	return s.pio.Read(buf)
+}
+
+func (s *Socket) key(from source, id uint16) connKey {
+	if from.Net == nil {
+		return connKey{ap: from.AP, id: id}
+	}
+	return s.keyOf(from.Net, id)
+}
+
+// sourceOf is addr as a source, in the form read gives it.
+func (s *Socket) sourceOf(addr net.Addr) source { return s.pio.AddrOf(addr) }
+
+// route routes one datagram: to its connection (queued in in, which the
+// caller flushes), to a new connection (SYN), to ReadFrom (not uTP), or
+// answers it with RESET (unknown).
+func (s *Socket) route(in *inbox, b []byte, from source, now time.Time) {
+	h, payload, err := wire.Parse(b)
+	if err != nil {
+		if errors.Is(err, wire.ErrNotUTP) {
+			s.passOn(b, from)
+		} else {
+			s.tel.event(&s.stats.malformed, metricMalformed)
+		}
+		return
+	}
+	s.stats.packetsIn.Add(1)
+	s.stats.bytesIn.Add(uint64(len(b)))
+	c := s.lookup(from, &h)
+	if c != nil && h.Type == wire.Syn && !c.m.SameSyn(h) {
+		// A new connection reusing the id of an old one (in TIME-WAIT, or
+		// one whose peer restarted): with 16-bit ids and many short
+		// connections this is routine. The new SYN wins, as TCP lets a SYN
+		// reopen a TIME-WAIT connection (RFC 6191).
+		in.flush(now)
+		c.step(func(now time.Time, m *proto.Conn) { m.Drop(now) }) // leaves the table
+		c = nil
+	}
+	if c == nil {
+		in.flush(now) // keep the order of packets and new connections
+		c = s.revive(from, &h, now)
+	}
+	switch {
+	case c != nil && c.unprovable(&h):
+		s.tel.event(&s.stats.unprovable, metricUnprovable)
+	case c != nil:
+		if len(payload) > 0 {
+			s.share.noteData(c, now, len(payload))
+		}
+		in.add(c, h, payload, now)
+	case h.Type == wire.Syn:
+		s.accept(from, h)
+	case h.Type != wire.Reset:
+		s.replyReset(from, h)
+	}
+}
+
+// lookup finds the connection a packet belongs to. A SYN is keyed by the
+// id it announces plus one (the acceptor's receive id). libutp addresses a
+// RESET with the id of the packet it answers, which is our send id, so a
+// RESET matches either id.
+func (s *Socket) lookup(from source, h *wire.Header) *Conn {
+	id := h.ConnID
+	if h.Type == wire.Syn {
+		id++
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.conns[s.key(from, id)]; c != nil {
+		return c
+	}
+	if h.Type != wire.Reset {
+		return nil
+	}
+	for _, k := range [2]uint16{id - 1, id + 1} {
+		if c := s.conns[s.key(from, k)]; c != nil && c.m.SendID() == id {
+			return c
+		}
+	}
+	return nil
+}
+
+// replyReset answers a packet for an unknown connection, within the rate
+// limit (WithResetRate).
+func (s *Socket) replyReset(to source, h wire.Header) {
+	if !s.resets.take(time.Now()) {
+		s.tel.event(&s.stats.resetsSuppressed, metricResetsSuppressed)
+		return
+	}
+	r := wire.Header{Type: wire.Reset, ConnID: h.ConnID, SeqNr: uint16(s.randUint32()), AckNr: h.SeqNr}
+	var buf [wire.HeaderSize]byte
+	r.Put(buf[:])
+	s.tel.event(&s.stats.resetsSent, metricResetsSent)
+	s.writeTo(buf[:], to)
+}
+
+func (s *Socket) randUint32() uint32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rng.Uint32()
+}
+
+// passOn queues a datagram that is not uTP for ReadFrom.
+func (s *Socket) passOn(b []byte, from source) {
+	d := datagram{b: append([]byte(nil), b...), from: from.NetAddr()}
+	select {
+	case s.nonUTP <- d:
+		s.stats.nonUTP.Add(1)
+	default:
+		s.tel.event(&s.stats.nonUTPDropped, metricNonUTPDropped)
+	}
+}
+
+// inbox holds consecutive packets for one connection, so that one step
+// applies them all: the connection then answers a coalesced read with
+// one acknowledgement, not one for every second packet. The payloads
+// point into the reader's buffer and are used before it is reused.
+type inbox struct {
+	c        *Conn
+	n        int
+	headers  [inboxSize]wire.Header
+	payloads [inboxSize][]byte
+}
+
+// inboxSize is as many packets as one coalesced read returns at most
+// (64, Linux's UDP_MAX_SEGMENTS before 6.8): a longer run for one
+// connection is applied in more than one step.
+const inboxSize = 64
+
+// add queues a packet for c, first flushing packets for another
+// connection, or a full inbox.
+func (in *inbox) add(c *Conn, h wire.Header, payload []byte, now time.Time) {
+	if in.c != c || in.n == len(in.headers) {
+		in.flush(now)
+	}
+	in.c = c
+	in.headers[in.n], in.payloads[in.n] = h, payload
+	in.n++
+}
+
+// flush applies the queued packets, read at now, and reports whether
+// there were any.
+func (in *inbox) flush(now time.Time) bool {
+	if in.n == 0 {
+		return false
+	}
+	in.c.stepAt(now, func(now time.Time, m *proto.Conn) {
+		for i := range in.n {
+			m.HandleParsed(now, in.headers[i], in.payloads[i])
+		}
+	})
+	clear(in.payloads[:in.n])
+	in.c, in.n = nil, 0
+	return true
+}
+
+// tokenBucket limits a rate: take succeeds at most perSecond times a
+// second on average, with bursts of up to perSecond.
+type tokenBucket struct {
+	rate   float64
+	tokens float64
+	last   time.Time
+}
+
+func newTokenBucket(perSecond int) tokenBucket {
+	return tokenBucket{rate: float64(perSecond), tokens: float64(perSecond)}
+}
+
+func (b *tokenBucket) take(now time.Time) bool {
+	if !b.last.IsZero() {
+		b.tokens = min(b.rate, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
