@@ -174,7 +174,7 @@ func (pc *PacketConn) probe() {
 	defer pc.wg.Done()
 	t := time.NewTicker(pc.cfg.probeInterval)
 	defer t.Stop()
-	heard, misses := pc.heard.Load(), 0
+	heard, misses, quietSince := pc.heard.Load(), 0, time.Now()
 	for {
 		select {
 		case <-pc.ctx.Done():
@@ -189,11 +189,15 @@ func (pc *PacketConn) probe() {
 			return
 		}
 		if now := pc.heard.Load(); now != heard {
-			heard, misses = now, 0
+			heard, misses, quietSince = now, 0, time.Now()
 			continue
 		}
 		if misses++; misses >= probeMisses {
-			pc.fail(fmt.Errorf("nothing arrived for %v, not even the node's own probes: the daemon no longer serves it", time.Duration(misses)*pc.cfg.probeInterval))
+			// The time measured, not misses × the interval: the lookup
+			// above may take up to 4 intervals (seen here: the reference
+			// daemon left every lookup of the node's own key unanswered).
+			pc.fail(fmt.Errorf("nothing arrived for %v (%d probes unanswered), not even the node's own probes: the daemon no longer serves it",
+				time.Since(quietSince).Round(time.Millisecond), misses-1))
 			return
 		}
 		pc.stats.probes.Add(1)

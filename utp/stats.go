@@ -87,8 +87,11 @@ type Stats struct {
 	Recoveries         uint64
 	SpuriousRecoveries uint64
 	Timeouts           uint64 // retransmission timer expiries
-	Probes             uint64 // zero-window probes
-	DelaySamples       uint64 // ACKs that fed the congestion controller
+	// SpuriousTimeouts counts series of timeouts undone because the ACK
+	// that followed showed nothing had been lost (docs/protocol.md).
+	SpuriousTimeouts uint64
+	Probes           uint64 // zero-window probes
+	DelaySamples     uint64 // ACKs that fed the congestion controller
 
 	PathProbes     uint64 // path MTU probes sent (padded, empty DATA)
 	PathProbesLost uint64 // ... declared lost (never counted as congestion)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inet256/go-utp/v2/internal/stallwatch"
 	"github.com/inet256/go-utp/v2/utp"
 )
 
@@ -129,8 +131,12 @@ func TestSYNFloodSpoofed(t *testing.T) {
 		}
 	}()
 
-	ctx, cancel := context.WithTimeout(context.Background(), size.dur+30*time.Second)
+	// The whole test's bound: generous, as each wait below is bounded by
+	// progress (stallwatch) rather than by the machine's speed.
+	ctx, cancel := context.WithTimeout(context.Background(), size.dur+5*time.Minute)
 	defer cancel()
+	// The sockets' progress: every packet either of them handled.
+	handled := func() uint64 { return server.Stats().PacketsIn + client.Stats().PacketsIn }
 	bulk, err := client.DialContext(ctx, server.Addr())
 	if err != nil {
 		t.Fatal(err)
@@ -200,22 +206,26 @@ loop:
 		default:
 		}
 		// A legitimate dial and echo, and a heap sample, every 200 ms.
+		// Its SYN queues behind the flood (and the bulk transfer) in the
+		// server's 8 MiB kernel receive buffer, which a loaded machine
+		// drains slowly: the dial and echo may take as long as that takes,
+		// but fail once neither socket has handled a packet for 10 s.
 		dials++
-		dialCtx, dialCancel := context.WithTimeout(ctx, 10*time.Second)
-		c, err := client.DialContext(dialCtx, server.Addr())
-		dialCancel()
-		if err != nil {
-			dialErrs <- err
+		dialCtx, dialCancel := stallwatch.Context(ctx, 10*time.Second, handled)
+		if c, err := client.DialContext(dialCtx, server.Addr()); err != nil {
+			dialErrs <- fmt.Errorf("dial: %w (%v)", err, context.Cause(dialCtx))
 		} else {
+			stop := context.AfterFunc(dialCtx, func() { c.SetDeadline(time.Now()) })
 			b := []byte{1}
-			c.SetDeadline(time.Now().Add(10 * time.Second))
 			if _, err := c.Write(b); err != nil {
-				dialErrs <- err
+				dialErrs <- fmt.Errorf("write: %w (%v)", err, context.Cause(dialCtx))
 			} else if _, err := io.ReadFull(c, b); err != nil {
-				dialErrs <- err
+				dialErrs <- fmt.Errorf("echo: %w (%v)", err, context.Cause(dialCtx))
 			}
+			stop()
 			c.Close()
 		}
+		dialCancel()
 		if h := heapInUse(); h > peakHeap.Load() {
 			peakHeap.Store(h)
 			if *heapProfile != "" {

@@ -117,7 +117,7 @@ discovery: []
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.cmd = exec.Command(mustDaemonBinary(t), "daemon", "--config", cfgPath)
+	d.cmd = daemonCommand(mustDaemonBinary(t), "daemon", "--config", cfgPath)
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
 	d.cmd.SysProcAttr = daemonProcAttr()
 	if err := d.cmd.Start(); err != nil {

@@ -34,7 +34,7 @@ func TestProbeIgnored(t *testing.T) {
 			r := newRawPeer(t, ctx, p.Addr())
 			const recvID, isn = 21000, 500
 			r.send("SYN", hdr{typ: stSyn, connID: recvID, wnd: rawWnd, seq: isn}, nil)
-			reply, _ := r.expect("SYN reply", 5*time.Second, func(h hdr, _ []byte) bool { return h.typ == stState })
+			reply, _ := r.expect("SYN reply", progressBound, func(h hdr, _ []byte) bool { return h.typ == stState })
 			ack := reply.seq - 1
 			data := func(seq uint16, exts []ext, payload string) {
 				r.send("DATA", hdr{typ: stData, connID: recvID + 1, wnd: rawWnd, seq: seq, ack: ack, exts: exts}, []byte(payload))
@@ -58,7 +58,7 @@ func TestProbeIgnored(t *testing.T) {
 				_, err := io.ReadFull(conn, got)
 				done <- err
 			}()
-			r.expect("ACK past the probe", 5*time.Second, func(h hdr, _ []byte) bool {
+			r.expect("ACK past the probe", progressBound, func(h hdr, _ []byte) bool {
 				return h.typ == stState && int16(h.ack-(isn+3)) >= 0
 			})
 			select {

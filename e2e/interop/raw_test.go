@@ -205,7 +205,7 @@ func rawDial(t *testing.T, ctx context.Context, us *utp.Socket, synExts ...ext) 
 	if _, err := r.pc.WriteToUDP(b, r.to); err != nil {
 		t.Fatalf("step %q: %v", "send SYN", err)
 	}
-	reply, _ := r.recv("acceptor answers the SYN", 5*time.Second)
+	reply, _ := r.recv("acceptor answers the SYN", progressBound)
 	switch {
 	case reply.typ != stState:
 		t.Fatalf("step %q: reply %v, want STATE", "acceptor answers the SYN", reply)

@@ -29,7 +29,7 @@ func newRawStream(c *rawConn) *rawStream {
 // pump receives one packet and records it if it is DATA.
 func (s *rawStream) pump(step string) {
 	s.t.Helper()
-	h, p := s.recv(step, 5*time.Second)
+	h, p := s.recv(step, progressBound)
 	if h.typ != stData || h.connID != s.recvID {
 		return
 	}
@@ -183,7 +183,7 @@ func TestRawKeepaliveIsNotDuplicateAck(t *testing.T) {
 			for i := range 3 {
 				s.state(fmt.Sprintf("STATE #%d with ack_nr %d", i+1, x-tc.offset), x-tc.offset)
 			}
-			must(t, "our side processes the three", waitFor(5*time.Second, func() bool {
+			must(t, "our side processes the three", waitFor(progressBound, func() bool {
 				return s.ours.Stats().PacketsReceived >= received+3
 			}))
 			fr := s.ours.Stats().FastRetransmits
@@ -246,7 +246,7 @@ func TestRawDialerHandshake(t *testing.T) {
 		}
 		dialed <- c
 	}()
-	syn, _ := r.recv("our SYN", 5*time.Second)
+	syn, _ := r.recv("our SYN", progressBound)
 	if syn.typ != stSyn || syn.wnd == 0 {
 		t.Fatalf("step %q: got %v, want a SYN with a non-zero window", "our SYN", syn)
 	}
@@ -266,7 +266,7 @@ func TestRawDialerHandshake(t *testing.T) {
 	}
 	t.Cleanup(func() { c.Close() })
 	must(t, "set deadline", c.SetDeadline(time.Now().Add(10*time.Second)))
-	confirm, _ := r.recv("our confirmation", 5*time.Second)
+	confirm, _ := r.recv("our confirmation", progressBound)
 	if confirm.connID != ourSend || confirm.ack != acceptorISN-1 {
 		t.Fatalf("step %q: got %v, want connection id %d and ack_nr %d", "our confirmation", confirm, ourSend, acceptorISN-1)
 	}
@@ -285,7 +285,7 @@ func TestRawDialerHandshake(t *testing.T) {
 	}
 	_, err := c.Write([]byte("world"))
 	must(t, "we write", err)
-	h, p := r.expect("our first DATA", 5*time.Second, func(h hdr, _ []byte) bool { return h.typ == stData && h.seq == firstData })
+	h, p := r.expect("our first DATA", progressBound, func(h hdr, _ []byte) bool { return h.typ == stData && h.seq == firstData })
 	if h.connID != ourSend || h.ack != acceptorISN || string(p) != "world" {
 		t.Fatalf("step %q: got %v %q, want id %d, ack_nr %d, \"world\"", "our first DATA", h, p, ourSend, acceptorISN)
 	}
@@ -301,8 +301,8 @@ func TestRawSYNZeroWindow(t *testing.T) {
 	us := listenOurs(t)
 	r := newRawPeer(t, ctx, us.Addr())
 	r.send("SYN with wnd_size 0", hdr{typ: stSyn, connID: 40000, wnd: 0, seq: 7}, nil)
-	reply, _ := r.recv("acceptor answers", 5*time.Second)
-	req, p := r.expect("the proof request", 5*time.Second, func(h hdr, _ []byte) bool { return h.typ == stData })
+	reply, _ := r.recv("acceptor answers", progressBound)
+	req, p := r.expect("the proof request", progressBound, func(h hdr, _ []byte) bool { return h.typ == stData })
 	if req.seq != reply.seq || len(p) != 0 {
 		t.Fatalf("step %q: got %v %q, want an empty DATA with seq_nr %d (the STATE's)", "the proof request", req, p, reply.seq)
 	}
@@ -312,7 +312,7 @@ func TestRawSYNZeroWindow(t *testing.T) {
 	t.Cleanup(func() { acc.Close() })
 	_, err = acc.Write([]byte("banner"))
 	must(t, "we write a banner first", err)
-	h, p := r.expect("the banner arrives", 5*time.Second, func(h hdr, _ []byte) bool { return h.typ == stData })
+	h, p := r.expect("the banner arrives", progressBound, func(h hdr, _ []byte) bool { return h.typ == stData })
 	if h.seq != reply.seq+1 || string(p) != "banner" {
 		t.Fatalf("step %q: got %v %q, want seq_nr %d (after the request) and \"banner\"", "the banner arrives", h, p, reply.seq+1)
 	}
@@ -331,12 +331,12 @@ func TestRawFIN(t *testing.T) {
 	if n, err := c.ours.Read(make([]byte, 1)); n != 0 || !errors.Is(err, io.EOF) {
 		t.Fatalf("step %q: read %d, %v", "then EOF", n, err)
 	}
-	c.expect("our ACK covers the FIN", 5*time.Second, func(h hdr, _ []byte) bool { return h.typ == stState && h.ack == c.seq })
+	c.expect("our ACK covers the FIN", progressBound, func(h hdr, _ []byte) bool { return h.typ == stState && h.ack == c.seq })
 	_, err := c.ours.Write([]byte("bye"))
 	must(t, "we write after their FIN", err)
 	must(t, "we half-close", c.ours.CloseWrite())
-	d, _ := c.expect("our DATA", 5*time.Second, func(h hdr, _ []byte) bool { return h.typ == stData })
-	f, _ := c.expect("our FIN", 5*time.Second, func(h hdr, _ []byte) bool { return h.typ == stFin })
+	d, _ := c.expect("our DATA", progressBound, func(h hdr, _ []byte) bool { return h.typ == stData })
+	f, _ := c.expect("our FIN", progressBound, func(h hdr, _ []byte) bool { return h.typ == stFin })
 	if f.seq != d.seq+1 {
 		t.Fatalf("step %q: FIN seq_nr %d after DATA %d, want %d", "our FIN numbering", f.seq, d.seq, d.seq+1)
 	}

@@ -94,7 +94,7 @@ func TestResetAfterPeerClosed(t *testing.T) {
 		c := closeCase(t, k, weDial, noImpairment)
 		must(t, "peer writes 100 KiB", writeStream(c.pr.theirs, seedTheirs, closeSize))
 		must(t, "peer closes", c.pr.theirs.Close())
-		must(t, "the 100 KiB and the FIN reach us, unread", waitFor(5*time.Second, func() bool {
+		must(t, "the 100 KiB and the FIN reach us, unread", waitFor(progressBound, func() bool {
 			st := c.pr.ours.Stats()
 			return st.BytesReceived >= closeSize && c.tp.toUs[stFin].Load() > 0 && c.tp.toPeer[stState].Load() > 0
 		}))
@@ -120,7 +120,7 @@ func TestWeReset(t *testing.T) {
 			forEachPeerAndRole(t, func(t *testing.T, k peerKind, weDial bool) {
 				c := closeCase(t, k, weDial, noImpairment)
 				must(t, "peer writes 10 KiB", writeStream(c.pr.theirs, seedTheirs, 10<<10))
-				must(t, "the 10 KiB reach us, unread", waitFor(5*time.Second, func() bool {
+				must(t, "the 10 KiB reach us, unread", waitFor(progressBound, func() bool {
 					return c.pr.ours.Stats().BytesReceived >= 10<<10
 				}))
 				must(t, "we reset", abort[how](c))
@@ -136,6 +136,13 @@ func TestWeReset(t *testing.T) {
 	}
 }
 
+// progressBound bounds a wait for something that happens within
+// milliseconds on an idle machine: a bound on progress, long enough that a
+// machine busy with other work (another go test beside this one, say)
+// does not reach it, while a wait that never ends still fails.
+const progressBound = time.Minute
+
+// waitFor polls cond until it holds, or fails once within has passed.
 func waitFor(within time.Duration, cond func() bool) error {
 	deadline := time.Now().Add(within)
 	for !cond() {

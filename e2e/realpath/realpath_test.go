@@ -68,10 +68,10 @@ func logStats(t *testing.T, tr *Trace) {
 		}
 		slices.Sort(windows)
 		s := f.Final
-		t.Logf("%s (from %v): median window %d B, at the end window %d B, in flight %d B, packet %d B, RTT %v; sent %d packets, %d retransmitted (%d fast), %d recoveries (%d undone), %d timeouts; the receiver got %d packets, %d of them twice, dropped %d for want of room",
+		t.Logf("%s (from %v): median window %d B, at the end window %d B, in flight %d B, packet %d B, RTT %v; sent %d packets, %d retransmitted (%d fast), %d recoveries (%d undone), %d timeouts (%d series undone); the sending socket failed to send %d; the receiver got %d packets, %d of them twice, dropped %d for want of room",
 			f.Name, f.Start, int(Quantile(windows, 0.5)), s.Window, s.InFlight, s.PacketSize, s.RTT.Round(time.Millisecond),
-			s.PacketsSent, s.Retransmits, s.FastRetransmits, s.Recoveries, s.SpuriousRecoveries, s.Timeouts,
-			f.FinalReceiver.PacketsReceived, f.FinalReceiver.Duplicates, f.FinalReceiver.DroppedNoRoom)
+			s.PacketsSent, s.Retransmits, s.FastRetransmits, s.Recoveries, s.SpuriousRecoveries, s.Timeouts, s.SpuriousTimeouts,
+			f.SenderSocket.SendErrors, f.FinalReceiver.PacketsReceived, f.FinalReceiver.Duplicates, f.FinalReceiver.DroppedNoRoom)
 	}
 }
 

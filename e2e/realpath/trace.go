@@ -44,6 +44,9 @@ type FlowTrace struct {
 	// FinalReceiver is the receiving connection's statistics at the end:
 	// its Duplicates tell spurious retransmissions from real ones.
 	FinalReceiver utp.Stats
+	// SenderSocket is the sending Socket's statistics at the end: its
+	// SendErrors are packets our own sender lost before the kernel.
+	SenderSocket utp.SocketStats
 }
 
 // A Trace is what Run saw: each flow's progress and the queue's delay.
@@ -149,6 +152,9 @@ func (p *Path) runFlows(tr *Trace, t0 time.Time, specs []FlowSpec) error {
 		tr.Flows[i].Final, _ = f.stats()
 		if c, ok := f.sc.(*utp.Conn); ok {
 			tr.Flows[i].FinalReceiver = c.Stats()
+		}
+		if e, ok := f.cli.(utpEndpoint); ok {
+			tr.Flows[i].SenderSocket = e.Socket.Stats()
 		}
 	}
 	return nil

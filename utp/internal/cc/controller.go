@@ -67,6 +67,18 @@ type Controller interface {
 	InSlowStart() bool
 }
 
+// TimeoutUndoer is implemented by controllers that can undo a
+// retransmission timeout the connection found spurious: the ACK that
+// followed it acknowledged a transmission sent before it fired (the
+// sender was descheduled, or the path stalled, for longer than the RTO;
+// RFC 5682's F-RTO and RFC 3522's Eifel detection find the same). The
+// controller restores the window, slow-start threshold and phase it had
+// just before the first OnTimeout since its latest OnAck (RFC 4015's
+// response); it does nothing after an OnAck, or if there was no timeout.
+type TimeoutUndoer interface {
+	OnSpuriousTimeout(now time.Time)
+}
+
 // LossCounter is implemented by controllers that weigh losses by their
 // number, not only by the episodes OnLoss reports: the connection calls
 // OnPacketsLost for every packet it declares lost, once per packet.

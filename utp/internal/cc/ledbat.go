@@ -135,6 +135,17 @@ type LEDBAT struct {
 	// undo holds the state before the latest loss decrease while
 	// OnSpuriousLoss may still restore it.
 	undo lossUndo
+	// rtoUndo holds the state before the first timeout since the latest
+	// ACK while OnSpuriousTimeout may still restore it.
+	rtoUndo timeoutUndo
+}
+
+// timeoutUndo is what OnTimeout changes, kept so that a timeout found
+// spurious can be undone (OnSpuriousTimeout).
+type timeoutUndo struct {
+	lossUndo
+	decreased    bool
+	lastDecrease time.Time
 }
 
 // lossUndo is a controller's state before a loss decrease, kept so that a
@@ -145,7 +156,10 @@ type lossUndo struct {
 	slow           bool
 }
 
-var _ Controller = (*LEDBAT)(nil)
+var (
+	_ Controller    = (*LEDBAT)(nil)
+	_ TimeoutUndoer = (*LEDBAT)(nil)
+)
 
 // NewLEDBAT returns a LEDBAT controller in slow start with the initial
 // window. now starts the one-minute base-delay bucket grid. It panics if
@@ -190,6 +204,7 @@ func (l *LEDBAT) InSlowStart() bool {
 // measurement, there's no point in invoking the congestion control"). A
 // duplicate ACK (AckedBytes 0) still contributes its sample.
 func (l *LEDBAT) OnAck(a Ack) {
+	l.rtoUndo.valid = false // the ACK judged any timeout before it
 	if !a.HasDelay {
 		return
 	}
@@ -353,6 +368,9 @@ func (l *LEDBAT) OnLoss(now time.Time, rtt time.Duration) {
 // timeout do not halve again.
 func (l *LEDBAT) OnTimeout(now time.Time) {
 	l.undo.valid = false
+	if !l.rtoUndo.valid {
+		l.rtoUndo = timeoutUndo{lossUndo{true, l.cwnd, l.ssthresh, l.slow}, l.decreased, l.lastDecrease}
+	}
 	l.ssthresh = max(l.cwnd/2, 2*float64(l.cfg.MSS))
 	l.cwnd = l.floor
 	l.slow = l.ssthresh > l.cwnd
@@ -373,6 +391,21 @@ func (l *LEDBAT) OnSpuriousLoss(now time.Time) {
 	l.undo.valid = false
 	// The decrease never happened: a real loss right after may halve.
 	l.decreased = false
+}
+
+// OnSpuriousTimeout restores the window, ssthresh, slow-start state and
+// the time of the last decrease from before the first timeout since the
+// latest ACK (TimeoutUndoer), keeping any growth made since.
+func (l *LEDBAT) OnSpuriousTimeout(now time.Time) {
+	u := l.rtoUndo
+	if !u.valid {
+		return
+	}
+	l.cwnd = l.clamp(max(l.cwnd, u.cwnd))
+	l.ssthresh = max(l.ssthresh, u.ssthresh)
+	l.slow = u.slow
+	l.decreased, l.lastDecrease = u.decreased, u.lastDecrease
+	l.rtoUndo.valid = false
 }
 
 // markDecrease remembers when a multiplicative decrease happened.

@@ -176,6 +176,17 @@ type LEDBATPP struct {
 	// undo is the state before the latest loss halving, while
 	// OnSpuriousLoss may still restore it.
 	undo ppUndo
+	// rtoUndo holds the state before the first timeout since the latest
+	// ACK while OnSpuriousTimeout may still restore it.
+	rtoUndo ppTimeoutUndo
+}
+
+// ppTimeoutUndo is what OnTimeout changes, kept so that a timeout found
+// spurious can be undone (OnSpuriousTimeout).
+type ppTimeoutUndo struct {
+	ppUndo
+	decreased    bool
+	lastDecrease time.Time
 }
 
 // ppUndo is what OnLoss changes, kept so that a halving found spurious
@@ -187,7 +198,10 @@ type ppUndo struct {
 	nextSlowdown   time.Time
 }
 
-var _ Controller = (*LEDBATPP)(nil)
+var (
+	_ Controller    = (*LEDBATPP)(nil)
+	_ TimeoutUndoer = (*LEDBATPP)(nil)
+)
 
 // NewLEDBATPP returns a LEDBAT++ controller in slow start. now starts the
 // base-delay history. It panics if cfg.MSS <= 0.
@@ -282,6 +296,7 @@ func (l *LEDBATPP) updateBaseRTT(rtt time.Duration) {
 // OnAck records the ACK's delay sample and moves the window as the phase
 // requires. An ACK without a delay sample changes nothing (as LEDBAT).
 func (l *LEDBATPP) OnAck(a Ack) {
+	l.rtoUndo.valid = false // the ACK judged any timeout before it
 	if !a.HasDelay {
 		return
 	}
@@ -524,6 +539,9 @@ func (l *LEDBATPP) queueEmpty() bool {
 // own length.
 func (l *LEDBATPP) OnTimeout(now time.Time) {
 	l.undo.valid = false
+	if !l.rtoUndo.valid {
+		l.rtoUndo = ppTimeoutUndo{ppUndo{true, l.cwnd, l.ssthresh, l.phase, l.nextSlowdown}, l.decreased, l.lastDecrease}
+	}
 	base := l.cwnd
 	if l.phase == ppFreeze || l.phase == ppRamp {
 		base = max(base, l.ssthresh)
@@ -539,6 +557,22 @@ func (l *LEDBATPP) OnTimeout(now time.Time) {
 		l.scheduleInitialSlowdown(now)
 	}
 	l.decreased, l.lastDecrease = true, now
+}
+
+// OnSpuriousTimeout restores the window, ssthresh, phase, slowdown
+// schedule and the time of the last decrease from before the first
+// timeout since the latest ACK (TimeoutUndoer), keeping any growth made
+// since.
+func (l *LEDBATPP) OnSpuriousTimeout(now time.Time) {
+	u := l.rtoUndo
+	if !u.valid {
+		return
+	}
+	l.cwnd = l.clamp(max(l.cwnd, u.cwnd))
+	l.ssthresh = max(l.ssthresh, u.ssthresh)
+	l.phase, l.nextSlowdown = u.phase, u.nextSlowdown
+	l.decreased, l.lastDecrease = u.decreased, u.lastDecrease
+	l.rtoUndo.valid = false
 }
 
 // SetMSS changes the size of a full packet, for a connection whose

@@ -66,6 +66,7 @@ func (c *Conn) onAck(now time.Time, h *wire.Header, payloadLen int) {
 		c.applySACK(now, ack, h.SACK, &res)
 	}
 	c.released()
+	c.judgeTimeout(now, &res)
 	if !res.sampleAt.IsZero() && res.sampleTx == res.maxTx && res.maxTx > s.largestAckedTx {
 		// Only when the newest transmission this ACK covers is news and was
 		// a first transmission (Karn's rule). A cumulative ACK that jumps

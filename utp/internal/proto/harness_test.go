@@ -3,6 +3,7 @@ package proto
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -73,6 +74,38 @@ type simHost struct {
 	// onForged then learns whether the Conn it reached admitted it.
 	forged   bool
 	onForged func(e *endpoint, h wire.Header, admitted bool)
+
+	// pausedUntil models a descheduled process (pause): until then its
+	// timers do not fire and the packets that arrive for it wait in held.
+	pausedUntil time.Time
+	held        []heldPacket
+}
+
+// heldPacket is a datagram that arrived while its host was paused.
+type heldPacket struct {
+	from netsim.Addr
+	b    []byte
+}
+
+// paused reports whether the host is descheduled now.
+func (h *simHost) paused() bool { return h.node.Sim().Now().Before(h.pausedUntil) }
+
+// pause deschedules the host for d, as a loaded machine does a process:
+// when it runs again, the timers of es that fell due meanwhile fire
+// first, and then the packets that waited in its socket are read.
+func (h *simHost) pause(d time.Duration, es ...*endpoint) {
+	sim := h.node.Sim()
+	h.pausedUntil = sim.Now().Add(d)
+	sim.Schedule(h.pausedUntil, func() {
+		for _, e := range es {
+			e.onTimer()
+		}
+		held := h.held
+		h.held = nil
+		for _, p := range held {
+			h.deliver(sim.Now(), p.from, p.b)
+		}
+	})
 }
 
 func newSimHost(sim *netsim.Sim, name string) *simHost {
@@ -82,6 +115,10 @@ func newSimHost(sim *netsim.Sim, name string) *simHost {
 }
 
 func (h *simHost) deliver(_ time.Time, from netsim.Addr, b []byte) {
+	if h.paused() {
+		h.held = append(h.held, heldPacket{from, slices.Clone(b)})
+		return
+	}
 	hdr, _, err := wire.Parse(b)
 	if err != nil {
 		return
@@ -147,7 +184,7 @@ func forgedAdmitted(h wire.Header, before Stats, c *Conn) bool {
 }
 
 func (e *endpoint) onTimer() {
-	if e.conn != nil {
+	if e.conn != nil && !e.host.paused() {
 		e.conn.HandleTimeout(e.now())
 		e.pump()
 	}

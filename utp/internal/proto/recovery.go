@@ -56,6 +56,8 @@ type recoveryState struct {
 	reordering bool // reordering seen on this path
 	reoMult    int  // reordering window = minRTT/4 × reoMult
 	calm       int  // episodes since a spurious one
+
+	rto timeoutUndo // a retransmission timeout being judged (rtoundo.go)
 }
 
 // onAcked feeds RACK with one newly acknowledged packet and judges it if
@@ -77,6 +79,7 @@ func (c *Conn) onAcked(now time.Time, seq uint16, p *outPacket, res *ackResult) 
 	if !(p.sends > 1 && rtt < r.minRTT) && p.txID > r.rackTx {
 		r.rackTx, r.rackSentAt, r.rackRTT = p.txID, p.sentAt, rtt
 	}
+	c.timeoutEvidence(now, seq, p, res)
 	if p.lossEpisode != 0 {
 		c.judgeLoss(now, p, res)
 	}

@@ -322,8 +322,38 @@ func TestScriptTimeoutResendsOnePacket(t *testing.T) {
 	tc.advanceToTimer()
 	tc.wantPacket("oldest resent", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: chunks[0]})
 	tc.wantIdle("one packet after a timeout")
+	// The ACK of the retransmission, a round trip later: the send time it
+	// echoes is after the timeout, so the timeout was real (an ACK at once
+	// would have been for the original, and would undo it, rtoundo.go).
+	tc.advance(30 * time.Millisecond)
 	tc.peerAck(tc.s(0))
 	tc.wantPacket("next resent after the ACK", pkt{typ: wire.Data, seq: u16(tc.s(1)), payload: chunks[1]})
+}
+
+// Issue 17, RFC 4015: a timeout whose next ACK was for the originals (it
+// echoes a send time before the timeout: the sender was descheduled, or
+// the ACKs were late) is undone: the window is as before it, and what the
+// timeout queued for resending is not resent.
+func TestScriptSpuriousTimeoutUndone(t *testing.T) {
+	tc := newTestConn(t, roleDialer, withConfig(func(c *Config) { c.PacketSize = 100 }))
+	before := tc.conn.Stats().Window
+	chunks := tc.sendPackets(2, 100)
+	tc.advanceToTimer()
+	tc.wantPacket("oldest resent", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: chunks[0]})
+	if w := tc.conn.Stats().Window; w >= before {
+		t.Fatalf("window %d after the timeout, want below %d", w, before)
+	}
+	tc.peerAck(tc.s(0)) // at once, and echoing a send time before the timeout
+	st := tc.conn.Stats()
+	if st.SpuriousTimeouts != 1 || st.Window < before {
+		t.Fatalf("after an ACK for the originals: %d timeouts undone, window %d; want 1 and at least %d", st.SpuriousTimeouts, st.Window, before)
+	}
+	tc.wantIdle("the second packet is back in flight, not resent")
+	tc.advance(30 * time.Millisecond)
+	tc.peerAck(tc.s(1))
+	if st := tc.conn.Stats(); st.Retransmits != 1 || st.InFlight != 0 {
+		t.Fatalf("%d retransmits, %d bytes in flight after everything was acknowledged; want 1 and 0", st.Retransmits, st.InFlight)
+	}
 }
 
 // BEP 29 / RFC 6817 2.4.2: bytes in flight (headers included) never exceed

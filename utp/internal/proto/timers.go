@@ -159,6 +159,7 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 	c.rtt.Backoff()
 	c.ctrl.OnTimeout(now)
 	c.onTimeoutRecovery()
+	c.noteTimeout(now)
 	s.dupAcks = 0
 	c.pathBlackHole(now)
 	c.pmtu.otherLoss = true
@@ -170,6 +171,7 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 		}
 		p.inFlight = false
 		p.lost = true
+		p.lossEpisode = c.rec.episode // undoTimeout finds it by this
 		s.lostN++
 		if p.probe {
 			c.probeLost(now, p, false)

@@ -1,0 +1,93 @@
+package proto
+
+import (
+	"testing"
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/netsim"
+)
+
+// timeoutPath is issue 17's long path scaled to the simulator: 50 Mbit/s,
+// 100 ms of RTT and a buffer of one BDP, with the default controller
+// (LEDBAT++), as the real-path test runs it.
+func timeoutPath(seed uint64) pairSpec {
+	const rate, rtt = 50e6, 100 * time.Millisecond
+	bdp := int(rate / 8 * rtt.Seconds())
+	return pairSpec{
+		seed: seed, aToB: 1 << 40,
+		link: netsim.LinkConfig{Delay: rtt / 2, Rate: rate, QueueBytes: bdp},
+		back: &netsim.LinkConfig{Delay: rtt / 2},
+		cfg:  Config{SendBufferSize: 16 << 20, RecvBufferSize: 16 << 20},
+	}
+}
+
+// Issue 17: a sender descheduled for longer than its RTO (as on a loaded
+// machine) finds its timer due and the ACKs that came meanwhile waiting
+// in its socket. The timeout fires first and resends the oldest packet;
+// the ACKs then show it was spurious (they were for the originals), and
+// the window is restored rather than slow-started from one packet.
+func TestSpuriousTimeoutUndone(t *testing.T) {
+	skipIfShort(t)
+	spec := timeoutPath(1705)
+	p := newPair(t, spec)
+	start := p.sim.Start()
+	p.sim.RunUntil(start.Add(8 * time.Second))
+	before := p.a.conn.Stats()
+	if before.Timeouts != 0 || before.InFlight < before.Window/2 {
+		t.Fatalf("seed %d: before the pause: %d timeouts, %d bytes in flight of a %d-byte window; want none and a window in use",
+			spec.seed, before.Timeouts, before.InFlight, before.Window)
+	}
+	p.a.host.pause(2*before.RTO, p.a)
+	p.sim.RunUntil(start.Add(8*time.Second + 2*before.RTO + time.Millisecond))
+	after := p.a.conn.Stats()
+	t.Logf("seed %d: window %d before a pause of %v, %d after; timeouts %d (%d undone), retransmits %d",
+		spec.seed, before.Window, 2*before.RTO, after.Window, after.Timeouts, after.SpuriousTimeouts, after.Retransmits-before.Retransmits)
+	if after.Timeouts == 0 {
+		t.Fatalf("seed %d: no timeout fired during a pause of twice the RTO", spec.seed)
+	}
+	if after.SpuriousTimeouts != 1 {
+		t.Errorf("seed %d: %d timeout series undone, want 1", spec.seed, after.SpuriousTimeouts)
+	}
+	if after.Window < before.Window*9/10 {
+		t.Errorf("seed %d: window %d after the spurious timeout, want at least 0.9× the %d before", spec.seed, after.Window, before.Window)
+	}
+	// Only the oldest packet was resent; the rest went back in flight.
+	if n := after.Retransmits - before.Retransmits; n > after.Timeouts {
+		t.Errorf("seed %d: %d packets resent after %d timeouts, want at most one each", spec.seed, n, after.Timeouts)
+	}
+	p.sim.RunUntil(start.Add(12 * time.Second))
+	if p.a.failure != "" || p.b.failure != "" {
+		t.Fatalf("seed %d: %s %s", spec.seed, p.a.failure, p.b.failure)
+	}
+}
+
+// Issue 17: after a real timeout (the path carried nothing for a while)
+// the window grows back by slow start to half what it was (RFC 5681's
+// ssthresh), not by a packet per RTT from the floor: within 20 round
+// trips of the path's return, where linear growth would take hundreds.
+func TestRealTimeoutSlowStartsBack(t *testing.T) {
+	skipIfShort(t)
+	spec := timeoutPath(1706)
+	p := newPair(t, spec)
+	start := p.sim.Start()
+	p.sim.RunUntil(start.Add(8 * time.Second))
+	before := p.a.conn.Stats()
+	p.ab.SetMTU(1) // a blackout: the link carries nothing
+	p.sim.RunUntil(start.Add(9500 * time.Millisecond))
+	p.ab.SetMTU(0)
+	mid := p.a.conn.Stats()
+	p.sim.RunUntil(start.Add(11500 * time.Millisecond))
+	after := p.a.conn.Stats()
+	t.Logf("seed %d: window %d before a 1.5 s blackout, %d after it (%d timeouts, %d undone), %d 2 s later",
+		spec.seed, before.Window, mid.Window, mid.Timeouts, mid.SpuriousTimeouts, after.Window)
+	if mid.Timeouts == 0 || mid.Window >= before.Window/2 || after.SpuriousTimeouts != 0 {
+		t.Fatalf("seed %d: the blackout left %d timeouts (%d undone) and a window of %d of %d; want a real timeout that collapsed it",
+			spec.seed, mid.Timeouts, after.SpuriousTimeouts, mid.Window, before.Window)
+	}
+	if after.Window < before.Window*45/100 {
+		t.Errorf("seed %d: window %d 2 s after the path returned, want at least 0.45× the %d before the timeout", spec.seed, after.Window, before.Window)
+	}
+	if p.a.failure != "" || p.b.failure != "" {
+		t.Fatalf("seed %d: %s %s", spec.seed, p.a.failure, p.b.failure)
+	}
+}
