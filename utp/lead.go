@@ -101,18 +101,26 @@ func (l *lead) init(s *Socket, on bool) {
 		tok:   make(chan struct{}, 1),
 		back:  make(chan struct{}, 1),
 		freed: make(chan struct{}, 1),
-		buf:   make([]byte, maxDatagram),
+		buf:   bufPool.Get().(*[maxDatagram]byte)[:],
 	}
 }
 
 // run is the reader goroutine's work: read while it leads, stand by while
-// a Read leads, until the Socket closes.
+// a Read leads, until the Socket closes. It ends holding the token if a
+// Read does not hold it, and keeps it, as after a failed read: the read
+// buffer then goes back to the pool, for the next Socket. A Read that
+// held it at the end leaves the buffer to the collector.
 func (l *lead) run() {
 	for l.readLed() {
 		if !l.standby() {
-			return
+			if !l.tryTake() {
+				return
+			}
+			break
 		}
 	}
+	bufPool.Put((*[maxDatagram]byte)(l.buf))
+	l.buf = nil
 }
 
 // readLed reads and routes as the reader goroutine while it leads. It

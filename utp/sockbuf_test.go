@@ -1,6 +1,7 @@
 package utp
 
 import (
+	"io"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -17,8 +18,12 @@ func TestHeadersTakeNoWholeDatagramBuffer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		_, a, b := simNet(t)
 		var big atomic.Int32
-		newBig := a.bufs.New
-		a.bufs.New = func() any { big.Add(1); return newBig() } // before a's first packet
+		testGetBuf = func(s *Socket) { // before a's first packet
+			if s == a {
+				big.Add(1)
+			}
+		}
+		defer func() { testGetBuf = nil }()
 		ca, cb := dialAccept(t, a, b)
 		time.Sleep(time.Second) // the confirmation and every ACK
 		ca.Close()
@@ -32,4 +37,28 @@ func TestHeadersTakeNoWholeDatagramBuffer(t *testing.T) {
 			t.Fatalf("the dialer sent %d packets, want its SYN, confirmation and FIN at least", st.PacketsOut)
 		}
 	})
+}
+
+// A closed Socket's reader goroutine gives its 64.5 KiB read buffer back
+// to the package's pool, for the next Socket (a program that opens a
+// Socket per dial would otherwise allocate and clear one per
+// connection): once Close returns, the Socket holds it no more. A
+// connection is used first, so that the reader has read.
+func TestCloseReturnsReadBuffer(t *testing.T) {
+	checkLeaks(t)
+	a, b := listenUDP(t), listenUDP(t)
+	defer b.Close()
+	ca, cb := dialAcceptB(t, a, b)
+	if _, err := ca.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(cb, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	ca.Close()
+	cb.Close()
+	a.Close()
+	if a.lead.buf != nil {
+		t.Fatalf("the closed Socket still holds its %d-byte read buffer", len(a.lead.buf))
+	}
 }

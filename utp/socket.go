@@ -28,14 +28,11 @@ import (
 // progress (handshake.go), and is never held while a connection's lock is
 // taken or while a datagram is sent.
 type Socket struct {
-	pio     packetio.Conn // the network: the PacketConn given, and what it can do
-	share   *windowShare  // the kernel receive buffer, shared among receivers
-	paths   pathCache     // what discovery learned per destination
-	cfg     socketConfig
-	tel     telemetry
-	bufs    sync.Pool // *[maxDatagram]byte
-	small   sync.Pool // *[smallBuf]byte
-	batches sync.Pool // *outBatch
+	pio   packetio.Conn // the network: the PacketConn given, and what it can do
+	share *windowShare  // the kernel receive buffer, shared among receivers
+	paths pathCache     // what discovery learned per destination
+	cfg   socketConfig
+	tel   telemetry
 
 	mu    sync.Mutex
 	conns map[connKey]*Conn
@@ -109,9 +106,6 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		readerDone: make(chan struct{}),
 		resets:     newTokenBucket(cfg.resetsPerSec),
 	}
-	s.bufs.New = func() any { return new([maxDatagram]byte) }
-	s.small.New = func() any { return new([smallBuf]byte) }
-	s.batches.New = func() any { return new(outBatch) }
 	s.pio = packetio.New(pc, packetio.Config{Buffer: cfg.udpBuffer, OnICMPError: s.onICMPError})
 	caps := s.pio.Caps()
 	s.lead.init(s, caps.Wake) // held by the reader goroutine
@@ -143,9 +137,27 @@ func Listen(network, address string, opts ...SocketOption) (*Socket, error) {
 // small (smallBuf) for the datagrams that are headers alone or nearly:
 // ACKs, handshakes, and the header of a DATA packet whose payload stays
 // in the send buffer (PollTransmitView). putBuf tells them apart by
-// capacity.
-func (s *Socket) getBuf() []byte   { return s.bufs.Get().(*[maxDatagram]byte)[:] }
-func (s *Socket) getSmall() []byte { return s.small.Get().(*[smallBuf]byte)[:] }
+// capacity. The pools belong to the package, not to a Socket: a program
+// that opens a Socket per dial would otherwise allocate and clear a
+// 64 KiB buffer for every connection's first datagram.
+var (
+	bufPool   = sync.Pool{New: func() any { return new([maxDatagram]byte) }}
+	smallPool = sync.Pool{New: func() any { return new([smallBuf]byte) }}
+	batchPool = sync.Pool{New: func() any { return new(outBatch) }}
+)
+
+// testGetBuf, when a test sets it, is told of every whole-datagram
+// buffer a Socket takes.
+var testGetBuf func(*Socket)
+
+func (s *Socket) getBuf() []byte {
+	if testGetBuf != nil {
+		testGetBuf(s)
+	}
+	return bufPool.Get().(*[maxDatagram]byte)[:]
+}
+
+func (s *Socket) getSmall() []byte { return smallPool.Get().(*[smallBuf]byte)[:] }
 
 // getSized returns a buffer of the given size, maxDatagram or smallBuf.
 func (s *Socket) getSized(size int) []byte {
@@ -159,14 +171,14 @@ func (s *Socket) getSized(size int) []byte {
 func (s *Socket) putBuf(b []byte) {
 	switch cap(b) {
 	case maxDatagram:
-		s.bufs.Put((*[maxDatagram]byte)(b[:maxDatagram]))
+		bufPool.Put((*[maxDatagram]byte)(b[:maxDatagram]))
 	case smallBuf:
-		s.small.Put((*[smallBuf]byte)(b[:smallBuf]))
+		smallPool.Put((*[smallBuf]byte)(b[:smallBuf]))
 	}
 }
 
-func (s *Socket) getBatch() *outBatch  { return s.batches.Get().(*outBatch) }
-func (s *Socket) putBatch(b *outBatch) { s.batches.Put(b) }
+func (s *Socket) getBatch() *outBatch  { return batchPool.Get().(*outBatch) }
+func (s *Socket) putBatch(b *outBatch) { batchPool.Put(b) }
 
 // canonical writes IPv4 addresses in their 4-byte form. net.UDPAddr
 // often holds IPv4 as IPv4-mapped IPv6 (net.ParseIP does), a dual-stack

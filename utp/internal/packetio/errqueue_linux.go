@@ -35,14 +35,18 @@ type errQueue struct {
 	err    error
 }
 
-// enable asks the kernel to queue ICMP errors on the socket of rc.
-func (q *errQueue) enable(rc syscall.RawConn) {
+// enable asks the kernel to queue ICMP errors on the socket of rc, whose
+// family is domain (-1: unknown).
+func (q *errQueue) enable(rc syscall.RawConn, domain int) {
 	ok := false
 	_ = rc.Control(func(fd uintptr) {
-		// One of the two applies, by the socket's family; an IPv6
-		// socket carrying IPv4-mapped traffic gets IPv4's errors too.
+		// IPv4's applies to an IPv4 socket, and to an IPv6 socket
+		// carrying IPv4-mapped traffic, which takes IPv6's too; an IPv4
+		// socket refuses IPv6's, so it is not asked.
 		ok = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVERR, 1) == nil
-		ok = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVERR, 1) == nil || ok
+		if domain != unix.AF_INET {
+			ok = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVERR, 1) == nil || ok
+		}
 	})
 	if ok {
 		q.rc = rc

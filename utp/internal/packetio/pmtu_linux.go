@@ -17,16 +17,16 @@ import (
 // IP_PMTUDISC_PROBE sets DF but ignores the path MTU the kernel learned
 // from ICMP, so sends fail with EMSGSIZE only above the local link's MTU
 // and probes above a learned value still go out (RFC 8899 does not trust
-// ICMP alone). A dual-stack socket takes both families' options. It
-// reports whether DF is set for the socket's family.
-func setDontFragment(rc syscall.RawConn) bool {
+// ICMP alone). A dual-stack socket takes both families' options. domain
+// is the socket's family (-1: unknown, and nothing is set). It reports
+// whether DF is set for the socket's family.
+func setDontFragment(rc syscall.RawConn, domain int) bool {
+	if domain < 0 {
+		return false
+	}
 	ok := false
 	_ = rc.Control(func(fd uintptr) {
 		f := int(fd)
-		domain, err := unix.GetsockoptInt(f, unix.SOL_SOCKET, unix.SO_DOMAIN)
-		if err != nil {
-			return
-		}
 		v4 := unix.SetsockoptInt(f, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_PROBE) == nil
 		if domain == unix.AF_INET {
 			ok = v4

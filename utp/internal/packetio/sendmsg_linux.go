@@ -37,13 +37,10 @@ type vecScratch struct {
 	fn  func(fd uintptr) bool // sc.sendmsg, bound once
 }
 
-// newVecSender returns a sender for the socket of rc, or nil if its
-// address family cannot be read.
-func newVecSender(rc syscall.RawConn, gso *atomic.Bool) *vecSender {
-	domain, serr := 0, error(nil)
-	if err := rc.Control(func(fd uintptr) {
-		domain, serr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN)
-	}); err != nil || serr != nil {
+// newVecSender returns a sender for the socket of rc, whose address
+// family is domain, or nil if that could not be read (-1).
+func newVecSender(rc syscall.RawConn, gso *atomic.Bool, domain int) *vecSender {
+	if domain < 0 {
 		return nil
 	}
 	v := &vecSender{rc: rc, inet6: domain == unix.AF_INET6, gso: gso}

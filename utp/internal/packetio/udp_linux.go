@@ -36,18 +36,22 @@ func (o *udpOS) enable(u *net.UDPConn, cfg Config, caps *Caps) {
 		return
 	}
 	o.raw = newRawReader(rc)
+	domain := -1 // the socket's family, read once for the options below
 	_ = rc.Control(func(fd uintptr) {
+		if d, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN); err == nil {
+			domain = d
+		}
 		// The option is readable exactly when the kernel knows it.
 		if _, err := unix.GetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_SEGMENT); err == nil {
 			o.gso.Store(true)
 		}
 		o.gro = unix.SetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_GRO, 1) == nil
 	})
-	o.errq.enable(rc)
+	o.errq.enable(rc, domain)
 	o.onICMP = cfg.OnICMPError
-	o.vec = newVecSender(rc, &o.gso)
+	o.vec = newVecSender(rc, &o.gso, domain)
 	caps.Gather = o.vec != nil
-	caps.DontFragment = setDontFragment(rc)
+	caps.DontFragment = setDontFragment(rc, domain)
 	caps.Wake = true
 }
 
