@@ -196,7 +196,11 @@ func bulkOn(p *pair, im impl, r *result, size int64, limit time.Duration, drops 
 	if uc, ok := c.(*utp.Conn); ok && debugStats {
 		fmt.Fprintf(os.Stderr, "%+v\n", uc.Stats())
 		fmt.Fprintf(os.Stderr, "srv socket %+v\n", p.srv.(ours).Stats())
-		fmt.Fprintf(os.Stderr, "cli socket %+v\n", p.cli.(nsEndpoint).endpoint.(ours).Stats())
+		cli := p.cli
+		if ns, ok := cli.(nsEndpoint); ok { // veth: the client runs in a namespace
+			cli = ns.endpoint
+		}
+		fmt.Fprintf(os.Stderr, "cli socket %+v\n", cli.(ours).Stats())
 	}
 	c.Close()
 	if err == nil {

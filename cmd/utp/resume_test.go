@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -94,9 +95,12 @@ func TestKilledAndResumed(t *testing.T) {
 		if sig != syscall.SIGKILL && v.code == 128+int(sig) && !strings.Contains(o.stderr, "peer aborted") {
 			t.Fatalf("run %d: the %s interrupted (exit %d) but its peer did not say so: %s", run, vname, v.code, o.stderr)
 		}
-		recv = start(t, utpCmd(t, nil, recvArgs...))
+		// The rerun is not interrupted, so it needs no short idle
+		// timeout: 1 s without progress happens on a busy machine (CI
+		// failed a rerun so), and 10 s still ends a rerun that hangs.
+		recv = start(t, utpCmd(t, nil, patient(recvArgs)...))
 		recv.waitFor(t, "waiting for a file")
-		s, r := runUTP(t, nil, sendArgs...), wait(t, recv)
+		s, r := runUTP(t, nil, patient(sendArgs)...), wait(t, recv)
 		if s.code != 0 || r.code != 0 {
 			t.Fatalf("run %d: the rerun failed: send %d (%s), recv %d (%s)", run, s.code, s.stderr, r.code, r.stderr)
 		}
@@ -118,4 +122,15 @@ func TestKilledAndResumed(t *testing.T) {
 	if resumed == 0 {
 		t.Fatalf("no run resumed (%d interrupted)", killed)
 	}
+}
+
+// patient returns args with its --idle-timeout raised to 10 s.
+func patient(args []string) []string {
+	out := slices.Clone(args)
+	for i := range out[:len(out)-1] {
+		if out[i] == "--idle-timeout" {
+			out[i+1] = "10s"
+		}
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package proto
 
 import (
+	"math/bits"
 	"time"
 
 	"github.com/inet256/go-utp/v2/utp/internal/wire"
@@ -170,7 +171,17 @@ const minSendLimit = 64 << 10
 // fresh memory took most of their CPU time. Linux sizes TCP's send buffer
 // the same way (tcp_sndbuf_expand: about twice the congestion window).
 func (c *Conn) sendLimit() int {
-	want := 2*c.sendWindow() + c.maxPayload() + wire.HeaderSize
+	w, pkt := c.sendWindow(), c.maxPayload()+wire.HeaderSize
+	want := 2*w + pkt
+	// The ring's buffer is a power of two (byteRing.grow): a limit just
+	// past one (twice a power-of-two window, plus a packet) would double
+	// the memory the ring walks through, for a packet's worth of bytes.
+	// On loopback, where the window reaches the Socket's share of the
+	// kernel buffer (a power of two), that doubling cost bulk transfers
+	// a third of their CPU (docs/performance.md).
+	if p := 1 << (bits.Len(uint(want)) - 1); want-p <= p/8 && p >= w+pkt {
+		want = p
+	}
 	return min(c.cfg.SendBufferSize, max(want, minSendLimit))
 }
 
