@@ -104,11 +104,15 @@ func (s *Socket) route(in *inbox, b []byte, from source, now time.Time) {
 	s.stats.packetsIn.Add(1)
 	s.stats.bytesIn.Add(uint64(len(b)))
 	c := s.lookup(from, &h)
-	if c != nil && h.Type == wire.Syn && !c.m.SameSyn(h) {
+	if c != nil && h.Type == wire.Syn && (!c.m.SameSyn(h) || c.timeWaiting.Load()) {
 		// A new connection reusing the id of an old one (in TIME-WAIT, or
 		// one whose peer restarted): with 16-bit ids and many short
 		// connections this is routine. The new SYN wins, as TCP lets a SYN
-		// reopen a TIME-WAIT connection (RFC 6191).
+		// reopen a TIME-WAIT connection (RFC 6191). In TIME-WAIT even a
+		// SYN like the old one's is new: the old dialer is past its
+		// handshake, and a new one that forgot the old connection draws
+		// its id and sequence number again once in 65,536 reuses, which
+		// taken for a repeat would get the old connection's reply.
 		in.flush(now)
 		c.step(func(now time.Time, m *proto.Conn) { m.Drop(now) }) // leaves the table
 		c = nil
