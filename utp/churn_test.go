@@ -2,6 +2,7 @@ package utp
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"io"
 	"math/rand/v2"
@@ -259,5 +260,59 @@ func TestSimDialRepeatsSynOfTimeWait(t *testing.T) {
 		if isns[0] != isns[1] {
 			t.Fatalf("the dials drew initial sequence numbers %d and %d, not the same", isns[0], isns[1])
 		}
+	})
+}
+
+// A dial that finds every connection id toward its peer held by an open
+// connection waits for one to leave, instead of failing at once with "no
+// free connection id": with one id, a second dial stays pending while the
+// first connection is open, connects once it has closed, and a third,
+// whose context ends first, reports the context's error.
+func TestSimDialWaitsForFreeID(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		_, a, b := simNet(t, withDialIDs(1))
+		served := serveEcho(b)
+		defer served()
+		defer b.Close()
+		first, err := a.DialUTP(context.Background(), b.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		short, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if _, err := a.DialUTP(short, b.Addr()); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("a dial whose context ends while the only id is held: %v, want context.DeadlineExceeded", err)
+		}
+		type dialed struct {
+			c   *Conn
+			err error
+		}
+		second := make(chan dialed, 1)
+		go func() {
+			c, err := a.DialUTP(context.Background(), b.Addr())
+			second <- dialed{c, err}
+		}()
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		select {
+		case d := <-second:
+			t.Fatalf("the second dial returned while the only id was held: %v, %v", d.c, d.err)
+		default:
+		}
+		first.Close()
+		d := <-second
+		if d.err != nil {
+			t.Fatalf("the second dial, after the first connection closed: %v", d.err)
+		}
+		d.c.SetDeadline(time.Now().Add(30 * time.Second))
+		msg := make([]byte, 4<<10) // what serveEcho echoes
+		if _, err := d.c.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(d.c, msg); err != nil {
+			t.Fatal(err)
+		}
+		d.c.Close()
 	})
 }

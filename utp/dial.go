@@ -16,7 +16,9 @@ import (
 // completes, the peer refuses (ErrConnRefused), ctx ends, or after 39 s
 // (ErrTimedOut). Each connection id gets SYNs at 0 and 1 s; every 3 s the
 // dial starts over with a fresh id, because libutp never re-sends a lost
-// reply to a repeated SYN.
+// reply to a repeated SYN. When every connection id toward addr is held
+// by a connection that is open or still closing, the dial waits for one
+// to be freed (within the same bounds) rather than fail.
 func (s *Socket) DialContext(ctx context.Context, addr net.Addr) (net.Conn, error) {
 	c, err := s.DialUTP(ctx, addr)
 	if err != nil {
@@ -36,6 +38,12 @@ func (s *Socket) DialUTP(ctx context.Context, addr net.Addr) (*Conn, error) {
 	deadline := time.Now().Add(dialBudget)
 	for {
 		c, err := s.newDialer(addr, s.pathFor(s.sourceOf(addr), time.Now()))
+		if err == errNoFreeID {
+			err = s.awaitFreeID(ctx, addr, deadline)
+			if err == nil {
+				continue
+			}
+		}
 		if err != nil {
 			return nil, opErr(err)
 		}
@@ -117,7 +125,62 @@ func (s *Socket) newDialer(addr net.Addr, path pathInfo) (*Conn, error) {
 			return c, err
 		}
 	}
-	return nil, errors.New("no free connection id for this peer")
+	return nil, errNoFreeID
+}
+
+// errNoFreeID: every connection id toward the peer is held by a
+// connection that is open or still closing (none in TIME-WAIT to take
+// over).
+var errNoFreeID = errors.New("no free connection id for this peer")
+
+// idRecheck is how often a dial waiting for a free id looks again.
+const idRecheck = 50 * time.Millisecond
+
+// awaitFreeID waits, when every id toward addr is held, until one of our
+// connections to addr leaves the Socket: a closing connection frees its
+// id within its linger, so the dial waits for that rather than fail (a
+// client churning through short connections to one peer otherwise fails
+// dials while its ids are still closing). It returns errNoFreeID when no
+// connection to addr is left to wait for, and ends with ctx, the dial's
+// deadline or the Socket.
+func (s *Socket) awaitFreeID(ctx context.Context, addr net.Addr, deadline time.Time) error {
+	left := s.anyConnTo(addr)
+	if left == nil {
+		return errNoFreeID
+	}
+	budget := time.NewTimer(time.Until(deadline))
+	defer budget.Stop()
+	// A connection that enters TIME-WAIT meanwhile frees its id for a
+	// takeover (newDialer) without leaving the table, and has no signal
+	// for it: look again after a short while too.
+	again := time.NewTimer(idRecheck)
+	defer again.Stop()
+	select {
+	case <-left:
+		return nil
+	case <-again.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-budget.C:
+		return ErrTimedOut
+	case <-s.done:
+		return s.closedErr()
+	}
+}
+
+// anyConnTo returns the Done channel of one of our connections to addr
+// in the table, or nil if there is none.
+func (s *Socket) anyConnTo(addr net.Addr) <-chan struct{} {
+	key := s.keyOf(addr, 0)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, c := range s.conns {
+		if k.ap == key.ap && k.addr == key.addr {
+			return c.left
+		}
+	}
+	return nil
 }
 
 // registerDialer registers a dialer under a random free id, or, given
