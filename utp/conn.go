@@ -101,6 +101,7 @@ func newConn(s *Socket, raddr net.Addr, key connKey, m *proto.Conn, now time.Tim
 		closed:    make(chan struct{}),
 		left:      make(chan struct{}),
 	}
+	m.SetBuffers(ringLender{c})
 	return c
 }
 

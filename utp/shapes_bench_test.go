@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -154,7 +155,9 @@ func BenchmarkSocketOpenClose(b *testing.B) {
 
 // BenchmarkChurn is issue 12's churn as a benchmark: 16 goroutines dial
 // one peer, echo 4 KiB and close, b.N connections in all, through one
-// shared client Socket, beside TCP.
+// shared client Socket, beside TCP. cpu-µs/conn is the process's CPU
+// (user and system, both ends) per connection, from getrusage: the
+// figure to compare, since the rate follows the machine's load.
 func BenchmarkChurn(b *testing.B) {
 	for _, tr := range transports {
 		b.Run(tr.name, func(b *testing.B) {
@@ -163,6 +166,7 @@ func BenchmarkChurn(b *testing.B) {
 			var next atomic.Int64
 			var wg sync.WaitGroup
 			b.ResetTimer()
+			cpu0 := processCPU(b)
 			for range 16 {
 				wg.Go(func() {
 					msg := make([]byte, 4<<10)
@@ -179,7 +183,18 @@ func BenchmarkChurn(b *testing.B) {
 				})
 			}
 			wg.Wait()
+			cpu := processCPU(b) - cpu0
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "conns/s")
+			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/conn")
 		})
 	}
+}
+
+// processCPU is the user and system CPU time the process has used.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -56,17 +56,27 @@ func (c *Conn) armShrink(now time.Time) {
 }
 
 // shrink gives back the buffers of a quiet connection; they grow again by
-// doubling when it is busy again.
+// doubling when it is busy again. Quiet, nothing is in flight, so no
+// datagram the connection still has to send refers to the send ring: a
+// Buffers may lend it to another connection.
 func (c *Conn) shrink() {
 	if !c.quiet() {
 		return
 	}
-	c.snd.ring.buf = nil
-	c.rcv.ring.buf = nil
+	c.snd.ring.release()
+	c.rcv.ring.release()
 	c.rcv.reorder = nil
 	c.rcv.sackBuf = nil
 	c.initRecvSpace()
 	if len(c.snd.out) > minOut {
 		c.snd.out = make([]outPacket, minOut)
 	}
+}
+
+// SetBuffers makes the rings take their buffers from b, and give them back
+// when the connection finishes, shrinks or closes. A connection that never
+// calls it allocates them and leaves them to the GC.
+func (c *Conn) SetBuffers(b Buffers) {
+	c.snd.ring.pool = b
+	c.rcv.ring.pool = b
 }

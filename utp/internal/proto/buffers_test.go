@@ -1,6 +1,8 @@
 package proto
 
 import (
+	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +75,74 @@ func TestTimeWaitShrinksWithoutTimer(t *testing.T) {
 	}
 	if got, want := tc.conn.NextDeadline(), tc.conn.TimeWaitEnd(); !got.Equal(want) {
 		t.Fatalf("NextDeadline %v, want TIME-WAIT's end %v", got.Sub(scriptEpoch), want.Sub(scriptEpoch))
+	}
+}
+
+// poisonBuffers is a Buffers that hands out buffers given back before,
+// most recent first, after filling them with a poison byte: a ring that
+// read bytes it never wrote, or used a buffer after giving it back, would
+// show them in a byte-exact transfer. It fails the test on a buffer given
+// back twice or never lent.
+type poisonBuffers struct {
+	t                  testing.TB
+	free               [][]byte
+	lent               map[*byte]bool
+	gets, reused, puts int
+}
+
+func (p *poisonBuffers) Get(n int) []byte {
+	p.gets++
+	for i := len(p.free) - 1; i >= 0; i-- {
+		if b := p.free[i]; len(b) == n {
+			p.free = slices.Delete(p.free, i, i+1)
+			p.reused++
+			p.lent[&b[0]] = true
+			return b
+		}
+	}
+	b := bytes.Repeat([]byte{0xEE}, n)
+	p.lent[&b[0]] = true
+	return b
+}
+
+func (p *poisonBuffers) Put(b []byte) {
+	if !p.lent[&b[0]] {
+		p.t.Fatalf("a buffer of %d bytes given back that is not lent (twice?)", len(b))
+	}
+	delete(p.lent, &b[0])
+	p.puts++
+	for i := range b {
+		b[i] = 0xEE
+	}
+	p.free = append(p.free, b)
+}
+
+// Rings lent by a Buffers go back to it when a connection finishes, and
+// may be lent to the next connection: request-response exchanges over a
+// lossy path, one after another from one pool, arrive byte-exact, and
+// every connection ends holding no ring.
+func TestRingsGoBackToBuffers(t *testing.T) {
+	pool := &poisonBuffers{t: t, lent: map[*byte]bool{}}
+	link := netsim.LinkConfig{Delay: 5 * time.Millisecond, Rate: 20e6, QueueBytes: 64 << 10, Loss: 0.02}
+	for seed := uint64(1); seed <= 12; seed++ {
+		spec := pairSpec{seed: seed, link: link, aToB: 4 << 10, bToA: 4 << 10, buffers: pool, checkInvar: true}
+		if seed%4 == 0 {
+			spec.aToB, spec.bToA = 300<<10, 100<<10 // rings grow
+		}
+		p := newPair(t, spec)
+		p.run(5 * time.Minute)
+		if err := p.verify(spec); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		p.sim.RunFor(time.Minute) // past TIME-WAIT
+		for _, e := range []*endpoint{p.a, p.b} {
+			if e.conn.snd.ring.buf != nil || e.conn.rcv.ring.buf != nil {
+				t.Errorf("seed %d: %s ended holding rings of %d and %d bytes", seed, e.name, len(e.conn.snd.ring.buf), len(e.conn.rcv.ring.buf))
+			}
+		}
+	}
+	t.Logf("%d rings lent (%d of them given back before), %d given back", pool.gets, pool.reused, pool.puts)
+	if pool.reused == 0 {
+		t.Fatal("no ring was lent twice: the test shows nothing")
 	}
 }

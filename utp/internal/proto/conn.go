@@ -367,6 +367,7 @@ func (c *Conn) fail(err error) {
 	c.events.set(EventReadable)
 	c.events.set(EventWritable)
 	c.timers = timerTable{}
+	c.releaseClosed()
 }
 
 // Reset aborts the connection: one RESET is sent and the Conn closes with

@@ -29,6 +29,7 @@ type endpoint struct {
 	node    *netsim.Node
 	peer    netsim.Addr
 	cfg     Config
+	buffers Buffers // lends the rings, if not nil
 	conn    *Conn
 	timer   *netsim.Timer
 	buf     []byte
@@ -140,12 +141,14 @@ func (h *simHost) deliver(_ time.Time, from netsim.Addr, b []byte) {
 		h.conns[id] = e
 		e.trace("recv", b)
 		e.conn = Accept(e.now(), e.cfg, hdr, e.isn)
+		e.lendRings()
 		e.pump()
 	case e != nil && e.conn.Closed() && !e.conn.Confirmed() && hdr.Type == wire.Syn:
 		// An acceptor dropped for want of proof (amplify.go): the
 		// dialer's next SYN opens the connection anew, as a Socket does.
 		e.trace("recv", b)
 		e.conn = Accept(e.now(), e.cfg, hdr, e.isn+1)
+		e.lendRings()
 		e.pump()
 	case e == nil || e.conn.Closed():
 		if e != nil {
@@ -341,6 +344,7 @@ type pairSpec struct {
 	skewB       float64
 	checkInvar  bool
 	onSetup     func(p *pair)
+	buffers     Buffers // lends both ends their rings, if not nil
 }
 
 type pair struct {
@@ -376,7 +380,7 @@ func newFlow(t testing.TB, a, b *simHost, spec pairSpec, suffix string) (*endpoi
 	mk := func(h *simHost, peer *simHost, name string, salt byte) *endpoint {
 		e := &endpoint{t: t, name: name + suffix, host: h, node: h.node, peer: peer.node.Addr(), cfg: spec.cfg,
 			isn: uint16(rng.Uint32()), recvID: uint16(rng.Uint32()),
-			invariants: spec.checkInvar, sendSalt: salt, recvSalt: salt ^ 0xff}
+			invariants: spec.checkInvar, sendSalt: salt, recvSalt: salt ^ 0xff, buffers: spec.buffers}
 		e.buf = make([]byte, 64<<10+512)
 		e.wbuf = make([]byte, 64<<10)
 		e.rbuf = make([]byte, 48<<10)
@@ -408,7 +412,15 @@ func (e *endpoint) dial() {
 	}
 	e.host.conns[e.recvID] = e
 	e.conn = Dial(e.now(), e.cfg, e.recvID, e.isn)
+	e.lendRings()
 	e.pump()
+}
+
+// lendRings has the pair's Buffers, if any, lend the new Conn its rings.
+func (e *endpoint) lendRings() {
+	if e.buffers != nil {
+		e.conn.SetBuffers(e.buffers)
+	}
 }
 
 // run simulates until both ends have closed, a failure, or the limit.

@@ -8,6 +8,36 @@ type byteRing struct {
 	base  uint64
 	end   uint64
 	limit int
+	pool  Buffers // where buffers come from and go back to; nil: make and the GC
+}
+
+// Buffers lends ring buffers to connections and takes them back, so that
+// a Socket opening and closing connections fast reuses warm memory rather
+// than faulting in and zeroing fresh pages and collecting the old ones.
+// Get returns a buffer of exactly n bytes (a power of two), of any
+// content; Put takes one back that no connection uses any more. The IO
+// layer implements it (it may be shared by many connections at once);
+// the protocol core only calls it.
+type Buffers interface {
+	Get(n int) []byte
+	Put(b []byte)
+}
+
+func (r *byteRing) alloc(n int) []byte {
+	if r.pool == nil {
+		return make([]byte, n)
+	}
+	return r.pool.Get(n)
+}
+
+// release gives the buffer back to the pool and leaves the ring without
+// one; the ring's offsets stay. The caller knows that nothing refers to
+// the buffer any more: no datagram waiting to be sent holds a view of it.
+func (r *byteRing) release() {
+	if r.pool != nil && r.buf != nil {
+		r.pool.Put(r.buf)
+	}
+	r.buf = nil
 }
 
 func (r *byteRing) len() int  { return int(r.end - r.base) }
@@ -71,8 +101,10 @@ func (r *byteRing) grow(need int) {
 	for size < need {
 		size *= 2
 	}
+	// The old buffer is left to the GC, not given back: a datagram waiting
+	// to be sent may still hold a view of a send ring's bytes.
 	old := r.buf
-	r.buf = make([]byte, size)
+	r.buf = r.alloc(size)
 	if len(old) == 0 {
 		return
 	}

@@ -214,12 +214,25 @@ func (c *Conn) arm(now time.Time) {
 // that connections in TIME-WAIT cost little memory: everything sent was
 // acknowledged and nothing more will be received.
 func (c *Conn) releaseBuffers() {
-	c.snd.ring.buf = nil
-	c.snd.out = make([]outPacket, 1) // nothing is in flight
+	c.snd.ring.release() // our FIN is acknowledged: nothing is in flight
+	c.snd.out = make([]outPacket, 1)
 	c.rcv.reorder = nil
 	c.rcv.sackBuf = nil
 	if c.rcv.ring.len() == 0 {
-		c.rcv.ring.buf = nil
+		c.rcv.ring.release()
+	}
+}
+
+// releaseClosed gives a closed connection's rings back: the send ring
+// once nothing is in flight (a datagram still to be sent may hold a view
+// of unacknowledged bytes: a retransmission, or the RESET's predecessors),
+// the receive ring once nothing is left to read.
+func (c *Conn) releaseClosed() {
+	if c.snd.inUse() == 0 {
+		c.snd.ring.release()
+	}
+	if c.rcv.ring.len() == 0 {
+		c.rcv.ring.release()
 	}
 }
 
