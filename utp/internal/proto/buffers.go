@@ -1,6 +1,10 @@
 package proto
 
-import "time"
+import (
+	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/cc"
+)
 
 // Buffers grow with what a connection holds: the send ring to what the
 // window lets into flight (sendLimit), the receive ring to what waits to
@@ -80,3 +84,33 @@ func (c *Conn) SetBuffers(b Buffers) {
 	c.snd.ring.pool = b
 	c.rcv.ring.pool = b
 }
+
+// spentController stands in for the congestion controller of a connection
+// in TIME-WAIT: everything it sent is acknowledged and it sends nothing
+// more but ACKs, so the controller's state (about a KiB of delay history
+// and filters) is dead weight that a Socket churning short connections
+// holds for every connection in TIME-WAIT, each one growing the heap the
+// next connections are built in. It keeps the figures Stats reports,
+// frozen, and ignores every input.
+type spentController struct {
+	window    int
+	delay     time.Duration
+	slowStart bool
+}
+
+// spend replaces the controller by a spentController of its figures.
+func (c *Conn) spend() {
+	if _, ok := c.ctrl.(*spentController); ok || c.ctrl == nil {
+		return
+	}
+	c.ctrl = &spentController{window: c.ctrl.Window(), delay: c.ctrl.QueuingDelay(), slowStart: c.ctrl.InSlowStart()}
+}
+
+func (*spentController) OnAck(cc.Ack)                    {}
+func (*spentController) OnLoss(time.Time, time.Duration) {}
+func (*spentController) OnSpuriousLoss(time.Time)        {}
+func (*spentController) OnTimeout(time.Time)             {}
+func (*spentController) OnPeerDelay(time.Time, uint32)   {}
+func (s *spentController) Window() int                   { return s.window }
+func (s *spentController) QueuingDelay() time.Duration   { return s.delay }
+func (s *spentController) InSlowStart() bool             { return s.slowStart }

@@ -146,3 +146,29 @@ func TestRingsGoBackToBuffers(t *testing.T) {
 		t.Fatal("no ring was lent twice: the test shows nothing")
 	}
 }
+
+// In TIME-WAIT the congestion controller gives way to a frozen stand-in
+// that keeps what Stats reported, and a retransmitted FIN is still
+// answered.
+func TestTimeWaitSpendsController(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	tc.closeWrite()
+	tc.wantPacket("our FIN", pkt{typ: wire.Fin, seq: u16(tc.s(0))})
+	tc.peerFin(tc.p(0))
+	before := tc.conn.Stats()
+	tc.peerAck(tc.s(0))
+	tc.takeAll()
+	if tc.conn.TimeWaitEnd().IsZero() {
+		t.Fatal("not in TIME-WAIT")
+	}
+	if _, ok := tc.conn.ctrl.(*spentController); !ok {
+		t.Fatalf("controller in TIME-WAIT is %T, want the spent stand-in", tc.conn.ctrl)
+	}
+	after := tc.conn.Stats()
+	if after.Window != before.Window || after.SlowStart != before.SlowStart || after.QueuingDelay != before.QueuingDelay {
+		t.Fatalf("Stats changed: window %d, slow start %v, delay %v before; %d, %v, %v after",
+			before.Window, before.SlowStart, before.QueuingDelay, after.Window, after.SlowStart, after.QueuingDelay)
+	}
+	tc.peerFin(tc.p(0)) // our ACK was lost: the peer sends its FIN again
+	tc.wantPacket("the ACK of the repeated FIN", pkt{typ: wire.State, ack: u16(tc.p(0))})
+}

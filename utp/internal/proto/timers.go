@@ -216,6 +216,7 @@ func (c *Conn) arm(now time.Time) {
 func (c *Conn) releaseBuffers() {
 	c.snd.ring.release() // our FIN is acknowledged: nothing is in flight
 	c.snd.out = make([]outPacket, 1)
+	c.spend()
 	c.rcv.reorder = nil
 	c.rcv.sackBuf = nil
 	if c.rcv.ring.len() == 0 {
