@@ -23,6 +23,9 @@ type udpOS struct {
 	raw  *rawReader  // reads by recvmsg (recvmsg_linux.go)
 	vec  *vecSender  // sends gathered from several buffers (sendmsg_linux.go); nil if not
 	errq errQueue    // the ICMP errors the kernel queues (errqueue_linux.go)
+	// netns is the socket's network namespace, for route lookups
+	// (route_linux.go).
+	netns netnsCookie
 	// onICMP is told of each queued ICMP error; nil: errors are read and
 	// dropped.
 	onICMP func(dst netip.AddrPort, errno syscall.Errno)
@@ -36,6 +39,7 @@ func (o *udpOS) enable(u *net.UDPConn, cfg Config, caps *Caps) {
 		return
 	}
 	o.raw = newRawReader(rc)
+	o.netns.rc = rc
 	domain := -1 // the socket's family, read once for the options below
 	_ = rc.Control(func(fd uintptr) {
 		if d, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN); err == nil {
