@@ -83,14 +83,13 @@ func (rc *routeCache) put(k routeKey, mtu int, now time.Time) {
 // netnsCookie is the network namespace of a socket, read at its first
 // route lookup: most sockets never need it.
 type netnsCookie struct {
-	rc   syscall.RawConn
 	once sync.Once
 	v    uint64 // 0: unknown (before Linux 5.14)
 }
 
-func (n *netnsCookie) get() uint64 {
+func (n *netnsCookie) get(rc syscall.RawConn) uint64 {
 	n.once.Do(func() {
-		_ = n.rc.Control(func(fd uintptr) { n.v = socketNetns(int(fd)) })
+		_ = rc.Control(func(fd uintptr) { n.v = socketNetns(int(fd)) })
 	})
 	return n.v
 }
@@ -115,10 +114,10 @@ var testRouteLookup func()
 // calling thread is in another network namespace than the socket.
 func RouteMTU(c Conn, addr netip.Addr, now time.Time) int {
 	u, ok := c.(*udp)
-	if !ok || u.os.netns.rc == nil {
+	if !ok || u.os.rc == nil {
 		return 0
 	}
-	ns := u.os.netns.get()
+	ns := u.os.netns.get(u.os.rc)
 	if ns == 0 {
 		mtu, _ := lookupRouteMTU(addr, 0)
 		return mtu

@@ -3,6 +3,7 @@ package packetio
 import (
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -18,11 +19,15 @@ import (
 // several buffers by sendmsg, both through the socket's RawConn; the
 // ICMP error queue; and DF on every datagram.
 type udpOS struct {
-	gso  atomic.Bool // sends may carry UDP_SEGMENT; cleared if the kernel refuses
-	gro  bool        // reads may return several datagrams, with their size
-	raw  *rawReader  // reads by recvmsg (recvmsg_linux.go)
-	vec  *vecSender  // sends gathered from several buffers (sendmsg_linux.go); nil if not
-	errq errQueue    // the ICMP errors the kernel queues (errqueue_linux.go)
+	rc syscall.RawConn // the socket, for the options read or set at first need
+	// gso: sends may carry UDP_SEGMENT; probed at the first run to send
+	// (gsoProbe), cleared if the kernel refuses.
+	gso      atomic.Bool
+	gsoProbe sync.Once
+	gro      bool       // reads may return several datagrams, with their size
+	raw      *rawReader // reads by recvmsg (recvmsg_linux.go)
+	vec      *vecSender // sends gathered from several buffers (sendmsg_linux.go); nil if not
+	errq     errQueue   // the ICMP errors the kernel queues (errqueue_linux.go)
 	// netns is the socket's network namespace, for route lookups
 	// (route_linux.go).
 	netns netnsCookie
@@ -38,16 +43,12 @@ func (o *udpOS) enable(u *net.UDPConn, cfg Config, caps *Caps) {
 	if err != nil {
 		return
 	}
+	o.rc = rc
 	o.raw = newRawReader(rc)
-	o.netns.rc = rc
 	domain := -1 // the socket's family, read once for the options below
 	_ = rc.Control(func(fd uintptr) {
 		if d, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN); err == nil {
 			domain = d
-		}
-		// The option is readable exactly when the kernel knows it.
-		if _, err := unix.GetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_SEGMENT); err == nil {
-			o.gso.Store(true)
 		}
 		o.gro = unix.SetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_GRO, 1) == nil
 	})
@@ -59,7 +60,24 @@ func (o *udpOS) enable(u *net.UDPConn, cfg Config, caps *Caps) {
 	caps.Wake = true
 }
 
-func (o *udpOS) gsoOn() bool   { return o.gso.Load() }
+// gsoOn reports whether sends may be segmented. The kernel is asked at
+// the first run of datagrams to send, not when the socket opens: a
+// Socket opened for one short exchange never sends one, and each option
+// call costs about a tenth of opening the socket.
+func (o *udpOS) gsoOn() bool {
+	o.gsoProbe.Do(func() {
+		if o.rc == nil {
+			return
+		}
+		_ = o.rc.Control(func(fd uintptr) {
+			// The option is readable exactly when the kernel knows it.
+			if _, err := unix.GetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_SEGMENT); err == nil {
+				o.gso.Store(true)
+			}
+		})
+	})
+	return o.gso.Load()
+}
 func (o *udpOS) gathers() bool { return o.vec != nil }
 
 // sendGathered sends run from its datagrams' buffers with one sendmsg,
