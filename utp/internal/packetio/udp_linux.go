@@ -78,6 +78,7 @@ func (o *udpOS) gsoOn() bool {
 	})
 	return o.gso.Load()
 }
+
 func (o *udpOS) gathers() bool { return o.vec != nil }
 
 // sendGathered sends run from its datagrams' buffers with one sendmsg,
