@@ -43,13 +43,15 @@ type Socket struct {
 	unproven   unprovenList  // answered SYNs awaiting their dialer's proof; guarded by mu
 	shed       shedSyns      // handshakes shed from unproven, still revivable; guarded by mu
 	acceptSig  chan struct{} // signalled when backlog grows
-	nonUTP     atomic.Pointer[chan datagram] // for ReadFrom; made at first use (nonUTPQueue)
 	done       chan struct{} // closed by Close
 	readerDone chan struct{}
 	closeOnce  sync.Once
 	closeErr   error
 	cause      error      // why the Socket closed itself (its PacketConn failed); guarded by mu, set before done is closed
 	drain      drainState // Shutdown in progress; guarded by mu
+
+	// nonUTP holds datagrams for ReadFrom; made at first use (nonUTPQueue).
+	nonUTP atomic.Pointer[chan datagram]
 
 	lead   lead        // who reads pio: the reader goroutine or a waiting Read
 	waits  timeWaits   // ends of TIME-WAIT, for all connections
