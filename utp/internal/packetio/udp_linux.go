@@ -1,6 +1,7 @@
 package packetio
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -90,20 +91,47 @@ func (o *udpOS) sendGathered(run []Datagram, seg int, to netip.AddrPort) (sent b
 // raiseBuffers asks for n-byte kernel buffers and returns the receive
 // buffer granted (0 if unknown). SO_RCVBUF is capped by
 // net.core.rmem_max (208 KiB by default); SO_RCVBUFFORCE passes the cap
-// when the process has CAP_NET_ADMIN, so it is tried first.
+// when the process has CAP_NET_ADMIN, so it is tried first, unless it
+// was refused before (forceRefused).
 func raiseBuffers(u *net.UDPConn, n int) (granted int) {
 	rc, err := u.SyscallConn()
 	if err != nil {
 		return 0
 	}
 	_ = rc.Control(func(fd uintptr) {
-		if syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, n) != nil {
-			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, n)
-		}
-		if syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUFFORCE, n) != nil {
-			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, n)
-		}
+		setBuffer(int(fd), syscall.SO_RCVBUFFORCE, syscall.SO_RCVBUF, n)
+		setBuffer(int(fd), syscall.SO_SNDBUFFORCE, syscall.SO_SNDBUF, n)
 		granted, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF)
 	})
 	return granted
+}
+
+// forceRefused is set once the kernel refused SO_RCVBUFFORCE or
+// SO_SNDBUFFORCE for want of CAP_NET_ADMIN (EPERM): most programs run
+// without it, and asking again on every socket cost them two system
+// calls of the nine that open one. A program that gains the capability
+// later keeps buffers capped by net.core.rmem_max, as it had them
+// before.
+var forceRefused atomic.Bool
+
+// testForceTry, when a test sets it, is told of every attempt at a
+// FORCE option.
+var testForceTry func()
+
+// setBuffer sets the buffer option force to n, or plain where force is
+// refused.
+func setBuffer(fd, force, plain, n int) {
+	if !forceRefused.Load() {
+		if testForceTry != nil {
+			testForceTry()
+		}
+		err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, force, n)
+		if err == nil {
+			return
+		}
+		if errors.Is(err, syscall.EPERM) {
+			forceRefused.Store(true)
+		}
+	}
+	_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, plain, n)
 }
