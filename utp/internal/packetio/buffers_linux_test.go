@@ -2,7 +2,6 @@ package packetio
 
 import (
 	"net"
-	"os"
 	"runtime"
 	"testing"
 
@@ -14,9 +13,7 @@ import (
 // SO_RCVBUF and SO_SNDBUF alone, and still get their buffers. Needs
 // root, to take the capability from one thread (CI runs as root).
 func TestBufferForceRefusedRemembered(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to drop CAP_NET_ADMIN from a thread")
-	}
+	requireRoot(t, "to drop CAP_NET_ADMIN from a thread")
 	tries := 0
 	testForceTry = func() { tries++ }
 	t.Cleanup(func() {

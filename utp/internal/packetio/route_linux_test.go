@@ -59,9 +59,7 @@ func TestRouteMTUSharedBetweenSockets(t *testing.T) {
 // route, and that a thread outside that namespace gets no answer for it
 // rather than its own namespace's. Needs root (CI runs as root).
 func TestRouteMTUPerNamespace(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create a network namespace")
-	}
+	requireRoot(t, "to create a network namespace")
 	countRouteLookups(t)
 	lo := netip.MustParseAddr("127.0.0.1")
 	now := time.Unix(1000, 0)
@@ -111,6 +109,14 @@ func TestRouteMTUPerNamespace(t *testing.T) {
 	}
 	if got := RouteMTU(root, lo, now); got != rootMTU {
 		t.Errorf("root namespace's route MTU %d after the namespace's lookups, want %d", got, rootMTU)
+	}
+}
+
+// requireRoot skips a test that needs root for why; CI runs as root.
+func requireRoot(t *testing.T, why string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root " + why)
 	}
 }
 
