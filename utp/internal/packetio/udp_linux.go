@@ -48,9 +48,7 @@ func (o *udpOS) enable(u *net.UDPConn, cfg Config, caps *Caps) {
 	o.raw = newRawReader(rc)
 	domain := -1 // the socket's family, read once for the options below
 	_ = rc.Control(func(fd uintptr) {
-		if d, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN); err == nil {
-			domain = d
-		}
+		domain = family(u, int(fd))
 		o.gro = unix.SetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_GRO, 1) == nil
 	})
 	o.errq.enable(rc, domain)
@@ -59,6 +57,29 @@ func (o *udpOS) enable(u *net.UDPConn, cfg Config, caps *Caps) {
 	caps.Gather = o.vec != nil
 	caps.DontFragment = setDontFragment(rc, domain)
 	caps.Wake = true
+}
+
+// family returns the address family of u, whose descriptor is fd, as
+// the net package recorded it at bind time: its local address holds a
+// 4-byte IP exactly for an AF_INET socket (getsockname's sockaddr_in),
+// a 16-byte one for AF_INET6, dual-stack and IPv4-mapped binds
+// included. That saves a Socket one getsockopt(SO_DOMAIN) of the nine
+// calls that open it; the kernel is asked when the address does not
+// tell. -1: unknown.
+func family(u *net.UDPConn, fd int) int {
+	if a, ok := u.LocalAddr().(*net.UDPAddr); ok && a != nil {
+		switch len(a.IP) {
+		case net.IPv4len:
+			return unix.AF_INET
+		case net.IPv6len:
+			return unix.AF_INET6
+		}
+	}
+	d, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN)
+	if err != nil {
+		return -1
+	}
+	return d
 }
 
 // gsoOn reports whether sends may be segmented. The kernel is asked at
