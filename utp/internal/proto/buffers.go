@@ -60,9 +60,9 @@ func (c *Conn) armShrink(now time.Time) {
 }
 
 // shrink gives back the buffers of a quiet connection; they grow again by
-// doubling when it is busy again. Quiet, nothing is in flight, so no
-// datagram the connection still has to send refers to the send ring: a
-// Buffers may lend it to another connection.
+// doubling when it is busy again. Quiet, nothing is in flight, so the
+// send ring's bytes are not needed again (Buffers says when another
+// connection may have them).
 func (c *Conn) shrink() {
 	if !c.quiet() {
 		return

@@ -15,9 +15,14 @@ type byteRing struct {
 // a Socket opening and closing connections fast reuses warm memory rather
 // than faulting in and zeroing fresh pages and collecting the old ones.
 // Get returns a buffer of exactly n bytes (a power of two), of any
-// content; Put takes one back that no connection uses any more. The IO
-// layer implements it (it may be shared by many connections at once);
-// the protocol core only calls it.
+// content; Put takes one back that the connection no longer uses. A
+// datagram the connection made earlier (PollTransmitView) and the IO
+// layer has not sent yet may still hold a view of a send ring's buffer
+// given back (a retransmission of bytes acknowledged meanwhile), so an
+// implementation lends it again only once it knows that no such datagram
+// waits (package utp's checks the connection's send queue). The IO layer
+// implements it (it may be shared by many connections at once); the
+// protocol core only calls it.
 type Buffers interface {
 	Get(n int) []byte
 	Put(b []byte)
@@ -31,8 +36,8 @@ func (r *byteRing) alloc(n int) []byte {
 }
 
 // release gives the buffer back to the pool and leaves the ring without
-// one; the ring's offsets stay. The caller knows that nothing refers to
-// the buffer any more: no datagram waiting to be sent holds a view of it.
+// one; the ring's offsets stay. The caller knows that the connection will
+// not read the bytes again: nothing in flight, or nothing left to read.
 func (r *byteRing) release() {
 	if r.pool != nil && r.buf != nil {
 		r.pool.Put(r.buf)
