@@ -32,6 +32,15 @@ func (s *sim) Read(buf []byte) (n, seg int, from Addr, err error) {
 	return n, seg, Addr{Net: addr}, nil
 }
 
+// TryRead reads as Read does while netsim has a datagram queued; the one
+// reader is the only one to take them, so the read does not wait.
+func (s *sim) TryRead(buf []byte) (n, seg int, from Addr, err error) {
+	if s.pc.Queued() == 0 {
+		return 0, 0, Addr{}, ErrWouldBlock
+	}
+	return s.Read(buf)
+}
+
 // Send sends each datagram with one WriteTo, flattened into a scratch
 // buffer as a gathered sendmsg would gather it; a run of several counts
 // as one segmented send, as on Linux.
@@ -52,6 +61,6 @@ func (s *sim) Send(to Addr, ds []Datagram) (r SendResult) {
 func (s *sim) WriteTo(p []byte, addr net.Addr) (int, error) { return s.pc.WriteTo(p, addr) }
 func (s *sim) Wake()                                        { s.wake() }
 func (s *sim) AddrOf(addr net.Addr) Addr                    { return Addr{Net: addr} }
-func (s *sim) Caps() Caps                                   { return Caps{Gather: true, Wake: true} }
+func (s *sim) Caps() Caps                                   { return Caps{Gather: true, Wake: true, TryRead: true} }
 func (s *sim) LocalAddr() net.Addr                          { return s.pc.LocalAddr() }
 func (s *sim) Close() error                                 { return s.close() }

@@ -53,6 +53,7 @@ func (o *udpOS) enable(u *net.UDPConn, cfg Config, caps *Caps) {
 	caps.Gather = o.vec != nil
 	caps.DontFragment = setDontFragment(rc, domain)
 	caps.Wake = true
+	caps.TryRead = true
 }
 
 func (o *udpOS) gsoOn() bool   { return o.gso.Load() }

@@ -344,10 +344,10 @@ func (c *Conn) poll(now time.Time, buf []byte, view bool) (n int, tail [2][]byte
 
 // pollAck writes a bare ACK or keepalive if one is due.
 func (c *Conn) pollAck(now time.Time, buf []byte, tail [2][]byte) (int, [2][]byte, bool) {
-	if c.rcv.ackNow || c.keepalivePending {
+	if c.rcv.ackNow || c.keepalivePending || c.ackReleased() {
 		typ := wire.State
 		n := c.finishControl(now, buf, typ)
-		if c.keepalivePending && !c.rcv.ackNow {
+		if c.keepalivePending && !c.rcv.ackNow && !c.rcv.ackDue {
 			// libutp's keepalive: a STATE acking one less than we have,
 			// which the peer ignores as an old ACK.
 			putAckNr(buf, c.rcv.ackNr-1)
