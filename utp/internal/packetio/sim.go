@@ -14,6 +14,9 @@ type Coalescer interface {
 	// from the same sender, each no longer than the first; seg is the
 	// first's length when more than one was read, else 0.
 	ReadCoalesced(p []byte) (n, seg int, from net.Addr, err error)
+	// Queued is how many datagrams wait to be read: with one reader, a
+	// read that sees one does not wait (TryRead).
+	Queued() int
 }
 
 // coalescer, if set, tells whether a PacketConn is a Coalescer. Package
@@ -71,7 +74,7 @@ func (s *sim) Read(buf []byte) (n, seg int, from Addr, err error) {
 	return n, seg, Addr{Net: addr}, nil
 }
 
-// TryRead reads as Read does while netsim has a datagram queued; the one
+// TryRead reads as Read does while a datagram is queued; the one
 // reader is the only one to take them, so the read does not wait.
 func (s *sim) TryRead(buf []byte) (n, seg int, from Addr, err error) {
 	if s.pc.Queued() == 0 {

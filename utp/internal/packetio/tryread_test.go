@@ -1,9 +1,11 @@
-package packetio
+package packetio_test
 
 import (
 	"errors"
 	"testing"
 	"testing/synctest"
+
+	"github.com/inet256/go-utp/v2/utp/internal/packetio"
 )
 
 // TryRead never waits: an empty endpoint answers ErrWouldBlock; one with
@@ -16,15 +18,15 @@ func TestTryRead(t *testing.T) {
 			body := func(t *testing.T, wait func()) {
 				c, send := open()
 				defer c.Close()
-				buf := make([]byte, MaxDatagram)
-				if _, _, _, err := c.TryRead(buf); !errors.Is(err, ErrWouldBlock) {
+				buf := make([]byte, packetio.MaxDatagram)
+				if _, _, _, err := c.TryRead(buf); !errors.Is(err, packetio.ErrWouldBlock) {
 					t.Fatalf("TryRead of an empty endpoint: %v, want ErrWouldBlock", err)
 				}
 				send([]byte("xy"))
 				wait()
 				n, _, _, err := c.TryRead(buf)
 				if !c.Caps().TryRead {
-					if !errors.Is(err, ErrWouldBlock) {
+					if !errors.Is(err, packetio.ErrWouldBlock) {
 						t.Fatalf("TryRead without Caps.TryRead: %v, want ErrWouldBlock", err)
 					}
 					return
@@ -34,13 +36,13 @@ func TestTryRead(t *testing.T) {
 				}
 				c.Wake()
 				_, _, _, err = c.TryRead(buf)
-				if errors.Is(err, ErrWoken) {
+				if errors.Is(err, packetio.ErrWoken) {
 					return // reported here
 				}
-				if !errors.Is(err, ErrWouldBlock) {
-					t.Fatalf("TryRead after Wake: %v, want ErrWoken or ErrWouldBlock", err)
+				if !errors.Is(err, packetio.ErrWouldBlock) {
+					t.Fatalf("TryRead after Wake: %v, want ErrWoken or packetio.ErrWouldBlock", err)
 				}
-				if _, _, _, err := c.Read(buf); !errors.Is(err, ErrWoken) {
+				if _, _, _, err := c.Read(buf); !errors.Is(err, packetio.ErrWoken) {
 					t.Fatalf("Read after a Wake TryRead did not report: %v, want ErrWoken", err)
 				}
 			}
