@@ -228,13 +228,15 @@ func (in *inbox) flush(now time.Time) bool {
 	}
 	// Only data is acknowledged: a run of ACKs leaves nothing to hold.
 	hold := in.holds.on && in.hasData()
+	held := false
 	in.c.stepAt(now, func(now time.Time, m *proto.Conn) {
 		m.HoldAcks(hold)
 		for i := range in.n {
 			m.HandleParsed(now, in.headers[i], in.payloads[i])
 		}
+		held = hold && m.AckHeld()
 	})
-	if hold {
+	if held {
 		in.holds.note(in.c)
 	}
 	clear(in.payloads[:in.n])

@@ -34,6 +34,10 @@ const ackHoldBytes = 256 << 10
 // clears it, then polls for output, once the queue is empty.
 func (c *Conn) HoldAcks(hold bool) { c.rcv.hold = hold }
 
+// AckHeld reports whether an ACK is owed and held: the IO layer then
+// has to clear HoldAcks once its queue is empty.
+func (c *Conn) AckHeld() bool { return c.rcv.ackDue && !c.ackReleased() }
+
 // oweAck records that a routine ACK is owed. While it is held, the
 // delayed-ACK timer bounds its wait.
 func (c *Conn) oweAck(now time.Time) {
