@@ -53,7 +53,8 @@ package utp
 //     list of connections whose ACKs are held (inbox.holds, ackhold.go)
 //     and each Conn's ackHeld.
 //   - channels that signal: Conn.readable, writable, connected, closed and
-//     left; Socket.acceptSig, nonUTP, done and readerDone.
+//     left; Socket.acceptSig, nonUTP (made at first use, through an
+//     atomic pointer), done and readerDone.
 //
 // Goroutines the package starts:
 //
