@@ -17,22 +17,7 @@ import (
 func TestUDPHeldAckCoversQueuedReads(t *testing.T) {
 	checkLeaks(t)
 	s, peer := listenUDP(t), newRawPeer(t)
-	accepted := make(chan *Conn, 1)
-	go func() {
-		c, _ := s.AcceptUTP()
-		accepted <- c
-	}()
-	const id = 7
-	peer.send(wire.Header{Type: wire.Syn, ConnID: id, WndSize: 1 << 20, SeqNr: 1}, s.Addr())
-	reply, _, from := peer.read()
-	ack := wire.Header{Type: wire.State, ConnID: id + 1, WndSize: 1 << 20, SeqNr: 3, AckNr: reply.SeqNr - 1}
-	confirm := ack
-	confirm.Type, confirm.SeqNr = wire.Data, 2
-	peer.send(confirm, from)
-	c := <-accepted
-	if c == nil {
-		t.FailNow()
-	}
+	c, _, _, ack, from := peer.dial(s, 7, 0)
 	defer c.Close()
 	for h, _, _ := peer.read(); h.Type != wire.State || h.AckNr != 2; h, _, _ = peer.read() {
 		// The confirmation's delayed ACK, which must not land among
@@ -43,8 +28,8 @@ func TestUDPHeldAckCoversQueuedReads(t *testing.T) {
 	payload := bytes.Repeat([]byte{'x'}, 1000)
 	c.mu.Lock() // the reader waits for it once it has read the first packet
 	for i := range packets {
-		h := confirm
-		h.SeqNr = uint16(3 + i)
+		h := ack
+		h.Type, h.SeqNr = wire.Data, uint16(3+i)
 		if _, err := peer.pc.WriteTo(append(h.Append(nil), payload...), from); err != nil {
 			c.mu.Unlock()
 			t.Fatal(err)
