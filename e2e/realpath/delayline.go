@@ -42,7 +42,13 @@ type delayLine struct {
 	tun   *os.File
 	line  chan delayed
 	drops atomic.Int64
-	wg    sync.WaitGroup
+	// packets counts what the line carried, late the sum and lateMax the
+	// largest of how long after its due time each packet was written
+	// back: the line's own cost, which the path's round trip then
+	// includes (a late writer delays every ACK behind the one it waits
+	// for).
+	packets, late, lateMax atomic.Int64
+	wg                     sync.WaitGroup
 }
 
 type delayed struct {
@@ -89,7 +95,30 @@ func (l *delayLine) write() {
 			time.Sleep(w)
 		}
 		l.tun.Write(p.b)
+		late := int64(time.Since(p.due))
+		l.packets.Add(1)
+		l.late.Add(late)
+		if late > l.lateMax.Load() {
+			l.lateMax.Store(late) // one writer: no race between load and store
+		}
 	}
+}
+
+// DelayStats is what the delay line carried during a run and how late
+// it wrote packets back.
+type DelayStats struct {
+	Packets           int64
+	MeanLate, MaxLate time.Duration
+}
+
+// stats reads the counters and restarts them.
+func (l *delayLine) stats() DelayStats {
+	n, late, mx := l.packets.Swap(0), l.late.Swap(0), l.lateMax.Swap(0)
+	s := DelayStats{Packets: n, MaxLate: time.Duration(mx)}
+	if n > 0 {
+		s.MeanLate = time.Duration(late / n)
+	}
+	return s
 }
 
 func (l *delayLine) close() {

@@ -67,6 +67,9 @@ type Trace struct {
 	CPU time.Duration
 	// Losses are the packets the path dropped during the run.
 	Losses Losses
+	// Delay is what the delay line carried while the flows ran (the
+	// receivers' ACKs and the probes) and how late it wrote them back.
+	Delay DelayStats
 }
 
 // Run runs flows on p for d, each starting at its Start, probing the
@@ -87,11 +90,13 @@ func (p *Path) Run(d time.Duration, specs ...FlowSpec) (*Trace, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.delay.stats() // from now
 	t0 := time.Now()
 	if err := p.runFlows(tr, t0, specs); err != nil {
 		return nil, err
 	}
 	tr.CPU = cpuTime() - cpu0
+	tr.Delay = p.delay.stats()
 	// Let what is still on its way arrive (or not) before counting.
 	time.Sleep(p.RTT + p.Buffer)
 	loss1, err := p.losses()

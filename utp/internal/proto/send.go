@@ -271,6 +271,7 @@ func (c *Conn) PollTransmit(now time.Time, buf []byte) (n int, ok bool) {
 	n, _, ok = c.poll(now, buf, false)
 	if !ok {
 		c.snd.burst = false
+		c.noteLimit(now)
 	}
 	return n, ok
 }
@@ -287,6 +288,7 @@ func (c *Conn) PollTransmitView(now time.Time, buf []byte) (n int, tail [2][]byt
 	n, tail, ok = c.poll(now, buf, true)
 	if !ok {
 		c.snd.burst = false
+		c.noteLimit(now)
 	}
 	return n, tail, ok
 }

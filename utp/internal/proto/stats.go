@@ -61,6 +61,14 @@ type Stats struct {
 	// PathMTU is the largest datagram (UDP payload) path MTU discovery
 	// confirmed the path carries; 0 when discovery is off.
 	PathMTU int
+
+	// What held the sender back, in total, between its steps (as Linux's
+	// tcp_info chrono counters): when a flow moves less than its window
+	// allows, these tell which limit it met. AppLimited: nothing waited
+	// to be sent. PacingLimited: the pacer held data back. WindowLimited:
+	// the congestion window was full. PeerLimited: the peer's advertised
+	// window was full.
+	AppLimited, PacingLimited, WindowLimited, PeerLimited time.Duration
 }
 
 // Stats returns a snapshot of the connection's counters and estimates.
