@@ -104,15 +104,26 @@ func (l *delayLine) write() {
 	}
 }
 
-// DelayStats is what the delay line carried during a run and how late
-// it wrote packets back.
+// DelayStats is what the delay line carried during a run, how late it
+// wrote packets back and, when it runs in a process of its own, the CPU
+// time it used.
 type DelayStats struct {
 	Packets           int64
 	MeanLate, MaxLate time.Duration
+	CPU               time.Duration // 0 when the line runs in the flows' process
 }
 
-// stats reads the counters and restarts them.
-func (l *delayLine) stats() DelayStats {
+// A line is a running delay line, in this process (delayLine) or in a
+// child (delayProc).
+type line interface {
+	// stats returns what the line did since the last call, and the
+	// packets it dropped since it started.
+	stats() (s DelayStats, drops int64, err error)
+	close() error
+}
+
+// take reads the counters and restarts them.
+func (l *delayLine) take() DelayStats {
 	n, late, mx := l.packets.Swap(0), l.late.Swap(0), l.lateMax.Swap(0)
 	s := DelayStats{Packets: n, MaxLate: time.Duration(mx)}
 	if n > 0 {
@@ -121,7 +132,10 @@ func (l *delayLine) stats() DelayStats {
 	return s
 }
 
-func (l *delayLine) close() {
+func (l *delayLine) stats() (DelayStats, int64, error) { return l.take(), l.drops.Load(), nil }
+
+func (l *delayLine) close() error {
 	l.tun.Close()
 	l.wg.Wait()
+	return nil
 }
