@@ -182,8 +182,27 @@ func (c *Conn) sendLimit() int {
 	if p := 1 << (bits.Len(uint(want)) - 1); want-p <= p/8 && p >= w+pkt {
 		want = p
 	}
-	return min(c.cfg.SendBufferSize, max(want, minSendLimit))
+	limit := c.cfg.SendBufferSize
+	if c.rtt.MinRTT() < shortPathRTT {
+		limit = min(limit, shortPathSendLimit)
+	}
+	return min(limit, max(want, minSendLimit))
 }
+
+// On a short path (loopback, a LAN: the round trip without queue under
+// shortPathRTT, or not measured yet) the send buffer stops at
+// shortPathSendLimit whatever SendBufferSize allows. There 4 MiB in
+// flight is already over 16 Gbit/s for the round trip, so a larger
+// window only queues in the kernel's buffers, where no delay signal
+// stops it; on loopback the window then grew to the Socket's share of
+// the receive buffer (8 MiB), and a bound of twice that cost bulk
+// transfers twice the CPU per byte (docs/performance.md). A long path
+// needs the full bound: 1 Gbit/s at a 20 ms round trip with its queue
+// and the hosts' scheduling delay needs more than 4 MiB in flight.
+const (
+	shortPathRTT       = 2 * time.Millisecond
+	shortPathSendLimit = 4 << 20
+)
 
 // sendWindow is how many bytes may be in flight: the congestion window,
 // never more than the peer's advertised window (BEP 29, RFC 6817 2.4.2).
