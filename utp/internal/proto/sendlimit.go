@@ -59,7 +59,9 @@ func (c *Conn) noteLimit(now time.Time) {
 	l.since, l.cause = now, cause
 }
 
-// sendLimitNow classifies what holds the sender back now.
+// sendLimitNow classifies what holds the sender back now. A full window
+// comes before the pacer: the pacer releasing the next packet would not
+// send it (and the pacer earns no credit then, pacing.go).
 func (c *Conn) sendLimitNow() sendLimit {
 	s := &c.snd
 	switch {
@@ -67,14 +69,13 @@ func (c *Conn) sendLimitNow() sendLimit {
 		return limitNone
 	case !c.wantsToSend():
 		return limitApp
+	case c.sendWindow()-s.flight < c.maxPayload()+wire.HeaderSize:
+		if s.peerWnd < c.ctrl.Window() {
+			return limitPeer
+		}
+		return limitWindow
 	case !c.timers[timerPace].IsZero():
 		return limitPacing
 	}
-	if c.sendWindow()-s.flight >= c.maxPayload()+wire.HeaderSize {
-		return limitNone
-	}
-	if s.peerWnd < c.ctrl.Window() {
-		return limitPeer
-	}
-	return limitWindow
+	return limitNone
 }
