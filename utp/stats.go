@@ -90,8 +90,12 @@ type Stats struct {
 	// SpuriousTimeouts counts series of timeouts undone because the ACK
 	// that followed showed nothing had been lost (docs/protocol.md).
 	SpuriousTimeouts uint64
-	Probes           uint64 // zero-window probes
-	DelaySamples     uint64 // ACKs that fed the congestion controller
+	// TailProbes counts tail loss probes: a packet sent when no ACK came
+	// for two round trips, so that a lost tail is repaired by fast
+	// recovery rather than by a timeout (RFC 8985 section 7).
+	TailProbes   uint64
+	Probes       uint64 // zero-window probes
+	DelaySamples uint64 // ACKs that fed the congestion controller
 
 	PathProbes     uint64 // path MTU probes sent (padded, empty DATA)
 	PathProbesLost uint64 // ... declared lost (never counted as congestion)

@@ -107,6 +107,10 @@ type Config struct {
 	// spreading it over the round trip (pacing.go). For tests that script
 	// bursts packet by packet.
 	NoPacing bool
+	// NoTailProbe turns off tail loss probes (tlp.go): a lost tail then
+	// waits for the retransmission timeout. For tests that script the
+	// timeout itself, and for comparisons.
+	NoTailProbe bool
 	// RTT configures the RFC 6298 estimator. Its MaxBackoff defaults to
 	// 4 s here (see MaxTimeouts).
 	RTT cc.RTTConfig

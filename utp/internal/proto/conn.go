@@ -30,6 +30,7 @@ type Conn struct {
 	snd   sendState
 	rcv   recvState
 	rec   recoveryState
+	tlp   tlpState // tail loss probe (tlp.go)
 	pace  pacer
 	limit limitChrono // what holds the sender back (sendlimit.go)
 	size  sizeState

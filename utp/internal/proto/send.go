@@ -247,6 +247,11 @@ func (c *Conn) nextNewPacket(now time.Time) (uint16, bool) {
 		// Zero-window probe: one packet regardless of the peer's window.
 		room = max(room, size+wire.HeaderSize)
 	}
+	if c.tlp.force {
+		// A tail loss probe: one full packet regardless of the
+		// congestion window (tlp.go).
+		return c.assignData(min(unsent, size)), true
+	}
 	n := min(unsent, size, room-wire.HeaderSize)
 	if n <= 0 {
 		return 0, false
@@ -266,6 +271,13 @@ func (c *Conn) nextNewPacket(now time.Time) (uint16, bool) {
 		return 0, false
 	}
 	s.probe = false
+	return c.assignData(n), true
+}
+
+// assignData gives the next n unsent bytes a DATA packet and its
+// sequence number.
+func (c *Conn) assignData(n int) uint16 {
+	s := &c.snd
 	if s.confirmDue {
 		c.confirmed() // this packet confirms the handshake
 	}
@@ -273,7 +285,7 @@ func (c *Conn) nextNewPacket(now time.Time) (uint16, bool) {
 	s.assign(wire.Data, s.next, n)
 	s.next += uint64(n)
 	s.burst = true
-	return seq, true
+	return seq
 }
 
 // maxOutPackets bounds sequence numbers in use: inside the half of the
@@ -344,6 +356,9 @@ func (c *Conn) poll(now time.Time, buf []byte, view bool) (n int, tail [2][]byte
 		if c.rewind.askDue {
 			return c.askPeer(now, buf), tail, true
 		}
+	} else if seq, ok := c.tlpPending(now); ok {
+		n, tail = c.transmit(now, buf, seq, view)
+		return n, tail, true
 	} else if c.wantsToSend() {
 		// The oldest packet's repair is never held back (see
 		// nextRetransmit); everything else is paced (pacing.go).
@@ -452,6 +467,7 @@ func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, view bool) (int, 
 	}
 	if p.sends == 0 {
 		p.firstSentAt = now
+		c.tlpNews(now, false)
 	}
 	p.sends++
 	p.sentAt = now
