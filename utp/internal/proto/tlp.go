@@ -24,10 +24,15 @@ import (
 // tlpNoSample is the PTO before any RTT sample (RFC 8985 7.2: 1 s).
 const tlpNoSample = time.Second
 
-// tlpDelayedAck is added to the PTO when one packet is in flight, whose
-// ACK the peer may delay: RFC 8985 7.2's WCDelAckT (200 ms). With the
-// default minimum RTO it puts the probe after the RTO, which then acts.
-const tlpDelayedAck = 200 * time.Millisecond
+// tlpDelayedAck is added to the PTO when at most one packet is in
+// flight, whose ACK the peer may hold for its delayed-ACK timer (RFC 8985
+// 7.2's WCDelAckT). RFC 8985 takes TCP's worst case, 200 ms; a uTP peer
+// holds one for less (ours for at most Config.AckDelay, 10 ms by
+// default, and libutp only until it has processed the datagrams of one
+// read), and 200 ms would put every such probe, a lost FIN's say, after
+// the 200 ms minimum RTO. 50 ms allows for a slower peer and keeps it
+// before.
+const tlpDelayedAck = 50 * time.Millisecond
 
 // tlpState is the probe's state.
 type tlpState struct {
