@@ -42,6 +42,7 @@ type delayLine struct {
 	tun   *os.File
 	line  chan delayed
 	drops atomic.Int64
+	late  lateCounter
 	wg    sync.WaitGroup
 }
 
@@ -89,6 +90,7 @@ func (l *delayLine) write() {
 			time.Sleep(w)
 		}
 		l.tun.Write(p.b)
+		l.late.note(time.Since(p.due))
 	}
 }
 

@@ -167,6 +167,10 @@ func (p *Path) Close() error {
 // its queue is full, which would make it, not the tbf, a bottleneck.
 func (p *Path) DelayDrops() int64 { return p.delay.drops.Load() }
 
+// TakeLineStats returns the delay line's timekeeping since the path was
+// made or since the last call, and starts counting afresh.
+func (p *Path) TakeLineStats() LineStats { return p.delay.late.take() }
+
 // In runs fn inside namespace ns (InNamespace).
 func (p *Path) In(ns string, fn func() error) error { return InNamespace(ns, fn) }
 

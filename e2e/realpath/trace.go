@@ -61,6 +61,9 @@ type Trace struct {
 	BaseRTT time.Duration
 	// DelayDrops counts packets the delay line lost (it should be 0).
 	DelayDrops int64
+	// DelayLine says whether the delay line released packets on time
+	// during the run (from the first flow's start to the end of Run).
+	DelayLine LineStats
 	// CPU is the processor time this process used during the run, user
 	// and system: both ends of a user-space transport, the delay line and
 	// the probes (a kernel TCP's work is mostly not counted here).
@@ -87,6 +90,7 @@ func (p *Path) Run(d time.Duration, specs ...FlowSpec) (*Trace, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.TakeLineStats() // the baseline's packets are not the run's
 	t0 := time.Now()
 	if err := p.runFlows(tr, t0, specs); err != nil {
 		return nil, err
@@ -100,6 +104,7 @@ func (p *Path) Run(d time.Duration, specs ...FlowSpec) (*Trace, error) {
 	}
 	tr.Losses = loss1.sub(loss0)
 	tr.DelayDrops = p.DelayDrops()
+	tr.DelayLine = p.TakeLineStats()
 	for _, s := range pr.Stop() {
 		s.At -= t0.Sub(pr.start)
 		tr.Probes = append(tr.Probes, s)
@@ -150,9 +155,7 @@ func (p *Path) runFlows(tr *Trace, t0 time.Time, specs []FlowSpec) error {
 	}
 	for i, f := range flows {
 		tr.Flows[i].Final, _ = f.stats()
-		if c, ok := f.sc.(*utp.Conn); ok {
-			tr.Flows[i].FinalReceiver = c.Stats()
-		}
+		tr.Flows[i].FinalReceiver, _ = connStats(f.sc)
 		if e, ok := f.cli.(utpEndpoint); ok {
 			tr.Flows[i].SenderSocket = e.Socket.Stats()
 		}
