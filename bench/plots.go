@@ -135,7 +135,13 @@ func ledbatPlot(file string, tr *ledbatTrace) error {
 
 // savePanels stacks plots on one time axis into a PNG.
 func savePanels(file string, panels []*plot.Plot) error {
-	img := vgimg.New(900, vg.Length(300*len(panels)))
+	return savePanelsSized(file, panels, 900, 300)
+}
+
+// savePanelsSized is savePanels with the width and each panel's height
+// given, in points.
+func savePanelsSized(file string, panels []*plot.Plot, width, height int) error {
+	img := vgimg.New(vg.Length(width), vg.Length(height*len(panels)))
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: len(panels), Cols: 1, PadTop: 4, PadBottom: 4, PadX: 4, PadY: 8}
 	rows := make([][]*plot.Plot, len(panels))

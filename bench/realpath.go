@@ -119,20 +119,26 @@ func realpathMain(args []string) int {
 	rounds := fs.Int("rounds", 1, "interleaved rounds; the tables give medians")
 	out := fs.String("out", "../docs/performance.md", "the report to update (between its realpath markers); empty: print only")
 	plotDir := fs.String("plots", "../docs/perf", "where the plots go")
+	save := fs.String("save", "", "also write the rounds' results, traces included, to this file (gob)")
+	from := fs.String("from", "", "render the tables and plots from a -save file instead of measuring")
 	fs.Parse(args)
-	var all []rpResults
-	for r := 1; r <= *rounds; r++ {
-		load := loadAvg()
-		res, err := rpRound(r)
-		if err != nil {
-			log.Print(err)
-			return 1
+	var run rpSaved
+	var err error
+	if *from != "" {
+		run, err = rpLoadSaved(*from)
+	} else {
+		run, err = rpMeasure(*rounds)
+		if err == nil && *save != "" {
+			err = rpSave(*save, run)
 		}
-		res.load = [2]float64{load, loadAvg()}
-		all = append(all, res)
 	}
+	if err != nil {
+		log.Print(err)
+		return 1
+	}
+	all := run.results()
 	var b bytes.Buffer
-	rpRender(&b, all, relPath(filepath.Dir(*out), *plotDir))
+	rpRender(&b, run.When, run.Machine, all, relPath(filepath.Dir(*out), *plotDir))
 	os.Stdout.Write(b.Bytes())
 	if err := rpPlots(*plotDir, all); err != nil {
 		log.Print(err)

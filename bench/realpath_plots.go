@@ -20,6 +20,13 @@ import (
 // large file) rather than a line.
 const rpBin = 100 * time.Millisecond
 
+// The real-path plots are smaller than the loopback suite's: four of
+// them sit in the docs, and a PNG's size grows with its area.
+const (
+	rpPlotWidth   = 720 // points
+	rpPanelHeight = 230
+)
+
 // rpPlots draws, before and after, the latecomer scenario's windows and
 // queue, and the 100 Mbit/s, 100 ms path's window, bytes in flight and
 // queue, each from the round whose figure is the median.
@@ -31,13 +38,13 @@ func rpPlots(dir string, all []rpResults) error {
 		r := rpMedianRound(all, func(r rpResults) float64 { return r.late[c.name].Jain })
 		tr := r.late[c.name].Trace
 		title := fmt.Sprintf("%s. A second flow at %v; %v", rpRole(c.role), rpLateJoin, tr.Config)
-		if err := savePanels(filepath.Join(dir, "realpath-latecomer-"+c.role+".png"), rpPanels(title, tr, false)); err != nil {
+		if err := savePanelsSized(filepath.Join(dir, "realpath-latecomer-"+c.role+".png"), rpPanels(title, tr, false), rpPlotWidth, rpPanelHeight); err != nil {
 			return err
 		}
 		r = rpMedianRound(all, func(r rpResults) float64 { return r.longFat[c.name].Rate })
 		tr = r.longFat[c.name].Trace
 		title = fmt.Sprintf("%s. %v", rpRole(c.role), tr.Config)
-		if err := savePanels(filepath.Join(dir, "realpath-longfat-"+c.role+".png"), rpPanels(title, tr, true)); err != nil {
+		if err := savePanelsSized(filepath.Join(dir, "realpath-longfat-"+c.role+".png"), rpPanels(title, tr, true), rpPlotWidth, rpPanelHeight); err != nil {
 			return err
 		}
 	}
@@ -50,7 +57,8 @@ func rpPanels(title string, tr *realpath.Trace, inFlight bool) []*plot.Plot {
 	win := plot.New()
 	win.Title.Text = title
 	win.Y.Label.Text = "KB"
-	win.X.Max = tr.Duration.Seconds()
+	win.X.Min, win.X.Max = 0, tr.Duration.Seconds()
+	win.Legend.Top = true
 	var lines []any
 	for i, f := range tr.Flows {
 		w, fl := make(plotter.XYs, 0, len(f.Points)), make(plotter.XYs, 0, len(f.Points))
@@ -69,6 +77,7 @@ func rpPanels(title string, tr *realpath.Trace, inFlight bool) []*plot.Plot {
 	delay.X.Label.Text = "seconds"
 	delay.X.Min, delay.X.Max = 0, tr.Duration.Seconds()
 	delay.Y.Label.Text = fmt.Sprintf("queue, ms (median per %v)", rpBin)
+	delay.Legend.Top = true
 	must(plotutil.AddLines(delay, "queueing delay (probes)", rpQueueBins(tr)))
 	return []*plot.Plot{win, delay}
 }

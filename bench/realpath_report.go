@@ -13,9 +13,9 @@ import (
 // transport) and issue 17's (throughput beside TCP). Each figure is the
 // median over the rounds, with the range after it in parentheses when
 // there was more than one round.
-func rpRender(b *bytes.Buffer, all []rpResults, plotRel string) {
+func rpRender(b *bytes.Buffer, when time.Time, where string, all []rpResults, plotRel string) {
 	fmt.Fprintf(b, "\nMeasured %s on %s; medians of %d round(s), ranges in parentheses. Command: `%s`.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), machine(), len(all), rpCommand(len(all)))
+		when.UTC().Format("2006-01-02 15:04 MST"), where, len(all), rpCommand(len(all)))
 	fmt.Fprintf(b, "%s %s\n\n", rpLoad(all), rpBeforeText())
 	fmt.Fprintf(b, "Path: %v; queueing delay from UDP probes every %v through the same queue.\n\n", realpath.Background, realpath.ProbeInterval)
 	cols := append(rpOurs(), "libutp", "tcp")

@@ -59,7 +59,7 @@ func renderFake(t *testing.T, dir string, all []rpResults) string {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	rpRender(&b, all, "perf")
+	rpRender(&b, time.Date(2026, 12, 7, 4, 0, 0, 0, time.UTC), "a test machine", all, "perf")
 	if err := rpPlots(filepath.Join(dir, "perf"), all); err != nil {
 		t.Fatal(err)
 	}
@@ -146,5 +146,38 @@ func TestQueueBins(t *testing.T) {
 	want := plotter.XYs{{X: 0.05, Y: 3}, {X: 0.15, Y: 7}}
 	if !slices.Equal(got, want) {
 		t.Errorf("bins %v, want %v", got, want)
+	}
+}
+
+// TestRealpathSaveFrom checks that a saved run reads back whole: its
+// rounds, traces and the earlier build's column, which a build without
+// that build (rpBefore unset) still shows.
+func TestRealpathSaveFrom(t *testing.T) {
+	all := fakeResults(2)
+	run := rpSaved{When: time.Date(2026, 12, 7, 4, 0, 0, 0, time.UTC), Machine: "m", Before: "0123abc"}
+	for _, r := range all {
+		run.Rounds = append(run.Rounds, rpSavedRound{One: r.one, LongFat: r.longFat, Gigabit: r.gigabit, Join: r.join, Late: r.late, Load: r.load})
+	}
+	file := filepath.Join(t.TempDir(), "run.gob")
+	if err := rpSave(file, run); err != nil {
+		t.Fatal(err)
+	}
+	got, err := rpLoadSaved(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { rpBefore.Transport, rpBefore.Rev = nil, "" }()
+	back := got.results()
+	if len(back) != 2 || back[1].one["utp"].Rate != all[1].one["utp"].Rate || back[1].load != all[1].load {
+		t.Fatalf("rounds read back: %+v", back)
+	}
+	if tr := back[0].late["utp"].Trace; tr == nil || len(tr.Probes) != 10 || len(tr.Flows) != 2 || tr.Flows[1].Points[9].Window != 9000 {
+		t.Errorf("latecomer trace read back: %+v", tr)
+	}
+	if ld := back[0].one["utp"].Trace.DelayLine; ld.Late != 10 {
+		t.Errorf("delay line stats read back: %+v", ld)
+	}
+	if rpBeforeName() != "utp-before" || rpBefore.Rev != "0123abc" || !got.When.Equal(run.When) {
+		t.Errorf("the earlier build's column is lost: before %q, rev %q, when %v", rpBeforeName(), rpBefore.Rev, got.When)
 	}
 }
