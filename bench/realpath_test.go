@@ -73,14 +73,24 @@ func renderFake(t *testing.T, dir string, all []rpResults) string {
 	return string(got)
 }
 
+// wantAll fails t for each of wants that the report s lacks.
+func wantAll(t *testing.T, s string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(s, want) {
+			t.Errorf("report lacks %q:\n%s", want, s)
+		}
+	}
+}
+
 // TestRealpathReport renders the real-path tables and plots from made-up
 // results of one round and checks that they land between the markers,
 // with every transport's figures and the plots the text links.
 func TestRealpathReport(t *testing.T) {
 	dir := t.TempDir()
 	s := renderFake(t, dir, fakeResults(1))
-	for _, want := range []string{
-		"head\n" + rpBegin, rpEnd + "\ntail\n",
+	wantAll(t, s,
+		"head\n"+rpBegin, rpEnd+"\ntail\n",
 		"| scenario | ours (LEDBAT++) | ours, LEDBAT option | libutp | TCP cubic |",
 		"| one flow: queueing delay median / p95 (5s–15s), rate | 50 / 0 ms, 1.00 Mbit/s | 50 / 0 ms, 2.00 Mbit/s | 50 / 0 ms, 4.00 Mbit/s | 50 / 0 ms, 5.00 Mbit/s |",
 		"our share over 7s–17s | 1.0% | 1.0% | 1.0% | — |",
@@ -90,11 +100,7 @@ func TestRealpathReport(t *testing.T) {
 		"10 of 100 packets (10.00%) released more than 1ms late",
 		"in the worst run 10.00% of packets were late",
 		"\"Before\" in the plots is today's library with `utp.WithCongestionControl(utp.LEDBAT)`",
-	} {
-		if !strings.Contains(s, want) {
-			t.Errorf("report lacks %q:\n%s", want, s)
-		}
-	}
+	)
 	if strings.Contains(s, "\nold\n") {
 		t.Errorf("the old section is still there:\n%s", s)
 	}
@@ -115,7 +121,7 @@ func TestRealpathReportBefore(t *testing.T) {
 	rpBefore.Transport, rpBefore.Rev = &tr, "0123abc"
 	defer func() { rpBefore.Transport, rpBefore.Rev = nil, "" }()
 	s := renderFake(t, t.TempDir(), fakeResults(3))
-	for _, want := range []string{
+	wantAll(t, s,
 		"| scenario | ours (LEDBAT++) | before (0123abc) | ours, LEDBAT option | libutp | TCP cubic |",
 		// utp's rate is 1, 2 and 3 Mbit/s in the three rounds; before's 3, 6 and 9.
 		"rate | 50 (50–50) / 0 (0–0) ms, 2.00 (1.00–3.00) Mbit/s | 50 (50–50) / 0 (0–0) ms, 6.00 (3.00–9.00) Mbit/s |",
@@ -124,11 +130,7 @@ func TestRealpathReportBefore(t *testing.T) {
 		"\"Before\" is the library at commit 0123abc",
 		"`cd bench && sudo ./realpath-before.sh 0123abc -rounds 3`",
 		"The latecomer scenario (before: the library at 0123abc; after: LEDBAT++)",
-	} {
-		if !strings.Contains(s, want) {
-			t.Errorf("report lacks %q:\n%s", want, s)
-		}
-	}
+	)
 }
 
 // TestQueueBins checks the plots' queue line: probes out of order are
