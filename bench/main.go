@@ -15,7 +15,13 @@
 // a delay line; root only) have their own tables and plots, in the
 // "Real paths" part of docs/performance.md:
 //
-//	cd bench && sudo go run . realpath [-rounds 3]
+//	cd bench && sudo go run . realpath [-rounds 3] [-save run.gob | -from run.gob]
+//
+// and with the library at an earlier commit as a "before" column and in
+// the before-and-after plots (it builds a scratch copy of bench that
+// includes that build):
+//
+//	cd bench && sudo ./realpath-before.sh 7d36963 [-rounds 3]
 package main
 
 import (
