@@ -3,6 +3,10 @@ package main
 import (
 	"cmp"
 	"fmt"
+	"image"
+	"image/color/palette"
+	"image/draw"
+	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,8 +24,9 @@ import (
 // large file) rather than a line.
 const rpBin = 100 * time.Millisecond
 
-// The real-path plots are smaller than the loopback suite's: four of
-// them sit in the docs, and a PNG's size grows with its area.
+// The real-path plots are smaller than the loopback suite's, and
+// paletted: four of them sit in the docs, and a paletted PNG of a few
+// lines is a quarter of the size of a full-colour one.
 const (
 	rpPlotWidth   = 720 // points
 	rpPanelHeight = 230
@@ -38,13 +43,13 @@ func rpPlots(dir string, all []rpResults) error {
 		r := rpMedianRound(all, func(r rpResults) float64 { return r.late[c.name].Jain })
 		tr := r.late[c.name].Trace
 		title := fmt.Sprintf("%s. A second flow at %v; %v", rpRole(c.role), rpLateJoin, tr.Config)
-		if err := savePanelsSized(filepath.Join(dir, "realpath-latecomer-"+c.role+".png"), rpPanels(title, tr, false), rpPlotWidth, rpPanelHeight); err != nil {
+		if err := rpSavePanels(filepath.Join(dir, "realpath-latecomer-"+c.role+".png"), rpPanels(title, tr, false)); err != nil {
 			return err
 		}
 		r = rpMedianRound(all, func(r rpResults) float64 { return r.longFat[c.name].Rate })
 		tr = r.longFat[c.name].Trace
 		title = fmt.Sprintf("%s. %v", rpRole(c.role), tr.Config)
-		if err := savePanelsSized(filepath.Join(dir, "realpath-longfat-"+c.role+".png"), rpPanels(title, tr, true), rpPlotWidth, rpPanelHeight); err != nil {
+		if err := rpSavePanels(filepath.Join(dir, "realpath-longfat-"+c.role+".png"), rpPanels(title, tr, true)); err != nil {
 			return err
 		}
 	}
@@ -109,6 +114,23 @@ func rpQueueBins(tr *realpath.Trace) plotter.XYs {
 	}
 	flush()
 	return xy
+}
+
+// rpSavePanels stacks plots into a paletted PNG (Plan 9's 256 colours
+// hold the plots' few colours and their anti-aliased edges).
+func rpSavePanels(file string, panels []*plot.Plot) error {
+	img := drawPanels(panels, rpPlotWidth, rpPanelHeight).Image()
+	pal := image.NewPaletted(img.Bounds(), palette.Plan9)
+	draw.Draw(pal, pal.Rect, img, img.Bounds().Min, draw.Src)
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(f, pal); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func must(err error) {
