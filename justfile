@@ -45,7 +45,7 @@ bench rounds="3":
 # a delay line; root): issue 14's table (LEDBAT++, LEDBAT, libutp, TCP
 # cubic) and issue 17's throughput beside TCP cubic and quic-go, with
 # plots; rewrites the "Real paths" part of docs/performance.md. About 7
-# minutes a round.
+# minutes a round (9–10 with realpath-before, at load 20–35).
 realpath rounds="3":
     cd bench && go run . realpath -rounds {{rounds}}
 
