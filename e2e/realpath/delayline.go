@@ -119,4 +119,3 @@ type line interface {
 func (l *delayLine) stats() (DelayStats, int64, error) {
 	return DelayStats{Line: l.late.take()}, l.drops.Load(), nil
 }
-
