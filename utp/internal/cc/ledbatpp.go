@@ -84,10 +84,11 @@ type LEDBATPPConfig struct {
 	// NoSlowdowns turns off the initial and periodic slowdowns (section
 	// 4.6), for comparisons only.
 	NoSlowdowns bool
-	// SegmentPackets is how many packets the window holds before they
-	// shrink: below SegmentPackets full packets the connection sends
-	// smaller ones (Segmenter; segment.go), and the floor, the additive
-	// increase and the growth cap count in them. Default
+	// SegmentPackets is how many packets a small window holds: a window
+	// smaller than SegmentPackets Ethernet-sized packets is sent in
+	// smaller ones (Segmenter; segment.go), and the floor and the growth
+	// cap count in them. The additive increase still counts full packets,
+	// so that flows whose packets differ grow alike. Default
 	// DefaultSegmentPackets (8); negative: packets are always full.
 	SegmentPackets int
 }
@@ -461,6 +462,10 @@ func (l *LEDBATPP) freezeWindow() float64 { return max(2*float64(l.cfg.MSS), l.f
 // grows past what the sender had in flight plus the increase (RFC 6817
 // 2.4.2's max_allowed_cwnd, without shrinking; see LEDBAT.growthCap).
 func (l *LEDBATPP) avoidAck(a Ack, acked float64) {
+	// GAIN full packets, whatever size a small window is sent in
+	// (Segment): counted in the smaller packets, flows whose windows sit
+	// on either side of a size change would grow at different rates, and
+	// keep different shares.
 	perRTT := l.gain() * float64(l.cfg.MSS)
 	if l.queueEmpty() {
 		// Deviation: with no queue at all the link has room, and the

@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// A window holds at least SegmentPackets packets: full ones while it can,
-// else halved ones down to libutp's 373 bytes.
+// A window smaller than SegmentPackets Ethernet-sized packets is sent in
+// packets halved until it holds that many, down to libutp's 373 bytes.
 func TestSegmentFor(t *testing.T) {
 	for _, tt := range []struct {
 		w       float64
@@ -22,7 +22,9 @@ func TestSegmentFor(t *testing.T) {
 		{100, 300, 8, 300, "a full packet below 373 stays"},
 		{1000, 1420, -1, 1420, "off"},
 		{72000, 9000, 8, 9000, "jumbo, eight fit"},
-		{71999, 9000, 8, 4500, "jumbo, halved once"},
+		{12000, 9000, 8, 9000, "jumbo: the window holds eight Ethernet-sized packets"},
+		{11999, 9000, 8, 1125, "jumbo, halved until eight fit"},
+		{600000, 65020, 8, 65020, "loopback-sized: full under eight packets"},
 	} {
 		if got := segmentFor(tt.w, tt.full, tt.n); got != tt.want {
 			t.Errorf("segmentFor(%v, %d, %d) = %d, want %d (%s)", tt.w, tt.full, tt.n, got, tt.want, tt.why)
