@@ -239,9 +239,15 @@ func (l *LEDBATPP) Segment() int { return int(l.mss) }
 // packet is a large part of the target (11 ms at 1 Mbit/s), and windows
 // of a few packets make the queue, and the shares of flows that read it,
 // move in steps that large; eight flows' two-packet floors alone would
-// hold 180 ms of queue there.
+// hold 180 ms of queue there. The initial slow start keeps full packets:
+// it passes through small windows within a few RTTs, and sent in small
+// packets it cost a 100 Mbit/s, 200 ms path a twentieth of its use
+// (docs/protocol.md).
 func (l *LEDBATPP) resegment() {
-	l.mss = float64(segmentFor(l.cwnd, l.cfg.MSS, l.cfg.SegmentPackets))
+	l.mss = float64(l.cfg.MSS)
+	if l.phase != ppSlowStart {
+		l.mss = float64(segmentFor(l.cwnd, l.cfg.MSS, l.cfg.SegmentPackets))
+	}
 	l.floor = float64(l.cfg.MinWindow) * l.mss
 	l.ceiling = max(float64(l.cfg.MaxWindowBytes), l.floor)
 	l.cwnd = l.clamp(l.cwnd)

@@ -32,19 +32,26 @@ func TestSegmentFor(t *testing.T) {
 	}
 }
 
-// A small LEDBATPP window counts in small packets: its floor is two of
-// them, while a slowdown and a timeout still hold full ones; once the
-// window holds eight full packets, packets are full again.
+// A small LEDBATPP window counts in small packets once slow start is
+// over: its floor is two of them, while a slowdown and a timeout still
+// hold full ones; once the window holds eight Ethernet-sized packets,
+// packets are full again.
 func TestLEDBATPPSegment(t *testing.T) {
 	const full = 1420
-	h := newPPHarness(t, LEDBATPPConfig{MSS: full}, 40*time.Millisecond)
+	h := newPPHarness(t, LEDBATPPConfig{MSS: full, NoSlowdowns: true}, 40*time.Millisecond)
+	if got := h.l.Segment(); got != full {
+		t.Fatalf("in slow start, window %d: segment %d, want full (%d)", h.l.Window(), got, full)
+	}
+	h.leaveSlowStartAt(3, 10*time.Millisecond)
+	if w := h.l.Window(); w >= 4*full {
+		t.Fatalf("left slow start at window %d, want under %d for this test", w, 4*full)
+	}
 	if got := h.l.Segment(); got != minSegment {
-		t.Fatalf("initial window %d: segment %d, want %d", h.l.Window(), got, minSegment)
+		t.Fatalf("window %d after slow start: segment %d, want %d", h.l.Window(), got, minSegment)
 	}
 	if h.l.floor != 2*minSegment {
 		t.Fatalf("floor %v with segment %d, want %d", h.l.floor, h.l.Segment(), 2*minSegment)
 	}
-	h.settle(0)
 	for h.l.Window() < DefaultSegmentPackets*full {
 		h.round(0)
 	}
