@@ -241,7 +241,7 @@ func (l *LEDBATPP) Segment() int { return int(l.mss) }
 // move in steps that large; eight flows' two-packet floors alone would
 // hold 180 ms of queue there. The initial slow start keeps full packets:
 // it passes through small windows within a few RTTs, and sent in small
-// packets it cost a 100 Mbit/s, 200 ms path a twentieth of its use
+// packets it cost a fast path with a long RTT part of its use
 // (docs/protocol.md).
 func (l *LEDBATPP) resegment() {
 	l.mss = float64(l.cfg.MSS)
