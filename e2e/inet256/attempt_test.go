@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -158,7 +159,30 @@ func (top *topology) droppedNodes() string {
 		found = append(found, fmt.Sprintf("node %d: the adapter says %q; daemon %s logged %q %d times from %s",
 			i, pc.Err(), d.name, droppedMsg, n, first.Format("15:04:05.000")))
 	}
+	if len(found) > 0 {
+		for _, d := range top.daemons {
+			found = append(found, fmt.Sprintf("daemon %s's UDP socket dropped %s datagrams for want of buffer room", d.name, d.udpDrops()))
+		}
+	}
 	return strings.Join(found, "; ")
+}
+
+// udpDrops is the drop count of the daemon's UDP socket (its QUIC
+// transport to the other daemon), from /proc/net/udp's last column, or
+// "?" if it cannot be read.
+func (d *daemon) udpDrops() string {
+	b, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		return "?"
+	}
+	port := fmt.Sprintf(":%04X", d.port)
+	for _, l := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(l)
+		if len(f) > 12 && strings.HasSuffix(f[1], port) {
+			return f[len(f)-1]
+		}
+	}
+	return "?"
 }
 
 // droppedLines counts the daemon's log lines that show it had cancelled
@@ -235,5 +259,23 @@ func TestDroppedLines(t *testing.T) {
 	n, first, err := d.droppedLines()
 	if err != nil || n != 2 || !first.Equal(time.Unix(1796608083, 5e8)) {
 		t.Errorf("droppedLines = %d, %v, %v; want 2, %v, nil", n, first, err, time.Unix(1796608083, 5e8))
+	}
+}
+
+// TestUDPDrops checks that a daemon's UDP socket is found in
+// /proc/net/udp by its port, and a port no socket has is "?".
+func TestUDPDrops(t *testing.T) {
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	d := &daemon{port: pc.LocalAddr().(*net.UDPAddr).Port}
+	if got := d.udpDrops(); got != "0" {
+		t.Errorf("drops of a fresh socket: %q, want \"0\"", got)
+	}
+	pc.Close()
+	if got := d.udpDrops(); got != "?" {
+		t.Errorf("drops of a closed socket's port: %q, want \"?\"", got)
 	}
 }
