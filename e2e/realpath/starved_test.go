@@ -118,9 +118,13 @@ func (m *stallMeter) end() harnessHealth {
 func measure(t *testing.T, run func() []string) {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
-		m := startStallMeter()
-		misses := run()
-		h := m.end()
+		var misses []string
+		var h harnessHealth
+		func() {
+			m := startStallMeter()
+			defer func() { h = m.end() }() // also when run fails the test: no goroutine left
+			misses = run()
+		}()
 		if len(misses) == 0 {
 			t.Logf("attempt %d met its targets; harness %v", attempt, h)
 			return
