@@ -1,0 +1,100 @@
+package stallwatch
+
+import (
+	"fmt"
+	"time"
+)
+
+// A figure measured on the wall clock (a round trip through a relay or a
+// delay line in user space, a rate beside the kernel's TCP) describes the
+// path only while the test process gets a processor when it asks: when it
+// waits for one, every timer it runs fires late. A Meter measures that
+// while a figure is taken, so a test can tell a starved run from a miss.
+
+const (
+	// MeterTick is how long a Meter sleeps between wake-ups.
+	MeterTick = time.Millisecond
+	// StallSlack is how much later than asked a wake-up may come before it
+	// counts as a stall. A sleeping goroutine wakes some tens of
+	// microseconds late on an idle machine; two milliseconds more means
+	// the process was waiting for a processor.
+	StallSlack = 2 * time.Millisecond
+	// MaxStalled is the share of a span its stalls may add up to before
+	// the span counts as starved: 1% is 100 ms in 10 s.
+	MaxStalled = 0.01
+)
+
+// Health is what a Meter saw.
+type Health struct {
+	Span    time.Duration // how long the meter ran
+	Wakes   int           // wake-ups measured
+	Stalls  int           // wake-ups later than StallSlack
+	Stalled time.Duration // their lateness, summed
+	Worst   time.Duration // the latest wake-up
+}
+
+// Note records one wake-up, late by d.
+func (h *Health) Note(d time.Duration) {
+	h.Wakes++
+	h.Worst = max(h.Worst, d)
+	if d > StallSlack {
+		h.Stalls++
+		h.Stalled += d
+	}
+}
+
+// Starved reports whether the stalls add up to more than MaxStalled of
+// the span.
+func (h Health) Starved() bool {
+	return float64(h.Stalled) > MaxStalled*float64(h.Span)
+}
+
+func (h Health) String() string {
+	verdict := "healthy"
+	if h.Starved() {
+		verdict = "STARVED"
+	}
+	return fmt.Sprintf("%s: %d of %d wake-ups more than %v late, %v in all (%.1f%% of %v, limit %.0f%%), worst %v",
+		verdict, h.Stalls, h.Wakes, StallSlack, h.Stalled.Round(time.Millisecond),
+		100*float64(h.Stalled)/float64(max(h.Span, 1)), h.Span.Round(time.Millisecond),
+		100*MaxStalled, h.Worst.Round(time.Millisecond))
+}
+
+// Meter is one goroutine that sleeps MeterTick at a time and records how
+// late it wakes, as every timer of the process does.
+type Meter struct {
+	start time.Time
+	stop  chan struct{}
+	done  chan Health
+}
+
+// StartMeter starts a Meter; Stop ends it.
+func StartMeter() *Meter {
+	m := &Meter{start: time.Now(), stop: make(chan struct{}), done: make(chan Health, 1)}
+	go m.run()
+	return m
+}
+
+func (m *Meter) run() {
+	var h Health
+	tm := time.NewTimer(MeterTick)
+	defer tm.Stop()
+	for {
+		before := time.Now()
+		tm.Reset(MeterTick)
+		select {
+		case <-m.stop:
+			h.Span = time.Since(m.start)
+			m.done <- h
+			return
+		case <-tm.C:
+		}
+		h.Note(time.Since(before) - MeterTick)
+	}
+}
+
+// Stop ends the meter's goroutine and returns what it saw. Call it once.
+func (m *Meter) Stop() Health {
+	close(m.stop)
+	return <-m.done
+}
