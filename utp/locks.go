@@ -51,7 +51,8 @@ package utp
 //     lead.in), the RESET token bucket (Socket.resets), windowShare's
 //     period counts and each Conn's sharePeriod and shareBytes.
 //   - channels that signal: Conn.readable, writable, connected, closed and
-//     left; Socket.acceptSig, nonUTP, done and readerDone.
+//     left; Socket.acceptSig, nonUTP (made at first use, through an
+//     atomic pointer), done and readerDone.
 //
 // Goroutines the package starts:
 //

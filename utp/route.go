@@ -185,7 +185,7 @@ func (s *Socket) randUint32() uint32 {
 func (s *Socket) passOn(b []byte, from source) {
 	d := datagram{b: append([]byte(nil), b...), from: from.NetAddr()}
 	select {
-	case s.nonUTP <- d:
+	case s.nonUTPQueue() <- d:
 		s.stats.nonUTP.Add(1)
 	default:
 		s.tel.event(&s.stats.nonUTPDropped, metricNonUTPDropped)

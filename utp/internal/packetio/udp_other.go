@@ -5,6 +5,7 @@ package packetio
 import (
 	"net"
 	"net/netip"
+	"time"
 )
 
 // udpOS is empty where UDP segmentation, coalescing, gathered sends, the
@@ -41,7 +42,7 @@ func (o *udpOS) read(u *net.UDPConn, buf []byte) (n, seg int, from netip.AddrPor
 }
 
 // RouteMTU is not known here.
-func RouteMTU(netip.Addr) int { return 0 }
+func RouteMTU(Conn, netip.Addr, time.Time) int { return 0 }
 
 // isMsgSize is never reported here.
 func isMsgSize(error) bool { return false }
