@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,29 +23,7 @@ import (
 // while a stall meter saw the process starved is run again, up to three
 // times, each logged; a miss on a healthy run fails.
 func TestBothEndsReportOneRTT(t *testing.T) {
-	for attempt := 1; ; attempt++ {
-		var misses []string
-		var h stallwatch.Health
-		func() {
-			m := stallwatch.StartMeter()
-			defer func() { h = m.Stop() }()
-			misses = oneRTTRun(t)
-		}()
-		if len(misses) == 0 {
-			return
-		}
-		t.Logf("attempt %d: %s; the process was %v", attempt, strings.Join(misses, "; "), h)
-		if !h.Starved() {
-			for _, s := range misses {
-				t.Error(s)
-			}
-			return
-		}
-		if attempt == 3 {
-			t.Logf("NOT ASSERTED: the process was starved in each of 3 attempts")
-			return
-		}
-	}
+	stallwatch.Measure(t, 3, func() []string { return oneRTTRun(t) })
 }
 
 // oneRTTRun is one transfer of TestBothEndsReportOneRTT; it returns the

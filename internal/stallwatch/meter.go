@@ -2,6 +2,8 @@ package stallwatch
 
 import (
 	"fmt"
+	"strings"
+	"testing"
 	"time"
 )
 
@@ -97,4 +99,50 @@ func (m *Meter) run() {
 func (m *Meter) Stop() Health {
 	close(m.stop)
 	return <-m.done
+}
+
+// Measure takes a figure that a starved process could spoil: run takes
+// it and returns the bounds it missed. Measure runs it under a Meter
+// until it misses none; or misses while the process was healthy, which
+// fails t with each miss; or has missed attempts times in starved runs,
+// or t's deadline leaves no room for another run as long as the last.
+// Every miss is logged with the process's health. When every attempt was
+// starved the misses are logged, not failed: they describe the load, not
+// what the figure is meant to judge.
+func Measure(t testing.TB, attempts int, run func() []string) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		var misses []string
+		var h Health
+		func() {
+			m := StartMeter()
+			defer func() { h = m.Stop() }() // also when run fails t: no goroutine left
+			misses = run()
+		}()
+		if len(misses) == 0 {
+			if attempt > 1 {
+				t.Logf("attempt %d met its bounds; the process was %v", attempt, h)
+			}
+			return
+		}
+		t.Logf("attempt %d missed: %s; the process was %v", attempt, strings.Join(misses, "; "), h)
+		if !h.Starved() {
+			for _, s := range misses {
+				t.Error(s)
+			}
+			return
+		}
+		dl, ok := t.(interface{ Deadline() (time.Time, bool) })
+		if attempt == attempts || ok && noRoom(dl, h.Span) {
+			t.Logf("NOT ASSERTED: the process was starved in each of %d attempts; the figures describe the load", attempt)
+			return
+		}
+	}
+}
+
+// noRoom reports whether t's deadline is too near for another run as
+// long as last, with a margin for the tests still to run.
+func noRoom(t interface{ Deadline() (time.Time, bool) }, last time.Duration) bool {
+	d, ok := t.Deadline()
+	return ok && time.Until(d) < 3*last
 }
