@@ -42,6 +42,7 @@ type delayLine struct {
 	tun   *os.File
 	line  chan delayed
 	drops atomic.Int64
+	late  lateCounter
 	wg    sync.WaitGroup
 }
 
@@ -89,10 +90,32 @@ func (l *delayLine) write() {
 			time.Sleep(w)
 		}
 		l.tun.Write(p.b)
+		l.late.note(time.Since(p.due))
 	}
 }
 
-func (l *delayLine) close() {
+func (l *delayLine) close() error {
 	l.tun.Close()
 	l.wg.Wait()
+	return nil
+}
+
+// DelayStats is what the delay line did during a run: whether it kept
+// time and, when it runs in a process of its own, the CPU time it used.
+type DelayStats struct {
+	Line LineStats
+	CPU  time.Duration // 0 when the line runs in the flows' process
+}
+
+// A line is a running delay line, in this process (delayLine) or in a
+// child (delayProc).
+type line interface {
+	// stats returns what the line did since the last call, and the
+	// packets it dropped since it started.
+	stats() (s DelayStats, drops int64, err error)
+	close() error
+}
+
+func (l *delayLine) stats() (DelayStats, int64, error) {
+	return DelayStats{Line: l.late.take()}, l.drops.Load(), nil
 }

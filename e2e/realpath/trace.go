@@ -61,9 +61,17 @@ type Trace struct {
 	BaseRTT time.Duration
 	// DelayDrops counts packets the delay line lost (it should be 0).
 	DelayDrops int64
+	// DelayLine says whether the delay line released packets on time
+	// while the flows ran (the receivers' ACKs and the probes).
+	DelayLine LineStats
+	// DelayCPU is the CPU time the delay line used while the flows ran,
+	// when it runs in a process of its own (DelayLineMain), else 0.
+	DelayCPU time.Duration
 	// CPU is the processor time this process used during the run, user
-	// and system: both ends of a user-space transport, the delay line and
-	// the probes (a kernel TCP's work is mostly not counted here).
+	// and system: both ends of a user-space transport and the probes,
+	// and the delay line unless it runs in a process of its own
+	// (DelayLineMain; DelayCPU is then its time). A kernel TCP's work is
+	// mostly not counted here.
 	CPU time.Duration
 	// Losses are the packets the path dropped during the run.
 	Losses Losses
@@ -87,11 +95,19 @@ func (p *Path) Run(d time.Duration, specs ...FlowSpec) (*Trace, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, _, err := p.delay.stats(); err != nil { // counting from now
+		return nil, err
+	}
 	t0 := time.Now()
 	if err := p.runFlows(tr, t0, specs); err != nil {
 		return nil, err
 	}
 	tr.CPU = cpuTime() - cpu0
+	ds, _, err := p.delay.stats()
+	if err != nil {
+		return nil, err
+	}
+	tr.DelayLine, tr.DelayCPU = ds.Line, ds.CPU
 	// Let what is still on its way arrive (or not) before counting.
 	time.Sleep(p.RTT + p.Buffer)
 	loss1, err := p.losses()
@@ -99,7 +115,9 @@ func (p *Path) Run(d time.Duration, specs ...FlowSpec) (*Trace, error) {
 		return nil, err
 	}
 	tr.Losses = loss1.sub(loss0)
-	tr.DelayDrops = p.DelayDrops()
+	if _, tr.DelayDrops, err = p.delay.stats(); err != nil {
+		return nil, err
+	}
 	for _, s := range pr.Stop() {
 		s.At -= t0.Sub(pr.start)
 		tr.Probes = append(tr.Probes, s)

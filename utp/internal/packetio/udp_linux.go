@@ -57,6 +57,7 @@ func (o *udpOS) enable(u *net.UDPConn, cfg Config, caps *Caps) {
 	caps.Gather = o.vec != nil
 	caps.DontFragment = setDontFragment(rc, domain)
 	caps.Wake = true
+	caps.TryRead = true
 }
 
 // family returns the address family of u, whose descriptor is fd, as

@@ -36,7 +36,10 @@ func (o *udpOS) writeSegmented(*net.UDPConn, []byte, int, netip.AddrPort) (bool,
 	return false, nil
 }
 
-func (o *udpOS) read(u *net.UDPConn, buf []byte) (n, seg int, from netip.AddrPort, err error) {
+func (o *udpOS) read(u *net.UDPConn, buf []byte, wait bool) (n, seg int, from netip.AddrPort, err error) {
+	if !wait {
+		return 0, 0, from, ErrWouldBlock // not known without waiting
+	}
 	n, from, err = u.ReadFromUDPAddrPort(buf)
 	return n, 0, from, err
 }
