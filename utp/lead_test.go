@@ -31,9 +31,12 @@ func TestUDPLeadingReadServesOthers(t *testing.T) {
 	if _, err := idle.Write([]byte{1}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(10 * time.Millisecond) // let the second Read take the lead
-	if a.lead.reading.Load() != waiter {
-		t.Fatal("the waiting Read is not reading the socket itself")
+	// The second Read takes the lead once its goroutine runs: on a loaded
+	// machine that can take a while, so the wait is a bound on progress.
+	for limit := time.Now().Add(10 * time.Second); a.lead.reading.Load() != waiter; time.Sleep(time.Millisecond) {
+		if time.Now().After(limit) {
+			t.Fatal("the waiting Read is not reading the socket itself after 10 s")
+		}
 	}
 
 	c2, s2 := dialAcceptB(t, b, a) // an Accept and a dial on the Socket the Read leads

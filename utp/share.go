@@ -7,8 +7,8 @@ import (
 
 // windowShare divides a UDP socket's kernel receive buffer among the
 // connections that are receiving data on it (at least shareActive bytes
-// in the current or the previous period), through the window each
-// advertises.
+// in the current or the previous period with data, or any data after a
+// period in which they counted), through the window each advertises.
 //
 // Every connection on a Socket is fed from one kernel buffer, but each
 // advertises its own receive buffer (4 MiB by default) as its window, so
@@ -24,10 +24,10 @@ type windowShare struct {
 	limit  atomic.Int64 // the window each connection may advertise now
 
 	// Owned by the holder of the read lead (lead.go), the reader
-	// goroutine or a leading Read: connections that received data in the
-	// current period and in the one before.
-	period int64
-	active [2]int
+	// goroutine or a leading Read: connections counted in the current
+	// period and in the last one before it with data (prev).
+	period, prev int64
+	active       [2]int
 }
 
 // sharePeriod is how long a connection counts as receiving after its
@@ -62,22 +62,38 @@ func (w *windowShare) noteData(c *Conn, now time.Time, n int) {
 	}
 	p := now.UnixNano() / int64(sharePeriod)
 	if p != w.period {
-		if p == w.period+1 {
-			w.active[0] = w.active[1]
-		} else {
-			w.active[0] = 0
-		}
-		w.active[1], w.period = 0, p
+		// The last count stands across periods without data: the reader
+		// may not have run (a loaded machine), while the kernel buffer
+		// filled. Once connections really stop, the next period's count
+		// replaces it.
+		w.active[0], w.active[1] = w.active[1], 0
+		w.prev, w.period = w.period, p
 	}
 	if c.sharePeriod != p {
+		// A connection counted in the last period with data counts again
+		// at its first byte: a reader slowed by a loaded machine takes in
+		// less than shareActive a period from each of many connections,
+		// and dropping them from the count would widen every window just
+		// as the buffer fills (the 64-sender test lost datagrams so).
+		again := c.shareBytes >= shareActive && c.sharePeriod == w.prev
 		c.sharePeriod, c.shareBytes = p, 0
+		if again {
+			c.shareBytes = shareActive
+			w.count()
+			return
+		}
 	}
 	if c.shareBytes >= shareActive {
 		return // counted already
 	}
-	if c.shareBytes += n; c.shareBytes < shareActive {
-		return
+	if c.shareBytes += n; c.shareBytes >= shareActive {
+		w.count()
 	}
+}
+
+// count counts one more receiving connection in the current period and
+// sets the limit.
+func (w *windowShare) count() {
 	w.active[1]++
 	active := max(w.active[0], w.active[1], 1)
 	w.limit.Store(int64(max(w.budget/active, minShare)))

@@ -97,7 +97,7 @@ func TestUDPManySendersNoKernelDrops(t *testing.T) {
 	}
 	drops := kernelDrops(t, port)
 	early := <-startupDrops
-	t.Logf("kernel drops at the receiver: %d in the first quarter, %d after; %+v", early, drops-early, srv.Stats())
+	t.Logf("kernel drops at the receiver: %d in the first quarter, %d after; receiver %+v; sender %+v", early, drops-early, srv.Stats(), cli.Stats())
 	if drops != early {
 		t.Errorf("the kernel dropped %d datagrams at the receiving socket after the first quarter", drops-early)
 	}

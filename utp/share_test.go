@@ -7,8 +7,8 @@ import (
 
 // The window each connection may advertise is the budget divided among
 // the connections that received at least shareActive bytes in this
-// period or the one before, never below minShare; without a budget there
-// is no limit.
+// period or the one before, or any data after a period in which they
+// counted, never below minShare; without a budget there is no limit.
 func TestWindowShare(t *testing.T) {
 	if w := newWindowShare(0); w.window() != 0 {
 		t.Fatalf("no budget: window %d, want 0 (no limit)", w.window())
@@ -47,6 +47,38 @@ func TestWindowShare(t *testing.T) {
 	if got := w.window(); got != 8<<20 {
 		t.Fatalf("after a pause: %d, want the whole budget", got)
 	}
+	// A reader slowed by load: 64 connections counted, then each gets
+	// only 1,000 bytes a period, and the reader misses three periods.
+	slow := newWindowShare(16 << 20)
+	for _, c := range conns {
+		*c = Conn{}
+		slow.noteData(c, start, shareActive)
+	}
+	at := start
+	for _, gap := range []int{1, 1, 4, 1} {
+		at = at.Add(time.Duration(gap) * sharePeriod)
+		for _, c := range conns {
+			slow.noteData(c, at, 1000)
+			if got := slow.window(); got != 8<<20/64 {
+				t.Fatalf("64 counted, then 1,000 bytes each %d period(s) later: window %d, want %d", gap, got, 8<<20/64)
+			}
+		}
+	}
+	// A connection that had no data in the last period with data must
+	// receive shareActive again to count; the others, gone quiet, leave
+	// the count one period later.
+	at = at.Add(sharePeriod)
+	slow.noteData(conns[0], at, 1000)
+	if got := slow.window(); got != 8<<20/64 {
+		t.Fatalf("the previous period's count stands: %d, want %d", got, 8<<20/64)
+	}
+	at = at.Add(sharePeriod)
+	slow.noteData(conns[1], at, 1000) // quiet for two periods with data: not counted
+	slow.noteData(conns[0], at, 1000) // counted in the last one: counts
+	if got := slow.window(); got != 8<<20 {
+		t.Fatalf("one receiving after the others went quiet: %d, want the whole budget", got)
+	}
+
 	many := newWindowShare(1 << 20)
 	for range 10000 {
 		many.noteData(&Conn{}, start, shareActive)

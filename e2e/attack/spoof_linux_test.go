@@ -60,6 +60,9 @@ type victims struct {
 	bytes atomic.Int64 // received by all of them
 	per   []atomic.Int64
 	wg    sync.WaitGroup
+
+	mu   sync.Mutex
+	isns [][]uint16 // per victim, the seq_nr of each STATE it received (a reply to a forged SYN)
 }
 
 // victimAddr is the i-th forged source: 127.1.x.y, away from 127.0.0.1
@@ -70,7 +73,7 @@ func victimAddr(i int) netip.Addr {
 
 func newVictims(t testing.TB, n int) *victims {
 	t.Helper()
-	v := &victims{per: make([]atomic.Int64, n)}
+	v := &victims{per: make([]atomic.Int64, n), isns: make([][]uint16, n)}
 	for i := range n {
 		pc, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(victimAddr(i), 0)))
 		if err != nil {
@@ -96,7 +99,38 @@ func (v *victims) count(i int, pc *net.UDPConn) {
 		}
 		v.bytes.Add(int64(n))
 		v.per[i].Add(int64(n))
+		if n >= 20 && int(buf[0]>>4) == stState {
+			v.mu.Lock()
+			v.isns[i] = append(v.isns[i], binary.BigEndian.Uint16(buf[16:]))
+			v.mu.Unlock()
+		}
 	}
+}
+
+// replies is how many STATE replies the victims recorded.
+func (v *victims) replies() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	n := 0
+	for _, r := range v.isns {
+		n += len(r)
+	}
+	return n
+}
+
+// guessed reports whether ack, forged in victim i's name, acknowledges a
+// reply victim i received: a blind guess that proves the forged source,
+// as it does with probability 2 in 65,536 (the acceptor takes its
+// initial sequence number or the one before it).
+func (v *victims) guessed(i int, ack uint16) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, isn := range v.isns[i] {
+		if ack == isn || ack == isn-1 {
+			return true
+		}
+	}
+	return false
 }
 
 // settle gives datagrams in flight to the victims time to arrive.

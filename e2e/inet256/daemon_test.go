@@ -157,13 +157,23 @@ func (d *daemon) kill() {
 	os.Remove(d.sock)
 }
 
+// dumpLog logs the daemon's last 40 lines, leaving out the line it
+// repeats for every frame of a dropped node (droppedLines counts those),
+// so that what came before the drop shows.
 func (d *daemon) dumpLog() {
 	b, _ := os.ReadFile(filepath.Join(d.dir, d.name+".log"))
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if !strings.Contains(l, droppedMsg) || !strings.Contains(l, droppedCaller) {
+			lines = append(lines, l)
+		}
+	}
 	if len(lines) > 40 {
 		lines = lines[len(lines)-40:]
 	}
-	d.t.Logf("daemon %s log (last %d lines):\n%s", d.name, len(lines), strings.Join(lines, "\n"))
+	dropped, first, _ := d.droppedLines()
+	d.t.Logf("daemon %s log (last %d lines, without %d lines %q from %s):\n%s", d.name, len(lines),
+		dropped, droppedMsg, first.Format("15:04:05.000"), strings.Join(lines, "\n"))
 }
 
 func (d *daemon) endpoint() string { return "unix://" + d.sock }

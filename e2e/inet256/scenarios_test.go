@@ -34,42 +34,48 @@ func bothWaysSize() int64 {
 }
 
 // 64 MiB each way at once over one connection between two node IDs,
-// checked byte for byte with SHA-256.
+// checked byte for byte with SHA-256. An attempt that fails because a
+// daemon dropped a node is run again on fresh daemons (onDaemons).
 func TestBothWays(t *testing.T) {
 	for _, tp := range topologies {
 		t.Run(tp.name, func(t *testing.T) {
 			checkLeaks(t)
-			top := tp.make(t)
-			a, b := top.sockets(t)
-			client, server := dialPair(t, a, b, 5*time.Minute)
-			size := bothWaysSize()
-			start := time.Now()
-			var wg sync.WaitGroup
-			var tc, ts transfer
-			wg.Add(2)
-			go func() { defer wg.Done(); tc = exchange(client, 1, size, nil) }()
-			go func() { defer wg.Done(); ts = exchange(server, 2, size, nil) }()
-			wg.Wait()
-			elapsed := time.Since(start)
-			if tc.err != nil || ts.err != nil {
-				t.Fatalf("client: %v; server: %v", tc.err, ts.err)
-			}
-			if tc.nRead != size || ts.nRead != size {
-				t.Fatalf("read %d and %d bytes, want %d each", tc.nRead, ts.nRead, size)
-			}
-			if tc.received != ts.sent || ts.received != tc.sent || tc.sent != sumOf(1, size) {
-				t.Fatal("the data arrived altered")
-			}
-			st := client.Stats()
-			t.Logf("%s: %s each way in %v (%.1f MB/s each way); client: %d packets, %d retransmitted, %d timeouts, RTT %v",
-				top.name, mib(size), elapsed.Round(time.Millisecond), float64(size)/elapsed.Seconds()/1e6,
-				st.PacketsSent, st.Retransmits, st.Timeouts, st.RTT)
+			onDaemons(t, tp.make, func(t testing.TB, top *topology) { bothWays(t, top) })
 		})
 	}
 }
 
+// bothWays is one attempt of TestBothWays on top.
+func bothWays(t testing.TB, top *topology) {
+	a, b := top.sockets(t)
+	client, server := dialPair(t, a, b, 5*time.Minute)
+	size := bothWaysSize()
+	start := time.Now()
+	var wg sync.WaitGroup
+	var tc, ts transfer
+	wg.Add(2)
+	go func() { defer wg.Done(); tc = exchange(client, 1, size, nil) }()
+	go func() { defer wg.Done(); ts = exchange(server, 2, size, nil) }()
+	wg.Wait()
+	elapsed := time.Since(start)
+	if tc.err != nil || ts.err != nil {
+		t.Fatalf("client: %v; server: %v", tc.err, ts.err)
+	}
+	if tc.nRead != size || ts.nRead != size {
+		t.Fatalf("read %d and %d bytes, want %d each", tc.nRead, ts.nRead, size)
+	}
+	if tc.received != ts.sent || ts.received != tc.sent || tc.sent != sumOf(1, size) {
+		t.Fatal("the data arrived altered")
+	}
+	st := client.Stats()
+	t.Logf("%s: %s each way in %v (%.1f MB/s each way); client: %d packets, %d retransmitted, %d timeouts, RTT %v",
+		top.name, mib(size), elapsed.Round(time.Millisecond), float64(size)/elapsed.Seconds()/1e6,
+		st.PacketsSent, st.Retransmits, st.Timeouts, st.RTT)
+}
+
 // Sixteen connections at once between the same two nodes, each echoed
-// and checked.
+// and checked; again on fresh daemons if a daemon dropped a node
+// (onDaemons).
 func TestConcurrentStreams(t *testing.T) {
 	const streams = 16
 	size := int64(2 << 20)
@@ -79,51 +85,55 @@ func TestConcurrentStreams(t *testing.T) {
 	for _, tp := range topologies {
 		t.Run(tp.name, func(t *testing.T) {
 			checkLeaks(t)
-			top := tp.make(t)
-			a, b := top.sockets(t)
-			go func() {
-				for {
-					c, err := b.AcceptUTP()
-					if err != nil {
-						return
-					}
-					go func() {
-						defer c.Close()
-						c.SetDeadline(time.Now().Add(3 * time.Minute))
-						io.Copy(c, c) // echo until the dialer half-closes
-						c.CloseWrite()
-					}()
-				}
-			}()
-			ctx := testContext(t, 3*time.Minute)
-			errs := make(chan error, streams)
-			var wg sync.WaitGroup
-			for i := range streams {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					c, err := a.DialUTP(ctx, b.Addr())
-					if err != nil {
-						errs <- fmt.Errorf("stream %d: %w", i, err)
-						return
-					}
-					defer c.Close()
-					c.SetDeadline(time.Now().Add(3 * time.Minute))
-					tr := exchange(c, uint64(100+i), size, nil)
-					switch {
-					case tr.err != nil:
-						errs <- fmt.Errorf("stream %d: %w", i, tr.err)
-					case tr.nRead != size || tr.received != tr.sent:
-						errs <- fmt.Errorf("stream %d: echo of %d bytes came back as %d, altered", i, size, tr.nRead)
-					}
-				}()
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Error(err)
-			}
+			onDaemons(t, tp.make, func(t testing.TB, top *topology) { concurrentStreams(t, top, streams, size) })
 		})
+	}
+}
+
+// concurrentStreams is one attempt of TestConcurrentStreams on top.
+func concurrentStreams(t testing.TB, top *topology, streams int, size int64) {
+	a, b := top.sockets(t)
+	go func() {
+		for {
+			c, err := b.AcceptUTP()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(3 * time.Minute))
+				io.Copy(c, c) // echo until the dialer half-closes
+				c.CloseWrite()
+			}()
+		}
+	}()
+	ctx := testContext(t, 3*time.Minute)
+	errs := make(chan error, streams)
+	var wg sync.WaitGroup
+	for i := range streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := a.DialUTP(ctx, b.Addr())
+			if err != nil {
+				errs <- fmt.Errorf("stream %d: %w", i, err)
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(3 * time.Minute))
+			tr := exchange(c, uint64(100+i), size, nil)
+			switch {
+			case tr.err != nil:
+				errs <- fmt.Errorf("stream %d: %w", i, tr.err)
+			case tr.nRead != size || tr.received != tr.sent:
+				errs <- fmt.Errorf("stream %d: echo of %d bytes came back as %d, altered", i, size, tr.nRead)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
 
