@@ -36,12 +36,12 @@ func (s *Socket) AcceptUTP() (*Conn, error) {
 			return c, nil
 		}
 		s.mu.Unlock()
-		s.awaitNetwork()
+		s.awaitAccept()
 		select {
 		case <-s.acceptSig:
-			s.doneWaiting()
+			s.doneAccepting()
 		case <-s.done:
-			s.doneWaiting()
+			s.doneAccepting()
 			return nil, &net.OpError{Op: "accept", Net: "utp", Addr: s.LocalAddr(), Err: s.closedErr()}
 		}
 	}
