@@ -1,44 +1,14 @@
+//go:build unix
+
 package main
 
 import (
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// startPiped starts a run whose standard input is a pipe the test
-// writes; it is closed when the test ends.
-func startPiped(t *testing.T, args ...string) (*running, *os.File) {
-	t.Helper()
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(utpBin, args...)
-	cmd.Env = append(os.Environ(), "INET256_API="+noDaemon)
-	cmd.Stdin = pr
-	r := start(t, cmd)
-	pr.Close() // the child holds its copy
-	t.Cleanup(func() { pw.Close() })
-	return r, pw
-}
-
-// waitExit waits for r at most within and returns what it did.
-func waitExit(t *testing.T, r *running, within time.Duration) result {
-	t.Helper()
-	select {
-	case <-r.done:
-	case <-time.After(within):
-		r.cmd.Process.Kill()
-		<-r.done
-		t.Fatalf("%v still running after %v; stderr: %s", r.cmd.Args[1:], within, r.stderr.String())
-	}
-	return result{code: r.cmd.ProcessState.ExitCode(), stdout: r.stdout.String(), stderr: r.stderr.String()}
-}
 
 // SIGINT or SIGTERM to either side of a transfer exits 130 or 143, and
 // the peer says "peer aborted" at once: well within a few seconds, where

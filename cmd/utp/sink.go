@@ -88,9 +88,7 @@ func (s *dirSink) Begin(h fileproto.Header) (fileproto.File, error) {
 		}
 	}
 	temp := filepath.Join(s.dir, partialName(h.Name))
-	// O_NOFOLLOW: a symbolic link planted under the temporary name must
-	// not redirect the write.
-	f, err := os.OpenFile(temp, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
+	f, err := createNoFollow(temp)
 	if err == nil {
 		if info, serr := f.Stat(); serr != nil || !info.Mode().IsRegular() {
 			f.Close()
