@@ -346,3 +346,29 @@ func TestSimAcceptingServerLeadsBesideShortConns(t *testing.T) {
 		}
 	})
 }
+
+// Short connections (dial, one echo, close) against a server that
+// accepts in a loop never move the read lead on either side: the
+// server's Reads wait twice (the request, the end) and neither asks for
+// it, so the reader goroutines read throughout and never stand by, and
+// setups cost what they did before Reads led beside an Accept.
+func TestSimShortConnsNeverMoveLead(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		_, a, b := simNet(t)
+		go simServe(b, func(c *Conn) { io.Copy(c, c) })
+		for i := range 20 {
+			c, err := a.DialUTP(t.Context(), b.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			simPing(t, c, byte(i))
+			c.Close()
+		}
+		for _, s := range []*Socket{a, b} {
+			if n, ticks := s.lead.leads.Load(), s.lead.ticks.Load(); n != 0 || ticks != 0 {
+				t.Errorf("%v: Reads led %d times and the reader stood by for %d ticks; want neither", s.Addr(), n, ticks)
+			}
+		}
+	})
+}
