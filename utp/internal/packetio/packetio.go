@@ -18,8 +18,6 @@ import (
 	"net"
 	"net/netip"
 	"syscall"
-
-	"github.com/inet256/go-utp/v2/utp/netsim"
 )
 
 // Conn is a packet-oriented endpoint. Read is called by one goroutine at
@@ -150,18 +148,16 @@ type Config struct {
 	OnICMPError func(dst netip.AddrPort, errno syscall.Errno)
 }
 
-// New returns the endpoint for pc: UDP's for a *net.UDPConn, netsim's for
-// a *netsim.PacketConn, else the generic one. The endpoint owns pc. The
-// types are matched exactly, not by their methods: a type that embeds
-// netsim's PacketConn has its ReadCoalesced but may block in WriteTo, as
-// an INET256 node's stand-in in tests does, and needs the generic
-// endpoint's sender goroutine.
+// New returns the endpoint for pc: UDP's for a *net.UDPConn, the
+// batching one for a registered Coalescer (netsim's PacketConn, matched by
+// its exact type: see RegisterCoalescer), else the generic one. The
+// endpoint owns pc.
 func New(pc net.PacketConn, cfg Config) Conn {
-	switch pc := pc.(type) {
-	case *net.UDPConn:
-		return newUDP(pc, cfg)
-	case *netsim.PacketConn:
-		return newSim(pc)
+	if u, ok := pc.(*net.UDPConn); ok {
+		return newUDP(u, cfg)
+	}
+	if c, ok := asCoalescer(pc); ok {
+		return newSim(c)
 	}
 	return newGeneric(pc)
 }

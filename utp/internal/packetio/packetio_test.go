@@ -1,4 +1,4 @@
-package packetio
+package packetio_test
 
 import (
 	"errors"
@@ -7,14 +7,15 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/inet256/go-utp/v2/utp/internal/packetio"
 	"github.com/inet256/go-utp/v2/utp/netsim"
 )
 
 // readAsync runs one Read in a goroutine.
-func readAsync(c Conn) <-chan error {
+func readAsync(c packetio.Conn) <-chan error {
 	ch := make(chan error, 1)
 	go func() {
-		_, _, _, err := c.Read(make([]byte, MaxDatagram))
+		_, _, _, err := c.Read(make([]byte, packetio.MaxDatagram))
 		ch <- err
 	}()
 	return ch
@@ -23,9 +24,9 @@ func readAsync(c Conn) <-chan error {
 // wakeCases are the endpoints whose Read Wake interrupts: UDP on
 // loopback, netsim (made in the caller's bubble), and a PacketConn that
 // is neither, which gets the generic endpoint.
-func wakeCases(t *testing.T) map[string]func() (Conn, func(b []byte)) {
-	return map[string]func() (Conn, func(b []byte)){
-		"udp": func() (Conn, func([]byte)) {
+func wakeCases(t *testing.T) map[string]func() (packetio.Conn, func(b []byte)) {
+	return map[string]func() (packetio.Conn, func(b []byte)){
+		"udp": func() (packetio.Conn, func([]byte)) {
 			u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 			if err != nil {
 				t.Fatal(err)
@@ -35,12 +36,12 @@ func wakeCases(t *testing.T) map[string]func() (Conn, func(b []byte)) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { peer.Close() })
-			return New(u, Config{}), func(b []byte) { peer.WriteTo(b, u.LocalAddr()) }
+			return packetio.New(u, packetio.Config{}), func(b []byte) { peer.WriteTo(b, u.LocalAddr()) }
 		},
-		"netsim": func() (Conn, func([]byte)) {
+		"netsim": func() (packetio.Conn, func([]byte)) {
 			return simPair(t, func(pc *netsim.PacketConn) net.PacketConn { return pc })
 		},
-		"generic": func() (Conn, func([]byte)) {
+		"generic": func() (packetio.Conn, func([]byte)) {
 			// Wrapped, netsim's PacketConn is just a net.PacketConn.
 			return simPair(t, func(pc *netsim.PacketConn) net.PacketConn { return struct{ net.PacketConn }{pc} })
 		},
@@ -49,12 +50,12 @@ func wakeCases(t *testing.T) map[string]func() (Conn, func(b []byte)) {
 
 // simPair returns an endpoint for a netsim PacketConn, as wrap presents
 // it, and a function that sends it a datagram from a peer.
-func simPair(t *testing.T, wrap func(*netsim.PacketConn) net.PacketConn) (Conn, func([]byte)) {
+func simPair(t *testing.T, wrap func(*netsim.PacketConn) net.PacketConn) (packetio.Conn, func([]byte)) {
 	n := netsim.NewNetwork(1)
 	n.SetDefaultLink(netsim.LinkConfig{})
 	pc, peer := n.Listen("a"), n.Listen("b")
 	t.Cleanup(func() { peer.Close() })
-	return New(wrap(pc), Config{}), func(b []byte) { peer.WriteTo(b, pc.LocalAddr()) }
+	return packetio.New(wrap(pc), packetio.Config{}), func(b []byte) { peer.WriteTo(b, pc.LocalAddr()) }
 }
 
 // Wake makes a blocked Read return ErrWoken once; the next Read blocks
@@ -68,15 +69,15 @@ func TestWake(t *testing.T) {
 				done := readAsync(c)
 				wait()
 				c.Wake()
-				if err := <-done; !errors.Is(err, ErrWoken) {
-					t.Fatalf("Read after Wake: %v, want ErrWoken", err)
+				if err := <-done; !errors.Is(err, packetio.ErrWoken) {
+					t.Fatalf("Read after Wake: %v, want packetio.ErrWoken", err)
 				}
 				c.Wake() // before the Read: the Read returns at once
-				if _, _, _, err := c.Read(make([]byte, MaxDatagram)); !errors.Is(err, ErrWoken) {
-					t.Fatalf("Read after an earlier Wake: %v, want ErrWoken", err)
+				if _, _, _, err := c.Read(make([]byte, packetio.MaxDatagram)); !errors.Is(err, packetio.ErrWoken) {
+					t.Fatalf("Read after an earlier Wake: %v, want packetio.ErrWoken", err)
 				}
 				send([]byte("x"))
-				buf := make([]byte, MaxDatagram)
+				buf := make([]byte, packetio.MaxDatagram)
 				if n, _, from, err := c.Read(buf); err != nil || n != 1 || from.NetAddr() == nil {
 					t.Fatalf("Read after the wakes: %d bytes from %v, %v; want the datagram", n, from, err)
 				}
@@ -114,8 +115,8 @@ func TestWakeRace(t *testing.T) {
 				synctest.Wait()
 				select {
 				case err := <-done:
-					if !errors.Is(err, ErrWoken) {
-						t.Fatalf("round %d: Read: %v, want ErrWoken", i, err)
+					if !errors.Is(err, packetio.ErrWoken) {
+						t.Fatalf("round %d: Read: %v, want packetio.ErrWoken", i, err)
 					}
 					done = readAsync(c)
 					continue
@@ -138,12 +139,12 @@ func TestNewRecognisesNetsim(t *testing.T) {
 	n := netsim.NewNetwork(1)
 	pc := n.Listen("a")
 	defer pc.Close()
-	if c, ok := New(pc, Config{}).(*sim); !ok || !c.Caps().Wake || !c.Caps().Gather {
-		t.Fatalf("netsim PacketConn got %T, want the simulator's endpoint with Wake and Gather", New(pc, Config{}))
+	if caps := packetio.New(pc, packetio.Config{}).Caps(); !caps.Wake || !caps.Gather || caps.BlockingSend {
+		t.Fatalf("netsim PacketConn got caps %+v, want the batching endpoint's: Wake and Gather, sends that never block", caps)
 	}
 	for _, wrapped := range []net.PacketConn{struct{ net.PacketConn }{pc}, struct{ *netsim.PacketConn }{pc}} {
-		if c, ok := New(wrapped, Config{}).(*generic); !ok || !c.Caps().BlockingSend {
-			t.Fatalf("%T got %T, want the generic endpoint", wrapped, New(wrapped, Config{}))
+		if caps := packetio.New(wrapped, packetio.Config{}).Caps(); !caps.BlockingSend {
+			t.Fatalf("%T got caps %+v, want the generic endpoint's (sends that may block)", wrapped, caps)
 		}
 	}
 }
@@ -156,8 +157,8 @@ func TestSendGathered(t *testing.T) {
 		n.SetDefaultLink(netsim.LinkConfig{Delay: time.Millisecond})
 		pc, peer := n.Listen("a"), n.Listen("b")
 		defer peer.Close()
-		for _, c := range []Conn{New(pc, Config{}), New(struct{ net.PacketConn }{pc}, Config{})} {
-			ds := []Datagram{
+		for _, c := range []packetio.Conn{packetio.New(pc, packetio.Config{}), packetio.New(struct{ net.PacketConn }{pc}, packetio.Config{})} {
+			ds := []packetio.Datagram{
 				{Head: []byte("ab"), Tail: [2][]byte{[]byte("cd"), []byte("e")}},
 				{Head: []byte("fghij")},
 			}

@@ -3,22 +3,61 @@ package packetio
 import (
 	"net"
 	"sync"
-
-	"github.com/inet256/go-utp/v2/utp/netsim"
 )
 
-// sim is the endpoint for a netsim PacketConn. It offers what Linux UDP
+// Coalescer is a PacketConn that can read several datagrams of one sender
+// at once, as Linux UDP's coalesced reads do, and whose WriteTo never
+// blocks. netsim's PacketConn is one.
+type Coalescer interface {
+	net.PacketConn
+	// ReadCoalesced reads one datagram into p, then as many more as fit
+	// from the same sender, each no longer than the first; seg is the
+	// first's length when more than one was read, else 0.
+	ReadCoalesced(p []byte) (n, seg int, from net.Addr, err error)
+}
+
+// coalescer, if set, tells whether a PacketConn is a Coalescer. Package
+// netsim sets it when a program imports it, so that a program that does
+// not (any program but a test) does not link the simulator.
+var coalescer struct {
+	sync.RWMutex
+	match func(net.PacketConn) (Coalescer, bool)
+}
+
+// RegisterCoalescer makes New give a PacketConn for which match reports
+// true the batching endpoint. match should accept exact types only: a
+// type that embeds a Coalescer inherits ReadCoalesced but may block in
+// WriteTo (an INET256 node's stand-in in tests does), and needs the
+// generic endpoint's sender goroutine. A later call replaces an earlier.
+func RegisterCoalescer(match func(net.PacketConn) (Coalescer, bool)) {
+	coalescer.Lock()
+	coalescer.match = match
+	coalescer.Unlock()
+}
+
+// asCoalescer reports whether the registered matcher takes pc.
+func asCoalescer(pc net.PacketConn) (Coalescer, bool) {
+	coalescer.RLock()
+	match := coalescer.match
+	coalescer.RUnlock()
+	if match == nil {
+		return nil, false
+	}
+	return match(pc)
+}
+
+// sim is the endpoint for a Coalescer such as netsim's PacketConn. It offers what Linux UDP
 // does beyond one datagram per call, coalesced reads, gathered sends and
 // a Wake for a reader, so that the paths package utp takes on UDP run in
 // a deterministic simulation (under testing/synctest) too. Its sends
 // never block: netsim decides a datagram's fate at once.
 type sim struct {
-	pc *netsim.PacketConn
+	pc Coalescer
 	waker
 	scratch sync.Pool // *[MaxDatagram]byte, to flatten gathered datagrams
 }
 
-func newSim(pc *netsim.PacketConn) *sim {
+func newSim(pc Coalescer) *sim {
 	s := &sim{pc: pc, waker: waker{pc: pc}}
 	s.scratch.New = func() any { return new([MaxDatagram]byte) }
 	return s
