@@ -263,33 +263,27 @@ func (l *lead) pass() {
 // if nobody holds it: such a call must not wait for a standby tick.
 // Where no Read ever leads, the reader goroutine never stands by and
 // there is nothing to count.
-func (l *lead) awaitNetwork() {
-	if l.on {
-		l.waiters.Add(1)
-		signal(l.back)
-	}
-}
+func (l *lead) awaitNetwork() { l.count(&l.waiters, 1) }
 
-func (l *lead) doneWaiting() {
-	if l.on {
-		l.waiters.Add(-1)
-	}
-}
+func (l *lead) doneWaiting() { l.count(&l.waiters, -1) }
 
 // awaitAccept counts an Accept that waits for the backlog until
 // doneAccepting. Like awaitNetwork it has the reader goroutine take a
 // free token at once, but it does not keep Reads from leading: see the
 // invariants.
-func (l *lead) awaitAccept() {
-	if l.on {
-		l.accepts.Add(1)
-		signal(l.back)
-	}
-}
+func (l *lead) awaitAccept() { l.count(&l.accepts, 1) }
 
-func (l *lead) doneAccepting() {
-	if l.on {
-		l.accepts.Add(-1)
+func (l *lead) doneAccepting() { l.count(&l.accepts, -1) }
+
+// count adds d to a count of waiting calls (waiters or accepts) and, for
+// a call that starts waiting, calls the reader goroutine (back).
+func (l *lead) count(n *atomic.Int32, d int32) {
+	if !l.on {
+		return
+	}
+	n.Add(d)
+	if d > 0 {
+		signal(l.back)
 	}
 }
 

@@ -266,20 +266,29 @@ func TestSimPingPongAcceptingServer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		_, a, b := simNet(t)
 		go simServe(b, simEcho)
-		ca, err := a.DialUTP(t.Context(), b.Addr())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ca.Close()
-		for i := range 50 {
-			if d := simPing(t, ca, byte(i)); d != 20*time.Millisecond {
-				t.Fatalf("round %d took %v, want two 10 ms link delays", i, d)
-			}
-		}
-		if n := b.lead.leads.Load(); n < 45 {
-			t.Fatalf("the server's Reads led %d times in 50 rounds; want every Read after the second", n)
-		}
+		simRounds(t, a, b, 50, 45, func(byte) time.Duration { return 0 })
 	})
+}
+
+// simRounds dials b from a and makes n round trips, the i-th with byte
+// 7i, each of which must take exactly two link delays and pause(byte);
+// the server's Reads must then have led at least minLeads times.
+func simRounds(t *testing.T, a, b *Socket, n int, minLeads int64, pause func(byte) time.Duration) {
+	t.Helper()
+	ca, err := a.DialUTP(t.Context(), b.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ca.Close()
+	for i := range n {
+		v := byte(i * 7)
+		if d, want := simPing(t, ca, v), 20*time.Millisecond+pause(v); d != want {
+			t.Errorf("round %d took %v, want %v", i, d, want)
+		}
+	}
+	if got := b.lead.leads.Load(); got < minLeads {
+		t.Errorf("the server's Reads led %d times in %d rounds; want at least %d", got, n, minLeads)
+	}
 }
 
 // A server that accepts in a loop, answering one long connection (with
@@ -327,22 +336,9 @@ func TestSimAcceptingServerLeadsBesideShortConns(t *testing.T) {
 			}
 			short <- nil
 		}()
-		ca, err := a.DialUTP(t.Context(), b.Addr())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ca.Close()
-		for i := range 60 {
-			v := byte(i * 7)
-			if d, want := simPing(t, ca, v), 20*time.Millisecond+pause(v); d != want {
-				t.Errorf("round %d took %v, want %v", i, d, want)
-			}
-		}
+		simRounds(t, a, b, 60, 30, pause)
 		if err := <-short; err != nil {
 			t.Fatal(err)
-		}
-		if n := b.lead.leads.Load(); n < 30 {
-			t.Errorf("the server's Reads led %d times in 60 rounds; want most of them", n)
 		}
 	})
 }
