@@ -68,9 +68,11 @@ import (
 //   - How readily a Read asks for the lead grows with the Reads of its
 //     connection that waited before (earlier, up to 2): a first wait
 //     takes only a free token, so that a short connection (a request, a
-//     reply, the end) never moves it; with an Accept waiting, the server
-//     side of such a connection waits twice (the request, then the end),
-//     so there only a third wait asks the reader goroutine for it.
+//     reply, the end) never moves it; the accepting side of such a
+//     connection may wait twice (the request, then the end), so there
+//     only a third wait asks the reader goroutine for it. Conn.acceptor
+//     decides, not whether an Accept waits at that moment: a server's
+//     loop is between two Accepts now and then.
 //   - Routing steps connections, so the holder takes a Conn's lock, and
 //     under it the TIME-WAIT queue's (c.mu, then timeWaits.mu); it holds
 //     no lock while it reads, and no lock is held across a move of the
@@ -299,12 +301,12 @@ func (l *lead) count(n *atomic.Int32, d int32) {
 // goroutine costs two wakeups (the reader's, to hand it over, and ours),
 // one more than the channel, so it pays only for a connection that waits
 // again. A short connection (dial, request, one reply, close) never asks
-// for it: its first wait is early, and with an Accept waiting so is its
-// second, the server side's wait for the end.
+// for it: its first wait is early, and on the accepting side so is its
+// second, the wait for the end.
 func (l *lead) awaitReadable(c *Conn, earlier int) {
 	mayLead := l.on && l.waiters.Load() == 0
 	led := mayLead && l.tryTake()
-	early := earlier == 0 || (earlier == 1 && l.accepts.Load() > 0)
+	early := earlier == 0 || (earlier == 1 && c.acceptor)
 	if !led && (early || !mayLead) {
 		l.awaitNetwork()
 		c.await(c.readable)
