@@ -39,9 +39,7 @@ func (s *Socket) AcceptUTP() (*Conn, error) {
 		s.awaitAccept()
 		select {
 		case <-s.acceptSig:
-			s.doneAccepting()
 		case <-s.done:
-			s.doneAccepting()
 			return nil, &net.OpError{Op: "accept", Net: "utp", Addr: s.LocalAddr(), Err: s.closedErr()}
 		}
 	}

@@ -54,11 +54,11 @@ import (
 //     wakeup it saves. A call that starts waiting while a Read leads is
 //     served by that Read's routing until the Read passes the token on,
 //     which then calls the reader goroutine at once (back).
-//   - An Accept waiting (accepts, counted by awaitAccept) is the one
-//     exception: a server keeps one pending all the time, and counted
-//     among the waiters it would keep every served connection's Read
-//     from leading, so that each request cost two wakeups (the reader
-//     goroutine's, then the Read's) where a client's costs one. A
+//   - An Accept waiting (awaitAccept) is the one exception: a server
+//     keeps one pending all the time, and counted among the waiters it
+//     would keep every served connection's Read from leading, so that
+//     each request cost two wakeups (the reader goroutine's, then the
+//     Read's) where a client's costs one. A
 //     leading Read routes SYNs and handshakes as the reader goroutine
 //     does, and the Accept only calls the reader goroutine when it starts
 //     waiting (back, which takes a free token at once); a Read passing
@@ -99,7 +99,6 @@ type lead struct {
 	readerIn atomic.Bool          // the reader goroutine is (about to be) blocked in a read
 	reading  atomic.Pointer[Conn] // the Conn whose leading Read is (about to be) in a read
 	waiters  atomic.Int32         // calls blocked on the network other than a leading Read or an Accept
-	accepts  atomic.Int32         // Accepts blocked on the backlog
 
 	ticks atomic.Int64 // standby ticks, for tests
 	leads atomic.Int64 // Reads that took the lead, for tests
@@ -265,26 +264,25 @@ func (l *lead) pass() {
 // if nobody holds it: such a call must not wait for a standby tick.
 // Where no Read ever leads, the reader goroutine never stands by and
 // there is nothing to count.
-func (l *lead) awaitNetwork() { l.count(&l.waiters, 1) }
-
-func (l *lead) doneWaiting() { l.count(&l.waiters, -1) }
-
-// awaitAccept counts an Accept that waits for the backlog until
-// doneAccepting. Like awaitNetwork it has the reader goroutine take a
-// free token at once, but it does not keep Reads from leading: see the
-// invariants.
-func (l *lead) awaitAccept() { l.count(&l.accepts, 1) }
-
-func (l *lead) doneAccepting() { l.count(&l.accepts, -1) }
-
-// count adds d to a count of waiting calls (waiters or accepts) and, for
-// a call that starts waiting, calls the reader goroutine (back).
-func (l *lead) count(n *atomic.Int32, d int32) {
-	if !l.on {
-		return
+func (l *lead) awaitNetwork() {
+	if l.on {
+		l.waiters.Add(1)
+		signal(l.back)
 	}
-	n.Add(d)
-	if d > 0 {
+}
+
+func (l *lead) doneWaiting() {
+	if l.on {
+		l.waiters.Add(-1)
+	}
+}
+
+// awaitAccept, for an Accept that starts waiting for the backlog, has
+// the reader goroutine take the lead at once if nobody holds it, as
+// awaitNetwork does, but does not count the Accept among the waiters,
+// so Reads may still lead: see the invariants.
+func (l *lead) awaitAccept() {
+	if l.on {
 		signal(l.back)
 	}
 }
@@ -406,7 +404,7 @@ func (l *lead) readable(c *Conn) {
 // pending reports whether ch (cap 1) holds a signal, and leaves it there.
 func pending(ch chan struct{}) bool { return len(ch) > 0 }
 
-// The rest of the package reaches the lead through these six.
+// The rest of the package reaches the lead through these five.
 
 // awaitNetwork: see lead.awaitNetwork.
 func (s *Socket) awaitNetwork() { s.lead.awaitNetwork() }
@@ -416,9 +414,6 @@ func (s *Socket) doneWaiting() { s.lead.doneWaiting() }
 
 // awaitAccept: see lead.awaitAccept.
 func (s *Socket) awaitAccept() { s.lead.awaitAccept() }
-
-// doneAccepting ends what awaitAccept began.
-func (s *Socket) doneAccepting() { s.lead.doneAccepting() }
 
 // awaitReadable waits until c is signalled readable (lead.awaitReadable).
 func (c *Conn) awaitReadable(earlier int) { c.s.lead.awaitReadable(c, earlier) }
