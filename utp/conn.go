@@ -43,6 +43,7 @@ type Conn struct {
 	syn         synRecord     // our initial sequence number, and an acceptor's SYN; immutable
 	sharePeriod int64         // last period this connection received data in (the read lead's holder's)
 	shareBytes  int           // ... and how much, up to shareActive
+	ackHeld     bool          // in the holder's list of held ACKs (ackhold.go; the holder's)
 
 	mu        sync.Mutex
 	sendQ     []*outBatch // datagrams made, not yet sent; see queue

@@ -40,7 +40,8 @@ import (
 //     and the receive-buffer share's counters (windowShare.noteData, and
 //     Conn.sharePeriod and shareBytes): nothing else touches them, so
 //     they need no lock. The inbox is empty whenever the token moves:
-//     every read's packets are applied before the next read.
+//     every read's packets are applied before the next read; and no ACK
+//     is held (ackhold.go): they are released first.
 //   - A holder that blocks in a read first marks itself in a read
 //     (readerIn, or reading = c), then looks at its reason to stop (want,
 //     or c readable); whoever gives it a reason sets the reason first and
@@ -58,13 +59,13 @@ import (
 //     keeps one pending all the time, and counted among the waiters it
 //     would keep every served connection's Read from leading, so that
 //     each request cost two wakeups (the reader goroutine's, then the
-//     Read's) where a client's costs one. A
-//     leading Read routes SYNs and handshakes as the reader goroutine
-//     does, and the Accept only calls the reader goroutine when it starts
-//     waiting (back, which takes a free token at once); a Read passing
-//     the token on does not. So a SYN that arrives while the token is
-//     free and Reads keep taking it waits for the next Read to take it or
-//     for the reader's standby tick, at most two ticks.
+//     Read's) where a client's costs one. A leading Read routes SYNs and
+//     handshakes as the reader goroutine does, and the Accept only calls
+//     the reader goroutine when it starts waiting (back, which takes a
+//     free token at once); a Read passing the token on does not. So a SYN
+//     that arrives while the token is free and Reads keep taking it waits
+//     for the next Read to take it or for the reader's standby tick, at
+//     most two ticks.
 //   - How readily a Read asks for the lead grows with the Reads of its
 //     connection that waited before (earlier, up to 2): a first wait
 //     takes only a free token, so that a short connection (a request, a
@@ -122,6 +123,7 @@ func (l *lead) init(s *Socket, on bool) {
 		freed: make(chan struct{}, 1),
 		buf:   bufPool.Get().(*[maxDatagram]byte)[:],
 	}
+	l.in.holds.on = s.pio.Caps().TryRead
 }
 
 // run is the reader goroutine's work: read while it leads, stand by while
@@ -152,16 +154,18 @@ func (l *lead) readLed() (handedOver bool) {
 		l.readerIn.Store(true) // before want: see the invariants
 		if l.on && l.want.Load() {
 			l.readerIn.Store(false)
+			l.in.holds.release() // before the lead moves
 			l.tok <- struct{}{}
 			return true
 		}
-		n, seg, from, err := s.read(l.buf)
+		n, seg, from, err := l.next(false)
 		l.readerIn.Store(false)
 		if err != nil {
 			if woken(err) {
 				continue
 			}
 			if s.stopReading(err, &failures) {
+				l.in.holds.release()
 				return false
 			}
 			continue
@@ -364,20 +368,27 @@ func (l *lead) waitFor(c *Conn) bool {
 // readable (data, its end, Close, a deadline), false when the Socket
 // closes or a read fails otherwise (the reader goroutine, taking the lead
 // back, handles that). The caller holds the lead and passes it on after.
+// Once c is readable it still reads what is queued while ACKs are held
+// (ackhold.go): into c's waiting buffer, which it returns fuller.
 func (l *lead) readFor(c *Conn) bool {
 	s := l.s
 	for {
 		l.reading.Store(c) // before readable: see the invariants
-		if pending(c.readable) {
+		ready := pending(c.readable)
+		if ready && len(l.in.holds.conns) == 0 {
 			l.reading.Store(nil)
 			return true
 		}
-		n, seg, from, err := s.read(l.buf)
+		n, seg, from, err := l.next(ready)
 		l.reading.Store(nil)
+		if err == errDrained {
+			return true
+		}
 		if err != nil {
 			if woken(err) {
 				continue
 			}
+			l.in.holds.release()
 			return false
 		}
 		s.routeRead(&l.in, l.buf, n, seg, from)

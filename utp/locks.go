@@ -49,9 +49,12 @@ package utp
 //   - owned by whoever holds the read lead (the reader goroutine or a
 //     leading Read), one at a time: the read buffer and inbox (lead.buf,
 //     lead.in), the RESET token bucket (Socket.resets), windowShare's
-//     period counts and each Conn's sharePeriod and shareBytes.
+//     period counts and each Conn's sharePeriod and shareBytes, the
+//     list of connections whose ACKs are held (inbox.holds, ackhold.go)
+//     and each Conn's ackHeld.
 //   - channels that signal: Conn.readable, writable, connected, closed and
-//     left; Socket.acceptSig, nonUTP, done and readerDone.
+//     left; Socket.acceptSig, nonUTP (made at first use, through an
+//     atomic pointer), done and readerDone.
 //
 // Goroutines the package starts:
 //

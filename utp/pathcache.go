@@ -107,7 +107,7 @@ func (s *Socket) pathFor(to source, now time.Time) pathInfo {
 	e, ok := s.paths.get(a, now)
 	if !ok {
 		e = pathEntry{ceiling: maxUDPPayload, expires: now.Add(pathCacheTTL)}
-		if mtu := packetio.RouteMTU(a); mtu > 0 {
+		if mtu := packetio.RouteMTU(s.pio, a, now); mtu > 0 {
 			e.ceiling = max(minIPv6MTU-overhead, min(mtu-overhead, maxUDPPayload))
 		}
 		if a.IsLoopback() {

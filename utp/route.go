@@ -185,7 +185,7 @@ func (s *Socket) randUint32() uint32 {
 func (s *Socket) passOn(b []byte, from source) {
 	d := datagram{b: append([]byte(nil), b...), from: from.NetAddr()}
 	select {
-	case s.nonUTP <- d:
+	case s.nonUTPQueue() <- d:
 		s.stats.nonUTP.Add(1)
 	default:
 		s.tel.event(&s.stats.nonUTPDropped, metricNonUTPDropped)
@@ -199,6 +199,7 @@ func (s *Socket) passOn(b []byte, from source) {
 type inbox struct {
 	c        *Conn
 	n        int
+	holds    ackHolds // ackhold.go
 	headers  [inboxSize]wire.Header
 	payloads [inboxSize][]byte
 }
@@ -225,14 +226,32 @@ func (in *inbox) flush(now time.Time) bool {
 	if in.n == 0 {
 		return false
 	}
+	// Only data is acknowledged: a run of ACKs leaves nothing to hold.
+	hold := in.holds.on && in.hasData()
+	held := false
 	in.c.stepAt(now, func(now time.Time, m *proto.Conn) {
+		m.HoldAcks(hold)
 		for i := range in.n {
 			m.HandleParsed(now, in.headers[i], in.payloads[i])
 		}
+		held = hold && m.AckHeld()
 	})
+	if held {
+		in.holds.note(in.c)
+	}
 	clear(in.payloads[:in.n])
 	in.c, in.n = nil, 0
 	return true
+}
+
+// hasData reports whether a queued packet carries a payload.
+func (in *inbox) hasData() bool {
+	for _, p := range in.payloads[:in.n] {
+		if len(p) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // tokenBucket limits a rate: take succeeds at most perSecond times a

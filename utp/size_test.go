@@ -117,6 +117,31 @@ func (p *rawPeer) receive(want, limit, full int, ack wire.Header, to net.Addr) {
 	}
 }
 
+// dial has the raw peer dial s with connection id id, advertising that
+// it reads reads bytes (0: no advertisement), and confirm the handshake
+// with an empty DATA (seq_nr 2), as libutp's dialer must before the
+// acceptor sends more than one packet. It returns the accepted Conn, our
+// reply to the SYN (parsed and raw), the peer's ACK header to send
+// from then on, and our address.
+func (p *rawPeer) dial(s *Socket, id uint16, reads uint32) (c *Conn, reply wire.Header, raw []byte, ack wire.Header, from *net.UDPAddr) {
+	p.t.Helper()
+	accepted := make(chan *Conn, 1)
+	go func() {
+		c, _ := s.AcceptUTP()
+		accepted <- c
+	}()
+	p.send(wire.Header{Type: wire.Syn, ConnID: id, WndSize: 1 << 20, SeqNr: 1, MaxDatagram: reads}, s.Addr())
+	reply, raw, from = p.read()
+	ack = wire.Header{Type: wire.State, ConnID: id + 1, WndSize: 1 << 20, SeqNr: 3, AckNr: reply.SeqNr - 1}
+	confirm := ack
+	confirm.Type, confirm.SeqNr = wire.Data, 2
+	p.send(confirm, from)
+	if c = <-accepted; c == nil {
+		p.t.FailNow()
+	}
+	return c, reply, raw, ack, from
+}
+
 // writeAsync writes n bytes to c in the background; the test's end closes
 // c, which ends the write.
 func writeAsync(c *Conn, n int) {
@@ -171,14 +196,9 @@ func TestSizeTowardDialer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			checkLeaks(t)
 			s, peer := listenUDP(t), newRawPeer(t)
-			accepted := make(chan *Conn, 1)
-			go func() {
-				c, _ := s.AcceptUTP()
-				accepted <- c
-			}()
 			const id = 7
-			peer.send(wire.Header{Type: wire.Syn, ConnID: id, WndSize: 1 << 20, SeqNr: 1, MaxDatagram: tc.reads}, s.Addr())
-			reply, raw, from := peer.read()
+			c, reply, raw, ack, from := peer.dial(s, id, tc.reads)
+			defer c.Close()
 			wantAdv := uint32(0)
 			if tc.reads != 0 {
 				wantAdv = maxRecvDatagram
@@ -187,17 +207,6 @@ func TestSizeTowardDialer(t *testing.T) {
 				t.Fatalf("reply %v conn %d advertising %d in %d bytes; want STATE conn %d advertising %d",
 					reply.Type, reply.ConnID, reply.MaxDatagram, len(raw), id, wantAdv)
 			}
-			// An empty DATA confirms the handshake, as libutp's dialer
-			// must before the acceptor sends more than one packet.
-			ack := wire.Header{Type: wire.State, ConnID: id + 1, WndSize: 1 << 20, SeqNr: 3, AckNr: reply.SeqNr - 1}
-			confirm := ack
-			confirm.Type, confirm.SeqNr = wire.Data, 2
-			peer.send(confirm, from)
-			c := <-accepted
-			if c == nil {
-				t.FailNow()
-			}
-			defer c.Close()
 			writeAsync(c, 1<<20)
 			peer.receive(64<<10, tc.limit, tc.limit-maxOverhead, ack, from)
 		})

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/inet256/go-utp/v2/utp/internal/packetio"
@@ -42,13 +43,15 @@ type Socket struct {
 	unproven   unprovenList  // answered SYNs awaiting their dialer's proof; guarded by mu
 	shed       shedSyns      // handshakes shed from unproven, still revivable; guarded by mu
 	acceptSig  chan struct{} // signalled when backlog grows
-	nonUTP     chan datagram
 	done       chan struct{} // closed by Close
 	readerDone chan struct{}
 	closeOnce  sync.Once
 	closeErr   error
 	cause      error      // why the Socket closed itself (its PacketConn failed); guarded by mu, set before done is closed
 	drain      drainState // Shutdown in progress; guarded by mu
+
+	// nonUTP holds datagrams for ReadFrom; made at first use (nonUTPQueue).
+	nonUTP atomic.Pointer[chan datagram]
 
 	lead   lead        // who reads pio: the reader goroutine or a waiting Read
 	waits  timeWaits   // ends of TIME-WAIT, for all connections
@@ -98,7 +101,6 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		conns:      make(map[connKey]*Conn),
 		rng:        rand.New(rand.NewChaCha8(seed)),
 		acceptSig:  make(chan struct{}, 1),
-		nonUTP:     make(chan datagram, cfg.nonUTPQueue),
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 		resets:     newTokenBucket(cfg.resetsPerSec),
@@ -319,11 +321,26 @@ func (s *Socket) ReadFrom(p []byte) (int, net.Addr, error) {
 	s.awaitNetwork()
 	defer s.doneWaiting()
 	select {
-	case d := <-s.nonUTP:
+	case d := <-s.nonUTPQueue():
 		return copy(p, d.b), d.from, nil
 	case <-s.done:
 		return 0, nil, &net.OpError{Op: "read", Net: "utp", Addr: s.LocalAddr(), Err: s.closedErr()}
 	}
+}
+
+// nonUTPQueue returns the queue of datagrams for ReadFrom, made at its
+// first use: most Sockets never see a datagram that is not uTP, and at
+// the default length (WithNonUTPQueue) the queue would be a new Socket's
+// largest allocation.
+func (s *Socket) nonUTPQueue() chan datagram {
+	if q := s.nonUTP.Load(); q != nil {
+		return *q
+	}
+	q := make(chan datagram, s.cfg.nonUTPQueue)
+	if s.nonUTP.CompareAndSwap(nil, &q) {
+		return q
+	}
+	return *s.nonUTP.Load()
 }
 
 // WriteTo sends one raw datagram on the Socket's port.

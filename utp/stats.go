@@ -90,8 +90,12 @@ type Stats struct {
 	// SpuriousTimeouts counts series of timeouts undone because the ACK
 	// that followed showed nothing had been lost (docs/protocol.md).
 	SpuriousTimeouts uint64
-	Probes           uint64 // zero-window probes
-	DelaySamples     uint64 // ACKs that fed the congestion controller
+	// TailProbes counts tail loss probes: a packet sent when no ACK came
+	// for two round trips, so that a lost tail is repaired by fast
+	// recovery rather than by a timeout (RFC 8985 section 7).
+	TailProbes   uint64
+	Probes       uint64 // zero-window probes
+	DelaySamples uint64 // ACKs that fed the congestion controller
 
 	PathProbes     uint64 // path MTU probes sent (padded, empty DATA)
 	PathProbesLost uint64 // ... declared lost (never counted as congestion)
@@ -122,6 +126,14 @@ type Stats struct {
 	// PathMTU is the largest datagram (UDP payload) path MTU discovery
 	// confirmed the path carries; 0 when discovery is off.
 	PathMTU int
+
+	// What held the sender back, in total, between its steps (as Linux's
+	// tcp_info chrono counters): when a flow moves less than its window
+	// allows, these tell which limit it met. AppLimited: nothing waited
+	// to be sent. PacingLimited: the pacer held data back. WindowLimited:
+	// the congestion window was full. PeerLimited: the peer's advertised
+	// window was full.
+	AppLimited, PacingLimited, WindowLimited, PeerLimited time.Duration
 }
 
 // Stats returns the connection's counters and estimates: bytes and

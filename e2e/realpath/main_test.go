@@ -6,7 +6,9 @@ import (
 	"go.uber.org/goleak"
 )
 
-// TestMain fails the package if a goroutine outlives the tests.
+// TestMain fails the package if a goroutine outlives the tests. The
+// test binary also serves as the paths' delay lines (DelayLineMain).
 func TestMain(m *testing.M) {
+	DelayLineMain()
 	goleak.VerifyTestMain(m)
 }

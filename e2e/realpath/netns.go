@@ -44,7 +44,7 @@ type Path struct {
 	// through the bottleneck.
 	ReceiverAddr netip.Addr
 
-	delay *delayLine
+	delay line
 	made  []string // namespaces to delete
 }
 
@@ -130,7 +130,16 @@ func (p *Path) startDelay() error {
 	if err != nil {
 		return err
 	}
-	p.delay = startDelayLine(tun, p.RTT)
+	if childLines {
+		proc, err := startDelayProc(tun, p.RTT)
+		tun.Close() // the child has its own copy
+		if err != nil {
+			return err
+		}
+		p.delay = proc
+	} else {
+		p.delay = startDelayLine(tun, p.RTT)
+	}
 	for _, c := range [][]string{
 		{"ip", "-n", p.Router, "link", "set", "tun0", "mtu", "9000", "up"},
 		// Packets re-enter on tun0 with the receiver's source address,
@@ -151,21 +160,17 @@ func (p *Path) startDelay() error {
 // Close stops the delay line and deletes the namespaces (with them the
 // veth pairs and the TUN device).
 func (p *Path) Close() error {
+	var errs []error
 	if p.delay != nil {
-		p.delay.close()
+		errs = append(errs, p.delay.close())
 		p.delay = nil
 	}
-	var errs []error
 	for _, ns := range p.made {
 		errs = append(errs, run("ip", "netns", "del", ns))
 	}
 	p.made = nil
 	return errors.Join(errs...)
 }
-
-// DelayDrops is how many packets the delay line lost: it drops only when
-// its queue is full, which would make it, not the tbf, a bottleneck.
-func (p *Path) DelayDrops() int64 { return p.delay.drops.Load() }
 
 // In runs fn inside namespace ns (InNamespace).
 func (p *Path) In(ns string, fn func() error) error { return InNamespace(ns, fn) }

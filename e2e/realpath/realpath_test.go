@@ -50,6 +50,9 @@ func runOneFlow(t *testing.T, p *Path, tr Transport, w Window) OneFlow {
 		tr.Name, p.Config, w.From, w.To, bitrate(r.Rate), r.QueueP50.Round(time.Millisecond),
 		r.QueueP95.Round(time.Millisecond), r.Trace.BaseRTT.Round(time.Millisecond), r.Trace.DelayDrops,
 		r.Trace.Losses.Bottleneck, r.Trace.Losses.ReceiverSocket, r.Trace.Losses.SenderSocket, r.Trace.Losses.Devices, r.Trace.CPU.Seconds()/w.To.Seconds())
+	d := r.Trace.Delay
+	t.Logf("%s: the delay line carried %d packets (%.0f a second), written back late by %v on average, %v at most, using %.2f CPU s per second in its own process",
+		tr.Name, d.Packets, float64(d.Packets)/w.To.Seconds(), d.MeanLate.Round(time.Microsecond), d.MaxLate.Round(time.Microsecond), d.CPU.Seconds()/w.To.Seconds())
 	logStats(t, r.Trace)
 	return r
 }
@@ -72,6 +75,9 @@ func logStats(t *testing.T, tr *Trace) {
 			f.Name, f.Start, int(Quantile(windows, 0.5)), s.Window, s.InFlight, s.PacketSize, s.RTT.Round(time.Millisecond),
 			s.PacketsSent, s.Retransmits, s.FastRetransmits, s.Recoveries, s.SpuriousRecoveries, s.Timeouts, s.SpuriousTimeouts,
 			f.SenderSocket.SendErrors, f.FinalReceiver.PacketsReceived, f.FinalReceiver.Duplicates, f.FinalReceiver.DroppedNoRoom)
+		t.Logf("%s: the receiver sent %d packets (ACKs); the sender was held back by the pacer %v, its window %v, the peer's window %v, and had nothing to send %v; its socket sent %d datagrams in %d calls of several",
+			f.Name, f.FinalReceiver.PacketsSent, s.PacingLimited.Round(time.Millisecond), s.WindowLimited.Round(time.Millisecond),
+			s.PeerLimited.Round(time.Millisecond), s.AppLimited.Round(time.Millisecond), f.SenderSocket.PacketsOut, f.SenderSocket.SegmentedSends)
 	}
 }
 

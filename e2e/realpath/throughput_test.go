@@ -23,14 +23,20 @@ func TestLongFat(t *testing.T) {
 }
 
 // TestGigabit is issue 17's 1 Gbit/s path with 20 ms of RTT: our flow
-// moves at least 0.9× TCP cubic. Here the machine may bound a figure
-// rather than the protocol: the delay line handles every ACK in user
-// space, and two shared cores carry both ends, the router and the line;
-// the log says when TCP itself stays well under the bottleneck's rate.
+// moves at least 0.9× TCP cubic. Here the machine, not the protocol, may
+// bound the figure: our stack runs in user space and takes its share of
+// the cores with everything else runnable, while the kernel's TCP does
+// its work in softirq context ahead of them; the delay line, in a
+// process of its own, handles every ACK in user space too, and ours
+// sends about four times TCP's ACKs. The log says what held our sender
+// back (pacer, window, peer's window), how late the line wrote ACKs back,
+// and when TCP itself stays well under the bottleneck's rate.
 //
-// The target is not met yet (docs/performance.md, "Real paths"), so the
-// ratio is asserted only with -realpath.gigabit; the default run still
-// runs both flows, which fails on any error of ours, and logs the ratio.
+// The target is not met on the loaded machine it was measured on
+// (docs/performance.md, "Real paths": 0.39–0.78× at load 24–39, with the
+// window open and nothing lost), so the ratio is asserted only with
+// -realpath.gigabit; the default run still runs both flows, which fails
+// on any error of ours, and logs the ratio.
 func TestGigabit(t *testing.T) {
 	compareWithTCP(t, Gigabit, Window{3 * time.Second, 10 * time.Second}, Window{3 * time.Second, 10 * time.Second}, *gigabitTarget)
 }

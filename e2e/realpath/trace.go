@@ -62,11 +62,16 @@ type Trace struct {
 	// DelayDrops counts packets the delay line lost (it should be 0).
 	DelayDrops int64
 	// CPU is the processor time this process used during the run, user
-	// and system: both ends of a user-space transport, the delay line and
-	// the probes (a kernel TCP's work is mostly not counted here).
+	// and system: both ends of a user-space transport and the probes,
+	// and the delay line unless it runs in a process of its own
+	// (DelayLineMain; Delay.CPU is then its time). A kernel TCP's work is
+	// mostly not counted here.
 	CPU time.Duration
 	// Losses are the packets the path dropped during the run.
 	Losses Losses
+	// Delay is what the delay line carried while the flows ran (the
+	// receivers' ACKs and the probes) and how late it wrote them back.
+	Delay DelayStats
 }
 
 // Run runs flows on p for d, each starting at its Start, probing the
@@ -87,11 +92,17 @@ func (p *Path) Run(d time.Duration, specs ...FlowSpec) (*Trace, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, _, err := p.delay.stats(); err != nil { // counting from now
+		return nil, err
+	}
 	t0 := time.Now()
 	if err := p.runFlows(tr, t0, specs); err != nil {
 		return nil, err
 	}
 	tr.CPU = cpuTime() - cpu0
+	if tr.Delay, _, err = p.delay.stats(); err != nil {
+		return nil, err
+	}
 	// Let what is still on its way arrive (or not) before counting.
 	time.Sleep(p.RTT + p.Buffer)
 	loss1, err := p.losses()
@@ -99,7 +110,9 @@ func (p *Path) Run(d time.Duration, specs ...FlowSpec) (*Trace, error) {
 		return nil, err
 	}
 	tr.Losses = loss1.sub(loss0)
-	tr.DelayDrops = p.DelayDrops()
+	if _, tr.DelayDrops, err = p.delay.stats(); err != nil {
+		return nil, err
+	}
 	for _, s := range pr.Stop() {
 		s.At -= t0.Sub(pr.start)
 		tr.Probes = append(tr.Probes, s)

@@ -35,5 +35,13 @@ func (c *PacketConn) ReadCoalesced(p []byte) (n, seg int, from net.Addr, err err
 	return n, seg, from, nil
 }
 
+// Queued is the number of datagrams waiting to be read: a reader that
+// sees one can read it without waiting (a non-blocking read's test).
+func (c *PacketConn) Queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.q.n
+}
+
 // peek returns the oldest datagram without removing it; r.n > 0.
 func (r *ring) peek() datagram { return r.buf[r.head] }

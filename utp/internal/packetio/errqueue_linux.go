@@ -80,13 +80,14 @@ func (o *udpOS) pendingSendErr(err error) bool {
 
 // read reads as readOnce does, reading the error queue when a receive
 // announces an error there (or a send took that announcement) and going
-// on with the next datagram.
-func (o *udpOS) read(u *net.UDPConn, buf []byte) (n, seg int, from netip.AddrPort, err error) {
+// on with the next datagram. Unless wait is set, it returns ErrWouldBlock
+// when nothing is queued.
+func (o *udpOS) read(u *net.UDPConn, buf []byte, wait bool) (n, seg int, from netip.AddrPort, err error) {
 	if o.errq.missed.Swap(false) {
 		o.errq.drain(o.report)
 	}
 	for {
-		n, seg, from, err = o.readOnce(u, buf)
+		n, seg, from, err = o.readOnce(u, buf, wait)
 		if err == nil || o.errq.rc == nil || !queuedErr(err) {
 			return n, seg, from, err
 		}

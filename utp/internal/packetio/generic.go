@@ -27,6 +27,11 @@ func (g *generic) Read(buf []byte) (n, seg int, from Addr, err error) {
 	return n, 0, Addr{Net: addr}, nil
 }
 
+// TryRead cannot tell whether a datagram is queued without waiting.
+func (g *generic) TryRead([]byte) (n, seg int, from Addr, err error) {
+	return 0, 0, Addr{}, ErrWouldBlock
+}
+
 func (g *generic) Send(to Addr, ds []Datagram) (r SendResult) {
 	var scratch *[MaxDatagram]byte // taken only for a datagram with a tail
 	for i := range ds {

@@ -44,10 +44,14 @@ func (o *udpOS) writeSegmented(u *net.UDPConn, b []byte, seg int, to netip.AddrP
 
 // readOnce reads into buf. seg is the size of the datagrams the kernel
 // coalesced into buf[:n] (each seg bytes, the last possibly shorter), or
-// 0 for one datagram.
-func (o *udpOS) readOnce(u *net.UDPConn, buf []byte) (n, seg int, from netip.AddrPort, err error) {
+// 0 for one datagram. Unless wait is set, it returns ErrWouldBlock when
+// nothing is queued, and always where it has no recvmsg of its own.
+func (o *udpOS) readOnce(u *net.UDPConn, buf []byte, wait bool) (n, seg int, from netip.AddrPort, err error) {
 	if o.raw != nil {
-		return o.raw.read(buf)
+		return o.raw.read(buf, wait)
+	}
+	if !wait {
+		return 0, 0, from, ErrWouldBlock
 	}
 	if !o.gro {
 		n, from, err = u.ReadFromUDPAddrPort(buf)

@@ -96,6 +96,7 @@ func TestGROSize(t *testing.T) {
 
 // On Linux a UDP socket gets segmentation, coalescing, gathered sends,
 // the error queue and DF: every test of the fast paths relies on them.
+// Segmentation is probed when first needed, not at open.
 func TestUDPOffloadEnabled(t *testing.T) {
 	u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -103,6 +104,9 @@ func TestUDPOffloadEnabled(t *testing.T) {
 	}
 	c := New(u, Config{Buffer: 1 << 20}).(*udp)
 	defer c.Close()
+	if c.os.gso.Load() {
+		t.Errorf("segmentation probed when the socket opened; want it at the first run to send")
+	}
 	if !c.os.gsoOn() || !c.os.gro || c.os.errq.rc == nil {
 		var uts unix.Utsname
 		_ = unix.Uname(&uts)

@@ -29,6 +29,10 @@ type Conn interface {
 	// for one datagram. After Wake it returns ErrWoken once; after Close,
 	// an error wrapping net.ErrClosed.
 	Read(buf []byte) (n, seg int, from Addr, err error)
+	// TryRead is Read that does not wait: with no datagram queued it
+	// returns ErrWouldBlock. An endpoint that cannot tell without
+	// waiting (Caps.TryRead false) always returns ErrWouldBlock.
+	TryRead(buf []byte) (n, seg int, from Addr, err error)
 	// Send sends ds, in order, to one destination, and reports what
 	// became of them. It does not retain ds.
 	Send(to Addr, ds []Datagram) SendResult
@@ -56,6 +60,9 @@ type Caps struct {
 	// Gather: Send takes a datagram's payload as separate slices
 	// (Datagram.Tail) without copying them next to the header first.
 	Gather bool
+	// TryRead: TryRead reads what is queued, rather than always
+	// returning ErrWouldBlock.
+	TryRead bool
 	// Wake: Wake interrupts a blocked Read, so that the right to read
 	// may move from one goroutine to another (package utp's read lead).
 	Wake bool
@@ -136,6 +143,9 @@ func (r *SendResult) count(datagrams, bytes int, err error) {
 
 // ErrWoken is what Read returns once after Wake.
 var ErrWoken = errors.New("packetio: read woken")
+
+// ErrWouldBlock is what TryRead returns when no datagram is queued.
+var ErrWouldBlock = errors.New("packetio: no datagram queued")
 
 // Config is how New sets an endpoint up.
 type Config struct {

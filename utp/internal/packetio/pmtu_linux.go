@@ -2,8 +2,6 @@ package packetio
 
 import (
 	"errors"
-	"net"
-	"net/netip"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -36,39 +34,6 @@ func setDontFragment(rc syscall.RawConn, domain int) bool {
 			unix.SetsockoptInt(f, unix.IPPROTO_IPV6, unix.IPV6_DONTFRAG, 1) == nil
 	})
 	return ok
-}
-
-// RouteMTU returns the MTU of the route to addr (the outgoing link's, or
-// a smaller one the kernel learned), read from a UDP socket connected to
-// it, which sends nothing; 0 if unknown.
-func RouteMTU(addr netip.Addr) int {
-	family, level, opt := unix.AF_INET6, unix.IPPROTO_IPV6, unix.IPV6_MTU
-	var sa unix.Sockaddr
-	if addr.Is4() {
-		family, level, opt = unix.AF_INET, unix.IPPROTO_IP, unix.IP_MTU
-		sa = &unix.SockaddrInet4{Port: 9, Addr: addr.As4()}
-	} else {
-		sa6 := &unix.SockaddrInet6{Port: 9, Addr: addr.As16()}
-		if z := addr.Zone(); z != "" {
-			if ifi, err := net.InterfaceByName(z); err == nil {
-				sa6.ZoneId = uint32(ifi.Index)
-			}
-		}
-		sa = sa6
-	}
-	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return 0
-	}
-	defer unix.Close(fd)
-	if unix.Connect(fd, sa) != nil {
-		return 0
-	}
-	mtu, err := unix.GetsockoptInt(fd, level, opt)
-	if err != nil {
-		return 0
-	}
-	return mtu
 }
 
 // isMsgSize reports whether err is EMSGSIZE: the datagram is larger than

@@ -24,21 +24,30 @@ type rawReader struct {
 	n   int
 	err error
 	fn  func(fd uintptr) bool // r.recvmsg, bound once
+	try func(fd uintptr) bool // r.tryRecvmsg, bound once
 }
 
 // newRawReader returns a reader for the socket of rc.
 func newRawReader(rc syscall.RawConn) *rawReader {
 	r := &rawReader{rc: rc}
-	r.fn = r.recvmsg
+	r.fn, r.try = r.recvmsg, r.tryRecvmsg
 	return r
 }
 
 // read is udpOS.readOnce by recvmsg: seg is the size of the datagrams the
-// kernel coalesced into buf[:n], or 0 for one.
-func (r *rawReader) read(buf []byte) (n, seg int, from netip.AddrPort, err error) {
+// kernel coalesced into buf[:n], or 0 for one. Unless wait is set, it
+// returns ErrWouldBlock when nothing is queued.
+func (r *rawReader) read(buf []byte, wait bool) (n, seg int, from netip.AddrPort, err error) {
 	setRecvMsghdr(&r.msg, &r.iov, &r.sa, buf, r.oob[:])
-	if err := r.rc.Read(r.fn); err != nil {
+	fn := r.fn
+	if !wait {
+		fn = r.try
+	}
+	if err := r.rc.Read(fn); err != nil {
 		return 0, 0, from, err
+	}
+	if r.err == ErrWouldBlock {
+		return 0, 0, from, ErrWouldBlock
 	}
 	if r.err != nil {
 		return 0, 0, from, &net.OpError{Op: "read", Net: "udp", Err: r.err}
@@ -65,6 +74,17 @@ func (r *rawReader) recvmsg(fd uintptr) bool {
 	var done bool
 	r.n, done, r.err = msgSyscall(unix.SYS_RECVMSG, fd, &r.msg)
 	return done
+}
+
+// tryRecvmsg is recvmsg that never asks the poller to wait: an empty
+// socket is ErrWouldBlock.
+func (r *rawReader) tryRecvmsg(fd uintptr) bool {
+	var done bool
+	r.n, done, r.err = msgSyscall(unix.SYS_RECVMSG, fd, &r.msg)
+	if !done {
+		r.err = ErrWouldBlock
+	}
+	return true
 }
 
 // setRecvMsghdr points msg at one buffer, a source-address slot with room

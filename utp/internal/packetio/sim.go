@@ -14,6 +14,9 @@ type Coalescer interface {
 	// from the same sender, each no longer than the first; seg is the
 	// first's length when more than one was read, else 0.
 	ReadCoalesced(p []byte) (n, seg int, from net.Addr, err error)
+	// Queued is how many datagrams wait to be read: with one reader, a
+	// read that sees one does not wait (TryRead).
+	Queued() int
 }
 
 // coalescer, if set, tells whether a PacketConn is a Coalescer. Package
@@ -71,6 +74,15 @@ func (s *sim) Read(buf []byte) (n, seg int, from Addr, err error) {
 	return n, seg, Addr{Net: addr}, nil
 }
 
+// TryRead reads as Read does while a datagram is queued; the one
+// reader is the only one to take them, so the read does not wait.
+func (s *sim) TryRead(buf []byte) (n, seg int, from Addr, err error) {
+	if s.pc.Queued() == 0 {
+		return 0, 0, Addr{}, ErrWouldBlock
+	}
+	return s.Read(buf)
+}
+
 // Send sends each datagram with one WriteTo, flattened into a scratch
 // buffer as a gathered sendmsg would gather it; a run of several counts
 // as one segmented send, as on Linux.
@@ -91,6 +103,6 @@ func (s *sim) Send(to Addr, ds []Datagram) (r SendResult) {
 func (s *sim) WriteTo(p []byte, addr net.Addr) (int, error) { return s.pc.WriteTo(p, addr) }
 func (s *sim) Wake()                                        { s.wake() }
 func (s *sim) AddrOf(addr net.Addr) Addr                    { return Addr{Net: addr} }
-func (s *sim) Caps() Caps                                   { return Caps{Gather: true, Wake: true} }
+func (s *sim) Caps() Caps                                   { return Caps{Gather: true, Wake: true, TryRead: true} }
 func (s *sim) LocalAddr() net.Addr                          { return s.pc.LocalAddr() }
 func (s *sim) Close() error                                 { return s.close() }

@@ -33,7 +33,19 @@ func newUDP(u *net.UDPConn, cfg Config) *udp {
 // Read reads one datagram, or a coalesced run; the source is in its
 // unmapped form, as AddrOf gives addresses.
 func (c *udp) Read(buf []byte) (n, seg int, from Addr, err error) {
-	n, seg, ap, err := c.os.read(c.u, buf)
+	n, seg, ap, err := c.os.read(c.u, buf, true)
+	if err != nil {
+		return 0, 0, Addr{}, c.readErr(err)
+	}
+	return n, seg, Addr{AP: canonical(ap)}, nil
+}
+
+// TryRead is Read that does not wait (Conn.TryRead).
+func (c *udp) TryRead(buf []byte) (n, seg int, from Addr, err error) {
+	n, seg, ap, err := c.os.read(c.u, buf, false)
+	if err == ErrWouldBlock {
+		return 0, 0, Addr{}, err
+	}
 	if err != nil {
 		return 0, 0, Addr{}, c.readErr(err)
 	}

@@ -1,8 +1,10 @@
 package packetio
 
 import (
+	"errors"
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -18,11 +20,18 @@ import (
 // several buffers by sendmsg, both through the socket's RawConn; the
 // ICMP error queue; and DF on every datagram.
 type udpOS struct {
-	gso  atomic.Bool // sends may carry UDP_SEGMENT; cleared if the kernel refuses
-	gro  bool        // reads may return several datagrams, with their size
-	raw  *rawReader  // reads by recvmsg (recvmsg_linux.go)
-	vec  *vecSender  // sends gathered from several buffers (sendmsg_linux.go); nil if not
-	errq errQueue    // the ICMP errors the kernel queues (errqueue_linux.go)
+	rc syscall.RawConn // the socket, for the options read or set at first need
+	// gso: sends may carry UDP_SEGMENT; probed at the first run to send
+	// (gsoProbe), cleared if the kernel refuses.
+	gso      atomic.Bool
+	gsoProbe sync.Once
+	gro      bool       // reads may return several datagrams, with their size
+	raw      *rawReader // reads by recvmsg (recvmsg_linux.go)
+	vec      *vecSender // sends gathered from several buffers (sendmsg_linux.go); nil if not
+	errq     errQueue   // the ICMP errors the kernel queues (errqueue_linux.go)
+	// netns is the socket's network namespace, for route lookups
+	// (route_linux.go).
+	netns netnsCookie
 	// onICMP is told of each queued ICMP error; nil: errors are read and
 	// dropped.
 	onICMP func(dst netip.AddrPort, errno syscall.Errno)
@@ -35,16 +44,11 @@ func (o *udpOS) enable(u *net.UDPConn, cfg Config, caps *Caps) {
 	if err != nil {
 		return
 	}
+	o.rc = rc
 	o.raw = newRawReader(rc)
 	domain := -1 // the socket's family, read once for the options below
 	_ = rc.Control(func(fd uintptr) {
-		if d, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN); err == nil {
-			domain = d
-		}
-		// The option is readable exactly when the kernel knows it.
-		if _, err := unix.GetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_SEGMENT); err == nil {
-			o.gso.Store(true)
-		}
+		domain = family(u, int(fd))
 		o.gro = unix.SetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_GRO, 1) == nil
 	})
 	o.errq.enable(rc, domain)
@@ -53,9 +57,51 @@ func (o *udpOS) enable(u *net.UDPConn, cfg Config, caps *Caps) {
 	caps.Gather = o.vec != nil
 	caps.DontFragment = setDontFragment(rc, domain)
 	caps.Wake = true
+	caps.TryRead = true
 }
 
-func (o *udpOS) gsoOn() bool   { return o.gso.Load() }
+// family returns the address family of u, whose descriptor is fd, as
+// the net package recorded it at bind time: its local address holds a
+// 4-byte IP exactly for an AF_INET socket (getsockname's sockaddr_in),
+// a 16-byte one for AF_INET6, dual-stack and IPv4-mapped binds
+// included. That saves a Socket one getsockopt(SO_DOMAIN) of the nine
+// calls that open it; the kernel is asked when the address does not
+// tell. -1: unknown.
+func family(u *net.UDPConn, fd int) int {
+	if a, ok := u.LocalAddr().(*net.UDPAddr); ok && a != nil {
+		switch len(a.IP) {
+		case net.IPv4len:
+			return unix.AF_INET
+		case net.IPv6len:
+			return unix.AF_INET6
+		}
+	}
+	d, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN)
+	if err != nil {
+		return -1
+	}
+	return d
+}
+
+// gsoOn reports whether sends may be segmented. The kernel is asked at
+// the first run of datagrams to send, not when the socket opens: a
+// Socket opened for one short exchange never sends one, and each option
+// call costs about a tenth of opening the socket.
+func (o *udpOS) gsoOn() bool {
+	o.gsoProbe.Do(func() {
+		if o.rc == nil {
+			return
+		}
+		_ = o.rc.Control(func(fd uintptr) {
+			// The option is readable exactly when the kernel knows it.
+			if _, err := unix.GetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_SEGMENT); err == nil {
+				o.gso.Store(true)
+			}
+		})
+	})
+	return o.gso.Load()
+}
+
 func (o *udpOS) gathers() bool { return o.vec != nil }
 
 // sendGathered sends run from its datagrams' buffers with one sendmsg,
@@ -67,20 +113,47 @@ func (o *udpOS) sendGathered(run []Datagram, seg int, to netip.AddrPort) (sent b
 // raiseBuffers asks for n-byte kernel buffers and returns the receive
 // buffer granted (0 if unknown). SO_RCVBUF is capped by
 // net.core.rmem_max (208 KiB by default); SO_RCVBUFFORCE passes the cap
-// when the process has CAP_NET_ADMIN, so it is tried first.
+// when the process has CAP_NET_ADMIN, so it is tried first, unless it
+// was refused before (forceRefused).
 func raiseBuffers(u *net.UDPConn, n int) (granted int) {
 	rc, err := u.SyscallConn()
 	if err != nil {
 		return 0
 	}
 	_ = rc.Control(func(fd uintptr) {
-		if syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, n) != nil {
-			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, n)
-		}
-		if syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUFFORCE, n) != nil {
-			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, n)
-		}
+		setBuffer(int(fd), syscall.SO_RCVBUFFORCE, syscall.SO_RCVBUF, n)
+		setBuffer(int(fd), syscall.SO_SNDBUFFORCE, syscall.SO_SNDBUF, n)
 		granted, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF)
 	})
 	return granted
+}
+
+// forceRefused is set once the kernel refused SO_RCVBUFFORCE or
+// SO_SNDBUFFORCE for want of CAP_NET_ADMIN (EPERM): most programs run
+// without it, and asking again on every socket cost them two system
+// calls of the nine that open one. A program that gains the capability
+// later keeps buffers capped by net.core.rmem_max, as it had them
+// before.
+var forceRefused atomic.Bool
+
+// testForceTry, when a test sets it, is told of every attempt at a
+// FORCE option.
+var testForceTry func()
+
+// setBuffer sets the buffer option force to n, or plain where force is
+// refused.
+func setBuffer(fd, force, plain, n int) {
+	if !forceRefused.Load() {
+		if testForceTry != nil {
+			testForceTry()
+		}
+		err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, force, n)
+		if err == nil {
+			return
+		}
+		if errors.Is(err, syscall.EPERM) {
+			forceRefused.Store(true)
+		}
+	}
+	_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, plain, n)
 }

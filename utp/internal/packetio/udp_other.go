@@ -5,6 +5,7 @@ package packetio
 import (
 	"net"
 	"net/netip"
+	"time"
 )
 
 // udpOS is empty where UDP segmentation, coalescing, gathered sends, the
@@ -35,13 +36,16 @@ func (o *udpOS) writeSegmented(*net.UDPConn, []byte, int, netip.AddrPort) (bool,
 	return false, nil
 }
 
-func (o *udpOS) read(u *net.UDPConn, buf []byte) (n, seg int, from netip.AddrPort, err error) {
+func (o *udpOS) read(u *net.UDPConn, buf []byte, wait bool) (n, seg int, from netip.AddrPort, err error) {
+	if !wait {
+		return 0, 0, from, ErrWouldBlock // not known without waiting
+	}
 	n, from, err = u.ReadFromUDPAddrPort(buf)
 	return n, 0, from, err
 }
 
 // RouteMTU is not known here.
-func RouteMTU(netip.Addr) int { return 0 }
+func RouteMTU(Conn, netip.Addr, time.Time) int { return 0 }
 
 // isMsgSize is never reported here.
 func isMsgSize(error) bool { return false }

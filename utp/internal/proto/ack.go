@@ -80,6 +80,9 @@ func (c *Conn) onAck(now time.Time, h *wire.Header, payloadLen int) {
 	if res.advanced {
 		c.endRecovery()
 	}
+	if res.advanced || res.sacked {
+		c.tlpNews(now, true)
+	}
 	if res.bytes > 0 {
 		c.ctrl.OnAck(cc.Ack{
 			Now: now, AckedBytes: res.bytes, FlightBefore: flightBefore,

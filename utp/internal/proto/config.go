@@ -29,9 +29,11 @@ type Config struct {
 	MaxRecvDatagram int
 	// SendBufferSize bounds bytes written but not yet acknowledged.
 	// Within it, Write buffers about twice what the window lets into
-	// flight, so the buffer follows the path (sendLimit). Default 32 MiB
-	// (defaultBufferSize). Memory is taken as data waits, not up front,
-	// and given back when the connection is idle (buffers.go).
+	// flight, so the buffer follows the path (sendLimit); on a path whose
+	// round trip is under 2 ms, at most 4 MiB (shortPathSendLimit).
+	// Default 32 MiB (defaultBufferSize). Memory is taken as data waits,
+	// not up front, and given back when the connection is idle
+	// (buffers.go).
 	SendBufferSize int
 	// RecvBufferSize caps the receive buffer: bytes received but not yet
 	// read, including out-of-order data; the free part is advertised as
@@ -105,6 +107,10 @@ type Config struct {
 	// spreading it over the round trip (pacing.go). For tests that script
 	// bursts packet by packet.
 	NoPacing bool
+	// NoTailProbe turns off tail loss probes (tlp.go): a lost tail then
+	// waits for the retransmission timeout. For tests that script the
+	// timeout itself, and for comparisons.
+	NoTailProbe bool
 	// RTT configures the RFC 6298 estimator. Its MaxBackoff defaults to
 	// 4 s here (see MaxTimeouts).
 	RTT cc.RTTConfig

@@ -27,11 +27,13 @@ type Conn struct {
 	sendID uint16 // connection_id on packets we send
 	recvID uint16 // connection_id on packets we receive
 
-	snd  sendState
-	rcv  recvState
-	rec  recoveryState
-	pace pacer
-	size sizeState
+	snd   sendState
+	rcv   recvState
+	rec   recoveryState
+	tlp   tlpState // tail loss probe (tlp.go)
+	pace  pacer
+	limit limitChrono // what holds the sender back (sendlimit.go)
+	size  sizeState
 
 	ctrl cc.Controller
 	rtt  *cc.RTTEstimator

@@ -27,7 +27,10 @@ type recvState struct {
 
 	received       uint64 // data packets accepted
 	unacked        int    // in-order packets since our last ACK
+	unackedBytes   int    // their payload bytes
 	ackNow         bool   // an ACK must go out at the next PollTransmit
+	ackDue         bool   // a routine ACK is owed (every second packet): held while hold is set
+	hold           bool   // the IO layer has more packets queued: routine ACKs wait (ackhold.go)
 	lastAdvertised int
 	limit          int    // most we advertise, set by the IO layer; 0: the free buffer
 	post           []byte // a waiting reader's buffer (PostRead), filled before the ring
@@ -200,6 +203,7 @@ func (c *Conn) onInOrder(now time.Time, seq uint16, payload []byte, fin bool) {
 		// the first reply (or the delayed ACK), so a request-response
 		// exchange does not cost the acceptor an ACK before its reply.
 		r.unacked++
+		r.unackedBytes += len(payload)
 	}
 	c.stats.BytesReceived += uint64(len(payload))
 	if fin {
@@ -213,12 +217,17 @@ func (c *Conn) onInOrder(now time.Time, seq uint16, payload []byte, fin bool) {
 		c.events.set(EventReadable)
 	}
 	c.tuneRecv(now)
-	if r.unacked >= 2 || r.eof || (r.limit > 0 && r.window() < r.packetSize) {
-		// Every second packet is acknowledged at once (RFC 1122 4.2.3.2),
-		// and so is one that leaves too small a window for another: the
-		// sender waits for this ACK, which a delay would only slow.
+	switch {
+	case r.eof || (r.limit > 0 && r.window() < r.packetSize):
+		// A packet that leaves too small a window for another is
+		// acknowledged at once: the sender waits for this ACK, which a
+		// delay would only slow.
 		r.ackNow = true
-	} else if c.timers[timerDelayedAck].IsZero() {
+	case r.unacked >= 2:
+		// Every second packet is acknowledged at once (RFC 1122 4.2.3.2),
+		// unless more packets already wait to be applied (ackhold.go).
+		c.oweAck(now)
+	case c.timers[timerDelayedAck].IsZero():
 		c.timers[timerDelayedAck] = now.Add(c.cfg.AckDelay)
 	}
 }
@@ -386,8 +395,8 @@ func (c *Conn) Read(now time.Time, p []byte) (int, error) {
 
 // ackSent notes that a packet carrying our current ack_nr went out.
 func (c *Conn) ackSent() {
-	c.rcv.ackNow = false
-	c.rcv.unacked = 0
+	c.rcv.ackNow, c.rcv.ackDue = false, false
+	c.rcv.unacked, c.rcv.unackedBytes = 0, 0
 	c.timers[timerDelayedAck] = time.Time{}
 }
 

@@ -152,8 +152,11 @@ func newRawTestConn(t *testing.T, role tcRole, opts ...tcOption) *testConn {
 		rbuf: make([]byte, 64<<10),
 	}
 	// Scripts send bursts at one instant and check each packet; the
-	// pacing tests turn pacing back on.
+	// pacing tests turn pacing back on. Scripts of the retransmission
+	// timeout expect no tail loss probe before it; the probe's tests
+	// turn it back on.
 	tc.cfg.NoPacing = true
+	tc.cfg.NoTailProbe = true
 	for _, o := range opts {
 		o(tc)
 	}

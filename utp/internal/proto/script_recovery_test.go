@@ -193,19 +193,29 @@ func TestScriptDataPacketSACKBounded(t *testing.T) {
 	}
 }
 
+// pacedSize is a paced test connection's packet, header included.
+const pacedSize = 1000 + wire.HeaderSize
+
+// newPacedConn is a connection with pacing on, 1000-byte payloads and a
+// fixed window of the given packets, and the pacer's rate in congestion
+// avoidance (1.25 × window / SRTT) and burst in packets (a millisecond
+// at the rate, at least two).
+func newPacedConn(t *testing.T, packets int) (tc *testConn, rate float64, burst int) {
+	tc = newTestConn(t, roleDialer, withWindow(packets*pacedSize), withConfig(func(c *Config) {
+		c.PacketSize = 1000
+		c.NoPacing = false
+	}))
+	rate = 1.25 * float64(packets*pacedSize) / tc.conn.rtt.SRTT().Seconds()
+	return tc, rate, max(int(rate/1000/pacedSize), 2)
+}
+
 // Pacing (pacing.go): a window's worth of data goes out over the round
 // trip at 1.25 × window / SRTT, in bursts of about a millisecond of
 // sending, with NextDeadline saying when the next may go.
 func TestScriptPacingSpreadsWindow(t *testing.T) {
-	const size = 1000 + wire.HeaderSize
-	tc := newTestConn(t, roleDialer, withWindow(100*size), withConfig(func(c *Config) {
-		c.PacketSize = 1000
-		c.NoPacing = false
-	}))
+	const size = pacedSize
+	tc, rate, burst := newPacedConn(t, 100)
 	tc.write(string(make([]byte, 100*1000)))
-	srtt := tc.conn.rtt.SRTT()
-	rate := 1.25 * 100 * size / srtt.Seconds()
-	burst := max(int(rate/1000/size), 2)
 	if n := len(tc.takeAll()); n > burst+1 {
 		t.Fatalf("%d packets at once, want at most %d (a millisecond at %.0f B/s)", n, burst+1, rate)
 	}
@@ -263,5 +273,50 @@ func TestScriptPacingFollowsReopenedWindow(t *testing.T) {
 	tc.advance(2 * time.Millisecond)
 	if n := len(tc.takeAll()); n < 4 {
 		t.Fatalf("%d packets within 2 ms of the window reopening, want the window's first bursts", n)
+	}
+}
+
+// A pacer's timer that fires late does not cost the rate (pacing.go):
+// with every timer served 3 ms late, a window's worth still goes out at
+// the pacing rate, the late steps catching up on what the pacer owed.
+// Emptying the bucket at each late step sent a millisecond's worth every
+// 4 ms instead, a quarter of the rate.
+func TestScriptPacingLateTimerKeepsRate(t *testing.T) {
+	const size = pacedSize
+	tc, rate, _ := newPacedConn(t, 1000)
+	tc.write(string(make([]byte, 1000*1000)))
+	start := tc.now
+	sent := len(tc.takeAll())
+	for tc.now.Sub(start) < 20*time.Millisecond {
+		dl := tc.conn.NextDeadline()
+		if dl.IsZero() {
+			t.Fatalf("at %v: nothing armed with %d of 1000 packets sent", tc.elapsed(), sent)
+		}
+		tc.now = dl.Add(3 * time.Millisecond) // the IO layer is late
+		tc.conn.HandleTimeout(tc.now)
+		tc.finish("a late timer")
+		sent += len(tc.takeAll())
+	}
+	want := rate * tc.now.Sub(start).Seconds() / size
+	if float64(sent) < 0.9*want {
+		t.Fatalf("%d packets in %v with timers 3 ms late, want about %.0f (the pacing rate)", sent, tc.now.Sub(start), want)
+	}
+	if float64(sent) > want+rate*0.002/size {
+		t.Fatalf("%d packets in %v, want at most the rate's %.0f and a burst", sent, tc.now.Sub(start), want)
+	}
+}
+
+// A sender that had nothing to send earns no pacing credit (pacing.go):
+// data written after an idle spell goes out one burst at a time, not as
+// a catch-up on the idle time.
+func TestScriptPacingNoCreditWhenIdle(t *testing.T) {
+	tc, _, burst := newPacedConn(t, 1000)
+	tc.write(string(make([]byte, 10*1000)))
+	tc.takeAll()
+	tc.advance(5 * time.Millisecond) // everything went; nothing waits
+	tc.takeAll()
+	tc.write(string(make([]byte, 500*1000)))
+	if n := len(tc.takeAll()); n > burst+1 {
+		t.Fatalf("%d packets at once after an idle spell, want at most a burst (%d)", n, burst+1)
 	}
 }

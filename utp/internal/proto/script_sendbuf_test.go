@@ -70,3 +70,33 @@ func TestScriptSendBufferGrowsWithWindow(t *testing.T) {
 		t.Fatalf("after the window grew to 1 MiB the buffer holds %d bytes, want %d", got, want)
 	}
 }
+
+// On a long path the send buffer follows the window past 4 MiB, up to
+// SendBufferSize (a 1 Gbit/s path at 20 ms needs more than 4 MiB in
+// flight); on a short one, or before any round trip is measured, it
+// stops at shortPathSendLimit, where a larger window only queues in the
+// kernel's buffers (send.go).
+func TestScriptSendBufferShortPathBound(t *testing.T) {
+	const window = 8 << 20
+	cfg := withConfig(func(c *Config) { c.SendBufferSize = 32 << 20; c.PacketSize = 1000 })
+	peer := func(tc *testConn) { tc.peerWnd = 32 << 20 }
+	big := make([]byte, 32<<20)
+
+	long := newTestConn(t, roleDialer, withWindow(window), cfg, peer) // 50 ms round trips
+	if n, _ := long.conn.Write(long.now, big); n != 2*window {
+		t.Fatalf("a path with MinRTT %v: Write took %d bytes with an 8 MiB window, want %d (twice the window)", long.conn.rtt.MinRTT(), n, 2*window)
+	}
+	long.finish("Write")
+
+	short := newTestConn(t, roleAcceptor, withWindow(window), cfg, peer)
+	short.write("x")
+	short.advance(500 * time.Microsecond)
+	short.peerAck(short.s(0))
+	if rtt := short.conn.rtt.MinRTT(); rtt <= 0 || rtt >= shortPathRTT {
+		t.Fatalf("MinRTT %v, want a short path's", rtt)
+	}
+	if n, _ := short.conn.Write(short.now, big); n != shortPathSendLimit {
+		t.Fatalf("a path with MinRTT %v: Write took %d bytes, want %d", short.conn.rtt.MinRTT(), n, shortPathSendLimit)
+	}
+	short.finish("Write")
+}

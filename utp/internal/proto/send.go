@@ -182,8 +182,27 @@ func (c *Conn) sendLimit() int {
 	if p := 1 << (bits.Len(uint(want)) - 1); want-p <= p/8 && p >= w+pkt {
 		want = p
 	}
-	return min(c.cfg.SendBufferSize, max(want, minSendLimit))
+	limit := c.cfg.SendBufferSize
+	if c.rtt.MinRTT() < shortPathRTT {
+		limit = min(limit, shortPathSendLimit)
+	}
+	return min(limit, max(want, minSendLimit))
 }
+
+// On a short path (loopback, a LAN: the round trip without queue under
+// shortPathRTT, or not measured yet) the send buffer stops at
+// shortPathSendLimit whatever SendBufferSize allows. There 4 MiB in
+// flight is already over 16 Gbit/s for the round trip, so a larger
+// window only queues in the kernel's buffers, where no delay signal
+// stops it; on loopback the window then grew to the Socket's share of
+// the receive buffer (8 MiB), and a bound of twice that cost bulk
+// transfers twice the CPU per byte (docs/performance.md). A long path
+// needs the full bound: 1 Gbit/s at a 20 ms round trip with its queue
+// and the hosts' scheduling delay needs more than 4 MiB in flight.
+const (
+	shortPathRTT       = 2 * time.Millisecond
+	shortPathSendLimit = 4 << 20
+)
 
 // sendWindow is how many bytes may be in flight: the congestion window,
 // never more than the peer's advertised window (BEP 29, RFC 6817 2.4.2).
@@ -228,6 +247,11 @@ func (c *Conn) nextNewPacket(now time.Time) (uint16, bool) {
 		// Zero-window probe: one packet regardless of the peer's window.
 		room = max(room, size+wire.HeaderSize)
 	}
+	if c.tlp.force {
+		// A tail loss probe: one full packet regardless of the
+		// congestion window (tlp.go).
+		return c.assignData(min(unsent, size)), true
+	}
 	n := min(unsent, size, room-wire.HeaderSize)
 	if n <= 0 {
 		return 0, false
@@ -247,6 +271,13 @@ func (c *Conn) nextNewPacket(now time.Time) (uint16, bool) {
 		return 0, false
 	}
 	s.probe = false
+	return c.assignData(n), true
+}
+
+// assignData gives the next n unsent bytes a DATA packet and its
+// sequence number.
+func (c *Conn) assignData(n int) uint16 {
+	s := &c.snd
 	if s.confirmDue {
 		c.confirmed() // this packet confirms the handshake
 	}
@@ -254,7 +285,7 @@ func (c *Conn) nextNewPacket(now time.Time) (uint16, bool) {
 	s.assign(wire.Data, s.next, n)
 	s.next += uint64(n)
 	s.burst = true
-	return seq, true
+	return seq
 }
 
 // maxOutPackets bounds sequence numbers in use: inside the half of the
@@ -271,6 +302,7 @@ func (c *Conn) PollTransmit(now time.Time, buf []byte) (n int, ok bool) {
 	n, _, ok = c.poll(now, buf, false)
 	if !ok {
 		c.snd.burst = false
+		c.noteLimit(now)
 	}
 	return n, ok
 }
@@ -287,6 +319,7 @@ func (c *Conn) PollTransmitView(now time.Time, buf []byte) (n int, tail [2][]byt
 	n, tail, ok = c.poll(now, buf, true)
 	if !ok {
 		c.snd.burst = false
+		c.noteLimit(now)
 	}
 	return n, tail, ok
 }
@@ -323,6 +356,9 @@ func (c *Conn) poll(now time.Time, buf []byte, view bool) (n int, tail [2][]byte
 		if c.rewind.askDue {
 			return c.askPeer(now, buf), tail, true
 		}
+	} else if seq, ok := c.tlpPending(now); ok {
+		n, tail = c.transmit(now, buf, seq, view)
+		return n, tail, true
 	} else if c.wantsToSend() {
 		// The oldest packet's repair is never held back (see
 		// nextRetransmit); everything else is paced (pacing.go).
@@ -344,10 +380,10 @@ func (c *Conn) poll(now time.Time, buf []byte, view bool) (n int, tail [2][]byte
 
 // pollAck writes a bare ACK or keepalive if one is due.
 func (c *Conn) pollAck(now time.Time, buf []byte, tail [2][]byte) (int, [2][]byte, bool) {
-	if c.rcv.ackNow || c.keepalivePending {
+	if c.rcv.ackNow || c.keepalivePending || c.ackReleased() {
 		typ := wire.State
 		n := c.finishControl(now, buf, typ)
-		if c.keepalivePending && !c.rcv.ackNow {
+		if c.keepalivePending && !c.rcv.ackNow && !c.rcv.ackDue {
 			// libutp's keepalive: a STATE acking one less than we have,
 			// which the peer ignores as an old ACK.
 			putAckNr(buf, c.rcv.ackNr-1)
@@ -431,6 +467,7 @@ func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, view bool) (int, 
 	}
 	if p.sends == 0 {
 		p.firstSentAt = now
+		c.tlpNews(now, false)
 	}
 	p.sends++
 	p.sentAt = now

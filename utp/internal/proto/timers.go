@@ -20,12 +20,13 @@ const (
 	timerProof                         // an acceptor whose dialer never proved its address ends (amplify.go)
 	timerProofRequest                  // an unproven acceptor asks for the proof (amplify.go)
 	timerLoss                          // RACK: the next packet that becomes lost by time (recovery.go)
+	timerTLP                           // derived: the tail loss probe (tlp.go)
 	timerPace                          // the pacer lets the next packet go (pacing.go)
 	timerShrink                        // a quiet connection gives its buffers back (buffers.go)
 	numTimers
 )
 
-var timerNames = [...]string{"retransmit", "delayed-ack", "probe", "time-wait", "keepalive", "idle", "confirm", "proof", "proof-request", "loss", "pace", "shrink"}
+var timerNames = [...]string{"retransmit", "delayed-ack", "probe", "time-wait", "keepalive", "idle", "confirm", "proof", "proof-request", "loss", "tlp", "pace", "shrink"}
 
 func (k timerKind) String() string { return timerNames[k] }
 
@@ -45,6 +46,8 @@ func (c *Conn) deadline(k timerKind) time.Time {
 			return time.Time{}
 		}
 		return c.lastRecv.Add(c.cfg.IdleTimeout)
+	case timerTLP:
+		return c.tlpDeadline()
 	}
 	return c.timers[k]
 }
@@ -115,6 +118,8 @@ func (c *Conn) fire(now time.Time, k timerKind) {
 		c.amp.wanted = true
 	case timerLoss:
 		c.rackDetect(now)
+	case timerTLP:
+		c.onTLPTimeout()
 	case timerPace:
 		// Nothing to do: PollTransmit sends what the pacer held back.
 	case timerShrink:

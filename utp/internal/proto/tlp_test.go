@@ -1,0 +1,66 @@
+package proto
+
+import (
+	"testing"
+
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
+)
+
+func withTailProbe(tc *testConn) { tc.cfg.NoTailProbe = false }
+
+// RFC 8985 section 7: the last three packets of a flight are lost, so no
+// later packet is ever acknowledged. Two round trips after the last ACK,
+// before the retransmission timeout, the last packet is sent again as a
+// probe; its SACK lets RACK declare the other two lost at once (sent a
+// round trip before the probe), and fast recovery resends them: no
+// timeout, one recovery, one probe.
+func TestScriptTailLossProbe(t *testing.T) {
+	tc := newTestConn(t, roleDialer, withWindow(1<<20), withTailProbe, withConfig(smallPackets))
+	chunks := tc.sendPackets(10, 10)
+	tc.advance(scriptHandshakeRTT)
+	tc.peerAck(tc.s(6)) // 7, 8 and 9 are lost
+	acked := tc.now
+	srtt := tc.conn.rtt.SRTT()
+	rto := tc.conn.NextDeadline()
+	tc.advanceToTimer()
+	if got, want := tc.now.Sub(acked), 2*srtt; got != want {
+		t.Fatalf("first timer %v after the ACK, want the PTO, 2×SRTT = %v", got, want)
+	}
+	if !tc.now.Before(tc.conn.timers[timerRetransmit]) {
+		t.Fatalf("the probe at %v is not before the RTO at %v", tc.elapsed(), rto.Sub(scriptEpoch))
+	}
+	tc.wantPacket("the probe: the last packet again", pkt{typ: wire.Data, seq: u16(tc.s(9)), payload: chunks[9]})
+	tc.wantIdle("one probe")
+	tc.advance(scriptHandshakeRTT)
+	tc.peerAck(tc.s(6), tc.s(9)) // 7 and 8 were sent a round trip before the probe
+	tc.wantPacket("7, declared lost", pkt{typ: wire.Data, seq: u16(tc.s(7)), payload: chunks[7]})
+	tc.wantPacket("8, declared lost", pkt{typ: wire.Data, seq: u16(tc.s(8)), payload: chunks[8]})
+	tc.advance(scriptHandshakeRTT)
+	tc.peerAck(tc.s(9))
+	st := tc.conn.Stats()
+	if st.Timeouts != 0 || st.TailProbes != 1 || st.Recoveries != 1 || st.InFlight != 0 {
+		t.Fatalf("Timeouts %d, TailProbes %d, Recoveries %d, InFlight %d; want 0, 1, 1, 0", st.Timeouts, st.TailProbes, st.Recoveries, st.InFlight)
+	}
+}
+
+// The probe is new data when a full packet waits and the peer's window
+// has room, even if the congestion window is full (RFC 8985 7.3), and it
+// changes no window. Only one probe goes out until an ACK brings news;
+// the RTO guards the flight after it.
+func TestScriptTailLossProbeSendsNewData(t *testing.T) {
+	const size = 10 + wire.HeaderSize
+	tc := newTestConn(t, roleDialer, withWindow(5*size), withTailProbe, withConfig(smallPackets))
+	tc.write(string(make([]byte, 100)))
+	if n := len(tc.takeAll()); n != 5 {
+		t.Fatalf("%d packets in a 5-packet window", n)
+	}
+	tc.advanceToTimer()
+	tc.wantPacket("the probe: new data beyond the window", pkt{typ: wire.Data, seq: u16(tc.s(5))})
+	tc.wantIdle("one probe")
+	if dl := tc.conn.NextDeadline(); !dl.Equal(tc.conn.timers[timerRetransmit]) {
+		t.Fatalf("next deadline in %v, want the RTO's", dl.Sub(tc.now))
+	}
+	if st := tc.conn.Stats(); st.TailProbes != 1 || st.Window != 5*size || st.Recoveries != 0 {
+		t.Fatalf("TailProbes %d, Window %d, Recoveries %d; want 1, %d, 0", st.TailProbes, st.Window, st.Recoveries, 5*size)
+	}
+}
