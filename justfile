@@ -45,9 +45,16 @@ bench rounds="3":
 # a delay line; root): issue 14's table (LEDBAT++, LEDBAT, libutp, TCP
 # cubic) and issue 17's throughput beside TCP cubic and quic-go, with
 # plots; rewrites the "Real paths" part of docs/performance.md. About 7
-# minutes a round.
+# minutes a round (9–10 with realpath-before, at load 20–35).
 realpath rounds="3":
     cd bench && go run . realpath -rounds {{rounds}}
+
+# The same with the library at commit rev as a "before" column and in the
+# before/after plots (bench/realpath-before.sh builds it in a scratch
+# copy). 7d36963 is the commit before issue 14's first LEDBAT++ change:
+# RFC 6817 LEDBAT and the loss recovery from before issue 17.
+realpath-before rev="7d36963" rounds="3":
+    cd bench && ./realpath-before.sh {{rev}} -rounds {{rounds}}
 
 # gofmt, go vet and staticcheck.
 lint:

@@ -15,7 +15,13 @@
 // a delay line; root only) have their own tables and plots, in the
 // "Real paths" part of docs/performance.md:
 //
-//	cd bench && sudo go run . realpath [-rounds 3]
+//	cd bench && sudo go run . realpath [-rounds 3] [-save run.gob | -from run.gob]
+//
+// and with the library at an earlier commit as a "before" column and in
+// the before-and-after plots (it builds a scratch copy of bench that
+// includes that build):
+//
+//	cd bench && sudo ./realpath-before.sh 7d36963 [-rounds 3]
 package main
 
 import (
@@ -25,6 +31,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/inet256/go-utp/v2/e2e/realpath"
 	"log"
 	"os"
 	"os/exec"
@@ -119,6 +126,10 @@ func profilesOf(scenario, implName string) []string {
 }
 
 func main() {
+	// A real-path run re-executes this binary as each path's delay line,
+	// so that the line does not share the scheduler with the stacks it
+	// measures; in such a child this serves the line and exits.
+	realpath.DelayLineMain()
 	log.SetFlags(0)
 	if len(os.Args) > 1 && os.Args[1] == "worker" {
 		os.Exit(workerMain(os.Args[2:]))

@@ -135,7 +135,19 @@ func ledbatPlot(file string, tr *ledbatTrace) error {
 
 // savePanels stacks plots on one time axis into a PNG.
 func savePanels(file string, panels []*plot.Plot) error {
-	img := vgimg.New(900, vg.Length(300*len(panels)))
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = vgimg.PngCanvas{Canvas: drawPanels(panels, 900, 300)}.WriteTo(f)
+	return err
+}
+
+// drawPanels stacks plots on one time axis, width wide and each panel
+// height high, in points.
+func drawPanels(panels []*plot.Plot, width, height int) *vgimg.Canvas {
+	img := vgimg.New(vg.Length(width), vg.Length(height*len(panels)))
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: len(panels), Cols: 1, PadTop: 4, PadBottom: 4, PadX: 4, PadY: 8}
 	rows := make([][]*plot.Plot, len(panels))
@@ -146,11 +158,5 @@ func savePanels(file string, panels []*plot.Plot) error {
 	for i, p := range panels {
 		p.Draw(canvases[i][0])
 	}
-	f, err := os.Create(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = vgimg.PngCanvas{Canvas: img}.WriteTo(f)
-	return err
+	return img
 }

@@ -37,7 +37,63 @@ func rpTransports() map[string]realpath.Transport {
 		}
 		m[name] = realpath.Transport{Name: name, Open: im.open}
 	}
+	if rpBefore.Transport != nil {
+		m["utp-before"] = *rpBefore.Transport
+	}
 	return m
+}
+
+// rpBefore is the library as it was at an earlier commit, when a build
+// includes it: realpath-before.sh builds bench in a scratch copy with
+// _before/before.go, which sets it (one module cannot require two builds
+// of itself, so that file is not compiled here). Without it, "before" in
+// the plots is our LEDBAT option.
+var rpBefore struct {
+	Transport *realpath.Transport
+	Rev       string // the commit, as the report names it
+}
+
+// rpBeforeName is the bench name of what the plots show as "before".
+func rpBeforeName() string {
+	if rpBefore.Transport != nil {
+		return "utp-before"
+	}
+	return "utp-ledbat"
+}
+
+// rpRole names what a plot shows, "before" or "after" (LEDBAT++).
+func rpRole(role string) string {
+	switch {
+	case role == "after":
+		return "after: LEDBAT++"
+	case rpBefore.Transport != nil:
+		return "before: the library at " + rpBefore.Rev
+	}
+	return "before: our LEDBAT option"
+}
+
+// rpOurs are our columns: the default, the earlier build when there is
+// one, the LEDBAT option.
+func rpOurs() []string {
+	if rpBefore.Transport != nil {
+		return []string{"utp", "utp-before", "utp-ledbat"}
+	}
+	return []string{"utp", "utp-ledbat"}
+}
+
+// rpTitle is a column's heading.
+func rpTitle(name string) string {
+	switch name {
+	case "utp":
+		return "ours (LEDBAT++)"
+	case "utp-ledbat":
+		return "ours, LEDBAT option"
+	case "utp-before":
+		return "before (" + rpBefore.Rev + ")"
+	case "tcp":
+		return "TCP cubic"
+	}
+	return name
 }
 
 // Windows of issue 14's scenarios (its table's spans) and issue 17's.
@@ -50,10 +106,12 @@ var (
 	rpBulkWin  = realpath.Window{From: 5 * time.Second, To: 15 * time.Second}
 )
 
-// rpResults are one round's figures, by transport name.
+// rpResults are one round's figures, by transport name, and the load
+// average around it.
 type rpResults struct {
 	one, longFat, gigabit map[string]realpath.OneFlow
 	join, late            map[string]realpath.Pair
+	load                  [2]float64 // one-minute load average at the start and the end
 }
 
 func realpathMain(args []string) int {
@@ -61,20 +119,28 @@ func realpathMain(args []string) int {
 	rounds := fs.Int("rounds", 1, "interleaved rounds; the tables give medians")
 	out := fs.String("out", "../docs/performance.md", "the report to update (between its realpath markers); empty: print only")
 	plotDir := fs.String("plots", "../docs/perf", "where the plots go")
+	save := fs.String("save", "", "also write the rounds' results, traces included, to this file (gob)")
+	from := fs.String("from", "", "render the tables and plots from a -save file instead of measuring")
 	fs.Parse(args)
-	var all []rpResults
-	for r := 1; r <= *rounds; r++ {
-		res, err := rpRound(r)
-		if err != nil {
-			log.Print(err)
-			return 1
+	var run rpSaved
+	var err error
+	if *from != "" {
+		run, err = rpLoadSaved(*from)
+	} else {
+		run, err = rpMeasure(*rounds)
+		if err == nil && *save != "" {
+			err = rpSave(*save, run)
 		}
-		all = append(all, res)
 	}
+	if err != nil {
+		log.Print(err)
+		return 1
+	}
+	all := run.results()
 	var b bytes.Buffer
-	rpRender(&b, all, relPath(filepath.Dir(*out), *plotDir))
+	rpRender(&b, run.When, run.Machine, all, relPath(filepath.Dir(*out), *plotDir))
 	os.Stdout.Write(b.Bytes())
-	if err := rpPlots(*plotDir, all[len(all)-1]); err != nil {
+	if err := rpPlots(*plotDir, all); err != nil {
 		log.Print(err)
 		return 1
 	}
@@ -114,7 +180,7 @@ func rpRound(round int) (res rpResults, err error) {
 	res = rpResults{one: map[string]realpath.OneFlow{}, longFat: map[string]realpath.OneFlow{},
 		gigabit: map[string]realpath.OneFlow{}, join: map[string]realpath.Pair{}, late: map[string]realpath.Pair{}}
 	err = withPath(realpath.Background, func(p *realpath.Path) error {
-		for _, name := range []string{"utp", "utp-ledbat", "libutp", "tcp"} {
+		for _, name := range append(rpOurs(), "libutp", "tcp") {
 			if res.one[name], err = p.RunOneFlow(tr[name], rpOneFlow); err != nil {
 				return err
 			}
@@ -142,7 +208,7 @@ func rpRound(round int) (res rpResults, err error) {
 		m   map[string]realpath.OneFlow
 	}{{realpath.LongFat, res.longFat}, {realpath.Gigabit, res.gigabit}} {
 		err = withPath(path.cfg, func(p *realpath.Path) error {
-			for _, name := range []string{"utp", "utp-ledbat", "tcp", "quic-go"} {
+			for _, name := range append(rpOurs(), "tcp", "quic-go") {
 				if path.m[name], err = p.RunOneFlow(tr[name], rpBulkWin); err != nil {
 					return err
 				}
@@ -168,9 +234,9 @@ func withPath(cfg realpath.Config, fn func(*realpath.Path) error) error {
 
 func rpOneLine(r realpath.OneFlow) string {
 	l := r.Trace.Losses
-	s := fmt.Sprintf("%.2f Mbit/s, queue %v / %v; lost at the tbf %d, at sockets %d, at devices %d", r.Rate/1e6,
+	s := fmt.Sprintf("%.2f Mbit/s, queue %v / %v; lost at the tbf %d, at sockets %d, at devices %d; delay line: %v", r.Rate/1e6,
 		r.QueueP50.Round(time.Millisecond), r.QueueP95.Round(time.Millisecond), l.Bottleneck,
-		l.ReceiverSocket+l.SenderSocket, l.Devices)
+		l.ReceiverSocket+l.SenderSocket, l.Devices, r.Trace.DelayLine)
 	if f := r.Trace.Flows[0]; len(f.Points) > 0 && f.Points[0].Ours {
 		s += fmt.Sprintf("; sent %d packets, %d resent, %d recoveries (%d undone), %d timeouts; the receiver got %d, %d twice",
 			f.Final.PacketsSent, f.Final.Retransmits, f.Final.Recoveries, f.Final.SpuriousRecoveries, f.Final.Timeouts,
@@ -179,14 +245,43 @@ func rpOneLine(r realpath.OneFlow) string {
 	return s
 }
 
-// rpMed is the median of f over the rounds.
-func rpMed(all []rpResults, f func(rpResults) float64) float64 {
+// rpValues are f over the rounds, sorted.
+func rpValues(all []rpResults, f func(rpResults) float64) []float64 {
 	v := make([]float64, len(all))
 	for i, r := range all {
 		v[i] = f(r)
 	}
 	slices.Sort(v)
+	return v
+}
+
+// rpMed is the median of f over the rounds.
+func rpMed(all []rpResults, f func(rpResults) float64) float64 {
+	v := rpValues(all, f)
 	return v[len(v)/2]
+}
+
+// rpMedianRound is the round whose f is the median, so that a plot shows
+// a typical round rather than the last.
+func rpMedianRound(all []rpResults, f func(rpResults) float64) rpResults {
+	m := rpMed(all, f)
+	for _, r := range all {
+		if f(r) == m {
+			return r
+		}
+	}
+	return all[len(all)-1]
+}
+
+// loadAvg is the machine's one-minute load average (0 if unknown).
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var l float64
+	fmt.Sscan(string(b), &l)
+	return l
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }

@@ -1,9 +1,16 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"image"
+	"image/color/palette"
+	"image/draw"
+	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
+	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -12,45 +19,51 @@ import (
 	"github.com/inet256/go-utp/v2/e2e/realpath"
 )
 
-// rpPlots draws the latecomer scenario's windows and queue for LEDBAT and
-// LEDBAT++, and the 100 Mbit/s, 100 ms path's window, bytes in flight and
-// queue for both.
-func rpPlots(dir string, res rpResults) error {
+// rpBin is the span over which the plots take the probes' median: 100
+// probes a second drawn one by one make a band of scheduler noise (and a
+// large file) rather than a line.
+const rpBin = 100 * time.Millisecond
+
+// The real-path plots are smaller than the loopback suite's, and
+// paletted: four of them sit in the docs, and a paletted PNG of a few
+// lines is a quarter of the size of a full-colour one.
+const (
+	rpPlotWidth   = 720 // points
+	rpPanelHeight = 230
+)
+
+// rpPlots draws, before and after, the latecomer scenario's windows and
+// queue, and the 100 Mbit/s, 100 ms path's window, bytes in flight and
+// queue, each from the round whose figure is the median.
+func rpPlots(dir string, all []rpResults) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for _, c := range []struct{ name, file, title string }{
-		{"utp-ledbat", "realpath-latecomer-ledbat.png", "LEDBAT"},
-		{"utp", "realpath-latecomer-ledbatpp.png", "LEDBAT++"},
-	} {
-		tr := res.late[c.name].Trace
-		title := fmt.Sprintf("%s: a second flow at %v; %v", c.title, rpLateJoin, tr.Config)
-		panels, err := rpPanels(title, tr, false)
-		if err != nil {
+	for _, c := range []struct{ name, role string }{{rpBeforeName(), "before"}, {"utp", "after"}} {
+		r := rpMedianRound(all, func(r rpResults) float64 { return r.late[c.name].Jain })
+		tr := r.late[c.name].Trace
+		title := fmt.Sprintf("%s. A second flow at %v; %v", rpRole(c.role), rpLateJoin, tr.Config)
+		if err := rpSavePanels(filepath.Join(dir, "realpath-latecomer-"+c.role+".png"), rpPanels(title, tr, false)); err != nil {
 			return err
 		}
-		if err := savePanels(filepath.Join(dir, c.file), panels); err != nil {
+		r = rpMedianRound(all, func(r rpResults) float64 { return r.longFat[c.name].Rate })
+		tr = r.longFat[c.name].Trace
+		title = fmt.Sprintf("%s. %v", rpRole(c.role), tr.Config)
+		if err := rpSavePanels(filepath.Join(dir, "realpath-longfat-"+c.role+".png"), rpPanels(title, tr, true)); err != nil {
 			return err
 		}
 	}
-	var panels []*plot.Plot
-	for _, c := range []struct{ name, title string }{{"utp-ledbat", "LEDBAT"}, {"utp", "LEDBAT++"}} {
-		tr := res.longFat[c.name].Trace
-		p, err := rpPanels(fmt.Sprintf("%s, %v", c.title, tr.Config), tr, true)
-		if err != nil {
-			return err
-		}
-		panels = append(panels, p...)
-	}
-	return savePanels(filepath.Join(dir, "realpath-longfat.png"), panels)
+	return nil
 }
 
 // rpPanels draws a trace: each flow's window (and, with inFlight, its
 // bytes in flight) above the probes' queueing delay.
-func rpPanels(title string, tr *realpath.Trace, inFlight bool) ([]*plot.Plot, error) {
+func rpPanels(title string, tr *realpath.Trace, inFlight bool) []*plot.Plot {
 	win := plot.New()
 	win.Title.Text = title
 	win.Y.Label.Text = "KB"
+	win.X.Min, win.X.Max = 0, tr.Duration.Seconds()
+	win.Legend.Top = true
 	var lines []any
 	for i, f := range tr.Flows {
 		w, fl := make(plotter.XYs, 0, len(f.Points)), make(plotter.XYs, 0, len(f.Points))
@@ -63,20 +76,65 @@ func rpPanels(title string, tr *realpath.Trace, inFlight bool) ([]*plot.Plot, er
 			lines = append(lines, fmt.Sprintf("in flight, flow %d", i+1), fl)
 		}
 	}
-	if err := plotutil.AddLines(win, lines...); err != nil {
-		return nil, err
-	}
-	q := make(plotter.XYs, 0, len(tr.Probes))
-	for _, s := range tr.Probes {
-		if s.At >= 0 {
-			q = append(q, plotter.XY{X: s.At.Seconds(), Y: float64(s.RTT-tr.BaseRTT) / 1e6})
-		}
-	}
+	// AddLines fails only on arguments of the wrong type.
+	must(plotutil.AddLines(win, lines...))
 	delay := plot.New()
 	delay.X.Label.Text = "seconds"
-	delay.Y.Label.Text = "queue (probes), ms"
-	if err := plotutil.AddLines(delay, "queueing delay", q); err != nil {
-		return nil, err
+	delay.X.Min, delay.X.Max = 0, tr.Duration.Seconds()
+	delay.Y.Label.Text = fmt.Sprintf("queue, ms (median per %v)", rpBin)
+	delay.Legend.Top = true
+	must(plotutil.AddLines(delay, "queueing delay (probes)", rpQueueBins(tr)))
+	return []*plot.Plot{win, delay}
+}
+
+// rpQueueBins is the probes' queueing delay from the run's start, as the
+// median of each rpBin.
+func rpQueueBins(tr *realpath.Trace) plotter.XYs {
+	probes := slices.Clone(tr.Probes)
+	slices.SortFunc(probes, func(a, b realpath.Sample) int { return cmp.Compare(a.At, b.At) })
+	var xy plotter.XYs
+	var bin []float64
+	start := time.Duration(0)
+	flush := func() {
+		if len(bin) > 0 {
+			slices.Sort(bin)
+			xy = append(xy, plotter.XY{X: (start + rpBin/2).Seconds(), Y: bin[len(bin)/2]})
+		}
+		bin = bin[:0]
 	}
-	return []*plot.Plot{win, delay}, nil
+	for _, s := range probes {
+		if s.At < 0 {
+			continue
+		}
+		if s.At >= start+rpBin {
+			flush()
+			start = s.At.Truncate(rpBin)
+		}
+		bin = append(bin, float64(s.RTT-tr.BaseRTT)/1e6)
+	}
+	flush()
+	return xy
+}
+
+// rpSavePanels stacks plots into a paletted PNG (Plan 9's 256 colours
+// hold the plots' few colours and their anti-aliased edges).
+func rpSavePanels(file string, panels []*plot.Plot) error {
+	img := drawPanels(panels, rpPlotWidth, rpPanelHeight).Image()
+	pal := image.NewPaletted(img.Bounds(), palette.Plan9)
+	draw.Draw(pal, pal.Rect, img, img.Bounds().Min, draw.Src)
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(f, pal); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
 }

@@ -42,13 +42,8 @@ type delayLine struct {
 	tun   *os.File
 	line  chan delayed
 	drops atomic.Int64
-	// packets counts what the line carried, late the sum and lateMax the
-	// largest of how long after its due time each packet was written
-	// back: the line's own cost, which the path's round trip then
-	// includes (a late writer delays every ACK behind the one it waits
-	// for).
-	packets, late, lateMax atomic.Int64
-	wg                     sync.WaitGroup
+	late  lateCounter
+	wg    sync.WaitGroup
 }
 
 type delayed struct {
@@ -95,22 +90,21 @@ func (l *delayLine) write() {
 			time.Sleep(w)
 		}
 		l.tun.Write(p.b)
-		late := int64(time.Since(p.due))
-		l.packets.Add(1)
-		l.late.Add(late)
-		if late > l.lateMax.Load() {
-			l.lateMax.Store(late) // one writer: no race between load and store
-		}
+		l.late.note(time.Since(p.due))
 	}
 }
 
-// DelayStats is what the delay line carried during a run, how late it
-// wrote packets back and, when it runs in a process of its own, the CPU
-// time it used.
+func (l *delayLine) close() error {
+	l.tun.Close()
+	l.wg.Wait()
+	return nil
+}
+
+// DelayStats is what the delay line did during a run: whether it kept
+// time and, when it runs in a process of its own, the CPU time it used.
 type DelayStats struct {
-	Packets           int64
-	MeanLate, MaxLate time.Duration
-	CPU               time.Duration // 0 when the line runs in the flows' process
+	Line LineStats
+	CPU  time.Duration // 0 when the line runs in the flows' process
 }
 
 // A line is a running delay line, in this process (delayLine) or in a
@@ -122,20 +116,6 @@ type line interface {
 	close() error
 }
 
-// take reads the counters and restarts them.
-func (l *delayLine) take() DelayStats {
-	n, late, mx := l.packets.Swap(0), l.late.Swap(0), l.lateMax.Swap(0)
-	s := DelayStats{Packets: n, MaxLate: time.Duration(mx)}
-	if n > 0 {
-		s.MeanLate = time.Duration(late / n)
-	}
-	return s
-}
-
-func (l *delayLine) stats() (DelayStats, int64, error) { return l.take(), l.drops.Load(), nil }
-
-func (l *delayLine) close() error {
-	l.tun.Close()
-	l.wg.Wait()
-	return nil
+func (l *delayLine) stats() (DelayStats, int64, error) {
+	return DelayStats{Line: l.late.take()}, l.drops.Load(), nil
 }

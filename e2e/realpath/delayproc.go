@@ -47,9 +47,9 @@ func DelayLineMain() {
 }
 
 // serveDelayLine runs the line on tun until in ends, answering each line
-// read from in with the line's statistics (packets, mean and most
-// lateness in nanoseconds, drops, the process's CPU time), which it then
-// restarts.
+// read from in with the line's statistics (packets released, how many
+// late, their total and the worst lateness in nanoseconds, drops, the
+// process's CPU time), which it then restarts.
 func serveDelayLine(delay string, tun *os.File, in io.Reader, out io.Writer) error {
 	d, err := time.ParseDuration(delay)
 	if err != nil {
@@ -59,8 +59,8 @@ func serveDelayLine(delay string, tun *os.File, in io.Reader, out io.Writer) err
 	defer l.close()
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
-		s := l.take()
-		if _, err := fmt.Fprintf(out, "%d %d %d %d %d\n", s.Packets, s.MeanLate, s.MaxLate, l.drops.Load(), cpuTime()); err != nil {
+		s := l.late.take()
+		if _, err := fmt.Fprintf(out, "%d %d %d %d %d %d\n", s.Released, s.Late, s.TotalLate, s.Worst, l.drops.Load(), cpuTime()); err != nil {
 			return err
 		}
 	}
@@ -115,7 +115,8 @@ func (p *delayProc) stats() (DelayStats, int64, error) {
 	var s DelayStats
 	var drops int64
 	var cpu time.Duration
-	if _, err := fmt.Sscan(line, &s.Packets, &s.MeanLate, &s.MaxLate, &drops, &cpu); err != nil {
+	l := &s.Line
+	if _, err := fmt.Sscan(line, &l.Released, &l.Late, &l.TotalLate, &l.Worst, &drops, &cpu); err != nil {
 		return DelayStats{}, 0, fmt.Errorf("delay line: %q: %w", line, err)
 	}
 	s.CPU, p.cpu = cpu-p.cpu, cpu

@@ -178,13 +178,28 @@ func (f *flow) read() {
 	}
 }
 
-// stats is the sending connection's statistics when it is ours.
-func (f *flow) stats() (utp.Stats, bool) {
-	if c, ok := f.cc.(*utp.Conn); ok {
+// A StatsConn is a connection that reports uTP statistics without being
+// this module's *utp.Conn: bench wraps another build of the library (an
+// earlier commit, for before-and-after plots) in one, filling the fields
+// that build has, so its window and bytes in flight are traced as ours.
+type StatsConn interface {
+	net.Conn
+	UTPStats() utp.Stats
+}
+
+// connStats is c's statistics when it is ours or reports them.
+func connStats(c net.Conn) (utp.Stats, bool) {
+	switch c := c.(type) {
+	case *utp.Conn:
 		return c.Stats(), true
+	case StatsConn:
+		return c.UTPStats(), true
 	}
 	return utp.Stats{}, false
 }
+
+// stats is the sending connection's statistics when it is ours.
+func (f *flow) stats() (utp.Stats, bool) { return connStats(f.cc) }
 
 // stop closes both endpoints and both connections, which ends the
 // transfer, and waits for its goroutines.

@@ -50,9 +50,9 @@ func runOneFlow(t *testing.T, p *Path, tr Transport, w Window) OneFlow {
 		tr.Name, p.Config, w.From, w.To, bitrate(r.Rate), r.QueueP50.Round(time.Millisecond),
 		r.QueueP95.Round(time.Millisecond), r.Trace.BaseRTT.Round(time.Millisecond), r.Trace.DelayDrops,
 		r.Trace.Losses.Bottleneck, r.Trace.Losses.ReceiverSocket, r.Trace.Losses.SenderSocket, r.Trace.Losses.Devices, r.Trace.CPU.Seconds()/w.To.Seconds())
-	d := r.Trace.Delay
-	t.Logf("%s: the delay line carried %d packets (%.0f a second), written back late by %v on average, %v at most, using %.2f CPU s per second in its own process",
-		tr.Name, d.Packets, float64(d.Packets)/w.To.Seconds(), d.MeanLate.Round(time.Microsecond), d.MaxLate.Round(time.Microsecond), d.CPU.Seconds()/w.To.Seconds())
+	d := r.Trace.DelayLine
+	t.Logf("%s: the delay line carried %d packets (%.0f a second): %v; it used %.2f CPU s per second in its own process",
+		tr.Name, d.Released, float64(d.Released)/w.To.Seconds(), d, r.Trace.DelayCPU.Seconds()/w.To.Seconds())
 	logStats(t, r.Trace)
 	return r
 }

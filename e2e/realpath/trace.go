@@ -61,17 +61,20 @@ type Trace struct {
 	BaseRTT time.Duration
 	// DelayDrops counts packets the delay line lost (it should be 0).
 	DelayDrops int64
+	// DelayLine says whether the delay line released packets on time
+	// while the flows ran (the receivers' ACKs and the probes).
+	DelayLine LineStats
+	// DelayCPU is the CPU time the delay line used while the flows ran,
+	// when it runs in a process of its own (DelayLineMain), else 0.
+	DelayCPU time.Duration
 	// CPU is the processor time this process used during the run, user
 	// and system: both ends of a user-space transport and the probes,
 	// and the delay line unless it runs in a process of its own
-	// (DelayLineMain; Delay.CPU is then its time). A kernel TCP's work is
+	// (DelayLineMain; DelayCPU is then its time). A kernel TCP's work is
 	// mostly not counted here.
 	CPU time.Duration
 	// Losses are the packets the path dropped during the run.
 	Losses Losses
-	// Delay is what the delay line carried while the flows ran (the
-	// receivers' ACKs and the probes) and how late it wrote them back.
-	Delay DelayStats
 }
 
 // Run runs flows on p for d, each starting at its Start, probing the
@@ -100,9 +103,11 @@ func (p *Path) Run(d time.Duration, specs ...FlowSpec) (*Trace, error) {
 		return nil, err
 	}
 	tr.CPU = cpuTime() - cpu0
-	if tr.Delay, _, err = p.delay.stats(); err != nil {
+	ds, _, err := p.delay.stats()
+	if err != nil {
 		return nil, err
 	}
+	tr.DelayLine, tr.DelayCPU = ds.Line, ds.CPU
 	// Let what is still on its way arrive (or not) before counting.
 	time.Sleep(p.RTT + p.Buffer)
 	loss1, err := p.losses()

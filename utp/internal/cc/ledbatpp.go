@@ -29,19 +29,16 @@ const (
 	// Deviation: the draft bounds F at 16. Between slowdowns only the
 	// additive increase evens out the shares of flows that read the same
 	// queue, and at 1/12 packet per RTT (F on a 10 ms path) it does not
-	// within 20 s. Measured on two flows 10 s apart on 10 Mbit/s × 10 ms,
-	// Jain's index over the last 20 s of 60, seeds 20-29
-	// (TestLEDBATPPLatecomer -fair.full): bound 16, median 0.929 (0.808 to
-	// 0.958); 6, 0.959 (0.939 to 0.974). The queue one RTT of increase adds
-	// stays a sixth of a packet.
+	// within 20 s of two flows on a 10 ms path (the measurement is in
+	// docs/protocol.md, "Congestion control"). The queue one RTT of
+	// increase adds stays a sixth of a packet.
 	maxGainDivisor = 6
 	// ppDecreaseConstant is the draft's C (section 4.4, multiplicative
 	// decrease): each RTT the window loses C * W * (delay/target - 1).
 	// Deviation: the draft's C is 1. With 2, a flow above its share gives
-	// it up faster each time the delay passes the target; measured on two
-	// flows 10 s apart (TestLEDBATPPLatecomer -fair.full), Jain's index on
-	// the 10 Mbit/s, 200 ms path went from 0.77 to 0.99 and on 10 ms paths
-	// from 0.81 to 0.84, the queue still held at the target.
+	// it up faster each time the delay passes the target, and two flows
+	// 10 s apart share more evenly with the queue still held at the
+	// target (docs/protocol.md).
 	ppDecreaseConstant = 2.0
 	// ppSlowStartExit is the share of the target at which the modified
 	// slow start ends (section 4.5: 3/4 of the target).
@@ -87,6 +84,13 @@ type LEDBATPPConfig struct {
 	// NoSlowdowns turns off the initial and periodic slowdowns (section
 	// 4.6), for comparisons only.
 	NoSlowdowns bool
+	// SegmentPackets is how many packets a small window holds: a window
+	// smaller than SegmentPackets Ethernet-sized packets is sent in
+	// smaller ones (Segmenter; segment.go), and the floor and the growth
+	// cap count in them. The additive increase still counts full packets,
+	// so that flows whose packets differ grow alike. Default
+	// DefaultSegmentPackets (8); negative: packets are always full.
+	SegmentPackets int
 }
 
 func (c LEDBATPPConfig) withDefaults() LEDBATPPConfig {
@@ -107,6 +111,9 @@ func (c LEDBATPPConfig) withDefaults() LEDBATPPConfig {
 	}
 	if c.LossTolerance == 0 {
 		c.LossTolerance = DefaultLossTolerance
+	}
+	if c.SegmentPackets == 0 {
+		c.SegmentPackets = DefaultSegmentPackets
 	}
 	return c
 }
@@ -148,7 +155,9 @@ func (p ppPhase) String() string {
 // return path's queue then does not count against us). The base RTT the
 // gain needs comes from the RTT estimate.
 type LEDBATPP struct {
-	cfg     LEDBATPPConfig
+	cfg LEDBATPPConfig
+	// mss is the packet size the window counts in now: cfg.MSS, or a
+	// smaller one while the window is small (Segment).
 	mss     float64
 	floor   float64
 	ceiling float64
@@ -201,6 +210,7 @@ type ppUndo struct {
 var (
 	_ Controller    = (*LEDBATPP)(nil)
 	_ TimeoutUndoer = (*LEDBATPP)(nil)
+	_ Segmenter     = (*LEDBATPP)(nil)
 )
 
 // NewLEDBATPP returns a LEDBAT++ controller in slow start. now starts the
@@ -217,7 +227,30 @@ func NewLEDBATPP(now time.Time, cfg LEDBATPPConfig) *LEDBATPP {
 	}
 	l.ssthresh = l.ceiling
 	l.cwnd = l.clamp(float64(cfg.InitialWindow) * mss)
+	l.resegment()
 	return l
+}
+
+// Segment returns the packet size the window counts in (Segmenter).
+func (l *LEDBATPP) Segment() int { return int(l.mss) }
+
+// resegment sizes the packets by the window (segmentFor) and moves the
+// floor with them. Why smaller packets: on a slow bottleneck one full
+// packet is a large part of the target (11 ms at 1 Mbit/s), and windows
+// of a few packets make the queue, and the shares of flows that read it,
+// move in steps that large; eight flows' two-packet floors alone would
+// hold 180 ms of queue there. The initial slow start keeps full packets:
+// it passes through small windows within a few RTTs, and sent in small
+// packets it cost a fast path with a long RTT part of its use
+// (docs/protocol.md).
+func (l *LEDBATPP) resegment() {
+	l.mss = float64(l.cfg.MSS)
+	if l.phase != ppSlowStart {
+		l.mss = float64(segmentFor(l.cwnd, l.cfg.MSS, l.cfg.SegmentPackets))
+	}
+	l.floor = float64(l.cfg.MinWindow) * l.mss
+	l.ceiling = max(float64(l.cfg.MaxWindowBytes), l.floor)
+	l.cwnd = l.clamp(l.cwnd)
 }
 
 // Window returns the congestion window in bytes.
@@ -266,8 +299,8 @@ func (l *LEDBATPP) gain() float64 {
 //
 // Why not the smallest RTT alone: a flow that starts while others hold a
 // queue never sees an RTT without it, would take a larger GAIN than
-// theirs, and would keep a larger share for as long as it runs (measured:
-// eight flows 2 s apart on the reference path had a Jain index of 0.83).
+// theirs, and would keep a larger share for as long as it runs (eight
+// flows 2 s apart on the reference path did; docs/protocol.md).
 // The smoothed RTT less the queuing delay is no better a base, since the
 // smoothed RTT lags the queue: it gave GAINs from 1/6 to 1/4 to the same
 // eight flows.
@@ -325,6 +358,7 @@ func (l *LEDBATPP) OnAck(a Ack) {
 	case ppFreeze:
 		l.cwnd = l.freezeWindow()
 	}
+	l.resegment()
 }
 
 // refreshQueuingDelay recomputes the queuing delay, clamped to the RTT
@@ -368,8 +402,8 @@ func (l *LEDBATPP) slowStartAck(a Ack, acked float64) {
 // ramping back after its slowdown shares the bottleneck with flows that
 // hold the queue near the target; ending its ramp at 3/4 of the target
 // would leave it at the two packets of the slowdown, and the others with
-// its share (measured: two flows on a 10 Mbit/s, 10 ms path, a Jain index
-// of 0.65). The draft ramps back to the old window whatever the delay.
+// its share (docs/protocol.md has the measurement). The draft ramps back
+// to the old window whatever the delay.
 func (l *LEDBATPP) slowStartOver() bool {
 	if l.phase == ppRamp || l.ssthresh < l.ceiling {
 		return l.qd > l.cfg.Target
@@ -417,9 +451,11 @@ func (l *LEDBATPP) startSlowdown(now time.Time) {
 	l.cwnd = l.freezeWindow()
 }
 
-// freezeWindow is the window during a slowdown: two packets, or the floor
-// if that is higher.
-func (l *LEDBATPP) freezeWindow() float64 { return max(2*l.mss, l.floor) }
+// freezeWindow is the window during a slowdown: two full packets, or the
+// floor if that is higher. Not two of the smaller packets a small window
+// is sent in (Segment): on 1 Mbit/s paths that evened out two flows a
+// little and eight flows much less (docs/protocol.md).
+func (l *LEDBATPP) freezeWindow() float64 { return max(2*float64(l.cfg.MSS), l.floor) }
 
 // avoidAck applies the draft's congestion avoidance per ACK, with the
 // per-RTT quantities spread over one window of acknowledged bytes:
@@ -432,7 +468,11 @@ func (l *LEDBATPP) freezeWindow() float64 { return max(2*l.mss, l.floor) }
 // grows past what the sender had in flight plus the increase (RFC 6817
 // 2.4.2's max_allowed_cwnd, without shrinking; see LEDBAT.growthCap).
 func (l *LEDBATPP) avoidAck(a Ack, acked float64) {
-	perRTT := l.gain() * l.mss
+	// GAIN full packets, whatever size a small window is sent in
+	// (Segment): counted in the smaller packets, flows whose windows sit
+	// on either side of a size change would grow at different rates, and
+	// keep different shares.
+	perRTT := l.gain() * float64(l.cfg.MSS)
 	if l.queueEmpty() {
 		// Deviation: with no queue at all the link has room, and the
 		// window grows as in slow start, GAIN per acknowledged packet
@@ -493,6 +533,7 @@ func (l *LEDBATPP) OnLoss(now time.Time, rtt time.Duration) {
 	}
 	l.phase = ppAvoid
 	l.ssthresh = l.cwnd
+	l.resegment()
 }
 
 // OnSpuriousLoss restores the window, ssthresh, phase and slowdown
@@ -510,6 +551,7 @@ func (l *LEDBATPP) OnSpuriousLoss(now time.Time) {
 	l.phase, l.nextSlowdown = l.undo.phase, l.undo.nextSlowdown
 	l.undo.valid = false
 	l.decreased = false
+	l.resegment()
 }
 
 // OnPacketsLost counts n packets declared lost into the loss rate
@@ -548,7 +590,7 @@ func (l *LEDBATPP) OnTimeout(now time.Time) {
 		l.nextSlowdown = now.Add(slowdownPeriod * now.Sub(l.slowdownStart))
 	}
 	l.ssthresh = max(base/2, 2*l.mss)
-	l.cwnd = min(l.mss, l.floor)
+	l.cwnd = float64(l.cfg.MSS)
 	l.phase = ppAvoid
 	if l.ssthresh > l.cwnd {
 		l.phase = ppSlowStart
@@ -573,6 +615,7 @@ func (l *LEDBATPP) OnSpuriousTimeout(now time.Time) {
 	l.phase, l.nextSlowdown = u.phase, u.nextSlowdown
 	l.decreased, l.lastDecrease = u.decreased, u.lastDecrease
 	l.rtoUndo.valid = false
+	l.resegment()
 }
 
 // SetMSS changes the size of a full packet, for a connection whose
@@ -585,10 +628,7 @@ func (l *LEDBATPP) SetMSS(mss int) {
 		return
 	}
 	l.cfg.MSS = mss
-	l.mss = float64(mss)
-	l.floor = float64(l.cfg.MinWindow) * l.mss
-	l.ceiling = max(float64(l.cfg.MaxWindowBytes), l.floor)
-	l.cwnd = l.clamp(l.cwnd)
+	l.resegment()
 }
 
 // clamp bounds a window to [floor, ceiling].

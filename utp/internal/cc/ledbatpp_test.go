@@ -73,7 +73,7 @@ func (h *ppHarness) leaveSlowStartAt(w int, qd time.Duration) {
 func TestLEDBATPPDefaults(t *testing.T) {
 	cfg := LEDBATPPConfig{MSS: 1}.withDefaults()
 	want := LEDBATPPConfig{MSS: 1, Target: 60 * time.Millisecond, MinWindow: 2, InitialWindow: 2,
-		MaxWindowBytes: 1 << 30, LossTolerance: 0.03}
+		MaxWindowBytes: 1 << 30, LossTolerance: 0.03, SegmentPackets: 8}
 	if cfg != want {
 		t.Errorf("defaults %+v, want %+v", cfg, want)
 	}
@@ -371,7 +371,9 @@ func TestLEDBATPPTimeout(t *testing.T) {
 // Path MTU discovery changes the packet size mid-connection: the floor and
 // the per-packet increase follow, the window stays.
 func TestLEDBATPPSetMSS(t *testing.T) {
-	h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, 40*time.Millisecond)
+	// Full packets only: how a small window shrinks them is
+	// TestLEDBATPPSegment's.
+	h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true, SegmentPackets: -1}, 40*time.Millisecond)
 	h.leaveSlowStartAt(20, 10*time.Millisecond)
 	w := h.l.Window()
 	h.l.SetMSS(9000)

@@ -9,13 +9,18 @@ import (
 
 // Scripted tests of the acceptance rules (accept.go, docs/security.md).
 
+// forgedWindow gives these tests a fixed window of full packets: LEDBAT++
+// would send its small initial window in smaller ones (cc.Segmenter),
+// which is not what they are about.
+var forgedWindow = withWindow(64 << 10)
+
 // A RESET answering one of our DATA packets (a peer that lost the
 // connection answers each with ack_nr = its seq_nr) is plausible, not
 // exact: we challenge with a keepalive, and the peer's answer to that,
 // echoing the keepalive's seq_nr, resets the connection (RFC 5961 3.2).
 // More plausible RESETs within an RTO draw no second challenge.
 func TestScriptResetChallenge(t *testing.T) {
-	tc := newTestConn(t, roleDialer)
+	tc := newTestConn(t, roleDialer, forgedWindow)
 	tc.sendPackets(2, tc.conn.cfg.PacketSize)
 	for range 5 {
 		tc.writePacket(tc.peerHeader(wire.Reset, 12345, tc.s(0)), "")
@@ -34,7 +39,7 @@ func TestScriptResetChallenge(t *testing.T) {
 // A RESET whose ack_nr is nowhere near what we sent is ignored: no
 // challenge, no reset.
 func TestScriptResetOutOfRangeIgnored(t *testing.T) {
-	tc := newTestConn(t, roleDialer)
+	tc := newTestConn(t, roleDialer, forgedWindow)
 	tc.sendPackets(2, tc.conn.cfg.PacketSize)
 	for _, ack := range []uint16{tc.s(0) - 100, tc.s(2) + 1, tc.s(0) + 30000} {
 		tc.writePacket(tc.peerHeader(wire.Reset, 1, ack), "")
@@ -50,7 +55,7 @@ func TestScriptResetOutOfRangeIgnored(t *testing.T) {
 // is acceptable is a peer aborting a connection it still has (our Reset,
 // anacrolix/utp's Conn): honoured at once.
 func TestScriptResetFromLivePeer(t *testing.T) {
-	tc := newTestConn(t, roleAcceptor)
+	tc := newTestConn(t, roleAcceptor, forgedWindow)
 	tc.sendPackets(2, tc.conn.cfg.PacketSize)
 	tc.writePacket(tc.peerHeader(wire.Reset, tc.p(0), tc.s(0)), "")
 	tc.wantClosed("peer abort", ErrConnReset)
@@ -60,7 +65,7 @@ func TestScriptResetFromLivePeer(t *testing.T) {
 // lies further behind than a genuine one can, is ignored whole: a forged
 // zero window does not stall us, and no ACK answers it.
 func TestScriptForgedPacketsIgnoredWhole(t *testing.T) {
-	tc := newTestConn(t, roleDialer)
+	tc := newTestConn(t, roleDialer, forgedWindow)
 	tc.sendPackets(2, tc.conn.cfg.PacketSize)
 	wnd := tc.conn.Stats().PeerWindow
 	for _, ack := range []uint16{tc.s(2), tc.s(0) - 7, tc.s(0) + 20000} {
@@ -85,7 +90,7 @@ func TestScriptForgedPacketsIgnoredWhole(t *testing.T) {
 // reordered old STATE) or beyond the reorder window is ignored, as libutp
 // does.
 func TestScriptStateSeqOutsideWindowIgnored(t *testing.T) {
-	tc := newTestConn(t, roleDialer)
+	tc := newTestConn(t, roleDialer, forgedWindow)
 	tc.sendPackets(2, tc.conn.cfg.PacketSize)
 	for _, seq := range []uint16{tc.p(0) - 1, tc.p(0) + uint16(tc.conn.cfg.MaxReorder)} {
 		tc.writePacket(tc.peerHeader(wire.State, seq, tc.s(1)), "")
@@ -102,7 +107,7 @@ func TestScriptStateSeqOutsideWindowIgnored(t *testing.T) {
 // A DATA or FIN behind ack_nr is a retransmission whose ACK was lost: it
 // is acknowledged again, and its ack_nr is not taken.
 func TestScriptDuplicateOnlyReacked(t *testing.T) {
-	tc := newTestConn(t, roleDialer)
+	tc := newTestConn(t, roleDialer, forgedWindow)
 	tc.peerData(tc.p(0), "a")
 	tc.advance(tc.conn.cfg.AckDelay)
 	tc.wantPacket("ACK", pkt{typ: wire.State, ack: u16(tc.p(0))})

@@ -241,7 +241,7 @@ func (c *Conn) nextNewPacket(now time.Time) (uint16, bool) {
 	if seq, sent, hold := c.nextProbe(now, unsent); sent || hold {
 		return seq, sent
 	}
-	size := c.maxPayload()
+	size := c.segmentPayload()
 	room := c.sendWindow() - s.flight
 	if s.probe && s.flight == 0 {
 		// Zero-window probe: one packet regardless of the peer's window.

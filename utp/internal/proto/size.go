@@ -3,6 +3,7 @@ package proto
 import (
 	"time"
 
+	"github.com/inet256/go-utp/v2/utp/internal/cc"
 	"github.com/inet256/go-utp/v2/utp/internal/wire"
 )
 
@@ -49,6 +50,18 @@ func (c *Conn) maxPayload() int {
 	n := min(c.cfg.PacketSize, c.pathMax())
 	if !c.cfg.PacketSizeOverride {
 		n = min(n, c.peerDatagram()-dataOverhead(c.cfg))
+	}
+	return n
+}
+
+// segmentPayload is the payload of a full new DATA packet: maxPayload,
+// or less while the congestion controller counts a small window in
+// smaller packets (cc.Segmenter; docs/protocol.md, "Congestion control").
+// Packets already sent keep their size.
+func (c *Conn) segmentPayload() int {
+	n := c.maxPayload()
+	if s, ok := c.ctrl.(cc.Segmenter); ok {
+		n = min(n, max(1, s.Segment()-wire.HeaderSize))
 	}
 	return n
 }

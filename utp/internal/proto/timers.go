@@ -203,7 +203,7 @@ func (c *Conn) arm(now time.Time) {
 	c.armShrink(now)
 	unsent := int(s.ring.end - s.next)
 	blocked := c.state == stateConnected && s.flight == 0 && s.lostN == 0 && unsent > 0 &&
-		c.sendWindow() < min(unsent, c.maxPayload())+wire.HeaderSize
+		c.sendWindow() < min(unsent, c.segmentPayload())+wire.HeaderSize
 	switch {
 	case !blocked:
 		c.timers[timerProbe] = time.Time{}

@@ -1,0 +1,69 @@
+package cc
+
+import (
+	"testing"
+	"time"
+)
+
+// A window smaller than SegmentPackets Ethernet-sized packets is sent in
+// packets halved until it holds that many, down to libutp's 373 bytes.
+func TestSegmentFor(t *testing.T) {
+	for _, tt := range []struct {
+		w       float64
+		full, n int
+		want    int
+		why     string
+	}{
+		{11360, 1420, 8, 1420, "eight full packets fit"},
+		{11359, 1420, 8, 710, "one byte short of eight full packets"},
+		{5680, 1420, 8, 710, "eight half packets fit"},
+		{5679, 1420, 8, 373, "halving again would go below 373"},
+		{0, 1420, 8, 373, "never below 373"},
+		{100, 300, 8, 300, "a full packet below 373 stays"},
+		{1000, 1420, -1, 1420, "off"},
+		{72000, 9000, 8, 9000, "jumbo, eight fit"},
+		{12000, 9000, 8, 9000, "jumbo: the window holds eight Ethernet-sized packets"},
+		{11999, 9000, 8, 1125, "jumbo, halved until eight fit"},
+		{600000, 65020, 8, 65020, "loopback-sized: full under eight packets"},
+	} {
+		if got := segmentFor(tt.w, tt.full, tt.n); got != tt.want {
+			t.Errorf("segmentFor(%v, %d, %d) = %d, want %d (%s)", tt.w, tt.full, tt.n, got, tt.want, tt.why)
+		}
+	}
+}
+
+// A small LEDBATPP window counts in small packets once slow start is
+// over: its floor is two of them, while a slowdown and a timeout still
+// hold full ones; once the window holds eight Ethernet-sized packets,
+// packets are full again.
+func TestLEDBATPPSegment(t *testing.T) {
+	const full = 1420
+	h := newPPHarness(t, LEDBATPPConfig{MSS: full, NoSlowdowns: true}, 40*time.Millisecond)
+	if got := h.l.Segment(); got != full {
+		t.Fatalf("in slow start, window %d: segment %d, want full (%d)", h.l.Window(), got, full)
+	}
+	h.leaveSlowStartAt(3, 10*time.Millisecond)
+	if w := h.l.Window(); w >= 4*full {
+		t.Fatalf("left slow start at window %d, want under %d for this test", w, 4*full)
+	}
+	if got := h.l.Segment(); got != minSegment {
+		t.Fatalf("window %d after slow start: segment %d, want %d", h.l.Window(), got, minSegment)
+	}
+	if h.l.floor != 2*minSegment {
+		t.Fatalf("floor %v with segment %d, want %d", h.l.floor, h.l.Segment(), 2*minSegment)
+	}
+	for h.l.Window() < DefaultSegmentPackets*full {
+		h.round(0)
+	}
+	if got := h.l.Segment(); got != full {
+		t.Fatalf("window %d: segment %d, want full (%d)", h.l.Window(), got, full)
+	}
+	h.l.startSlowdown(h.now)
+	if got := h.l.Window(); got != 2*full {
+		t.Errorf("in a slowdown: window %d, want two full packets (%d)", got, 2*full)
+	}
+	h.l.OnTimeout(h.now)
+	if got := h.l.Window(); got != full {
+		t.Errorf("after a timeout: window %d, want one full packet (%d)", got, full)
+	}
+}
