@@ -36,12 +36,10 @@ func (s *Socket) AcceptUTP() (*Conn, error) {
 			return c, nil
 		}
 		s.mu.Unlock()
-		s.awaitNetwork()
+		s.awaitAccept()
 		select {
 		case <-s.acceptSig:
-			s.doneWaiting()
 		case <-s.done:
-			s.doneWaiting()
 			return nil, &net.OpError{Op: "accept", Net: "utp", Addr: s.LocalAddr(), Err: s.closedErr()}
 		}
 	}

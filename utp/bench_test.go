@@ -38,6 +38,28 @@ func BenchmarkBulk(b *testing.B) {
 	})
 }
 
+// BenchmarkBulkServer is BenchmarkBulk toward a server that keeps an
+// Accept pending while it reads, where the reading connection's Reads
+// may lead its Socket's reads as a client's do.
+func BenchmarkBulkServer(b *testing.B) {
+	for _, tr := range transports {
+		b.Run(tr.name, func(b *testing.B) {
+			dial, accept, cleanup := tr.pairs(b)
+			defer cleanup()
+			served, finished := make(chan net.Conn, 1), make(chan struct{})
+			defer close(finished)
+			go serveEach(accept, func(c net.Conn) {
+				served <- c
+				<-finished
+			})
+			benchBulk(b, func() (net.Conn, net.Conn) {
+				c := dial()
+				return c, <-served
+			})
+		})
+	}
+}
+
 func dialAcceptB(b testing.TB, a, s *Socket) (*Conn, *Conn) {
 	got := make(chan *Conn, 1)
 	go func() { c, _ := s.AcceptUTP(); got <- c }()

@@ -72,9 +72,10 @@ type Conn struct {
 	// for the earliest future deadline too, and onTimer wakes the waiter.
 	rdl, wdl time.Time
 
-	// waitedRead is set once a Read of the connection has waited,
-	// guarded by mu (see awaitReadable).
-	waitedRead bool
+	// waitedReads counts the Reads of the connection that have waited,
+	// up to 2, guarded by mu: how readily a waiting Read asks for the
+	// read lead (see lead.awaitReadable).
+	waitedReads int
 	// readWaits counts Reads blocked now, guarded by mu: one signal on
 	// readable wakes one of them, so a Read that returns passes it on.
 	readWaits int
@@ -146,8 +147,8 @@ func (c *Conn) Read(p []byte) (int, error) {
 			c.m.PostRead(p)
 			c.lent = true
 		}
-		first := !c.waitedRead
-		c.waitedRead = true
+		earlier := c.waitedReads
+		c.waitedReads = min(earlier+1, 2)
 		c.readWaits++
 		var a settled
 		if c.m.Confirm() {
@@ -157,7 +158,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		}
 		c.mu.Unlock()
 		c.afterStep(a)
-		c.awaitReadable(first)
+		c.awaitReadable(earlier)
 		c.mu.Lock()
 		c.readWaits--
 		n, passOn := 0, false

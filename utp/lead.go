@@ -49,12 +49,31 @@ import (
 //     One of the two sees the other, and a wake applies to the read in
 //     progress or the next one, so none is lost.
 //   - A Read leads only while no other call waits for the network
-//     (waiters, counted by awaitNetwork): Accept, a dial, a Write waiting
-//     for room, ReadFrom, another Read rely on the reader goroutine, and
+//     (waiters, counted by awaitNetwork): a dial, a Write waiting for
+//     room, ReadFrom, another Read rely on the reader goroutine, and
 //     taking the lead from it on every Read would cost more than the
 //     wakeup it saves. A call that starts waiting while a Read leads is
 //     served by that Read's routing until the Read passes the token on,
 //     which then calls the reader goroutine at once (back).
+//   - An Accept waiting (awaitAccept) is the one exception: a server
+//     keeps one pending all the time, and counted among the waiters it
+//     would keep every served connection's Read from leading, so that
+//     each request cost two wakeups (the reader goroutine's, then the
+//     Read's) where a client's costs one. A leading Read routes SYNs and
+//     handshakes as the reader goroutine does, and the Accept only calls
+//     the reader goroutine when it starts waiting (back, which takes a
+//     free token at once); a Read passing the token on does not. So a SYN
+//     that arrives while the token is free and Reads keep taking it waits
+//     for the next Read to take it or for the reader's standby tick, at
+//     most two ticks.
+//   - How readily a Read asks for the lead grows with the Reads of its
+//     connection that waited before (earlier, up to 2): a first wait
+//     takes only a free token, so that a short connection (a request, a
+//     reply, the end) never moves it; the accepting side of such a
+//     connection may wait twice (the request, then the end), so there
+//     only a third wait asks the reader goroutine for it. Conn.acceptor
+//     decides, not whether an Accept waits at that moment: a server's
+//     loop is between two Accepts now and then.
 //   - Routing steps connections, so the holder takes a Conn's lock, and
 //     under it the TIME-WAIT queue's (c.mu, then timeWaits.mu); it holds
 //     no lock while it reads, and no lock is held across a move of the
@@ -80,7 +99,7 @@ type lead struct {
 	taken    atomic.Bool          // a Read took the lead since the last standby tick
 	readerIn atomic.Bool          // the reader goroutine is (about to be) blocked in a read
 	reading  atomic.Pointer[Conn] // the Conn whose leading Read is (about to be) in a read
-	waiters  atomic.Int32         // calls blocked on the network other than a leading Read
+	waiters  atomic.Int32         // calls blocked on the network other than a leading Read or an Accept
 
 	ticks atomic.Int64 // standby ticks, for tests
 	leads atomic.Int64 // Reads that took the lead, for tests
@@ -244,7 +263,7 @@ func (l *lead) pass() {
 }
 
 // awaitNetwork counts a call that waits for the network other than as a
-// leading Read (Accept, a dial, a Write waiting for room, another Read)
+// leading Read (a dial, a Write waiting for room, another Read)
 // until doneWaiting, and has the reader goroutine take the lead at once
 // if nobody holds it: such a call must not wait for a standby tick.
 // Where no Read ever leads, the reader goroutine never stands by and
@@ -262,22 +281,35 @@ func (l *lead) doneWaiting() {
 	}
 }
 
+// awaitAccept, for an Accept that starts waiting for the backlog, has
+// the reader goroutine take the lead at once if nobody holds it, as
+// awaitNetwork does, but does not count the Accept among the waiters,
+// so Reads may still lead: see the invariants.
+func (l *lead) awaitAccept() {
+	if l.on {
+		signal(l.back)
+	}
+}
+
 // awaitReadable waits, as a Read of c, until c is signalled readable: by
-// leading the Socket's reads when it is the only call waiting for the
-// network, else on the channel. The first case is the one that pays: a
-// connection exchanging requests and replies with nothing else waiting
-// on the Socket. With an Accept pending, say, leading would take the
-// lead from the reader goroutine and give it back on every Read.
+// leading the Socket's reads when no call other than an Accept waits for
+// the network, else on the channel. The first case is the one that pays:
+// a connection exchanging requests and replies, on a client or on a
+// server that accepts in a loop. With a dial pending, say, leading would
+// take the lead from the reader goroutine and give it back on every Read.
 //
-// A connection's first wait leads only if the lead is free: taking it
-// from the reader goroutine costs two wakeups (the reader's, to hand it
-// over, and ours), one more than the channel, so it pays only for a
-// connection that waits again. A short connection (dial, request, one
-// reply, close) never asks for it.
-func (l *lead) awaitReadable(c *Conn, first bool) {
+// earlier counts the Reads of c that waited before, up to 2. An early
+// wait leads only if the lead is free: taking it from the reader
+// goroutine costs two wakeups (the reader's, to hand it over, and ours),
+// one more than the channel, so it pays only for a connection that waits
+// again. A short connection (dial, request, one reply, close) never asks
+// for it: its first wait is early, and on the accepting side so is its
+// second, the wait for the end.
+func (l *lead) awaitReadable(c *Conn, earlier int) {
 	mayLead := l.on && l.waiters.Load() == 0
 	led := mayLead && l.tryTake()
-	if !led && (first || !mayLead) {
+	early := earlier == 0 || (earlier == 1 && c.acceptor)
+	if !led && (early || !mayLead) {
 		l.awaitNetwork()
 		c.await(c.readable)
 		l.doneWaiting()
@@ -383,7 +415,7 @@ func (l *lead) readable(c *Conn) {
 // pending reports whether ch (cap 1) holds a signal, and leaves it there.
 func pending(ch chan struct{}) bool { return len(ch) > 0 }
 
-// The rest of the package reaches the lead through these four.
+// The rest of the package reaches the lead through these five.
 
 // awaitNetwork: see lead.awaitNetwork.
 func (s *Socket) awaitNetwork() { s.lead.awaitNetwork() }
@@ -391,8 +423,11 @@ func (s *Socket) awaitNetwork() { s.lead.awaitNetwork() }
 // doneWaiting ends what awaitNetwork began.
 func (s *Socket) doneWaiting() { s.lead.doneWaiting() }
 
+// awaitAccept: see lead.awaitAccept.
+func (s *Socket) awaitAccept() { s.lead.awaitAccept() }
+
 // awaitReadable waits until c is signalled readable (lead.awaitReadable).
-func (c *Conn) awaitReadable(first bool) { c.s.lead.awaitReadable(c, first) }
+func (c *Conn) awaitReadable(earlier int) { c.s.lead.awaitReadable(c, earlier) }
 
 // wakeReadable signals c readable, waking its Read where that Read is
 // reading the socket itself.

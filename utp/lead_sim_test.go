@@ -222,3 +222,149 @@ func TestSimBulkBatches(t *testing.T) {
 		}
 	})
 }
+
+// simServe accepts on s until it closes and serves each connection in a
+// goroutine of its own, closing it after: a server as most are written,
+// with an Accept pending all the time.
+func simServe(s *Socket, serve func(*Conn)) {
+	for {
+		c, err := s.AcceptUTP()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			serve(c)
+		}()
+	}
+}
+
+// simPing writes one byte on c and reads the echo, and returns how long
+// that took.
+func simPing(t *testing.T, c *Conn, v byte) time.Duration {
+	t.Helper()
+	start := time.Now()
+	if _, err := c.Write([]byte{v}); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 1)
+	if _, err := io.ReadFull(c, b); err != nil {
+		t.Fatal(err)
+	}
+	if b[0] != v {
+		t.Fatalf("echo %d, want %d", b[0], v)
+	}
+	return time.Since(start)
+}
+
+// Against a server that accepts in a loop and serves each connection in
+// a goroutine of its own, the server's Reads lead too, although an
+// Accept is pending throughout, and every round trip takes exactly two
+// link delays: none waits for a standby tick.
+func TestSimPingPongAcceptingServer(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		_, a, b := simNet(t)
+		go simServe(b, simEcho)
+		simRounds(t, a, b, 50, 45, func(byte) time.Duration { return 0 })
+	})
+}
+
+// simRounds dials b from a and makes n round trips, the i-th with byte
+// 7i, each of which must take exactly two link delays and pause(byte);
+// the server's Reads must then have led at least minLeads times.
+func simRounds(t *testing.T, a, b *Socket, n int, minLeads int64, pause func(byte) time.Duration) {
+	t.Helper()
+	ca, err := a.DialUTP(t.Context(), b.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ca.Close()
+	for i := range n {
+		v := byte(i * 7)
+		if d, want := simPing(t, ca, v), 20*time.Millisecond+pause(v); d != want {
+			t.Errorf("round %d took %v, want %v", i, d, want)
+		}
+	}
+	if got := b.lead.leads.Load(); got < minLeads {
+		t.Errorf("the server's Reads led %d times in %d rounds; want at least %d", got, n, minLeads)
+	}
+}
+
+// A server that accepts in a loop, answering one long connection (with
+// pauses before some replies longer than the standby tick, so that the
+// token goes back to the reader goroutine and is asked for again) while
+// short connections (dial, one echo, close) arrive from another Socket:
+// the long connection's round trips take exactly the link delays plus
+// the pause, and every short connection completes within its two round
+// trips plus two standby ticks, the most a SYN waits when it arrives
+// while no Read holds the token and only an Accept waits (lead.go).
+func TestSimAcceptingServerLeadsBesideShortConns(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		n, a, b := simNet(t)
+		c := NewSocket(n.Listen("c"))
+		defer c.Close()
+		pause := func(v byte) time.Duration { return time.Duration(v%4) * 700 * time.Microsecond }
+		go simServe(b, func(c *Conn) {
+			buf := make([]byte, 1)
+			for {
+				if _, err := io.ReadFull(c, buf); err != nil {
+					return
+				}
+				time.Sleep(pause(buf[0]))
+				if _, err := c.Write(buf); err != nil {
+					return
+				}
+			}
+		})
+		short := make(chan error, 1)
+		go func() {
+			for j := range 20 {
+				time.Sleep(time.Duration(j) * 300 * time.Microsecond)
+				start := time.Now()
+				cc, err := c.DialUTP(t.Context(), b.Addr())
+				if err != nil {
+					short <- err
+					return
+				}
+				simPing(t, cc, 4)
+				cc.Close()
+				if d := time.Since(start); d < 40*time.Millisecond || d > 40*time.Millisecond+2*standbyTick {
+					t.Errorf("short connection %d took %v; want 40 ms, plus at most two standby ticks", j, d)
+				}
+			}
+			short <- nil
+		}()
+		simRounds(t, a, b, 60, 30, pause)
+		if err := <-short; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// Short connections (dial, one echo, close) against a server that
+// accepts in a loop never move the read lead on either side: the
+// server's Reads wait twice (the request, the end) and neither asks for
+// it, so the reader goroutines read throughout and never stand by, and
+// setups cost what they did before Reads led beside an Accept.
+func TestSimShortConnsNeverMoveLead(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		_, a, b := simNet(t)
+		go simServe(b, func(c *Conn) { io.Copy(c, c) })
+		for i := range 20 {
+			c, err := a.DialUTP(t.Context(), b.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			simPing(t, c, byte(i))
+			c.Close()
+		}
+		for _, s := range []*Socket{a, b} {
+			if n, ticks := s.lead.leads.Load(), s.lead.ticks.Load(); n != 0 || ticks != 0 {
+				t.Errorf("%v: Reads led %d times and the reader stood by for %d ticks; want neither", s.Addr(), n, ticks)
+			}
+		}
+	})
+}
