@@ -52,3 +52,39 @@ func TestSimSocketCloseTellsPeer(t *testing.T) {
 		}
 	}
 }
+
+// A connection in TIME-WAIT has finished: both FINs were acknowledged.
+// Closing its Socket sends it nothing, where a RESET would cost a
+// datagram per connection that churned in the last 16 s and could make
+// a peer that is still waiting for our last ACK report a reset of a
+// stream that ended cleanly.
+func TestSimSocketCloseSilentInTimeWait(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		_, a, b := simNet(t)
+		ca, cb := dialAccept(t, a, b)
+		ca.Write([]byte("x"))
+		ca.Close() // our FIN goes first: a's connection ends in TIME-WAIT
+		if _, err := io.ReadAll(cb); err != nil {
+			t.Fatalf("reading to EOF: %v", err)
+		}
+		cb.Close()
+		<-cb.Done()
+		if err := cb.Err(); err != nil {
+			t.Fatalf("the acceptor's end: %v, want a clean one", err)
+		}
+		synctest.Wait()
+		select {
+		case <-ca.Done():
+			t.Fatal("the dialer left before TIME-WAIT ended")
+		default:
+		}
+		before := b.Stats().PacketsIn
+		a.Close()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if got := b.Stats().PacketsIn - before; got != 0 {
+			t.Fatalf("closing a Socket whose connection was in TIME-WAIT sent its peer %d packets, want 0", got)
+		}
+	})
+}

@@ -42,7 +42,8 @@ func (e *failedError) Unwrap() error        { return e.cause }
 // when we sent our FIN first, about 16 s), a RESET either way, a
 // timeout, Abort, the end of Close's linger (WithLinger), or the Socket's
 // Close. Until then the connection holds its id and answers its peer,
-// and the Socket's Close would reset it. Err then says why it ended.
+// and the Socket's Close would reset it (in TIME-WAIT, when both FINs
+// are acknowledged, drop it without a word). Err then says why it ended.
 func (c *Conn) Done() <-chan struct{} { return c.left }
 
 // Err returns nil until Done is closed; then why the connection ended:

@@ -21,3 +21,10 @@ func (c *Conn) resetNow() {
 		c.s.forget(c)
 	}
 }
+
+// inTimeWait reports whether the connection is in TIME-WAIT.
+func (c *Conn) inTimeWait() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.m.TimeWaitEnd().IsZero()
+}

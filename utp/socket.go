@@ -244,7 +244,8 @@ func (s *Socket) isClosed() bool {
 	}
 }
 
-// Close closes the Socket: its connections are reset, Accept and Dial
+// Close closes the Socket: its connections are reset (those in
+// TIME-WAIT, which have finished, are dropped without a RESET), Accept and Dial
 // return net.ErrClosed, and the PacketConn is closed. It returns once the
 // reader goroutine has exited, or after one second if the PacketConn's
 // ReadFrom ignores both Close and read deadlines (that goroutine then
@@ -283,6 +284,12 @@ func (s *Socket) closeWith(cause error) {
 			case !c.confirmed.Load():
 				// An unproven dialer's address may be forged: a RESET
 				// would be reflected at whoever owns it.
+				c.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
+			case c.inTimeWait():
+				// Finished, both FINs acknowledged: a RESET would cost a
+				// datagram per connection of the last 16 s, and tell a
+				// peer still waiting for our last ACK that a clean
+				// stream was reset.
 				c.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
 			case s.async != nil:
 				// WriteTo may block: the sender goroutine sends the

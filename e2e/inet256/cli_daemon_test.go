@@ -1,3 +1,5 @@
+//go:build unix
+
 package inet256e2e
 
 import (

@@ -69,7 +69,7 @@ func (c *Conn) sendLimitNow() sendLimit {
 		return limitNone
 	case !c.wantsToSend():
 		return limitApp
-	case c.sendWindow()-s.flight < c.maxPayload()+wire.HeaderSize:
+	case c.sendWindow()-s.flight < c.segmentPayload()+wire.HeaderSize:
 		if s.peerWnd < c.ctrl.Window() {
 			return limitPeer
 		}

@@ -54,7 +54,7 @@ func (c *Conn) tlpDeadline() time.Time {
 	if c.rtt.HasSample() {
 		pto = 2 * c.rtt.SRTT()
 	}
-	if s.flight <= c.maxPayload()+wire.HeaderSize {
+	if s.flight <= c.segmentPayload()+wire.HeaderSize {
 		pto += tlpDelayedAck
 	}
 	at := t.base.Add(pto)
@@ -96,7 +96,7 @@ func (c *Conn) tailProbe(now time.Time) (uint16, bool) {
 	s := &c.snd
 	c.tlp.due = false
 	c.timers[timerRetransmit] = now.Add(c.rto())
-	size := c.maxPayload()
+	size := c.segmentPayload() // what nextNewPacket would send
 	if int(s.ring.end-s.next) >= size && s.peerWnd-s.flight >= size+wire.HeaderSize {
 		c.tlp.force = true
 		seq, ok := c.nextNewPacket(now)

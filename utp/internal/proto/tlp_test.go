@@ -2,7 +2,9 @@ package proto
 
 import (
 	"testing"
+	"time"
 
+	"github.com/inet256/go-utp/v2/utp/internal/cc"
 	"github.com/inet256/go-utp/v2/utp/internal/wire"
 )
 
@@ -63,4 +65,33 @@ func TestScriptTailLossProbeSendsNewData(t *testing.T) {
 	if st := tc.conn.Stats(); st.TailProbes != 1 || st.Window != 5*size || st.Recoveries != 0 {
 		t.Fatalf("TailProbes %d, Window %d, Recoveries %d; want 1, %d, 0", st.TailProbes, st.Window, st.Recoveries, 5*size)
 	}
+}
+
+// segmentedWindow is a fixed window that asks for packets of seg bytes
+// (cc.Segmenter), as LEDBAT++ does while its window is small.
+type segmentedWindow struct {
+	fixedWindow
+	seg int
+}
+
+func (s *segmentedWindow) Segment() int { return s.seg }
+
+// While the controller asks for small packets, a probe sends new data
+// when a small packet's worth waits, as the next new packet would be
+// that small, not only when a full packet's worth does.
+func TestScriptTailLossProbeSmallPackets(t *testing.T) {
+	const seg = 373
+	small := seg - wire.HeaderSize
+	tc := newTestConn(t, roleDialer, withTailProbe, withConfig(func(c *Config) {
+		c.PacketSize = 1400
+		c.NewController = func(time.Time, int) cc.Controller {
+			return &segmentedWindow{fixedWindow{wnd: 3 * seg}, seg}
+		}
+	}))
+	tc.write(string(make([]byte, 3*small+small+100))) // more than one small packet waits, less than a full one
+	if n := len(tc.takeAll()); n != 3 {
+		t.Fatalf("%d packets in a window of 3 small ones", n)
+	}
+	tc.advanceToTimer()
+	tc.wantPacket("the probe: a new small packet beyond the window", pkt{typ: wire.Data, seq: u16(tc.s(3))})
 }
