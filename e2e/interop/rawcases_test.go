@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inet256/go-utp/v2/internal/stallwatch"
 	"github.com/inet256/go-utp/v2/utp"
 )
 
@@ -74,14 +75,18 @@ func (s *rawStream) bytes(n int) []byte {
 
 const (
 	rawPacketSize = 100
-	rawPackets    = 40
+	rawHeader     = 20 // a uTP header: the window counts whole datagrams
+	// rawPackets leaves room for slow start to reach sackWindow with a
+	// dozen packets or more behind it, however the ACKs were timed.
+	rawPackets = 64
 )
 
 // rawSender opens a raw connection and has our side write rawPackets
 // packets of rawPacketSize bytes (Nagle off, so every write goes out).
 // The cases count on RFC 6817 LEDBAT's slow start, which doubles the
-// window per RTT, to have a dozen packets in flight after ten ACKs;
-// LEDBAT++'s grows by 1/6 per ACK on loopback.
+// window per RTT, to have several packets in flight after ten ACKs
+// (about a dozen on an idle machine; ackUntilWindow waits for a given
+// size); LEDBAT++'s grows by 1/6 per ACK on loopback.
 func rawSender(t *testing.T) (*rawStream, []byte) {
 	t.Helper()
 	ctx := testCtx(t, 20*time.Second)
@@ -94,13 +99,26 @@ func rawSender(t *testing.T) (*rawStream, []byte) {
 	return newRawStream(c), data
 }
 
+// firstDifference names the first packet whose payload is not the
+// data's, with its length, and our side's counters: an empty DATA
+// packet, say, is a path MTU probe or a zero-window probe.
+func (s *rawStream) firstDifference(data []byte) string {
+	for i := range rawPackets {
+		p, want := s.got[s.isn+uint16(i)], data[i*rawPacketSize:(i+1)*rawPacketSize]
+		if string(p) != string(want) {
+			return fmt.Sprintf("packet %d of %d carries %d bytes, want %d; our side: %+v", i, rawPackets, len(p), len(want), s.ours.Stats())
+		}
+	}
+	return "every packet matches"
+}
+
 // finish acknowledges everything until all packets arrived, checks the
 // bytes, and checks that the connection still carries data both ways.
 func (s *rawStream) finish(t *testing.T, data []byte) {
 	t.Helper()
 	s.ackInOrder("the rest arrives", rawPackets)
 	if got := s.bytes(rawPackets); string(got) != string(data) {
-		t.Fatalf("step %q: the %d bytes that arrived differ from those written", "data intact", len(got))
+		t.Fatalf("step %q: the %d bytes that arrived differ from those written (%s)", "data intact", len(got), s.firstDifference(data))
 	}
 	s.sendData("raw side sends pong", []byte("pong"))
 	s.readOurs("we read pong", "pong")
@@ -115,39 +133,94 @@ func (s *rawStream) finish(t *testing.T, data []byte) {
 // to 255. A packet we sent is declared lost from the SACK alone (one
 // STATE: no three duplicate ACKs), resent at once, and the stream then
 // completes intact.
+//
+// The raw side must answer within our retransmission timeout (200 ms at
+// least): a timeout would resend the packet before the SACK could. It
+// does on an idle machine; when one did fire, the case runs again while
+// a stall meter says the test process was starved (stallwatch.Measure),
+// and fails when the process was healthy.
 func TestRawSACKLengths(t *testing.T) {
 	for _, n := range []int{1, 2, 3, 4, 5, 8, 17, 32, 33, 64, 128, 252, 255} {
 		t.Run(fmt.Sprintf("%d_bytes", n), func(t *testing.T) {
-			s, data := rawSender(t)
-			s.ackInOrder("first 10 packets, acked one by one", 10)
-			lost := s.next
-			// Wait for the 8 packets after the "lost" one: a 1-byte mask
-			// covers exactly those (bit i is lost+1+i, BEP 29).
-			for !s.haveAll(lost+1, 8) {
-				s.pump("8 packets after the lost one")
-			}
-			mask := make([]byte, n)
-			for i := range n * 8 {
-				if _, ok := s.got[lost+1+uint16(i)]; ok {
-					mask[i/8] |= 1 << (i % 8)
-				}
-			}
-			arrivals := func() int { // of the lost packet
-				if s.got[lost] == nil {
-					return 0
-				}
-				return 1 + s.resent[lost]
-			}
-			before := arrivals()
-			s.state(fmt.Sprintf("STATE ack_nr %d with a %d-byte SACK", lost-1, n), lost-1, ext{extSACK, mask})
-			for arrivals() == before {
-				s.pump("the lost packet is resent")
-			}
-			if fr := s.ours.Stats().FastRetransmits; fr == 0 {
-				t.Fatalf("step %q: resent without a fast retransmit (by timeout): the SACK was not used", "SACK triggers the resend")
-			}
-			s.finish(t, data)
+			stallwatch.Measure(t, 5, func() []string { return rawSACKCase(t, n) })
 		})
+	}
+}
+
+// sackWindow is the congestion window, in packets, that rawSACKCase
+// waits for before it withholds ACKs: the "lost" packet and the 8 after
+// it are then sent without another ACK, with one to spare.
+const sackWindow = 10
+
+// rawSACKCase runs one mask length of TestRawSACKLengths. It returns a
+// miss when our retransmission timer fired while the raw side had not
+// answered, which only a starved process makes happen on loopback.
+func rawSACKCase(t *testing.T, n int) []string {
+	s, data := rawSender(t)
+	if miss := s.ackUntilWindow("acked one by one until the window holds the lost packet and 8 more", sackWindow); miss != "" {
+		return []string{miss}
+	}
+	lost := s.next
+	timeouts := s.ours.Stats().Timeouts
+	// Wait for the 8 packets after the "lost" one: a 1-byte mask
+	// covers exactly those (bit i is lost+1+i, BEP 29).
+	for !s.haveAll(lost+1, 8) {
+		s.pump("8 packets after the lost one")
+		if st := s.ours.Stats(); st.Timeouts != timeouts {
+			return []string{fmt.Sprintf("our retransmission timer (%v) fired while the raw side waited for the 8 packets after the lost one", st.RTO)}
+		}
+	}
+	mask := make([]byte, n)
+	for i := range n * 8 {
+		if _, ok := s.got[lost+1+uint16(i)]; ok {
+			mask[i/8] |= 1 << (i % 8)
+		}
+	}
+	arrivals := func() int { // of the lost packet
+		if s.got[lost] == nil {
+			return 0
+		}
+		return 1 + s.resent[lost]
+	}
+	before := arrivals()
+	s.state(fmt.Sprintf("STATE ack_nr %d with a %d-byte SACK", lost-1, n), lost-1, ext{extSACK, mask})
+	for arrivals() == before {
+		s.pump("the lost packet is resent")
+	}
+	if st := s.ours.Stats(); st.FastRetransmits == 0 {
+		if st.Timeouts != timeouts {
+			return []string{fmt.Sprintf("the lost packet was resent by our retransmission timer (%v) before our side had the SACK", st.RTO)}
+		}
+		t.Fatalf("step %q: resent without a fast retransmit or a timeout: the SACK was not used (%+v)", "SACK triggers the resend", st)
+	}
+	s.finish(t, data)
+	return nil
+}
+
+// ackUntilWindow acknowledges in order, one STATE per DATA packet as
+// ackInOrder does, until our congestion window holds packets full
+// packets. How many ACKs that takes depends on timing: slow start grows
+// the window only by what was in flight when an ACK came (cc.LEDBAT's
+// growth cap), and a loaded machine delays sends. It returns a miss when
+// our retransmission timer fired meanwhile (the window is then one packet
+// again), and fails t when the window stays short with no timeout.
+func (s *rawStream) ackUntilWindow(step string, packets int) (miss string) {
+	s.t.Helper()
+	timeouts := s.ours.Stats().Timeouts
+	for {
+		st := s.ours.Stats()
+		switch {
+		case st.Timeouts != timeouts:
+			return fmt.Sprintf("step %q: our retransmission timer (%v) fired while the raw side acknowledged", step, st.RTO)
+		case st.Window >= packets*(rawPacketSize+rawHeader):
+			return ""
+		}
+		acked := int(uint16(s.advance() - s.isn))
+		if acked+packets > rawPackets {
+			s.t.Fatalf("step %q: the window is %d bytes after %d ACKs, want %d packets of %d bytes (%+v)",
+				step, st.Window, acked, packets, rawPacketSize+rawHeader, st)
+		}
+		s.ackInOrder(step, acked+1)
 	}
 }
 
