@@ -346,12 +346,25 @@ func micros(now time.Time) uint32 { return uint32(now.UnixMicro()) }
 // reached) and it acknowledged all our data, only the ACK of our FIN is
 // missing. A peer that left TIME-WAIT (or never keeps one) answers our
 // retransmitted FIN with RESET; the stream is complete either way.
+//
+// The same holds before our FIN, when everything we wrote is
+// acknowledged: anacrolix/utp forgets a connection once its FIN is
+// acknowledged (conn.go, lazyDestroy) and answers anything later with
+// RESET, such as our ACK of a packet it resent when our first ACK came
+// late. Nothing was lost then either, so the connection ends cleanly and
+// Read reports io.EOF; only a Write from then on fails, with
+// ErrConnReset, since nobody will read it (as Linux's TCP fails a write
+// with EPIPE after a RST in CLOSE-WAIT).
 func (c *Conn) onReset() {
+	s := &c.snd
 	switch {
 	case c.state == stateSynSent:
 		c.fail(ErrConnRefused)
-	case c.snd.finSent && c.rcv.eof && wire.SeqLessEq(c.snd.finSeq, c.snd.una):
-		c.snd.finAcked = true
+	case s.finSent && c.rcv.eof && wire.SeqLessEq(s.finSeq, s.una):
+		s.finAcked = true
+		c.fail(nil)
+	case !s.finSent && c.rcv.eof && s.ring.len() == 0 && s.una == s.seqNr:
+		s.peerLeft = true
 		c.fail(nil)
 	default:
 		c.fail(ErrConnReset)

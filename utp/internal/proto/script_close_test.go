@@ -243,6 +243,37 @@ func TestScriptCloseResetAfterCompleteStreamIsClean(t *testing.T) {
 	tc.wantClosed("stream complete both ways", nil)
 }
 
+// conn.go, onReset: a RESET before our FIN, once the peer's whole stream
+// is in and everything we wrote acknowledged, ends the connection
+// cleanly too: anacrolix/utp forgets a connection once its FIN is
+// acknowledged and answers our ACK of a packet it resent with RESET.
+// Read reports EOF; Write fails with ErrConnReset, as nobody reads it.
+// With our data unacknowledged the same RESET is ErrConnReset.
+func TestScriptCloseResetAfterPeerFinBeforeOursIsClean(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	tc.write("data")
+	tc.wantPacket("our data", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: "data"})
+	tc.peerAck(tc.s(0))
+	tc.peerData(tc.p(0), "theirs")
+	tc.peerFin(tc.p(1))
+	tc.takeAll()
+	tc.peerReset()
+	tc.wantClosed("their stream in, ours acknowledged", nil)
+	if got := tc.readN(-1); got != "theirs" {
+		t.Fatalf("read %q, want their whole stream", got)
+	}
+	tc.wantEOF("Read after their stream")
+	tc.wantWriteErr("Write after the peer left", ErrConnReset)
+
+	tc = newTestConn(t, roleDialer)
+	tc.write("data")
+	tc.wantPacket("our data", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: "data"})
+	tc.peerFin(tc.p(0))
+	tc.takeAll()
+	tc.peerReset()
+	tc.wantClosed("our data not acknowledged", ErrConnReset)
+}
+
 // BEP 29 ST_RESET, sent: Reset sends one RESET, ends the connection with
 // ErrLocalReset, and Read and Write fail from then on.
 func TestScriptResetSent(t *testing.T) {

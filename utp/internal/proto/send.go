@@ -62,7 +62,10 @@ type sendState struct {
 	finSeq    uint16
 	finSent   bool // the FIN has a sequence number
 	finAcked  bool
-	probe     bool // one packet may ignore a zero peer window
+	// peerLeft: the peer reset the connection after its whole stream and
+	// our every byte had arrived, before our FIN (conn.go, onReset).
+	peerLeft bool
+	probe    bool // one packet may ignore a zero peer window
 
 	// unconfirmed: an acceptor whose dialer has not proven its address
 	// (amplify.go). It sends nothing but its SYN reply and the proof
@@ -156,6 +159,9 @@ func (c *Conn) Buffered() int { return c.snd.ring.len() }
 func (c *Conn) closedErr() error {
 	if c.events.closeErr != nil {
 		return c.events.closeErr
+	}
+	if c.snd.peerLeft && !c.snd.finQueued {
+		return ErrConnReset // closed cleanly, but nobody reads what we write
 	}
 	return ErrWriteClosed // closed cleanly: our FIN was sent and acknowledged
 }
