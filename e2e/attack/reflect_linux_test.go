@@ -19,7 +19,8 @@ import (
 // bound for an unproven address), and Accept returns nothing, unless a
 // forged guess of the reply's sequence number happened to be right (2
 // chances in 65,536 each, about 1 run in 100 with these 300 guesses):
-// then only that source's connection.
+// then only that source's connection, and only that source, proven by
+// its guess, may receive more (the server's 64 KiB).
 func TestReflectionBound(t *testing.T) {
 	const sources = 100
 	sp := newSpoofer(t)
@@ -70,18 +71,6 @@ func TestReflectionBound(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 	v.settle()
-	var total, got int64
-	for i := range sources {
-		total += sent[i]
-		r := v.per[i].Load()
-		got += r
-		if r > 3*sent[i] {
-			t.Errorf("%v received %d bytes for the %d forged in its name, more than 3 times", v.addrs[i], r, sent[i])
-		}
-	}
-	t.Logf("forged %d bytes from %d sources; they received %d (%.2f×); %+v", total, sources, got, float64(got)/float64(total), server.Stats())
-	server.Close()
-	served.Wait()
 	lucky := map[netip.AddrPort]bool{}
 	if v.replies() == 0 {
 		t.Error("no forged source recorded a reply: the guesses cannot be checked")
@@ -93,6 +82,25 @@ func TestReflectionBound(t *testing.T) {
 			}
 		}
 	}
+	var total, got int64
+	for i := range sources {
+		total += sent[i]
+		r := v.per[i].Load()
+		got += r
+		switch {
+		case r <= 3*sent[i]:
+		case lucky[v.addrs[i]]:
+			// Its right guess proved the address as a dialer's proof
+			// does, so the server wrote to it: the bound is for
+			// unproven addresses.
+			t.Logf("%v, whose guess was right, received %d bytes for the %d forged in its name", v.addrs[i], r, sent[i])
+		default:
+			t.Errorf("%v received %d bytes for the %d forged in its name, more than 3 times", v.addrs[i], r, sent[i])
+		}
+	}
+	t.Logf("forged %d bytes from %d sources; they received %d (%.2f×); %+v", total, sources, got, float64(got)/float64(total), server.Stats())
+	server.Close()
+	served.Wait()
 	for _, a := range accepted {
 		if !lucky[a] {
 			t.Errorf("Accept returned a connection from forged source %v, whose guesses were all wrong", a)
