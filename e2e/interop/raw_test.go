@@ -108,6 +108,7 @@ type rawPeer struct {
 	pc   *net.UDPConn
 	to   *net.UDPAddr
 	last hdr // the last packet received, for timestamp_difference
+	sent int // packets sent
 }
 
 func newRawPeer(t *testing.T, ctx context.Context, to net.Addr) *rawPeer {
@@ -134,6 +135,7 @@ func (r *rawPeer) send(step string, h hdr, payload []byte) {
 	if _, err := r.pc.WriteToUDP(h.encode(payload), r.to); err != nil {
 		r.t.Fatalf("step %q: send %v: %v", step, h, err)
 	}
+	r.sent++
 }
 
 // recv returns the next uTP packet, failing the step after within.
@@ -185,6 +187,15 @@ type rawConn struct {
 	seq    uint16 // the raw side's next sequence number
 	ack    uint16 // the raw side's ack_nr: our last in-order sequence number
 	isn    uint16 // our initial sequence number (the STATE's seq_nr)
+	// rxBase is our side's PacketsReceived less the raw side's packets
+	// once both agree (processedAll).
+	rxBase int
+}
+
+// processedAll reports whether our side has taken in every packet the
+// raw side sent.
+func (c *rawConn) processedAll() bool {
+	return int(c.ours.Stats().PacketsReceived)-c.rxBase >= c.sent
 }
 
 const rawWnd = 1 << 20
@@ -205,6 +216,7 @@ func rawDial(t *testing.T, ctx context.Context, us *utp.Socket, synExts ...ext) 
 	if _, err := r.pc.WriteToUDP(b, r.to); err != nil {
 		t.Fatalf("step %q: %v", "send SYN", err)
 	}
+	r.sent++
 	reply, _ := r.recv("acceptor answers the SYN", progressBound)
 	switch {
 	case reply.typ != stState:
@@ -235,6 +247,9 @@ func rawDial(t *testing.T, ctx context.Context, us *utp.Socket, synExts ...ext) 
 	dl, _ := ctx.Deadline()
 	must(t, "set deadline", c.ours.SetDeadline(dl))
 	c.readOurs("we read ping", "ping")
+	// Our side has read the ping, so it has taken in the SYN and the
+	// ping, and nothing else.
+	c.rxBase = int(c.ours.Stats().PacketsReceived) - r.sent
 	return c
 }
 
