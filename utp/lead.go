@@ -364,15 +364,23 @@ func (l *lead) awaitReadable(c *Conn, earlier int) {
 
 // awaitDial, for a dial of c whose SYN has left, reads and routes the
 // Socket's datagrams itself until the handshake ends (c connected, or
-// closed: refused, timed out) or ctx does, if the token is free and no
-// other call waits for the network: on a Socket opened for this dial, as
-// a client that opens a Socket per dial has it (its reader goroutine
-// starts standing by), or one whose Reads lead. The reply then wakes the
-// dialing goroutine itself, not the reader goroutine, which would wake
-// it in turn. It reports whether the dial has its outcome; false: the
-// caller waits on the channels while the reader goroutine reads.
+// closed: refused, timed out) or ctx does, if the token is free, no
+// other call waits for the network, and the reader goroutine has not
+// read yet: on a Socket opened for this dial, as a client that opens a
+// Socket per dial has it (its reader goroutine starts standing by). The
+// reply then wakes the dialing goroutine itself, not the reader
+// goroutine, which would wake it in turn. It reports whether the dial
+// has its outcome; false: the caller waits on the channels while the
+// reader goroutine reads.
+//
+// Later dials keep to the reader goroutine: on a Socket that many
+// goroutines dial from at once, a dial that took a free token handed it
+// back to the reader (a wakeup) as soon as the next dial waited, and the
+// free token drew the connections' first Reads into leading too: 16
+// goroutines churning through one Socket cost 10-15% more CPU per
+// connection (BenchmarkChurn).
 func (l *lead) awaitDial(ctx context.Context, c *Conn) bool {
-	if !l.on || l.waiters.Load() != 0 || !l.tryTake() {
+	if !l.on || l.turns.Load() != 0 || l.waiters.Load() != 0 || !l.tryTake() {
 		return false
 	}
 	var stop func() bool
