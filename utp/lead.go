@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -121,8 +122,14 @@ type lead struct {
 	handed atomic.Int64 // times the reader goroutine handed the lead to a Read that asked, for tests
 
 	buf []byte // the read buffer, owned by the holder
-	in  inbox  // packets read, not yet applied, owned by the holder
+	in  *inbox // packets read, not yet applied, owned by the holder
 }
+
+// inboxPool holds the inboxes of closed Sockets: at 64 packets one is
+// about 5 KB, most of a new Socket's memory, which a program that opens a
+// Socket per dial would otherwise allocate and clear for each. An inbox
+// goes back empty (flush empties it) with its buffer (run).
+var inboxPool = sync.Pool{New: func() any { return new(inbox) }}
 
 // standbyTick is how often the reader goroutine looks whether Reads still
 // lead. Datagrams that arrive once the Reads stop wait up to two ticks.
@@ -138,8 +145,9 @@ func (l *lead) init(s *Socket, on bool) {
 		back:  make(chan struct{}, 1),
 		freed: make(chan struct{}, 1),
 		buf:   bufPool.Get().(*[maxDatagram]byte)[:],
+		in:    inboxPool.Get().(*inbox),
 	}
-	l.in.holds.on = s.pio.Caps().TryRead
+	l.in.holds = ackHolds{on: s.pio.Caps().TryRead}
 	if on {
 		// A new Socket's token starts free, its reader goroutine
 		// standing by: the first call to wait takes it without a
@@ -152,8 +160,8 @@ func (l *lead) init(s *Socket, on bool) {
 // a Read leads, until the Socket closes. Where Reads may lead it starts
 // standing by, as the token starts free (init). It ends holding the token
 // if a Read does not hold it, and keeps it, as after a failed read: the
-// read buffer then goes back to the pool, for the next Socket. A Read
-// that held it at the end leaves the buffer to the collector.
+// read buffer and the inbox then go back to their pools, for the next
+// Socket. A Read that held it at the end leaves them to the collector.
 func (l *lead) run() {
 	held := !l.on || l.standby()
 	for held && l.readLed() {
@@ -163,7 +171,9 @@ func (l *lead) run() {
 		return
 	}
 	bufPool.Put((*[maxDatagram]byte)(l.buf))
-	l.buf = nil
+	l.in.holds = ackHolds{} // released before the lead ended; drop the slice's Conns
+	inboxPool.Put(l.in)
+	l.buf, l.in = nil, nil
 }
 
 // readLed reads and routes as the reader goroutine while it leads. It
@@ -195,7 +205,7 @@ func (l *lead) readLed() (handedOver bool) {
 			continue
 		}
 		failures = 0
-		if s.routeRead(&l.in, l.buf, n, seg, from) {
+		if s.routeRead(l.in, l.buf, n, seg, from) {
 			// Let a goroutine the packets woke (a Read, a Write waiting
 			// for room) run now on this P, before the reader's next read
 			// parks it: left in the run queue, another P's thread is woken
@@ -462,7 +472,7 @@ func (l *lead) readUntil(c *Conn, done func() bool) bool {
 			l.in.holds.release()
 			return false
 		}
-		s.routeRead(&l.in, l.buf, n, seg, from)
+		s.routeRead(l.in, l.buf, n, seg, from)
 	}
 }
 
