@@ -245,6 +245,25 @@ func simServe(s *Socket, serve func(*Conn)) {
 	}
 }
 
+// simEchoNet is simNet with b serving every connection it accepts as
+// an echo.
+func simEchoNet(t *testing.T) (*netsim.Network, *Socket, *Socket) {
+	t.Helper()
+	n, a, b := simNet(t)
+	go simServe(b, func(c *Conn) { io.Copy(c, c) })
+	return n, a, b
+}
+
+// simDial dials b from a, and fails the test if the dial fails.
+func simDial(t *testing.T, a, b *Socket) *Conn {
+	t.Helper()
+	c, err := a.DialUTP(t.Context(), b.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // simPing writes one byte on c and reads the echo, and returns how long
 // that took.
 func simPing(t *testing.T, c *Conn, v byte) time.Duration {
@@ -360,13 +379,9 @@ func TestSimAcceptingServerLeadsBesideShortConns(t *testing.T) {
 func TestSimShortConnsNeverMoveLead(t *testing.T) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
-		_, a, b := simNet(t)
-		go simServe(b, func(c *Conn) { io.Copy(c, c) })
+		_, a, b := simEchoNet(t)
 		for i := range 20 {
-			c, err := a.DialUTP(t.Context(), b.Addr())
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := simDial(t, a, b)
 			simPing(t, c, byte(i))
 			c.Close()
 		}
@@ -388,15 +403,11 @@ func TestSimShortConnsNeverMoveLead(t *testing.T) {
 func TestSimSocketPerDialCallsRead(t *testing.T) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
-		n, _, b := simNet(t)
-		go simServe(b, func(c *Conn) { io.Copy(c, c) })
+		n, _, b := simEchoNet(t)
 		for i := range 5 {
 			a := NewSocket(n.Listen(netsim.Addr(fmt.Sprintf("client%d", i))))
 			start := time.Now()
-			c, err := a.DialUTP(t.Context(), b.Addr())
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := simDial(t, a, b)
 			if d := time.Since(start); d != 20*time.Millisecond {
 				t.Errorf("dial %d took %v, want 20ms", i, d)
 			}
