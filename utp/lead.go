@@ -42,8 +42,8 @@ import (
 // reads (readUntil).
 //
 // Invariants:
-//   - Exactly one of tok, the reader goroutine and one Read holds the
-//     token, so one goroutine at a time calls the endpoint's Read.
+//   - Exactly one of tok, the reader goroutine and one Read or dial
+//     holds the token, so one goroutine at a time calls the endpoint's Read.
 //   - The holder owns buf and in (the read buffer and the inbox of
 //     packets read, not yet applied), the Socket's RESET limiter (resets)
 //     and the receive-buffer share's counters (windowShare.noteData, and
@@ -53,8 +53,9 @@ import (
 //     is held (ackhold.go): they are released first.
 //   - A holder that blocks in a read first marks itself in a read
 //     (readerIn, or reading = c), then looks at its reason to stop (want,
-//     or c readable, or a dial's end); whoever gives it a reason sets the reason first and
-//     then looks at the mark, waking the endpoint's read if it is set.
+//     or c readable, or a dial's end); whoever gives it a reason sets
+//     the reason first and then looks at the mark, waking the endpoint's
+//     read if it is set.
 //     One of the two sees the other, and a wake applies to the read in
 //     progress or the next one, so none is lost.
 //   - A Read or a dial leads only while no other call waits for the
@@ -118,7 +119,7 @@ type lead struct {
 	ticks  atomic.Int64 // standby ticks, for tests
 	leads  atomic.Int64 // Reads that took the lead, for tests
 	dials  atomic.Int64 // dials that took the lead (awaitDial), for tests
-	turns  atomic.Int64 // times the reader goroutine took the lead to read, for tests
+	turns  atomic.Int64 // times the reader goroutine took the lead to read; a dial leads only before the first
 	handed atomic.Int64 // times the reader goroutine handed the lead to a Read that asked, for tests
 
 	buf []byte // the read buffer, owned by the holder
@@ -386,9 +387,9 @@ func (l *lead) awaitReadable(c *Conn, earlier int) {
 // Later dials keep to the reader goroutine: on a Socket that many
 // goroutines dial from at once, a dial that took a free token handed it
 // back to the reader (a wakeup) as soon as the next dial waited, and the
-// free token drew the connections' first Reads into leading too: 16
-// goroutines churning through one Socket cost 10-15% more CPU per
-// connection (BenchmarkChurn).
+// free token drew the connections' first Reads into leading too, which
+// made churn through one Socket cost more CPU per connection
+// (BenchmarkChurn; docs/performance.md has the figures).
 func (l *lead) awaitDial(ctx context.Context, c *Conn) bool {
 	if !l.on || l.turns.Load() != 0 || l.waiters.Load() != 0 || !l.tryTake() {
 		return false
