@@ -277,6 +277,45 @@ func TestLEDBATPPSlowdowns(t *testing.T) {
 	}
 }
 
+// untilPhase plays rounds at qd until the controller is in phase p, and
+// fails the test if that takes more than 200 RTTs.
+func (h *ppHarness) untilPhase(p ppPhase, qd time.Duration) {
+	for range 200 {
+		if h.l.phase == p {
+			return
+		}
+		h.round(qd)
+	}
+	h.t.Fatalf("phase %v after 200 RTTs, want %v", h.l.phase, p)
+}
+
+// Draft section 4.6.2 schedules the next slowdown when a slowdown's ramp
+// ends. A ramp whose growth the flight holds (the peer's window or the
+// application limits the flow, not ours) ends once a window of ACKs has
+// come so held, and the next slowdown is scheduled; a ramp that fills its
+// window goes on.
+func TestLEDBATPPHeldRampEnds(t *testing.T) {
+	const rtt = 40 * time.Millisecond
+	h := newPPHarness(t, LEDBATPPConfig{}, rtt)
+	h.leaveSlowStartAt(100, 30*time.Millisecond)
+	h.untilPhase(ppRamp, 30*time.Millisecond)
+	h.round(0) // a full window: the ramp grows
+	if h.l.phase != ppRamp {
+		t.Fatalf("phase %v after a round that filled the window, want ramp", h.l.phase)
+	}
+	// The flight stays at 5 packets whatever the window allows.
+	for i := 0; i < 20 && h.l.phase == ppRamp; i++ {
+		h.ack(mss, 5*mss, 0)
+		h.now = h.now.Add(rtt / 5)
+	}
+	if h.l.phase != ppAvoid {
+		t.Fatalf("phase %v after 20 ACKs held by a 5-packet flight, want avoid", h.l.phase)
+	}
+	if !h.l.nextSlowdown.After(h.now) {
+		t.Errorf("next slowdown %v, want one scheduled after %v", h.l.nextSlowdown, h.now)
+	}
+}
+
 // Deviation documented on OnLoss: with no queue and a low loss rate, a loss
 // is random and the window holds; with a queue it halves (RFC 6817 2.4.2);
 // a loss rate above the tolerance with no queue (a policer) halves too.
