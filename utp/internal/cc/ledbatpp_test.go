@@ -215,8 +215,9 @@ func TestLEDBATPPModifiedSlowStart(t *testing.T) {
 }
 
 // Draft section 4.6.1 and 4.6.2: two RTTs after slow start the window
-// drops to two packets for two RTTs, then slow-starts back to where it was;
-// the next slowdown comes nine slowdown-durations after that one ended.
+// drops to two packets for two RTTs, then slow-starts back (here to the
+// share rampBackTo keeps, TestLEDBATPPRampBackTo); the next slowdown comes
+// nine slowdown-durations after that one ended.
 func TestLEDBATPPSlowdowns(t *testing.T) {
 	const rtt = 100 * time.Millisecond
 	h := newPPHarness(t, LEDBATPPConfig{}, rtt)
@@ -243,8 +244,9 @@ func TestLEDBATPPSlowdowns(t *testing.T) {
 	if d := frozeAt.Sub(exit); d < 2*rtt || d > 4*rtt {
 		t.Errorf("initial slowdown %v after slow start, want about 2 RTTs", d)
 	}
-	if h.l.Window() < before {
-		t.Errorf("after the slowdown the window is %d, want back at %d or more", h.l.Window(), before)
+	// 30 ms of queue on a 100 ms path: back to 100/130 of the window.
+	if want := before * 100 / 130; h.l.Window() < want || h.l.Window() >= before {
+		t.Errorf("after the slowdown the window is %d, want back at %d or more, below %d", h.l.Window(), want, before)
 	}
 	// Phase changes happen within a round and are seen at its end: allow
 	// a round of error at each end of the slowdown.
@@ -273,6 +275,41 @@ func TestLEDBATPPSlowdowns(t *testing.T) {
 		h3.round(10 * time.Millisecond)
 		if h3.l.phase != ppAvoid {
 			t.Fatalf("NoSlowdowns: phase %v", h3.l.phase)
+		}
+	}
+}
+
+// Deviation documented on rampBackTo: a slowdown's ramp returns to the
+// part of the window that fills the path without its queue, base RTT over
+// base RTT plus queuing delay, and to at least half the window, so that
+// slowdowns take most from the largest flows (AIMD) while a flow alone
+// keeps the path full.
+func TestLEDBATPPRampBackTo(t *testing.T) {
+	for _, tt := range []struct {
+		rtt, qd time.Duration
+		want    float64 // the window after the ramp, as a share of the one before
+	}{
+		{10 * time.Millisecond, 50 * time.Millisecond, 0.5},  // 10/60 < 1/2
+		{40 * time.Millisecond, 40 * time.Millisecond, 0.5},  // 40/80
+		{200 * time.Millisecond, 50 * time.Millisecond, 0.8}, // 200/250
+	} {
+		h := newPPHarness(t, LEDBATPPConfig{}, tt.rtt)
+		h.leaveSlowStartAt(100, tt.qd)
+		before := h.l.Window()
+		h.l.nextSlowdown = h.now // due at the next ACK
+		h.ack(mss, before, tt.qd)
+		if h.l.phase != ppFreeze {
+			t.Fatalf("RTT %v: phase %v after a due slowdown, want freeze", tt.rtt, h.l.phase)
+		}
+		// The queue empties: only the window the ramp aims for ends it.
+		h.settle(0)
+		for i := 0; i < 10000 && h.l.phase != ppAvoid; i++ {
+			h.ack(mss, h.l.Window(), 0)
+			h.now = h.now.Add(h.rtt * mss / time.Duration(h.l.Window()))
+		}
+		want := tt.want * float64(before)
+		if got := float64(h.l.Window()); got < want-mss || got > want*1.2 {
+			t.Errorf("RTT %v, queue %v: the ramp ended at %.0f, want %.2f of %d", tt.rtt, tt.qd, got, tt.want, before)
 		}
 	}
 }
