@@ -161,6 +161,28 @@ func TestLEDBATPPGrowthWithEmptyQueue(t *testing.T) {
 	}
 }
 
+// Deviation documented on emptyQueueGain: with no queue, the growth per
+// RTT is GAIN of the window but at most target/(2·base RTT), so that the
+// RTT of growth the delay reports late overshoots by at most half the
+// target: on a 200 ms path × 1.15 per RTT, not the × 2 GAIN 1 gives.
+func TestLEDBATPPEmptyQueueGrowthBoundedByBaseRTT(t *testing.T) {
+	for _, tt := range []struct {
+		rtt  time.Duration
+		want float64 // the window after one RTT with no queue, as a share of the one before
+	}{
+		{40 * time.Millisecond, 1 + 1.0/3}, // GAIN 1/3 < 60/80
+		{100 * time.Millisecond, 1 + 0.3},  // GAIN 1/1.2 > 60/200
+		{200 * time.Millisecond, 1 + 0.15}, // GAIN 1 > 60/400
+	} {
+		h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, tt.rtt)
+		h.leaveSlowStartAt(100, 0)
+		start := h.round(0)
+		if got := float64(h.l.Window()) / float64(start); math.Abs(got-tt.want) > 0.03 {
+			t.Errorf("base RTT %v, no queue: window × %.3f in one RTT, want × %.3f", tt.rtt, got, tt.want)
+		}
+	}
+}
+
 // Draft section 4.4: above the target, the window shrinks per RTT by
 // C*W*(delay/target - 1) less the gain, and by at most half; C is 2 here
 // (see ppDecreaseConstant).
