@@ -657,11 +657,21 @@ func (l *LEDBATPP) queueEmpty() bool {
 // to half the window it had (as LEDBAT.OnTimeout); the next ACK restores
 // the floor. A slowdown in progress is abandoned and rescheduled from its
 // own length.
+//
+// A timeout with no ACK since the last one (the backed-off timer firing
+// again) keeps the window to return to: halving the one-packet window of
+// the first timeout would leave slow start nothing to return to, and the
+// path, once back, would be refilled only by congestion avoidance. Linux
+// does the same (tcp_enter_loss lowers ssthresh once per series of
+// retransmission timeouts).
 func (l *LEDBATPP) OnTimeout(now time.Time) {
 	l.undo.valid = false
-	if !l.rtoUndo.valid {
-		l.rtoUndo = ppTimeoutUndo{ppUndo{true, l.cwnd, l.ssthresh, l.phase, l.nextSlowdown}, l.decreased, l.lastDecrease}
+	if l.rtoUndo.valid {
+		l.cwnd = float64(l.cfg.MSS)
+		l.lastDecrease = now
+		return
 	}
+	l.rtoUndo = ppTimeoutUndo{ppUndo{true, l.cwnd, l.ssthresh, l.phase, l.nextSlowdown}, l.decreased, l.lastDecrease}
 	base := l.cwnd
 	if l.phase == ppFreeze || l.phase == ppRamp {
 		base = max(base, l.ssthresh)

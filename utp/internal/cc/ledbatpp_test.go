@@ -466,6 +466,33 @@ func TestLEDBATPPTimeout(t *testing.T) {
 	}
 }
 
+// Deviation documented on OnTimeout: the backed-off timer firing again,
+// with no ACK since the first timeout, leaves the window slow start
+// returns to at half the window before the first (as Linux's
+// tcp_enter_loss), not at half of one packet; an ACK ends the series.
+func TestLEDBATPPBackoffTimeoutKeepsSsthresh(t *testing.T) {
+	h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, 40*time.Millisecond)
+	h.leaveSlowStartAt(40, 0)
+	w := float64(h.l.Window())
+	h.l.OnTimeout(h.now)
+	h.now = h.now.Add(time.Second)
+	h.l.OnTimeout(h.now)
+	h.now = h.now.Add(2 * time.Second)
+	h.l.OnTimeout(h.now)
+	if h.l.Window() != mss || !h.l.InSlowStart() || math.Abs(h.l.ssthresh-w/2) > 1 {
+		t.Fatalf("after three timeouts: window %d, slow start %v, returning to %.0f; want 1 packet, true, %.0f",
+			h.l.Window(), h.l.InSlowStart(), h.l.ssthresh, w/2)
+	}
+	// An ACK ends the series: the next timeout halves what it finds.
+	h.ack(mss, mss, 0)
+	h.round(0)
+	cur := float64(h.l.Window())
+	h.l.OnTimeout(h.now)
+	if want := max(cur/2, 2*mss); math.Abs(h.l.ssthresh-want) > 1 {
+		t.Errorf("a timeout after an ACK: returning to %.0f, want half of %.0f", h.l.ssthresh, cur)
+	}
+}
+
 // Path MTU discovery changes the packet size mid-connection: the floor and
 // the per-packet increase follow, the window stays.
 func TestLEDBATPPSetMSS(t *testing.T) {
