@@ -27,6 +27,10 @@ type Config struct {
 	// RTT is the base round-trip time, added in one piece on the return
 	// path by the delay line.
 	RTT time.Duration
+	// Taps, when set, watches the order of uTP packets at every hop
+	// (tap.go; Trace.Taps). It costs the kernel a copy of each packet's
+	// headers per hop and the flows' process a reader per hop.
+	Taps bool
 }
 
 // String describes the path as the tables do: rate, buffer, RTT.
@@ -47,6 +51,7 @@ type Path struct {
 	ReceiverAddr netip.Addr
 
 	delay line
+	taps  []*tap
 	made  []string // namespaces to delete
 }
 
@@ -113,7 +118,45 @@ func New(cfg Config) (p *Path, err error) {
 	if err := p.startDelay(); err != nil {
 		return p, err
 	}
+	if cfg.Taps {
+		if err := p.startTaps(); err != nil {
+			return p, err
+		}
+	}
 	return p, nil
+}
+
+// startTaps watches the data's way (the sender's device, the router's
+// two, the receiver's) and the ACKs' through the delay line (tun0: out
+// is what the line reads, in what it writes back).
+func (p *Path) startTaps() error {
+	for _, pt := range []struct{ ns, dev, name string }{
+		{p.Sender, "s0", "sender s0"},
+		{p.Router, "r0", "router r0"},
+		{p.Router, "r1", "router r1"},
+		{p.Router, "tun0", "delay line tun0"},
+		{p.Receiver, "v0", "receiver v0"},
+	} {
+		t, err := startTap(pt.ns, pt.dev, pt.name)
+		if err != nil {
+			return err
+		}
+		p.taps = append(p.taps, t)
+	}
+	return nil
+}
+
+// tapStats is what each tap saw since the last call.
+func (p *Path) tapStats() ([]TapStats, error) {
+	var all []TapStats
+	for _, t := range p.taps {
+		s, err := t.take()
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, s)
+	}
+	return all, nil
 }
 
 // tbfBurst is the bucket's depth in bytes: 2 ms at the rate, at least
@@ -163,6 +206,10 @@ func (p *Path) startDelay() error {
 // veth pairs and the TUN device).
 func (p *Path) Close() error {
 	var errs []error
+	for _, t := range p.taps {
+		t.close()
+	}
+	p.taps = nil
 	if p.delay != nil {
 		errs = append(errs, p.delay.close())
 		p.delay = nil

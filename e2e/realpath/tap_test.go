@@ -1,0 +1,114 @@
+//go:build linux
+
+package realpath
+
+import (
+	"encoding/binary"
+	"net"
+	"testing"
+	"time"
+)
+
+// utpHeader is a minimal uTP header (BEP 29) of type typ sent at ts
+// microseconds: all the taps read.
+func utpHeader(typ uint8, ts uint32) []byte {
+	b := make([]byte, 20)
+	b[0] = typ<<4 | 1
+	binary.BigEndian.PutUint32(b[4:8], ts)
+	return b
+}
+
+// sendAll sends one datagram per send time, in order, from a socket
+// made in namespace ns to addr.
+func sendAll(t *testing.T, p *Path, ns string, addr *net.UDPAddr, typ uint8, times []uint32) {
+	t.Helper()
+	var c *net.UDPConn
+	if err := p.In(ns, func() (err error) { c, err = net.ListenUDP("udp4", nil); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, ts := range times {
+		if _, err := c.WriteToUDP(utpHeader(typ, ts), addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestPathKeepsOrder checks the taps and the path together: a burst of
+// 2,000 DATA packets, one of them sent late (with the send time of the
+// 500th, after the 1,000th), passes every hop with just that one late,
+// 499 µs behind and overtaken by 499; 2,000 ACKs sent back in order pass
+// the delay line and every hop in order. A path that reordered bursts
+//  or a delay line that did would
+// fail it.
+func TestPathKeepsOrder(t *testing.T) {
+	cfg := Background
+	cfg.Taps = true
+	p := newPath(t, cfg)
+	var sink, back *net.UDPConn
+	if err := p.In(p.Receiver, func() (err error) { sink, err = net.ListenUDP("udp4", nil); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	if err := p.In(p.Sender, func() (err error) { back, err = net.ListenUDP("udp4", nil); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer back.Close()
+	const n = 2000
+	data, acks := make([]uint32, n), make([]uint32, n)
+	for i := range data {
+		data[i], acks[i] = uint32(i), uint32(i)
+	}
+	data[1000] = 500
+	p.tapStats() // from here
+	sendAll(t, p, p.Sender, &net.UDPAddr{IP: p.ReceiverAddr.AsSlice(), Port: sink.LocalAddr().(*net.UDPAddr).Port}, utpData, data)
+	sendAll(t, p, p.Receiver, &net.UDPAddr{IP: net.IPv4(10, 78, 1, 1), Port: back.LocalAddr().(*net.UDPAddr).Port}, utpState, acks)
+	// The tbf passes the burst in about 150 ms, the line delays the ACKs
+	// 40 ms; the wait only bounds the test.
+	sum := map[string]TapStats{}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		all, err := p.tapStats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range all {
+			sum[s.Point] = addTap(sum[s.Point], s)
+		}
+		if sum["receiver v0"].DataIn.Packets == n && sum["sender s0"].AcksIn.Packets == n {
+			break
+		}
+	}
+	wantData := ReorderStats{Packets: n, Late: 1, Episodes: 1, WorstBehind: 499 * time.Microsecond, WorstOvertaken: 499}
+	wantAcks := ReorderStats{Packets: n}
+	for _, c := range []struct {
+		point string
+		got   func(TapStats) ReorderStats
+		want  ReorderStats
+	}{
+		{"sender s0", func(s TapStats) ReorderStats { return s.DataOut }, wantData},
+		{"router r0", func(s TapStats) ReorderStats { return s.DataIn }, wantData},
+		{"router r1", func(s TapStats) ReorderStats { return s.DataOut }, wantData},
+		{"receiver v0", func(s TapStats) ReorderStats { return s.DataIn }, wantData},
+		{"receiver v0", func(s TapStats) ReorderStats { return s.AcksOut }, wantAcks},
+		{"router r1", func(s TapStats) ReorderStats { return s.AcksIn }, wantAcks},
+		{"delay line tun0", func(s TapStats) ReorderStats { return s.AcksOut }, wantAcks},
+		{"delay line tun0", func(s TapStats) ReorderStats { return s.AcksIn }, wantAcks},
+		{"router r0", func(s TapStats) ReorderStats { return s.AcksOut }, wantAcks},
+		{"sender s0", func(s TapStats) ReorderStats { return s.AcksIn }, wantAcks},
+	} {
+		if got := c.got(sum[c.point]); got != c.want {
+			t.Errorf("%s: %v, want %v", c.point, got, c.want)
+		}
+	}
+	for _, s := range sum {
+		if s.Dropped > 0 {
+			t.Errorf("%s: the tap lost %d packets", s.Point, s.Dropped)
+		}
+	}
+}
+
+// addTap sums two takes of one tap.
+func addTap(a, b TapStats) TapStats {
+	return TapStats{Point: b.Point, DataOut: a.DataOut.merge(b.DataOut), DataIn: a.DataIn.merge(b.DataIn),
+		AcksOut: a.AcksOut.merge(b.AcksOut), AcksIn: a.AcksIn.merge(b.AcksIn), Dropped: a.Dropped + b.Dropped}
+}
