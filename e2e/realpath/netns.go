@@ -115,6 +115,11 @@ func New(cfg Config) (p *Path, err error) {
 			return p, err
 		}
 	}
+	for _, d := range [][2]string{{p.Sender, "s0"}, {p.Router, "r0"}, {p.Router, "r1"}, {p.Receiver, "v0"}} {
+		if err := steerFlows(d[0], d[1]); err != nil {
+			return p, err
+		}
+	}
 	if err := p.startDelay(); err != nil {
 		return p, err
 	}
