@@ -41,6 +41,9 @@ const (
 	tapFrames = 64 << 10
 )
 
+// tapBatch bounds the frames the reader handles per hold of its lock.
+const tapBatch = 4096
+
 // tapPoll is how long the reader waits for a frame before it checks
 // whether it should stop.
 const tapPoll = 50 // milliseconds
@@ -143,11 +146,14 @@ func (t *tap) read() {
 			continue
 		}
 		t.mu.Lock()
-		for atomic.LoadUint32(&hdr.Status)&unix.TP_STATUS_USER != 0 {
+		// A bounded batch per lock, so that take is not kept waiting
+		// while the kernel fills the ring as fast as it is read.
+		for k := 0; k < tapBatch && atomic.LoadUint32(&hdr.Status)&unix.TP_STATUS_USER != 0; k++ {
 			frame := t.ring[i*tapFrame : (i+1)*tapFrame]
 			pkttype := frame[unix.SizeofTpacket2Hdr+10] // sockaddr_ll.sll_pkttype follows the aligned header
-			end := min(int(hdr.Net)+int(hdr.Snaplen), tapFrame)
-			t.note(frame[hdr.Net:end], pkttype == unix.PACKET_OUTGOING)
+			if off, end := int(hdr.Net), min(int(hdr.Net)+int(hdr.Snaplen), tapFrame); off < end {
+				t.note(frame[off:end], pkttype == unix.PACKET_OUTGOING)
+			}
 			atomic.StoreUint32(&hdr.Status, unix.TP_STATUS_KERNEL)
 			i = (i + 1) % tapFrames
 			hdr = (*unix.Tpacket2Hdr)(unsafe.Pointer(&t.ring[i*tapFrame]))
