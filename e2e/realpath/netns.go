@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -74,6 +75,7 @@ func New(cfg Config) (p *Path, err error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("realpath: network namespaces need root")
 	}
+	staleOnce.Do(removeStale)
 	id := fmt.Sprintf("rp%d-%d", os.Getpid(), pathSeq.Add(1))
 	p = &Path{Config: cfg, Sender: id + "s", Router: id + "r", Receiver: id + "v",
 		ReceiverAddr: netip.MustParseAddr("10.78.2.2")}
@@ -258,4 +260,24 @@ func run(args ...string) error {
 		return fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return nil
+}
+
+var staleOnce sync.Once
+
+// removeStale deletes the namespaces of paths whose process no longer
+// runs: a test binary killed by its timeout (or by a signal) cannot run
+// its cleanups, and its namespaces would otherwise stay until reboot.
+// The process id in each name tells whose it was.
+func removeStale() {
+	entries, _ := os.ReadDir("/run/netns")
+	for _, e := range entries {
+		var pid, seq int
+		var role byte
+		if n, _ := fmt.Sscanf(e.Name(), "rp%d-%d%c", &pid, &seq, &role); n != 3 || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); errors.Is(err, os.ErrNotExist) {
+			exec.Command("ip", "netns", "del", e.Name()).Run()
+		}
+	}
 }
