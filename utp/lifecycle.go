@@ -50,7 +50,10 @@ func (c *Conn) Done() <-chan struct{} { return c.left }
 // nil for a clean end, ErrConnReset, ErrConnRefused or ErrTimedOut for a
 // failure, net.ErrClosed when it ended here (Abort, Close's linger ran
 // out, the Socket closed; an error that unwraps to the PacketConn's when
-// the Socket closed because its PacketConn failed).
+// the Socket closed because its PacketConn failed). A connection that
+// finished in TIME-WAIT reports nil even when its Socket's Close, or a
+// new connection taking its id, cut TIME-WAIT short: its streams ended
+// cleanly.
 func (c *Conn) Err() error {
 	if !isClosed(c.left) {
 		return nil
@@ -169,7 +172,7 @@ func (s *Socket) startDrain() (refused []*Conn, empty chan struct{}) {
 // noteEmpty closes drain.empty when a Shutdown waits and the table is
 // empty. s.mu is held.
 func (s *Socket) noteEmpty() {
-	if s.drain.on && len(s.conns) == 0 && !isClosed(s.drain.empty) {
+	if s.drain.on && len(s.conns) == 0 && len(s.waiting) == 0 && !isClosed(s.drain.empty) {
 		close(s.drain.empty)
 	}
 }
