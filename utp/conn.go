@@ -246,8 +246,10 @@ func (c *Conn) CloseWrite() error {
 // background and the FIN follows, for at most the Socket's linger
 // (WithLinger, default 30 s); a connection not finished by then is reset.
 // As with TCP, unread data, or data arriving after Close, resets the
-// connection at once. To know that the peer received everything, call
-// CloseWrite and read until io.EOF before Close.
+// connection at once, unless both directions have finished already (the
+// peer's FIN was received and ours acknowledged): the peer has left too.
+// To know that the peer received everything, call CloseWrite and read
+// until io.EOF before Close.
 func (c *Conn) Close() error {
 	ended := c.endByUser(func(now time.Time, m *proto.Conn) {
 		m.CloseWrite(now)

@@ -8,8 +8,9 @@ import (
 	"github.com/inet256/go-utp/v2/utp/internal/wire"
 )
 
-// timeWaitConn is a dialer that closed first and is now in TIME-WAIT,
-// with TIME-WAIT's end as its only deadline (TestScriptCloseWeCloseFirstTimeWait).
+// timeWaitConn is a dialer that wrote "req" and closed first, then read
+// the peer's "resp" (not yet read) and FIN, and is now in TIME-WAIT with
+// TIME-WAIT's end as its only deadline (TestScriptCloseWeCloseFirstTimeWait).
 func timeWaitConn(t *testing.T) *testConn {
 	tc := newTestConn(t, roleDialer)
 	tc.write("req")
