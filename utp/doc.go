@@ -131,7 +131,7 @@
 //   - Short connections cost a system call for each of their datagrams
 //     (about eight) on both sides, where TCP's handshake and teardown
 //     stay in the kernel: 16 goroutines dialing, echoing 4 KiB and
-//     closing through one pair of Sockets used 5–10% more CPU a
+//     closing through one pair of Sockets used 6–13% more CPU a
 //     connection than TCP in the package benchmark, once connections in
 //     TIME-WAIT were kept as small records; before that, on a quiet
 //     two-core machine, they reached about 0.3 times TCP's connection
