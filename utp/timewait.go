@@ -14,10 +14,10 @@ import (
 // lost. A Socket that opens and closes connections quickly holds
 // thousands of them, so a connection entering TIME-WAIT is retired
 // (proto.Conn.Retire): its Conn ends cleanly and leaves the table, and a
-// waitRecord of about a hundred bytes takes its place in a table of its
-// own (Socket.waiting) until TIME-WAIT ends. Kept whole, each held its
-// Conn, state machine and channels (about 3.5 KB a side), which grew the
-// heap every new connection was then built in. A record answers a
+// waitRecord, a small value, takes its place in a table of its own
+// (Socket.waiting) until TIME-WAIT ends. Kept whole, each held its Conn,
+// state machine and channels, a few KiB a side, which grew the heap
+// every new connection was then built in (docs/performance.md, "Churn"). A record answers a
 // retransmitted FIN, ends on a RESET that matches or a SYN that reuses
 // its id (route), and may be taken over by a dial that finds no free id
 // (newDialer).
