@@ -7,7 +7,7 @@ import (
 
 // SocketStats counts what a Socket did, across all its connections.
 type SocketStats struct {
-	Conns            int    // connections in the table now
+	Conns            int    // connections in the table now, those in TIME-WAIT included
 	Accepted         uint64 // connections accepted (handshake answered)
 	Dialed           uint64 // dials started
 	PacketsIn        uint64 // uTP datagrams received
@@ -43,7 +43,7 @@ type socketCounters struct {
 // Stats returns a snapshot of the Socket's counters.
 func (s *Socket) Stats() SocketStats {
 	s.mu.Lock()
-	n := len(s.conns)
+	n := len(s.conns) + len(s.waiting)
 	s.mu.Unlock()
 	c := &s.stats
 	return SocketStats{
