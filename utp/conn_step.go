@@ -53,6 +53,8 @@ type settled struct {
 	pathMTU int       // a path MTU the state machine learned, 0 if none
 	gone    bool      // the connection ended: forget it
 	promote bool      // an acceptor's handshake is proven: queue it for Accept
+	retired bool      // it ended into TIME-WAIT: tw takes its place (timewait.go)
+	tw      proto.TimeWait
 }
 
 // settle is the second half of a step under c.mu, for callers that applied
@@ -71,6 +73,12 @@ func (c *Conn) settle(now time.Time) settled {
 		c.confirmed.Store(true)
 	}
 	a := settled{now: now}
+	if !c.m.TimeWaitEnd().IsZero() {
+		// In TIME-WAIT: once nothing else is due, the connection retires
+		// into a record the Socket keeps in its place (timewait.go).
+		c.timeWaiting.Store(true)
+		a.tw, a.retired = c.m.Retire()
+	}
 	a.gone = c.events()
 	a.promote = proven && c.acceptor
 	c.rearm(now)
@@ -93,6 +101,8 @@ func (c *Conn) afterStep(a settled) {
 		c.sendDirect(a.direct)
 	}
 	switch {
+	case a.gone && a.retired:
+		c.s.forgetRetired(c, a.tw)
 	case a.gone:
 		c.s.forget(c)
 	case a.promote:
@@ -252,6 +262,7 @@ func (c *Conn) events() (gone bool) {
 			return gone
 		case proto.EventConnected:
 			c.connOnce.Do(func() { close(c.connected) })
+			c.s.lead.wakeFor(c) // a dial that leads (awaitDial)
 		case proto.EventReadable:
 			c.wakeReadable()
 		case proto.EventWritable:
@@ -293,25 +304,7 @@ func (c *Conn) rearm(now time.Time) {
 	if isClosed(c.closed) {
 		return // ended: nothing is due, and a deadline left over must not fire again and again
 	}
-	next := c.m.NextDeadline()
-	if end := c.m.TimeWaitEnd(); !end.IsZero() && next.Equal(end) {
-		// Only TIME-WAIT's end is due: in TIME-WAIT no Read or Write can
-		// block, so their deadlines do not matter, nor does the linger,
-		// whose FIN is acknowledged. The Socket's one timer for
-		// TIME-WAIT serves it (timewait.go), and the connection's own
-		// timer, set for a deadline that went away, need not fire.
-		if !c.waitEnd.Equal(end) {
-			c.waitEnd = end
-			c.timeWaiting.Store(true)
-			c.s.waits.add(c, end)
-		}
-		if !c.timerAt.IsZero() {
-			c.timer.Stop()
-			c.timerAt = time.Time{}
-		}
-		return
-	}
-	at := earliest(next, c.lingerAt)
+	at := earliest(c.m.NextDeadline(), c.lingerAt)
 	if c.rdl.After(now) {
 		at = earliest(at, c.rdl)
 	}

@@ -117,6 +117,9 @@ func (s *Socket) route(in *inbox, b []byte, from source, now time.Time) {
 		c.step(func(now time.Time, m *proto.Conn) { m.Drop(now) }) // leaves the table
 		c = nil
 	}
+	if c == nil && s.answerWait(from, &h, now) {
+		return // for a connection retired in TIME-WAIT (timewait.go)
+	}
 	if c == nil {
 		in.flush(now) // keep the order of packets and new connections
 		c = s.revive(from, &h, now)
