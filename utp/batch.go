@@ -23,12 +23,15 @@ type outBatch struct {
 	heads []byte // the arena: Heads of ds, back to back (see addHead)
 }
 
-// headArena is the first size of a batch's arena: the headers of a full
-// segmented send (64 datagrams) with room for extensions. A step may
-// send far more (on a short path, a quarter of the window: hundreds of
-// packets), so the arena grows, to at most maxArena (2,500 headers).
+// headArena is the first size of a batch's arena: 40 bare headers, and
+// half the small buffer a lone ACK took before, so that the many
+// concurrent steps of a SYN flood's timers (docs/security.md) hold no
+// more than they did. A step may send far more (on a short path, a
+// quarter of the window: hundreds of packets), so the arena doubles as
+// needed, to at most maxArena (2,500 headers), and keeps its size with
+// its pooled batch.
 const (
-	headArena = 4096
+	headArena = 1024
 	maxArena  = 64 << 10
 )
 
