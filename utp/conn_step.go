@@ -258,6 +258,7 @@ func (c *Conn) events() (gone bool) {
 			return gone
 		case proto.EventConnected:
 			c.connOnce.Do(func() { close(c.connected) })
+			c.s.lead.wakeFor(c) // a dial that leads (awaitDial)
 		case proto.EventReadable:
 			c.wakeReadable()
 		case proto.EventWritable:

@@ -78,8 +78,10 @@ const (
 // went unanswered and the dial should go on with a new id.
 func (s *Socket) dialAttempt(ctx context.Context, c *Conn) (*Conn, error) {
 	c.step(nil) // the SYN
-	s.awaitNetwork()
-	defer s.doneWaiting()
+	if !s.lead.awaitDial(ctx, c) {
+		s.awaitNetwork()
+		defer s.doneWaiting()
+	}
 	select {
 	case <-c.connected:
 		return c, nil

@@ -59,7 +59,8 @@ package utp
 // Goroutines the package starts:
 //
 //   - the reader, one per Socket (NewSocket; readLoop): reads datagrams
-//     and routes them (route.go), or stands by while a Read leads. Close
+//     and routes them (route.go), or stands by while a Read or a dial
+//     leads, as it does from the start where they may (lead.go). Close
 //     waits for it to exit (readerDone).
 //   - the sender, one per Socket whose packet endpoint's sends may block
 //     (packetio's Caps.BlockingSend; sendLoop in sender.go): sends the
@@ -68,5 +69,6 @@ package utp
 //     the Socket's TIME-WAIT timer runs timeWaits.fire.
 //
 // The user's goroutines run the step engine too: Read, Write and Close
-// step their connection and send what the step made, and a Read that
-// holds the read lead reads and routes the Socket's datagrams itself.
+// step their connection and send what the step made, and a Read or a
+// dial that holds the read lead reads and routes the Socket's datagrams
+// itself.
