@@ -136,7 +136,7 @@ func (c *Conn) queue(out *outBatch) (direct *outBatch) {
 				// each); the window bounds what they hold. Join them,
 				// in order, rather than lose them.
 				last := c.sendQ[len(c.sendQ)-1]
-				last.join(out)
+				last.join(out, c.s)
 				c.s.putBatch(out)
 				return nil
 			}
@@ -211,9 +211,11 @@ func (c *Conn) flush() (tooBig int) {
 // its handshake, ACKs and FIN fit a small buffer, and a Socket opened
 // for one short connection allocates no whole-datagram buffer to send
 // them. Otherwise each datagram is written into a whole-datagram buffer,
-// and one that turns out small moves to a small buffer, leaving the big
-// one for the next: a step that sends hundreds of packets from the send
-// buffer holds one big buffer, not hundreds.
+// and one that turns out short (a header, its payload left in the send
+// buffer) is copied into the batch's arena (outBatch.addHead), or else
+// moves to a small buffer, leaving the big one for the next: a step that
+// sends hundreds of packets from the send buffer holds one big buffer,
+// not hundreds.
 func (c *Conn) collect(now time.Time, out *outBatch) {
 	size := smallBuf
 	if c.m.Confirmed() && c.m.Buffered() > 0 {
@@ -240,6 +242,10 @@ func (c *Conn) collect(now time.Time, out *outBatch) {
 			return
 		}
 		d.Fragmentable = c.m.Fragmentable()
+		if d.Head = out.addHead(buf[:n]); d.Head != nil {
+			out.add(d) // buf stays for the next datagram
+			continue
+		}
 		switch {
 		case cap(buf) == smallBuf:
 			d.Head, buf = buf[:n], c.s.getSmall()

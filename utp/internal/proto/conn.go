@@ -185,7 +185,7 @@ func (c *Conn) SendID() uint16 { return c.sendID }
 // MaxDatagram is the largest datagram PollTransmit can produce; its buf
 // must be at least this long.
 func (c *Conn) MaxDatagram() int {
-	return max(dataOverhead(c.cfg)+c.cfg.PacketSize, wire.HeaderSize+wire.MaxHandshakeExt,
+	return max(dataOverhead(&c.cfg)+c.cfg.PacketSize, wire.HeaderSize+wire.MaxHandshakeExt,
 		wire.HeaderSize+2+c.cfg.MaxSACKBytes) // a bare ACK's longer SACK
 }
 
