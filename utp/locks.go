@@ -14,7 +14,8 @@ package utp
 //     lingerAt, err, the stats snapshot, waitEnd, pathMTU and the deadlines.
 //     Taken by the user's calls (conn.go), the reader (stepAt, from route.go's inbox),
 //     a Read holding the read lead, and the timers (onTimer).
-//   - Socket.mu: the table (conns, connsPeak), closed, cause, drain, the
+//   - Socket.mu: the table (conns, connsPeak) and the ended connections'
+//     counters (ended), closed, cause, drain, the
 //     random source (rng), the handshake state (backlog, unproven, shed)
 //     and Conn.accepted.
 //   - timeWaits.mu: the queue of TIME-WAIT ends and its timer.
@@ -22,6 +23,9 @@ package utp
 //     stopped.
 //   - flushers.mu: the channel Close waits on (idle); the count is atomic.
 //   - pathCache.mu: what path MTU discovery learned per destination.
+//   - windowShare.mu: the receive-buffer share's list of counted
+//     connections, each Conn's shareIdx and shareEnded, and the setting
+//     of its limits (share.go).
 //   - packetio's own locks (its waker, the UDP don't-fragment switch) are
 //     leaves inside that package.
 //
@@ -32,7 +36,7 @@ package utp
 //	Conn.mu -> asyncSender.mu  (queue: the sender goroutine sends)
 //	Conn.mu -> packetio waker  (events: a leading Read is woken)
 //
-// Socket.mu, flushers.mu and pathCache.mu are taken alone. No function
+// Socket.mu, flushers.mu, pathCache.mu and windowShare.mu are taken alone. No function
 // holds two Conns' locks, and Socket.mu is never held while a Conn's lock
 // is taken: code that steps connections it found under Socket.mu (Close,
 // onICMPError, accept's shed victims) copies them and steps them after
@@ -43,13 +47,13 @@ package utp
 // State shared without a lock:
 //
 //   - atomics: Conn.confirmed and Conn.timeWaiting (read by the Socket
-//     under Socket.mu), windowShare.limit, flushers' count, the Socket's
-//     counters (socketCounters), and the read lead's flags (lead.go, whose
-//     comment gives their invariants).
+//     under Socket.mu), windowShare.limit and next, Conn.shareCounted,
+//     flushers' count, the Socket's counters (socketCounters), and the
+//     read lead's flags (lead.go, whose comment gives their invariants).
 //   - owned by whoever holds the read lead (the reader goroutine or a
 //     leading Read), one at a time: the read buffer and inbox (lead.buf,
 //     lead.in), the RESET token bucket (Socket.resets), windowShare's
-//     period counts and each Conn's sharePeriod and shareBytes, the
+//     period and packet sizes and each Conn's shareLast and shareRun, the
 //     list of connections whose ACKs are held (inbox.holds, ackhold.go)
 //     and each Conn's ackHeld.
 //   - channels that signal: Conn.readable, writable, connected, closed and
