@@ -36,6 +36,7 @@ type Socket struct {
 	conns map[connKey]*Conn
 	// connsPeak is the most conns has held since it was last built (conntable.go).
 	connsPeak int
+	ended     endedCounters // counters of the connections that left conns
 	closed    bool
 	rng       *rand.Rand
 
@@ -219,19 +220,21 @@ func (s *Socket) protoConfig(raddr net.Addr, path pathInfo) proto.Config {
 	return cfg
 }
 
-// forget removes an ended connection from the table.
+// forget removes an ended connection from the table. Its counters join
+// the ended connections' in the same critical section (see connCounters).
 func (s *Socket) forget(c *Conn) {
+	st := c.Stats() // final: the connection has ended
 	s.mu.Lock()
 	if s.conns[c.key] == c {
 		s.deleteConn(c.key)
 	}
 	s.unproven.remove(c)
+	s.ended.retransmits += st.Retransmits
+	s.ended.timeouts += st.Timeouts
 	s.noteEmpty()
 	s.mu.Unlock()
+	s.share.ended(c)
 	close(c.left)
-	st := c.Stats()
-	s.stats.retransmits.Add(st.Retransmits)
-	s.stats.timeouts.Add(st.Timeouts)
 	s.tel.connClosed(c.raddr, c.err, st)
 }
 
