@@ -42,6 +42,7 @@ func TestUDPManySendersNoKernelDrops(t *testing.T) {
 	defer stop()
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*conns)
+	var sums connSums
 	// Drops while the connections start (each begins with the whole
 	// buffer as its window until the Socket has seen it receive) are
 	// counted apart from the steady state, where the target is none: in
@@ -60,6 +61,7 @@ func TestUDPManySendersNoKernelDrops(t *testing.T) {
 			wg.Go(func() {
 				defer c.Close()
 				n, err := io.Copy(quarterWatch{&received, quarter, startupDrops, func() int { return kernelDrops(t, port) }}, c)
+				sums.add(&sums.recv, c.(*Conn).Stats())
 				if err == nil && n != int64(per) {
 					err = fmt.Errorf("received %d of %d bytes", n, per)
 				}
@@ -88,6 +90,7 @@ func TestUDPManySendersNoKernelDrops(t *testing.T) {
 			if err := c.Drain(ctx); err != nil {
 				errs <- err
 			}
+			sums.add(&sums.send, c.Stats())
 		})
 	}
 	wg.Wait()
@@ -98,9 +101,47 @@ func TestUDPManySendersNoKernelDrops(t *testing.T) {
 	drops := kernelDrops(t, port)
 	early := <-startupDrops
 	t.Logf("kernel drops at the receiver: %d in the first quarter, %d after; receiver %+v; sender %+v", early, drops-early, srv.Stats(), cli.Stats())
+	// What the connections did, summed: resends beyond the window (tail
+	// probes, spurious fast retransmits) or a window share that let the
+	// senders queue more than the buffer holds tell a failure's cause.
+	t.Logf("senders' connections: %s", sums.send)
+	t.Logf("receivers' connections: %s", sums.recv)
 	if drops != early {
 		t.Errorf("the kernel dropped %d datagrams at the receiving socket after the first quarter", drops-early)
 	}
+}
+
+// connSums sums the counters of many connections' Stats.
+type connSums struct {
+	mu         sync.Mutex
+	send, recv connSum
+}
+
+type connSum struct {
+	conns                                        int
+	retransmits, fastRetransmits, tailProbes     uint64
+	recoveries, spuriousRecoveries, timeouts     uint64
+	duplicates, droppedNoRoom, peerLimitedMillis uint64
+}
+
+func (s *connSums) add(to *connSum, st Stats) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	to.conns++
+	to.retransmits += st.Retransmits
+	to.fastRetransmits += st.FastRetransmits
+	to.tailProbes += st.TailProbes
+	to.recoveries += st.Recoveries
+	to.spuriousRecoveries += st.SpuriousRecoveries
+	to.timeouts += st.Timeouts
+	to.duplicates += st.Duplicates
+	to.droppedNoRoom += st.DroppedNoRoom
+	to.peerLimitedMillis += uint64(st.PeerLimited.Milliseconds())
+}
+
+func (s connSum) String() string {
+	return fmt.Sprintf("%d: retransmits %d (fast %d, tail probes %d, timeouts %d), recoveries %d (spurious %d), duplicates received %d, dropped for no room %d, peer-limited %d ms",
+		s.conns, s.retransmits, s.fastRetransmits, s.tailProbes, s.timeouts, s.recoveries, s.spuriousRecoveries, s.duplicates, s.droppedNoRoom, s.peerLimitedMillis)
 }
 
 // quarterWatch discards what is written to it and, when the bytes all
