@@ -49,11 +49,13 @@ type windowShare struct {
 	period         int64
 	size, prevSize int
 
-	// mu guards counted, each Conn's shareIdx and shareEnded, and the
-	// setting of limit and next. It is a leaf, taken alone: by the lead's
-	// holder when the count changes and once per period, and by forget.
+	// mu guards counted, each Conn's shareIdx and shareEnded, payload,
+	// and the setting of limit and next. It is a leaf, taken alone: by
+	// the lead's holder when the count changes and once per period, and
+	// by forget.
 	mu      sync.Mutex
 	counted []*Conn // connections counted as receiving
+	payload int     // the senders' full packets: max(size, prevSize) at the last sweep
 }
 
 // sharePeriod is the unit in which the share measures a connection's
@@ -162,8 +164,12 @@ func (w *windowShare) ended(c *Conn) {
 // holder of the read lead calls it.
 func (w *windowShare) sweep(p int64) {
 	w.period = p
+	payload := max(w.size, w.prevSize)
 	w.prevSize, w.size = w.size, 0
 	w.mu.Lock()
+	if payload > 0 {
+		w.payload = payload
+	}
 	for i := 0; i < len(w.counted); {
 		c := w.counted[i]
 		if p-c.shareLast <= shareKeep {
@@ -196,7 +202,7 @@ func (w *windowShare) remove(c *Conn) bool {
 
 // setLimit sets the windows for the count now. w.mu is held.
 func (w *windowShare) setLimit() {
-	payload := max(w.size, w.prevSize)
+	payload := w.payload
 	if payload == 0 {
 		payload = maxDatagram - wire.HeaderSize // nothing seen: the largest reserve
 	}

@@ -115,7 +115,11 @@ func TestWindowShareSlowReader(t *testing.T) {
 	}
 	start := time.Unix(1000, 0)
 	at := shareRun(w, conns, start, 2, payload, time.Millisecond)
+	at = shareRun(w, conns, at.Add(sharePeriod), 1, payload, 0) // a period that sizes the packets
 	counted := w.window(conns[0])
+	if want := shareWindow(w.avail/64, payload); counted != want {
+		t.Fatalf("64 counted: window %d, want %d", counted, want)
+	}
 	// One packet per connection every three periods, for two seconds,
 	// the reader missing whole periods in between.
 	for range 13 {
@@ -194,5 +198,34 @@ func TestWindowShareNoAlloc(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per round of 64 packets", allocs)
+	}
+}
+
+// forget uncounts an ending connection from its own goroutine while the
+// lead's holder counts and sweeps: the race detector checks the locking,
+// and every connection ends uncounted.
+func TestWindowShareEndedConcurrently(t *testing.T) {
+	w := newWindowShare(16 << 20)
+	conns := make([]*Conn, 256)
+	for i := range conns {
+		conns[i] = &Conn{}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, c := range conns {
+			w.ended(c)
+		}
+	}()
+	at := time.Unix(1000, 0)
+	for range 20 {
+		at = shareRun(w, conns, at, 1, 64980, sharePeriod)
+	}
+	<-done
+	if n := len(w.counted); n != 0 {
+		t.Fatalf("%d counted after every connection ended", n)
+	}
+	if got, want := w.window(conns[0]), int(w.next.Load()); got != want {
+		t.Fatalf("an ended connection is offered %d, want a new one's %d", got, want)
 	}
 }
