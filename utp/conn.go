@@ -41,8 +41,9 @@ type Conn struct {
 	timeWaiting  atomic.Bool   // in TIME-WAIT, which it leaves only by ending (read by Socket under its lock)
 	up           unprovenLinks // the Socket's unproven list, guarded by Socket.mu
 	syn          synRecord     // our initial sequence number, and an acceptor's SYN; immutable
-	shareLast    int64         // last period this connection received data in (the read lead's holder's; share.go)
-	shareRun     int           // ... bytes in its run of data up to then, up to shareActive (the holder's)
+	shareEpoch   int64         // the share's periods with data when this connection last received data (the read lead's holder's; share.go)
+	sharePackets int64         // ... and its data packets
+	shareRun     int           // bytes in this connection's run of data up to then, up to shareActive (the holder's)
 	shareIdx     int           // 1 + its index in the share's counted list, 0: not counted (windowShare.mu)
 	shareEnded   bool          // left the Socket: never counted again (windowShare.mu)
 	shareCounted atomic.Bool   // counted (shareIdx > 0), read by settle without windowShare.mu

@@ -47,13 +47,14 @@ package utp
 // State shared without a lock:
 //
 //   - atomics: Conn.confirmed and Conn.timeWaiting (read by the Socket
-//     under Socket.mu), windowShare.limit and next, Conn.shareCounted,
+//     under Socket.mu), windowShare.limit, next and count, Conn.shareCounted,
 //     flushers' count, the Socket's counters (socketCounters), and the
 //     read lead's flags (lead.go, whose comment gives their invariants).
 //   - owned by whoever holds the read lead (the reader goroutine or a
 //     leading Read), one at a time: the read buffer and inbox (lead.buf,
 //     lead.in), the RESET token bucket (Socket.resets), windowShare's
-//     period and packet sizes and each Conn's shareLast and shareRun, the
+//     period, counters and packet sizes and each Conn's shareEpoch,
+//     sharePackets and shareRun, the
 //     list of connections whose ACKs are held (inbox.holds, ackhold.go)
 //     and each Conn's ackHeld.
 //   - channels that signal: Conn.readable, writable, connected, closed and

@@ -71,6 +71,7 @@ func TestUDPManySendersNoKernelDrops(t *testing.T) {
 			})
 		}
 	})
+	watch := watchQueue(t, srv, port, &received, quarter)
 	data := make([]byte, per)
 	for range conns {
 		c, err := cli.DialUTP(ctx, srv.Addr())
@@ -95,6 +96,7 @@ func TestUDPManySendersNoKernelDrops(t *testing.T) {
 	}
 	wg.Wait()
 	close(errs)
+	watched := watch()
 	for err := range errs {
 		t.Fatalf("%v (%v)", err, context.Cause(ctx))
 	}
@@ -106,6 +108,7 @@ func TestUDPManySendersNoKernelDrops(t *testing.T) {
 	// senders queue more than the buffer holds tell a failure's cause.
 	t.Logf("senders' connections: %s", sums.send)
 	t.Logf("receivers' connections: %s", sums.recv)
+	t.Logf("receiving socket after the first quarter: %s", watched)
 	if drops != early {
 		t.Errorf("the kernel dropped %d datagrams at the receiving socket after the first quarter", drops-early)
 	}
@@ -161,9 +164,65 @@ func (w quarterWatch) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// watchQueue samples the receiving socket's kernel queue every 10 ms
+// until the returned function is called, which stops it and says what
+// the queue and the share were at their fullest after the first quarter,
+// and when datagrams were first dropped after it.
+func watchQueue(t *testing.T, srv *Socket, port int, received *atomic.Int64, quarter int64) (stop func() string) {
+	done := make(chan struct{})
+	var out string
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		var peak, peakWindow int
+		var first string
+		last := -1
+		for {
+			select {
+			case <-done:
+				out = fmt.Sprintf("peak queue %d bytes (kernel-charged) with windows of %d; %s", peak, peakWindow, first)
+				if first == "" {
+					out += "no drops"
+				}
+				return
+			case <-tick.C:
+			}
+			if received.Load() < quarter {
+				continue
+			}
+			queue, drops := udpQueue(t, port)
+			srv.share.mu.Lock()
+			counted, window := len(srv.share.counted), srv.share.limit.Load()
+			srv.share.mu.Unlock()
+			if queue > peak {
+				peak, peakWindow = queue, int(window)
+			}
+			if last >= 0 && drops > last && first == "" {
+				first = fmt.Sprintf("first drops (%d) at %d MiB received: queue %d, %d connections counted, window %d",
+					drops-last, received.Load()>>20, queue, counted, window)
+			}
+			last = drops
+		}
+	})
+	return func() string {
+		close(done)
+		wg.Wait()
+		return out
+	}
+}
+
 // kernelDrops reads the receive-buffer drops of the UDP socket on port
 // from /proc/net/udp (the last column).
 func kernelDrops(t *testing.T, port int) int {
+	_, drops := udpQueue(t, port)
+	return drops
+}
+
+// udpQueue reads the receive queue (the bytes the kernel charges, in hex
+// after the colon of the fifth column) and the drops of the UDP socket
+// on port from /proc/net/udp.
+func udpQueue(t *testing.T, port int) (queue, drops int) {
 	f, err := os.Open("/proc/net/udp")
 	if err != nil {
 		t.Fatal(err)
@@ -174,10 +233,14 @@ func kernelDrops(t *testing.T, port int) int {
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
 		if len(fields) > 12 && strings.HasSuffix(fields[1], suffix) {
-			n, _ := strconv.Atoi(fields[len(fields)-1])
-			return n
+			drops, _ = strconv.Atoi(fields[len(fields)-1])
+			if _, rx, ok := strings.Cut(fields[4], ":"); ok {
+				q, _ := strconv.ParseInt(rx, 16, 64)
+				queue = int(q)
+			}
+			return queue, drops
 		}
 	}
-	t.Fatalf("no UDP socket on port %d in /proc/net/udp", port)
-	return 0
+	t.Errorf("no UDP socket on port %d in /proc/net/udp", port)
+	return 0, 0
 }

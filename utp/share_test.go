@@ -120,19 +120,19 @@ func TestWindowShareSlowReader(t *testing.T) {
 	if want := shareWindow(w.avail/64, payload); counted != want {
 		t.Fatalf("64 counted: window %d, want %d", counted, want)
 	}
-	// One packet per connection every three periods, for two seconds,
+	// One packet per connection every 12 periods, for eight seconds,
 	// the reader missing whole periods in between.
 	for range 13 {
 		for i, c := range conns {
-			w.noteData(c, at.Add(time.Duration(i)*3*sharePeriod/64), payload)
+			w.noteData(c, at.Add(time.Duration(i)*12*sharePeriod/64), payload)
 			if n := len(w.counted); n != 64 {
-				t.Fatalf("a packet per connection every 3 periods: %d counted, want 64", n)
+				t.Fatalf("a packet per connection every 12 periods: %d counted, want 64", n)
 			}
 			if got := w.window(c); got != counted {
-				t.Fatalf("a packet per connection every 3 periods: window %d, want %d", got, counted)
+				t.Fatalf("a packet per connection every 12 periods: window %d, want %d", got, counted)
 			}
 		}
-		at = at.Add(3 * sharePeriod)
+		at = at.Add(12 * sharePeriod)
 	}
 	at = shareRun(w, conns, at, 1, payload, 0) // all in the same period
 
@@ -149,21 +149,26 @@ func TestWindowShareSlowReader(t *testing.T) {
 	if conns[1].shareCounted.Load() || len(w.counted) != 62 {
 		t.Fatalf("an ended connection counted again (%d counted)", len(w.counted))
 	}
-	// Only conns[2] goes on receiving: the others leave once shareKeep
-	// periods have passed without their data, and not before.
-	for range shareKeep - 1 {
-		at = at.Add(sharePeriod)
-		w.noteData(conns[2], at, payload)
+	// The reader misses 40 periods (a machine that does not run it): the
+	// silence is measured in the Socket's data, so nobody leaves.
+	at = shareRun(w, conns[2:], at.Add(40*sharePeriod), 1, payload, 0)
+	if n := len(w.counted); n != 62 {
+		t.Fatalf("after the reader missed 40 periods: %d counted, want 62", n)
+	}
+	// Only conns[2] goes on receiving, 64 packets a period: the others
+	// leave once shareKeep periods with data and shareKeep packets per
+	// counted connection have passed without theirs, and not before.
+	for range shareKeep {
+		at = shareRun(w, conns[2:3], at.Add(sharePeriod), 64, payload, 0)
 	}
 	if n := len(w.counted); n != 62 {
-		t.Fatalf("%d periods without data: %d counted, want 62", shareKeep, n)
+		t.Fatalf("%d periods and %d packets without data: %d counted, want 62", shareKeep, shareKeep*64, n)
 	}
-	for range 3 {
-		at = at.Add(sharePeriod)
-		w.noteData(conns[2], at, payload)
+	for range 2 {
+		at = shareRun(w, conns[2:3], at.Add(sharePeriod), 64, payload, 0)
 	}
 	if n := len(w.counted); n != 1 || !conns[2].shareCounted.Load() {
-		t.Fatalf("after %d periods without data: %d counted, want only the one receiving", shareKeep+3, n)
+		t.Fatalf("after %d periods without data: %d counted, want only the one receiving", shareKeep+2, n)
 	}
 	if got, want := w.window(conns[2]), shareWindow(w.avail, payload); got != want {
 		t.Fatalf("one receiving: window %d, want %d", got, want)
