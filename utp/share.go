@@ -35,9 +35,9 @@ import (
 //
 // A share is charged as the kernel charges it (truesize, below), for the
 // window and for shareReserve more full packets per connection: a tail
-// loss probe re-sends a packet already in flight, and the duplicate ACK
-// that copy provokes may resend another, so a sender can have up to two
-// packets queued beyond its window (docs/protocol.md).
+// loss probe re-sends a packet already in flight, so a sender can have a
+// packet queued beyond its window (and the duplicate ACK that copy
+// provokes may resend another, which the buffer's spare eighth covers).
 type windowShare struct {
 	avail int // truesize-charged bytes the windows may hold; 0: no sharing
 
@@ -87,10 +87,14 @@ const shareActive = 64 << 10
 
 // shareReserve is how many full packets beyond its window each counted
 // connection is charged for: a tail loss probe's copy of a packet in
-// flight, and an early retransmission the probe's duplicate ACK may
-// trigger (RFC 8985 section 7; a window-limited flow of two packets
-// retransmits after one duplicate ACK, RFC 5827).
-const shareReserve = 2
+// flight (RFC 8985 section 7). The early retransmission that probe's
+// duplicate ACK may trigger (a window-limited flow of two packets
+// retransmits after one duplicate ACK, RFC 5827) is left to the eighth
+// of the buffer kept aside: charging two packets, 64 loopback senders
+// into a 16 MiB buffer got one 65,000-byte packet of window each, so
+// every packet was a tail, and the tail probes grew from 124 to 2,194
+// per run (docs/performance.md).
+const shareReserve = 1
 
 // minShare is the least window a connection is given however many share
 // the buffer: one Ethernet-sized packet, so that none stalls.
