@@ -33,11 +33,15 @@ import (
 // once shareKeep periods that brought the Socket data, and shareKeep
 // packets per counted connection, have passed without its data.
 //
-// A share is charged as the kernel charges it (truesize, below), for the
-// window and for shareReserve more full packets per connection: a tail
-// loss probe re-sends a packet already in flight, so a sender can have a
-// packet queued beyond its window (and the duplicate ACK that copy
-// provokes may resend another, which the buffer's spare eighth covers).
+// A share is charged as the kernel charges it (truesize, below): the
+// window at the charge per payload byte of the data packets the Socket
+// received lately, which mixes the connections' packet sizes (a
+// connection still probing its path sends 1,452 or 8,952 bytes, charged
+// 1.6 and 1.9 times their size, beside others' 65,000, charged 1.01); and
+// shareReserve more full packets per connection: a tail loss probe
+// re-sends a packet already in flight, and the duplicate ACK that copy
+// provokes may resend another, so a sender can have two packets queued
+// beyond its window.
 type windowShare struct {
 	avail int // truesize-charged bytes the windows may hold; 0: no sharing
 
@@ -48,20 +52,26 @@ type windowShare struct {
 
 	// Owned by the holder of the read lead (lead.go), the reader
 	// goroutine or a leading Read: the period of the last data, the
-	// periods with data and the data packets so far, and the largest
-	// data payload seen in the last period and in the one before with
-	// data, which is the size the senders' full packets have.
+	// periods with data and the data packets so far; the largest data
+	// payload seen in this period (the size of the senders' full
+	// packets), the payload bytes and what the kernel charged for them.
 	period         int64
 	epoch, packets int64
-	size, prevSize int
+	seen           chargeSample
 
-	// mu guards counted, each Conn's shareIdx and shareEnded, payload,
+	// mu guards counted, each Conn's shareIdx and shareEnded, charge,
 	// and the setting of limit and next. It is a leaf, taken alone: by
 	// the lead's holder when the count changes and once per period, and
 	// by forget.
 	mu      sync.Mutex
-	counted []*Conn // connections counted as receiving
-	payload int     // the senders' full packets: max(size, prevSize) at the last sweep
+	counted []*Conn      // connections counted as receiving
+	charge  chargeSample // the last two periods with data, as of the last sweep
+}
+
+// chargeSample describes data packets received: the largest payload, the
+// payload bytes and the kernel's charge for them (truesize).
+type chargeSample struct {
+	largest, bytes, charged int
 }
 
 // sharePeriod is the unit in which the share measures a connection's
@@ -87,14 +97,21 @@ const shareActive = 64 << 10
 
 // shareReserve is how many full packets beyond its window each counted
 // connection is charged for: a tail loss probe's copy of a packet in
-// flight (RFC 8985 section 7). The early retransmission that probe's
+// flight (RFC 8985 section 7), and the early retransmission that copy's
 // duplicate ACK may trigger (a window-limited flow of two packets
-// retransmits after one duplicate ACK, RFC 5827) is left to the eighth
-// of the buffer kept aside: charging two packets, 64 loopback senders
-// into a 16 MiB buffer got one 65,000-byte packet of window each, so
-// every packet was a tail, and the tail probes grew from 124 to 2,194
-// per run (docs/performance.md).
-const shareReserve = 1
+// retransmits after one duplicate ACK, RFC 5827). Where that would leave
+// a window under two full packets, the second is not reserved (the
+// spare eighth of the buffer has to cover it): with one packet of window
+// every packet is a tail, and 64 loopback senders into a 16 MiB buffer,
+// held so, sent 2,194 tail probes and 915 timeouts in a run where the old
+// share's sent 124 and 91 (docs/performance.md).
+const shareReserve = 2
+
+// shareFresh bounds the window of a connection not counted yet: enough
+// to reach shareActive in a round trip, little enough that many starting
+// at once (a server's 64 new connections, each told the share of one)
+// fit the buffer before they are counted: 64 × 128 KiB is 8 MiB.
+const shareFresh = 2 * shareActive
 
 // minShare is the least window a connection is given however many share
 // the buffer: one Ethernet-sized packet, so that none stalls.
@@ -125,7 +142,9 @@ func (w *windowShare) noteData(c *Conn, now time.Time, n int) {
 	if p > w.period {
 		w.sweep(p) // the reader's clock and a leading Read's may differ a little: never back
 	}
-	w.size = max(w.size, n)
+	w.seen.largest = max(w.seen.largest, n)
+	w.seen.bytes += n
+	w.seen.charged += truesize(n + wire.HeaderSize)
 	if w.silent(c) {
 		c.shareRun = 0 // a new run of data
 	}
@@ -174,17 +193,17 @@ func (w *windowShare) ended(c *Conn) {
 }
 
 // sweep starts period p, one with data: silent connections leave the
-// count, and the packet size seen in the last periods
-// with data sets the charge. It costs O(counted) once a period. Only the
+// count, and the data packets of the period before, the last with data,
+// set the charge. It costs O(counted) once a period. Only the
 // holder of the read lead calls it.
 func (w *windowShare) sweep(p int64) {
 	w.period = p
 	w.epoch++
-	payload := max(w.size, w.prevSize)
-	w.prevSize, w.size = w.size, 0
+	last := w.seen
+	w.seen = chargeSample{}
 	w.mu.Lock()
-	if payload > 0 {
-		w.payload = payload
+	if last.bytes > 0 {
+		w.charge = last
 	}
 	for i := 0; i < len(w.counted); {
 		c := w.counted[i]
@@ -229,14 +248,16 @@ func (w *windowShare) remove(c *Conn) bool {
 
 // setLimit sets the windows for the count now. w.mu is held.
 func (w *windowShare) setLimit() {
-	payload := w.payload
-	if payload == 0 {
-		payload = maxDatagram - wire.HeaderSize // nothing seen: the largest reserve
+	ch := w.charge
+	if ch.bytes == 0 {
+		// Nothing seen: the largest reserve, charged as Ethernet-sized
+		// packets are.
+		ch = chargeSample{largest: maxDatagram - wire.HeaderSize, bytes: 1452, charged: truesize(1452 + wire.HeaderSize)}
 	}
 	n := len(w.counted)
 	w.count.Store(int64(n))
-	w.limit.Store(int64(shareWindow(w.avail/max(n, 1), payload)))
-	w.next.Store(int64(shareWindow(w.avail/(n+1), payload)))
+	w.limit.Store(int64(shareWindow(w.avail/max(n, 1), ch)))
+	w.next.Store(int64(min(shareWindow(w.avail/(n+1), ch), max(shareFresh, minShare))))
 }
 
 // window is the most connection c should advertise now; 0: no limit.
@@ -251,31 +272,18 @@ func (w *windowShare) window(c *Conn) int {
 	}
 }
 
-// shareWindow is the largest window whose packets, of payload bytes when
-// full, plus shareReserve full packets more, the kernel charges at most
-// share bytes for; never less than minShare.
-func shareWindow(share, payload int) int {
-	lo, hi := 0, share // cost(lo) <= share < cost(hi+1)
-	for lo < hi {
-		mid := lo + (hi-lo+1)/2
-		if windowCost(mid, payload) <= share {
-			lo = mid
-		} else {
-			hi = mid - 1
-		}
+// shareWindow is the largest window that, charged as ch says, with
+// shareReserve full packets of ch.largest bytes more, fits share, or
+// else two full packets with one more if they fit; never less than
+// minShare.
+func shareWindow(share int, ch chargeSample) int {
+	full := truesize(ch.largest + wire.HeaderSize)
+	scale := func(rest int) int { return int(int64(rest) * int64(ch.bytes) / int64(ch.charged)) }
+	w := scale(share - shareReserve*full)
+	if two := 2 * (ch.largest + wire.HeaderSize); w < two {
+		w = min(scale(share-full), two) // two packets in flight before the second copy
 	}
-	return max(lo, minShare)
-}
-
-// windowCost is what the kernel charges for a window of win payload bytes
-// sent in packets of payload bytes, with shareReserve packets more.
-func windowCost(win, payload int) int {
-	full, rest := win/payload, win%payload
-	cost := full * truesize(payload+wire.HeaderSize)
-	if rest > 0 {
-		cost += truesize(rest + wire.HeaderSize)
-	}
-	return cost + shareReserve*truesize(min(win, payload)+wire.HeaderSize)
+	return max(w, minShare)
 }
 
 // truesize estimates what Linux charges a UDP socket's receive buffer for

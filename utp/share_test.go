@@ -20,23 +20,43 @@ func TestTruesize(t *testing.T) {
 	}
 }
 
-// A share's window and its reserve of full packets fit the share as the
-// kernel charges them, and a share one byte larger would not hold more
-// (the window is the largest that fits), down to the floor.
+// uniform is the charge of packets all of payload bytes.
+func uniform(payload int) chargeSample {
+	return chargeSample{largest: payload, bytes: payload, charged: truesize(payload + 20)}
+}
+
+// A share's window, charged at the packets' rate, and its reserve of full
+// packets fit the share, and a window one packet larger would not, down
+// to the floor; a mix of packet sizes is charged at its own rate.
 func TestShareWindowFits(t *testing.T) {
-	for _, payload := range []int{1200, 1452, 8972, 64980} {
+	for _, payload := range []int{1200, 1452, 8952, 64980} {
+		ch := uniform(payload)
 		for _, share := range []int{1 << 10, 50 << 10, 131072, 262144, 1 << 20, 14 << 20} {
-			w := shareWindow(share, payload)
+			w := shareWindow(share, ch)
 			if w == minShare {
 				continue
 			}
-			if cost := windowCost(w, payload); cost > share {
-				t.Errorf("payload %d, share %d: window %d costs %d", payload, share, w, cost)
+			cost := func(win, reserve int) int { return win*ch.charged/payload + reserve*ch.charged }
+			if two := 2 * (payload + 20); w <= two {
+				// Two packets before the second packet of reserve.
+				if c := cost(w, 1); c > share || (w < two && cost(w+payload, 1) <= share) {
+					t.Errorf("payload %d, share %d: window %d of at most two packets costs %d with one in reserve", payload, share, w, c)
+				}
+				continue
 			}
-			if cost := windowCost(w+1, payload); cost <= share {
-				t.Errorf("payload %d, share %d: window %d is not the largest (%d costs %d)", payload, share, w, w+1, cost)
+			if c := cost(w, shareReserve); c > share {
+				t.Errorf("payload %d, share %d: window %d costs %d", payload, share, w, c)
+			}
+			if c := cost(w+payload, shareReserve); c <= share {
+				t.Errorf("payload %d, share %d: window %d is not the largest (%d costs %d)", payload, share, w, w+payload, c)
 			}
 		}
+	}
+	// Half the bytes in 8,952-byte packets (1.86 times their size), half
+	// in 64,980 (1.01): the window is charged about 1.3 times its size.
+	mix := chargeSample{largest: 64980, bytes: 2 * 64980, charged: 64980/8952*truesize(8972) + truesize(65000)}
+	if w, want := shareWindow(1<<20, mix), (1<<20-2*truesize(65000))*mix.bytes/mix.charged; w != want {
+		t.Errorf("mixed sizes: window %d, want %d", w, want)
 	}
 }
 
@@ -66,8 +86,11 @@ func TestWindowShareCounts(t *testing.T) {
 	avail := rcvbuf - rcvbuf/8
 	const payload = 64980
 	one := &Conn{}
-	if got, want := w.window(one), shareWindow(avail, maxDatagram-20); got != want {
+	if got, want := w.limit.Load(), shareWindow(avail, chargeSample{largest: maxDatagram - 20, bytes: 1452, charged: truesize(1472)}); got != int64(want) {
 		t.Fatalf("before any data: %d, want the whole budget less the reserve (%d)", got, want)
+	}
+	if got := w.window(one); got != shareFresh {
+		t.Fatalf("a new connection before any data: %d, want shareFresh", got)
 	}
 	start := time.Unix(1000, 0)
 	w.noteData(one, start, payload)
@@ -82,15 +105,17 @@ func TestWindowShareCounts(t *testing.T) {
 	if n, want := len(w.counted), 64; n != want {
 		t.Fatalf("64 connections received two packets each: %d counted", n)
 	}
-	want := shareWindow(avail/64, payload)
+	want := shareWindow(avail/64, uniform(payload))
 	if got := w.window(conns[0]); got != want || got < payload {
 		t.Fatalf("64 counted: window %d, want %d (at least one packet of %d)", got, want, payload)
 	}
-	if got, want := w.window(one), shareWindow(avail/65, payload); got != want {
-		t.Fatalf("a connection not counted is offered %d, want the share of 65 (%d)", got, want)
+	if got, want := w.window(one), min(shareWindow(avail/65, uniform(payload)), shareFresh); got != want {
+		t.Fatalf("a connection not counted is offered %d, want the share of 65 within shareFresh (%d)", got, want)
 	}
-	if 64*windowCost(w.window(conns[0]), payload) > avail {
-		t.Fatalf("64 windows of %d and their reserves cost more than the %d available", w.window(conns[0]), avail)
+	// 16 MiB holds 64 windows of two packets with one more each in
+	// reserve, not two.
+	if ch, got := uniform(payload), w.window(conns[0]); got != 2*(payload+20) || 64*(got*ch.charged/payload+ch.charged) > avail {
+		t.Fatalf("64 windows of %d and one packet in reserve each: want two packets, within the %d available", got, avail)
 	}
 
 	many := newWindowShare(1 << 20)
@@ -117,7 +142,7 @@ func TestWindowShareSlowReader(t *testing.T) {
 	at := shareRun(w, conns, start, 2, payload, time.Millisecond)
 	at = shareRun(w, conns, at.Add(sharePeriod), 1, payload, 0) // a period that sizes the packets
 	counted := w.window(conns[0])
-	if want := shareWindow(w.avail/64, payload); counted != want {
+	if want := shareWindow(w.avail/64, uniform(payload)); counted != want {
 		t.Fatalf("64 counted: window %d, want %d", counted, want)
 	}
 	// One packet per connection every 12 periods, for eight seconds,
@@ -170,7 +195,7 @@ func TestWindowShareSlowReader(t *testing.T) {
 	if n := len(w.counted); n != 1 || !conns[2].shareCounted.Load() {
 		t.Fatalf("after %d periods without data: %d counted, want only the one receiving", shareKeep+2, n)
 	}
-	if got, want := w.window(conns[2]), shareWindow(w.avail, payload); got != want {
+	if got, want := w.window(conns[2]), shareWindow(w.avail, uniform(payload)); got != want {
 		t.Fatalf("one receiving: window %d, want %d", got, want)
 	}
 	// A connection that went quiet needs a new run of shareActive bytes.
