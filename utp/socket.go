@@ -36,9 +36,14 @@ type Socket struct {
 	conns map[connKey]*Conn
 	// connsPeak is the most conns has held since it was last built (conntable.go).
 	connsPeak int
-	ended     endedCounters // counters of the connections that left conns
-	closed    bool
-	rng       *rand.Rand
+	endedSums endedCounters // counters of the connections that left conns
+	// waiting holds the connections retired in TIME-WAIT, made at the
+	// first (timewait.go); waitingPeak is conns' connsPeak for it.
+	waiting     map[connKey]waitRecord
+	waitingPeak int
+	waits       timeWaits // the ends of those TIME-WAITs
+	closed      bool
+	rng         *rand.Rand
 
 	backlog    []*Conn       // proven, not yet returned by Accept; guarded by mu
 	unproven   unprovenList  // answered SYNs awaiting their dialer's proof; guarded by mu
@@ -55,7 +60,6 @@ type Socket struct {
 	nonUTP atomic.Pointer[chan datagram]
 
 	lead   lead        // who reads pio: the reader goroutine or a waiting Read
-	waits  timeWaits   // ends of TIME-WAIT, for all connections
 	resets tokenBucket // owned by the read lead's holder
 	stats  socketCounters
 
@@ -229,12 +233,29 @@ func (s *Socket) forget(c *Conn) {
 		s.deleteConn(c.key)
 	}
 	s.unproven.remove(c)
-	s.ended.retransmits += st.Retransmits
-	s.ended.timeouts += st.Timeouts
+	s.endedSums.add(st)
 	s.noteEmpty()
 	s.mu.Unlock()
-	s.share.ended(c)
 	close(c.left)
+	s.ended(c, st)
+}
+
+// forgetRetired replaces an ended connection that the state machine
+// retired in TIME-WAIT by tw (timewait.go): its Done channel closes when
+// TIME-WAIT ends.
+func (s *Socket) forgetRetired(c *Conn, tw proto.TimeWait) {
+	st := c.Stats() // final: the connection has ended
+	if !s.retire(c, tw, st) {
+		s.forget(c)
+		return
+	}
+	s.ended(c, st)
+}
+
+// ended uncounts an ended connection from the receive-buffer share and
+// reports it to telemetry.
+func (s *Socket) ended(c *Conn, st Stats) {
+	s.share.ended(c)
 	s.tel.connClosed(c.raddr, c.err, st)
 }
 
@@ -279,9 +300,9 @@ func (s *Socket) closeWith(cause error) {
 			conns = append(conns, c)
 		}
 		s.cause = cause
+		s.dropWaits()
 		s.mu.Unlock()
 		close(s.done)
-		s.waits.stop()
 		for _, c := range conns {
 			switch {
 			case !c.confirmed.Load():
@@ -292,7 +313,8 @@ func (s *Socket) closeWith(cause error) {
 				// Finished, both FINs acknowledged: a RESET would cost a
 				// datagram per connection of the last 16 s, and tell a
 				// peer still waiting for our last ACK that a clean
-				// stream was reset.
+				// stream was reset. (Most such connections are retired
+				// already, and dropWaits dropped them.)
 				c.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
 			case s.async != nil:
 				// WriteTo may block: the sender goroutine sends the

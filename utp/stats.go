@@ -7,7 +7,7 @@ import (
 
 // SocketStats counts what a Socket did, across all its connections.
 type SocketStats struct {
-	Conns            int    // connections in the table now
+	Conns            int    // connections in the table now, those in TIME-WAIT included
 	Accepted         uint64 // connections accepted (handshake answered)
 	Dialed           uint64 // dials started
 	PacketsIn        uint64 // uTP datagrams received
@@ -44,10 +44,10 @@ type socketCounters struct {
 // the connections in the table: the per-connection counters (Retransmits,
 // Timeouts) are summed over them.
 func (s *Socket) Stats() SocketStats {
-	live, ended := s.connCounters()
+	live, waiting, ended := s.connCounters()
 	c := &s.stats
 	st := SocketStats{
-		Conns: len(live), Accepted: c.accepted.Load(), Dialed: c.dialed.Load(),
+		Conns: len(live) + waiting, Accepted: c.accepted.Load(), Dialed: c.dialed.Load(),
 		PacketsIn: c.packetsIn.Load(), PacketsOut: c.packetsOut.Load(),
 		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(),
 		SendErrors: c.sendErrors.Load(), Malformed: c.malformed.Load(),
@@ -74,18 +74,25 @@ type endedCounters struct {
 	retransmits, timeouts uint64
 }
 
-// connCounters returns the connections in the table and the counters of
-// those that have left it, taken together under s.mu: forget moves a
-// connection's counters to ended under the same lock as it leaves the
-// table, so each connection is summed once, live or ended.
-func (s *Socket) connCounters() (live []*Conn, ended endedCounters) {
+// add adds an ended connection's counters.
+func (e *endedCounters) add(st Stats) {
+	e.retransmits += st.Retransmits
+	e.timeouts += st.Timeouts
+}
+
+// connCounters returns the connections in the table, the TIME-WAIT
+// records, and the counters of the connections that have left the
+// table, taken together under s.mu: forget and retire move a
+// connection's counters to endedSums under the same lock as it leaves
+// the table, so each connection is summed once, live or ended.
+func (s *Socket) connCounters() (live []*Conn, waiting int, ended endedCounters) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	live = make([]*Conn, 0, len(s.conns))
 	for _, c := range s.conns {
 		live = append(live, c)
 	}
-	return live, s.ended
+	return live, len(s.waiting), s.endedSums
 }
 
 // Stats counts what one connection did and holds its estimates of the
@@ -104,6 +111,12 @@ type Stats struct {
 	Duplicates       uint64 // data packets received twice
 	DroppedNoRoom    uint64 // data dropped because the receive buffer was full
 	ResetsChallenged uint64 // RESETs that did not match exactly, answered with a challenge
+	// ReceivedLate counts packets that arrived after one the peer sent
+	// later (their timestamps say so): the path, or the IO layer,
+	// reordered them. LateWorst is the most one lagged: how much later
+	// the newest packet received before it had been sent.
+	ReceivedLate uint64
+	LateWorst    time.Duration
 
 	Retransmits     uint64 // packets sent again
 	FastRetransmits uint64 // packets declared lost by duplicate ACKs, selective ACKs or time
