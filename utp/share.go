@@ -24,8 +24,8 @@ import (
 //
 // A connection counts as receiving by presence, not by rate: once it has
 // received shareActive bytes in a run of data, it counts until it has
-// been silent for a while, and no longer at once when its peer's FIN
-// arrives or it ends. A reader slowed by a loaded machine takes in less
+// been silent for a while, and stops counting at once when its peer's
+// FIN arrives or it ends. A reader slowed by a loaded machine takes in less
 // than a packet a period from each of many connections, and may not run
 // for whole periods; a count that followed the rate, or the clock, would
 // fall just then, and every window would widen as the buffer fills. So
@@ -65,7 +65,7 @@ type windowShare struct {
 	// by forget.
 	mu      sync.Mutex
 	counted []*Conn      // connections counted as receiving
-	charge  chargeSample // the last two periods with data, as of the last sweep
+	charge  chargeSample // the last period with data, as of the last sweep
 }
 
 // chargeSample describes data packets received: the largest payload, the
@@ -82,13 +82,12 @@ const sharePeriod = 50 * time.Millisecond
 // data packets per counted connection, a counted connection may go
 // without data and stay counted: on an idle machine 400 ms, long enough
 // that a sender waiting out a timeout keeps its place; on a loaded one,
-// 64 connections that a reader serves 140 packets a second (as the
-// 64-sender test ran beside other work) get a packet each every
-// 23 periods, and keep theirs for 8 × 64 packets, about 3.7 s.
+// where a reader may serve each of 64 connections less than once in 8
+// periods (docs/performance.md), 8 × 64 packets of the others' data.
 const shareKeep = 8
 
 // shareActive is how much a connection must receive in one run of data
-// (no gap of shareKeep periods) to count as receiving: short exchanges
+// (without falling silent, see silent) to count as receiving: short exchanges
 // (a request, a reply) hold little of the buffer, and counting them would
 // shrink everyone's window on a server that opens many connections a
 // second. It is more than one 64 KiB datagram, so one packet never
@@ -103,8 +102,8 @@ const shareActive = 64 << 10
 // a window under two full packets, the second is not reserved (the
 // spare eighth of the buffer has to cover it): with one packet of window
 // every packet is a tail, and 64 loopback senders into a 16 MiB buffer,
-// held so, sent 2,194 tail probes and 915 timeouts in a run where the old
-// share's sent 124 and 91 (docs/performance.md).
+// held so, sent many times the tail probes and timeouts of two packets'
+// windows (docs/performance.md).
 const shareReserve = 2
 
 // shareFresh bounds the window of a connection not counted yet: enough
