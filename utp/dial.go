@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/inet256/go-utp/v2/utp/internal/proto"
@@ -36,8 +37,9 @@ func (s *Socket) DialUTP(ctx context.Context, addr net.Addr) (*Conn, error) {
 		return nil, opErr(errors.New("nil address"))
 	}
 	deadline := time.Now().Add(dialBudget)
+	var tried []uint16 // this dial's ids so far: each attempt takes a new one
 	for {
-		c, err := s.newDialer(addr, s.pathFor(s.sourceOf(addr), time.Now()))
+		c, err := s.newDialer(addr, s.pathFor(s.sourceOf(addr), time.Now()), tried)
 		if err == errNoFreeID {
 			err = s.awaitFreeID(ctx, addr, deadline)
 			if err == nil {
@@ -47,6 +49,7 @@ func (s *Socket) DialUTP(ctx context.Context, addr net.Addr) (*Conn, error) {
 		if err != nil {
 			return nil, opErr(err)
 		}
+		tried = append(tried, c.key.id)
 		c, err = s.dialAttempt(ctx, c)
 		switch {
 		case c != nil:
@@ -111,9 +114,11 @@ func (s *Socket) dialAttempt(ctx context.Context, c *Conn) (*Conn, error) {
 // TIME-WAIT), it takes over the id of our oldest connection to the peer
 // in TIME-WAIT, which it ends: the peer's side of that connection, if it
 // still waits, is reopened by the new SYN, as a SYN reopens TIME-WAIT on
-// our side (route), and as RFC 6191 lets TCP.
-func (s *Socket) newDialer(addr net.Addr, path pathInfo) (*Conn, error) {
-	c, err := s.registerDialer(addr, path, nil)
+// our side (route), and as RFC 6191 lets TCP. Random draws avoid the ids
+// in tried, the dial's earlier attempts: a peer such as libutp that still
+// holds one of them would take our SYN for a repeat and stay silent.
+func (s *Socket) newDialer(addr net.Addr, path pathInfo, tried []uint16) (*Conn, error) {
+	c, err := s.registerDialer(addr, path, nil, tried)
 	if c != nil || err != nil {
 		return c, err
 	}
@@ -121,7 +126,7 @@ func (s *Socket) newDialer(addr net.Addr, path pathInfo) (*Conn, error) {
 	olds := s.oldestWaits(64, s.keyOf(addr, 0))
 	s.mu.Unlock()
 	for i := range olds {
-		if c, err := s.registerDialer(addr, path, &olds[i]); c != nil || err != nil {
+		if c, err := s.registerDialer(addr, path, &olds[i], nil); c != nil || err != nil {
 			return c, err
 		}
 	}
@@ -192,7 +197,7 @@ func (s *Socket) anyConnTo(addr net.Addr) <-chan struct{} {
 // then changes in one step, after the id is checked again, so that
 // concurrent dials cannot take the same id. It returns nil and no error
 // if the ids drawn are taken, or old's record is no longer in the table.
-func (s *Socket) registerDialer(addr net.Addr, path pathInfo, old *timeWait) (*Conn, error) {
+func (s *Socket) registerDialer(addr net.Addr, path pathInfo, old *timeWait, tried []uint16) (*Conn, error) {
 	tries := 64
 	if old != nil {
 		tries = 1
@@ -204,7 +209,7 @@ func (s *Socket) registerDialer(addr net.Addr, path pathInfo, old *timeWait) (*C
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
+		if !ok || slices.Contains(tried, id) {
 			continue
 		}
 		now := time.Now()

@@ -261,11 +261,18 @@ func TestSimDialTimeoutAndCancel(t *testing.T) {
 
 // A dial to a peer that never answers sends each connection id two SYNs,
 // at 0 and 1 s, and starts over with a fresh id every 3 s (libutp never
-// re-sends its reply to a repeated SYN), 13 ids in the 39 s budget.
+// re-sends its reply to a repeated SYN), 13 ids in the 39 s budget, none
+// repeated. Drawn from only 16 ids, unrepeated draws would be rare.
 func TestSimDialSYNSchedule(t *testing.T) {
+	for _, ids := range []int{0, 16} {
+		t.Run(fmt.Sprintf("ids=%d", ids), func(t *testing.T) { testDialSYNSchedule(t, ids) })
+	}
+}
+
+func testDialSYNSchedule(t *testing.T, dialIDs int) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
-		n, a, _ := simNet(t)
+		n, a, _ := simNet(t, withDialIDs(dialIDs))
 		mute := n.Listen("mute")
 		type syn struct {
 			at time.Duration
