@@ -179,6 +179,7 @@ func (c *Conn) detectLoss(now time.Time, h *wire.Header, payloadLen int, res *ac
 			c.markLost(now, p)
 		}
 	}
+	c.noteSACKHorizon(h)
 	if res.bytes > 0 {
 		c.rackDetect(now)
 	}

@@ -57,6 +57,12 @@ type recoveryState struct {
 	reoMult    int  // reordering window = minRTT/4 × reoMult
 	calm       int  // episodes since a spurious one
 
+	// horizon is the first sequence number past the last ACK's SACK
+	// bitmask when that bitmask may have been cut at its sender's limit
+	// (noteSACKHorizon).
+	horizon    uint16
+	hasHorizon bool
+
 	rto timeoutUndo // a retransmission timeout being judged (rtoundo.go)
 }
 
@@ -172,6 +178,26 @@ func (c *Conn) endRecovery() {
 	r.inRecovery = false
 }
 
+// horizonSACKBytes is the least bitmask length whose end is taken for a
+// horizon (noteSACKHorizon): the most a packet with data of ours carries
+// (dataSACKBytes), and so also our bare ACK's up to 252 and libtorrent's
+// masks sized to what it holds. libutp's masks are always 4 bytes, 34
+// packets from ack_nr: nearly everything in a large flight lies past
+// them, so a grace there would delay nearly every loss found by time by
+// an SRTT; in netsim it saved nothing (docs/protocol.md).
+const horizonSACKBytes = dataSACKBytes
+
+// noteSACKHorizon records where the latest ACK's bitmask ends, when it is
+// long enough to have been cut at its sender's limit: the peer could name
+// nothing beyond, so a packet there may have arrived unseen.
+func (c *Conn) noteSACKHorizon(h *wire.Header) {
+	r := &c.rec
+	r.hasHorizon = len(h.SACK) >= horizonSACKBytes
+	if r.hasHorizon {
+		r.horizon = h.AckNr + 2 + uint16(8*len(h.SACK))
+	}
+}
+
 // reoWindow is RFC 8985's reordering window (6.2 step 4).
 func (c *Conn) reoWindow() time.Duration {
 	r := &c.rec
@@ -211,6 +237,13 @@ func (c *Conn) rackDetect(now time.Time) bool {
 			continue
 		}
 		due := p.sentAt.Add(r.rackRTT + reo)
+		if r.hasHorizon && !wire.SeqLess(seq, r.horizon) {
+			// Past what the peer's SACK can name, its delivery is
+			// unknown, not late: RFC 6675 (IsLost) and RFC 8985 6.2
+			// infer a loss from what the peer reports. The cumulative
+			// ACK moving up, a round trip later, lets the mask reach it.
+			due = due.Add(c.rtt.SRTT())
+		}
 		if !now.Before(due) {
 			c.markLost(now, p)
 			lost = true
