@@ -300,11 +300,15 @@ func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
 		return
 	case admitDup:
 		c.stats.Duplicates++
+		c.rcv.noteDuplicate(&h)
 		c.rcv.ackNow = true // our ACK may have been lost
 		c.restartTimeWait(now)
 		return
 	}
 	c.noteReceived(now, &h)
+	if c.onDuplicateEcho(now, &h) {
+		h.TimestampDiff = 0 // the duplicate's delay includes its hold-up: no sample
+	}
 	c.notePeerSeq(&h)
 	c.proven()
 	c.snd.peerWnd = int(min(h.WndSize, 1<<30))
@@ -329,6 +333,7 @@ func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
 // the one-way delay sample we echo back as timestamp_difference.
 func (c *Conn) noteReceived(now time.Time, h *wire.Header) {
 	c.lastRecv = now
+	c.rcv.dupEcho = false // echo the newest packet, not an older duplicate
 	if h.Timestamp != 0 {
 		c.replyMicro = micros(now) - h.Timestamp
 		c.ctrl.OnPeerDelay(now, c.replyMicro)

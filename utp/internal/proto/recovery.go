@@ -63,6 +63,15 @@ type recoveryState struct {
 	horizon    uint16
 	hasHorizon bool
 
+	// unproven holds the first-send times of the packets the episode
+	// declared lost whose retransmission was acknowledged first; a
+	// duplicate's echo may prove them delivered (dupecho.go).
+	unproven []uint32
+	// widenRound: the reordering window grew in the round trip that ends
+	// when the cumulative ACK passes widenRound (widenReordering).
+	widenRound   uint16
+	widenPending bool
+
 	rto timeoutUndo // a retransmission timeout being judged (rtoundo.go)
 }
 
@@ -116,11 +125,11 @@ func (c *Conn) judgeLoss(now time.Time, p *outPacket, res *ackResult) {
 	spurious := p.lost || // declared lost, delivered before it was resent
 		(r.minRTT > 0 && now.Sub(p.sentAt) < r.minRTT/2) ||
 		(res.hasEcho && int32(micros(p.sentAt)-res.echo) > 0 && int32(res.echo-micros(p.firstSentAt)) >= 0)
-	if !spurious {
+	if !spurious && !c.unprove(p) {
 		r.undoable = false
 		return
 	}
-	if r.undoLeft == 0 {
+	if r.undoLeft == 0 && len(r.unproven) == 0 {
 		c.undoRecovery(now)
 	}
 }
@@ -131,9 +140,8 @@ func (c *Conn) judgeLoss(now time.Time, p *outPacket, res *ackResult) {
 func (c *Conn) undoRecovery(now time.Time) {
 	r := &c.rec
 	r.undoable, r.inRecovery = false, false
-	r.reordering = true
-	r.reoMult = min(r.reoMult+1, maxReoMult)
-	r.calm = 0
+	r.unproven = nil
+	c.widenReordering()
 	c.stats.SpuriousRecoveries++
 	c.ctrl.OnSpuriousLoss(now)
 }
@@ -148,7 +156,7 @@ func (c *Conn) enterRecovery(now time.Time) {
 	r.inRecovery = true
 	r.recoverSeq = c.snd.seqNr - 1
 	r.episode++
-	r.undoable, r.undoLeft = true, 0
+	r.undoable, r.undoLeft, r.unproven = true, 0, nil
 	if r.calm++; r.calm >= reoPersist {
 		r.reoMult, r.calm = 1, 0
 	}
@@ -164,7 +172,7 @@ func (c *Conn) onTimeoutRecovery() {
 	r.inRecovery = true
 	r.recoverSeq = c.snd.seqNr - 1
 	r.episode++
-	r.undoable, r.undoLeft = false, 0
+	r.undoable, r.undoLeft, r.unproven = false, 0, nil
 	c.timers[timerLoss] = time.Time{}
 }
 

@@ -502,11 +502,12 @@ func (c *Conn) countSent(now time.Time) {
 // header builds the header of an outgoing packet: our window, our ack_nr,
 // a SACK while out-of-order data is held, and the timestamps (BEP 29).
 func (c *Conn) header(now time.Time, typ wire.Type, seq uint16) wire.Header {
+	ts := micros(now)
 	h := wire.Header{
 		Type:          typ,
 		ConnID:        c.sendID,
-		Timestamp:     micros(now),
-		TimestampDiff: c.replyMicro,
+		Timestamp:     ts,
+		TimestampDiff: c.echoDiff(ts),
 		WndSize:       uint32(c.rcv.window()),
 		SeqNr:         seq,
 		AckNr:         c.rcv.ackNr,
