@@ -82,6 +82,10 @@ func TestSimCloseLinger(t *testing.T) {
 		if len(r) != 1 || r[0].Sub(start) != linger+delay {
 			t.Fatalf("RESETs arrived at %v after Close, want one at the linger (%v) plus the link delay (%v)", r, linger, delay)
 		}
+		<-ca.Done()
+		if err := ca.Err(); !errors.Is(err, ErrLingerExpired) || !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Err after the linger ran out: %v, want ErrLingerExpired matching net.ErrClosed", err)
+		}
 	})
 }
 

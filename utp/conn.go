@@ -55,6 +55,7 @@ type Conn struct {
 	userClose bool      // Close was called: Read and Write fail, unread data resets
 	lent      bool      // a blocked Read has lent its buffer (PostRead)
 	lingerAt  time.Time // after Close: when a connection not yet ended is reset
+	lingerOut bool      // the linger ran out: the end is ErrLingerExpired
 	err       error
 	stats     proto.Stats // last snapshot taken under mu, for Stats after close
 

@@ -4,6 +4,7 @@ package utp
 // then its datagrams, events and timer are applied. conn.go holds the API.
 
 import (
+	"net"
 	"time"
 
 	"github.com/inet256/go-utp/v2/utp/internal/packetio"
@@ -257,6 +258,9 @@ func (c *Conn) events() (gone bool) {
 			signal(c.writable)
 		case proto.EventClosed:
 			c.err = mapProtoErr(ev.Err)
+			if c.err == net.ErrClosed && c.lingerOut {
+				c.err = ErrLingerExpired
+			}
 			c.stats = c.m.Stats()
 			c.closeOnce.Do(func() { close(c.closed) })
 			c.lingerAt, c.timerAt = time.Time{}, time.Time{} // nothing is due any more
@@ -346,6 +350,7 @@ func (c *Conn) onTimer() {
 			signal(c.writable)
 		}
 		if passed(c.lingerAt, now) {
+			c.lingerOut = true
 			m.Reset(now) // closed, and not finished within the linger
 			return
 		}

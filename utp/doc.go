@@ -67,6 +67,8 @@
 // os.ErrDeadlineExceeded inside a *net.OpError when a deadline passes,
 // io.EOF after the peer's FIN. ErrConnRefused, ErrConnReset and ErrTimedOut
 // also match syscall.ECONNREFUSED, ECONNRESET and ETIMEDOUT with errors.Is.
+// A closed connection whose linger ran out before the peer had everything
+// ends with ErrLingerExpired (Conn.Err), which matches net.ErrClosed.
 //
 // # Limitations
 //

@@ -36,6 +36,18 @@ var (
 	ErrTimedOut error = &connError{"utp: connection timed out", syscall.ETIMEDOUT}
 )
 
+// ErrLingerExpired is why a connection ended (Conn.Err, Drain) when
+// Close's linger (WithLinger) ran out before the peer had acknowledged
+// everything written and the FIN: the connection was reset, and the peer
+// may not have received all of it. It matches net.ErrClosed with
+// errors.Is, as every end decided on this side does.
+var ErrLingerExpired error = lingerError{}
+
+type lingerError struct{}
+
+func (lingerError) Error() string        { return "utp: connection reset when its linger ran out" }
+func (lingerError) Is(target error) bool { return target == net.ErrClosed }
+
 // mapProtoErr turns a state-machine error into the package's errors.
 func mapProtoErr(err error) error {
 	switch {

@@ -48,9 +48,11 @@ func (c *Conn) Done() <-chan struct{} { return c.left }
 
 // Err returns nil until Done is closed; then why the connection ended:
 // nil for a clean end, ErrConnReset, ErrConnRefused or ErrTimedOut for a
-// failure, net.ErrClosed when it ended here (Abort, Close's linger ran
-// out, the Socket closed; an error that unwraps to the PacketConn's when
-// the Socket closed because its PacketConn failed).
+// failure, ErrLingerExpired when Close's linger ran out before the peer
+// had everything, net.ErrClosed when it ended here otherwise (Abort, the
+// Socket closed; an error that unwraps to the PacketConn's when the
+// Socket closed because its PacketConn failed). Every end decided here
+// matches net.ErrClosed with errors.Is.
 func (c *Conn) Err() error {
 	if !isClosed(c.left) {
 		return nil
