@@ -311,7 +311,9 @@ func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
 	}
 	c.notePeerSeq(&h)
 	c.proven()
-	c.snd.peerWnd = int(min(h.WndSize, 1<<30))
+	wnd := int(min(h.WndSize, 1<<30))
+	c.snd.wndGrew = wnd > c.snd.peerWnd
+	c.snd.peerWnd = wnd
 	c.rcv.yield.onPacket(now, &h, c.replyMicro, len(payload))
 	c.notePathRTT(&h)
 	c.onAck(now, &h, len(payload))

@@ -52,9 +52,14 @@ type sendState struct {
 	burst   bool        // new data went out since PollTransmit last had nothing (batch.go)
 	lostN   int         // packets declared lost, not yet resent
 	peerWnd int         // the peer's last advertised wnd_size
+	wndGrew bool        // the latest packet raised peerWnd: a window update (dupAck)
 	dupAcks int
-	sackedN int // packets selectively acknowledged, above una
-	txCount uint64
+	// probeDup: a tail probe re-sent a packet in flight as transmission
+	// probeDupTx; the duplicate ACK it may provoke is not evidence (dupAck).
+	probeDup   bool
+	probeDupTx uint64
+	sackedN    int // packets selectively acknowledged, above una
+	txCount    uint64
 	// largestAckedTx is the newest transmission acknowledged so far.
 	largestAckedTx uint64
 
