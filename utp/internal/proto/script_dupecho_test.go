@@ -75,12 +75,7 @@ func TestScriptLateUndoByDuplicateEcho(t *testing.T) {
 		{"forged, one microsecond off", []time.Duration{time.Microsecond, -time.Microsecond}, 0, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			opt, w := withEpisodeWindow(1 << 20)
-			tc := newTestConn(t, roleDialer, opt, withConfig(smallPackets))
-			first := tc.now
-			chunks := tc.sendPackets(6, 10)
-			tc.advance(scriptHandshakeRTT)
-			tc.peerAck(tc.s(0)-1, tc.s(2), tc.s(3), tc.s(4), tc.s(5))
+			tc, w, first, chunks := lossEpisode(t, 6, 2, 3, 4, 5)
 			resent := tc.wantPacket("first hole", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: chunks[0]}).at
 			tc.wantPacket("second hole", pkt{typ: wire.Data, seq: u16(tc.s(1)), payload: chunks[1]})
 			tc.advance(scriptHandshakeRTT * 3 / 4)
