@@ -17,6 +17,10 @@
 //
 //	cd bench && sudo go run . realpath [-rounds 3] [-save run.gob | -from run.gob]
 //
+// or, to watch one path's flows in the log without the tables:
+//
+//	cd bench && sudo go run . realpath -path gigabit [-rounds 3]
+//
 // and with the library at an earlier commit as a "before" column and in
 // the before-and-after plots (it builds a scratch copy of bench that
 // includes that build):

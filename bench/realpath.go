@@ -121,13 +121,18 @@ func realpathMain(args []string) int {
 	plotDir := fs.String("plots", "../docs/perf", "where the plots go")
 	save := fs.String("save", "", "also write the rounds' results, traces included, to this file (gob)")
 	from := fs.String("from", "", "render the tables and plots from a -save file instead of measuring")
+	only := fs.String("path", "", "run only these paths, comma-separated ("+strings.Join(rpPathNames, ", ")+"): each flow is logged, no tables or plots are written")
 	fs.Parse(args)
+	paths, err := rpPathSet(*only)
+	if err != nil {
+		log.Print(err)
+		return 2
+	}
 	var run rpSaved
-	var err error
 	if *from != "" {
 		run, err = rpLoadSaved(*from)
 	} else {
-		run, err = rpMeasure(*rounds)
+		run, err = rpMeasure(*rounds, paths)
 		if err == nil && *save != "" {
 			err = rpSave(*save, run)
 		}
@@ -135,6 +140,9 @@ func realpathMain(args []string) int {
 	if err != nil {
 		log.Print(err)
 		return 1
+	}
+	if *only != "" {
+		return 0 // the tables and plots need every path
 	}
 	all := run.results()
 	var b bytes.Buffer
@@ -174,11 +182,33 @@ func replaceSection(path, begin, end, text string) error {
 	return os.WriteFile(path, []byte(doc), 0o644)
 }
 
-// rpRound runs every scenario once, each transport in turn.
-func rpRound(round int) (res rpResults, err error) {
+// rpPathNames name the paths for -path, in the order a round runs them.
+var rpPathNames = []string{"background", "longfat", "gigabit"}
+
+// rpPathSet parses -path: nil (every path) when it is empty.
+func rpPathSet(list string) (map[string]bool, error) {
+	if list == "" {
+		return nil, nil
+	}
+	set := map[string]bool{}
+	for _, name := range strings.Split(list, ",") {
+		if !slices.Contains(rpPathNames, name) {
+			return nil, fmt.Errorf("realpath -path: no path %q (have %s)", name, strings.Join(rpPathNames, ", "))
+		}
+		set[name] = true
+	}
+	return set, nil
+}
+
+// rpRound runs every scenario once, each transport in turn, on the paths
+// in the set (nil: all).
+func rpRound(round int, paths map[string]bool) (res rpResults, err error) {
 	tr := rpTransports()
 	res = rpResults{one: map[string]realpath.OneFlow{}, longFat: map[string]realpath.OneFlow{},
 		gigabit: map[string]realpath.OneFlow{}, join: map[string]realpath.Pair{}, late: map[string]realpath.Pair{}}
+	if paths != nil && !paths["background"] {
+		return rpBulkRound(round, paths, tr, res)
+	}
 	err = withPath(realpath.Background, func(p *realpath.Path) error {
 		for _, name := range append(rpOurs(), "libutp", "tcp") {
 			if res.one[name], err = p.RunOneFlow(tr[name], rpOneFlow); err != nil {
@@ -203,11 +233,21 @@ func rpRound(round int) (res rpResults, err error) {
 	if err != nil {
 		return res, err
 	}
+	return rpBulkRound(round, paths, tr, res)
+}
+
+// rpBulkRound runs issue 17's one-flow paths of the set (nil: both) into
+// res.
+func rpBulkRound(round int, paths map[string]bool, tr map[string]realpath.Transport, res rpResults) (rpResults, error) {
 	for _, path := range []struct {
-		cfg realpath.Config
-		m   map[string]realpath.OneFlow
-	}{{realpath.LongFat, res.longFat}, {realpath.Gigabit, res.gigabit}} {
-		err = withPath(path.cfg, func(p *realpath.Path) error {
+		name string
+		cfg  realpath.Config
+		m    map[string]realpath.OneFlow
+	}{{"longfat", realpath.LongFat, res.longFat}, {"gigabit", realpath.Gigabit, res.gigabit}} {
+		if paths != nil && !paths[path.name] {
+			continue
+		}
+		err := withPath(path.cfg, func(p *realpath.Path) (err error) {
 			for _, name := range append(rpOurs(), "tcp", "quic-go") {
 				if path.m[name], err = p.RunOneFlow(tr[name], rpBulkWin); err != nil {
 					return err
@@ -238,9 +278,9 @@ func rpOneLine(r realpath.OneFlow) string {
 		r.QueueP50.Round(time.Millisecond), r.QueueP95.Round(time.Millisecond), l.Bottleneck,
 		l.ReceiverSocket+l.SenderSocket, l.Devices, r.Trace.DelayLine)
 	if f := r.Trace.Flows[0]; len(f.Points) > 0 && f.Points[0].Ours {
-		s += fmt.Sprintf("; sent %d packets, %d resent, %d recoveries (%d undone), %d timeouts; the receiver got %d, %d twice",
+		s += fmt.Sprintf("; sent %d packets, %d resent, %d recoveries (%d undone), %d timeouts; the receiver got %d, %d twice, %d late (at worst %v)",
 			f.Final.PacketsSent, f.Final.Retransmits, f.Final.Recoveries, f.Final.SpuriousRecoveries, f.Final.Timeouts,
-			f.FinalReceiver.PacketsReceived, f.FinalReceiver.Duplicates)
+			f.FinalReceiver.PacketsReceived, f.FinalReceiver.Duplicates, f.FinalReceiver.ReceivedLate, f.FinalReceiver.LateWorst)
 	}
 	return s
 }

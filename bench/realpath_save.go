@@ -24,12 +24,12 @@ type rpSavedRound struct {
 	Load                  [2]float64
 }
 
-// rpMeasure runs the rounds.
-func rpMeasure(rounds int) (rpSaved, error) {
+// rpMeasure runs the rounds on the paths in the set (nil: all).
+func rpMeasure(rounds int, paths map[string]bool) (rpSaved, error) {
 	run := rpSaved{When: time.Now().UTC(), Machine: machine(), Before: rpBefore.Rev}
 	for r := 1; r <= rounds; r++ {
 		load := loadAvg()
-		res, err := rpRound(r)
+		res, err := rpRound(r, paths)
 		if err != nil {
 			return run, err
 		}

@@ -183,3 +183,18 @@ func TestRealpathSaveFrom(t *testing.T) {
 		t.Errorf("the earlier build's column is lost: before %q, rev %q, when %v", rpBeforeName(), rpBefore.Rev, got.When)
 	}
 }
+
+// TestRealpathPathSet checks -path: empty is every path, a list names
+// the paths to run, and a name that is not a path is refused.
+func TestRealpathPathSet(t *testing.T) {
+	if s, err := rpPathSet(""); s != nil || err != nil {
+		t.Errorf(`rpPathSet("") = %v, %v; want nil, nil`, s, err)
+	}
+	s, err := rpPathSet("gigabit,longfat")
+	if err != nil || len(s) != 2 || !s["gigabit"] || !s["longfat"] {
+		t.Errorf(`rpPathSet("gigabit,longfat") = %v, %v`, s, err)
+	}
+	if _, err := rpPathSet("gigabit,moon"); err == nil {
+		t.Error(`rpPathSet("gigabit,moon"): no error`)
+	}
+}

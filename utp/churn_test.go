@@ -246,7 +246,7 @@ func TestSimDialRepeatsSynOfTimeWait(t *testing.T) {
 			left := len(a.conns)
 			a.mu.Unlock()
 			b.mu.Lock()
-			waiting := 0
+			waiting := len(b.waiting)
 			for _, bc := range b.conns {
 				if bc.timeWaiting.Load() {
 					waiting++

@@ -86,5 +86,10 @@ func TestSimSocketCloseSilentInTimeWait(t *testing.T) {
 		if got := b.Stats().PacketsIn - before; got != 0 {
 			t.Fatalf("closing a Socket whose connection was in TIME-WAIT sent its peer %d packets, want 0", got)
 		}
+		// Its streams ended cleanly: the Close that cut TIME-WAIT short
+		// ends it (Done) without an error (Err).
+		if !isClosed(ca.Done()) || ca.Err() != nil {
+			t.Fatalf("after the Socket's Close: Done closed %v, Err %v; want closed and nil", isClosed(ca.Done()), ca.Err())
+		}
 	})
 }

@@ -38,7 +38,7 @@ type Conn struct {
 
 	confirmed   atomic.Bool   // the dialer proved its address (proto.Conn.Confirmed); always, for a dialer
 	acceptor    bool          // made by a SYN; set before the Conn is published
-	timeWaiting atomic.Bool   // in TIME-WAIT, which it leaves only by ending (read by Socket under its lock)
+	timeWaiting atomic.Bool   // in TIME-WAIT, not yet retired (timewait.go), which it leaves only by ending (read by Socket under its lock)
 	up          unprovenLinks // the Socket's unproven list, guarded by Socket.mu
 	syn         synRecord     // our initial sequence number, and an acceptor's SYN; immutable
 	sharePeriod int64         // last period this connection received data in (the read lead's holder's)
@@ -80,10 +80,6 @@ type Conn struct {
 	// readWaits counts Reads blocked now, guarded by mu: one signal on
 	// readable wakes one of them, so a Read that returns passes it on.
 	readWaits int
-
-	// waitEnd is the end of TIME-WAIT handed to the Socket's timeWaits,
-	// guarded by mu.
-	waitEnd time.Time
 
 	// pathMTU is the path MTU discovery last reported, guarded by mu:
 	// a change goes to the Socket's cache for the next connection.
@@ -250,8 +246,10 @@ func (c *Conn) CloseWrite() error {
 // background and the FIN follows, for at most the Socket's linger
 // (WithLinger, default 30 s); a connection not finished by then is reset.
 // As with TCP, unread data, or data arriving after Close, resets the
-// connection at once. To know that the peer received everything, call
-// CloseWrite and read until io.EOF before Close.
+// connection at once, unless both directions have finished already (the
+// peer's FIN was received and ours acknowledged): the peer has left too.
+// To know that the peer received everything, call CloseWrite and read
+// until io.EOF before Close.
 func (c *Conn) Close() error {
 	ended := c.endByUser(func(now time.Time, m *proto.Conn) {
 		m.CloseWrite(now)

@@ -53,6 +53,8 @@ type settled struct {
 	pathMTU int       // a path MTU the state machine learned, 0 if none
 	gone    bool      // the connection ended: forget it
 	promote bool      // an acceptor's handshake is proven: queue it for Accept
+	retired bool      // it ended into TIME-WAIT: tw takes its place (timewait.go)
+	tw      proto.TimeWait
 }
 
 // settle is the second half of a step under c.mu, for callers that applied
@@ -71,6 +73,12 @@ func (c *Conn) settle(now time.Time) settled {
 		c.confirmed.Store(true)
 	}
 	a := settled{now: now}
+	if !c.m.TimeWaitEnd().IsZero() {
+		// In TIME-WAIT: once nothing else is due, the connection retires
+		// into a record the Socket keeps in its place (timewait.go).
+		c.timeWaiting.Store(true)
+		a.tw, a.retired = c.m.Retire()
+	}
 	a.gone = c.events()
 	a.promote = proven && c.acceptor
 	c.rearm(now)
@@ -93,6 +101,8 @@ func (c *Conn) afterStep(a settled) {
 		c.sendDirect(a.direct)
 	}
 	switch {
+	case a.gone && a.retired:
+		c.s.forgetRetired(c, a.tw)
 	case a.gone:
 		c.s.forget(c)
 	case a.promote:
@@ -126,7 +136,7 @@ func (c *Conn) queue(out *outBatch) (direct *outBatch) {
 				// each); the window bounds what they hold. Join them,
 				// in order, rather than lose them.
 				last := c.sendQ[len(c.sendQ)-1]
-				last.join(out)
+				last.join(out, c.s)
 				c.s.putBatch(out)
 				return nil
 			}
@@ -201,9 +211,11 @@ func (c *Conn) flush() (tooBig int) {
 // its handshake, ACKs and FIN fit a small buffer, and a Socket opened
 // for one short connection allocates no whole-datagram buffer to send
 // them. Otherwise each datagram is written into a whole-datagram buffer,
-// and one that turns out small moves to a small buffer, leaving the big
-// one for the next: a step that sends hundreds of packets from the send
-// buffer holds one big buffer, not hundreds.
+// and one that turns out short (a header, its payload left in the send
+// buffer) is copied into the batch's arena (outBatch.addHead), or else
+// moves to a small buffer, leaving the big one for the next: a step that
+// sends hundreds of packets from the send buffer holds one big buffer,
+// not hundreds.
 func (c *Conn) collect(now time.Time, out *outBatch) {
 	size := smallBuf
 	if c.m.Confirmed() && c.m.Buffered() > 0 {
@@ -230,6 +242,10 @@ func (c *Conn) collect(now time.Time, out *outBatch) {
 			return
 		}
 		d.Fragmentable = c.m.Fragmentable()
+		if d.Head = out.addHead(buf[:n]); d.Head != nil {
+			out.add(d) // buf stays for the next datagram
+			continue
+		}
 		switch {
 		case cap(buf) == smallBuf:
 			d.Head, buf = buf[:n], c.s.getSmall()
@@ -252,6 +268,7 @@ func (c *Conn) events() (gone bool) {
 			return gone
 		case proto.EventConnected:
 			c.connOnce.Do(func() { close(c.connected) })
+			c.s.lead.wakeFor(c) // a dial that leads (awaitDial)
 		case proto.EventReadable:
 			c.wakeReadable()
 		case proto.EventWritable:
@@ -293,25 +310,7 @@ func (c *Conn) rearm(now time.Time) {
 	if isClosed(c.closed) {
 		return // ended: nothing is due, and a deadline left over must not fire again and again
 	}
-	next := c.m.NextDeadline()
-	if end := c.m.TimeWaitEnd(); !end.IsZero() && next.Equal(end) {
-		// Only TIME-WAIT's end is due: in TIME-WAIT no Read or Write can
-		// block, so their deadlines do not matter, nor does the linger,
-		// whose FIN is acknowledged. The Socket's one timer for
-		// TIME-WAIT serves it (timewait.go), and the connection's own
-		// timer, set for a deadline that went away, need not fire.
-		if !c.waitEnd.Equal(end) {
-			c.waitEnd = end
-			c.timeWaiting.Store(true)
-			c.s.waits.add(c, end)
-		}
-		if !c.timerAt.IsZero() {
-			c.timer.Stop()
-			c.timerAt = time.Time{}
-		}
-		return
-	}
-	at := earliest(next, c.lingerAt)
+	at := earliest(c.m.NextDeadline(), c.lingerAt)
 	if c.rdl.After(now) {
 		at = earliest(at, c.rdl)
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/inet256/go-utp/v2/utp/internal/proto"
@@ -36,8 +37,9 @@ func (s *Socket) DialUTP(ctx context.Context, addr net.Addr) (*Conn, error) {
 		return nil, opErr(errors.New("nil address"))
 	}
 	deadline := time.Now().Add(dialBudget)
+	var tried []uint16 // this dial's ids so far: each attempt takes a new one
 	for {
-		c, err := s.newDialer(addr, s.pathFor(s.sourceOf(addr), time.Now()))
+		c, err := s.newDialer(addr, s.pathFor(s.sourceOf(addr), time.Now()), tried)
 		if err == errNoFreeID {
 			err = s.awaitFreeID(ctx, addr, deadline)
 			if err == nil {
@@ -47,6 +49,7 @@ func (s *Socket) DialUTP(ctx context.Context, addr net.Addr) (*Conn, error) {
 		if err != nil {
 			return nil, opErr(err)
 		}
+		tried = append(tried, c.key.id)
 		c, err = s.dialAttempt(ctx, c)
 		switch {
 		case c != nil:
@@ -78,8 +81,10 @@ const (
 // went unanswered and the dial should go on with a new id.
 func (s *Socket) dialAttempt(ctx context.Context, c *Conn) (*Conn, error) {
 	c.step(nil) // the SYN
-	s.awaitNetwork()
-	defer s.doneWaiting()
+	if !s.lead.awaitDial(ctx, c) {
+		s.awaitNetwork()
+		defer s.doneWaiting()
+	}
 	select {
 	case <-c.connected:
 		return c, nil
@@ -109,19 +114,19 @@ func (s *Socket) dialAttempt(ctx context.Context, c *Conn) (*Conn, error) {
 // TIME-WAIT), it takes over the id of our oldest connection to the peer
 // in TIME-WAIT, which it ends: the peer's side of that connection, if it
 // still waits, is reopened by the new SYN, as a SYN reopens TIME-WAIT on
-// our side (route), and as RFC 6191 lets TCP.
-func (s *Socket) newDialer(addr net.Addr, path pathInfo) (*Conn, error) {
-	c, err := s.registerDialer(addr, path, nil)
+// our side (route), and as RFC 6191 lets TCP. Random draws avoid the ids
+// in tried, the dial's earlier attempts: a peer such as libutp that still
+// holds one of them would take our SYN for a repeat and stay silent.
+func (s *Socket) newDialer(addr net.Addr, path pathInfo, tried []uint16) (*Conn, error) {
+	c, err := s.registerDialer(addr, path, nil, tried)
 	if c != nil || err != nil {
 		return c, err
 	}
-	key := s.keyOf(addr, 0)
-	for _, old := range s.waits.oldest(64, func(c *Conn) bool {
-		// Entries stay queued after their connection ended (a new SYN
-		// reopened it, a RESET): those are skipped.
-		return !c.acceptor && c.key.ap == key.ap && c.key.addr == key.addr && !isClosed(c.closed)
-	}) {
-		if c, err := s.registerDialer(addr, path, old); c != nil || err != nil {
+	s.mu.Lock()
+	olds := s.oldestWaits(64, s.keyOf(addr, 0))
+	s.mu.Unlock()
+	for i := range olds {
+		if c, err := s.registerDialer(addr, path, &olds[i], nil); c != nil || err != nil {
 			return c, err
 		}
 	}
@@ -184,14 +189,15 @@ func (s *Socket) anyConnTo(addr net.Addr) <-chan struct{} {
 }
 
 // registerDialer registers a dialer under a random free id, or, given
-// old, a connection in TIME-WAIT, under old's id in old's place; old then
+// old, the queue entry of one of our dialers' records in TIME-WAIT
+// (timewait.go), under old's id in the record's place; the record then
 // ends silently. The dialer is built outside s.mu, which it would hold
 // for the state machine's allocations (16 goroutines churning through
 // one Socket waited on s.mu there more than anywhere else); the table
 // then changes in one step, after the id is checked again, so that
 // concurrent dials cannot take the same id. It returns nil and no error
-// if the ids drawn are taken, or old is no longer in the table.
-func (s *Socket) registerDialer(addr net.Addr, path pathInfo, old *Conn) (*Conn, error) {
+// if the ids drawn are taken, or old's record is no longer in the table.
+func (s *Socket) registerDialer(addr net.Addr, path pathInfo, old *timeWait, tried []uint16) (*Conn, error) {
 	tries := 64
 	if old != nil {
 		tries = 1
@@ -203,7 +209,7 @@ func (s *Socket) registerDialer(addr net.Addr, path pathInfo, old *Conn) (*Conn,
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
+		if !ok || slices.Contains(tried, id) {
 			continue
 		}
 		now := time.Now()
@@ -216,10 +222,6 @@ func (s *Socket) registerDialer(addr net.Addr, path pathInfo, old *Conn) (*Conn,
 		if !inserted {
 			continue // taken meanwhile by a concurrent dial
 		}
-		if old != nil {
-			// Out of the table already (forget leaves c in place).
-			old.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
-		}
 		return c, nil
 	}
 	return nil, nil
@@ -227,7 +229,7 @@ func (s *Socket) registerDialer(addr net.Addr, path pathInfo, old *Conn) (*Conn,
 
 // drawDial draws a receive id (old's, given old) and an initial sequence
 // number for a dialer to addr, and reports whether the id is free.
-func (s *Socket) drawDial(addr net.Addr, old *Conn) (id, isn uint16, ok bool, err error) {
+func (s *Socket) drawDial(addr net.Addr, old *timeWait) (id, isn uint16, ok bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.drain.on {
@@ -238,7 +240,7 @@ func (s *Socket) drawDial(addr net.Addr, old *Conn) (id, isn uint16, ok bool, er
 		id = old.key.id
 	}
 	isn = uint16(s.rng.Uint32())
-	if old != nil && isn == old.syn.isn {
+	if old != nil && isn == s.waiting[old.key].isn {
 		// The peer may still hold old's connection, and would take a SYN
 		// with the same sequence number for old's, repeated
 		// (proto.Conn.SameSyn): its reply would be old's.
@@ -247,9 +249,9 @@ func (s *Socket) drawDial(addr net.Addr, old *Conn) (id, isn uint16, ok bool, er
 	return id, isn, s.dialIDFree(addr, id, old), nil
 }
 
-// insertDialer puts c in the table if its id is still free, in old's
-// place given old. It reports whether it did.
-func (s *Socket) insertDialer(c *Conn, old *Conn) (bool, error) {
+// insertDialer puts c in the table if its id is still free, in the place
+// of old's record given old. It reports whether it did.
+func (s *Socket) insertDialer(c *Conn, old *timeWait) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.drain.on {
@@ -258,19 +260,27 @@ func (s *Socket) insertDialer(c *Conn, old *Conn) (bool, error) {
 	if !s.dialIDFree(c.raddr, c.key.id, old) {
 		return false, nil
 	}
+	if r, ok := s.waiting[c.key]; ok {
+		s.endWait(c.key, r) // old's, which dialIDFree let go
+	}
 	s.conns[c.key] = c
 	s.stats.dialed.Add(1)
 	return true, nil
 }
 
 // dialIDFree reports whether a dialer to addr may take id: no connection
-// has it (but old, which the dialer replaces, while old has not ended),
-// and its neighbour id+1 is free or in TIME-WAIT. The peer addresses us
-// with id; a RESET may carry id+1, which lookup gives first to a
-// connection whose receive id it is: such a neighbour may only be in
-// TIME-WAIT, where a RESET taken for it costs nothing. s.mu is held.
-func (s *Socket) dialIDFree(addr net.Addr, id uint16, old *Conn) bool {
-	if prev := s.conns[s.keyOf(addr, id)]; prev != nil && (prev != old || isClosed(old.closed)) {
+// has it, nor a record in TIME-WAIT (but old's, which the dialer
+// replaces, while it is there), and its neighbour id+1 is free or in
+// TIME-WAIT. The peer addresses us with id; a RESET may carry id+1,
+// which lookup gives first to a connection whose receive id it is: such
+// a neighbour may only be in TIME-WAIT, where a RESET taken for it costs
+// nothing. s.mu is held.
+func (s *Socket) dialIDFree(addr net.Addr, id uint16, old *timeWait) bool {
+	key := s.keyOf(addr, id)
+	if s.conns[key] != nil {
+		return false
+	}
+	if r, ok := s.waiting[key]; ok && (old == nil || r.serial != old.serial) {
 		return false
 	}
 	n := s.conns[s.keyOf(addr, id+1)]

@@ -128,13 +128,14 @@
 //   - A dial to a peer to which thousands of our connections are in
 //     TIME-WAIT takes over the oldest one's id: the peer's side of it, if
 //     still waiting, is ended by the new SYN.
-//   - Short connections cost more CPU than TCP's: 16 goroutines dialing,
-//     echoing 4 KiB and closing through one pair of Sockets reached about
-//     0.3 times TCP's connection rate on a quiet two-core machine. Each
-//     connection's datagrams (about eight) each cost a system call on
-//     both sides, where TCP's handshake and teardown stay in the kernel;
-//     the Sockets' reader goroutines were not saturated
-//     (docs/performance.md, "Churn").
+//   - Short connections cost a system call for each of their datagrams
+//     (about eight) on both sides, where TCP's handshake and teardown
+//     stay in the kernel: 16 goroutines dialing, echoing 4 KiB and
+//     closing through one pair of Sockets used 6–13% more CPU a
+//     connection than TCP in the package benchmark, once connections in
+//     TIME-WAIT were kept as small records; before that, on a quiet
+//     two-core machine, they reached about 0.3 times TCP's connection
+//     rate (docs/performance.md, "Churn").
 //   - A Socket per dial costs more than TCP's fresh port: opening and
 //     closing a Socket sets about ten socket options, allocates its
 //     buffers and starts and stops its reader goroutine

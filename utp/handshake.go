@@ -251,6 +251,9 @@ func (s *Socket) newAcceptor(from source, syn wire.Header, isn uint16, path path
 	c := newConn(s, raddr, key, m, now)
 	c.acceptor = true
 	c.syn = synRecord{id: syn.ConnID, seq: syn.SeqNr, wnd: syn.WndSize, isn: isn}
+	if r, ok := s.waiting[key]; ok {
+		s.endWait(key, r) // a SYN reopens TIME-WAIT (route ended it already)
+	}
 	s.conns[key] = c
 	s.unproven.push(c, since)
 	return c

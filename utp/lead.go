@@ -1,8 +1,10 @@
 package utp
 
 import (
+	"context"
 	"errors"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -11,30 +13,37 @@ import (
 
 // lead is the read lead: the right to read the Socket's endpoint, a
 // token that one goroutine holds at a time, because Go's poller lets only
-// one wait on a socket. The Socket's reader goroutine holds it by default.
+// one wait on a socket. The Socket's reader goroutine holds it by default
+// (where Reads may lead, from the first call that waits for the network
+// or a standby tick after NewSocket: the token starts free).
 // Where the endpoint can wake a blocked reader (packetio's Caps.Wake: UDP,
 // netsim), a Read that must wait may take it over and read the socket
 // itself: the kernel then wakes the goroutine that wants the data, as it
 // wakes a TCP reader, instead of waking the reader goroutine, which would
 // wake the Read in turn. A request and its reply cost one goroutine
 // wakeup per hop instead of two. While it leads, a Read routes every
-// datagram, for any connection, as the reader goroutine would.
+// datagram, for any connection, as the reader goroutine would. A dial
+// takes a free token the same way (awaitDial): a client that opens a
+// Socket per dial then has its dial and its Reads read the socket, and
+// the reader goroutine, standing by from the start, never reads.
 //
 // States of the token, and what moves it:
 //
-//	          readLed sees want                 a Read's tryTake
+//	          readLed sees want             a Read's or a dial's tryTake
 //	READER ──────────────────────▶ FREE ──────────────────────────▶ READ(c)
-//	       ◀──────────────────────      ◀──────────────────────────
-//	        standby's tryTake: a call      pass: c readable or ended,
-//	        waits (back), an idle tick,    a deadline, Close, a read
-//	        the lead passed on (freed)     that failed
+//	       ◀──────────────────────  ▲   ◀──────────────────────────
+//	        standby's tryTake: a    │     pass: c readable or ended
+//	        call waits (back), an   │     (a dial: connected), a
+//	        idle tick, the lead     │     deadline or ctx, Close, a
+//	        passed on (freed)     NewSocket   read that failed
 //
 // READER: the reader goroutine reads (readLed). FREE: nobody reads; the
-// token waits in tok. READ(c): a Read of connection c reads (readFor).
+// token waits in tok. READ(c): a Read of connection c, or the dial of c,
+// reads (readUntil).
 //
 // Invariants:
-//   - Exactly one of tok, the reader goroutine and one Read holds the
-//     token, so one goroutine at a time calls the endpoint's Read.
+//   - Exactly one of tok, the reader goroutine and one Read or dial
+//     holds the token, so one goroutine at a time calls the endpoint's Read.
 //   - The holder owns buf and in (the read buffer and the inbox of
 //     packets read, not yet applied), the Socket's RESET limiter (resets)
 //     and the receive-buffer share's counters (windowShare.noteData, and
@@ -44,17 +53,23 @@ import (
 //     is held (ackhold.go): they are released first.
 //   - A holder that blocks in a read first marks itself in a read
 //     (readerIn, or reading = c), then looks at its reason to stop (want,
-//     or c readable); whoever gives it a reason sets the reason first and
-//     then looks at the mark, waking the endpoint's read if it is set.
+//     or c readable, or a dial's end); whoever gives it a reason sets
+//     the reason first and then looks at the mark, waking the endpoint's
+//     read if it is set.
 //     One of the two sees the other, and a wake applies to the read in
 //     progress or the next one, so none is lost.
-//   - A Read leads only while no other call waits for the network
-//     (waiters, counted by awaitNetwork): a dial, a Write waiting for
-//     room, ReadFrom, another Read rely on the reader goroutine, and
-//     taking the lead from it on every Read would cost more than the
-//     wakeup it saves. A call that starts waiting while a Read leads is
-//     served by that Read's routing until the Read passes the token on,
-//     which then calls the reader goroutine at once (back).
+//   - A Read or a dial leads only while no other call waits for the
+//     network (waiters, counted by awaitNetwork): a dial that found the
+//     token taken, a Write waiting for room, ReadFrom, another Read rely
+//     on the reader goroutine, and taking the lead from it on every
+//     Read would cost more than the wakeup it saves. A call that starts
+//     waiting while a Read leads is served by that Read's routing until
+//     the Read passes the token on, which then calls the reader
+//     goroutine at once (back).
+//   - A leading call stops on its own reason and on the events that end
+//     its wait from outside: c readable or ended (wakeReadable), a dial's
+//     handshake done (events) or its context ended (a context.AfterFunc
+//     for the dial's lead); each wakes it through wakeFor.
 //   - An Accept waiting (awaitAccept) is the one exception: a server
 //     keeps one pending all the time, and counted among the waiters it
 //     would keep every served connection's Read from leading, so that
@@ -101,12 +116,21 @@ type lead struct {
 	reading  atomic.Pointer[Conn] // the Conn whose leading Read is (about to be) in a read
 	waiters  atomic.Int32         // calls blocked on the network other than a leading Read or an Accept
 
-	ticks atomic.Int64 // standby ticks, for tests
-	leads atomic.Int64 // Reads that took the lead, for tests
+	ticks  atomic.Int64 // standby ticks, for tests
+	leads  atomic.Int64 // Reads that took the lead, for tests
+	dials  atomic.Int64 // dials that took the lead (awaitDial), for tests
+	turns  atomic.Int64 // times the reader goroutine took the lead to read; a dial leads only before the first
+	handed atomic.Int64 // times the reader goroutine handed the lead to a Read that asked, for tests
 
 	buf []byte // the read buffer, owned by the holder
-	in  inbox  // packets read, not yet applied, owned by the holder
+	in  *inbox // packets read, not yet applied, owned by the holder
 }
+
+// inboxPool holds the inboxes of closed Sockets: at 64 packets one is
+// about 5 KB, most of a new Socket's memory, which a program that opens a
+// Socket per dial would otherwise allocate and clear for each. An inbox
+// goes back empty (flush empties it) with its buffer (run).
+var inboxPool = sync.Pool{New: func() any { return new(inbox) }}
 
 // standbyTick is how often the reader goroutine looks whether Reads still
 // lead. Datagrams that arrive once the Reads stop wait up to two ticks.
@@ -122,26 +146,35 @@ func (l *lead) init(s *Socket, on bool) {
 		back:  make(chan struct{}, 1),
 		freed: make(chan struct{}, 1),
 		buf:   bufPool.Get().(*[maxDatagram]byte)[:],
+		in:    inboxPool.Get().(*inbox),
 	}
-	l.in.holds.on = s.pio.Caps().TryRead
+	l.in.holds = ackHolds{on: s.pio.Caps().TryRead}
+	if on {
+		// A new Socket's token starts free, its reader goroutine
+		// standing by: the first call to wait takes it without a
+		// wakeup (a dial, awaitDial), or has the reader take it (back).
+		l.tok <- struct{}{}
+	}
 }
 
 // run is the reader goroutine's work: read while it leads, stand by while
-// a Read leads, until the Socket closes. It ends holding the token if a
-// Read does not hold it, and keeps it, as after a failed read: the read
-// buffer then goes back to the pool, for the next Socket. A Read that
-// held it at the end leaves the buffer to the collector.
+// a Read leads, until the Socket closes. Where Reads may lead it starts
+// standing by, as the token starts free (init). It ends holding the token
+// if a Read does not hold it, and keeps it, as after a failed read: the
+// read buffer and the inbox then go back to their pools, for the next
+// Socket. A Read that held it at the end leaves them to the collector.
 func (l *lead) run() {
-	for l.readLed() {
-		if !l.standby() {
-			if !l.tryTake() {
-				return
-			}
-			break
-		}
+	held := !l.on || l.standby()
+	for held && l.readLed() {
+		held = l.standby()
+	}
+	if !held && !l.tryTake() {
+		return
 	}
 	bufPool.Put((*[maxDatagram]byte)(l.buf))
-	l.buf = nil
+	l.in.holds = ackHolds{} // released before the lead ended; drop the slice's Conns
+	inboxPool.Put(l.in)
+	l.buf, l.in = nil, nil
 }
 
 // readLed reads and routes as the reader goroutine while it leads. It
@@ -150,11 +183,13 @@ func (l *lead) run() {
 func (l *lead) readLed() (handedOver bool) {
 	s := l.s
 	failures := 0
+	l.turns.Add(1)
 	for {
 		l.readerIn.Store(true) // before want: see the invariants
 		if l.on && l.want.Load() {
 			l.readerIn.Store(false)
 			l.in.holds.release() // before the lead moves
+			l.handed.Add(1)
 			l.tok <- struct{}{}
 			return true
 		}
@@ -171,7 +206,7 @@ func (l *lead) readLed() (handedOver bool) {
 			continue
 		}
 		failures = 0
-		if s.routeRead(&l.in, l.buf, n, seg, from) {
+		if s.routeRead(l.in, l.buf, n, seg, from) {
 			// Let a goroutine the packets woke (a Read, a Write waiting
 			// for room) run now on this P, before the reader's next read
 			// parks it: left in the run queue, another P's thread is woken
@@ -338,6 +373,46 @@ func (l *lead) awaitReadable(c *Conn, earlier int) {
 	}
 }
 
+// awaitDial, for a dial of c whose SYN has left, reads and routes the
+// Socket's datagrams itself until the handshake ends (c connected, or
+// closed: refused, timed out) or ctx does, if the token is free, no
+// other call waits for the network, and the reader goroutine has not
+// read yet: on a Socket opened for this dial, as a client that opens a
+// Socket per dial has it (its reader goroutine starts standing by). The
+// reply then wakes the dialing goroutine itself, not the reader
+// goroutine, which would wake it in turn. It reports whether the dial
+// has its outcome; false: the caller waits on the channels while the
+// reader goroutine reads.
+//
+// Later dials keep to the reader goroutine: on a Socket that many
+// goroutines dial from at once, a dial that took a free token handed it
+// back to the reader (a wakeup) as soon as the next dial waited, and the
+// free token drew the connections' first Reads into leading too, which
+// made churn through one Socket cost more CPU per connection
+// (BenchmarkChurn; docs/performance.md has the figures).
+func (l *lead) awaitDial(ctx context.Context, c *Conn) bool {
+	if !l.on || l.turns.Load() != 0 || l.waiters.Load() != 0 || !l.tryTake() {
+		return false
+	}
+	var stop func() bool
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { l.wakeFor(c) })
+	}
+	l.taken.Store(true)
+	l.dials.Add(1)
+	ok := l.readUntil(c, func() bool {
+		return isClosed(c.connected) || isClosed(c.closed) || ctx.Err() != nil
+	})
+	if stop != nil {
+		stop()
+	}
+	l.pass()
+	if !ok {
+		signal(l.back) // the Socket closed, or its reads fail: the reader handles both
+	}
+	return ok
+}
+
 // waitFor asks for the read lead as a Read of c and waits until it has
 // the lead (true) or c is readable (false). Most often the lead is free,
 // passed back by the previous Read, and the caller's tryTake gets it
@@ -371,10 +446,17 @@ func (l *lead) waitFor(c *Conn) bool {
 // Once c is readable it still reads what is queued while ACKs are held
 // (ackhold.go): into c's waiting buffer, which it returns fuller.
 func (l *lead) readFor(c *Conn) bool {
+	return l.readUntil(c, func() bool { return pending(c.readable) })
+}
+
+// readUntil is readFor with its reason to stop given: it reads and
+// routes as a call on c until done reports true. Whoever makes done true
+// from another goroutine then calls wakeFor(c).
+func (l *lead) readUntil(c *Conn, done func() bool) bool {
 	s := l.s
 	for {
-		l.reading.Store(c) // before readable: see the invariants
-		ready := pending(c.readable)
+		l.reading.Store(c) // before done: see the invariants
+		ready := done()
 		if ready && len(l.in.holds.conns) == 0 {
 			l.reading.Store(nil)
 			return true
@@ -391,7 +473,7 @@ func (l *lead) readFor(c *Conn) bool {
 			l.in.holds.release()
 			return false
 		}
-		s.routeRead(&l.in, l.buf, n, seg, from)
+		s.routeRead(l.in, l.buf, n, seg, from)
 	}
 }
 
@@ -407,6 +489,12 @@ func (l *lead) wake(in *atomic.Bool) {
 // reads and is in a read, wakes it to see.
 func (l *lead) readable(c *Conn) {
 	signal(c.readable)
+	l.wakeFor(c)
+}
+
+// wakeFor wakes a call on c (a Read, a dial) that leads the Socket's
+// reads and is in a read, to look again at its reason to stop.
+func (l *lead) wakeFor(c *Conn) {
 	if l.reading.Load() == c {
 		l.s.pio.Wake()
 	}

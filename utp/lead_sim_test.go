@@ -1,10 +1,16 @@
 package utp
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/inet256/go-utp/v2/utp/netsim"
 )
 
 // The read lead over netsim, in virtual time: every hand-over of the
@@ -239,6 +245,25 @@ func simServe(s *Socket, serve func(*Conn)) {
 	}
 }
 
+// simEchoNet is simNet with b serving every connection it accepts as
+// an echo.
+func simEchoNet(t *testing.T) (*netsim.Network, *Socket, *Socket) {
+	t.Helper()
+	n, a, b := simNet(t)
+	go simServe(b, func(c *Conn) { io.Copy(c, c) })
+	return n, a, b
+}
+
+// simDial dials b from a, and fails the test if the dial fails.
+func simDial(t *testing.T, a, b *Socket) *Conn {
+	t.Helper()
+	c, err := a.DialUTP(t.Context(), b.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // simPing writes one byte on c and reads the echo, and returns how long
 // that took.
 func simPing(t *testing.T, c *Conn, v byte) time.Duration {
@@ -344,26 +369,88 @@ func TestSimAcceptingServerLeadsBesideShortConns(t *testing.T) {
 }
 
 // Short connections (dial, one echo, close) against a server that
-// accepts in a loop never move the read lead on either side: the
+// accepts in a loop never ask for the read lead on either side: the
 // server's Reads wait twice (the request, the end) and neither asks for
-// it, so the reader goroutines read throughout and never stand by, and
-// setups cost what they did before Reads led beside an Accept.
+// it, so its reader goroutine reads throughout and never stands by, and
+// setups cost what they did before Reads led beside an Accept. On the
+// client's Socket, whose token starts free, each dial and each Read
+// takes the free token (costing no wakeup) and the reader goroutine
+// never hands it over to one that asked.
 func TestSimShortConnsNeverMoveLead(t *testing.T) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
-		_, a, b := simNet(t)
-		go simServe(b, func(c *Conn) { io.Copy(c, c) })
+		_, a, b := simEchoNet(t)
 		for i := range 20 {
-			c, err := a.DialUTP(t.Context(), b.Addr())
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := simDial(t, a, b)
 			simPing(t, c, byte(i))
 			c.Close()
 		}
+		if n, d, handed := a.lead.leads.Load(), a.lead.dials.Load(), a.lead.handed.Load(); n != 20 || d != 20 || handed != 0 {
+			t.Errorf("client: %d Reads and %d dials took the free token, the reader handed it over %d times; want 20, 20 and 0", n, d, handed)
+		}
+		if n, d, ticks := b.lead.leads.Load(), b.lead.dials.Load(), b.lead.ticks.Load(); n != 0 || d != 0 || ticks != 0 {
+			t.Errorf("server: Reads led %d times (and dials %d), the reader stood by for %d ticks; want none", n, d, ticks)
+		}
+	})
+}
+
+// A Socket opened for one dial, as a client that opens a Socket per
+// dial has it, is served by its calls alone: the dial reads the reply to
+// its SYN itself, the Read its echo, and the reader goroutine, which
+// starts standing by, never reads (each of its turns would cost a
+// wakeup per datagram and one more for the call it wakes). The exchange
+// still takes exactly the link's delays: 20 ms per round trip.
+func TestSimSocketPerDialCallsRead(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		n, _, b := simEchoNet(t)
+		for i := range 5 {
+			a := NewSocket(n.Listen(netsim.Addr(fmt.Sprintf("client%d", i))))
+			start := time.Now()
+			c := simDial(t, a, b)
+			if d := time.Since(start); d != 20*time.Millisecond {
+				t.Errorf("dial %d took %v, want 20ms", i, d)
+			}
+			if d := simPing(t, c, byte(i)); d != 20*time.Millisecond {
+				t.Errorf("echo %d took %v, want 20ms", i, d)
+			}
+			c.Close()
+			a.Close()
+			if turns, d, leads := a.lead.turns.Load(), a.lead.dials.Load(), a.lead.leads.Load(); turns != 0 || d != 1 || leads != 1 {
+				t.Errorf("Socket %d: the reader goroutine took the lead %d times, the dial %d, Reads %d; want 0, 1, 1", i, turns, d, leads)
+			}
+		}
+	})
+}
+
+// A dial that leads its Socket's reads (awaitDial) still ends at once
+// with its context, and with its Socket's Close, although it waits in a
+// read of the network and not on their channels.
+func TestSimLeadingDialEnds(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		n := netsim.NewNetwork(1)
+		n.SetDefaultLink(netsim.LinkConfig{Delay: 10 * time.Millisecond})
+		nobody := netsim.Addr("nobody")
+
+		a := NewSocket(n.Listen("a"))
+		defer a.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(1500*time.Millisecond, cancel)
+		start := time.Now()
+		if _, err := a.DialUTP(ctx, nobody); !errors.Is(err, context.Canceled) || time.Since(start) != 1500*time.Millisecond {
+			t.Errorf("dial cancelled at 1.5 s: %v after %v", err, time.Since(start))
+		}
+
+		b := NewSocket(n.Listen("b"))
+		time.AfterFunc(1500*time.Millisecond, func() { b.Close() })
+		start = time.Now()
+		if _, err := b.DialUTP(context.Background(), nobody); !errors.Is(err, net.ErrClosed) || time.Since(start) != 1500*time.Millisecond {
+			t.Errorf("dial on a Socket closed at 1.5 s: %v after %v", err, time.Since(start))
+		}
 		for _, s := range []*Socket{a, b} {
-			if n, ticks := s.lead.leads.Load(), s.lead.ticks.Load(); n != 0 || ticks != 0 {
-				t.Errorf("%v: Reads led %d times and the reader stood by for %d ticks; want neither", s.Addr(), n, ticks)
+			if d := s.lead.dials.Load(); d != 1 {
+				t.Errorf("%v: %d dials led, want 1", s.Addr(), d)
 			}
 		}
 	})

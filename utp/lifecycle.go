@@ -52,7 +52,9 @@ func (c *Conn) Done() <-chan struct{} { return c.left }
 // had everything, net.ErrClosed when it ended here otherwise (Abort, the
 // Socket closed; an error that unwraps to the PacketConn's when the
 // Socket closed because its PacketConn failed). Every end decided here
-// matches net.ErrClosed with errors.Is.
+// matches net.ErrClosed with errors.Is. A connection that finished in
+// TIME-WAIT reports nil even when its Socket's Close, or a new connection
+// taking its id, cut TIME-WAIT short: its streams ended cleanly.
 func (c *Conn) Err() error {
 	if !isClosed(c.left) {
 		return nil
@@ -171,7 +173,7 @@ func (s *Socket) startDrain() (refused []*Conn, empty chan struct{}) {
 // noteEmpty closes drain.empty when a Shutdown waits and the table is
 // empty. s.mu is held.
 func (s *Socket) noteEmpty() {
-	if s.drain.on && len(s.conns) == 0 && !isClosed(s.drain.empty) {
+	if s.drain.on && len(s.conns) == 0 && len(s.waiting) == 0 && !isClosed(s.drain.empty) {
 		close(s.drain.empty)
 	}
 }

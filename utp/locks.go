@@ -11,13 +11,13 @@ package utp
 //   - Conn.mu (c.mu): the state machine (Conn.m) and everything a step reads or
 //     writes beside it: the send queue (sendQ, sendSpare, flushing), the
 //     timer (timer, timerAt, last), userClose, lent, readWaits, waitedReads,
-//     lingerAt, lingerOut, err, the stats snapshot, waitEnd, pathMTU and the deadlines.
+//     lingerAt, lingerOut, err, the stats snapshot, pathMTU and the deadlines.
 //     Taken by the user's calls (conn.go), the reader (stepAt, from route.go's inbox),
 //     a Read holding the read lead, and the timers (onTimer).
-//   - Socket.mu: the table (conns, connsPeak), closed, cause, drain, the
-//     random source (rng), the handshake state (backlog, unproven, shed)
-//     and Conn.accepted.
-//   - timeWaits.mu: the queue of TIME-WAIT ends and its timer.
+//   - Socket.mu: the table (conns, connsPeak), the TIME-WAIT records
+//     (waiting, waitingPeak) and the queue of their ends and its timer
+//     (waits), closed, cause, drain, the random source (rng), the
+//     handshake state (backlog, unproven, shed) and Conn.accepted.
 //   - asyncSender.mu: the sender goroutine's queue of connections and
 //     stopped.
 //   - flushers.mu: the channel Close waits on (idle); the count is atomic.
@@ -28,7 +28,6 @@ package utp
 // Order: a lock on the right may be taken while one on its left is held,
 // never the reverse:
 //
-//	Conn.mu -> timeWaits.mu    (rearm: a connection enters TIME-WAIT)
 //	Conn.mu -> asyncSender.mu  (queue: the sender goroutine sends)
 //	Conn.mu -> packetio waker  (events: a leading Read is woken)
 //
@@ -37,13 +36,13 @@ package utp
 // is taken: code that steps connections it found under Socket.mu (Close,
 // onICMPError, accept's shed victims) copies them and steps them after
 // its Unlock, and a step's Socket bookkeeping (forget, promote) runs in
-// afterStep, after c.mu is released. timeWaits.fire likewise calls
-// onTimer only after releasing timeWaits.mu.
+// afterStep, after c.mu is released (a connection retired in TIME-WAIT
+// enters the TIME-WAIT table there: forgetRetired).
 //
 // State shared without a lock:
 //
-//   - atomics: Conn.confirmed and Conn.timeWaiting (read by the Socket
-//     under Socket.mu), windowShare.limit, flushers' count, the Socket's
+//   - atomics: Conn.confirmed and Conn.timeWaiting (in TIME-WAIT, not yet
+//     retired; read by the Socket under Socket.mu), windowShare.limit, flushers' count, the Socket's
 //     counters (socketCounters), and the read lead's flags (lead.go, whose
 //     comment gives their invariants).
 //   - owned by whoever holds the read lead (the reader goroutine or a
@@ -59,14 +58,16 @@ package utp
 // Goroutines the package starts:
 //
 //   - the reader, one per Socket (NewSocket; readLoop): reads datagrams
-//     and routes them (route.go), or stands by while a Read leads. Close
+//     and routes them (route.go), or stands by while a Read or a dial
+//     leads, as it does from the start where they may (lead.go). Close
 //     waits for it to exit (readerDone).
 //   - the sender, one per Socket whose packet endpoint's sends may block
 //     (packetio's Caps.BlockingSend; sendLoop in sender.go): sends the
 //     connections' queued datagrams. Close stops it and waits (async.done).
 //   - timer callbacks (time.AfterFunc): each Conn's timer runs onTimer, and
-//     the Socket's TIME-WAIT timer runs timeWaits.fire.
+//     the Socket's TIME-WAIT timer runs endTimeWaits (timewait.go).
 //
 // The user's goroutines run the step engine too: Read, Write and Close
-// step their connection and send what the step made, and a Read that
-// holds the read lead reads and routes the Socket's datagrams itself.
+// step their connection and send what the step made, and a Read or a
+// dial that holds the read lead reads and routes the Socket's datagrams
+// itself.

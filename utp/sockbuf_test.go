@@ -39,11 +39,11 @@ func TestHeadersTakeNoWholeDatagramBuffer(t *testing.T) {
 	})
 }
 
-// A closed Socket's reader goroutine gives its 64.5 KiB read buffer back
-// to the package's pool, for the next Socket (a program that opens a
-// Socket per dial would otherwise allocate and clear one per
-// connection): once Close returns, the Socket holds it no more. A
-// connection is used first, so that the reader has read.
+// A closed Socket's reader goroutine gives its 64.5 KiB read buffer and
+// its inbox back to the package's pools, for the next Socket (a program
+// that opens a Socket per dial would otherwise allocate and clear them
+// per connection): once Close returns, the Socket holds them no more. A
+// connection is used first, so that the buffer has been read into.
 func TestCloseReturnsReadBuffer(t *testing.T) {
 	checkLeaks(t)
 	a, b := listenUDP(t), listenUDP(t)
@@ -60,5 +60,8 @@ func TestCloseReturnsReadBuffer(t *testing.T) {
 	a.Close()
 	if a.lead.buf != nil {
 		t.Fatalf("the closed Socket still holds its %d-byte read buffer", len(a.lead.buf))
+	}
+	if a.lead.in != nil {
+		t.Fatal("the closed Socket still holds its inbox")
 	}
 }

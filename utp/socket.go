@@ -36,8 +36,13 @@ type Socket struct {
 	conns map[connKey]*Conn
 	// connsPeak is the most conns has held since it was last built (conntable.go).
 	connsPeak int
-	closed    bool
-	rng       *rand.Rand
+	// waiting holds the connections retired in TIME-WAIT, made at the
+	// first (timewait.go); waitingPeak is conns' connsPeak for it.
+	waiting     map[connKey]waitRecord
+	waitingPeak int
+	waits       timeWaits // the ends of those TIME-WAITs
+	closed      bool
+	rng         *rand.Rand
 
 	backlog    []*Conn       // proven, not yet returned by Accept; guarded by mu
 	unproven   unprovenList  // answered SYNs awaiting their dialer's proof; guarded by mu
@@ -54,7 +59,6 @@ type Socket struct {
 	nonUTP atomic.Pointer[chan datagram]
 
 	lead   lead        // who reads pio: the reader goroutine or a waiting Read
-	waits  timeWaits   // ends of TIME-WAIT, for all connections
 	resets tokenBucket // owned by the read lead's holder
 	stats  socketCounters
 
@@ -229,6 +233,22 @@ func (s *Socket) forget(c *Conn) {
 	s.noteEmpty()
 	s.mu.Unlock()
 	close(c.left)
+	s.ended(c)
+}
+
+// forgetRetired replaces an ended connection that the state machine
+// retired in TIME-WAIT by tw (timewait.go): its Done channel closes when
+// TIME-WAIT ends.
+func (s *Socket) forgetRetired(c *Conn, tw proto.TimeWait) {
+	if !s.retire(c, tw) {
+		s.forget(c)
+		return
+	}
+	s.ended(c)
+}
+
+// ended counts what an ended connection did.
+func (s *Socket) ended(c *Conn) {
 	st := c.Stats()
 	s.stats.retransmits.Add(st.Retransmits)
 	s.stats.timeouts.Add(st.Timeouts)
@@ -276,9 +296,9 @@ func (s *Socket) closeWith(cause error) {
 			conns = append(conns, c)
 		}
 		s.cause = cause
+		s.dropWaits()
 		s.mu.Unlock()
 		close(s.done)
-		s.waits.stop()
 		for _, c := range conns {
 			switch {
 			case !c.confirmed.Load():
@@ -289,7 +309,8 @@ func (s *Socket) closeWith(cause error) {
 				// Finished, both FINs acknowledged: a RESET would cost a
 				// datagram per connection of the last 16 s, and tell a
 				// peer still waiting for our last ACK that a clean
-				// stream was reset.
+				// stream was reset. (Most such connections are retired
+				// already, and dropWaits dropped them.)
 				c.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
 			case s.async != nil:
 				// WriteTo may block: the sender goroutine sends the

@@ -7,7 +7,7 @@ import (
 
 // SocketStats counts what a Socket did, across all its connections.
 type SocketStats struct {
-	Conns            int    // connections in the table now
+	Conns            int    // connections in the table now, those in TIME-WAIT included
 	Accepted         uint64 // connections accepted (handshake answered)
 	Dialed           uint64 // dials started
 	PacketsIn        uint64 // uTP datagrams received
@@ -43,7 +43,7 @@ type socketCounters struct {
 // Stats returns a snapshot of the Socket's counters.
 func (s *Socket) Stats() SocketStats {
 	s.mu.Lock()
-	n := len(s.conns)
+	n := len(s.conns) + len(s.waiting)
 	s.mu.Unlock()
 	c := &s.stats
 	return SocketStats{
@@ -78,6 +78,12 @@ type Stats struct {
 	Duplicates       uint64 // data packets received twice
 	DroppedNoRoom    uint64 // data dropped because the receive buffer was full
 	ResetsChallenged uint64 // RESETs that did not match exactly, answered with a challenge
+	// ReceivedLate counts packets that arrived after one the peer sent
+	// later (their timestamps say so): the path, or the IO layer,
+	// reordered them. LateWorst is the most one lagged: how much later
+	// the newest packet received before it had been sent.
+	ReceivedLate uint64
+	LateWorst    time.Duration
 
 	Retransmits     uint64 // packets sent again
 	FastRetransmits uint64 // packets declared lost by duplicate ACKs, selective ACKs or time

@@ -157,9 +157,11 @@ func TestSimCloseOrders(t *testing.T) {
 }
 
 // The side that closed first stays in TIME-WAIT for 16 s (four times the
-// 4 s backoff cap), served by the Socket's one timer for TIME-WAIT rather
-// than a timer of its own, even with deadlines set (as servers do), and
-// then leaves the table, at most timeWaitSlack late.
+// 4 s backoff cap), retired into a record of the Socket's TIME-WAIT table
+// served by the Socket's one timer, even with deadlines set (as servers
+// do): the Conn has ended (cleanly, its own timer stopped) and left the
+// connection table, and its Done closes when the record leaves, at
+// most timeWaitSlack late.
 func TestSimTimeWaitSharedTimer(t *testing.T) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
@@ -177,20 +179,28 @@ func TestSimTimeWaitSharedTimer(t *testing.T) {
 			t.Fatalf("after the FINs: %d and %d connections, want 1 in TIME-WAIT and 0", a.Stats().Conns, b.Stats().Conns)
 		}
 		ca.mu.Lock()
-		own, end := ca.timerAt, ca.waitEnd
+		own := ca.timerAt
 		ca.mu.Unlock()
-		if !own.IsZero() || end.IsZero() {
-			t.Fatalf("in TIME-WAIT: own timer at %v, shared end %v; want only the shared one", own, end)
+		a.mu.Lock()
+		r, retired := a.waiting[ca.key]
+		inTable := a.conns[ca.key] != nil
+		a.mu.Unlock()
+		if !own.IsZero() || !retired || inTable {
+			t.Fatalf("in TIME-WAIT: own timer at %v, retired %v, Conn in the table %v; want only the record", own, retired, inTable)
 		}
+		if !isClosed(ca.closed) || ca.Err() != nil {
+			t.Fatalf("the retired Conn: ended %v, Err %v; want a clean end", isClosed(ca.closed), ca.Err())
+		}
+		end := r.tw.End()
 		time.Sleep(time.Until(end) - time.Millisecond)
 		synctest.Wait()
-		if a.Stats().Conns != 1 {
+		if a.Stats().Conns != 1 || isClosed(ca.Done()) {
 			t.Fatal("left before the end of TIME-WAIT")
 		}
 		time.Sleep(timeWaitSlack + time.Millisecond)
 		synctest.Wait()
-		if a.Stats().Conns != 0 {
-			t.Fatal("still in the table after the end of TIME-WAIT")
+		if a.Stats().Conns != 0 || !isClosed(ca.Done()) || ca.Err() != nil {
+			t.Fatalf("after the end of TIME-WAIT: %d in the table, Done closed %v, Err %v", a.Stats().Conns, isClosed(ca.Done()), ca.Err())
 		}
 	})
 }
@@ -251,11 +261,18 @@ func TestSimDialTimeoutAndCancel(t *testing.T) {
 
 // A dial to a peer that never answers sends each connection id two SYNs,
 // at 0 and 1 s, and starts over with a fresh id every 3 s (libutp never
-// re-sends its reply to a repeated SYN), 13 ids in the 39 s budget.
+// re-sends its reply to a repeated SYN), 13 ids in the 39 s budget, none
+// repeated. Drawn from only 16 ids, unrepeated draws would be rare.
 func TestSimDialSYNSchedule(t *testing.T) {
+	for _, ids := range []int{0, 16} {
+		t.Run(fmt.Sprintf("ids=%d", ids), func(t *testing.T) { testDialSYNSchedule(t, ids) })
+	}
+}
+
+func testDialSYNSchedule(t *testing.T, dialIDs int) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
-		n, a, _ := simNet(t)
+		n, a, _ := simNet(t, withDialIDs(dialIDs))
 		mute := n.Listen("mute")
 		type syn struct {
 			at time.Duration

@@ -9,7 +9,10 @@
 // runs in a child process, the binary re-executed, when the binary calls
 // DelayLineMain first (the tests' TestMain does): in the process under
 // test it would share the Go scheduler with a user-space transport and
-// delay that transport's ACKs more than a kernel TCP's.
+// delay that transport's ACKs more than a kernel TCP's. Receive packet
+// steering on every veth end keeps each flow on one CPU's backlog, as a
+// network card would (steer.go), and taps (Config.Taps) count, at every
+// hop, the uTP packets that pass after one sent later (tap.go).
 //
 // Sockets are created on a goroutine locked to an OS thread that has
 // entered a namespace (runtime.LockOSThread and setns); a socket stays in

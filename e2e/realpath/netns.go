@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +28,10 @@ type Config struct {
 	// RTT is the base round-trip time, added in one piece on the return
 	// path by the delay line.
 	RTT time.Duration
+	// Taps, when set, watches the order of uTP packets at every hop
+	// (tap.go; Trace.Taps). It costs the kernel a copy of each packet's
+	// headers per hop and the flows' process a reader per hop.
+	Taps bool
 }
 
 // String describes the path as the tables do: rate, buffer, RTT.
@@ -47,6 +52,7 @@ type Path struct {
 	ReceiverAddr netip.Addr
 
 	delay line
+	taps  []*tap
 	made  []string // namespaces to delete
 }
 
@@ -69,6 +75,7 @@ func New(cfg Config) (p *Path, err error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("realpath: network namespaces need root")
 	}
+	staleOnce.Do(removeStale)
 	id := fmt.Sprintf("rp%d-%d", os.Getpid(), pathSeq.Add(1))
 	p = &Path{Config: cfg, Sender: id + "s", Router: id + "r", Receiver: id + "v",
 		ReceiverAddr: netip.MustParseAddr("10.78.2.2")}
@@ -110,10 +117,53 @@ func New(cfg Config) (p *Path, err error) {
 			return p, err
 		}
 	}
+	for _, d := range [][2]string{{p.Sender, "s0"}, {p.Router, "r0"}, {p.Router, "r1"}, {p.Receiver, "v0"}} {
+		if err := steerFlows(d[0], d[1]); err != nil {
+			return p, err
+		}
+	}
 	if err := p.startDelay(); err != nil {
 		return p, err
 	}
+	if cfg.Taps {
+		if err := p.startTaps(); err != nil {
+			return p, err
+		}
+	}
 	return p, nil
+}
+
+// startTaps watches the data's way (the sender's device, the router's
+// two, the receiver's) and the ACKs' through the delay line (tun0: out
+// is what the line reads, in what it writes back).
+func (p *Path) startTaps() error {
+	for _, pt := range []struct{ ns, dev, name string }{
+		{p.Sender, "s0", "sender s0"},
+		{p.Router, "r0", "router r0"},
+		{p.Router, "r1", "router r1"},
+		{p.Router, "tun0", "delay line tun0"},
+		{p.Receiver, "v0", "receiver v0"},
+	} {
+		t, err := startTap(pt.ns, pt.dev, pt.name)
+		if err != nil {
+			return err
+		}
+		p.taps = append(p.taps, t)
+	}
+	return nil
+}
+
+// tapStats is what each tap saw since the last call.
+func (p *Path) tapStats() ([]TapStats, error) {
+	var all []TapStats
+	for _, t := range p.taps {
+		s, err := t.take()
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, s)
+	}
+	return all, nil
 }
 
 // tbfBurst is the bucket's depth in bytes: 2 ms at the rate, at least
@@ -163,6 +213,10 @@ func (p *Path) startDelay() error {
 // veth pairs and the TUN device).
 func (p *Path) Close() error {
 	var errs []error
+	for _, t := range p.taps {
+		t.close()
+	}
+	p.taps = nil
 	if p.delay != nil {
 		errs = append(errs, p.delay.close())
 		p.delay = nil
@@ -206,4 +260,24 @@ func run(args ...string) error {
 		return fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return nil
+}
+
+var staleOnce sync.Once
+
+// removeStale deletes the namespaces of paths whose process no longer
+// runs: a test binary killed by its timeout (or by a signal) cannot run
+// its cleanups, and its namespaces would otherwise stay until reboot.
+// The process id in each name tells whose it was.
+func removeStale() {
+	entries, _ := os.ReadDir("/run/netns")
+	for _, e := range entries {
+		var pid, seq int
+		var role byte
+		if n, _ := fmt.Sscanf(e.Name(), "rp%d-%d%c", &pid, &seq, &role); n != 3 || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); errors.Is(err, os.ErrNotExist) {
+			exec.Command("ip", "netns", "del", e.Name()).Run()
+		}
+	}
 }

@@ -3,6 +3,7 @@
 package realpath
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,10 @@ import (
 	"testing"
 	"time"
 )
+
+// taps turns on the paths' taps (Config.Taps): each run then logs how
+// out of order uTP packets passed every hop.
+var taps = flag.Bool("realpath.taps", false, "log the order in which uTP packets pass every hop (Config.Taps)")
 
 // ppTarget is LEDBAT++'s queueing-delay target, our default controller's
 // (draft-irtf-iccrg-ledbat-plus-plus section 4.2; utp.LEDBATPlusPlus).
@@ -30,6 +35,7 @@ func newPath(t *testing.T, cfg Config) *Path {
 			t.Fatalf("realpath: %s is missing (.ci/run installs iproute2): %v", tool, err)
 		}
 	}
+	cfg.Taps = cfg.Taps || *taps
 	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +63,16 @@ func runOneFlow(t *testing.T, p *Path, tr Transport, w Window) OneFlow {
 	t.Logf("%s: the delay line carried %d packets (%.0f a second): %v; it used %.2f CPU s per second in its own process",
 		tr.Name, d.Released, float64(d.Released)/w.To.Seconds(), d, r.Trace.DelayCPU.Seconds()/w.To.Seconds())
 	logStats(t, r.Trace)
+	logTaps(t, tr.Name, r.Trace)
 	return r
+}
+
+// logTaps logs what the path's taps saw, when it has them.
+func logTaps(t *testing.T, name string, tr *Trace) {
+	t.Helper()
+	for _, s := range tr.Taps {
+		t.Logf("%s: %v", name, s)
+	}
 }
 
 // logStats logs the sending side's counters of each flow of ours: what
@@ -74,10 +89,11 @@ func logStats(t *testing.T, tr *Trace) {
 		}
 		slices.Sort(windows)
 		s := f.Final
-		t.Logf("%s (from %v): median window %d B, at the end window %d B, in flight %d B, packet %d B, RTT %v; sent %d packets, %d retransmitted (%d fast), %d recoveries (%d undone), %d timeouts (%d series undone); the sending socket failed to send %d; the receiver got %d packets, %d of them twice, dropped %d for want of room",
+		t.Logf("%s (from %v): median window %d B, at the end window %d B, in flight %d B, packet %d B, RTT %v; sent %d packets, %d retransmitted (%d fast), %d recoveries (%d undone), %d timeouts (%d series undone); the sending socket failed to send %d; the receiver got %d packets, %d of them twice, %d late (at worst %v), dropped %d for want of room; the sender got %d late",
 			f.Name, f.Start, int(Quantile(windows, 0.5)), s.Window, s.InFlight, s.PacketSize, s.RTT.Round(time.Millisecond),
 			s.PacketsSent, s.Retransmits, s.FastRetransmits, s.Recoveries, s.SpuriousRecoveries, s.Timeouts, s.SpuriousTimeouts,
-			f.SenderSocket.SendErrors, f.FinalReceiver.PacketsReceived, f.FinalReceiver.Duplicates, f.FinalReceiver.DroppedNoRoom)
+			f.SenderSocket.SendErrors, f.FinalReceiver.PacketsReceived, f.FinalReceiver.Duplicates, f.FinalReceiver.ReceivedLate,
+			f.FinalReceiver.LateWorst, f.FinalReceiver.DroppedNoRoom, s.ReceivedLate)
 		t.Logf("%s: the receiver sent %d packets (ACKs); the sender was held back by the pacer %v, its window %v, the peer's window %v, and had nothing to send %v; its socket sent %d datagrams in %d calls of several",
 			f.Name, f.FinalReceiver.PacketsSent, s.PacingLimited.Round(time.Millisecond), s.WindowLimited.Round(time.Millisecond),
 			s.PeerLimited.Round(time.Millisecond), s.AppLimited.Round(time.Millisecond), f.SenderSocket.PacketsOut, f.SenderSocket.SegmentedSends)
@@ -95,6 +111,7 @@ func runPair(t *testing.T, p *Path, first, second Transport, join time.Duration,
 		first.Name, second.Name, join, p.Config, 100*r.Shares[0], 100*r.Shares[1], w.From, w.To, r.Jain,
 		r.QueueP50.Round(time.Millisecond), r.QueueP95.Round(time.Millisecond), r.Trace.DelayDrops, r.Trace.Losses.Bottleneck, r.Trace.Losses.ReceiverSocket, r.Trace.Losses.Devices)
 	logStats(t, r.Trace)
+	logTaps(t, first.Name+", "+second.Name, r.Trace)
 	return r
 }
 

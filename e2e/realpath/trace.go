@@ -77,6 +77,9 @@ type Trace struct {
 	CPU time.Duration
 	// Losses are the packets the path dropped during the run.
 	Losses Losses
+	// Taps say how out of order uTP packets passed each hop while the
+	// flows ran, when the path has taps (Config.Taps).
+	Taps []TapStats
 }
 
 // Run runs flows on p for d, each starting at its Start, probing the
@@ -100,6 +103,9 @@ func (p *Path) Run(d time.Duration, specs ...FlowSpec) (*Trace, error) {
 	if _, _, err := p.delay.stats(); err != nil { // counting from now
 		return nil, err
 	}
+	if _, err := p.tapStats(); err != nil {
+		return nil, err
+	}
 	t0 := time.Now()
 	if err := p.runFlows(tr, t0, specs); err != nil {
 		return nil, err
@@ -110,6 +116,9 @@ func (p *Path) Run(d time.Duration, specs ...FlowSpec) (*Trace, error) {
 		return nil, err
 	}
 	tr.DelayLine, tr.DelayCPU = ds.Line, ds.CPU
+	if tr.Taps, err = p.tapStats(); err != nil {
+		return nil, err
+	}
 	// Let what is still on its way arrive (or not) before counting.
 	time.Sleep(p.RTT + p.Buffer)
 	loss1, err := p.losses()

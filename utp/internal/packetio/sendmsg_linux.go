@@ -129,9 +129,20 @@ func (sc *vecScratch) sendmsg(fd uintptr) bool {
 // msgSyscall makes the system call trap (sendmsg or recvmsg) with msg on
 // fd, for a RawConn callback: done is false when the socket would block,
 // so that the poller waits; else n and err are the call's result.
+//
+// It is a raw system call, which does not tell the Go scheduler that the
+// goroutine enters the kernel: the socket is non-blocking (the net
+// package makes every socket so, and RawConn's callbacks rely on
+// EAGAIN), so the call never waits, only works. Announced, a segmented
+// send on a veth pair, which carries the receiver's kernel work and
+// takes tens of microseconds, outlasted the scheduler's monitor's 20 µs
+// tick: it kept the monitor waking every 20 µs and handed the
+// goroutine's processor to another thread, and the process made about
+// twice the nanosleep and futex calls; the CPU per GB of a veth bulk
+// transfer fell by about a fifth without it (docs/performance.md).
 func msgSyscall(trap, fd uintptr, msg *unix.Msghdr) (n int, done bool, err error) {
 	for {
-		r, _, e := unix.Syscall(trap, fd, uintptr(unsafe.Pointer(msg)), 0)
+		r, _, e := unix.RawSyscall(trap, fd, uintptr(unsafe.Pointer(msg)), 0)
 		switch e {
 		case unix.EINTR:
 			continue

@@ -214,10 +214,13 @@ func (c *udp) sendOne(one []Datagram, to netip.AddrPort, r *SendResult) (tooBig 
 	return 0
 }
 
-// sendOneTry makes one attempt at sending one[0].
+// sendOneTry makes one attempt at sending one[0]: by the platform's
+// gathered send where there is one, with or without a tail, since that
+// is also the cheaper call (a raw sendmsg, against the net package's
+// sendto and its layers; an ACK is usually sent this way).
 func (c *udp) sendOneTry(one []Datagram, to netip.AddrPort, r *SendResult) error {
 	d := &one[0]
-	if d.hasTail() && c.os.gathers() {
+	if c.os.gathers() {
 		if sent, err := c.os.sendGathered(one, 0, to); sent {
 			r.count(1, d.Len(), err)
 			return err

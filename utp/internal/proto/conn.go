@@ -54,6 +54,10 @@ type Conn struct {
 	// replyMicro is our latest measurement of the peer's one-way delay,
 	// echoed as timestamp_difference (BEP 29).
 	replyMicro uint32
+	// peerNewest is the latest send time (the peer's timestamp) of the
+	// packets received, set once peerSent; it tells reordered packets.
+	peerNewest uint32
+	peerSent   bool
 
 	// synReply is the acceptor's first STATE, re-sent unchanged when a
 	// duplicate SYN arrives (libutp behaviour).
@@ -181,7 +185,7 @@ func (c *Conn) SendID() uint16 { return c.sendID }
 // MaxDatagram is the largest datagram PollTransmit can produce; its buf
 // must be at least this long.
 func (c *Conn) MaxDatagram() int {
-	return max(dataOverhead(c.cfg)+c.cfg.PacketSize, wire.HeaderSize+wire.MaxHandshakeExt,
+	return max(dataOverhead(&c.cfg)+c.cfg.PacketSize, wire.HeaderSize+wire.MaxHandshakeExt,
 		wire.HeaderSize+2+c.cfg.MaxSACKBytes) // a bare ACK's longer SACK
 }
 
@@ -337,8 +341,21 @@ func (c *Conn) noteReceived(now time.Time, h *wire.Header) {
 	c.lastRecv = now
 	c.rcv.dupEcho = false // echo the newest packet, not an older duplicate
 	if h.Timestamp != 0 {
+		c.notePeerOrder(h.Timestamp)
 		c.replyMicro = micros(now) - h.Timestamp
 		c.ctrl.OnPeerDelay(now, c.replyMicro)
+	}
+}
+
+// notePeerOrder counts a packet the peer sent at ts (its microseconds)
+// as late if one it sent later arrived first (Stats.ReceivedLate).
+func (c *Conn) notePeerOrder(ts uint32) {
+	switch lag := int32(c.peerNewest - ts); {
+	case !c.peerSent || lag <= 0:
+		c.peerNewest, c.peerSent = ts, true
+	default:
+		c.stats.ReceivedLate++
+		c.stats.LateWorst = max(c.stats.LateWorst, time.Duration(lag)*time.Microsecond)
 	}
 }
 

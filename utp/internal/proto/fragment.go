@@ -44,7 +44,7 @@ func (c *Conn) putFragmentable(h *wire.Header, buf []byte, p *outPacket) int {
 func (c *Conn) fragmentLimit() int {
 	limit := c.peerDatagram()
 	if c.cfg.PacketSizeOverride {
-		limit = max(limit, c.cfg.PacketSize+dataOverhead(c.cfg))
+		limit = max(limit, c.cfg.PacketSize+dataOverhead(&c.cfg))
 	}
 	return min(limit, c.MaxDatagram())
 }

@@ -106,9 +106,9 @@ func (p *pmtuState) init(cfg Config) {
 		return
 	}
 	p.base = cfg.PathBase
-	p.ceiling = max(p.base, min(cfg.PathCeiling, dataOverhead(cfg)+cfg.PacketSize))
+	p.ceiling = max(p.base, min(cfg.PathCeiling, dataOverhead(&cfg)+cfg.PacketSize))
 	if cfg.PathCeiling <= 0 {
-		p.ceiling = max(p.base, min(maxUDPPayload, dataOverhead(cfg)+cfg.PacketSize))
+		p.ceiling = max(p.base, min(maxUDPPayload, dataOverhead(&cfg)+cfg.PacketSize))
 	}
 	p.overhead = cfg.PathOverhead
 	p.size = min(max(cfg.PathStart, p.base), p.ceiling)
@@ -340,7 +340,7 @@ func (c *Conn) pathMax() int {
 	if c.pmtu.phase == pmtuDisabled {
 		return c.cfg.PacketSize
 	}
-	return max(1, c.pmtu.size-dataOverhead(c.cfg))
+	return max(1, c.pmtu.size-dataOverhead(&c.cfg))
 }
 
 // mssSetter is a controller whose full packet size can change
@@ -463,7 +463,7 @@ func (c *Conn) pathBlackHole(now time.Time) {
 		c.state != stateConnected || s.inUse() == 0 {
 		return
 	}
-	if s.pkt(s.una).n <= c.pmtu.base-dataOverhead(c.cfg) {
+	if s.pkt(s.una).n <= c.pmtu.base-dataOverhead(&c.cfg) {
 		return // a packet the base carries: not a question of size
 	}
 	c.onPathShrunk(now)

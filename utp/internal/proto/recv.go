@@ -323,7 +323,7 @@ func (c *Conn) reachEOF() {
 const dataSACKBytes = 32
 
 // dataSACKLimit is the bitmask limit of a packet with payload.
-func dataSACKLimit(cfg Config) int { return min(cfg.MaxSACKBytes, dataSACKBytes) }
+func dataSACKLimit(cfg *Config) int { return min(cfg.MaxSACKBytes, dataSACKBytes) }
 
 // sack builds the selective-ACK bitmask, of at most limit bytes, while
 // out-of-order packets are held (BEP 29: bit i is ack_nr+2+i), or returns

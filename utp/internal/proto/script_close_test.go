@@ -114,14 +114,7 @@ func TestScriptCloseHalfCloseStillReads(t *testing.T) {
 // (Config.TimeWait, default 4 × max(RTT.MaxBackoff, RTO) = 16 s here)
 // answering a retransmitted FIN, then close cleanly.
 func TestScriptCloseWeCloseFirstTimeWait(t *testing.T) {
-	tc := newTestConn(t, roleDialer)
-	tc.write("req")
-	tc.closeWrite()
-	tc.takeAll()
-	tc.peerAck(tc.s(1))
-	tc.peerData(tc.p(0), "resp")
-	tc.peerFin(tc.p(1))
-	tc.wantPacket("their FIN acked", pkt{typ: wire.State, ack: u16(tc.p(1))})
+	tc := timeWaitConn(t)
 	tc.wantRead("response", "resp")
 	tc.wantEOF("EOF")
 	tc.wantOpen("TIME-WAIT")

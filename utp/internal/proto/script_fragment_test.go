@@ -23,7 +23,7 @@ func strandConfig(c *Config) {
 func strandSetup(t *testing.T) (*testConn, []string) {
 	tc := newTestConn(t, roleDialer, withConfig(strandConfig), withWindow(64<<10), withPeerMaxDatagram(65535))
 	full := tc.conn.maxPayload()
-	if full != 1452-dataOverhead(tc.conn.cfg) {
+	if full != 1452-dataOverhead(&tc.conn.cfg) {
 		t.Fatalf("full payload %d at a 1,452-byte path", full)
 	}
 	chunks := tc.sendPackets(4, full)

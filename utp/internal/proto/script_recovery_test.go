@@ -243,6 +243,26 @@ func TestScriptPacingSpreadsWindow(t *testing.T) {
 	}
 }
 
+// Where the round trip without queue is below batchDeferRTT, nothing is
+// paced, however long the SRTT (pacing.go): there milliseconds of SRTT
+// are queue, and the batches decide the bursts. The connection of
+// TestScriptPacingSpreadsWindow, with one sample of 50 µs, sends the
+// window at once.
+func TestScriptNoPacingOnShortPath(t *testing.T) {
+	tc, _, _ := newPacedConn(t, 100)
+	tc.conn.rtt.OnSample(50 * time.Microsecond)
+	if srtt := tc.conn.rtt.SRTT(); srtt < minPacedRTT {
+		t.Fatalf("SRTT %v: the test wants one above minPacedRTT", srtt)
+	}
+	tc.write(string(make([]byte, 100*1000)))
+	if n := len(tc.takeAll()); n != 100 {
+		t.Fatalf("%d packets at once with a least RTT of 50 µs, want the window's 100", n)
+	}
+	if st := tc.conn.Stats(); st.PacingLimited != 0 {
+		t.Fatalf("PacingLimited %v, want 0", st.PacingLimited)
+	}
+}
+
 // RFC 6675 (NextSeg): every hole one SACK reveals is resent at once, as
 // the window allows, not one per round trip; packets SACKed or declared
 // lost leave the flight, which then holds only the retransmissions.

@@ -524,7 +524,7 @@ func (c *Conn) header(now time.Time, typ wire.Type, seq uint16) wire.Header {
 	} else {
 		limit := c.cfg.MaxSACKBytes
 		if typ == wire.Data || typ == wire.Fin {
-			limit = dataSACKLimit(c.cfg)
+			limit = dataSACKLimit(&c.cfg)
 		}
 		h.SACK = c.rcv.sack(limit)
 	}

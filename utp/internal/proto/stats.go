@@ -17,6 +17,12 @@ type Stats struct {
 	Duplicates       uint64 // data packets received twice
 	DroppedNoRoom    uint64 // data dropped because the receive buffer was full
 	ResetsChallenged uint64 // RESETs that did not match exactly, answered with a challenge (accept.go)
+	// ReceivedLate counts packets that arrived after one the peer sent
+	// later (their timestamps say so): the path, or the IO layer,
+	// reordered them. LateWorst is the most one lagged: how much later
+	// the newest packet received before it had been sent.
+	ReceivedLate uint64
+	LateWorst    time.Duration
 
 	Retransmits     uint64 // packets sent again
 	FastRetransmits uint64 // packets declared lost by duplicate ACKs, SACK or time (RACK)
