@@ -36,14 +36,18 @@ type Conn struct {
 	dst   source // raddr, ready to send to
 	key   connKey
 
-	confirmed   atomic.Bool   // the dialer proved its address (proto.Conn.Confirmed); always, for a dialer
-	acceptor    bool          // made by a SYN; set before the Conn is published
-	timeWaiting atomic.Bool   // in TIME-WAIT, not yet retired (timewait.go), which it leaves only by ending (read by Socket under its lock)
-	up          unprovenLinks // the Socket's unproven list, guarded by Socket.mu
-	syn         synRecord     // our initial sequence number, and an acceptor's SYN; immutable
-	sharePeriod int64         // last period this connection received data in (the read lead's holder's)
-	shareBytes  int           // ... and how much, up to shareActive
-	ackHeld     bool          // in the holder's list of held ACKs (ackhold.go; the holder's)
+	confirmed    atomic.Bool   // the dialer proved its address (proto.Conn.Confirmed); always, for a dialer
+	acceptor     bool          // made by a SYN; set before the Conn is published
+	timeWaiting  atomic.Bool   // in TIME-WAIT, not yet retired (timewait.go), which it leaves only by ending (read by Socket under its lock)
+	up           unprovenLinks // the Socket's unproven list, guarded by Socket.mu
+	syn          synRecord     // our initial sequence number, and an acceptor's SYN; immutable
+	shareEpoch   int64         // the share's periods with data when this connection last received data (the read lead's holder's; share.go)
+	sharePackets int64         // ... and its data packets
+	shareRun     int           // bytes in this connection's run of data up to then, up to shareActive (the holder's)
+	shareIdx     int           // 1 + its index in the share's counted list, 0: not counted (windowShare.mu)
+	shareEnded   bool          // left the Socket: never counted again (windowShare.mu)
+	shareCounted atomic.Bool   // counted (shareIdx > 0), read by settle without windowShare.mu
+	ackHeld      bool          // in the holder's list of held ACKs (ackhold.go; the holder's)
 
 	mu        sync.Mutex
 	sendQ     []*outBatch // datagrams made, not yet sent; see queue

@@ -63,7 +63,7 @@ type settled struct {
 // afterStep with the result.
 func (c *Conn) settle(now time.Time) settled {
 	out := c.s.getBatch()
-	c.m.SetWindowLimit(c.s.share.window())
+	c.m.SetWindowLimit(c.s.share.window(c))
 	if c.userClose {
 		c.discardAfterClose(now)
 	}

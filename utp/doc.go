@@ -111,8 +111,10 @@
 //     overflows is dropped by the kernel and retransmitted, at a cost in
 //     throughput; raise those sysctls for multi-gigabit transfers. A
 //     Socket shares its buffer among the connections receiving on it
-//     through their windows, but only once it has seen each receive:
-//     dozens starting at the same moment can overflow it briefly.
+//     through their windows (a connection not yet seen receiving is
+//     offered at most 128 KiB), but a sender's tail loss probes and
+//     retransmissions go beyond its window, and on a loaded machine
+//     they can still overflow the buffer now and then.
 //   - uTP has no encryption or authentication; run it over a secure
 //     network (INET256) or add your own. Against off-path attackers that
 //     forge packets, 16-bit connection ids and sequence numbers are all

@@ -46,8 +46,8 @@ import (
 //     holds the token, so one goroutine at a time calls the endpoint's Read.
 //   - The holder owns buf and in (the read buffer and the inbox of
 //     packets read, not yet applied), the Socket's RESET limiter (resets)
-//     and the receive-buffer share's counters (windowShare.noteData, and
-//     Conn.sharePeriod and shareBytes): nothing else touches them, so
+//     and the receive-buffer share's own fields (windowShare.noteData, and
+//     Conn.shareEpoch, sharePackets and shareRun): nothing else touches them, so
 //     they need no lock. The inbox is empty whenever the token moves:
 //     every read's packets are applied before the next read; and no ACK
 //     is held (ackhold.go): they are released first.

@@ -14,14 +14,18 @@ package utp
 //     lingerAt, lingerOut, err, the stats snapshot, pathMTU and the deadlines.
 //     Taken by the user's calls (conn.go), the reader (stepAt, from route.go's inbox),
 //     a Read holding the read lead, and the timers (onTimer).
-//   - Socket.mu: the table (conns, connsPeak), the TIME-WAIT records
-//     (waiting, waitingPeak) and the queue of their ends and its timer
-//     (waits), closed, cause, drain, the random source (rng), the
-//     handshake state (backlog, unproven, shed) and Conn.accepted.
+//   - Socket.mu: the table (conns, connsPeak), the ended connections'
+//     counters (endedSums), the TIME-WAIT records (waiting, waitingPeak)
+//     and the queue of their ends and its timer (waits), closed, cause,
+//     drain, the random source (rng), the handshake state (backlog,
+//     unproven, shed) and Conn.accepted.
 //   - asyncSender.mu: the sender goroutine's queue of connections and
 //     stopped.
 //   - flushers.mu: the channel Close waits on (idle); the count is atomic.
 //   - pathCache.mu: what path MTU discovery learned per destination.
+//   - windowShare.mu: the receive-buffer share's list of counted
+//     connections, each Conn's shareIdx and shareEnded, and the setting
+//     of its limits (share.go).
 //   - packetio's own locks (its waker, the UDP don't-fragment switch) are
 //     leaves inside that package.
 //
@@ -31,7 +35,7 @@ package utp
 //	Conn.mu -> asyncSender.mu  (queue: the sender goroutine sends)
 //	Conn.mu -> packetio waker  (events: a leading Read is woken)
 //
-// Socket.mu, flushers.mu and pathCache.mu are taken alone. No function
+// Socket.mu, flushers.mu, pathCache.mu and windowShare.mu are taken alone. No function
 // holds two Conns' locks, and Socket.mu is never held while a Conn's lock
 // is taken: code that steps connections it found under Socket.mu (Close,
 // onICMPError, accept's shed victims) copies them and steps them after
@@ -42,15 +46,16 @@ package utp
 // State shared without a lock:
 //
 //   - atomics: Conn.confirmed and Conn.timeWaiting (in TIME-WAIT, not yet
-//     retired; read by the Socket under Socket.mu), windowShare.limit, flushers' count, the Socket's
+//     retired; read by the Socket under Socket.mu), windowShare.limit,
+//     next and count, Conn.shareCounted, flushers' count, the Socket's
 //     counters (socketCounters), and the read lead's flags (lead.go, whose
 //     comment gives their invariants).
 //   - owned by whoever holds the read lead (the reader goroutine or a
 //     leading Read), one at a time: the read buffer and inbox (lead.buf,
 //     lead.in), the RESET token bucket (Socket.resets), windowShare's
-//     period counts and each Conn's sharePeriod and shareBytes, the
-//     list of connections whose ACKs are held (inbox.holds, ackhold.go)
-//     and each Conn's ackHeld.
+//     period, counters and packet sizes and each Conn's shareEpoch,
+//     sharePackets and shareRun, the list of connections whose ACKs are
+//     held (inbox.holds, ackhold.go) and each Conn's ackHeld.
 //   - channels that signal: Conn.readable, writable, connected, closed and
 //     left; Socket.acceptSig, nonUTP (made at first use, through an
 //     atomic pointer), done and readerDone.

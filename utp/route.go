@@ -134,6 +134,9 @@ func (s *Socket) route(in *inbox, b []byte, from source, now time.Time) {
 		if len(payload) > 0 {
 			s.share.noteData(c, now, len(payload))
 		}
+		if h.Type == wire.Fin {
+			s.share.finished(c)
+		}
 		in.add(c, h, payload, now)
 		in.remember(c, &h)
 	case h.Type == wire.Syn:

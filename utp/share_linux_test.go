@@ -42,6 +42,7 @@ func TestUDPManySendersNoKernelDrops(t *testing.T) {
 	defer stop()
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*conns)
+	var sums connSums
 	// Drops while the connections start (each begins with the whole
 	// buffer as its window until the Socket has seen it receive) are
 	// counted apart from the steady state, where the target is none: in
@@ -60,6 +61,7 @@ func TestUDPManySendersNoKernelDrops(t *testing.T) {
 			wg.Go(func() {
 				defer c.Close()
 				n, err := io.Copy(quarterWatch{&received, quarter, startupDrops, func() int { return kernelDrops(t, port) }}, c)
+				sums.add(&sums.recv, c.(*Conn).Stats())
 				if err == nil && n != int64(per) {
 					err = fmt.Errorf("received %d of %d bytes", n, per)
 				}
@@ -69,6 +71,7 @@ func TestUDPManySendersNoKernelDrops(t *testing.T) {
 			})
 		}
 	})
+	watch := watchQueue(t, srv, port, &received, quarter)
 	data := make([]byte, per)
 	for range conns {
 		c, err := cli.DialUTP(ctx, srv.Addr())
@@ -88,19 +91,60 @@ func TestUDPManySendersNoKernelDrops(t *testing.T) {
 			if err := c.Drain(ctx); err != nil {
 				errs <- err
 			}
+			sums.add(&sums.send, c.Stats())
 		})
 	}
 	wg.Wait()
 	close(errs)
+	watched := watch()
 	for err := range errs {
 		t.Fatalf("%v (%v)", err, context.Cause(ctx))
 	}
 	drops := kernelDrops(t, port)
 	early := <-startupDrops
 	t.Logf("kernel drops at the receiver: %d in the first quarter, %d after; receiver %+v; sender %+v", early, drops-early, srv.Stats(), cli.Stats())
+	// What the connections did, summed: resends beyond the window (tail
+	// probes, spurious fast retransmits) or a window share that let the
+	// senders queue more than the buffer holds tell a failure's cause.
+	t.Logf("senders' connections: %s", sums.send)
+	t.Logf("receivers' connections: %s", sums.recv)
+	t.Logf("receiving socket after the first quarter: %s", watched)
 	if drops != early {
 		t.Errorf("the kernel dropped %d datagrams at the receiving socket after the first quarter", drops-early)
 	}
+}
+
+// connSums sums the counters of many connections' Stats.
+type connSums struct {
+	mu         sync.Mutex
+	send, recv connSum
+}
+
+type connSum struct {
+	conns                                        int
+	retransmits, fastRetransmits, tailProbes     uint64
+	recoveries, spuriousRecoveries, timeouts     uint64
+	duplicates, droppedNoRoom, peerLimitedMillis uint64
+}
+
+func (s *connSums) add(to *connSum, st Stats) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	to.conns++
+	to.retransmits += st.Retransmits
+	to.fastRetransmits += st.FastRetransmits
+	to.tailProbes += st.TailProbes
+	to.recoveries += st.Recoveries
+	to.spuriousRecoveries += st.SpuriousRecoveries
+	to.timeouts += st.Timeouts
+	to.duplicates += st.Duplicates
+	to.droppedNoRoom += st.DroppedNoRoom
+	to.peerLimitedMillis += uint64(st.PeerLimited.Milliseconds())
+}
+
+func (s connSum) String() string {
+	return fmt.Sprintf("%d: retransmits %d (fast %d, tail probes %d, timeouts %d), recoveries %d (spurious %d), duplicates received %d, dropped for no room %d, peer-limited %d ms",
+		s.conns, s.retransmits, s.fastRetransmits, s.tailProbes, s.timeouts, s.recoveries, s.spuriousRecoveries, s.duplicates, s.droppedNoRoom, s.peerLimitedMillis)
 }
 
 // quarterWatch discards what is written to it and, when the bytes all
@@ -120,12 +164,78 @@ func (w quarterWatch) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// watchQueue samples the receiving socket's kernel queue every 10 ms
+// until the returned function is called, which stops it and says what
+// the queue and the share were at their fullest after the first quarter,
+// and when datagrams were first dropped after it.
+func watchQueue(t *testing.T, srv *Socket, port int, received *atomic.Int64, quarter int64) (stop func() string) {
+	done := make(chan struct{})
+	var out string
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		var peak, peakWindow int
+		var first string
+		last := -1
+		for {
+			select {
+			case <-done:
+				out = fmt.Sprintf("peak queue %d bytes (kernel-charged) with windows of %d; %s", peak, peakWindow, first)
+				if first == "" {
+					out += "no drops"
+				}
+				return
+			case <-tick.C:
+			}
+			if received.Load() < quarter {
+				continue
+			}
+			queue, drops, ok := udpQueue(port)
+			if !ok {
+				continue
+			}
+			srv.share.mu.Lock()
+			counted, window := len(srv.share.counted), srv.share.limit.Load()
+			srv.share.mu.Unlock()
+			if queue > peak {
+				peak, peakWindow = queue, int(window)
+			}
+			if last >= 0 && drops > last && first == "" {
+				first = fmt.Sprintf("first drops (%d) at %d MiB received: queue %d, %d connections counted, window %d",
+					drops-last, received.Load()>>20, queue, counted, window)
+			}
+			last = drops
+		}
+	})
+	return func() string {
+		close(done)
+		wg.Wait()
+		return out
+	}
+}
+
 // kernelDrops reads the receive-buffer drops of the UDP socket on port
 // from /proc/net/udp (the last column).
 func kernelDrops(t *testing.T, port int) int {
+	// /proc/net/udp is read in pieces, and a line can be missed while
+	// other sockets come and go: try again.
+	for range 10 {
+		if _, drops, ok := udpQueue(port); ok {
+			return drops
+		}
+	}
+	t.Errorf("no UDP socket on port %d in /proc/net/udp", port)
+	return 0
+}
+
+// udpQueue reads the receive queue (the bytes the kernel charges, in hex
+// after the colon of the fifth column) and the drops of the UDP socket
+// on port from /proc/net/udp; ok is false if the line was not found.
+func udpQueue(port int) (queue, drops int, ok bool) {
 	f, err := os.Open("/proc/net/udp")
 	if err != nil {
-		t.Fatal(err)
+		return 0, 0, false
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -133,10 +243,13 @@ func kernelDrops(t *testing.T, port int) int {
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
 		if len(fields) > 12 && strings.HasSuffix(fields[1], suffix) {
-			n, _ := strconv.Atoi(fields[len(fields)-1])
-			return n
+			drops, _ = strconv.Atoi(fields[len(fields)-1])
+			if _, rx, ok := strings.Cut(fields[4], ":"); ok {
+				q, _ := strconv.ParseInt(rx, 16, 64)
+				queue = int(q)
+			}
+			return queue, drops, true
 		}
 	}
-	t.Fatalf("no UDP socket on port %d in /proc/net/udp", port)
-	return 0
+	return 0, 0, false
 }

@@ -36,6 +36,7 @@ type Socket struct {
 	conns map[connKey]*Conn
 	// connsPeak is the most conns has held since it was last built (conntable.go).
 	connsPeak int
+	endedSums endedCounters // counters of the connections that left conns
 	// waiting holds the connections retired in TIME-WAIT, made at the
 	// first (timewait.go); waitingPeak is conns' connsPeak for it.
 	waiting     map[connKey]waitRecord
@@ -223,35 +224,38 @@ func (s *Socket) protoConfig(raddr net.Addr, path pathInfo) proto.Config {
 	return cfg
 }
 
-// forget removes an ended connection from the table.
+// forget removes an ended connection from the table. Its counters join
+// the ended connections' in the same critical section (see connCounters).
 func (s *Socket) forget(c *Conn) {
+	st := c.Stats() // final: the connection has ended
 	s.mu.Lock()
 	if s.conns[c.key] == c {
 		s.deleteConn(c.key)
 	}
 	s.unproven.remove(c)
+	s.endedSums.add(st)
 	s.noteEmpty()
 	s.mu.Unlock()
 	close(c.left)
-	s.ended(c)
+	s.ended(c, st)
 }
 
 // forgetRetired replaces an ended connection that the state machine
 // retired in TIME-WAIT by tw (timewait.go): its Done channel closes when
 // TIME-WAIT ends.
 func (s *Socket) forgetRetired(c *Conn, tw proto.TimeWait) {
-	if !s.retire(c, tw) {
+	st := c.Stats() // final: the connection has ended
+	if !s.retire(c, tw, st) {
 		s.forget(c)
 		return
 	}
-	s.ended(c)
+	s.ended(c, st)
 }
 
-// ended counts what an ended connection did.
-func (s *Socket) ended(c *Conn) {
-	st := c.Stats()
-	s.stats.retransmits.Add(st.Retransmits)
-	s.stats.timeouts.Add(st.Timeouts)
+// ended uncounts an ended connection from the receive-buffer share and
+// reports it to telemetry.
+func (s *Socket) ended(c *Conn, st Stats) {
+	s.share.ended(c)
 	s.tel.connClosed(c.raddr, c.err, st)
 }
 

@@ -24,8 +24,8 @@ type SocketStats struct {
 	Unprovable       uint64 // packets for an unproven connection that cannot prove it: dropped
 	ResetsSent       uint64 // RESETs sent for unknown connections
 	ResetsSuppressed uint64 // ... not sent, over the rate limit
-	Retransmits      uint64 // of connections that have ended
-	Timeouts         uint64 // of connections that have ended
+	Retransmits      uint64 // packets sent again, by every connection the Socket has had, live or ended
+	Timeouts         uint64 // retransmission timer expiries, likewise
 
 	// UDP offload (Linux): system calls that carried several datagrams.
 	SegmentedSends uint64 // sends of several datagrams in one call (UDP_SEGMENT, or netsim batched)
@@ -36,18 +36,18 @@ type socketCounters struct {
 	accepted, dialed, packetsIn, packetsOut, bytesIn, bytesOut atomic.Uint64
 	sendErrors, malformed, nonUTP, nonUTPDropped, synsRefused  atomic.Uint64
 	synsEvicted, revived, unprovable                           atomic.Uint64
-	resetsSent, resetsSuppressed, retransmits, timeouts        atomic.Uint64
+	resetsSent, resetsSuppressed                               atomic.Uint64
 	segmentedSends, coalescedReads                             atomic.Uint64
 }
 
-// Stats returns a snapshot of the Socket's counters.
+// Stats returns a snapshot of the Socket's counters. Its cost grows with
+// the connections in the table: the per-connection counters (Retransmits,
+// Timeouts) are summed over them.
 func (s *Socket) Stats() SocketStats {
-	s.mu.Lock()
-	n := len(s.conns) + len(s.waiting)
-	s.mu.Unlock()
+	live, waiting, ended := s.connCounters()
 	c := &s.stats
-	return SocketStats{
-		Conns: n, Accepted: c.accepted.Load(), Dialed: c.dialed.Load(),
+	st := SocketStats{
+		Conns: len(live) + waiting, Accepted: c.accepted.Load(), Dialed: c.dialed.Load(),
 		PacketsIn: c.packetsIn.Load(), PacketsOut: c.packetsOut.Load(),
 		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(),
 		SendErrors: c.sendErrors.Load(), Malformed: c.malformed.Load(),
@@ -56,10 +56,43 @@ func (s *Socket) Stats() SocketStats {
 		Revived: c.revived.Load(), Unprovable: c.unprovable.Load(),
 		ResetsSent:       c.resetsSent.Load(),
 		ResetsSuppressed: c.resetsSuppressed.Load(),
-		Retransmits:      c.retransmits.Load(), Timeouts: c.timeouts.Load(),
+		Retransmits:      ended.retransmits, Timeouts: ended.timeouts,
 		SegmentedSends: c.segmentedSends.Load(),
 		CoalescedReads: c.coalescedReads.Load(),
 	}
+	for _, conn := range live {
+		cs := conn.Stats()
+		st.Retransmits += cs.Retransmits
+		st.Timeouts += cs.Timeouts
+	}
+	return st
+}
+
+// endedCounters are the per-connection counters of the connections that
+// have left the Socket, summed; guarded by Socket.mu.
+type endedCounters struct {
+	retransmits, timeouts uint64
+}
+
+// add adds an ended connection's counters.
+func (e *endedCounters) add(st Stats) {
+	e.retransmits += st.Retransmits
+	e.timeouts += st.Timeouts
+}
+
+// connCounters returns the connections in the table, the TIME-WAIT
+// records, and the counters of the connections that have left the
+// table, taken together under s.mu: forget and retire move a
+// connection's counters to endedSums under the same lock as it leaves
+// the table, so each connection is summed once, live or ended.
+func (s *Socket) connCounters() (live []*Conn, waiting int, ended endedCounters) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	live = make([]*Conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		live = append(live, c)
+	}
+	return live, len(s.waiting), s.endedSums
 }
 
 // Stats counts what one connection did and holds its estimates of the

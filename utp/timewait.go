@@ -133,14 +133,16 @@ func (w *timeWaits) stop() {
 
 // retire puts c, which the state machine retired into tw, in the TIME-WAIT
 // table in its place, and reports whether it did: not when c has left the
-// table meanwhile or the Socket is closed (c is then simply gone).
-func (s *Socket) retire(c *Conn, tw proto.TimeWait) bool {
+// table meanwhile or the Socket is closed (c is then simply gone). c's
+// final counters st join the ended connections' as it leaves the table.
+func (s *Socket) retire(c *Conn, tw proto.TimeWait, st Stats) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.conns[c.key] != c {
 		return false
 	}
 	s.deleteConn(c.key)
+	s.endedSums.add(st)
 	s.unproven.remove(c)
 	s.waits.serial++
 	r := waitRecord{tw: tw, left: c.left, serial: s.waits.serial, isn: c.syn.isn, acceptor: c.acceptor}

@@ -51,6 +51,10 @@ const (
 	// last slowdown's duration (section 4.6.2: nine times, so that
 	// slowdowns cost at most about 10% of the link).
 	slowdownPeriod = 9
+	// slowdownKeepNum/Den is the least share of its window a flow ramps
+	// back to after a slowdown (startSlowdown). Deviation: the draft
+	// ramps back to the whole window.
+	slowdownKeepNum, slowdownKeepDen = 1, 2
 	// lossHorizon is the number of packets over which the loss rate is
 	// averaged (an exponential average with this time constant).
 	lossHorizon = 1000
@@ -167,6 +171,9 @@ type LEDBATPP struct {
 	// ramp returns to.
 	ssthresh float64
 	phase    ppPhase
+	// heldRamp counts bytes acknowledged in a row while a ramp's growth
+	// was held by the flight, not the window (rampHeld).
+	heldRamp float64
 
 	ours, theirs delayHist
 	qd           time.Duration
@@ -393,7 +400,35 @@ func (l *LEDBATPP) slowStartAck(a Ack, acked float64) {
 		l.endSlowStart(a.Now)
 		return
 	}
-	l.cwnd = l.clamp(min(next, max(l.cwnd, float64(a.FlightBefore)+acked)))
+	limit := max(l.cwnd, float64(a.FlightBefore)+acked)
+	if l.rampHeld(next > limit, acked) {
+		l.endSlowStart(a.Now)
+		return
+	}
+	l.cwnd = l.clamp(min(next, limit))
+}
+
+// rampHeld counts the bytes acknowledged in a row while a ramp's growth
+// was held by the flight (held), not by the window, and reports when they
+// reach a window: the window no longer limits the flow (the peer's
+// advertised window or the application does), and the ramp ends there.
+// Why: a slowdown is scheduled only when its ramp ends (draft section
+// 4.6.2), so a ramp that could never reach its old window, or a queue
+// over the target, would keep the flow out of every later slowdown and
+// at its largest share (in a trace of eight flows on 100 Mbit/s × 10 ms,
+// the largest flow's ramp, held by its peer's yielding receiver, lasted
+// to the end of the run; docs/performance.md).
+func (l *LEDBATPP) rampHeld(held bool, acked float64) bool {
+	if !held || l.phase != ppRamp {
+		l.heldRamp = 0
+		return false
+	}
+	l.heldRamp += acked
+	if l.heldRamp < l.cwnd {
+		return false
+	}
+	l.heldRamp = 0
+	return true
 }
 
 // slowStartOver reports whether the delay ends slow start: beyond 3/4 of
@@ -442,13 +477,37 @@ func (l *LEDBATPP) slowdownDue(now time.Time) bool {
 // then, the queue empties, and a flow that arrived while another held
 // the queue at the target measures the true base delay instead of
 // aiming for a target above the other's queue (the latecomer advantage,
-// RFC 6817 4.4). ssthresh remembers the window to ramp back to.
+// RFC 6817 4.4). ssthresh remembers the window to ramp back to
+// (rampBackTo).
 func (l *LEDBATPP) startSlowdown(now time.Time) {
-	l.ssthresh = l.cwnd
+	l.ssthresh = l.rampBackTo()
 	l.slowdownStart = now
 	l.freezeEnd = now.Add(slowdownRTTs * l.rtt)
 	l.phase = ppFreeze
 	l.cwnd = l.freezeWindow()
+}
+
+// rampBackTo is the window a slowdown's ramp returns to: the part of the
+// window that fills the path without a queue (the window times base RTT
+// over base RTT plus queuing delay), but at least half of it.
+//
+// Deviation: the draft ramps back to the whole window, so that slowdowns
+// keep the shares as they are, and between slowdowns only the additive
+// increase, the same GAIN for every flow, moves them, too slowly where
+// windows are large: its pull towards equal shares takes about W/GAIN
+// RTTs, some 300 for eight flows on 100 Mbit/s × 40 ms. Ramping
+// back to a share of the window is a multiplicative decrease at every
+// slowdown, which takes most from the largest flow, and with the additive
+// increase after it makes the AIMD that converges to equal shares
+// (Chiu and Jain, 1989). A single flow loses only its queue: it returns
+// to the window that still fills the path. The measurements, eight flows
+// on 100 Mbit/s paths among them, are in docs/protocol.md.
+func (l *LEDBATPP) rampBackTo() float64 {
+	keep := float64(slowdownKeepNum) / slowdownKeepDen
+	if base := l.baseRTT(); base > 0 {
+		keep = max(keep, base.Seconds()/(base+l.qd).Seconds())
+	}
+	return max(l.floor, l.cwnd*keep)
 }
 
 // freezeWindow is the window during a slowdown: two full packets, or the
@@ -482,7 +541,7 @@ func (l *LEDBATPP) avoidAck(a Ack, acked float64) {
 		// 100 Mbit/s, 20 ms path, 20 s to refill the link. A queue of a
 		// tenth of the target brings the additive increase back, long
 		// before the delay nears the target.
-		perRTT = max(perRTT, l.gain()*l.cwnd)
+		perRTT = max(perRTT, l.emptyQueueGain()*l.cwnd)
 	}
 	if qd := float64(l.qd.Microseconds()); qd > l.target {
 		perRTT -= ppDecreaseConstant * l.cwnd * (qd/l.target - 1)
@@ -490,6 +549,25 @@ func (l *LEDBATPP) avoidAck(a Ack, acked float64) {
 	delta := max(perRTT*acked/l.cwnd, -acked/2)
 	limit := max(l.cwnd, float64(a.FlightBefore)+l.mss)
 	l.cwnd = l.clamp(min(l.cwnd+delta, limit))
+}
+
+// emptyQueueGain is the share of the window congestion avoidance adds per
+// RTT while the delay shows no queue: GAIN, but at most target/(2·base
+// RTT). Why the bound: the delay that shows the queue filling comes back
+// a base RTT late, and in that RTT the window grows by this share of
+// itself, about that share of a base RTT of queue once the path is full.
+// With GAIN alone (1 from a 120 ms base RTT on), a flow on a 200 ms path
+// doubled each RTT into a queue over the target, the multiplicative
+// decrease halved it back below an empty queue, and the two alternated:
+// one flow on 10 Mbit/s × 200 ms used under 90% of the link
+// (docs/protocol.md). The bound keeps that overshoot to half the target;
+// on paths under 60 ms of base RTT GAIN is the smaller.
+func (l *LEDBATPP) emptyQueueGain() float64 {
+	g := l.gain()
+	if base := l.baseRTT(); base > 0 {
+		g = min(g, l.cfg.Target.Seconds()/(2*base.Seconds()))
+	}
+	return g
 }
 
 // OnLoss responds to a detected loss.
@@ -579,11 +657,21 @@ func (l *LEDBATPP) queueEmpty() bool {
 // to half the window it had (as LEDBAT.OnTimeout); the next ACK restores
 // the floor. A slowdown in progress is abandoned and rescheduled from its
 // own length.
+//
+// A timeout with no ACK since the last one (the backed-off timer firing
+// again) keeps the window to return to: halving the one-packet window of
+// the first timeout would leave slow start nothing to return to, and the
+// path, once back, would be refilled only by congestion avoidance. Linux
+// does the same (tcp_enter_loss lowers ssthresh once per series of
+// retransmission timeouts).
 func (l *LEDBATPP) OnTimeout(now time.Time) {
 	l.undo.valid = false
-	if !l.rtoUndo.valid {
-		l.rtoUndo = ppTimeoutUndo{ppUndo{true, l.cwnd, l.ssthresh, l.phase, l.nextSlowdown}, l.decreased, l.lastDecrease}
+	if l.rtoUndo.valid {
+		l.cwnd = float64(l.cfg.MSS)
+		l.lastDecrease = now
+		return
 	}
+	l.rtoUndo = ppTimeoutUndo{ppUndo{true, l.cwnd, l.ssthresh, l.phase, l.nextSlowdown}, l.decreased, l.lastDecrease}
 	base := l.cwnd
 	if l.phase == ppFreeze || l.phase == ppRamp {
 		base = max(base, l.ssthresh)

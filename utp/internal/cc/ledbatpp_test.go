@@ -161,6 +161,28 @@ func TestLEDBATPPGrowthWithEmptyQueue(t *testing.T) {
 	}
 }
 
+// Deviation documented on emptyQueueGain: with no queue, the growth per
+// RTT is GAIN of the window but at most target/(2·base RTT), so that the
+// RTT of growth the delay reports late overshoots by at most half the
+// target: on a 200 ms path × 1.15 per RTT, not the × 2 GAIN 1 gives.
+func TestLEDBATPPEmptyQueueGrowthBoundedByBaseRTT(t *testing.T) {
+	for _, tt := range []struct {
+		rtt  time.Duration
+		want float64 // the window after one RTT with no queue, as a share of the one before
+	}{
+		{40 * time.Millisecond, 1 + 1.0/3}, // GAIN 1/3 < 60/80
+		{100 * time.Millisecond, 1 + 0.3},  // GAIN 1/1.2 > 60/200
+		{200 * time.Millisecond, 1 + 0.15}, // GAIN 1 > 60/400
+	} {
+		h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, tt.rtt)
+		h.leaveSlowStartAt(100, 0)
+		start := h.round(0)
+		if got := float64(h.l.Window()) / float64(start); math.Abs(got-tt.want) > 0.03 {
+			t.Errorf("base RTT %v, no queue: window × %.3f in one RTT, want × %.3f", tt.rtt, got, tt.want)
+		}
+	}
+}
+
 // Draft section 4.4: above the target, the window shrinks per RTT by
 // C*W*(delay/target - 1) less the gain, and by at most half; C is 2 here
 // (see ppDecreaseConstant).
@@ -215,8 +237,9 @@ func TestLEDBATPPModifiedSlowStart(t *testing.T) {
 }
 
 // Draft section 4.6.1 and 4.6.2: two RTTs after slow start the window
-// drops to two packets for two RTTs, then slow-starts back to where it was;
-// the next slowdown comes nine slowdown-durations after that one ended.
+// drops to two packets for two RTTs, then slow-starts back (here to the
+// share rampBackTo keeps, TestLEDBATPPRampBackTo); the next slowdown comes
+// nine slowdown-durations after that one ended.
 func TestLEDBATPPSlowdowns(t *testing.T) {
 	const rtt = 100 * time.Millisecond
 	h := newPPHarness(t, LEDBATPPConfig{}, rtt)
@@ -243,8 +266,9 @@ func TestLEDBATPPSlowdowns(t *testing.T) {
 	if d := frozeAt.Sub(exit); d < 2*rtt || d > 4*rtt {
 		t.Errorf("initial slowdown %v after slow start, want about 2 RTTs", d)
 	}
-	if h.l.Window() < before {
-		t.Errorf("after the slowdown the window is %d, want back at %d or more", h.l.Window(), before)
+	// 30 ms of queue on a 100 ms path: back to 100/130 of the window.
+	if want := before * 100 / 130; h.l.Window() < want || h.l.Window() >= before {
+		t.Errorf("after the slowdown the window is %d, want back at %d or more, below %d", h.l.Window(), want, before)
 	}
 	// Phase changes happen within a round and are seen at its end: allow
 	// a round of error at each end of the slowdown.
@@ -274,6 +298,80 @@ func TestLEDBATPPSlowdowns(t *testing.T) {
 		if h3.l.phase != ppAvoid {
 			t.Fatalf("NoSlowdowns: phase %v", h3.l.phase)
 		}
+	}
+}
+
+// Deviation documented on rampBackTo: a slowdown's ramp returns to the
+// part of the window that fills the path without its queue, base RTT over
+// base RTT plus queuing delay, and to at least half the window, so that
+// slowdowns take most from the largest flows (AIMD) while a flow alone
+// keeps the path full.
+func TestLEDBATPPRampBackTo(t *testing.T) {
+	for _, tt := range []struct {
+		rtt, qd time.Duration
+		want    float64 // the window after the ramp, as a share of the one before
+	}{
+		{10 * time.Millisecond, 50 * time.Millisecond, 0.5},  // 10/60 < 1/2
+		{40 * time.Millisecond, 40 * time.Millisecond, 0.5},  // 40/80
+		{200 * time.Millisecond, 50 * time.Millisecond, 0.8}, // 200/250
+	} {
+		h := newPPHarness(t, LEDBATPPConfig{}, tt.rtt)
+		h.leaveSlowStartAt(100, tt.qd)
+		before := h.l.Window()
+		h.l.nextSlowdown = h.now // due at the next ACK
+		h.ack(mss, before, tt.qd)
+		if h.l.phase != ppFreeze {
+			t.Fatalf("RTT %v: phase %v after a due slowdown, want freeze", tt.rtt, h.l.phase)
+		}
+		// The queue empties: only the window the ramp aims for ends it.
+		h.settle(0)
+		for i := 0; i < 10000 && h.l.phase != ppAvoid; i++ {
+			h.ack(mss, h.l.Window(), 0)
+			h.now = h.now.Add(h.rtt * mss / time.Duration(h.l.Window()))
+		}
+		want := tt.want * float64(before)
+		if got := float64(h.l.Window()); got < want-mss || got > want*1.2 {
+			t.Errorf("RTT %v, queue %v: the ramp ended at %.0f, want %.2f of %d", tt.rtt, tt.qd, got, tt.want, before)
+		}
+	}
+}
+
+// untilPhase plays rounds at qd until the controller is in phase p, and
+// fails the test if that takes more than 200 RTTs.
+func (h *ppHarness) untilPhase(p ppPhase, qd time.Duration) {
+	for range 200 {
+		if h.l.phase == p {
+			return
+		}
+		h.round(qd)
+	}
+	h.t.Fatalf("phase %v after 200 RTTs, want %v", h.l.phase, p)
+}
+
+// Draft section 4.6.2 schedules the next slowdown when a slowdown's ramp
+// ends. A ramp whose growth the flight holds (the peer's window or the
+// application limits the flow, not ours) ends once a window of ACKs has
+// come so held, and the next slowdown is scheduled; a ramp that fills its
+// window goes on.
+func TestLEDBATPPHeldRampEnds(t *testing.T) {
+	const rtt = 40 * time.Millisecond
+	h := newPPHarness(t, LEDBATPPConfig{}, rtt)
+	h.leaveSlowStartAt(100, 30*time.Millisecond)
+	h.untilPhase(ppRamp, 30*time.Millisecond)
+	h.round(0) // a full window: the ramp grows
+	if h.l.phase != ppRamp {
+		t.Fatalf("phase %v after a round that filled the window, want ramp", h.l.phase)
+	}
+	// The flight stays at 5 packets whatever the window allows.
+	for i := 0; i < 20 && h.l.phase == ppRamp; i++ {
+		h.ack(mss, 5*mss, 0)
+		h.now = h.now.Add(rtt / 5)
+	}
+	if h.l.phase != ppAvoid {
+		t.Fatalf("phase %v after 20 ACKs held by a 5-packet flight, want avoid", h.l.phase)
+	}
+	if !h.l.nextSlowdown.After(h.now) {
+		t.Errorf("next slowdown %v, want one scheduled after %v", h.l.nextSlowdown, h.now)
 	}
 }
 
@@ -365,6 +463,33 @@ func TestLEDBATPPTimeout(t *testing.T) {
 	}
 	if h.l.InSlowStart() || h.l.Window() < w/2 {
 		t.Errorf("100 RTTs after the timeout: window %d, slow start %v; want at least %d, false", h.l.Window(), h.l.InSlowStart(), w/2)
+	}
+}
+
+// Deviation documented on OnTimeout: the backed-off timer firing again,
+// with no ACK since the first timeout, leaves the window slow start
+// returns to at half the window before the first (as Linux's
+// tcp_enter_loss), not at half of one packet; an ACK ends the series.
+func TestLEDBATPPBackoffTimeoutKeepsSsthresh(t *testing.T) {
+	h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, 40*time.Millisecond)
+	h.leaveSlowStartAt(40, 0)
+	w := float64(h.l.Window())
+	h.l.OnTimeout(h.now)
+	h.now = h.now.Add(time.Second)
+	h.l.OnTimeout(h.now)
+	h.now = h.now.Add(2 * time.Second)
+	h.l.OnTimeout(h.now)
+	if h.l.Window() != mss || !h.l.InSlowStart() || math.Abs(h.l.ssthresh-w/2) > 1 {
+		t.Fatalf("after three timeouts: window %d, slow start %v, returning to %.0f; want 1 packet, true, %.0f",
+			h.l.Window(), h.l.InSlowStart(), h.l.ssthresh, w/2)
+	}
+	// An ACK ends the series: the next timeout halves what it finds.
+	h.ack(mss, mss, 0)
+	h.round(0)
+	cur := float64(h.l.Window())
+	h.l.OnTimeout(h.now)
+	if want := max(cur/2, 2*mss); math.Abs(h.l.ssthresh-want) > 1 {
+		t.Errorf("a timeout after an ACK: returning to %.0f, want half of %.0f", h.l.ssthresh, cur)
 	}
 }
 
