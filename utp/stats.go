@@ -129,6 +129,9 @@ type Stats struct {
 	// SpuriousTimeouts counts series of timeouts undone because the ACK
 	// that followed showed nothing had been lost (docs/protocol.md).
 	SpuriousTimeouts uint64
+	// DuplicateEchoes counts ACKs that showed the original of a packet
+	// reached the peer after its retransmission had (docs/protocol.md).
+	DuplicateEchoes uint64
 	// TailProbes counts tail loss probes: a packet sent when no ACK came
 	// for two round trips, so that a lost tail is repaired by fast
 	// recovery rather than by a timeout (RFC 8985 section 7).

@@ -169,7 +169,7 @@ func (c *Conn) detectLoss(now time.Time, h *wire.Header, payloadLen int, res *ac
 	s := &c.snd
 	if res.advanced {
 		s.dupAcks = 0
-	} else if h.Type == wire.State && payloadLen == 0 && h.AckNr == s.una-1 && s.flight > 0 {
+	} else if c.dupAck(h, payloadLen, res) {
 		s.dupAcks++
 	}
 	if s.dupAcks == c.dupThreshold() && s.inUse() > 0 && !c.rec.reordering {
@@ -179,9 +179,51 @@ func (c *Conn) detectLoss(now time.Time, h *wire.Header, payloadLen int, res *ac
 			c.markLost(now, p)
 		}
 	}
+	c.noteSACKHorizon(h)
 	if res.bytes > 0 {
 		c.rackDetect(now)
 	}
+}
+
+// dupAck reports whether an ACK that did not advance is a duplicate ACK:
+// evidence that a packet sent after the oldest reached the peer. A STATE
+// repeating ack_nr is one when its SACK names something new (RFC 6675
+// 2). Without news it is one only if all of these hold:
+//
+//   - its window is not larger than the last one: a larger window is a
+//     window update after the peer's reader caught up (RFC 5681 2 asks
+//     for an equal window, but uTP receivers shrink theirs by what they
+//     hold out of order, so the duplicates of a loss seldom repeat it);
+//   - it is not the one our tail probe provoked: a probe that re-sent a
+//     packet in flight (tlp.go) makes the peer, if the original arrived,
+//     acknowledge a duplicate, and that ACK says nothing of loss (TCP
+//     tells it apart by DSACK). The first one after the probe is not
+//     counted, unless a packet sent after the probe has been acknowledged
+//     first, which on a path that keeps order means it did not come;
+//   - three duplicates can arrive (four or more packets in flight): with
+//     fewer, every packet lies inside any peer's bitmask (libutp's covers
+//     32 packets, and every uTP receiver we know sends one while it holds
+//     packets out of order), so a later packet's arrival shows in the
+//     SACK; a repeated ack_nr without news was prompted by something
+//     else. Early retransmit (RFC 5827) is kept for SACK news only;
+//     Linux dropped it, as RACK covers it (RFC 8985's timer then decides).
+func (c *Conn) dupAck(h *wire.Header, payloadLen int, res *ackResult) bool {
+	s := &c.snd
+	if s.probeDup && res.maxTx > s.probeDupTx {
+		s.probeDup = false
+	}
+	switch {
+	case h.Type != wire.State || payloadLen != 0 || h.AckNr != s.una-1 || s.flight == 0:
+		return false
+	case res.sacked:
+		return true
+	case s.wndGrew:
+		return false
+	case s.probeDup:
+		s.probeDup = false
+		return false
+	}
+	return c.dupThreshold() >= dupAckThreshold
 }
 
 // dupThreshold is the number of duplicate ACKs that signal a loss. With

@@ -36,7 +36,8 @@ func (c *Conn) quiet() bool {
 func (c *Conn) holdsMemory() bool {
 	return len(c.snd.ring.buf) > minRing || len(c.rcv.ring.buf) > minRing ||
 		c.rcv.ring.limit > min(c.cfg.RecvBufferSize, initialRecvSpace) ||
-		len(c.snd.out) > minOut || c.rcv.reorder != nil || c.rcv.sackBuf != nil
+		len(c.snd.out) > minOut || c.rcv.reorder != nil || c.rcv.sackBuf != nil ||
+		c.rec.unproven != nil
 }
 
 // armShrink sets the idle-shrink timer while the connection is quiet and
@@ -71,6 +72,7 @@ func (c *Conn) shrink() {
 	c.rcv.ring.release()
 	c.rcv.reorder = nil
 	c.rcv.sackBuf = nil
+	c.rec.unproven = nil // a duplicate a second late proves nothing worth undoing (dupecho.go)
 	c.initRecvSpace()
 	if len(c.snd.out) > minOut {
 		c.snd.out = make([]outPacket, minOut)

@@ -19,6 +19,7 @@ func (c *Conn) heldBytes() int {
 	n += cap(c.snd.ring.buf) + cap(c.rcv.ring.buf) + cap(c.rcv.sackBuf) + len(c.synReply)
 	n += cap(c.snd.out) * int(unsafe.Sizeof(outPacket{}))
 	n += cap(c.rcv.reorder) * int(unsafe.Sizeof(reorderSlot{}))
+	n += cap(c.rec.unproven) * int(unsafe.Sizeof(uint32(0)))
 	for i := range c.rcv.reorder {
 		n += cap(c.rcv.reorder[i].data)
 	}

@@ -304,14 +304,20 @@ func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
 		return
 	case admitDup:
 		c.stats.Duplicates++
+		c.rcv.noteDuplicate(&h)
 		c.rcv.ackNow = true // our ACK may have been lost
 		c.restartTimeWait(now)
 		return
 	}
 	c.noteReceived(now, &h)
+	if c.onDuplicateEcho(now, &h) {
+		h.TimestampDiff = 0 // the duplicate's delay includes its hold-up: no sample
+	}
 	c.notePeerSeq(&h)
 	c.proven()
-	c.snd.peerWnd = int(min(h.WndSize, 1<<30))
+	wnd := int(min(h.WndSize, 1<<30))
+	c.snd.wndGrew = wnd > c.snd.peerWnd
+	c.snd.peerWnd = wnd
 	c.rcv.yield.onPacket(now, &h, c.replyMicro, len(payload))
 	c.notePathRTT(&h)
 	c.onAck(now, &h, len(payload))
@@ -333,6 +339,7 @@ func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
 // the one-way delay sample we echo back as timestamp_difference.
 func (c *Conn) noteReceived(now time.Time, h *wire.Header) {
 	c.lastRecv = now
+	c.rcv.dupEcho = false // echo the newest packet, not an older duplicate
 	if h.Timestamp != 0 {
 		c.notePeerOrder(h.Timestamp)
 		c.replyMicro = micros(now) - h.Timestamp

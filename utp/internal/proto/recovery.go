@@ -57,6 +57,21 @@ type recoveryState struct {
 	reoMult    int  // reordering window = minRTT/4 × reoMult
 	calm       int  // episodes since a spurious one
 
+	// horizon is the first sequence number past the last ACK's SACK
+	// bitmask when that bitmask may have been cut at its sender's limit
+	// (noteSACKHorizon).
+	horizon    uint16
+	hasHorizon bool
+
+	// unproven holds the first-send times of the packets the episode
+	// declared lost whose retransmission was acknowledged first; a
+	// duplicate's echo may prove them delivered (dupecho.go).
+	unproven []uint32
+	// widenRound: the reordering window grew in the round trip that ends
+	// when the cumulative ACK passes widenRound (widenReordering).
+	widenRound   uint16
+	widenPending bool
+
 	rto timeoutUndo // a retransmission timeout being judged (rtoundo.go)
 }
 
@@ -110,11 +125,11 @@ func (c *Conn) judgeLoss(now time.Time, p *outPacket, res *ackResult) {
 	spurious := p.lost || // declared lost, delivered before it was resent
 		(r.minRTT > 0 && now.Sub(p.sentAt) < r.minRTT/2) ||
 		(res.hasEcho && int32(micros(p.sentAt)-res.echo) > 0 && int32(res.echo-micros(p.firstSentAt)) >= 0)
-	if !spurious {
+	if !spurious && !c.unprove(p) {
 		r.undoable = false
 		return
 	}
-	if r.undoLeft == 0 {
+	if r.undoLeft == 0 && len(r.unproven) == 0 {
 		c.undoRecovery(now)
 	}
 }
@@ -125,9 +140,8 @@ func (c *Conn) judgeLoss(now time.Time, p *outPacket, res *ackResult) {
 func (c *Conn) undoRecovery(now time.Time) {
 	r := &c.rec
 	r.undoable, r.inRecovery = false, false
-	r.reordering = true
-	r.reoMult = min(r.reoMult+1, maxReoMult)
-	r.calm = 0
+	r.unproven = nil
+	c.widenReordering()
 	c.stats.SpuriousRecoveries++
 	c.ctrl.OnSpuriousLoss(now)
 }
@@ -142,7 +156,7 @@ func (c *Conn) enterRecovery(now time.Time) {
 	r.inRecovery = true
 	r.recoverSeq = c.snd.seqNr - 1
 	r.episode++
-	r.undoable, r.undoLeft = true, 0
+	r.undoable, r.undoLeft, r.unproven = true, 0, nil
 	if r.calm++; r.calm >= reoPersist {
 		r.reoMult, r.calm = 1, 0
 	}
@@ -158,7 +172,7 @@ func (c *Conn) onTimeoutRecovery() {
 	r.inRecovery = true
 	r.recoverSeq = c.snd.seqNr - 1
 	r.episode++
-	r.undoable, r.undoLeft = false, 0
+	r.undoable, r.undoLeft, r.unproven = false, 0, nil
 	c.timers[timerLoss] = time.Time{}
 }
 
@@ -170,6 +184,26 @@ func (c *Conn) endRecovery() {
 		return
 	}
 	r.inRecovery = false
+}
+
+// horizonSACKBytes is the least bitmask length whose end is taken for a
+// horizon (noteSACKHorizon): the most a packet with data of ours carries
+// (dataSACKBytes), and so also our bare ACK's up to 252 and libtorrent's
+// masks sized to what it holds. libutp's masks are always 4 bytes, 34
+// packets from ack_nr: nearly everything in a large flight lies past
+// them, so a grace there would delay nearly every loss found by time by
+// an SRTT; in netsim it saved nothing (docs/protocol.md).
+const horizonSACKBytes = dataSACKBytes
+
+// noteSACKHorizon records where the latest ACK's bitmask ends, when it is
+// long enough to have been cut at its sender's limit: the peer could name
+// nothing beyond, so a packet there may have arrived unseen.
+func (c *Conn) noteSACKHorizon(h *wire.Header) {
+	r := &c.rec
+	r.hasHorizon = len(h.SACK) >= horizonSACKBytes
+	if r.hasHorizon {
+		r.horizon = h.AckNr + 2 + uint16(8*len(h.SACK))
+	}
 }
 
 // reoWindow is RFC 8985's reordering window (6.2 step 4).
@@ -211,6 +245,13 @@ func (c *Conn) rackDetect(now time.Time) bool {
 			continue
 		}
 		due := p.sentAt.Add(r.rackRTT + reo)
+		if r.hasHorizon && !wire.SeqLess(seq, r.horizon) {
+			// Past what the peer's SACK can name, its delivery is
+			// unknown, not late: RFC 6675 (IsLost) and RFC 8985 6.2
+			// infer a loss from what the peer reports. The cumulative
+			// ACK moving up, a round trip later, lets the mask reach it.
+			due = due.Add(c.rtt.SRTT())
+		}
 		if !now.Before(due) {
 			c.markLost(now, p)
 			lost = true

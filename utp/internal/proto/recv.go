@@ -31,6 +31,8 @@ type recvState struct {
 	ackNow         bool   // an ACK must go out at the next PollTransmit
 	ackDue         bool   // a routine ACK is owed (every second packet): held while hold is set
 	hold           bool   // the IO layer has more packets queued: routine ACKs wait (ackhold.go)
+	dupStamp       uint32 // timestamp of the latest duplicate, echoed once if dupEcho (dupecho.go)
+	dupEcho        bool
 	lastAdvertised int
 	limit          int    // most we advertise, set by the IO layer; 0: the free buffer
 	post           []byte // a waiting reader's buffer (PostRead), filled before the ring

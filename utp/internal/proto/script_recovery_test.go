@@ -80,6 +80,25 @@ func TestScriptOneReductionPerEpisode(t *testing.T) {
 	}
 }
 
+// lossEpisode starts a script whose controller counts loss reports: n
+// packets of 10 bytes are sent at first, and a round trip later the peer
+// selectively acknowledges the packets at the indexes sacked, the first
+// one missing.
+func lossEpisode(t *testing.T, n int, sacked ...int) (tc *testConn, w *episodeWindow, first time.Time, chunks []string) {
+	t.Helper()
+	opt, w := withEpisodeWindow(1 << 20)
+	tc = newTestConn(t, roleDialer, opt, withConfig(smallPackets))
+	first = tc.now
+	chunks = tc.sendPackets(n, 10)
+	tc.advance(scriptHandshakeRTT)
+	seqs := make([]uint16, len(sacked))
+	for i, k := range sacked {
+		seqs[i] = tc.s(k)
+	}
+	tc.peerAck(tc.s(0)-1, seqs...)
+	return tc, w, first, chunks
+}
+
 // ackEchoing is a STATE from the peer whose timestamps say that the latest
 // packet it had received was sent by us at sent (BEP 29: the peer's
 // timestamp less its timestamp_difference is that send time).
@@ -102,12 +121,7 @@ func TestScriptSpuriousLossUndone(t *testing.T) {
 		undos     int
 	}{{"original acknowledged", true, 1}, {"retransmission acknowledged", false, 0}} {
 		t.Run(tt.name, func(t *testing.T) {
-			opt, w := withEpisodeWindow(1 << 20)
-			tc := newTestConn(t, roleDialer, opt, withConfig(smallPackets))
-			first := tc.now
-			chunks := tc.sendPackets(4, 10)
-			tc.advance(scriptHandshakeRTT)
-			tc.peerAck(tc.s(0)-1, tc.s(1), tc.s(2), tc.s(3))
+			tc, w, first, chunks := lossEpisode(t, 4, 1, 2, 3)
 			resent := tc.wantPacket("declared lost", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: chunks[0]}).at
 			// Later than half the least RTT after the retransmission, so
 			// only the timestamps can tell.

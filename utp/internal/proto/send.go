@@ -52,9 +52,14 @@ type sendState struct {
 	burst   bool        // new data went out since PollTransmit last had nothing (batch.go)
 	lostN   int         // packets declared lost, not yet resent
 	peerWnd int         // the peer's last advertised wnd_size
+	wndGrew bool        // the latest packet raised peerWnd: a window update (dupAck)
 	dupAcks int
-	sackedN int // packets selectively acknowledged, above una
-	txCount uint64
+	// probeDup: a tail probe re-sent a packet in flight as transmission
+	// probeDupTx; the duplicate ACK it may provoke is not evidence (dupAck).
+	probeDup   bool
+	probeDupTx uint64
+	sackedN    int // packets selectively acknowledged, above una
+	txCount    uint64
 	// largestAckedTx is the newest transmission acknowledged so far.
 	largestAckedTx uint64
 
@@ -508,11 +513,12 @@ func (c *Conn) countSent(now time.Time) {
 // header builds the header of an outgoing packet: our window, our ack_nr,
 // a SACK while out-of-order data is held, and the timestamps (BEP 29).
 func (c *Conn) header(now time.Time, typ wire.Type, seq uint16) wire.Header {
+	ts := micros(now)
 	h := wire.Header{
 		Type:          typ,
 		ConnID:        c.sendID,
-		Timestamp:     micros(now),
-		TimestampDiff: c.replyMicro,
+		Timestamp:     ts,
+		TimestampDiff: c.echoDiff(ts),
 		WndSize:       uint32(c.rcv.window()),
 		SeqNr:         seq,
 		AckNr:         c.rcv.ackNr,

@@ -35,6 +35,10 @@ type Stats struct {
 	// SpuriousTimeouts counts series of timeouts undone because the ACK
 	// that followed showed nothing had been lost (docs/protocol.md).
 	SpuriousTimeouts uint64
+	// DuplicateEchoes counts ACKs that echoed the first send of a packet
+	// whose retransmission had been acknowledged: the original arrived
+	// too, late (dupecho.go).
+	DuplicateEchoes uint64
 	// TailProbes counts tail loss probes: a packet sent when no ACK came
 	// for two round trips, so that a lost tail is repaired by fast
 	// recovery rather than by a timeout (RFC 8985 section 7).

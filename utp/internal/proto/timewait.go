@@ -104,11 +104,15 @@ func (w *TimeWait) HandlePacket(now time.Time, h *wire.Header, buf []byte) (n in
 		w.restarts++
 		w.end = now.Add(w.length)
 	}
+	ts, diff := micros(now), w.replyMicro
+	if h.Timestamp != 0 {
+		diff = ts - h.Timestamp // echo the duplicate exactly, as a Conn does (dupecho.go)
+	}
 	ack := wire.Header{
 		Type:          wire.State,
 		ConnID:        w.sendID,
-		Timestamp:     micros(now),
-		TimestampDiff: w.replyMicro,
+		Timestamp:     ts,
+		TimestampDiff: diff,
 		WndSize:       w.wnd,
 		SeqNr:         w.seqNr,
 		AckNr:         w.ackNr,

@@ -109,6 +109,9 @@ func (c *Conn) tailProbe(now time.Time) (uint16, bool) {
 		if p := s.pkt(seq); p.inFlight && p.sends > 0 {
 			p.inFlight = false
 			s.flight -= p.size()
+			// Sent next, as transmission txCount+1: its duplicate's
+			// ACK is no evidence of loss (dupAck).
+			s.probeDup, s.probeDupTx = true, s.txCount+1
 			return seq, true
 		}
 	}
