@@ -170,7 +170,9 @@ func TestPathMTUShrinks(t *testing.T) {
 			// the tail of a drained window leaves nothing beyond it, and
 			// the packets are then re-packetized, as they should be):
 			// such a run shows nothing about stranded packets, and the
-			// case runs again, at most three times.
+			// case runs again, at most six times (about half the IPv6
+			// runs on a quiet machine show nothing, so three attempts
+			// failed about one run in ten).
 			for attempt := 1; ; attempt++ {
 				st, missed := shrinkBehindHolesOnce(t, v6)
 				if st.FragmentedResends > 0 {
@@ -179,7 +181,7 @@ func TestPathMTUShrinks(t *testing.T) {
 				if missed == "" && st.Repacketized > 0 {
 					missed = "the server held nothing beyond the holes when the black hole was found (re-packetized)"
 				}
-				if missed == "" || attempt == 3 {
+				if missed == "" || attempt == 6 {
 					t.Fatalf("attempt %d: no stranded packet was resent fragmentable (%s): %+v", attempt, missed, st)
 				}
 				t.Logf("attempt %d: %s; again", attempt, missed)
