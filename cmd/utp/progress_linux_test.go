@@ -223,6 +223,35 @@ func TestProgressStalled(t *testing.T) {
 func TestProgressCountsAcknowledged(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "payload.bin")
 	os.WriteFile(src, randomBytes(64<<20), 0o644)
+	// The bar shows tenths of a MiB, and it counts as sent what the
+	// sender's frame writer holds (256 KiB) and the 64 KiB chunk it is
+	// writing, which its connection has not taken: it may show up to
+	// 0.36 MiB more than was acknowledged, never less than that rounded.
+	const over, under = 0.4, 0.06
+	for attempt := 1; ; attempt++ {
+		shown, acked, read := stalledBar(t, src)
+		if ahead := shown - acked; ahead > over || ahead < -under {
+			t.Fatalf("the sender's bar shows %.1f MiB, %+.2f MiB from the %.2f MiB the receiver acknowledged", shown, ahead, acked)
+		}
+		// A bar counting what the sender read would show that: the run
+		// tells only if that is beyond the bound. The sender held 2.9-4.2
+		// MiB unacknowledged in 25 runs of 27 at load 15-36, but a window
+		// the load holds small leaves less (1.4 and 0.44 MiB): run again.
+		if read-acked > over+0.05 {
+			return
+		}
+		t.Logf("attempt %d: the sender held only %.2f MiB unacknowledged, too little to tell a bar that counts it", attempt, read-acked)
+		if attempt == 3 {
+			t.Fatalf("in %d runs the sender never held enough unacknowledged to tell", attempt)
+		}
+	}
+}
+
+// stalledBar runs one transfer of TestProgressCountsAcknowledged and
+// returns, in MiB, what the sender's stalled bar showed, what the
+// receiving connection had taken in, and what the sender had read of
+// src.
+func stalledBar(t *testing.T, src string) (shown, acked, read float64) {
 	ln, err := utp.Listen("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -261,8 +290,8 @@ func TestProgressCountsAcknowledged(t *testing.T) {
 	}
 	c := <-accepted
 	waitText(t, send.cmd, &tty.text, "stalled")
-	acked := float64(c.Stats().BytesReceived) / (1 << 20)
-	read := float64(readOffset(t, send.cmd.Process.Pid, src)) / (1 << 20)
+	acked = float64(c.Stats().BytesReceived) / (1 << 20)
+	read = float64(readOffset(t, send.cmd.Process.Pid, src)) / (1 << 20)
 	text := tty.text.String()
 	last := text[strings.LastIndex(text[:strings.LastIndex(text, "stalled")], "\r")+1:]
 	cut.Store(false)
@@ -272,24 +301,10 @@ func TestProgressCountsAcknowledged(t *testing.T) {
 	if err := <-received; err != nil {
 		t.Fatalf("the receiving session: %v", err)
 	}
-	shown := shownBytes(t, last) / (1 << 20)
+	shown = shownBytes(t, last) / (1 << 20)
 	t.Logf("stalled bar %q; the receiving connection took in %.2f MiB; the sender had read %.2f MiB of its file",
 		strings.TrimSpace(last), acked, read)
-	// The bar shows tenths of a MiB, and it counts as sent what the
-	// sender's 256 KiB frame writer holds and its connection has not yet
-	// taken: it may show up to 0.3 MiB more than was acknowledged, and
-	// never less than that rounded.
-	if ahead := shown - acked; ahead > 0.3 || ahead < -0.05 {
-		t.Fatalf("the sender's bar shows %.1f MiB, %+.2f MiB from the %.2f MiB the receiver acknowledged", shown, ahead, acked)
-	}
-	// A bar counting what the sender read would show that, which must be
-	// beyond the bound above for the test to tell: the sender held
-	// 3.2-4.2 MiB unacknowledged in 14 runs at load 15-22 and 1.4 in
-	// one; a window of two packets still leaves about half a MiB, with
-	// the frame writer's.
-	if read-acked < 0.4 {
-		t.Fatalf("the sender held only %.2f MiB unacknowledged: the test cannot tell a bar that counts it", read-acked)
-	}
+	return shown, acked, read
 }
 
 // markWriter discards what is written to it and closes reached once it
