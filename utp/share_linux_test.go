@@ -28,9 +28,10 @@ import (
 // round trips, a millisecond or two here), every sender's tail loss
 // probe fires at once and puts a copy of a packet still queued in the
 // kernel beyond its window: at load 15 the senders sent 136 to 1,089
-// tail probes a run, 97-100% of whose copies the receiver counted as
-// duplicates; the two runs of ten that dropped lost 6 and 35 datagrams,
-// all full DATA packets, after 429 and 940 probes (docs/performance.md). No window share in user space bounds that, so a run
+// tail probes a run, and the receiver counted 95-100% of their
+// retransmissions as duplicates; the two runs of ten that dropped lost 6
+// and 35 datagrams, all full DATA packets, after 429 and 940 probes
+// (docs/performance.md). No window share in user space bounds that, so a run
 // that drops while a stall meter saw
 // the process starved is run again (stallwatch.Measure, at most three
 // runs); drops in a run the process was healthy through fail the test.
