@@ -55,6 +55,10 @@ const (
 	// back to after a slowdown (startSlowdown). Deviation: the draft
 	// ramps back to the whole window.
 	slowdownKeepNum, slowdownKeepDen = 1, 2
+	// joinAfterDen: a flow may join another's slowdown once 1/joinAfterDen
+	// of the time from the end of its own last slowdown to its next has
+	// passed (othersSlowingDown).
+	joinAfterDen = 4
 	// lossHorizon is the number of packets over which the loss rate is
 	// averaged (an exponential average with this time constant).
 	lossHorizon = 1000
@@ -184,6 +188,10 @@ type LEDBATPP struct {
 	nextSlowdown  time.Time // zero: none scheduled
 	slowdownStart time.Time
 	freezeEnd     time.Time
+	slowdownEnd   time.Time // when the latest ramp after a slowdown ended
+	// peaks are the largest queuing delay and window of the latest two
+	// RTTs (othersSlowingDown).
+	peaks [2]ppPeak
 
 	lossRate     float64 // packets lost per packet acknowledged, averaged over lossHorizon
 	decreased    bool
@@ -195,6 +203,14 @@ type LEDBATPP struct {
 	// rtoUndo holds the state before the first timeout since the latest
 	// ACK while OnSpuriousTimeout may still restore it.
 	rtoUndo ppTimeoutUndo
+}
+
+// ppPeak is the largest queuing delay and window seen in one RTT from
+// start.
+type ppPeak struct {
+	start time.Time
+	qd    time.Duration
+	cwnd  float64
 }
 
 // ppTimeoutUndo is what OnTimeout changes, kept so that a timeout found
@@ -351,8 +367,13 @@ func (l *LEDBATPP) OnAck(a Ack) {
 	}
 	l.lossRate -= l.lossRate * min(1, float64(a.AckedBytes)/l.mss/lossHorizon)
 	acked := min(float64(a.AckedBytes), l.cwnd)
-	if l.phase == ppAvoid && l.slowdownDue(a.Now) {
-		l.startSlowdown(a.Now)
+	l.notePeak(a.Now)
+	if l.phase == ppAvoid {
+		if l.slowdownDue(a.Now) {
+			l.startSlowdown(a.Now, l.qd)
+		} else if peak, ok := l.othersSlowingDown(a.Now); ok {
+			l.startSlowdown(a.Now, peak)
+		}
 	}
 	if l.phase == ppFreeze && !a.Now.Before(l.freezeEnd) {
 		l.phase = ppRamp
@@ -454,6 +475,7 @@ func (l *LEDBATPP) endSlowStart(now time.Time) {
 	switch {
 	case l.phase == ppRamp:
 		l.nextSlowdown = now.Add(slowdownPeriod * now.Sub(l.slowdownStart))
+		l.slowdownEnd = now
 	case l.nextSlowdown.IsZero():
 		l.scheduleInitialSlowdown(now)
 	}
@@ -478,13 +500,84 @@ func (l *LEDBATPP) slowdownDue(now time.Time) bool {
 // the queue at the target measures the true base delay instead of
 // aiming for a target above the other's queue (the latecomer advantage,
 // RFC 6817 4.4). ssthresh remembers the window to ramp back to
-// (rampBackTo).
-func (l *LEDBATPP) startSlowdown(now time.Time) {
-	l.ssthresh = l.rampBackTo()
+// (rampBackTo), taken from the queuing delay qd the window held.
+func (l *LEDBATPP) startSlowdown(now time.Time, qd time.Duration) {
+	l.ssthresh = l.rampBackTo(qd)
 	l.slowdownStart = now
 	l.freezeEnd = now.Add(slowdownRTTs * l.rtt)
 	l.phase = ppFreeze
 	l.cwnd = l.freezeWindow()
+	l.peaks = [2]ppPeak{}
+}
+
+// notePeak keeps the largest queuing delay and window of the current RTT
+// and of the one before it (peaks), for othersSlowingDown.
+func (l *LEDBATPP) notePeak(now time.Time) {
+	if l.rtt <= 0 {
+		return
+	}
+	if l.peaks[0].start.IsZero() || now.Sub(l.peaks[0].start) >= l.rtt {
+		l.peaks[1], l.peaks[0] = l.peaks[0], ppPeak{start: now}
+	}
+	l.peaks[0].qd = max(l.peaks[0].qd, l.qd)
+	l.peaks[0].cwnd = max(l.peaks[0].cwnd, l.cwnd)
+}
+
+// recentPeak is the largest queuing delay and window of the latest two
+// RTTs.
+func (l *LEDBATPP) recentPeak(now time.Time) (time.Duration, float64) {
+	qd, cwnd := l.peaks[0].qd, l.peaks[0].cwnd
+	if p := l.peaks[1]; !p.start.IsZero() && now.Sub(p.start) < 3*l.rtt {
+		qd, cwnd = max(qd, p.qd), max(cwnd, p.cwnd)
+	}
+	return qd, cwnd
+}
+
+// othersSlowingDown reports whether another flow on the bottleneck has
+// just begun a slowdown, so that this one should join it, and if so the
+// queuing delay the window held before (for rampBackTo): the queue held
+// at least half the target within the latest two RTTs and has since
+// fallen by a third of the target more than this flow's own decrease in
+// that time explains (a window cut by a share s empties at most s of a
+// round trip's worth of queue).
+//
+// Deviation: the draft schedules each flow's slowdowns on its own clock.
+// Two flows whose slowdowns come at different times do not empty the
+// queue for each other, and each slowdown hands the slowed flow's share
+// to the flows that keep sending: they fill the queue it leaves, and it
+// ramps back into a full path. The shares then follow the phase of the
+// two schedules, not the flows' demands: at the real 10 Mbit/s, 40 ms
+// bottleneck of e2e/realpath a latecomer kept 57-63% for 25 s
+// (docs/performance.md). A flow that joins a slowdown it sees start
+// makes the slowdowns common: the queue empties, every flow measures its
+// base delay on it, and each returns to a share of its own window
+// (rampBackTo). A join is allowed once half the time to this flow's own
+// next slowdown has passed since its last one ended, so that a queue
+// that falls for other reasons (a competitor leaving, a sender stalled)
+// costs at most one slowdown per half period.
+func (l *LEDBATPP) othersSlowingDown(now time.Time) (time.Duration, bool) {
+	if l.cfg.NoSlowdowns || l.rtt <= 0 || !l.hasQD || !l.joinAllowed(now) {
+		return 0, false
+	}
+	peak, cwnd := l.recentPeak(now)
+	if 2*peak < l.cfg.Target || cwnd <= 0 {
+		return 0, false
+	}
+	// Alone on the path a window holds base RTT + queue of the link's
+	// rate, and cutting a share s of it empties s of that.
+	own := time.Duration(max(0, 1-l.cwnd/cwnd) * float64(l.baseRTT()+peak))
+	return peak, peak-l.qd >= l.cfg.Target/3+own
+}
+
+// joinAllowed reports whether half the time from the end of this flow's
+// last slowdown to its next has passed (othersSlowingDown). Before its
+// first slowdown a flow does not join: its initial one is at most two
+// RTTs away (section 4.6.1).
+func (l *LEDBATPP) joinAllowed(now time.Time) bool {
+	if l.slowdownEnd.IsZero() || l.nextSlowdown.IsZero() {
+		return false
+	}
+	return joinAfterDen*now.Sub(l.slowdownEnd) >= l.nextSlowdown.Sub(l.slowdownEnd)
 }
 
 // rampBackTo is the window a slowdown's ramp returns to: the part of the
@@ -502,10 +595,10 @@ func (l *LEDBATPP) startSlowdown(now time.Time) {
 // (Chiu and Jain, 1989). A single flow loses only its queue: it returns
 // to the window that still fills the path. The measurements, eight flows
 // on 100 Mbit/s paths among them, are in docs/protocol.md.
-func (l *LEDBATPP) rampBackTo() float64 {
+func (l *LEDBATPP) rampBackTo(qd time.Duration) float64 {
 	keep := float64(slowdownKeepNum) / slowdownKeepDen
 	if base := l.baseRTT(); base > 0 {
-		keep = max(keep, base.Seconds()/(base+l.qd).Seconds())
+		keep = max(keep, base.Seconds()/(base+qd).Seconds())
 	}
 	return max(l.floor, l.cwnd*keep)
 }

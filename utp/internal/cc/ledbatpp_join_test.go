@@ -1,0 +1,111 @@
+package cc
+
+import (
+	"testing"
+	"time"
+)
+
+// joinHarness is a controller on a 40 ms path whose first periodic
+// slowdown (draft section 4.6.2) has ended, holding the queue at the
+// target, a quarter of the way to its next slowdown, when a join
+// becomes allowed (LEDBATPP.othersSlowingDown).
+func joinHarness(t *testing.T, cfg LEDBATPPConfig) *ppHarness {
+	t.Helper()
+	h := newPPHarness(t, cfg, 40*time.Millisecond)
+	target := h.l.cfg.Target
+	h.leaveSlowStartAt(60, target)
+	h.untilPhase(ppFreeze, target)
+	h.untilPhase(ppAvoid, target)
+	if h.l.slowdownEnd.IsZero() {
+		t.Fatal("no slowdown ended")
+	}
+	allowed := h.l.slowdownEnd.Add(h.l.nextSlowdown.Sub(h.l.slowdownEnd) / joinAfterDen)
+	for !h.now.After(allowed) {
+		h.round(target)
+	}
+	if h.l.phase != ppAvoid {
+		t.Fatalf("phase %v before the queue falls, want avoid", h.l.phase)
+	}
+	return h
+}
+
+// fall plays one round at qd and reports whether the controller began a
+// slowdown.
+func (h *ppHarness) fall(qd time.Duration) bool {
+	h.round(qd)
+	return h.l.phase == ppFreeze
+}
+
+// Deviation documented on othersSlowingDown (draft section 4.6: each
+// flow's slowdowns on its own schedule): a flow that sees the queue it
+// held at the target fall within an RTT, while its own window did not,
+// takes it for another flow's slowdown and joins it, and ramps back to
+// the share of its window that the queue before the fall says
+// (rampBackTo), not to all of it as the empty queue would.
+func TestLEDBATPPJoinsAnotherFlowsSlowdown(t *testing.T) {
+	h := joinHarness(t, LEDBATPPConfig{})
+	before := h.l.Window()
+	if !h.fall(5 * time.Millisecond) {
+		t.Fatalf("the queue fell from %v to 5 ms: phase %v, want a slowdown (freeze)", h.l.cfg.Target, h.l.phase)
+	}
+	if h.l.Window() != 2*mss {
+		t.Errorf("joined slowdown: window %d, want 2 packets", h.l.Window())
+	}
+	// 60 ms of queue on a 40 ms path: back to half (40/100 < 1/2).
+	if want := float64(before) / 2; h.l.ssthresh < want-mss || h.l.ssthresh > want+mss {
+		t.Errorf("joined slowdown ramps back to %.0f, want half of %d", h.l.ssthresh, before)
+	}
+}
+
+// The join's limits (othersSlowingDown): no join for a small fall, for a
+// fall the flow's own decrease explains, before the flow's first
+// slowdown, too soon after its last one, or with slowdowns off.
+func TestLEDBATPPJoinLimits(t *testing.T) {
+	target := DefaultPPTarget
+	t.Run("small fall", func(t *testing.T) {
+		h := joinHarness(t, LEDBATPPConfig{})
+		if h.fall(target - target/4) {
+			t.Error("the queue fell by a quarter of the target: the flow began a slowdown")
+		}
+	})
+	t.Run("own decrease", func(t *testing.T) {
+		h := joinHarness(t, LEDBATPPConfig{})
+		w := h.l.Window()
+		h.round(target * 2) // the window falls by about half
+		if h.l.Window() > w*3/4 {
+			t.Fatalf("at twice the target the window went %d -> %d; the test needs a decrease", w, h.l.Window())
+		}
+		// Alone, half of a window that held 40 ms of base RTT and 120 ms
+		// of queue holds 80 ms of path: 40 ms of queue.
+		if h.fall(2 * target / 3) {
+			t.Error("the queue fell as the flow's own decrease made it: the flow began a slowdown")
+		}
+	})
+	t.Run("before the first slowdown", func(t *testing.T) {
+		h := newPPHarness(t, LEDBATPPConfig{}, 40*time.Millisecond)
+		h.leaveSlowStartAt(60, target)
+		if h.fall(5*time.Millisecond) && h.now.Before(h.l.nextSlowdown) {
+			t.Error("a flow joined before its initial slowdown was due")
+		}
+	})
+	t.Run("too soon", func(t *testing.T) {
+		h := newPPHarness(t, LEDBATPPConfig{}, 40*time.Millisecond)
+		h.leaveSlowStartAt(60, target)
+		h.untilPhase(ppFreeze, target)
+		h.untilPhase(ppAvoid, target)
+		h.round(target)
+		if h.fall(5 * time.Millisecond) {
+			t.Error("a flow joined a slowdown an RTT after its own ended")
+		}
+	})
+	t.Run("slowdowns off", func(t *testing.T) {
+		h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, 40*time.Millisecond)
+		h.leaveSlowStartAt(60, target)
+		for range 100 {
+			h.round(target)
+		}
+		if h.fall(5 * time.Millisecond) {
+			t.Error("NoSlowdowns: the flow began a slowdown")
+		}
+	})
+}
