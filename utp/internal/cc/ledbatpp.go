@@ -58,7 +58,11 @@ const (
 	// joinAfterDen: a flow may join another's slowdown once 1/joinAfterDen
 	// of the time from the end of its own last slowdown to its next has
 	// passed (othersSlowingDown).
-	joinAfterDen = 4
+	joinAfterDen = 3
+	// joinSteadyNum/Den: a flow joins a slowdown only while its window
+	// is at least this share of its largest in the latest two RTTs
+	// (othersSlowingDown).
+	joinSteadyNum, joinSteadyDen = 19, 20
 	// lossHorizon is the number of packets over which the loss rate is
 	// averaged (an exponential average with this time constant).
 	lossHorizon = 1000
@@ -523,54 +527,60 @@ func (l *LEDBATPP) notePeak(now time.Time) {
 	l.peaks[0].cwnd = max(l.peaks[0].cwnd, l.cwnd)
 }
 
-// recentPeak is the largest queuing delay and window of the latest two
-// RTTs.
+// recentPeak is the largest queuing delay of the latest two RTTs, and
+// the share of the largest window in them that the window is now.
 func (l *LEDBATPP) recentPeak(now time.Time) (time.Duration, float64) {
 	qd, cwnd := l.peaks[0].qd, l.peaks[0].cwnd
 	if p := l.peaks[1]; !p.start.IsZero() && now.Sub(p.start) < 3*l.rtt {
 		qd, cwnd = max(qd, p.qd), max(cwnd, p.cwnd)
 	}
-	return qd, cwnd
+	if cwnd <= 0 {
+		return qd, 0
+	}
+	return qd, l.cwnd / cwnd
 }
 
 // othersSlowingDown reports whether another flow on the bottleneck has
 // just begun a slowdown, so that this one should join it, and if so the
-// queuing delay the window held before (for rampBackTo): the queue held
-// at least half the target within the latest two RTTs and has since
-// fallen by a third of the target more than this flow's own decrease in
-// that time explains (a window cut by a share s empties at most s of a
-// round trip's worth of queue).
+// queuing delay the window held before (for rampBackTo): within the
+// latest two RTTs the queue held at least half the target, this flow's
+// window is within 5% of its largest in them, and the queue has since
+// fallen by a third of the target more than that decrease of its own
+// explains. A flow that cuts a share s of its window empties at most s
+// of a round trip's worth of queue; when every flow cuts at once (the
+// queue went over the target) each sees its own window fall, and none
+// joins.
 //
-// Deviation: the draft schedules each flow's slowdowns on its own clock.
-// Two flows whose slowdowns come at different times do not empty the
-// queue for each other, and each slowdown hands the slowed flow's share
-// to the flows that keep sending: they fill the queue it leaves, and it
-// ramps back into a full path. The shares then follow the phase of the
-// two schedules, not the flows' demands: at the real 10 Mbit/s, 40 ms
-// bottleneck of e2e/realpath a latecomer kept 57-63% for 25 s
-// (docs/performance.md). A flow that joins a slowdown it sees start
-// makes the slowdowns common: the queue empties, every flow measures its
-// base delay on it, and each returns to a share of its own window
-// (rampBackTo). A join is allowed once half the time to this flow's own
-// next slowdown has passed since its last one ended, so that a queue
-// that falls for other reasons (a competitor leaving, a sender stalled)
-// costs at most one slowdown per half period.
+// Deviation: the draft schedules each flow's slowdowns on its own clock
+// (section 4.6). A slowdown alone hands the slowed flow's share to the
+// flows that keep sending: they grow into the queue it leaves (growth
+// with an empty queue), and it ramps back to a share of its window
+// (rampBackTo) into a full path. Shares then follow the phase of the
+// flows' schedules, not their demands: a latecomer kept 53-60% of
+// 10 Mbit/s × 40 ms in netsim and 57-63% at the real kernel bottleneck
+// of e2e/realpath (docs/protocol.md). Joined, the slowdowns are common:
+// the queue empties, every flow measures its base delay on it, and each
+// ramps back to a share of its own window. A join is allowed once a
+// third of the time from the end of this flow's last slowdown to its
+// next has passed, and not before its first (joinAllowed), so that a
+// queue falling for other reasons (a competitor leaving, a sender
+// stalled) costs at most one slowdown per third of a period.
 func (l *LEDBATPP) othersSlowingDown(now time.Time) (time.Duration, bool) {
 	if l.cfg.NoSlowdowns || l.rtt <= 0 || !l.hasQD || !l.joinAllowed(now) {
 		return 0, false
 	}
-	peak, cwnd := l.recentPeak(now)
-	if 2*peak < l.cfg.Target || cwnd <= 0 {
+	peak, kept := l.recentPeak(now)
+	if 2*peak < l.cfg.Target || kept*joinSteadyDen < joinSteadyNum {
 		return 0, false
 	}
 	// Alone on the path a window holds base RTT + queue of the link's
 	// rate, and cutting a share s of it empties s of that.
-	own := time.Duration(max(0, 1-l.cwnd/cwnd) * float64(l.baseRTT()+peak))
+	own := time.Duration((1 - kept) * float64(l.baseRTT()+peak))
 	return peak, peak-l.qd >= l.cfg.Target/3+own
 }
 
-// joinAllowed reports whether half the time from the end of this flow's
-// last slowdown to its next has passed (othersSlowingDown). Before its
+// joinAllowed reports whether a third of the time from the end of this
+// flow's last slowdown to its next has passed (othersSlowingDown). Before its
 // first slowdown a flow does not join: its initial one is at most two
 // RTTs away (section 4.6.1).
 func (l *LEDBATPP) joinAllowed(now time.Time) bool {

@@ -81,6 +81,21 @@ func TestLEDBATPPJoinLimits(t *testing.T) {
 			t.Error("the queue fell as the flow's own decrease made it: the flow began a slowdown")
 		}
 	})
+	t.Run("own window not steady", func(t *testing.T) {
+		h := joinHarness(t, LEDBATPPConfig{})
+		w := h.l.Window()
+		h.round(target * 11 / 10) // about a fifth of the window goes
+		if h.l.Window() > w*19/20 {
+			t.Fatalf("at 1.1× the target the window went %d -> %d; the test needs a decrease", w, h.l.Window())
+		}
+		// A fall of 56 ms, more than the cut explains alone (about
+		// 20 ms): but every flow at 1.1× the target cut as this one did.
+		// (Not to an empty queue, where the window would grow back within
+		// the round.)
+		if h.fall(10 * time.Millisecond) {
+			t.Error("the queue fell while the flow's own window was cut by more than 5%: the flow began a slowdown")
+		}
+	})
 	t.Run("before the first slowdown", func(t *testing.T) {
 		h := newPPHarness(t, LEDBATPPConfig{}, 40*time.Millisecond)
 		h.leaveSlowStartAt(60, target)
