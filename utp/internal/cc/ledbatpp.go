@@ -192,7 +192,9 @@ type LEDBATPP struct {
 	nextSlowdown  time.Time // zero: none scheduled
 	slowdownStart time.Time
 	freezeEnd     time.Time
-	slowdownEnd   time.Time // when the latest ramp after a slowdown ended
+	slowdownEnd   time.Time     // when the latest ramp after a slowdown ended
+	pause         time.Duration // from slowdownEnd to nextSlowdown
+	joined        bool          // the latest slowdown joined another flow's
 	// peaks are the largest queuing delay and window of the latest two
 	// RTTs (othersSlowingDown).
 	peaks [2]ppPeak
@@ -375,8 +377,10 @@ func (l *LEDBATPP) OnAck(a Ack) {
 	if l.phase == ppAvoid {
 		if l.slowdownDue(a.Now) {
 			l.startSlowdown(a.Now, l.qd)
+			l.joined = false
 		} else if peak, ok := l.othersSlowingDown(a.Now); ok {
 			l.startSlowdown(a.Now, peak)
+			l.joined = true
 		}
 	}
 	if l.phase == ppFreeze && !a.Now.Before(l.freezeEnd) {
@@ -478,13 +482,31 @@ func (l *LEDBATPP) slowStartOver() bool {
 func (l *LEDBATPP) endSlowStart(now time.Time) {
 	switch {
 	case l.phase == ppRamp:
-		l.nextSlowdown = now.Add(slowdownPeriod * now.Sub(l.slowdownStart))
+		l.nextSlowdown = now.Add(l.slowdownPause(now))
 		l.slowdownEnd = now
 	case l.nextSlowdown.IsZero():
 		l.scheduleInitialSlowdown(now)
 	}
 	l.phase = ppAvoid
 	l.ssthresh = l.cwnd
+}
+
+// slowdownPause is the time from the end of a slowdown's ramp at now to
+// the next slowdown: nine times the slowdown's duration (section 4.6.2),
+// but after a joined slowdown (othersSlowingDown) at least the pause
+// before it. Why: a flow that joins late, or ramps back into a queue
+// others still leave empty, has a short slowdown, and nine times that
+// brought its next one within a third of the others' pauses, too soon
+// for them to join it: a slowdown alone again, whose share went to the
+// others (at the real 10 Mbit/s × 40 ms bottleneck of e2e/realpath, an
+// incumbent that joined the latecomer's initial slowdown paused 2.2 s).
+func (l *LEDBATPP) slowdownPause(now time.Time) time.Duration {
+	p := slowdownPeriod * now.Sub(l.slowdownStart)
+	if l.joined {
+		p = max(p, l.pause)
+	}
+	l.pause = p
+	return p
 }
 
 // scheduleInitialSlowdown plans the first slowdown two RTTs from now, or
