@@ -124,3 +124,21 @@ func TestLEDBATPPJoinLimits(t *testing.T) {
 		}
 	})
 }
+
+// slowdownPause (draft section 4.6.2, nine times the slowdown): a
+// joined slowdown that was short does not bring the next one closer than
+// the pause before it; a slowdown of the flow's own schedule does.
+func TestLEDBATPPJoinedSlowdownKeepsPause(t *testing.T) {
+	l := NewLEDBATPP(t0, LEDBATPPConfig{MSS: mss})
+	l.pause = 6 * time.Second
+	l.slowdownStart = t0
+	end := t0.Add(300 * time.Millisecond)
+	l.joined = true
+	if got := l.slowdownPause(end); got != 6*time.Second {
+		t.Errorf("joined slowdown of 300 ms: pause %v, want the 6 s before it", got)
+	}
+	l.joined = false
+	if got := l.slowdownPause(end); got != 2700*time.Millisecond {
+		t.Errorf("own slowdown of 300 ms: pause %v, want 9 × 300 ms", got)
+	}
+}
