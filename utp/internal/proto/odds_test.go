@@ -76,11 +76,18 @@ type connPrint struct {
 	gotFin, eof            bool
 	lastRecv               int64
 	timers                 timerTable
+	// What a forged ACK's SACK or echo could move in loss recovery: the
+	// duplicate ACKs counted, the SACK horizon (its grace), the
+	// reordering window and the first sends a duplicate's echo may prove.
+	dupAcks, reoMult, unproven int
+	horizon                    uint16
+	hasHorizon, undoable       bool
 }
 
 func fingerprint(c *Conn) connPrint {
 	return connPrint{c.state, c.snd.una, c.snd.seqNr, c.rcv.ackNr, c.snd.flight, c.snd.peerWnd, c.snd.lostN,
-		c.rcv.reorderN, c.rcv.gotFin, c.rcv.eof, c.lastRecv.UnixNano(), c.timers}
+		c.rcv.reorderN, c.rcv.gotFin, c.rcv.eof, c.lastRecv.UnixNano(), c.timers,
+		c.snd.dupAcks, c.rec.reoMult, len(c.rec.unproven), c.rec.horizon, c.rec.hasHorizon, c.rec.undoable}
 }
 
 // sameButTimeWait reports whether a and b differ at most in when
@@ -205,9 +212,16 @@ func (st *oddsState) count(t *testing.T) oddsCount {
 	r := oddsCount{inFlight: c.snd.inUse()}
 	next := c.rcv.ackNr + 1
 	acks := make([]bool, 1<<16)
+	// A full SACK as long as our own data packets carry: unless admitted
+	// it must not count a duplicate ACK, set the SACK horizon or declare
+	// a loss (the fingerprint holds all three).
+	sack := bytes.Repeat([]byte{0xff}, dataSACKBytes)
 	peer := func(typ wire.Type, seq, ack uint16) wire.Header {
 		h := st.tc.peerHeader(typ, seq, ack)
 		h.WndSize = 0 // a forged zero window: must not stall us unless admitted
+		if typ == wire.State {
+			h.SACK = sack
+		}
 		return h
 	}
 	for a := range 1 << 16 {
