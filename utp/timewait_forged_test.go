@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/inet256/go-utp/v2/utp/internal/wire"
+	"github.com/inet256/go-utp/v2/utp/netsim"
 )
 
 // A SYN with a TIME-WAIT record's id ends the record (a new connection
@@ -21,24 +22,7 @@ import (
 func TestSimForgedSynEndsTimeWaitCleanly(t *testing.T) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
-		n, a, b := simNet(t)
-		ca, cb := dialAccept(t, a, b)
-		ca.Close() // a's FIN first: a ends in TIME-WAIT
-		if _, err := io.ReadAll(cb); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(100 * time.Millisecond)
-		cb.Close()
-		time.Sleep(15 * time.Millisecond) // b's FIN is in; a's ACK of it meets the cut
-		n.Partition("a", "b", true)
-		time.Sleep(100 * time.Millisecond)
-		synctest.Wait()
-		a.mu.Lock()
-		_, retired := a.waiting[ca.key]
-		a.mu.Unlock()
-		if !retired {
-			t.Fatal("the dialer's connection was not retired in TIME-WAIT")
-		}
+		n, a, b, ca, cb := timeWaitAckLost(t)
 		n.Partition("a", "b", false)
 		// From b's address (its Socket's datagram path), as a forger
 		// would spoof it: a SYN whose id plus one is a's receive id.
@@ -49,7 +33,7 @@ func TestSimForgedSynEndsTimeWaitCleanly(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // the path's one-way delay is 10 ms
 		synctest.Wait()
 		a.mu.Lock()
-		_, retired = a.waiting[ca.key]
+		_, retired := a.waiting[ca.key]
 		a.mu.Unlock()
 		if retired {
 			t.Fatal("the forged SYN did not end the TIME-WAIT record")
@@ -66,4 +50,33 @@ func TestSimForgedSynEndsTimeWaitCleanly(t *testing.T) {
 			t.Fatalf("b, whose FIN's ACK was lost, ended with %v after the forged SYN; want a clean end", err)
 		}
 	})
+}
+
+// timeWaitAckLost has a dial and close first, b read everything and close,
+// and a's ACK of b's FIN lost under a partition of a and b, which is still
+// on when it returns; a's connection is retired in TIME-WAIT. It runs in
+// a synctest bubble.
+func timeWaitAckLost(t *testing.T) (n *netsim.Network, a, b *Socket, ca, cb *Conn) {
+	t.Helper()
+	n, a, b = simNet(t)
+	ca, cb = dialAccept(t, a, b)
+	ca.Close() // our FIN first: a's side ends in TIME-WAIT
+	if _, err := io.ReadAll(cb); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	cb.Close()
+	// b's FIN reaches a after 10 ms; a's ACK of it, on its way back,
+	// meets the cut and is lost.
+	time.Sleep(15 * time.Millisecond)
+	n.Partition("a", "b", true)
+	time.Sleep(100 * time.Millisecond)
+	synctest.Wait()
+	a.mu.Lock()
+	_, retired := a.waiting[ca.key]
+	a.mu.Unlock()
+	if !retired {
+		t.Fatal("the dialer's connection was not retired in TIME-WAIT")
+	}
+	return n, a, b, ca, cb
 }
