@@ -112,6 +112,7 @@ func (c *Conn) ackPacket(now time.Time, seq uint16, p *outPacket, res *ackResult
 		c.onAcked(now, seq, p, res)
 	}
 	p.sacked = true
+	p.unseen = false
 	if p.inFlight {
 		p.inFlight = false
 		s.flight -= p.size()
@@ -180,9 +181,11 @@ func (c *Conn) detectLoss(now time.Time, h *wire.Header, payloadLen int, res *ac
 		}
 	}
 	c.noteSACKHorizon(h)
+	c.noteUnseen(res)
 	if res.bytes > 0 {
 		c.rackDetect(now)
 	}
+	c.echoDetect(now, res)
 }
 
 // dupAck reports whether an ACK that did not advance is a duplicate ACK:
