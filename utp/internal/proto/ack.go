@@ -96,7 +96,9 @@ func (c *Conn) onAck(now time.Time, h *wire.Header, payloadLen int) {
 		c.consecutiveTimeouts = 0
 		c.rtt.ResetBackoff()
 		c.timers[timerRetransmit] = time.Time{}
-		if s.inUse() > 0 && s.flight > 0 {
+		if s.inUse() > 0 && (s.flight > 0 || s.inUse() > s.lostN+s.sackedN) {
+			// Packets taken out of flight unseen (noteUnseen) are still
+			// unacknowledged: the timer guards them too.
 			c.timers[timerRetransmit] = now.Add(c.rto())
 		}
 	}

@@ -246,12 +246,24 @@ func (c *Conn) rackDetect(now time.Time) bool {
 		if (!p.inFlight && !p.unseen) || p.txID >= r.rackTx {
 			continue
 		}
+		past := r.hasHorizon && !wire.SeqLess(seq, r.horizon)
+		if past && p.unseen {
+			// Past what the peer's SACK can name, and the echo shows it
+			// has left the network: it arrived, or it was lost, and only
+			// the bitmask can tell which once the cumulative ACK moves up
+			// and it reaches the packet (RFC 6675's IsLost and RFC 8985
+			// 6.2 infer a loss from what the peer reports). Judged by
+			// time, half of a slow start's overshoot that arrived was
+			// declared lost and resent (1 Gbit/s, 20 ms: 1,482 of 3,869
+			// resends), since its drops spread over more than the
+			// bitmask reaches.
+			continue
+		}
 		due := p.sentAt.Add(r.rackRTT + reo)
-		if r.hasHorizon && !wire.SeqLess(seq, r.horizon) {
-			// Past what the peer's SACK can name, its delivery is
-			// unknown, not late: RFC 6675 (IsLost) and RFC 8985 6.2
-			// infer a loss from what the peer reports. The cumulative
-			// ACK moving up, a round trip later, lets the mask reach it.
+		if past {
+			// Past the horizon but not yet passed by the echo: its
+			// delivery is unknown, not late; the cumulative ACK moving
+			// up, a round trip later, lets the mask reach it.
 			due = due.Add(c.rtt.SRTT())
 		}
 		if !now.Before(due) {
@@ -332,7 +344,7 @@ func (c *Conn) noteUnseen(res *ackResult) {
 		if p.sends == 0 || int32(micros(p.sentAt)-cutoff) > 0 {
 			break
 		}
-		if p.inFlight && !p.sacked {
+		if p.inFlight && !p.sacked && !p.probe {
 			p.inFlight, p.unseen = false, true
 			s.flight -= p.size()
 		}
