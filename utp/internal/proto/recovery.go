@@ -175,6 +175,7 @@ func (c *Conn) onTimeoutRecovery() {
 	r.recoverSeq = c.snd.seqNr - 1
 	r.episode++
 	r.undoable, r.undoLeft, r.unproven = false, 0, nil
+	r.unseenNext = c.snd.una // a spurious timeout's undo puts them back in flight
 	c.timers[timerLoss] = time.Time{}
 }
 
