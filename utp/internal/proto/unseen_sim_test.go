@@ -35,7 +35,7 @@ func (w *reducedWindow) OnTimeout(time.Time) { w.wnd = 1500 }
 // later packet could reveal the lost retransmission, and only the RTO
 // repaired it (in the path matrix at one BDP, after LEDBAT had grown into
 // the buffer: one timeout, the window collapsed, 0.876 of the link;
-// 0.998 now). The flow must repair it without a timeout.
+// 0.999 now). The flow must repair it without a timeout.
 func TestRecoveryPastSACKHorizonNoTimeout(t *testing.T) {
 	skipIfShort(t)
 	const rate, rtt = 1e9, 20 * time.Millisecond
