@@ -14,6 +14,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/inet256/go-utp/v2/utp/netsim"
 )
 
 // withDialIDs makes dialers draw their ids from the first n, so that a
@@ -175,6 +177,49 @@ func TestSimChurnReusesTimeWaitIDs(t *testing.T) {
 		}
 		if dials < 1000 {
 			t.Fatalf("only %d dials in 20 s", dials)
+		}
+	})
+}
+
+// A churn cycle waits for nothing but the network: over links of one-way
+// delay d, with packets large enough for the 4 KiB in one (as on UDP
+// loopback), 16 workers' dials each take one round trip, the echo one
+// more, and Write and Close return at once, in virtual time: no timer (a
+// delayed ACK, a linger, pacing, the read lead's standby tick) stands in
+// the cycle's way, and so none stretches it on a real path, where the
+// cycle's only other cost is CPU.
+func TestSimChurnCycleHasNoWaits(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		const d = 10 * time.Millisecond
+		n := netsim.NewNetwork(1)
+		n.SetDefaultLink(netsim.LinkConfig{Delay: d})
+		a := NewSocket(n.Listen("a"), WithPacketSize(loopbackPacketSize))
+		b := NewSocket(n.Listen("b"), WithPacketSize(loopbackPacketSize))
+		defer a.Close()
+		served := serveEcho(b)
+		stop := make(chan struct{})
+		time.AfterFunc(time.Second, func() { close(stop) })
+		var ct churnTimes
+		dials, err := churnPhases(16, stop, func() (net.Conn, error) {
+			return a.DialContext(context.Background(), b.Addr())
+		}, &ct)
+		time.Sleep(4 * d) // the last closes' datagrams arrive
+		st := a.Stats()
+		b.Close()
+		served()
+		if err != nil {
+			t.Fatalf("after %d dials: %v", dials, err)
+		}
+		t.Logf("%d cycles: %s", dials, ct.mean(dials))
+		want := [numPhases]time.Duration{phaseDial: 2 * d, phaseRead: 2 * d}
+		for p := range numPhases {
+			if got := time.Duration(ct[p].Load()); got != time.Duration(dials)*want[p] {
+				t.Errorf("%s took %v in %d cycles, want %v each", phaseNames[p], got, dials, want[p])
+			}
+		}
+		if st.PacketsOut != 4*uint64(dials) {
+			t.Errorf("the dialer sent %d datagrams in %d cycles, want 4 each (SYN, DATA, FIN, the ACK of the peer's FIN)", st.PacketsOut, dials)
 		}
 	})
 }
