@@ -121,6 +121,7 @@ type lead struct {
 	dials  atomic.Int64 // dials that took the lead (awaitDial), for tests
 	turns  atomic.Int64 // times the reader goroutine took the lead to read; a dial leads only before the first
 	handed atomic.Int64 // times the reader goroutine handed the lead to a Read that asked, for tests
+	yields atomic.Int64 // times the reader goroutine yielded its P to goroutines a read woke, for tests
 
 	buf []byte // the read buffer, owned by the holder
 	in  *inbox // packets read, not yet applied, owned by the holder
@@ -213,6 +214,7 @@ func (l *lead) readLed() (handedOver bool) {
 				// of many connections, all waiting for this reader,
 				// that wait was most of each connection's latency.
 				l.readerIn.Store(false)
+				l.yields.Add(1)
 				runtime.Gosched()
 				continue
 			}
