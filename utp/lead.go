@@ -124,6 +124,7 @@ type lead struct {
 	turns  atomic.Int64 // times the reader goroutine took the lead to read; a dial leads only before the first
 	handed atomic.Int64 // times the reader goroutine handed the lead to a Read that asked, for tests
 	runs   atomic.Int64 // times the reader goroutine started (0 or 1), for tests
+	yields atomic.Int64 // times the reader goroutine yielded its P to goroutines a read woke, for tests
 
 	buf []byte // the read buffer, owned by the holder
 	in  *inbox // packets read, not yet applied, owned by the holder
@@ -248,6 +249,7 @@ func (l *lead) run(ticked bool) {
 func (l *lead) readLed() (handedOver bool) {
 	s := l.s
 	failures := 0
+	yield := false // the last read woke a goroutine
 	l.turns.Add(1)
 	for {
 		l.readerIn.Store(true) // before want: see the invariants
@@ -258,7 +260,32 @@ func (l *lead) readLed() (handedOver bool) {
 			l.tok <- struct{}{}
 			return true
 		}
-		n, seg, from, err := l.next(false)
+		var n, seg int
+		var from source
+		var err error
+		if yield {
+			yield = false
+			n, seg, from, err = l.poll()
+			if err == errDrained {
+				// Nothing queued: the next read would park the
+				// reader. Let a goroutine the last read woke (a
+				// Read, a Write waiting for room) run now on this
+				// P first: left in the run queue, another P's
+				// thread is woken to steal it, a cross-core handoff
+				// that made a loopback round trip about 10% slower.
+				// With datagrams queued the reader reads on
+				// instead: Gosched puts it on the global run queue,
+				// behind every runnable goroutine, and under a churn
+				// of many connections, all waiting for this reader,
+				// that wait was most of each connection's latency.
+				l.readerIn.Store(false)
+				l.yields.Add(1)
+				runtime.Gosched()
+				continue
+			}
+		} else {
+			n, seg, from, err = l.next(false)
+		}
 		l.readerIn.Store(false)
 		if err != nil {
 			if woken(err) {
@@ -271,14 +298,7 @@ func (l *lead) readLed() (handedOver bool) {
 			continue
 		}
 		failures = 0
-		if s.routeRead(l.in, l.buf, n, seg, from) {
-			// Let a goroutine the packets woke (a Read, a Write waiting
-			// for room) run now on this P, before the reader's next read
-			// parks it: left in the run queue, another P's thread is woken
-			// to steal it, a cross-core handoff that made a loopback
-			// round trip about 10% slower.
-			runtime.Gosched()
-		}
+		yield = s.routeRead(l.in, l.buf, n, seg, from)
 	}
 }
 
