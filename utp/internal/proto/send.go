@@ -194,26 +194,44 @@ func (c *Conn) sendLimit() int {
 		want = p
 	}
 	limit := c.cfg.SendBufferSize
-	if c.rtt.MinRTT() < shortPathRTT {
-		limit = min(limit, shortPathSendLimit)
+	if rtt := c.rtt.MinRTT(); rtt < shortPathRTT {
+		limit = min(limit, shortPathSendLimit(rtt))
 	}
 	return min(limit, max(want, minSendLimit))
 }
 
 // On a short path (loopback, a LAN: the round trip without queue under
 // shortPathRTT, or not measured yet) the send buffer stops at
-// shortPathSendLimit whatever SendBufferSize allows. There 4 MiB in
-// flight is already over 16 Gbit/s for the round trip, so a larger
-// window only queues in the kernel's buffers, where no delay signal
-// stops it; on loopback the window then grew to the Socket's share of
-// the receive buffer (8 MiB), and a bound of twice that cost bulk
-// transfers twice the CPU per byte (docs/performance.md). A long path
-// needs the full bound: 1 Gbit/s at a 20 ms round trip with its queue
-// and the hosts' scheduling delay needs more than 4 MiB in flight.
+// shortPathSendLimit whatever SendBufferSize allows: what the least round
+// trip carries at shortPathRate, rounded up to a power of two, from
+// shortPathSendMin to shortPathSendMax. A larger window there only queues in the kernel's
+// buffers, where no delay signal stops it, and the bytes queued there
+// and in the ring leave the caches between their copies: on loopback
+// the window grew to the Socket's share of the receive buffer (8 MiB),
+// and a bound of twice that cost bulk transfers twice the CPU per byte;
+// on a veth pair and on loopback, whose round trips are tens of
+// microseconds, a bound of 1 MiB took a sixth less CPU per byte than
+// 4 MiB, and moved more (docs/performance.md). A long path needs the
+// full bound: 1 Gbit/s at a 20 ms round trip with its queue and the
+// hosts' scheduling delay needs more than 4 MiB in flight.
 const (
-	shortPathRTT       = 2 * time.Millisecond
-	shortPathSendLimit = 4 << 20
+	shortPathRTT     = 2 * time.Millisecond
+	shortPathRate    = 2 << 30 // bytes per second: 16 Gbit/s
+	shortPathSendMin = 1 << 20
+	shortPathSendMax = 4 << 20
 )
+
+// shortPathSendLimit is the send buffer's bound on a short path whose
+// least round trip is rtt (0: not measured yet). A power of two, since
+// the ring's buffer is one (byteRing.grow): a bound between two would
+// have the ring walk the larger.
+func shortPathSendLimit(rtt time.Duration) int {
+	want := int(int64(rtt) * shortPathRate / int64(time.Second))
+	if want <= shortPathSendMin {
+		return shortPathSendMin
+	}
+	return min(shortPathSendMax, 1<<bits.Len(uint(want-1)))
+}
 
 // sendWindow is how many bytes may be in flight: the congestion window,
 // never more than the peer's advertised window (BEP 29, RFC 6817 2.4.2).
