@@ -139,7 +139,8 @@ func Accept(now time.Time, cfg Config, syn wire.Header, isn uint16) *Conn {
 	c.noteReceived(now, &syn)
 	c.stats.PacketsReceived++
 	c.noteIn(datagramLen(&syn, nil))
-	reply := c.header(now, wire.State, c.snd.seqNr)
+	var reply wire.Header
+	c.header(&reply, now, wire.State, c.snd.seqNr)
 	reply.MaxDatagram = c.advertised(&syn)
 	c.synReply = reply.Append(nil) // sent, and counted, by PollTransmit
 	c.resendSynAck = true
