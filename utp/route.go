@@ -278,7 +278,7 @@ func (in *inbox) flush(now time.Time) bool {
 	in.c.stepAt(now, func(now time.Time, m *proto.Conn) {
 		m.HoldAcks(hold)
 		for i := range in.n {
-			m.HandleParsed(now, in.headers[i], in.payloads[i])
+			m.HandleParsed(now, &in.headers[i], in.payloads[i])
 		}
 		held = hold && m.AckHeld()
 	})

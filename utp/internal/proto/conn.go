@@ -205,26 +205,30 @@ func (c *Conn) HandlePacket(now time.Time, b []byte) {
 		c.noteIn(len(b))
 		return
 	}
-	c.HandleParsed(now, h, payload)
+	c.HandleParsed(now, &h, payload)
 }
 
 // HandleParsed is HandlePacket for a datagram the caller already parsed.
-// It does not retain h.SACK or payload.
-func (c *Conn) HandleParsed(now time.Time, h wire.Header, payload []byte) {
+// It does not retain h, h.SACK or payload, and may change *h (it clears a
+// TimestampDiff it will not take as a delay sample). A pointer, since a
+// Header passed by value was copied whole at every packet, right after
+// the parser stored it field by field: a stall on the store forwarding,
+// most of the IO layer's own samples in applying a coalesced read.
+func (c *Conn) HandleParsed(now time.Time, h *wire.Header, payload []byte) {
 	if c.state == stateClosed {
 		return
 	}
 	c.stats.PacketsReceived++
 	if c.snd.unconfirmed {
-		c.noteIn(datagramLen(&h, payload))
+		c.noteIn(datagramLen(h, payload))
 	}
 	switch {
 	case h.Type == wire.Reset:
-		c.handleReset(now, &h)
+		c.handleReset(now, h)
 	case h.Type == wire.Syn:
-		c.onSyn(now, h)
+		c.onSyn(now, *h)
 	case c.state == stateSynSent:
-		c.onSynReply(now, h, payload)
+		c.onSynReply(now, *h, payload)
 	default:
 		c.onPacket(now, h, payload)
 	}
@@ -273,7 +277,7 @@ func (c *Conn) onSynReply(now time.Time, h wire.Header, payload []byte) {
 	c.snd.confirmDue = true
 	c.timers[timerConfirm] = now.Add(c.cfg.AckDelay)
 	c.events.set(EventConnected)
-	c.onPacket(now, h, payload)
+	c.onPacket(now, &h, payload)
 }
 
 // Confirm sends the dialer's handshake confirmation now, as an empty
@@ -296,8 +300,8 @@ func (c *Conn) confirmed() {
 }
 
 // onPacket handles every packet of an established connection.
-func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
-	switch c.admit(&h) {
+func (c *Conn) onPacket(now time.Time, h *wire.Header, payload []byte) {
+	switch c.admit(h) {
 	case admitNone:
 		// Stray or forged: dropping the whole packet keeps it from
 		// changing any state (accept.go).
@@ -305,23 +309,23 @@ func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
 		return
 	case admitDup:
 		c.stats.Duplicates++
-		c.rcv.noteDuplicate(&h)
+		c.rcv.noteDuplicate(h)
 		c.rcv.ackNow = true // our ACK may have been lost
 		c.restartTimeWait(now)
 		return
 	}
-	c.noteReceived(now, &h)
-	if c.onDuplicateEcho(now, &h) {
+	c.noteReceived(now, h)
+	if c.onDuplicateEcho(now, h) {
 		h.TimestampDiff = 0 // the duplicate's delay includes its hold-up: no sample
 	}
-	c.notePeerSeq(&h)
+	c.notePeerSeq(h)
 	c.proven()
 	wnd := int(min(h.WndSize, 1<<30))
 	c.snd.wndGrew = wnd > c.snd.peerWnd
 	c.snd.peerWnd = wnd
-	c.rcv.yield.onPacket(now, &h, c.replyMicro, len(payload))
-	c.notePathRTT(&h)
-	c.onAck(now, &h, len(payload))
+	c.rcv.yield.onPacket(now, h, c.replyMicro, len(payload))
+	c.notePathRTT(h)
+	c.onAck(now, h, len(payload))
 	if c.rewind.pending {
 		c.settleRewind(now)
 	}
