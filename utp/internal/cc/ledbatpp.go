@@ -586,9 +586,14 @@ func (l *LEDBATPP) recentPeak(now time.Time) (time.Duration, float64) {
 // third of the time from the end of this flow's last slowdown to its
 // next has passed, and not before its first (joinAllowed), so that a
 // queue falling for other reasons (a competitor leaving, a sender
-// stalled) costs at most one slowdown per third of a period.
+// stalled) costs at most one slowdown per third of a period. A window
+// under DefaultSegmentPackets full packets does not join: a slowdown
+// holds two full packets, so another flow's slowdown there hardly moves
+// the queue, and the falls such a flow sees are its peers' packet sizes
+// and jitter (two flows on 1 Mbit/s × 10 ms, seeds 22 and 29: Jain
+// 0.889 and 0.881 with joins, 0.995 and 0.993 without).
 func (l *LEDBATPP) othersSlowingDown(now time.Time) (time.Duration, bool) {
-	if l.cfg.NoSlowdowns || l.rtt <= 0 || !l.hasQD || !l.joinAllowed(now) {
+	if l.cfg.NoSlowdowns || l.rtt <= 0 || !l.hasQD || !l.joinAllowed(now) || l.cwnd < DefaultSegmentPackets*float64(l.cfg.MSS) {
 		return 0, false
 	}
 	peak, kept := l.recentPeak(now)
