@@ -151,12 +151,13 @@ var (
 )
 
 // testGetBuf, when a test sets it, is told of every whole-datagram
-// buffer a Socket takes.
-var testGetBuf func(*Socket)
+// buffer a Socket takes. Atomic: a test sets it while other tests'
+// Sockets, closed or not, may still run a connection's timer.
+var testGetBuf atomic.Pointer[func(*Socket)]
 
 func (s *Socket) getBuf() []byte {
-	if testGetBuf != nil {
-		testGetBuf(s)
+	if f := testGetBuf.Load(); f != nil {
+		(*f)(s)
 	}
 	return bufPool.Get().(*[maxDatagram]byte)[:]
 }
