@@ -207,3 +207,36 @@ func (c *Conn) notePeerSeq(h *wire.Header) {
 		c.rcv.peerNext = next
 	}
 }
+
+// takeDuplicateAck takes from a duplicate DATA or FIN its cumulative
+// ack_nr alone, when it advances what we sent and the duplicate lies
+// within reorderWindow behind ack_nr; its SACK, window and timestamps
+// stay ignored (they may be stale).
+//
+// Why: a peer's retransmission timeout resends its oldest packet, which
+// we may already have, so that packet is the one that carries its ack_nr
+// to us. When both sides have thousands of packets in flight, each one's
+// reorder window (bounded by forgeBudget) can fall short of the other's
+// next seq_nr, and then every STATE each sends is ignored by the other:
+// neither learns what the other received, each resends a packet the
+// other has, and the connection times out (TestIntegrityBothWaysReorder,
+// sweep seed 8673). The duplicate's ack_nr ends that: our una advances,
+// we resend the packet the peer lacks, which it takes in order.
+//
+// The pairs admitted this way, reorderWindow seq_nr values behind ack_nr
+// times the ack_nr values that advance, are counted in forgeBudget
+// (reorderWindow).
+func (c *Conn) takeDuplicateAck(now time.Time, h *wire.Header) {
+	s := &c.snd
+	if c.state != stateConnected || s.inUse() == 0 || !wire.SeqLess(s.una-1, h.AckNr) {
+		return
+	}
+	if d := wire.SeqDiff(h.SeqNr, c.rcv.ackNr+1); d < -c.reorderWindow() {
+		return
+	}
+	ack := wire.Header{Type: wire.State, AckNr: h.AckNr}
+	c.onAck(now, &ack, 0)
+	if c.state != stateClosed {
+		c.checkDone(now)
+	}
+}

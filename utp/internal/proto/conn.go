@@ -324,6 +324,7 @@ func (c *Conn) onPacket(now time.Time, h *wire.Header, payload []byte) {
 		c.rcv.noteDuplicate(h)
 		c.rcv.ackNow = true // our ACK may have been lost
 		c.restartTimeWait(now)
+		c.takeDuplicateAck(now, h)
 		return
 	}
 	c.took = true

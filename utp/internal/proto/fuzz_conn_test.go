@@ -318,6 +318,9 @@ func (f *fuzzState) expectAdmit(h wire.Header) bool {
 		return false // nothing comes after the peer's FIN
 	}
 	d := int(int16(h.SeqNr - c.rcv.ackNr - 1))
+	if d < 0 && h.Type != wire.State && c.state == stateConnected && inRange(h.AckNr, s.una, s.seqNr-1) {
+		return d >= -c.cfg.MaxReorder // a duplicate's ack_nr that advances (takeDuplicateAck)
+	}
 	return ackOK && d >= 0 && d < c.cfg.MaxReorder
 }
 

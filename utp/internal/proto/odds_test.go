@@ -199,6 +199,8 @@ type oddsCount struct {
 	ackOK     int     // ack_nr values admitted with a seq_nr in the window
 	seqData   int     // seq_nr values a DATA or FIN is admitted with (acceptable ack_nr)
 	seqDup    int     // seq_nr values taken for a duplicate
+	seqDupAck int     // seq_nr values behind ack_nr whose duplicate's advancing ack_nr is taken (takeDuplicateAck)
+	ackAdv    int     // ack_nr values that advance what we sent: the ones a duplicate may carry in
 	seqFin    int     // seq_nr values a FIN is admitted with (acceptable ack_nr)
 	seqState  int     // seq_nr values a STATE is admitted with
 	resetKnow float64 // probability that a RESET with the right id resets
@@ -209,7 +211,7 @@ type oddsCount struct {
 // count enumerates every ack_nr and seq_nr against st.
 func (st *oddsState) count(t *testing.T) oddsCount {
 	c := st.tc.conn
-	r := oddsCount{inFlight: c.snd.inUse()}
+	r := oddsCount{inFlight: c.snd.inUse(), ackAdv: c.snd.inUse()}
 	next := c.rcv.ackNr + 1
 	acks := make([]bool, 1<<16)
 	// A full SACK as long as our own data packets carry: unless admitted
@@ -236,14 +238,17 @@ func (st *oddsState) count(t *testing.T) oddsCount {
 	}
 	seqData := make([]forgeOutcome, 1<<16)
 	for s := range 1 << 16 {
+		behind := wire.SeqLess(uint16(s), next)
 		seqData[s] = forge(t, st, peer(wire.Data, uint16(s), goodAck), []byte("forged"))
-		switch seqData[s] {
-		case forgeAdmitted:
+		switch {
+		case seqData[s] == forgeAdmitted && behind:
+			r.seqDupAck++ // goodAck advances: the duplicate's ack_nr is taken
+		case seqData[s] == forgeAdmitted:
 			r.seqData++
-		case forgeDuplicate:
+		case seqData[s] == forgeDuplicate:
 			r.seqDup++
 		}
-		if forge(t, st, peer(wire.Fin, uint16(s), goodAck), nil) == forgeAdmitted {
+		if forge(t, st, peer(wire.Fin, uint16(s), goodAck), nil) == forgeAdmitted && !behind {
 			r.seqFin++
 		}
 		if forge(t, st, peer(wire.State, uint16(s), goodAck), nil) == forgeAdmitted {
@@ -294,6 +299,9 @@ func (st *oddsState) checkSeparable(t *testing.T, acks []bool, seqData []forgeOu
 		if acks[a] {
 			want = seqData[s]
 		}
+		if want == forgeAdmitted && wire.SeqLess(s, c.rcv.ackNr+1) && !wire.SeqLess(c.snd.una-1, a) {
+			want = forgeDuplicate // only an ack_nr that advances is taken from a duplicate
+		}
 		h := st.tc.peerHeader(wire.Data, s, a)
 		if got := forge(t, st, h, []byte("forged")); got != want {
 			t.Fatalf("%s: DATA seq=%d ack=%d: %v, want %v", st.name, s, a, got, want)
@@ -311,18 +319,18 @@ func TestForgedPacketOdds(t *testing.T) {
 	skipIfShort(t)
 	const blindTarget, resetTarget = 24.0, 15.0 // log2 of forged packets per success
 	var table bytes.Buffer
-	fmt.Fprintf(&table, "%-10s %8s %8s %8s %8s | %-28s | %s\n", "state", "inflight", "ack ok", "seq d/f", "seq st",
+	fmt.Fprintf(&table, "%-10s %8s %8s %8s %8s %8s | %-28s | %s\n", "state", "inflight", "ack ok", "seq d/f", "dup ack", "seq st",
 		"id known: log2 P data/fin, state, reset", "blind: log2 packets per success (worst)")
 	for _, st := range oddsStates(t) {
 		r := st.count(t)
 		if r.seqFin != r.seqData {
 			t.Errorf("%s: %d seq_nr values admit a FIN, %d a DATA", st.name, r.seqFin, r.seqData)
 		}
-		pData := float64(r.ackOK) * float64(r.seqData) / (1 << 32)
+		pData := (float64(r.ackOK)*float64(r.seqData) + float64(r.ackAdv)*float64(r.seqDupAck)) / (1 << 32)
 		pState := float64(r.ackOK) * float64(r.seqState) / (1 << 32)
 		worst := max(pData, pState, r.resetKnow)
 		blind := -log2(worst / (1 << 16))
-		fmt.Fprintf(&table, "%-10s %8d %8d %8d %8d | %8.2f %8.2f %8.2f   | %.2f\n", st.name, r.inFlight, r.ackOK, r.seqData, r.seqState,
+		fmt.Fprintf(&table, "%-10s %8d %8d %8d %8d %8d | %8.2f %8.2f %8.2f   | %.2f\n", st.name, r.inFlight, r.ackOK, r.seqData, r.seqDupAck, r.seqState,
 			log2(pData), log2(pState), log2(r.resetKnow), blind)
 		if blind < blindTarget {
 			t.Errorf("%s: a blind attacker succeeds every 2^%.2f forged packets, want at least 2^%v", st.name, blind, blindTarget)
@@ -333,17 +341,17 @@ func TestForgedPacketOdds(t *testing.T) {
 		if r.challenge == 0 && st.name != "time-wait" { // TIME-WAIT waits its end out instead
 			t.Errorf("%s: no RESET is challenged", st.name)
 		}
-		if r.seqDup == 0 {
+		if r.seqDup+r.seqDupAck == 0 {
 			t.Errorf("%s: no seq_nr is taken for a duplicate", st.name)
 		}
 	}
 	tw := timeWaitOdds(t)
-	fmt.Fprintf(&table, "%-10s %8d %8d %8d %8s | %8s %8s %8.2f   | %.2f (RESET; a SYN with the id ends it: 16.00)\n", "tw record", 0, tw.ackOK, tw.seqDup, "-",
+	fmt.Fprintf(&table, "%-10s %8d %8d %8d %8s %8s | %8s %8s %8.2f   | %.2f (RESET; a SYN with the id ends it: 16.00)\n", "tw record", 0, tw.ackOK, tw.seqDup, "-", "-",
 		"-", "-", log2(tw.resetKnow), -log2(tw.resetKnow/(1<<16)))
 	if k := -log2(tw.resetKnow); k < resetTarget {
 		t.Errorf("TimeWait record: with the id known a RESET ends it every 2^%.2f forged packets, want at least 2^%v", k, resetTarget)
 	}
-	t.Logf("forged packet odds (2^32 ack×seq pairs per type; seq d/f: DATA or FIN admitted, for the record those re-ACKed; seq st: STATE):\n%s", table.String())
+	t.Logf("forged packet odds (2^32 ack×seq pairs per type; seq d/f: DATA or FIN admitted, for the record those re-ACKed; dup ack: duplicates whose advancing ack_nr is taken; seq st: STATE):\n%s", table.String())
 }
 
 // timeWaitOdds counts what a retired TIME-WAIT record (TimeWait) does

@@ -132,9 +132,12 @@ const forgeBudget = 1 << 24
 // reorderWindow is how far past ack_nr a packet may be and be held: as
 // far as the window we advertise lets the peer send (Config.MaxReorder,
 // 28,672 packets by default), unless our own flight widens the ack_nr
-// values we admit so much that the pairs would exceed forgeBudget. A bulk
-// receiver has nothing in flight and holds its whole window; a connection
-// sending 2,953 packets while receiving holds 2,838 (docs/security.md).
+// values we admit so much that the pairs would exceed forgeBudget. The
+// same window behind ack_nr lets a duplicate's ack_nr advance what we
+// sent (takeDuplicateAck), so the budget counts those pairs too: the
+// ack_nr values that advance, one per packet in flight. A bulk receiver
+// has nothing in flight and holds its whole window; a connection sending
+// 2,953 packets while receiving holds 1,892 (docs/security.md).
 //
 // An acceptor not yet proven (amplify.go) holds 2,048: its dialer can have
 // sent no more than its first window since the SYN, and an admitted
@@ -144,7 +147,7 @@ func (c *Conn) reorderWindow() int {
 		return min(c.cfg.MaxReorder, unprovenReorder)
 	}
 	lo, hi := c.ackRange()
-	acks := int(hi-lo) + 1
+	acks := int(hi-lo) + 1 + c.snd.inUse()
 	return max(1, min(c.cfg.MaxReorder, forgeBudget/acks))
 }
 

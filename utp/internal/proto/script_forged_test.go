@@ -105,16 +105,29 @@ func TestScriptStateSeqOutsideWindowIgnored(t *testing.T) {
 }
 
 // A DATA or FIN behind ack_nr is a retransmission whose ACK was lost: it
-// is acknowledged again, and its ack_nr is not taken.
+// is acknowledged again, and of its header only an ack_nr that advances
+// what we sent is taken (takeDuplicateAck); its window is not.
 func TestScriptDuplicateOnlyReacked(t *testing.T) {
 	tc := newTestConn(t, roleDialer, forgedWindow)
 	tc.peerData(tc.p(0), "a")
 	tc.advance(tc.conn.cfg.AckDelay)
 	tc.wantPacket("ACK", pkt{typ: wire.State, ack: u16(tc.p(0))})
-	tc.sendPackets(1, tc.conn.cfg.PacketSize)
-	tc.writePacket(tc.peerHeader(wire.Data, tc.p(0), tc.s(0)), "a")
+	tc.sendPackets(2, tc.conn.cfg.PacketSize)
+	wnd := tc.conn.snd.peerWnd
+	h := tc.peerHeader(wire.Data, tc.p(0), tc.s(0)-1)
+	h.WndSize = 0
+	tc.writePacket(h, "a")
 	tc.wantPacket("duplicate re-acked", pkt{typ: wire.State, ack: u16(tc.p(0))})
-	if tc.conn.snd.una != tc.s(0) {
-		t.Fatal("a duplicate's ack_nr was taken")
+	if tc.conn.snd.una != tc.s(0) || tc.conn.snd.peerWnd != wnd {
+		t.Fatalf("a duplicate whose ack_nr does not advance moved una to %d (want %d) or the window to %d", tc.conn.snd.una, tc.s(0), tc.conn.snd.peerWnd)
+	}
+	h.AckNr = tc.s(0)
+	tc.writePacket(h, "a")
+	tc.wantPacket("duplicate re-acked", pkt{typ: wire.State, ack: u16(tc.p(0))})
+	if tc.conn.snd.una != tc.s(1) {
+		t.Fatalf("a duplicate's advancing ack_nr was not taken: una %d, want %d", tc.conn.snd.una, tc.s(1))
+	}
+	if tc.conn.snd.peerWnd != wnd {
+		t.Fatalf("a duplicate's window was taken: %d, was %d", tc.conn.snd.peerWnd, wnd)
 	}
 }
