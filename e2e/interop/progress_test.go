@@ -1,0 +1,47 @@
+package interop
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"testing"
+	"time"
+)
+
+// TestWatchProgressEndsAStall: a transfer whose reads stay blocked is
+// ended by the watch once g.stall passes without a byte: the group's
+// context ends with the stalled cause, and the blocked read wakes with
+// its deadline passed instead of waiting for the test's total bound.
+func TestWatchProgressEndsAStall(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	g := newGroup(testCtx(t, progressBound))
+	g.stall = 500 * time.Millisecond
+	readErr := make(chan error, 1)
+	go func() {
+		var buf [1]byte
+		_, err := g.countReads(a).Read(buf[:]) // b never writes
+		readErr <- err
+	}()
+	start := time.Now()
+	g.watchProgress(a, b)
+	var err error
+	select {
+	case err = <-readErr:
+	case <-time.After(progressBound):
+		t.Fatalf("step %q: the blocked read did not wake within %v", "the watch ends the stall", progressBound)
+	}
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("step %q: the blocked read returned %v, want its deadline passed", "the watch sets the deadline", err)
+	}
+	var st stalled
+	if !errors.As(context.Cause(g.ctx), &st) {
+		t.Errorf("step %q: the group's context ended with %v, want a stall", "the cause names the stall", context.Cause(g.ctx))
+	}
+	if took := time.Since(start); took < g.stall {
+		t.Errorf("step %q: the watch ended the steps after %v, before the %v stall bound", "only a stall ends them", took, g.stall)
+	}
+	close(g.ended)
+}
