@@ -113,17 +113,15 @@ type group struct {
 	errs    []error
 	running map[string]bool
 	// moved counts the bytes the steps have read (and their EOFs), for
-	// watchProgress, which fails the steps once it stays still for stall;
-	// ended closes when Wait returns.
+	// watchProgress, which fails the steps once it stays still for stall.
 	moved atomic.Int64
 	stall time.Duration
-	ended chan struct{}
 }
 
 func newGroup(ctx context.Context) *group {
 	ctx, cancel := context.WithCancelCause(ctx)
 	return &group{ctx: ctx, cancel: cancel, start: time.Now(),
-		running: make(map[string]bool), stall: stallBound, ended: make(chan struct{})}
+		running: make(map[string]bool), stall: stallBound}
 }
 
 // progressed records that a step read n bytes, or EOF.
@@ -162,29 +160,59 @@ func (s stalled) Error() string {
 // and writes blocked on it. Until then the steps' total time is bounded
 // only by g's context, so a transfer slowed by a busy machine passes.
 func (g *group) watchProgress(ends ...net.Conn) {
+	watchStall(g.ctx, g.stall, g.start, g.moved.Load, func(st stalled) {
+		g.cancel(st)
+		for _, c := range ends {
+			_ = c.SetDeadline(time.Now())
+		}
+	})
+}
+
+// watchStall calls onStall once moved has returned the same count for
+// stall, unless ctx ends first; start is when the work began.
+func watchStall(ctx context.Context, stall time.Duration, start time.Time, moved func() int64, onStall func(stalled)) {
 	go func() {
-		tick := time.NewTicker(min(time.Second, g.stall/4))
+		tick := time.NewTicker(min(time.Second, stall/4))
 		defer tick.Stop()
-		last, lastAt := g.moved.Load(), time.Now()
+		last, lastAt := moved(), time.Now()
 		for {
 			select {
-			case <-g.ended:
-				return
-			case <-g.ctx.Done():
+			case <-ctx.Done():
 				return
 			case now := <-tick.C:
-				if m := g.moved.Load(); m != last {
+				if m := moved(); m != last {
 					last, lastAt = m, now
-				} else if now.Sub(lastAt) >= g.stall {
-					g.cancel(stalled{moved: m, idle: g.stall, after: now.Sub(g.start)})
-					for _, c := range ends {
-						_ = c.SetDeadline(now)
-					}
+				} else if now.Sub(lastAt) >= stall {
+					onStall(stalled{moved: m, idle: stall, after: now.Sub(start)})
 					return
 				}
 			}
 		}
 	}()
+}
+
+// watchConn is ctx, ended with a stalled cause once c has neither received
+// nor had written a byte for stallBound, when it also sets c's deadline to
+// now: the bound on progress of a transfer that is not a group's.
+func watchConn(ctx context.Context, c *utp.Conn) context.Context {
+	ctx, cancel := context.WithCancelCause(ctx)
+	moved := func() int64 {
+		st := c.Stats()
+		return int64(st.BytesReceived + st.BytesWritten)
+	}
+	watchStall(ctx, stallBound, time.Now(), moved, func(st stalled) {
+		cancel(st)
+		_ = c.SetDeadline(time.Now())
+	})
+	return ctx
+}
+
+// endCause says why ctx ended, a stall named, or "" if it has not.
+func endCause(ctx context.Context) string {
+	if ctx.Err() == nil {
+		return ""
+	}
+	return context.Cause(ctx).Error()
 }
 
 func (g *group) Go(step string, fn func() error) {
@@ -206,7 +234,7 @@ func (g *group) Go(step string, fn func() error) {
 
 func (g *group) Wait(t *testing.T) {
 	t.Helper()
-	defer close(g.ended)
+	defer g.cancel(nil) // ends watchProgress
 	done := make(chan struct{})
 	go func() { g.wg.Wait(); close(done) }()
 	select {

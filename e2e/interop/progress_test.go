@@ -43,5 +43,5 @@ func TestWatchProgressEndsAStall(t *testing.T) {
 	if took := time.Since(start); took < g.stall {
 		t.Errorf("step %q: the watch ended the steps after %v, before the %v stall bound", "only a stall ends them", took, g.stall)
 	}
-	close(g.ended)
+	g.cancel(nil)
 }
