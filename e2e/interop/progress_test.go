@@ -3,6 +3,8 @@ package interop
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"testing"
@@ -44,4 +46,37 @@ func TestWatchProgressEndsAStall(t *testing.T) {
 		t.Errorf("step %q: the watch ended the steps after %v, before the %v stall bound", "only a stall ends them", took, g.stall)
 	}
 	g.cancel(nil)
+}
+
+// TestWatchProgressLetsASlowTransferRun: a transfer that takes longer in
+// all than g.stall, a byte at a time, is not ended by the watch: the
+// bound is on progress, not on the total.
+func TestWatchProgressLetsASlowTransferRun(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	g := newGroup(testCtx(t, progressBound))
+	g.stall = 2 * time.Second
+	const n = 30 // a byte every 100 ms: 3 s in all, each gap 1/20 of g.stall
+	g.Go("write a byte every 100 ms", func() error {
+		for range n {
+			time.Sleep(100 * time.Millisecond)
+			if _, err := b.Write([]byte{1}); err != nil {
+				return err
+			}
+		}
+		return b.Close()
+	})
+	g.Go("read them to EOF", func() error {
+		got, err := io.ReadAll(g.countReads(a))
+		if err == nil && len(got) != n {
+			err = fmt.Errorf("read %d bytes, want %d", len(got), n)
+		}
+		return err
+	})
+	g.watchProgress(a, b)
+	g.Wait(t)
+	if took := time.Since(g.start); took < g.stall {
+		t.Errorf("step %q: the transfer took %v, not longer than the %v stall bound, so it proves nothing", "slower than the bound", took, g.stall)
+	}
 }
