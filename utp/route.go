@@ -16,9 +16,9 @@ import (
 
 // readLoop is the Socket's one goroutine: it reads datagrams and hands
 // each to its connection, while it holds the read lead (lead.go).
-func (s *Socket) readLoop() {
+func (s *Socket) readLoop(ticked bool) {
 	defer close(s.readerDone)
-	s.lead.run()
+	s.lead.run(ticked)
 }
 
 // stopReading handles a failed read of the reader goroutine and reports
