@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inet256/go-utp/v2/internal/stallwatch"
 	"github.com/inet256/go-utp/v2/utp"
 )
 
@@ -114,7 +115,7 @@ type group struct {
 	running map[string]bool
 	// moved counts the bytes the steps have read (and their EOFs), for
 	// watchProgress, which fails the steps once it stays still for stall.
-	moved atomic.Int64
+	moved atomic.Uint64
 	stall time.Duration
 }
 
@@ -125,7 +126,7 @@ func newGroup(ctx context.Context) *group {
 }
 
 // progressed records that a step read n bytes, or EOF.
-func (g *group) progressed(n int) { g.moved.Add(int64(n) + 1) }
+func (g *group) progressed(n int) { g.moved.Add(uint64(n) + 1) }
 
 // countReads is r, its reads counted by g.progressed.
 func (g *group) countReads(r io.Reader) io.Reader { return countingReader{r, g} }
@@ -145,12 +146,12 @@ func (c countingReader) Read(b []byte) (int, error) {
 
 // stalled is the cause of a group's end when no byte moved for stallBound.
 type stalled struct {
-	moved       int64
+	moved       uint64
 	idle, after time.Duration
 }
 
 func (s stalled) Error() string {
-	return fmt.Sprintf("no byte arrived at either end for %v (%v into the transfer, %d bytes read in all): stalled",
+	return fmt.Sprintf("no byte arrived at either end for %v (%v into the transfer, progress count %d): stalled",
 		s.idle, s.after.Round(time.Second), s.moved)
 }
 
@@ -160,7 +161,7 @@ func (s stalled) Error() string {
 // and writes blocked on it. Until then the steps' total time is bounded
 // only by g's context, so a transfer slowed by a busy machine passes.
 func (g *group) watchProgress(ends ...net.Conn) {
-	watchStall(g.ctx, g.stall, g.start, g.moved.Load, func(st stalled) {
+	watchStall(g.ctx, g.stall, g.moved.Load, func(st stalled) {
 		g.cancel(st)
 		for _, c := range ends {
 			_ = c.SetDeadline(time.Now())
@@ -168,27 +169,18 @@ func (g *group) watchProgress(ends ...net.Conn) {
 	})
 }
 
-// watchStall calls onStall once moved has returned the same count for
-// stall, unless ctx ends first; start is when the work began.
-func watchStall(ctx context.Context, stall time.Duration, start time.Time, moved func() int64, onStall func(stalled)) {
-	go func() {
-		tick := time.NewTicker(min(time.Second, stall/4))
-		defer tick.Stop()
-		last, lastAt := moved(), time.Now()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case now := <-tick.C:
-				if m := moved(); m != last {
-					last, lastAt = m, now
-				} else if now.Sub(lastAt) >= stall {
-					onStall(stalled{moved: m, idle: stall, after: now.Sub(start)})
-					return
-				}
-			}
+// watchStall calls onStall, once, if moved returns the same count for
+// stall (stallwatch.Context polls it) before ctx ends.
+func watchStall(ctx context.Context, stall time.Duration, moved func() uint64, onStall func(stalled)) {
+	start := time.Now()
+	// The watch ends with ctx, which its callers cancel: a group's Wait, a
+	// test's cleanup.
+	watched, _ := stallwatch.Context(ctx, stall, moved)
+	context.AfterFunc(watched, func() {
+		if ctx.Err() == nil && errors.Is(context.Cause(watched), context.DeadlineExceeded) {
+			onStall(stalled{moved: moved(), idle: stall, after: time.Since(start)})
 		}
-	}()
+	})
 }
 
 // watchConn is ctx, ended with a stalled cause once c has neither received
@@ -196,11 +188,11 @@ func watchStall(ctx context.Context, stall time.Duration, start time.Time, moved
 // now: the bound on progress of a transfer that is not a group's.
 func watchConn(ctx context.Context, c *utp.Conn) context.Context {
 	ctx, cancel := context.WithCancelCause(ctx)
-	moved := func() int64 {
+	moved := func() uint64 {
 		st := c.Stats()
-		return int64(st.BytesReceived + st.BytesWritten)
+		return st.BytesReceived + st.BytesWritten
 	}
-	watchStall(ctx, stallBound, time.Now(), moved, func(st stalled) {
+	watchStall(ctx, stallBound, moved, func(st stalled) {
 		cancel(st)
 		_ = c.SetDeadline(time.Now())
 	})

@@ -16,11 +16,7 @@ import (
 // context ends with the stalled cause, and the blocked read wakes with
 // its deadline passed instead of waiting for the test's total bound.
 func TestWatchProgressEndsAStall(t *testing.T) {
-	a, b := net.Pipe()
-	defer a.Close()
-	defer b.Close()
-	g := newGroup(testCtx(t, progressBound))
-	g.stall = 500 * time.Millisecond
+	a, b, g := stallPipe(t, 500*time.Millisecond)
 	readErr := make(chan error, 1)
 	go func() {
 		var buf [1]byte
@@ -52,11 +48,7 @@ func TestWatchProgressEndsAStall(t *testing.T) {
 // all than g.stall, a byte at a time, is not ended by the watch: the
 // bound is on progress, not on the total.
 func TestWatchProgressLetsASlowTransferRun(t *testing.T) {
-	a, b := net.Pipe()
-	defer a.Close()
-	defer b.Close()
-	g := newGroup(testCtx(t, progressBound))
-	g.stall = 2 * time.Second
+	a, b, g := stallPipe(t, 2*time.Second)
 	const n = 30 // a byte every 100 ms: 3 s in all, each gap 1/20 of g.stall
 	g.Go("write a byte every 100 ms", func() error {
 		for range n {
@@ -79,4 +71,17 @@ func TestWatchProgressLetsASlowTransferRun(t *testing.T) {
 	if took := time.Since(g.start); took < g.stall {
 		t.Errorf("step %q: the transfer took %v, not longer than the %v stall bound, so it proves nothing", "slower than the bound", took, g.stall)
 	}
+}
+
+// stallPipe is the two ends of a pipe, closed when t ends, and a group
+// whose watch ends its steps after stall without progress.
+func stallPipe(t *testing.T, stall time.Duration) (a, b net.Conn, g *group) {
+	a, b = net.Pipe()
+	t.Cleanup(func() {
+		a.Close()
+		b.Close()
+	})
+	g = newGroup(testCtx(t, progressBound))
+	g.stall = stall
+	return a, b, g
 }
