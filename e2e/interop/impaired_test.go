@@ -67,8 +67,8 @@ func wanOpts() []utp.SocketOption {
 // (its SACK covers 32 packets and comes late, so a lost retransmission is
 // found only by timeout), and 32 MiB took longer than the 5 minutes then
 // allowed in CI runs that shared the CPU with the daemon tests
-// (docs/interop.md has the runs). -interop.full moves 32 MiB with every peer; -short, which
-// CI's race-detector pass uses, 1 MiB.
+// (docs/interop.md has the runs). -interop.full moves 32 MiB with every
+// peer; -short, which CI's race-detector pass uses, 1 MiB.
 func impairedSize(k peerKind) int64 {
 	switch {
 	case testing.Short():

@@ -174,7 +174,9 @@ func openMany(t *testing.T, ctx context.Context, us *utp.Socket, p peer, weDial 
 		}
 		return nil
 	})
-	g.watchProgress() // the connections' reads wake at their deadline
+	// Each accepted connection counts as progress; after a stall Wait
+	// names the steps still blocked.
+	g.watchProgress()
 	g.Wait(t)
 	pairs := make([]pair, n)
 	for i := range n {
