@@ -118,7 +118,7 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		s.async = newAsyncSender()
 		go s.sendLoop()
 	}
-	go s.readLoop()
+	s.lead.launch()
 	return s
 }
 
@@ -277,6 +277,9 @@ func (s *Socket) isClosed() bool {
 // exits when ReadFrom next returns).
 func (s *Socket) Close() error {
 	s.closeWith(nil)
+	if isClosed(s.readerDone) && s.async == nil {
+		return s.closeErr // the reader goroutine never started (lead.forgo)
+	}
 	t := time.NewTimer(time.Second)
 	defer t.Stop()
 	select {
@@ -330,6 +333,9 @@ func (s *Socket) closeWith(cause error) {
 		// sending the connection's datagrams: let them leave first.
 		s.flushers.wait(time.Now().Add(time.Second))
 		err := s.pio.Close() // frees the reader goroutine's read too
+		if s.lead.forgo() {
+			close(s.readerDone)
+		}
 		if s.async != nil {
 			s.async.stop()
 		}
