@@ -305,3 +305,58 @@ func shedByFlood(t *testing.T, n *netsim.Network, b *Socket, limit int) {
 		t.Fatalf("the flood evicted %d handshakes; the dialer's was to be among them", st.SynsEvicted)
 	}
 }
+
+// A connection rebuilt from a shed handshake takes every genuine proof:
+// one acknowledging our reply (initial sequence number − 1) or the proof
+// request the shed connection sent (the initial sequence number), on
+// DATA or on a bare STATE. A proof the Socket let through (proves) but
+// the rebuilt state machine refused would be dropped without a word,
+// leaving the dialer unanswered.
+func TestSimRevivedTakesEitherProof(t *testing.T) {
+	for _, typ := range []wire.Type{wire.Data, wire.State} {
+		for _, below := range []uint16{1, 0} {
+			t.Run(fmt.Sprintf("%v_isn-%d", typ, below), func(t *testing.T) {
+				checkLeaks(t)
+				synctest.Test(t, func(t *testing.T) {
+					const limit = 8
+					n, _, b := simNet(t, WithUnprovenLimit(limit))
+					raw := n.Listen("dialer")
+					defer raw.Close()
+					buf := make([]byte, 2048)
+					raw.WriteTo((&wire.Header{Type: wire.Syn, ConnID: 100, SeqNr: 1, WndSize: 1 << 20}).Append(nil), b.Addr())
+					raw.SetReadDeadline(time.Now().Add(2 * time.Second))
+					k, _, err := raw.ReadFrom(buf)
+					if err != nil {
+						t.Fatalf("no reply to the SYN: %v", err)
+					}
+					reply, _, err := wire.Parse(buf[:k])
+					if err != nil || reply.Type != wire.State {
+						t.Fatalf("reply %+v, %v", reply, err)
+					}
+					time.Sleep(time.Second) // the proof request goes out
+					shedByFlood(t, n, b, limit)
+					proof := wire.Header{Type: typ, ConnID: 101, SeqNr: 2, AckNr: reply.SeqNr - below, WndSize: 1 << 20}
+					if typ == wire.State {
+						proof.SeqNr = 3 // a STATE carries the next sequence number
+					}
+					raw.WriteTo(proof.Append(nil), b.Addr())
+					accepted := make(chan *Conn, 1)
+					go func() {
+						c, _ := b.AcceptUTP()
+						accepted <- c
+					}()
+					select {
+					case c := <-accepted:
+						if c == nil {
+							t.Fatal("Accept failed")
+						}
+						c.Close()
+					case <-time.After(5 * time.Second):
+						t.Fatalf("a %v acknowledging %d (our initial sequence number %d) did not revive the shed handshake: %+v",
+							typ, proof.AckNr, reply.SeqNr, b.Stats())
+					}
+				})
+			})
+		}
+	}
+}
