@@ -8,11 +8,6 @@ import (
 // defaultRecvRTT stands in for the RTT before a receiver can estimate it.
 const defaultRecvRTT = 100 * time.Millisecond
 
-// DefaultRecvInitialWindow is the window in packets a receiver advertises
-// before any data arrives (RFC 6928's initial window of ten segments, which
-// Linux also opens its receive window with).
-const DefaultRecvInitialWindow = 10
-
 // RLEDBATConfig configures a receiver-side controller. Zero fields take the
 // defaults named in their comments; only MSS is required.
 type RLEDBATConfig struct {
@@ -27,9 +22,6 @@ type RLEDBATConfig struct {
 	// MaxWindowBytes is the ceiling, the receive buffer. Default
 	// DefaultMaxWindowBytes.
 	MaxWindowBytes int
-	// InitialWindow is the window in packets before any data arrives
-	// (see RLEDBAT). Default DefaultRecvInitialWindow (10).
-	InitialWindow int
 }
 
 // RLEDBAT is a receiver-driven LEDBAT++ (rLEDBAT, RFC 9840) adapted to
@@ -39,17 +31,9 @@ type RLEDBATConfig struct {
 // receive buffer. A sender that ignores delay (CUBIC, or no congestion
 // control at all) is then held near the target by our advertised window.
 //
-// Until the queue first exceeds 3/4 of the target, LEDBAT++'s slow-start
-// exit, the window is in slow start: InitialWindow packets plus every byte
-// received, so it doubles each RTT, as a sender's slow start that sends
-// two packets for each one acknowledged, and never holds back a sender
-// whose window grows no faster (LEDBAT++'s grows by at most one byte per
-// byte acknowledged). Why not the whole receive buffer: RFC 9840 4.1.1
-// lets the window shrink only by what arrives, so a buffer's worth of
-// window, once advertised, binds only after that many bytes (33 s of a
-// 4 MiB buffer at 1 Mbit/s), and a sender that ignores delay fills the
-// bottleneck's buffer all that time (docs/protocol.md). The window then
-// starts from the bytes received in the last RTT and follows LEDBAT++'s congestion
+// The window is inactive (at the ceiling) until the queue first exceeds
+// 3/4 of the target, LEDBAT++'s slow-start exit; it then starts from the
+// bytes received in the last RTT and follows LEDBAT++'s congestion
 // avoidance (additive increase of GAIN per RTT below the target,
 // multiplicative decrease above it). While the delay shows almost no queue
 // (under a quarter of the target) it stays at least twice the bytes
@@ -93,21 +77,18 @@ func NewRLEDBAT(now time.Time, cfg RLEDBATConfig) *RLEDBAT {
 	if cfg.MaxWindowBytes <= 0 {
 		cfg.MaxWindowBytes = DefaultMaxWindowBytes
 	}
-	if cfg.InitialWindow <= 0 {
-		cfg.InitialWindow = DefaultRecvInitialWindow
-	}
 	mss := float64(cfg.MSS)
 	floor := float64(cfg.MinWindow) * mss
 	ceiling := max(float64(cfg.MaxWindowBytes), floor)
-	initial := max(floor, min(float64(cfg.InitialWindow)*mss, ceiling))
 	return &RLEDBAT{
-		cfg: cfg, mss: mss, floor: floor, ceiling: ceiling, wnd: initial,
+		cfg: cfg, mss: mss, floor: floor, ceiling: ceiling, wnd: ceiling,
 		target: float64(cfg.Target.Microseconds()),
 		fwd:    newDelayHist(now), rev: newDelayHist(now), markAt: now,
 	}
 }
 
-// Window returns the window the receiver would advertise, in bytes.
+// Window returns the window the receiver would advertise, in bytes: the
+// ceiling while inactive.
 func (r *RLEDBAT) Window() int { return int(r.wnd) }
 
 // QueuingDelay returns the queuing delay of the peer's packets.
@@ -132,7 +113,6 @@ func (r *RLEDBAT) OnPacket(now time.Time, delay, echoed uint32, payload int) {
 	r.measureRate(now)
 	if !r.active {
 		if r.qd*ppSlowStartExitDen <= r.cfg.Target*ppSlowStartExitNum {
-			r.wnd = r.clamp(r.wnd + float64(payload))
 			return
 		}
 		r.active = true
