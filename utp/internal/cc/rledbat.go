@@ -139,13 +139,13 @@ func (r *RLEDBAT) update(payload float64) {
 // doubling, so that a sender holding the delay down itself is not held
 // back, but at most target/base RTT. Why the bound: the window's effect
 // on the queue shows a base RTT late, and a doubling from a full link
-// puts a base RTT of queue on it before the delay says so: on a 200 ms
-// path a sender that ignores delay kept the queue over 160 ms
-// (docs/protocol.md). With the bound the overshoot is at most the
-// target; on paths up to 60 ms of base RTT the window still doubles (a
-// bound there, target/(2·base RTT) as LEDBATPP.emptyQueueGain's, held
-// back our own senders' ramps after their slowdowns: eight flows on
-// 10 Mbit/s × 40 ms shared with a Jain index of 0.953, not 0.987).
+// puts a base RTT of queue on it before the delay says so: on 200 ms
+// paths a sender that ignores delay kept the queue far over the target.
+// With the bound the overshoot is at most the target; on paths up to
+// 60 ms of base RTT the window still doubles (a bound there,
+// target/(2·base RTT) as LEDBATPP.emptyQueueGain's, held back our own
+// senders' ramps after their slowdowns and evened eight flows less). The
+// measurements are in docs/protocol.md, "Receiver-side yielding".
 func (r *RLEDBAT) lowQueueGrowth() float64 {
 	g := 1.0
 	if base := r.baseRTT(); base > 0 {
