@@ -37,8 +37,9 @@ type RLEDBATConfig struct {
 // avoidance (additive increase of GAIN per RTT below the target,
 // multiplicative decrease above it). While the delay shows almost no queue
 // (under a quarter of the target) it stays at least twice the bytes
-// received per RTT, so a sender that holds the delay down itself, as a
-// LEDBAT sender does, is never the receiver's to limit.
+// received per RTT (less on paths over 60 ms of base RTT: lowQueueGrowth),
+// so a sender that holds the delay down itself, as a LEDBAT sender does,
+// is never the receiver's to limit.
 //
 // The RTT, which a pure receiver cannot measure from ACKs, is the sum of
 // the two directions' base one-way delays (the clock offset cancels) plus
