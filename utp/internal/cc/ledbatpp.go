@@ -55,6 +55,14 @@ const (
 	// back to after a slowdown (startSlowdown). Deviation: the draft
 	// ramps back to the whole window.
 	slowdownKeepNum, slowdownKeepDen = 1, 2
+	// joinAfterDen: a flow may join another's slowdown once 1/joinAfterDen
+	// of the time from the end of its own last slowdown to its next has
+	// passed (othersSlowingDown).
+	joinAfterDen = 3
+	// joinSteadyNum/Den: a flow joins a slowdown only while its window
+	// is at least this share of its largest in the latest two RTTs
+	// (othersSlowingDown).
+	joinSteadyNum, joinSteadyDen = 19, 20
 	// lossHorizon is the number of packets over which the loss rate is
 	// averaged (an exponential average with this time constant).
 	lossHorizon = 1000
@@ -184,6 +192,12 @@ type LEDBATPP struct {
 	nextSlowdown  time.Time // zero: none scheduled
 	slowdownStart time.Time
 	freezeEnd     time.Time
+	slowdownEnd   time.Time     // when the latest ramp after a slowdown ended
+	pause         time.Duration // from slowdownEnd to nextSlowdown
+	joined        bool          // the latest slowdown joined another flow's
+	// peaks are the largest queuing delay and window of the latest two
+	// RTTs (othersSlowingDown).
+	peaks [2]ppPeak
 
 	lossRate     float64 // packets lost per packet acknowledged, averaged over lossHorizon
 	decreased    bool
@@ -195,6 +209,14 @@ type LEDBATPP struct {
 	// rtoUndo holds the state before the first timeout since the latest
 	// ACK while OnSpuriousTimeout may still restore it.
 	rtoUndo ppTimeoutUndo
+}
+
+// ppPeak is the largest queuing delay and window seen in one RTT from
+// start.
+type ppPeak struct {
+	start time.Time
+	qd    time.Duration
+	cwnd  float64
 }
 
 // ppTimeoutUndo is what OnTimeout changes, kept so that a timeout found
@@ -351,8 +373,15 @@ func (l *LEDBATPP) OnAck(a Ack) {
 	}
 	l.lossRate -= l.lossRate * min(1, float64(a.AckedBytes)/l.mss/lossHorizon)
 	acked := min(float64(a.AckedBytes), l.cwnd)
-	if l.phase == ppAvoid && l.slowdownDue(a.Now) {
-		l.startSlowdown(a.Now)
+	l.notePeak(a.Now)
+	if l.phase == ppAvoid {
+		if l.slowdownDue(a.Now) {
+			l.startSlowdown(a.Now, l.qd)
+			l.joined = false
+		} else if peak, ok := l.othersSlowingDown(a.Now); ok {
+			l.startSlowdown(a.Now, peak)
+			l.joined = true
+		}
 	}
 	if l.phase == ppFreeze && !a.Now.Before(l.freezeEnd) {
 		l.phase = ppRamp
@@ -453,12 +482,31 @@ func (l *LEDBATPP) slowStartOver() bool {
 func (l *LEDBATPP) endSlowStart(now time.Time) {
 	switch {
 	case l.phase == ppRamp:
-		l.nextSlowdown = now.Add(slowdownPeriod * now.Sub(l.slowdownStart))
+		l.nextSlowdown = now.Add(l.slowdownPause(now))
+		l.slowdownEnd = now
 	case l.nextSlowdown.IsZero():
 		l.scheduleInitialSlowdown(now)
 	}
 	l.phase = ppAvoid
 	l.ssthresh = l.cwnd
+}
+
+// slowdownPause is the time from the end of a slowdown's ramp at now to
+// the next slowdown: nine times the slowdown's duration (section 4.6.2),
+// but after a joined slowdown (othersSlowingDown) at least the pause
+// before it. Why: a flow that joins late, or ramps back into a queue
+// others still leave empty, has a short slowdown, and nine times that
+// brought its next one within a third of the others' pauses, too soon
+// for them to join it: a slowdown alone again, whose share went to the
+// others (at the real 10 Mbit/s × 40 ms bottleneck of e2e/realpath, an
+// incumbent that joined the latecomer's initial slowdown paused 2.2 s).
+func (l *LEDBATPP) slowdownPause(now time.Time) time.Duration {
+	p := slowdownPeriod * now.Sub(l.slowdownStart)
+	if l.joined {
+		p = max(p, l.pause)
+	}
+	l.pause = p
+	return p
 }
 
 // scheduleInitialSlowdown plans the first slowdown two RTTs from now, or
@@ -478,13 +526,90 @@ func (l *LEDBATPP) slowdownDue(now time.Time) bool {
 // the queue at the target measures the true base delay instead of
 // aiming for a target above the other's queue (the latecomer advantage,
 // RFC 6817 4.4). ssthresh remembers the window to ramp back to
-// (rampBackTo).
-func (l *LEDBATPP) startSlowdown(now time.Time) {
-	l.ssthresh = l.rampBackTo()
+// (rampBackTo), taken from the queuing delay qd the window held.
+func (l *LEDBATPP) startSlowdown(now time.Time, qd time.Duration) {
+	l.ssthresh = l.rampBackTo(qd)
 	l.slowdownStart = now
 	l.freezeEnd = now.Add(slowdownRTTs * l.rtt)
 	l.phase = ppFreeze
 	l.cwnd = l.freezeWindow()
+	l.peaks = [2]ppPeak{}
+}
+
+// notePeak keeps the largest queuing delay and window of the current RTT
+// and of the one before it (peaks), for othersSlowingDown.
+func (l *LEDBATPP) notePeak(now time.Time) {
+	if l.rtt <= 0 {
+		return
+	}
+	if l.peaks[0].start.IsZero() || now.Sub(l.peaks[0].start) >= l.rtt {
+		l.peaks[1], l.peaks[0] = l.peaks[0], ppPeak{start: now}
+	}
+	l.peaks[0].qd = max(l.peaks[0].qd, l.qd)
+	l.peaks[0].cwnd = max(l.peaks[0].cwnd, l.cwnd)
+}
+
+// recentPeak is the largest queuing delay of the latest two RTTs, and
+// the share of the largest window in them that the window is now.
+func (l *LEDBATPP) recentPeak(now time.Time) (time.Duration, float64) {
+	qd, cwnd := l.peaks[0].qd, l.peaks[0].cwnd
+	if p := l.peaks[1]; !p.start.IsZero() && now.Sub(p.start) < 3*l.rtt {
+		qd, cwnd = max(qd, p.qd), max(cwnd, p.cwnd)
+	}
+	if cwnd <= 0 {
+		return qd, 0
+	}
+	return qd, l.cwnd / cwnd
+}
+
+// othersSlowingDown reports whether another flow on the bottleneck has
+// just begun a slowdown, so that this one should join it, and if so the
+// queuing delay the window held before (for rampBackTo): within the
+// latest two RTTs the queue held at least half the target, this flow's
+// window is within 5% of its largest in them, and the queue has since
+// fallen by a third of the target more than that decrease of its own
+// explains. A flow that cuts a share s of its window empties at most s
+// of a round trip's worth of queue; when every flow cuts at once (the
+// queue went over the target) each sees its own window fall, and none
+// joins.
+//
+// Deviation: the draft schedules each flow's slowdowns on its own clock
+// (section 4.6). A slowdown alone hands the slowed flow's share to the
+// flows that keep sending: they grow into the queue it leaves (growth
+// with an empty queue), and it ramps back to a share of its window
+// (rampBackTo) into a full path. Shares then follow the phase of the
+// flows' schedules, not their demands: a latecomer kept 53-60% of
+// 10 Mbit/s × 40 ms in netsim and 57-63% at the real kernel bottleneck
+// of e2e/realpath (docs/protocol.md). Joined, the slowdowns are common:
+// the queue empties, every flow measures its base delay on it, and each
+// ramps back to a share of its own window. A join is allowed once a
+// third of the time from the end of this flow's last slowdown to its
+// next has passed, and not before its first (joinAllowed), so that a
+// queue falling for other reasons (a competitor leaving, a sender
+// stalled) costs at most one slowdown per third of a period.
+func (l *LEDBATPP) othersSlowingDown(now time.Time) (time.Duration, bool) {
+	if l.cfg.NoSlowdowns || l.rtt <= 0 || !l.hasQD || !l.joinAllowed(now) {
+		return 0, false
+	}
+	peak, kept := l.recentPeak(now)
+	if 2*peak < l.cfg.Target || kept*joinSteadyDen < joinSteadyNum {
+		return 0, false
+	}
+	// Alone on the path a window holds base RTT + queue of the link's
+	// rate, and cutting a share s of it empties s of that.
+	own := time.Duration((1 - kept) * float64(l.baseRTT()+peak))
+	return peak, peak-l.qd >= l.cfg.Target/3+own
+}
+
+// joinAllowed reports whether a third of the time from the end of this
+// flow's last slowdown to its next has passed (othersSlowingDown). Before its
+// first slowdown a flow does not join: its initial one is at most two
+// RTTs away (section 4.6.1).
+func (l *LEDBATPP) joinAllowed(now time.Time) bool {
+	if l.slowdownEnd.IsZero() || l.nextSlowdown.IsZero() {
+		return false
+	}
+	return joinAfterDen*now.Sub(l.slowdownEnd) >= l.nextSlowdown.Sub(l.slowdownEnd)
 }
 
 // rampBackTo is the window a slowdown's ramp returns to: the part of the
@@ -502,10 +627,10 @@ func (l *LEDBATPP) startSlowdown(now time.Time) {
 // (Chiu and Jain, 1989). A single flow loses only its queue: it returns
 // to the window that still fills the path. The measurements, eight flows
 // on 100 Mbit/s paths among them, are in docs/protocol.md.
-func (l *LEDBATPP) rampBackTo() float64 {
+func (l *LEDBATPP) rampBackTo(qd time.Duration) float64 {
 	keep := float64(slowdownKeepNum) / slowdownKeepDen
 	if base := l.baseRTT(); base > 0 {
-		keep = max(keep, base.Seconds()/(base+l.qd).Seconds())
+		keep = max(keep, base.Seconds()/(base+qd).Seconds())
 	}
 	return max(l.floor, l.cwnd*keep)
 }

@@ -1,0 +1,144 @@
+package cc
+
+import (
+	"testing"
+	"time"
+)
+
+// joinHarness is a controller on a 40 ms path whose first periodic
+// slowdown (draft section 4.6.2) has ended, holding the queue at the
+// target, a quarter of the way to its next slowdown, when a join
+// becomes allowed (LEDBATPP.othersSlowingDown).
+func joinHarness(t *testing.T, cfg LEDBATPPConfig) *ppHarness {
+	t.Helper()
+	h := newPPHarness(t, cfg, 40*time.Millisecond)
+	target := h.l.cfg.Target
+	h.leaveSlowStartAt(60, target)
+	h.untilPhase(ppFreeze, target)
+	h.untilPhase(ppAvoid, target)
+	if h.l.slowdownEnd.IsZero() {
+		t.Fatal("no slowdown ended")
+	}
+	allowed := h.l.slowdownEnd.Add(h.l.nextSlowdown.Sub(h.l.slowdownEnd) / joinAfterDen)
+	for !h.now.After(allowed) {
+		h.round(target)
+	}
+	if h.l.phase != ppAvoid {
+		t.Fatalf("phase %v before the queue falls, want avoid", h.l.phase)
+	}
+	return h
+}
+
+// fall plays one round at qd and reports whether the controller began a
+// slowdown.
+func (h *ppHarness) fall(qd time.Duration) bool {
+	h.round(qd)
+	return h.l.phase == ppFreeze
+}
+
+// Deviation documented on othersSlowingDown (draft section 4.6: each
+// flow's slowdowns on its own schedule): a flow that sees the queue it
+// held at the target fall within an RTT, while its own window did not,
+// takes it for another flow's slowdown and joins it, and ramps back to
+// the share of its window that the queue before the fall says
+// (rampBackTo), not to all of it as the empty queue would.
+func TestLEDBATPPJoinsAnotherFlowsSlowdown(t *testing.T) {
+	h := joinHarness(t, LEDBATPPConfig{})
+	before := h.l.Window()
+	if !h.fall(5 * time.Millisecond) {
+		t.Fatalf("the queue fell from %v to 5 ms: phase %v, want a slowdown (freeze)", h.l.cfg.Target, h.l.phase)
+	}
+	if h.l.Window() != 2*mss {
+		t.Errorf("joined slowdown: window %d, want 2 packets", h.l.Window())
+	}
+	// 60 ms of queue on a 40 ms path: back to half (40/100 < 1/2).
+	if want := float64(before) / 2; h.l.ssthresh < want-mss || h.l.ssthresh > want+mss {
+		t.Errorf("joined slowdown ramps back to %.0f, want half of %d", h.l.ssthresh, before)
+	}
+}
+
+// The join's limits (othersSlowingDown): no join for a small fall, for a
+// fall the flow's own decrease explains, before the flow's first
+// slowdown, too soon after its last one, or with slowdowns off.
+func TestLEDBATPPJoinLimits(t *testing.T) {
+	target := DefaultPPTarget
+	t.Run("small fall", func(t *testing.T) {
+		h := joinHarness(t, LEDBATPPConfig{})
+		if h.fall(target - target/4) {
+			t.Error("the queue fell by a quarter of the target: the flow began a slowdown")
+		}
+	})
+	t.Run("own decrease", func(t *testing.T) {
+		h := joinHarness(t, LEDBATPPConfig{})
+		w := h.l.Window()
+		h.round(target * 2) // the window falls by about half
+		if h.l.Window() > w*3/4 {
+			t.Fatalf("at twice the target the window went %d -> %d; the test needs a decrease", w, h.l.Window())
+		}
+		// Alone, half of a window that held 40 ms of base RTT and 120 ms
+		// of queue holds 80 ms of path: 40 ms of queue.
+		if h.fall(2 * target / 3) {
+			t.Error("the queue fell as the flow's own decrease made it: the flow began a slowdown")
+		}
+	})
+	t.Run("own window not steady", func(t *testing.T) {
+		h := joinHarness(t, LEDBATPPConfig{})
+		w := h.l.Window()
+		h.round(target * 11 / 10) // about a fifth of the window goes
+		if h.l.Window() > w*19/20 {
+			t.Fatalf("at 1.1× the target the window went %d -> %d; the test needs a decrease", w, h.l.Window())
+		}
+		// A fall of 56 ms, more than the cut explains alone (about
+		// 20 ms): but every flow at 1.1× the target cut as this one did.
+		// (Not to an empty queue, where the window would grow back within
+		// the round.)
+		if h.fall(10 * time.Millisecond) {
+			t.Error("the queue fell while the flow's own window was cut by more than 5%: the flow began a slowdown")
+		}
+	})
+	t.Run("before the first slowdown", func(t *testing.T) {
+		h := newPPHarness(t, LEDBATPPConfig{}, 40*time.Millisecond)
+		h.leaveSlowStartAt(60, target)
+		if h.fall(5*time.Millisecond) && h.now.Before(h.l.nextSlowdown) {
+			t.Error("a flow joined before its initial slowdown was due")
+		}
+	})
+	t.Run("too soon", func(t *testing.T) {
+		h := newPPHarness(t, LEDBATPPConfig{}, 40*time.Millisecond)
+		h.leaveSlowStartAt(60, target)
+		h.untilPhase(ppFreeze, target)
+		h.untilPhase(ppAvoid, target)
+		h.round(target)
+		if h.fall(5 * time.Millisecond) {
+			t.Error("a flow joined a slowdown an RTT after its own ended")
+		}
+	})
+	t.Run("slowdowns off", func(t *testing.T) {
+		h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, 40*time.Millisecond)
+		h.leaveSlowStartAt(60, target)
+		for range 100 {
+			h.round(target)
+		}
+		if h.fall(5 * time.Millisecond) {
+			t.Error("NoSlowdowns: the flow began a slowdown")
+		}
+	})
+}
+
+// slowdownPause (draft section 4.6.2, nine times the slowdown): a
+// joined slowdown that was short does not bring the next one closer than
+// the pause before it; a slowdown of the flow's own schedule does.
+func TestLEDBATPPJoinedSlowdownKeepsPause(t *testing.T) {
+	l := NewLEDBATPP(t0, LEDBATPPConfig{MSS: mss})
+	l.pause = 6 * time.Second
+	l.slowdownStart = t0
+	end := t0.Add(300 * time.Millisecond)
+	l.joined = true
+	if got := l.slowdownPause(end); got != 6*time.Second {
+		t.Errorf("joined slowdown of 300 ms: pause %v, want the 6 s before it", got)
+	}
+	l.joined = false
+	if got := l.slowdownPause(end); got != 2700*time.Millisecond {
+		t.Errorf("own slowdown of 300 ms: pause %v, want 9 × 300 ms", got)
+	}
+}
