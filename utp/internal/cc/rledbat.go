@@ -37,9 +37,8 @@ type RLEDBATConfig struct {
 // avoidance (additive increase of GAIN per RTT below the target,
 // multiplicative decrease above it). While the delay shows almost no queue
 // (under a quarter of the target) it stays at least twice the bytes
-// received per RTT (less on paths over 60 ms of base RTT: lowQueueGrowth),
-// so a sender that holds the delay down itself, as a LEDBAT sender does,
-// is never the receiver's to limit.
+// received per RTT, so a sender that holds the delay down itself, as a
+// LEDBAT sender does, is never the receiver's to limit.
 //
 // The RTT, which a pure receiver cannot measure from ACKs, is the sum of
 // the two directions' base one-way delays (the clock offset cancels) plus
@@ -126,33 +125,13 @@ func (r *RLEDBAT) OnPacket(now time.Time, delay, echoed uint32, payload int) {
 func (r *RLEDBAT) update(payload float64) {
 	qd := float64(r.qd.Microseconds())
 	if qd*4 < r.target {
-		r.wnd = r.clamp(max(r.wnd, (1+r.lowQueueGrowth())*r.perRTT))
+		r.wnd = r.clamp(max(r.wnd, 2*r.perRTT))
 	}
 	perRTT := r.gain() * r.mss
 	if qd > r.target {
 		perRTT -= ppDecreaseConstant * r.wnd * (qd/r.target - 1)
 	}
 	r.wnd = r.clamp(r.wnd + max(perRTT*payload/r.wnd, -payload/2))
-}
-
-// lowQueueGrowth is the share by which the window may exceed the bytes
-// received per RTT while the queue is under a quarter of the target: 1, a
-// doubling, so that a sender holding the delay down itself is not held
-// back, but at most target/base RTT. Why the bound: the window's effect
-// on the queue shows a base RTT late, and a doubling from a full link
-// puts a base RTT of queue on it before the delay says so: on 200 ms
-// paths a sender that ignores delay kept the queue far over the target.
-// With the bound the overshoot is at most the target; on paths up to
-// 60 ms of base RTT the window still doubles (a bound there,
-// target/(2·base RTT) as LEDBATPP.emptyQueueGain's, held back our own
-// senders' ramps after their slowdowns and evened eight flows less). The
-// measurements are in docs/protocol.md, "Receiver-side yielding".
-func (r *RLEDBAT) lowQueueGrowth() float64 {
-	g := 1.0
-	if base := r.baseRTT(); base > 0 {
-		g = min(g, r.cfg.Target.Seconds()/base.Seconds())
-	}
-	return g
 }
 
 // measureRate keeps perRTT, the bytes received per RTT over the last
