@@ -73,3 +73,24 @@ func (l *lead) next(stop bool) (n, seg int, from source, err error) {
 	}
 	return l.s.read(l.buf)
 }
+
+// poll is next that never waits: it reads a datagram only if one is
+// queued, and otherwise releases the held ACKs and returns errDrained.
+// An endpoint that cannot read without waiting (Caps.TryRead false)
+// always looks empty.
+func (l *lead) poll() (n, seg int, from source, err error) {
+	h := &l.in.holds
+	if len(h.conns) > 0 {
+		if h.reads >= maxHeldReads {
+			h.release()
+		} else {
+			h.reads++
+		}
+	}
+	n, seg, from, err = l.s.pio.TryRead(l.buf)
+	if errors.Is(err, packetio.ErrWouldBlock) {
+		h.release()
+		return 0, 0, from, errDrained
+	}
+	return n, seg, from, err
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/inet256/go-utp/v2/utp/netsim"
 )
 
 // withDialIDs makes dialers draw their ids from the first n, so that a
@@ -67,9 +70,55 @@ func serveEcho(l net.Listener) (wait func()) {
 // stop closes. It returns the dials made and the first error; a worker
 // stops at its first error.
 func churnDials(workers int, stop <-chan struct{}, dial func() (net.Conn, error)) (dials int64, err error) {
+	return churnPhases(workers, stop, dial, nil)
+}
+
+// churnPhase names the parts of one churn cycle that churnTimes sums.
+type churnPhase int
+
+const (
+	phaseDial  churnPhase = iota // DialContext, until it returns the Conn
+	phaseWrite                   // the 4 KiB Write
+	phaseRead                    // reading the whole echo
+	phaseClose                   // Close
+	numPhases
+)
+
+var phaseNames = [numPhases]string{"dial", "write", "read echo", "close"}
+
+// churnTimes sums the wall-clock time the workers spent in each phase, to
+// tell which wait a cycle's latency is made of.
+type churnTimes [numPhases]atomic.Int64
+
+// mean gives each phase's mean time per cycle over n cycles.
+func (ct *churnTimes) mean(n int64) string {
+	if n == 0 {
+		return "no cycles"
+	}
+	s := ""
+	for p := range numPhases {
+		if p > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%s %v", phaseNames[p], time.Duration(ct[p].Load()/n).Round(time.Microsecond))
+	}
+	return s
+}
+
+// churnPhases is churnDials that also sums each phase's time into ct,
+// unless ct is nil.
+func churnPhases(workers int, stop <-chan struct{}, dial func() (net.Conn, error), ct *churnTimes) (dials int64, err error) {
 	var count atomic.Int64
 	var once sync.Once
 	fail := func(e error) { once.Do(func() { err = e }) }
+	lap := func(p churnPhase, t0 time.Time) time.Time {
+		if ct == nil {
+			return t0
+		}
+		t := time.Now()
+		ct[p].Add(int64(t.Sub(t0)))
+		return t
+	}
 	var clients sync.WaitGroup
 	for range workers {
 		clients.Add(1)
@@ -82,15 +131,23 @@ func churnDials(workers int, stop <-chan struct{}, dial func() (net.Conn, error)
 					return
 				default:
 				}
+				var t time.Time
+				if ct != nil {
+					t = time.Now()
+				}
 				c, err := dial()
 				if err != nil {
 					fail(err)
 					return
 				}
 				count.Add(1)
+				t = lap(phaseDial, t)
 				c.Write(msg)
+				t = lap(phaseWrite, t)
 				_, err = io.ReadFull(c, msg)
+				t = lap(phaseRead, t)
 				c.Close()
+				lap(phaseClose, t)
 				if err != nil {
 					fail(err)
 					return
@@ -120,6 +177,49 @@ func TestSimChurnReusesTimeWaitIDs(t *testing.T) {
 		}
 		if dials < 1000 {
 			t.Fatalf("only %d dials in 20 s", dials)
+		}
+	})
+}
+
+// A churn cycle waits for nothing but the network: over links of one-way
+// delay d, with packets large enough for the 4 KiB in one (as on UDP
+// loopback), 16 workers' dials each take one round trip, the echo one
+// more, and Write and Close return at once, in virtual time: no timer (a
+// delayed ACK, a linger, pacing, the read lead's standby tick) stands in
+// the cycle's way, and so none stretches it on a real path, where the
+// cycle's only other cost is CPU.
+func TestSimChurnCycleHasNoWaits(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		const d = 10 * time.Millisecond
+		n := netsim.NewNetwork(1)
+		n.SetDefaultLink(netsim.LinkConfig{Delay: d})
+		a := NewSocket(n.Listen("a"), WithPacketSize(loopbackPacketSize))
+		b := NewSocket(n.Listen("b"), WithPacketSize(loopbackPacketSize))
+		defer a.Close()
+		served := serveEcho(b)
+		stop := make(chan struct{})
+		time.AfterFunc(time.Second, func() { close(stop) })
+		var ct churnTimes
+		dials, err := churnPhases(16, stop, func() (net.Conn, error) {
+			return a.DialContext(context.Background(), b.Addr())
+		}, &ct)
+		time.Sleep(4 * d) // the last closes' datagrams arrive
+		st := a.Stats()
+		b.Close()
+		served()
+		if err != nil {
+			t.Fatalf("after %d dials: %v", dials, err)
+		}
+		t.Logf("%d cycles: %s", dials, ct.mean(dials))
+		want := [numPhases]time.Duration{phaseDial: 2 * d, phaseRead: 2 * d}
+		for p := range numPhases {
+			if got := time.Duration(ct[p].Load()); got != time.Duration(dials)*want[p] {
+				t.Errorf("%s took %v in %d cycles, want %v each", phaseNames[p], got, dials, want[p])
+			}
+		}
+		if st.PacketsOut != 4*uint64(dials) {
+			t.Errorf("the dialer sent %d datagrams in %d cycles, want 4 each (SYN, DATA, FIN, the ACK of the peer's FIN)", st.PacketsOut, dials)
 		}
 	})
 }
@@ -156,18 +256,17 @@ func TestUDPChurnAgainstTCP(t *testing.T) {
 	checkLeaks(t)
 	a, b := listenUDP(t), listenUDP(t)
 	before := liveHeap()
-	dials, err := churn1(t, *churnFor, serveEcho(b), func() (net.Conn, error) {
+	r := churn1(t, *churnFor, serveEcho(b), func() (net.Conn, error) {
 		return a.DialContext(context.Background(), b.Addr())
 	}, func() { b.Close() })
-	if err != nil {
-		t.Errorf("uTP: after %d dials: %v", dials, err)
+	if r.err != nil {
+		t.Errorf("uTP: after %d dials: %v", r.dials, r.err)
 	}
 	end := liveHeap()
 	time.Sleep(30 * time.Second)
 	after := liveHeap()
-	t.Logf("uTP: %d connections in %v (%.0f/s); live heap %.1f MiB before, %.1f MiB at the end, %.1f MiB 30 s later; %+v",
-		dials, *churnFor, float64(dials)/churnFor.Seconds(),
-		float64(before)/(1<<20), float64(end)/(1<<20), float64(after)/(1<<20), a.Stats())
+	t.Logf("uTP: %s; live heap %.1f MiB before, %.1f MiB at the end, %.1f MiB 30 s later; %+v",
+		r, float64(before)/(1<<20), float64(end)/(1<<20), float64(after)/(1<<20), a.Stats())
 	if after > 2*before {
 		t.Errorf("30 s after the churn the live heap is %.1f MiB, more than twice the %.1f MiB before",
 			float64(after)/(1<<20), float64(before)/(1<<20))
@@ -177,24 +276,45 @@ func TestUDPChurnAgainstTCP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tdials, terr := churn1(t, *churnFor, serveEcho(l), func() (net.Conn, error) {
+	tr := churn1(t, *churnFor, serveEcho(l), func() (net.Conn, error) {
 		return net.Dial("tcp", l.Addr().String())
 	}, func() { l.Close() })
-	t.Logf("TCP: %d connections in %v (%.0f/s), error %v; uTP/TCP %.2f×",
-		tdials, *churnFor, float64(tdials)/churnFor.Seconds(), terr, float64(dials)/float64(tdials))
+	t.Logf("TCP: %s, error %v; uTP/TCP %.2f×", tr, tr.err, float64(r.dials)/float64(tr.dials))
+}
+
+// churnResult is what one churn1 run measured.
+type churnResult struct {
+	dials int64
+	err   error
+	wall  time.Duration
+	cpu   time.Duration // the process's CPU, user and system, both ends
+	times churnTimes
+}
+
+// String gives the rate, the CPU per connection and how busy the cores
+// were (a cycle bound by waits leaves them idle), and each phase's mean.
+func (r *churnResult) String() string {
+	n := max(r.dials, 1)
+	return fmt.Sprintf("%d connections in %v (%.0f/s), %.0f cpu-µs/conn, %.2f cores busy; per cycle: %s",
+		r.dials, r.wall.Round(time.Millisecond), float64(r.dials)/r.wall.Seconds(),
+		float64(r.cpu.Microseconds())/float64(n), r.cpu.Seconds()/r.wall.Seconds(),
+		r.times.mean(n))
 }
 
 // churn1 runs churnDials with 16 workers for d against a server, then
 // closes the server's listener and waits for it.
-func churn1(t *testing.T, d time.Duration, served func(), dial func() (net.Conn, error), closeServer func()) (int64, error) {
+func churn1(t *testing.T, d time.Duration, served func(), dial func() (net.Conn, error), closeServer func()) *churnResult {
 	t.Helper()
+	r := new(churnResult)
 	stop := make(chan struct{})
 	timer := time.AfterFunc(d, func() { close(stop) })
 	defer timer.Stop()
-	dials, err := churnDials(16, stop, dial)
+	t0, cpu0 := time.Now(), processCPU(t)
+	r.dials, r.err = churnPhases(16, stop, dial, &r.times)
+	r.wall, r.cpu = time.Since(t0), processCPU(t)-cpu0
 	closeServer()
 	served()
-	return dials, err
+	return r
 }
 
 // liveHeap is the heap after two collections (the second empties what

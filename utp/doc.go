@@ -139,7 +139,11 @@
 //     two-core machine, they reached about 0.3 times TCP's connection
 //     rate (docs/performance.md, "Churn").
 //   - A Socket per dial costs more than TCP's fresh port: opening and
-//     closing a Socket sets about ten socket options, allocates its
-//     buffers and starts and stops its reader goroutine
-//     (docs/performance.md, "Usage shapes").
+//     closing a Socket makes about a dozen system calls besides its
+//     datagrams (the UDP socket's own, three socket options, a
+//     namespace lookup for the route's MTU) and arms a timer for its
+//     reader goroutine, which starts only if the Socket lives past a
+//     standby tick or a call needs it; its Close resets the connection
+//     still waiting for the ACK of its FIN (docs/performance.md, "Usage
+//     shapes").
 package utp

@@ -25,7 +25,9 @@ import (
 // datagram, for any connection, as the reader goroutine would. A dial
 // takes a free token the same way (awaitDial): a client that opens a
 // Socket per dial then has its dial and its Reads read the socket, and
-// the reader goroutine, standing by from the start, never reads.
+// the reader goroutine never reads; it is started only when a call needs
+// it or a standby tick after NewSocket (launch), so a Socket closed
+// sooner never starts it.
 //
 // States of the token, and what moves it:
 //
@@ -121,9 +123,21 @@ type lead struct {
 	dials  atomic.Int64 // dials that took the lead (awaitDial), for tests
 	turns  atomic.Int64 // times the reader goroutine took the lead to read; a dial leads only before the first
 	handed atomic.Int64 // times the reader goroutine handed the lead to a Read that asked, for tests
+	runs   atomic.Int64 // times the reader goroutine started (0 or 1), for tests
+	yields atomic.Int64 // times the reader goroutine yielded its P to goroutines a read woke, for tests
 
 	buf []byte // the read buffer, owned by the holder
 	in  *inbox // packets read, not yet applied, owned by the holder
+
+	// started is set once the reader goroutine is started, or once Close
+	// has forgone it (forgo). Where Reads may lead it starts at the first
+	// call that needs it (callReader) or a standby tick after NewSocket
+	// (first), whichever comes sooner: a Socket opened for one dial and
+	// closed within a tick, its dial and its Reads reading for it, never
+	// starts it, and so saves the goroutine's start, its standby timer
+	// and Close's wait for its exit.
+	started atomic.Bool
+	first   *time.Timer // the first standby tick; nil where Reads may not lead
 }
 
 // inboxPool holds the inboxes of closed Sockets: at 64 packets one is
@@ -150,31 +164,83 @@ func (l *lead) init(s *Socket, on bool) {
 	}
 	l.in.holds = ackHolds{on: s.pio.Caps().TryRead}
 	if on {
-		// A new Socket's token starts free, its reader goroutine
-		// standing by: the first call to wait takes it without a
-		// wakeup (a dial, awaitDial), or has the reader take it (back).
+		// A new Socket's token starts free, its reader goroutine not yet
+		// started: the first call to wait takes it without a wakeup (a
+		// dial, awaitDial), or starts the reader to take it (callReader).
 		l.tok <- struct{}{}
 	}
 }
 
-// run is the reader goroutine's work: read while it leads, stand by while
-// a Read leads, until the Socket closes. Where Reads may lead it starts
-// standing by, as the token starts free (init). It ends holding the token
-// if a Read does not hold it, and keeps it, as after a failed read: the
-// read buffer and the inbox then go back to their pools, for the next
-// Socket. A Read that held it at the end leaves them to the collector.
-func (l *lead) run() {
-	held := !l.on || l.standby()
-	for held && l.readLed() {
-		held = l.standby()
-	}
-	if !held && !l.tryTake() {
+// launch starts the reader goroutine of a new Socket: at once where no
+// Read may lead, as it then holds the token; else a standby tick later,
+// unless a call needs it sooner (callReader). The timer's own goroutine
+// becomes the reader, as a standby tick that has just elapsed.
+func (l *lead) launch() {
+	if !l.on {
+		l.started.Store(true)
+		go l.s.readLoop(false)
 		return
 	}
+	l.first = time.AfterFunc(standbyTick, func() {
+		if l.started.CompareAndSwap(false, true) {
+			l.s.readLoop(true)
+		}
+	})
+}
+
+// callReader has the reader goroutine take the lead at once if nobody
+// holds it (back), starting the goroutine if it has not started yet.
+func (l *lead) callReader() {
+	signal(l.back)
+	if !l.started.Load() && l.started.CompareAndSwap(false, true) {
+		l.first.Stop()
+		go l.s.readLoop(false)
+	}
+}
+
+// forgo, at Close (the Socket's done already closed), marks the reader
+// goroutine as never to start, if it has not: it reports whether it did,
+// and then recycles the read buffer and the inbox as the reader would
+// have at its end, unless a Read or a dial holds the token (they are
+// then left to the collector).
+func (l *lead) forgo() bool {
+	if l.started.Load() || !l.started.CompareAndSwap(false, true) {
+		return false
+	}
+	l.first.Stop()
+	if l.tryTake() {
+		l.recycle()
+	}
+	return true
+}
+
+// recycle gives the read buffer and the inbox back to their pools; the
+// caller holds the token for good.
+func (l *lead) recycle() {
 	bufPool.Put((*[maxDatagram]byte)(l.buf))
 	l.in.holds = ackHolds{} // released before the lead ended; drop the slice's Conns
 	inboxPool.Put(l.in)
 	l.buf, l.in = nil, nil
+}
+
+// run is the reader goroutine's work: read while it leads, stand by while
+// a Read leads, until the Socket closes. Where Reads may lead it starts
+// standing by, as the token starts free (init); ticked says that it was
+// started by the first standby tick (launch), which it then acts on at
+// once. It ends holding the token if a Read does not hold it, and keeps
+// it, as after a failed read: the read buffer and the inbox then go back
+// to their pools, for the next Socket. A Read that held it at the end
+// leaves them to the collector.
+func (l *lead) run(ticked bool) {
+	l.runs.Add(1)
+	held := !l.on || l.standby(ticked)
+	for held && l.readLed() {
+		held = l.standby(false)
+	}
+	if !held && !l.tryTake() {
+		return
+	}
+	l.recycle()
 }
 
 // readLed reads and routes as the reader goroutine while it leads. It
@@ -183,6 +249,7 @@ func (l *lead) run() {
 func (l *lead) readLed() (handedOver bool) {
 	s := l.s
 	failures := 0
+	yield := false // the last read woke a goroutine
 	l.turns.Add(1)
 	for {
 		l.readerIn.Store(true) // before want: see the invariants
@@ -193,7 +260,32 @@ func (l *lead) readLed() (handedOver bool) {
 			l.tok <- struct{}{}
 			return true
 		}
-		n, seg, from, err := l.next(false)
+		var n, seg int
+		var from source
+		var err error
+		if yield {
+			yield = false
+			n, seg, from, err = l.poll()
+			if err == errDrained {
+				// Nothing queued: the next read would park the
+				// reader. Let a goroutine the last read woke (a
+				// Read, a Write waiting for room) run now on this
+				// P first: left in the run queue, another P's
+				// thread is woken to steal it, a cross-core handoff
+				// that made a loopback round trip about 10% slower.
+				// With datagrams queued the reader reads on
+				// instead: Gosched puts it on the global run queue,
+				// behind every runnable goroutine, and under a churn
+				// of many connections, all waiting for this reader,
+				// that wait was most of each connection's latency.
+				l.readerIn.Store(false)
+				l.yields.Add(1)
+				runtime.Gosched()
+				continue
+			}
+		} else {
+			n, seg, from, err = l.next(false)
+		}
 		l.readerIn.Store(false)
 		if err != nil {
 			if woken(err) {
@@ -206,14 +298,7 @@ func (l *lead) readLed() (handedOver bool) {
 			continue
 		}
 		failures = 0
-		if s.routeRead(l.in, l.buf, n, seg, from) {
-			// Let a goroutine the packets woke (a Read, a Write waiting
-			// for room) run now on this P, before the reader's next read
-			// parks it: left in the run queue, another P's thread is woken
-			// to steal it, a cross-core handoff that made a loopback
-			// round trip about 10% slower.
-			runtime.Gosched()
-		}
+		yield = s.routeRead(l.in, l.buf, n, seg, from)
 	}
 }
 
@@ -226,9 +311,15 @@ func woken(err error) bool { return errors.Is(err, packetio.ErrWoken) }
 // (back), and takes it. While a Read holds the lead for longer than a
 // tick (a connection waiting for its peer), it stops ticking until that
 // Read passes the lead on. It reports false when the Socket closes first.
-func (l *lead) standby() bool {
+// ticked: a tick has just elapsed (the first, which started the reader).
+func (l *lead) standby(ticked bool) bool {
 	t := time.NewTimer(standbyTick)
 	defer t.Stop()
+	if ticked {
+		if ok, done := l.tick(t); done {
+			return ok
+		}
+	}
 	for {
 		select {
 		case <-l.s.done:
@@ -239,20 +330,31 @@ func (l *lead) standby() bool {
 			}
 			continue
 		case <-t.C:
-			l.ticks.Add(1)
 		}
-		if l.taken.Swap(false) {
-			t.Reset(standbyTick) // Reads keep taking it
-			continue
-		}
-		if l.tryTake() {
-			return true
-		}
-		if ok, done := l.park(); done {
+		if ok, done := l.tick(t); done {
 			return ok
 		}
-		t.Reset(standbyTick)
 	}
+}
+
+// tick is what standby does at each standby tick: it takes the lead if
+// no Read took it during the tick, parks while one holds it, and
+// otherwise sets t for the next. done reports that standby is over, with
+// ok its result.
+func (l *lead) tick(t *time.Timer) (ok, done bool) {
+	l.ticks.Add(1)
+	if l.taken.Swap(false) {
+		t.Reset(standbyTick) // Reads keep taking it
+		return false, false
+	}
+	if l.tryTake() {
+		return true, true
+	}
+	if ok, done := l.park(); done {
+		return ok, true
+	}
+	t.Reset(standbyTick)
+	return false, false
 }
 
 // park waits, as the reader goroutine, while a Read has held the lead for
@@ -291,7 +393,7 @@ func (l *lead) pass() {
 	l.tok <- struct{}{}
 	switch {
 	case l.waiters.Load() > 0:
-		signal(l.back)
+		l.callReader()
 	case l.parked.Load():
 		signal(l.freed)
 	}
@@ -306,7 +408,7 @@ func (l *lead) pass() {
 func (l *lead) awaitNetwork() {
 	if l.on {
 		l.waiters.Add(1)
-		signal(l.back)
+		l.callReader()
 	}
 }
 
@@ -322,7 +424,7 @@ func (l *lead) doneWaiting() {
 // so Reads may still lead: see the invariants.
 func (l *lead) awaitAccept() {
 	if l.on {
-		signal(l.back)
+		l.callReader()
 	}
 }
 
@@ -360,7 +462,7 @@ func (l *lead) awaitReadable(c *Conn, earlier int) {
 	if !ok {
 		// The Socket closed, or its reads fail: wait for the reader
 		// goroutine, which handles both.
-		signal(l.back)
+		l.callReader()
 		c.await(c.readable)
 		return
 	}
@@ -408,7 +510,7 @@ func (l *lead) awaitDial(ctx context.Context, c *Conn) bool {
 	}
 	l.pass()
 	if !ok {
-		signal(l.back) // the Socket closed, or its reads fail: the reader handles both
+		l.callReader() // the Socket closed, or its reads fail: the reader handles both
 	}
 	return ok
 }
@@ -430,7 +532,7 @@ func (l *lead) waitFor(c *Conn) bool {
 		l.want.Store(false)
 		if l.tryTake() {
 			l.tok <- struct{}{}
-			signal(l.back)
+			l.callReader()
 		}
 		if isClosed(c.closed) {
 			c.wakeReadable()

@@ -455,3 +455,59 @@ func TestSimLeadingDialEnds(t *testing.T) {
 		}
 	})
 }
+
+// A Socket opened for one short exchange and closed before a standby
+// tick has passed never starts its reader goroutine: its dial and its
+// Read read the socket, and Close, finding the token free, gives the
+// read buffer back to the pool itself. The exchange runs on a link
+// without delay, so that it takes no virtual time at all.
+func TestSimQuickSocketStartsNoReader(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		n := netsim.NewNetwork(1)
+		n.SetDefaultLink(netsim.LinkConfig{})
+		b := NewSocket(n.Listen("b"))
+		defer b.Close()
+		go simServe(b, func(c *Conn) { io.Copy(c, c) })
+		for i := range 5 {
+			start := time.Now()
+			a := NewSocket(n.Listen(netsim.Addr(fmt.Sprintf("client%d", i))))
+			c := simDial(t, a, b)
+			simPing(t, c, byte(i))
+			c.Close()
+			a.Close()
+			if d := time.Since(start); d != 0 {
+				t.Fatalf("exchange %d took %v of virtual time, want none", i, d)
+			}
+			if runs := a.lead.runs.Load(); runs != 0 {
+				t.Errorf("Socket %d started its reader goroutine %d times, want never", i, runs)
+			}
+			if a.lead.buf != nil || a.lead.in != nil {
+				t.Errorf("Socket %d still holds its read buffer or inbox after Close", i)
+			}
+			if !isClosed(a.readerDone) {
+				t.Errorf("Socket %d: readerDone open after Close", i)
+			}
+		}
+	})
+}
+
+// A Socket that no call waits on still reads: its reader goroutine
+// starts one standby tick after NewSocket, so a dial to a server that
+// has not called Accept completes in its round trip, as it did when the
+// reader started with the Socket.
+func TestSimIdleSocketReaderStarts(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		_, a, b := simNet(t) // 10 ms each way
+		start := time.Now()
+		c := simDial(t, a, b)
+		if d := time.Since(start); d != 20*time.Millisecond {
+			t.Errorf("dial to a Socket with no Accept took %v, want 20ms", d)
+		}
+		c.Close()
+		if runs := b.lead.runs.Load(); runs != 1 {
+			t.Errorf("the server's reader goroutine started %d times, want once", runs)
+		}
+	})
+}

@@ -1,10 +1,13 @@
 package utp
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"testing"
 	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
 )
 
 // A Read that leads the Socket's reads still lets everything else on the
@@ -99,4 +102,44 @@ func TestUDPIdleReadStopsTicks(t *testing.T) {
 	}
 	c.SetReadDeadline(time.Now())
 	<-done
+}
+
+// The reader goroutine yields its P to the goroutines a read woke only
+// when its socket is empty: ten DATA packets queued while the
+// connection's step is held up are read and applied one after another,
+// then the reader yields once. Yielding after each (runtime.Gosched puts
+// the reader behind every runnable goroutine) made a churn of 16
+// dialers wait on the reader for most of each connection's latency.
+func TestUDPReaderYieldsOnlyWhenDrained(t *testing.T) {
+	checkLeaks(t)
+	s, peer := listenUDP(t), newRawPeer(t)
+	c, _, _, ack, from := peer.dial(s, 7, 0)
+	defer c.Close()
+	const packets = 10
+	total := 0
+	c.mu.Lock() // the reader waits for it once it has read the first packet
+	for i := range packets {
+		h := ack
+		h.Type, h.SeqNr = wire.Data, uint16(3+i)
+		// Each a different size, so that the kernel's receive
+		// offload cannot coalesce them into one read.
+		payload := bytes.Repeat([]byte{'x'}, 1000+i)
+		total += len(payload)
+		if _, err := peer.pc.WriteTo(append(h.Append(nil), payload...), from); err != nil {
+			c.mu.Unlock()
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(20 * time.Millisecond) // only lets the reader reach the lock
+	before := s.lead.yields.Load()
+	c.mu.Unlock()
+
+	buf := make([]byte, total)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(c, buf); err != nil {
+		t.Fatal(err)
+	}
+	if y := s.lead.yields.Load() - before; y > 1 {
+		t.Errorf("the reader yielded %d times while applying %d queued packets; want at most once, when the socket was empty", y, packets)
+	}
 }

@@ -62,10 +62,12 @@ package utp
 //
 // Goroutines the package starts:
 //
-//   - the reader, one per Socket (NewSocket; readLoop): reads datagrams
-//     and routes them (route.go), or stands by while a Read or a dial
-//     leads, as it does from the start where they may (lead.go). Close
-//     waits for it to exit (readerDone).
+//   - the reader, one per Socket (readLoop, started by lead.launch):
+//     reads datagrams and routes them (route.go), or stands by while a
+//     Read or a dial leads (lead.go). Where they may lead it starts at
+//     the first call that needs it or a standby tick after NewSocket, in
+//     that tick's timer goroutine; a Socket closed before either never
+//     starts it. Close waits for it to exit (readerDone).
 //   - the sender, one per Socket whose packet endpoint's sends may block
 //     (packetio's Caps.BlockingSend; sendLoop in sender.go): sends the
 //     connections' queued datagrams. Close stops it and waits (async.done).

@@ -16,9 +16,9 @@ import (
 
 // readLoop is the Socket's one goroutine: it reads datagrams and hands
 // each to its connection, while it holds the read lead (lead.go).
-func (s *Socket) readLoop() {
+func (s *Socket) readLoop(ticked bool) {
 	defer close(s.readerDone)
-	s.lead.run()
+	s.lead.run(ticked)
 }
 
 // stopReading handles a failed read of the reader goroutine and reports
@@ -131,12 +131,6 @@ func (s *Socket) route(in *inbox, b []byte, from source, now time.Time) {
 	case c != nil && c.unprovable(&h):
 		s.tel.event(&s.stats.unprovable, metricUnprovable)
 	case c != nil:
-		if len(payload) > 0 {
-			s.share.noteData(c, now, len(payload))
-		}
-		if h.Type == wire.Fin {
-			s.share.finished(c)
-		}
 		in.add(c, h, payload, now)
 		in.remember(c, &h)
 	case h.Type == wire.Syn:
@@ -264,19 +258,43 @@ func (in *inbox) flush(now time.Time) bool {
 	// Only data is acknowledged: a run of ACKs leaves nothing to hold.
 	hold := in.holds.on && in.hasData()
 	held := false
+	var took [inboxSize]bool
 	in.c.stepAt(now, func(now time.Time, m *proto.Conn) {
 		m.HoldAcks(hold)
 		for i := range in.n {
 			m.HandleParsed(now, in.headers[i], in.payloads[i])
+			took[i] = m.Took()
 		}
 		held = hold && m.AckHeld()
 	})
 	if held {
 		in.holds.note(in.c)
 	}
+	in.share(now, &took)
 	clear(in.payloads[:in.n])
 	in.c, in.n, in.last = nil, 0, nil
 	return true
+}
+
+// share tells the receive-buffer share (share.go) what the packets just
+// applied brought, counting only those the state machine took: a forged
+// packet it rejected (any seq_nr and ack_nr, with the connection id)
+// would otherwise make an idle connection count as receiving, shrinking
+// every other window, or uncount a receiving one with a FIN, letting the
+// senders overfill the kernel buffer (docs/security.md).
+func (in *inbox) share(now time.Time, took *[inboxSize]bool) {
+	w := in.c.s.share
+	for i := range in.n {
+		if !took[i] {
+			continue
+		}
+		if n := len(in.payloads[i]); n > 0 {
+			w.noteData(in.c, now, n)
+		}
+		if in.headers[i].Type == wire.Fin {
+			w.finished(in.c)
+		}
+	}
 }
 
 // hasData reports whether a queued packet carries a payload.

@@ -154,7 +154,11 @@ func (w *windowShare) noteData(c *Conn, now time.Time, n int) {
 	}
 	if c.shareRun += n; c.shareRun >= shareActive {
 		w.mu.Lock()
-		if !c.shareEnded {
+		// A counted connection that fell silent starts a new run
+		// (above) before a sweep uncounts it: counted twice, a sweep
+		// would find it in the list with shareIdx 0 and spin forever
+		// under w.mu.
+		if !c.shareEnded && c.shareIdx == 0 {
 			c.shareIdx = len(w.counted) + 1
 			w.counted = append(w.counted, c)
 			c.shareCounted.Store(true)
@@ -211,7 +215,9 @@ func (w *windowShare) sweep(p int64) {
 			continue
 		}
 		c.shareRun = 0
-		w.remove(c) // moves the last one to i
+		if !w.remove(c) { // moves the last one to i
+			i++ // not where shareIdx says: never loop on it
+		}
 	}
 	w.setLimit()
 	w.mu.Unlock()

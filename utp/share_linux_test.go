@@ -22,9 +22,31 @@ import (
 // that buffer only up to the windows the receivers advertise: once they
 // are under way, the shared window keeps the kernel from dropping
 // datagrams.
+//
+// That holds while the receiving process runs when it asks to. When it
+// waits for a processor for longer than its senders' probe timeout (two
+// round trips, a millisecond or two here), every sender's tail loss
+// probe fires at once and puts a copy of a packet still queued in the
+// kernel beyond its window: at load 15 the senders sent 136 to 1,089
+// tail probes a run, and the receiver counted 95-100% of their
+// retransmissions as duplicates; the two runs of ten that dropped lost 6
+// and 35 datagrams, all full DATA packets, after 429 and 940 probes
+// (docs/performance.md). No window share in user space bounds that, so a run
+// that drops while a stall meter saw
+// the process starved is run again (stallwatch.Measure, at most three
+// runs); drops in a run the process was healthy through fail the test.
 func TestUDPManySendersNoKernelDrops(t *testing.T) {
 	checkLeaks(t)
+	stallwatch.Measure(t, 3, func() []string { return manySendersRun(t) })
+}
+
+// manySendersRun is one run of TestUDPManySendersNoKernelDrops: it fails
+// t if the transfer fails, and returns the drops after the first quarter
+// as a miss.
+func manySendersRun(t *testing.T) (misses []string) {
 	srv, cli := listenUDP(t), listenUDP(t)
+	defer srv.Close()
+	defer cli.Close()
 	// 64 × 16 MiB: without the shared window the kernel dropped about
 	// 1,000 datagrams here in each of three runs. -short (CI's race pass)
 	// moves less, which exercises the path without proving the bound.
@@ -110,8 +132,9 @@ func TestUDPManySendersNoKernelDrops(t *testing.T) {
 	t.Logf("receivers' connections: %s", sums.recv)
 	t.Logf("receiving socket after the first quarter: %s", watched)
 	if drops != early {
-		t.Errorf("the kernel dropped %d datagrams at the receiving socket after the first quarter", drops-early)
+		misses = append(misses, fmt.Sprintf("the kernel dropped %d datagrams at the receiving socket after the first quarter", drops-early))
 	}
+	return misses
 }
 
 // connSums sums the counters of many connections' Stats.

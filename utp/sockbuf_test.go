@@ -18,12 +18,13 @@ func TestHeadersTakeNoWholeDatagramBuffer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		_, a, b := simNet(t)
 		var big atomic.Int32
-		testGetBuf = func(s *Socket) { // before a's first packet
+		count := func(s *Socket) { // before a's first packet
 			if s == a {
 				big.Add(1)
 			}
 		}
-		defer func() { testGetBuf = nil }()
+		testGetBuf.Store(&count)
+		defer testGetBuf.Store(nil)
 		ca, cb := dialAccept(t, a, b)
 		time.Sleep(time.Second) // the confirmation and every ACK
 		ca.Close()

@@ -118,7 +118,7 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		s.async = newAsyncSender()
 		go s.sendLoop()
 	}
-	go s.readLoop()
+	s.lead.launch()
 	return s
 }
 
@@ -151,12 +151,13 @@ var (
 )
 
 // testGetBuf, when a test sets it, is told of every whole-datagram
-// buffer a Socket takes.
-var testGetBuf func(*Socket)
+// buffer a Socket takes. Atomic: a test sets it while other tests'
+// Sockets, closed or not, may still run a connection's timer.
+var testGetBuf atomic.Pointer[func(*Socket)]
 
 func (s *Socket) getBuf() []byte {
-	if testGetBuf != nil {
-		testGetBuf(s)
+	if f := testGetBuf.Load(); f != nil {
+		(*f)(s)
 	}
 	return bufPool.Get().(*[maxDatagram]byte)[:]
 }
@@ -276,6 +277,9 @@ func (s *Socket) isClosed() bool {
 // exits when ReadFrom next returns).
 func (s *Socket) Close() error {
 	s.closeWith(nil)
+	if isClosed(s.readerDone) && s.async == nil {
+		return s.closeErr // the reader goroutine never started (lead.forgo)
+	}
 	t := time.NewTimer(time.Second)
 	defer t.Stop()
 	select {
@@ -329,6 +333,9 @@ func (s *Socket) closeWith(cause error) {
 		// sending the connection's datagrams: let them leave first.
 		s.flushers.wait(time.Now().Add(time.Second))
 		err := s.pio.Close() // frees the reader goroutine's read too
+		if s.lead.forgo() {
+			close(s.readerDone)
+		}
 		if s.async != nil {
 			s.async.stop()
 		}

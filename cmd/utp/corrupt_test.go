@@ -34,10 +34,14 @@ func utpPayload(b []byte) (payload []byte, seq uint16) {
 
 // corruptOne flips a bit in the last payload byte of the skip+1-th DATA
 // packet that carries at least 1000 bytes, and of every retransmission of
-// it, so that the receiver cannot get that packet intact.
+// it, so that the receiver cannot get that packet intact. Only a first
+// transmission is chosen: a copy (a tail loss probe's, which a loaded
+// machine sends early) of a packet already delivered intact, once chosen,
+// corrupted only a duplicate the receiver drops (a race-detector run
+// under load verified the file).
 func corruptOne(skip int) func(b []byte) bool {
 	var mu sync.Mutex
-	seen, chosen, target := 0, false, uint16(0)
+	seen, chosen, target := map[uint16]bool{}, false, uint16(0)
 	return func(b []byte) bool {
 		payload, seq := utpPayload(b)
 		if len(payload) < 1000 {
@@ -46,7 +50,10 @@ func corruptOne(skip int) func(b []byte) bool {
 		mu.Lock()
 		defer mu.Unlock()
 		if !chosen {
-			if seen++; seen <= skip {
+			if seen[seq] {
+				return false // a copy
+			}
+			if seen[seq] = true; len(seen) <= skip {
 				return false
 			}
 			chosen, target = true, seq

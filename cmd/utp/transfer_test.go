@@ -61,23 +61,46 @@ func TestStdinToStdout(t *testing.T) {
 // given address.
 func TestRecvTurnsAway(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
-	big := filepath.Join(dir, "big.bin")
-	os.WriteFile(big, randomBytes(64<<20), 0o644)
 	small := filepath.Join(dir, "small.bin")
 	os.WriteFile(small, []byte("small"), 0o644)
 
+	// The first sender reads its file from a pipe the test holds open
+	// until the second sender has been turned away: the first transfer
+	// cannot end before (a 64 MiB file crossed loopback in under a
+	// second, sometimes before the second process had started).
 	t.Run("busy", func(t *testing.T) {
 		addr := "udp://" + freePort(t)
 		recv := start(t, utpCmd(t, nil, "recv", "--out", out, addr))
 		recv.waitFor(t, "waiting for a file")
-		first := start(t, utpCmd(t, nil, "send", big, addr))
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pw.Close()
+		cmd := utpCmd(t, nil, "send", "--name", "big.bin", "-", addr)
+		cmd.Stdin = pr
+		first := start(t, cmd)
+		pr.Close() // the child holds its own copy
+		head, tail := randomBytes(1<<20), randomBytes(1<<20)
+		wrote := make(chan error, 1)
+		go func() { _, err := pw.Write(head); wrote <- err }()
 		if !waitPartial(t, filepath.Join(out, ".big.bin.utp-partial"), recv) {
-			t.Fatal("the first transfer ended before the second sender could try")
+			t.Fatalf("the first transfer ended before the second sender could try: recv %s", recv.stderr.String())
 		}
 		second := runUTP(t, nil, "send", small, addr)
 		checkBad(t, second, exitFailure, "", "the receiver refused small.bin", "receiving from another sender")
+		if err := <-wrote; err != nil {
+			t.Fatalf("writing to the first sender: %v", err)
+		}
+		if _, err := pw.Write(tail); err != nil {
+			t.Fatalf("writing to the first sender: %v", err)
+		}
+		pw.Close()
 		if r, f := wait(t, recv), wait(t, first); r.code != 0 || f.code != 0 {
 			t.Fatalf("the first transfer failed: recv %d (%s), send %d (%s)", r.code, r.stderr, f.code, f.stderr)
+		}
+		if b, err := os.ReadFile(filepath.Join(out, "big.bin")); err != nil || !bytes.Equal(b, append(head, tail...)) {
+			t.Fatalf("the first file: %d bytes of %d, %v", len(b), len(head)+len(tail), err)
 		}
 	})
 	t.Run("from", func(t *testing.T) {

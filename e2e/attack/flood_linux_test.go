@@ -211,16 +211,21 @@ loop:
 		// drains slowly: the dial and echo may take as long as that takes,
 		// but fail once neither socket has handled a packet for 10 s.
 		dials++
+		// A failure says when the dial connected and when it failed:
+		// under load the server's own queue holds a dialer's proof for
+		// seconds, against the 10 s an unproven handshake may wait.
 		dialCtx, dialCancel := stallwatch.Context(ctx, 10*time.Second, handled)
+		began := time.Now()
 		if c, err := client.DialContext(dialCtx, server.Addr()); err != nil {
-			dialErrs <- fmt.Errorf("dial: %w (%v)", err, context.Cause(dialCtx))
+			dialErrs <- fmt.Errorf("dial: %w after %v (%v)", err, time.Since(began).Round(time.Millisecond), context.Cause(dialCtx))
 		} else {
+			connected := time.Since(began).Round(time.Millisecond)
 			stop := context.AfterFunc(dialCtx, func() { c.SetDeadline(time.Now()) })
 			b := []byte{1}
 			if _, err := c.Write(b); err != nil {
-				dialErrs <- fmt.Errorf("write: %w (%v)", err, context.Cause(dialCtx))
+				dialErrs <- fmt.Errorf("write: %w, connected after %v, failed after %v (%v)", err, connected, time.Since(began).Round(time.Millisecond), context.Cause(dialCtx))
 			} else if _, err := io.ReadFull(c, b); err != nil {
-				dialErrs <- fmt.Errorf("echo: %w (%v)", err, context.Cause(dialCtx))
+				dialErrs <- fmt.Errorf("echo: %w, connected after %v, failed after %v (%v)", err, connected, time.Since(began).Round(time.Millisecond), context.Cause(dialCtx))
 			}
 			stop()
 			c.Close()

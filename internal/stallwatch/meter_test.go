@@ -68,8 +68,8 @@ func TestMeasure(t *testing.T) {
 	r := &recordTB{TB: t}
 	runs := 0
 	Measure(r, 3, func() []string { runs++; return nil })
-	if runs != 1 || len(r.errs) != 0 {
-		t.Errorf("bounds held: %d runs, errors %q; want 1 run, none", runs, r.errs)
+	if runs != 1 || len(r.errs) != 0 || len(r.logs) != 1 || !strings.Contains(r.logs[0], "met its bounds; the process was") {
+		t.Errorf("bounds held: %d runs, errors %q, logs %q; want 1 run, no error, its health logged", runs, r.errs, r.logs)
 	}
 	r, runs = &recordTB{TB: t}, 0
 	Measure(r, 3, func() []string { runs++; return []string{"a", "b"} })

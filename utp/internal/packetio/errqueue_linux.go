@@ -88,7 +88,11 @@ func (o *udpOS) read(u *net.UDPConn, buf []byte, wait bool) (n, seg int, from ne
 	}
 	for {
 		n, seg, from, err = o.readOnce(u, buf, wait)
-		if err == nil || o.errq.rc == nil || !queuedErr(err) {
+		if err == nil {
+			o.noteRead()
+			return n, seg, from, nil
+		}
+		if o.errq.rc == nil || !queuedErr(err) {
 			return n, seg, from, err
 		}
 		o.errq.drain(o.report)

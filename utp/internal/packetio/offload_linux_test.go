@@ -96,7 +96,8 @@ func TestGROSize(t *testing.T) {
 
 // On Linux a UDP socket gets segmentation, coalescing, gathered sends,
 // the error queue and DF: every test of the fast paths relies on them.
-// Segmentation is probed when first needed, not at open.
+// Segmentation, with the send buffer, is probed when first needed, and
+// coalescing asked for after groAfter datagrams read, not at open.
 func TestUDPOffloadEnabled(t *testing.T) {
 	u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -104,16 +105,68 @@ func TestUDPOffloadEnabled(t *testing.T) {
 	}
 	c := New(u, Config{Buffer: 1 << 20}).(*udp)
 	defer c.Close()
-	if c.os.gso.Load() {
-		t.Errorf("segmentation probed when the socket opened; want it at the first run to send")
+	if c.os.gso.Load() || c.os.gro {
+		t.Errorf("segmentation probed (%v) or coalescing set (%v) when the socket opened; want them at their first need", c.os.gso.Load(), c.os.gro)
 	}
-	if !c.os.gsoOn() || !c.os.gro || c.os.errq.rc == nil {
-		var uts unix.Utsname
-		_ = unix.Uname(&uts)
-		t.Fatalf("UDP segmentation (%v), coalescing (%v) or error queue (%v) not enabled on Linux %s",
-			c.os.gsoOn(), c.os.gro, c.os.errq.rc != nil, unix.ByteSliceToString(uts.Release[:]))
+	sndBuf := func() int {
+		var n int
+		_ = c.os.rc.Control(func(fd uintptr) { n, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF) })
+		return n
+	}
+	before := sndBuf()
+	if !c.os.gsoOn() || c.os.errq.rc == nil {
+		t.Fatalf("UDP segmentation (%v) or error queue (%v) not enabled on %s", c.os.gsoOn(), c.os.errq.rc != nil, kernelRelease())
+	}
+	if after := sndBuf(); after <= before {
+		t.Errorf("send buffer %d bytes before the first run, %d after; want it raised", before, after)
+	}
+	peer, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	buf := make([]byte, MaxDatagram)
+	for i := range groAfter {
+		if c.os.gro {
+			t.Fatalf("coalescing set after %d datagrams read, want it at %d", i, groAfter)
+		}
+		if _, err := peer.WriteTo([]byte{byte(i)}, u.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, _, err := c.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !c.os.gro {
+		t.Fatalf("UDP coalescing not enabled after %d datagrams read on %s", groAfter, kernelRelease())
 	}
 	if caps := c.Caps(); !caps.UDP || !caps.Gather || !caps.Wake || !caps.DontFragment || caps.BlockingSend || caps.RecvBuffer == 0 {
 		t.Errorf("caps %+v: want UDP, Gather, Wake, DontFragment, a receive buffer, and sends that do not block", caps)
+	}
+}
+
+func kernelRelease() string {
+	var uts unix.Utsname
+	_ = unix.Uname(&uts)
+	return "Linux " + unix.ByteSliceToString(uts.Release[:])
+}
+
+// The receive buffer a socket reports is the kernel's, whether it was
+// read back (SO_RCVBUF, capped) or known from what SO_RCVBUFFORCE grants
+// (twice the size asked) without asking. Sizes around the smallest that
+// is doubled as such, and a large one.
+func TestRecvBufferGranted(t *testing.T) {
+	for _, n := range []int{1, minForcedBuffer - 1, minForcedBuffer, 1 << 20, 8 << 20} {
+		u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := New(u, Config{Buffer: n}).(*udp)
+		var kernel int
+		_ = c.os.rc.Control(func(fd uintptr) { kernel, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF) })
+		if got := c.Caps().RecvBuffer; got != kernel {
+			t.Errorf("asked for %d bytes: reported %d, the kernel has %d (FORCE refused: %v)", n, got, kernel, forceRefused.Load())
+		}
+		c.Close()
 	}
 }

@@ -2,6 +2,7 @@ package packetio
 
 import (
 	"errors"
+	"math"
 	"net"
 	"net/netip"
 	"sync"
@@ -25,10 +26,14 @@ type udpOS struct {
 	// (gsoProbe), cleared if the kernel refuses.
 	gso      atomic.Bool
 	gsoProbe sync.Once
-	gro      bool       // reads may return several datagrams, with their size
-	raw      *rawReader // reads by recvmsg (recvmsg_linux.go)
-	vec      *vecSender // sends gathered from several buffers (sendmsg_linux.go); nil if not
-	errq     errQueue   // the ICMP errors the kernel queues (errqueue_linux.go)
+	gro      bool // reads may return several datagrams, with their size
+	// groWait counts down the datagrams still to read before UDP_GRO is
+	// asked for (noteRead); 0: asked. Owned by the one reader at a time.
+	groWait int
+	sndBuf  int        // the send buffer to ask for with the first run to send
+	raw     *rawReader // reads by recvmsg (recvmsg_linux.go)
+	vec     *vecSender // sends gathered from several buffers (sendmsg_linux.go); nil if not
+	errq    errQueue   // the ICMP errors the kernel queues (errqueue_linux.go)
 	// netns is the socket's network namespace, for route lookups
 	// (route_linux.go).
 	netns netnsCookie
@@ -38,18 +43,24 @@ type udpOS struct {
 }
 
 // enable turns on what the socket supports, and records it in caps.
+//
+// Two options wait for their first need, since a Socket opened for one
+// short exchange never has it and each option call costs about a tenth
+// of opening the socket: the send buffer is raised with the first run of
+// datagrams to send (gsoOn), and coalescing is asked for once groAfter
+// datagrams have been read (noteRead).
 func (o *udpOS) enable(u *net.UDPConn, cfg Config, caps *Caps) {
-	caps.RecvBuffer = raiseBuffers(u, cfg.Buffer)
 	rc, err := u.SyscallConn()
 	if err != nil {
 		return
 	}
 	o.rc = rc
 	o.raw = newRawReader(rc)
+	o.groWait, o.sndBuf = groAfter, cfg.Buffer
 	domain := -1 // the socket's family, read once for the options below
 	_ = rc.Control(func(fd uintptr) {
+		caps.RecvBuffer = raiseRecvBuffer(int(fd), cfg.Buffer)
 		domain = family(u, int(fd))
-		o.gro = unix.SetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_GRO, 1) == nil
 	})
 	o.errq.enable(rc, domain)
 	o.onICMP = cfg.OnICMPError
@@ -86,13 +97,16 @@ func family(u *net.UDPConn, fd int) int {
 // gsoOn reports whether sends may be segmented. The kernel is asked at
 // the first run of datagrams to send, not when the socket opens: a
 // Socket opened for one short exchange never sends one, and each option
-// call costs about a tenth of opening the socket.
+// call costs about a tenth of opening the socket. The send buffer is
+// raised at the same moment: until a run, the socket sends one datagram
+// at a time, which the default buffer holds.
 func (o *udpOS) gsoOn() bool {
 	o.gsoProbe.Do(func() {
 		if o.rc == nil {
 			return
 		}
 		_ = o.rc.Control(func(fd uintptr) {
+			setBuffer(int(fd), syscall.SO_SNDBUFFORCE, syscall.SO_SNDBUF, o.sndBuf)
 			// The option is readable exactly when the kernel knows it.
 			if _, err := unix.GetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_SEGMENT); err == nil {
 				o.gso.Store(true)
@@ -110,23 +124,46 @@ func (o *udpOS) sendGathered(run []Datagram, seg int, to netip.AddrPort) (sent b
 	return o.vec.send(run, seg, to)
 }
 
-// raiseBuffers asks for n-byte kernel buffers and returns the receive
-// buffer granted (0 if unknown). SO_RCVBUF is capped by
+// groAfter is how many datagrams a socket reads before it asks for
+// coalescing (UDP_GRO): a Socket opened for one short exchange reads a
+// handful (a dial, an echo and a close read 3 or 4), a stream of small
+// packets hundreds, for which the first few uncoalesced reads are
+// nothing.
+const groAfter = 16
+
+// noteRead counts a datagram read (or a coalesced run), and asks for
+// coalescing at the groAfter-th. Reads have one caller at a time.
+func (o *udpOS) noteRead() {
+	if o.groWait == 0 {
+		return
+	}
+	if o.groWait--; o.groWait == 0 {
+		_ = o.rc.Control(func(fd uintptr) {
+			o.gro = unix.SetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_GRO, 1) == nil
+		})
+	}
+}
+
+// raiseRecvBuffer asks for an n-byte kernel receive buffer on fd and
+// returns the size granted (0 if unknown). SO_RCVBUF is capped by
 // net.core.rmem_max (208 KiB by default); SO_RCVBUFFORCE passes the cap
 // when the process has CAP_NET_ADMIN, so it is tried first, unless it
-// was refused before (forceRefused).
-func raiseBuffers(u *net.UDPConn, n int) (granted int) {
-	rc, err := u.SyscallConn()
-	if err != nil {
-		return 0
+// was refused before (forceRefused). What FORCE grants is known without
+// asking: the kernel doubles the size asked for its own overhead
+// (socket(7); sock_setsockopt in net/core/sock.c), while what SO_RCVBUF
+// grants depends on the cap, and is read back.
+func raiseRecvBuffer(fd, n int) (granted int) {
+	if setBuffer(fd, syscall.SO_RCVBUFFORCE, syscall.SO_RCVBUF, n) && n >= minForcedBuffer && n <= math.MaxInt32/2 {
+		return 2 * n
 	}
-	_ = rc.Control(func(fd uintptr) {
-		setBuffer(int(fd), syscall.SO_RCVBUFFORCE, syscall.SO_RCVBUF, n)
-		setBuffer(int(fd), syscall.SO_SNDBUFFORCE, syscall.SO_SNDBUF, n)
-		granted, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF)
-	})
+	granted, _ = syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF)
 	return granted
 }
+
+// minForcedBuffer is the smallest size whose doubling the kernel grants
+// as such: below, it grants its minimum (SOCK_MIN_RCVBUF, about 2 KiB)
+// instead.
+const minForcedBuffer = 4096
 
 // forceRefused is set once the kernel refused SO_RCVBUFFORCE or
 // SO_SNDBUFFORCE for want of CAP_NET_ADMIN (EPERM): most programs run
@@ -141,19 +178,20 @@ var forceRefused atomic.Bool
 var testForceTry func()
 
 // setBuffer sets the buffer option force to n, or plain where force is
-// refused.
-func setBuffer(fd, force, plain, n int) {
+// refused. It reports whether force was set.
+func setBuffer(fd, force, plain, n int) (forced bool) {
 	if !forceRefused.Load() {
 		if testForceTry != nil {
 			testForceTry()
 		}
 		err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, force, n)
 		if err == nil {
-			return
+			return true
 		}
 		if errors.Is(err, syscall.EPERM) {
 			forceRefused.Store(true)
 		}
 	}
 	_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, plain, n)
+	return false
 }

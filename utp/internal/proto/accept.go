@@ -75,8 +75,16 @@ func (c *Conn) ackAcceptable(ack uint16) bool {
 // dupWindow behind: a retransmission whose ACK was lost, which is
 // acknowledged again and otherwise ignored (its ack_nr may be stale, and
 // taking it would let a forged "duplicate" move our state).
+//
+// A DATA or FIN past the peer's FIN is ignored whole: a genuine peer
+// sends nothing after its FIN (BEP 29's eof_pkt), and taking its header
+// would let a forged one, whose payload is dropped, still set the peer's
+// window (to zero) or acknowledge our data.
 func (c *Conn) admit(h *wire.Header) admission {
 	if !c.ackAcceptable(h.AckNr) {
+		return admitNone
+	}
+	if h.Type != wire.State && c.rcv.gotFin && wire.SeqLess(c.rcv.eofSeq, h.SeqNr) {
 		return admitNone
 	}
 	d := wire.SeqDiff(h.SeqNr, c.rcv.ackNr+1)

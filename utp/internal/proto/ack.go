@@ -96,7 +96,9 @@ func (c *Conn) onAck(now time.Time, h *wire.Header, payloadLen int) {
 		c.consecutiveTimeouts = 0
 		c.rtt.ResetBackoff()
 		c.timers[timerRetransmit] = time.Time{}
-		if s.inUse() > 0 && s.flight > 0 {
+		if s.inUse() > 0 && (s.flight > 0 || s.inUse() > s.lostN+s.sackedN) {
+			// Packets taken out of flight unseen (noteUnseen) are still
+			// unacknowledged: the timer guards them too.
 			c.timers[timerRetransmit] = now.Add(c.rto())
 		}
 	}
@@ -112,6 +114,7 @@ func (c *Conn) ackPacket(now time.Time, seq uint16, p *outPacket, res *ackResult
 		c.onAcked(now, seq, p, res)
 	}
 	p.sacked = true
+	p.unseen = false
 	if p.inFlight {
 		p.inFlight = false
 		s.flight -= p.size()
@@ -180,9 +183,11 @@ func (c *Conn) detectLoss(now time.Time, h *wire.Header, payloadLen int, res *ac
 		}
 	}
 	c.noteSACKHorizon(h)
+	c.noteUnseen(res)
 	if res.bytes > 0 {
 		c.rackDetect(now)
 	}
+	c.echoDetect(now, res)
 }
 
 // dupAck reports whether an ACK that did not advance is a duplicate ACK:

@@ -24,6 +24,7 @@ var (
 	attackSeeds   = flag.Int("attack.seeds", 5, "seeds TestAttackSweep runs (issue 12 asks for 100)")
 	attackPackets = flag.Int("attack.packets", 20000, "forged packets per TestAttackSweep run (issue 12: 100000)")
 	attackSize    = flag.Int("attack.size", 2<<20, "bytes each way per TestAttackSweep run (issue 12: 16 MiB)")
+	attackFirst   = flag.Int("attack.first", 1000, "first seed TestAttackSweep runs, to replay one run of a sweep alone")
 )
 
 // attackLink is a 20 ms, 10 Mbit/s path with a 50 ms queue.
@@ -236,11 +237,14 @@ func TestAttackReflection(t *testing.T) {
 // full sweep is 100 seeds of 100,000 packets during 16 MiB each way:
 //
 //	go test ./utp/internal/proto -run TestAttackSweep -attack.seeds=100 -attack.packets=100000 -attack.size=16777216
+//
+// and -attack.first=1037 -attack.seeds=1 replays its run with seed 1037
+// alone.
 func TestAttackSweep(t *testing.T) {
 	var total, expected float64
 	for seed := range *attackSeeds {
 		size := uint64(*attackSize)
-		spec := pairSpec{seed: uint64(1000 + seed), link: attackLink, aToB: size, bToA: size}
+		spec := pairSpec{seed: uint64(*attackFirst + seed), link: attackLink, aToB: size, bToA: size}
 		// Spread the packets over the time the transfer takes unattacked
 		// (each direction has its own link).
 		span := time.Duration(float64(size) * 8 / float64(attackLink.Rate) * float64(time.Second))

@@ -51,6 +51,9 @@ type Conn struct {
 	// consecutiveTimeouts counts RTO expiries without forward progress.
 	consecutiveTimeouts int
 	lastTimeout         time.Time
+	// took: the last packet HandleParsed was given was admitted, or taken
+	// for a duplicate (Took).
+	took bool
 	// replyMicro is our latest measurement of the peer's one-way delay,
 	// echoed as timestamp_difference (BEP 29).
 	replyMicro uint32
@@ -210,6 +213,7 @@ func (c *Conn) HandlePacket(now time.Time, b []byte) {
 // HandleParsed is HandlePacket for a datagram the caller already parsed.
 // It does not retain h.SACK or payload.
 func (c *Conn) HandleParsed(now time.Time, h wire.Header, payload []byte) {
+	c.took = false
 	if c.state == stateClosed {
 		return
 	}
@@ -229,6 +233,13 @@ func (c *Conn) HandleParsed(now time.Time, h wire.Header, payload []byte) {
 	}
 	c.arm(now)
 }
+
+// Took reports whether the last packet given to HandleParsed passed the
+// acceptance rules (accept.go): admitted, or taken for a duplicate of one
+// we have. An IO layer that keeps accounts per packet of its own (what
+// a connection receives, whether its peer sent a FIN) counts only these,
+// so that a forged packet the rules reject moves nothing there either.
+func (c *Conn) Took() bool { return c.took }
 
 // onSyn handles a SYN that reached an existing Conn: a retransmission of
 // the SYN we accepted gets our saved reply again, unchanged (libutp).
@@ -303,12 +314,14 @@ func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
 		c.stats.PacketsIgnored++
 		return
 	case admitDup:
+		c.took = true
 		c.stats.Duplicates++
 		c.rcv.noteDuplicate(&h)
 		c.rcv.ackNow = true // our ACK may have been lost
 		c.restartTimeWait(now)
 		return
 	}
+	c.took = true
 	c.noteReceived(now, &h)
 	if c.onDuplicateEcho(now, &h) {
 		h.TimestampDiff = 0 // the duplicate's delay includes its hold-up: no sample

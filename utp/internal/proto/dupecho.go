@@ -80,6 +80,17 @@ func (c *Conn) onDuplicateEcho(now time.Time, h *wire.Header) bool {
 	if len(r.unproven) == 0 || h.Timestamp == 0 || h.TimestampDiff == 0 || wire.SeqLess(c.snd.una-1, h.AckNr) {
 		return false
 	}
+	if h.SeqNr != c.rcv.ackNr+1 {
+		// Only the peer's next packet in order: a STATE from a peer with
+		// none of its own data missing here, or the DATA we expect. The
+		// echo is a guessable clock reading (our timestamps are the wall
+		// clock's microseconds), so this, not the echo, is what keeps a
+		// forger's odds per packet at 1 seq_nr in 65,536 rather than the
+		// whole receive window (docs/security.md). A genuine echo on a
+		// STATE sent while the peer's data is in flight is missed: one
+		// undo not made.
+		return false
+	}
 	echo := h.Timestamp - h.TimestampDiff
 	i := 0
 	for i < len(r.unproven) && r.unproven[i] != echo {

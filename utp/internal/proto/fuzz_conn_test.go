@@ -250,7 +250,8 @@ func (f *fuzzState) deliverExtensions() {
 
 func (f *fuzzState) deliver(h wire.Header, payload []byte) {
 	b := append(h.Append(nil), payload...)
-	want := f.expectAdmit(h)
+	want, echoOK := f.expectAdmit(h), f.echoAllowed(h)
+	echoes := f.c.stats.DuplicateEchoes
 	before := fingerprint(f.c)
 	restarts := f.c.timeWaitRestarts
 	wasOpen, wasProven := !f.c.Closed(), f.c.Confirmed()
@@ -273,6 +274,8 @@ func (f *fuzzState) deliver(h wire.Header, payload []byte) {
 		f.bad = fmt.Sprintf("%v seq=%d ack=%d outside the acceptance rules moved the state:\n%+v\n%+v", h.Type, h.SeqNr, h.AckNr, before, after)
 	case !want && wasOpen && f.c.Closed():
 		f.bad = fmt.Sprintf("%v seq=%d ack=%d outside the acceptance rules closed the connection", h.Type, h.SeqNr, h.AckNr)
+	case f.c.stats.DuplicateEchoes > echoes && !echoOK:
+		f.bad = fmt.Sprintf("%v seq=%d ack=%d proved an original delivered by its echo outside the rule", h.Type, h.SeqNr, h.AckNr)
 	case !wasProven && f.c.Confirmed() && h.AckNr != f.ourISN-1 && h.AckNr != f.ourISN:
 		f.bad = fmt.Sprintf("ack_nr %d proved the acceptor; only %d and %d echo its isn", h.AckNr, f.ourISN-1, f.ourISN)
 	}
@@ -311,8 +314,19 @@ func (f *fuzzState) expectAdmit(h wire.Header) bool {
 	if c.state == stateSynSent {
 		return h.AckNr == s.una
 	}
+	if h.Type != wire.State && c.rcv.gotFin && int16(h.SeqNr-c.rcv.eofSeq) > 0 {
+		return false // nothing comes after the peer's FIN
+	}
 	d := int(int16(h.SeqNr - c.rcv.ackNr - 1))
 	return ackOK && d >= 0 && d < c.cfg.MaxReorder
+}
+
+// echoAllowed restates when a packet may prove an original delivered by
+// its duplicate's echo (dupecho.go): an ack_nr that does not advance, on
+// the peer's next packet in order.
+func (f *fuzzState) echoAllowed(h wire.Header) bool {
+	c := f.c
+	return int16(h.AckNr-(c.snd.una-1)) <= 0 && h.SeqNr == c.rcv.ackNr+1
 }
 
 // drain collects every output, as the IO layer does after each input.

@@ -80,6 +80,10 @@ type simHost struct {
 	// timers do not fire and the packets that arrive for it wait in held.
 	pausedUntil time.Time
 	held        []heldPacket
+
+	// lose, if not nil, sees every datagram that reaches the host and
+	// drops those it reports true for: a loss picked by content.
+	lose func(b []byte) bool
 }
 
 // heldPacket is a datagram that arrived while its host was paused.
@@ -116,6 +120,9 @@ func newSimHost(sim *netsim.Sim, name string) *simHost {
 }
 
 func (h *simHost) deliver(_ time.Time, from netsim.Addr, b []byte) {
+	if h.lose != nil && h.lose(b) {
+		return
+	}
 	if h.paused() {
 		h.held = append(h.held, heldPacket{from, slices.Clone(b)})
 		return

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/inet256/go-utp/v2/utp/internal/wire"
 )
@@ -75,11 +76,25 @@ type connPrint struct {
 	gotFin, eof            bool
 	lastRecv               int64
 	timers                 timerTable
+	// What a forged ACK's SACK or echo could move in loss recovery: the
+	// duplicate ACKs counted, the SACK horizon (its grace), the
+	// reordering window and the first sends a duplicate's echo may prove.
+	dupAcks, reoMult, unproven int
+	horizon                    uint16
+	hasHorizon, undoable       bool
 }
 
 func fingerprint(c *Conn) connPrint {
 	return connPrint{c.state, c.snd.una, c.snd.seqNr, c.rcv.ackNr, c.snd.flight, c.snd.peerWnd, c.snd.lostN,
-		c.rcv.reorderN, c.rcv.gotFin, c.rcv.eof, c.lastRecv.UnixNano(), c.timers}
+		c.rcv.reorderN, c.rcv.gotFin, c.rcv.eof, c.lastRecv.UnixNano(), c.timers,
+		c.snd.dupAcks, c.rec.reoMult, len(c.rec.unproven), c.rec.horizon, c.rec.hasHorizon, c.rec.undoable}
+}
+
+// sameButTimeWait reports whether a and b differ at most in when
+// TIME-WAIT ends.
+func sameButTimeWait(a, b connPrint) bool {
+	a.timers[timerTimeWait] = b.timers[timerTimeWait]
+	return a == b
 }
 
 // forge delivers one packet to the working copy of the state and
@@ -102,7 +117,9 @@ func forge(t *testing.T, st *oddsState, h wire.Header, payload []byte) forgeOutc
 		o = forgeReset
 	case after.ResetsChallenged > before.ResetsChallenged:
 		o = forgeChallenged
-	case after.Duplicates > before.Duplicates && fingerprint(c) == st.fp:
+	case after.Duplicates > before.Duplicates && sameButTimeWait(fingerprint(c), st.fp):
+		// In TIME-WAIT a duplicate also restarts TIME-WAIT, a bounded
+		// number of times (TestTimeWaitRestartsBounded).
 		o = forgeDuplicate
 	case after.PacketsIgnored > before.PacketsIgnored:
 		if got := fingerprint(c); got != st.fp {
@@ -158,6 +175,22 @@ func oddsStates(t *testing.T) []*oddsState {
 	// admitted packet is a forged proof (amplify.go), what a spoofed SYN
 	// needs to pass for a real dialer.
 	add("unproven", newRawTestConn(t, roleAcceptor))
+
+	// The peer's whole stream is in and all we wrote is acknowledged, our
+	// FIN not yet sent: here an exact RESET ends the connection cleanly
+	// (onReset's peerLeft), so a forged one would pass for the peer
+	// leaving; the odds must be those of any other reset.
+	tc = full()
+	tc.write("req")
+	tc.takeAll()
+	tc.peerAck(tc.s(0))
+	tc.peerData(tc.p(0), "resp")
+	tc.peerFin(tc.p(1))
+	add("peer done", tc)
+
+	// TIME-WAIT, before the IO layer retires the Conn into a TimeWait
+	// (whose odds timeWaitOdds counts).
+	add("time-wait", timeWaitConn(t))
 	return states
 }
 
@@ -179,9 +212,16 @@ func (st *oddsState) count(t *testing.T) oddsCount {
 	r := oddsCount{inFlight: c.snd.inUse()}
 	next := c.rcv.ackNr + 1
 	acks := make([]bool, 1<<16)
+	// A full SACK as long as our own data packets carry: unless admitted
+	// it must not count a duplicate ACK, set the SACK horizon or declare
+	// a loss (the fingerprint holds all three).
+	sack := bytes.Repeat([]byte{0xff}, dataSACKBytes)
 	peer := func(typ wire.Type, seq, ack uint16) wire.Header {
 		h := st.tc.peerHeader(typ, seq, ack)
 		h.WndSize = 0 // a forged zero window: must not stall us unless admitted
+		if typ == wire.State {
+			h.SACK = sack
+		}
 		return h
 	}
 	for a := range 1 << 16 {
@@ -290,12 +330,82 @@ func TestForgedPacketOdds(t *testing.T) {
 		if k := -log2(r.resetKnow); k < resetTarget {
 			t.Errorf("%s: with the id known a RESET succeeds every 2^%.2f forged packets, want at least 2^%v", st.name, k, resetTarget)
 		}
-		if r.challenge == 0 {
+		if r.challenge == 0 && st.name != "time-wait" { // TIME-WAIT waits its end out instead
 			t.Errorf("%s: no RESET is challenged", st.name)
 		}
 		if r.seqDup == 0 {
 			t.Errorf("%s: no seq_nr is taken for a duplicate", st.name)
 		}
 	}
-	t.Logf("forged packet odds (2^32 ack×seq pairs per type; seq d/f: DATA or FIN; seq st: STATE):\n%s", table.String())
+	tw := timeWaitOdds(t)
+	fmt.Fprintf(&table, "%-10s %8d %8d %8d %8s | %8s %8s %8.2f   | %.2f (RESET; a SYN with the id ends it: 16.00)\n", "tw record", 0, tw.ackOK, tw.seqDup, "-",
+		"-", "-", log2(tw.resetKnow), -log2(tw.resetKnow/(1<<16)))
+	if k := -log2(tw.resetKnow); k < resetTarget {
+		t.Errorf("TimeWait record: with the id known a RESET ends it every 2^%.2f forged packets, want at least 2^%v", k, resetTarget)
+	}
+	t.Logf("forged packet odds (2^32 ack×seq pairs per type; seq d/f: DATA or FIN admitted, for the record those re-ACKed; seq st: STATE):\n%s", table.String())
+}
+
+// timeWaitOdds counts what a retired TIME-WAIT record (TimeWait) does
+// with every ack_nr and seq_nr: nothing is admitted there, a DATA or FIN
+// taken for a retransmission of the peer's FIN is acknowledged again, and
+// a RESET may end it. Its ack_nr and seq_nr values must be those of the
+// Conn in TIME-WAIT (TestTimeWaitAnswersAsConn checks the answers one by
+// one); here the counts are checked against the rule: 4 ack_nr values,
+// dupWindow seq_nr values, nothing at or past the peer's FIN answered.
+func timeWaitOdds(t *testing.T) oddsCount {
+	tc := timeWaitConn(t)
+	w0, ok := tc.conn.Retire()
+	if !ok {
+		t.Fatal("not retired")
+	}
+	now := tc.now.Add(time.Second)
+	buf := make([]byte, wire.HeaderSize)
+	try := func(typ wire.Type, seq, ack uint16) (answered, ended bool) {
+		w := w0
+		h := tc.peerHeader(typ, seq, ack)
+		n, end := w.HandlePacket(now, &h, buf)
+		return n > 0, end
+	}
+	fin, goodAck := w0.ackNr, w0.seqNr-1
+	var r oddsCount
+	for a := range 1 << 16 {
+		if ans, _ := try(wire.Fin, fin, uint16(a)); ans {
+			r.ackOK++
+		}
+	}
+	for s := range 1 << 16 {
+		ans, _ := try(wire.Data, uint16(s), goodAck)
+		if ans {
+			r.seqDup++
+			if !wire.SeqLess(uint16(s), fin+1) {
+				t.Errorf("TimeWait record: DATA seq=%d at or past the peer's FIN %d answered", s, fin)
+			}
+		}
+		if ans2, _ := try(wire.Fin, uint16(s), goodAck); ans2 != ans {
+			t.Errorf("TimeWait record: seq=%d answered %v as DATA, %v as FIN", s, ans, ans2)
+		}
+		if ans, end := try(wire.State, uint16(s), goodAck); ans || end {
+			t.Errorf("TimeWait record: STATE seq=%d answered %v, ended %v", s, ans, end)
+		}
+	}
+	if r.ackOK != ackNrAllowedWindow+1 || r.seqDup != dupWindow {
+		t.Errorf("TimeWait record: %d ack_nr and %d seq_nr values answered, want %d and %d", r.ackOK, r.seqDup, ackNrAllowedWindow+1, dupWindow)
+	}
+	var ends float64
+	for a := range 1 << 16 {
+		_, e1 := try(wire.Reset, fin+2, uint16(a))
+		if _, e2 := try(wire.Reset, fin+0x8000, uint16(a)); e1 != e2 {
+			t.Fatalf("TimeWait record: RESET ack=%d ends %v or %v by seq_nr", a, e1, e2)
+		}
+		_, en := try(wire.Reset, fin+1, uint16(a))
+		if e1 {
+			ends += 65535
+		}
+		if en {
+			ends++
+		}
+	}
+	r.resetKnow = ends / (1 << 32)
+	return r
 }

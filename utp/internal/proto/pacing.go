@@ -92,10 +92,13 @@ func (c *Conn) pacingRate() float64 {
 func (c *Conn) paceReady(now time.Time) bool {
 	p := &c.pace
 	rate := c.pacingRate()
-	if p.rate > 0 && rate > 0 && rate != p.rate && p.next.After(now) {
+	if p.rate > 0 && rate > p.rate && p.next.After(now) {
 		// What is owed was counted at the old rate: owe the same bytes
 		// at the new one. A zero-window probe charged at a few bytes a
 		// second must not hold the reopened window back for a minute.
+		// A falling rate leaves the debt's time as it is: owed at a
+		// window a loss or a slowdown had just cut a thousandfold, a
+		// few milliseconds of sending became seconds of silence.
 		p.next = now.Add(time.Duration(float64(p.next.Sub(now)) * p.rate / rate))
 	}
 	p.rate = rate

@@ -328,6 +328,7 @@ func (c *Conn) withdraw(p *outPacket) {
 		p.inFlight = false
 		s.flight -= p.size()
 	}
+	p.unseen = false
 	if !p.lost {
 		p.lost = true
 		s.lostN++

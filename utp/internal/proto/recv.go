@@ -220,10 +220,14 @@ func (c *Conn) onInOrder(now time.Time, seq uint16, payload []byte, fin bool) {
 	}
 	c.tuneRecv(now)
 	switch {
-	case r.eof || (r.limit > 0 && r.window() < r.packetSize):
-		// A packet that leaves too small a window for another is
-		// acknowledged at once: the sender waits for this ACK, which a
-		// delay would only slow.
+	case r.eof || (r.limit > 0 && r.window() < min(r.packetSize, len(payload))):
+		// A packet that leaves too small a window for another like it
+		// is acknowledged at once: the sender waits for this ACK, which
+		// a delay would only slow. A small packet under a limit below a
+		// full packet is not: its sender is not held (the share charges
+		// a 1-byte request at the kernel's 832 bytes, so a ping-pong's
+		// window sits below a loopback packet), and its ACK rides on
+		// the reply.
 		r.ackNow = true
 	case r.unacked >= 2:
 		// Every second packet is acknowledged at once (RFC 1122 4.2.3.2),

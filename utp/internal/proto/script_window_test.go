@@ -36,6 +36,23 @@ func TestScriptWindowLimit(t *testing.T) {
 	tc.wantPacket("no limit: the whole free buffer", pkt{typ: wire.Data, wnd: u32(1000)})
 }
 
+// Under a window limit below a full packet, a packet that leaves room
+// for another like it is not acknowledged at once: a 1-byte request waits
+// for its reply, as without a limit. (The share limits a ping-pong's
+// window below a loopback packet, since it charges each 1-byte datagram
+// at the kernel's 832 bytes; acknowledging at once there doubled the
+// datagrams of every round trip.)
+func TestScriptWindowLimitSmallPacketWaitsForReply(t *testing.T) {
+	tc := newTestConn(t, roleDialer, withConfig(func(c *Config) { c.RecvBufferSize = 1000; c.PacketSize = 200 }))
+	tc.conn.SetWindowLimit(150)
+	tc.peerData(tc.p(0), "request")
+	tc.wantIdle("a small packet that leaves room for another like it waits")
+	tc.write("reply")
+	tc.wantPacket("the reply carries the ACK", pkt{typ: wire.Data, ack: u16(tc.p(0)), payload: "reply"})
+	tc.peerData(tc.p(1), strings.Repeat("z", 180))
+	tc.wantPacket("a packet larger than the window it leaves is acknowledged at once", pkt{typ: wire.State, ack: u16(tc.p(1)), wnd: u32(150)})
+}
+
 // RFC 1122 4.2.3.2 acknowledges every second packet of data: an empty
 // DATA (the dialer's handshake confirmation, which go-libutp and we send)
 // does not count, so a request right behind it is answered by the reply

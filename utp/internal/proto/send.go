@@ -25,6 +25,10 @@ type outPacket struct {
 	lost        bool   // declared lost and waiting for retransmission
 	// inFlight: counted in flight (sent, not acked, not declared lost).
 	inFlight bool
+	// unseen: taken out of flight past the end of the peer's SACK
+	// bitmask, where the echo shows it has left the network
+	// (noteUnseen); not acknowledged, and RACK may still declare it lost.
+	unseen bool
 	// fastResent: declared lost on duplicate-ACK or SACK evidence since
 	// the last RTO; the third duplicate ACK does not resend it again.
 	fastResent bool

@@ -174,7 +174,7 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 		if p.sacked || p.lost || p.sends == 0 {
 			continue
 		}
-		p.inFlight = false
+		p.inFlight, p.unseen = false, false
 		p.lost = true
 		p.lossEpisode = c.rec.episode // undoTimeout finds it by this
 		s.lostN++

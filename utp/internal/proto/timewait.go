@@ -79,13 +79,11 @@ func (w *TimeWait) SendID() uint16 { return w.sendID }
 //     reuses the id, as RFC 6191 lets a SYN reopen TCP's TIME-WAIT;
 //   - anything else is ignored.
 //
-// Where the Conn would answer, a TimeWait ignores two kinds of packet: a
+// Where the Conn would answer, a TimeWait ignores one kind of packet: a
 // RESET that only might be genuine, which the Conn challenges (a
 // keepalive STATE, RFC 5961 3.2), since in TIME-WAIT nothing is lost by
-// waiting the end out; and a DATA or FIN past the peer's FIN, which the
-// Conn acknowledges (BEP 29's eof_pkt), since a genuine peer sends
-// nothing after its FIN. Either way a forger gets no packet sent for its
-// one.
+// waiting the end out, and a forger gets no packet sent for its one. A
+// DATA or FIN past the peer's FIN both ignore whole (accept.go).
 func (w *TimeWait) HandlePacket(now time.Time, h *wire.Header, buf []byte) (n int, end bool) {
 	switch h.Type {
 	case wire.Syn:

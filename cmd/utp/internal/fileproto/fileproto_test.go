@@ -227,6 +227,52 @@ func TestRefusals(t *testing.T) {
 	})
 }
 
+// A receiver that refuses at once (busy, denied) can have its refusal
+// read before the sender's first line is written; that write is then
+// stopped, and the sender reports the refusal, not the stopped write
+// (which 'utp send' printed as an idle timeout).
+func TestRefusalBeforeFirstLine(t *testing.T) {
+	peer := &refusingPeer{refusal: []byte(Refuse(ReasonBusy, "it is busy").line() + "\n"), stopped: make(chan struct{})}
+	_, err := Send(peer, []Source{src("f", data(6, 1000))}, Config{Idle: time.Minute})
+	var ref *Refusal
+	if !errors.As(err, &ref) || ref.Reason != ReasonBusy {
+		t.Fatalf("sender got %v, want the busy refusal", err)
+	}
+}
+
+// refusingPeer is a stream whose peer sent a refusal as its first line
+// and reads nothing: a Write blocks until its deadline is set to now (as
+// a net.Conn's does), and Reads after the refusal end at that moment too.
+type refusingPeer struct {
+	refusal []byte
+	once    sync.Once
+	stopped chan struct{} // closed by SetWriteDeadline
+}
+
+func (p *refusingPeer) Read(b []byte) (int, error) {
+	if len(p.refusal) > 0 {
+		n := copy(b, p.refusal)
+		p.refusal = p.refusal[n:]
+		return n, nil
+	}
+	<-p.stopped
+	return 0, io.EOF
+}
+
+func (p *refusingPeer) Write(b []byte) (int, error) {
+	<-p.stopped
+	return 0, os.ErrDeadlineExceeded
+}
+
+func (p *refusingPeer) SetReadDeadline(time.Time) error { return nil }
+
+func (p *refusingPeer) SetWriteDeadline(t time.Time) error {
+	if !t.After(time.Now()) {
+		p.once.Do(func() { close(p.stopped) })
+	}
+	return nil
+}
+
 // failingReader fails after n bytes, as a file on a bad disk.
 type failingReader struct {
 	r io.Reader

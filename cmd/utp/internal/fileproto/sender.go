@@ -60,8 +60,10 @@ func Send(rw io.ReadWriter, files []Source, cfg Config) ([]Sent, error) {
 	s.w = bufio.NewWriterSize(s.stream, 256<<10)
 	go s.readReplies(bufio.NewReader(s.stream))
 	var sent []Sent
+	// A receiver that refuses at once (busy, denied) may be read, and
+	// stop this write, before it is made: writeFailed returns why.
 	if err := s.line(Version); err != nil {
-		return nil, err
+		return nil, s.writeFailed(err)
 	}
 	for _, f := range files {
 		r, err := s.sendOne(f)
@@ -71,7 +73,7 @@ func Send(rw io.ReadWriter, files []Source, cfg Config) ([]Sent, error) {
 		sent = append(sent, r)
 	}
 	if err := s.line("done"); err != nil {
-		return sent, err
+		return sent, s.writeFailed(err)
 	}
 	// The receiver ends its stream after "done".
 	rep, err := s.next()
