@@ -498,8 +498,8 @@ func (l *LEDBATPP) endSlowStart(now time.Time) {
 // others still leave empty, has a short slowdown, and nine times that
 // brought its next one within a third of the others' pauses, too soon
 // for them to join it: a slowdown alone again, whose share went to the
-// others (at the real 10 Mbit/s × 40 ms bottleneck of e2e/realpath, an
-// incumbent that joined the latecomer's initial slowdown paused 2.2 s).
+// others (an incumbent that joined a latecomer's initial slowdown, at
+// the real bottleneck of e2e/realpath; docs/protocol.md).
 func (l *LEDBATPP) slowdownPause(now time.Time) time.Duration {
 	p := slowdownPeriod * now.Sub(l.slowdownStart)
 	if l.joined {
@@ -578,17 +578,25 @@ func (l *LEDBATPP) recentPeak(now time.Time) (time.Duration, float64) {
 // flows that keep sending: they grow into the queue it leaves (growth
 // with an empty queue), and it ramps back to a share of its window
 // (rampBackTo) into a full path. Shares then follow the phase of the
-// flows' schedules, not their demands: a latecomer kept 53-60% of
-// 10 Mbit/s × 40 ms in netsim and 57-63% at the real kernel bottleneck
-// of e2e/realpath (docs/protocol.md). Joined, the slowdowns are common:
+// flows' schedules, not their demands: a latecomer kept well over half
+// of 10 Mbit/s × 40 ms in netsim and at the real kernel bottleneck of
+// e2e/realpath (docs/protocol.md). Joined, the slowdowns are common:
 // the queue empties, every flow measures its base delay on it, and each
 // ramps back to a share of its own window. A join is allowed once a
 // third of the time from the end of this flow's last slowdown to its
 // next has passed, and not before its first (joinAllowed), so that a
 // queue falling for other reasons (a competitor leaving, a sender
-// stalled) costs at most one slowdown per third of a period.
+// stalled) costs at most one slowdown per third of a period. A window
+// under DefaultSegmentPackets full packets does not join: a slowdown
+// holds two full packets, so another flow's slowdown there hardly moves
+// the queue, and the falls such a flow sees are its peers' packet sizes
+// and jitter (joining there cost two flows on 1 Mbit/s × 10 ms their
+// even shares; docs/protocol.md).
 func (l *LEDBATPP) othersSlowingDown(now time.Time) (time.Duration, bool) {
 	if l.cfg.NoSlowdowns || l.rtt <= 0 || !l.hasQD || !l.joinAllowed(now) {
+		return 0, false
+	}
+	if l.cwnd < DefaultSegmentPackets*float64(l.cfg.MSS) {
 		return 0, false
 	}
 	peak, kept := l.recentPeak(now)
@@ -602,9 +610,9 @@ func (l *LEDBATPP) othersSlowingDown(now time.Time) (time.Duration, bool) {
 }
 
 // joinAllowed reports whether a third of the time from the end of this
-// flow's last slowdown to its next has passed (othersSlowingDown). Before its
-// first slowdown a flow does not join: its initial one is at most two
-// RTTs away (section 4.6.1).
+// flow's last slowdown to its next has passed (othersSlowingDown).
+// Before its first slowdown a flow does not join: its initial one is at
+// most two RTTs away (section 4.6.1).
 func (l *LEDBATPP) joinAllowed(now time.Time) bool {
 	if l.slowdownEnd.IsZero() || l.nextSlowdown.IsZero() {
 		return false

@@ -142,3 +142,17 @@ func TestLEDBATPPJoinedSlowdownKeepsPause(t *testing.T) {
 		t.Errorf("own slowdown of 300 ms: pause %v, want 9 × 300 ms", got)
 	}
 }
+
+// A window of fewer than DefaultSegmentPackets full packets does not
+// join (othersSlowingDown): a slowdown's two full packets are most of it.
+func TestLEDBATPPSmallWindowDoesNotJoin(t *testing.T) {
+	h := joinHarness(t, LEDBATPPConfig{})
+	h.l.cwnd = float64((DefaultSegmentPackets - 1) * mss)
+	h.l.peaks = [2]ppPeak{}
+	h.round(h.l.cfg.Target) // the queue held with the small window
+	// Not to an empty queue, where the window would grow past 8 packets
+	// within the round.
+	if h.fall(10 * time.Millisecond) {
+		t.Error("a window of 7 packets joined a slowdown")
+	}
+}
