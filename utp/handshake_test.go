@@ -192,41 +192,14 @@ func TestSimRepeatedSynAfterShed(t *testing.T) {
 		n, _, b := simNet(t, WithUnprovenLimit(limit))
 		raw := n.Listen("dialer")
 		defer raw.Close()
-		syn := wire.Header{Type: wire.Syn, ConnID: 100, SeqNr: 1, WndSize: 1 << 20}
-		reply := func() wire.Header {
-			t.Helper()
-			raw.WriteTo(syn.Append(nil), b.Addr())
-			buf := make([]byte, 2048)
-			raw.SetReadDeadline(time.Now().Add(time.Second))
-			k, _, err := raw.ReadFrom(buf)
-			if err != nil {
-				t.Fatalf("no reply to the SYN: %v", err)
-			}
-			h, _, err := wire.Parse(buf[:k])
-			if err != nil || h.Type != wire.State {
-				t.Fatalf("reply %+v, %v; want a STATE", h, err)
-			}
-			return h
-		}
-		first := reply()
+		first := synReply(t, raw, b)
 		shedByFlood(t, n, b, limit)
-		if again := reply(); again.SeqNr != first.SeqNr {
+		if again := synReply(t, raw, b); again.SeqNr != first.SeqNr {
 			t.Fatalf("the repeated SYN was answered with seq_nr %d, the first reply had %d", again.SeqNr, first.SeqNr)
 		}
 		proof := wire.Header{Type: wire.Data, ConnID: 101, SeqNr: 2, AckNr: first.SeqNr - 1, WndSize: 1 << 20}
 		raw.WriteTo(append(proof.Append(nil), "hello"...), b.Addr())
-		accepted := make(chan *Conn, 1)
-		go func() {
-			c, _ := b.AcceptUTP()
-			accepted <- c
-		}()
-		select {
-		case c := <-accepted:
-			if c == nil {
-				t.Fatal("Accept failed")
-			}
-			c.Close()
-		case <-time.After(5 * time.Second):
+		if !acceptedWithin(b, 5*time.Second) {
 			t.Fatal("the proof made from the first reply was not accepted")
 		}
 	})
@@ -322,17 +295,7 @@ func TestSimRevivedTakesEitherProof(t *testing.T) {
 					n, _, b := simNet(t, WithUnprovenLimit(limit))
 					raw := n.Listen("dialer")
 					defer raw.Close()
-					buf := make([]byte, 2048)
-					raw.WriteTo((&wire.Header{Type: wire.Syn, ConnID: 100, SeqNr: 1, WndSize: 1 << 20}).Append(nil), b.Addr())
-					raw.SetReadDeadline(time.Now().Add(2 * time.Second))
-					k, _, err := raw.ReadFrom(buf)
-					if err != nil {
-						t.Fatalf("no reply to the SYN: %v", err)
-					}
-					reply, _, err := wire.Parse(buf[:k])
-					if err != nil || reply.Type != wire.State {
-						t.Fatalf("reply %+v, %v", reply, err)
-					}
+					reply := synReply(t, raw, b)
 					time.Sleep(time.Second) // the proof request goes out
 					shedByFlood(t, n, b, limit)
 					proof := wire.Header{Type: typ, ConnID: 101, SeqNr: 2, AckNr: reply.SeqNr - below, WndSize: 1 << 20}
@@ -340,23 +303,50 @@ func TestSimRevivedTakesEitherProof(t *testing.T) {
 						proof.SeqNr = 3 // a STATE carries the next sequence number
 					}
 					raw.WriteTo(proof.Append(nil), b.Addr())
-					accepted := make(chan *Conn, 1)
-					go func() {
-						c, _ := b.AcceptUTP()
-						accepted <- c
-					}()
-					select {
-					case c := <-accepted:
-						if c == nil {
-							t.Fatal("Accept failed")
-						}
-						c.Close()
-					case <-time.After(5 * time.Second):
+					if !acceptedWithin(b, 5*time.Second) {
 						t.Fatalf("a %v acknowledging %d (our initial sequence number %d) did not revive the shed handshake: %+v",
 							typ, proof.AckNr, reply.SeqNr, b.Stats())
 					}
 				})
 			})
 		}
+	}
+}
+
+// synReply sends the SYN of connection id 100, sequence number 1, from
+// raw to b and returns b's reply, a STATE. Inside a synctest bubble.
+func synReply(t *testing.T, raw *netsim.PacketConn, b *Socket) wire.Header {
+	t.Helper()
+	syn := wire.Header{Type: wire.Syn, ConnID: 100, SeqNr: 1, WndSize: 1 << 20}
+	raw.WriteTo(syn.Append(nil), b.Addr())
+	buf := make([]byte, 2048)
+	raw.SetReadDeadline(time.Now().Add(time.Second))
+	k, _, err := raw.ReadFrom(buf)
+	if err != nil {
+		t.Fatalf("no reply to the SYN: %v", err)
+	}
+	h, _, err := wire.Parse(buf[:k])
+	if err != nil || h.Type != wire.State {
+		t.Fatalf("reply %+v, %v; want a STATE", h, err)
+	}
+	return h
+}
+
+// acceptedWithin reports whether b's Accept returns a connection within
+// d, which it closes. A waiting Accept ends when the test closes b.
+func acceptedWithin(b *Socket, d time.Duration) bool {
+	accepted := make(chan *Conn, 1)
+	go func() {
+		c, _ := b.AcceptUTP()
+		accepted <- c
+	}()
+	select {
+	case c := <-accepted:
+		if c != nil {
+			c.Close()
+		}
+		return c != nil
+	case <-time.After(d):
+		return false
 	}
 }
