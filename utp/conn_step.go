@@ -233,7 +233,7 @@ func (c *Conn) collect(now time.Time, out *outBatch) {
 		var n int
 		var ok bool
 		if gather {
-			n, d.Tail, ok = c.m.PollTransmitView(now, buf)
+			n, ok = c.m.PollTransmitView(now, buf, &d.Tail)
 		} else {
 			n, ok = c.m.PollTransmit(now, buf)
 		}

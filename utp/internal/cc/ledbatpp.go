@@ -212,11 +212,12 @@ type LEDBATPP struct {
 }
 
 // ppPeak is the largest queuing delay and window seen in one RTT from
-// start.
+// start, and the least share of the window that was in flight at an ACK.
 type ppPeak struct {
-	start time.Time
-	qd    time.Duration
-	cwnd  float64
+	start  time.Time
+	qd     time.Duration
+	cwnd   float64
+	flight float64
 }
 
 // ppTimeoutUndo is what OnTimeout changes, kept so that a timeout found
@@ -373,7 +374,7 @@ func (l *LEDBATPP) OnAck(a Ack) {
 	}
 	l.lossRate -= l.lossRate * min(1, float64(a.AckedBytes)/l.mss/lossHorizon)
 	acked := min(float64(a.AckedBytes), l.cwnd)
-	l.notePeak(a.Now)
+	l.notePeak(a.Now, a.FlightBefore)
 	if l.phase == ppAvoid {
 		if l.slowdownDue(a.Now) {
 			l.startSlowdown(a.Now, l.qd)
@@ -498,8 +499,8 @@ func (l *LEDBATPP) endSlowStart(now time.Time) {
 // others still leave empty, has a short slowdown, and nine times that
 // brought its next one within a third of the others' pauses, too soon
 // for them to join it: a slowdown alone again, whose share went to the
-// others (at the real 10 Mbit/s × 40 ms bottleneck of e2e/realpath, an
-// incumbent that joined the latecomer's initial slowdown paused 2.2 s).
+// others (an incumbent that joined a latecomer's initial slowdown, at
+// the real bottleneck of e2e/realpath; docs/protocol.md).
 func (l *LEDBATPP) slowdownPause(now time.Time) time.Duration {
 	p := slowdownPeriod * now.Sub(l.slowdownStart)
 	if l.joined {
@@ -537,29 +538,32 @@ func (l *LEDBATPP) startSlowdown(now time.Time, qd time.Duration) {
 }
 
 // notePeak keeps the largest queuing delay and window of the current RTT
-// and of the one before it (peaks), for othersSlowingDown.
-func (l *LEDBATPP) notePeak(now time.Time) {
+// and of the one before it (peaks), and the least share of the window in
+// flight at an ACK, for othersSlowingDown.
+func (l *LEDBATPP) notePeak(now time.Time, flight int) {
 	if l.rtt <= 0 {
 		return
 	}
 	if l.peaks[0].start.IsZero() || now.Sub(l.peaks[0].start) >= l.rtt {
-		l.peaks[1], l.peaks[0] = l.peaks[0], ppPeak{start: now}
+		l.peaks[1], l.peaks[0] = l.peaks[0], ppPeak{start: now, flight: 1}
 	}
 	l.peaks[0].qd = max(l.peaks[0].qd, l.qd)
 	l.peaks[0].cwnd = max(l.peaks[0].cwnd, l.cwnd)
+	l.peaks[0].flight = min(l.peaks[0].flight, float64(flight)/l.cwnd)
 }
 
-// recentPeak is the largest queuing delay of the latest two RTTs, and
-// the share of the largest window in them that the window is now.
-func (l *LEDBATPP) recentPeak(now time.Time) (time.Duration, float64) {
-	qd, cwnd := l.peaks[0].qd, l.peaks[0].cwnd
+// recentPeak is the largest queuing delay of the latest two RTTs, the
+// share of the largest window in them that the window is now, and the
+// least share of the window that was in flight at an ACK in them.
+func (l *LEDBATPP) recentPeak(now time.Time) (qd time.Duration, kept, flight float64) {
+	qd, cwnd, flight := l.peaks[0].qd, l.peaks[0].cwnd, l.peaks[0].flight
 	if p := l.peaks[1]; !p.start.IsZero() && now.Sub(p.start) < 3*l.rtt {
-		qd, cwnd = max(qd, p.qd), max(cwnd, p.cwnd)
+		qd, cwnd, flight = max(qd, p.qd), max(cwnd, p.cwnd), min(flight, p.flight)
 	}
 	if cwnd <= 0 {
-		return qd, 0
+		return qd, 0, flight
 	}
-	return qd, l.cwnd / cwnd
+	return qd, l.cwnd / cwnd, flight
 }
 
 // othersSlowingDown reports whether another flow on the bottleneck has
@@ -578,33 +582,43 @@ func (l *LEDBATPP) recentPeak(now time.Time) (time.Duration, float64) {
 // flows that keep sending: they grow into the queue it leaves (growth
 // with an empty queue), and it ramps back to a share of its window
 // (rampBackTo) into a full path. Shares then follow the phase of the
-// flows' schedules, not their demands: a latecomer kept 53-60% of
-// 10 Mbit/s × 40 ms in netsim and 57-63% at the real kernel bottleneck
-// of e2e/realpath (docs/protocol.md). Joined, the slowdowns are common:
+// flows' schedules, not their demands: a latecomer kept well over half
+// of 10 Mbit/s × 40 ms in netsim and at the real kernel bottleneck of
+// e2e/realpath (docs/protocol.md). Joined, the slowdowns are common:
 // the queue empties, every flow measures its base delay on it, and each
 // ramps back to a share of its own window. A join is allowed once a
 // third of the time from the end of this flow's last slowdown to its
 // next has passed, and not before its first (joinAllowed), so that a
 // queue falling for other reasons (a competitor leaving, a sender
-// stalled) costs at most one slowdown per third of a period.
+// stalled) costs at most one slowdown per third of a period. A window
+// under DefaultSegmentPackets full packets does not join: a slowdown
+// holds two full packets, so another flow's slowdown there hardly moves
+// the queue, and the falls such a flow sees are its peers' packet sizes
+// and jitter (joining there cost two flows on 1 Mbit/s × 10 ms their
+// even shares; docs/protocol.md).
 func (l *LEDBATPP) othersSlowingDown(now time.Time) (time.Duration, bool) {
 	if l.cfg.NoSlowdowns || l.rtt <= 0 || !l.hasQD || !l.joinAllowed(now) {
 		return 0, false
 	}
-	peak, kept := l.recentPeak(now)
+	if l.cwnd < DefaultSegmentPackets*float64(l.cfg.MSS) {
+		return 0, false
+	}
+	peak, kept, flight := l.recentPeak(now)
 	if 2*peak < l.cfg.Target || kept*joinSteadyDen < joinSteadyNum {
 		return 0, false
 	}
 	// Alone on the path a window holds base RTT + queue of the link's
-	// rate, and cutting a share s of it empties s of that.
-	own := time.Duration((1 - kept) * float64(l.baseRTT()+peak))
+	// rate, and cutting a share s of it, or sending s less than it
+	// allows (a sender the scheduler held, or one with nothing to send),
+	// empties s of that.
+	own := time.Duration((1 - max(0, min(kept, flight, 1))) * float64(l.baseRTT()+peak))
 	return peak, peak-l.qd >= l.cfg.Target/3+own
 }
 
 // joinAllowed reports whether a third of the time from the end of this
-// flow's last slowdown to its next has passed (othersSlowingDown). Before its
-// first slowdown a flow does not join: its initial one is at most two
-// RTTs away (section 4.6.1).
+// flow's last slowdown to its next has passed (othersSlowingDown).
+// Before its first slowdown a flow does not join: its initial one is at
+// most two RTTs away (section 4.6.1).
 func (l *LEDBATPP) joinAllowed(now time.Time) bool {
 	if l.slowdownEnd.IsZero() || l.nextSlowdown.IsZero() {
 		return false

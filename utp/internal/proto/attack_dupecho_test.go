@@ -39,7 +39,7 @@ func TestForgedDuplicateEchoOdds(t *testing.T) {
 		for _, e := range []uint32{micros(first), micros(first)} { // both were sent at the start
 			h := tc.peerHeader(wire.State, seq, ack)
 			h.TimestampDiff = h.Timestamp - e - off
-			d.HandleParsed(now, h, nil)
+			d.HandleParsed(now, &h, nil)
 		}
 		return d.stats.SpuriousRecoveries > c.stats.SpuriousRecoveries
 	}

@@ -30,7 +30,8 @@ type Config struct {
 	// SendBufferSize bounds bytes written but not yet acknowledged.
 	// Within it, Write buffers about twice what the window lets into
 	// flight, so the buffer follows the path (sendLimit); on a path whose
-	// round trip is under 2 ms, at most 4 MiB (shortPathSendLimit).
+	// round trip is under 2 ms, at most 1 to 4 MiB with the round trip
+	// (shortPathSendLimit).
 	// Default 32 MiB (defaultBufferSize). Memory is taken as data waits,
 	// not up front, and given back when the connection is idle
 	// (buffers.go).

@@ -142,7 +142,8 @@ func Accept(now time.Time, cfg Config, syn wire.Header, isn uint16) *Conn {
 	c.noteReceived(now, &syn)
 	c.stats.PacketsReceived++
 	c.noteIn(datagramLen(&syn, nil))
-	reply := c.header(now, wire.State, c.snd.seqNr)
+	var reply wire.Header
+	c.header(&reply, now, wire.State, c.snd.seqNr)
 	reply.MaxDatagram = c.advertised(&syn)
 	c.synReply = reply.Append(nil) // sent, and counted, by PollTransmit
 	c.resendSynAck = true
@@ -207,27 +208,31 @@ func (c *Conn) HandlePacket(now time.Time, b []byte) {
 		c.noteIn(len(b))
 		return
 	}
-	c.HandleParsed(now, h, payload)
+	c.HandleParsed(now, &h, payload)
 }
 
 // HandleParsed is HandlePacket for a datagram the caller already parsed.
-// It does not retain h.SACK or payload.
-func (c *Conn) HandleParsed(now time.Time, h wire.Header, payload []byte) {
+// It does not retain h, h.SACK or payload, and may change *h (it clears a
+// TimestampDiff it will not take as a delay sample). A pointer, since a
+// Header passed by value was copied whole at every packet, right after
+// the parser stored it field by field: a stall on the store forwarding,
+// most of the IO layer's own samples in applying a coalesced read.
+func (c *Conn) HandleParsed(now time.Time, h *wire.Header, payload []byte) {
 	c.took = false
 	if c.state == stateClosed {
 		return
 	}
 	c.stats.PacketsReceived++
 	if c.snd.unconfirmed {
-		c.noteIn(datagramLen(&h, payload))
+		c.noteIn(datagramLen(h, payload))
 	}
 	switch {
 	case h.Type == wire.Reset:
-		c.handleReset(now, &h)
+		c.handleReset(now, h)
 	case h.Type == wire.Syn:
-		c.onSyn(now, h)
+		c.onSyn(now, *h)
 	case c.state == stateSynSent:
-		c.onSynReply(now, h, payload)
+		c.onSynReply(now, *h, payload)
 	default:
 		c.onPacket(now, h, payload)
 	}
@@ -283,7 +288,7 @@ func (c *Conn) onSynReply(now time.Time, h wire.Header, payload []byte) {
 	c.snd.confirmDue = true
 	c.timers[timerConfirm] = now.Add(c.cfg.AckDelay)
 	c.events.set(EventConnected)
-	c.onPacket(now, h, payload)
+	c.onPacket(now, &h, payload)
 }
 
 // Confirm sends the dialer's handshake confirmation now, as an empty
@@ -306,8 +311,8 @@ func (c *Conn) confirmed() {
 }
 
 // onPacket handles every packet of an established connection.
-func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
-	switch c.admit(&h) {
+func (c *Conn) onPacket(now time.Time, h *wire.Header, payload []byte) {
+	switch c.admit(h) {
 	case admitNone:
 		// Stray or forged: dropping the whole packet keeps it from
 		// changing any state (accept.go).
@@ -316,24 +321,24 @@ func (c *Conn) onPacket(now time.Time, h wire.Header, payload []byte) {
 	case admitDup:
 		c.took = true
 		c.stats.Duplicates++
-		c.rcv.noteDuplicate(&h)
+		c.rcv.noteDuplicate(h)
 		c.rcv.ackNow = true // our ACK may have been lost
 		c.restartTimeWait(now)
 		return
 	}
 	c.took = true
-	c.noteReceived(now, &h)
-	if c.onDuplicateEcho(now, &h) {
+	c.noteReceived(now, h)
+	if c.onDuplicateEcho(now, h) {
 		h.TimestampDiff = 0 // the duplicate's delay includes its hold-up: no sample
 	}
-	c.notePeerSeq(&h)
+	c.notePeerSeq(h)
 	c.proven()
 	wnd := int(min(h.WndSize, 1<<30))
 	c.snd.wndGrew = wnd > c.snd.peerWnd
 	c.snd.peerWnd = wnd
-	c.rcv.yield.onPacket(now, &h, c.replyMicro, len(payload))
-	c.notePathRTT(&h)
-	c.onAck(now, &h, len(payload))
+	c.rcv.yield.onPacket(now, h, c.replyMicro, len(payload))
+	c.notePathRTT(h)
+	c.onAck(now, h, len(payload))
 	if c.rewind.pending {
 		c.settleRewind(now)
 	}

@@ -109,7 +109,7 @@ func forge(t *testing.T, st *oddsState, h wire.Header, payload []byte) forgeOutc
 	}
 	c := st.work
 	before := c.stats
-	c.HandleParsed(st.tc.now, h, payload)
+	c.HandleParsed(st.tc.now, &h, payload)
 	after := c.stats
 	o := forgeAdmitted
 	switch {

@@ -512,7 +512,8 @@ func (c *Conn) onPathShrunk(now time.Time) {
 func (c *Conn) askPeer(now time.Time, buf []byte) int {
 	c.rewind.askDue = false
 	c.rewind.askAt = now
-	h := c.header(now, wire.Data, c.snd.una-1)
+	var h wire.Header
+	c.header(&h, now, wire.Data, c.snd.una-1)
 	c.ackSent()
 	c.countSent(now)
 	if c.timers[timerRetransmit].IsZero() {

@@ -61,6 +61,7 @@ func TestScriptSendBufferGrowsWithWindow(t *testing.T) {
 	}
 	ctrl.wnd = 1 << 20
 	tc.wantNoEvent("nothing acknowledged yet", EventWritable)
+	tc.advance(50 * time.Millisecond) // a long path: the short one's bound would cap the buffer at 1 MiB
 	tc.peerAck(sent[0].h.SeqNr)
 	tc.wantEvent("the window grew", EventWritable)
 	tc.conn.Write(tc.now, big)
@@ -74,8 +75,8 @@ func TestScriptSendBufferGrowsWithWindow(t *testing.T) {
 // On a long path the send buffer follows the window past 4 MiB, up to
 // SendBufferSize (a 1 Gbit/s path at 20 ms needs more than 4 MiB in
 // flight); on a short one, or before any round trip is measured, it
-// stops at shortPathSendLimit, where a larger window only queues in the
-// kernel's buffers (send.go).
+// stops at shortPathSendLimit (1 MiB at this round trip), where a larger
+// window only queues in the kernel's buffers (send.go).
 func TestScriptSendBufferShortPathBound(t *testing.T) {
 	const window = 8 << 20
 	cfg := withConfig(func(c *Config) { c.SendBufferSize = 32 << 20; c.PacketSize = 1000 })
@@ -90,13 +91,38 @@ func TestScriptSendBufferShortPathBound(t *testing.T) {
 
 	short := newTestConn(t, roleAcceptor, withWindow(window), cfg, peer)
 	short.write("x")
-	short.advance(500 * time.Microsecond)
+	short.advance(100 * time.Microsecond)
 	short.peerAck(short.s(0))
 	if rtt := short.conn.rtt.MinRTT(); rtt <= 0 || rtt >= shortPathRTT {
 		t.Fatalf("MinRTT %v, want a short path's", rtt)
 	}
-	if n, _ := short.conn.Write(short.now, big); n != shortPathSendLimit {
-		t.Fatalf("a path with MinRTT %v: Write took %d bytes, want %d", short.conn.rtt.MinRTT(), n, shortPathSendLimit)
+	if n, _ := short.conn.Write(short.now, big); n != 1<<20 {
+		t.Fatalf("a path with MinRTT %v: Write took %d bytes, want 1 MiB", short.conn.rtt.MinRTT(), n)
 	}
 	short.finish("Write")
+}
+
+// The short-path bound is a round trip's worth at shortPathRate (16
+// Gbit/s) rounded up to a power of two, from 1 MiB to 4 MiB: it meets
+// the long path's bound at shortPathRTT, and paths of tens of
+// microseconds (veth, loopback) keep 1 MiB.
+func TestShortPathSendLimit(t *testing.T) {
+	for _, tt := range []struct {
+		rtt  time.Duration
+		want int
+	}{
+		{0, 1 << 20}, // not measured yet
+		{30 * time.Microsecond, 1 << 20},
+		{480 * time.Microsecond, 1 << 20},
+		{500 * time.Microsecond, 2 << 20},
+		{900 * time.Microsecond, 2 << 20},
+		{time.Millisecond, 4 << 20},
+		{1900 * time.Microsecond, 4 << 20},
+		{shortPathRTT, 4 << 20},
+		{time.Second, 4 << 20},
+	} {
+		if got := shortPathSendLimit(tt.rtt); got != tt.want {
+			t.Errorf("shortPathSendLimit(%v) = %d, want %d", tt.rtt, got, tt.want)
+		}
+	}
 }

@@ -198,26 +198,44 @@ func (c *Conn) sendLimit() int {
 		want = p
 	}
 	limit := c.cfg.SendBufferSize
-	if c.rtt.MinRTT() < shortPathRTT {
-		limit = min(limit, shortPathSendLimit)
+	if rtt := c.rtt.MinRTT(); rtt < shortPathRTT {
+		limit = min(limit, shortPathSendLimit(rtt))
 	}
 	return min(limit, max(want, minSendLimit))
 }
 
 // On a short path (loopback, a LAN: the round trip without queue under
 // shortPathRTT, or not measured yet) the send buffer stops at
-// shortPathSendLimit whatever SendBufferSize allows. There 4 MiB in
-// flight is already over 16 Gbit/s for the round trip, so a larger
-// window only queues in the kernel's buffers, where no delay signal
-// stops it; on loopback the window then grew to the Socket's share of
-// the receive buffer (8 MiB), and a bound of twice that cost bulk
-// transfers twice the CPU per byte (docs/performance.md). A long path
-// needs the full bound: 1 Gbit/s at a 20 ms round trip with its queue
-// and the hosts' scheduling delay needs more than 4 MiB in flight.
+// shortPathSendLimit whatever SendBufferSize allows: what the least round
+// trip carries at shortPathRate, rounded up to a power of two, from
+// shortPathSendMin to shortPathSendMax. A larger window there only queues in the kernel's
+// buffers, where no delay signal stops it, and the bytes queued there
+// and in the ring leave the caches between their copies: on loopback
+// the window grew to the Socket's share of the receive buffer (8 MiB),
+// and a bound of twice that cost bulk transfers twice the CPU per byte;
+// on a veth pair and on loopback, whose round trips are tens of
+// microseconds, a bound of 1 MiB took a sixth less CPU per byte than
+// 4 MiB, and moved more (docs/performance.md). A long path needs the
+// full bound: 1 Gbit/s at a 20 ms round trip with its queue and the
+// hosts' scheduling delay needs more than 4 MiB in flight.
 const (
-	shortPathRTT       = 2 * time.Millisecond
-	shortPathSendLimit = 4 << 20
+	shortPathRTT     = 2 * time.Millisecond
+	shortPathRate    = 2 << 30 // bytes per second: 16 Gbit/s
+	shortPathSendMin = 1 << 20
+	shortPathSendMax = 4 << 20
 )
+
+// shortPathSendLimit is the send buffer's bound on a short path whose
+// least round trip is rtt (0: not measured yet). A power of two, since
+// the ring's buffer is one (byteRing.grow): a bound between two would
+// have the ring walk the larger.
+func shortPathSendLimit(rtt time.Duration) int {
+	want := int(int64(rtt) * shortPathRate / int64(time.Second))
+	if want <= shortPathSendMin {
+		return shortPathSendMin
+	}
+	return min(shortPathSendMax, 1<<bits.Len(uint(want-1)))
+}
 
 // sendWindow is how many bytes may be in flight: the congestion window,
 // never more than the peer's advertised window (BEP 29, RFC 6817 2.4.2).
@@ -314,7 +332,7 @@ const maxOutPackets = 28672
 // least MaxDatagram bytes, and returns its length. ok is false when there
 // is nothing to send now.
 func (c *Conn) PollTransmit(now time.Time, buf []byte) (n int, ok bool) {
-	n, _, ok = c.poll(now, buf, false)
+	n, ok = c.poll(now, buf, nil)
 	if !ok {
 		c.snd.burst = false
 		c.noteLimit(now)
@@ -324,29 +342,36 @@ func (c *Conn) PollTransmit(now time.Time, buf []byte) (n int, ok bool) {
 
 // PollTransmitView is PollTransmit for an IO layer that can send one
 // datagram from several buffers (sendmsg's iovec): the datagram is
-// buf[:n] followed by tail[0] and tail[1]. For the first transmission of
-// data, buf gets only the header and the payload stays in the send
-// buffer, which tail points into: those bytes stay put until the peer
-// acknowledges them, which it cannot do before they are sent. A
-// retransmission is copied whole into buf, since the peer may acknowledge
-// the earlier copy while this one is on its way out.
-func (c *Conn) PollTransmitView(now time.Time, buf []byte) (n int, tail [2][]byte, ok bool) {
-	n, tail, ok = c.poll(now, buf, true)
+// buf[:n] followed by tail[0] and tail[1], which it sets (nil when buf
+// holds it all). For the first transmission of data, buf gets only the
+// header and the payload stays in the send buffer, which tail points
+// into: those bytes stay put until the peer acknowledges them, which it
+// cannot do before they are sent. A retransmission is copied whole into
+// buf, since the peer may acknowledge the earlier copy while this one is
+// on its way out. tail is the caller's (its datagram's), not a result:
+// slices returned by value through the calls that build a packet, stored
+// one word at a time and copied whole, stalled on the store forwarding at
+// every packet.
+func (c *Conn) PollTransmitView(now time.Time, buf []byte, tail *[2][]byte) (n int, ok bool) {
+	*tail = [2][]byte{}
+	n, ok = c.poll(now, buf, tail)
 	if !ok {
 		c.snd.burst = false
 		c.noteLimit(now)
 	}
-	return n, tail, ok
+	return n, ok
 }
 
-func (c *Conn) poll(now time.Time, buf []byte, view bool) (n int, tail [2][]byte, ok bool) {
+// poll writes the next datagram into buf; with tail (PollTransmitView),
+// a first transmission's payload is left in the send buffer, in tail.
+func (c *Conn) poll(now time.Time, buf []byte, tail *[2][]byte) (n int, ok bool) {
 	c.fragOut = false
 	if c.sendReset {
 		c.sendReset = false
-		return c.finishControl(now, buf, wire.Reset), tail, true
+		return c.finishControl(now, buf, wire.Reset), true
 	}
 	if c.state == stateClosed {
-		return 0, tail, false
+		return 0, false
 	}
 	if c.resendSynAck {
 		c.resendSynAck = false
@@ -354,47 +379,44 @@ func (c *Conn) poll(now time.Time, buf []byte, view bool) (n int, tail [2][]byte
 			c.countSent(now)
 			n = copy(buf, c.synReply)
 			c.noteOut(n)
-			return n, tail, true
+			return n, true
 		}
 	}
 	if c.snd.unconfirmed {
 		// Only the SYN reply and the proof request go out (amplify.go).
 		if seq, ok := c.proofRequest(); ok {
-			n, tail = c.transmit(now, buf, seq, view)
+			n = c.transmit(now, buf, seq, tail)
 			c.noteOut(n)
-			return n, tail, true
+			return n, true
 		}
-		return 0, tail, false
+		return 0, false
 	}
 	if c.rewind.pending {
 		// Sending waits for the peer's answer (rewindState).
 		if c.rewind.askDue {
-			return c.askPeer(now, buf), tail, true
+			return c.askPeer(now, buf), true
 		}
 	} else if seq, ok := c.tlpPending(now); ok {
-		n, tail = c.transmit(now, buf, seq, view)
-		return n, tail, true
+		return c.transmit(now, buf, seq, tail), true
 	} else if c.wantsToSend() {
 		// The oldest packet's repair is never held back (see
 		// nextRetransmit); everything else is paced (pacing.go).
 		ready := c.paceReady(now)
 		if seq, ok := c.nextRetransmit(); ok && (ready || seq == c.snd.una) {
-			n, tail = c.transmit(now, buf, seq, view)
-			return n, tail, true
+			return c.transmit(now, buf, seq, tail), true
 		}
 		if !ready {
-			return c.pollAck(now, buf, tail)
+			return c.pollAck(now, buf)
 		}
 		if seq, ok := c.nextNewPacket(now); ok {
-			n, tail = c.transmit(now, buf, seq, view)
-			return n, tail, true
+			return c.transmit(now, buf, seq, tail), true
 		}
 	}
-	return c.pollAck(now, buf, tail)
+	return c.pollAck(now, buf)
 }
 
 // pollAck writes a bare ACK or keepalive if one is due.
-func (c *Conn) pollAck(now time.Time, buf []byte, tail [2][]byte) (int, [2][]byte, bool) {
+func (c *Conn) pollAck(now time.Time, buf []byte) (int, bool) {
 	if c.rcv.ackNow || c.keepalivePending || c.ackReleased() {
 		typ := wire.State
 		n := c.finishControl(now, buf, typ)
@@ -405,9 +427,9 @@ func (c *Conn) pollAck(now time.Time, buf []byte, tail [2][]byte) (int, [2][]byt
 		}
 		c.keepalivePending = false
 		c.challengeSent(now)
-		return n, tail, true
+		return n, true
 	}
-	return 0, tail, false
+	return 0, false
 }
 
 // nextRetransmit returns the oldest packet declared lost that the window
@@ -444,15 +466,16 @@ func (c *Conn) nextRetransmit() (uint16, bool) {
 const minView = 1024
 
 // transmit encodes p with a fresh header and marks it in flight. With
-// view, a first transmission's payload is returned as slices of the send
-// buffer instead of copied (see PollTransmitView).
-func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, view bool) (int, [2][]byte) {
+// tail, a first transmission's payload is left there as slices of the
+// send buffer instead of copied (see PollTransmitView).
+func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, tail *[2][]byte) int {
 	s := &c.snd
 	p := s.pkt(seq)
 	if p.pad > 0 && p.sends > 0 {
 		p.pad = 0 // a probe is resent as the empty packet it is
 	}
-	h := c.header(now, p.typ, seq)
+	var h wire.Header
+	c.header(&h, now, p.typ, seq)
 	var n int
 	switch {
 	case p.pad > 0:
@@ -463,9 +486,8 @@ func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, view bool) (int, 
 	default:
 		n = h.Put(buf)
 	}
-	var tail [2][]byte
 	switch {
-	case p.n >= minView && view && p.sends == 0:
+	case p.n >= minView && tail != nil && p.sends == 0:
 		tail[0], tail[1] = s.ring.view(p.off, p.n)
 	case p.n > 0:
 		s.ring.readAt(buf[n:n+p.n], p.off)
@@ -506,7 +528,7 @@ func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, view bool) (int, 
 		// of its queue (tcp_xmit_retransmit_queue).
 		c.timers[timerRetransmit] = now.Add(c.rto())
 	}
-	return n, tail
+	return n
 }
 
 func (c *Conn) countSent(now time.Time) {
@@ -514,11 +536,15 @@ func (c *Conn) countSent(now time.Time) {
 	c.stats.PacketsSent++
 }
 
-// header builds the header of an outgoing packet: our window, our ack_nr,
-// a SACK while out-of-order data is held, and the timestamps (BEP 29).
-func (c *Conn) header(now time.Time, typ wire.Type, seq uint16) wire.Header {
+// header builds the header of an outgoing packet in h: our window, our
+// ack_nr, a SACK while out-of-order data is held, and the timestamps (BEP
+// 29). It fills the caller's h rather than returning one: a Header
+// returned by value, stored field by field and then copied whole, stalled
+// on the store forwarding, half of header's own CPU samples in a veth bulk
+// transfer, where every packet takes one.
+func (c *Conn) header(h *wire.Header, now time.Time, typ wire.Type, seq uint16) {
 	ts := micros(now)
-	h := wire.Header{
+	*h = wire.Header{
 		Type:          typ,
 		ConnID:        c.sendID,
 		Timestamp:     ts,
@@ -539,13 +565,13 @@ func (c *Conn) header(now time.Time, typ wire.Type, seq uint16) wire.Header {
 		h.SACK = c.rcv.sack(limit)
 	}
 	c.rcv.lastAdvertised = int(h.WndSize)
-	return h
 }
 
 // finishControl writes a STATE or RESET: these carry seq_nr but do not
 // consume it (BEP 29).
 func (c *Conn) finishControl(now time.Time, buf []byte, typ wire.Type) int {
-	h := c.header(now, typ, c.snd.seqNr)
+	var h wire.Header
+	c.header(&h, now, typ, c.snd.seqNr)
 	if typ == wire.Reset {
 		// Our RESET echoes the peer's next sequence number, as a RESET
 		// answering its STATE would, so that the peer honours it at once

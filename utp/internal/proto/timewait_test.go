@@ -78,7 +78,7 @@ func TestTimeWaitAnswersAsConn(t *testing.T) {
 		t.Helper()
 		d := cloneConn(c, nil)
 		before := d.stats
-		d.HandleParsed(now, h, nil)
+		d.HandleParsed(now, &h, nil)
 		var sent [][]byte
 		for {
 			n, ok := d.PollTransmit(now, buf)

@@ -19,7 +19,8 @@ func TestPollTransmitView(t *testing.T) {
 	buf := make([]byte, tc.conn.MaxDatagram())
 	var got []byte
 	for i := range 2 {
-		n, tail, ok := tc.conn.PollTransmitView(tc.now, buf)
+		var tail [2][]byte
+		n, ok := tc.conn.PollTransmitView(tc.now, buf, &tail)
 		if !ok {
 			t.Fatalf("packet %d: nothing to send", i)
 		}
@@ -32,12 +33,14 @@ func TestPollTransmitView(t *testing.T) {
 	if !bytes.Equal(got, payload) {
 		t.Fatalf("tails hold %q, want the payload", got)
 	}
-	if _, _, ok := tc.conn.PollTransmitView(tc.now, buf); ok {
+	var tail [2][]byte
+	if _, ok := tc.conn.PollTransmitView(tc.now, buf, &tail); ok {
 		t.Fatal("a third packet")
 	}
 	tc.now = tc.conn.NextDeadline() // the retransmission timer
 	tc.conn.HandleTimeout(tc.now)
-	n, tail, ok := tc.conn.PollTransmitView(tc.now, buf)
+	tail = [2][]byte{[]byte("stale")} // PollTransmitView sets it, whatever it held
+	n, ok := tc.conn.PollTransmitView(tc.now, buf, &tail)
 	if !ok {
 		t.Fatal("no retransmission after the RTO")
 	}
