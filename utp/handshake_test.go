@@ -192,41 +192,14 @@ func TestSimRepeatedSynAfterShed(t *testing.T) {
 		n, _, b := simNet(t, WithUnprovenLimit(limit))
 		raw := n.Listen("dialer")
 		defer raw.Close()
-		syn := wire.Header{Type: wire.Syn, ConnID: 100, SeqNr: 1, WndSize: 1 << 20}
-		reply := func() wire.Header {
-			t.Helper()
-			raw.WriteTo(syn.Append(nil), b.Addr())
-			buf := make([]byte, 2048)
-			raw.SetReadDeadline(time.Now().Add(time.Second))
-			k, _, err := raw.ReadFrom(buf)
-			if err != nil {
-				t.Fatalf("no reply to the SYN: %v", err)
-			}
-			h, _, err := wire.Parse(buf[:k])
-			if err != nil || h.Type != wire.State {
-				t.Fatalf("reply %+v, %v; want a STATE", h, err)
-			}
-			return h
-		}
-		first := reply()
+		first := synReply(t, raw, b)
 		shedByFlood(t, n, b, limit)
-		if again := reply(); again.SeqNr != first.SeqNr {
+		if again := synReply(t, raw, b); again.SeqNr != first.SeqNr {
 			t.Fatalf("the repeated SYN was answered with seq_nr %d, the first reply had %d", again.SeqNr, first.SeqNr)
 		}
 		proof := wire.Header{Type: wire.Data, ConnID: 101, SeqNr: 2, AckNr: first.SeqNr - 1, WndSize: 1 << 20}
 		raw.WriteTo(append(proof.Append(nil), "hello"...), b.Addr())
-		accepted := make(chan *Conn, 1)
-		go func() {
-			c, _ := b.AcceptUTP()
-			accepted <- c
-		}()
-		select {
-		case c := <-accepted:
-			if c == nil {
-				t.Fatal("Accept failed")
-			}
-			c.Close()
-		case <-time.After(5 * time.Second):
+		if !acceptedWithin(b, 5*time.Second) {
 			t.Fatal("the proof made from the first reply was not accepted")
 		}
 	})
@@ -303,5 +276,77 @@ func shedByFlood(t *testing.T, n *netsim.Network, b *Socket, limit int) {
 	time.Sleep(50 * time.Millisecond)
 	if st := b.Stats(); st.SynsEvicted < uint64(limit) {
 		t.Fatalf("the flood evicted %d handshakes; the dialer's was to be among them", st.SynsEvicted)
+	}
+}
+
+// A connection rebuilt from a shed handshake takes every genuine proof:
+// one acknowledging our reply (initial sequence number − 1) or the proof
+// request the shed connection sent (the initial sequence number), on
+// DATA or on a bare STATE. A proof the Socket let through (proves) but
+// the rebuilt state machine refused would be dropped without a word,
+// leaving the dialer unanswered.
+func TestSimRevivedTakesEitherProof(t *testing.T) {
+	for _, typ := range []wire.Type{wire.Data, wire.State} {
+		for _, below := range []uint16{1, 0} {
+			t.Run(fmt.Sprintf("%v_isn-%d", typ, below), func(t *testing.T) {
+				checkLeaks(t)
+				synctest.Test(t, func(t *testing.T) {
+					const limit = 8
+					n, _, b := simNet(t, WithUnprovenLimit(limit))
+					raw := n.Listen("dialer")
+					defer raw.Close()
+					reply := synReply(t, raw, b)
+					time.Sleep(time.Second) // the proof request goes out
+					shedByFlood(t, n, b, limit)
+					proof := wire.Header{Type: typ, ConnID: 101, SeqNr: 2, AckNr: reply.SeqNr - below, WndSize: 1 << 20}
+					if typ == wire.State {
+						proof.SeqNr = 3 // a STATE carries the next sequence number
+					}
+					raw.WriteTo(proof.Append(nil), b.Addr())
+					if !acceptedWithin(b, 5*time.Second) {
+						t.Fatalf("a %v acknowledging %d (our initial sequence number %d) did not revive the shed handshake: %+v",
+							typ, proof.AckNr, reply.SeqNr, b.Stats())
+					}
+				})
+			})
+		}
+	}
+}
+
+// synReply sends the SYN of connection id 100, sequence number 1, from
+// raw to b and returns b's reply, a STATE. Inside a synctest bubble.
+func synReply(t *testing.T, raw *netsim.PacketConn, b *Socket) wire.Header {
+	t.Helper()
+	syn := wire.Header{Type: wire.Syn, ConnID: 100, SeqNr: 1, WndSize: 1 << 20}
+	raw.WriteTo(syn.Append(nil), b.Addr())
+	buf := make([]byte, 2048)
+	raw.SetReadDeadline(time.Now().Add(time.Second))
+	k, _, err := raw.ReadFrom(buf)
+	if err != nil {
+		t.Fatalf("no reply to the SYN: %v", err)
+	}
+	h, _, err := wire.Parse(buf[:k])
+	if err != nil || h.Type != wire.State {
+		t.Fatalf("reply %+v, %v; want a STATE", h, err)
+	}
+	return h
+}
+
+// acceptedWithin reports whether b's Accept returns a connection within
+// d, which it closes. A waiting Accept ends when the test closes b.
+func acceptedWithin(b *Socket, d time.Duration) bool {
+	accepted := make(chan *Conn, 1)
+	go func() {
+		c, _ := b.AcceptUTP()
+		accepted <- c
+	}()
+	select {
+	case c := <-accepted:
+		if c != nil {
+			c.Close()
+		}
+		return c != nil
+	case <-time.After(d):
+		return false
 	}
 }

@@ -223,9 +223,9 @@ loop:
 			stop := context.AfterFunc(dialCtx, func() { c.SetDeadline(time.Now()) })
 			b := []byte{1}
 			if _, err := c.Write(b); err != nil {
-				dialErrs <- fmt.Errorf("write: %w, connected after %v, failed after %v (%v)", err, connected, time.Since(began).Round(time.Millisecond), context.Cause(dialCtx))
+				dialErrs <- fmt.Errorf("write: %w, connected after %v, failed after %v (%v)%s", err, connected, time.Since(began).Round(time.Millisecond), context.Cause(dialCtx), echoState(c, server, client))
 			} else if _, err := io.ReadFull(c, b); err != nil {
-				dialErrs <- fmt.Errorf("echo: %w, connected after %v, failed after %v (%v)", err, connected, time.Since(began).Round(time.Millisecond), context.Cause(dialCtx))
+				dialErrs <- fmt.Errorf("echo: %w, connected after %v, failed after %v (%v)%s", err, connected, time.Since(began).Round(time.Millisecond), context.Cause(dialCtx), echoState(c, server, client))
 			}
 			stop()
 			c.Close()
@@ -254,6 +254,8 @@ loop:
 		float64(baseHeap)/(1<<20), float64(peakHeap.Load())/(1<<20), float64(growth)/(1<<20),
 		baseRate/1e6, floodRate/1e6, floodRate/baseRate, dials)
 	t.Logf("forged sources sent %d bytes and received %d", sent, v.bytes.Load())
+	t.Logf("kernel receive-buffer drops: server %d, client %d",
+		socketDrops(uint16(saddr.Port())), socketDrops(uint16(client.Addr().(*net.UDPAddr).Port)))
 
 	if *heapProfile != "" {
 		if err := os.WriteFile(*heapProfile, peakProfile.Bytes(), 0o644); err != nil {
@@ -284,6 +286,23 @@ loop:
 	recv.Close()
 	server.Close()
 	served.Wait()
+}
+
+// echoState describes, for a legitimate dial whose echo failed, what
+// each side knew of it at that moment: the dialer's own counters (what
+// it sent, retransmitted and received, the RESETs it challenged), the
+// server's Socket counters (revived handshakes, unprovable packets,
+// RESETs for unknown connections), and the datagrams each kernel dropped
+// from a full receive buffer so far, which tell a connection the server
+// lost from packets that never reached it.
+func echoState(c net.Conn, server, client *utp.Socket) string {
+	var dialer utp.Stats
+	if uc, ok := c.(*utp.Conn); ok {
+		dialer = uc.Stats()
+	}
+	port := func(s *utp.Socket) uint16 { return uint16(s.Addr().(*net.UDPAddr).Port) }
+	return fmt.Sprintf("\n\tdialer %+v\n\tserver %+v\n\tkernel drops: server %d, client %d",
+		dialer, server.Stats(), socketDrops(port(server)), socketDrops(port(client)))
 }
 
 func isTimeout(err error) bool {

@@ -13,9 +13,11 @@ import (
 	"net"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/inet256/go-utp/v2/internal/stallwatch"
 	"github.com/inet256/go-utp/v2/utp"
 )
 
@@ -50,6 +52,34 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
+// stallBound is how long a bulk transfer may go without a byte arriving at
+// either end before it fails (group.watchProgress). It bounds progress,
+// not speed: on a machine busy with a second go test a transfer slows
+// down several times but keeps moving, while a stuck one stops at once.
+// Two minutes leave room for a retransmission lost five times in a row
+// (timeouts of 1 s doubling to 16 s) on a round-trip time that the load
+// inflated.
+const stallBound = 2 * time.Minute
+
+// timeoutMargin is what transferCtx leaves before the test binary's own
+// -timeout, for the steps to end, the failure to be reported and the
+// cleanups to run.
+const timeoutMargin = 30 * time.Second
+
+// transferCtx bounds a test that moves bulk data. Its steps' progress is
+// bounded by stallBound (group.watchProgress); the total only by go
+// test's -timeout, less timeoutMargin, so that a slow transfer ends in a
+// failure naming its steps rather than in the test binary's panic. Without
+// a -timeout (-timeout 0) there is no total bound.
+func transferCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	if dl, ok := t.Deadline(); ok {
+		ctx, cancel = context.WithDeadline(context.Background(), dl.Add(-timeoutMargin))
+	}
+	t.Cleanup(cancel)
+	return ctx
+}
+
 // listenOurs opens one of our Sockets on a free loopback port.
 func listenOurs(t *testing.T, opts ...utp.SocketOption) *utp.Socket {
 	t.Helper()
@@ -77,15 +107,104 @@ func must(t *testing.T, step string, err error) {
 // test.
 type group struct {
 	ctx     context.Context
+	cancel  context.CancelCauseFunc
 	start   time.Time
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	errs    []error
 	running map[string]bool
+	// moved counts the bytes the steps have read (and their EOFs), for
+	// watchProgress, which fails the steps once it stays still for stall.
+	moved atomic.Uint64
+	stall time.Duration
 }
 
 func newGroup(ctx context.Context) *group {
-	return &group{ctx: ctx, start: time.Now(), running: make(map[string]bool)}
+	ctx, cancel := context.WithCancelCause(ctx)
+	return &group{ctx: ctx, cancel: cancel, start: time.Now(),
+		running: make(map[string]bool), stall: stallBound}
+}
+
+// progressed records that a step read n bytes, or EOF.
+func (g *group) progressed(n int) { g.moved.Add(uint64(n) + 1) }
+
+// countReads is r, its reads counted by g.progressed.
+func (g *group) countReads(r io.Reader) io.Reader { return countingReader{r, g} }
+
+type countingReader struct {
+	r io.Reader
+	g *group
+}
+
+func (c countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	if n > 0 || errors.Is(err, io.EOF) {
+		c.g.progressed(n)
+	}
+	return n, err
+}
+
+// stalled is the cause of a group's end when no byte moved for stallBound.
+type stalled struct {
+	moved       uint64
+	idle, after time.Duration
+}
+
+func (s stalled) Error() string {
+	return fmt.Sprintf("no byte arrived at either end for %v (%v into the transfer, progress count %d): stalled",
+		s.idle, s.after.Round(time.Second), s.moved)
+}
+
+// watchProgress ends g's steps once they have read nothing for g.stall
+// (stallBound): it cancels g's context with a stalled cause, which Wait
+// reports, and sets every end's deadline to now, which wakes the reads
+// and writes blocked on it. Until then the steps' total time is bounded
+// only by g's context, so a transfer slowed by a busy machine passes.
+func (g *group) watchProgress(ends ...net.Conn) {
+	watchStall(g.ctx, g.stall, g.moved.Load, func(st stalled) {
+		g.cancel(st)
+		for _, c := range ends {
+			_ = c.SetDeadline(time.Now())
+		}
+	})
+}
+
+// watchStall calls onStall, once, if moved returns the same count for
+// stall (stallwatch.Context polls it) before ctx ends.
+func watchStall(ctx context.Context, stall time.Duration, moved func() uint64, onStall func(stalled)) {
+	start := time.Now()
+	// The watch ends with ctx, which its callers cancel: a group's Wait, a
+	// test's cleanup.
+	watched, _ := stallwatch.Context(ctx, stall, moved)
+	context.AfterFunc(watched, func() {
+		if ctx.Err() == nil && errors.Is(context.Cause(watched), context.DeadlineExceeded) {
+			onStall(stalled{moved: moved(), idle: stall, after: time.Since(start)})
+		}
+	})
+}
+
+// watchConn is ctx, ended with a stalled cause once c has neither received
+// nor had written a byte for stallBound, when it also sets c's deadline to
+// now: the bound on progress of a transfer that is not a group's.
+func watchConn(ctx context.Context, c *utp.Conn) context.Context {
+	ctx, cancel := context.WithCancelCause(ctx)
+	moved := func() uint64 {
+		st := c.Stats()
+		return st.BytesReceived + st.BytesWritten
+	}
+	watchStall(ctx, stallBound, moved, func(st stalled) {
+		cancel(st)
+		_ = c.SetDeadline(time.Now())
+	})
+	return ctx
+}
+
+// endCause says why ctx ended, a stall named, or "" if it has not.
+func endCause(ctx context.Context) string {
+	if ctx.Err() == nil {
+		return ""
+	}
+	return context.Cause(ctx).Error()
 }
 
 func (g *group) Go(step string, fn func() error) {
@@ -107,6 +226,7 @@ func (g *group) Go(step string, fn func() error) {
 
 func (g *group) Wait(t *testing.T) {
 	t.Helper()
+	defer g.cancel(nil) // ends watchProgress
 	done := make(chan struct{})
 	go func() { g.wg.Wait(); close(done) }()
 	select {
@@ -122,8 +242,12 @@ func (g *group) Wait(t *testing.T) {
 			}
 			g.mu.Unlock()
 			sort.Strings(stuck)
-			t.Fatalf("test deadline passed; steps still running: %q", stuck)
+			t.Fatalf("%v; steps still running: %q", g.why(), stuck)
 		}
+	}
+	var st stalled
+	if errors.As(context.Cause(g.ctx), &st) {
+		t.Errorf("step %q: %v", "every step progresses", st)
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -133,6 +257,15 @@ func (g *group) Wait(t *testing.T) {
 	if len(g.errs) > 0 {
 		t.FailNow()
 	}
+}
+
+// why says why g's context ended: a stall, or the test's deadline.
+func (g *group) why() string {
+	var st stalled
+	if errors.As(context.Cause(g.ctx), &st) {
+		return st.Error()
+	}
+	return "test deadline passed"
 }
 
 // route says where each side sends: straight to the other, or to a relay.
@@ -325,13 +458,15 @@ func exchangeAccepting(t *testing.T, ctx context.Context, pr pair, size int64, a
 	g := newGroup(ctx)
 	res := &exchanged{size: size, acceptEnd: acceptEnd}
 	exchangeSteps(g, pr, size, "", res)
+	g.watchProgress(pr.ours, pr.theirs)
 	g.Wait(t)
 	res.total = time.Since(g.start)
 	return *res
 }
 
 // exchangeSteps adds exchange's four steps to g, their names prefixed, and
-// records the time each direction took in res if it is not nil.
+// records the time each direction took in res if it is not nil. Their
+// reads count as g's progress (group.watchProgress).
 func exchangeSteps(g *group, pr pair, size int64, prefix string, res *exchanged) {
 	label := mib(size)
 	start := g.start
@@ -342,7 +477,7 @@ func exchangeSteps(g *group, pr pair, size int64, prefix string, res *exchanged)
 		return pr.ours.CloseWrite()
 	})
 	g.Go(prefix+"we read "+label+" and EOF", func() error {
-		last, err := readStreamTimed(pr.ours, seedTheirs, size)
+		last, err := readStreamTimed(g.countReads(pr.ours), seedTheirs, size)
 		if res != nil {
 			res.toUs = last.Sub(start)
 			var ea *endedAfterAll
@@ -359,7 +494,7 @@ func exchangeSteps(g *group, pr pair, size int64, prefix string, res *exchanged)
 		return err
 	})
 	g.Go(prefix+"peer reads "+label+" and EOF, then closes", func() error {
-		last, err := readStreamTimed(pr.theirs, seedOurs, size)
+		last, err := readStreamTimed(g.countReads(pr.theirs), seedOurs, size)
 		if err != nil {
 			return err
 		}

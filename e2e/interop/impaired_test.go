@@ -65,10 +65,10 @@ func wanOpts() []utp.SocketOption {
 // the 32 MiB of TestTransfer, but 8 MiB with libutp. Against libutp our
 // sending meets a retransmission timeout about once per 400 KB at 3% loss
 // (its SACK covers 32 packets and comes late, so a lost retransmission is
-// found only by timeout), and 32 MiB took longer than impairedTimeout in
-// CI runs that shared the CPU with the daemon tests (docs/interop.md has
-// the runs). -interop.full moves 32 MiB with every peer; -short, which
-// CI's race-detector pass uses, 1 MiB.
+// found only by timeout), and 32 MiB took longer than the 5 minutes then
+// allowed in CI runs that shared the CPU with the daemon tests
+// (docs/interop.md has the runs). -interop.full moves 32 MiB with every
+// peer; -short, which CI's race-detector pass uses, 1 MiB.
 func impairedSize(k peerKind) int64 {
 	switch {
 	case testing.Short():
@@ -78,11 +78,6 @@ func impairedSize(k peerKind) int64 {
 	}
 	return 32 << 20
 }
-
-// impairedTimeout bounds one impaired transfer: about twice the slowest
-// of the runs recorded in docs/interop.md (with libutp), and inside go
-// test's default 10-minute timeout.
-const impairedTimeout = 5 * time.Minute
 
 // TestTransferImpaired: the transfers of TestTransfer through a relay that
 // delays, loses, reorders and duplicates, in both roles, still arrive
@@ -105,11 +100,13 @@ func TestTransferImpaired(t *testing.T) {
 
 func transferImpaired(t *testing.T, k peerKind, weDial bool, role string, seed uint64) {
 	size := impairedSize(k)
-	ctx := testCtx(t, impairedTimeout)
 	if *full {
 		size = fullSize
-		ctx = testCtx(t, 20*time.Minute)
 	}
+	// A bound on progress (stallBound), not on speed: on a machine busy
+	// with a second go test, anacrolix/utp's 32 MiB once ran past a
+	// 5-minute total at 28.9 MiB, still moving.
+	ctx := transferCtx(t)
 	us := listenOurs(t, wanOpts()...)
 	p := newPeer(t, k)
 	cfg := impairment(seed)

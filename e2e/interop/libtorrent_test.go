@@ -139,7 +139,7 @@ func (p *ltPeer) expect(ctx context.Context, word string) ([]string, error) {
 				return nil, fmt.Errorf("libtorrent: %s", l)
 			}
 		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for libtorrent's %s: %w", word, ctx.Err())
+			return nil, fmt.Errorf("waiting for libtorrent's %s: %w", word, context.Cause(ctx))
 		}
 	}
 }
@@ -236,7 +236,9 @@ func TestLibtorrent(t *testing.T) {
 }
 
 func libtorrentTransfer(t *testing.T, weSeed, weDial bool) {
-	ctx := testCtx(t, 2*time.Minute)
+	// The transfer is bounded by progress (watchConn below), its total
+	// only by go test's -timeout (transferCtx).
+	ctx := transferCtx(t)
 	s := newLTSetup(t, !weSeed)
 	// Default options: libtorrent reads every datagram into a 1,500-byte
 	// buffer (udp_socket.hpp) and advertises no size, so our Socket keeps
@@ -250,6 +252,7 @@ func libtorrentTransfer(t *testing.T, weSeed, weDial bool) {
 	_, err := lt.expect(ctx, "READY")
 	must(t, "libtorrent checks the torrent", err)
 	bc := btConnect(t, ctx, us, lt, weDial, s.tor)
+	ctx = watchConn(ctx, bc.c.(*utp.Conn))
 	start := time.Now()
 	var took time.Duration
 	if weSeed {
@@ -279,7 +282,9 @@ func libtorrentTransfer(t *testing.T, weSeed, weDial bool) {
 	} else {
 		data, err := btLeech(bc, s.tor)
 		took = time.Since(start)
-		must(t, "we download every piece", err)
+		if err != nil {
+			t.Fatalf("step %q: %v %s", "we download every piece", err, endCause(ctx))
+		}
 		if !bytes.Equal(data, s.tor.data) {
 			t.Fatal("step \"we download every piece\": the content differs though every SHA-1 matched")
 		}

@@ -38,7 +38,7 @@ func TestManyConnections(t *testing.T) {
 		t.Skip("no peer for this test without -interop.full: libutp needs cgo")
 	}
 	forEachRole(t, kinds, func(t *testing.T, k peerKind, weDial bool) {
-		ctx := testCtx(t, 60*time.Second)
+		ctx := transferCtx(t)
 		// Default options: toward these peers, which do not advertise a
 		// datagram size, our packets keep to 1,500-byte datagrams. Neither
 		// peer raises its socket receive buffer above Linux's 208 KiB,
@@ -54,6 +54,11 @@ func TestManyConnections(t *testing.T) {
 		for i, pr := range pairs {
 			exchangeSteps(g, pr, size, fmt.Sprintf("conn %d: ", i), nil)
 		}
+		var ends []net.Conn
+		for _, pr := range pairs {
+			ends = append(ends, pr.ours, pr.theirs)
+		}
+		g.watchProgress(ends...)
 		g.Wait(t)
 		d := time.Since(g.start)
 		var retransmits, timeouts uint64
@@ -162,12 +167,16 @@ func openMany(t *testing.T, ctx context.Context, us *utp.Socket, p peer, weDial 
 					return fmt.Errorf("index %d out of range", i)
 				}
 				put(i, !weDial, c)
+				g.progressed(len(idx))
 				<-outstanding
 				return nil
 			})
 		}
 		return nil
 	})
+	// Each accepted connection counts as progress; after a stall Wait
+	// names the steps still blocked.
+	g.watchProgress()
 	g.Wait(t)
 	pairs := make([]pair, n)
 	for i := range n {

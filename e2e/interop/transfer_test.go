@@ -1,9 +1,6 @@
 package interop
 
-import (
-	"testing"
-	"time"
-)
+import "testing"
 
 // roles names who dials.
 var roles = []struct {
@@ -22,10 +19,7 @@ func TestTransfer(t *testing.T) {
 				if *full {
 					size = fullSize
 				}
-				ctx := testCtx(t, 60*time.Second)
-				if *full {
-					ctx = testCtx(t, 10*time.Minute)
-				}
+				ctx := transferCtx(t)
 				us := listenOurs(t)
 				p := newPeer(t, k)
 				pr := connect(t, ctx, us, p, r.weDial, direct(us, p))

@@ -212,11 +212,12 @@ type LEDBATPP struct {
 }
 
 // ppPeak is the largest queuing delay and window seen in one RTT from
-// start.
+// start, and the least share of the window that was in flight at an ACK.
 type ppPeak struct {
-	start time.Time
-	qd    time.Duration
-	cwnd  float64
+	start  time.Time
+	qd     time.Duration
+	cwnd   float64
+	flight float64
 }
 
 // ppTimeoutUndo is what OnTimeout changes, kept so that a timeout found
@@ -373,7 +374,7 @@ func (l *LEDBATPP) OnAck(a Ack) {
 	}
 	l.lossRate -= l.lossRate * min(1, float64(a.AckedBytes)/l.mss/lossHorizon)
 	acked := min(float64(a.AckedBytes), l.cwnd)
-	l.notePeak(a.Now)
+	l.notePeak(a.Now, a.FlightBefore)
 	if l.phase == ppAvoid {
 		if l.slowdownDue(a.Now) {
 			l.startSlowdown(a.Now, l.qd)
@@ -537,29 +538,32 @@ func (l *LEDBATPP) startSlowdown(now time.Time, qd time.Duration) {
 }
 
 // notePeak keeps the largest queuing delay and window of the current RTT
-// and of the one before it (peaks), for othersSlowingDown.
-func (l *LEDBATPP) notePeak(now time.Time) {
+// and of the one before it (peaks), and the least share of the window in
+// flight at an ACK, for othersSlowingDown.
+func (l *LEDBATPP) notePeak(now time.Time, flight int) {
 	if l.rtt <= 0 {
 		return
 	}
 	if l.peaks[0].start.IsZero() || now.Sub(l.peaks[0].start) >= l.rtt {
-		l.peaks[1], l.peaks[0] = l.peaks[0], ppPeak{start: now}
+		l.peaks[1], l.peaks[0] = l.peaks[0], ppPeak{start: now, flight: 1}
 	}
 	l.peaks[0].qd = max(l.peaks[0].qd, l.qd)
 	l.peaks[0].cwnd = max(l.peaks[0].cwnd, l.cwnd)
+	l.peaks[0].flight = min(l.peaks[0].flight, float64(flight)/l.cwnd)
 }
 
-// recentPeak is the largest queuing delay of the latest two RTTs, and
-// the share of the largest window in them that the window is now.
-func (l *LEDBATPP) recentPeak(now time.Time) (time.Duration, float64) {
-	qd, cwnd := l.peaks[0].qd, l.peaks[0].cwnd
+// recentPeak is the largest queuing delay of the latest two RTTs, the
+// share of the largest window in them that the window is now, and the
+// least share of the window that was in flight at an ACK in them.
+func (l *LEDBATPP) recentPeak(now time.Time) (qd time.Duration, kept, flight float64) {
+	qd, cwnd, flight := l.peaks[0].qd, l.peaks[0].cwnd, l.peaks[0].flight
 	if p := l.peaks[1]; !p.start.IsZero() && now.Sub(p.start) < 3*l.rtt {
-		qd, cwnd = max(qd, p.qd), max(cwnd, p.cwnd)
+		qd, cwnd, flight = max(qd, p.qd), max(cwnd, p.cwnd), min(flight, p.flight)
 	}
 	if cwnd <= 0 {
-		return qd, 0
+		return qd, 0, flight
 	}
-	return qd, l.cwnd / cwnd
+	return qd, l.cwnd / cwnd, flight
 }
 
 // othersSlowingDown reports whether another flow on the bottleneck has
@@ -599,13 +603,15 @@ func (l *LEDBATPP) othersSlowingDown(now time.Time) (time.Duration, bool) {
 	if l.cwnd < DefaultSegmentPackets*float64(l.cfg.MSS) {
 		return 0, false
 	}
-	peak, kept := l.recentPeak(now)
+	peak, kept, flight := l.recentPeak(now)
 	if 2*peak < l.cfg.Target || kept*joinSteadyDen < joinSteadyNum {
 		return 0, false
 	}
 	// Alone on the path a window holds base RTT + queue of the link's
-	// rate, and cutting a share s of it empties s of that.
-	own := time.Duration((1 - kept) * float64(l.baseRTT()+peak))
+	// rate, and cutting a share s of it, or sending s less than it
+	// allows (a sender the scheduler held, or one with nothing to send),
+	// empties s of that.
+	own := time.Duration((1 - max(0, min(kept, flight, 1))) * float64(l.baseRTT()+peak))
 	return peak, peak-l.qd >= l.cfg.Target/3+own
 }
 

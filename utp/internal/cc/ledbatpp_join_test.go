@@ -58,7 +58,7 @@ func TestLEDBATPPJoinsAnotherFlowsSlowdown(t *testing.T) {
 }
 
 // The join's limits (othersSlowingDown): no join for a small fall, for a
-// fall the flow's own decrease explains, before the flow's first
+// fall the flow's own decrease or held sending explains, before the flow's first
 // slowdown, too soon after its last one, or with slowdowns off.
 func TestLEDBATPPJoinLimits(t *testing.T) {
 	target := DefaultPPTarget
@@ -94,6 +94,27 @@ func TestLEDBATPPJoinLimits(t *testing.T) {
 		// the round.)
 		if h.fall(10 * time.Millisecond) {
 			t.Error("the queue fell while the flow's own window was cut by more than 5%: the flow began a slowdown")
+		}
+	})
+	t.Run("own sending held", func(t *testing.T) {
+		// A lone flow whose sender the scheduler held for a third of an
+		// RTT sent that much less than its window: the queue it held
+		// falls by as much, from 60 ms to 25 ms here, more than a third
+		// of the target, though no other flow slowed down.
+		h := joinHarness(t, LEDBATPPConfig{})
+		w := h.l.Window()
+		for left := w; left > 0; left -= mss {
+			h.ack(min(mss, left), w*2/3, target)
+			h.now = h.now.Add(h.rtt * time.Duration(mss) / time.Duration(w))
+		}
+		if h.fall(25 * time.Millisecond) {
+			t.Error("the queue fell as the flow's own held sending explains: the flow began a slowdown")
+		}
+		// The same fall while the flow kept its window in flight is
+		// another flow's slowdown.
+		h = joinHarness(t, LEDBATPPConfig{})
+		if !h.fall(25 * time.Millisecond) {
+			t.Error("the queue fell by 35 ms with the window in flight: no slowdown, want a join")
 		}
 	})
 	t.Run("before the first slowdown", func(t *testing.T) {

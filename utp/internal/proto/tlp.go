@@ -11,7 +11,7 @@ import (
 // neither RACK nor duplicate ACKs can declare them lost, and without a
 // probe only the retransmission timeout repairs them, after at least
 // 200 ms (cc.DefaultMinRTO), collapsing the window to one packet. So a
-// probe timeout (PTO) of two smoothed round trips after the last new
+// probe timeout (PTO) of about two smoothed round trips (sampledPTO) after the last new
 // data sent or the last ACK that brought news sends one packet: new data
 // if a full packet waits and the peer's window has room, else the most
 // recently sent packet still in flight again. Its ACK (a SACK of the
@@ -34,6 +34,12 @@ const tlpNoSample = time.Second
 // before.
 const tlpDelayedAck = 50 * time.Millisecond
 
+// tlpGranularity is added to every sampled probe timeout: the least
+// that Linux adds to its TCP probe timeout (TCP_TIMEOUT_MIN, two
+// jiffies, 2 ms at HZ=1000), so that a round trip far below a
+// millisecond does not make the probe as fast as the scheduler's noise.
+const tlpGranularity = 2 * time.Millisecond
+
 // tlpState is the probe's state.
 type tlpState struct {
 	base  time.Time // the PTO runs from here: new data sent, or an ACK that brought news
@@ -52,7 +58,7 @@ func (c *Conn) tlpDeadline() time.Time {
 	}
 	pto := tlpNoSample
 	if c.rtt.HasSample() {
-		pto = 2 * c.rtt.SRTT()
+		pto = c.sampledPTO()
 	}
 	if s.flight <= c.segmentPayload()+wire.HeaderSize {
 		pto += tlpDelayedAck
@@ -62,6 +68,19 @@ func (c *Conn) tlpDeadline() time.Time {
 		return time.Time{} // the RTO comes first (RFC 8985 7.2: PTO = min(PTO, RTO))
 	}
 	return at
+}
+
+// sampledPTO is the probe timeout once the RTT is sampled: RFC 8985's
+// two smoothed round trips, at least the smoothed round trip plus four
+// times its variation (RFC 9002 6.2.1's form), plus tlpGranularity.
+// Why: on loopback two round trips are a fraction of a millisecond, less
+// than a loaded machine keeps a receiving process descheduled, so with
+// the bare 2·SRTT every sender probed at every such pause and 95-100% of
+// the probes arrived as duplicates (64 senders into one Socket under
+// load); the variation grows with those pauses.
+func (c *Conn) sampledPTO() time.Duration {
+	srtt := c.rtt.SRTT()
+	return max(2*srtt, srtt+4*c.rtt.RTTVar()) + tlpGranularity
 }
 
 // onTLPTimeout schedules the probe for the next poll.

@@ -22,11 +22,11 @@ func TestScriptTailLossProbe(t *testing.T) {
 	tc.advance(scriptHandshakeRTT)
 	tc.peerAck(tc.s(6)) // 7, 8 and 9 are lost
 	acked := tc.now
-	srtt := tc.conn.rtt.SRTT()
+	srtt, rttvar := tc.conn.rtt.SRTT(), tc.conn.rtt.RTTVar()
 	rto := tc.conn.NextDeadline()
 	tc.advanceToTimer()
-	if got, want := tc.now.Sub(acked), 2*srtt; got != want {
-		t.Fatalf("first timer %v after the ACK, want the PTO, 2×SRTT = %v", got, want)
+	if got, want := tc.now.Sub(acked), max(2*srtt, srtt+4*rttvar)+2*time.Millisecond; got != want {
+		t.Fatalf("first timer %v after the ACK, want the PTO, max(2×SRTT, SRTT+4×RTTVAR)+2ms = %v (SRTT %v, RTTVAR %v)", got, want, srtt, rttvar)
 	}
 	if !tc.now.Before(tc.conn.timers[timerRetransmit]) {
 		t.Fatalf("the probe at %v is not before the RTO at %v", tc.elapsed(), rto.Sub(scriptEpoch))
