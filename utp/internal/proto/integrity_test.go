@@ -310,3 +310,21 @@ func TestIntegrityBothWaysReorder(t *testing.T) {
 		t.Fatalf("%v\nspec %s\ndialer %+v\nacceptor %+v", err, describe(spec), p.a.conn.Stats(), p.b.conn.Stats())
 	}
 }
+
+// TestIntegrityHeavyLossSmallWindow replays sweep seed 7914: 64 MiB over
+// 5 Mbit/s × 85 ms with 15% random loss. LEDBAT++'s empty-queue growth
+// bound, applied to small windows too, kept the window small, so small
+// packets, each lost at 15%: the transfer took 36 virtual minutes, past
+// its 21-minute bound (cc.LEDBATPP.emptyQueueGain).
+func TestIntegrityHeavyLossSmallWindow(t *testing.T) {
+	skipIfShort(t)
+	spec := randomSpec(7914)
+	if spec.link.Loss < 0.1 || spec.aToB != maxTransfer {
+		t.Fatalf("seed 7914 no longer draws the case: %s", describe(spec))
+	}
+	p, err := runSpec(t, spec)
+	if err != nil {
+		t.Fatalf("%v\nspec %s\ndialer %+v\nacceptor %+v", err, describe(spec), p.a.conn.Stats(), p.b.conn.Stats())
+	}
+	t.Logf("virtual %v of a %v bound", p.sim.Elapsed(), spec.limit)
+}
