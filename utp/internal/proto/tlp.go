@@ -11,10 +11,10 @@ import (
 // neither RACK nor duplicate ACKs can declare them lost, and without a
 // probe only the retransmission timeout repairs them, after at least
 // 200 ms (cc.DefaultMinRTO), collapsing the window to one packet. So a
-// probe timeout (PTO) of about two smoothed round trips (sampledPTO) after the last new
-// data sent or the last ACK that brought news sends one packet: new data
-// if a full packet waits and the peer's window has room, else the most
-// recently sent packet still in flight again. Its ACK (a SACK of the
+// probe timeout (PTO) of about two smoothed round trips (sampledPTO)
+// after the last new data sent or the last ACK that brought news sends
+// one packet: new data if a full packet waits and the peer's window has
+// room, else the most recently sent packet still in flight again. Its ACK (a SACK of the
 // probe, or a cumulative ACK) is a packet sent later being acknowledged,
 // so RACK then declares the tail lost and fast recovery repairs it, or
 // it shows nothing was lost. The probe changes no window, and only one
