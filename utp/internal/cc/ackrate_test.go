@@ -1,0 +1,165 @@
+package cc
+
+import (
+	"testing"
+	"time"
+)
+
+// ackRate reads the largest rate over intervals of a quarter RTT: a burst
+// at 10 MB/s followed by silence reads 10 MB/s, not the average.
+func TestAckRateTakesBusiestQuarterRTT(t *testing.T) {
+	var r ackRate
+	const rtt = 100 * time.Millisecond
+	now := t0
+	for range 2 {
+		// Half a round trip of ACKs at 10 MB/s (1,000 bytes every 100 µs),
+		// then half of silence.
+		for range 500 {
+			r.add(now, 1000, rtt)
+			now = now.Add(100 * time.Microsecond)
+		}
+		now = now.Add(rtt / 2)
+	}
+	if r.max < 9.5e6 || r.max > 10.5e6 {
+		t.Errorf("rate %.3g bytes/s, want the burst's 1e7", r.max)
+	}
+	var none ackRate
+	none.add(t0, 1000, 0)
+	none.add(t0.Add(rtt), 1000, 0)
+	if none.max != 0 {
+		t.Errorf("rate %.3g without an RTT, want 0", none.max)
+	}
+}
+
+// pacedPath is a bottleneck of rate bytes/s with an unbounded queue and
+// owd of delay each way, fed by a sender that paces as the connection
+// does (proto's pacing.go): at twice the window per RTT in slow start
+// until the delay reaches queueShows, so that each round's packets go out
+// in part of the round trip, at 1.25 times after; in 1 ms steps.
+type pacedPath struct {
+	rate       float64
+	owd        time.Duration
+	queueShows time.Duration
+	sent       []float64       // bytes sent in each step
+	out        []float64       // bytes leaving the bottleneck in each step
+	delay      []time.Duration // the queuing delay those bytes met
+	queue      float64
+	flight     float64
+	pending    float64 // acknowledged bytes not yet reported (whole bytes only)
+}
+
+const pacedStep = time.Millisecond
+
+// step advances one step: bytes sent owd ago join the queue, the link
+// drains, the ACK for what left owd ago reaches l, and l's window and
+// pacing rate decide what is sent now. It returns the queuing delay now.
+func (p *pacedPath) step(l Controller, now time.Time) time.Duration {
+	lag := int(p.owd / pacedStep)
+	n := len(p.sent)
+	if n >= lag {
+		p.queue += p.sent[n-lag]
+	}
+	qd := time.Duration(p.queue / p.rate * float64(time.Second))
+	drained := min(p.queue, p.rate*pacedStep.Seconds())
+	p.queue -= drained
+	p.out, p.delay = append(p.out, drained), append(p.delay, qd)
+	if m := len(p.out); m > lag {
+		p.pending += p.out[m-1-lag]
+		acked := int(p.pending)
+		p.pending -= float64(acked)
+		back := p.delay[m-1-lag]
+		l.OnAck(Ack{Now: now, AckedBytes: acked, FlightBefore: int(p.flight), HasDelay: true,
+			Delay: clockOffset + uint32((p.owd + back).Microseconds()), RTT: 2*p.owd + back})
+		p.flight -= float64(acked)
+	}
+	gain := 1.25
+	if l.InSlowStart() && l.QueuingDelay() < p.queueShows {
+		gain = 2
+	}
+	send := min(float64(l.Window())-p.flight, gain*float64(l.Window())/(2*p.owd+qd).Seconds()*pacedStep.Seconds())
+	send = max(0, send)
+	p.flight += send
+	p.sent = append(p.sent, send)
+	return qd
+}
+
+// ppSlowStartPeak runs LEDBATPP's initial slow start over a pacedPath and
+// returns the largest queuing delay and the window slow start ended at.
+// The pacing stays at twice the window per RTT through slow start.
+func ppSlowStartPeak(t *testing.T, rate float64, owd time.Duration) (time.Duration, int) {
+	p := &pacedPath{rate: rate, owd: owd, queueShows: time.Hour}
+	l := NewLEDBATPP(t0, LEDBATPPConfig{MSS: 1400, NoSlowdowns: true})
+	now := t0
+	var peak time.Duration
+	exitWindow, after := 0, time.Duration(0)
+	for elapsed := time.Duration(0); elapsed < 30*time.Second && after < 4*owd; elapsed += pacedStep {
+		peak = max(peak, p.step(l, now))
+		now = now.Add(pacedStep)
+		if !l.InSlowStart() {
+			if exitWindow == 0 {
+				exitWindow = l.Window()
+			}
+			after += pacedStep
+		}
+	}
+	if exitWindow == 0 {
+		t.Fatalf("%.3g bytes/s, %v each way: slow start did not end", rate, owd)
+	}
+	return peak, exitWindow
+}
+
+// Draft section 4.5 aims to end slow start before the queue passes the
+// target; the delay that ends it comes back a round trip late. With the
+// window checked against the path's delivery rate (pathFilled), slow
+// start ends with a window that holds the path and at most the target's
+// worth of queue (with the delay alone, 1.4 to 2.4 times the path on
+// these paths), and not before the window holds the path.
+func TestLEDBATPPSlowStartEndsWhenThePathIsFull(t *testing.T) {
+	for _, p := range []struct {
+		rate float64
+		owd  time.Duration
+	}{
+		{12.5e6, 50 * time.Millisecond},  // 100 Mbit/s, 100 ms
+		{125e6, 100 * time.Millisecond},  // 1 Gbit/s, 200 ms
+		{1.25e6, 20 * time.Millisecond},  // RFC 6817's reference, 10 Mbit/s, 40 ms
+		{12.5e6, 100 * time.Millisecond}, // 100 Mbit/s, 200 ms
+	} {
+		peak, exit := ppSlowStartPeak(t, p.rate, p.owd)
+		bdp := p.rate * (2 * p.owd).Seconds()
+		t.Logf("%.3g bytes/s, %v each way: peak queue %v, slow start ended at %d bytes (BDP %.0f)", p.rate, p.owd, peak, exit, bdp)
+		if standing := time.Duration((float64(exit) - bdp) / p.rate * float64(time.Second)); standing > DefaultPPTarget {
+			t.Errorf("%.3g bytes/s, %v each way: slow start ended at %d bytes, %v of queue once in flight, want at most the target %v",
+				p.rate, p.owd, exit, standing, DefaultPPTarget)
+		}
+		if float64(exit) < bdp {
+			t.Errorf("%.3g bytes/s, %v each way: slow start ended at %d bytes, under the BDP %.0f", p.rate, p.owd, exit, bdp)
+		}
+	}
+}
+
+// pathFilled needs a queue: ACKs at a rate the window already exceeds
+// do not end slow start while the delay shows no queue (the sender may
+// not have filled the path, and then its ACKs say nothing of its rate).
+func TestLEDBATPPPathFilledNeedsAQueue(t *testing.T) {
+	h := newPPHarness(t, LEDBATPPConfig{}, 100*time.Millisecond)
+	h.settle(0)
+	for h.l.Window() < 100*mss {
+		h.round(0)
+	}
+	// A round trip of ACKs at a tenth of the window's rate.
+	w := h.l.Window()
+	for range 40 {
+		h.ack(mss/10, w, 5*time.Millisecond)
+		h.now = h.now.Add(h.rtt / 40)
+	}
+	if !h.l.InSlowStart() {
+		t.Fatalf("slow start ended at %d bytes with 5 ms of queue", h.l.Window())
+	}
+	for range filterSize + 1 {
+		h.ack(mss/10, w, 10*time.Millisecond)
+		h.now = h.now.Add(h.rtt / 40)
+	}
+	if h.l.InSlowStart() {
+		t.Fatalf("slow start goes on at %d bytes, 10 ms of queue, ACKs at %.3g bytes/s", h.l.Window(), h.l.acks.max)
+	}
+}
