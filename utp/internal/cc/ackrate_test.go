@@ -85,9 +85,8 @@ func (p *pacedPath) step(l Controller, now time.Time) time.Duration {
 
 // ppSlowStartPeak runs LEDBATPP's initial slow start over a pacedPath and
 // returns the largest queuing delay and the window slow start ended at.
-// The pacing stays at twice the window per RTT through slow start.
-func ppSlowStartPeak(t *testing.T, rate float64, owd time.Duration) (time.Duration, int) {
-	p := &pacedPath{rate: rate, owd: owd, queueShows: time.Hour}
+func ppSlowStartPeak(t *testing.T, rate float64, owd, queueShows time.Duration) (time.Duration, int) {
+	p := &pacedPath{rate: rate, owd: owd, queueShows: queueShows}
 	l := NewLEDBATPP(t0, LEDBATPPConfig{MSS: 1400, NoSlowdowns: true})
 	now := t0
 	var peak time.Duration
@@ -124,7 +123,8 @@ func TestLEDBATPPSlowStartEndsWhenThePathIsFull(t *testing.T) {
 		{1.25e6, 20 * time.Millisecond},  // RFC 6817's reference, 10 Mbit/s, 40 ms
 		{12.5e6, 100 * time.Millisecond}, // 100 Mbit/s, 200 ms
 	} {
-		peak, exit := ppSlowStartPeak(t, p.rate, p.owd)
+		// Paced at twice the window per RTT throughout slow start.
+		peak, exit := ppSlowStartPeak(t, p.rate, p.owd, time.Hour)
 		bdp := p.rate * (2 * p.owd).Seconds()
 		t.Logf("%.3g bytes/s, %v each way: peak queue %v, slow start ended at %d bytes (BDP %.0f)", p.rate, p.owd, peak, exit, bdp)
 		if standing := time.Duration((float64(exit) - bdp) / p.rate * float64(time.Second)); standing > DefaultPPTarget {
@@ -133,6 +133,14 @@ func TestLEDBATPPSlowStartEndsWhenThePathIsFull(t *testing.T) {
 		}
 		if float64(exit) < bdp {
 			t.Errorf("%.3g bytes/s, %v each way: slow start ended at %d bytes, under the BDP %.0f", p.rate, p.owd, exit, bdp)
+		}
+		// Paced as the connection paces (proto's pacingQueueShows): the
+		// bursts of twice the window's rate end once the queue shows, and
+		// the queue never passes the target.
+		peak, _ = ppSlowStartPeak(t, p.rate, p.owd, 4*time.Millisecond)
+		t.Logf("%.3g bytes/s, %v each way, pacing lowered at 4 ms of queue: peak queue %v", p.rate, p.owd, peak)
+		if peak > DefaultPPTarget {
+			t.Errorf("%.3g bytes/s, %v each way: queue peaked at %v, want at most the target %v", p.rate, p.owd, peak, DefaultPPTarget)
 		}
 	}
 }
