@@ -148,7 +148,22 @@ func TestLEDBATPPSlowStartEndsWhenThePathIsFull(t *testing.T) {
 // pathFilled needs a queue: ACKs at a rate the window already exceeds
 // do not end slow start while the delay shows no queue (the sender may
 // not have filled the path, and then its ACKs say nothing of its rate).
+// Nor does it end a slow start whose window is under SegmentPackets full
+// packets.
 func TestLEDBATPPPathFilledNeedsAQueue(t *testing.T) {
+	small := newPPHarness(t, LEDBATPPConfig{}, 100*time.Millisecond)
+	small.settle(0)
+	for small.l.Window() < 4*mss {
+		small.round(0)
+	}
+	for range 40 {
+		small.ack(mss/100, small.l.Window(), 10*time.Millisecond)
+		small.now = small.now.Add(small.rtt / 40)
+	}
+	if !small.l.InSlowStart() {
+		t.Fatalf("slow start ended at %d bytes (under 8 packets), 10 ms of queue", small.l.Window())
+	}
+
 	h := newPPHarness(t, LEDBATPPConfig{}, 100*time.Millisecond)
 	h.settle(0)
 	for h.l.Window() < 100*mss {

@@ -496,6 +496,10 @@ func (l *LEDBATPP) slowStartOver() bool {
 // packets (docs/protocol.md). The window, unlike the delay, counts those
 // packets when they are sent. The rule waits for a queue of a tenth of
 // the target: before the path is full the ACKs say nothing of its rate.
+// A window under SegmentPackets full packets is left to the delay: a
+// round trip of its growth is a few packets, and on 1 Mbit/s × 10 ms,
+// where a latecomer's share is such a window, the rule moved one seed's
+// pair from a Jain index of 0.985 to 0.874 (docs/protocol.md).
 // A flow whose base delay includes other flows' queue (a latecomer) reads
 // its own share and base, and since a window is its rate times its RTT,
 // the rule ends its slow start where the delay rule would, a round trip
@@ -503,6 +507,9 @@ func (l *LEDBATPP) slowStartOver() bool {
 func (l *LEDBATPP) pathFilled() bool {
 	base := l.baseRTT()
 	if base <= 0 || l.acks.max <= 0 || l.qd*emptyQueueShare <= l.cfg.Target {
+		return false
+	}
+	if l.cwnd < float64(l.cfg.SegmentPackets*l.cfg.MSS) {
 		return false
 	}
 	exitQueue := l.cfg.Target * ppSlowStartExitNum / ppSlowStartExitDen
