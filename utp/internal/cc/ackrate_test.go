@@ -146,43 +146,83 @@ func TestLEDBATPPSlowStartEndsWhenThePathIsFull(t *testing.T) {
 }
 
 // pathFilled needs a queue: ACKs at a rate the window already exceeds
-// do not end slow start while the delay shows no queue (the sender may
-// not have filled the path, and then its ACKs say nothing of its rate).
-// Nor does it end a slow start whose window is under SegmentPackets full
-// packets.
-func TestLEDBATPPPathFilledNeedsAQueue(t *testing.T) {
-	small := newPPHarness(t, LEDBATPPConfig{}, 100*time.Millisecond)
+// do not hold slow start's growth while the delay shows no queue (the
+// sender may not have filled the path, and then its ACKs say nothing of
+// its rate), nor while the window is under SegmentPackets full packets.
+// With a queue, the cap holds the window, and slow start ends once it
+// has held it for a window of ACKs.
+func TestLEDBATPPRateCapNeedsAQueue(t *testing.T) {
+	const rtt = 100 * time.Millisecond
+	small := newPPHarness(t, LEDBATPPConfig{}, rtt)
 	small.settle(0)
 	for small.l.Window() < 4*mss {
 		small.round(0)
 	}
-	for range 40 {
+	w := small.l.Window()
+	for range 10 {
 		small.ack(mss/100, small.l.Window(), 10*time.Millisecond)
-		small.now = small.now.Add(small.rtt / 40)
+		small.now = small.now.Add(rtt / 40)
 	}
-	if !small.l.InSlowStart() {
-		t.Fatalf("slow start ended at %d bytes (under 8 packets), 10 ms of queue", small.l.Window())
+	if !small.l.InSlowStart() || small.l.Window() <= w {
+		t.Fatalf("window of 4 packets, 10 ms of queue: slow start %v, window %d -> %d; want it growing", small.l.InSlowStart(), w, small.l.Window())
 	}
 
-	h := newPPHarness(t, LEDBATPPConfig{}, 100*time.Millisecond)
+	h := newPPHarness(t, LEDBATPPConfig{}, rtt)
 	h.settle(0)
 	for h.l.Window() < 100*mss {
 		h.round(0)
 	}
-	// A round trip of ACKs at a tenth of the window's rate.
-	w := h.l.Window()
-	for range 40 {
-		h.ack(mss/10, w, 5*time.Millisecond)
-		h.now = h.now.Add(h.rtt / 40)
+	// ACKs at a tenth of the window's rate, no queue: growth goes on.
+	w = h.l.Window()
+	for range 10 {
+		h.ack(mss/10, h.l.Window(), 5*time.Millisecond)
+		h.now = h.now.Add(rtt / 40)
 	}
-	if !h.l.InSlowStart() {
-		t.Fatalf("slow start ended at %d bytes with 5 ms of queue", h.l.Window())
+	if !h.l.InSlowStart() || h.l.Window() <= w {
+		t.Fatalf("5 ms of queue: slow start %v, window %d -> %d; want it growing", h.l.InSlowStart(), w, h.l.Window())
 	}
-	for range filterSize + 1 {
-		h.ack(mss/10, w, 10*time.Millisecond)
-		h.now = h.now.Add(h.rtt / 40)
+	// The same with 10 ms of queue: the cap holds the window, and after a
+	// window of ACKs slow start ends.
+	w = h.l.Window()
+	for i := 0; h.l.InSlowStart(); i++ {
+		if i > 20*w/mss {
+			t.Fatalf("slow start goes on at %d bytes, 10 ms of queue, ACKs at %.3g bytes/s", h.l.Window(), h.l.acks.max)
+		}
+		h.ack(mss/2, h.l.Window(), 10*time.Millisecond)
+		h.now = h.now.Add(rtt / 40)
+		if h.l.Window() > w+mss {
+			t.Fatalf("10 ms of queue, rate cap under the window: window %d -> %d, want it held", w, h.l.Window())
+		}
 	}
-	if h.l.InSlowStart() {
-		t.Fatalf("slow start goes on at %d bytes, 10 ms of queue, ACKs at %.3g bytes/s", h.l.Window(), h.l.acks.max)
+}
+
+// The rate cap rises with the delivery rate, and slow start goes on while
+// it rises by a quarter a round: a latecomer's ACKs come at its share,
+// which grows as the flows before it give way.
+func TestLEDBATPPRateCapFollowsTheRate(t *testing.T) {
+	const rtt = 100 * time.Millisecond
+	h := newPPHarness(t, LEDBATPPConfig{}, rtt)
+	h.settle(0)
+	for h.l.Window() < 100*mss {
+		h.round(0)
+	}
+	// Ten rounds with a queue whose ACKs come 30% faster each, from 30%
+	// over the fastest so far.
+	h.ack(mss, h.l.Window(), 10*time.Millisecond) // the queue shows
+	rate := 1.3 * h.l.acks.max
+	start := h.l.Window()
+	for range 10 {
+		per := rate * (rtt / 40).Seconds()
+		for range 40 {
+			h.ack(int(per), h.l.Window(), 10*time.Millisecond)
+			h.now = h.now.Add(rtt / 40)
+		}
+		if !h.l.InSlowStart() {
+			t.Fatalf("slow start ended at %d bytes while the rate rose 30%% a round", h.l.Window())
+		}
+		rate *= 1.3
+	}
+	if h.l.Window() <= start {
+		t.Errorf("window %d -> %d over ten rounds of rising rate, want it grown", start, h.l.Window())
 	}
 }

@@ -63,6 +63,12 @@ const (
 	// is at least this share of its largest in the latest two RTTs
 	// (othersSlowingDown).
 	joinSteadyNum, joinSteadyDen = 19, 20
+	// capRounds is how many windows of ACKs the rate cap holds slow
+	// start's growth, without rising by a quarter, before slow start ends
+	// (rateCapHeld). Two, not BBR's three: the cap already keeps the
+	// queue at 3/4 of the target, and the draft's initial slowdown waits
+	// for the end of slow start.
+	capRounds = 2
 	// lossHorizon is the number of packets over which the loss rate is
 	// averaged (an exponential average with this time constant).
 	lossHorizon = 1000
@@ -185,6 +191,11 @@ type LEDBATPP struct {
 	// acks is the delivery rate the initial slow start reads
 	// (pathFilled).
 	acks ackRate
+	// capFrom and capHeld: the rate cap (pathFilled) when it last
+	// rose by a quarter, and the bytes acknowledged since while it held
+	// the growth; capOn: the cap applies (once on, it stays on).
+	capFrom, capHeld float64
+	capOn            bool
 
 	ours, theirs delayHist
 	qd           time.Duration
@@ -436,6 +447,15 @@ func (l *LEDBATPP) slowStartAck(a Ack, acked float64) {
 		l.endSlowStart(a.Now)
 		return
 	}
+	if rateCap, ok := l.pathFilled(); ok && next > rateCap {
+		if l.rateCapHeld(rateCap, acked) {
+			l.endSlowStart(a.Now)
+			return
+		}
+		next = max(l.cwnd, rateCap)
+	} else {
+		l.capHeld = 0
+	}
 	limit := max(l.cwnd, float64(a.FlightBefore)+acked)
 	if l.rampHeld(next > limit, acked) {
 		l.endSlowStart(a.Now)
@@ -479,14 +499,16 @@ func (l *LEDBATPP) slowStartOver() bool {
 	if l.phase == ppRamp || l.ssthresh < l.ceiling {
 		return l.qd > l.cfg.Target
 	}
-	return l.qd*ppSlowStartExitDen > l.cfg.Target*ppSlowStartExitNum || l.pathFilled()
+	return l.qd*ppSlowStartExitDen > l.cfg.Target*ppSlowStartExitNum
 }
 
-// pathFilled reports whether the window already holds what the path
-// carries in a base RTT, at the delivery rate the ACKs have shown
-// (ackRate), plus 3/4 of the target's worth of queue: once the packets
-// in flight reach the bottleneck, the queue will be where section 4.5
-// ends slow start.
+// pathFilled returns, in the initial slow start, the window that holds
+// what the path carries in a base RTT, at the delivery rate the ACKs have
+// shown (ackRate), plus 3/4 of the target's worth of queue: once the
+// packets in flight reach the bottleneck, the queue is where section 4.5
+// ends slow start. slowStartAck grows the window no further than that,
+// and ends slow start once the cap has held the growth for a window of
+// ACKs without rising by a quarter (rateCapHeld).
 //
 // Deviation: the draft ends slow start on the delay alone. That delay
 // comes back a round trip after the packets that made it, and the
@@ -494,26 +516,47 @@ func (l *LEDBATPP) slowStartOver() bool {
 // on 100 Mbit/s × 100 ms slow start ended with a window of 3.1 MB,
 // against 1.25 MB of path and 1.1 MB of a 90 ms buffer, and lost 505
 // packets (docs/protocol.md). The window, unlike the delay, counts those
-// packets when they are sent. The rule waits for a queue of a tenth of
-// the target: before the path is full the ACKs say nothing of its rate.
-// A window under SegmentPackets full packets is left to the delay: a
+// packets when they are sent. The cap waits for a queue of a tenth of
+// the target: before the path is full the ACKs say nothing of its rate;
+// once on it stays on, since the delay estimate dips within a round as
+// the paced bursts pass (in the trace of the 90 ms buffer, from 24 to
+// 8 ms while the bottleneck's queue grew from 46 to 90 ms). A window under SegmentPackets full packets is left to the delay: a
 // round trip of its growth is a few packets, and on 1 Mbit/s × 10 ms,
-// where a latecomer's share is such a window, the rule moved one seed's
-// pair from a Jain index of 0.985 to 0.874 (docs/protocol.md).
-// A flow whose base delay includes other flows' queue (a latecomer) reads
-// its own share and base, and since a window is its rate times its RTT,
-// the rule ends its slow start where the delay rule would, a round trip
-// of growth sooner: it still pushes the others down.
-func (l *LEDBATPP) pathFilled() bool {
+// where a latecomer's share is such a window, a cap there moved one
+// seed's pair from a Jain index of 0.985 to 0.874 (docs/protocol.md).
+//
+// Why a cap and not an exit: a latecomer's ACKs come at its share of
+// the bottleneck, which grows as the flows before it give way; ended at
+// the first cap, its slow start left it a small share that the rest of
+// the run did not correct (100 Mbit/s × 200 ms, docs/protocol.md). The
+// cap rises with the rate, and slow start goes on while it does.
+func (l *LEDBATPP) pathFilled() (float64, bool) {
+	if l.phase != ppSlowStart || l.ssthresh < l.ceiling {
+		return 0, false
+	}
 	base := l.baseRTT()
-	if base <= 0 || l.acks.max <= 0 || l.qd*emptyQueueShare <= l.cfg.Target {
-		return false
+	if base <= 0 || l.acks.max <= 0 {
+		return 0, false
 	}
-	if l.cwnd < float64(l.cfg.SegmentPackets*l.cfg.MSS) {
-		return false
+	if !l.capOn && (l.qd*emptyQueueShare <= l.cfg.Target || l.cwnd < float64(l.cfg.SegmentPackets*l.cfg.MSS)) {
+		return 0, false
 	}
+	l.capOn = true
 	exitQueue := l.cfg.Target * ppSlowStartExitNum / ppSlowStartExitDen
-	return l.cwnd >= l.acks.max*(base+exitQueue).Seconds()
+	return l.acks.max * (base + exitQueue).Seconds(), true
+}
+
+// rateCapHeld counts the bytes acknowledged while the rate cap held the
+// growth, from when the cap last rose by a quarter, and reports when they
+// reach capRounds windows. BBR's startup ends the same way, once the
+// delivery rate has not grown by a quarter in three rounds
+// (draft-cardwell-iccrg-bbr-congestion-control, BBRCheckFullBWReached).
+func (l *LEDBATPP) rateCapHeld(rateCap, acked float64) bool {
+	if l.capHeld == 0 || 4*rateCap >= 5*l.capFrom {
+		l.capFrom, l.capHeld = rateCap, 0
+	}
+	l.capHeld += acked
+	return l.capHeld >= capRounds*l.cwnd
 }
 
 // endSlowStart leaves slow start or a slowdown's ramp for congestion
