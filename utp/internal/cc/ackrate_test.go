@@ -145,19 +145,26 @@ func TestLEDBATPPSlowStartEndsWhenThePathIsFull(t *testing.T) {
 	}
 }
 
+// slowStartTo returns a LEDBATPP in slow start on a path of the given
+// RTT, grown with no queue to at least packets full packets.
+func slowStartTo(t *testing.T, rtt time.Duration, packets int) *ppHarness {
+	h := newPPHarness(t, LEDBATPPConfig{}, rtt)
+	h.settle(0)
+	for h.l.Window() < packets*mss {
+		h.round(0)
+	}
+	return h
+}
+
 // pathFilled needs a queue: ACKs at a rate the window already exceeds
 // do not hold slow start's growth while the delay shows no queue (the
 // sender may not have filled the path, and then its ACKs say nothing of
 // its rate), nor while the window is under SegmentPackets full packets.
 // With a queue, the cap holds the window, and slow start ends once it
-// has held it for a window of ACKs.
+// has held it for capRounds windows of ACKs.
 func TestLEDBATPPRateCapNeedsAQueue(t *testing.T) {
 	const rtt = 100 * time.Millisecond
-	small := newPPHarness(t, LEDBATPPConfig{}, rtt)
-	small.settle(0)
-	for small.l.Window() < 4*mss {
-		small.round(0)
-	}
+	small := slowStartTo(t, rtt, 4)
 	w := small.l.Window()
 	for range 10 {
 		small.ack(mss/100, small.l.Window(), 10*time.Millisecond)
@@ -167,11 +174,7 @@ func TestLEDBATPPRateCapNeedsAQueue(t *testing.T) {
 		t.Fatalf("window of 4 packets, 10 ms of queue: slow start %v, window %d -> %d; want it growing", small.l.InSlowStart(), w, small.l.Window())
 	}
 
-	h := newPPHarness(t, LEDBATPPConfig{}, rtt)
-	h.settle(0)
-	for h.l.Window() < 100*mss {
-		h.round(0)
-	}
+	h := slowStartTo(t, rtt, 100)
 	// ACKs at a tenth of the window's rate, no queue: growth goes on.
 	w = h.l.Window()
 	for range 10 {
@@ -181,8 +184,8 @@ func TestLEDBATPPRateCapNeedsAQueue(t *testing.T) {
 	if !h.l.InSlowStart() || h.l.Window() <= w {
 		t.Fatalf("5 ms of queue: slow start %v, window %d -> %d; want it growing", h.l.InSlowStart(), w, h.l.Window())
 	}
-	// The same with 10 ms of queue: the cap holds the window, and after a
-	// window of ACKs slow start ends.
+	// The same with 10 ms of queue: the cap holds the window, and after
+	// capRounds windows of ACKs slow start ends.
 	w = h.l.Window()
 	for i := 0; h.l.InSlowStart(); i++ {
 		if i > 20*w/mss {
@@ -201,11 +204,7 @@ func TestLEDBATPPRateCapNeedsAQueue(t *testing.T) {
 // which grows as the flows before it give way.
 func TestLEDBATPPRateCapFollowsTheRate(t *testing.T) {
 	const rtt = 100 * time.Millisecond
-	h := newPPHarness(t, LEDBATPPConfig{}, rtt)
-	h.settle(0)
-	for h.l.Window() < 100*mss {
-		h.round(0)
-	}
+	h := slowStartTo(t, rtt, 100)
 	// Ten rounds with a queue whose ACKs come 30% faster each, from 30%
 	// over the fastest so far.
 	h.ack(mss, h.l.Window(), 10*time.Millisecond) // the queue shows
