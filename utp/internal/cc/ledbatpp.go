@@ -430,9 +430,10 @@ func (l *LEDBATPP) refreshQueuingDelay() {
 
 // slowStartAck is the draft's modified slow start (section 4.5): the window
 // grows by GAIN times the bytes acknowledged, not by all of them, and slow
-// start ends once the queuing delay exceeds 3/4 of the target, early
-// enough that the RTT of growth still in flight does not push the queue
-// past the target (or a short buffer into loss). The same growth brings
+// start ends once the queuing delay exceeds 3/4 of the target. That delay
+// comes back a round trip late, so the initial slow start's growth is
+// also capped at what the path delivers (pathFilled), and slow start ends
+// too once that cap stops rising (rateCapHeld). The same growth brings
 // the window back after a slowdown (section 4.6) or a timeout, up to
 // ssthresh.
 func (l *LEDBATPP) slowStartAck(a Ack, acked float64) {
