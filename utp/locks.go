@@ -47,13 +47,14 @@ package utp
 //
 //   - atomics: Conn.confirmed and Conn.timeWaiting (in TIME-WAIT, not yet
 //     retired; read by the Socket under Socket.mu), windowShare.limit,
-//     next and count, Conn.shareCounted, flushers' count, the Socket's
+//     next, count and want, Conn.shareCounted, flushers' count, the Socket's
 //     counters (socketCounters), and the read lead's flags (lead.go, whose
 //     comment gives their invariants).
 //   - owned by whoever holds the read lead (the reader goroutine or a
 //     leading Read), one at a time: the read buffer and inbox (lead.buf,
 //     lead.in), the RESET token bucket (Socket.resets), windowShare's
-//     period, counters and packet sizes and each Conn's shareEpoch,
+//     period, counters, packet sizes and growth (asked, grow) and each
+//     Conn's shareEpoch,
 //     sharePackets and shareRun, the list of connections whose ACKs are
 //     held (inbox.holds, ackhold.go) and each Conn's ackHeld.
 //   - channels that signal: Conn.readable, writable, connected, closed and

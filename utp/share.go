@@ -43,7 +43,17 @@ import (
 // provokes may resend another, so a sender can have two packets queued
 // beyond its window.
 type windowShare struct {
-	avail int // truesize-charged bytes the windows may hold; 0: no sharing
+	on    bool // a buffer of known size is shared; set at creation
+	avail int  // truesize-charged bytes the windows may hold
+
+	// grow raises the kernel buffer to n bytes as the kernel reports it
+	// and returns the size granted (0: unknown); nil where it cannot.
+	// asked is the largest size asked for so far (the lead's holder's),
+	// and want the size the count needs (growTo), set with the limits.
+	// The growth is headroom: avail, and so the windows, do not change.
+	grow  func(n int) int
+	asked int
+	want  atomic.Int64
 
 	// The window a counted connection may advertise now, and the one a
 	// connection not counted yet may (its share if it were counted); and
@@ -123,7 +133,7 @@ const minShare = 1500
 // sending connections (832 bytes each), handshakes, connections not yet
 // counted, and datagrams for ReadFrom.
 func newWindowShare(rcvbuf int) *windowShare {
-	w := &windowShare{avail: rcvbuf - rcvbuf/8}
+	w := &windowShare{on: rcvbuf > 0, avail: rcvbuf - rcvbuf/8, asked: rcvbuf}
 	w.mu.Lock()
 	w.setLimit()
 	w.mu.Unlock()
@@ -134,7 +144,7 @@ func newWindowShare(rcvbuf int) *windowShare {
 // holder of the read lead calls it. Once a connection counts, this costs
 // a comparison and two stores; it never allocates but to grow counted.
 func (w *windowShare) noteData(c *Conn, now time.Time, n int) {
-	if w.avail == 0 {
+	if !w.on {
 		return
 	}
 	p := now.UnixNano() / int64(sharePeriod)
@@ -165,13 +175,47 @@ func (w *windowShare) noteData(c *Conn, now time.Time, n int) {
 			w.setLimit()
 		}
 		w.mu.Unlock()
+		w.growTo()
+	}
+}
+
+// shareGrowPer is how much kernel buffer each counted connection should
+// have: once the count needs more than the Socket's buffer, the buffer
+// grows to maxGrownBuffer. The windows stay as they were: the growth is
+// room for what no window bounds. A buffer shared by 64 connections at
+// the default 16 MiB leaves each a window of two loopback packets and one
+// in reserve, and a loaded machine whose reader stalls past the senders'
+// timeouts has every sender resend packets still queued, beyond its
+// window: those copies overflowed it (docs/performance.md). The kernel
+// charges only the datagrams queued, so the larger bound costs memory
+// only while such copies wait. (Linux's TCP gives each connection a
+// buffer of its own, up to tcp_rmem's 6 MiB.)
+const shareGrowPer = 1 << 20
+
+// maxGrownBuffer is the size the buffer grows to, as the kernel reports
+// it: 64 connections' worth of shareGrowPer.
+const maxGrownBuffer = 64 * shareGrowPer
+
+// growTo raises the kernel buffer to want, once the count needs it (see
+// setLimit), if it asked for less before. Only the holder of the read
+// lead calls it, without w.mu: the system call is made unlocked.
+func (w *windowShare) growTo() {
+	want := int(w.want.Load())
+	if w.grow == nil || want <= w.asked {
+		return
+	}
+	w.asked = want
+	if w.grow(want/2) < want { // the kernel doubles what it is asked (socket(7))
+		// Refused, or capped by net.core.rmem_max without
+		// CAP_NET_ADMIN: no use asking again.
+		w.grow = nil
 	}
 }
 
 // finished uncounts c, whose peer has sent its FIN: it sends no more data.
 // Only the holder of the read lead calls it.
 func (w *windowShare) finished(c *Conn) {
-	if w.avail == 0 {
+	if !w.on {
 		return
 	}
 	c.shareRun = 0
@@ -184,7 +228,7 @@ func (w *windowShare) finished(c *Conn) {
 
 // ended uncounts c, which has left the Socket, for good.
 func (w *windowShare) ended(c *Conn) {
-	if w.avail == 0 {
+	if !w.on {
 		return
 	}
 	w.mu.Lock()
@@ -261,6 +305,12 @@ func (w *windowShare) setLimit() {
 	}
 	n := len(w.counted)
 	w.count.Store(int64(n))
+	if n*shareGrowPer > w.avail {
+		// Counting lags the connections that receive (shareActive,
+		// and a slow reader): once the count outgrows the buffer,
+		// the whole growth is asked at once.
+		w.want.Store(maxGrownBuffer)
+	}
 	w.limit.Store(int64(shareWindow(w.avail/max(n, 1), ch)))
 	w.next.Store(int64(min(shareWindow(w.avail/(n+1), ch), max(shareFresh, minShare))))
 }
@@ -268,7 +318,7 @@ func (w *windowShare) setLimit() {
 // window is the most connection c should advertise now; 0: no limit.
 func (w *windowShare) window(c *Conn) int {
 	switch {
-	case w.avail == 0:
+	case !w.on:
 		return 0
 	case c.shareCounted.Load():
 		return int(w.limit.Load())

@@ -214,6 +214,53 @@ func TestWindowShareSlowReader(t *testing.T) {
 	}
 }
 
+// Once the count needs more than the kernel buffer (shareGrowPer each),
+// the Socket asks, once, for maxGrownBuffer: room for what the windows do
+// not bound, which stay as they were; a buffer the kernel would not
+// raise is not asked again.
+func TestWindowShareGrows(t *testing.T) {
+	const payload = 64980
+	for _, granting := range []bool{true, false} {
+		w := newWindowShare(16 << 20)
+		var asked []int
+		w.grow = func(n int) int {
+			asked = append(asked, n)
+			if !granting {
+				return 16 << 20 // capped: nothing more
+			}
+			return 2 * n
+		}
+		conns := make([]*Conn, 64)
+		for i := range conns {
+			conns[i] = &Conn{}
+		}
+		at := time.Unix(1000, 0)
+		fits := w.avail / shareGrowPer // connections the buffer holds at shareGrowPer
+		at = shareRun(w, conns[:fits], at, 2, payload, time.Millisecond)
+		if len(asked) != 0 {
+			t.Fatalf("%d counted in %d bytes: asked to grow to %v", fits, w.avail, asked)
+		}
+		window := w.limit.Load()
+		at = shareRun(w, conns[fits:fits+1], at, 2, payload, time.Millisecond)
+		if len(asked) != 1 || asked[0] != maxGrownBuffer/2 {
+			t.Fatalf("granting %v: asked %v, want once for %d (the kernel doubles it)", granting, asked, maxGrownBuffer/2)
+		}
+		// All in one period: charged as setLimit charges before a sweep.
+		ch := chargeSample{largest: maxDatagram - 20, bytes: 1452, charged: truesize(1472)}
+		if got, want := w.limit.Load(), int64(shareWindow(w.avail/(fits+1), ch)); got != want || got > window {
+			t.Fatalf("granting %v: window %d after growing, want %d, the share of the buffer before", granting, got, want)
+		}
+		w.grow = func(n int) int {
+			t.Fatalf("granting %v: asked again, for %d", granting, n)
+			return 0
+		}
+		shareRun(w, conns[fits+1:], at, 2, payload, time.Millisecond)
+		if len(w.counted) != 64 {
+			t.Fatalf("%d counted, want 64", len(w.counted))
+		}
+	}
+}
+
 // Counting and sweeping allocate nothing once the list has grown.
 func TestWindowShareNoAlloc(t *testing.T) {
 	w := newWindowShare(16 << 20)

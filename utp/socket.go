@@ -114,6 +114,9 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 	caps := s.pio.Caps()
 	s.lead.init(s, caps.Wake) // held by the reader goroutine
 	s.share = newWindowShare(caps.RecvBuffer)
+	if caps.RecvBuffer > 0 {
+		s.share.grow = func(n int) int { return packetio.RaiseRecvBuffer(s.pio, n) }
+	}
 	if caps.BlockingSend {
 		s.async = newAsyncSender()
 		go s.sendLoop()

@@ -72,3 +72,31 @@ func dropNetAdmin() error {
 	data[0].Effective &^= 1 << unix.CAP_NET_ADMIN
 	return unix.Capset(&hdr, &data[0])
 }
+
+// TestRaiseRecvBuffer checks that RaiseRecvBuffer raises an open UDP
+// socket's receive buffer and reports what the kernel then reports, and
+// that an endpoint that is not UDP reports nothing. Needs root, for
+// SO_RCVBUFFORCE past net.core.rmem_max (CI runs as root).
+func TestRaiseRecvBuffer(t *testing.T) {
+	requireRoot(t, "to raise a buffer past net.core.rmem_max")
+	u, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(u, Config{Buffer: 1 << 20})
+	defer c.Close()
+	granted := RaiseRecvBuffer(c, 4<<20)
+	rc, err := u.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got int
+	_ = rc.Control(func(fd uintptr) { got, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF) })
+	if granted != got || got <= c.Caps().RecvBuffer {
+		t.Errorf("raised to 4 MiB: reported %d, kernel %d, at open %d; want the kernel's, above the open's", granted, got, c.Caps().RecvBuffer)
+	}
+	generic := New(struct{ net.PacketConn }{u}, Config{})
+	if n := RaiseRecvBuffer(generic, 4<<20); n != 0 {
+		t.Errorf("not UDP: reported %d, want 0", n)
+	}
+}

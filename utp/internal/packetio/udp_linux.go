@@ -161,6 +161,16 @@ func (o *udpOS) noteRead() {
 	}
 }
 
+// raiseRecvBuffer asks for an n-byte kernel receive buffer (as at open)
+// and returns the size granted, 0 if unknown.
+func (o *udpOS) raiseRecvBuffer(n int) (granted int) {
+	if o.rc == nil {
+		return 0
+	}
+	_ = o.rc.Control(func(fd uintptr) { granted = raiseRecvBuffer(int(fd), n) })
+	return granted
+}
+
 // raiseRecvBuffer asks for an n-byte kernel receive buffer on fd and
 // returns the size granted (0 if unknown). SO_RCVBUF is capped by
 // net.core.rmem_max (208 KiB by default); SO_RCVBUFFORCE passes the cap
