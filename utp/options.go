@@ -203,7 +203,9 @@ func WithNoDelay(on bool) SocketOption {
 
 // WithUDPBuffer sets the kernel receive and send buffer sizes requested
 // for a UDP socket. Linux's default of 208 KiB drops bursts on loopback.
-// Default 8 MiB; the kernel may grant less (see Limitations).
+// Default 8 MiB; the kernel may grant less (see Limitations). A Socket
+// on which many connections receive at once raises its receive buffer
+// to four times this (see Limitations).
 func WithUDPBuffer(n int) SocketOption {
 	return func(c *socketConfig) { c.udpBuffer = n }
 }

@@ -53,6 +53,7 @@ type windowShare struct {
 	// The growth is headroom: avail, and so the windows, do not change.
 	grow  func(n int) int
 	asked int
+	grown int // the size to grow to
 	want  atomic.Int64
 
 	// The window a counted connection may advertise now, and the one a
@@ -133,7 +134,7 @@ const minShare = 1500
 // sending connections (832 bytes each), handshakes, connections not yet
 // counted, and datagrams for ReadFrom.
 func newWindowShare(rcvbuf int) *windowShare {
-	w := &windowShare{on: rcvbuf > 0, avail: rcvbuf - rcvbuf/8, asked: rcvbuf}
+	w := &windowShare{on: rcvbuf > 0, avail: rcvbuf - rcvbuf/8, asked: rcvbuf, grown: shareGrowth * rcvbuf}
 	w.mu.Lock()
 	w.setLimit()
 	w.mu.Unlock()
@@ -181,7 +182,7 @@ func (w *windowShare) noteData(c *Conn, now time.Time, n int) {
 
 // shareGrowPer is how much kernel buffer each counted connection should
 // have: once the count needs more than the Socket's buffer, the buffer
-// grows to maxGrownBuffer. The windows stay as they were: the growth is
+// grows shareGrowth times. The windows stay as they were: the growth is
 // room for what no window bounds. A buffer shared by 64 connections at
 // the default 16 MiB leaves each a window of two loopback packets and one
 // in reserve, and a loaded machine whose reader stalls past the senders'
@@ -192,9 +193,11 @@ func (w *windowShare) noteData(c *Conn, now time.Time, n int) {
 // buffer of its own, up to tcp_rmem's 6 MiB.)
 const shareGrowPer = 1 << 20
 
-// maxGrownBuffer is the size the buffer grows to, as the kernel reports
-// it: 64 connections' worth of shareGrowPer.
-const maxGrownBuffer = 64 * shareGrowPer
+// shareGrowth is how many times its size at open the buffer grows to: at
+// the default 16 MiB (as the kernel reports 8 MiB asked), 64 MiB, 64
+// connections' worth of shareGrowPer. A buffer made smaller on purpose
+// (WithUDPBuffer) grows in proportion.
+const shareGrowth = 4
 
 // growTo raises the kernel buffer to want, once the count needs it (see
 // setLimit), if it asked for less before. Only the holder of the read
@@ -309,7 +312,7 @@ func (w *windowShare) setLimit() {
 		// Counting lags the connections that receive (shareActive,
 		// and a slow reader): once the count outgrows the buffer,
 		// the whole growth is asked at once.
-		w.want.Store(maxGrownBuffer)
+		w.want.Store(int64(w.grown))
 	}
 	w.limit.Store(int64(shareWindow(w.avail/max(n, 1), ch)))
 	w.next.Store(int64(min(shareWindow(w.avail/(n+1), ch), max(shareFresh, minShare))))

@@ -215,7 +215,7 @@ func TestWindowShareSlowReader(t *testing.T) {
 }
 
 // Once the count needs more than the kernel buffer (shareGrowPer each),
-// the Socket asks, once, for maxGrownBuffer: room for what the windows do
+// the Socket asks, once, for shareGrowth times its buffer: room for what the windows do
 // not bound, which stay as they were; a buffer the kernel would not
 // raise is not asked again.
 func TestWindowShareGrows(t *testing.T) {
@@ -242,8 +242,8 @@ func TestWindowShareGrows(t *testing.T) {
 		}
 		window := w.limit.Load()
 		at = shareRun(w, conns[fits:fits+1], at, 2, payload, time.Millisecond)
-		if len(asked) != 1 || asked[0] != maxGrownBuffer/2 {
-			t.Fatalf("granting %v: asked %v, want once for %d (the kernel doubles it)", granting, asked, maxGrownBuffer/2)
+		if len(asked) != 1 || asked[0] != shareGrowth*(16<<20)/2 {
+			t.Fatalf("granting %v: asked %v, want once for %d (the kernel doubles it)", granting, asked, shareGrowth*(16<<20)/2)
 		}
 		// All in one period: charged as setLimit charges before a sweep.
 		ch := chargeSample{largest: maxDatagram - 20, bytes: 1452, charged: truesize(1472)}
