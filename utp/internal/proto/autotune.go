@@ -113,3 +113,16 @@ func (c *Conn) tuneBound() time.Duration {
 	}
 	return rtt + tuneDelayTarget
 }
+
+// GrownRecvSpace is the receive buffer autotuning has grown to, or 0
+// while it is at its start. An IO layer that bounds the window
+// (SetWindowLimit) by a resource it shares, such as a kernel buffer, may
+// take a grown buffer as the path's demand for more of it: a buffer
+// grows only when the peer delivered a whole one within two round trips
+// and the reader kept up.
+func (c *Conn) GrownRecvSpace() int {
+	if c.rcv.ring.limit > min(c.cfg.RecvBufferSize, initialRecvSpace) {
+		return c.rcv.ring.limit
+	}
+	return 0
+}
