@@ -55,15 +55,15 @@ func withKernelBuffer(k *kernelBuffer) SocketOption {
 
 // longFatRun is one bulk flow from a to b over 1 Gbit/s with a 200 ms
 // round trip and a one-BDP queue, Ethernet-sized packets (the Socket's
-// default over a PacketConn that is not UDP), for d of virtual time;
-// it returns the sender's largest peer window and flight, and the
-// receiver's Conn and kernel buffer.
+// default over a PacketConn that is not UDP), for d of virtual time or
+// until enough says so; it returns the sender's largest peer window and
+// flight, and the raises the receiver's kernel buffer was asked for.
 type longFatPeaks struct {
 	peerWindow, inFlight int
 	raises               []int
 }
 
-func longFatRun(t *testing.T, d time.Duration, opts ...SocketOption) (p longFatPeaks) {
+func longFatRun(t *testing.T, d time.Duration, enough func(longFatPeaks) bool, opts ...SocketOption) (p longFatPeaks) {
 	n := netsim.NewNetwork(1789)
 	n.SetDefaultLink(netsim.LinkConfig{Delay: 100 * time.Millisecond, Rate: 1e9, QueueBytes: 25e6})
 	ka, kb := &kernelBuffer{}, &kernelBuffer{}
@@ -93,7 +93,7 @@ func longFatRun(t *testing.T, d time.Duration, opts ...SocketOption) (p longFatP
 		defer wg.Done()
 		_, _ = io.Copy(io.Discard, cb)
 	}()
-	for end := time.Now().Add(d); time.Now().Before(end); {
+	for end := time.Now().Add(d); time.Now().Before(end) && !enough(p); {
 		time.Sleep(100 * time.Millisecond)
 		st := ca.Stats()
 		p.peerWindow = max(p.peerWindow, st.PeerWindow)
@@ -111,13 +111,23 @@ func longFatRun(t *testing.T, d time.Duration, opts ...SocketOption) (p longFatP
 // kernel receive buffer the share divides (16 MiB granted: about 8.5 MiB
 // of window in Ethernet-sized packets), a connection on a 1 Gbit/s path
 // with a 200 ms round trip gets the kernel buffer raised as its receive
-// buffer grows, and advertises and carries more than 8 MiB; with the
-// kernel buffer fixed (WithUDPBuffer) it stays within the share.
+// buffer grows, and advertises and carries more than 8 MiB (32 MiB,
+// WithRecvBuffer's default, on the full run); with the kernel buffer
+// fixed (WithUDPBuffer) it stays within the share. Under -short (the
+// race detector's pass) the flow stops past 8 MiB, without the fixed
+// case.
 func TestLongFatPathRaisesKernelBuffer(t *testing.T) {
 	checkLeaks(t)
 	const eight = 8 << 20
+	past := func(limit int) func(longFatPeaks) bool {
+		return func(p longFatPeaks) bool { return p.peerWindow > limit && p.inFlight > limit }
+	}
 	synctest.Test(t, func(t *testing.T) {
-		p := longFatRun(t, 8*time.Second)
+		enough := past(32<<20 - 64<<10)
+		if testing.Short() {
+			enough = past(eight)
+		}
+		p := longFatRun(t, 8*time.Second, enough)
 		t.Logf("default Socket: peer window at most %d B, flight %d B, kernel buffer raises asked %v", p.peerWindow, p.inFlight, p.raises)
 		if p.peerWindow <= eight || p.inFlight <= eight {
 			t.Errorf("seed 1789: peer window %d B, flight %d B at most; want both above 8 MiB", p.peerWindow, p.inFlight)
@@ -126,8 +136,11 @@ func TestLongFatPathRaisesKernelBuffer(t *testing.T) {
 			t.Errorf("seed 1789: raises asked %v, want some, none above 64 MiB", p.raises)
 		}
 	})
+	if testing.Short() {
+		return
+	}
 	synctest.Test(t, func(t *testing.T) {
-		p := longFatRun(t, 8*time.Second, WithUDPBuffer(8<<20))
+		p := longFatRun(t, 6*time.Second, past(1<<30), WithUDPBuffer(8<<20))
 		t.Logf("WithUDPBuffer(8 MiB): peer window at most %d B, flight %d B, raises %v", p.peerWindow, p.inFlight, p.raises)
 		if p.peerWindow > 9<<20 || len(p.raises) > 0 {
 			t.Errorf("seed 1789: with the kernel buffer fixed, peer window %d B, raises %v; want at most the share of 16 MiB, none", p.peerWindow, p.raises)
