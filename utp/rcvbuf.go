@@ -22,11 +22,20 @@ import (
 // connection's own receive buffer has grown past its start (proto's
 // GrownRecvSpace: a whole buffer arrived within two round trips and the
 // reader kept up) and past the share: the path, not the Socket, asks.
-// Each raise is sized for that connection's buffer at the charge of the
-// packets received lately, rounded up to a power of two, up to
-// socketConfig.udpBufferMax; the share then follows what the kernel
-// granted. A loopback or LAN connection's buffer does not grow (its
-// start covers the path's product), so those Sockets keep 8 MiB.
+// Each raise is sized for that buffer, for each counted connection, at
+// the charge of the packets received lately, rounded up to a power of
+// two; the share then follows what the kernel granted. A demand beyond
+// socketConfig.udpBufferMax (64 MiB asked, 128 MiB granted: two
+// connections of 32 MiB windows in Ethernet-sized packets) raises
+// nothing: the bound could not meet it, and many connections that each
+// grew a buffer are many senders sharing the Socket, not one long path.
+// Nor do short paths ask (GrownRecvSpace: a least round trip under
+// 2 ms): there a sender of ours keeps at most 4 MiB in flight. On a
+// loaded machine 64 loopback connections at once grew buffers of 8 MiB,
+// their round trips lengthened by the queue in the shared kernel
+// buffer, and a raise for them cost fan-out CPU (docs/performance.md);
+// the bound on the demand is what keeps them out, since that queue is
+// in every sample of a connection that starts among them.
 //
 // Without CAP_NET_ADMIN, SO_RCVBUF stops at net.core.rmem_max (208 KiB
 // unless raised): the first raise that gains nothing ends the raising,
@@ -74,8 +83,8 @@ func (w *windowShare) makeRoom(win int) {
 	}
 	defer g.raising.Store(false)
 	need := w.bufferFor(win)
-	if need <= g.rcvbuf || !g.open.Load() {
-		return
+	if need <= g.rcvbuf || need > 2*g.max || !g.open.Load() {
+		return // enough already, or more than the bound could give
 	}
 	// Linux grants twice what is asked (newWindowShare); a power of two
 	// keeps the raises few.
