@@ -19,23 +19,24 @@ import (
 // front would let every connection on a short path advertise that much
 // too, and what a short path's window lets in waits in the kernel and
 // the caches (docs/performance.md), so the buffer is raised only when a
-// connection's own receive buffer has grown past its start (proto's
+// connection's own receive buffer has grown past its start and past the
+// share, on a long path, with a peer that fills the share (proto's
 // GrownRecvSpace: a whole buffer arrived within two round trips and the
-// reader kept up) and past the share: the path, not the Socket, asks.
-// Each raise is sized for that buffer, for each counted connection, at
-// the charge of the packets received lately, rounded up to a power of
-// two; the share then follows what the kernel granted. A demand beyond
+// reader kept up; the least round trip is 2 ms or more, below which a
+// sender of ours keeps at most 4 MiB in flight; the peer delivered about
+// the share per round trip): the path, not the Socket, asks. Each raise
+// is sized for that buffer, for each counted connection, at the charge
+// of the packets received lately, rounded up to a power of two; the
+// share then follows what the kernel granted. A demand beyond
 // socketConfig.udpBufferMax (64 MiB asked, 128 MiB granted: two
 // connections of 32 MiB windows in Ethernet-sized packets) raises
 // nothing: the bound could not meet it, and many connections that each
 // grew a buffer are many senders sharing the Socket, not one long path.
-// Nor do short paths ask (GrownRecvSpace: a least round trip under
-// 2 ms): there a sender of ours keeps at most 4 MiB in flight. On a
-// loaded machine 64 loopback connections at once grew buffers of 8 MiB,
-// their round trips lengthened by the queue in the shared kernel
-// buffer, and a raise for them cost fan-out CPU (docs/performance.md);
-// the bound on the demand is what keeps them out, since that queue is
-// in every sample of a connection that starts among them.
+// On a loaded machine 64 loopback connections at once grew buffers of
+// 8 MiB, their round trips lengthened from the start by the queue in the
+// shared kernel buffer, and raised it for the last few of them, which
+// cost fan-out CPU (docs/performance.md); their senders, held to 1 MiB,
+// never fill the share.
 //
 // Without CAP_NET_ADMIN, SO_RCVBUF stops at net.core.rmem_max (208 KiB
 // unless raised): the first raise that gains nothing ends the raising,
