@@ -394,7 +394,6 @@ func TestScriptClosePeerClosesFirstSlowClose(t *testing.T) {
 // thing either side waits for, so its ACK goes out at once.
 func TestScriptCloseFINAfterOursAckedAtOnce(t *testing.T) {
 	tc := newTestConn(t, roleDialer)
-	tc.write("req")
 	tc.closeWrite()
 	tc.takeAll()
 	tc.peerFin(tc.p(0))
