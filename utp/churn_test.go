@@ -219,8 +219,13 @@ func TestSimChurnCycleHasNoWaits(t *testing.T) {
 				t.Errorf("%s took %v in %d cycles, want %v each", phaseNames[p], got, dials, want[p])
 			}
 		}
-		if st.PacketsOut != 3*uint64(dials) {
-			t.Errorf("the dialer sent %d datagrams in %d cycles, want 3 each (SYN, DATA, a FIN acknowledging the peer's)", st.PacketsOut, dials)
+		// The server's echo and FIN reach the dialer at the same instant,
+		// and whether its Close or its reader's applying that FIN runs
+		// first is the Go scheduler's choice: a Close first makes the FINs
+		// cross, and the dialer acknowledges the server's FIN apart (a
+		// 4th datagram). Under the race detector that took 6 cycles of 401.
+		if crossed := st.PacketsOut - 3*uint64(dials); st.PacketsOut < 3*uint64(dials) || crossed > uint64(dials)/20 {
+			t.Errorf("the dialer sent %d datagrams in %d cycles, want 3 each (SYN, DATA, a FIN acknowledging the peer's), 4 in at most 1 cycle in 20", st.PacketsOut, dials)
 		}
 		if bst.PacketsOut != 4*uint64(dials) {
 			t.Errorf("the server sent %d datagrams in %d cycles, want 4 each (the SYN's STATE, DATA, FIN, the ACK of the dialer's FIN)", bst.PacketsOut, dials)
