@@ -43,18 +43,11 @@ import (
 // provokes may resend another, so a sender can have two packets queued
 // beyond its window.
 type windowShare struct {
-	on    bool // a buffer of known size is shared; set at creation
-	avail int  // truesize-charged bytes the windows may hold
+	on bool // the kernel buffer is known: windows are shared
 
-	// grow raises the kernel buffer to n bytes as the kernel reports it
-	// and returns the size granted (0: unknown); nil where it cannot.
-	// asked is the largest size asked for so far (the lead's holder's),
-	// and want the size the count needs (growTo), set with the limits.
-	// The growth is headroom: avail, and so the windows, do not change.
-	grow  func(n int) int
-	asked int
-	grown int // the size to grow to
-	want  atomic.Int64
+	// avail is the truesize-charged bytes the windows may hold, 0 when
+	// not on. It grows with the kernel buffer (rcvbuf.go), under mu.
+	avail int
 
 	// The window a counted connection may advertise now, and the one a
 	// connection not counted yet may (its share if it were counted); and
@@ -70,13 +63,16 @@ type windowShare struct {
 	epoch, packets int64
 	seen           chargeSample
 
-	// mu guards counted, each Conn's shareIdx and shareEnded, charge,
-	// and the setting of limit and next. It is a leaf, taken alone: by
+	// mu guards avail, counted, each Conn's shareIdx and shareEnded,
+	// charge, and the setting of limit and next. It is a leaf, taken alone: by
 	// the lead's holder when the count changes and once per period, and
 	// by forget.
 	mu      sync.Mutex
 	counted []*Conn      // connections counted as receiving
 	charge  chargeSample // the last period with data, as of the last sweep
+
+	grow bufferGrowth // raising the kernel buffer for long paths (rcvbuf.go)
+	room roomGrowth   // and for many receivers (rcvbuf.go)
 }
 
 // chargeSample describes data packets received: the largest payload, the
@@ -134,7 +130,8 @@ const minShare = 1500
 // sending connections (832 bytes each), handshakes, connections not yet
 // counted, and datagrams for ReadFrom.
 func newWindowShare(rcvbuf int) *windowShare {
-	w := &windowShare{on: rcvbuf > 0, avail: rcvbuf - rcvbuf/8, asked: rcvbuf, grown: shareGrowth * rcvbuf}
+	w := &windowShare{on: rcvbuf > 0, avail: rcvbuf - rcvbuf/8}
+	w.room.size = shareGrowth * rcvbuf
 	w.mu.Lock()
 	w.setLimit()
 	w.mu.Unlock()
@@ -176,42 +173,7 @@ func (w *windowShare) noteData(c *Conn, now time.Time, n int) {
 			w.setLimit()
 		}
 		w.mu.Unlock()
-		w.growTo()
-	}
-}
-
-// shareGrowPer is how much kernel buffer each counted connection should
-// have: once the count needs more than the Socket's buffer, the buffer
-// grows shareGrowth times. The windows stay as they were: the growth is
-// room for what no window bounds. A buffer shared by 64 connections at
-// the default 16 MiB leaves each a window of two loopback packets and one
-// in reserve, and a loaded machine whose reader stalls past the senders'
-// timeouts has every sender resend packets still queued, beyond its
-// window: those copies overflowed it (docs/performance.md). The kernel
-// charges only the datagrams queued, so the larger bound costs memory
-// only while such copies wait. (Linux's TCP gives each connection a
-// buffer of its own, up to tcp_rmem's 6 MiB.)
-const shareGrowPer = 1 << 20
-
-// shareGrowth is how many times its size at open the buffer grows to: at
-// the default 16 MiB (as the kernel reports 8 MiB asked), 64 MiB, 64
-// connections' worth of shareGrowPer. A buffer made smaller on purpose
-// (WithUDPBuffer) grows in proportion.
-const shareGrowth = 4
-
-// growTo raises the kernel buffer to want, once the count needs it (see
-// setLimit), if it asked for less before. Only the holder of the read
-// lead calls it, without w.mu: the system call is made unlocked.
-func (w *windowShare) growTo() {
-	want := int(w.want.Load())
-	if w.grow == nil || want <= w.asked {
-		return
-	}
-	w.asked = want
-	if w.grow(want/2) < want { // the kernel doubles what it is asked (socket(7))
-		// Refused, or capped by net.core.rmem_max without
-		// CAP_NET_ADMIN: no use asking again.
-		w.grow = nil
+		w.makeHeadroom()
 	}
 }
 
@@ -300,22 +262,24 @@ func (w *windowShare) remove(c *Conn) bool {
 
 // setLimit sets the windows for the count now. w.mu is held.
 func (w *windowShare) setLimit() {
-	ch := w.charge
-	if ch.bytes == 0 {
-		// Nothing seen: the largest reserve, charged as Ethernet-sized
-		// packets are.
-		ch = chargeSample{largest: maxDatagram - wire.HeaderSize, bytes: 1452, charged: truesize(1452 + wire.HeaderSize)}
-	}
+	ch := w.chargeNow()
 	n := len(w.counted)
 	w.count.Store(int64(n))
-	if n*shareGrowPer > w.avail {
-		// Counting lags the connections that receive (shareActive,
-		// and a slow reader): once the count outgrows the buffer,
-		// the whole growth is asked at once.
-		w.want.Store(int64(w.grown))
+	if n >= shareGrowMin && n*shareGrowPer > w.avail {
+		w.room.want.Store(true) // makeHeadroom
 	}
 	w.limit.Store(int64(shareWindow(w.avail/max(n, 1), ch)))
 	w.next.Store(int64(min(shareWindow(w.avail/(n+1), ch), max(shareFresh, minShare))))
+}
+
+// chargeNow is the charge the windows are set for. w.mu is held.
+func (w *windowShare) chargeNow() chargeSample {
+	if w.charge.bytes == 0 {
+		// Nothing seen: the largest reserve, charged as Ethernet-sized
+		// packets are.
+		return chargeSample{largest: maxDatagram - wire.HeaderSize, bytes: 1452, charged: truesize(1452 + wire.HeaderSize)}
+	}
+	return w.charge
 }
 
 // window is the most connection c should advertise now; 0: no limit.

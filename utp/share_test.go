@@ -214,22 +214,28 @@ func TestWindowShareSlowReader(t *testing.T) {
 	}
 }
 
+// raiserFunc is a packetio.RecvBufferRaiser made of a function.
+type raiserFunc func(n int) int
+
+func (f raiserFunc) RaiseRecvBuffer(n int) int { return f(n) }
+
 // Once the count needs more than the kernel buffer (shareGrowPer each),
-// the Socket asks, once, for shareGrowth times its buffer: room for what the windows do
-// not bound, which stay as they were; a buffer the kernel would not
-// raise is not asked again.
+// the Socket asks, once, for shareGrowth times its buffer: room for what
+// the windows do not bound, which stay as they were; and the long path's
+// raises (bufferGrowth) end. A kernel that would not raise it is not
+// asked again.
 func TestWindowShareGrows(t *testing.T) {
 	const payload = 64980
 	for _, granting := range []bool{true, false} {
 		w := newWindowShare(16 << 20)
 		var asked []int
-		w.grow = func(n int) int {
+		w.growWith(raiserFunc(func(n int) int {
 			asked = append(asked, n)
 			if !granting {
 				return 16 << 20 // capped: nothing more
 			}
 			return 2 * n
-		}
+		}), 64<<20, 16<<20)
 		conns := make([]*Conn, 64)
 		for i := range conns {
 			conns[i] = &Conn{}
@@ -240,23 +246,20 @@ func TestWindowShareGrows(t *testing.T) {
 		if len(asked) != 0 {
 			t.Fatalf("%d counted in %d bytes: asked to grow to %v", fits, w.avail, asked)
 		}
-		window := w.limit.Load()
+		window, avail := w.limit.Load(), w.avail
 		at = shareRun(w, conns[fits:fits+1], at, 2, payload, time.Millisecond)
 		if len(asked) != 1 || asked[0] != shareGrowth*(16<<20)/2 {
 			t.Fatalf("granting %v: asked %v, want once for %d (the kernel doubles it)", granting, asked, shareGrowth*(16<<20)/2)
 		}
-		// All in one period: charged as setLimit charges before a sweep.
-		ch := chargeSample{largest: maxDatagram - 20, bytes: 1452, charged: truesize(1472)}
-		if got, want := w.limit.Load(), int64(shareWindow(w.avail/(fits+1), ch)); got != want || got > window {
-			t.Fatalf("granting %v: window %d after growing, want %d, the share of the buffer before", granting, got, want)
+		if w.avail != avail || w.limit.Load() > window {
+			t.Fatalf("granting %v: %d shared, window %d after growing; want %d and at most %d, as before", granting, w.avail, w.limit.Load(), avail, window)
 		}
-		w.grow = func(n int) int {
-			t.Fatalf("granting %v: asked again, for %d", granting, n)
-			return 0
+		if w.grow.open.Load() {
+			t.Fatalf("granting %v: the long path's raises still open", granting)
 		}
 		shareRun(w, conns[fits+1:], at, 2, payload, time.Millisecond)
-		if len(w.counted) != 64 {
-			t.Fatalf("%d counted, want 64", len(w.counted))
+		if len(w.counted) != 64 || len(asked) != 1 {
+			t.Fatalf("%d counted, asked %v; want 64, and no more asks", len(w.counted), asked)
 		}
 	}
 }

@@ -245,20 +245,6 @@ func (c *udp) Caps() Caps          { return c.caps }
 func (c *udp) LocalAddr() net.Addr { return c.u.LocalAddr() }
 func (c *udp) Close() error        { return c.close() }
 
-// RaiseRecvBuffer asks for an n-byte kernel receive buffer for c's UDP
-// socket, beyond the one Config.Buffer asked for at open, and returns the
-// size granted as Caps.RecvBuffer reports it; 0 if c is not a UDP socket
-// or the size is not known. Linux applies it at once, and charges memory
-// only for the datagrams queued, so a larger bound costs nothing until
-// it is used.
-func RaiseRecvBuffer(c Conn, n int) int {
-	u, ok := c.(*udp)
-	if !ok {
-		return 0
-	}
-	return u.os.raiseRecvBuffer(n)
-}
-
 // AddrOf gives a UDP address as its AddrPort, in the form Read reports.
 func (c *udp) AddrOf(addr net.Addr) Addr {
 	if u, ok := addr.(*net.UDPAddr); ok {

@@ -161,16 +161,6 @@ func (o *udpOS) noteRead() {
 	}
 }
 
-// raiseRecvBuffer asks for an n-byte kernel receive buffer (as at open)
-// and returns the size granted, 0 if unknown.
-func (o *udpOS) raiseRecvBuffer(n int) (granted int) {
-	if o.rc == nil {
-		return 0
-	}
-	_ = o.rc.Control(func(fd uintptr) { granted = raiseRecvBuffer(int(fd), n) })
-	return granted
-}
-
 // raiseRecvBuffer asks for an n-byte kernel receive buffer on fd and
 // returns the size granted (0 if unknown). SO_RCVBUF is capped by
 // net.core.rmem_max (208 KiB by default); SO_RCVBUFFORCE passes the cap
@@ -221,4 +211,16 @@ func setBuffer(fd, force, plain, n int) (forced bool) {
 	}
 	_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, plain, n)
 	return false
+}
+
+// RaiseRecvBuffer asks for an n-byte kernel receive buffer
+// (RecvBufferRaiser), by SO_RCVBUFFORCE where the process may, else
+// SO_RCVBUF within net.core.rmem_max; either may be set while a read
+// waits.
+func (c *udp) RaiseRecvBuffer(n int) (granted int) {
+	if c.os.rc == nil {
+		return 0
+	}
+	_ = c.os.rc.Control(func(fd uintptr) { granted = raiseRecvBuffer(int(fd), n) })
+	return granted
 }

@@ -27,9 +27,6 @@ func (o *udpOS) enable(u *net.UDPConn, cfg Config, caps *Caps) {
 	caps.Wake = true
 }
 
-// raiseRecvBuffer asks for n bytes; what is granted is not known here.
-func (o *udpOS) raiseRecvBuffer(int) int { return 0 }
-
 func (o *udpOS) gsoOn() bool   { return false }
 func (o *udpOS) gathers() bool { return false }
 
