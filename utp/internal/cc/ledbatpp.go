@@ -69,6 +69,19 @@ const (
 	// emptyQueueShare: a queuing delay at or below target/emptyQueueShare
 	// counts as "no queue" for the loss response.
 	emptyQueueShare = 10
+	// smallFloorDiv divides the floor of a window sent in small packets
+	// (resegment): MinWindow/smallFloorDiv of them, with the defaults
+	// half of libutp's smallest packet, 186 bytes, sent as one packet
+	// per round trip.
+	//
+	// Deviation: the draft's floor (RFC 6817's MIN_CWND) is two full
+	// packets. Why: a latecomer measures its base delay while the others
+	// hold the queue their floors make, and aims its target above it. On
+	// a slow path that queue never empties: eight flows' floors of two
+	// 373-byte packets hold 6 kB, 48 ms at 1 Mbit/s, more than a 10 ms
+	// path's 1.25 kB of BDP, and the last flows kept base delays 30 to
+	// 50 ms too high, and the most of the link (docs/protocol.md).
+	smallFloorDiv = 4
 )
 
 // LEDBATPPConfig configures a LEDBATPP controller. Zero (or negative)
@@ -269,7 +282,10 @@ func (l *LEDBATPP) Segment() int { return int(l.mss) }
 // packet is a large part of the target (11 ms at 1 Mbit/s), and windows
 // of a few packets make the queue, and the shares of flows that read it,
 // move in steps that large; eight flows' two-packet floors alone would
-// hold 180 ms of queue there. The initial slow start keeps full packets:
+// hold 180 ms of queue there. The floor of a window sent in small
+// packets is a quarter of MinWindow of them (smallFloorDiv): a window
+// under one packet sends one packet of the window's size per round
+// trip. The initial slow start keeps full packets:
 // it passes through small windows within a few RTTs, and sent in small
 // packets it cost a fast path with a long RTT part of its use
 // (docs/protocol.md).
@@ -279,6 +295,9 @@ func (l *LEDBATPP) resegment() {
 		l.mss = float64(segmentFor(l.cwnd, l.cfg.MSS, l.cfg.SegmentPackets))
 	}
 	l.floor = float64(l.cfg.MinWindow) * l.mss
+	if l.mss < float64(l.cfg.MSS) {
+		l.floor /= smallFloorDiv
+	}
 	l.ceiling = max(float64(l.cfg.MaxWindowBytes), l.floor)
 	l.cwnd = l.clamp(l.cwnd)
 }
