@@ -619,16 +619,21 @@ func (l *LEDBATPP) recentPeak(now time.Time) (qd time.Duration, kept, flight flo
 // next has passed, and not before its first (joinAllowed), so that a
 // queue falling for other reasons (a competitor leaving, a sender
 // stalled) costs at most one slowdown per third of a period. A window
-// under DefaultSegmentPackets full packets does not join: a slowdown
-// holds two full packets, so another flow's slowdown there hardly moves
-// the queue, and the falls such a flow sees are its peers' packet sizes
-// and jitter (joining there cost two flows on 1 Mbit/s × 10 ms their
-// even shares; docs/protocol.md).
+// under DefaultSegmentPackets full packets joins only on a slow path
+// (slowPathSlowdown), where its slowdown holds the floor: elsewhere a
+// slowdown holds two full packets, most of such a window, so another
+// flow's slowdown there hardly moves the queue, and the falls such a
+// flow sees are its peers' packet sizes and jitter (joining there, with
+// slowdowns of two full packets, cost two flows on 1 Mbit/s × 10 ms
+// their even shares). On a slow path the joins are what empties the
+// queue: eight windows of a few hundred bytes, each slowing down on its
+// own clock, left the latest flows' base delays 9 to 18 ms too high on
+// 1 Mbit/s × 40 ms (docs/protocol.md).
 func (l *LEDBATPP) othersSlowingDown(now time.Time) (time.Duration, bool) {
 	if l.cfg.NoSlowdowns || l.rtt <= 0 || !l.hasQD || !l.joinAllowed(now) {
 		return 0, false
 	}
-	if l.cwnd < DefaultSegmentPackets*float64(l.cfg.MSS) {
+	if l.cwnd < DefaultSegmentPackets*float64(l.cfg.MSS) && !l.slowPathSlowdown() {
 		return 0, false
 	}
 	peak, kept, flight := l.recentPeak(now)
