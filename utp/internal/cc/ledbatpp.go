@@ -12,7 +12,9 @@ const (
 	DefaultPPTarget = 60 * time.Millisecond
 	// DefaultPPMinWindow is the window floor in packets: RFC 6817 2.5's
 	// MIN_CWND, which the draft keeps; it is also the window of a
-	// slowdown (section 4.6).
+	// slowdown (section 4.6). A window sent in small packets has a lower
+	// floor (smallFloorDiv), which is also its slowdown's on a slow path
+	// (slowPathSlowdown).
 	DefaultPPMinWindow = 2
 	// DefaultPPInitialWindow is the starting window in packets (RFC 6817
 	// 2.5 INIT_CWND).
