@@ -81,8 +81,8 @@ const (
 	// hold the queue their floors make, and aims its target above it. On
 	// a slow path that queue never empties: eight flows' floors of two
 	// 373-byte packets hold 6 kB, 48 ms at 1 Mbit/s, more than a 10 ms
-	// path's 1.25 kB of BDP, and the last flows kept base delays 30 to
-	// 50 ms too high, and the most of the link (docs/protocol.md).
+	// path's 1.25 kB of BDP, and the last flows kept base delays 8 to
+	// 48 ms too high, and the most of the link (docs/protocol.md).
 	smallFloorDiv = 4
 	// slowPathShareDen: a slowdown holds the floor where two full packets
 	// take more than 1/slowPathShareDen of the target to send at the
@@ -706,8 +706,8 @@ func (l *LEDBATPP) freezeWindow() float64 {
 // (1 to 4 kB for eight flows): the slowdown raised their windows, and a
 // latecomer's queue never emptied while it measured its base delay.
 // Eight flows 2 s apart on 1 Mbit/s × 10 ms, seed 23: Jain index 0.853
-// and the queue at 94 ms with the draft's two packets (docs/protocol.md
-// has the rest). Why the rate: a window under eight Ethernet-sized
+// and the queue at 94 ms before, 0.936 and 64 ms with this and the lower
+// floor, 0.991 and 63 ms with the joins (docs/protocol.md). Why the rate: a window under eight Ethernet-sized
 // packets alone (which a pair on 10 Mbit/s × 10 ms reaches after some
 // ramps) sent those pairs into an unfair phase of the joins, 0.92 of
 // Jain's index in nine seeds of ten; at half the target, the 10 Mbit/s
