@@ -48,3 +48,32 @@ func TestScriptSlowStartPacingFallsWhenTheQueueShows(t *testing.T) {
 		}
 	}
 }
+
+// A window under cc.DefaultSegmentPackets full packets keeps slow
+// start's gain of 2 whatever the delay shows (pacing.go): at 1.25 the
+// pacer held a slowdown's ramp on a slow path, whose growth per RTT is
+// 1 + GAIN (up to 2), and the ramp's length sets the pause before the
+// next slowdown. The window one packet short of the bound is small; at
+// the bound it is paced as a large one.
+func TestScriptSlowStartPacingKeepsGainForSmallWindows(t *testing.T) {
+	ctrl := &slowStartWindow{qd: 50 * time.Millisecond}
+	tc := newTestConn(t, roleDialer, withConfig(func(c *Config) {
+		c.PacketSize = 1000
+		c.NoPacing = false
+		c.NewController = func(time.Time, int) cc.Controller { return ctrl }
+	}))
+	for _, tt := range []struct {
+		window int
+		gain   float64
+	}{
+		{pacedSize, 2},
+		{(cc.DefaultSegmentPackets - 1) * pacedSize, 2},
+		{cc.DefaultSegmentPackets * pacedSize, 1.25},
+	} {
+		ctrl.wnd = tt.window
+		perRTT := float64(tt.window) / tc.conn.rtt.SRTT().Seconds()
+		if got := tc.conn.pacingRate() / perRTT; math.Abs(got-tt.gain) > 1e-9 {
+			t.Errorf("slow start, window %d B, %v of queue: pacing at %.3f × window/SRTT, want %.2f", tt.window, ctrl.qd, got, tt.gain)
+		}
+	}
+}
