@@ -173,12 +173,15 @@ func (l *unprovenList) remove(c *Conn) bool {
 }
 
 // unprovenMinAge is how long a connection stays in the unproven list
-// before a new SYN may displace it: past its proof request (sent 250 ms
-// after the SYN, proto's amplify.go), which a dialer that waits for the
-// server to speak first (anacrolix/utp's) needs in order to prove its
-// address. A SYN that finds the list full of younger connections is
-// answered without one (acceptStateless).
-const unprovenMinAge = 500 * time.Millisecond
+// before a new SYN may displace it: its proof request goes out 250 ms
+// after the SYN (proto's amplify.go), and a dialer that waits for the
+// server to speak first (anacrolix/utp's) proves its address only by
+// acknowledging it, a round trip later. A SYN that finds the list full of
+// younger connections is answered without one (Socket.accept), so under
+// a flood the Socket builds at most limit connections a second, whatever
+// the SYN rate: a full flood's profile put a built connection at about
+// five times the CPU of a stateless answer (docs/security.md).
+const unprovenMinAge = time.Second
 
 // shedUnproven removes the connections a new SYN displaces: those older
 // than unprovenMaxAge, and the oldest while the list is full, once it is

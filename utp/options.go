@@ -76,7 +76,7 @@ func WithBacklog(n int) SocketOption {
 // acknowledges our reply): a forged SYN's connection stays that way, and
 // Accept returns only proven connections. When the limit is reached, a
 // new SYN displaces the oldest such connection, silently, once it is
-// older than half a second, keeping only a small record of it (32 per
+// older than a second, keeping only a small record of it (32 per
 // connection of the limit) from which the connection is rebuilt if its
 // dialer's proof comes after all; while all are younger, the new SYN is
 // answered without a connection and kept only as such a record. Unproven
