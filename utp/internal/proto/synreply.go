@@ -18,7 +18,7 @@ import (
 // TestSynReplyMatchesAccept holds the two replies byte for byte equal.
 func SynReply(now time.Time, cfg Config, syn *wire.Header, isn uint16) wire.Header {
 	cfg = cfg.withDefaults()
-	ts := micros(now)
+	ts := micros(now) + cfg.TimestampOffset
 	h := wire.Header{
 		Type:      wire.State,
 		ConnID:    syn.ConnID,
