@@ -280,7 +280,8 @@ func (s *Socket) accept(from source, syn wire.Header) {
 // number isn, as the connection Accept would build sends its first reply;
 // the reply is as long as the SYN, or shorter, so it amplifies nothing.
 func (s *Socket) replySyn(to source, syn wire.Header, isn uint16, path pathInfo, now time.Time) {
-	cfg := proto.Config{RecvBufferSize: s.cfg.recvBuffer, MaxRecvDatagram: s.recvDatagram()}
+	cfg := proto.Config{RecvBufferSize: s.cfg.recvBuffer, MaxRecvDatagram: s.recvDatagram(),
+		TimestampOffset: s.stampOffset(s.key(to, syn.ConnID+1))}
 	if s.cfg.recvBuffer < maxPacketSize {
 		// The receive buffer is raised to one packet, whose size depends
 		// on the path: only then is it worth finding (it allocates).
@@ -296,7 +297,9 @@ func (s *Socket) replySyn(to source, syn wire.Header, isn uint16, path pathInfo,
 func (s *Socket) newAcceptor(from source, syn wire.Header, isn uint16, path pathInfo, since, now time.Time) *Conn {
 	raddr := from.NetAddr()
 	key := s.key(from, syn.ConnID+1)
-	m := proto.Accept(now, s.protoConfig(raddr, path), syn, isn)
+	cfg := s.protoConfig(raddr, path)
+	cfg.TimestampOffset = s.stampOffset(key)
+	m := proto.Accept(now, cfg, syn, isn)
 	c := newConn(s, raddr, key, m, now)
 	c.acceptor = true
 	c.syn = synRecord{id: syn.ConnID, seq: syn.SeqNr, wnd: syn.WndSize, isn: isn}
