@@ -248,6 +248,7 @@ func (s *Socket) accept(from source, syn wire.Header) {
 		// repeated SYN) builds the connection.
 		s.shed.remember(s.key(from, syn.ConnID+1), synRecord{id: syn.ConnID, seq: syn.SeqNr, wnd: syn.WndSize, isn: isn}, now, shedRecords*s.cfg.unproven)
 		s.mu.Unlock()
+		s.dropShed(victims) // none: shedding any would have made room
 		s.tel.event(&s.stats.synsStateless, metricSynsStateless)
 		s.replySyn(from, syn, isn, path, now)
 		return
@@ -260,10 +261,7 @@ func (s *Socket) accept(from source, syn wire.Header) {
 	if repeated {
 		s.tel.event(&s.stats.revived, metricRevived)
 	}
-	for _, v := range victims {
-		s.tel.event(&s.stats.synsEvicted, metricSynsEvicted)
-		v.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
-	}
+	s.dropShed(victims)
 	if s.cfg.earlyAccept {
 		s.queued(c)
 	}
@@ -274,6 +272,15 @@ func (s *Socket) accept(from source, syn wire.Header) {
 		return
 	}
 	c.step(nil) // the STATE reply
+}
+
+// dropShed ends, silently, the connections shedUnproven took out of the
+// unproven list. s.mu is not held.
+func (s *Socket) dropShed(victims []*Conn) {
+	for _, v := range victims {
+		s.tel.event(&s.stats.synsEvicted, metricSynsEvicted)
+		v.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
+	}
 }
 
 // replySyn answers syn statelessly (proto.SynReply) with initial sequence
