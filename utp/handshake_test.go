@@ -138,20 +138,8 @@ func TestSimStatelessSynConnects(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const limit = 8
 		n, a, b := simNet(t, WithUnprovenLimit(limit))
-		for i := range limit {
-			pc := n.Listen(netsim.Addr(fmt.Sprintf("src%d", i)))
-			defer pc.Close()
-			pc.WriteTo((&wire.Header{Type: wire.Syn, ConnID: uint16(i), SeqNr: 1}).Append(nil), b.Addr())
-		}
-		time.Sleep(50 * time.Millisecond)
-		accepted := make(chan *Conn, 1)
-		go func() {
-			c, err := b.AcceptUTP()
-			if err == nil {
-				accepted <- c
-			}
-			close(accepted)
-		}()
+		forgeSyns(t, n, b, limit)
+		accepted := acceptOne(b)
 		ca, err := a.DialUTP(t.Context(), b.Addr())
 		if err != nil {
 			t.Fatal(err)
@@ -187,14 +175,7 @@ func TestSimShedHandshakeRevives(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const limit = 8
 		n, a, b := simNet(t, WithUnprovenLimit(limit))
-		accepted := make(chan *Conn, 1)
-		go func() {
-			c, err := b.AcceptUTP()
-			if err == nil {
-				accepted <- c
-			}
-			close(accepted)
-		}()
+		accepted := acceptOne(b)
 		ca, err := a.DialUTP(t.Context(), b.Addr())
 		if err != nil {
 			t.Fatal(err)
@@ -340,15 +321,36 @@ func shedByFlood(t *testing.T, n *netsim.Network, b *Socket, limit int) {
 	t.Helper()
 	time.Sleep(unprovenMinAge) // until the handshakes held may be displaced
 	before := b.Stats().SynsEvicted
-	for i := range 2 * limit {
+	forgeSyns(t, n, b, 2*limit)
+	if st := b.Stats(); st.SynsEvicted == before || st.Conns != limit {
+		t.Fatalf("the flood evicted %d handshakes and left %d connections; the dialer's was to be among the evicted", st.SynsEvicted-before, st.Conns)
+	}
+}
+
+// forgeSyns sends count SYNs to b, each from its own source (src0, src1
+// ...), and waits until they have arrived. Inside a synctest bubble.
+func forgeSyns(t *testing.T, n *netsim.Network, b *Socket, count int) {
+	t.Helper()
+	for i := range count {
 		pc := n.Listen(netsim.Addr(fmt.Sprintf("src%d", i)))
 		t.Cleanup(func() { pc.Close() })
 		pc.WriteTo((&wire.Header{Type: wire.Syn, ConnID: uint16(i), SeqNr: 1}).Append(nil), b.Addr())
 	}
 	time.Sleep(50 * time.Millisecond)
-	if st := b.Stats(); st.SynsEvicted == before || st.Conns != limit {
-		t.Fatalf("the flood evicted %d handshakes and left %d connections; the dialer's was to be among the evicted", st.SynsEvicted-before, st.Conns)
-	}
+}
+
+// acceptOne returns a channel that receives the next connection b's
+// Accept returns; it is closed, empty, when Accept fails.
+func acceptOne(b *Socket) <-chan *Conn {
+	accepted := make(chan *Conn, 1)
+	go func() {
+		c, err := b.AcceptUTP()
+		if err == nil {
+			accepted <- c
+		}
+		close(accepted)
+	}()
+	return accepted
 }
 
 // A connection rebuilt from a shed handshake takes every genuine proof:

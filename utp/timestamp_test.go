@@ -1,7 +1,6 @@
 package utp
 
 import (
-	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -35,12 +34,7 @@ func TestSimTimestampsHideClock(t *testing.T) {
 		if o1 == 0 || o2 == 0 || o1 == o2 {
 			t.Fatalf("two connections' replies carry offsets %#x and %#x from our clock: want both hidden, and different", o1, o2)
 		}
-		for i := range limit { // fill the unproven list with young entries
-			pc := n.Listen(netsim.Addr(fmt.Sprintf("src%d", i)))
-			t.Cleanup(func() { pc.Close() })
-			pc.WriteTo((&wire.Header{Type: wire.Syn, ConnID: uint16(i), SeqNr: 1}).Append(nil), b.Addr())
-		}
-		time.Sleep(50 * time.Millisecond)
+		forgeSyns(t, n, b, limit) // fills the unproven list with young entries
 		before := b.Stats().SynsStateless
 		o3, reply, raw := offset("d3")
 		if got := b.Stats().SynsStateless; got != before+1 {
