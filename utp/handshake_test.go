@@ -20,14 +20,7 @@ func TestSimAcceptOnlyProven(t *testing.T) {
 		n, _, b := simNet(t)
 		raw := n.Listen("raw")
 		defer raw.Close()
-		accepted := make(chan *Conn, 1)
-		go func() {
-			c, err := b.AcceptUTP()
-			if err == nil {
-				accepted <- c
-			}
-			close(accepted)
-		}()
+		accepted := acceptOne(b)
 		syn := wire.Header{Type: wire.Syn, ConnID: 100, SeqNr: 1, WndSize: 1 << 20}
 		raw.WriteTo(syn.Append(nil), b.Addr())
 		buf := make([]byte, 2048)
