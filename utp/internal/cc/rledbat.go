@@ -8,6 +8,22 @@ import (
 // defaultRecvRTT stands in for the RTT before a receiver can estimate it.
 const defaultRecvRTT = 100 * time.Millisecond
 
+// The evidence that a sender ignores delay (see RLEDBAT): blindStrikes
+// intervals of about an RTT in a row in which the queue stayed above
+// blindQueueNum/blindQueueDen of the target all along and the bytes
+// received per RTT did not fall below blindKeepNum/blindKeepDen of the
+// interval before. Why these: a LEDBAT++ sender above 5/4 of the target
+// takes half its window off per RTT (its C of 2), so its flight falls by
+// far more than a tenth within two RTTs of the queue passing that mark;
+// the third interval leaves room for the RTT of growth already in flight
+// when its slow start ends. A sender that ignores delay keeps its flight,
+// or grows it, for as long as the queue stands.
+const (
+	blindStrikes                 = 3
+	blindQueueNum, blindQueueDen = 5, 4
+	blindKeepNum, blindKeepDen   = 9, 10
+)
+
 // RLEDBATConfig configures a receiver-side controller. Zero fields take the
 // defaults named in their comments; only MSS is required.
 type RLEDBATConfig struct {
@@ -31,14 +47,22 @@ type RLEDBATConfig struct {
 // receive buffer. A sender that ignores delay (CUBIC, or no congestion
 // control at all) is then held near the target by our advertised window.
 //
-// The window is inactive (at the ceiling) until the queue first exceeds
-// 3/4 of the target, LEDBAT++'s slow-start exit; it then starts from the
-// bytes received in the last RTT and follows LEDBAT++'s congestion
+// The bound is inactive (at the ceiling) until the receiver has evidence
+// that the sender ignores delay: for three RTTs in a row the queue stayed
+// above 5/4 of the target while the sender's flight, the bytes received
+// per RTT, did not fall (blindStrikes). A LEDBAT or LEDBAT++ sender cuts
+// its window within an RTT of the queue passing its target, so it never
+// gives that evidence, and the receiver never acts on it: a bound that
+// starts at LEDBAT++'s slow-start exit (3/4 of the target) and runs its
+// own LEDBAT++ beside the sender's cut our senders' flights twice at
+// their slow-start exits and then held their ramps after the initial
+// slowdown, which ended those ramps at the receiver's smaller window
+// (docs/protocol.md has the trace). Once active the bound starts from
+// the bytes received in the last RTT and follows LEDBAT++'s congestion
 // avoidance (additive increase of GAIN per RTT below the target,
 // multiplicative decrease above it). While the delay shows almost no queue
 // (under a quarter of the target) it stays at least twice the bytes
-// received per RTT, so a sender that holds the delay down itself, as a
-// LEDBAT sender does, is never the receiver's to limit.
+// received per RTT.
 //
 // The RTT, which a pure receiver cannot measure from ACKs, is the sum of
 // the two directions' base one-way delays (the clock offset cancels) plus
@@ -60,6 +84,10 @@ type RLEDBAT struct {
 	markAt    time.Time // start of the current rate interval
 	markRecvd int64
 	perRTT    float64 // bytes received in the last interval, scaled to an RTT
+	prevRTT   float64 // perRTT of the interval before
+
+	minQD   time.Duration // the smallest queuing delay in the current interval
+	strikes int           // intervals in a row that showed a delay-blind sender
 }
 
 // NewRLEDBAT returns a receiver controller; now starts its delay history.
@@ -110,16 +138,36 @@ func (r *RLEDBAT) OnPacket(now time.Time, delay, echoed uint32, payload int) {
 		return
 	}
 	r.recvd += int64(payload)
-	r.measureRate(now)
+	r.minQD = min(r.minQD, r.qd)
+	if r.measureRate(now) {
+		r.judgeSender()
+	}
 	if !r.active {
-		if r.qd*ppSlowStartExitDen <= r.cfg.Target*ppSlowStartExitNum {
-			return
-		}
-		r.active = true
-		r.wnd = r.clamp(r.perRTT)
+		return
 	}
 	r.update(float64(payload))
 }
+
+// judgeSender counts the intervals in a row that show a sender ignoring
+// delay (see blindStrikes) and activates the bound at blindStrikes.
+func (r *RLEDBAT) judgeSender() {
+	high := r.minQD*blindQueueDen > r.cfg.Target*blindQueueNum
+	kept := r.perRTT*blindKeepDen >= r.prevRTT*blindKeepNum
+	r.minQD = r.qd
+	if !high || !kept {
+		r.strikes = 0
+		return
+	}
+	r.strikes++
+	if !r.active && r.strikes >= blindStrikes {
+		r.active = true
+		r.wnd = r.clamp(r.perRTT)
+	}
+}
+
+// Active reports whether the bound has started: the sender was seen to
+// ignore delay (see RLEDBAT).
+func (r *RLEDBAT) Active() bool { return r.active }
 
 // update moves the active window for payload bytes received.
 func (r *RLEDBAT) update(payload float64) {
@@ -135,15 +183,17 @@ func (r *RLEDBAT) update(payload float64) {
 }
 
 // measureRate keeps perRTT, the bytes received per RTT over the last
-// interval of about one RTT.
-func (r *RLEDBAT) measureRate(now time.Time) {
+// interval of about one RTT, and reports whether an interval ended.
+func (r *RLEDBAT) measureRate(now time.Time) bool {
 	rtt := r.rtt()
 	elapsed := now.Sub(r.markAt)
 	if elapsed < rtt {
-		return
+		return false
 	}
+	r.prevRTT = r.perRTT
 	r.perRTT = float64(r.recvd-r.markRecvd) * rtt.Seconds() / elapsed.Seconds()
 	r.markAt, r.markRecvd = now, r.recvd
+	return true
 }
 
 // baseRTT is the sum of both directions' base delays, or 0 before both

@@ -27,24 +27,55 @@ func (h *rlHarness) rtt(packets int, qd time.Duration) {
 	}
 }
 
-// RFC 9840 with LEDBAT++'s slow-start exit: the receiver does not bound
-// the window until the queue passes 3/4 of the target, then starts from
-// what the sender moved in the last RTT.
-func TestRLEDBATActivatesAtThreeQuartersOfTarget(t *testing.T) {
+// activate has the receiver see a sender that ignores delay: 50 packets
+// per RTT, RTT after RTT, with 100 ms of queue.
+func (h *rlHarness) activate() {
+	h.rtt(50, 0)
+	// One RTT more than the strikes: the first interval also saw the
+	// empty queue before.
+	for range blindStrikes + 2 {
+		h.rtt(50, 100*time.Millisecond)
+	}
+	if !h.r.Active() {
+		h.t.Fatalf("bound inactive after %d RTTs of a steady flight with 100 ms of queue", blindStrikes+2)
+	}
+}
+
+// RFC 9840's aim, adapted: the receiver bounds only a sender that ignores
+// delay. A sender that cuts its flight once the queue passes the target
+// (as LEDBAT++ does, half per RTT at 5/4 of it) leaves the bound inactive
+// whatever the queue did in the RTTs of its reaction; a sender that keeps
+// its flight with the queue above 5/4 of the target for blindStrikes RTTs
+// activates it, from the bytes it sent per RTT.
+func TestRLEDBATBoundsOnlyADelayBlindSender(t *testing.T) {
 	h := newRLHarness(t)
 	h.rtt(50, 0)
-	for range 20 {
-		h.rtt(50, 40*time.Millisecond)
+	for _, step := range []struct {
+		packets int
+		qd      time.Duration
+	}{{80, 40 * time.Millisecond}, {120, 70 * time.Millisecond}, {160, 110 * time.Millisecond}, {100, 120 * time.Millisecond}, {50, 90 * time.Millisecond}, {40, 50 * time.Millisecond}} {
+		h.rtt(step.packets, step.qd)
 	}
-	if got := h.r.Window(); got != 4<<20 {
-		t.Fatalf("window %d with 40 ms of queue, want the ceiling (inactive)", got)
+	for range 20 {
+		h.rtt(40, 50*time.Millisecond)
+	}
+	if h.r.Active() || h.r.Window() != 4<<20 {
+		t.Fatalf("bound active (window %d) for a sender that halved its flight within an RTT of 110 ms of queue", h.r.Window())
 	}
 	if got := h.r.baseRTT(); got != 50*time.Millisecond {
 		t.Errorf("base RTT %v, want 50 ms from the two one-way bases", got)
 	}
-	h.rtt(50, 50*time.Millisecond)
-	if got := h.r.Window(); got < 40*mss || got > 60*mss {
-		t.Errorf("window %d after the queue passed 45 ms, want about the 50 packets per RTT received", got)
+	for i := range blindStrikes + 2 {
+		if h.r.Active() {
+			t.Fatalf("bound active after %d RTTs of a steady flight at 100 ms of queue, want %d", i, blindStrikes)
+		}
+		h.rtt(50, 100*time.Millisecond)
+	}
+	if !h.r.Active() {
+		t.Fatalf("bound inactive after %d RTTs of a steady flight at 100 ms of queue", blindStrikes+2)
+	}
+	if got := h.r.Window(); got < 20*mss || got > 60*mss {
+		t.Errorf("window %d once active, want at most the 50 packets per RTT received, less the decrease at 100 ms of queue", got)
 	}
 }
 
@@ -52,8 +83,8 @@ func TestRLEDBATActivatesAtThreeQuartersOfTarget(t *testing.T) {
 // RFC 9840 section 4), by at most half per RTT; below it, it grows.
 func TestRLEDBATDecreaseAndIncrease(t *testing.T) {
 	h := newRLHarness(t)
-	h.rtt(50, 0)
-	h.rtt(50, 50*time.Millisecond) // active
+	h.activate()
+	h.rtt(50, 50*time.Millisecond)
 	start := h.r.Window()
 	h.rtt(50, 90*time.Millisecond)
 	if got := h.r.Window(); got > start*6/10 {
@@ -73,8 +104,7 @@ func TestRLEDBATDecreaseAndIncrease(t *testing.T) {
 // received per RTT.
 func TestRLEDBATDoesNotLimitALowDelaySender(t *testing.T) {
 	h := newRLHarness(t)
-	h.rtt(50, 0)
-	h.rtt(50, 50*time.Millisecond) // active
+	h.activate()
 	h.rtt(50, 120*time.Millisecond)
 	h.rtt(50, 120*time.Millisecond)
 	for range 3 {

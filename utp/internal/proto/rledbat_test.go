@@ -29,7 +29,10 @@ func TestYieldNeverRetractsTheWindowEdge(t *testing.T) {
 	if got := y.bound(free); got != free {
 		t.Fatalf("window %d before any queue, want the free buffer %d", got, free)
 	}
-	feed(50*time.Millisecond, 100) // the yielding window activates
+	feed(100*time.Millisecond, 1000) // a steady flight over a standing queue: the yielding window activates
+	if !y.ctl.Active() {
+		t.Fatal("yielding window inactive after 1 s of a steady flight with 100 ms of queue")
+	}
 	prev, recvd := y.bound(free), y.recvd
 	for range 5000 {
 		feed(300*time.Millisecond, 1) // far above target: the bound collapses
