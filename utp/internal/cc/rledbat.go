@@ -8,6 +8,11 @@ import (
 // defaultRecvRTT stands in for the RTT before a receiver can estimate it.
 const defaultRecvRTT = 100 * time.Millisecond
 
+// DefaultRecvInitialWindow is the window in packets a receiver advertises
+// before any data arrives: RFC 6928's initial window of ten segments, with
+// which Linux also opens its receive window.
+const DefaultRecvInitialWindow = 10
+
 // The evidence that a sender ignores delay (see RLEDBAT): blindStrikes
 // intervals of about an RTT in a row in which the queue stayed above
 // blindQueueNum/blindQueueDen of the target all along and the bytes
@@ -38,6 +43,9 @@ type RLEDBATConfig struct {
 	// MaxWindowBytes is the ceiling, the receive buffer. Default
 	// DefaultMaxWindowBytes.
 	MaxWindowBytes int
+	// InitialWindow is the window in packets before any data arrives
+	// (see RLEDBAT). Default DefaultRecvInitialWindow (10).
+	InitialWindow int
 }
 
 // RLEDBAT is a receiver-driven LEDBAT++ (rLEDBAT, RFC 9840) adapted to
@@ -47,7 +55,19 @@ type RLEDBATConfig struct {
 // receive buffer. A sender that ignores delay (CUBIC, or no congestion
 // control at all) is then held near the target by our advertised window.
 //
-// The bound is inactive (at the ceiling) until the receiver has evidence
+// Until the bound starts, the window opens as data arrives, as Linux's
+// receive window does (tcp_rcv_space_adjust): InitialWindow packets plus
+// twice the bytes received, up to the ceiling. A sender whose window grows
+// by at most one byte per byte acknowledged, from at most InitialWindow
+// packets (LEDBAT++'s slow start and every growth rule of it, LEDBAT's,
+// Reno's), never meets it; one that sends whatever it is allowed grows at
+// most threefold per RTT. Why not the whole receive buffer from the
+// start: RFC 9840 4.1.1 lets the window shrink only by what arrives, so
+// a buffer's worth of window, once advertised, binds only after that many
+// bytes (33 s of a 4 MiB buffer at 1 Mbit/s), and a sender that ignores
+// delay keeps the bottleneck's buffer full all that time.
+//
+// The bound is inactive until the receiver has evidence
 // that the sender ignores delay: for three RTTs in a row the queue stayed
 // above 5/4 of the target while the sender's flight, the bytes received
 // per RTT, did not fall (blindStrikes). A LEDBAT or LEDBAT++ sender cuts
@@ -105,18 +125,21 @@ func NewRLEDBAT(now time.Time, cfg RLEDBATConfig) *RLEDBAT {
 	if cfg.MaxWindowBytes <= 0 {
 		cfg.MaxWindowBytes = DefaultMaxWindowBytes
 	}
+	if cfg.InitialWindow <= 0 {
+		cfg.InitialWindow = DefaultRecvInitialWindow
+	}
 	mss := float64(cfg.MSS)
 	floor := float64(cfg.MinWindow) * mss
 	ceiling := max(float64(cfg.MaxWindowBytes), floor)
 	return &RLEDBAT{
-		cfg: cfg, mss: mss, floor: floor, ceiling: ceiling, wnd: ceiling,
+		cfg: cfg, mss: mss, floor: floor, ceiling: ceiling,
+		wnd:    max(floor, min(float64(cfg.InitialWindow)*mss, ceiling)),
 		target: float64(cfg.Target.Microseconds()),
 		fwd:    newDelayHist(now), rev: newDelayHist(now), markAt: now,
 	}
 }
 
-// Window returns the window the receiver would advertise, in bytes: the
-// ceiling while inactive.
+// Window returns the window the receiver would advertise, in bytes.
 func (r *RLEDBAT) Window() int { return int(r.wnd) }
 
 // QueuingDelay returns the queuing delay of the peer's packets.
@@ -143,6 +166,7 @@ func (r *RLEDBAT) OnPacket(now time.Time, delay, echoed uint32, payload int) {
 		r.judgeSender()
 	}
 	if !r.active {
+		r.wnd = r.clamp(float64(r.cfg.InitialWindow)*r.mss + 2*float64(r.recvd))
 		return
 	}
 	r.update(float64(payload))

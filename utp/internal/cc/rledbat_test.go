@@ -59,7 +59,7 @@ func TestRLEDBATBoundsOnlyADelayBlindSender(t *testing.T) {
 	for range 20 {
 		h.rtt(40, 50*time.Millisecond)
 	}
-	if h.r.Active() || h.r.Window() != 4<<20 {
+	if h.r.Active() {
 		t.Fatalf("bound active (window %d) for a sender that halved its flight within an RTT of 110 ms of queue", h.r.Window())
 	}
 	if got := h.r.baseRTT(); got != 50*time.Millisecond {
@@ -112,5 +112,35 @@ func TestRLEDBATDoesNotLimitALowDelaySender(t *testing.T) {
 	}
 	if got := h.r.Window(); got < 190*mss {
 		t.Errorf("window %d while 100 packets per RTT arrive with 5 ms of queue, want at least twice that", got)
+	}
+}
+
+// Before the bound starts the window opens as data arrives (as Linux's
+// receive window does): ten packets plus twice the bytes received, so
+// that a window advertised before the first delay sample cannot keep a
+// delay-blind sender's queue for long (RFC 9840 4.1.1 lets it shrink only
+// by what arrives). A sender whose window grows by at most the bytes
+// acknowledged, from two packets (LEDBAT++'s slow start at GAIN 1), is
+// never held by it.
+func TestRLEDBATEarlyWindowOpensWithData(t *testing.T) {
+	h := newRLHarness(t)
+	if got, want := h.r.Window(), DefaultRecvInitialWindow*mss; got != want {
+		t.Fatalf("window %d before any data, want %d (ten packets)", got, want)
+	}
+	cwnd, recvd := 2*mss, 0
+	for range 8 {
+		if w := h.r.Window(); w < cwnd {
+			t.Fatalf("window %d under a slow-starting sender's %d after %d bytes", w, cwnd, recvd)
+		}
+		packets := cwnd / mss
+		h.rtt(packets, 0)
+		recvd += packets * mss
+		cwnd += packets * mss
+	}
+	if got, want := h.r.Window(), min(4<<20, (DefaultRecvInitialWindow*mss+2*recvd)); got != want {
+		t.Errorf("window %d after %d bytes with no queue, want %d", got, recvd, want)
+	}
+	if got := h.r.Window(); got >= 4<<20 {
+		t.Errorf("window %d reached the ceiling, want the test to stop short of it", got)
 	}
 }
