@@ -82,7 +82,8 @@ type RLEDBATConfig struct {
 // avoidance (additive increase of GAIN per RTT below the target,
 // multiplicative decrease above it). While the delay shows almost no queue
 // (under a quarter of the target) it stays at least twice the bytes
-// received per RTT.
+// received per RTT, 1 + target/base RTT times on paths over 60 ms
+// (lowQueueGrowth).
 //
 // The RTT, which a pure receiver cannot measure from ACKs, is the sum of
 // the two directions' base one-way delays (the clock offset cancels) plus
@@ -197,13 +198,32 @@ func (r *RLEDBAT) Active() bool { return r.active }
 func (r *RLEDBAT) update(payload float64) {
 	qd := float64(r.qd.Microseconds())
 	if qd*4 < r.target {
-		r.wnd = r.clamp(max(r.wnd, 2*r.perRTT))
+		r.wnd = r.clamp(max(r.wnd, (1+r.lowQueueGrowth())*r.perRTT))
 	}
 	perRTT := r.gain() * r.mss
 	if qd > r.target {
 		perRTT -= ppDecreaseConstant * r.wnd * (qd/r.target - 1)
 	}
 	r.wnd = r.clamp(r.wnd + max(perRTT*payload/r.wnd, -payload/2))
+}
+
+// lowQueueGrowth is the share by which the active bound may exceed the
+// bytes received per RTT while the queue is under a quarter of the
+// target: 1, a doubling, but at most target/base RTT. Why the bound: the
+// window's effect on the queue shows a base RTT late, and a doubling from
+// a full link puts a base RTT of queue on it before the delay says so; on
+// a 200 ms path a sender that ignores delay kept the queue at 178 ms
+// (10 Mbit/s) and 236 ms (100 Mbit/s). Up to 60 ms of base RTT the window
+// still doubles. The bound binds only a sender already seen to ignore
+// delay (see RLEDBAT): tried when the bound also started at 3/4 of the
+// target, it held our own LEDBAT++ sender on a 50 Mbit/s, 200 ms path to
+// 89% of the link (docs/protocol.md).
+func (r *RLEDBAT) lowQueueGrowth() float64 {
+	g := 1.0
+	if base := r.baseRTT(); base > 0 {
+		g = min(g, r.cfg.Target.Seconds()/base.Seconds())
+	}
+	return g
 }
 
 // measureRate keeps perRTT, the bytes received per RTT over the last

@@ -8,21 +8,29 @@ import (
 // rlHarness feeds an RLEDBAT the packets of a sender moving perRTT bytes
 // per RTT over a path of 50 ms base RTT (20 ms our way, 30 ms back).
 type rlHarness struct {
-	t   *testing.T
-	r   *RLEDBAT
-	now time.Time
+	t         *testing.T
+	r         *RLEDBAT
+	now       time.Time
+	fwd, back time.Duration // one-way base delays
 }
 
 func newRLHarness(t *testing.T) *rlHarness {
-	return &rlHarness{t: t, r: NewRLEDBAT(t0, RLEDBATConfig{MSS: mss, MaxWindowBytes: 4 << 20}), now: t0}
+	return newRLHarnessPath(t, 20*time.Millisecond, 30*time.Millisecond)
+}
+
+// newRLHarnessPath is newRLHarness on a path of the given one-way delays.
+func newRLHarnessPath(t *testing.T, fwd, back time.Duration) *rlHarness {
+	r := NewRLEDBAT(t0, RLEDBATConfig{MSS: mss, MaxWindowBytes: 4 << 20})
+	return &rlHarness{t: t, r: r, now: t0, fwd: fwd, back: back}
 }
 
 // rtt delivers packets of mss bytes for one RTT with qd of queue.
 func (h *rlHarness) rtt(packets int, qd time.Duration) {
-	rtt := 50*time.Millisecond + qd
-	offset := clockOffset
+	rtt := h.fwd + h.back + qd
+	delay := clockOffset + uint32((h.fwd + qd).Microseconds())
+	echoed := uint32(h.back.Microseconds()) - clockOffset
 	for range packets {
-		h.r.OnPacket(h.now, delayFor(qd), 30_000-offset, mss)
+		h.r.OnPacket(h.now, delay, echoed, mss)
 		h.now = h.now.Add(rtt / time.Duration(packets))
 	}
 }
@@ -142,5 +150,27 @@ func TestRLEDBATEarlyWindowOpensWithData(t *testing.T) {
 	}
 	if got := h.r.Window(); got >= 4<<20 {
 		t.Errorf("window %d reached the ceiling, want the test to stop short of it", got)
+	}
+}
+
+// A doubling from a full link puts a base RTT of queue on it before the
+// delay shows it. On a 200 ms path the active bound grows, with almost no
+// queue, to at most 1 + target/base RTT (1.3) times the bytes received per
+// RTT; on a 50 ms path (above) it still doubles.
+func TestRLEDBATBoundsLowQueueGrowthOnLongPaths(t *testing.T) {
+	h := newRLHarnessPath(t, 100*time.Millisecond, 100*time.Millisecond)
+	h.rtt(50, 0)
+	for range blindStrikes + 2 {
+		h.rtt(50, 100*time.Millisecond)
+	}
+	if !h.r.Active() {
+		t.Fatal("bound inactive after a steady flight at 100 ms of queue")
+	}
+	h.rtt(50, 120*time.Millisecond)
+	for range 3 {
+		h.rtt(100, 5*time.Millisecond)
+	}
+	if got := h.r.Window(); got < 125*mss || got > 135*mss {
+		t.Errorf("window %d while 100 packets per RTT arrive with 5 ms of queue on a 200 ms path, want 1.3 times that", got)
 	}
 }
