@@ -106,6 +106,7 @@ type RLEDBAT struct {
 	markRecvd int64
 	perRTT    float64 // bytes received in the last interval, scaled to an RTT
 	prevRTT   float64 // perRTT of the interval before
+	rate      float64 // bytes received per second in the last interval
 
 	minQD   time.Duration // the smallest queuing delay in the current interval
 	strikes int           // intervals in a row that showed a delay-blind sender
@@ -198,7 +199,12 @@ func (r *RLEDBAT) Active() bool { return r.active }
 func (r *RLEDBAT) update(payload float64) {
 	qd := float64(r.qd.Microseconds())
 	if qd*4 < r.target {
-		r.wnd = r.clamp(max(r.wnd, (1+r.lowQueueGrowth())*r.perRTT))
+		// The rate times the RTT of now, not the interval's: after a
+		// queue drains, the bytes of an interval that had it scaled to
+		// that interval's RTT are the old flight with its queue, and
+		// growing from them put the queue back at once.
+		flight := r.rate * r.rtt().Seconds()
+		r.wnd = r.clamp(max(r.wnd, (1+r.lowQueueGrowth())*flight))
 	}
 	perRTT := r.gain() * r.mss
 	if qd > r.target {
@@ -235,7 +241,8 @@ func (r *RLEDBAT) measureRate(now time.Time) bool {
 		return false
 	}
 	r.prevRTT = r.perRTT
-	r.perRTT = float64(r.recvd-r.markRecvd) * rtt.Seconds() / elapsed.Seconds()
+	r.rate = float64(r.recvd-r.markRecvd) / elapsed.Seconds()
+	r.perRTT = r.rate * rtt.Seconds()
 	r.markAt, r.markRecvd = now, r.recvd
 	return true
 }
