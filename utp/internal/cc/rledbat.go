@@ -67,12 +67,13 @@ type RLEDBATConfig struct {
 // bytes (33 s of a 4 MiB buffer at 1 Mbit/s), and a sender that ignores
 // delay keeps the bottleneck's buffer full all that time.
 //
-// The bound is inactive until the receiver has evidence
-// that the sender ignores delay: for three RTTs in a row the queue stayed
-// above 5/4 of the target while the sender's flight, the bytes received
-// per RTT, did not fall (blindStrikes). A LEDBAT or LEDBAT++ sender cuts
-// its window within an RTT of the queue passing its target, so it never
-// gives that evidence, and the receiver never acts on it: a bound that
+// The bound is inactive until the receiver has evidence that the sender
+// ignores delay: for three RTTs in a row the queue stayed above 5/4 of
+// the target while the sender's flight, the bytes received per RTT, did
+// not fall (blindStrikes). A LEDBAT++ sender cuts its window within an
+// RTT of the queue passing the target, so while it can still decrease it
+// never gives that evidence (an RFC 6817 LEDBAT sender, which aims at
+// 100 ms, does, and is held to our target). Why wait for it: a bound that
 // starts at LEDBAT++'s slow-start exit (3/4 of the target) and runs its
 // own LEDBAT++ beside the sender's cut our senders' flights twice at
 // their slow-start exits and then held their ramps after the initial
