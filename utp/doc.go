@@ -105,7 +105,9 @@
 //     nothing smaller): peers of this package, and any peer on a
 //     1,500-byte route; elsewhere such a connection times out.
 //   - The kernel's UDP buffers bound what a fast path can burst: NewSocket
-//     asks for 8 MiB each way (WithUDPBuffer), but Linux grants at most
+//     asks for 8 MiB each way (WithUDPBuffer), and raises the receive
+//     buffer up to 64 MiB when a connection on a long fat path needs a
+//     window beyond its share of it, but Linux grants at most
 //     net.core.rmem_max and wmem_max (208 KiB by default) to a process
 //     without CAP_NET_ADMIN, and other systems have their own caps. What
 //     overflows is dropped by the kernel and retransmitted, at a cost in

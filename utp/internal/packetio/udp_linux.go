@@ -195,3 +195,15 @@ func setBuffer(fd, force, plain, n int) (forced bool) {
 	_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, plain, n)
 	return false
 }
+
+// RaiseRecvBuffer asks for an n-byte kernel receive buffer
+// (RecvBufferRaiser), by SO_RCVBUFFORCE where the process may, else
+// SO_RCVBUF within net.core.rmem_max; either may be set while a read
+// waits.
+func (c *udp) RaiseRecvBuffer(n int) (granted int) {
+	if c.os.rc == nil {
+		return 0
+	}
+	_ = c.os.rc.Control(func(fd uintptr) { granted = raiseRecvBuffer(int(fd), n) })
+	return granted
+}
