@@ -30,12 +30,12 @@ import (
 // under half of ssthresh, tcp_update_pacing_rate); our slow start ends on
 // delay, so the delay says when. A window under cc.DefaultSegmentPackets
 // full packets keeps the gain of 2 (smallSlowStart): its half round trip
-// of excess is a few packets, and at 1.25 the pacer held the ramp after
-// a slowdown on a slow path, whose window grows by 1 + GAIN (up to 2)
-// per RTT. The held ramp lasted longer, the pause before the next
-// slowdown (nine times its length) with it, and the eighth of eight
-// flows on 1 Mbit/s x 40 ms, its base delay 16 ms high, kept 0.25 Mbit/s
-// against 0.09 to 0.11 (docs/protocol.md). A burst
+// of excess is a few packets, while at 1.25 the pacer holds the growth of
+// a LEDBAT++ slow start or ramp (1 + GAIN per RTT, GAIN over a quarter
+// on paths of more than 30 ms) wherever the delay shows 4 ms, which on a
+// slow path shared with other flows is from a latecomer's first ACKs.
+// Eight flows on 1 Mbit/s x 40 ms then left one flow with a base delay
+// 16 ms high and over twice the others' rate (docs/protocol.md). A burst
 // is a millisecond of sending, at least two packets, so the IO layer's
 // timer fires at most about once a millisecond and its batches stay large
 // (Linux sizes its pacing quantum the same way, tcp_tso_autosize).

@@ -51,10 +51,10 @@ func TestScriptSlowStartPacingFallsWhenTheQueueShows(t *testing.T) {
 
 // A window under cc.DefaultSegmentPackets full packets keeps slow
 // start's gain of 2 whatever the delay shows (pacing.go): at 1.25 the
-// pacer held a slowdown's ramp on a slow path, whose growth per RTT is
-// 1 + GAIN (up to 2), and the ramp's length sets the pause before the
-// next slowdown. The window one packet short of the bound is small; at
-// the bound it is paced as a large one.
+// pacer held a LEDBAT++ slow start's growth of 1 + GAIN per RTT where a
+// latecomer on a slow path read the others' queue, and eight flows on
+// 1 Mbit/s x 40 ms lost their even shares. The window one packet short
+// of the bound is small; at the bound it is paced as a large one.
 func TestScriptSlowStartPacingKeepsGainForSmallWindows(t *testing.T) {
 	ctrl := &slowStartWindow{qd: 50 * time.Millisecond}
 	tc := newTestConn(t, roleDialer, withConfig(func(c *Config) {
