@@ -28,14 +28,15 @@ import (
 // 200 ms path, on top of the queue the window holds. Linux lowers the
 // gain too as slow start nears its end (200% only while the window is
 // under half of ssthresh, tcp_update_pacing_rate); our slow start ends on
-// delay, so the delay says when. A window under cc.DefaultSegmentPackets
-// full packets keeps the gain of 2 (smallSlowStart): its half round trip
-// of excess is a few packets, while at 1.25 the pacer holds the growth of
-// a LEDBAT++ slow start or ramp (1 + GAIN per RTT, GAIN over a quarter
-// on paths of more than 30 ms) wherever the delay shows 4 ms, which on a
-// slow path shared with other flows is from a latecomer's first ACKs.
-// Eight flows on 1 Mbit/s x 40 ms then left one flow with a base delay
-// 16 ms high and over twice the others' rate (docs/protocol.md). A burst
+// delay, so the delay says when. A window under pacingSmallPackets full
+// packets keeps the gain of 2 (smallSlowStart): its half round trip of
+// excess is a few packets. A latecomer on a path shared with other
+// flows reads their queue from its first ACKs and was paced at 1.25 from
+// there, under a LEDBAT++ slow start's growth of 1 + GAIN per RTT where
+// GAIN is over a quarter (paths of more than 30 ms): eight flows on
+// 1 Mbit/s x 40 ms and 10 Mbit/s x 10 ms then left one flow with a base
+// delay too high and over twice the others' rate (docs/protocol.md).
+// A burst
 // is a millisecond of sending, at least two packets, so the IO layer's
 // timer fires at most about once a millisecond and its batches stay large
 // (Linux sizes its pacing quantum the same way, tcp_tso_autosize).
@@ -66,6 +67,13 @@ const (
 	// queue of 77 ms build on a 200 ms path before slow start ended
 	// (docs/protocol.md).
 	pacingQueueShows = 4 * time.Millisecond
+	// pacingSmallPackets: a window under this many full packets is
+	// paced in slow start at pacingGainSlowStart whatever the delay
+	// (smallSlowStart), twice the windows LEDBAT++ sends in small
+	// packets (cc.DefaultSegmentPackets). Of 8, 16, 32 and 64, 16
+	// evened eight flows on 1 and 10 Mbit/s best (docs/performance.md);
+	// its half round trip of excess is 8 packets, 9 ms at 10 Mbit/s.
+	pacingSmallPackets = 2 * cc.DefaultSegmentPackets
 	// pacingCreditDiv: a late step may catch up on at most SRTT /
 	// pacingCreditDiv of sending (see above).
 	pacingCreditDiv = 4
@@ -110,11 +118,11 @@ func (c *Conn) pacingRate() float64 {
 	return gain * float64(c.sendWindow()) / srtt.Seconds()
 }
 
-// smallSlowStart reports whether the window is under
-// cc.DefaultSegmentPackets full packets, which slow start paces at
-// pacingGainSlowStart whatever the delay (see above).
+// smallSlowStart reports whether the window is under pacingSmallPackets
+// full packets, which slow start paces at pacingGainSlowStart whatever
+// the delay (see above).
 func (c *Conn) smallSlowStart() bool {
-	return c.sendWindow() < cc.DefaultSegmentPackets*(c.maxPayload()+wire.HeaderSize)
+	return c.sendWindow() < pacingSmallPackets*(c.maxPayload()+wire.HeaderSize)
 }
 
 // paceReady reports whether a paced packet may go now. When it may not,

@@ -49,7 +49,7 @@ func TestScriptSlowStartPacingFallsWhenTheQueueShows(t *testing.T) {
 	}
 }
 
-// A window under cc.DefaultSegmentPackets full packets keeps slow
+// A window under pacingSmallPackets full packets keeps slow
 // start's gain of 2 whatever the delay shows (pacing.go): at 1.25 the
 // pacer held a LEDBAT++ slow start's growth of 1 + GAIN per RTT where a
 // latecomer on a slow path read the others' queue, and eight flows on
@@ -67,8 +67,8 @@ func TestScriptSlowStartPacingKeepsGainForSmallWindows(t *testing.T) {
 		gain   float64
 	}{
 		{pacedSize, 2},
-		{(cc.DefaultSegmentPackets - 1) * pacedSize, 2},
-		{cc.DefaultSegmentPackets * pacedSize, 1.25},
+		{(pacingSmallPackets - 1) * pacedSize, 2},
+		{pacingSmallPackets * pacedSize, 1.25},
 	} {
 		ctrl.wnd = tt.window
 		perRTT := float64(tt.window) / tc.conn.rtt.SRTT().Seconds()
