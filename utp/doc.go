@@ -116,7 +116,11 @@
 //     through their windows (a connection not yet seen receiving is
 //     offered at most 128 KiB), but a sender's tail loss probes and
 //     retransmissions go beyond its window, and on a loaded machine
-//     they can still overflow the buffer now and then.
+//     they can still overflow the buffer now and then. Once eight or
+//     more connections receive on a Socket, more than its buffer holds
+//     at 1 MiB each, it raises the receive buffer to four times its size
+//     (unless WithUDPBuffer set it), as room for those copies; the
+//     kernel charges only what is queued.
 //   - uTP has no encryption or authentication; run it over a secure
 //     network (INET256) or add your own. Against off-path attackers that
 //     forge packets, 16-bit connection ids and sequence numbers are all

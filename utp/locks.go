@@ -49,13 +49,15 @@ package utp
 //     retired; read by the Socket under Socket.mu), windowShare.limit,
 //     next and count, Conn.shareCounted, the kernel buffer's raising
 //     flags (bufferGrowth.open, and raising, whose holder alone reads and
-//     sets bufferGrowth.rcvbuf and makes the system call, rcvbuf.go), flushers' count, the Socket's
+//     sets bufferGrowth.rcvbuf and makes the system call, rcvbuf.go),
+//     roomGrowth.want, flushers' count, the Socket's
 //     counters (socketCounters), and the read lead's flags (lead.go, whose
 //     comment gives their invariants).
 //   - owned by whoever holds the read lead (the reader goroutine or a
 //     leading Read), one at a time: the read buffer and inbox (lead.buf,
 //     lead.in), the RESET token bucket (Socket.resets), windowShare's
-//     period, counters and packet sizes and each Conn's shareEpoch,
+//     period, counters, packet sizes and roomGrowth.done, and each
+//     Conn's shareEpoch,
 //     sharePackets and shareRun, the list of connections whose ACKs are
 //     held (inbox.holds, ackhold.go) and each Conn's ackHeld.
 //   - channels that signal: Conn.readable, writable, connected, closed and

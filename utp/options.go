@@ -212,8 +212,9 @@ func WithNoDelay(on bool) SocketOption {
 // Default 8 MiB, and the receive buffer is raised, up to 64 MiB, while a
 // connection on a long fat path needs a window larger than its share of
 // it (a window of 32 MiB in Ethernet-sized packets is charged about 51
-// MiB); with this option the size stays n. The kernel may grant less
-// (see Limitations).
+// MiB), or to 64 MiB once many connections receive on the Socket at once
+// (see Limitations); with this option the size stays n. The kernel may
+// grant less (see Limitations).
 func WithUDPBuffer(n int) SocketOption {
 	return func(c *socketConfig) { c.udpBuffer, c.udpBufferMax = n, n }
 }

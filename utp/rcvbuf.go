@@ -120,3 +120,59 @@ func (w *windowShare) bufferFor(win int) int {
 	avail := int64(share) * int64(n)
 	return int((avail*8+6)/7) + 8 // avail is rcvbuf less an eighth, rounded down
 }
+
+// Many receivers at once need room the windows do not bound. A buffer
+// shared by 64 connections at the default 16 MiB leaves each a window of
+// two loopback packets and one in reserve, and a loaded machine whose
+// reader stalls past the senders' timeouts has every sender resend
+// packets still queued, beyond its window: those copies overflowed it
+// (docs/performance.md). So once shareGrowMin or more connections are
+// counted, more than the buffer holds at shareGrowPer each, the buffer
+// is raised, once, to
+// shareGrowth times its size at open, and the windows stay as they were:
+// the growth is room for the copies only, charged by the kernel only
+// while they wait. (Linux's TCP gives each connection a buffer of its
+// own, up to tcp_rmem's 6 MiB.) Many receivers are not the long path
+// that bufferGrowth raises for, which this ends.
+
+// shareGrowPer is how much kernel buffer each counted connection should
+// have before makeHeadroom raises it.
+const shareGrowPer = 1 << 20
+
+// shareGrowMin is the fewest counted connections that make many
+// receivers: fewer may be the long path bufferGrowth raises for.
+const shareGrowMin = 8
+
+// shareGrowth is how many times its size at open makeHeadroom raises the
+// buffer to: 64 MiB by default (16 MiB as the kernel reports 8 MiB
+// asked), 64 connections' worth of shareGrowPer, within the raises'
+// bound (socketConfig.udpBufferMax; a size set by WithUDPBuffer is not
+// raised).
+const shareGrowth = 4
+
+// roomGrowth is the raise for many receivers.
+type roomGrowth struct {
+	size int         // the buffer to raise to, as getsockopt reports it; set at creation
+	want atomic.Bool // the count outgrew the buffer (setLimit)
+	done bool        // raised, or given up; owned by the lead's holder
+}
+
+// makeHeadroom raises the kernel buffer to room.size once the count has
+// outgrown it, if nothing raised it that far, and ends the long path's
+// raises. Only the holder of the read lead calls it, with no lock held:
+// it makes a system call.
+func (w *windowShare) makeHeadroom() {
+	r, g := &w.room, &w.grow
+	if r.done || !r.want.Load() || g.raiser == nil || !g.open.Load() {
+		return
+	}
+	if !g.raising.CompareAndSwap(false, true) {
+		return // a long path's raise is under way: at the next count
+	}
+	defer g.raising.Store(false)
+	r.done = true
+	g.open.Store(false)
+	if size := min(r.size, 2*g.max); size > g.rcvbuf {
+		g.raiser.RaiseRecvBuffer(size / 2) // the kernel doubles what it is asked (socket(7))
+	}
+}

@@ -72,6 +72,7 @@ type windowShare struct {
 	charge  chargeSample // the last period with data, as of the last sweep
 
 	grow bufferGrowth // raising the kernel buffer for long paths (rcvbuf.go)
+	room roomGrowth   // and for many receivers (rcvbuf.go)
 }
 
 // chargeSample describes data packets received: the largest payload, the
@@ -130,6 +131,7 @@ const minShare = 1500
 // counted, and datagrams for ReadFrom.
 func newWindowShare(rcvbuf int) *windowShare {
 	w := &windowShare{on: rcvbuf > 0, avail: rcvbuf - rcvbuf/8}
+	w.room.size = shareGrowth * rcvbuf
 	w.mu.Lock()
 	w.setLimit()
 	w.mu.Unlock()
@@ -171,6 +173,7 @@ func (w *windowShare) noteData(c *Conn, now time.Time, n int) {
 			w.setLimit()
 		}
 		w.mu.Unlock()
+		w.makeHeadroom()
 	}
 }
 
@@ -262,6 +265,9 @@ func (w *windowShare) setLimit() {
 	ch := w.chargeNow()
 	n := len(w.counted)
 	w.count.Store(int64(n))
+	if n >= shareGrowMin && n*shareGrowPer > w.avail {
+		w.room.want.Store(true) // makeHeadroom
+	}
 	w.limit.Store(int64(shareWindow(w.avail/max(n, 1), ch)))
 	w.next.Store(int64(min(shareWindow(w.avail/(n+1), ch), max(shareFresh, minShare))))
 }
