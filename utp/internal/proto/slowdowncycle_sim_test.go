@@ -13,12 +13,12 @@ import (
 // of 200 ms.
 //
 // TestLEDBATPPOneFlow measures a fixed 20–60 s, a span of about one and
-// a half of this path's 25 s cycles, so its figure here depends on where
-// the slowdowns fall: 93.2% with one slowdown in the span, 88.9% with two
-// (docs/performance.md). The use over whole cycles does not: it was 91.0%
-// both before and after a change that moved every slowdown 4 s earlier
-// (a pacer that stopped stretching its debt when the window fell, which
-// shortened the initial slowdown and so the pause after it).
+// a half of this path's cycles, so its figure here depends on where the
+// slowdowns fall: one in the span or two. The use over a whole cycle
+// does not; it stayed the same when a change to the pacer (it stopped
+// stretching its debt when the window fell) shortened the initial
+// slowdown, and so the pause after it, and moved every later slowdown
+// seconds earlier. The figures are in docs/performance.md.
 func TestLEDBATPPSlowdownCycleUse(t *testing.T) {
 	skipIfShort(t)
 	path := fairPath{100, 200 * time.Millisecond, 400 * time.Millisecond}
