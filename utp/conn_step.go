@@ -54,6 +54,7 @@ type settled struct {
 	gone    bool      // the connection ended: forget it
 	promote bool      // an acceptor's handshake is proven: queue it for Accept
 	retired bool      // it ended into TIME-WAIT: tw takes its place (timewait.go)
+	room    int       // the receive buffer the kernel's is to be raised for (rcvbuf.go), 0 if none
 	tw      proto.TimeWait
 }
 
@@ -64,6 +65,10 @@ type settled struct {
 func (c *Conn) settle(now time.Time) settled {
 	out := c.s.getBatch()
 	c.m.SetWindowLimit(c.s.share.window(c))
+	room := c.m.GrownRecvSpace()
+	if !c.s.share.wantsRoom(c, room) {
+		room = 0
+	}
 	if c.userClose {
 		c.discardAfterClose(now)
 	}
@@ -72,7 +77,7 @@ func (c *Conn) settle(now time.Time) settled {
 	if proven {
 		c.confirmed.Store(true)
 	}
-	a := settled{now: now}
+	a := settled{now: now, room: room}
 	if !c.m.TimeWaitEnd().IsZero() {
 		// In TIME-WAIT: once nothing else is due, the connection retires
 		// into a record the Socket keeps in its place (timewait.go).
@@ -99,6 +104,9 @@ func (c *Conn) afterStep(a settled) {
 	}
 	if a.direct != nil {
 		c.sendDirect(a.direct)
+	}
+	if a.room > 0 {
+		c.s.share.makeRoom(a.room)
 	}
 	switch {
 	case a.gone && a.retired:

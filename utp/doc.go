@@ -105,7 +105,9 @@
 //     nothing smaller): peers of this package, and any peer on a
 //     1,500-byte route; elsewhere such a connection times out.
 //   - The kernel's UDP buffers bound what a fast path can burst: NewSocket
-//     asks for 8 MiB each way (WithUDPBuffer), but Linux grants at most
+//     asks for 8 MiB each way (WithUDPBuffer), and raises the receive
+//     buffer up to 64 MiB when a connection on a long fat path needs a
+//     window beyond its share of it, but Linux grants at most
 //     net.core.rmem_max and wmem_max (208 KiB by default) to a process
 //     without CAP_NET_ADMIN, and other systems have their own caps. What
 //     overflows is dropped by the kernel and retransmitted, at a cost in
@@ -114,7 +116,11 @@
 //     through their windows (a connection not yet seen receiving is
 //     offered at most 128 KiB), but a sender's tail loss probes and
 //     retransmissions go beyond its window, and on a loaded machine
-//     they can still overflow the buffer now and then.
+//     they can still overflow the buffer now and then. Once eight or
+//     more connections receive on a Socket, more than its buffer holds
+//     at 1 MiB each, it raises the receive buffer to four times its size
+//     (unless WithUDPBuffer set it), as room for those copies; the
+//     kernel charges only what is queued.
 //   - uTP has no encryption or authentication; run it over a secure
 //     network (INET256) or add your own. Against off-path attackers that
 //     forge packets, 16-bit connection ids and sequence numbers are all

@@ -23,9 +23,9 @@ package utp
 //     stopped.
 //   - flushers.mu: the channel Close waits on (idle); the count is atomic.
 //   - pathCache.mu: what path MTU discovery learned per destination.
-//   - windowShare.mu: the receive-buffer share's list of counted
-//     connections, each Conn's shareIdx and shareEnded, and the setting
-//     of its limits (share.go).
+//   - windowShare.mu: the receive-buffer share's budget (avail), its list
+//     of counted connections, each Conn's shareIdx and shareEnded, and
+//     the setting of its limits (share.go, rcvbuf.go).
 //   - packetio's own locks (its waker, the UDP don't-fragment switch) are
 //     leaves inside that package.
 //
@@ -47,13 +47,17 @@ package utp
 //
 //   - atomics: Conn.confirmed and Conn.timeWaiting (in TIME-WAIT, not yet
 //     retired; read by the Socket under Socket.mu), windowShare.limit,
-//     next and count, Conn.shareCounted, flushers' count, the Socket's
+//     next and count, Conn.shareCounted, the kernel buffer's raising
+//     flags (bufferGrowth.open, and raising, whose holder alone reads and
+//     sets bufferGrowth.rcvbuf and makes the system call, rcvbuf.go),
+//     roomGrowth.want, flushers' count, the Socket's
 //     counters (socketCounters), and the read lead's flags (lead.go, whose
 //     comment gives their invariants).
 //   - owned by whoever holds the read lead (the reader goroutine or a
 //     leading Read), one at a time: the read buffer and inbox (lead.buf,
 //     lead.in), the RESET token bucket (Socket.resets), windowShare's
-//     period, counters and packet sizes and each Conn's shareEpoch,
+//     period, counters, packet sizes and roomGrowth.done, and each
+//     Conn's shareEpoch,
 //     sharePackets and shareRun, the list of connections whose ACKs are
 //     held (inbox.holds, ackhold.go) and each Conn's ackHeld.
 //   - channels that signal: Conn.readable, writable, connected, closed and

@@ -3,17 +3,21 @@ package utp
 import (
 	"context"
 	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/packetio"
 )
 
 // A SocketOption configures a Socket. Each documents its default.
 type SocketOption func(*socketConfig)
 
 type socketConfig struct {
-	background   context.Context
-	backlog      int
-	unproven     int
-	earlyAccept  bool
-	dialIDs      int // tests: dialers draw ids below this (0: all 65,536)
+	background  context.Context
+	backlog     int
+	unproven    int
+	earlyAccept bool
+	dialIDs     int // tests: dialers draw ids below this (0: all 65,536)
+	// tests: wraps the endpoint, to stand in for a kernel's buffer
+	endpoint     func(packetio.Conn) packetio.Conn
 	packetSize   int
 	maxDatagram  int
 	sendBuffer   int
@@ -23,6 +27,7 @@ type socketConfig struct {
 	resetsPerSec int
 	noDelay      bool
 	udpBuffer    int
+	udpBufferMax int // the most the receive buffer is raised to (rcvbuf.go)
 	congestion   CongestionControl
 	noYield      bool
 }
@@ -38,6 +43,7 @@ func defaultConfig() socketConfig {
 		nonUTPQueue:  256,
 		resetsPerSec: 100,
 		udpBuffer:    8 << 20,
+		udpBufferMax: 64 << 20,
 	}
 }
 
@@ -203,7 +209,12 @@ func WithNoDelay(on bool) SocketOption {
 
 // WithUDPBuffer sets the kernel receive and send buffer sizes requested
 // for a UDP socket. Linux's default of 208 KiB drops bursts on loopback.
-// Default 8 MiB; the kernel may grant less (see Limitations).
+// Default 8 MiB, and the receive buffer is raised, up to 64 MiB, while a
+// connection on a long fat path needs a window larger than its share of
+// it (a window of 32 MiB in Ethernet-sized packets is charged about 51
+// MiB), or to 64 MiB once many connections receive on the Socket at once
+// (see Limitations); with this option the size stays n. The kernel may
+// grant less (see Limitations).
 func WithUDPBuffer(n int) SocketOption {
-	return func(c *socketConfig) { c.udpBuffer = n }
+	return func(c *socketConfig) { c.udpBuffer, c.udpBufferMax = n, n }
 }

@@ -157,6 +157,8 @@ func BenchmarkSocketOpenClose(b *testing.B) {
 // shared client Socket, beside TCP. cpu-µs/conn is the process's CPU
 // (user and system, both ends) per connection, from getrusage: the
 // figure to compare, since the rate follows the machine's load.
+// dgrams/conn, for uTP, is the datagrams the client Socket sent and
+// received per connection (on loopback, every datagram of the exchange).
 func BenchmarkChurn(b *testing.B) {
 	for _, tr := range transports {
 		b.Run(tr.name, func(b *testing.B) {
@@ -164,7 +166,12 @@ func BenchmarkChurn(b *testing.B) {
 			defer cleanup()
 			var next atomic.Int64
 			var wg sync.WaitGroup
+			first, _ := dial().(*Conn) // the client Socket, for its counts
+			if first != nil {
+				first.Close()
+			}
 			b.ResetTimer()
+			stats0 := churnDatagrams(first)
 			cpu0 := processCPU(b)
 			for range 16 {
 				wg.Go(func() {
@@ -185,6 +192,19 @@ func BenchmarkChurn(b *testing.B) {
 			cpu := processCPU(b) - cpu0
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "conns/s")
 			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/conn")
+			if first != nil {
+				b.ReportMetric(float64(churnDatagrams(first)-stats0)/float64(b.N), "dgrams/conn")
+			}
 		})
 	}
+}
+
+// churnDatagrams is the datagrams c's Socket has sent and received, 0
+// for no Conn.
+func churnDatagrams(c *Conn) uint64 {
+	if c == nil {
+		return 0
+	}
+	st := c.s.Stats()
+	return st.PacketsOut + st.PacketsIn
 }

@@ -43,7 +43,11 @@ import (
 // provokes may resend another, so a sender can have two packets queued
 // beyond its window.
 type windowShare struct {
-	avail int // truesize-charged bytes the windows may hold; 0: no sharing
+	on bool // the kernel buffer is known: windows are shared
+
+	// avail is the truesize-charged bytes the windows may hold, 0 when
+	// not on. It grows with the kernel buffer (rcvbuf.go), under mu.
+	avail int
 
 	// The window a counted connection may advertise now, and the one a
 	// connection not counted yet may (its share if it were counted); and
@@ -59,13 +63,16 @@ type windowShare struct {
 	epoch, packets int64
 	seen           chargeSample
 
-	// mu guards counted, each Conn's shareIdx and shareEnded, charge,
-	// and the setting of limit and next. It is a leaf, taken alone: by
+	// mu guards avail, counted, each Conn's shareIdx and shareEnded,
+	// charge, and the setting of limit and next. It is a leaf, taken alone: by
 	// the lead's holder when the count changes and once per period, and
 	// by forget.
 	mu      sync.Mutex
 	counted []*Conn      // connections counted as receiving
 	charge  chargeSample // the last period with data, as of the last sweep
+
+	grow bufferGrowth // raising the kernel buffer for long paths (rcvbuf.go)
+	room roomGrowth   // and for many receivers (rcvbuf.go)
 }
 
 // chargeSample describes data packets received: the largest payload, the
@@ -123,7 +130,8 @@ const minShare = 1500
 // sending connections (832 bytes each), handshakes, connections not yet
 // counted, and datagrams for ReadFrom.
 func newWindowShare(rcvbuf int) *windowShare {
-	w := &windowShare{avail: rcvbuf - rcvbuf/8}
+	w := &windowShare{on: rcvbuf > 0, avail: rcvbuf - rcvbuf/8}
+	w.room.size = shareGrowth * rcvbuf
 	w.mu.Lock()
 	w.setLimit()
 	w.mu.Unlock()
@@ -134,7 +142,7 @@ func newWindowShare(rcvbuf int) *windowShare {
 // holder of the read lead calls it. Once a connection counts, this costs
 // a comparison and two stores; it never allocates but to grow counted.
 func (w *windowShare) noteData(c *Conn, now time.Time, n int) {
-	if w.avail == 0 {
+	if !w.on {
 		return
 	}
 	p := now.UnixNano() / int64(sharePeriod)
@@ -165,13 +173,14 @@ func (w *windowShare) noteData(c *Conn, now time.Time, n int) {
 			w.setLimit()
 		}
 		w.mu.Unlock()
+		w.makeHeadroom()
 	}
 }
 
 // finished uncounts c, whose peer has sent its FIN: it sends no more data.
 // Only the holder of the read lead calls it.
 func (w *windowShare) finished(c *Conn) {
-	if w.avail == 0 {
+	if !w.on {
 		return
 	}
 	c.shareRun = 0
@@ -184,7 +193,7 @@ func (w *windowShare) finished(c *Conn) {
 
 // ended uncounts c, which has left the Socket, for good.
 func (w *windowShare) ended(c *Conn) {
-	if w.avail == 0 {
+	if !w.on {
 		return
 	}
 	w.mu.Lock()
@@ -253,22 +262,30 @@ func (w *windowShare) remove(c *Conn) bool {
 
 // setLimit sets the windows for the count now. w.mu is held.
 func (w *windowShare) setLimit() {
-	ch := w.charge
-	if ch.bytes == 0 {
-		// Nothing seen: the largest reserve, charged as Ethernet-sized
-		// packets are.
-		ch = chargeSample{largest: maxDatagram - wire.HeaderSize, bytes: 1452, charged: truesize(1452 + wire.HeaderSize)}
-	}
+	ch := w.chargeNow()
 	n := len(w.counted)
 	w.count.Store(int64(n))
+	if n >= shareGrowMin && n*shareGrowPer > w.avail {
+		w.room.want.Store(true) // makeHeadroom
+	}
 	w.limit.Store(int64(shareWindow(w.avail/max(n, 1), ch)))
 	w.next.Store(int64(min(shareWindow(w.avail/(n+1), ch), max(shareFresh, minShare))))
+}
+
+// chargeNow is the charge the windows are set for. w.mu is held.
+func (w *windowShare) chargeNow() chargeSample {
+	if w.charge.bytes == 0 {
+		// Nothing seen: the largest reserve, charged as Ethernet-sized
+		// packets are.
+		return chargeSample{largest: maxDatagram - wire.HeaderSize, bytes: 1452, charged: truesize(1452 + wire.HeaderSize)}
+	}
+	return w.charge
 }
 
 // window is the most connection c should advertise now; 0: no limit.
 func (w *windowShare) window(c *Conn) int {
 	switch {
-	case w.avail == 0:
+	case !w.on:
 		return 0
 	case c.shareCounted.Load():
 		return int(w.limit.Load())

@@ -214,6 +214,56 @@ func TestWindowShareSlowReader(t *testing.T) {
 	}
 }
 
+// raiserFunc is a packetio.RecvBufferRaiser made of a function.
+type raiserFunc func(n int) int
+
+func (f raiserFunc) RaiseRecvBuffer(n int) int { return f(n) }
+
+// Once the count needs more than the kernel buffer (shareGrowPer each),
+// the Socket asks, once, for shareGrowth times its buffer: room for what
+// the windows do not bound, which stay as they were; and the long path's
+// raises (bufferGrowth) end. A kernel that would not raise it is not
+// asked again.
+func TestWindowShareGrows(t *testing.T) {
+	const payload = 64980
+	for _, granting := range []bool{true, false} {
+		w := newWindowShare(16 << 20)
+		var asked []int
+		w.growWith(raiserFunc(func(n int) int {
+			asked = append(asked, n)
+			if !granting {
+				return 16 << 20 // capped: nothing more
+			}
+			return 2 * n
+		}), 64<<20, 16<<20)
+		conns := make([]*Conn, 64)
+		for i := range conns {
+			conns[i] = &Conn{}
+		}
+		at := time.Unix(1000, 0)
+		fits := w.avail / shareGrowPer // connections the buffer holds at shareGrowPer
+		at = shareRun(w, conns[:fits], at, 2, payload, time.Millisecond)
+		if len(asked) != 0 {
+			t.Fatalf("%d counted in %d bytes: asked to grow to %v", fits, w.avail, asked)
+		}
+		window, avail := w.limit.Load(), w.avail
+		at = shareRun(w, conns[fits:fits+1], at, 2, payload, time.Millisecond)
+		if len(asked) != 1 || asked[0] != shareGrowth*(16<<20)/2 {
+			t.Fatalf("granting %v: asked %v, want once for %d (the kernel doubles it)", granting, asked, shareGrowth*(16<<20)/2)
+		}
+		if w.avail != avail || w.limit.Load() > window {
+			t.Fatalf("granting %v: %d shared, window %d after growing; want %d and at most %d, as before", granting, w.avail, w.limit.Load(), avail, window)
+		}
+		if w.grow.open.Load() {
+			t.Fatalf("granting %v: the long path's raises still open", granting)
+		}
+		shareRun(w, conns[fits+1:], at, 2, payload, time.Millisecond)
+		if len(w.counted) != 64 || len(asked) != 1 {
+			t.Fatalf("%d counted, asked %v; want 64, and no more asks", len(w.counted), asked)
+		}
+	}
+}
+
 // Counting and sweeping allocate nothing once the list has grown.
 func TestWindowShareNoAlloc(t *testing.T) {
 	w := newWindowShare(16 << 20)

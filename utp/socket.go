@@ -111,9 +111,15 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		resets:     newTokenBucket(cfg.resetsPerSec),
 	}
 	s.pio = packetio.New(pc, packetio.Config{Buffer: cfg.udpBuffer, OnICMPError: s.onICMPError})
+	if cfg.endpoint != nil {
+		s.pio = cfg.endpoint(s.pio)
+	}
 	caps := s.pio.Caps()
 	s.lead.init(s, caps.Wake) // held by the reader goroutine
 	s.share = newWindowShare(caps.RecvBuffer)
+	if r, ok := s.pio.(packetio.RecvBufferRaiser); ok {
+		s.share.growWith(r, cfg.udpBufferMax, caps.RecvBuffer)
+	}
 	if caps.BlockingSend {
 		s.async = newAsyncSender()
 		go s.sendLoop()

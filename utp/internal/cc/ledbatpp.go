@@ -12,7 +12,9 @@ const (
 	DefaultPPTarget = 60 * time.Millisecond
 	// DefaultPPMinWindow is the window floor in packets: RFC 6817 2.5's
 	// MIN_CWND, which the draft keeps; it is also the window of a
-	// slowdown (section 4.6).
+	// slowdown (section 4.6). A window sent in small packets has a lower
+	// floor (smallFloorDiv), which is also its slowdown's on a slow path
+	// (slowPathSlowdown).
 	DefaultPPMinWindow = 2
 	// DefaultPPInitialWindow is the starting window in packets (RFC 6817
 	// 2.5 INIT_CWND).
@@ -69,6 +71,23 @@ const (
 	// emptyQueueShare: a queuing delay at or below target/emptyQueueShare
 	// counts as "no queue" for the loss response.
 	emptyQueueShare = 10
+	// smallFloorDiv divides the floor of a window sent in small packets
+	// (resegment): MinWindow/smallFloorDiv of them, with the defaults
+	// half of libutp's smallest packet, 186 bytes, sent as one packet
+	// per round trip.
+	//
+	// Deviation: the draft's floor (RFC 6817's MIN_CWND) is two full
+	// packets. Why: a latecomer measures its base delay while the others
+	// hold the queue their floors make, and aims its target above it. On
+	// a slow path that queue never empties: eight flows' floors of two
+	// 373-byte packets hold 6 kB, 48 ms at 1 Mbit/s, more than a 10 ms
+	// path's 1.25 kB of BDP, and the last flows kept base delays 8 to
+	// 48 ms too high, and the most of the link (docs/protocol.md).
+	smallFloorDiv = 4
+	// slowPathShareDen: a slowdown holds the floor where two full packets
+	// take more than 1/slowPathShareDen of the target to send at the
+	// flow's rate (slowPathSlowdown).
+	slowPathShareDen = 2
 )
 
 // LEDBATPPConfig configures a LEDBATPP controller. Zero (or negative)
@@ -195,6 +214,9 @@ type LEDBATPP struct {
 	slowdownEnd   time.Time     // when the latest ramp after a slowdown ended
 	pause         time.Duration // from slowdownEnd to nextSlowdown
 	joined        bool          // the latest slowdown joined another flow's
+	// freezeFloor: the latest slowdown holds the floor, not two full
+	// packets (slowPathSlowdown).
+	freezeFloor bool
 	// peaks are the largest queuing delay and window of the latest two
 	// RTTs (othersSlowingDown).
 	peaks [2]ppPeak
@@ -269,7 +291,10 @@ func (l *LEDBATPP) Segment() int { return int(l.mss) }
 // packet is a large part of the target (11 ms at 1 Mbit/s), and windows
 // of a few packets make the queue, and the shares of flows that read it,
 // move in steps that large; eight flows' two-packet floors alone would
-// hold 180 ms of queue there. The initial slow start keeps full packets:
+// hold 180 ms of queue there. The floor of a window sent in small
+// packets is a quarter of MinWindow of them (smallFloorDiv): a window
+// under one packet sends one packet of the window's size per round
+// trip. The initial slow start keeps full packets:
 // it passes through small windows within a few RTTs, and sent in small
 // packets it cost a fast path with a long RTT part of its use
 // (docs/protocol.md).
@@ -279,6 +304,9 @@ func (l *LEDBATPP) resegment() {
 		l.mss = float64(segmentFor(l.cwnd, l.cfg.MSS, l.cfg.SegmentPackets))
 	}
 	l.floor = float64(l.cfg.MinWindow) * l.mss
+	if l.mss < float64(l.cfg.MSS) {
+		l.floor /= smallFloorDiv
+	}
 	l.ceiling = max(float64(l.cfg.MaxWindowBytes), l.floor)
 	l.cwnd = l.clamp(l.cwnd)
 }
@@ -530,10 +558,12 @@ func (l *LEDBATPP) slowdownDue(now time.Time) bool {
 // (rampBackTo), taken from the queuing delay qd the window held.
 func (l *LEDBATPP) startSlowdown(now time.Time, qd time.Duration) {
 	l.ssthresh = l.rampBackTo(qd)
+	l.freezeFloor = l.slowPathSlowdown()
 	l.slowdownStart = now
 	l.freezeEnd = now.Add(slowdownRTTs * l.rtt)
 	l.phase = ppFreeze
 	l.cwnd = l.freezeWindow()
+	l.resegment()
 	l.peaks = [2]ppPeak{}
 }
 
@@ -591,16 +621,21 @@ func (l *LEDBATPP) recentPeak(now time.Time) (qd time.Duration, kept, flight flo
 // next has passed, and not before its first (joinAllowed), so that a
 // queue falling for other reasons (a competitor leaving, a sender
 // stalled) costs at most one slowdown per third of a period. A window
-// under DefaultSegmentPackets full packets does not join: a slowdown
-// holds two full packets, so another flow's slowdown there hardly moves
-// the queue, and the falls such a flow sees are its peers' packet sizes
-// and jitter (joining there cost two flows on 1 Mbit/s × 10 ms their
-// even shares; docs/protocol.md).
+// under DefaultSegmentPackets full packets joins only on a slow path
+// (slowPathSlowdown), where its slowdown holds the floor: elsewhere a
+// slowdown holds two full packets, most of such a window, so another
+// flow's slowdown there hardly moves the queue, and the falls such a
+// flow sees are its peers' packet sizes and jitter (joining there, with
+// slowdowns of two full packets, cost two flows on 1 Mbit/s × 10 ms
+// their even shares). On a slow path the joins are what empties the
+// queue: eight windows of a few hundred bytes, each slowing down on its
+// own clock, left the latest flows' base delays 9 to 18 ms too high on
+// 1 Mbit/s × 40 ms (docs/protocol.md).
 func (l *LEDBATPP) othersSlowingDown(now time.Time) (time.Duration, bool) {
 	if l.cfg.NoSlowdowns || l.rtt <= 0 || !l.hasQD || !l.joinAllowed(now) {
 		return 0, false
 	}
-	if l.cwnd < DefaultSegmentPackets*float64(l.cfg.MSS) {
+	if l.cwnd < DefaultSegmentPackets*float64(l.cfg.MSS) && !l.slowPathSlowdown() {
 		return 0, false
 	}
 	peak, kept, flight := l.recentPeak(now)
@@ -649,11 +684,42 @@ func (l *LEDBATPP) rampBackTo(qd time.Duration) float64 {
 	return max(l.floor, l.cwnd*keep)
 }
 
-// freezeWindow is the window during a slowdown: two full packets, or the
-// floor if that is higher. Not two of the smaller packets a small window
-// is sent in (Segment): on 1 Mbit/s paths that evened out two flows a
-// little and eight flows much less (docs/protocol.md).
-func (l *LEDBATPP) freezeWindow() float64 { return max(2*float64(l.cfg.MSS), l.floor) }
+// freezeWindow is the window during a slowdown: two full packets (draft
+// section 4.6), or the floor if that is higher; on a slow path
+// (freezeFloor, slowPathSlowdown) the floor of the smallest packets, to
+// which clamp raises 0.
+func (l *LEDBATPP) freezeWindow() float64 {
+	if l.freezeFloor {
+		return 0
+	}
+	return max(2*float64(l.cfg.MSS), l.floor)
+}
+
+// slowPathSlowdown reports whether a slowdown beginning now holds the
+// floor instead of two full packets: the window is sent in small packets
+// (Segment) and two full packets would take more than half the target
+// to send at the flow's own rate, its window per smoothed RTT.
+//
+// Deviation: the draft's slowdown holds two packets, which on a fast
+// path is no queue at all, but at 1 Mbit/s is 23 ms of it, more than a
+// 10 ms path's whole BDP, and more than the windows of flows sharing it
+// (1 to 4 kB for eight flows): the slowdown raised their windows, and a
+// latecomer's queue never emptied while it measured its base delay.
+// Eight flows 2 s apart on 1 Mbit/s × 10 ms, seed 23: Jain index 0.853
+// and the queue at 94 ms before, 0.936 and 64 ms with this and the lower
+// floor, 0.991 and 63 ms with the joins (docs/protocol.md). Why the rate: a window under eight Ethernet-sized
+// packets alone (which a pair on 10 Mbit/s × 10 ms reaches after some
+// ramps) sent those pairs into an unfair phase of the joins, 0.92 of
+// Jain's index in nine seeds of ten; at half the target, the 10 Mbit/s
+// cells did not change. Why small packets too: with a large MSS
+// (loopback, INET256) a window of a few packets can be slow, and its
+// ramp back from the floor would take tens of round trips.
+func (l *LEDBATPP) slowPathSlowdown() bool {
+	if l.mss >= float64(l.cfg.MSS) || l.rtt <= 0 || l.cwnd <= 0 {
+		return false
+	}
+	return 2*float64(l.cfg.MSS)*l.rtt.Seconds()*slowPathShareDen > l.cwnd*l.cfg.Target.Seconds()
+}
 
 // avoidAck applies the draft's congestion avoidance per ACK, with the
 // per-RTT quantities spread over one window of acknowledged bytes:

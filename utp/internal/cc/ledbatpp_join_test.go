@@ -165,15 +165,26 @@ func TestLEDBATPPJoinedSlowdownKeepsPause(t *testing.T) {
 }
 
 // A window of fewer than DefaultSegmentPackets full packets does not
-// join (othersSlowingDown): a slowdown's two full packets are most of it.
-func TestLEDBATPPSmallWindowDoesNotJoin(t *testing.T) {
-	h := joinHarness(t, LEDBATPPConfig{})
-	h.l.cwnd = float64((DefaultSegmentPackets - 1) * mss)
-	h.l.peaks = [2]ppPeak{}
-	h.round(h.l.cfg.Target) // the queue held with the small window
-	// Not to an empty queue, where the window would grow past 8 packets
-	// within the round.
-	if h.fall(10 * time.Millisecond) {
-		t.Error("a window of 7 packets joined a slowdown")
+// join (othersSlowingDown) where its slowdown would hold two full
+// packets, most of it; on a slow path, where its slowdown holds the
+// floor (slowPathSlowdown: two full packets take more than half the
+// target at its rate), it joins.
+func TestLEDBATPPSmallWindowJoinsOnSlowPath(t *testing.T) {
+	for _, tt := range []struct {
+		packets int
+		join    bool
+	}{
+		{DefaultSegmentPackets - 1, false}, // 7 kB per 50 ms: 2 kB take 14 ms
+		{2, true},                          // 2 kB per 50 ms: 2 kB take 50 ms
+	} {
+		h := joinHarness(t, LEDBATPPConfig{})
+		h.l.cwnd = float64(tt.packets * mss)
+		h.l.peaks = [2]ppPeak{}
+		h.round(h.l.cfg.Target) // the queue held with the small window
+		// Not to an empty queue, where the window would grow past 8
+		// packets within the round.
+		if got := h.fall(10 * time.Millisecond); got != tt.join {
+			t.Errorf("a window of %d packets, the queue falling from the target to 10 ms: joined %v, want %v", tt.packets, got, tt.join)
+		}
 	}
 }

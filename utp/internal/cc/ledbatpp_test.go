@@ -510,3 +510,38 @@ func TestLEDBATPPSetMSS(t *testing.T) {
 		t.Fatalf("SetMSS(0) changed the MSS to %d", h.l.cfg.MSS)
 	}
 }
+
+// Draft section 4.6: a slowdown holds two packets; our deviation: where
+// two full packets take more than half the target to send at the flow's
+// rate and its window is sent in small packets (a slow path), the
+// slowdown holds the floor of the smallest packets instead, so that it
+// empties its share of the queue. A window of the same size on a fast
+// path, and a large window, still hold two full packets.
+func TestLEDBATPPSlowPathSlowdown(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		rtt     time.Duration
+		packets int
+		want    int
+	}{
+		{"slow: 3 kB per 100 ms", 100 * time.Millisecond, 3, 2 * minSegment / smallFloorDiv},
+		{"fast: 5 kB per 100 µs", 100 * time.Microsecond, 5, 2 * mss},
+		{"large: 40 kB per 100 ms", 100 * time.Millisecond, 40, 2 * mss},
+	} {
+		h := newPPHarness(t, LEDBATPPConfig{}, tt.rtt)
+		h.leaveSlowStartAt(tt.packets, 0)
+		if small := h.l.Segment() < mss; small != (tt.packets < DefaultSegmentPackets) {
+			t.Fatalf("%s: window %d sent in packets of %d", tt.name, h.l.Window(), h.l.Segment())
+		}
+		h.l.startSlowdown(h.now, 0)
+		if got := h.l.Window(); got != tt.want {
+			t.Errorf("%s: slowdown window %d, want %d", tt.name, got, tt.want)
+		}
+		for h.l.phase == ppFreeze {
+			h.round(0)
+			if got := h.l.Window(); h.l.phase == ppFreeze && got != tt.want {
+				t.Fatalf("%s: window %d during the slowdown, want %d", tt.name, got, tt.want)
+			}
+		}
+	}
+}

@@ -33,9 +33,9 @@ func TestSegmentFor(t *testing.T) {
 }
 
 // A small LEDBATPP window counts in small packets once slow start is
-// over: its floor is two of them, while a slowdown and a timeout still
-// hold full ones; once the window holds eight Ethernet-sized packets,
-// packets are full again.
+// over: its floor is half of one of them (smallFloorDiv), while a
+// slowdown and a timeout still hold full ones; once the window holds
+// eight Ethernet-sized packets, packets are full again.
 func TestLEDBATPPSegment(t *testing.T) {
 	const full = 1420
 	h := newPPHarness(t, LEDBATPPConfig{MSS: full, NoSlowdowns: true}, 40*time.Millisecond)
@@ -49,8 +49,8 @@ func TestLEDBATPPSegment(t *testing.T) {
 	if got := h.l.Segment(); got != minSegment {
 		t.Fatalf("window %d after slow start: segment %d, want %d", h.l.Window(), got, minSegment)
 	}
-	if h.l.floor != 2*minSegment {
-		t.Fatalf("floor %v with segment %d, want %d", h.l.floor, h.l.Segment(), 2*minSegment)
+	if want := 2.0 * minSegment / smallFloorDiv; h.l.floor != want {
+		t.Fatalf("floor %v with segment %d, want %v", h.l.floor, h.l.Segment(), want)
 	}
 	for h.l.Window() < DefaultSegmentPackets*full {
 		h.round(0)
@@ -65,5 +65,29 @@ func TestLEDBATPPSegment(t *testing.T) {
 	h.l.OnTimeout(h.now)
 	if got := h.l.Window(); got != full {
 		t.Errorf("after a timeout: window %d, want one full packet (%d)", got, full)
+	}
+}
+
+// RFC 6817 2.5's MIN_CWND, which the draft keeps (two packets), and our
+// deviation: a window sent in small packets falls, under a delay over the
+// target, to half of one of libutp's smallest packets, so that eight such
+// windows hold less than a 10 ms, 1 Mbit/s path's BDP; with packets kept
+// full (SegmentPackets < 0), the floor is the draft's two full packets.
+func TestLEDBATPPSmallFloor(t *testing.T) {
+	for _, tt := range []struct {
+		segments int
+		want     int
+	}{
+		{0, 2 * minSegment / smallFloorDiv},
+		{-1, 2 * mss},
+	} {
+		h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true, SegmentPackets: tt.segments}, 40*time.Millisecond)
+		h.leaveSlowStartAt(3, 2*h.l.cfg.Target)
+		for range 20 {
+			h.round(2 * h.l.cfg.Target)
+		}
+		if got := h.l.Window(); got != tt.want {
+			t.Errorf("SegmentPackets %d: window %d after 20 RTTs at twice the target, want the floor %d", tt.segments, got, tt.want)
+		}
 	}
 }

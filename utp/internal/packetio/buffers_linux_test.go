@@ -72,3 +72,34 @@ func dropNetAdmin() error {
 	data[0].Effective &^= 1 << unix.CAP_NET_ADMIN
 	return unix.Capset(&hdr, &data[0])
 }
+
+// TestRaiseRecvBuffer checks that a UDP endpoint's RaiseRecvBuffer
+// raises its open socket's receive buffer and reports what the kernel
+// then reports, and that an endpoint that is not UDP cannot. Needs root, for
+// SO_RCVBUFFORCE past net.core.rmem_max (CI runs as root).
+func TestRaiseRecvBuffer(t *testing.T) {
+	requireRoot(t, "to raise a buffer past net.core.rmem_max")
+	u, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(u, Config{Buffer: 1 << 20})
+	defer c.Close()
+	r, ok := c.(RecvBufferRaiser)
+	if !ok {
+		t.Fatal("a UDP endpoint is not a RecvBufferRaiser")
+	}
+	granted := r.RaiseRecvBuffer(4 << 20)
+	rc, err := u.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got int
+	_ = rc.Control(func(fd uintptr) { got, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF) })
+	if granted != got || got <= c.Caps().RecvBuffer {
+		t.Errorf("raised to 4 MiB: reported %d, kernel %d, at open %d; want the kernel's, above the open's", granted, got, c.Caps().RecvBuffer)
+	}
+	if _, ok := New(struct{ net.PacketConn }{u}, Config{}).(RecvBufferRaiser); ok {
+		t.Error("an endpoint over any PacketConn claims to raise a kernel buffer")
+	}
+}

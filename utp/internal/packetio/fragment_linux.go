@@ -40,6 +40,7 @@ func (c *udp) sendFragmentable(one []Datagram, to netip.AddrPort, r *SendResult)
 	v4 := to.Addr().Unmap().Is4()
 	c.df.Lock()
 	defer c.df.Unlock()
+	c.os.df.now() // what is restored below is DF, as for any long datagram
 	var saved dfOptions
 	_ = rc.Control(func(fd uintptr) { saved = allowFragments(int(fd), v4) })
 	c.sendOne(one, to, r)

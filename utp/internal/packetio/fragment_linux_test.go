@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // dfState reads the options a fragmentable send lifts.
@@ -23,7 +25,7 @@ func dfState(t *testing.T, u *net.UDPConn, v4 bool) dfOptions {
 // TestFragmentableSend sends three datagrams over each family, the
 // middle one fragmentable: all three arrive whole and in order, the
 // result counts them, and the socket is back to DF on every send (the
-// options as New set them) afterwards.
+// options as the first long datagram set them, dfAtNeed) afterwards.
 func TestFragmentableSend(t *testing.T) {
 	for _, network := range []string{"udp4", "udp6"} {
 		v4 := network == "udp4"
@@ -41,7 +43,6 @@ func TestFragmentableSend(t *testing.T) {
 			t.Fatal(err)
 		}
 		u := pc.(*net.UDPConn)
-		before := dfState(t, u, v4)
 		msgs := [][]byte{bytes.Repeat([]byte{1}, 1000), bytes.Repeat([]byte{2}, 3000), bytes.Repeat([]byte{3}, 1000)}
 		ds := []Datagram{{Head: msgs[0]}, {Head: msgs[1], Fragmentable: true}, {Head: msgs[2]}}
 		to := Addr{AP: netip.MustParseAddrPort(rcv.LocalAddr().String())}
@@ -56,8 +57,12 @@ func TestFragmentableSend(t *testing.T) {
 				t.Errorf("%s: datagram %d: %d bytes (%v), want %d bytes of %d", network, i, n, err, len(want), want[0])
 			}
 		}
-		if after := dfState(t, u, v4); after != before {
-			t.Errorf("%s: options %+v after a fragmentable send, %+v before", network, after, before)
+		want := dfOptions{discover: unix.IP_PMTUDISC_PROBE}
+		if !v4 {
+			want = dfOptions{discover: unix.IPV6_PMTUDISC_PROBE, dontFrag: 1}
+		}
+		if after := dfState(t, u, v4); after != want {
+			t.Errorf("%s: options %+v after a fragmentable send, want %+v", network, after, want)
 		}
 		rcv.Close()
 		c.Close()

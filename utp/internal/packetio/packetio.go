@@ -52,6 +52,16 @@ type Conn interface {
 	Close() error
 }
 
+// RecvBufferRaiser is an endpoint whose kernel receive buffer can be
+// raised after it opened (Linux UDP). Caps.RecvBuffer stays what was
+// granted at first; RaiseRecvBuffer returns what is granted since.
+type RecvBufferRaiser interface {
+	// RaiseRecvBuffer asks for an n-byte kernel receive buffer, as
+	// Config.Buffer does, and returns the size granted, in bytes as
+	// getsockopt reports it (0 if unknown).
+	RaiseRecvBuffer(n int) (granted int)
+}
+
 // Caps is what an endpoint can do.
 type Caps struct {
 	// UDP: peers are netip.AddrPort values (Addr.AP), so that reading

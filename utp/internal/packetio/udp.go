@@ -72,13 +72,14 @@ func (c *udp) Send(to Addr, ds []Datagram) (r SendResult) {
 }
 
 // sendDF sends ds, none of them fragmentable, with DF as the socket has
-// it.
+// it, DF set first if one of them is the first to need it.
 func (c *udp) sendDF(to Addr, ds []Datagram, r *SendResult) {
 	if len(ds) == 0 {
 		return
 	}
 	c.df.RLock()
 	defer c.df.RUnlock()
+	c.os.dfBefore(ds)
 	c.sendRuns(to, ds, r)
 }
 
@@ -235,6 +236,7 @@ func (c *udp) sendOneTry(one []Datagram, to netip.AddrPort, r *SendResult) error
 func (c *udp) WriteTo(p []byte, addr net.Addr) (int, error) {
 	c.df.RLock()
 	defer c.df.RUnlock()
+	c.os.dfBeforeLen(len(p))
 	return c.u.WriteTo(p, addr)
 }
 

@@ -19,7 +19,7 @@ import (
 // 45 times (quic-go uses the same pair; on loopback the segmented send
 // reaches the receiver whole); reads by recvmsg and sends gathered from
 // several buffers by sendmsg, both through the socket's RawConn; the
-// ICMP error queue; and DF on every datagram.
+// ICMP error queue; and DF on every datagram it changes (dfAtNeed).
 type udpOS struct {
 	rc syscall.RawConn // the socket, for the options read or set at first need
 	// gso: sends may carry UDP_SEGMENT; probed at the first run to send
@@ -34,6 +34,8 @@ type udpOS struct {
 	raw     *rawReader // reads by recvmsg (recvmsg_linux.go)
 	vec     *vecSender // sends gathered from several buffers (sendmsg_linux.go); nil if not
 	errq    errQueue   // the ICMP errors the kernel queues (errqueue_linux.go)
+	// df sets DF at the first datagram that it changes (dfAtNeed).
+	df dfAtNeed
 	// netns is the socket's network namespace, for route lookups
 	// (route_linux.go).
 	netns netnsCookie
@@ -44,11 +46,12 @@ type udpOS struct {
 
 // enable turns on what the socket supports, and records it in caps.
 //
-// Two options wait for their first need, since a Socket opened for one
+// Three options wait for their first need, since a Socket opened for one
 // short exchange never has it and each option call costs about a tenth
 // of opening the socket: the send buffer is raised with the first run of
-// datagrams to send (gsoOn), and coalescing is asked for once groAfter
-// datagrams have been read (noteRead).
+// datagrams to send (gsoOn), coalescing is asked for once groAfter
+// datagrams have been read (noteRead), and DF is set before the first
+// datagram it would change leaves (dfAtNeed).
 func (o *udpOS) enable(u *net.UDPConn, cfg Config, caps *Caps) {
 	rc, err := u.SyscallConn()
 	if err != nil {
@@ -66,7 +69,11 @@ func (o *udpOS) enable(u *net.UDPConn, cfg Config, caps *Caps) {
 	o.onICMP = cfg.OnICMPError
 	o.vec = newVecSender(rc, &o.gso, domain)
 	caps.Gather = o.vec != nil
-	caps.DontFragment = setDontFragment(rc, domain)
+	// DF waits for the first datagram it changes (dfAtNeed). The
+	// options are refused by no Linux IP socket, so whether they will
+	// be set is known from the family.
+	o.df = dfAtNeed{rc: rc, domain: domain}
+	caps.DontFragment = domain == unix.AF_INET || domain == unix.AF_INET6
 	caps.Wake = true
 	caps.TryRead = true
 }
@@ -117,6 +124,16 @@ func (o *udpOS) gsoOn() bool {
 }
 
 func (o *udpOS) gathers() bool { return o.vec != nil }
+
+// dfBefore sets DF before ds leave if one of them needs it (dfAtNeed).
+func (o *udpOS) dfBefore(ds []Datagram) { o.df.before(ds) }
+
+// dfBeforeLen is dfBefore for one n-byte datagram.
+func (o *udpOS) dfBeforeLen(n int) {
+	if n > dfNeedless {
+		o.df.now()
+	}
+}
 
 // sendGathered sends run from its datagrams' buffers with one sendmsg,
 // segmented every seg bytes when seg is not 0 (one datagram when it is).
@@ -194,4 +211,16 @@ func setBuffer(fd, force, plain, n int) (forced bool) {
 	}
 	_ = syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, plain, n)
 	return false
+}
+
+// RaiseRecvBuffer asks for an n-byte kernel receive buffer
+// (RecvBufferRaiser), by SO_RCVBUFFORCE where the process may, else
+// SO_RCVBUF within net.core.rmem_max; either may be set while a read
+// waits.
+func (c *udp) RaiseRecvBuffer(n int) (granted int) {
+	if c.os.rc == nil {
+		return 0
+	}
+	_ = c.os.rc.Control(func(fd uintptr) { granted = raiseRecvBuffer(int(fd), n) })
+	return granted
 }

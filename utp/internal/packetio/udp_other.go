@@ -30,6 +30,10 @@ func (o *udpOS) enable(u *net.UDPConn, cfg Config, caps *Caps) {
 func (o *udpOS) gsoOn() bool   { return false }
 func (o *udpOS) gathers() bool { return false }
 
+// DF is not set here (no path MTU discovery).
+func (o *udpOS) dfBefore([]Datagram) {}
+func (o *udpOS) dfBeforeLen(int)     {}
+
 func (o *udpOS) sendGathered([]Datagram, int, netip.AddrPort) (bool, error) { return false, nil }
 
 func (o *udpOS) writeSegmented(*net.UDPConn, []byte, int, netip.AddrPort) (bool, error) {

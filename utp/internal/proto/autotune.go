@@ -47,6 +47,13 @@ type recvTune struct {
 	recvd uint64
 	rtt   time.Duration // the longest round trip seen in it; 0: none
 	last  time.Duration // the previous measurement's, kept when this one has none
+	// least is the shortest round trip seen since the buffer was last at
+	// its start: the path without its queues, as near as the samples
+	// come (GrownRecvSpace). 0: none.
+	least time.Duration
+	// filled: in the last measurement the peer delivered about the
+	// IO layer's window limit per round trip (GrownRecvSpace).
+	filled bool
 }
 
 // notePathRTT takes a round-trip sample from a packet's timestamps: the
@@ -60,7 +67,12 @@ func (c *Conn) notePathRTT(h *wire.Header) {
 		return
 	}
 	if us := int32(c.replyMicro + h.TimestampDiff); us > 0 {
-		c.rcv.tune.rtt = max(c.rcv.tune.rtt, time.Duration(us)*time.Microsecond)
+		d := time.Duration(us) * time.Microsecond
+		t := &c.rcv.tune
+		t.rtt = max(t.rtt, d)
+		if t.least == 0 || d < t.least {
+			t.least = d
+		}
 	}
 }
 
@@ -88,14 +100,17 @@ func (c *Conn) tuneRecv(now time.Time) {
 	if recvd-r.tune.recvd+uint64(2*r.packetSize) < uint64(r.ring.limit) {
 		return
 	}
-	if now.Sub(r.tune.at) <= c.tuneBound() && 2*r.ring.len() < r.ring.limit {
+	elapsed := now.Sub(r.tune.at)
+	if elapsed <= c.tuneBound() && 2*r.ring.len() < r.ring.limit {
 		r.ring.limit = min(c.cfg.RecvBufferSize, 2*r.ring.limit)
 	}
 	last := r.tune.rtt
 	if last == 0 {
 		last = r.tune.last
 	}
-	r.tune = recvTune{at: now, recvd: recvd, last: last}
+	filled := r.limit > 0 && last > 0 && elapsed > 0 &&
+		float64(recvd-r.tune.recvd)*float64(last)/float64(elapsed) >= float64(r.limit)*7/8
+	r.tune = recvTune{at: now, recvd: recvd, last: last, least: r.tune.least, filled: filled}
 }
 
 // tuneBound is the longest a window-limited sender takes to deliver a
@@ -112,4 +127,32 @@ func (c *Conn) tuneBound() time.Duration {
 		rtt = 2 * c.rtt.MinRTT()
 	}
 	return rtt + tuneDelayTarget
+}
+
+// GrownRecvSpace is the receive buffer autotuning has grown to on a
+// long path, or 0 while it is at its start or the path is short. An IO
+// layer that bounds the window (SetWindowLimit) by a resource it shares,
+// such as a kernel buffer, may take it as the path's demand for more of
+// it: a buffer grows only when the peer delivered a whole one within two
+// round trips and the reader kept up.
+//
+// It also takes a peer that the limit holds back: in the last
+// measurement the peer delivered at least seven eighths of that limit
+// per round trip (the measurement's longest). And a long path: the
+// shortest round trip the packets' timestamps showed is shortPathRTT or
+// more, as for the send buffer's bound (send.go), below which a sender
+// of ours keeps at most 4 MiB in flight. A buffer also grows where
+// queues lengthen every round trip: 64 loopback connections at once on
+// a loaded machine grew theirs to 8 MiB, their round trips lengthened
+// by the queue in the shared kernel buffer from the start, and the last
+// few, their senders held to 1 MiB by that bound, asked for more kernel
+// buffer they could not use, costing fan-out CPU (docs/performance.md);
+// they do not fill the limit. A peer that sends no timestamps never
+// shows a long path.
+func (c *Conn) GrownRecvSpace() int {
+	t := &c.rcv.tune
+	if c.rcv.ring.limit > min(c.cfg.RecvBufferSize, initialRecvSpace) && t.least >= shortPathRTT && t.filled {
+		return c.rcv.ring.limit
+	}
+	return 0
 }

@@ -69,3 +69,32 @@ func TestRecvBufferGrowsOnlyByReads(t *testing.T) {
 		t.Fatalf("idle: buffer %d bytes, want the starting %d", got, start)
 	}
 }
+
+// GrownRecvSpace reports a grown receive buffer only on a long path
+// whose peer filled the window limit in the last measurement: the
+// shortest round trip the timestamps showed is shortPathRTT or more. A
+// buffer grown where that round trip is shorter (queues lengthened the
+// others), or unknown, or whose peer did not fill the limit, or a buffer
+// at its start, asks for nothing.
+func TestGrownRecvSpaceOnlyOnLongPaths(t *testing.T) {
+	for _, c := range []struct {
+		limit  int
+		least  time.Duration
+		filled bool
+		want   int
+	}{
+		{initialRecvSpace, 100 * time.Millisecond, true, 0},
+		{16 << 20, 100 * time.Millisecond, true, 16 << 20},
+		{16 << 20, 100 * time.Millisecond, false, 0},
+		{16 << 20, shortPathRTT, true, 16 << 20},
+		{16 << 20, shortPathRTT - time.Microsecond, true, 0},
+		{16 << 20, 50 * time.Microsecond, true, 0},
+		{16 << 20, 0, true, 0},
+	} {
+		tc := newTestConn(t, roleDialer)
+		tc.conn.rcv.ring.limit, tc.conn.rcv.tune.least, tc.conn.rcv.tune.filled = c.limit, c.least, c.filled
+		if got := tc.conn.GrownRecvSpace(); got != c.want {
+			t.Errorf("buffer %d, least round trip %v, limit filled %v: GrownRecvSpace %d, want %d", c.limit, c.least, c.filled, got, c.want)
+		}
+	}
+}

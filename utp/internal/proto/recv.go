@@ -223,6 +223,9 @@ func (c *Conn) onInOrder(now time.Time, seq uint16, payload []byte, fin bool) {
 	}
 	c.tuneRecv(now)
 	switch {
+	case r.eof && c.finAckWaits():
+		// The FIN's ACK may ride on our own FIN (finack.go).
+		c.holdFinAck(now)
 	case r.eof || (r.limit > 0 && r.window() < min(r.packetSize, len(payload))):
 		// A packet that leaves too small a window for another like it
 		// is acknowledged at once: the sender waits for this ACK, which
@@ -321,7 +324,9 @@ func (c *Conn) drainReorder() {
 func (c *Conn) reachEOF() {
 	r := &c.rcv
 	r.eof, r.gotFin, r.eofSeq = true, true, r.ackNr
-	r.ackNow = true
+	if !c.finAckWaits() {
+		r.ackNow = true
+	}
 	c.events.set(EventReadable)
 }
 

@@ -27,12 +27,15 @@ func TestScriptCloseFINHasOwnSeq(t *testing.T) {
 }
 
 // BEP 29 eof_pkt: Read returns the data, then io.EOF; the FIN is
-// acknowledged at once.
+// acknowledged within the delayed-ACK bound (finack.go) when we do not
+// close meanwhile.
 func TestScriptCloseReadEOFAfterLastByte(t *testing.T) {
 	tc := newTestConn(t, roleDialer)
 	tc.peerData(tc.p(0), "bye")
 	tc.peerFin(tc.p(1))
-	tc.wantPacket("FIN acked at once", pkt{typ: wire.State, ack: u16(tc.p(1))})
+	tc.wantIdle("the FIN's ACK waits for our own FIN")
+	tc.advance(tc.conn.cfg.AckDelay)
+	tc.wantPacket("FIN acked at the delayed-ACK bound", pkt{typ: wire.State, ack: u16(tc.p(1))})
 	tc.wantEvent("readable", EventReadable)
 	tc.wantRead("data before EOF", "bye")
 	tc.wantEOF("after the last byte")
@@ -190,12 +193,14 @@ func TestScriptCloseTimeWaitRestartsBounded(t *testing.T) {
 	tc.wantClosed("TIME-WAIT over after the bounded restarts", nil)
 }
 
-// Close order 2: the peer closes first. Our FIN carries our ACK of theirs,
-// so its acknowledgement ends the connection at once, cleanly.
+// Close order 2: the peer closes first and we close within the
+// delayed-ACK bound. Our FIN carries our ACK of theirs, with no STATE
+// before it (finack.go), so its acknowledgement ends the connection at
+// once, cleanly.
 func TestScriptClosePeerClosesFirst(t *testing.T) {
 	tc := newTestConn(t, roleDialer)
 	tc.peerFin(tc.p(0))
-	tc.wantPacket("their FIN acked", pkt{typ: wire.State, ack: u16(tc.p(0))})
+	tc.wantIdle("their FIN's ACK waits for our FIN")
 	tc.wantEOF("EOF")
 	tc.wantOpen("our side is still open")
 	tc.closeWrite()
@@ -367,4 +372,30 @@ func TestScriptMalformedDatagramsCounted(t *testing.T) {
 	}
 	tc.peerData(tc.p(0), "ok")
 	tc.wantRead("the connection still works", "ok")
+}
+
+// Close order 2 with a slow close: the peer's FIN is acknowledged alone
+// once the delayed-ACK bound passes, and our later FIN carries the same
+// ack_nr; a reply written meanwhile would have carried it instead.
+func TestScriptClosePeerClosesFirstSlowClose(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	tc.peerFin(tc.p(0))
+	tc.advance(tc.conn.cfg.AckDelay - time.Millisecond)
+	tc.wantIdle("within the bound, the ACK waits")
+	tc.advance(time.Millisecond)
+	tc.wantPacket("their FIN acked at the bound", pkt{typ: wire.State, ack: u16(tc.p(0))})
+	tc.closeWrite()
+	tc.wantPacket("our FIN", pkt{typ: wire.Fin, seq: u16(tc.s(0)), ack: u16(tc.p(0))})
+	tc.peerAck(tc.s(0))
+	tc.wantClosed("both FINs acknowledged", nil)
+}
+
+// The peer's FIN after our own: the FINs crossed, and theirs is the last
+// thing either side waits for, so its ACK goes out at once.
+func TestScriptCloseFINAfterOursAckedAtOnce(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	tc.closeWrite()
+	tc.takeAll()
+	tc.peerFin(tc.p(0))
+	tc.wantPacket("their FIN acked at once", pkt{typ: wire.State, ack: u16(tc.p(0))})
 }
