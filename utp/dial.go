@@ -213,7 +213,9 @@ func (s *Socket) registerDialer(addr net.Addr, path pathInfo, old *timeWait, tri
 			continue
 		}
 		now := time.Now()
-		c := newConn(s, addr, s.keyOf(addr, id), proto.Dial(now, cfg, id, isn), now)
+		key := s.keyOf(addr, id)
+		cfg.TimestampOffset = s.stampOffset(key)
+		c := newConn(s, addr, key, proto.Dial(now, cfg, id, isn), now)
 		c.syn = synRecord{id: id, isn: isn}
 		inserted, err := s.insertDialer(c, old)
 		if err != nil {

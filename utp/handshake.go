@@ -15,16 +15,20 @@ import (
 // to that address. Until then the connection waits in a bounded list,
 // oldest first, and leaves it when proven (to the backlog), when it ends,
 // when it is older than unprovenMaxAge at the next SYN, or when a new SYN
-// finds the list full and evicts its oldest entry. Evicted and expired
-// connections are dropped silently: the source may be a victim of
-// reflection, and nothing more is sent to it.
+// finds the list full and evicts its oldest entry, once that entry is
+// older than unprovenMinAge. Evicted and expired connections are dropped
+// silently: the source may be a victim of reflection, and nothing more is
+// sent to it.
 //
-// A bounded list rather than stateless SYN cookies (an initial sequence
-// number keyed on the SYN, and the connection built when the proof
-// arrives): the state machine is built from the SYN (its window, its
-// timestamp, the reply re-sent for a repeated SYN) and would need a
-// second constructor; a bounded list, and compact records of what it
-// sheds, bound the memory well enough (docs/security.md).
+// A SYN that finds the list full of younger entries (a flood) gets no
+// connection: it is answered as a connection would answer it
+// (proto.SynReply) and remembered only as the compact record an evicted
+// handshake leaves, from which the dialer's proof builds the connection
+// (revive). This is most of what SYN cookies give TCP: no connection is
+// built for a SYN until its dialer proves its address. The record, unlike
+// a cookie, keeps the proof's odds where the state machine puts them: a
+// keyed 16-bit initial sequence number would admit any forged packet for
+// an unknown connection once in 65,536, with no SYN needed first.
 
 // synRecord is what a connection is built from: its SYN, and the initial
 // sequence number we answered it with.
@@ -168,24 +172,43 @@ func (l *unprovenList) remove(c *Conn) bool {
 	return true
 }
 
-// shed removes the connections a new SYN displaces: those older than
-// unprovenMaxAge, and the oldest while the list is full. It returns them
-// for the caller to drop once s.mu is released. s.mu is held.
-func (s *Socket) shedUnproven(now time.Time, victims []*Conn) []*Conn {
+// unprovenMinAge is how long a connection stays in the unproven list
+// before a new SYN may displace it: its proof request goes out 250 ms
+// after the SYN (proto's amplify.go), and a dialer that waits for the
+// server to speak first (anacrolix/utp's) proves its address only by
+// acknowledging it, a round trip later. A SYN that finds the list full of
+// younger connections is answered without one (Socket.accept), so under
+// a flood the Socket builds at most limit connections a second, whatever
+// the SYN rate: a full flood's profile put a built connection at about
+// five times the CPU of a stateless answer (docs/security.md).
+const unprovenMinAge = time.Second
+
+// shedUnproven removes the connections a new SYN displaces: those older
+// than unprovenMaxAge, and the oldest while the list is full, once it is
+// older than unprovenMinAge (with WithEarlyAccept at any age, since every
+// SYN then needs a connection for Accept). It returns them for the caller
+// to drop once s.mu is released, and whether the list has room for the
+// SYN's connection. s.mu is held.
+func (s *Socket) shedUnproven(now time.Time, victims []*Conn) ([]*Conn, bool) {
 	l := &s.unproven
-	for l.head != nil && (l.n >= s.cfg.unproven || now.Sub(l.head.up.since) > unprovenMaxAge) {
+	for l.head != nil {
 		c := l.head
 		since := c.up.since
+		age := now.Sub(since)
+		young := age < unprovenMinAge && !s.cfg.earlyAccept
+		if age <= unprovenMaxAge && (l.n < s.cfg.unproven || young) {
+			break
+		}
 		l.remove(c)
 		if s.conns[c.key] == c {
 			s.deleteConn(c.key)
 		}
-		if now.Sub(since) <= unprovenMaxAge {
+		if age <= unprovenMaxAge {
 			s.shed.remember(c.key, c.syn, since, shedRecords*s.cfg.unproven)
 		}
 		victims = append(victims, c)
 	}
-	return victims
+	return victims, l.n < s.cfg.unproven
 }
 
 // accept creates a connection for a new SYN: it answers the SYN and waits
@@ -217,7 +240,19 @@ func (s *Socket) accept(from source, syn wire.Header) {
 		// would erase the record it needs.
 		isn = r.isn
 	}
-	victims := s.shedUnproven(now, spare[:0])
+	victims, room := s.shedUnproven(now, spare[:0])
+	if !room {
+		// Every unproven connection is younger than unprovenMinAge: a
+		// flood. Answer as SYN cookies would, keeping only the record a
+		// shed handshake leaves, from which the dialer's proof (or a
+		// repeated SYN) builds the connection.
+		s.shed.remember(s.key(from, syn.ConnID+1), synRecord{id: syn.ConnID, seq: syn.SeqNr, wnd: syn.WndSize, isn: isn}, now, shedRecords*s.cfg.unproven)
+		s.mu.Unlock()
+		s.dropShed(victims) // none: shedding any would have made room
+		s.tel.event(&s.stats.synsStateless, metricSynsStateless)
+		s.replySyn(from, syn, isn, path, now)
+		return
+	}
 	c := s.newAcceptor(from, syn, isn, path, now, now)
 	if s.cfg.earlyAccept {
 		s.backlog = append(s.backlog, c)
@@ -226,10 +261,7 @@ func (s *Socket) accept(from source, syn wire.Header) {
 	if repeated {
 		s.tel.event(&s.stats.revived, metricRevived)
 	}
-	for _, v := range victims {
-		s.tel.event(&s.stats.synsEvicted, metricSynsEvicted)
-		v.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
-	}
+	s.dropShed(victims)
 	if s.cfg.earlyAccept {
 		s.queued(c)
 	}
@@ -242,12 +274,39 @@ func (s *Socket) accept(from source, syn wire.Header) {
 	c.step(nil) // the STATE reply
 }
 
+// dropShed ends, silently, the connections shedUnproven took out of the
+// unproven list. s.mu is not held.
+func (s *Socket) dropShed(victims []*Conn) {
+	for _, v := range victims {
+		s.tel.event(&s.stats.synsEvicted, metricSynsEvicted)
+		v.step(func(now time.Time, m *proto.Conn) { m.Drop(now) })
+	}
+}
+
+// replySyn answers syn statelessly (proto.SynReply) with initial sequence
+// number isn, as the connection Accept would build sends its first reply;
+// the reply is as long as the SYN, or shorter, so it amplifies nothing.
+func (s *Socket) replySyn(to source, syn wire.Header, isn uint16, path pathInfo, now time.Time) {
+	cfg := proto.Config{RecvBufferSize: s.cfg.recvBuffer, MaxRecvDatagram: s.recvDatagram(),
+		TimestampOffset: s.stampOffset(s.key(to, syn.ConnID+1))}
+	if s.cfg.recvBuffer < maxPacketSize {
+		// The receive buffer is raised to one packet, whose size depends
+		// on the path: only then is it worth finding (it allocates).
+		cfg.PacketSize = s.packetSize(to.NetAddr(), path.on)
+	}
+	h := proto.SynReply(now, cfg, &syn, isn)
+	var buf [64]byte
+	s.writeTo(buf[:h.Put(buf[:])], to)
+}
+
 // newAcceptor creates and registers an acceptor for a SYN, new or
 // remembered (revive), in the unproven list. s.mu is held.
 func (s *Socket) newAcceptor(from source, syn wire.Header, isn uint16, path pathInfo, since, now time.Time) *Conn {
 	raddr := from.NetAddr()
 	key := s.key(from, syn.ConnID+1)
-	m := proto.Accept(now, s.protoConfig(raddr, path), syn, isn)
+	cfg := s.protoConfig(raddr, path)
+	cfg.TimestampOffset = s.stampOffset(key)
+	m := proto.Accept(now, cfg, syn, isn)
 	c := newConn(s, raddr, key, m, now)
 	c.acceptor = true
 	c.syn = synRecord{id: syn.ConnID, seq: syn.SeqNr, wnd: syn.WndSize, isn: isn}

@@ -20,14 +20,7 @@ func TestSimAcceptOnlyProven(t *testing.T) {
 		n, _, b := simNet(t)
 		raw := n.Listen("raw")
 		defer raw.Close()
-		accepted := make(chan *Conn, 1)
-		go func() {
-			c, err := b.AcceptUTP()
-			if err == nil {
-				accepted <- c
-			}
-			close(accepted)
-		}()
+		accepted := acceptOne(b)
 		syn := wire.Header{Type: wire.Syn, ConnID: 100, SeqNr: 1, WndSize: 1 << 20}
 		raw.WriteTo(syn.Append(nil), b.Addr())
 		buf := make([]byte, 2048)
@@ -63,10 +56,11 @@ func TestSimAcceptOnlyProven(t *testing.T) {
 	})
 }
 
-// Unproven connections are bounded: SYNs beyond the limit displace the
-// oldest, silently, and connections older than unprovenMaxAge go at the
-// next SYN. Nothing but the reply, and what the state machine's 3x budget
-// allows, reaches the forged sources.
+// Unproven connections are bounded: a SYN beyond the limit displaces the
+// oldest, silently, once that one is older than unprovenMinAge, and is
+// answered with no connection while all are younger; connections older
+// than unprovenMaxAge go at the next SYN. Nothing but the reply, and what
+// the state machine's 3x budget allows, reaches the forged sources.
 func TestSimUnprovenBounded(t *testing.T) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
@@ -76,9 +70,8 @@ func TestSimUnprovenBounded(t *testing.T) {
 		b := NewSocket(n.Listen("b"), WithUnprovenLimit(limit))
 		defer b.Close()
 		var srcs []*netsim.PacketConn
-		for i := range 3 * limit {
+		forge := func(i int) {
 			pc := n.Listen(netsim.Addr(fmt.Sprintf("src%d", i)))
-			defer pc.Close()
 			srcs = append(srcs, pc)
 			syn := wire.Header{Type: wire.Syn, ConnID: uint16(i), SeqNr: 1}
 			pc.WriteTo(syn.Append(nil), b.Addr())
@@ -87,9 +80,27 @@ func TestSimUnprovenBounded(t *testing.T) {
 				t.Fatalf("%d connections in the table after %d SYNs, limit %d", c, i+1, limit)
 			}
 		}
+		defer func() {
+			for _, pc := range srcs {
+				pc.Close()
+			}
+		}()
+		for i := range 3 * limit {
+			forge(i)
+		}
 		time.Sleep(50 * time.Millisecond) // the last SYNs arrive
-		if st := b.Stats(); st.SynsEvicted != 2*limit || st.Conns != limit {
-			t.Fatalf("after %d SYNs: %d evicted, %d left; want %d and %d", 3*limit, st.SynsEvicted, st.Conns, 2*limit, limit)
+		if st := b.Stats(); st.SynsEvicted != 0 || st.SynsStateless != 2*limit || st.Conns != limit {
+			t.Fatalf("after %d SYNs within %v: %d evicted, %d answered statelessly, %d left; want 0, %d and %d",
+				3*limit, unprovenMinAge, st.SynsEvicted, st.SynsStateless, st.Conns, 2*limit, limit)
+		}
+		time.Sleep(unprovenMinAge)
+		for i := range 2 * limit {
+			forge(3*limit + i)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if st := b.Stats(); st.SynsEvicted != limit || st.SynsStateless != 3*limit || st.Conns != limit {
+			t.Fatalf("after %d more SYNs past %v: %d evicted, %d answered statelessly, %d left; want %d, %d and %d",
+				2*limit, unprovenMinAge, st.SynsEvicted, st.SynsStateless, st.Conns, limit, 3*limit, limit)
 		}
 		time.Sleep(unprovenMaxAge + time.Second)
 		last := n.Listen("last")
@@ -110,6 +121,44 @@ func TestSimUnprovenBounded(t *testing.T) {
 	})
 }
 
+// A dialer whose SYN finds the unproven list full of young handshakes (a
+// flood) is answered with no connection made, and connects all the same:
+// its proof rebuilds the connection from the record, and Accept returns
+// it with the data. The reply it got is the one a connection would have
+// sent (proto.SynReply).
+func TestSimStatelessSynConnects(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		const limit = 8
+		n, a, b := simNet(t, WithUnprovenLimit(limit))
+		forgeSyns(t, n, b, limit)
+		accepted := acceptOne(b)
+		ca, err := a.DialUTP(t.Context(), b.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ca.Close()
+		if _, err := ca.Write([]byte("hello")); err != nil {
+			t.Fatal(err)
+		}
+		var c *Conn
+		select {
+		case c = <-accepted:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the dialer answered statelessly was never accepted: %+v", b.Stats())
+		}
+		defer c.Close()
+		got := make([]byte, 16)
+		k, err := c.Read(got)
+		if err != nil || string(got[:k]) != "hello" {
+			t.Fatalf("read %q, %v", got[:k], err)
+		}
+		if st := b.Stats(); st.SynsStateless != 1 || st.SynsEvicted != 0 || st.Revived != 1 {
+			t.Fatalf("%+v: want the dialer's SYN answered statelessly and its connection rebuilt, none evicted", st)
+		}
+	})
+}
+
 // A dialer whose proof is lost, and whose connection a flood then sheds
 // from the unproven list, still connects: the retransmitted proof finds
 // the shed handshake remembered and revives the connection, which Accept
@@ -119,14 +168,7 @@ func TestSimShedHandshakeRevives(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const limit = 8
 		n, a, b := simNet(t, WithUnprovenLimit(limit))
-		accepted := make(chan *Conn, 1)
-		go func() {
-			c, err := b.AcceptUTP()
-			if err == nil {
-				accepted <- c
-			}
-			close(accepted)
-		}()
+		accepted := acceptOne(b)
 		ca, err := a.DialUTP(t.Context(), b.Addr())
 		if err != nil {
 			t.Fatal(err)
@@ -263,20 +305,45 @@ func TestSimRevivedAfterProofRequest(t *testing.T) {
 	})
 }
 
-// shedByFlood forges twice limit SYNs from as many sources toward b, a
-// Socket whose unproven limit is limit, so that every handshake it held
-// before is shed, and checks that they were. Inside a synctest bubble.
+// shedByFlood waits until the handshakes b holds may be displaced, then
+// forges twice limit SYNs from as many sources toward b, a Socket whose
+// unproven limit is limit, so that every handshake it held before is
+// shed, and checks that some were (each older one is shed before any of
+// the flood's). Inside a synctest bubble.
 func shedByFlood(t *testing.T, n *netsim.Network, b *Socket, limit int) {
 	t.Helper()
-	for i := range 2 * limit {
+	time.Sleep(unprovenMinAge) // until the handshakes held may be displaced
+	before := b.Stats().SynsEvicted
+	forgeSyns(t, n, b, 2*limit)
+	if st := b.Stats(); st.SynsEvicted == before || st.Conns != limit {
+		t.Fatalf("the flood evicted %d handshakes and left %d connections; the dialer's was to be among the evicted", st.SynsEvicted-before, st.Conns)
+	}
+}
+
+// forgeSyns sends count SYNs to b, each from its own source (src0, src1
+// ...), and waits until they have arrived. Inside a synctest bubble.
+func forgeSyns(t *testing.T, n *netsim.Network, b *Socket, count int) {
+	t.Helper()
+	for i := range count {
 		pc := n.Listen(netsim.Addr(fmt.Sprintf("src%d", i)))
 		t.Cleanup(func() { pc.Close() })
 		pc.WriteTo((&wire.Header{Type: wire.Syn, ConnID: uint16(i), SeqNr: 1}).Append(nil), b.Addr())
 	}
 	time.Sleep(50 * time.Millisecond)
-	if st := b.Stats(); st.SynsEvicted < uint64(limit) {
-		t.Fatalf("the flood evicted %d handshakes; the dialer's was to be among them", st.SynsEvicted)
-	}
+}
+
+// acceptOne returns a channel that receives the next connection b's
+// Accept returns; it is closed, empty, when Accept fails.
+func acceptOne(b *Socket) <-chan *Conn {
+	accepted := make(chan *Conn, 1)
+	go func() {
+		c, err := b.AcceptUTP()
+		if err == nil {
+			accepted <- c
+		}
+		close(accepted)
+	}()
+	return accepted
 }
 
 // A connection rebuilt from a shed handshake takes every genuine proof:
@@ -314,22 +381,28 @@ func TestSimRevivedTakesEitherProof(t *testing.T) {
 }
 
 // synReply sends the SYN of connection id 100, sequence number 1, from
-// raw to b and returns b's reply, a STATE. Inside a synctest bubble.
+// raw to b and returns b's reply, a STATE, passing over proof requests
+// that arrived before it. Inside a synctest bubble.
 func synReply(t *testing.T, raw *netsim.PacketConn, b *Socket) wire.Header {
 	t.Helper()
 	syn := wire.Header{Type: wire.Syn, ConnID: 100, SeqNr: 1, WndSize: 1 << 20}
 	raw.WriteTo(syn.Append(nil), b.Addr())
 	buf := make([]byte, 2048)
 	raw.SetReadDeadline(time.Now().Add(time.Second))
-	k, _, err := raw.ReadFrom(buf)
-	if err != nil {
-		t.Fatalf("no reply to the SYN: %v", err)
+	for {
+		k, _, err := raw.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("no reply to the SYN: %v", err)
+		}
+		h, payload, err := wire.Parse(buf[:k])
+		if err == nil && h.Type == wire.Data && len(payload) == 0 {
+			continue // a proof request sent earlier, read only now
+		}
+		if err != nil || h.Type != wire.State {
+			t.Fatalf("reply %+v, %v; want a STATE", h, err)
+		}
+		return h
 	}
-	h, _, err := wire.Parse(buf[:k])
-	if err != nil || h.Type != wire.State {
-		t.Fatalf("reply %+v, %v; want a STATE", h, err)
-	}
-	return h
 }
 
 // acceptedWithin reports whether b's Accept returns a connection within

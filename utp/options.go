@@ -81,9 +81,11 @@ func WithBacklog(n int) SocketOption {
 // whose dialer has not yet proven its address (a packet from it that
 // acknowledges our reply): a forged SYN's connection stays that way, and
 // Accept returns only proven connections. When the limit is reached, a
-// new SYN displaces the oldest such connection, silently, keeping only a
-// small record of it (32 per connection of the limit) from which the
-// connection is rebuilt if its dialer's proof comes after all; unproven
+// new SYN displaces the oldest such connection, silently, once it is
+// older than a second, keeping only a small record of it (32 per
+// connection of the limit) from which the connection is rebuilt if its
+// dialer's proof comes after all; while all are younger, the new SYN is
+// answered without a connection and kept only as such a record. Unproven
 // connections also expire after 10 s. Default 1024, which bounds the
 // memory of handshakes in progress to a few MiB however fast SYNs arrive
 // (docs/security.md).

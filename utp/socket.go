@@ -2,6 +2,7 @@ package utp
 
 import (
 	crand "crypto/rand"
+	"hash/maphash"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -44,6 +45,7 @@ type Socket struct {
 	waits       timeWaits // the ends of those TIME-WAITs
 	closed      bool
 	rng         *rand.Rand
+	stampSeed   maphash.Seed // keys each connection's timestamp offset (stampOffset)
 
 	backlog    []*Conn       // proven, not yet returned by Accept; guarded by mu
 	unproven   unprovenList  // answered SYNs awaiting their dialer's proof; guarded by mu
@@ -105,6 +107,7 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 		tel:        newTelemetry(cfg.background),
 		conns:      make(map[connKey]*Conn),
 		rng:        rand.New(rand.NewChaCha8(seed)),
+		stampSeed:  maphash.MakeSeed(),
 		acceptSig:  make(chan struct{}, 1),
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
@@ -229,6 +232,16 @@ func (s *Socket) protoConfig(raddr net.Addr, path pathInfo) proto.Config {
 		}
 	}
 	return cfg
+}
+
+// stampOffset is the timestamp offset (proto.Config.TimestampOffset) of
+// the connection under key, so that our packets do not show our clock:
+// a hash keyed with the Socket's random seed, the same for a SYN answered
+// statelessly and for the connection its dialer's proof later builds
+// (handshake.go), since a peer reads a change of offset as a change of
+// delay.
+func (s *Socket) stampOffset(key connKey) uint32 {
+	return uint32(maphash.Comparable(s.stampSeed, key))
 }
 
 // forget removes an ended connection from the table. Its counters join

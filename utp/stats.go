@@ -20,6 +20,7 @@ type SocketStats struct {
 	NonUTPDropped    uint64 // ... dropped because that queue was full
 	SynsRefused      uint64 // SYNs refused, and proven handshakes reset: the backlog was full
 	SynsEvicted      uint64 // unproven connections shed for a new SYN (WithUnprovenLimit) or expired
+	SynsStateless    uint64 // SYNs answered with no connection, only a record, the unproven list being full of young ones
 	Revived          uint64 // shed handshakes whose dialer's proof came after all
 	Unprovable       uint64 // packets for an unproven connection that cannot prove it: dropped
 	ResetsSent       uint64 // RESETs sent for unknown connections
@@ -35,7 +36,7 @@ type SocketStats struct {
 type socketCounters struct {
 	accepted, dialed, packetsIn, packetsOut, bytesIn, bytesOut atomic.Uint64
 	sendErrors, malformed, nonUTP, nonUTPDropped, synsRefused  atomic.Uint64
-	synsEvicted, revived, unprovable                           atomic.Uint64
+	synsEvicted, synsStateless, revived, unprovable            atomic.Uint64
 	resetsSent, resetsSuppressed                               atomic.Uint64
 	segmentedSends, coalescedReads                             atomic.Uint64
 }
@@ -53,7 +54,8 @@ func (s *Socket) Stats() SocketStats {
 		SendErrors: c.sendErrors.Load(), Malformed: c.malformed.Load(),
 		NonUTP: c.nonUTP.Load(), NonUTPDropped: c.nonUTPDropped.Load(),
 		SynsRefused: c.synsRefused.Load(), SynsEvicted: c.synsEvicted.Load(),
-		Revived: c.revived.Load(), Unprovable: c.unprovable.Load(),
+		SynsStateless: c.synsStateless.Load(),
+		Revived:       c.revived.Load(), Unprovable: c.unprovable.Load(),
 		ResetsSent:       c.resetsSent.Load(),
 		ResetsSuppressed: c.resetsSuppressed.Load(),
 		Retransmits:      ended.retransmits, Timeouts: ended.timeouts,

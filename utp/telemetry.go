@@ -47,6 +47,7 @@ const (
 	metricNonUTPDropped    = "utp/nonutp_dropped"    // SocketStats.NonUTPDropped
 	metricSynsRefused      = "utp/syns_refused"      // SocketStats.SynsRefused
 	metricSynsEvicted      = "utp/syns_evicted"      // SocketStats.SynsEvicted
+	metricSynsStateless    = "utp/syns_stateless"    // SocketStats.SynsStateless
 	metricRevived          = "utp/revived"           // SocketStats.Revived
 	metricUnprovable       = "utp/unprovable"        // SocketStats.Unprovable
 	metricResetsSent       = "utp/resets_sent"       // SocketStats.ResetsSent

@@ -275,11 +275,13 @@ loop:
 	if got := v.bytes.Load(); got > 3*sent {
 		t.Errorf("forged sources received %d bytes for the %d they sent, more than 3 times", got, sent)
 	}
-	if st.SynsEvicted == 0 {
+	// At the bound a SYN either evicts the oldest unproven connection or,
+	// while all are younger than a second, is answered statelessly.
+	if st.SynsEvicted+st.SynsStateless == 0 {
 		if raceEnabled {
 			t.Logf("under the race detector the kernel dropped most of the flood: it never reached the bound")
 		} else {
-			t.Errorf("no unproven connection was evicted, so the flood did not reach the bound: %+v", st)
+			t.Errorf("no unproven connection was evicted and no SYN answered statelessly, so the flood did not reach the bound: %+v", st)
 		}
 	}
 	bulk.Close()

@@ -70,16 +70,23 @@ func newAttack(t testing.TB, p *pair) *attack {
 // odds is the chance that a packet of type typ with uniformly random
 // seq_nr and ack_nr is admitted by c, given the right connection id:
 // the counts of accept.go's ranges over 2^32 (TestForgedPacketOdds
-// checks them against the Conn).
+// checks them against the Conn). The seq_nr range is the window admit
+// uses, reorderWindow, narrowed while packets are in flight; a DATA or
+// FIN also counts the duplicates behind it whose advancing ack_nr is
+// taken (takeDuplicateAck). Until 2026-12-07 it counted the whole
+// Config.MaxReorder, which overstated the odds with a long flight.
 func odds(c *Conn, typ wire.Type) float64 {
 	if c == nil || c.Closed() || c.state != stateConnected {
 		return 0
 	}
 	lo, hi := c.ackRange()
 	acks := float64(uint16(hi-lo)) + 1
+	window := float64(c.reorderWindow())
 	switch typ {
-	case wire.Data, wire.Fin, wire.State:
-		return acks * float64(c.cfg.MaxReorder) / (1 << 32)
+	case wire.State:
+		return acks * window / (1 << 32)
+	case wire.Data, wire.Fin:
+		return (acks + float64(c.snd.inUse())) * window / (1 << 32)
 	case wire.Reset:
 		return (65536 + acks) / (1 << 32)
 	}

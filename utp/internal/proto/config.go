@@ -145,6 +145,16 @@ type Config struct {
 	// NoYield turns off receiver-side yielding (rledbat.go): the window
 	// we advertise is then the free receive buffer alone.
 	NoYield bool
+	// TimestampOffset is added to every timestamp_microseconds we send,
+	// and to our send times wherever an echo of them is compared, so that
+	// our packets do not show our clock. BEP 29 leaves the timestamps'
+	// origin free and peers use only differences of them (libutp's and
+	// libtorrent's delay measurements keep a base delay, which absorbs a
+	// constant); TCP draws a random offset per connection for its
+	// timestamps for the same reason (RFC 7323 7.1). It must stay the same
+	// for the whole connection: a step reads as a change of delay. The IO
+	// layer draws it per connection; default 0.
+	TimestampOffset uint32
 }
 
 // defaultBufferSize is the default cap of the send and receive buffers:

@@ -364,7 +364,7 @@ func (c *Conn) noteReceived(now time.Time, h *wire.Header) {
 	c.rcv.dupEcho = false // echo the newest packet, not an older duplicate
 	if h.Timestamp != 0 {
 		c.notePeerOrder(h.Timestamp)
-		c.replyMicro = micros(now) - h.Timestamp
+		c.replyMicro = c.stamp(now) - h.Timestamp
 		c.ctrl.OnPeerDelay(now, c.replyMicro)
 	}
 }
@@ -384,6 +384,10 @@ func (c *Conn) notePeerOrder(ts uint32) {
 // micros is the BEP 29 timestamp of now: microseconds, wrapping at 2^32.
 // Only differences of these values are meaningful.
 func micros(now time.Time) uint32 { return uint32(now.UnixMicro()) }
+
+// stamp is the timestamp our packet sent at t carries: micros with the
+// connection's offset (Config.TimestampOffset).
+func (c *Conn) stamp(t time.Time) uint32 { return micros(t) + c.cfg.TimestampOffset }
 
 // onReset honours a RESET from the peer (BEP 29): the connection ends at
 // once. Before the handshake completes, it means the dial was refused.

@@ -67,7 +67,7 @@ func (c *Conn) unprove(p *outPacket) bool {
 	if len(r.unproven) >= maxUnproven {
 		return false
 	}
-	r.unproven = append(r.unproven, micros(p.firstSentAt))
+	r.unproven = append(r.unproven, c.stamp(p.firstSentAt))
 	return true
 }
 

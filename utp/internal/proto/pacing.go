@@ -19,7 +19,15 @@ import (
 // next is at most one burst ahead of now. The rate is the window per
 // smoothed RTT times a gain, 2 in slow start (the window doubles each
 // RTT) and 1.25 after, the gains Linux uses for TCP
-// (net.ipv4.tcp_pacing_ss_ratio 200%, tcp_pacing_ca_ratio 120%). A burst
+// (net.ipv4.tcp_pacing_ss_ratio 200%, tcp_pacing_ca_ratio 120%). Slow
+// start paces at 1.25 too once the delay shows a queue (pacingQueueShows):
+// at twice the window per RTT a round's packets go out in half of it,
+// and with the window near the path's bandwidth-delay product that half
+// round trip of excess waits in the bottleneck's queue, 100 ms on a
+// 200 ms path, on top of the queue the window holds. Linux lowers the
+// gain too as slow start nears its end (200% only while the window is
+// under half of ssthresh, tcp_update_pacing_rate); our slow start ends on
+// delay, so the delay says when. A burst
 // is a millisecond of sending, at least two packets, so the IO layer's
 // timer fires at most about once a millisecond and its batches stay large
 // (Linux sizes its pacing quantum the same way, tcp_tso_autosize).
@@ -43,6 +51,13 @@ const (
 	pacingBurst = time.Millisecond
 	// pacingMinPackets is the least burst, in packets.
 	pacingMinPackets = 2
+	// pacingQueueShows is the queuing delay from which slow start is
+	// paced at pacingGainAvoidance (see above): RFC 9406's
+	// MIN_RTT_THRESH, the least RTT increase HyStart++ takes for a
+	// queue. In netsim a higher one (a sixteenth of the RTT) let a
+	// queue of 77 ms build on a 200 ms path before slow start ended
+	// (docs/protocol.md).
+	pacingQueueShows = 4 * time.Millisecond
 	// pacingCreditDiv: a late step may catch up on at most SRTT /
 	// pacingCreditDiv of sending (see above).
 	pacingCreditDiv = 4
@@ -81,7 +96,7 @@ func (c *Conn) pacingRate() float64 {
 		return 0
 	}
 	gain := pacingGainAvoidance
-	if c.ctrl.InSlowStart() {
+	if c.ctrl.InSlowStart() && c.ctrl.QueuingDelay() < pacingQueueShows {
 		gain = pacingGainSlowStart
 	}
 	return gain * float64(c.sendWindow()) / srtt.Seconds()

@@ -133,7 +133,7 @@ func (c *Conn) judgeLoss(now time.Time, p *outPacket, res *ackResult) {
 	r.undoLeft--
 	spurious := p.lost || // declared lost, delivered before it was resent
 		(r.minRTT > 0 && now.Sub(p.sentAt) < r.minRTT/2) ||
-		(res.hasEcho && int32(micros(p.sentAt)-res.echo) > 0 && int32(res.echo-micros(p.firstSentAt)) >= 0)
+		(res.hasEcho && int32(c.stamp(p.sentAt)-res.echo) > 0 && int32(res.echo-c.stamp(p.firstSentAt)) >= 0)
 	if !spurious && !c.unprove(p) {
 		r.undoable = false
 		return
@@ -315,7 +315,7 @@ func (c *Conn) echoDetect(now time.Time, res *ackResult) {
 		return
 	}
 	margin := max(c.reoWindow(), c.rec.minRTT/4, echoMinMargin)
-	if int32(res.echo-micros(p.sentAt)) > int32(margin/time.Microsecond) {
+	if int32(res.echo-c.stamp(p.sentAt)) > int32(margin/time.Microsecond) {
 		c.markLost(now, p)
 	}
 }
@@ -349,7 +349,7 @@ func (c *Conn) noteUnseen(res *ackResult) {
 	cutoff := res.echo - uint32(margin/time.Microsecond)
 	for ; wire.SeqLess(seq, s.seqNr); seq++ {
 		p := s.pkt(seq)
-		if p.sends == 0 || int32(micros(p.sentAt)-cutoff) > 0 {
+		if p.sends == 0 || int32(c.stamp(p.sentAt)-cutoff) > 0 {
 			break
 		}
 		if p.inFlight && !p.sacked && !p.probe {

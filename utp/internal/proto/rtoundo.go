@@ -68,7 +68,7 @@ func (c *Conn) timeoutEvidence(now time.Time, seq uint16, p *outPacket, res *ack
 	}
 	u.spurious = p.sends == u.sends ||
 		(p.sends == u.sends+1 && r.minRTT > 0 && now.Sub(p.sentAt) < r.minRTT/2) ||
-		(res.hasEcho && int32(micros(u.at)-res.echo) > 0 && int32(res.echo-micros(p.firstSentAt)) >= 0)
+		(res.hasEcho && int32(c.stamp(u.at)-res.echo) > 0 && int32(res.echo-c.stamp(p.firstSentAt)) >= 0)
 }
 
 // judgeTimeout ends the judging of a pending timeout series at the first

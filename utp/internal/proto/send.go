@@ -543,7 +543,7 @@ func (c *Conn) countSent(now time.Time) {
 // on the store forwarding, half of header's own CPU samples in a veth bulk
 // transfer, where every packet takes one.
 func (c *Conn) header(h *wire.Header, now time.Time, typ wire.Type, seq uint16) {
-	ts := micros(now)
+	ts := c.stamp(now)
 	*h = wire.Header{
 		Type:          typ,
 		ConnID:        c.sendID,

@@ -85,11 +85,15 @@ func dataOverhead(cfg *Config) int { return wire.HeaderSize + 2 + dataSACKLimit(
 // advertised is the size our SYN, or our reply to the SYN syn,
 // advertises: MaxRecvDatagram, or 0 (no extension) when that is unset or
 // the dialer's SYN did not carry the extension (it would not read ours).
-func (c *Conn) advertised(syn *wire.Header) uint32 {
-	if c.cfg.MaxRecvDatagram <= 0 || (syn != nil && syn.MaxDatagram == 0) {
+func (c *Conn) advertised(syn *wire.Header) uint32 { return advertisedFor(&c.cfg, syn) }
+
+// advertisedFor is advertised for a connection configured by cfg, which
+// SynReply answers without building one.
+func advertisedFor(cfg *Config, syn *wire.Header) uint32 {
+	if cfg.MaxRecvDatagram <= 0 || (syn != nil && syn.MaxDatagram == 0) {
 		return 0
 	}
-	return uint32(c.cfg.MaxRecvDatagram)
+	return uint32(cfg.MaxRecvDatagram)
 }
 
 // learnPeerSize takes the peer's advertisement from its SYN or from the

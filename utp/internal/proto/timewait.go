@@ -23,6 +23,7 @@ type TimeWait struct {
 	end        time.Time     // when TIME-WAIT ends
 	length     time.Duration // how long a restart lasts (timeWaitLen)
 	replyMicro uint32        // timestamp_difference our ACKs echo
+	stampOff   uint32        // Config.TimestampOffset
 	wnd        uint32        // the window our ACKs advertise
 	sendID     uint16        // connection_id of our packets
 	seqNr      uint16        // our next sequence number: our ACKs carry it
@@ -45,6 +46,7 @@ func (c *Conn) Retire() (TimeWait, bool) {
 		end:        end,
 		length:     c.timeWaitLen(),
 		replyMicro: c.replyMicro,
+		stampOff:   c.cfg.TimestampOffset,
 		wnd:        uint32(c.rcv.window()),
 		sendID:     c.sendID,
 		seqNr:      c.snd.seqNr,
@@ -102,7 +104,7 @@ func (w *TimeWait) HandlePacket(now time.Time, h *wire.Header, buf []byte) (n in
 		w.restarts++
 		w.end = now.Add(w.length)
 	}
-	ts, diff := micros(now), w.replyMicro
+	ts, diff := micros(now)+w.stampOff, w.replyMicro
 	if h.Timestamp != 0 {
 		diff = ts - h.Timestamp // echo the duplicate exactly, as a Conn does (dupecho.go)
 	}
