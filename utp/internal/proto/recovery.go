@@ -99,7 +99,7 @@ func (c *Conn) onAcked(now time.Time, seq uint16, p *outPacket, res *ackResult) 
 	// for the retransmission's, it declared lost every packet sent before
 	// it, delivered or not: after a spurious timeout whose ACKs waited an
 	// RTO unread, 290 of them (TestSpuriousTimeoutUndone).
-	forEarlier := p.sends > 1 && (rtt < r.minRTT || (res.hasEcho && int32(micros(p.sentAt)-res.echo) > 0))
+	forEarlier := p.sends > 1 && (rtt < r.minRTT || (res.hasEcho && int32(c.stamp(p.sentAt)-res.echo) > 0))
 	if !forEarlier && p.txID > r.rackTx {
 		r.rackTx, r.rackSentAt, r.rackRTT = p.txID, p.sentAt, rtt
 	}
