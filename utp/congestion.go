@@ -53,7 +53,11 @@ func WithCongestionControl(c CongestionControl) SocketOption {
 // connection bounds the window it advertises by the one-way delay of the
 // data it receives (rLEDBAT, RFC 9840), so that a download stays below
 // the queuing-delay target even from a sender that ignores delay. A sender
-// that holds the delay down itself is not limited. Default on.
+// that holds the delay down itself is not limited: the bound starts only
+// once the delay shows a sender that does not yield, and until then the
+// advertised window opens with the data (ten packets plus twice the bytes
+// received, as Linux's receive window grows), which no sender whose window
+// grows by the bytes acknowledged meets. Default on.
 func WithReceiverYield(on bool) SocketOption {
 	return func(s *socketConfig) { s.noYield = !on }
 }

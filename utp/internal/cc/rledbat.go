@@ -8,6 +8,27 @@ import (
 // defaultRecvRTT stands in for the RTT before a receiver can estimate it.
 const defaultRecvRTT = 100 * time.Millisecond
 
+// DefaultRecvInitialWindow is the window in packets a receiver advertises
+// before any data arrives: RFC 6928's initial window of ten segments, with
+// which Linux also opens its receive window.
+const DefaultRecvInitialWindow = 10
+
+// The evidence that a sender ignores delay (see RLEDBAT): blindStrikes
+// intervals of about an RTT in a row in which the queue stayed above
+// blindQueueNum/blindQueueDen of the target all along and the bytes
+// received per RTT did not fall below blindKeepNum/blindKeepDen of the
+// interval before. Why these: a LEDBAT++ sender above 5/4 of the target
+// takes half its window off per RTT (its C of 2), so its flight falls by
+// far more than a tenth within two RTTs of the queue passing that mark;
+// the third interval leaves room for the RTT of growth already in flight
+// when its slow start ends. A sender that ignores delay keeps its flight,
+// or grows it, for as long as the queue stands.
+const (
+	blindStrikes                 = 3
+	blindQueueNum, blindQueueDen = 5, 4
+	blindKeepNum, blindKeepDen   = 9, 10
+)
+
 // RLEDBATConfig configures a receiver-side controller. Zero fields take the
 // defaults named in their comments; only MSS is required.
 type RLEDBATConfig struct {
@@ -22,6 +43,9 @@ type RLEDBATConfig struct {
 	// MaxWindowBytes is the ceiling, the receive buffer. Default
 	// DefaultMaxWindowBytes.
 	MaxWindowBytes int
+	// InitialWindow is the window in packets before any data arrives
+	// (see RLEDBAT). Default DefaultRecvInitialWindow (10).
+	InitialWindow int
 }
 
 // RLEDBAT is a receiver-driven LEDBAT++ (rLEDBAT, RFC 9840) adapted to
@@ -31,14 +55,36 @@ type RLEDBATConfig struct {
 // receive buffer. A sender that ignores delay (CUBIC, or no congestion
 // control at all) is then held near the target by our advertised window.
 //
-// The window is inactive (at the ceiling) until the queue first exceeds
-// 3/4 of the target, LEDBAT++'s slow-start exit; it then starts from the
-// bytes received in the last RTT and follows LEDBAT++'s congestion
+// Until the bound starts, the window opens as data arrives, as Linux's
+// receive window does (tcp_rcv_space_adjust): InitialWindow packets plus
+// twice the bytes received, up to the ceiling. A sender whose window grows
+// by at most one byte per byte acknowledged, from at most InitialWindow
+// packets (LEDBAT++'s slow start and every growth rule of it, LEDBAT's,
+// Reno's), never meets it; one that sends whatever it is allowed grows at
+// most threefold per RTT. Why not the whole receive buffer from the
+// start: RFC 9840 4.1.1 lets the window shrink only by what arrives, so
+// a buffer's worth of window, once advertised, binds only after that many
+// bytes (33 s of a 4 MiB buffer at 1 Mbit/s), and a sender that ignores
+// delay keeps the bottleneck's buffer full all that time.
+//
+// The bound is inactive until the receiver has evidence that the sender
+// ignores delay: for three RTTs in a row the queue stayed above 5/4 of
+// the target while the sender's flight, the bytes received per RTT, did
+// not fall (blindStrikes). A LEDBAT++ sender cuts its window within an
+// RTT of the queue passing the target, so while it can still decrease it
+// never gives that evidence (an RFC 6817 LEDBAT sender, which aims at
+// 100 ms, does, and is held to our target). Why wait for it: a bound that
+// starts at LEDBAT++'s slow-start exit (3/4 of the target) and runs its
+// own LEDBAT++ beside the sender's cut our senders' flights twice at
+// their slow-start exits and then held their ramps after the initial
+// slowdown, which ended those ramps at the receiver's smaller window
+// (docs/protocol.md has the trace). Once active the bound starts from
+// the bytes received in the last RTT and follows LEDBAT++'s congestion
 // avoidance (additive increase of GAIN per RTT below the target,
 // multiplicative decrease above it). While the delay shows almost no queue
 // (under a quarter of the target) it stays at least twice the bytes
-// received per RTT, so a sender that holds the delay down itself, as a
-// LEDBAT sender does, is never the receiver's to limit.
+// received per RTT, 1 + target/base RTT times on paths over 60 ms
+// (lowQueueGrowth).
 //
 // The RTT, which a pure receiver cannot measure from ACKs, is the sum of
 // the two directions' base one-way delays (the clock offset cancels) plus
@@ -60,6 +106,11 @@ type RLEDBAT struct {
 	markAt    time.Time // start of the current rate interval
 	markRecvd int64
 	perRTT    float64 // bytes received in the last interval, scaled to an RTT
+	prevRTT   float64 // perRTT of the interval before
+	rate      float64 // bytes received per second in the last interval
+
+	minQD   time.Duration // the smallest queuing delay in the current interval
+	strikes int           // intervals in a row that showed a delay-blind sender
 }
 
 // NewRLEDBAT returns a receiver controller; now starts its delay history.
@@ -77,18 +128,21 @@ func NewRLEDBAT(now time.Time, cfg RLEDBATConfig) *RLEDBAT {
 	if cfg.MaxWindowBytes <= 0 {
 		cfg.MaxWindowBytes = DefaultMaxWindowBytes
 	}
+	if cfg.InitialWindow <= 0 {
+		cfg.InitialWindow = DefaultRecvInitialWindow
+	}
 	mss := float64(cfg.MSS)
 	floor := float64(cfg.MinWindow) * mss
 	ceiling := max(float64(cfg.MaxWindowBytes), floor)
 	return &RLEDBAT{
-		cfg: cfg, mss: mss, floor: floor, ceiling: ceiling, wnd: ceiling,
+		cfg: cfg, mss: mss, floor: floor, ceiling: ceiling,
+		wnd:    max(floor, min(float64(cfg.InitialWindow)*mss, ceiling)),
 		target: float64(cfg.Target.Microseconds()),
 		fwd:    newDelayHist(now), rev: newDelayHist(now), markAt: now,
 	}
 }
 
-// Window returns the window the receiver would advertise, in bytes: the
-// ceiling while inactive.
+// Window returns the window the receiver would advertise, in bytes.
 func (r *RLEDBAT) Window() int { return int(r.wnd) }
 
 // QueuingDelay returns the queuing delay of the peer's packets.
@@ -110,22 +164,48 @@ func (r *RLEDBAT) OnPacket(now time.Time, delay, echoed uint32, payload int) {
 		return
 	}
 	r.recvd += int64(payload)
-	r.measureRate(now)
+	r.minQD = min(r.minQD, r.qd)
+	if r.measureRate(now) {
+		r.judgeSender()
+	}
 	if !r.active {
-		if r.qd*ppSlowStartExitDen <= r.cfg.Target*ppSlowStartExitNum {
-			return
-		}
-		r.active = true
-		r.wnd = r.clamp(r.perRTT)
+		r.wnd = r.clamp(float64(r.cfg.InitialWindow)*r.mss + 2*float64(r.recvd))
+		return
 	}
 	r.update(float64(payload))
 }
+
+// judgeSender counts the intervals in a row that show a sender ignoring
+// delay (see blindStrikes) and activates the bound at blindStrikes.
+func (r *RLEDBAT) judgeSender() {
+	high := r.minQD*blindQueueDen > r.cfg.Target*blindQueueNum
+	kept := r.perRTT*blindKeepDen >= r.prevRTT*blindKeepNum
+	r.minQD = r.qd
+	if !high || !kept {
+		r.strikes = 0
+		return
+	}
+	r.strikes++
+	if !r.active && r.strikes >= blindStrikes {
+		r.active = true
+		r.wnd = r.clamp(r.perRTT)
+	}
+}
+
+// Active reports whether the bound has started: the sender was seen to
+// ignore delay (see RLEDBAT).
+func (r *RLEDBAT) Active() bool { return r.active }
 
 // update moves the active window for payload bytes received.
 func (r *RLEDBAT) update(payload float64) {
 	qd := float64(r.qd.Microseconds())
 	if qd*4 < r.target {
-		r.wnd = r.clamp(max(r.wnd, 2*r.perRTT))
+		// The rate times the RTT of now, not the interval's: after a
+		// queue drains, the bytes of an interval that had it scaled to
+		// that interval's RTT are the old flight with its queue, and
+		// growing from them put the queue back at once.
+		flight := r.rate * r.rtt().Seconds()
+		r.wnd = r.clamp(max(r.wnd, (1+r.lowQueueGrowth())*flight))
 	}
 	perRTT := r.gain() * r.mss
 	if qd > r.target {
@@ -134,16 +214,38 @@ func (r *RLEDBAT) update(payload float64) {
 	r.wnd = r.clamp(r.wnd + max(perRTT*payload/r.wnd, -payload/2))
 }
 
+// lowQueueGrowth is the share by which the active bound may exceed the
+// bytes received per RTT while the queue is under a quarter of the
+// target: 1, a doubling, but at most target/base RTT. Why the bound: the
+// window's effect on the queue shows a base RTT late, and a doubling from
+// a full link puts a base RTT of queue on it before the delay says so; on
+// a 200 ms path a sender that ignores delay kept the queue at 178 ms
+// (10 Mbit/s) and 236 ms (100 Mbit/s). Up to 60 ms of base RTT the window
+// still doubles. The bound binds only a sender already seen to ignore
+// delay (see RLEDBAT): tried when the bound also started at 3/4 of the
+// target, it held our own LEDBAT++ sender on a 50 Mbit/s, 200 ms path to
+// 89% of the link (docs/protocol.md).
+func (r *RLEDBAT) lowQueueGrowth() float64 {
+	g := 1.0
+	if base := r.baseRTT(); base > 0 {
+		g = min(g, r.cfg.Target.Seconds()/base.Seconds())
+	}
+	return g
+}
+
 // measureRate keeps perRTT, the bytes received per RTT over the last
-// interval of about one RTT.
-func (r *RLEDBAT) measureRate(now time.Time) {
+// interval of about one RTT, and reports whether an interval ended.
+func (r *RLEDBAT) measureRate(now time.Time) bool {
 	rtt := r.rtt()
 	elapsed := now.Sub(r.markAt)
 	if elapsed < rtt {
-		return
+		return false
 	}
-	r.perRTT = float64(r.recvd-r.markRecvd) * rtt.Seconds() / elapsed.Seconds()
+	r.prevRTT = r.perRTT
+	r.rate = float64(r.recvd-r.markRecvd) / elapsed.Seconds()
+	r.perRTT = r.rate * rtt.Seconds()
 	r.markAt, r.markRecvd = now, r.recvd
+	return true
 }
 
 // baseRTT is the sum of both directions' base delays, or 0 before both

@@ -10,7 +10,7 @@ import (
 // RFC 9840 4.1.1: the advertised window never shrinks by more than the
 // bytes received since it was advertised (its right edge never moves
 // back), even when the yielding window collapses; and it does shrink to
-// the yielding window as data arrives, from the whole free buffer
+// the yielding window as data arrives, from the larger early window
 // advertised before the yielding window bound.
 func TestYieldNeverRetractsTheWindowEdge(t *testing.T) {
 	now := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -26,10 +26,13 @@ func TestYieldNeverRetractsTheWindowEdge(t *testing.T) {
 		}
 	}
 	feed(0, 50)
-	if got := y.bound(free); got != free {
-		t.Fatalf("window %d before any queue, want the free buffer %d", got, free)
+	if got, want := y.bound(free), y.ctl.Window(); got != want || got >= free {
+		t.Fatalf("window %d before any queue, want the early window %d, under the free buffer %d", got, want, free)
 	}
-	feed(50*time.Millisecond, 100) // the yielding window activates
+	feed(100*time.Millisecond, 1000) // a steady flight over a standing queue: the yielding window activates
+	if !y.ctl.Active() {
+		t.Fatal("yielding window inactive after 1 s of a steady flight with 100 ms of queue")
+	}
 	prev, recvd := y.bound(free), y.recvd
 	for range 5000 {
 		feed(300*time.Millisecond, 1) // far above target: the bound collapses

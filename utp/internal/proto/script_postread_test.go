@@ -11,7 +11,10 @@ import (
 // to the receive buffer; data arriving while bytes wait in the receive
 // buffer goes behind them, never into the posted buffer first.
 func TestScriptPostRead(t *testing.T) {
-	tc := newTestConn(t, roleDialer)
+	// Without the yielding receiver, whose early window (ten packets plus
+	// twice the bytes received) would bound wnd_size below the buffer
+	// this test checks.
+	tc := newTestConn(t, roleDialer, withConfig(func(c *Config) { c.NoYield = true }))
 	post := make([]byte, 5)
 	tc.conn.PostRead(post)
 	tc.peerData(tc.p(0), "abc")
