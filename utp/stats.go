@@ -131,6 +131,10 @@ type Stats struct {
 	// SpuriousTimeouts counts series of timeouts undone because the ACK
 	// that followed showed nothing had been lost (docs/protocol.md).
 	SpuriousTimeouts uint64
+	// DeferredTimeouts counts retransmission timers that fired so late
+	// that the process had not run, put off once so that the ACKs
+	// waiting in the socket could be read first (docs/protocol.md).
+	DeferredTimeouts uint64
 	// DuplicateEchoes counts ACKs that showed the original of a packet
 	// reached the peer after its retransmission had (docs/protocol.md).
 	DuplicateEchoes uint64

@@ -116,6 +116,32 @@ type RLEDBAT struct {
 // NewRLEDBAT returns a receiver controller; now starts its delay history.
 // It panics if cfg.MSS <= 0.
 func NewRLEDBAT(now time.Time, cfg RLEDBATConfig) *RLEDBAT {
+	cfg = cfg.withDefaults()
+	mss := float64(cfg.MSS)
+	floor := float64(cfg.MinWindow) * mss
+	ceiling := max(float64(cfg.MaxWindowBytes), floor)
+	return &RLEDBAT{
+		cfg: cfg, mss: mss, floor: floor, ceiling: ceiling,
+		wnd:    float64(InitialRecvWindow(cfg)),
+		target: float64(cfg.Target.Microseconds()),
+		fwd:    newDelayHist(now), rev: newDelayHist(now), markAt: now,
+	}
+}
+
+// InitialRecvWindow returns the window in bytes that NewRLEDBAT(now, cfg)
+// starts from, without building one: a Socket answering a SYN statelessly
+// advertises what the connection it may build later would. It panics if
+// cfg.MSS <= 0.
+func InitialRecvWindow(cfg RLEDBATConfig) int {
+	cfg = cfg.withDefaults()
+	mss := float64(cfg.MSS)
+	floor := float64(cfg.MinWindow) * mss
+	ceiling := max(float64(cfg.MaxWindowBytes), floor)
+	return int(max(floor, min(float64(cfg.InitialWindow)*mss, ceiling)))
+}
+
+// withDefaults fills in the zero fields; it panics if MSS <= 0.
+func (cfg RLEDBATConfig) withDefaults() RLEDBATConfig {
 	if cfg.MSS <= 0 {
 		panic("cc: RLEDBATConfig.MSS must be > 0")
 	}
@@ -131,15 +157,7 @@ func NewRLEDBAT(now time.Time, cfg RLEDBATConfig) *RLEDBAT {
 	if cfg.InitialWindow <= 0 {
 		cfg.InitialWindow = DefaultRecvInitialWindow
 	}
-	mss := float64(cfg.MSS)
-	floor := float64(cfg.MinWindow) * mss
-	ceiling := max(float64(cfg.MaxWindowBytes), floor)
-	return &RLEDBAT{
-		cfg: cfg, mss: mss, floor: floor, ceiling: ceiling,
-		wnd:    max(floor, min(float64(cfg.InitialWindow)*mss, ceiling)),
-		target: float64(cfg.Target.Microseconds()),
-		fwd:    newDelayHist(now), rev: newDelayHist(now), markAt: now,
-	}
+	return cfg
 }
 
 // Window returns the window the receiver would advertise, in bytes.

@@ -51,6 +51,9 @@ type Conn struct {
 	// consecutiveTimeouts counts RTO expiries without forward progress.
 	consecutiveTimeouts int
 	lastTimeout         time.Time
+	// rtoDeferred is the retransmission deadline that a late fire set
+	// (starved.go): that one fires, however late.
+	rtoDeferred time.Time
 	// took: the last packet HandleParsed was given was admitted, or taken
 	// for a duplicate (Took).
 	took bool

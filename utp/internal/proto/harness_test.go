@@ -79,6 +79,7 @@ type simHost struct {
 	// pausedUntil models a descheduled process (pause): until then its
 	// timers do not fire and the packets that arrive for it wait in held.
 	pausedUntil time.Time
+	timersOn    bool // paused by pauseReads: the timers still fire
 	held        []heldPacket
 
 	// lose, if not nil, sees every datagram that reaches the host and
@@ -94,6 +95,16 @@ type heldPacket struct {
 
 // paused reports whether the host is descheduled now.
 func (h *simHost) paused() bool { return h.node.Sim().Now().Before(h.pausedUntil) }
+
+// pauseReads holds the packets that reach the host for d, its timers
+// still running on time: a process whose timer ran while its reader
+// waited for a processor, or a receive path that stalled. The held
+// packets are read at the end.
+func (h *simHost) pauseReads(d time.Duration) {
+	h.pause(d)
+	h.timersOn = true
+	h.node.Sim().Schedule(h.pausedUntil, func() { h.timersOn = false })
+}
 
 // pause deschedules the host for d, as a loaded machine does a process:
 // when it runs again, the timers of es that fell due meanwhile fire
@@ -194,7 +205,7 @@ func forgedAdmitted(h wire.Header, before Stats, c *Conn) bool {
 }
 
 func (e *endpoint) onTimer() {
-	if e.conn != nil && !e.host.paused() {
+	if e.conn != nil && (!e.host.paused() || e.host.timersOn) {
 		e.conn.HandleTimeout(e.now())
 		e.pump()
 	}

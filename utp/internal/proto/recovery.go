@@ -93,7 +93,14 @@ func (c *Conn) onAcked(now time.Time, seq uint16, p *outPacket, res *ackResult) 
 	}
 	// An ACK that came sooner than any round trip cannot be for the
 	// retransmission: it says nothing of when the packet was delivered.
-	if !(p.sends > 1 && rtt < r.minRTT) && p.txID > r.rackTx {
+	// Nor can one whose echo (the send time of the latest packet the
+	// peer had received) is before the retransmission left: it was
+	// caused by an earlier packet, so it is for an earlier copy. Taken
+	// for the retransmission's, it declared lost every packet sent before
+	// it, delivered or not: after a spurious timeout whose ACKs waited an
+	// RTO unread, 290 of them (TestSpuriousTimeoutUndone).
+	forEarlier := p.sends > 1 && (rtt < r.minRTT || (res.hasEcho && int32(c.stamp(p.sentAt)-res.echo) > 0))
+	if !forEarlier && p.txID > r.rackTx {
 		r.rackTx, r.rackSentAt, r.rackRTT = p.txID, p.sentAt, rtt
 	}
 	c.timeoutEvidence(now, seq, p, res)

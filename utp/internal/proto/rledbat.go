@@ -26,9 +26,23 @@ func (y *yieldState) init(now time.Time, cfg Config) {
 	if cfg.NoYield {
 		return
 	}
-	y.ctl = cc.NewRLEDBAT(now, cc.RLEDBATConfig{
-		MSS: cfg.PacketSize + wire.HeaderSize, MaxWindowBytes: cfg.RecvBufferSize,
-	})
+	y.ctl = cc.NewRLEDBAT(now, yieldConfig(cfg))
+}
+
+// yieldConfig is the receiver controller's configuration for cfg.
+func yieldConfig(cfg Config) cc.RLEDBATConfig {
+	return cc.RLEDBATConfig{MSS: cfg.PacketSize + wire.HeaderSize, MaxWindowBytes: cfg.RecvBufferSize}
+}
+
+// initialWindow returns the window a new Conn with cfg (defaults applied)
+// first advertises: its free receive buffer, bounded by the yielding
+// receiver's opening window unless cfg.NoYield.
+func initialWindow(cfg Config) int {
+	w := max(0, min(cfg.RecvBufferSize, initialRecvSpace))
+	if cfg.NoYield {
+		return w
+	}
+	return min(w, cc.InitialRecvWindow(yieldConfig(cfg)))
 }
 
 // onPacket feeds one accepted packet: the one-way delay we measured of it,

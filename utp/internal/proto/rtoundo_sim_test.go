@@ -21,43 +21,77 @@ func timeoutPath(seed uint64) pairSpec {
 	}
 }
 
-// Issue 17: a sender descheduled for longer than its RTO (as on a loaded
-// machine) finds its timer due and the ACKs that came meanwhile waiting
-// in its socket. The timeout fires first and resends the oldest packet;
-// the ACKs then show it was spurious (they were for the originals), and
-// the window is restored rather than slow-started from one packet.
-func TestSpuriousTimeoutUndone(t *testing.T) {
-	skipIfShort(t)
+// pausedSender runs timeoutPath(1705) for 8 s, lets pause stop the
+// sender for twice its RTO, and returns its Stats before and just after.
+func pausedSender(t *testing.T, what string, pause func(e *endpoint, d time.Duration)) (before, after Stats) {
+	t.Helper()
 	spec := timeoutPath(1705)
 	p := newPair(t, spec)
 	start := p.sim.Start()
 	p.sim.RunUntil(start.Add(8 * time.Second))
-	before := p.a.conn.Stats()
+	before = p.a.conn.Stats()
 	if before.Timeouts != 0 || before.InFlight < before.Window/2 {
 		t.Fatalf("seed %d: before the pause: %d timeouts, %d bytes in flight of a %d-byte window; want none and a window in use",
 			spec.seed, before.Timeouts, before.InFlight, before.Window)
 	}
-	p.a.host.pause(2*before.RTO, p.a)
+	pause(p.a, 2*before.RTO)
 	p.sim.RunUntil(start.Add(8*time.Second + 2*before.RTO + time.Millisecond))
-	after := p.a.conn.Stats()
-	t.Logf("seed %d: window %d before a pause of %v, %d after; timeouts %d (%d undone), retransmits %d",
-		spec.seed, before.Window, 2*before.RTO, after.Window, after.Timeouts, after.SpuriousTimeouts, after.Retransmits-before.Retransmits)
-	if after.Timeouts == 0 {
-		t.Fatalf("seed %d: no timeout fired during a pause of twice the RTO", spec.seed)
+	after = p.a.conn.Stats()
+	t.Logf("seed %d: window %d before %s of %v, %d after; timeouts %d (%d undone, %d put off), retransmits %d",
+		spec.seed, before.Window, what, 2*before.RTO, after.Window, after.Timeouts, after.SpuriousTimeouts, after.DeferredTimeouts, after.Retransmits-before.Retransmits)
+	t.Cleanup(func() {
+		p.sim.RunUntil(start.Add(12 * time.Second))
+		if p.a.failure != "" || p.b.failure != "" {
+			t.Errorf("seed %d: %s %s", spec.seed, p.a.failure, p.b.failure)
+		}
+	})
+	return before, after
+}
+
+// Issue 17: a sender descheduled for longer than its RTO (as on a loaded
+// machine) finds its timer due and the ACKs that came meanwhile waiting
+// in its socket. The timer fired late, so it is put off (starved.go)
+// and the ACKs stop it: no timeout, nothing resent, the window kept.
+func TestDescheduledSenderNoTimeout(t *testing.T) {
+	skipIfShort(t)
+	before, after := pausedSender(t, "a pause", func(e *endpoint, d time.Duration) { e.host.pause(d, e) })
+	if after.DeferredTimeouts != 1 || after.Timeouts != 0 {
+		t.Fatalf("%d timeouts put off, %d declared; want 1 and 0", after.DeferredTimeouts, after.Timeouts)
 	}
-	if after.SpuriousTimeouts != 1 {
-		t.Errorf("seed %d: %d timeout series undone, want 1", spec.seed, after.SpuriousTimeouts)
+	if n := after.Retransmits - before.Retransmits; n != 0 {
+		t.Errorf("%d packets resent across the pause, want none", n)
 	}
 	if after.Window < before.Window*9/10 {
-		t.Errorf("seed %d: window %d after the spurious timeout, want at least 0.9× the %d before", spec.seed, after.Window, before.Window)
+		t.Errorf("window %d after the pause, want at least 0.9× the %d before", after.Window, before.Window)
+	}
+}
+
+// Issue 17: a sender whose timer fires on time while the ACKs that came
+// wait unread for twice the RTO (its reader waited for a processor, its
+// timer did not) declares the timeout, and resends the oldest packet.
+// The ACKs then show it was spurious (they are for the originals), and
+// the window is restored rather than slow-started from one packet.
+func TestSpuriousTimeoutUndone(t *testing.T) {
+	skipIfShort(t)
+	before, after := pausedSender(t, "the reads' pause", func(e *endpoint, d time.Duration) { e.host.pauseReads(d) })
+	if after.Timeouts == 0 {
+		t.Fatal("no timeout fired while the reads paused for twice the RTO")
+	}
+	if after.DeferredTimeouts != 0 {
+		t.Errorf("%d timeouts put off; the sender ran, its timer was on time", after.DeferredTimeouts)
+	}
+	if after.SpuriousTimeouts != 1 {
+		t.Errorf("%d timeout series undone, want 1", after.SpuriousTimeouts)
+	}
+	if after.Window < before.Window*9/10 {
+		t.Errorf("window %d after the spurious timeout, want at least 0.9× the %d before", after.Window, before.Window)
 	}
 	// Only the oldest packet was resent; the rest went back in flight.
+	// (Before RACK took the echo into account, the ACK of the oldest
+	// packet's original, read an RTO after its resend, was taken for the
+	// resend's, and declared lost the 290 packets sent before it.)
 	if n := after.Retransmits - before.Retransmits; n > after.Timeouts {
-		t.Errorf("seed %d: %d packets resent after %d timeouts, want at most one each", spec.seed, n, after.Timeouts)
-	}
-	p.sim.RunUntil(start.Add(12 * time.Second))
-	if p.a.failure != "" || p.b.failure != "" {
-		t.Fatalf("seed %d: %s %s", spec.seed, p.a.failure, p.b.failure)
+		t.Errorf("%d packets resent after %d timeouts, want at most one each", n, after.Timeouts)
 	}
 }
 

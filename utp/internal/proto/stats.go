@@ -35,6 +35,10 @@ type Stats struct {
 	// SpuriousTimeouts counts series of timeouts undone because the ACK
 	// that followed showed nothing had been lost (docs/protocol.md).
 	SpuriousTimeouts uint64
+	// DeferredTimeouts counts retransmission timers that fired so late
+	// that the process had not run, put off once so that the ACKs
+	// waiting in the socket could be read first (docs/protocol.md).
+	DeferredTimeouts uint64
 	// DuplicateEchoes counts ACKs that echoed the first send of a packet
 	// whose retransmission had been acknowledged: the original arrived
 	// too, late (dupecho.go).

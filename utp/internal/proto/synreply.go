@@ -20,13 +20,10 @@ func SynReply(now time.Time, cfg Config, syn *wire.Header, isn uint16) wire.Head
 	cfg = cfg.withDefaults()
 	ts := micros(now) + cfg.TimestampOffset
 	h := wire.Header{
-		Type:      wire.State,
-		ConnID:    syn.ConnID,
-		Timestamp: ts,
-		// A new Conn's free receive buffer (recvState.init). Its yielding
-		// bound starts at its ceiling, which is at least RecvBufferSize
-		// (cc.NewRLEDBAT), so it does not lower the first window.
-		WndSize:     uint32(max(0, min(cfg.RecvBufferSize, initialRecvSpace))),
+		Type:        wire.State,
+		ConnID:      syn.ConnID,
+		Timestamp:   ts,
+		WndSize:     uint32(initialWindow(cfg)),
 		SeqNr:       isn,
 		AckNr:       syn.SeqNr,
 		MaxDatagram: advertisedFor(&cfg, syn),

@@ -88,6 +88,9 @@ func (c *Conn) HandleTimeout(now time.Time) {
 		if t.IsZero() || now.Before(t) {
 			continue
 		}
+		if k == timerRetransmit && c.deferStarved(now, t) {
+			continue // starved.go
+		}
 		c.timers[k] = time.Time{}
 		c.fire(now, k)
 	}
