@@ -69,8 +69,9 @@ const (
 	pacingQueueShows = 4 * time.Millisecond
 	// pacingSmallPackets: a window under this many full packets is
 	// paced in slow start at pacingGainSlowStart whatever the delay
-	// (smallSlowStart), twice the windows LEDBAT++ sends in small
-	// packets (cc.DefaultSegmentPackets). Of 8, 16, 32 and 64, 16
+	// (smallSlowStart): twice the bound under which LEDBAT++ sends a
+	// window in small packets (cc.DefaultSegmentPackets). Of 8, 16, 32
+	// and 64, 16
 	// evened eight flows on 1 and 10 Mbit/s best (docs/performance.md);
 	// its half round trip of excess is 8 packets, 9 ms at 10 Mbit/s.
 	pacingSmallPackets = 2 * cc.DefaultSegmentPackets
