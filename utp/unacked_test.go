@@ -12,14 +12,7 @@ import (
 func TestUnacknowledged(t *testing.T) {
 	checkLeaks(t)
 	a, b := listenUDP(t), listenUDP(t)
-	accepted := make(chan *Conn, 1)
-	go func() {
-		c, err := b.AcceptUTP()
-		if err == nil {
-			accepted <- c
-		}
-		close(accepted)
-	}()
+	accepted := acceptOne(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := a.DialUTP(ctx, b.Addr())
