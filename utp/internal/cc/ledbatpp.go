@@ -799,7 +799,7 @@ func (l *LEDBATPP) freezeWindow() float64 {
 // (loopback, INET256) a window of a few packets can be slow, and its
 // ramp back from the floor would take tens of round trips.
 func (l *LEDBATPP) slowPathSlowdown() bool {
-	if l.mss >= float64(l.cfg.MSS) || l.rtt <= 0 || l.cwnd <= 0 {
+	if l.mss >= float64(l.cfg.MSS) || l.rtt <= 0 || l.cwnd <= 0 || l.lossRate >= DefaultLossTolerance {
 		return false
 	}
 	return 2*float64(l.cfg.MSS)*l.rtt.Seconds()*slowPathShareDen > l.cwnd*l.cfg.Target.Seconds()

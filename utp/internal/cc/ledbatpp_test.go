@@ -516,20 +516,27 @@ func TestLEDBATPPSetMSS(t *testing.T) {
 // rate and its window is sent in small packets (a slow path), the
 // slowdown holds the floor of the smallest packets instead, so that it
 // empties its share of the queue. A window of the same size on a fast
-// path, and a large window, still hold two full packets.
+// path, a large window, and a slow window that loses more than
+// DefaultLossTolerance of its packets (slowed by loss, not by the path:
+// the floor would only slow it further) still hold two full packets.
 func TestLEDBATPPSlowPathSlowdown(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
 		rtt     time.Duration
 		packets int
+		lossy   bool
 		want    int
 	}{
-		{"slow: 3 kB per 100 ms", 100 * time.Millisecond, 3, 2 * minSegment / smallFloorDiv},
-		{"fast: 5 kB per 100 µs", 100 * time.Microsecond, 5, 2 * mss},
-		{"large: 40 kB per 100 ms", 100 * time.Millisecond, 40, 2 * mss},
+		{"slow: 3 kB per 100 ms", 100 * time.Millisecond, 3, false, 2 * minSegment / smallFloorDiv},
+		{"slow, lossy: 3 kB per 100 ms, 5% lost", 100 * time.Millisecond, 3, true, 2 * mss},
+		{"fast: 5 kB per 100 µs", 100 * time.Microsecond, 5, false, 2 * mss},
+		{"large: 40 kB per 100 ms", 100 * time.Millisecond, 40, false, 2 * mss},
 	} {
 		h := newPPHarness(t, LEDBATPPConfig{}, tt.rtt)
 		h.leaveSlowStartAt(tt.packets, 0)
+		if tt.lossy {
+			h.l.lossRate = 0.05
+		}
 		if small := h.l.Segment() < mss; small != (tt.packets < DefaultSegmentPackets) {
 			t.Fatalf("%s: window %d sent in packets of %d", tt.name, h.l.Window(), h.l.Segment())
 		}
