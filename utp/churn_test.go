@@ -223,9 +223,12 @@ func TestSimChurnCycleHasNoWaits(t *testing.T) {
 		// and whether its Close or its reader's applying that FIN runs
 		// first is the Go scheduler's choice: a Close first makes the FINs
 		// cross, and the dialer acknowledges the server's FIN apart (a
-		// 4th datagram). Under the race detector that took 6 cycles of 401.
-		if crossed := st.PacketsOut - 3*uint64(dials); st.PacketsOut < 3*uint64(dials) || crossed > uint64(dials)/20 {
-			t.Errorf("the dialer sent %d datagrams in %d cycles, want 3 each (SYN, DATA, a FIN acknowledging the peer's), 4 in at most 1 cycle in 20", st.PacketsOut, dials)
+		// 4th datagram). Without the race detector no cycle of 400 did so
+		// in ten runs; under it, whose scheduler shuffles runnable
+		// goroutines on purpose, 21 to 34 of 400 did in 30 runs (CI failed
+		// once on 23 with a bound of 1 in 20), hence 1 in 8.
+		if crossed := st.PacketsOut - 3*uint64(dials); st.PacketsOut < 3*uint64(dials) || crossed > uint64(dials)/8 {
+			t.Errorf("the dialer sent %d datagrams in %d cycles, want 3 each (SYN, DATA, a FIN acknowledging the peer's), 4 in at most 1 cycle in 8", st.PacketsOut, dials)
 		}
 		if bst.PacketsOut != 4*uint64(dials) {
 			t.Errorf("the server sent %d datagrams in %d cycles, want 4 each (the SYN's STATE, DATA, FIN, the ACK of the dialer's FIN)", bst.PacketsOut, dials)
