@@ -25,8 +25,15 @@ import "time"
 // releases it.
 
 // ackHoldBytes is the most payload one held ACK may leave unacknowledged:
-// four coalesced reads of Linux's largest (64 KiB, UDP_GRO).
-const ackHoldBytes = 256 << 10
+// eight coalesced reads of Linux's largest (64 KiB, UDP_GRO), as many as
+// the IO layer reads while it holds (utp's maxHeldReads). At four, on a
+// veth pair whose receiver fell behind, the bound sent most of the ACKs
+// (about one per 200 KB); each costs a system call on the receiver and
+// a wakeup, a read and a step on the sender, and at eight the ACKs fell
+// by a quarter to a third and CPU per byte by about 5%
+// (docs/performance.md). The quarter of the window still bounds it: a
+// sender whose window is a few reads long is not held waiting.
+const ackHoldBytes = 512 << 10
 
 // HoldAcks says whether the IO layer has more packets queued for this
 // connection, or may have, which it will apply before it waits for the
