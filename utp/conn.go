@@ -58,6 +58,7 @@ type Conn struct {
 	timerAt   time.Time
 	userClose bool      // Close was called: Read and Write fail, unread data resets
 	lent      bool      // a blocked Read has lent its buffer (PostRead)
+	wlent     bool      // a blocked Write has lent the rest of its buffer (PostWrite)
 	lingerAt  time.Time // after Close: when a connection not yet ended is reset
 	lingerOut bool      // the linger ran out: the end is ErrLingerExpired
 	err       error
@@ -84,6 +85,8 @@ type Conn struct {
 	// readWaits counts Reads blocked now, guarded by mu: one signal on
 	// readable wakes one of them, so a Read that returns passes it on.
 	readWaits int
+	// writeWaits counts Writes blocked now, guarded by mu, as readWaits.
+	writeWaits int
 
 	// pathMTU is the path MTU discovery last reported, guarded by mu:
 	// a change goes to the Socket's cache for the next connection.
@@ -198,6 +201,11 @@ func (c *Conn) await(ch chan struct{}) {
 
 // Write writes data to the connection. It blocks while the send buffer is
 // full and returns once all of p is buffered (not yet acknowledged).
+//
+// While it waits, the rest of p is lent to the state machine, which
+// copies from it as acknowledgements free room (one wakeup for the
+// whole loan instead of one per ACK); the loan ends before Write
+// returns.
 func (c *Conn) Write(p []byte) (int, error) {
 	written := 0
 	for {
@@ -218,18 +226,56 @@ func (c *Conn) Write(p []byte) (int, error) {
 		if n > 0 {
 			a = c.settle(now)
 		}
+		wait := err == nil && written < len(p)
+		// One Write at a time lends the rest of its buffer; a concurrent
+		// one waits for room.
+		lender := wait && !c.wlent
+		if lender {
+			c.m.PostWrite(p[written:])
+			c.wlent = true
+		}
+		if wait {
+			c.writeWaits++
+		}
 		c.mu.Unlock()
 		c.afterStep(a)
 		if err != nil {
 			return written, c.opError("write", mapProtoErr(err))
 		}
-		if written == len(p) {
+		if !wait {
 			return written, nil
 		}
 		c.s.awaitNetwork()
 		c.await(c.writable)
 		c.s.doneWaiting()
+		written += c.endWait(lender)
+		if written == len(p) {
+			return written, nil
+		}
+		// Woken by room, the end of the connection, Close or a deadline:
+		// the loop sorts out which.
 	}
+}
+
+// endWait ends a Write's wait for room: a lender takes back its loan and
+// returns how many of its bytes the send buffer took. A wake may have
+// been another Write's (the lender's, once its loan is taken; room that a
+// lender returning leaves): it is passed on.
+func (c *Conn) endWait(lender bool) int {
+	c.mu.Lock()
+	c.writeWaits--
+	n, passOn := 0, false
+	if lender {
+		n, c.wlent = c.m.TakeWritten(), false
+		passOn = c.writeWaits > 0
+	} else {
+		passOn = c.m.WriteLoanDone()
+	}
+	c.mu.Unlock()
+	if passOn {
+		signal(c.writable)
+	}
+	return n
 }
 
 // CloseWrite shuts down the writing side: data already written is still

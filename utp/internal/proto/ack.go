@@ -142,7 +142,9 @@ func (c *Conn) released() {
 	}
 	if upTo > s.ring.base {
 		s.ring.discard(upTo)
-		c.events.set(EventWritable)
+		if c.takeLoan() {
+			c.events.set(EventWritable)
+		}
 	}
 }
 

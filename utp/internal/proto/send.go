@@ -67,6 +67,11 @@ type sendState struct {
 	// largestAckedTx is the newest transmission acknowledged so far.
 	largestAckedTx uint64
 
+	// post is a blocked Write's rest, lent until TakeWritten (writepost.go);
+	// posted counts its bytes the buffer took.
+	post   []byte
+	posted int
+
 	finQueued bool // CloseWrite called: a FIN follows the data
 	finSeq    uint16
 	finSent   bool // the FIN has a sequence number
