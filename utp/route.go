@@ -104,7 +104,8 @@ func (s *Socket) sourceOf(addr net.Addr) source { return s.pio.AddrOf(addr) }
 // answers it with RESET (unknown). It reports whether b parsed as uTP,
 // for the caller to count in PacketsIn and BytesIn.
 func (s *Socket) route(in *inbox, b []byte, from source, now time.Time) (parsed bool) {
-	h, payload, err := wire.Parse(b)
+	h := in.slot()
+	payload, err := wire.ParseInto(h, b)
 	if err != nil {
 		if errors.Is(err, wire.ErrNotUTP) {
 			s.passOn(b, from)
@@ -113,11 +114,11 @@ func (s *Socket) route(in *inbox, b []byte, from source, now time.Time) (parsed 
 		}
 		return false
 	}
-	c := in.recent(&h)
+	c := in.recent(h)
 	if c == nil {
-		c = s.lookup(from, &h)
+		c = s.lookup(from, h)
 	}
-	if c != nil && h.Type == wire.Syn && (!c.m.SameSyn(h) || c.timeWaiting.Load()) {
+	if c != nil && h.Type == wire.Syn && (!c.m.SameSyn(*h) || c.timeWaiting.Load()) {
 		// A new connection reusing the id of an old one (in TIME-WAIT, or
 		// one whose peer restarted): with 16-bit ids and many short
 		// connections this is routine. The new SYN wins, as TCP lets a SYN
@@ -130,23 +131,23 @@ func (s *Socket) route(in *inbox, b []byte, from source, now time.Time) (parsed 
 		c.step(func(now time.Time, m *proto.Conn) { m.Drop(now) }) // leaves the table
 		c = nil
 	}
-	if c == nil && s.answerWait(from, &h, now) {
+	if c == nil && s.answerWait(from, h, now) {
 		return true // for a connection retired in TIME-WAIT (timewait.go)
 	}
 	if c == nil {
 		in.flush(now) // keep the order of packets and new connections
-		c = s.revive(from, &h, now)
+		c = s.revive(from, h, now)
 	}
 	switch {
-	case c != nil && c.unprovable(&h):
+	case c != nil && c.unprovable(h):
 		s.tel.event(&s.stats.unprovable, metricUnprovable)
 	case c != nil:
 		in.add(c, h, payload, now)
-		in.remember(c, &h)
+		in.remember(c, h)
 	case h.Type == wire.Syn:
-		s.accept(from, h)
+		s.accept(from, *h)
 	case h.Type != wire.Reset:
-		s.replyReset(from, h)
+		s.replyReset(from, *h)
 	}
 	return true
 }
@@ -219,6 +220,7 @@ type inbox struct {
 	holds    ackHolds // ackhold.go
 	headers  [inboxSize]wire.Header
 	payloads [inboxSize][]byte
+	spare    wire.Header // where a packet is parsed while the inbox is full
 }
 
 // inboxSize is as many packets as one coalesced read returns at most
@@ -249,14 +251,28 @@ func (in *inbox) recent(h *wire.Header) *Conn {
 	return in.last
 }
 
-// add queues a packet for c, first flushing packets for another
-// connection, or a full inbox.
-func (in *inbox) add(c *Conn, h wire.Header, payload []byte, now time.Time) {
+// slot is where route parses the next packet's header (wire.ParseInto):
+// its place in the inbox, so that add need not copy it, or spare while
+// the inbox is full.
+func (in *inbox) slot() *wire.Header {
+	if in.n < len(in.headers) {
+		return &in.headers[in.n]
+	}
+	return &in.spare
+}
+
+// add queues a packet for c, whose header h was parsed into slot, first
+// flushing packets for another connection, or a full inbox; the header
+// is copied only if a flush moved its place.
+func (in *inbox) add(c *Conn, h *wire.Header, payload []byte, now time.Time) {
 	if in.c != c || in.n == len(in.headers) {
 		in.flush(now)
 	}
 	in.c = c
-	in.headers[in.n], in.payloads[in.n] = h, payload
+	if p := &in.headers[in.n]; p != h {
+		*p = *h
+	}
+	in.payloads[in.n] = payload
 	in.n++
 }
 

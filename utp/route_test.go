@@ -25,7 +25,7 @@ func TestInboxRecentConnection(t *testing.T) {
 	if in.recent(&ack) != nil {
 		t.Fatal("an empty inbox names a connection")
 	}
-	in.add(cb, ack, nil, time.Now())
+	in.add(cb, &ack, nil, time.Now())
 	in.remember(cb, &ack)
 	for _, tc := range []struct {
 		h    wire.Header
@@ -51,4 +51,47 @@ func TestInboxRecentConnection(t *testing.T) {
 	if in.recent(&ack) != nil {
 		t.Error("the connection is remembered past the flush")
 	}
+}
+
+// route parses each header in its place in the inbox (slot), so add
+// copies nothing; a header parsed before a flush moved its place (a
+// packet for another connection, a full inbox, parsed into spare) is
+// copied to the front, whole.
+func TestInboxSlotSurvivesFlush(t *testing.T) {
+	checkLeaks(t)
+	a, b := listenUDP(t), listenUDP(t)
+	ca, cb := dialAccept(t, a, b)
+	defer ca.Close()
+	defer cb.Close()
+
+	var in inbox
+	now := time.Now()
+	h := in.slot()
+	*h = wire.Header{Type: wire.State, ConnID: cb.m.RecvID(), AckNr: 7}
+	in.add(cb, h, nil, now)
+	if in.n != 1 || &in.headers[0] != h {
+		t.Fatalf("the first header was not parsed in its place (n %d)", in.n)
+	}
+	other := wire.Header{Type: wire.State, ConnID: ca.m.RecvID(), AckNr: 42, SACK: []byte{1, 0, 0, 0}}
+	h = in.slot()
+	*h = other
+	in.add(ca, h, nil, now) // flushes cb's packet first
+	if in.c != ca || in.n != 1 || in.headers[0].AckNr != 42 || in.headers[0].ConnID != other.ConnID || len(in.headers[0].SACK) != 4 {
+		t.Fatalf("after the flush the inbox holds %d packets for %p, the first %+v; want ca's header %+v", in.n, in.c, in.headers[0], other)
+	}
+	for i := 1; in.n < inboxSize; i++ {
+		h = in.slot()
+		*h = wire.Header{Type: wire.State, ConnID: ca.m.RecvID(), AckNr: uint16(100 + i)}
+		in.add(ca, h, nil, now)
+	}
+	h = in.slot()
+	if h != &in.spare {
+		t.Fatal("a full inbox gave a slot inside it")
+	}
+	*h = wire.Header{Type: wire.State, ConnID: ca.m.RecvID(), AckNr: 999}
+	in.add(ca, h, nil, now) // flushes the full inbox
+	if in.n != 1 || in.headers[0].AckNr != 999 {
+		t.Fatalf("the header parsed while the inbox was full: %d queued, the first acks %d; want 1, 999", in.n, in.headers[0].AckNr)
+	}
+	in.flush(now)
 }
