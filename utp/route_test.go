@@ -13,12 +13,7 @@ import (
 // their id), and only until the inbox is flushed, which may end the
 // connection.
 func TestInboxRecentConnection(t *testing.T) {
-	checkLeaks(t)
-	a, b := listenUDP(t), listenUDP(t)
-	ca, cb := dialAccept(t, a, b)
-	defer ca.Close()
-	defer cb.Close()
-
+	ca, cb := inboxConns(t)
 	var in inbox
 	id := cb.m.RecvID()
 	ack := wire.Header{Type: wire.State, ConnID: id}
@@ -58,12 +53,7 @@ func TestInboxRecentConnection(t *testing.T) {
 // packet for another connection, a full inbox, parsed into spare) is
 // copied to the front, whole.
 func TestInboxSlotSurvivesFlush(t *testing.T) {
-	checkLeaks(t)
-	a, b := listenUDP(t), listenUDP(t)
-	ca, cb := dialAccept(t, a, b)
-	defer ca.Close()
-	defer cb.Close()
-
+	ca, cb := inboxConns(t)
 	var in inbox
 	now := time.Now()
 	h := in.slot()
@@ -94,4 +84,17 @@ func TestInboxSlotSurvivesFlush(t *testing.T) {
 		t.Fatalf("the header parsed while the inbox was full: %d queued, the first acks %d; want 1, 999", in.n, in.headers[0].AckNr)
 	}
 	in.flush(now)
+}
+
+// inboxConns returns two connected Conns over loopback for an inbox to
+// queue packets for; they are closed when the test ends.
+func inboxConns(t *testing.T) (ca, cb *Conn) {
+	checkLeaks(t)
+	a, b := listenUDP(t), listenUDP(t)
+	ca, cb = dialAccept(t, a, b)
+	t.Cleanup(func() {
+		cb.Close()
+		ca.Close()
+	})
+	return ca, cb
 }

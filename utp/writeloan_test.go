@@ -16,12 +16,7 @@ import (
 // Every byte of every Write arrives, each Write's bytes in order, and
 // none is left blocked.
 func TestSimConcurrentWritesWithLoan(t *testing.T) {
-	checkLeaks(t)
-	synctest.Test(t, func(t *testing.T) {
-		_, a, b := simNet(t, WithSendBuffer(64<<10), WithRecvBuffer(64<<10))
-		ca, cb := dialAccept(t, a, b)
-		defer cb.Close()
-		defer ca.Close()
+	withSmallBuffers(t, func(t *testing.T, ca, cb *Conn) {
 		const writers, size = 3, 600 << 10
 		done := make(chan callResult, writers)
 		for w := range writers {
@@ -57,11 +52,7 @@ func TestSimConcurrentWritesWithLoan(t *testing.T) {
 // net.ErrClosed and the bytes buffered, the lent ones the buffer took
 // included, and the peer receives exactly those.
 func TestSimCloseEndsLentWrite(t *testing.T) {
-	checkLeaks(t)
-	synctest.Test(t, func(t *testing.T) {
-		_, a, b := simNet(t, WithSendBuffer(64<<10), WithRecvBuffer(64<<10))
-		ca, cb := dialAccept(t, a, b)
-		defer cb.Close()
+	withSmallBuffers(t, func(t *testing.T, ca, cb *Conn) {
 		p := make([]byte, 4<<20)
 		for i := range p {
 			p[i] = byte(i % 251)
@@ -88,5 +79,19 @@ func TestSimCloseEndsLentWrite(t *testing.T) {
 		if !bytes.Equal(data, p[:r.n]) {
 			t.Fatalf("the peer read %d bytes, want the %d Write reported, in order", len(data), r.n)
 		}
+	})
+}
+
+// withSmallBuffers runs body in a synctest bubble on a connected pair of
+// simulated Sockets whose send and receive buffers are 64 KiB, so that a
+// large Write blocks; both Conns are closed after body.
+func withSmallBuffers(t *testing.T, body func(t *testing.T, ca, cb *Conn)) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		_, a, b := simNet(t, WithSendBuffer(64<<10), WithRecvBuffer(64<<10))
+		ca, cb := dialAccept(t, a, b)
+		defer cb.Close()
+		defer ca.Close()
+		body(t, ca, cb)
 	})
 }
