@@ -62,6 +62,21 @@ type RecvBufferRaiser interface {
 	RaiseRecvBuffer(n int) (granted int)
 }
 
+// Yielder is an endpoint whose Read can let other goroutines run
+// between finding nothing queued and waiting, without a second system
+// call to find the socket still empty (Linux UDP). Package utp's reader
+// goroutine yields so after a read that woke a goroutine: with TryRead,
+// then Gosched, then Read, an empty socket cost two empty reads.
+type Yielder interface {
+	// ReadYield is Read, but with nothing queued it first calls yield,
+	// which may run other goroutines (runtime.Gosched), and then waits;
+	// a datagram that arrived meanwhile is read at once. If yield
+	// returns false, ReadYield returns ErrWouldBlock instead of waiting.
+	// Where the endpoint cannot tell that nothing is queued, it may call
+	// yield before it reads.
+	ReadYield(buf []byte, yield func() bool) (n, seg int, from Addr, err error)
+}
+
 // Caps is what an endpoint can do.
 type Caps struct {
 	// UDP: peers are netip.AddrPort values (Addr.AP), so that reading

@@ -33,7 +33,7 @@ func newUDP(u *net.UDPConn, cfg Config) *udp {
 // Read reads one datagram, or a coalesced run; the source is in its
 // unmapped form, as AddrOf gives addresses.
 func (c *udp) Read(buf []byte) (n, seg int, from Addr, err error) {
-	n, seg, ap, err := c.os.read(c.u, buf, true)
+	n, seg, ap, err := c.os.read(c.u, buf, true, nil)
 	if err != nil {
 		return 0, 0, Addr{}, c.readErr(err)
 	}
@@ -42,7 +42,20 @@ func (c *udp) Read(buf []byte) (n, seg int, from Addr, err error) {
 
 // TryRead is Read that does not wait (Conn.TryRead).
 func (c *udp) TryRead(buf []byte) (n, seg int, from Addr, err error) {
-	n, seg, ap, err := c.os.read(c.u, buf, false)
+	n, seg, ap, err := c.os.read(c.u, buf, false, nil)
+	if err == ErrWouldBlock {
+		return 0, 0, Addr{}, err
+	}
+	if err != nil {
+		return 0, 0, Addr{}, c.readErr(err)
+	}
+	return n, seg, Addr{AP: canonical(ap)}, nil
+}
+
+// ReadYield is Read that, finding nothing queued, calls yield before it
+// waits (Yielder).
+func (c *udp) ReadYield(buf []byte, yield func() bool) (n, seg int, from Addr, err error) {
+	n, seg, ap, err := c.os.read(c.u, buf, true, yield)
 	if err == ErrWouldBlock {
 		return 0, 0, Addr{}, err
 	}
