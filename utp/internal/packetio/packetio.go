@@ -17,6 +17,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"sync"
 	"syscall"
 )
 
@@ -134,6 +135,13 @@ type Datagram struct {
 func (d *Datagram) Len() int { return len(d.Head) + len(d.Tail[0]) + len(d.Tail[1]) }
 
 func (d *Datagram) hasTail() bool { return len(d.Tail[0]) > 0 || len(d.Tail[1]) > 0 }
+
+// scratchPool holds the buffers, one datagram long, into which an
+// endpoint flattens or joins datagrams to send. It belongs to the
+// package, not to an endpoint: a program that opens a Socket per dial
+// would otherwise allocate one for each, and a sync.Pool's first use
+// also allocates its per-P slots and registers it with the runtime.
+var scratchPool = sync.Pool{New: func() any { return new([MaxDatagram]byte) }}
 
 // flatten copies d into scratch and returns it, or returns Head alone if
 // there is no tail.

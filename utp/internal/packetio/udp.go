@@ -14,9 +14,8 @@ import (
 type udp struct {
 	u *net.UDPConn
 	waker
-	os      udpOS
-	caps    Caps
-	scratch sync.Pool // *[MaxDatagram]byte, to flatten or join datagrams
+	os   udpOS
+	caps Caps
 	// df is held shared by every send, and exclusively by a fragmentable
 	// one while DF, a socket-wide option, is lifted (fragment_linux.go).
 	df sync.RWMutex
@@ -24,7 +23,6 @@ type udp struct {
 
 func newUDP(u *net.UDPConn, cfg Config) *udp {
 	c := &udp{u: u, waker: waker{pc: u}}
-	c.scratch.New = func() any { return new([MaxDatagram]byte) }
 	c.caps = Caps{UDP: true}
 	c.os.enable(u, cfg, &c.caps)
 	return c
@@ -125,8 +123,8 @@ func (c *udp) writeFlat(d *Datagram, write func([]byte) (int, error)) (int, erro
 	if !d.hasTail() {
 		return write(d.Head)
 	}
-	scratch := c.scratch.Get().(*[MaxDatagram]byte)
-	defer c.scratch.Put(scratch)
+	scratch := scratchPool.Get().(*[MaxDatagram]byte)
+	defer scratchPool.Put(scratch)
 	return write(d.flatten(scratch[:]))
 }
 
@@ -187,13 +185,13 @@ func (c *udp) sendRun(run []Datagram, to netip.AddrPort, r *SendResult) bool {
 	if c.os.gathers() {
 		sent, err = c.os.sendGathered(run, seg, to)
 	} else {
-		scratch := c.scratch.Get().(*[MaxDatagram]byte)
+		scratch := scratchPool.Get().(*[MaxDatagram]byte)
 		b := scratch[:0]
 		for i := range run {
 			b = append(append(append(b, run[i].Head...), run[i].Tail[0]...), run[i].Tail[1]...)
 		}
 		sent, err = c.os.writeSegmented(c.u, b, seg, to)
-		c.scratch.Put(scratch)
+		scratchPool.Put(scratch)
 	}
 	if !sent || c.os.pendingSendErr(err) {
 		return false // sendOne sends them, or learns which is too big

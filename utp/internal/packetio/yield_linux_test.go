@@ -3,6 +3,7 @@ package packetio
 import (
 	"errors"
 	"net"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -103,4 +104,37 @@ func udpPair(t *testing.T) (u, peer *net.UDPConn) {
 		t.Fatal(err)
 	}
 	return u, peer
+}
+
+// A new endpoint's first send takes its scratch (the iovecs and address
+// of one sendmsg) from a pool of the package, which an earlier
+// endpoint's send filled: a pool per endpoint allocated it, and its own
+// per-P slots, for the first send of every socket, which a program that
+// opens a Socket per dial pays for each connection. Tried thrice, since
+// a garbage collection may empty the pool in between.
+func TestFirstSendAllocatesNoScratch(t *testing.T) {
+	var allocs uint64
+	for range 3 {
+		warm, peer := udpPair(t)
+		w := New(warm, Config{})
+		to := Addr{AP: peer.LocalAddr().(*net.UDPAddr).AddrPort()}
+		ds := []Datagram{{Head: []byte("xy")}}
+		w.Send(to, ds)
+		u, p2 := udpPair(t)
+		c := New(u, Config{})
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		r := c.Send(to, ds)
+		runtime.ReadMemStats(&after)
+		for _, x := range []interface{ Close() error }{w, c, peer, p2} {
+			x.Close()
+		}
+		if r.Datagrams != 1 {
+			t.Fatalf("the first send sent %d datagrams, want 1", r.Datagrams)
+		}
+		if allocs = after.Mallocs - before.Mallocs; allocs == 0 {
+			return
+		}
+	}
+	t.Errorf("a new endpoint's first send made %d allocations, want 0", allocs)
 }
