@@ -31,29 +31,24 @@ func newUDP(u *net.UDPConn, cfg Config) *udp {
 // Read reads one datagram, or a coalesced run; the source is in its
 // unmapped form, as AddrOf gives addresses.
 func (c *udp) Read(buf []byte) (n, seg int, from Addr, err error) {
-	n, seg, ap, err := c.os.read(c.u, buf, true, nil)
-	if err != nil {
-		return 0, 0, Addr{}, c.readErr(err)
-	}
-	return n, seg, Addr{AP: canonical(ap)}, nil
+	return c.result(c.os.read(c.u, buf, true, nil))
 }
 
 // TryRead is Read that does not wait (Conn.TryRead).
 func (c *udp) TryRead(buf []byte) (n, seg int, from Addr, err error) {
-	n, seg, ap, err := c.os.read(c.u, buf, false, nil)
-	if err == ErrWouldBlock {
-		return 0, 0, Addr{}, err
-	}
-	if err != nil {
-		return 0, 0, Addr{}, c.readErr(err)
-	}
-	return n, seg, Addr{AP: canonical(ap)}, nil
+	return c.result(c.os.read(c.u, buf, false, nil))
 }
 
 // ReadYield is Read that, finding nothing queued, calls yield before it
 // waits (Yielder).
 func (c *udp) ReadYield(buf []byte, yield func() bool) (n, seg int, from Addr, err error) {
-	n, seg, ap, err := c.os.read(c.u, buf, true, yield)
+	return c.result(c.os.read(c.u, buf, true, yield))
+}
+
+// result is what the reads report of udpOS.read's outcome: the source in
+// its unmapped form, ErrWouldBlock as it is, other errors as readErr
+// gives them.
+func (c *udp) result(n, seg int, ap netip.AddrPort, err error) (int, int, Addr, error) {
 	if err == ErrWouldBlock {
 		return 0, 0, Addr{}, err
 	}
