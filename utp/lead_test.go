@@ -152,34 +152,22 @@ func TestUDPReaderYieldsOnlyWhenDrained(t *testing.T) {
 // context, whose end wakes the dial's read.
 func TestUDPLeadingDial(t *testing.T) {
 	checkLeaks(t)
-	srv := listenUDP(t)
-	go func() {
-		c, err := srv.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		b := make([]byte, 1)
-		if _, err := io.ReadFull(c, b); err == nil {
-			c.Write(b)
-		}
-	}()
-	cli := listenUDP(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := cli.DialContext(ctx, srv.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, cli := listenUDP(t), listenUDP(t)
+	c, sc := dialAcceptB(t, cli, srv)
 	if d := cli.lead.dials.Load(); d != 1 {
 		t.Errorf("the dial of a new Socket led %d times, want 1", d)
 	}
 	c.Write([]byte{7})
 	b := make([]byte, 1)
+	if _, err := io.ReadFull(sc, b); err != nil || b[0] != 7 {
+		t.Fatalf("the server read %v, %v", b, err)
+	}
+	sc.Write(b)
 	if _, err := io.ReadFull(c, b); err != nil || b[0] != 7 {
 		t.Fatalf("echo: %v, %v", b, err)
 	}
 	c.Close()
+	sc.Close()
 
 	silent, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
