@@ -333,6 +333,11 @@ type churnResult struct {
 	wall  time.Duration
 	cpu   time.Duration // the process's CPU, user and system, both ends
 	times churnTimes
+	// ran and waited are the CPU time the process's threads ran and
+	// the time they waited runnable for a CPU (threadSched); sched says
+	// they were measured.
+	ran, waited time.Duration
+	sched       bool
 }
 
 // add adds what r measured to s, keeping the first error.
@@ -340,6 +345,9 @@ func (s *churnResult) add(r *churnResult) {
 	s.dials += r.dials
 	s.wall += r.wall
 	s.cpu += r.cpu
+	s.ran += r.ran
+	s.waited += r.waited
+	s.sched = r.sched
 	if s.err == nil {
 		s.err = r.err
 	}
@@ -352,12 +360,18 @@ func (s *churnResult) add(r *churnResult) {
 func (r *churnResult) rate() float64 { return float64(r.dials) / r.wall.Seconds() }
 
 // String gives the rate, the CPU per connection and how busy the cores
-// were (a cycle bound by waits leaves them idle), and each phase's mean.
+// were (a cycle bound by waits leaves them idle), how many cores' worth
+// of threads waited runnable (the machine denying the cores, not the
+// code leaving them idle), and each phase's mean.
 func (r *churnResult) String() string {
 	n := max(r.dials, 1)
-	return fmt.Sprintf("%d connections in %v (%.0f/s), %.0f cpu-µs/conn, %.2f cores busy; per cycle: %s",
+	denied := ""
+	if r.sched {
+		denied = fmt.Sprintf(" (threads ran %.2f, waited runnable %.2f)", r.ran.Seconds()/r.wall.Seconds(), r.waited.Seconds()/r.wall.Seconds())
+	}
+	return fmt.Sprintf("%d connections in %v (%.0f/s), %.0f cpu-µs/conn, %.2f cores busy%s; per cycle: %s",
 		r.dials, r.wall.Round(time.Millisecond), r.rate(),
-		float64(r.cpu.Microseconds())/float64(n), r.cpu.Seconds()/r.wall.Seconds(),
+		float64(r.cpu.Microseconds())/float64(n), r.cpu.Seconds()/r.wall.Seconds(), denied,
 		r.times.mean(n))
 }
 
@@ -369,9 +383,12 @@ func churn1(t *testing.T, d time.Duration, dial func() (net.Conn, error)) *churn
 	stop := make(chan struct{})
 	timer := time.AfterFunc(d, func() { close(stop) })
 	defer timer.Stop()
+	ran0, waited0, _ := threadSched()
 	t0, cpu0 := time.Now(), processCPU(t)
 	r.dials, r.err = churnPhases(16, stop, dial, &r.times)
 	r.wall, r.cpu = time.Since(t0), processCPU(t)-cpu0
+	ran, waited, ok := threadSched()
+	r.ran, r.waited, r.sched = ran-ran0, waited-waited0, ok
 	return r
 }
 
