@@ -305,7 +305,13 @@ func TestUDPChurnAgainstTCP(t *testing.T) {
 			im := &impls[(round+k)%2]
 			r := churn1(t, slice, im.dial)
 			if r.err != nil {
-				t.Errorf("%s: after %d dials: %v", im.name, im.sum.dials+r.dials, r.err)
+				// The criterion is uTP's; TCP's error (say, its
+				// ephemeral ports in TIME_WAIT) is only logged.
+				report := t.Errorf
+				if im.name == "TCP" {
+					report = t.Logf
+				}
+				report("%s: after %d dials: %v", im.name, im.sum.dials+r.dials, r.err)
 			}
 			t.Logf("round %d, %s: %s", round, im.name, r)
 			im.sum.add(r)
