@@ -59,7 +59,6 @@ type Conn struct {
 	userClose bool      // Close was called: Read and Write fail, unread data resets
 	lent      bool      // a blocked Read has lent its buffer (PostRead)
 	wlent     bool      // a blocked Write has lent the rest of its buffer (PostWrite)
-	signalled bool      // events signalled a waiter since settle cleared it (settled.woke)
 	lingerAt  time.Time // after Close: when a connection not yet ended is reset
 	lingerOut bool      // the linger ran out: the end is ErrLingerExpired
 	err       error

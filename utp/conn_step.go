@@ -26,10 +26,8 @@ func (c *Conn) step(input func(now time.Time, m *proto.Conn)) {
 }
 
 // stepAt is step at a time the caller read before (the reader's, for
-// every packet of one read): one clock read instead of two per read. It
-// reports whether the step woke, or may have woken, a goroutine waiting
-// on the connection (settled.woke).
-func (c *Conn) stepAt(now time.Time, input func(now time.Time, m *proto.Conn)) (woke bool) {
+// every packet of one read): one clock read instead of two per read.
+func (c *Conn) stepAt(now time.Time, input func(now time.Time, m *proto.Conn)) {
 	c.mu.Lock()
 	if now.Before(c.last) {
 		now = c.last
@@ -39,7 +37,6 @@ func (c *Conn) stepAt(now time.Time, input func(now time.Time, m *proto.Conn)) (
 	a := c.settle(now)
 	c.mu.Unlock()
 	c.afterStep(a)
-	return a.woke
 }
 
 // clock reads the time for a step, under c.mu.
@@ -56,7 +53,6 @@ type settled struct {
 	pathMTU int       // a path MTU the state machine learned, 0 if none
 	gone    bool      // the connection ended: forget it
 	promote bool      // an acceptor's handshake is proven: queue it for Accept
-	woke    bool      // an event was signalled (a Read, a Write, a dial may wake), or promote
 	retired bool      // it ended into TIME-WAIT: tw takes its place (timewait.go)
 	room    int       // the receive buffer the kernel's is to be raised for (rcvbuf.go), 0 if none
 	tw      proto.TimeWait
@@ -88,10 +84,8 @@ func (c *Conn) settle(now time.Time) settled {
 		c.timeWaiting.Store(true)
 		a.tw, a.retired = c.m.Retire()
 	}
-	c.signalled = false
 	a.gone = c.events()
 	a.promote = proven && c.acceptor
-	a.woke = c.signalled || a.promote
 	c.rearm(now)
 	a.direct = c.queue(out)
 	pathMTU := c.m.PathMTU()
@@ -277,9 +271,6 @@ func (c *Conn) collect(now time.Time, out *outBatch) {
 func (c *Conn) events() (gone bool) {
 	for {
 		ev := c.m.NextEvent()
-		if ev.Kind != proto.EventNone {
-			c.signalled = true
-		}
 		switch ev.Kind {
 		case proto.EventNone:
 			return gone

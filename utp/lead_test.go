@@ -146,40 +146,6 @@ func TestUDPReaderYieldsOnlyWhenDrained(t *testing.T) {
 	}
 }
 
-// The reader goroutine yields only after a step that signalled a waiter.
-// A bulk Write that lent its buffer (PostWrite) is woken once per loan,
-// not by each ACK that takes a part of it, so the sender's reader,
-// reading those ACKs, has nobody to yield to: it yielded after every
-// one, a trip through the scheduler each.
-func TestUDPReaderYieldsOnlyToWaiters(t *testing.T) {
-	checkLeaks(t)
-	a, b := listenUDP(t, WithSendBuffer(256<<10)), listenUDP(t)
-	ca, cb := dialAccept(t, a, b)
-	defer ca.Close()
-	defer cb.Close()
-	const size = 16 << 20
-	read := make(chan error, 1)
-	go func() {
-		_, err := io.CopyN(io.Discard, cb, size)
-		read <- err
-	}()
-	before, acksBefore := a.lead.yields.Load(), a.Stats().PacketsIn
-	ca.SetWriteDeadline(time.Now().Add(time.Minute))
-	if n, err := ca.Write(make([]byte, size)); err != nil || n != size {
-		t.Fatalf("Write = %d, %v", n, err)
-	}
-	if err := <-read; err != nil {
-		t.Fatal(err)
-	}
-	yields, acks := a.lead.yields.Load()-before, a.Stats().PacketsIn-acksBefore
-	if acks < 8 {
-		t.Fatalf("%d ACKs for %d bytes through a 256 KiB send buffer", acks, size)
-	}
-	if yields*4 > int64(acks) {
-		t.Errorf("the sender's reader yielded %d times for %d ACKs; want a yield only when a step woke the Write", yields, acks)
-	}
-}
-
 // On UDP a new Socket's dial leads (awaitDial; the simulations check
 // the same in virtual time): the dial connects and the echo goes
 // through; a dial to a port that never answers still ends with its

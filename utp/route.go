@@ -53,8 +53,7 @@ func (s *Socket) stopReading(err error, failures *int) bool {
 // routeRead routes what one read returned: one datagram, or several
 // coalesced ones of seg bytes each (the last may be shorter). Those for
 // one connection are applied in one step, so that it answers them all
-// with one acknowledgement. It reports whether the last step may have
-// woken a goroutine (inbox.flush), for the reader to yield to it.
+// with one acknowledgement. It reports whether any packet was applied.
 func (s *Socket) routeRead(in *inbox, buf []byte, n, seg int, from source) bool {
 	if seg == 0 || seg >= n {
 		seg = n
@@ -278,11 +277,7 @@ func (in *inbox) add(c *Conn, h *wire.Header, payload []byte, now time.Time) {
 }
 
 // flush applies the queued packets, read at now, and reports whether
-// their step signalled an event that may wake a goroutine (a Read's
-// data, a Write's room, a dial's or an Accept's connection): the
-// reader goroutine yields to it (lead.readLed). A bulk sender's ACKs,
-// which free room for a Write that lent its buffer (PostWrite), wake
-// nobody, and yielding after each cost a trip through the scheduler.
+// there were any.
 func (in *inbox) flush(now time.Time) bool {
 	if in.n == 0 {
 		return false
@@ -291,7 +286,7 @@ func (in *inbox) flush(now time.Time) bool {
 	hold := in.holds.on && in.hasData()
 	held := false
 	var took [inboxSize]bool
-	woke := in.c.stepAt(now, func(now time.Time, m *proto.Conn) {
+	in.c.stepAt(now, func(now time.Time, m *proto.Conn) {
 		m.HoldAcks(hold)
 		for i := range in.n {
 			m.HandleParsed(now, &in.headers[i], in.payloads[i])
@@ -305,7 +300,7 @@ func (in *inbox) flush(now time.Time) bool {
 	in.share(now, &took)
 	clear(in.payloads[:in.n])
 	in.c, in.n, in.last = nil, 0, nil
-	return woke
+	return true
 }
 
 // share tells the receive-buffer share (share.go) what the packets just
