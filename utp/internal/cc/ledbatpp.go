@@ -1,6 +1,9 @@
 package cc
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Defaults and constants of LEDBAT++ (draft-irtf-iccrg-ledbat-plus-plus,
 // "the draft" below). Section numbers are those of revision 06.
@@ -235,6 +238,10 @@ type LEDBATPP struct {
 	// RTTs (othersSlowingDown).
 	peaks [2]ppPeak
 
+	// emptyFrom is when the delay began to show no queue (queueEmpty),
+	// zero while it shows one (emptyQueueGrowth).
+	emptyFrom time.Time
+
 	lossRate     float64 // packets lost per packet acknowledged, averaged over lossHorizon
 	decreased    bool
 	lastDecrease time.Time
@@ -411,6 +418,7 @@ func (l *LEDBATPP) OnAck(a Ack) {
 	}
 	l.refreshQueuingDelay()
 	l.updateBaseRTT(a.RTT)
+	l.noteEmptyQueue(a.Now)
 	if a.AckedBytes <= 0 {
 		return
 	}
@@ -830,7 +838,7 @@ func (l *LEDBATPP) avoidAck(a Ack, acked float64) {
 		// 100 Mbit/s, 20 ms path, 20 s to refill the link. A queue of a
 		// tenth of the target brings the additive increase back, long
 		// before the delay nears the target.
-		perRTT = max(perRTT, l.emptyQueueGain()*l.cwnd)
+		perRTT = max(perRTT, l.emptyQueueGrowth(a.Now))
 	}
 	if qd := float64(l.qd.Microseconds()); qd > l.target {
 		perRTT -= ppDecreaseConstant * l.cwnd * (qd/l.target - 1)
@@ -1016,3 +1024,46 @@ func (l *LEDBATPP) SetMSS(mss int) {
 
 // clamp bounds a window to [floor, ceiling].
 func (l *LEDBATPP) clamp(w float64) float64 { return max(l.floor, min(w, l.ceiling)) }
+
+// noteEmptyQueue keeps when the delay began to show no queue (emptyFrom).
+func (l *LEDBATPP) noteEmptyQueue(now time.Time) {
+	switch {
+	case !l.queueEmpty():
+		l.emptyFrom = time.Time{}
+	case l.emptyFrom.IsZero():
+		l.emptyFrom = now
+	}
+}
+
+// emptyQueueGrowth is what congestion avoidance adds to the window per
+// RTT while the delay shows no queue: GAIN full packets, doubled for
+// every base RTT the queue has stayed empty, and at most
+// emptyQueueGain of the window.
+//
+// Deviation (not in the draft, whose increase is GAIN packets per RTT
+// whatever the queue): the growth that refills an empty path adds the
+// same to every flow, not a share of each one's window. Flows sharing a
+// bottleneck see the same queue empty at the same time and share a base
+// RTT, so each adds the same bytes; the multiplicative decrease above
+// the target takes from each in proportion to its window, and the two
+// make an AIMD, which evens out the shares (Chiu and Jain, 1989). Grown
+// as a share of each window, the refill after a decrease kept the
+// shares the decrease had left: in a trace of two flows on
+// 100 Mbit/s × 200 ms (seed 20), both cut when the latecomer's ramp
+// overshot to 110 ms of queue, from 2.5 and 1.4 MB to 1.1 and 0.6 MB,
+// grew back × 1.55 each into the empty queue, and kept 63 and 35 Mbit/s
+// for the rest of the run, the queue never again over the target. The
+// doubling keeps the refill of a path within a few RTTs of the
+// proportional growth's; the bound of emptyQueueGain still holds the
+// overshoot a late delay reading allows. A window under SegmentPackets
+// full packets keeps the proportional growth, for the reason
+// emptyQueueGain gives.
+func (l *LEDBATPP) emptyQueueGrowth(now time.Time) float64 {
+	g := l.emptyQueueGain() * l.cwnd
+	base := l.baseRTT()
+	if base <= 0 || l.emptyFrom.IsZero() || l.cwnd < float64(l.cfg.SegmentPackets*l.cfg.MSS) {
+		return g
+	}
+	doublings := min(40, now.Sub(l.emptyFrom).Seconds()/base.Seconds())
+	return min(g, l.gain()*float64(l.cfg.MSS)*math.Exp2(doublings))
+}
