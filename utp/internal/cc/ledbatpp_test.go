@@ -580,7 +580,7 @@ func TestLEDBATPPSlowPathSlowdown(t *testing.T) {
 		if small := h.l.Segment() < mss; small != (tt.packets < DefaultSegmentPackets) {
 			t.Fatalf("%s: window %d sent in packets of %d", tt.name, h.l.Window(), h.l.Segment())
 		}
-		h.l.startSlowdown(h.now, 0)
+		h.l.startSlowdown(h.now, 0, false)
 		if got := h.l.Window(); got != tt.want {
 			t.Errorf("%s: slowdown window %d, want %d", tt.name, got, tt.want)
 		}
