@@ -16,9 +16,10 @@ import (
 // option nor DSACK, so the evidence is that of judgeLoss and of F-RTO,
 // taken at the first ACK after the timeout that acknowledges anything:
 //
-//   - it acknowledges, cumulatively or selectively, a packet last sent
-//     before the timeout: something the timeout took for lost arrived, so
-//     the flight was not all lost. This is the evidence of RFC 5682's
+//   - the timeout fired outside a recovery episode, and the ACK
+//     acknowledges, cumulatively or selectively, a packet last sent
+//     before it: something the timeout took for lost arrived, so the
+//     flight was not all lost. This is the evidence of RFC 5682's
 //     SACK-enhanced F-RTO (an ACK of data not retransmitted since the
 //     timeout), taken, as Linux's tcp_process_loss takes it, from the
 //     first ACK without first sending new data: with a peer window held
@@ -55,6 +56,13 @@ type timeoutUndo struct {
 	seq     uint16    // the oldest packet outstanding then
 	sends   uint16    // ... and how often it had been sent by then
 	episode uint32    // the recovery episode of the series' first timeout
+	// frto: the series began outside a recovery episode, so an ACK of a
+	// packet sent before it is evidence (timeoutEvidence). Inside one,
+	// the timeout may be for a lost retransmission while packets sent
+	// after it still arrive: their ACKs show the path working, not the
+	// timeout spurious. Linux's tcp_enter_loss likewise uses F-RTO only
+	// for a timeout outside recovery, or one repeated in its loss state.
+	frto bool
 	// spurious: the ACK being applied carries evidence that the timeout
 	// was spurious (set while it acknowledges seq).
 	spurious bool
@@ -62,14 +70,15 @@ type timeoutUndo struct {
 
 // noteTimeout starts judging a timeout, unless an earlier one without an
 // ACK since is still being judged: a backed-off series is undone as one.
-// It is called after onTimeoutRecovery has started the timeout's episode.
-func (c *Conn) noteTimeout(now time.Time) {
+// It is called after onTimeoutRecovery has started the timeout's episode;
+// recovering says whether one was under way before.
+func (c *Conn) noteTimeout(now time.Time, recovering bool) {
 	u := &c.rec.rto
 	if u.pending {
 		return
 	}
 	p := c.snd.pkt(c.snd.una)
-	*u = timeoutUndo{pending: true, at: now, seq: c.snd.una, sends: p.sends, episode: c.rec.episode}
+	*u = timeoutUndo{pending: true, at: now, seq: c.snd.una, sends: p.sends, episode: c.rec.episode, frto: !recovering}
 }
 
 // timeoutEvidence records, for each packet the ACK being applied
@@ -80,7 +89,7 @@ func (c *Conn) timeoutEvidence(now time.Time, seq uint16, p *outPacket, res *ack
 	if !u.pending || u.spurious {
 		return
 	}
-	if p.sentAt.Before(u.at) {
+	if u.frto && p.sentAt.Before(u.at) {
 		u.spurious = true // sent before the timeout, not since (F-RTO)
 		return
 	}
