@@ -463,3 +463,28 @@ func withFourPacketStart() tcOption {
 		}
 	})
 }
+
+// Not for a timeout during recovery, as Linux's tcp_enter_loss: there the
+// timeout may be for a lost retransmission while packets sent after it
+// still arrive, and their ACKs show the path working, not the timeout
+// spurious.
+func TestScriptTimeoutInRecoveryNotUndoneBySACK(t *testing.T) {
+	tc := newTestConn(t, roleDialer, withFourPacketStart())
+	tc.sendPackets(4, 100)
+	tc.peerAck(tc.s(0)-1, tc.s(1), tc.s(2), tc.s(3)) // the oldest is lost: recovery
+	tc.write(strings.Repeat("n", 100))
+	sent := tc.takeAll() // the oldest's repair, and new data the ACK made room for
+	if st := tc.conn.Stats(); st.Recoveries != 1 || len(sent) < 2 {
+		t.Fatalf("%d recovery episodes, %d packets sent after the SACK; want 1 and the repair with new data", st.Recoveries, len(sent))
+	}
+	tc.advanceToTimer() // the repair was lost
+	tc.takeAll()
+	if st := tc.conn.Stats(); st.Timeouts != 1 {
+		t.Fatalf("%d timeouts, want 1", st.Timeouts)
+	}
+	tc.advance(30 * time.Millisecond)
+	tc.peerAck(tc.s(0)-1, tc.s(1), tc.s(2), tc.s(3), tc.s(4)) // the new packet, sent before the timeout
+	if st := tc.conn.Stats(); st.SpuriousTimeouts != 0 {
+		t.Fatalf("a timeout during recovery undone by the SACK of a later packet (%d)", st.SpuriousTimeouts)
+	}
+}
