@@ -32,7 +32,9 @@ import (
 //     often the retransmission itself, so the echo below missed most of
 //     these timeouts (netsim, a receiver stalled 300 ms reading in
 //     batches: none of eight undone; TestStalledReceiverTimeoutUndone);
-//   - it acknowledges the oldest packet, resent once since the timeout, sooner than half
+//   - it acknowledges the oldest outstanding packet, which had not been
+//     resent since the timeout: the original arrived;
+//   - it acknowledges it, resent once since the timeout, sooner than half
 //     the least RTT after that resend: the ACK was for an earlier copy
 //     (the typical descheduled sender, whose ACKs waited in the socket
 //     while the timer fired);
@@ -60,8 +62,8 @@ type timeoutUndo struct {
 	// packet sent before it is evidence (timeoutEvidence). Inside one,
 	// the timeout may be for a lost retransmission while packets sent
 	// after it still arrive: their ACKs show the path working, not the
-	// timeout spurious. Linux's tcp_enter_loss likewise uses F-RTO only
-	// for a timeout outside recovery, or one repeated in its loss state.
+	// timeout spurious. Linux's tcp_enter_loss likewise leaves F-RTO out
+	// for a timeout during fast recovery.
 	frto bool
 	// spurious: the ACK being applied carries evidence that the timeout
 	// was spurious (set while it acknowledges seq).
