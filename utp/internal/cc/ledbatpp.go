@@ -228,6 +228,8 @@ type LEDBATPP struct {
 	slowdownEnd   time.Time     // when the latest ramp after a slowdown ended
 	pause         time.Duration // from slowdownEnd to nextSlowdown
 	joined        bool          // the latest slowdown joined another flow's
+	slowdownLen   time.Duration // from the latest slowdown's start to its ramp's end
+	queueHeld     time.Time     // when the delay last showed half the target or more
 	// freezeFloor: the latest slowdown holds the floor, not two full
 	// packets (slowPathSlowdown).
 	freezeFloor bool
@@ -411,6 +413,9 @@ func (l *LEDBATPP) OnAck(a Ack) {
 	}
 	l.refreshQueuingDelay()
 	l.updateBaseRTT(a.RTT)
+	if 2*l.qd >= l.cfg.Target {
+		l.queueHeld = a.Now
+	}
 	if a.AckedBytes <= 0 {
 		return
 	}
@@ -595,6 +600,7 @@ func (l *LEDBATPP) rateCapHeld(rateCap, acked float64) bool {
 func (l *LEDBATPP) endSlowStart(now time.Time) {
 	switch {
 	case l.phase == ppRamp:
+		l.slowdownLen = now.Sub(l.slowdownStart)
 		l.nextSlowdown = now.Add(l.slowdownPause(now))
 		l.slowdownEnd = now
 	case l.nextSlowdown.IsZero():
@@ -821,7 +827,7 @@ func (l *LEDBATPP) avoidAck(a Ack, acked float64) {
 	// on either side of a size change would grow at different rates, and
 	// keep different shares.
 	perRTT := l.gain() * float64(l.cfg.MSS)
-	if l.queueEmpty() {
+	if l.queueEmpty() && l.emptyQueueRoom(a.Now) {
 		// Deviation: with no queue at all the link has room, and the
 		// window grows as in slow start, GAIN per acknowledged packet
 		// (GAIN*W per RTT) rather than GAIN packets per RTT. Why: after a
@@ -838,6 +844,32 @@ func (l *LEDBATPP) avoidAck(a Ack, acked float64) {
 	delta := max(perRTT*acked/l.cwnd, -acked/2)
 	limit := max(l.cwnd, float64(a.FlightBefore)+l.mss)
 	l.cwnd = l.clamp(min(l.cwnd+delta, limit))
+}
+
+// emptyQueueRoom reports whether an empty queue at now is room on the
+// path, which congestion avoidance grows into by a share of the window
+// per RTT (avoidAck), and not the queue a slowdown emptied, which the
+// flows that slowed down ramp back to: it is room once the queue has
+// shown less than half the target for as long as this flow's own latest
+// slowdown took from its start to its ramp's end (about as long as the
+// others' take). Until then the window grows by GAIN packets per RTT,
+// as the draft's does. A window under SegmentPackets full packets is
+// always room, as in emptyQueueGain: it is sent in packets sized by it,
+// and a slower growth there shrinks the packets too (the eight flows on
+// 10 Mbit/s × 10 ms, whose windows are such, held a latecomer whose base
+// delay was too high at three times the others' rate with it).
+//
+// Why: growing by a share of its own window into the queue another
+// flow's slowdown emptied, a flow takes that share in proportion to its
+// window, and keeps it. In a trace of eight flows on 100 Mbit/s × 40 ms
+// (seed 23) one flow that had slowed down shortly before, and so did
+// not join the others' slowdown, grew from 104 to 629 kB while the
+// seven ramped back to 26 to 235 kB, and kept a quarter of the link to
+// the end of the run; flows whose own slowdown began first grew into
+// the queue while the ones that joined it were still slowed down
+// (docs/protocol.md).
+func (l *LEDBATPP) emptyQueueRoom(now time.Time) bool {
+	return l.cwnd < float64(l.cfg.SegmentPackets*l.cfg.MSS) || now.Sub(l.queueHeld) >= l.slowdownLen
 }
 
 // emptyQueueGain is the share of the window congestion avoidance adds per

@@ -1,6 +1,7 @@
 package cc
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -186,5 +187,44 @@ func TestLEDBATPPSmallWindowJoinsOnSlowPath(t *testing.T) {
 		if got := h.fall(10 * time.Millisecond); got != tt.join {
 			t.Errorf("a window of %d packets, the queue falling from the target to 10 ms: joined %v, want %v", tt.packets, got, tt.join)
 		}
+	}
+}
+
+// Deviation documented on emptyQueueRoom (draft sections 4.3 and 4.6): a
+// queue that another flow's slowdown empties, which this flow does not
+// join (its own slowdown ended too recently), is not room: for as long
+// as its own latest slowdown took, the window grows by GAIN packets per
+// RTT, not by a share of itself, and only a queue that stays empty
+// longer brings the growth with an empty queue back.
+func TestLEDBATPPEmptiedQueueIsNotRoom(t *testing.T) {
+	h := newPPHarness(t, LEDBATPPConfig{}, 40*time.Millisecond) // GAIN 1/3
+	target := h.l.cfg.Target
+	h.leaveSlowStartAt(60, target)
+	h.untilPhase(ppFreeze, target)
+	h.untilPhase(ppAvoid, target)
+	took := h.l.slowdownLen
+	if took <= 0 {
+		t.Fatal("no slowdown ended")
+	}
+	h.round(target)
+	if h.l.joinAllowed(h.now) {
+		t.Fatal("a join is allowed right after the ramp; the test wants a flow that may not join")
+	}
+	emptied := h.now
+	for h.now.Sub(emptied) < took-h.rtt {
+		start := h.round(0)
+		if h.l.phase != ppAvoid {
+			t.Fatalf("%v after the queue emptied: phase %v, want avoid", h.now.Sub(emptied), h.l.phase)
+		}
+		if got := float64(h.l.Window()-start) / mss; got > 0.4 {
+			t.Fatalf("%v after the queue emptied: window grew by %.2f packets in one RTT, want GAIN = 1/3", h.now.Sub(emptied), got)
+		}
+	}
+	for h.now.Sub(emptied) < took+h.rtt {
+		h.round(0)
+	}
+	start := h.round(0)
+	if got := float64(h.l.Window()) / float64(start); math.Abs(got-4.0/3) > 0.05 {
+		t.Errorf("%v after the queue emptied (the slowdown took %v): window × %.3f in one RTT, want × 4/3", h.now.Sub(emptied), took, got)
 	}
 }
