@@ -60,7 +60,8 @@ func TestLEDBATPPJoinsAnotherFlowsSlowdown(t *testing.T) {
 
 // The join's limits (othersSlowingDown): no join for a small fall, for a
 // fall the flow's own decrease or held sending explains, before the flow's first
-// slowdown, too soon after its last one, or with slowdowns off.
+// slowdown, on a slow path too soon after its last one (elsewhere a
+// flow joins whenever its own slowdown is over), or with slowdowns off.
 func TestLEDBATPPJoinLimits(t *testing.T) {
 	target := DefaultPPTarget
 	t.Run("small fall", func(t *testing.T) {
@@ -125,14 +126,28 @@ func TestLEDBATPPJoinLimits(t *testing.T) {
 			t.Error("a flow joined before its initial slowdown was due")
 		}
 	})
-	t.Run("too soon", func(t *testing.T) {
+	t.Run("too soon on a slow path", func(t *testing.T) {
+		h := newPPHarness(t, LEDBATPPConfig{}, 40*time.Millisecond)
+		h.leaveSlowStartAt(60, target)
+		h.untilPhase(ppFreeze, target)
+		h.untilPhase(ppAvoid, target)
+		// 2 kB per 50 ms: two full packets take 50 ms to send
+		// (slowPathSlowdown), as in TestLEDBATPPSmallWindowJoinsOnSlowPath.
+		h.l.cwnd = 2 * mss
+		h.l.peaks = [2]ppPeak{}
+		h.round(target)
+		if h.fall(10 * time.Millisecond) {
+			t.Error("a flow on a slow path joined a slowdown an RTT after its own ended")
+		}
+	})
+	t.Run("soon after its own elsewhere", func(t *testing.T) {
 		h := newPPHarness(t, LEDBATPPConfig{}, 40*time.Millisecond)
 		h.leaveSlowStartAt(60, target)
 		h.untilPhase(ppFreeze, target)
 		h.untilPhase(ppAvoid, target)
 		h.round(target)
-		if h.fall(5 * time.Millisecond) {
-			t.Error("a flow joined a slowdown an RTT after its own ended")
+		if !h.fall(5 * time.Millisecond) {
+			t.Error("a flow of 60 packets did not join a slowdown an RTT after its own ended")
 		}
 	})
 	t.Run("slowdowns off", func(t *testing.T) {
@@ -191,11 +206,12 @@ func TestLEDBATPPSmallWindowJoinsOnSlowPath(t *testing.T) {
 }
 
 // Deviation documented on emptyQueueRoom (draft sections 4.3 and 4.6): a
-// queue that another flow's slowdown empties, which this flow does not
-// join (its own slowdown ended too recently), is not room: for as long
-// as its own latest slowdown took, the window grows by GAIN packets per
-// RTT, not by a share of itself, and only a queue that stays empty
-// longer brings the growth with an empty queue back.
+// queue that other flows' slowdowns empty, one after another, so that it
+// falls too slowly for this flow to join them (by 5 ms an RTT), is not
+// room: for as long as this flow's own latest slowdown took, the window
+// grows by GAIN packets per RTT, not by a share of itself, and only a
+// queue that stays empty longer brings the growth with an empty queue
+// back.
 func TestLEDBATPPEmptiedQueueIsNotRoom(t *testing.T) {
 	h := newPPHarness(t, LEDBATPPConfig{}, 40*time.Millisecond) // GAIN 1/3
 	target := h.l.cfg.Target
@@ -206,25 +222,27 @@ func TestLEDBATPPEmptiedQueueIsNotRoom(t *testing.T) {
 	if took <= 0 {
 		t.Fatal("no slowdown ended")
 	}
-	h.round(target)
-	if h.l.joinAllowed(h.now) {
-		t.Fatal("a join is allowed right after the ramp; the test wants a flow that may not join")
+	var held time.Time // the end of the last round at half the target or more
+	for qd := target; qd > 0; qd -= 5 * time.Millisecond {
+		h.round(qd)
+		if 2*qd >= target {
+			held = h.now
+		}
 	}
-	emptied := h.now
-	for h.now.Sub(emptied) < took-h.rtt {
+	if h.l.phase != ppAvoid {
+		t.Fatalf("the queue fell by 5 ms an RTT: phase %v, want avoid (no join)", h.l.phase)
+	}
+	for h.now.Sub(held) < took-h.rtt {
 		start := h.round(0)
-		if h.l.phase != ppAvoid {
-			t.Fatalf("%v after the queue emptied: phase %v, want avoid", h.now.Sub(emptied), h.l.phase)
-		}
 		if got := float64(h.l.Window()-start) / mss; got > 0.4 {
-			t.Fatalf("%v after the queue emptied: window grew by %.2f packets in one RTT, want GAIN = 1/3", h.now.Sub(emptied), got)
+			t.Fatalf("%v after the queue held half the target: window grew by %.2f packets in one RTT, want GAIN = 1/3", h.now.Sub(held), got)
 		}
 	}
-	for h.now.Sub(emptied) < took+h.rtt {
+	for h.now.Sub(held) < took+h.rtt {
 		h.round(0)
 	}
 	start := h.round(0)
 	if got := float64(h.l.Window()) / float64(start); math.Abs(got-4.0/3) > 0.05 {
-		t.Errorf("%v after the queue emptied (the slowdown took %v): window × %.3f in one RTT, want × 4/3", h.now.Sub(emptied), took, got)
+		t.Errorf("%v after the queue held half the target (the slowdown took %v): window × %.3f in one RTT, want × 4/3", h.now.Sub(held), took, got)
 	}
 }
