@@ -57,9 +57,10 @@ const (
 	// back to after a slowdown (startSlowdown). Deviation: the draft
 	// ramps back to the whole window.
 	slowdownKeepNum, slowdownKeepDen = 1, 2
-	// joinAfterDen: on a slow path (slowPathSlowdown) a flow may join
-	// another's slowdown once 1/joinAfterDen of the time from the end of
-	// its own last slowdown to its next has passed (joinAllowed).
+	// joinAfterDen: at a slow rate or on a path whose base RTT is the
+	// target or more, a flow may join another's slowdown once
+	// 1/joinAfterDen of the time from the end of its own last slowdown to
+	// its next has passed (joinAllowed).
 	joinAfterDen = 3
 	// joinSteadyNum/Den: a flow joins a slowdown only while its window
 	// is at least this share of its largest in the latest two RTTs
@@ -743,26 +744,33 @@ func (l *LEDBATPP) othersSlowingDown(now time.Time) (time.Duration, bool) {
 
 // joinAllowed reports whether this flow may join another's slowdown
 // (othersSlowingDown): once its own first slowdown is over (before it,
-// its initial one is at most two RTTs away, section 4.6.1), and where
-// its slowdown would hold the floor (slowPathSlowdown) only once a third
-// of the time from the end of its last slowdown to its next has passed.
+// its initial one is at most two RTTs away, section 4.6.1); where its
+// rate is slow (slowRate: two full packets take more than half the
+// target) or the base RTT is the target or more, only once a third of
+// the time from the end of its last slowdown to its next has passed.
 //
 // Why a flow joins right after its own slowdown elsewhere: the queue
 // empties for every flow only if every flow slows down, and a flow
 // whose own slowdown was recent kept its window through the others':
-// on 100 Mbit/s paths that window, and the latecomers' base delays
+// on 100 Mbit/s × 10 ms that window, and the latecomers' base delays
 // measured over it, decided the shares (eight flows 2 s apart, seeds
-// 20-27, with emptyQueueRoom: Jain indexes at 10 ms 0.949-0.993 with
-// this, 0.901-0.990 without; at 40 ms 0.983-0.997 against 0.933-0.992;
-// docs/protocol.md). Why the
-// third on a slow path: there a slowdown holds the floor and its ramp
-// back from it is long, and joining every slowdown cost eight flows on
-// 1 Mbit/s × 200 ms a fifth of the link and a Jain index of 0.83.
+// 20-27, with emptyQueueRoom: Jain indexes 0.901-0.990 with the third,
+// 0.949-0.993 without; docs/protocol.md). Why the third at a slow rate:
+// a slowdown's queue is a few packets there, the ramp back is long next
+// to them, and joining every slowdown cost eight flows on 1 Mbit/s ×
+// 200 ms (seed 23) a fifth of the link and a Jain index of 0.83, and two
+// flows there (seed 22) 0.897. Why the third on long paths: the last
+// RTTs of a ramp send faster than the bottleneck, and a flow alone took
+// the fall of the queue they leave for another flow's slowdown and
+// joined it after each of its own (one flow on 1 and 10 Mbit/s × 200 ms
+// used 78% and 85% of the link), and waiting a few RTTs after the ramp
+// instead cost two flows on 10 Mbit/s × 200 ms their even shares (seeds
+// 20-29: least Jain index 0.893, 0.971 with the third).
 func (l *LEDBATPP) joinAllowed(now time.Time) bool {
 	if l.slowdownEnd.IsZero() || l.nextSlowdown.IsZero() {
 		return false
 	}
-	if !l.slowPathSlowdown() {
+	if base := l.baseRTT(); !l.slowRate() && base > 0 && base < l.cfg.Target {
 		return true
 	}
 	return joinAfterDen*now.Sub(l.slowdownEnd) >= l.nextSlowdown.Sub(l.slowdownEnd)
@@ -822,7 +830,16 @@ func (l *LEDBATPP) freezeWindow() float64 {
 // (loopback, INET256) a window of a few packets can be slow, and its
 // ramp back from the floor would take tens of round trips.
 func (l *LEDBATPP) slowPathSlowdown() bool {
-	if l.mss >= float64(l.cfg.MSS) || l.rtt <= 0 || l.cwnd <= 0 || l.lossRate >= DefaultLossTolerance {
+	if l.mss >= float64(l.cfg.MSS) || l.lossRate >= DefaultLossTolerance {
+		return false
+	}
+	return l.slowRate()
+}
+
+// slowRate reports whether two full packets take more than half the
+// target to send at the flow's own rate, its window per smoothed RTT.
+func (l *LEDBATPP) slowRate() bool {
+	if l.rtt <= 0 || l.cwnd <= 0 {
 		return false
 	}
 	return 2*float64(l.cfg.MSS)*l.rtt.Seconds()*slowPathShareDen > l.cwnd*l.cfg.Target.Seconds()

@@ -60,8 +60,9 @@ func TestLEDBATPPJoinsAnotherFlowsSlowdown(t *testing.T) {
 
 // The join's limits (othersSlowingDown): no join for a small fall, for a
 // fall the flow's own decrease or held sending explains, before the flow's first
-// slowdown, on a slow path too soon after its last one (elsewhere a
-// flow joins whenever its own slowdown is over), or with slowdowns off.
+// slowdown, at a slow rate or on a path whose base RTT is the target or
+// more within a third of its pause after its last one, or with slowdowns
+// off.
 func TestLEDBATPPJoinLimits(t *testing.T) {
 	target := DefaultPPTarget
 	t.Run("small fall", func(t *testing.T) {
@@ -126,28 +127,38 @@ func TestLEDBATPPJoinLimits(t *testing.T) {
 			t.Error("a flow joined before its initial slowdown was due")
 		}
 	})
-	t.Run("too soon on a slow path", func(t *testing.T) {
+	t.Run("too soon on a long path", func(t *testing.T) {
+		h := newPPHarness(t, LEDBATPPConfig{}, 200*time.Millisecond)
+		h.leaveSlowStartAt(300, target)
+		h.untilPhase(ppFreeze, target)
+		h.untilPhase(ppAvoid, target)
+		h.round(target)
+		if h.fall(5 * time.Millisecond) {
+			t.Error("a flow on a 200 ms path joined a slowdown an RTT after its own ended")
+		}
+	})
+	t.Run("too soon at a slow rate", func(t *testing.T) {
 		h := newPPHarness(t, LEDBATPPConfig{}, 40*time.Millisecond)
 		h.leaveSlowStartAt(60, target)
 		h.untilPhase(ppFreeze, target)
 		h.untilPhase(ppAvoid, target)
-		// 2 kB per 50 ms: two full packets take 50 ms to send
-		// (slowPathSlowdown), as in TestLEDBATPPSmallWindowJoinsOnSlowPath.
+		// 2 kB per 50 ms: two full packets take 50 ms to send (slowRate),
+		// as in TestLEDBATPPSmallWindowJoinsOnSlowPath.
 		h.l.cwnd = 2 * mss
 		h.l.peaks = [2]ppPeak{}
 		h.round(target)
 		if h.fall(10 * time.Millisecond) {
-			t.Error("a flow on a slow path joined a slowdown an RTT after its own ended")
+			t.Error("a flow at a slow rate joined a slowdown an RTT after its own ended")
 		}
 	})
-	t.Run("soon after its own elsewhere", func(t *testing.T) {
+	t.Run("soon after its own on a short path", func(t *testing.T) {
 		h := newPPHarness(t, LEDBATPPConfig{}, 40*time.Millisecond)
 		h.leaveSlowStartAt(60, target)
 		h.untilPhase(ppFreeze, target)
 		h.untilPhase(ppAvoid, target)
 		h.round(target)
 		if !h.fall(5 * time.Millisecond) {
-			t.Error("a flow of 60 packets did not join a slowdown an RTT after its own ended")
+			t.Error("a flow of 60 packets on a 40 ms path did not join a slowdown an RTT after its own ended")
 		}
 	})
 	t.Run("slowdowns off", func(t *testing.T) {
