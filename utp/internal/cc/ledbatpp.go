@@ -708,11 +708,11 @@ func (l *LEDBATPP) recentPeak(now time.Time) (qd time.Duration, kept, flight flo
 // e2e/realpath (docs/protocol.md). Joined, the slowdowns are common:
 // the queue empties, every flow measures its base delay on it, and each
 // ramps back to a share of its own window. A join is allowed once this
-// flow's own first slowdown is over, and on a slow path only once a
-// third of the time from the end of its last slowdown to its next has
-// passed (joinAllowed). A queue falling for other reasons (a competitor
-// leaving) costs a slowdown, and the next join waits for the queue to
-// hold half the target again. A window
+// flow's own first slowdown is over, and at a slow rate or on a long
+// path only once a third of the time from the end of its last slowdown
+// to its next has passed (joinAllowed). A queue falling for other
+// reasons (a competitor leaving) costs a slowdown, and the next join
+// waits for the queue to hold half the target again. A window
 // under DefaultSegmentPackets full packets joins only on a slow path
 // (slowPathSlowdown), where its slowdown holds the floor: elsewhere a
 // slowdown holds two full packets, most of such a window, so another
@@ -889,9 +889,10 @@ func (l *LEDBATPP) avoidAck(a Ack, acked float64) {
 // others' take). Until then the window grows by GAIN packets per RTT,
 // as the draft's does. A window under SegmentPackets full packets is
 // always room, as in emptyQueueGain: it is sent in packets sized by it,
-// and a slower growth there shrinks the packets too (the eight flows on
-// 10 Mbit/s × 10 ms, whose windows are such, held a latecomer whose base
-// delay was too high at three times the others' rate with it).
+// and a slower growth there shrinks the packets too (without the
+// exemption, eight flows on 10 Mbit/s × 10 ms, whose windows are such,
+// left a latecomer whose base delay was too high more than three times
+// the others' rate).
 //
 // Why: growing by a share of its own window into the queue another
 // flow's slowdown emptied, a flow takes that share in proportion to its
