@@ -48,6 +48,19 @@ func (h *ackHolds) release() {
 	h.conns, h.reads = h.conns[:0], 0
 }
 
+// count counts a read taken while ACKs are held, releasing them first
+// if maxHeldReads have been taken (poll, yieldRead).
+func (h *ackHolds) count() {
+	if len(h.conns) == 0 {
+		return
+	}
+	if h.reads >= maxHeldReads {
+		h.release()
+		return
+	}
+	h.reads++
+}
+
 // errDrained is next's answer, when asked to stop, that the endpoint has
 // nothing queued (and the held ACKs are released).
 var errDrained = errors.New("utp: nothing queued")
@@ -80,13 +93,7 @@ func (l *lead) next(stop bool) (n, seg int, from source, err error) {
 // always looks empty.
 func (l *lead) poll() (n, seg int, from source, err error) {
 	h := &l.in.holds
-	if len(h.conns) > 0 {
-		if h.reads >= maxHeldReads {
-			h.release()
-		} else {
-			h.reads++
-		}
-	}
+	h.count()
 	n, seg, from, err = l.s.pio.TryRead(l.buf)
 	if errors.Is(err, packetio.ErrWouldBlock) {
 		h.release()

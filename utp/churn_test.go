@@ -251,81 +251,150 @@ func TestUDPChurnReusesTimeWaitIDs(t *testing.T) {
 	}
 }
 
-var churnFor = flag.Duration("utp.churn", 0,
-	"run TestUDPChurnAgainstTCP: 16 workers churn uTP connections for this long, then TCP ones (issue 12 asks for 60s)")
+var (
+	churnFor = flag.Duration("utp.churn", 0,
+		"run TestUDPChurnAgainstTCP: 16 workers churn uTP connections for this long in all, and TCP ones as long, alternated in slices (issue 12 asks for 60s)")
+	churnSlices = flag.Int("utp.churnslices", 6,
+		"TestUDPChurnAgainstTCP: the slices each transport's time is cut into")
+)
 
 // The churn criterion at full size, run only with -utp.churn=60s (two and
 // a half minutes): 16 workers dial one peer over UDP loopback, echo 4 KiB
-// and close, for the given time; no dial may fail, and 30 s after the
-// churn ends (TIME-WAIT is 16 s) the live heap must be within twice what
-// it was before. Then the same churn runs over TCP loopback, and both
-// rates are logged for comparison; they are not asserted, since the
-// machine's speed is not the test's to judge.
+// and close, for the given time in all; no dial may fail, and 30 s after
+// the churn ends (TIME-WAIT is 16 s) the live heap must be within twice
+// what it was before. The same churn runs over TCP loopback for as long,
+// and both rates are logged for comparison; they are not asserted, since
+// the machine's speed is not the test's to judge.
+//
+// The two transports take turns in slices (-utp.churnslices, 6 by
+// default), uTP first in even rounds and TCP first in odd ones, so that
+// a load that drifts during the run weighs on both alike: run one after
+// the other, the other work on a shared machine decided the ratio. uTP
+// keeps its two Sockets and its server across its slices, as TCP keeps
+// its listener, and the last slice is uTP's, which the heap check
+// follows.
 func TestUDPChurnAgainstTCP(t *testing.T) {
 	if *churnFor == 0 {
 		t.Skip("runs only with -utp.churn=DURATION (it takes that twice, plus 30 s)")
 	}
 	checkLeaks(t)
+	slices := max(*churnSlices, 1)
+	if slices%2 == 1 {
+		slices++ // an even count ends on uTP's slice, before the heap check
+	}
+	slice := *churnFor / time.Duration(slices)
 	a, b := listenUDP(t), listenUDP(t)
-	before := liveHeap()
-	r := churn1(t, *churnFor, serveEcho(b), func() (net.Conn, error) {
-		return a.DialContext(context.Background(), b.Addr())
-	}, func() { b.Close() })
-	if r.err != nil {
-		t.Errorf("uTP: after %d dials: %v", r.dials, r.err)
-	}
-	end := liveHeap()
-	time.Sleep(30 * time.Second)
-	after := liveHeap()
-	t.Logf("uTP: %s; live heap %.1f MiB before, %.1f MiB at the end, %.1f MiB 30 s later; %+v",
-		r, float64(before)/(1<<20), float64(end)/(1<<20), float64(after)/(1<<20), a.Stats())
-	if after > 2*before {
-		t.Errorf("30 s after the churn the live heap is %.1f MiB, more than twice the %.1f MiB before",
-			float64(after)/(1<<20), float64(before)/(1<<20))
-	}
-
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := churn1(t, *churnFor, serveEcho(l), func() (net.Conn, error) {
-		return net.Dial("tcp", l.Addr().String())
-	}, func() { l.Close() })
-	t.Logf("TCP: %s, error %v; uTP/TCP %.2f×", tr, tr.err, float64(r.dials)/float64(tr.dials))
+	servedTCP := serveEcho(l)
+	defer func() { l.Close(); servedTCP() }()
+	before := liveHeap()
+	servedUTP := serveEcho(b)
+	impls := [2]struct {
+		name string
+		dial func() (net.Conn, error)
+		sum  churnResult
+	}{
+		{"uTP", func() (net.Conn, error) { return a.DialContext(context.Background(), b.Addr()) }, churnResult{}},
+		{"TCP", func() (net.Conn, error) { return net.Dial("tcp", l.Addr().String()) }, churnResult{}},
+	}
+	for round := range slices {
+		for k := range 2 {
+			im := &impls[(round+k)%2]
+			r := churn1(t, slice, im.dial)
+			if r.err != nil {
+				// The criterion is uTP's; TCP's error (say, its
+				// ephemeral ports in TIME_WAIT) is only logged.
+				report := t.Errorf
+				if im.name == "TCP" {
+					report = t.Logf
+				}
+				report("%s: after %d dials: %v", im.name, im.sum.dials+r.dials, r.err)
+			}
+			t.Logf("round %d, %s: %s", round, im.name, r)
+			im.sum.add(r)
+		}
+	}
+	b.Close() // ends the uTP server's Accept
+	servedUTP()
+	end := liveHeap()
+	time.Sleep(30 * time.Second)
+	after := liveHeap()
+	u, tc := &impls[0].sum, &impls[1].sum
+	t.Logf("uTP: %s; live heap %.1f MiB before, %.1f MiB at the end, %.1f MiB 30 s later; %+v",
+		u, float64(before)/(1<<20), float64(end)/(1<<20), float64(after)/(1<<20), a.Stats())
+	t.Logf("TCP: %s; uTP/TCP %.2f×", tc, u.rate()/tc.rate())
+	if after > 2*before {
+		t.Errorf("30 s after the churn the live heap is %.1f MiB, more than twice the %.1f MiB before",
+			float64(after)/(1<<20), float64(before)/(1<<20))
+	}
 }
 
-// churnResult is what one churn1 run measured.
+// churnResult is what one churn1 run, or several added, measured.
 type churnResult struct {
 	dials int64
 	err   error
 	wall  time.Duration
 	cpu   time.Duration // the process's CPU, user and system, both ends
 	times churnTimes
+	// ran and waited are the CPU time the process's threads ran and
+	// the time they waited runnable for a CPU (threadSched); sched says
+	// they were measured.
+	ran, waited time.Duration
+	sched       bool
 }
 
+// add adds what r measured to s, keeping the first error.
+func (s *churnResult) add(r *churnResult) {
+	s.dials += r.dials
+	s.wall += r.wall
+	s.cpu += r.cpu
+	s.ran += r.ran
+	s.waited += r.waited
+	s.sched = r.sched
+	if s.err == nil {
+		s.err = r.err
+	}
+	for p := range numPhases {
+		s.times[p].Add(r.times[p].Load())
+	}
+}
+
+// rate is the connections made per second.
+func (r *churnResult) rate() float64 { return float64(r.dials) / r.wall.Seconds() }
+
 // String gives the rate, the CPU per connection and how busy the cores
-// were (a cycle bound by waits leaves them idle), and each phase's mean.
+// were (a cycle bound by waits leaves them idle), how many cores' worth
+// of threads waited runnable (the machine denying the cores, not the
+// code leaving them idle), and each phase's mean.
 func (r *churnResult) String() string {
 	n := max(r.dials, 1)
-	return fmt.Sprintf("%d connections in %v (%.0f/s), %.0f cpu-µs/conn, %.2f cores busy; per cycle: %s",
-		r.dials, r.wall.Round(time.Millisecond), float64(r.dials)/r.wall.Seconds(),
-		float64(r.cpu.Microseconds())/float64(n), r.cpu.Seconds()/r.wall.Seconds(),
+	denied := ""
+	if r.sched {
+		denied = fmt.Sprintf(" (threads ran %.2f, waited runnable %.2f)", r.ran.Seconds()/r.wall.Seconds(), r.waited.Seconds()/r.wall.Seconds())
+	}
+	return fmt.Sprintf("%d connections in %v (%.0f/s), %.0f cpu-µs/conn, %.2f cores busy%s; per cycle: %s",
+		r.dials, r.wall.Round(time.Millisecond), r.rate(),
+		float64(r.cpu.Microseconds())/float64(n), r.cpu.Seconds()/r.wall.Seconds(), denied,
 		r.times.mean(n))
 }
 
-// churn1 runs churnDials with 16 workers for d against a server, then
-// closes the server's listener and waits for it.
-func churn1(t *testing.T, d time.Duration, served func(), dial func() (net.Conn, error), closeServer func()) *churnResult {
+// churn1 runs churnPhases with 16 workers for d against a server that
+// outlives it.
+func churn1(t *testing.T, d time.Duration, dial func() (net.Conn, error)) *churnResult {
 	t.Helper()
 	r := new(churnResult)
 	stop := make(chan struct{})
 	timer := time.AfterFunc(d, func() { close(stop) })
 	defer timer.Stop()
+	ran0, waited0, _ := threadSched()
 	t0, cpu0 := time.Now(), processCPU(t)
 	r.dials, r.err = churnPhases(16, stop, dial, &r.times)
 	r.wall, r.cpu = time.Since(t0), processCPU(t)-cpu0
-	closeServer()
-	served()
+	ran, waited, ok := threadSched()
+	r.ran, r.waited, r.sched = ran-ran0, waited-waited0, ok
 	return r
 }
 

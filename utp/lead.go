@@ -265,30 +265,13 @@ func (l *lead) readLed() (handedOver bool) {
 		var err error
 		if yield {
 			yield = false
-			n, seg, from, err = l.poll()
-			if err == errDrained {
-				// Nothing queued: the next read would park the
-				// reader. Let a goroutine the last read woke (a
-				// Read, a Write waiting for room) run now on this
-				// P first: left in the run queue, another P's
-				// thread is woken to steal it, a cross-core handoff
-				// that made a loopback round trip about 10% slower.
-				// With datagrams queued the reader reads on
-				// instead: Gosched puts it on the global run queue,
-				// behind every runnable goroutine, and under a churn
-				// of many connections, all waiting for this reader,
-				// that wait was most of each connection's latency.
-				l.readerIn.Store(false)
-				l.yields.Add(1)
-				runtime.Gosched()
-				continue
-			}
+			n, seg, from, err = l.yieldRead()
 		} else {
 			n, seg, from, err = l.next(false)
 		}
 		l.readerIn.Store(false)
 		if err != nil {
-			if woken(err) {
+			if woken(err) || err == errDrained {
 				continue
 			}
 			if s.stopReading(err, &failures) {
@@ -300,6 +283,56 @@ func (l *lead) readLed() (handedOver bool) {
 		failures = 0
 		yield = s.routeRead(l.in, l.buf, n, seg, from)
 	}
+}
+
+// yieldRead is the reader goroutine's read after one that woke a
+// goroutine. With nothing queued, the next read would park the reader:
+// it lets a goroutine the last read woke (a Read, a Write waiting for
+// room) run now on this P first. Left in the run queue, another P's
+// thread is woken to steal it, a cross-core handoff that made a loopback
+// round trip about 10% slower. With datagrams queued it reads on
+// instead: Gosched puts it on the global run queue, behind every
+// runnable goroutine, and under a churn of many connections, all waiting
+// for this reader, that wait was most of each connection's latency.
+//
+// Where the endpoint yields inside its read (packetio.Yielder: Linux
+// UDP), the read that finds the socket empty yields and then waits,
+// one system call; else a read that does not wait (poll), the yield,
+// and the next read, two. errDrained: the reader yielded and a Read
+// wants the lead, or (without a Yielder) the reader yielded and reads
+// again; the caller goes round its loop.
+func (l *lead) yieldRead() (n, seg int, from source, err error) {
+	y, ok := l.s.pio.(packetio.Yielder)
+	if !ok {
+		n, seg, from, err = l.poll()
+		if err == errDrained {
+			l.yieldP()
+		}
+		return n, seg, from, err
+	}
+	l.in.holds.count()
+	n, seg, from, err = y.ReadYield(l.buf, l.yieldWait)
+	if err == packetio.ErrWouldBlock {
+		return 0, 0, from, errDrained
+	}
+	return n, seg, from, err
+}
+
+// yieldWait is the yield of the reader's ReadYield: with nothing queued
+// it releases the held ACKs, as poll does, yields, and reports whether
+// the reader should wait in its read (false: a Read wants the lead).
+func (l *lead) yieldWait() bool {
+	l.in.holds.release()
+	l.yieldP()
+	l.readerIn.Store(true) // before want, as readLed's loop does
+	return !(l.on && l.want.Load())
+}
+
+// yieldP lets the goroutines a read woke run on this P, outside a read.
+func (l *lead) yieldP() {
+	l.readerIn.Store(false)
+	l.yields.Add(1)
+	runtime.Gosched()
 }
 
 // woken reports whether a read's error is a wake's (packetio's Wake),

@@ -3,7 +3,9 @@ package utp
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -141,5 +143,48 @@ func TestUDPReaderYieldsOnlyWhenDrained(t *testing.T) {
 	}
 	if y := s.lead.yields.Load() - before; y > 1 {
 		t.Errorf("the reader yielded %d times while applying %d queued packets; want at most once, when the socket was empty", y, packets)
+	}
+}
+
+// On UDP a new Socket's dial leads (awaitDial; the simulations check
+// the same in virtual time): the dial connects and the echo goes
+// through; a dial to a port that never answers still ends with its
+// context, whose end wakes the dial's read.
+func TestUDPLeadingDial(t *testing.T) {
+	checkLeaks(t)
+	srv, cli := listenUDP(t), listenUDP(t)
+	c, sc := dialAcceptB(t, cli, srv)
+	if d := cli.lead.dials.Load(); d != 1 {
+		t.Errorf("the dial of a new Socket led %d times, want 1", d)
+	}
+	c.Write([]byte{7})
+	b := make([]byte, 1)
+	if _, err := io.ReadFull(sc, b); err != nil || b[0] != 7 {
+		t.Fatalf("the server read %v, %v", b, err)
+	}
+	sc.Write(b)
+	if _, err := io.ReadFull(c, b); err != nil || b[0] != 7 {
+		t.Fatalf("echo: %v, %v", b, err)
+	}
+	c.Close()
+	sc.Close()
+
+	silent, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	lone := listenUDP(t)
+	short, cancelShort := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancelShort()
+	start := time.Now()
+	if _, err := lone.DialContext(short, silent.LocalAddr()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("dial to a silent port: %v, want its context's deadline", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the dial ended %v after its context's 50 ms deadline", d)
+	}
+	if d := lone.lead.dials.Load(); d != 1 {
+		t.Errorf("the dial to a silent port led %d times, want 1", d)
 	}
 }

@@ -27,7 +27,12 @@ package utp
 //     of counted connections, each Conn's shareIdx and shareEnded, and
 //     the setting of its limits (share.go, rcvbuf.go).
 //   - packetio's own locks (its waker, the UDP don't-fragment switch) are
-//     leaves inside that package.
+//     leaves inside that package. One more is held across package utp's
+//     code: the reader goroutine's yield (lead.yieldWait) runs inside a
+//     UDP read's RawConn callback, which holds the socket's read lock
+//     (net's fdMutex), and steps connections there to release held ACKs.
+//     Nothing that holds a Conn's lock reads the socket, and Close closes
+//     it holding no lock, so the read lock comes first and waits on none.
 //
 // Order: a lock on the right may be taken while one on its left is held,
 // never the reverse:

@@ -81,13 +81,13 @@ func (o *udpOS) pendingSendErr(err error) bool {
 // read reads as readOnce does, reading the error queue when a receive
 // announces an error there (or a send took that announcement) and going
 // on with the next datagram. Unless wait is set, it returns ErrWouldBlock
-// when nothing is queued.
-func (o *udpOS) read(u *net.UDPConn, buf []byte, wait bool) (n, seg int, from netip.AddrPort, err error) {
+// when nothing is queued; a yield, given with wait, is ReadYield's.
+func (o *udpOS) read(u *net.UDPConn, buf []byte, wait bool, yield func() bool) (n, seg int, from netip.AddrPort, err error) {
 	if o.errq.missed.Swap(false) {
 		o.errq.drain(o.report)
 	}
 	for {
-		n, seg, from, err = o.readOnce(u, buf, wait)
+		n, seg, from, err = o.readOnce(u, buf, wait, yield)
 		if err == nil {
 			o.noteRead()
 			return n, seg, from, nil

@@ -2,7 +2,6 @@ package packetio
 
 import (
 	"net"
-	"sync"
 )
 
 // generic is the endpoint for any net.PacketConn: one datagram per call,
@@ -10,12 +9,10 @@ import (
 type generic struct {
 	pc net.PacketConn
 	waker
-	scratch sync.Pool // *[MaxDatagram]byte, to flatten gathered datagrams
 }
 
 func newGeneric(pc net.PacketConn) *generic {
 	g := &generic{pc: pc, waker: waker{pc: pc}}
-	g.scratch.New = func() any { return new([MaxDatagram]byte) }
 	return g
 }
 
@@ -38,7 +35,7 @@ func (g *generic) Send(to Addr, ds []Datagram) (r SendResult) {
 		b := ds[i].Head
 		if ds[i].hasTail() {
 			if scratch == nil {
-				scratch = g.scratch.Get().(*[MaxDatagram]byte)
+				scratch = scratchPool.Get().(*[MaxDatagram]byte)
 			}
 			b = ds[i].flatten(scratch[:])
 		}
@@ -46,7 +43,7 @@ func (g *generic) Send(to Addr, ds []Datagram) (r SendResult) {
 		r.count(1, len(b), err)
 	}
 	if scratch != nil {
-		g.scratch.Put(scratch)
+		scratchPool.Put(scratch)
 	}
 	return r
 }

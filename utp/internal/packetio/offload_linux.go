@@ -45,12 +45,16 @@ func (o *udpOS) writeSegmented(u *net.UDPConn, b []byte, seg int, to netip.AddrP
 // readOnce reads into buf. seg is the size of the datagrams the kernel
 // coalesced into buf[:n] (each seg bytes, the last possibly shorter), or
 // 0 for one datagram. Unless wait is set, it returns ErrWouldBlock when
-// nothing is queued, and always where it has no recvmsg of its own.
-func (o *udpOS) readOnce(u *net.UDPConn, buf []byte, wait bool) (n, seg int, from netip.AddrPort, err error) {
+// nothing is queued, and always where it has no recvmsg of its own. A
+// yield, given with wait, is ReadYield's.
+func (o *udpOS) readOnce(u *net.UDPConn, buf []byte, wait bool, yield func() bool) (n, seg int, from netip.AddrPort, err error) {
+	if o.raw != nil && yield != nil {
+		return o.raw.readYield(buf, yield)
+	}
 	if o.raw != nil {
 		return o.raw.read(buf, wait)
 	}
-	if !wait {
+	if !wait || (yield != nil && !yield()) {
 		return 0, 0, from, ErrWouldBlock
 	}
 	if !o.gro {

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"sync"
 	"syscall"
 )
 
@@ -60,6 +61,21 @@ type RecvBufferRaiser interface {
 	// Config.Buffer does, and returns the size granted, in bytes as
 	// getsockopt reports it (0 if unknown).
 	RaiseRecvBuffer(n int) (granted int)
+}
+
+// Yielder is an endpoint whose Read can let other goroutines run
+// between finding nothing queued and waiting, without a second system
+// call to find the socket still empty (Linux UDP). Package utp's reader
+// goroutine yields so after a read that woke a goroutine: with TryRead,
+// then Gosched, then Read, an empty socket cost two empty reads.
+type Yielder interface {
+	// ReadYield is Read, but with nothing queued it first calls yield,
+	// which may run other goroutines (runtime.Gosched), and then waits;
+	// a datagram that arrived meanwhile is read at once. If yield
+	// returns false, ReadYield returns ErrWouldBlock instead of waiting.
+	// Where the endpoint cannot tell that nothing is queued, it may call
+	// yield before it reads.
+	ReadYield(buf []byte, yield func() bool) (n, seg int, from Addr, err error)
 }
 
 // Caps is what an endpoint can do.
@@ -119,6 +135,13 @@ type Datagram struct {
 func (d *Datagram) Len() int { return len(d.Head) + len(d.Tail[0]) + len(d.Tail[1]) }
 
 func (d *Datagram) hasTail() bool { return len(d.Tail[0]) > 0 || len(d.Tail[1]) > 0 }
+
+// scratchPool holds the buffers, one datagram long, into which an
+// endpoint flattens or joins datagrams to send. It belongs to the
+// package, not to an endpoint: a program that opens a Socket per dial
+// would otherwise allocate one for each, and a sync.Pool's first use
+// also allocates its per-P slots and registers it with the runtime.
+var scratchPool = sync.Pool{New: func() any { return new([MaxDatagram]byte) }}
 
 // flatten copies d into scratch and returns it, or returns Head alone if
 // there is no tail.

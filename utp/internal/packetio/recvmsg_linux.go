@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -25,12 +26,17 @@ type rawReader struct {
 	err error
 	fn  func(fd uintptr) bool // r.recvmsg, bound once
 	try func(fd uintptr) bool // r.tryRecvmsg, bound once
+	// yfn is r.yieldRecvmsg, bound once; yield and yielded are its
+	// state for one readYield.
+	yfn     func(fd uintptr) bool
+	yield   func() bool
+	yielded bool
 }
 
 // newRawReader returns a reader for the socket of rc.
 func newRawReader(rc syscall.RawConn) *rawReader {
 	r := &rawReader{rc: rc}
-	r.fn, r.try = r.recvmsg, r.tryRecvmsg
+	r.fn, r.try, r.yfn = r.recvmsg, r.tryRecvmsg, r.yieldRecvmsg
 	return r
 }
 
@@ -38,11 +44,26 @@ func newRawReader(rc syscall.RawConn) *rawReader {
 // kernel coalesced into buf[:n], or 0 for one. Unless wait is set, it
 // returns ErrWouldBlock when nothing is queued.
 func (r *rawReader) read(buf []byte, wait bool) (n, seg int, from netip.AddrPort, err error) {
-	setRecvMsghdr(&r.msg, &r.iov, &r.sa, buf, r.oob[:])
-	fn := r.fn
 	if !wait {
-		fn = r.try
+		return r.readWith(buf, r.try)
 	}
+	return r.readWith(buf, r.fn)
+}
+
+// readYield is read that waits, but, finding nothing queued, first calls
+// yield (Yielder.ReadYield), and then waits for the socket to become
+// readable without a second recvmsg: the poller's readiness, reset when
+// this read began, is set by any datagram that arrived since, so none is
+// missed. If yield returns false it returns ErrWouldBlock instead.
+func (r *rawReader) readYield(buf []byte, yield func() bool) (n, seg int, from netip.AddrPort, err error) {
+	r.yield, r.yielded = yield, false
+	defer func() { r.yield = nil }() // keep no caller's closure
+	return r.readWith(buf, r.yfn)
+}
+
+// readWith reads by fn, one of the RawConn.Read callbacks below.
+func (r *rawReader) readWith(buf []byte, fn func(fd uintptr) bool) (n, seg int, from netip.AddrPort, err error) {
+	setRecvMsghdr(&r.msg, &r.iov, &r.sa, buf, r.oob[:])
 	if err := r.rc.Read(fn); err != nil {
 		return 0, 0, from, err
 	}
@@ -72,19 +93,51 @@ func (r *rawReader) source() netip.AddrPort {
 // until the socket is readable.
 func (r *rawReader) recvmsg(fd uintptr) bool {
 	var done bool
-	r.n, done, r.err = msgSyscall(unix.SYS_RECVMSG, fd, &r.msg)
+	r.n, done, r.err = r.syscall(fd)
 	return done
+}
+
+// testRecvmsg, when a test sets it, is told of every recvmsg a
+// rawReader makes, with its descriptor.
+var testRecvmsg atomic.Pointer[func(fd uintptr)]
+
+// syscall makes one recvmsg into r.msg.
+func (r *rawReader) syscall(fd uintptr) (n int, done bool, err error) {
+	if f := testRecvmsg.Load(); f != nil {
+		(*f)(fd)
+	}
+	return msgSyscall(unix.SYS_RECVMSG, fd, &r.msg)
 }
 
 // tryRecvmsg is recvmsg that never asks the poller to wait: an empty
 // socket is ErrWouldBlock.
 func (r *rawReader) tryRecvmsg(fd uintptr) bool {
 	var done bool
-	r.n, done, r.err = msgSyscall(unix.SYS_RECVMSG, fd, &r.msg)
+	r.n, done, r.err = r.syscall(fd)
 	if !done {
 		r.err = ErrWouldBlock
 	}
 	return true
+}
+
+// yieldRecvmsg is recvmsg that, at its first empty read, calls yield
+// and then asks the poller to wait (or, if yield said not to, ends with
+// ErrWouldBlock). RawConn.Read resets the poller's readiness before its
+// first call, so a datagram that arrives during yield wakes the wait at
+// once; the recvmsg that would only have found the socket empty again is
+// saved.
+func (r *rawReader) yieldRecvmsg(fd uintptr) bool {
+	var done bool
+	r.n, done, r.err = r.syscall(fd)
+	if done || r.yielded {
+		return done
+	}
+	r.yielded = true
+	if !r.yield() {
+		r.err = ErrWouldBlock
+		return true
+	}
+	return false
 }
 
 // setRecvMsghdr points msg at one buffer, a source-address slot with room

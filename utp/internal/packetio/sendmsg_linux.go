@@ -22,8 +22,16 @@ type vecSender struct {
 	rc    syscall.RawConn
 	inet6 bool         // the socket is AF_INET6 (IPv4 peers are sent as v4-mapped)
 	gso   *atomic.Bool // cleared when the kernel refuses segmentation
-	pool  sync.Pool    // *vecScratch
 }
+
+// vecPool holds vecScratch values for every vecSender of the process
+// (as scratchPool does buffers): a pool per socket allocated a 3.6 KB
+// scratch, and the pool's own slots, for the first send of each.
+var vecPool = sync.Pool{New: func() any {
+	sc := new(vecScratch)
+	sc.fn = sc.sendmsg
+	return sc
+}}
 
 // vecScratch is the memory of one sendmsg: iovecs, address, control
 // message. Pooled, so that a send allocates nothing.
@@ -43,13 +51,7 @@ func newVecSender(rc syscall.RawConn, gso *atomic.Bool, domain int) *vecSender {
 	if domain < 0 {
 		return nil
 	}
-	v := &vecSender{rc: rc, inet6: domain == unix.AF_INET6, gso: gso}
-	v.pool.New = func() any {
-		sc := new(vecScratch)
-		sc.fn = sc.sendmsg
-		return sc
-	}
-	return v
+	return &vecSender{rc: rc, inet6: domain == unix.AF_INET6, gso: gso}
 }
 
 // send sends run to to: as one datagram when seg is 0 (and run has one),
@@ -61,8 +63,8 @@ func (v *vecSender) send(run []Datagram, seg int, to netip.AddrPort) (sent bool,
 	if addr.Zone() != "" || (!v.inet6 && !addr.Is4()) {
 		return false, nil
 	}
-	sc := v.pool.Get().(*vecScratch)
-	defer v.pool.Put(sc)
+	sc := vecPool.Get().(*vecScratch)
+	defer vecPool.Put(sc)
 	k := 0
 	for x := range run {
 		d := &run[x]

@@ -57,12 +57,10 @@ func asCoalescer(pc net.PacketConn) (Coalescer, bool) {
 type sim struct {
 	pc Coalescer
 	waker
-	scratch sync.Pool // *[MaxDatagram]byte, to flatten gathered datagrams
 }
 
 func newSim(pc Coalescer) *sim {
 	s := &sim{pc: pc, waker: waker{pc: pc}}
-	s.scratch.New = func() any { return new([MaxDatagram]byte) }
 	return s
 }
 
@@ -87,8 +85,8 @@ func (s *sim) TryRead(buf []byte) (n, seg int, from Addr, err error) {
 // buffer as a gathered sendmsg would gather it; a run of several counts
 // as one segmented send, as on Linux.
 func (s *sim) Send(to Addr, ds []Datagram) (r SendResult) {
-	scratch := s.scratch.Get().(*[MaxDatagram]byte)
-	defer s.scratch.Put(scratch)
+	scratch := scratchPool.Get().(*[MaxDatagram]byte)
+	defer scratchPool.Put(scratch)
 	for i := range ds {
 		b := ds[i].flatten(scratch[:])
 		_, err := s.pc.WriteTo(b, to.NetAddr())

@@ -14,9 +14,8 @@ import (
 type udp struct {
 	u *net.UDPConn
 	waker
-	os      udpOS
-	caps    Caps
-	scratch sync.Pool // *[MaxDatagram]byte, to flatten or join datagrams
+	os   udpOS
+	caps Caps
 	// df is held shared by every send, and exclusively by a fragmentable
 	// one while DF, a socket-wide option, is lifted (fragment_linux.go).
 	df sync.RWMutex
@@ -24,7 +23,6 @@ type udp struct {
 
 func newUDP(u *net.UDPConn, cfg Config) *udp {
 	c := &udp{u: u, waker: waker{pc: u}}
-	c.scratch.New = func() any { return new([MaxDatagram]byte) }
 	c.caps = Caps{UDP: true}
 	c.os.enable(u, cfg, &c.caps)
 	return c
@@ -33,16 +31,24 @@ func newUDP(u *net.UDPConn, cfg Config) *udp {
 // Read reads one datagram, or a coalesced run; the source is in its
 // unmapped form, as AddrOf gives addresses.
 func (c *udp) Read(buf []byte) (n, seg int, from Addr, err error) {
-	n, seg, ap, err := c.os.read(c.u, buf, true)
-	if err != nil {
-		return 0, 0, Addr{}, c.readErr(err)
-	}
-	return n, seg, Addr{AP: canonical(ap)}, nil
+	return c.result(c.os.read(c.u, buf, true, nil))
 }
 
 // TryRead is Read that does not wait (Conn.TryRead).
 func (c *udp) TryRead(buf []byte) (n, seg int, from Addr, err error) {
-	n, seg, ap, err := c.os.read(c.u, buf, false)
+	return c.result(c.os.read(c.u, buf, false, nil))
+}
+
+// ReadYield is Read that, finding nothing queued, calls yield before it
+// waits (Yielder).
+func (c *udp) ReadYield(buf []byte, yield func() bool) (n, seg int, from Addr, err error) {
+	return c.result(c.os.read(c.u, buf, true, yield))
+}
+
+// result is what the reads report of udpOS.read's outcome: the source in
+// its unmapped form, ErrWouldBlock as it is, other errors as readErr
+// gives them.
+func (c *udp) result(n, seg int, ap netip.AddrPort, err error) (int, int, Addr, error) {
 	if err == ErrWouldBlock {
 		return 0, 0, Addr{}, err
 	}
@@ -112,8 +118,8 @@ func (c *udp) writeFlat(d *Datagram, write func([]byte) (int, error)) (int, erro
 	if !d.hasTail() {
 		return write(d.Head)
 	}
-	scratch := c.scratch.Get().(*[MaxDatagram]byte)
-	defer c.scratch.Put(scratch)
+	scratch := scratchPool.Get().(*[MaxDatagram]byte)
+	defer scratchPool.Put(scratch)
 	return write(d.flatten(scratch[:]))
 }
 
@@ -174,13 +180,13 @@ func (c *udp) sendRun(run []Datagram, to netip.AddrPort, r *SendResult) bool {
 	if c.os.gathers() {
 		sent, err = c.os.sendGathered(run, seg, to)
 	} else {
-		scratch := c.scratch.Get().(*[MaxDatagram]byte)
+		scratch := scratchPool.Get().(*[MaxDatagram]byte)
 		b := scratch[:0]
 		for i := range run {
 			b = append(append(append(b, run[i].Head...), run[i].Tail[0]...), run[i].Tail[1]...)
 		}
 		sent, err = c.os.writeSegmented(c.u, b, seg, to)
-		c.scratch.Put(scratch)
+		scratchPool.Put(scratch)
 	}
 	if !sent || c.os.pendingSendErr(err) {
 		return false // sendOne sends them, or learns which is too big

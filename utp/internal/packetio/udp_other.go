@@ -40,8 +40,10 @@ func (o *udpOS) writeSegmented(*net.UDPConn, []byte, int, netip.AddrPort) (bool,
 	return false, nil
 }
 
-func (o *udpOS) read(u *net.UDPConn, buf []byte, wait bool) (n, seg int, from netip.AddrPort, err error) {
-	if !wait {
+// read reads one datagram; where nothing is known without waiting, a
+// read that may not wait, or whose yield says not to, finds nothing.
+func (o *udpOS) read(u *net.UDPConn, buf []byte, wait bool, yield func() bool) (n, seg int, from netip.AddrPort, err error) {
+	if !wait || (yield != nil && !yield()) {
 		return 0, 0, from, ErrWouldBlock // not known without waiting
 	}
 	n, from, err = u.ReadFromUDPAddrPort(buf)
