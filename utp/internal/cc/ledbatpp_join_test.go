@@ -30,6 +30,19 @@ func joinHarness(t *testing.T, cfg LEDBATPPConfig) *ppHarness {
 	return h
 }
 
+// afterOwnSlowdown is a controller on a path of the given RTT that left
+// slow start at the given window (in packets) and whose first slowdown
+// has just ended, with the queue held at the target throughout.
+func afterOwnSlowdown(t *testing.T, rtt time.Duration, packets int) *ppHarness {
+	t.Helper()
+	h := newPPHarness(t, LEDBATPPConfig{}, rtt)
+	target := h.l.cfg.Target
+	h.leaveSlowStartAt(packets, target)
+	h.untilPhase(ppFreeze, target)
+	h.untilPhase(ppAvoid, target)
+	return h
+}
+
 // fall plays one round at qd and reports whether the controller began a
 // slowdown.
 func (h *ppHarness) fall(qd time.Duration) bool {
@@ -128,20 +141,14 @@ func TestLEDBATPPJoinLimits(t *testing.T) {
 		}
 	})
 	t.Run("too soon on a long path", func(t *testing.T) {
-		h := newPPHarness(t, LEDBATPPConfig{}, 200*time.Millisecond)
-		h.leaveSlowStartAt(300, target)
-		h.untilPhase(ppFreeze, target)
-		h.untilPhase(ppAvoid, target)
+		h := afterOwnSlowdown(t, 200*time.Millisecond, 300)
 		h.round(target)
 		if h.fall(5 * time.Millisecond) {
 			t.Error("a flow on a 200 ms path joined a slowdown an RTT after its own ended")
 		}
 	})
 	t.Run("too soon at a slow rate", func(t *testing.T) {
-		h := newPPHarness(t, LEDBATPPConfig{}, 40*time.Millisecond)
-		h.leaveSlowStartAt(60, target)
-		h.untilPhase(ppFreeze, target)
-		h.untilPhase(ppAvoid, target)
+		h := afterOwnSlowdown(t, 40*time.Millisecond, 60)
 		// 2 kB per 50 ms: two full packets take 50 ms to send (slowRate),
 		// as in TestLEDBATPPSmallWindowJoinsOnSlowPath.
 		h.l.cwnd = 2 * mss
@@ -152,10 +159,7 @@ func TestLEDBATPPJoinLimits(t *testing.T) {
 		}
 	})
 	t.Run("soon after its own on a short path", func(t *testing.T) {
-		h := newPPHarness(t, LEDBATPPConfig{}, 40*time.Millisecond)
-		h.leaveSlowStartAt(60, target)
-		h.untilPhase(ppFreeze, target)
-		h.untilPhase(ppAvoid, target)
+		h := afterOwnSlowdown(t, 40*time.Millisecond, 60)
 		h.round(target)
 		if !h.fall(5 * time.Millisecond) {
 			t.Error("a flow of 60 packets on a 40 ms path did not join a slowdown an RTT after its own ended")
@@ -224,11 +228,8 @@ func TestLEDBATPPSmallWindowJoinsOnSlowPath(t *testing.T) {
 // queue that stays empty longer brings the growth with an empty queue
 // back.
 func TestLEDBATPPEmptiedQueueIsNotRoom(t *testing.T) {
-	h := newPPHarness(t, LEDBATPPConfig{}, 40*time.Millisecond) // GAIN 1/3
+	h := afterOwnSlowdown(t, 40*time.Millisecond, 60) // GAIN 1/3
 	target := h.l.cfg.Target
-	h.leaveSlowStartAt(60, target)
-	h.untilPhase(ppFreeze, target)
-	h.untilPhase(ppAvoid, target)
 	took := h.l.slowdownLen
 	if took <= 0 {
 		t.Fatal("no slowdown ended")
