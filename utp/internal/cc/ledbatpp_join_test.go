@@ -12,7 +12,13 @@ import (
 // becomes allowed (LEDBATPP.othersSlowingDown).
 func joinHarness(t *testing.T, cfg LEDBATPPConfig) *ppHarness {
 	t.Helper()
-	h := newPPHarness(t, cfg, 40*time.Millisecond)
+	return joinHarnessOn(t, cfg, 40*time.Millisecond)
+}
+
+// joinHarnessOn is joinHarness on a path of the given base RTT.
+func joinHarnessOn(t *testing.T, cfg LEDBATPPConfig, rtt time.Duration) *ppHarness {
+	t.Helper()
+	h := newPPHarness(t, cfg, rtt)
 	target := h.l.cfg.Target
 	h.leaveSlowStartAt(60, target)
 	h.untilPhase(ppFreeze, target)
@@ -68,6 +74,22 @@ func TestLEDBATPPJoinsAnotherFlowsSlowdown(t *testing.T) {
 	// 60 ms of queue on a 40 ms path: back to half (40/100 < 1/2).
 	if want := float64(before) / 2; h.l.ssthresh < want-mss || h.l.ssthresh > want+mss {
 		t.Errorf("joined slowdown ramps back to %.0f, want half of %d", h.l.ssthresh, before)
+	}
+}
+
+// Deviation documented on rampBackTo: on a path whose base RTT is over
+// the target, where an empty queue is refilled by the same bytes for
+// every flow (additiveRefill), a flow that joins another's slowdown
+// ramps back to half its window, not to the share base/(base + queue)
+// (0.77 here) that its own slowdowns keep.
+func TestLEDBATPPJoinOnLongPathRampsBackToHalf(t *testing.T) {
+	h := joinHarnessOn(t, LEDBATPPConfig{}, 200*time.Millisecond)
+	before := h.l.Window()
+	if !h.fall(5 * time.Millisecond) {
+		t.Fatalf("the queue fell from %v to 5 ms: phase %v, want a slowdown (freeze)", h.l.cfg.Target, h.l.phase)
+	}
+	if want := float64(before) / 2; h.l.ssthresh < want-mss || h.l.ssthresh > want+mss {
+		t.Errorf("joined slowdown on a 200 ms path ramps back to %.0f, want half of %d", h.l.ssthresh, before)
 	}
 }
 

@@ -145,11 +145,13 @@ func TestLEDBATPPAdditiveIncrease(t *testing.T) {
 }
 
 // Deviation documented on avoidAck: with no queue at all, congestion
-// avoidance grows like slow start (GAIN per acknowledged packet); with a
-// queue of a tenth of the target or more, by GAIN packets per RTT.
+// avoidance grows like slow start (GAIN per acknowledged packet) once the
+// queue has stayed empty long enough (emptyQueueGrowth); with a queue of
+// a tenth of the target or more, by GAIN packets per RTT.
 func TestLEDBATPPGrowthWithEmptyQueue(t *testing.T) {
 	h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, 40*time.Millisecond) // GAIN 1/3
 	h.leaveSlowStartAt(60, 0)
+	h.emptyRounds(10)
 	start := h.round(0)
 	if got := float64(h.l.Window()) / float64(start); math.Abs(got-4.0/3) > 0.05 {
 		t.Errorf("no queue: window × %.3f in one RTT, want × 4/3", got)
@@ -176,9 +178,47 @@ func TestLEDBATPPEmptyQueueGrowthBoundedByBaseRTT(t *testing.T) {
 	} {
 		h := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, tt.rtt)
 		h.leaveSlowStartAt(100, 0)
+		h.emptyRounds(12)
 		start := h.round(0)
 		if got := float64(h.l.Window()) / float64(start); math.Abs(got-tt.want) > 0.03 {
 			t.Errorf("base RTT %v, no queue: window × %.3f in one RTT, want × %.3f", tt.rtt, got, tt.want)
+		}
+	}
+}
+
+// emptyRounds runs n rounds with no queue, long enough for the growth of
+// emptyQueueGrowth to reach its bound.
+func (h *ppHarness) emptyRounds(n int) {
+	for range n {
+		h.round(0)
+	}
+}
+
+// Deviation documented on emptyQueueGrowth: with no queue, two flows of
+// different windows that saw the queue empty at the same time add the
+// same bytes per RTT, GAIN full packets doubled each base RTT, until the
+// bound of emptyQueueGain (a share of each window) holds the smaller;
+// grown as shares of their windows, the refill after a decrease kept the
+// shares the decrease left (two flows on 100 Mbit/s × 200 ms held 63
+// and 35 Mbit/s).
+func TestLEDBATPPEmptyQueueGrowthIsAdditive(t *testing.T) {
+	const rtt = 200 * time.Millisecond // GAIN 1; the bound 0.15 of the window
+	small := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, rtt)
+	large := newPPHarness(t, LEDBATPPConfig{NoSlowdowns: true}, rtt)
+	small.leaveSlowStartAt(200, 10*time.Millisecond)
+	large.leaveSlowStartAt(600, 10*time.Millisecond)
+	small.settle(0)
+	large.settle(0)
+	for r := range 6 {
+		s0, l0 := small.round(0), large.round(0)
+		s, l := float64(small.l.Window()-s0)/mss, float64(large.l.Window()-l0)/mss
+		// The round's ACKs come over one RTT, so the round adds between
+		// 2^r and 2^(r+1) packets.
+		if s < math.Exp2(float64(r))*0.9 || s > math.Exp2(float64(r+1))*1.1 {
+			t.Errorf("round %d with no queue: a window of %d packets grew by %.1f, want %d to %d", r, s0/mss, s, 1<<r, 2<<r)
+		}
+		if math.Abs(s-l) > 0.1*s {
+			t.Errorf("round %d with no queue: windows of %d and %d packets grew by %.1f and %.1f packets, want the same", r, s0/mss, l0/mss, s, l)
 		}
 	}
 }
@@ -540,7 +580,7 @@ func TestLEDBATPPSlowPathSlowdown(t *testing.T) {
 		if small := h.l.Segment() < mss; small != (tt.packets < DefaultSegmentPackets) {
 			t.Fatalf("%s: window %d sent in packets of %d", tt.name, h.l.Window(), h.l.Segment())
 		}
-		h.l.startSlowdown(h.now, 0)
+		h.l.startSlowdown(h.now, 0, false)
 		if got := h.l.Window(); got != tt.want {
 			t.Errorf("%s: slowdown window %d, want %d", tt.name, got, tt.want)
 		}

@@ -58,7 +58,7 @@ func TestLEDBATPPSegment(t *testing.T) {
 	if got := h.l.Segment(); got != full {
 		t.Fatalf("window %d: segment %d, want full (%d)", h.l.Window(), got, full)
 	}
-	h.l.startSlowdown(h.now, h.l.qd)
+	h.l.startSlowdown(h.now, h.l.qd, false)
 	if got := h.l.Window(); got != 2*full {
 		t.Errorf("in a slowdown: window %d, want two full packets (%d)", got, 2*full)
 	}
