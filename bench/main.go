@@ -320,6 +320,9 @@ func (r result) summary() string {
 		s += fmt.Sprintf(": %.1f MB/s, %.2f CPU s/GB, %d drops", r.MBps(), r.CPUPerGB(), r.Drops)
 	case "conns":
 		s += fmt.Sprintf(": %.1f MB/s, %.2f CPU s/GB, %d drops, %.2f MiB peak per connection", r.MBps(), r.CPUPerGB(), r.Drops, r.PeakPerConn/(1<<20))
+		if r.Resent+r.Timeouts+r.TailProbes > 0 {
+			s += fmt.Sprintf("; senders: %d resent, %d timeouts (%d spurious), %d tail probes", r.Resent, r.Timeouts, r.Spurious, r.TailProbes)
+		}
 	case "pingpong":
 		s += fmt.Sprintf(": p50 %.1f µs, p99 %.1f µs, %.1f µs CPU each (%d)", r.P50, r.P99, cpuEach(r), r.Count)
 	case "setup":

@@ -42,6 +42,14 @@ type result struct {
 	ActivePerConn float64 `json:"active_per_conn,omitempty"` // Go memory per end after activity
 	ActiveSeconds float64 `json:"active_seconds,omitempty"`
 	PeakPerConn   float64 `json:"peak_per_conn,omitempty"` // peak RSS growth per connection (both ends)
+
+	// Our senders' recovery in the many-connection shapes, summed over
+	// the dialed connections: packets sent again, retransmission
+	// timeouts, those found spurious, and tail loss probes.
+	Resent     uint64 `json:"resent,omitempty"`
+	Timeouts   uint64 `json:"timeouts,omitempty"`
+	Spurious   uint64 `json:"spurious_timeouts,omitempty"`
+	TailProbes uint64 `json:"tail_probes,omitempty"`
 }
 
 // MBps is the throughput in MB/s (10^6 bytes).
@@ -378,6 +386,7 @@ func manyAtOnce(scenario, shape string, im impl, n int, per int64, limit time.Du
 	if im.udp {
 		r.Drops = udpDrops(ports...)
 	}
+	r.addRecovery(conns)
 	if peak := peakRSS(); peak > rssBase {
 		r.PeakPerConn = float64(peak-rssBase) / float64(n)
 	}
@@ -602,3 +611,22 @@ func addrPort(a net.Addr) netip.AddrPort {
 // debugStats (worker -stats) prints our connections' and Sockets'
 // counters, and the veth path's kernel counters, to standard error.
 var debugStats bool
+
+// addRecovery sums the recovery counters of our dialed connections (an
+// endpoint per dial wraps each in ownedConn); other stacks add nothing.
+func (r *result) addRecovery(conns []net.Conn) {
+	for _, c := range conns {
+		if oc, ok := c.(ownedConn); ok {
+			c = oc.Conn
+		}
+		uc, ok := c.(*utp.Conn)
+		if !ok {
+			continue
+		}
+		st := uc.Stats()
+		r.Resent += st.Retransmits
+		r.Timeouts += st.Timeouts
+		r.Spurious += st.SpuriousTimeouts
+		r.TailProbes += st.TailProbes
+	}
+}

@@ -81,6 +81,13 @@ type simHost struct {
 	pausedUntil time.Time
 	timersOn    bool // paused by pauseReads: the timers still fire
 	held        []heldPacket
+	// batchReads has the end of a pause hand every held packet to its
+	// connection before any of them answers, as an IO layer that reads
+	// a batch of datagrams and then steps each connection does: one ACK
+	// per connection for what it read, echoing the last packet read.
+	batchReads bool
+	batching   bool
+	touched    []*endpoint // connections fed in the batch being read
 
 	// lose, if not nil, sees every datagram that reaches the host and
 	// drops those it reports true for: a loss picked by content.
@@ -118,8 +125,15 @@ func (h *simHost) pause(d time.Duration, es ...*endpoint) {
 		}
 		held := h.held
 		h.held = nil
+		h.batching = h.batchReads
 		for _, p := range held {
 			h.deliver(sim.Now(), p.from, p.b)
+		}
+		h.batching = false
+		touched := h.touched
+		h.touched = nil
+		for _, e := range touched {
+			e.pump()
 		}
 	})
 }
@@ -184,6 +198,12 @@ func (h *simHost) deliver(_ time.Time, from netsim.Addr, b []byte) {
 			h.onForged(e, hdr, forgedAdmitted(hdr, before, e.conn))
 		} else {
 			e.conn.HandlePacket(e.now(), b)
+		}
+		if h.batching {
+			if !slices.Contains(h.touched, e) {
+				h.touched = append(h.touched, e)
+			}
+			return
 		}
 		e.pump()
 	}

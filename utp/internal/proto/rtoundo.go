@@ -13,9 +13,25 @@ import (
 // resending, and on a long path slow start takes many round trips to
 // regain the window. RFC 5682 (F-RTO) and RFC 3522 (Eifel) tell such a
 // timeout by the ACK that follows it; uTP has neither TCP's timestamp
-// option nor DSACK, so the evidence is that of judgeLoss, taken at the
-// first ACK after the timeout that acknowledges anything:
+// option nor DSACK, so the evidence is that of judgeLoss and of F-RTO,
+// taken at the first ACK after the timeout that acknowledges anything:
 //
+//   - the timeout fired outside a recovery episode, and the ACK
+//     acknowledges, cumulatively or selectively, a packet last sent
+//     before it: something the timeout took for lost arrived, so the
+//     flight was not all lost. This is the evidence of RFC 5682's
+//     SACK-enhanced F-RTO (an ACK of data not retransmitted since the
+//     timeout), taken, as Linux's tcp_process_loss takes it, from the
+//     first ACK without first sending new data: with a peer window held
+//     to two packets there is seldom new data F-RTO could send, and on a
+//     path that keeps order the originals reach the peer before the
+//     retransmission, so its first ACK already names them. The holes
+//     that remain are found by RACK once the packets are back in flight,
+//     with one reduction, as after any loss. Why: a receiver that reads
+//     a batch of datagrams and then answers once echoes the last it read,
+//     often the retransmission itself, so the echo below missed most of
+//     these timeouts (netsim, a receiver stalled 300 ms reading in
+//     batches: none of eight undone; TestStalledReceiverTimeoutUndone);
 //   - it acknowledges the oldest outstanding packet, which had not been
 //     resent since the timeout: the original arrived;
 //   - it acknowledges it, resent once since the timeout, sooner than half
@@ -42,6 +58,13 @@ type timeoutUndo struct {
 	seq     uint16    // the oldest packet outstanding then
 	sends   uint16    // ... and how often it had been sent by then
 	episode uint32    // the recovery episode of the series' first timeout
+	// frto: the series began outside a recovery episode, so an ACK of a
+	// packet sent before it is evidence (timeoutEvidence). Inside one,
+	// the timeout may be for a lost retransmission while packets sent
+	// after it still arrive: their ACKs show the path working, not the
+	// timeout spurious. Linux's tcp_enter_loss likewise leaves F-RTO out
+	// for a timeout during fast recovery.
+	frto bool
 	// spurious: the ACK being applied carries evidence that the timeout
 	// was spurious (set while it acknowledges seq).
 	spurious bool
@@ -49,21 +72,30 @@ type timeoutUndo struct {
 
 // noteTimeout starts judging a timeout, unless an earlier one without an
 // ACK since is still being judged: a backed-off series is undone as one.
-// It is called after onTimeoutRecovery has started the timeout's episode.
-func (c *Conn) noteTimeout(now time.Time) {
+// It is called after onTimeoutRecovery has started the timeout's episode;
+// recovering says whether one was under way before.
+func (c *Conn) noteTimeout(now time.Time, recovering bool) {
 	u := &c.rec.rto
 	if u.pending {
 		return
 	}
 	p := c.snd.pkt(c.snd.una)
-	*u = timeoutUndo{pending: true, at: now, seq: c.snd.una, sends: p.sends, episode: c.rec.episode}
+	*u = timeoutUndo{pending: true, at: now, seq: c.snd.una, sends: p.sends, episode: c.rec.episode, frto: !recovering}
 }
 
-// timeoutEvidence records, for the packet judged by a pending timeout
-// series, whether the ACK acknowledging it shows the timeout spurious.
+// timeoutEvidence records, for each packet the ACK being applied
+// acknowledges while a timeout series is judged, whether it shows the
+// timeout spurious.
 func (c *Conn) timeoutEvidence(now time.Time, seq uint16, p *outPacket, res *ackResult) {
 	u, r := &c.rec.rto, &c.rec
-	if !u.pending || seq != u.seq {
+	if !u.pending || u.spurious {
+		return
+	}
+	if u.frto && p.sentAt.Before(u.at) {
+		u.spurious = true // sent before the timeout, not since (F-RTO)
+		return
+	}
+	if seq != u.seq {
 		return
 	}
 	u.spurious = p.sends == u.sends ||

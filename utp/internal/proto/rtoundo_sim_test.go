@@ -1,6 +1,7 @@
 package proto
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -123,5 +124,79 @@ func TestRealTimeoutSlowStartsBack(t *testing.T) {
 	}
 	if p.a.failure != "" || p.b.failure != "" {
 		t.Fatalf("seed %d: %s %s", spec.seed, p.a.failure, p.b.failure)
+	}
+}
+
+// Issue 16: a receiver that stalls longer than the senders' least RTO
+// (200 ms) with their packets queued for it, as a Socket's reader on a
+// loaded machine does, makes every sender time out although nothing was
+// lost. Each sender may resend one packet per probe and per timeout
+// (the probe's copy of its last packet, the timeout's of its oldest),
+// never the rest of its window, and the ACKs after the stall undo the
+// timeout: the windows are kept. With reads in batches (one ACK per
+// connection for everything read, echoing the last packet read, often
+// the timeout's copy) the echo cannot show the timeout spurious; the ACK
+// of packets sent before the timeout does (F-RTO). Before that rule, no
+// timeout of the batched runs was undone and the windows fell.
+func TestStalledReceiverTimeoutUndone(t *testing.T) {
+	skipIfShort(t)
+	const flows, stall = 8, 300 * time.Millisecond
+	for _, batch := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batch=%v", batch), func(t *testing.T) {
+			// A short path (loopback-like), packets of 16,000 bytes and a
+			// receive buffer of twelve: windows held by the receiver.
+			spec := pairSpec{seed: 1601, aToB: 1 << 40,
+				link: netsim.LinkConfig{Delay: 50 * time.Microsecond, Rate: 8e9, QueueBytes: 4 << 20},
+				cfg:  Config{PacketSize: 16000, PacketSizeOverride: true, MaxRecvDatagram: 65535, RecvBufferSize: 200000}}
+			p := newPair(t, spec)
+			start := p.sim.Start()
+			senders := []*endpoint{p.a}
+			for i := 1; i < flows; i++ {
+				a, _ := newFlow(t, p.a.host, p.b.host, spec, fmt.Sprintf("-%d", i))
+				senders = append(senders, a)
+				a.dial()
+			}
+			p.sim.RunUntil(start.Add(50 * time.Millisecond))
+			before := make([]Stats, flows)
+			for i, a := range senders {
+				before[i] = a.conn.Stats()
+			}
+			p.b.host.batchReads = batch
+			p.b.host.pauseReads(stall)
+			// The windows just after the stall: a timeout judged real
+			// has collapsed them to a packet, slow start not yet regrown.
+			p.sim.RunUntil(start.Add(50*time.Millisecond + stall + 2*time.Millisecond))
+			just := make([]int, flows)
+			for i, a := range senders {
+				just[i] = a.conn.Stats().Window
+			}
+			p.sim.RunUntil(start.Add(50*time.Millisecond + stall + 200*time.Millisecond))
+			var copies, dups uint64
+			for i, a := range senders {
+				b := p.b.host.conns[a.recvID+1]
+				if f := a.failure + b.failure; f != "" {
+					t.Fatalf("seed %d: flow %d: %s", spec.seed, i, f)
+				}
+				s, was := a.conn.Stats(), before[i]
+				resent, probes, timeouts := s.Retransmits-was.Retransmits, s.TailProbes-was.TailProbes, s.Timeouts-was.Timeouts
+				copies += resent
+				dups += b.conn.Stats().Duplicates
+				t.Logf("flow %d: %d resent, %d tail probes, %d timeouts (%d undone); window %d before, %d just after, %d later",
+					i, resent, probes, timeouts, s.SpuriousTimeouts-was.SpuriousTimeouts, was.Window, just[i], s.Window)
+				if timeouts == 0 || s.SpuriousTimeouts-was.SpuriousTimeouts != 1 {
+					t.Errorf("seed %d: flow %d: %d timeouts, %d series undone; want a series, undone", spec.seed, i, timeouts, s.SpuriousTimeouts-was.SpuriousTimeouts)
+				}
+				if resent > probes+timeouts {
+					t.Errorf("seed %d: flow %d: %d packets resent for %d probes and %d timeouts; want at most one each", spec.seed, i, resent, probes, timeouts)
+				}
+				if min(just[i], s.Window) < was.Window*9/10 {
+					t.Errorf("seed %d: flow %d: window %d just after the stall and %d later, want at least 0.9× the %d before", spec.seed, i, just[i], s.Window, was.Window)
+				}
+			}
+			t.Logf("seed %d: %d copies sent by %d senders, %d duplicates received", spec.seed, copies, flows, dups)
+			if dups != copies {
+				t.Errorf("seed %d: %d copies sent, %d received as duplicates; nothing was lost, so every copy is one", spec.seed, copies, dups)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inet256/go-utp/v2/utp/internal/cc"
 	"github.com/inet256/go-utp/v2/utp/internal/wire"
 )
 
@@ -405,5 +406,85 @@ func TestScriptPeerWindowBoundsFlight(t *testing.T) {
 	}
 	if peak != 4*(100+wire.HeaderSize) {
 		t.Fatalf("peak flight %d, want 4 full packets (%d) within the window", peak, 4*(100+wire.HeaderSize))
+	}
+}
+
+// RFC 5682 (F-RTO), SACK-enhanced, as Linux's tcp_process_loss applies it
+// to the first ACK: a timeout is spurious when the ACK after it
+// acknowledges a packet sent before it and not since, although its echo
+// is of the retransmission (a peer that read the originals and the
+// retransmission in one batch and answered once). The window is kept and
+// nothing more is resent.
+func TestScriptTimeoutUndoneByOriginalsAck(t *testing.T) {
+	tc := newTestConn(t, roleDialer, withFourPacketStart())
+	before := tc.conn.Stats().Window
+	tc.sendPackets(3, 100)
+	tc.advanceToTimer()
+	tc.wantPacket("oldest resent", pkt{typ: wire.Data, seq: u16(tc.s(0))})
+	tc.advance(30 * time.Millisecond)
+	tc.peerAck(tc.s(2)) // echoes the retransmission's send time, as TestScriptTimeoutResendsOnePacket's
+	st := tc.conn.Stats()
+	if st.SpuriousTimeouts != 1 || st.Window < before {
+		t.Fatalf("after an ACK of packets sent before the timeout: %d timeouts undone, window %d; want 1 and at least %d", st.SpuriousTimeouts, st.Window, before)
+	}
+	if st.Retransmits != 1 {
+		t.Fatalf("%d retransmits, want the timeout's one", st.Retransmits)
+	}
+}
+
+// The same evidence by SACK: the packet named arrived, so the timeout
+// was spurious, and the hole before it is a loss that RACK repairs once
+// it is back in flight, with one reduction, not the timeout's collapse.
+func TestScriptTimeoutUndoneBySACKRepairsHole(t *testing.T) {
+	tc := newTestConn(t, roleDialer, withFourPacketStart())
+	chunks := tc.sendPackets(4, 100)
+	tc.advanceToTimer()
+	tc.wantPacket("oldest resent", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: chunks[0]})
+	tc.advance(30 * time.Millisecond)
+	tc.peerAck(tc.s(0), tc.s(2), tc.s(3)) // the retransmission, and two originals past a hole
+	st := tc.conn.Stats()
+	if st.SpuriousTimeouts != 1 {
+		t.Fatalf("%d timeouts undone after a SACK of packets sent before the timeout, want 1", st.SpuriousTimeouts)
+	}
+	tc.advanceToTimer()
+	tc.wantPacket("the hole resent", pkt{typ: wire.Data, seq: u16(tc.s(1)), payload: chunks[1]})
+	if st := tc.conn.Stats(); st.Recoveries != 1 || st.Retransmits != 2 {
+		t.Fatalf("%d recovery episodes, %d retransmits; want the hole's one episode and 2", st.Recoveries, st.Retransmits)
+	}
+}
+
+// withFourPacketStart has 100-byte packets and LEDBAT++ starting at four
+// of them, so that a flight of four can time out.
+func withFourPacketStart() tcOption {
+	return withConfig(func(c *Config) {
+		c.PacketSize = 100
+		c.NewController = func(now time.Time, mss int) cc.Controller {
+			return cc.NewLEDBATPP(now, cc.LEDBATPPConfig{MSS: mss, InitialWindow: 4})
+		}
+	})
+}
+
+// Not for a timeout during recovery, as Linux's tcp_enter_loss: there the
+// timeout may be for a lost retransmission while packets sent after it
+// still arrive, and their ACKs show the path working, not the timeout
+// spurious.
+func TestScriptTimeoutInRecoveryNotUndoneBySACK(t *testing.T) {
+	tc := newTestConn(t, roleDialer, withFourPacketStart())
+	tc.sendPackets(4, 100)
+	tc.peerAck(tc.s(0)-1, tc.s(1), tc.s(2), tc.s(3)) // the oldest is lost: recovery
+	tc.write(strings.Repeat("n", 100))
+	sent := tc.takeAll() // the oldest's repair, and new data the ACK made room for
+	if st := tc.conn.Stats(); st.Recoveries != 1 || len(sent) < 2 {
+		t.Fatalf("%d recovery episodes, %d packets sent after the SACK; want 1 and the repair with new data", st.Recoveries, len(sent))
+	}
+	tc.advanceToTimer() // the repair was lost
+	tc.takeAll()
+	if st := tc.conn.Stats(); st.Timeouts != 1 {
+		t.Fatalf("%d timeouts, want 1", st.Timeouts)
+	}
+	tc.advance(30 * time.Millisecond)
+	tc.peerAck(tc.s(0)-1, tc.s(1), tc.s(2), tc.s(3), tc.s(4)) // the new packet, sent before the timeout
+	if st := tc.conn.Stats(); st.SpuriousTimeouts != 0 {
+		t.Fatalf("a timeout during recovery undone by the SACK of a later packet (%d)", st.SpuriousTimeouts)
 	}
 }

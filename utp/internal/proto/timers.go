@@ -166,8 +166,9 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 	}
 	c.rtt.Backoff()
 	c.ctrl.OnTimeout(now)
+	recovering := c.rec.inRecovery
 	c.onTimeoutRecovery()
-	c.noteTimeout(now)
+	c.noteTimeout(now, recovering)
 	s.dupAcks = 0
 	c.pathBlackHole(now)
 	c.pmtu.otherLoss = true
