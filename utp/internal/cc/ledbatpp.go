@@ -60,9 +60,10 @@ const (
 	// back to after a slowdown (startSlowdown). Deviation: the draft
 	// ramps back to the whole window.
 	slowdownKeepNum, slowdownKeepDen = 1, 2
-	// joinAfterDen: a flow may join another's slowdown once 1/joinAfterDen
-	// of the time from the end of its own last slowdown to its next has
-	// passed (othersSlowingDown).
+	// joinAfterDen: at a slow rate or on a path whose base RTT is the
+	// target or more, a flow may join another's slowdown once
+	// 1/joinAfterDen of the time from the end of its own last slowdown to
+	// its next has passed (joinAllowed).
 	joinAfterDen = 3
 	// joinSteadyNum/Den: a flow joins a slowdown only while its window
 	// is at least this share of its largest in the latest two RTTs
@@ -231,6 +232,8 @@ type LEDBATPP struct {
 	slowdownEnd   time.Time     // when the latest ramp after a slowdown ended
 	pause         time.Duration // from slowdownEnd to nextSlowdown
 	joined        bool          // the latest slowdown joined another flow's
+	slowdownLen   time.Duration // from the latest slowdown's start to its ramp's end
+	queueHeld     time.Time     // when the delay last showed half the target or more
 	// freezeFloor: the latest slowdown holds the floor, not two full
 	// packets (slowPathSlowdown).
 	freezeFloor bool
@@ -419,6 +422,9 @@ func (l *LEDBATPP) OnAck(a Ack) {
 	l.refreshQueuingDelay()
 	l.updateBaseRTT(a.RTT)
 	l.noteEmptyQueue(a.Now)
+	if 2*l.qd >= l.cfg.Target {
+		l.queueHeld = a.Now
+	}
 	if a.AckedBytes <= 0 {
 		return
 	}
@@ -603,6 +609,7 @@ func (l *LEDBATPP) rateCapHeld(rateCap, acked float64) bool {
 func (l *LEDBATPP) endSlowStart(now time.Time) {
 	switch {
 	case l.phase == ppRamp:
+		l.slowdownLen = now.Sub(l.slowdownStart)
 		l.nextSlowdown = now.Add(l.slowdownPause(now))
 		l.slowdownEnd = now
 	case l.nextSlowdown.IsZero():
@@ -708,11 +715,12 @@ func (l *LEDBATPP) recentPeak(now time.Time) (qd time.Duration, kept, flight flo
 // of 10 Mbit/s × 40 ms in netsim and at the real kernel bottleneck of
 // e2e/realpath (docs/protocol.md). Joined, the slowdowns are common:
 // the queue empties, every flow measures its base delay on it, and each
-// ramps back to a share of its own window. A join is allowed once a
-// third of the time from the end of this flow's last slowdown to its
-// next has passed, and not before its first (joinAllowed), so that a
-// queue falling for other reasons (a competitor leaving, a sender
-// stalled) costs at most one slowdown per third of a period. A window
+// ramps back to a share of its own window. A join is allowed once this
+// flow's own first slowdown is over, and at a slow rate or on a long
+// path only once a third of the time from the end of its last slowdown
+// to its next has passed (joinAllowed). A queue falling for other
+// reasons (a competitor leaving) costs a slowdown, and the next join
+// waits for the queue to hold half the target again. A window
 // under DefaultSegmentPackets full packets joins only on a slow path
 // (slowPathSlowdown), where its slowdown holds the floor: elsewhere a
 // slowdown holds two full packets, most of such a window, so another
@@ -742,13 +750,36 @@ func (l *LEDBATPP) othersSlowingDown(now time.Time) (time.Duration, bool) {
 	return peak, peak-l.qd >= l.cfg.Target/3+own
 }
 
-// joinAllowed reports whether a third of the time from the end of this
-// flow's last slowdown to its next has passed (othersSlowingDown).
-// Before its first slowdown a flow does not join: its initial one is at
-// most two RTTs away (section 4.6.1).
+// joinAllowed reports whether this flow may join another's slowdown
+// (othersSlowingDown): once its own first slowdown is over (before it,
+// its initial one is at most two RTTs away, section 4.6.1); where its
+// rate is slow (slowRate: two full packets take more than half the
+// target) or the base RTT is the target or more, only once a third of
+// the time from the end of its last slowdown to its next has passed.
+//
+// Why a flow joins right after its own slowdown elsewhere: the queue
+// empties for every flow only if every flow slows down, and a flow
+// whose own slowdown was recent kept its window through the others':
+// on 100 Mbit/s × 10 ms that window, and the latecomers' base delays
+// measured over it, decided the shares (eight flows 2 s apart, seeds
+// 20-27, with emptyQueueRoom: Jain indexes 0.901-0.990 with the third,
+// 0.949-0.993 without; docs/protocol.md). Why the third at a slow rate:
+// a slowdown's queue is a few packets there, the ramp back is long next
+// to them, and joining every slowdown cost eight flows on 1 Mbit/s ×
+// 200 ms (seed 23) a fifth of the link and a Jain index of 0.83, and two
+// flows there (seed 22) 0.897. Why the third on long paths: the last
+// RTTs of a ramp send faster than the bottleneck, and a flow alone took
+// the fall of the queue they leave for another flow's slowdown and
+// joined it after each of its own (one flow on 1 and 10 Mbit/s × 200 ms
+// used 78% and 85% of the link), and waiting a few RTTs after the ramp
+// instead cost two flows on 10 Mbit/s × 200 ms their even shares (seeds
+// 20-29: least Jain index 0.893, 0.971 with the third).
 func (l *LEDBATPP) joinAllowed(now time.Time) bool {
 	if l.slowdownEnd.IsZero() || l.nextSlowdown.IsZero() {
 		return false
+	}
+	if base := l.baseRTT(); !l.slowRate() && base > 0 && base < l.cfg.Target {
+		return true
 	}
 	return joinAfterDen*now.Sub(l.slowdownEnd) >= l.nextSlowdown.Sub(l.slowdownEnd)
 }
@@ -826,7 +857,16 @@ func (l *LEDBATPP) freezeWindow() float64 {
 // (loopback, INET256) a window of a few packets can be slow, and its
 // ramp back from the floor would take tens of round trips.
 func (l *LEDBATPP) slowPathSlowdown() bool {
-	if l.mss >= float64(l.cfg.MSS) || l.rtt <= 0 || l.cwnd <= 0 || l.lossRate >= DefaultLossTolerance {
+	if l.mss >= float64(l.cfg.MSS) || l.lossRate >= DefaultLossTolerance {
+		return false
+	}
+	return l.slowRate()
+}
+
+// slowRate reports whether two full packets take more than half the
+// target to send at the flow's own rate, its window per smoothed RTT.
+func (l *LEDBATPP) slowRate() bool {
+	if l.rtt <= 0 || l.cwnd <= 0 {
 		return false
 	}
 	return 2*float64(l.cfg.MSS)*l.rtt.Seconds()*slowPathShareDen > l.cwnd*l.cfg.Target.Seconds()
@@ -848,7 +888,7 @@ func (l *LEDBATPP) avoidAck(a Ack, acked float64) {
 	// on either side of a size change would grow at different rates, and
 	// keep different shares.
 	perRTT := l.gain() * float64(l.cfg.MSS)
-	if l.queueEmpty() {
+	if l.queueEmpty() && l.emptyQueueRoom(a.Now) {
 		// Deviation: with no queue at all the link has room, and the
 		// window grows as in slow start, GAIN per acknowledged packet
 		// (GAIN*W per RTT) rather than GAIN packets per RTT. Why: after a
@@ -865,6 +905,38 @@ func (l *LEDBATPP) avoidAck(a Ack, acked float64) {
 	delta := max(perRTT*acked/l.cwnd, -acked/2)
 	limit := max(l.cwnd, float64(a.FlightBefore)+l.mss)
 	l.cwnd = l.clamp(min(l.cwnd+delta, limit))
+}
+
+// emptyQueueRoom reports whether an empty queue at now is room on the
+// path, which congestion avoidance grows into by a share of the window
+// per RTT (avoidAck), and not the queue a slowdown emptied, which the
+// flows that slowed down ramp back to: it is room once the queue has
+// shown less than half the target for as long as this flow's own latest
+// slowdown took from its start to its ramp's end (about as long as the
+// others' take). Until then the window grows by GAIN packets per RTT,
+// as the draft's does. A window under SegmentPackets full packets is
+// always room, as in emptyQueueGain: it is sent in packets sized by it,
+// and a slower growth there shrinks the packets too (without the
+// exemption, eight flows on 10 Mbit/s × 10 ms, whose windows are such,
+// left a latecomer whose base delay was too high more than three times
+// the others' rate). Where the refill is additive (additiveRefill, paths
+// whose base RTT is over the target) it is always room too: that refill
+// already adds the same bytes to every flow, not a share of each window.
+//
+// Why: growing by a share of its own window into the queue another
+// flow's slowdown emptied, a flow takes that share in proportion to its
+// window, and keeps it. In a trace of eight flows on 100 Mbit/s × 40 ms
+// (seed 23) one flow that had slowed down shortly before, and so did
+// not join the others' slowdown, grew from 104 to 629 kB while the
+// seven ramped back to 26 to 235 kB, and kept a quarter of the link to
+// the end of the run; flows whose own slowdown began first grew into
+// the queue while the ones that joined it were still slowed down
+// (docs/protocol.md).
+func (l *LEDBATPP) emptyQueueRoom(now time.Time) bool {
+	if l.cwnd < float64(l.cfg.SegmentPackets*l.cfg.MSS) || l.additiveRefill() {
+		return true
+	}
+	return now.Sub(l.queueHeld) >= l.slowdownLen
 }
 
 // emptyQueueGain is the share of the window congestion avoidance adds per

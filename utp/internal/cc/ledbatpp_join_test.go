@@ -1,6 +1,7 @@
 package cc
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -32,6 +33,19 @@ func joinHarnessOn(t *testing.T, cfg LEDBATPPConfig, rtt time.Duration) *ppHarne
 	if h.l.phase != ppAvoid {
 		t.Fatalf("phase %v before the queue falls, want avoid", h.l.phase)
 	}
+	return h
+}
+
+// afterOwnSlowdown is a controller on a path of the given RTT that left
+// slow start at the given window (in packets) and whose first slowdown
+// has just ended, with the queue held at the target throughout.
+func afterOwnSlowdown(t *testing.T, rtt time.Duration, packets int) *ppHarness {
+	t.Helper()
+	h := newPPHarness(t, LEDBATPPConfig{}, rtt)
+	target := h.l.cfg.Target
+	h.leaveSlowStartAt(packets, target)
+	h.untilPhase(ppFreeze, target)
+	h.untilPhase(ppAvoid, target)
 	return h
 }
 
@@ -81,7 +95,9 @@ func TestLEDBATPPJoinOnLongPathRampsBackToHalf(t *testing.T) {
 
 // The join's limits (othersSlowingDown): no join for a small fall, for a
 // fall the flow's own decrease or held sending explains, before the flow's first
-// slowdown, too soon after its last one, or with slowdowns off.
+// slowdown, at a slow rate or on a path whose base RTT is the target or
+// more within a third of its pause after its last one, or with slowdowns
+// off.
 func TestLEDBATPPJoinLimits(t *testing.T) {
 	target := DefaultPPTarget
 	t.Run("small fall", func(t *testing.T) {
@@ -146,14 +162,29 @@ func TestLEDBATPPJoinLimits(t *testing.T) {
 			t.Error("a flow joined before its initial slowdown was due")
 		}
 	})
-	t.Run("too soon", func(t *testing.T) {
-		h := newPPHarness(t, LEDBATPPConfig{}, 40*time.Millisecond)
-		h.leaveSlowStartAt(60, target)
-		h.untilPhase(ppFreeze, target)
-		h.untilPhase(ppAvoid, target)
+	t.Run("too soon on a long path", func(t *testing.T) {
+		h := afterOwnSlowdown(t, 200*time.Millisecond, 300)
 		h.round(target)
 		if h.fall(5 * time.Millisecond) {
-			t.Error("a flow joined a slowdown an RTT after its own ended")
+			t.Error("a flow on a 200 ms path joined a slowdown an RTT after its own ended")
+		}
+	})
+	t.Run("too soon at a slow rate", func(t *testing.T) {
+		h := afterOwnSlowdown(t, 40*time.Millisecond, 60)
+		// 2 kB per 50 ms: two full packets take 50 ms to send (slowRate),
+		// as in TestLEDBATPPSmallWindowJoinsOnSlowPath.
+		h.l.cwnd = 2 * mss
+		h.l.peaks = [2]ppPeak{}
+		h.round(target)
+		if h.fall(10 * time.Millisecond) {
+			t.Error("a flow at a slow rate joined a slowdown an RTT after its own ended")
+		}
+	})
+	t.Run("soon after its own on a short path", func(t *testing.T) {
+		h := afterOwnSlowdown(t, 40*time.Millisecond, 60)
+		h.round(target)
+		if !h.fall(5 * time.Millisecond) {
+			t.Error("a flow of 60 packets on a 40 ms path did not join a slowdown an RTT after its own ended")
 		}
 	})
 	t.Run("slowdowns off", func(t *testing.T) {
@@ -208,5 +239,44 @@ func TestLEDBATPPSmallWindowJoinsOnSlowPath(t *testing.T) {
 		if got := h.fall(10 * time.Millisecond); got != tt.join {
 			t.Errorf("a window of %d packets, the queue falling from the target to 10 ms: joined %v, want %v", tt.packets, got, tt.join)
 		}
+	}
+}
+
+// Deviation documented on emptyQueueRoom (draft sections 4.3 and 4.6): a
+// queue that other flows' slowdowns empty, one after another, so that it
+// falls too slowly for this flow to join them (by 5 ms an RTT), is not
+// room: for as long as this flow's own latest slowdown took, the window
+// grows by GAIN packets per RTT, not by a share of itself, and only a
+// queue that stays empty longer brings the growth with an empty queue
+// back.
+func TestLEDBATPPEmptiedQueueIsNotRoom(t *testing.T) {
+	h := afterOwnSlowdown(t, 40*time.Millisecond, 60) // GAIN 1/3
+	target := h.l.cfg.Target
+	took := h.l.slowdownLen
+	if took <= 0 {
+		t.Fatal("no slowdown ended")
+	}
+	var held time.Time // the end of the last round at half the target or more
+	for qd := target; qd > 0; qd -= 5 * time.Millisecond {
+		h.round(qd)
+		if 2*qd >= target {
+			held = h.now
+		}
+	}
+	if h.l.phase != ppAvoid {
+		t.Fatalf("the queue fell by 5 ms an RTT: phase %v, want avoid (no join)", h.l.phase)
+	}
+	for h.now.Sub(held) < took-h.rtt {
+		start := h.round(0)
+		if got := float64(h.l.Window()-start) / mss; got > 0.4 {
+			t.Fatalf("%v after the queue held half the target: window grew by %.2f packets in one RTT, want GAIN = 1/3", h.now.Sub(held), got)
+		}
+	}
+	for h.now.Sub(held) < took+h.rtt {
+		h.round(0)
+	}
+	start := h.round(0)
+	if got := float64(h.l.Window()) / float64(start); math.Abs(got-4.0/3) > 0.05 {
+		t.Errorf("%v after the queue held half the target (the slowdown took %v): window × %.3f in one RTT, want × 4/3", h.now.Sub(held), took, got)
 	}
 }

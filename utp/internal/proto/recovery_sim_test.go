@@ -47,10 +47,16 @@ func (pc pathCase) want() float64 {
 // loss recovery, so the controller is RFC 6817's LEDBAT, whose loss
 // response is a plain halving: LEDBAT++'s periodic slowdowns (the
 // default controller) take their own share of a long path's capacity,
-// which its tests measure.
+// which its tests measure. The receiver does not yield, as in
+// ledbatConfig: LEDBAT aims at 100 ms of queue, above 5/4 of the
+// yielding receiver's 60 ms target, so the receiver takes it for a
+// sender that ignores delay and bounds its window (cc.RLEDBAT); the
+// targets then measured that bound instead of the sender (at 1 Gbit/s x
+// 200 ms, the receiver's window cycled between drained and 75 ms queues
+// every 3.5 s, and the 1 and 2 BDP cells used 0.887 of the link).
 func recoveryCfg() Config {
 	return Config{
-		SendBufferSize: 64 << 20, RecvBufferSize: 64 << 20,
+		SendBufferSize: 64 << 20, RecvBufferSize: 64 << 20, NoYield: true,
 		NewController: func(now time.Time, mss int) cc.Controller {
 			return cc.NewLEDBAT(now, cc.LEDBATConfig{MSS: mss})
 		},
@@ -68,6 +74,9 @@ func runPath(t *testing.T, pc pathCase, from, to time.Duration) (float64, Stats)
 		cfg: recoveryCfg(),
 	}
 	p, m := runMetered(t, spec, from, to)
+	if y := p.b.conn.rcv.yield.ctl; y != nil && y.Active() {
+		t.Errorf("seed %d: the receiver bounded the sender's window; the target measures the sender", pc.seed)
+	}
 	util := float64(m.delivered*8) / float64(pc.rate) / (to - from).Seconds()
 	return util, p.a.conn.Stats()
 }
