@@ -655,7 +655,16 @@ func (l *LEDBATPP) slowdownDue(now time.Time) bool {
 // aiming for a target above the other's queue (the latecomer advantage,
 // RFC 6817 4.4). ssthresh remembers the window to ramp back to
 // (rampBackTo), taken from the queuing delay qd the window held.
+//
+// The count of held ACKs (rampHeld) starts again at zero: a ramp that
+// ended at ssthresh right after held ACKs left it standing, and at the
+// next slowdown it was already a whole two-packet window, so the first
+// ACK of the ramp whose flight was a fraction of a packet short of the
+// window ended the ramp at two packets (1 Gbit/s × 100 ms, seed 175 of
+// the recovery matrix: the window regrew from there at the empty queue's
+// bound, and the flow used 0.78 of the link; docs/performance.md).
 func (l *LEDBATPP) startSlowdown(now time.Time, qd time.Duration, joined bool) {
+	l.heldRamp = 0
 	l.ssthresh = l.rampBackTo(qd, joined)
 	l.freezeFloor = l.slowPathSlowdown()
 	l.slowdownStart = now

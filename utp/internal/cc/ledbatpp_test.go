@@ -415,6 +415,57 @@ func TestLEDBATPPHeldRampEnds(t *testing.T) {
 	}
 }
 
+// A ramp's count of held ACKs (rampHeld) belongs to that ramp: ACKs held
+// just before a ramp ends at ssthresh must not count toward ending the
+// next one. On a 100 ms path (GAIN 1) an ACK whose flight was any part of
+// a packet short of the window counts as held, as the first ACKs after a
+// slowdown's freeze often are (the freeze's window is sent in packets
+// that do not divide it), and the stale count ended the next ramp at two
+// packets.
+func TestLEDBATPPRampHeldCountIsPerRamp(t *testing.T) {
+	const rtt = 100 * time.Millisecond
+	h := newPPHarness(t, LEDBATPPConfig{}, rtt)
+	h.leaveSlowStartAt(100, 0)
+	h.untilPhase(ppRamp, 0)
+	// Fill the window until an ACK of two packets would reach ssthresh
+	// and one of one would not, hold the flight for half a window of
+	// ACKs of one packet, then let the ACK of two come.
+	for h.l.cwnd+2*h.l.gain()*mss < h.l.ssthresh {
+		h.ack(mss, h.l.Window(), 0)
+		h.now = h.now.Add(h.rtt * mss / time.Duration(h.l.Window()))
+	}
+	for range h.l.Window() / mss / 2 {
+		h.ack(mss, mss, 0)
+	}
+	if h.l.phase != ppRamp {
+		t.Fatalf("phase %v after half a window of held ACKs, want ramp", h.l.phase)
+	}
+	h.ack(2*mss, h.l.Window(), 0)
+	if h.l.phase != ppAvoid {
+		t.Fatalf("phase %v after the ramp reached ssthresh, want avoid", h.l.phase)
+	}
+	before := h.l.Window()
+	h.l.nextSlowdown = h.now // due at the next ACK
+	h.ack(mss, before, 0)
+	// The freeze is over; the ramp's first two ACKs come with a flight
+	// half a packet short of the window.
+	h.now = h.now.Add(3 * h.rtt)
+	for range 2 {
+		seg := h.l.Segment()
+		h.ack(seg, h.l.Window()-seg/2, 0)
+	}
+	if h.l.phase != ppRamp {
+		t.Fatalf("phase %v, window %d after two ACKs of the ramp, want ramp", h.l.phase, h.l.Window())
+	}
+	for i := 0; i < 100000 && h.l.phase == ppRamp; i++ {
+		h.ack(h.l.Segment(), h.l.Window(), 0)
+		h.now = h.now.Add(h.rtt * time.Duration(h.l.Segment()) / time.Duration(h.l.Window()))
+	}
+	if h.l.Window() < before/2 {
+		t.Errorf("the ramp ended at %d, want at least half of %d", h.l.Window(), before)
+	}
+}
+
 // Deviation documented on OnLoss: with no queue and a low loss rate, a loss
 // is random and the window holds; with a queue it halves (RFC 6817 2.4.2);
 // a loss rate above the tolerance with no queue (a policer) halves too.
