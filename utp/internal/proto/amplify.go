@@ -76,12 +76,16 @@ func (c *Conn) noteOut(n int) {
 }
 
 // proven records the dialer's proof: from now on the connection may send
-// freely. The IO layer learns it through EventProven.
-func (c *Conn) proven() {
+// freely. The IO layer learns it through EventProven. The tail probe's
+// clock starts here: while unproven the connection probes nothing, and
+// the base left from its last send, seconds old after backed-off
+// resends, would make a deadline already past.
+func (c *Conn) proven(now time.Time) {
 	if !c.snd.unconfirmed {
 		return
 	}
 	c.snd.unconfirmed = false
+	c.tlpNews(now, false)
 	c.timers[timerProof] = time.Time{}
 	c.timers[timerProofRequest] = time.Time{}
 	c.events.set(EventProven)

@@ -336,7 +336,7 @@ func (c *Conn) onPacket(now time.Time, h *wire.Header, payload []byte) {
 		h.TimestampDiff = 0 // the duplicate's delay includes its hold-up: no sample
 	}
 	c.notePeerSeq(h)
-	c.proven()
+	c.proven(now)
 	wnd := int(min(h.WndSize, 1<<30))
 	c.snd.wndGrew = wnd > c.snd.peerWnd
 	c.snd.peerWnd = wnd
