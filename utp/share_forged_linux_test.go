@@ -24,6 +24,7 @@ func TestShareIgnoresForgedPackets(t *testing.T) {
 	c, _, _, ack, from := peer.dial(s, 7, 0)
 	defer c.Close()
 	payload := make([]byte, 1400)
+	const forged = 0x8000 // half the sequence space away from the window
 	send := func(typ wire.Type, seq uint16) {
 		h := ack
 		h.Type, h.SeqNr = typ, seq
@@ -41,12 +42,29 @@ func TestShareIgnoresForgedPackets(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	base := c.Stats().PacketsReceived
-	const forged = 0x8000 // half the sequence space away from the window
+	// barriers counts the forged packets sent as barriers.
+	barriers := uint16(0)
+	// applied waits until the connection has received n packets and the
+	// share has been told of them. The share hears of a read's packets
+	// after the step that counts them in Stats, so n alone could be seen
+	// before it (a FIN uncounted a moment after this test looked, under
+	// -race on a loaded machine). Every read's packets are applied before
+	// the next read (lead.go), so one more packet, sent after the n-th
+	// was counted and seen as received, proves the n-th read applied;
+	// it is forged, ignored, and so tells the share nothing.
+	applied := func(n uint64, what string) uint64 {
+		t.Helper()
+		handled(n, what)
+		send(wire.Data, ack.SeqNr+forged+200+barriers)
+		barriers++
+		handled(n+1, what+", then a barrier")
+		return n + 1
+	}
+	n := c.Stats().PacketsReceived
 	for i := range 100 {
 		send(wire.Data, ack.SeqNr+forged+uint16(i))
 	}
-	handled(base+100, "forged DATA")
+	n = applied(n+100, "forged DATA")
 	if st := c.Stats(); st.PacketsIgnored < 100 {
 		t.Fatalf("%d packets ignored, want the 100 forged", st.PacketsIgnored)
 	}
@@ -57,17 +75,17 @@ func TestShareIgnoresForgedPackets(t *testing.T) {
 		send(wire.Data, ack.SeqNr+uint16(i))
 		time.Sleep(100 * time.Microsecond) // within the kernel buffer, whatever the reader's pace
 	}
-	handled(base+200, "genuine DATA")
+	n = applied(n+100, "genuine DATA")
 	if !c.shareCounted.Load() {
 		t.Fatal("100 genuine DATA packets of 1,400 bytes did not make the connection count")
 	}
 	send(wire.Fin, ack.SeqNr+100+forged)
-	handled(base+201, "forged FIN")
+	n = applied(n+1, "forged FIN")
 	if !c.shareCounted.Load() {
 		t.Fatal("a FIN the state machine ignored uncounted a receiving connection")
 	}
 	send(wire.Fin, ack.SeqNr+100)
-	handled(base+202, "genuine FIN")
+	applied(n+1, "genuine FIN")
 	if c.shareCounted.Load() {
 		t.Fatal("the peer's FIN did not uncount the connection")
 	}
