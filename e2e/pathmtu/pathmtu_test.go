@@ -64,6 +64,9 @@ func transfer(t *testing.T, tp *topo, mid func()) utp.Stats {
 		res <- result{n, h.Sum(nil), err}
 	}()
 
+	// Each dial has its own 30 s: one context for both let the transfer
+	// between them, slow under -race on a loaded machine, spend the
+	// second dial's time (it failed with the context's deadline).
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	to := net.UDPAddrFromAddrPort(netip.AddrPortFrom(tp.srvAddr, uint16(srv.Addr().(*net.UDPAddr).Port)))
@@ -73,7 +76,7 @@ func transfer(t *testing.T, tp *topo, mid func()) utp.Stats {
 	// search happens in the dialing thread.
 	inNetns(t, tp.cli, func() { c, err = cli.DialUTP(ctx, to) })
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("first dial: %v", err)
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(90 * time.Second))
@@ -97,9 +100,11 @@ func transfer(t *testing.T, tp *topo, mid func()) utp.Stats {
 	// The next connection to the server starts at the size this one
 	// confirmed (the Socket's per-destination cache).
 	var c2 *utp.Conn
-	inNetns(t, tp.cli, func() { c2, err = cli.DialUTP(ctx, to) })
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel2()
+	inNetns(t, tp.cli, func() { c2, err = cli.DialUTP(ctx2, to) })
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("second dial, after the transfer: %v", err)
 	}
 	defer c2.Close()
 	if got := c2.Stats().PathMTU; got != st.PathMTU {
