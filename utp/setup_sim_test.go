@@ -17,17 +17,20 @@ import (
 // the count is the setup's cost in the terms that dominate it.
 
 // The server's part: the reply to the SYN, the echo and its FIN, three
-// datagrams a setup. The client's FIN and the RESET its Socket's Close
-// sends right after arrive together, and the FIN's ACK, which waited for
-// the rest of the wakeup's reads, never leaves (proto's finack.go): it
-// would only draw an ICMP "port unreachable" from the closed client.
+// datagrams a setup. The client's Read returns with the echo, before the
+// server's FIN, so the client's FIN does not acknowledge the server's;
+// it and the RESET its Socket's Close sends right after arrive together,
+// and the FIN's ACK, which waited for the rest of the wakeup's reads,
+// never leaves (proto's finack.go): it would only draw an ICMP "port
+// unreachable" from the closed client.
 func TestSimSocketPerDialServerDatagrams(t *testing.T) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
 		n := netsim.NewNetwork(1)
 		n.SetDefaultLink(netsim.LinkConfig{Delay: 10 * time.Millisecond})
-		// One datagram a read, as on a loopback UDP socket, where the
-		// client's FIN and RESET, sent by two calls, are two reads.
+		// One datagram a read, as on a loopback UDP socket, where
+		// datagrams sent by separate calls are separate reads: the
+		// client's FIN and RESET, the server's echo and FIN.
 		b := NewSocket(n.Listen("b", netsim.WithoutCoalescing()))
 		defer b.Close()
 		go simServe(b, func(c *Conn) {
@@ -39,7 +42,7 @@ func TestSimSocketPerDialServerDatagrams(t *testing.T) {
 		const setups = 5
 		var client uint64 // datagrams the clients sent
 		for i := range setups {
-			a := NewSocket(n.Listen(netsim.Addr(fmt.Sprintf("client%d", i))))
+			a := NewSocket(n.Listen(netsim.Addr(fmt.Sprintf("client%d", i)), netsim.WithoutCoalescing()))
 			c := simDial(t, a, b)
 			simPing(t, c, byte(i))
 			c.Close()

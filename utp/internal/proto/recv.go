@@ -226,9 +226,10 @@ func (c *Conn) onInOrder(now time.Time, seq uint16, payload []byte, fin bool) {
 	case r.eof && c.finAckWaits():
 		// The FIN's ACK may ride on our own FIN (finack.go).
 		c.holdFinAck(now)
-	case r.eof && !r.ackNow:
-		// A FIN after our own, no hole filled: its ACK goes out once the
-		// IO layer has applied what else is queued (finack.go).
+	case r.eof && !r.ackNow && !c.snd.finAcked:
+		// A FIN after our own that does not acknowledge it, no hole
+		// filled: its ACK goes out once the IO layer has applied what
+		// else is queued, where a RESET may be (finack.go).
 		c.oweAck(now)
 	case r.eof || (r.limit > 0 && r.window() < min(r.packetSize, len(payload))):
 		// A packet that leaves too small a window for another like it

@@ -401,8 +401,22 @@ func TestScriptCloseFINAfterOursAckedAtOnce(t *testing.T) {
 	tc.wantPacket("their FIN acked at once", pkt{typ: wire.State, ack: u16(tc.p(0))})
 }
 
-// finack.go: the ACK of a FIN after our own waits while the IO layer has
-// more queued (HoldAcks), and goes out when the hold is released.
+// finack.go: a FIN that acknowledges ours is acknowledged at once even
+// while the IO layer has more queued: no RESET follows it, and holding
+// the ACK would only cost a step to release it.
+func TestScriptCloseFINAckingOursNotHeld(t *testing.T) {
+	tc := newTestConn(t, roleAcceptor)
+	tc.closeWrite()
+	tc.takeAll()
+	tc.conn.HoldAcks(true)
+	tc.peerAckNr = tc.s(0) // their FIN acknowledges ours
+	tc.peerFin(tc.p(0))
+	tc.wantPacket("their FIN acked at once", pkt{typ: wire.State, ack: u16(tc.p(0))})
+}
+
+// finack.go: the ACK of a FIN after our own that does not acknowledge it
+// waits while the IO layer has more queued (HoldAcks), and goes out when
+// the hold is released.
 func TestScriptCloseFINAfterOursHeldWhileQueued(t *testing.T) {
 	tc := newTestConn(t, roleAcceptor)
 	tc.closeWrite()
