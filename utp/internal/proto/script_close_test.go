@@ -401,14 +401,22 @@ func TestScriptCloseFINAfterOursAckedAtOnce(t *testing.T) {
 	tc.wantPacket("their FIN acked at once", pkt{typ: wire.State, ack: u16(tc.p(0))})
 }
 
-// finack.go: a FIN that acknowledges ours is acknowledged at once even
-// while the IO layer has more queued: no RESET follows it, and holding
-// the ACK would only cost a step to release it.
-func TestScriptCloseFINAckingOursNotHeld(t *testing.T) {
+// closedWhileHolding returns an acceptor whose FIN has left, with the IO
+// layer holding ACKs (more packets queued).
+func closedWhileHolding(t *testing.T) *testConn {
+	t.Helper()
 	tc := newTestConn(t, roleAcceptor)
 	tc.closeWrite()
 	tc.takeAll()
 	tc.conn.HoldAcks(true)
+	return tc
+}
+
+// finack.go: a FIN that acknowledges ours is acknowledged at once even
+// while the IO layer has more queued: no RESET follows it, and holding
+// the ACK would only cost a step to release it.
+func TestScriptCloseFINAckingOursNotHeld(t *testing.T) {
+	tc := closedWhileHolding(t)
 	tc.peerAckNr = tc.s(0) // their FIN acknowledges ours
 	tc.peerFin(tc.p(0))
 	tc.wantPacket("their FIN acked at once", pkt{typ: wire.State, ack: u16(tc.p(0))})
@@ -418,10 +426,7 @@ func TestScriptCloseFINAckingOursNotHeld(t *testing.T) {
 // waits while the IO layer has more queued (HoldAcks), and goes out when
 // the hold is released.
 func TestScriptCloseFINAfterOursHeldWhileQueued(t *testing.T) {
-	tc := newTestConn(t, roleAcceptor)
-	tc.closeWrite()
-	tc.takeAll()
-	tc.conn.HoldAcks(true)
+	tc := closedWhileHolding(t)
 	tc.peerFin(tc.p(0))
 	tc.wantIdle("their FIN's ACK waits for what else is queued")
 	tc.conn.HoldAcks(false)
@@ -435,10 +440,7 @@ func TestScriptCloseFINAfterOursHeldWhileQueued(t *testing.T) {
 // would only draw an ICMP error. The end is clean: both streams were
 // complete but for the ACK of our FIN.
 func TestScriptCloseFINAfterOursThenResetSendsNothing(t *testing.T) {
-	tc := newTestConn(t, roleAcceptor)
-	tc.closeWrite()
-	tc.takeAll()
-	tc.conn.HoldAcks(true)
+	tc := closedWhileHolding(t)
 	tc.peerFin(tc.p(0))
 	tc.peerReset()
 	tc.conn.HoldAcks(false)
