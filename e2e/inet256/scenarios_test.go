@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/inet256/inet256/pkg/inet256"
 
 	"github.com/inet256/go-utp/v2/inet256adapter"
+	"github.com/inet256/go-utp/v2/internal/stallwatch"
 	"github.com/inet256/go-utp/v2/utp"
 )
 
@@ -49,6 +51,7 @@ func TestBothWays(t *testing.T) {
 func bothWays(t testing.TB, top *topology) {
 	a, b := top.sockets(t)
 	client, server := dialPair(t, a, b, 5*time.Minute)
+	boundByProgress(t, bothWaysStall, client, server)
 	size := bothWaysSize()
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -71,6 +74,39 @@ func bothWays(t testing.TB, top *topology) {
 	t.Logf("%s: %s each way in %v (%.1f MB/s each way); client: %d packets, %d retransmitted, %d timeouts, RTT %v",
 		top.name, mib(size), elapsed.Round(time.Millisecond), float64(size)/elapsed.Seconds()/1e6,
 		st.PacketsSent, st.Retransmits, st.Timeouts, st.RTT)
+}
+
+// bothWaysStall is how long TestBothWays waits for a byte to move
+// before it fails; its total has no bound but the test's timeout.
+const bothWaysStall = 2 * time.Minute
+
+// boundByProgress replaces the deadlines of the ends with a bound on
+// progress: once no byte has been written or received by either end for
+// stall, their deadlines pass, failing their reads and writes. A total
+// bound judged the machine: under -race at load 30, one direction of
+// TestBothWays/one-daemon moved 3 MB of 8 MiB in its 5 minutes, no node
+// dropped, and failed with "i/o timeout" while data still moved.
+func boundByProgress(t testing.TB, stall time.Duration, ends ...*utp.Conn) {
+	moved := func() uint64 {
+		var n uint64
+		for _, c := range ends {
+			st := c.Stats()
+			n += st.BytesWritten + st.BytesReceived
+		}
+		return n
+	}
+	ctx, cancel := stallwatch.Context(context.Background(), stall, moved)
+	t.Cleanup(cancel)
+	for _, c := range ends {
+		c.SetDeadline(time.Time{})
+	}
+	context.AfterFunc(ctx, func() {
+		if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+			for _, c := range ends {
+				c.SetDeadline(time.Now())
+			}
+		}
+	})
 }
 
 // Sixteen connections at once between the same two nodes, each echoed
@@ -278,5 +314,67 @@ func TestNodeClosed(t *testing.T) {
 			}
 			client.Close()
 		})
+	}
+}
+
+// TestBoundByProgress checks the bound TestBothWays runs under, over
+// loopback UDP: reads wait past the stall bound while bytes keep
+// arriving, and fail with a timeout once they stop.
+func TestBoundByProgress(t *testing.T) {
+	checkLeaks(t)
+	a, err := utp.Listen("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := utp.Listen("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	accepted := make(chan *utp.Conn, 1)
+	go func() {
+		c, _ := b.AcceptUTP()
+		accepted <- c
+	}()
+	client, err := a.DialUTP(testContext(t, time.Minute), b.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server := <-accepted
+	if server == nil {
+		t.Fatal("accept failed")
+	}
+	defer server.Close()
+	// A byte every 10 ms for 1.5 stall bounds: no read may time out (a
+	// goroutine would have to wait a whole second for a processor).
+	const stall, every, bytes = time.Second, 10 * time.Millisecond, 150
+	boundByProgress(t, stall, client, server)
+	go func() {
+		for range bytes {
+			client.Write([]byte{1})
+			time.Sleep(every)
+		}
+	}()
+	start := time.Now()
+	buf := make([]byte, 1)
+	for n := 0; n < bytes; n++ {
+		if _, err := io.ReadFull(server, buf); err != nil {
+			t.Fatalf("read %d, %v after the first, while bytes arrived: %v", n, time.Since(start), err)
+		}
+	}
+	// Then nothing: the read fails with a timeout, bounded only loosely
+	// (the watch polls; a slow machine runs it late).
+	// A bound that never fires would hang the read: closing the end
+	// after 30 s makes that a failure instead.
+	guard := time.AfterFunc(30*time.Second, func() { server.Close() })
+	defer guard.Stop()
+	start = time.Now()
+	if _, err := server.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a read after the bytes stopped: %v, want a deadline error", err)
+	}
+	if d := time.Since(start); d < stall/2 {
+		t.Fatalf("the read failed after %v, before the %v stall bound", d, stall)
 	}
 }
