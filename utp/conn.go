@@ -162,7 +162,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		}
 		c.mu.Unlock()
 		c.afterStep(a)
-		c.awaitReadable(earlier)
+		c.awaitReadable(earlier, lender)
 		c.mu.Lock()
 		c.readWaits--
 		n, passOn := 0, false

@@ -45,6 +45,21 @@ func (c *udp) ReadYield(buf []byte, yield func() bool) (n, seg int, from Addr, e
 	return c.result(c.os.read(c.u, buf, true, yield))
 }
 
+// ReadScatter is Read, or TryRead unless wait, with the bytes at offsets
+// at to at+len(body) placed in body (Scatterer): by recvmsg's buffers
+// where the platform reads by recvmsg, else by a copy after the read.
+func (c *udp) ReadScatter(buf []byte, at int, body []byte, wait bool) (n, seg int, from Addr, err error) {
+	if !c.os.scatter(at, body) {
+		n, seg, from, err = c.result(c.os.read(c.u, buf, wait, nil))
+		if err == nil {
+			scatterCopy(buf, at, body, n)
+		}
+		return n, seg, from, err
+	}
+	defer c.os.scatter(0, nil)
+	return c.result(c.os.read(c.u, buf, wait, nil))
+}
+
 // result is what the reads report of udpOS.read's outcome: the source in
 // its unmapped form, ErrWouldBlock as it is, other errors as readErr
 // gives them.

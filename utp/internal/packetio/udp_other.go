@@ -50,6 +50,9 @@ func (o *udpOS) read(u *net.UDPConn, buf []byte, wait bool, yield func() bool) (
 	return n, 0, from, err
 }
 
+// scatter reports that reads here cannot place bytes in a second buffer.
+func (o *udpOS) scatter(int, []byte) bool { return false }
+
 // RouteMTU is not known here.
 func RouteMTU(Conn, netip.Addr, time.Time) int { return 0 }
 
