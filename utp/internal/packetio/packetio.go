@@ -181,6 +181,7 @@ type SendResult struct {
 	Bytes     int // in the datagrams sent
 	Errors    int // datagrams the endpoint refused; UDP is lossy, so nothing more is said
 	Segmented int // system calls that each sent several datagrams
+	Batched   int // system calls that each sent several datagrams of their own (sendmmsg)
 	// TooBig is the size of the smallest datagram refused as larger than
 	// the link (EMSGSIZE with DF set), 0 if none: path MTU discovery
 	// takes it as a ceiling.

@@ -116,8 +116,22 @@ func (c *udp) sendRuns(to Addr, ds []Datagram, r *SendResult) {
 		c.sendSegmented(ds, to.AP, r)
 		return
 	}
+	c.sendAlone(ds, to.AP, r)
+}
+
+// sendAlone sends ds, each a datagram of its own, in as few system calls
+// as the platform allows (sendmmsg on Linux, each call that carried
+// several counted in Batched), and one at a time from the first it did not
+// take, so that sendOne reports which failed and why.
+func (c *udp) sendAlone(ds []Datagram, to netip.AddrPort, r *SendResult) {
+	if len(ds) > 1 {
+		n, bytes, several := c.os.sendMany(ds, to)
+		r.Batched += several
+		r.count(n, bytes, nil)
+		ds = ds[n:]
+	}
 	for i := range ds {
-		r.TooBig = smallest(r.TooBig, c.sendOne(ds[i:i+1], to.AP, r))
+		r.TooBig = smallest(r.TooBig, c.sendOne(ds[i:i+1], to, r))
 	}
 }
 
@@ -157,9 +171,15 @@ func (c *udp) sendSegmented(ds []Datagram, to netip.AddrPort, r *SendResult) {
 			i = j
 			continue
 		}
-		for ; i < j; i++ {
-			r.TooBig = smallest(r.TooBig, c.sendOne(ds[i:i+1], to, r))
+		if j-i == 1 {
+			// Datagrams that each go alone (too large to join a run,
+			// as loopback's 64 KiB ones are) go together by sendAlone.
+			for j < len(ds) && segmentRun(ds, j) == j+1 {
+				j++
+			}
 		}
+		c.sendAlone(ds[i:j], to, r)
+		i = j
 	}
 }
 
