@@ -137,9 +137,9 @@ func (v *vecSender) sendMany(ds []Datagram, to netip.AddrPort) (n, bytes, severa
 	sc.msg = unix.Msghdr{}
 	v.address(sc, to)
 	for len(ds) > 0 {
-		m := sc.gatherMany(ds)
+		m, k := sc.gatherMany(ds)
 		err := v.rc.Write(sc.fnMany)
-		clear(sc.iov[:]) // keep no buffer alive from the pool
+		clear(sc.iov[:k]) // keep no buffer alive from the pool
 		clear(sc.mm[:m])
 		if err != nil || sc.err != nil || sc.sent <= 0 {
 			break
@@ -161,9 +161,10 @@ func (v *vecSender) sendMany(ds []Datagram, to netip.AddrPort) (n, bytes, severa
 }
 
 // gatherMany points sc.mm at up to maxMany of ds, each message at its
-// datagram's buffers and at the address in sc.msg, and returns how many.
-func (sc *vecScratch) gatherMany(ds []Datagram) int {
-	m, k := min(len(ds), maxMany), 0
+// datagram's buffers and at the address in sc.msg, and returns how many
+// messages and iovecs it set.
+func (sc *vecScratch) gatherMany(ds []Datagram) (m, k int) {
+	m = min(len(ds), maxMany)
 	for x := range m {
 		d, first := &ds[x], k
 		for _, b := range [3][]byte{d.Head, d.Tail[0], d.Tail[1]} {
@@ -177,7 +178,7 @@ func (sc *vecScratch) gatherMany(ds []Datagram) int {
 		sc.mm[x].hdr.SetIovlen(k - first)
 	}
 	sc.many = m
-	return m
+	return m, k
 }
 
 // sendmmsg is the RawConn.Write callback of sendMany, a raw system call
