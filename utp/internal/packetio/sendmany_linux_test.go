@@ -37,7 +37,7 @@ func TestSendManyAlone(t *testing.T) {
 			want = append(want, append(append([]byte(nil), head...), tail...))
 			total += len(head) + len(tail)
 		}
-		r := c.Send(AddrOf(peer.LocalAddr()), ds)
+		r := c.Send(udpAddrOf(peer.LocalAddr()), ds)
 		wantCalls := (count + maxMany - 1) / maxMany
 		if r.Datagrams != count || r.Bytes != total || r.Errors != 0 || r.Segmented != 0 || r.Batched != wantCalls {
 			t.Fatalf("%d datagrams: Send = %+v; want %d datagrams, %d bytes, %d calls of several", count, r, count, total, wantCalls)
@@ -53,5 +53,5 @@ func TestSendManyAlone(t *testing.T) {
 	}
 }
 
-// AddrOf is the peer's address as the UDP endpoint reads it.
-func AddrOf(a net.Addr) Addr { return Addr{AP: a.(*net.UDPAddr).AddrPort()} }
+// udpAddrOf is a UDP address as the UDP endpoint reads it.
+func udpAddrOf(a net.Addr) Addr { return Addr{AP: a.(*net.UDPAddr).AddrPort()} }
