@@ -134,6 +134,12 @@ type lead struct {
 	big     bool
 	scatter packetio.Scatterer
 
+	// yieldFn is yieldWait as a func value, made once: a method value
+	// passed to the endpoint's ReadYield escapes, and made at each call
+	// it cost an allocation per read that woke a goroutine, about five
+	// a setup (BenchmarkSetupShapes).
+	yieldFn func() bool
+
 	// started is set once the reader goroutine is started, or once Close
 	// has forgone it (forgo). Where Reads may lead it starts at the first
 	// call that needs it (callReader) or a standby tick after NewSocket
@@ -169,6 +175,7 @@ func (l *lead) init(s *Socket, on bool) {
 	}
 	l.in.holds = ackHolds{on: s.pio.Caps().TryRead}
 	l.scatter, _ = s.pio.(packetio.Scatterer)
+	l.yieldFn = l.yieldWait
 	if on {
 		// A new Socket's token starts free, its reader goroutine not yet
 		// started: the first call to wait takes it without a wakeup (a
@@ -317,7 +324,7 @@ func (l *lead) yieldRead() (n, seg int, from source, err error) {
 		return n, seg, from, err
 	}
 	l.in.holds.count()
-	n, seg, from, err = y.ReadYield(l.buf, l.yieldWait)
+	n, seg, from, err = y.ReadYield(l.buf, l.yieldFn)
 	if err == packetio.ErrWouldBlock {
 		return 0, 0, from, errDrained
 	}
