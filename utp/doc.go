@@ -94,7 +94,8 @@
 //   - Within that, packets over UDP on Linux are sized by path MTU
 //     discovery (RFC 8899, docs/protocol.md): they start at a 1,280-byte
 //     IP packet and grow as padded probes confirm larger ones, up to the
-//     largest the path carries. Elsewhere, and over other PacketConns,
+//     largest the path carries; over IPv4 they fall as low as a 576-byte
+//     packet, after two timeouts, on a path narrower than 1,280. Elsewhere, and over other PacketConns,
 //     they are at most 1400 bytes of payload except on UDP loopback
 //     (65,000) and where WithMaxDatagram says the PacketConn carries more.
 //     A path that shrinks under a connection is detected after two

@@ -223,7 +223,7 @@ func (s *Socket) protoConfig(raddr net.Addr, path pathInfo) proto.Config {
 		NoYield:            s.cfg.noYield,
 	}
 	if path.on {
-		cfg.PathBase, cfg.PathCeiling = path.base, path.ceiling
+		cfg.PathBase, cfg.PathFloor, cfg.PathCeiling = path.base, path.floor, path.ceiling
 		cfg.PathStart, cfg.PathOverhead = path.start, path.overhead
 		if path.overhead == ipv6Overhead && path.base < path.ceiling {
 			// Linux fragments an IPv6 datagram only above the route's

@@ -220,3 +220,36 @@ func shrinkBehindHolesOnce(t *testing.T, v6 bool) (st utp.Stats, missed string) 
 	}
 	return st, ""
 }
+
+// TestPathBelowBase moves 16 MiB over IPv4 paths narrower than the
+// 1,280-byte base that discovery assumes: 576 bytes, the least every IPv4
+// host takes whole (RFC 791), and 1,000, with the router's ICMP errors
+// delivered and dropped. Every byte arrives, the size found fits the
+// path within 20 bytes, and a second connection starts at it. Before
+// discovery could fall below the base, such a path carried no data
+// packet and the connection timed out after 55 s.
+func TestPathBelowBase(t *testing.T) {
+	requireRoot(t)
+	for _, mtu := range []int{576, 1000} {
+		for _, dropICMP := range []bool{false, true} {
+			if testing.Short() && !dropICMP {
+				continue // CI's race pass: black holes only
+			}
+			name := fmt.Sprintf("ipv4/%d/icmp", mtu)
+			if dropICMP {
+				name += "-dropped"
+			}
+			t.Run(name, func(t *testing.T) {
+				tp := newTopo(t, mtu, false, dropICMP)
+				start := time.Now()
+				st := transfer(t, tp, nil)
+				fits := mtu - overhead(false)
+				t.Logf("%v; path MTU %d (largest datagram %d), packet payload %d; black holes %d, probes %d, lost %d, retransmits %d",
+					time.Since(start), st.PathMTU, fits, st.PacketSize, st.PathBlackHoles, st.PathProbes, st.PathProbesLost, st.Retransmits)
+				if st.PathMTU > fits || st.PathMTU < fits-20 {
+					t.Errorf("discovered %d-byte datagrams; the path carries %d", st.PathMTU, fits)
+				}
+			})
+		}
+	}
+}
