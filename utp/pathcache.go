@@ -131,7 +131,7 @@ func (s *Socket) pathFor(to source, now time.Time) pathInfo {
 	if a.IsLoopback() {
 		// The device is the path, and it does not shrink under a
 		// connection: no search, and no black hole to watch for.
-		base = e.ceiling
+		base, floor = e.ceiling, e.ceiling
 	}
 	return pathInfo{on: true, base: base, floor: min(floor, base), ceiling: e.ceiling, start: e.mtu, overhead: overhead}
 }
