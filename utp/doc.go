@@ -83,6 +83,10 @@
 //     16 × max(4 s, RTO), about 50 s on a short path. A connection with
 //     nothing to send notices only through the idle timeout, 90 s without
 //     any packet (the peer sends keepalives every 29 s).
+//   - Small writes coalesce while data is unacknowledged (Nagle), unlike
+//     net.TCPConn's default: a message sent in two Writes and then answered
+//     waits up to the peer's 10 ms delayed ACK each time. Write each
+//     message in one Write, or use WithNoDelay.
 //   - Conn.Close returns at once; what was written is delivered in the
 //     background for at most 30 s (WithLinger), then the connection is
 //     reset. CloseWrite and a read to io.EOF confirm delivery.
