@@ -124,27 +124,36 @@ func TestPathMTU(t *testing.T) {
 	for _, v6 := range []bool{false, true} {
 		for _, mtu := range mtus {
 			for _, dropICMP := range drops {
-				name := fmt.Sprintf("ipv4/%d/icmp", mtu)
-				if v6 {
-					name = fmt.Sprintf("ipv6/%d/icmp", mtu)
-				}
-				if dropICMP {
-					name += "-dropped"
-				}
-				t.Run(name, func(t *testing.T) {
-					tp := newTopo(t, mtu, v6, dropICMP)
-					start := time.Now()
-					st := transfer(t, tp, nil)
-					t.Logf("%v", time.Since(start))
-					fits := mtu - overhead(v6)
-					t.Logf("path MTU %d (largest datagram %d), packet payload %d; probes %d, lost %d, retransmits %d",
-						st.PathMTU, fits, st.PacketSize, st.PathProbes, st.PathProbesLost, st.Retransmits)
-					if st.PathMTU > fits || st.PathMTU < fits-20 {
-						t.Errorf("discovered %d-byte datagrams; the path carries %d", st.PathMTU, fits)
-					}
-				})
+				t.Run(pathCase(mtu, v6, dropICMP), func(t *testing.T) { checkPath(t, mtu, v6, dropICMP) })
 			}
 		}
+	}
+}
+
+// pathCase names the subtest of a path.
+func pathCase(mtu int, v6, dropICMP bool) string {
+	name := fmt.Sprintf("ipv4/%d/icmp", mtu)
+	if v6 {
+		name = fmt.Sprintf("ipv6/%d/icmp", mtu)
+	}
+	if dropICMP {
+		name += "-dropped"
+	}
+	return name
+}
+
+// checkPath moves transferBytes over a new path whose narrowest hop is
+// mtu bytes and checks that the size discovery confirmed is within 20
+// bytes of the largest datagram the path carries, never above it.
+func checkPath(t *testing.T, mtu int, v6, dropICMP bool) {
+	tp := newTopo(t, mtu, v6, dropICMP)
+	start := time.Now()
+	st := transfer(t, tp, nil)
+	fits := mtu - overhead(v6)
+	t.Logf("%v; path MTU %d (largest datagram %d), packet payload %d; black holes %d, probes %d, lost %d, retransmits %d",
+		time.Since(start), st.PathMTU, fits, st.PacketSize, st.PathBlackHoles, st.PathProbes, st.PathProbesLost, st.Retransmits)
+	if st.PathMTU > fits || st.PathMTU < fits-20 {
+		t.Errorf("discovered %d-byte datagrams; the path carries %d", st.PathMTU, fits)
 	}
 }
 
@@ -235,21 +244,7 @@ func TestPathBelowBase(t *testing.T) {
 			if testing.Short() && !dropICMP {
 				continue // CI's race pass: black holes only
 			}
-			name := fmt.Sprintf("ipv4/%d/icmp", mtu)
-			if dropICMP {
-				name += "-dropped"
-			}
-			t.Run(name, func(t *testing.T) {
-				tp := newTopo(t, mtu, false, dropICMP)
-				start := time.Now()
-				st := transfer(t, tp, nil)
-				fits := mtu - overhead(false)
-				t.Logf("%v; path MTU %d (largest datagram %d), packet payload %d; black holes %d, probes %d, lost %d, retransmits %d",
-					time.Since(start), st.PathMTU, fits, st.PacketSize, st.PathBlackHoles, st.PathProbes, st.PathProbesLost, st.Retransmits)
-				if st.PathMTU > fits || st.PathMTU < fits-20 {
-					t.Errorf("discovered %d-byte datagrams; the path carries %d", st.PathMTU, fits)
-				}
-			})
+			t.Run(pathCase(mtu, false, dropICMP), func(t *testing.T) { checkPath(t, mtu, false, dropICMP) })
 		}
 	}
 }
