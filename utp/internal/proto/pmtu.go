@@ -479,7 +479,7 @@ func (c *Conn) probeTimeout(now time.Time) {
 
 // pathBlackHole checks, at a retransmission timeout, whether the path
 // stopped carrying the confirmed size: pmtuBlackHoleRTOs timeouts in a
-// row with a packet larger than the fallback outstanding. It then falls
+// row with a packet larger than the floor outstanding. It then falls
 // back to the base, or below it to the floor if the base is what failed
 // (onPathShrunk).
 func (c *Conn) pathBlackHole(now time.Time) {
@@ -489,8 +489,11 @@ func (c *Conn) pathBlackHole(now time.Time) {
 		c.state != stateConnected || s.inUse() == 0 {
 		return
 	}
-	if s.pkt(s.una).n <= c.pmtu.fallback()-dataOverhead(&c.cfg) {
-		return // a packet the fallback carries: not a question of size
+	if s.pkt(s.una).n <= c.pmtu.floor-dataOverhead(&c.cfg) {
+		// A packet the floor carries: not a question of size. (Not the
+		// base: a path may have narrowed below it, and a short packet
+		// between the two then never passes.)
+		return
 	}
 	c.onPathShrunk(now)
 }
