@@ -60,7 +60,7 @@ func (s *Socket) routeRead(in *inbox, buf []byte, n, seg int, from source) bool 
 	} else {
 		s.stats.coalescedReads.Add(1)
 	}
-	now := time.Now()
+	now := s.clock.now()
 	var packets, bytes uint64
 	for off := 0; off < n; off += seg {
 		b := buf[off:min(off+seg, n)]
@@ -180,7 +180,7 @@ func (s *Socket) lookup(from source, h *wire.Header) *Conn {
 // replyReset answers a packet for an unknown connection, within the rate
 // limit (WithResetRate).
 func (s *Socket) replyReset(to source, h wire.Header) {
-	if !s.resets.take(time.Now()) {
+	if !s.resets.take(s.clock.now()) {
 		s.tel.event(&s.stats.resetsSuppressed, metricResetsSuppressed)
 		return
 	}
