@@ -589,6 +589,8 @@ func (l *lead) readFor(c *Conn) bool {
 // from another goroutine then calls wakeFor(c).
 func (l *lead) readUntil(c *Conn, done func() bool) bool {
 	s := l.s
+	l.in.hint = c // its packets are routed without the table (Socket.hinted)
+	defer func() { l.in.hint = nil }()
 	for {
 		l.reading.Store(c) // before done: see the invariants
 		ready := done()

@@ -116,6 +116,9 @@ func (s *Socket) route(in *inbox, b []byte, from source, now time.Time) (parsed 
 	}
 	c := in.recent(h)
 	if c == nil {
+		c = s.hinted(in, from, h)
+	}
+	if c == nil {
 		c = s.lookup(from, h)
 	}
 	if c != nil && h.Type == wire.Syn && (!c.m.SameSyn(*h) || c.timeWaiting.Load()) {
@@ -150,6 +153,21 @@ func (s *Socket) route(in *inbox, b []byte, from source, now time.Time) (parsed 
 		s.replyReset(from, *h)
 	}
 	return true
+}
+
+// hinted returns the connection a leading call reads for (inbox.hint) if
+// h is one of its peer's packets for it, without the table's lock and
+// lookup: a ping-pong's every packet is its Read's. A SYN or a RESET is
+// looked up by more than its key, and a connection that has ended (its
+// closed channel closed before it leaves the table, or retired in
+// TIME-WAIT) may have left the table: those take the lookup.
+func (s *Socket) hinted(in *inbox, from source, h *wire.Header) *Conn {
+	c := in.hint
+	if c == nil || h.Type == wire.Syn || h.Type == wire.Reset || s.key(from, h.ConnID) != c.key ||
+		isClosed(c.closed) || c.timeWaiting.Load() {
+		return nil
+	}
+	return c
 }
 
 // lookup finds the connection a packet belongs to. A SYN is keyed by the
@@ -217,6 +235,7 @@ type inbox struct {
 	n        int
 	last     *Conn    // the connection of the last packet queued, until the next flush
 	lastID   uint16   // its header's connection id
+	hint     *Conn    // the connection a leading Read or dial reads for (readUntil), nil if none
 	holds    ackHolds // ackhold.go
 	headers  [inboxSize]wire.Header
 	payloads [inboxSize][]byte
