@@ -160,11 +160,14 @@ func (s *Socket) route(in *inbox, b []byte, from source, now time.Time) (parsed 
 // lookup: a ping-pong's every packet is its Read's. A SYN or a RESET is
 // looked up by more than its key, and a connection that has ended (its
 // closed channel closed before it leaves the table, or retired in
-// TIME-WAIT) may have left the table: those take the lookup.
+// TIME-WAIT) may have left the table: those take the lookup. So does a
+// source that is not an AddrPort (another endpoint than UDP), whose key
+// costs a String each time: a packet for another connection would pay it
+// twice.
 func (s *Socket) hinted(in *inbox, from source, h *wire.Header) *Conn {
 	c := in.hint
-	if c == nil || h.Type == wire.Syn || h.Type == wire.Reset || s.key(from, h.ConnID) != c.key ||
-		isClosed(c.closed) || c.timeWaiting.Load() {
+	if c == nil || from.Net != nil || h.Type == wire.Syn || h.Type == wire.Reset ||
+		(connKey{ap: from.AP, id: h.ConnID}) != c.key || isClosed(c.closed) || c.timeWaiting.Load() {
 		return nil
 	}
 	return c
