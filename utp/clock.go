@@ -17,7 +17,9 @@ import "time"
 // exact; its wall-clock part is the epoch's plus the monotonic time
 // since, so it drifts from the system's wall clock only as far as that
 // clock is stepped or slewed while the Socket lives, which matters only
-// to a deadline made without a monotonic reading (time.Unix, say).
+// to a deadline made without a monotonic reading (time.Unix, say); the
+// wire's timestamps, taken from it, then move with the monotonic clock,
+// not with a step of the wall clock (one of 1.4 ms was seen here).
 // Inside a synctest bubble time.Since reads the bubble's clock, so now
 // then is the bubble's time.
 type clock struct {
