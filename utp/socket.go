@@ -28,6 +28,7 @@ import (
 // taken or while a datagram is sent.
 type Socket struct {
 	pio   packetio.Conn // the network: the PacketConn given, and what it can do
+	clock clock         // what every step and routed read takes as now
 	share *windowShare  // the kernel receive buffer, shared among receivers
 	paths pathCache     // what discovery learned per destination
 	cfg   socketConfig
@@ -104,6 +105,7 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 	_, _ = crand.Read(seed[:])
 	s := &Socket{
 		cfg:        cfg,
+		clock:      newClock(),
 		tel:        newTelemetry(cfg.background),
 		conns:      make(map[connKey]*Conn),
 		rng:        rand.New(rand.NewChaCha8(seed)),

@@ -22,6 +22,9 @@ type vecSender struct {
 	rc    syscall.RawConn
 	inet6 bool         // the socket is AF_INET6 (IPv4 peers are sent as v4-mapped)
 	gso   *atomic.Bool // cleared when the kernel refuses segmentation
+	// kept is the scratch of the last send, kept for the next (scratch,
+	// done): nil while a send uses it, or once the socket is closed.
+	kept atomic.Pointer[vecScratch]
 }
 
 // vecPool holds vecScratch values for every vecSender of the process
@@ -29,21 +32,70 @@ type vecSender struct {
 // scratch, and the pool's own slots, for the first send of each.
 var vecPool = sync.Pool{New: func() any {
 	sc := new(vecScratch)
-	sc.fn = sc.sendmsg
+	sc.fn, sc.fnMany = sc.sendmsg, sc.sendmmsg
 	return sc
 }}
 
 // vecScratch is the memory of one sendmsg: iovecs, address, control
-// message. Pooled, so that a send allocates nothing.
+// message. Pooled, so that a send allocates nothing. What every send
+// touches comes first, in three cache lines with the first iovecs; the
+// rest of the iovecs and the control message only a segmented send's,
+// the messages only a sendmmsg's.
 type vecScratch struct {
-	iov [3 * maxSegments]unix.Iovec
 	msg unix.Msghdr
 	sa4 unix.RawSockaddrInet4
-	sa6 unix.RawSockaddrInet6
-	oob [oobSize]byte
 	err error
 	fn  func(fd uintptr) bool // sc.sendmsg, bound once
+	iov [3 * maxSegments]unix.Iovec
+	sa6 unix.RawSockaddrInet6
+	oob [oobSize]byte
+	// mm, many and sent are one sendmmsg's: its messages, how many of
+	// them to send, and how many the kernel took (sendMany).
+	mm     [maxMany]mmsghdr
+	many   int
+	sent   int
+	fnMany func(fd uintptr) bool // sc.sendmmsg, bound once
 }
+
+// scratch returns the sender's kept scratch, or one from the pool while
+// another send uses it. A send that takes the pool's each time reaches,
+// as the goroutines that send move between processors (a ping-pong's do
+// at almost every round trip), into another processor's pool slots and
+// a scratch last written on another core; the kept one is the one the
+// last send on this socket wrote.
+func (v *vecSender) scratch() *vecScratch {
+	if sc := v.kept.Swap(nil); sc != nil {
+		return sc
+	}
+	return vecPool.Get().(*vecScratch)
+}
+
+// done takes back a scratch from a send: kept if the sender keeps none,
+// else pooled.
+func (v *vecSender) done(sc *vecScratch) {
+	if !v.kept.CompareAndSwap(nil, sc) {
+		vecPool.Put(sc)
+	}
+}
+
+// release, at the socket's close, gives the kept scratch to the pool, for
+// the process's next socket. One that a send still in progress keeps
+// after is collected with the sender.
+func (v *vecSender) release() {
+	if sc := v.kept.Swap(nil); sc != nil {
+		vecPool.Put(sc)
+	}
+}
+
+// mmsghdr is the kernel's struct mmsghdr (sendmmsg's array element): a
+// msghdr and the bytes sent for it, padded as the C struct is.
+type mmsghdr struct {
+	hdr unix.Msghdr
+	n   uint32
+}
+
+// maxMany bounds the datagrams of one sendmmsg (sendMany).
+const maxMany = 16
 
 // newVecSender returns a sender for the socket of rc, whose address
 // family is domain, or nil if that could not be read (-1).
@@ -63,8 +115,8 @@ func (v *vecSender) send(run []Datagram, seg int, to netip.AddrPort) (sent bool,
 	if addr.Zone() != "" || (!v.inet6 && !addr.Is4()) {
 		return false, nil
 	}
-	sc := vecPool.Get().(*vecScratch)
-	defer vecPool.Put(sc)
+	sc := v.scratch()
+	defer v.done(sc)
 	k := 0
 	for x := range run {
 		d := &run[x]
@@ -100,6 +152,89 @@ func (v *vecSender) send(run []Datagram, seg int, to netip.AddrPort) (sent bool,
 		return false, nil
 	}
 	return true, err
+}
+
+// sendMany sends ds, each a datagram of its own, to to with as few
+// sendmmsg calls as maxMany allows, each message gathered as send
+// gathers one: on loopback, whose 64 KiB datagrams cannot be segmented
+// together (UDP_SEGMENT carries at most 64 KiB in all), a step's
+// datagrams then cost one system call instead of one each. It returns
+// how many of ds, from the first, were sent, their bytes, and the calls
+// that sent more than one; it stops
+// at the first the kernel did not take (sendmmsg reports no error once
+// one has gone), for the caller to send that one alone and learn why.
+func (v *vecSender) sendMany(ds []Datagram, to netip.AddrPort) (n, bytes, several int) {
+	addr := to.Addr()
+	if addr.Zone() != "" || (!v.inet6 && !addr.Is4()) {
+		return 0, 0, 0
+	}
+	sc := v.scratch()
+	defer v.done(sc)
+	sc.msg = unix.Msghdr{}
+	v.address(sc, to)
+	for len(ds) > 0 {
+		m, k := sc.gatherMany(ds)
+		err := v.rc.Write(sc.fnMany)
+		clear(sc.iov[:k]) // keep no buffer alive from the pool
+		clear(sc.mm[:m])
+		if err != nil || sc.err != nil || sc.sent <= 0 {
+			break
+		}
+		for x := range sc.sent {
+			bytes += ds[x].Len()
+		}
+		n += sc.sent
+		if sc.sent > 1 {
+			several++
+		}
+		if sc.sent < m {
+			break
+		}
+		ds = ds[m:]
+	}
+	sc.msg = unix.Msghdr{}
+	return n, bytes, several
+}
+
+// gatherMany points sc.mm at up to maxMany of ds, each message at its
+// datagram's buffers and at the address in sc.msg, and returns how many
+// messages and iovecs it set.
+func (sc *vecScratch) gatherMany(ds []Datagram) (m, k int) {
+	m = min(len(ds), maxMany)
+	for x := range m {
+		d, first := &ds[x], k
+		for _, b := range [3][]byte{d.Head, d.Tail[0], d.Tail[1]} {
+			if len(b) > 0 {
+				sc.iov[k].Base = &b[0]
+				sc.iov[k].SetLen(len(b))
+				k++
+			}
+		}
+		sc.mm[x] = mmsghdr{hdr: unix.Msghdr{Name: sc.msg.Name, Namelen: sc.msg.Namelen, Iov: &sc.iov[first]}}
+		sc.mm[x].hdr.SetIovlen(k - first)
+	}
+	sc.many = m
+	return m, k
+}
+
+// sendmmsg is the RawConn.Write callback of sendMany, a raw system call
+// as msgSyscall's: false asks the poller to wait until the socket is
+// writable (nothing was sent).
+func (sc *vecScratch) sendmmsg(fd uintptr) bool {
+	for {
+		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&sc.mm[0])), uintptr(sc.many), 0, 0, 0)
+		switch e {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		case 0:
+			sc.sent, sc.err = int(r), nil
+			return true
+		}
+		sc.sent, sc.err = 0, e
+		return true
+	}
 }
 
 // address writes to as the socket's family of sockaddr.

@@ -125,6 +125,13 @@ func (o *udpOS) gsoOn() bool {
 
 func (o *udpOS) gathers() bool { return o.vec != nil }
 
+// release gives back, at the socket's close, what the sends keep.
+func (o *udpOS) release() {
+	if o.vec != nil {
+		o.vec.release()
+	}
+}
+
 // dfBefore sets DF before ds leave if one of them needs it (dfAtNeed).
 func (o *udpOS) dfBefore(ds []Datagram) { o.df.before(ds) }
 
@@ -139,6 +146,17 @@ func (o *udpOS) dfBeforeLen(n int) {
 // segmented every seg bytes when seg is not 0 (one datagram when it is).
 func (o *udpOS) sendGathered(run []Datagram, seg int, to netip.AddrPort) (sent bool, err error) {
 	return o.vec.send(run, seg, to)
+}
+
+// sendMany sends ds, each a datagram of its own, with as few system
+// calls as it can (sendmmsg), and returns how many from the first were
+// sent, their bytes and the calls that sent several; 0 where it cannot
+// gather.
+func (o *udpOS) sendMany(ds []Datagram, to netip.AddrPort) (n, bytes, several int) {
+	if o.vec == nil {
+		return 0, 0, 0
+	}
+	return o.vec.sendMany(ds, to)
 }
 
 // groAfter is how many datagrams a socket reads before it asks for

@@ -29,6 +29,7 @@ func (o *udpOS) enable(u *net.UDPConn, cfg Config, caps *Caps) {
 
 func (o *udpOS) gsoOn() bool   { return false }
 func (o *udpOS) gathers() bool { return false }
+func (o *udpOS) release()      {}
 
 // DF is not set here (no path MTU discovery).
 func (o *udpOS) dfBefore([]Datagram) {}
@@ -49,6 +50,14 @@ func (o *udpOS) read(u *net.UDPConn, buf []byte, wait bool, yield func() bool) (
 	n, from, err = u.ReadFromUDPAddrPort(buf)
 	return n, 0, from, err
 }
+
+// sendMany sends nothing here: each datagram is a system call of its own.
+func (o *udpOS) sendMany([]Datagram, netip.AddrPort) (n, bytes, several int) {
+	return 0, 0, 0
+}
+
+// scatter reports that reads here cannot place bytes in a second buffer.
+func (o *udpOS) scatter(int, []byte) bool { return false }
 
 // RouteMTU is not known here.
 func RouteMTU(Conn, netip.Addr, time.Time) int { return 0 }
