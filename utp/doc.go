@@ -83,9 +83,10 @@
 //     16 × max(4 s, RTO), about 55 s on a short path. Where path MTU
 //     discovery runs (below), the silence can first look like a path that
 //     shrank: the connection then stops sending data to ask the peer what
-//     it holds, and the idle timeout ends it, after 90 s. A connection
-//     with nothing to send notices only through the idle timeout, 90 s
-//     without any packet (the peer sends keepalives every 29 s).
+//     it holds, and each unanswered question counts as one of the 16
+//     timeouts. A connection with nothing to send notices only through
+//     the idle timeout, 90 s without any packet (the peer sends
+//     keepalives every 29 s).
 //   - Small writes coalesce while data is unacknowledged (Nagle), unlike
 //     net.TCPConn's default: a message sent in two Writes and then answered
 //     waits up to the peer's 10 ms delayed ACK each time. Write each

@@ -146,3 +146,29 @@ func TestShortPacketBelowBaseIsBlackHole(t *testing.T) {
 		t.Fatalf("no black hole suspected after %d timeouts with a 700-byte packet outstanding: %+v", st.Timeouts, st)
 	}
 }
+
+// TestStrandedPeerGoneTimesOut: while a connection waits for the answer
+// to its question (the path looked shrunk), a peer that answers none of
+// the questions is gone: each unanswered one counts as a timeout, and
+// the connection ends with ErrTimedOut after MaxTimeouts in all, as it
+// would without discovery. Left to the idle timeout, it asked every RTO
+// for 90 s (a vanished peer on a 1,500-byte namespace path).
+func TestStrandedPeerGoneTimesOut(t *testing.T) {
+	tc, _ := strandSetup(t)
+	cfg := tc.conn.cfg // with the defaults applied
+	asks := 0
+	for i := 0; i < 4*cfg.MaxTimeouts && !tc.conn.Closed(); i++ {
+		tc.advanceToTimer()
+		asks += len(tc.takeAll())
+	}
+	if !tc.conn.Closed() {
+		t.Fatalf("still open after %d questions over %v", asks, tc.elapsed())
+	}
+	tc.wantClosed("the peer answered no question", ErrTimedOut)
+	if st := tc.conn.Stats(); st.Timeouts > uint64(cfg.MaxTimeouts+1) {
+		t.Errorf("%d timeouts before giving up, want at most MaxTimeouts+1 = %d", st.Timeouts, cfg.MaxTimeouts+1)
+	}
+	if tc.elapsed() >= cfg.IdleTimeout {
+		t.Errorf("gave up at %v, not before the idle timeout %v", tc.elapsed(), cfg.IdleTimeout)
+	}
+}
