@@ -1,8 +1,11 @@
 package proto
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
 )
 
 // strandConfig is a connection whose search has ended at 1,452-byte
@@ -117,5 +120,55 @@ func TestStrandedNoneHeld(t *testing.T) {
 	}
 	if st := tc.conn.Stats(); st.Repacketized != 1 || st.FragmentedResends != 0 {
 		t.Errorf("Repacketized %d, FragmentedResends %d; want 1 and 0", st.Repacketized, st.FragmentedResends)
+	}
+}
+
+// TestShortPacketBelowBaseIsBlackHole: on an IPv4 path that narrowed
+// below the base, the oldest unacknowledged packet may be a short one
+// (the tail of a write), smaller than the base but larger than the new
+// path. Its timeouts must still be taken for a black hole, as any packet
+// larger than the floor may have met one; checked against the base, the
+// path was never suspected and the connection timed out (a 1,500-byte
+// kernel path narrowed to 576 mid-transfer, e2e/pathmtu, one run in five).
+func TestShortPacketBelowBaseIsBlackHole(t *testing.T) {
+	tc := newTestConn(t, roleDialer, withConfig(func(c *Config) {
+		c.PacketSize = 65000
+		c.PathBase, c.PathFloor, c.PathOverhead = 1280-28, 576-28, 28
+		c.PathCeiling, c.PathStart = 1472, 1472
+	}), withWindow(64<<10), withPeerMaxDatagram(65535))
+	short := strings.Repeat("s", 700) // between the floor's payload and the base's
+	tc.write(short)
+	tc.wantPacket("the short packet", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: short})
+	for i := 0; i < 10 && tc.conn.Stats().PathBlackHoles == 0; i++ {
+		tc.advanceToTimer()
+	}
+	if st := tc.conn.Stats(); st.PathBlackHoles == 0 {
+		t.Fatalf("no black hole suspected after %d timeouts with a 700-byte packet outstanding: %+v", st.Timeouts, st)
+	}
+}
+
+// TestStrandedPeerGoneTimesOut: while a connection waits for the answer
+// to its question (the path looked shrunk), a peer that answers none of
+// the questions is gone: each unanswered one counts as a timeout, and
+// the connection ends with ErrTimedOut after MaxTimeouts in all, as it
+// would without discovery. Left to the idle timeout, it asked every RTO
+// for 90 s (a vanished peer on a 1,500-byte namespace path).
+func TestStrandedPeerGoneTimesOut(t *testing.T) {
+	tc, _ := strandSetup(t)
+	cfg := tc.conn.cfg // with the defaults applied
+	asks := 0
+	for i := 0; i < 4*cfg.MaxTimeouts && !tc.conn.Closed(); i++ {
+		tc.advanceToTimer()
+		asks += len(tc.takeAll())
+	}
+	if !tc.conn.Closed() {
+		t.Fatalf("still open after %d questions over %v", asks, tc.elapsed())
+	}
+	tc.wantClosed("the peer answered no question", ErrTimedOut)
+	if st := tc.conn.Stats(); st.Timeouts > uint64(cfg.MaxTimeouts+1) {
+		t.Errorf("%d timeouts before giving up, want at most MaxTimeouts+1 = %d", st.Timeouts, cfg.MaxTimeouts+1)
+	}
+	if tc.elapsed() >= cfg.IdleTimeout {
+		t.Errorf("gave up at %v, not before the idle timeout %v", tc.elapsed(), cfg.IdleTimeout)
 	}
 }

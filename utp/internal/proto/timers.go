@@ -141,8 +141,18 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 	c.stats.Timeouts++
 	if c.rewind.pending {
 		// The question or its answer was lost: ask again. Nothing is in
-		// flight, so nothing backs off; the idle timeout bounds a peer
-		// that went away.
+		// flight, so nothing backs off, but each unanswered question
+		// counts as a timeout: the question is a bare header, which any
+		// path carries, so a peer that answers none of MaxTimeouts has
+		// gone away (left to the idle timeout, a vanished peer was
+		// given up only after 90 s when discovery took its silence for
+		// a shrunk path).
+		c.consecutiveTimeouts++
+		c.lastTimeout = now
+		if c.consecutiveTimeouts > c.cfg.MaxTimeouts {
+			c.fail(ErrTimedOut)
+			return
+		}
 		c.rewind.askDue = true
 		return
 	}
