@@ -828,7 +828,7 @@ func (l *LEDBATPP) joinAllowed(now time.Time) bool {
 // empty queue is refilled by the same bytes for every flow
 // (additiveRefill) returns to a quarter of its window, whatever the
 // queue: the decrease of the AIMD step a joined slowdown makes there
-// (joinedRefill has the increase). Why: there the share that fills the
+// (slowdownRefill has the increase). Why: there the share that fills the
 // path is 0.8 to 0.9 of the window, too little a decrease to even out
 // shares between slowdowns 25 s apart. In a trace of two flows 10 s
 // apart on 100 Mbit/s × 200 ms (seed 20) the incumbent joined the
@@ -1193,35 +1193,42 @@ func (l *LEDBATPP) emptyQueueGrowth(now time.Time) float64 {
 	}
 	doublings := min(40, now.Sub(from).Seconds()/l.baseRTT().Seconds())
 	add := l.gain() * float64(l.cfg.MSS) * math.Exp2(doublings)
-	if l.joinedRefill() {
+	if l.slowdownRefill() {
 		return add
 	}
 	return min(g, add)
 }
 
-// joinedRefill reports whether the empty queue is the one a joined
-// slowdown left (othersSlowingDown): the latest slowdown was joined and
-// the queue has shown nothing since its ramp ended. That refill is not
-// bounded by a share of the window (emptyQueueGrowth).
+// slowdownRefill reports whether the empty queue is the one a slowdown
+// left: the queue has shown nothing since the latest slowdown's ramp
+// ended. That refill is not bounded by a share of the window
+// (emptyQueueGrowth).
 //
 // Deviation (not in the draft, which has no joins nor refill): a joined
 // slowdown on a path over the target is one step of an AIMD (Chiu and
 // Jain, 1989). Every flow that joined ramps back to a quarter of its
 // window (rampBackTo), the decrease, and the queue they all left empty is
-// refilled by the same bytes for each, the increase. Bounded by a share of
-// each window, as the refill after a decrease above the target is, the
-// increase was a share too, and kept the shares: in a trace of eight
+// refilled by the same bytes for each, the increase. Bounded by a share
+// of each window, as the refill after a decrease above the target is,
+// the increase was a share too, and kept the shares: in a trace of eight
 // flows 2 s apart on 100 Mbit/s × 200 ms (seed 23) the flows ramped back
 // in step from two packets to half their windows, and grew from there by
 // 18 to 34% in the half second before the queue showed, the largest
-// keeping twice the others' rate to the end of the run. The bound holds
-// the overshoot a late delay reading allows to half the target; without
-// it the overshoot is at most the bytes the joiners gave up, and the
-// decrease above the target that follows takes from each flow in
-// proportion to its window, which is the AIMD's decrease again
-// (docs/protocol.md has the measurements).
-func (l *LEDBATPP) joinedRefill() bool {
-	return l.joined && !l.slowdownEnd.IsZero() && !l.slowdownEnd.Before(l.emptyFrom)
+// keeping twice the others' rate to the end of the run. The flow whose
+// slowdown the others joined cannot tell it from one of its own alone,
+// so the rule holds after every slowdown: bounded for it alone, the
+// refill gave the flow that joined, and only it, the equal bytes, and in
+// a trace of two flows on that path (seed 20) the incumbent grew from
+// 0.59 to 1.85 MB while the latecomer grew from 0.53 to 1.19 MB. A flow
+// alone ramps back to the window that fills the path, so its refill
+// after a slowdown is a few packets. The bound holds the overshoot a
+// late delay reading allows to half the target; without it the
+// overshoot is at most the bytes the flows gave up, and the decrease
+// above the target that follows takes from each flow in proportion to
+// its window, which is the AIMD's decrease again (docs/protocol.md has
+// the measurements).
+func (l *LEDBATPP) slowdownRefill() bool {
+	return !l.slowdownEnd.IsZero() && !l.slowdownEnd.Before(l.emptyFrom)
 }
 
 // additiveRefill reports whether an empty queue is refilled by the same
