@@ -839,11 +839,11 @@ func (l *LEDBATPP) joinAllowed(now time.Time) bool {
 // path (seed 23) every common slowdown halved the differences between
 // the windows, two fell in the 30 s measured, and the two largest
 // flows kept 22 and 15 Mbit/s against the others' 7 to 10 (Jain index
-// 0.842). A
-// flow that joins is not alone on its path, so a flow alone keeps its
-// use (returning to half at every slowdown held one flow on 200 ms
-// paths to 87–88% of the link). The limit: it takes from whichever flow
-// joins, not from the larger; slowdownPause makes flows take turns.
+// 0.842). A flow that joins is not alone on its path, so a flow alone
+// keeps its use (returning to half at every slowdown held one flow on
+// 200 ms paths to 87–88% of the link). The limit: it takes from
+// whichever flow joins, not from the larger; slowdownPause makes flows
+// take turns.
 func (l *LEDBATPP) rampBackTo(qd time.Duration, joined bool) float64 {
 	keep := float64(slowdownKeepNum) / slowdownKeepDen
 	if joined && l.additiveRefill() {
@@ -1158,7 +1158,9 @@ func (l *LEDBATPP) noteEmptyQueue(now time.Time) {
 // emptyQueueGrowth is what congestion avoidance adds to the window per
 // RTT while the delay shows no queue: GAIN full packets, doubled for
 // every base RTT the queue has stayed empty, and at most
-// emptyQueueGain of the window.
+// emptyQueueGain of the window. After a slowdown the doubling counts
+// from the end of its ramp, and the share of the window does not bound
+// it until the queue shows (slowdownRefill).
 //
 // Deviation (not in the draft, whose increase is GAIN packets per RTT
 // whatever the queue): the growth that refills an empty path adds the
