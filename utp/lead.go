@@ -129,6 +129,12 @@ type lead struct {
 	buf []byte // the read buffer, owned by the holder
 	in  *inbox // packets read, not yet applied, owned by the holder
 
+	// yieldFn is yieldWait as a func value, made once: a method value
+	// passed to the endpoint's ReadYield escapes, and made at each call
+	// it cost an allocation per read that woke a goroutine, about five
+	// a setup (BenchmarkSetupShapes).
+	yieldFn func() bool
+
 	// started is set once the reader goroutine is started, or once Close
 	// has forgone it (forgo). Where Reads may lead it starts at the first
 	// call that needs it (callReader) or a standby tick after NewSocket
@@ -163,6 +169,7 @@ func (l *lead) init(s *Socket, on bool) {
 		in:    inboxPool.Get().(*inbox),
 	}
 	l.in.holds = ackHolds{on: s.pio.Caps().TryRead}
+	l.yieldFn = l.yieldWait
 	if on {
 		// A new Socket's token starts free, its reader goroutine not yet
 		// started: the first call to wait takes it without a wakeup (a
@@ -311,7 +318,7 @@ func (l *lead) yieldRead() (n, seg int, from source, err error) {
 		return n, seg, from, err
 	}
 	l.in.holds.count()
-	n, seg, from, err = y.ReadYield(l.buf, l.yieldWait)
+	n, seg, from, err = y.ReadYield(l.buf, l.yieldFn)
 	if err == packetio.ErrWouldBlock {
 		return 0, 0, from, errDrained
 	}

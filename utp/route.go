@@ -282,8 +282,9 @@ func (in *inbox) flush(now time.Time) bool {
 	if in.n == 0 {
 		return false
 	}
-	// Only data is acknowledged: a run of ACKs leaves nothing to hold.
-	hold := in.holds.on && in.hasData()
+	// Only data and FINs are acknowledged: a run of ACKs leaves nothing
+	// to hold.
+	hold := in.holds.on && in.owesAck()
 	held := false
 	var took [inboxSize]bool
 	in.c.stepAt(now, func(now time.Time, m *proto.Conn) {
@@ -324,10 +325,14 @@ func (in *inbox) share(now time.Time, took *[inboxSize]bool) {
 	}
 }
 
-// hasData reports whether a queued packet carries a payload.
-func (in *inbox) hasData() bool {
-	for _, p := range in.payloads[:in.n] {
-		if len(p) > 0 {
+// owesAck reports whether a queued packet carries a payload or is a FIN:
+// the packets whose ACK may be held. A FIN's matters most where a RESET
+// follows it in the same wakeup, as from a client that closes its Socket
+// right after its connection: the RESET ends the connection, and the ACK
+// held for the FIN never leaves (proto's finack.go).
+func (in *inbox) owesAck() bool {
+	for i, p := range in.payloads[:in.n] {
+		if len(p) > 0 || in.headers[i].Type == wire.Fin {
 			return true
 		}
 	}

@@ -10,11 +10,11 @@ const MaxCoalesced = 64
 // UDP flow for a socket with UDP_GRO, appends to p the datagrams queued
 // right behind the first that come from the same sender with its length,
 // and at most one shorter one, which ends the run, while p has room. seg
-// is the length of each but the last, or 0 when one datagram was read.
-// It lets a caller's batched read path run in a simulation.
+// is the length of each but the last, or 0 when one datagram was read
+// (always, WithoutCoalescing). It lets a caller's batched read path run in a simulation.
 func (c *PacketConn) ReadCoalesced(p []byte) (n, seg int, from net.Addr, err error) {
 	n, from, err = c.ReadFrom(p)
-	if err != nil || n == 0 {
+	if err != nil || n == 0 || c.noCoalesce {
 		return n, 0, from, err
 	}
 	first := n

@@ -71,3 +71,29 @@ func TestReadCoalesced(t *testing.T) {
 		}
 	})
 }
+
+// WithoutCoalescing: a run that ReadCoalesced would join comes back one
+// datagram a read, in order.
+func TestReadCoalescedWithoutCoalescing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := NewNetwork(1)
+		n.SetDefaultLink(LinkConfig{Delay: time.Millisecond})
+		a, c := n.Listen("a"), n.Listen("c", WithoutCoalescing())
+		defer a.Close()
+		defer c.Close()
+		for i := range 3 {
+			a.WriteTo(packet(uint32(i), 100), Addr("c"))
+		}
+		time.Sleep(2 * time.Millisecond)
+		buf := make([]byte, 700)
+		for i := range 3 {
+			n, seg, from, err := c.ReadCoalesced(buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != 100 || seg != 0 || from != Addr("a") || binary.BigEndian.Uint32(buf) != uint32(i) {
+				t.Fatalf("read %d: %d bytes in segments of %d from %v, packet %d; want packet %d alone", i, n, seg, from, binary.BigEndian.Uint32(buf), i)
+			}
+		}
+	})
+}

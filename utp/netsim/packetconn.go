@@ -21,6 +21,7 @@ type PacketConnOption func(*packetConnOptions)
 type packetConnOptions struct {
 	queueLen    int
 	ignoreClose bool
+	noCoalesce  bool
 }
 
 // WithQueueLen bounds the receive queue to n datagrams. Like a socket
@@ -43,6 +44,15 @@ func WithQueueLen(n int) PacketConnOption {
 // SetReadDeadline after Close, fail with net.ErrClosed at once, as usual.
 func WithIgnoreCloseOnRead() PacketConnOption {
 	return func(o *packetConnOptions) { o.ignoreClose = true }
+}
+
+// WithoutCoalescing makes ReadCoalesced return one datagram per call, as
+// Linux UDP does for a socket without UDP_GRO, and on loopback for
+// datagrams sent by separate calls even with it: then a FIN and the RESET
+// sent right after it are two reads, not one, as they are on a real
+// socket.
+func WithoutCoalescing() PacketConnOption {
+	return func(o *packetConnOptions) { o.noCoalesce = true }
 }
 
 // PacketConnStats counts what a PacketConn has done. Counters are
@@ -88,6 +98,7 @@ type PacketConn struct {
 	laddr       net.Addr // addr boxed once, so ReadFrom's result does not allocate
 	queueLen    int
 	ignoreClose bool
+	noCoalesce  bool // WithoutCoalescing
 	stats       connStats
 
 	mu     sync.Mutex
@@ -108,7 +119,7 @@ type PacketConn struct {
 }
 
 func newPacketConn(n *Network, addr Addr, o packetConnOptions) *PacketConn {
-	return &PacketConn{n: n, addr: addr, laddr: addr, queueLen: o.queueLen, ignoreClose: o.ignoreClose}
+	return &PacketConn{n: n, addr: addr, laddr: addr, queueLen: o.queueLen, ignoreClose: o.ignoreClose, noCoalesce: o.noCoalesce}
 }
 
 // LocalAddr returns the PacketConn's address, a netsim.Addr.

@@ -16,13 +16,13 @@ import "time"
 // ACK covers every run read meanwhile.
 //
 // Only the routine ACK waits. One that carries news goes out at once: a
-// hole or its repair, a duplicate, data past the window, a FIN after
-// our own (one before it waits for ours: finack.go), a window too small
-// for another packet. A held ACK also goes out once
-// it would cover ackHoldBytes, or a quarter of the window we last
-// advertised: the sender must not run out of window while we read; and
-// the delayed-ACK timer bounds how long one waits if the IO layer never
-// releases it.
+// hole or its repair, a duplicate, data past the window, a window too
+// small for another packet. A FIN's ACK may wait too: one after our own
+// FIN that does not acknowledge it as a routine ACK does, one before it
+// for ours (finack.go). A held ACK also goes out once it would cover
+// ackHoldBytes, or a quarter of the window we last advertised: the
+// sender must not run out of window while we read; and the delayed-ACK
+// timer bounds how long one waits if the IO layer never releases it.
 
 // ackHoldBytes is the most payload one held ACK may leave unacknowledged:
 // eight coalesced reads of Linux's largest (64 KiB, UDP_GRO), as many as

@@ -17,9 +17,21 @@ import "time"
 // server closes first then takes 7 datagrams instead of 8: the closer
 // that answers last needs no separate ACK of the other's FIN.
 //
-// Where our FIN is already queued (the two FINs cross, or the FIN
-// arrived after a hole was filled) the ACK goes out at once, as before:
-// it is the last thing the peer waits for. The peer's timers do not
+// Where our FIN is already queued (the two FINs cross) the ACK is the
+// last thing the peer waits for, and goes out at once, with one
+// exception: a FIN that does not acknowledge ours comes from a peer that
+// closed without reading it, as a client does that closes its Socket
+// right after its connection, and sends a RESET right after the FIN.
+// That ACK goes out as soon as the IO layer has applied what else it has
+// queued (HoldAcks, ackhold.go), at once if nothing: a microsecond's
+// wait, after which a RESET read in the same wakeup has ended the
+// connection, and the ACK, which would only have drawn an ICMP "port
+// unreachable" from the closed client, never leaves: one datagram, its
+// ICMP error and the read of it saved on the server for each such
+// client. A FIN that acknowledges ours is acknowledged at once, as
+// before: holding it would cost the IO layer a step to release it, for
+// nothing, since no RESET follows it. Where the FIN fills a hole, its
+// ACK goes out at once with the other news. The peer's timers do not
 // notice the wait: a tail-loss probe for one packet in flight waits for
 // a delayed ACK on top of the RTO estimate (tlp.go), and AckDelay is far
 // below the RTO's floor.

@@ -226,6 +226,11 @@ func (c *Conn) onInOrder(now time.Time, seq uint16, payload []byte, fin bool) {
 	case r.eof && c.finAckWaits():
 		// The FIN's ACK may ride on our own FIN (finack.go).
 		c.holdFinAck(now)
+	case r.eof && !r.ackNow && !c.snd.finAcked:
+		// A FIN after our own that does not acknowledge it, no hole
+		// filled: its ACK goes out once the IO layer has applied what
+		// else is queued, where a RESET may be (finack.go).
+		c.oweAck(now)
 	case r.eof || (r.limit > 0 && r.window() < min(r.packetSize, len(payload))):
 		// A packet that leaves too small a window for another like it
 		// is acknowledged at once: the sender waits for this ACK, which
@@ -324,9 +329,6 @@ func (c *Conn) drainReorder() {
 func (c *Conn) reachEOF() {
 	r := &c.rcv
 	r.eof, r.gotFin, r.eofSeq = true, true, r.ackNr
-	if !c.finAckWaits() {
-		r.ackNow = true
-	}
 	c.events.set(EventReadable)
 }
 

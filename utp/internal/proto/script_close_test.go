@@ -391,11 +391,60 @@ func TestScriptClosePeerClosesFirstSlowClose(t *testing.T) {
 }
 
 // The peer's FIN after our own: the FINs crossed, and theirs is the last
-// thing either side waits for, so its ACK goes out at once.
+// thing either side waits for, so its ACK goes out at once when nothing
+// else is queued.
 func TestScriptCloseFINAfterOursAckedAtOnce(t *testing.T) {
 	tc := newTestConn(t, roleDialer)
 	tc.closeWrite()
 	tc.takeAll()
 	tc.peerFin(tc.p(0))
 	tc.wantPacket("their FIN acked at once", pkt{typ: wire.State, ack: u16(tc.p(0))})
+}
+
+// closedWhileHolding returns an acceptor whose FIN has left, with the IO
+// layer holding ACKs (more packets queued).
+func closedWhileHolding(t *testing.T) *testConn {
+	t.Helper()
+	tc := newTestConn(t, roleAcceptor)
+	tc.closeWrite()
+	tc.takeAll()
+	tc.conn.HoldAcks(true)
+	return tc
+}
+
+// finack.go: a FIN that acknowledges ours is acknowledged at once even
+// while the IO layer has more queued: no RESET follows it, and holding
+// the ACK would only cost a step to release it.
+func TestScriptCloseFINAckingOursNotHeld(t *testing.T) {
+	tc := closedWhileHolding(t)
+	tc.peerAckNr = tc.s(0) // their FIN acknowledges ours
+	tc.peerFin(tc.p(0))
+	tc.wantPacket("their FIN acked at once", pkt{typ: wire.State, ack: u16(tc.p(0))})
+}
+
+// finack.go: the ACK of a FIN after our own that does not acknowledge it
+// waits while the IO layer has more queued (HoldAcks), and goes out when
+// the hold is released.
+func TestScriptCloseFINAfterOursHeldWhileQueued(t *testing.T) {
+	tc := closedWhileHolding(t)
+	tc.peerFin(tc.p(0))
+	tc.wantIdle("their FIN's ACK waits for what else is queued")
+	tc.conn.HoldAcks(false)
+	tc.finish("released")
+	tc.wantPacket("their FIN acked once released", pkt{typ: wire.State, ack: u16(tc.p(0))})
+}
+
+// finack.go: a RESET applied in the same wakeup as the FIN that followed
+// our own ends the connection, and the FIN's held ACK never leaves: the
+// peer's Socket has closed (a client with a Socket per dial), and the ACK
+// would only draw an ICMP error. The end is clean: both streams were
+// complete but for the ACK of our FIN.
+func TestScriptCloseFINAfterOursThenResetSendsNothing(t *testing.T) {
+	tc := closedWhileHolding(t)
+	tc.peerFin(tc.p(0))
+	tc.peerReset()
+	tc.conn.HoldAcks(false)
+	tc.finish("released")
+	tc.wantIdle("no ACK for a peer that reset")
+	tc.wantClosed("reset after both FINs", nil)
 }
