@@ -69,12 +69,14 @@ var errDrained = errors.New("utp: nothing queued")
 // takes only what is queued, and releases them once nothing is (or
 // after maxHeldReads); then, with stop set, it returns errDrained rather
 // than wait.
-func (l *lead) next(stop bool) (n, seg int, from source, err error) {
+// With body set, the read places the bytes past a header in it
+// (inplace.go).
+func (l *lead) next(stop bool, body []byte) (n, seg int, from source, err error) {
 	h := &l.in.holds
 	if len(h.conns) > 0 {
 		if h.reads < maxHeldReads {
 			h.reads++
-			n, seg, from, err = l.s.pio.TryRead(l.buf)
+			n, seg, from, err = l.read(body, false)
 			if !errors.Is(err, packetio.ErrWouldBlock) {
 				return n, seg, from, err
 			}
@@ -84,7 +86,7 @@ func (l *lead) next(stop bool) (n, seg int, from source, err error) {
 	if stop {
 		return 0, 0, from, errDrained
 	}
-	return l.s.read(l.buf)
+	return l.read(body, true)
 }
 
 // poll is next that never waits: it reads a datagram only if one is

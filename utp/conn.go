@@ -96,6 +96,11 @@ type Conn struct {
 	// mu: a step whose time was read before it took the lock (stepAt)
 	// must not go back before a step that overtook it.
 	last time.Time
+
+	// earlyFires counts timer fires that found nothing due and so set
+	// the timer again without a step (firedEarly), guarded by mu; for
+	// tests.
+	earlyFires int
 }
 
 func newConn(s *Socket, raddr net.Addr, key connKey, m *proto.Conn, now time.Time) *Conn {
@@ -162,7 +167,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		}
 		c.mu.Unlock()
 		c.afterStep(a)
-		c.awaitReadable(earlier)
+		c.awaitReadable(earlier, lender)
 		c.mu.Lock()
 		c.readWaits--
 		n, passOn := 0, false

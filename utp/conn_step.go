@@ -318,13 +318,7 @@ func (c *Conn) rearm(now time.Time) {
 	if isClosed(c.closed) {
 		return // ended: nothing is due, and a deadline left over must not fire again and again
 	}
-	at := earliest(c.m.NextDeadline(), c.lingerAt)
-	if c.rdl.After(now) {
-		at = earliest(at, c.rdl)
-	}
-	if c.wdl.After(now) {
-		at = earliest(at, c.wdl)
-	}
+	at := c.nextFire(now)
 	if at.IsZero() || (!c.timerAt.IsZero() && !at.Before(c.timerAt)) {
 		return
 	}
@@ -334,6 +328,20 @@ func (c *Conn) rearm(now time.Time) {
 		return
 	}
 	c.timer.Reset(at.Sub(now))
+}
+
+// nextFire is when the connection's timer is next due: the state
+// machine's next deadline, the linger's end, and the read and write
+// deadlines still ahead of now; zero: none.
+func (c *Conn) nextFire(now time.Time) time.Time {
+	at := earliest(c.m.NextDeadline(), c.lingerAt)
+	if c.rdl.After(now) {
+		at = earliest(at, c.rdl)
+	}
+	if c.wdl.After(now) {
+		at = earliest(at, c.wdl)
+	}
+	return at
 }
 
 // earliest returns the earlier of two times, where zero means none.
@@ -348,6 +356,9 @@ func earliest(a, b time.Time) time.Time {
 func passed(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
 
 func (c *Conn) onTimer() {
+	if c.firedEarly() {
+		return
+	}
 	c.step(func(now time.Time, m *proto.Conn) {
 		c.timerAt = time.Time{} // fired: the next deadline arms it again
 		if passed(c.rdl, now) {
@@ -363,6 +374,34 @@ func (c *Conn) onTimer() {
 		}
 		m.HandleTimeout(now)
 	})
+}
+
+// firedEarly handles a fire of the connection's timer before anything is
+// due, the common case: rearm leaves a timer whose deadline moved later
+// to fire early, and a bulk sender's tail-probe deadline moves at every
+// send. It sets the timer again for what is due next and reports true,
+// without a step: the step had nothing to do, and its deep calls grew
+// the stack of the fresh goroutine that time.AfterFunc runs each fire
+// in, two or three stack copies per fire. False: something is due (a
+// read or write deadline passed included), or the connection ended;
+// the caller steps.
+func (c *Conn) firedEarly() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.clock()
+	if c.timer == nil || isClosed(c.closed) || passed(c.rdl, now) || passed(c.wdl, now) || passed(c.lingerAt, now) {
+		return false
+	}
+	at := c.nextFire(now)
+	if !at.IsZero() && !at.After(now) {
+		return false
+	}
+	c.earlyFires++
+	c.timerAt = at // zero: nothing due; the next step's rearm sets the timer
+	if !at.IsZero() {
+		c.timer.Reset(at.Sub(now))
+	}
+	return true
 }
 
 // discardAfterClose drops data that arrives after Close. As TCP does, data

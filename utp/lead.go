@@ -128,6 +128,11 @@ type lead struct {
 
 	buf []byte // the read buffer, owned by the holder
 	in  *inbox // packets read, not yet applied, owned by the holder
+	// big, owned by the holder: a leading Read's last read was one
+	// datagram of at least inPlaceMin bytes, so its next may be read in
+	// place (inplace.go). scatter is the endpoint as a Scatterer, or nil.
+	big     bool
+	scatter packetio.Scatterer
 
 	// yieldFn is yieldWait as a func value, made once: a method value
 	// passed to the endpoint's ReadYield escapes, and made at each call
@@ -169,6 +174,7 @@ func (l *lead) init(s *Socket, on bool) {
 		in:    inboxPool.Get().(*inbox),
 	}
 	l.in.holds = ackHolds{on: s.pio.Caps().TryRead}
+	l.scatter, _ = s.pio.(packetio.Scatterer)
 	l.yieldFn = l.yieldWait
 	if on {
 		// A new Socket's token starts free, its reader goroutine not yet
@@ -274,7 +280,7 @@ func (l *lead) readLed() (handedOver bool) {
 			yield = false
 			n, seg, from, err = l.yieldRead()
 		} else {
-			n, seg, from, err = l.next(false)
+			n, seg, from, err = l.next(false, nil)
 		}
 		l.readerIn.Store(false)
 		if err != nil {
@@ -482,7 +488,10 @@ func (l *lead) awaitAccept() {
 // again. A short connection (dial, request, one reply, close) never asks
 // for it: its first wait is early, and on the accepting side so is its
 // second, the wait for the end.
-func (l *lead) awaitReadable(c *Conn, earlier int) {
+//
+// lender says that this Read lent its buffer (proto.PostRead): while it
+// leads, datagrams may be read straight into it (inplace.go).
+func (l *lead) awaitReadable(c *Conn, earlier int, lender bool) {
 	mayLead := l.on && l.waiters.Load() == 0
 	led := mayLead && l.tryTake()
 	early := earlier == 0 || (earlier == 1 && c.acceptor)
@@ -497,7 +506,7 @@ func (l *lead) awaitReadable(c *Conn, earlier int) {
 	}
 	l.taken.Store(true)
 	l.leads.Add(1)
-	ok := l.readFor(c)
+	ok := l.readFor(c, lender)
 	l.pass()
 	if !ok {
 		// The Socket closed, or its reads fail: wait for the reader
@@ -544,7 +553,7 @@ func (l *lead) awaitDial(ctx context.Context, c *Conn) bool {
 	l.dials.Add(1)
 	ok := l.readUntil(c, func() bool {
 		return isClosed(c.connected) || isClosed(c.closed) || ctx.Err() != nil
-	})
+	}, false)
 	if stop != nil {
 		stop()
 	}
@@ -586,15 +595,17 @@ func (l *lead) waitFor(c *Conn) bool {
 // closes or a read fails otherwise (the reader goroutine, taking the lead
 // back, handles that). The caller holds the lead and passes it on after.
 // Once c is readable it still reads what is queued while ACKs are held
-// (ackhold.go): into c's waiting buffer, which it returns fuller.
-func (l *lead) readFor(c *Conn) bool {
-	return l.readUntil(c, func() bool { return pending(c.readable) })
+// (ackhold.go): into c's waiting buffer, which it returns fuller. lender:
+// that buffer is this Read's, lent, and may be read into in place.
+func (l *lead) readFor(c *Conn, lender bool) bool {
+	return l.readUntil(c, func() bool { return pending(c.readable) }, lender)
 }
 
 // readUntil is readFor with its reason to stop given: it reads and
 // routes as a call on c until done reports true. Whoever makes done true
-// from another goroutine then calls wakeFor(c).
-func (l *lead) readUntil(c *Conn, done func() bool) bool {
+// from another goroutine then calls wakeFor(c). lender: the call is a
+// Read of c whose buffer is lent (readFor).
+func (l *lead) readUntil(c *Conn, done func() bool, lender bool) bool {
 	s := l.s
 	for {
 		l.reading.Store(c) // before done: see the invariants
@@ -603,7 +614,8 @@ func (l *lead) readUntil(c *Conn, done func() bool) bool {
 			l.reading.Store(nil)
 			return true
 		}
-		n, seg, from, err := l.next(ready)
+		body := l.bodyFor(c, lender)
+		n, seg, from, err := l.next(ready, body)
 		l.reading.Store(nil)
 		if err == errDrained {
 			return true
@@ -615,7 +627,12 @@ func (l *lead) readUntil(c *Conn, done func() bool) bool {
 			l.in.holds.release()
 			return false
 		}
-		s.routeRead(l.in, l.buf, n, seg, from)
+		if body != nil {
+			s.routeInPlace(l.in, l.buf, n, seg, from, body)
+		} else {
+			s.routeRead(l.in, l.buf, n, seg, from)
+		}
+		l.noteRead(n, seg)
 	}
 }
 
@@ -657,7 +674,9 @@ func (s *Socket) doneWaiting() { s.lead.doneWaiting() }
 func (s *Socket) awaitAccept() { s.lead.awaitAccept() }
 
 // awaitReadable waits until c is signalled readable (lead.awaitReadable).
-func (c *Conn) awaitReadable(earlier int) { c.s.lead.awaitReadable(c, earlier) }
+func (c *Conn) awaitReadable(earlier int, lender bool) {
+	c.s.lead.awaitReadable(c, earlier, lender)
+}
 
 // wakeReadable signals c readable, waking its Read where that Read is
 // reading the socket itself.

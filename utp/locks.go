@@ -10,7 +10,7 @@ package utp
 //
 //   - Conn.mu (c.mu): the state machine (Conn.m) and everything a step reads or
 //     writes beside it: the send queue (sendQ, sendSpare, flushing), the
-//     timer (timer, timerAt, last), userClose, lent, readWaits, waitedReads,
+//     timer (timer, timerAt, last, earlyFires), userClose, lent, readWaits, waitedReads,
 //     lingerAt, lingerOut, err, the stats snapshot, pathMTU and the deadlines.
 //     Taken by the user's calls (conn.go), the reader (stepAt, from route.go's inbox),
 //     a Read holding the read lead, and the timers (onTimer).

@@ -114,6 +114,12 @@ func (s *Socket) route(in *inbox, b []byte, from source, now time.Time) (parsed 
 		}
 		return false
 	}
+	return s.routeParsed(in, h, payload, from, now)
+}
+
+// routeParsed is route once the header is parsed into h, at its place in
+// in (in.slot), with its payload.
+func (s *Socket) routeParsed(in *inbox, h *wire.Header, payload []byte, from source, now time.Time) bool {
 	c := in.recent(h)
 	if c == nil {
 		c = s.lookup(from, h)

@@ -105,6 +105,11 @@ type Stats struct {
 	BytesSent     uint64 // payload bytes transmitted, retransmissions included
 	BytesReceived uint64 // payload bytes accepted in order
 	BytesRead     uint64 // returned by Read
+	// BytesInPlace counts the bytes of BytesRead that were read from the
+	// network straight into the buffer of a waiting Read, with no copy
+	// in user space (one datagram at a time, in order: loopback's large
+	// packets).
+	BytesInPlace uint64
 
 	PacketsSent      uint64 // uTP datagrams sent
 	PacketsReceived  uint64 // uTP datagrams received for this connection

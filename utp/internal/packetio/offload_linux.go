@@ -42,6 +42,20 @@ func (o *udpOS) writeSegmented(u *net.UDPConn, b []byte, seg int, to netip.AddrP
 	return true, err
 }
 
+// scatter has the reads that follow, until scatter(0, nil), place the
+// bytes at offsets at to at+len(body) in body (Scatterer), and reports
+// whether they can: only by recvmsg.
+func (o *udpOS) scatter(at int, body []byte) bool {
+	if o.raw == nil {
+		return false
+	}
+	o.raw.at, o.raw.body = at, body
+	if body == nil {
+		o.raw.iovs = [3]unix.Iovec{} // hold no caller's buffer
+	}
+	return true
+}
+
 // readOnce reads into buf. seg is the size of the datagrams the kernel
 // coalesced into buf[:n] (each seg bytes, the last possibly shorter), or
 // 0 for one datagram. Unless wait is set, it returns ErrWouldBlock when

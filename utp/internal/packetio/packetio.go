@@ -78,6 +78,28 @@ type Yielder interface {
 	ReadYield(buf []byte, yield func() bool) (n, seg int, from Addr, err error)
 }
 
+// Scatterer is an endpoint whose reads can place part of a datagram in
+// a second buffer: Linux UDP, whose recvmsg fills several buffers in
+// turn, so that bytes wanted elsewhere (a payload, in the buffer of the
+// Read waiting for it) cross from the kernel with one copy and no second
+// in user space. Elsewhere the endpoint reads into buf and copies.
+type Scatterer interface {
+	// ReadScatter is Read (TryRead unless wait) into buf, except that the
+	// bytes read at offsets at to at+len(body) go to body: buf[:at] and
+	// buf[at+len(body):] hold the rest at their offsets, and
+	// buf[at:at+len(body)] is left unspecified. len(body) must be at most
+	// len(buf)-at.
+	ReadScatter(buf []byte, at int, body []byte, wait bool) (n, seg int, from Addr, err error)
+}
+
+// scatterCopy is ReadScatter for an endpoint that read n bytes into buf
+// whole: it copies what body should hold.
+func scatterCopy(buf []byte, at int, body []byte, n int) {
+	if n > at {
+		copy(body, buf[at:n])
+	}
+}
+
 // Caps is what an endpoint can do.
 type Caps struct {
 	// UDP: peers are netip.AddrPort values (Addr.AP), so that reading
@@ -159,6 +181,7 @@ type SendResult struct {
 	Bytes     int // in the datagrams sent
 	Errors    int // datagrams the endpoint refused; UDP is lossy, so nothing more is said
 	Segmented int // system calls that each sent several datagrams
+	Batched   int // system calls that each sent several datagrams of their own (sendmmsg)
 	// TooBig is the size of the smallest datagram refused as larger than
 	// the link (EMSGSIZE with DF set), 0 if none: path MTU discovery
 	// takes it as a ceiling.

@@ -31,6 +31,12 @@ type rawReader struct {
 	yfn     func(fd uintptr) bool
 	yield   func() bool
 	yielded bool
+	// at and body, when body is set (udpOS.scatter), have the next reads
+	// place the bytes at offsets at to at+len(body) in body (Scatterer),
+	// through iovs.
+	at   int
+	body []byte
+	iovs [3]unix.Iovec
 }
 
 // newRawReader returns a reader for the socket of rc.
@@ -64,6 +70,9 @@ func (r *rawReader) readYield(buf []byte, yield func() bool) (n, seg int, from n
 // readWith reads by fn, one of the RawConn.Read callbacks below.
 func (r *rawReader) readWith(buf []byte, fn func(fd uintptr) bool) (n, seg int, from netip.AddrPort, err error) {
 	setRecvMsghdr(&r.msg, &r.iov, &r.sa, buf, r.oob[:])
+	if r.body != nil {
+		r.scatterIovecs(buf)
+	}
 	if err := r.rc.Read(fn); err != nil {
 		return 0, 0, from, err
 	}
@@ -138,6 +147,22 @@ func (r *rawReader) yieldRecvmsg(fd uintptr) bool {
 		return true
 	}
 	return false
+}
+
+// scatterIovecs points r.msg at three buffers in turn, buf[:at], body
+// and the rest of buf, where setRecvMsghdr pointed it at buf alone;
+// empty ones are left out.
+func (r *rawReader) scatterIovecs(buf []byte) {
+	k := 0
+	for _, b := range [3][]byte{buf[:r.at], r.body, buf[r.at+len(r.body):]} {
+		if len(b) > 0 {
+			r.iovs[k].Base = &b[0]
+			r.iovs[k].SetLen(len(b))
+			k++
+		}
+	}
+	r.msg.Iov = &r.iovs[0]
+	r.msg.SetIovlen(k)
 }
 
 // setRecvMsghdr points msg at one buffer, a source-address slot with room

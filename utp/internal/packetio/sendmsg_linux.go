@@ -29,7 +29,7 @@ type vecSender struct {
 // scratch, and the pool's own slots, for the first send of each.
 var vecPool = sync.Pool{New: func() any {
 	sc := new(vecScratch)
-	sc.fn = sc.sendmsg
+	sc.fn, sc.fnMany = sc.sendmsg, sc.sendmmsg
 	return sc
 }}
 
@@ -43,7 +43,23 @@ type vecScratch struct {
 	oob [oobSize]byte
 	err error
 	fn  func(fd uintptr) bool // sc.sendmsg, bound once
+	// mm, many and sent are one sendmmsg's: its messages, how many of
+	// them to send, and how many the kernel took (sendMany).
+	mm     [maxMany]mmsghdr
+	many   int
+	sent   int
+	fnMany func(fd uintptr) bool // sc.sendmmsg, bound once
 }
+
+// mmsghdr is the kernel's struct mmsghdr (sendmmsg's array element): a
+// msghdr and the bytes sent for it, padded as the C struct is.
+type mmsghdr struct {
+	hdr unix.Msghdr
+	n   uint32
+}
+
+// maxMany bounds the datagrams of one sendmmsg (sendMany).
+const maxMany = 16
 
 // newVecSender returns a sender for the socket of rc, whose address
 // family is domain, or nil if that could not be read (-1).
@@ -100,6 +116,89 @@ func (v *vecSender) send(run []Datagram, seg int, to netip.AddrPort) (sent bool,
 		return false, nil
 	}
 	return true, err
+}
+
+// sendMany sends ds, each a datagram of its own, to to with as few
+// sendmmsg calls as maxMany allows, each message gathered as send
+// gathers one: on loopback, whose 64 KiB datagrams cannot be segmented
+// together (UDP_SEGMENT carries at most 64 KiB in all), a step's
+// datagrams then cost one system call instead of one each. It returns
+// how many of ds, from the first, were sent, their bytes, and the calls
+// that sent more than one; it stops
+// at the first the kernel did not take (sendmmsg reports no error once
+// one has gone), for the caller to send that one alone and learn why.
+func (v *vecSender) sendMany(ds []Datagram, to netip.AddrPort) (n, bytes, several int) {
+	addr := to.Addr()
+	if addr.Zone() != "" || (!v.inet6 && !addr.Is4()) {
+		return 0, 0, 0
+	}
+	sc := vecPool.Get().(*vecScratch)
+	defer vecPool.Put(sc)
+	sc.msg = unix.Msghdr{}
+	v.address(sc, to)
+	for len(ds) > 0 {
+		m, k := sc.gatherMany(ds)
+		err := v.rc.Write(sc.fnMany)
+		clear(sc.iov[:k]) // keep no buffer alive from the pool
+		clear(sc.mm[:m])
+		if err != nil || sc.err != nil || sc.sent <= 0 {
+			break
+		}
+		for x := range sc.sent {
+			bytes += ds[x].Len()
+		}
+		n += sc.sent
+		if sc.sent > 1 {
+			several++
+		}
+		if sc.sent < m {
+			break
+		}
+		ds = ds[m:]
+	}
+	sc.msg = unix.Msghdr{}
+	return n, bytes, several
+}
+
+// gatherMany points sc.mm at up to maxMany of ds, each message at its
+// datagram's buffers and at the address in sc.msg, and returns how many
+// messages and iovecs it set.
+func (sc *vecScratch) gatherMany(ds []Datagram) (m, k int) {
+	m = min(len(ds), maxMany)
+	for x := range m {
+		d, first := &ds[x], k
+		for _, b := range [3][]byte{d.Head, d.Tail[0], d.Tail[1]} {
+			if len(b) > 0 {
+				sc.iov[k].Base = &b[0]
+				sc.iov[k].SetLen(len(b))
+				k++
+			}
+		}
+		sc.mm[x] = mmsghdr{hdr: unix.Msghdr{Name: sc.msg.Name, Namelen: sc.msg.Namelen, Iov: &sc.iov[first]}}
+		sc.mm[x].hdr.SetIovlen(k - first)
+	}
+	sc.many = m
+	return m, k
+}
+
+// sendmmsg is the RawConn.Write callback of sendMany, a raw system call
+// as msgSyscall's: false asks the poller to wait until the socket is
+// writable (nothing was sent).
+func (sc *vecScratch) sendmmsg(fd uintptr) bool {
+	for {
+		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&sc.mm[0])), uintptr(sc.many), 0, 0, 0)
+		switch e {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		case 0:
+			sc.sent, sc.err = int(r), nil
+			return true
+		}
+		sc.sent, sc.err = 0, e
+		return true
+	}
 }
 
 // address writes to as the socket's family of sockaddr.

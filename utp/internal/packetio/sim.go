@@ -81,6 +81,20 @@ func (s *sim) TryRead(buf []byte) (n, seg int, from Addr, err error) {
 	return s.Read(buf)
 }
 
+// ReadScatter reads as Read (or TryRead) does and copies what body
+// should hold (Scatterer): the simulator has no recvmsg to place it.
+func (s *sim) ReadScatter(buf []byte, at int, body []byte, wait bool) (n, seg int, from Addr, err error) {
+	if wait {
+		n, seg, from, err = s.Read(buf)
+	} else {
+		n, seg, from, err = s.TryRead(buf)
+	}
+	if err == nil {
+		scatterCopy(buf, at, body, n)
+	}
+	return n, seg, from, err
+}
+
 // Send sends each datagram with one WriteTo, flattened into a scratch
 // buffer as a gathered sendmsg would gather it; a run of several counts
 // as one segmented send, as on Linux.

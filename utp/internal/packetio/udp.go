@@ -45,6 +45,21 @@ func (c *udp) ReadYield(buf []byte, yield func() bool) (n, seg int, from Addr, e
 	return c.result(c.os.read(c.u, buf, true, yield))
 }
 
+// ReadScatter is Read, or TryRead unless wait, with the bytes at offsets
+// at to at+len(body) placed in body (Scatterer): by recvmsg's buffers
+// where the platform reads by recvmsg, else by a copy after the read.
+func (c *udp) ReadScatter(buf []byte, at int, body []byte, wait bool) (n, seg int, from Addr, err error) {
+	if !c.os.scatter(at, body) {
+		n, seg, from, err = c.result(c.os.read(c.u, buf, wait, nil))
+		if err == nil {
+			scatterCopy(buf, at, body, n)
+		}
+		return n, seg, from, err
+	}
+	defer c.os.scatter(0, nil)
+	return c.result(c.os.read(c.u, buf, wait, nil))
+}
+
 // result is what the reads report of udpOS.read's outcome: the source in
 // its unmapped form, ErrWouldBlock as it is, other errors as readErr
 // gives them.
@@ -101,8 +116,22 @@ func (c *udp) sendRuns(to Addr, ds []Datagram, r *SendResult) {
 		c.sendSegmented(ds, to.AP, r)
 		return
 	}
+	c.sendAlone(ds, to.AP, r)
+}
+
+// sendAlone sends ds, each a datagram of its own, in as few system calls
+// as the platform allows (sendmmsg on Linux, each call that carried
+// several counted in Batched), and one at a time from the first it did not
+// take, so that sendOne reports which failed and why.
+func (c *udp) sendAlone(ds []Datagram, to netip.AddrPort, r *SendResult) {
+	if len(ds) > 1 {
+		n, bytes, several := c.os.sendMany(ds, to)
+		r.Batched += several
+		r.count(n, bytes, nil)
+		ds = ds[n:]
+	}
 	for i := range ds {
-		r.TooBig = smallest(r.TooBig, c.sendOne(ds[i:i+1], to.AP, r))
+		r.TooBig = smallest(r.TooBig, c.sendOne(ds[i:i+1], to, r))
 	}
 }
 
@@ -142,9 +171,15 @@ func (c *udp) sendSegmented(ds []Datagram, to netip.AddrPort, r *SendResult) {
 			i = j
 			continue
 		}
-		for ; i < j; i++ {
-			r.TooBig = smallest(r.TooBig, c.sendOne(ds[i:i+1], to, r))
+		if j-i == 1 {
+			// Datagrams that each go alone (too large to join a run,
+			// as loopback's 64 KiB ones are) go together by sendAlone.
+			for j < len(ds) && segmentRun(ds, j) == j+1 {
+				j++
+			}
 		}
+		c.sendAlone(ds[i:j], to, r)
+		i = j
 	}
 }
 

@@ -141,6 +141,17 @@ func (o *udpOS) sendGathered(run []Datagram, seg int, to netip.AddrPort) (sent b
 	return o.vec.send(run, seg, to)
 }
 
+// sendMany sends ds, each a datagram of its own, with as few system
+// calls as it can (sendmmsg), and returns how many from the first were
+// sent, their bytes and the calls that sent several; 0 where it cannot
+// gather.
+func (o *udpOS) sendMany(ds []Datagram, to netip.AddrPort) (n, bytes, several int) {
+	if o.vec == nil {
+		return 0, 0, 0
+	}
+	return o.vec.sendMany(ds, to)
+}
+
 // groAfter is how many datagrams a socket reads before it asks for
 // coalescing (UDP_GRO): a Socket opened for one short exchange reads a
 // handful (a dial, an echo and a close read 3 or 4), a stream of small

@@ -50,6 +50,14 @@ func (o *udpOS) read(u *net.UDPConn, buf []byte, wait bool, yield func() bool) (
 	return n, 0, from, err
 }
 
+// sendMany sends nothing here: each datagram is a system call of its own.
+func (o *udpOS) sendMany([]Datagram, netip.AddrPort) (n, bytes, several int) {
+	return 0, 0, 0
+}
+
+// scatter reports that reads here cannot place bytes in a second buffer.
+func (o *udpOS) scatter(int, []byte) bool { return false }
+
 // RouteMTU is not known here.
 func RouteMTU(Conn, netip.Addr, time.Time) int { return 0 }
 

@@ -63,7 +63,14 @@ func (r *recvState) init(cfg Config) {
 func (c *Conn) deliver(b []byte) {
 	r := &c.rcv
 	if room := r.postRoom(); room > 0 && len(b) > 0 {
-		n := copy(r.post[r.posted:], b)
+		var n int
+		if len(b) <= room && &b[0] == &r.post[r.posted] {
+			// Read into place by the IO layer (PostTail): nothing to move.
+			n = len(b)
+			c.stats.BytesInPlace += uint64(n)
+		} else {
+			n = copy(r.post[r.posted:], b)
+		}
 		r.posted += n
 		c.stats.BytesRead += uint64(n)
 		b = b[n:]
@@ -93,6 +100,20 @@ func (c *Conn) TakePosted() int {
 	n := c.rcv.posted
 	c.rcv.post, c.rcv.posted = nil, 0
 	return n
+}
+
+// PostTail is where in the posted buffer the next in-order bytes go:
+// its unfilled part, or nil while bytes wait in the receive buffer before
+// them or nothing is posted. The IO layer may read a datagram's payload
+// straight into it; a packet whose payload is the start of PostTail's
+// slice is then taken in place, without a copy (Stats.BytesInPlace),
+// and any other is copied as usual.
+func (c *Conn) PostTail() []byte {
+	r := &c.rcv
+	if r.postRoom() == 0 {
+		return nil
+	}
+	return r.post[r.posted:]
 }
 
 // Posted is how many bytes have been placed in the posted buffer so far,

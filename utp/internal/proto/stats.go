@@ -9,6 +9,10 @@ type Stats struct {
 	BytesSent     uint64 // payload bytes transmitted, retransmissions included
 	BytesReceived uint64 // payload bytes accepted in order
 	BytesRead     uint64 // returned by Read
+	// BytesInPlace counts the bytes of BytesRead that the IO layer read
+	// from the network straight into a waiting Read's buffer (PostTail),
+	// so that no copy in user space moved them.
+	BytesInPlace uint64
 
 	PacketsSent      uint64
 	PacketsReceived  uint64
