@@ -417,7 +417,7 @@ func (c *Conn) setDeadlines(read, write *time.Time) {
 	if write != nil {
 		c.wdl = *write
 	}
-	c.rearm(time.Now())
+	c.rearm(c.s.clock.now())
 	c.mu.Unlock()
 	if read != nil {
 		c.wakeReadable()

@@ -41,7 +41,7 @@ func (c *Conn) stepAt(now time.Time, input func(now time.Time, m *proto.Conn)) {
 
 // clock reads the time for a step, under c.mu.
 func (c *Conn) clock() time.Time {
-	c.last = time.Now()
+	c.last = c.s.clock.now()
 	return c.last
 }
 

@@ -39,7 +39,7 @@ func (s *Socket) DialUTP(ctx context.Context, addr net.Addr) (*Conn, error) {
 	deadline := time.Now().Add(dialBudget)
 	var tried []uint16 // this dial's ids so far: each attempt takes a new one
 	for {
-		c, err := s.newDialer(addr, s.pathFor(s.sourceOf(addr), time.Now()), tried)
+		c, err := s.newDialer(addr, s.pathFor(s.sourceOf(addr), s.clock.now()), tried)
 		if err == errNoFreeID {
 			err = s.awaitFreeID(ctx, addr, deadline)
 			if err == nil {
@@ -212,7 +212,7 @@ func (s *Socket) registerDialer(addr net.Addr, path pathInfo, old *timeWait, tri
 		if !ok || slices.Contains(tried, id) {
 			continue
 		}
-		now := time.Now()
+		now := s.clock.now()
 		key := s.keyOf(addr, id)
 		cfg.TimestampOffset = s.stampOffset(key)
 		c := newConn(s, addr, key, proto.Dial(now, cfg, id, isn), now)

@@ -80,9 +80,16 @@
 //     connections are ignored.
 //   - An established connection whose peer vanishes fails with ErrTimedOut
 //     after 16 consecutive retransmission timeouts: within
-//     16 × max(4 s, RTO), about 50 s on a short path. A connection with
-//     nothing to send notices only through the idle timeout, 90 s without
-//     any packet (the peer sends keepalives every 29 s).
+//     16 × max(4 s, RTO), about 55 s on a short path. Where path MTU
+//     discovery runs (below), the silence can first look like a path that
+//     shrank: the connection then stops sending data to ask the peer what
+//     it holds, and the idle timeout ends it, after 90 s. A connection
+//     with nothing to send notices only through the idle timeout, 90 s
+//     without any packet (the peer sends keepalives every 29 s).
+//   - Small writes coalesce while data is unacknowledged (Nagle), unlike
+//     net.TCPConn's default: a message sent in two Writes and then answered
+//     waits up to the peer's 10 ms delayed ACK each time. Write each
+//     message in one Write, or use WithNoDelay.
 //   - Conn.Close returns at once; what was written is delivered in the
 //     background for at most 30 s (WithLinger), then the connection is
 //     reset. CloseWrite and a read to io.EOF confirm delivery.
@@ -94,7 +101,8 @@
 //   - Within that, packets over UDP on Linux are sized by path MTU
 //     discovery (RFC 8899, docs/protocol.md): they start at a 1,280-byte
 //     IP packet and grow as padded probes confirm larger ones, up to the
-//     largest the path carries. Elsewhere, and over other PacketConns,
+//     largest the path carries; over IPv4 they fall as low as a 576-byte
+//     packet, after two timeouts, on a path narrower than 1,280. Elsewhere, and over other PacketConns,
 //     they are at most 1400 bytes of payload except on UDP loopback
 //     (65,000) and where WithMaxDatagram says the PacketConn carries more.
 //     A path that shrinks under a connection is detected after two

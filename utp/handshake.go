@@ -216,7 +216,7 @@ func (s *Socket) shedUnproven(now time.Time, victims []*Conn) ([]*Conn, bool) {
 // refused with RESET, within the rate limit, while the backlog is full
 // (its dialer would only be refused later) or the Socket shuts down.
 func (s *Socket) accept(from source, syn wire.Header) {
-	now := time.Now()
+	now := s.clock.now()
 	path := s.pathFor(from, now) // may make system calls: before s.mu
 	var spare [4]*Conn
 	s.mu.Lock()

@@ -8,11 +8,7 @@ package utp
 // on loopback, whose packets are 64 KiB, that second copy was one of the
 // largest items of a bulk transfer's profile (docs/performance.md).
 
-import (
-	"time"
-
-	"github.com/inet256/go-utp/v2/utp/internal/wire"
-)
+import "github.com/inet256/go-utp/v2/utp/internal/wire"
 
 // inPlaceMin is the least room, and the least datagram before, that makes
 // a read in place worth trying. The datagram that follows is not known
@@ -75,7 +71,7 @@ func (s *Socket) routeInPlace(in *inbox, buf []byte, n, seg int, from source, bo
 		}
 		return s.routeRead(in, buf, n, seg, from)
 	}
-	now := time.Now()
+	now := s.clock.now()
 	h := in.slot()
 	if _, err := wire.ParseInto(h, buf[:at]); err != nil {
 		// plainData saw a version 1 DATA header with no extension, which

@@ -607,6 +607,8 @@ func (l *lead) readFor(c *Conn, lender bool) bool {
 // Read of c whose buffer is lent (readFor).
 func (l *lead) readUntil(c *Conn, done func() bool, lender bool) bool {
 	s := l.s
+	l.in.hint = c // its packets are routed without the table (Socket.hinted)
+	defer func() { l.in.hint = nil }()
 	for {
 		l.reading.Store(c) // before done: see the invariants
 		ready := done()

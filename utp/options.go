@@ -204,7 +204,12 @@ func WithResetRate(perSecond int) SocketOption {
 }
 
 // WithNoDelay disables the coalescing of small writes while data is in
-// flight (Nagle). Default off: small writes coalesce.
+// flight (Nagle). Default off: small writes coalesce, which keeps a
+// stream of small writes in full packets, but a message written in two
+// Writes and then answered (header, body, read the reply) holds its
+// second part until the first is acknowledged, which the peer delays by
+// up to 10 ms: write each message in one Write (bufio.Writer and Flush),
+// or turn this on. Go's net.TCPConn has it on by default.
 func WithNoDelay(on bool) SocketOption {
 	return func(c *socketConfig) { c.noDelay = on }
 }

@@ -79,6 +79,7 @@ func (pc *pathCache) learned(addr netip.Addr, mtu int, now time.Time) {
 type pathInfo struct {
 	on       bool
 	base     int // BASE_PLPMTU: a 1,280-byte IP packet
+	floor    int // MIN_PLPMTU: the base over IPv6, a 576-byte packet over IPv4
 	ceiling  int
 	start    int
 	overhead int
@@ -91,6 +92,11 @@ const ipv6Overhead = 48
 // the base for IPv4 too, which is nearly always as generous.
 const minIPv6MTU = 1280
 
+// minIPv4Datagram is the IP packet every IPv4 host takes whole (RFC 791,
+// RFC 1122 3.3.2): the floor an IPv4 path narrower than the base falls
+// to, as libtorrent's uTP floor is (TORRENT_INET_MIN_MTU, utp_stream.cpp).
+const minIPv4Datagram = 576
+
 // pathFor returns where discovery toward to starts: off unless the
 // Socket sends UDP itself with DF set; else from the cache, or from the
 // route's MTU, which a route lookup (no packet) gives. Over loopback the
@@ -100,15 +106,16 @@ func (s *Socket) pathFor(to source, now time.Time) pathInfo {
 		return pathInfo{}
 	}
 	a := to.AP.Addr()
-	overhead := ipv6Overhead
+	overhead, floor := ipv6Overhead, minIPv6MTU-ipv6Overhead
 	if a.Is4() {
 		overhead = 28 // IPv4 and UDP headers
+		floor = minIPv4Datagram - overhead
 	}
 	e, ok := s.paths.get(a, now)
 	if !ok {
 		e = pathEntry{ceiling: maxUDPPayload, expires: now.Add(pathCacheTTL)}
 		if mtu := packetio.RouteMTU(s.pio, a, now); mtu > 0 {
-			e.ceiling = max(minIPv6MTU-overhead, min(mtu-overhead, maxUDPPayload))
+			e.ceiling = max(floor, min(mtu-overhead, maxUDPPayload))
 		}
 		if a.IsLoopback() {
 			// Loopback keeps its 65,000-byte payloads: with 65,453 (the
@@ -124,9 +131,9 @@ func (s *Socket) pathFor(to source, now time.Time) pathInfo {
 	if a.IsLoopback() {
 		// The device is the path, and it does not shrink under a
 		// connection: no search, and no black hole to watch for.
-		base = e.ceiling
+		base, floor = e.ceiling, e.ceiling
 	}
-	return pathInfo{on: true, base: base, ceiling: e.ceiling, start: e.mtu, overhead: overhead}
+	return pathInfo{on: true, base: base, floor: min(floor, base), ceiling: e.ceiling, start: e.mtu, overhead: overhead}
 }
 
 // maxUDPPayload is the largest UDP payload over IPv4: 65,535 less the IP

@@ -60,7 +60,7 @@ func (s *Socket) routeRead(in *inbox, buf []byte, n, seg int, from source) bool 
 	} else {
 		s.stats.coalescedReads.Add(1)
 	}
-	now := time.Now()
+	now := s.clock.now()
 	var packets, bytes uint64
 	for off := 0; off < n; off += seg {
 		b := buf[off:min(off+seg, n)]
@@ -122,6 +122,9 @@ func (s *Socket) route(in *inbox, b []byte, from source, now time.Time) (parsed 
 func (s *Socket) routeParsed(in *inbox, h *wire.Header, payload []byte, from source, now time.Time) bool {
 	c := in.recent(h)
 	if c == nil {
+		c = s.hinted(in, from, h)
+	}
+	if c == nil {
 		c = s.lookup(from, h)
 	}
 	if c != nil && h.Type == wire.Syn && (!c.m.SameSyn(*h) || c.timeWaiting.Load()) {
@@ -158,6 +161,24 @@ func (s *Socket) routeParsed(in *inbox, h *wire.Header, payload []byte, from sou
 	return true
 }
 
+// hinted returns the connection a leading call reads for (inbox.hint) if
+// h is one of its peer's packets for it, without the table's lock and
+// lookup: a ping-pong's every packet is its Read's. A SYN or a RESET is
+// looked up by more than its key, and a connection that has ended (its
+// closed channel closed before it leaves the table, or retired in
+// TIME-WAIT) may have left the table: those take the lookup. So does a
+// source that is not an AddrPort (another endpoint than UDP), whose key
+// costs a String each time: a packet for another connection would pay it
+// twice.
+func (s *Socket) hinted(in *inbox, from source, h *wire.Header) *Conn {
+	c := in.hint
+	if c == nil || from.Net != nil || h.Type == wire.Syn || h.Type == wire.Reset ||
+		(connKey{ap: from.AP, id: h.ConnID}) != c.key || isClosed(c.closed) || c.timeWaiting.Load() {
+		return nil
+	}
+	return c
+}
+
 // lookup finds the connection a packet belongs to. A SYN is keyed by the
 // id it announces plus one (the acceptor's receive id). libutp addresses a
 // RESET with the id of the packet it answers, which is our send id, so a
@@ -186,7 +207,7 @@ func (s *Socket) lookup(from source, h *wire.Header) *Conn {
 // replyReset answers a packet for an unknown connection, within the rate
 // limit (WithResetRate).
 func (s *Socket) replyReset(to source, h wire.Header) {
-	if !s.resets.take(time.Now()) {
+	if !s.resets.take(s.clock.now()) {
 		s.tel.event(&s.stats.resetsSuppressed, metricResetsSuppressed)
 		return
 	}
@@ -223,6 +244,7 @@ type inbox struct {
 	n        int
 	last     *Conn    // the connection of the last packet queued, until the next flush
 	lastID   uint16   // its header's connection id
+	hint     *Conn    // the connection a leading Read or dial reads for (readUntil), nil if none
 	holds    ackHolds // ackhold.go
 	headers  [inboxSize]wire.Header
 	payloads [inboxSize][]byte

@@ -28,6 +28,7 @@ import (
 // taken or while a datagram is sent.
 type Socket struct {
 	pio   packetio.Conn // the network: the PacketConn given, and what it can do
+	clock clock         // what every step and routed read takes as now
 	share *windowShare  // the kernel receive buffer, shared among receivers
 	paths pathCache     // what discovery learned per destination
 	cfg   socketConfig
@@ -104,6 +105,7 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 	_, _ = crand.Read(seed[:])
 	s := &Socket{
 		cfg:        cfg,
+		clock:      newClock(),
 		tel:        newTelemetry(cfg.background),
 		conns:      make(map[connKey]*Conn),
 		rng:        rand.New(rand.NewChaCha8(seed)),
@@ -223,7 +225,7 @@ func (s *Socket) protoConfig(raddr net.Addr, path pathInfo) proto.Config {
 		NoYield:            s.cfg.noYield,
 	}
 	if path.on {
-		cfg.PathBase, cfg.PathCeiling = path.base, path.ceiling
+		cfg.PathBase, cfg.PathFloor, cfg.PathCeiling = path.base, path.floor, path.ceiling
 		cfg.PathStart, cfg.PathOverhead = path.start, path.overhead
 		if path.overhead == ipv6Overhead && path.base < path.ceiling {
 			// Linux fragments an IPv6 datagram only above the route's

@@ -160,7 +160,7 @@ func (s *Socket) retire(c *Conn, tw proto.TimeWait, st Stats) bool {
 // endTimeWaits is the timer's: it ends the records whose TIME-WAIT is
 // over, and requeues those whose end moved later.
 func (s *Socket) endTimeWaits() {
-	now := time.Now()
+	now := s.clock.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w := &s.waits

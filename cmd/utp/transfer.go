@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -110,6 +111,11 @@ receiver keeps what arrived) and exits 130 or 143.`,
 				return err
 			}
 			addr := args[len(args)-1]
+			if cmd.Flags().Changed("name") && !slices.Contains(args[:len(args)-1], "-") {
+				// A regular file goes under its own name: ignoring
+				// --name would send it under one the user did not ask for.
+				return fail(exitUsage, "--name names standard input ('-'), which is not among the files; a file is sent under its own name")
+			}
 			out := newBars(quiet)
 			srcs, err := openSources(args[:len(args)-1], name, out)
 			if err != nil {

@@ -172,6 +172,7 @@ func TestFlagChecks(t *testing.T) {
 		{[]string{"send", file}, exitUsage, "requires at least 2 arg(s)"},
 		{[]string{"dial"}, exitUsage, "accepts 1 arg(s)"},
 		{[]string{"send", file, file, nobody}, exitUsage, "two files named f"},
+		{[]string{"send", "--name", "g", file, nobody}, exitUsage, "--name names standard input"},
 		{[]string{"dial", "udp://no-such-host.invalid:9"}, exitUnreachable, "cannot resolve the host"},
 	}
 	for _, c := range cases {

@@ -245,12 +245,18 @@ func (l *Link) occupancy(wait int64) int {
 
 // transmit is Transmit in the internal time base; the arrivals are left in
 // l.arr[:k]. Sim calls it directly to avoid time.Time conversions.
-func (l *Link) transmit(now int64, n int) (k int) {
+func (l *Link) transmit(now int64, n int) (k int) { return l.transmitFrag(now, n, false) }
+
+// transmitFrag is transmit for a datagram that may be fragmented (frag):
+// one larger than the MTU then crosses, as an IPv4 router's fragments do,
+// reassembled at the receiver; its loss, queueing and rate are drawn for
+// it whole.
+func (l *Link) transmitFrag(now int64, n int, frag bool) (k int) {
 	c := &l.cfg
 	st := &l.stats
 	st.Sent++
 	st.SentBytes += int64(n)
-	if c.MTU > 0 && n > c.MTU {
+	if c.MTU > 0 && n > c.MTU && !frag {
 		st.DroppedMTU++
 		l.trace(now, n, 0, FateTooBig)
 		return 0

@@ -97,14 +97,22 @@ func (n *Node) Send(to Addr, b []byte) bool { return n.SendAs(n.addr, to, b) }
 // SendAs is Send with a forged source address: the datagram travels over
 // n's own link to to, and arrives as if src had sent it, as a spoofed UDP
 // datagram does. Sim.Tap still sees which node sent it.
-func (n *Node) SendAs(src, to Addr, b []byte) bool {
+func (n *Node) SendAs(src, to Addr, b []byte) bool { return n.send(src, to, b, false) }
+
+// SendFragmentable is Send for a datagram sent with fragmentation allowed
+// (DF clear): it crosses links whose MTU it exceeds, as IPv4 routers
+// fragment it and the receiver reassembles it, where Send's would be
+// dropped.
+func (n *Node) SendFragmentable(to Addr, b []byte) bool { return n.send(n.addr, to, b, true) }
+
+func (n *Node) send(src, to Addr, b []byte, frag bool) bool {
 	r, ok := n.routes[to]
 	if !ok {
 		n.s.unroutable++
 		return false
 	}
 	s := n.s
-	k := r.link.transmit(s.now, len(b))
+	k := r.link.transmitFrag(s.now, len(b), frag)
 	for _, at := range r.link.arr[:k] {
 		buf := s.getBuf(len(b))
 		copy(buf, b)

@@ -348,3 +348,21 @@ func BenchmarkSimPacket(b *testing.B) {
 		b.Fatalf("received %d of %d", received, b.N)
 	}
 }
+
+// TestSendFragmentable checks that a datagram sent with fragmentation
+// allowed crosses a link whose MTU it exceeds, whole, where Send's is
+// dropped as too big.
+func TestSendFragmentable(t *testing.T) {
+	s := New(1)
+	var got []int
+	a := s.NewNode("a", nil)
+	b := s.NewNode("b", func(_ time.Time, _ Addr, p []byte) { got = append(got, len(p)) })
+	ab, _ := s.Connect(a, b, LinkConfig{Delay: time.Millisecond, MTU: 576}, LinkConfig{})
+	a.Send("b", make([]byte, 1200))
+	a.SendFragmentable("b", make([]byte, 1200))
+	for s.Step() {
+	}
+	if !slices.Equal(got, []int{1200}) || ab.Stats().DroppedMTU != 1 {
+		t.Fatalf("delivered %v, %d dropped as too big; want the fragmentable 1200 bytes only, and the other dropped", got, ab.Stats().DroppedMTU)
+	}
+}

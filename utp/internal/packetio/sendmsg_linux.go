@@ -22,6 +22,9 @@ type vecSender struct {
 	rc    syscall.RawConn
 	inet6 bool         // the socket is AF_INET6 (IPv4 peers are sent as v4-mapped)
 	gso   *atomic.Bool // cleared when the kernel refuses segmentation
+	// kept is the scratch of the last send, kept for the next (scratch,
+	// done): nil while a send uses it, or once the socket is closed.
+	kept atomic.Pointer[vecScratch]
 }
 
 // vecPool holds vecScratch values for every vecSender of the process
@@ -34,21 +37,54 @@ var vecPool = sync.Pool{New: func() any {
 }}
 
 // vecScratch is the memory of one sendmsg: iovecs, address, control
-// message. Pooled, so that a send allocates nothing.
+// message. Pooled, so that a send allocates nothing. What every send
+// touches comes first, in three cache lines with the first iovecs; the
+// rest of the iovecs and the control message only a segmented send's,
+// the messages only a sendmmsg's.
 type vecScratch struct {
-	iov [3 * maxSegments]unix.Iovec
 	msg unix.Msghdr
 	sa4 unix.RawSockaddrInet4
-	sa6 unix.RawSockaddrInet6
-	oob [oobSize]byte
 	err error
 	fn  func(fd uintptr) bool // sc.sendmsg, bound once
+	iov [3 * maxSegments]unix.Iovec
+	sa6 unix.RawSockaddrInet6
+	oob [oobSize]byte
 	// mm, many and sent are one sendmmsg's: its messages, how many of
 	// them to send, and how many the kernel took (sendMany).
 	mm     [maxMany]mmsghdr
 	many   int
 	sent   int
 	fnMany func(fd uintptr) bool // sc.sendmmsg, bound once
+}
+
+// scratch returns the sender's kept scratch, or one from the pool while
+// another send uses it. A send that takes the pool's each time reaches,
+// as the goroutines that send move between processors (a ping-pong's do
+// at almost every round trip), into another processor's pool slots and
+// a scratch last written on another core; the kept one is the one the
+// last send on this socket wrote.
+func (v *vecSender) scratch() *vecScratch {
+	if sc := v.kept.Swap(nil); sc != nil {
+		return sc
+	}
+	return vecPool.Get().(*vecScratch)
+}
+
+// done takes back a scratch from a send: kept if the sender keeps none,
+// else pooled.
+func (v *vecSender) done(sc *vecScratch) {
+	if !v.kept.CompareAndSwap(nil, sc) {
+		vecPool.Put(sc)
+	}
+}
+
+// release, at the socket's close, gives the kept scratch to the pool, for
+// the process's next socket. One that a send still in progress keeps
+// after is collected with the sender.
+func (v *vecSender) release() {
+	if sc := v.kept.Swap(nil); sc != nil {
+		vecPool.Put(sc)
+	}
 }
 
 // mmsghdr is the kernel's struct mmsghdr (sendmmsg's array element): a
@@ -79,8 +115,8 @@ func (v *vecSender) send(run []Datagram, seg int, to netip.AddrPort) (sent bool,
 	if addr.Zone() != "" || (!v.inet6 && !addr.Is4()) {
 		return false, nil
 	}
-	sc := vecPool.Get().(*vecScratch)
-	defer vecPool.Put(sc)
+	sc := v.scratch()
+	defer v.done(sc)
 	k := 0
 	for x := range run {
 		d := &run[x]
@@ -132,8 +168,8 @@ func (v *vecSender) sendMany(ds []Datagram, to netip.AddrPort) (n, bytes, severa
 	if addr.Zone() != "" || (!v.inet6 && !addr.Is4()) {
 		return 0, 0, 0
 	}
-	sc := vecPool.Get().(*vecScratch)
-	defer vecPool.Put(sc)
+	sc := v.scratch()
+	defer v.done(sc)
 	sc.msg = unix.Msghdr{}
 	v.address(sc, to)
 	for len(ds) > 0 {

@@ -284,7 +284,13 @@ func (c *udp) WriteTo(p []byte, addr net.Addr) (int, error) {
 func (c *udp) Wake()               { c.wake() }
 func (c *udp) Caps() Caps          { return c.caps }
 func (c *udp) LocalAddr() net.Addr { return c.u.LocalAddr() }
-func (c *udp) Close() error        { return c.close() }
+
+// Close closes the socket, and gives back what its sends keep.
+func (c *udp) Close() error {
+	err := c.close()
+	c.os.release()
+	return err
+}
 
 // AddrOf gives a UDP address as its AddrPort, in the form Read reports.
 func (c *udp) AddrOf(addr net.Addr) Addr {

@@ -125,6 +125,13 @@ func (o *udpOS) gsoOn() bool {
 
 func (o *udpOS) gathers() bool { return o.vec != nil }
 
+// release gives back, at the socket's close, what the sends keep.
+func (o *udpOS) release() {
+	if o.vec != nil {
+		o.vec.release()
+	}
+}
+
 // dfBefore sets DF before ds leave if one of them needs it (dfAtNeed).
 func (o *udpOS) dfBefore(ds []Datagram) { o.df.before(ds) }
 

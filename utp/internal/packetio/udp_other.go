@@ -29,6 +29,7 @@ func (o *udpOS) enable(u *net.UDPConn, cfg Config, caps *Caps) {
 
 func (o *udpOS) gsoOn() bool   { return false }
 func (o *udpOS) gathers() bool { return false }
+func (o *udpOS) release()      {}
 
 // DF is not set here (no path MTU discovery).
 func (o *udpOS) dfBefore([]Datagram) {}

@@ -121,6 +121,13 @@ type Config struct {
 	// within PacketSize, and grow as probes confirm larger ones. Zero
 	// disables discovery: PacketSize alone bounds packets.
 	PathBase int
+	// PathFloor is the smallest datagram discovery falls back to when
+	// the base itself stops passing (RFC 8899's MIN_PLPMTU, section
+	// 5.1.2): a path narrower than PathBase then still carries data,
+	// found by searching between the two. Default PathBase, which suits
+	// IPv6, where every link carries 1,280 bytes (RFC 8200 section 5);
+	// an IPv4 path may be as narrow as 576 (RFC 791).
+	PathFloor int
 	// PathCeiling is the largest datagram the IO layer can send at all
 	// (the local link's MTU less IP and UDP headers); probes stay at or
 	// below it. Default 65,507, the largest UDP payload.

@@ -285,7 +285,12 @@ func (e *endpoint) pump() {
 			// Both ends share the Config: the peer reads what it says.
 			e.fail("sent a %d-byte datagram to a peer that reads %d", n, lim)
 		}
-		e.node.Send(e.peer, e.buf[:n])
+		if c.Fragmentable() {
+			// A stranded packet's resend: routers fragment it.
+			e.node.SendFragmentable(e.peer, e.buf[:n])
+		} else {
+			e.node.Send(e.peer, e.buf[:n])
+		}
 	}
 	for ev := c.NextEvent(); ev.Kind != EventNone; ev = c.NextEvent() {
 		switch ev.Kind {

@@ -67,6 +67,12 @@ func randomSpec(seed uint64) pairSpec {
 		}
 		spec.cfg.MaxRecvDatagram = 65535
 		spec.link.MTU = 1232 + r.IntN(8000)
+		if r.IntN(4) == 0 {
+			// An IPv4 path narrower than the base: discovery falls to
+			// the floor and searches between the two.
+			spec.cfg.PathBase, spec.cfg.PathFloor, spec.cfg.PathOverhead = 1252, 548, 28
+			spec.link.MTU = 548 + r.IntN(704)
+		}
 		if spec.back == nil {
 			back := spec.link
 			spec.back = &back
@@ -125,8 +131,9 @@ func timeBound(spec pairSpec) time.Duration {
 	bytes := float64(max(spec.aToB, spec.bToA))
 	size := cfg.PacketSize
 	if cfg.PathBase > 0 {
-		// Discovery may keep packets at the base; price them so.
-		size = min(size, cfg.PathBase-wire.HeaderSize-2-cfg.MaxSACKBytes)
+		// Discovery may keep packets at the base, or at the floor below
+		// it; price them so.
+		size = min(size, max(cfg.PathFloor, min(cfg.PathBase, l.MTU))-wire.HeaderSize-2-cfg.MaxSACKBytes)
 	}
 	packets := bytes/float64(size) + 1
 	// A reordered packet draws the duplicate ACKs of a lost one, and a

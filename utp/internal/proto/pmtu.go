@@ -85,6 +85,7 @@ type pmtuProbe struct {
 type pmtuState struct {
 	phase    pmtuPhase
 	base     int // BASE_PLPMTU
+	floor    int // MIN_PLPMTU: where a failing base falls (Config.PathFloor)
 	ceiling  int // MAX_PLPMTU: what the IO layer can send at all
 	overhead int // IP and UDP header bytes, to turn link MTUs into datagram sizes
 	size     int // PLPMTU: the largest size confirmed (or assumed: base, cache)
@@ -106,12 +107,22 @@ func (p *pmtuState) init(cfg Config) {
 		return
 	}
 	p.base = cfg.PathBase
-	p.ceiling = max(p.base, min(cfg.PathCeiling, dataOverhead(&cfg)+cfg.PacketSize))
+	p.floor = p.base
+	if cfg.PathFloor > 0 {
+		p.floor = min(cfg.PathFloor, p.base)
+	}
+	p.ceiling = max(p.floor, min(cfg.PathCeiling, dataOverhead(&cfg)+cfg.PacketSize))
 	if cfg.PathCeiling <= 0 {
-		p.ceiling = max(p.base, min(maxUDPPayload, dataOverhead(&cfg)+cfg.PacketSize))
+		p.ceiling = max(p.floor, min(maxUDPPayload, dataOverhead(&cfg)+cfg.PacketSize))
 	}
 	p.overhead = cfg.PathOverhead
-	p.size = min(max(cfg.PathStart, p.base), p.ceiling)
+	start := cfg.PathStart
+	if start <= 0 {
+		start = p.base
+	}
+	// A cached size below the base is one an earlier connection fell to
+	// and confirmed: start there rather than fall again.
+	p.size = min(max(start, p.floor), p.ceiling)
 	p.hi = p.ceiling + 1
 	p.phase = pmtuSearching
 	if p.hi-p.size <= pmtuTolerance {
@@ -250,7 +261,7 @@ func (p *pmtuState) limit(n int) {
 	if p.phase == pmtuDisabled || n > p.ceiling {
 		return
 	}
-	p.ceiling = max(p.base, n)
+	p.ceiling = max(p.floor, n)
 	p.hi = min(p.hi, p.ceiling+1)
 	if p.hi-p.size <= pmtuTolerance {
 		p.phase = pmtuComplete
@@ -264,21 +275,34 @@ func (p *pmtuState) tooBig(n int) bool {
 	if p.phase == pmtuDisabled {
 		return false
 	}
-	p.ceiling = max(p.base, min(p.ceiling, n-1))
-	p.hi = min(p.hi, max(n, p.base+1))
+	p.ceiling = max(p.floor, min(p.ceiling, n-1))
+	p.hi = min(p.hi, max(n, p.floor+1))
 	return p.size >= n
 }
 
 // blackHole falls back to the base after the path stopped carrying the
 // confirmed size, and searches again below it (RFC 8899 section 4.3 and
-// 5.2: BASE, then SEARCHING).
+// 5.2: BASE, then SEARCHING). When the base itself failed, it falls to
+// the floor and searches between the two (RFC 8899 5.2's ERROR state,
+// which uses MIN_PLPMTU), as an IPv4 path narrower than 1,280 bytes
+// needs.
 func (p *pmtuState) blackHole() {
-	p.hi = max(p.base+1, min(p.hi, p.size))
-	p.size = p.base
+	to := p.fallback()
+	p.hi = max(to+1, min(p.hi, p.size))
+	p.size = to
 	p.phase, p.triedMTUs, p.roundN, p.ambiguous = pmtuSearching, false, 0, 0
 	if p.hi-p.size <= pmtuTolerance {
 		p.phase = pmtuComplete
 	}
+}
+
+// fallback is the size a black hole at the current size falls to: the
+// base, or the floor if the base is what failed.
+func (p *pmtuState) fallback() int {
+	if p.size > p.base {
+		return p.base
+	}
+	return p.floor
 }
 
 // PathMTU returns the largest datagram (UDP payload) the path is known
@@ -455,17 +479,21 @@ func (c *Conn) probeTimeout(now time.Time) {
 
 // pathBlackHole checks, at a retransmission timeout, whether the path
 // stopped carrying the confirmed size: pmtuBlackHoleRTOs timeouts in a
-// row with a packet larger than the base outstanding. It then falls back
-// to the base (onPathShrunk).
+// row with a packet larger than the floor outstanding. It then falls
+// back to the base, or below it to the floor if the base is what failed
+// (onPathShrunk).
 func (c *Conn) pathBlackHole(now time.Time) {
 	s := &c.snd
-	if c.pmtu.phase == pmtuDisabled || c.pmtu.size <= c.pmtu.base ||
+	if c.pmtu.phase == pmtuDisabled || c.pmtu.size <= c.pmtu.floor ||
 		c.consecutiveTimeouts < pmtuBlackHoleRTOs+min(c.pmtu.falseAlarms, 6) ||
 		c.state != stateConnected || s.inUse() == 0 {
 		return
 	}
-	if s.pkt(s.una).n <= c.pmtu.base-dataOverhead(&c.cfg) {
-		return // a packet the base carries: not a question of size
+	if s.pkt(s.una).n <= c.pmtu.floor-dataOverhead(&c.cfg) {
+		// A packet the floor carries: not a question of size. (Not the
+		// base: a path may have narrowed below it, and a short packet
+		// between the two then never passes.)
+		return
 	}
 	c.onPathShrunk(now)
 }

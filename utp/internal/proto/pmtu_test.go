@@ -273,3 +273,35 @@ func TestPMTUSimRouteShrinks(t *testing.T) {
 	}
 	t.Logf("finished at %v; black holes %d, repacketized %d, timeouts %d", p.sim.Elapsed(), st.PathBlackHoles, st.Repacketized, st.Timeouts)
 }
+
+// TestPMTUSimBelowBase runs transfers over simulated IPv4 paths narrower
+// than the base (a 1,280-byte IP packet): 576 bytes, the least every IPv4
+// host takes whole (RFC 791), 1,000 and 1,200 (as some tunnels). The
+// base's packets vanish as into a black hole; the sender must fall to
+// the floor after its timeouts, re-send what it had sent in packets that
+// fit, find the path's size, and every byte must arrive. Before the
+// floor existed, such a path carried nothing and the connection timed
+// out (e2e/pathmtu's TestPathBelowBase shows it on a kernel path).
+func TestPMTUSimBelowBase(t *testing.T) {
+	for _, mtu := range []int{576, 1000, 1200} {
+		t.Run(fmt.Sprint(mtu), func(t *testing.T) {
+			var losses, timeouts int
+			path := mtu - 28 // IPv4 and UDP headers
+			spec := pmtuSpec(uint64(mtu), path, 4<<20, &losses, &timeouts)
+			spec.cfg.PathBase, spec.cfg.PathFloor, spec.cfg.PathOverhead = 1280-28, 576-28, 28
+			p := newPair(t, spec)
+			p.run(spec.limit)
+			if err := p.verify(spec); err != nil {
+				t.Fatalf("seed %d: %v\n%+v", spec.seed, err, p.a.conn.Stats())
+			}
+			st := p.a.conn.Stats()
+			if st.PathMTU > path || st.PathMTU < path-pmtuTolerance {
+				t.Errorf("PathMTU %d on a %d-byte path (probes %d, lost %d)", st.PathMTU, path, st.PathProbes, st.PathProbesLost)
+			}
+			if st.PathBlackHoles == 0 {
+				t.Errorf("no fall below the base counted: %+v", st)
+			}
+			t.Logf("finished at %v; PathMTU %d, black holes %d, repacketized %d, timeouts %d", p.sim.Elapsed(), st.PathMTU, st.PathBlackHoles, st.Repacketized, st.Timeouts)
+		})
+	}
+}

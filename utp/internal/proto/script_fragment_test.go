@@ -1,8 +1,11 @@
 package proto
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/wire"
 )
 
 // strandConfig is a connection whose search has ended at 1,452-byte
@@ -117,5 +120,29 @@ func TestStrandedNoneHeld(t *testing.T) {
 	}
 	if st := tc.conn.Stats(); st.Repacketized != 1 || st.FragmentedResends != 0 {
 		t.Errorf("Repacketized %d, FragmentedResends %d; want 1 and 0", st.Repacketized, st.FragmentedResends)
+	}
+}
+
+// TestShortPacketBelowBaseIsBlackHole: on an IPv4 path that narrowed
+// below the base, the oldest unacknowledged packet may be a short one
+// (the tail of a write), smaller than the base but larger than the new
+// path. Its timeouts must still be taken for a black hole, as any packet
+// larger than the floor may have met one; checked against the base, the
+// path was never suspected and the connection timed out (a 1,500-byte
+// kernel path narrowed to 576 mid-transfer, e2e/pathmtu, one run in five).
+func TestShortPacketBelowBaseIsBlackHole(t *testing.T) {
+	tc := newTestConn(t, roleDialer, withConfig(func(c *Config) {
+		c.PacketSize = 65000
+		c.PathBase, c.PathFloor, c.PathOverhead = 1280-28, 576-28, 28
+		c.PathCeiling, c.PathStart = 1472, 1472
+	}), withWindow(64<<10), withPeerMaxDatagram(65535))
+	short := strings.Repeat("s", 700) // between the floor's payload and the base's
+	tc.write(short)
+	tc.wantPacket("the short packet", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: short})
+	for i := 0; i < 10 && tc.conn.Stats().PathBlackHoles == 0; i++ {
+		tc.advanceToTimer()
+	}
+	if st := tc.conn.Stats(); st.PathBlackHoles == 0 {
+		t.Fatalf("no black hole suspected after %d timeouts with a 700-byte packet outstanding: %+v", st.Timeouts, st)
 	}
 }
