@@ -227,21 +227,19 @@ func (c *Conn) notePeerSeq(h *wire.Header) {
 // times the ack_nr values that advance, are counted in forgeBudget
 // (reorderWindow).
 //
-// On an unproven acceptor the only ack_nr that advances is our initial
-// sequence number, which our proof request took: it proves the dialer as
-// any admitted packet's echo does (amplify.go). Taking the ack without
-// the proof would leave the acceptor unproven with its request
-// acknowledged, and the next request would take a number past the
-// initial one, which the dialer then echoes (FuzzConn found it).
+// An unproven acceptor takes no ack from a duplicate that did not prove
+// the dialer (proveByDuplicate): taking it would leave the acceptor
+// unproven with its request acknowledged, and the next request would
+// take a number past the initial one, which the dialer then echoes
+// (FuzzConn found it).
 func (c *Conn) takeDuplicateAck(now time.Time, h *wire.Header) {
 	s := &c.snd
-	if c.state != stateConnected || s.inUse() == 0 || !wire.SeqLess(s.una-1, h.AckNr) {
+	if c.state != stateConnected || s.unconfirmed || s.inUse() == 0 || !wire.SeqLess(s.una-1, h.AckNr) {
 		return
 	}
 	if d := wire.SeqDiff(h.SeqNr, c.rcv.ackNr+1); d < -c.reorderWindow() {
 		return
 	}
-	c.proven(now)
 	ack := wire.Header{Type: wire.State, AckNr: h.AckNr}
 	c.onAck(now, &ack, 0)
 	if c.state != stateClosed {

@@ -323,6 +323,7 @@ func (c *Conn) onPacket(now time.Time, h *wire.Header, payload []byte) {
 		return
 	case admitDup:
 		c.took = true
+		c.proveByDuplicate(now, h)
 		c.stats.Duplicates++
 		c.rcv.noteDuplicate(h)
 		c.rcv.ackNow = true // our ACK may have been lost

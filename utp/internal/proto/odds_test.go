@@ -232,6 +232,13 @@ func (st *oddsState) count(t *testing.T) oddsCount {
 			r.ackOK++
 		}
 	}
+	if c.snd.unconfirmed {
+		// Before the proof any acceptable ack_nr echoes our initial
+		// sequence number, and a duplicate of the SYN carrying one
+		// proves the dialer (proveByDuplicate), not only one that
+		// advances.
+		r.ackAdv = r.ackOK
+	}
 	goodAck := c.snd.seqNr - 1
 	if !acks[goodAck] {
 		t.Fatalf("%s: the last sequence number we sent is not an acceptable ack_nr", st.name)
@@ -299,8 +306,12 @@ func (st *oddsState) checkSeparable(t *testing.T, acks []bool, seqData []forgeOu
 		if acks[a] {
 			want = seqData[s]
 		}
-		if want == forgeAdmitted && wire.SeqLess(s, c.rcv.ackNr+1) && !wire.SeqLess(c.snd.una-1, a) {
-			want = forgeDuplicate // only an ack_nr that advances is taken from a duplicate
+		if want == forgeAdmitted && wire.SeqLess(s, c.rcv.ackNr+1) {
+			// Once proven, only an ack_nr that advances is taken from a
+			// duplicate; before, only a duplicate of the SYN proves.
+			if c.snd.unconfirmed && s != c.rcv.ackNr || !c.snd.unconfirmed && !wire.SeqLess(c.snd.una-1, a) {
+				want = forgeDuplicate
+			}
 		}
 		h := st.tc.peerHeader(wire.Data, s, a)
 		if got := forge(t, st, h, []byte("forged")); got != want {

@@ -350,3 +350,31 @@ func TestScriptHandshakeResetRefused(t *testing.T) {
 	tc.advance(time.Minute)
 	tc.wantIdle("no SYN retries and no RESET answer")
 }
+
+// A dialer whose path looked shrunk asks what we hold with an empty DATA
+// carrying its SYN's seq_nr (pmtu.go): a duplicate, and on a path too
+// narrow for its data perhaps all it gets through. Its ack_nr echoes our
+// initial sequence number, so it proves the dialer (proveByDuplicate);
+// a duplicate with any other seq_nr proves nothing and has no ack taken
+// (sweep seed 8108: the acceptor ignored five such questions and ended
+// at ProofTimeout).
+func TestScriptHandshakeQuestionProves(t *testing.T) {
+	tc := newRawTestConn(t, roleAcceptor, withConfig(func(c *Config) { c.PacketSize = 10 }))
+	tc.wantPacket("reply", pkt{typ: wire.State, seq: u16(scriptISN)})
+	tc.wantEvent("connected", EventConnected)
+	tc.write("0123456789")
+	tc.wantPacket("the proof request", pkt{typ: wire.Data, seq: u16(scriptISN), payload: ""})
+	for _, seq := range []uint16{scriptPeerISN - 1, scriptPeerISN - 100} {
+		tc.writePacket(tc.peerHeader(wire.Data, seq, scriptISN), "")
+		tc.takeAll() // re-ACKed as a duplicate
+		tc.wantNoEvent(fmt.Sprintf("a duplicate with seq_nr %d does not prove", seq), EventProven)
+		if tc.conn.Confirmed() || tc.conn.snd.una != scriptISN {
+			t.Fatalf("a duplicate with seq_nr %d proved or had its ack taken (una %d)", seq, tc.conn.snd.una)
+		}
+	}
+	tc.writePacket(tc.peerHeader(wire.Data, scriptPeerISN, scriptISN-1), "")
+	tc.wantEvent("the question proves the dialer", EventProven)
+	if !tc.conn.Confirmed() {
+		t.Fatal("not Confirmed after the question")
+	}
+}
