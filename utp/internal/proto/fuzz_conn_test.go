@@ -318,6 +318,11 @@ func (f *fuzzState) expectAdmit(h wire.Header) bool {
 		return false // nothing comes after the peer's FIN
 	}
 	d := int(int16(h.SeqNr - c.rcv.ackNr - 1))
+	if s.unconfirmed && d < 0 && h.Type != wire.State {
+		// Unproven, a duplicate changes something only as the proof: a
+		// dialer's question carries the SYN's seq_nr (proveByDuplicate).
+		return ackOK && h.SeqNr == c.rcv.ackNr
+	}
 	if d < 0 && h.Type != wire.State && c.state == stateConnected && inRange(h.AckNr, s.una, s.seqNr-1) {
 		return d >= -c.cfg.MaxReorder // a duplicate's ack_nr that advances (takeDuplicateAck)
 	}
