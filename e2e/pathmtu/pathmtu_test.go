@@ -184,9 +184,11 @@ func TestPathMTUShrinks(t *testing.T) {
 			// the tail of a drained window leaves nothing beyond it, and
 			// the packets are then re-packetized, as they should be):
 			// such a run shows nothing about stranded packets, and the
-			// case runs again, at most six times (about half the IPv6
-			// runs on a quiet machine show nothing, so three attempts
-			// failed about one run in ten).
+			// case runs again, at most twelve times. About half the IPv6
+			// runs and 4 of 9 IPv4 runs on a quiet machine show nothing,
+			// more while other packages' tests run beside it: three
+			// attempts failed about one run in ten, and six once failed
+			// in CI (IPv4, every run re-packetized after 6 timeouts).
 			for attempt := 1; ; attempt++ {
 				st, missed := shrinkBehindHolesOnce(t, v6)
 				if st.FragmentedResends > 0 {
@@ -195,7 +197,7 @@ func TestPathMTUShrinks(t *testing.T) {
 				if missed == "" && st.Repacketized > 0 {
 					missed = "the server held nothing beyond the holes when the black hole was found (re-packetized)"
 				}
-				if missed == "" || attempt == 6 {
+				if missed == "" || attempt == 12 {
 					t.Fatalf("attempt %d: no stranded packet was resent fragmentable (%s): %+v", attempt, missed, st)
 				}
 				t.Logf("attempt %d: %s; again", attempt, missed)
