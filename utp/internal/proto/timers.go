@@ -147,10 +147,7 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 		// gone away (left to the idle timeout, a vanished peer was
 		// given up only after 90 s when discovery took its silence for
 		// a shrunk path).
-		c.consecutiveTimeouts++
-		c.lastTimeout = now
-		if c.consecutiveTimeouts > c.cfg.MaxTimeouts {
-			c.fail(ErrTimedOut)
+		if c.giveUp(now, true) {
 			return
 		}
 		c.rewind.askDue = true
@@ -161,17 +158,10 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 		return
 	}
 	probing := c.state == stateConnected && c.snd.peerWnd < c.maxPayload()
-	if !probing || !c.lastRecv.After(c.lastTimeout) {
-		c.consecutiveTimeouts++
-	} // else: a zero-window probe the peer answered; RFC 1122 4.2.2.17
-	// says the connection stays open while the receiver answers probes.
-	c.lastTimeout = now
-	limit := c.cfg.MaxTimeouts
-	if c.state == stateSynSent {
-		limit = c.cfg.SynRetries
-	}
-	if c.consecutiveTimeouts > limit {
-		c.fail(ErrTimedOut)
+	// A zero-window probe the peer answered does not count: RFC 1122
+	// 4.2.2.17 says the connection stays open while the receiver
+	// answers probes.
+	if c.giveUp(now, !probing || !c.lastRecv.After(c.lastTimeout)) {
 		return
 	}
 	c.rtt.Backoff()
@@ -197,6 +187,25 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 		}
 	}
 	s.flight = 0
+}
+
+// giveUp records a retransmission timeout, counted toward the limit when
+// counts is set, and ends the connection with ErrTimedOut once the
+// consecutive ones pass it (SynRetries for a dial, else MaxTimeouts).
+func (c *Conn) giveUp(now time.Time, counts bool) bool {
+	if counts {
+		c.consecutiveTimeouts++
+	}
+	c.lastTimeout = now
+	limit := c.cfg.MaxTimeouts
+	if c.state == stateSynSent {
+		limit = c.cfg.SynRetries
+	}
+	if c.consecutiveTimeouts <= limit {
+		return false
+	}
+	c.fail(ErrTimedOut)
+	return true
 }
 
 // arm recomputes the timers that depend on state after an input.
