@@ -26,19 +26,8 @@ import (
 func TestSimSocketPerDialServerDatagrams(t *testing.T) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
-		n := netsim.NewNetwork(1)
-		n.SetDefaultLink(netsim.LinkConfig{Delay: 10 * time.Millisecond})
-		// One datagram a read, as on a loopback UDP socket, where
-		// datagrams sent by separate calls are separate reads: the
-		// client's FIN and RESET, the server's echo and FIN.
-		b := NewSocket(n.Listen("b", netsim.WithoutCoalescing()))
+		n, b := simEchoOnce(10*time.Millisecond, 0)
 		defer b.Close()
-		go simServe(b, func(c *Conn) {
-			one := make([]byte, 1)
-			if _, err := io.ReadFull(c, one); err == nil {
-				c.Write(one)
-			}
-		})
 		const setups = 5
 		var client uint64 // datagrams the clients sent
 		for i := range setups {
@@ -75,18 +64,8 @@ func TestSimSocketPerDialServerDatagrams(t *testing.T) {
 func TestSimSharedSocketSetupDatagrams(t *testing.T) {
 	checkLeaks(t)
 	synctest.Test(t, func(t *testing.T) {
-		n := netsim.NewNetwork(1)
-		n.SetDefaultLink(netsim.LinkConfig{Delay: 10 * time.Microsecond})
-		// One datagram a read, as on loopback (see above).
-		b := NewSocket(n.Listen("b", netsim.WithoutCoalescing()))
+		n, b := simEchoOnce(10*time.Microsecond, 5*time.Microsecond)
 		defer b.Close()
-		go simServe(b, func(c *Conn) {
-			one := make([]byte, 1)
-			if _, err := io.ReadFull(c, one); err == nil {
-				c.Write(one)
-				time.Sleep(5 * time.Microsecond) // the FIN follows the echo
-			}
-		})
 		a := NewSocket(n.Listen("a", netsim.WithoutCoalescing()))
 		defer a.Close()
 		setup := func(i int) {
@@ -118,4 +97,25 @@ func TestSimSharedSocketSetupDatagrams(t *testing.T) {
 		}
 		first.Close()
 	})
+}
+
+// simEchoOnce returns a network whose links take delay and a Socket on
+// it, "b", that echoes one byte on each connection it accepts and
+// closes the connection finAfter later. Each read takes one datagram, as
+// on a loopback UDP socket, where datagrams sent by separate calls are
+// separate reads: the client's FIN and RESET, the server's echo and FIN.
+func simEchoOnce(delay, finAfter time.Duration) (*netsim.Network, *Socket) {
+	n := netsim.NewNetwork(1)
+	n.SetDefaultLink(netsim.LinkConfig{Delay: delay})
+	b := NewSocket(n.Listen("b", netsim.WithoutCoalescing()))
+	go simServe(b, func(c *Conn) {
+		one := make([]byte, 1)
+		if _, err := io.ReadFull(c, one); err == nil {
+			c.Write(one)
+			if finAfter > 0 {
+				time.Sleep(finAfter)
+			}
+		}
+	})
+	return n, b
 }
