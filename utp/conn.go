@@ -306,6 +306,7 @@ func (c *Conn) CloseWrite() error {
 // To know that the peer received everything, call CloseWrite and read
 // until io.EOF before Close.
 func (c *Conn) Close() error {
+	c.readBeforeFin() // so that our FIN acknowledges a FIN already queued (closedrain.go)
 	ended := c.endByUser(func(now time.Time, m *proto.Conn) {
 		m.CloseWrite(now)
 		if !isClosed(c.closed) {

@@ -27,7 +27,10 @@ import (
 // Socket per dial then has its dial and its Reads read the socket, and
 // the reader goroutine never reads; it is started only when a call needs
 // it or a standby tick after NewSocket (launch), so a Socket closed
-// sooner never starts it.
+// sooner never starts it. A connection's Close takes a free token too,
+// reads only what is queued, never waits, and passes the token on
+// (readBeforeFin, closedrain.go): in the diagram, a READ(c) that ends at
+// once.
 //
 // States of the token, and what moves it:
 //

@@ -58,8 +58,9 @@ package utp
 //     roomGrowth.want, flushers' count, the Socket's
 //     counters (socketCounters), and the read lead's flags (lead.go, whose
 //     comment gives their invariants).
-//   - owned by whoever holds the read lead (the reader goroutine or a
-//     leading Read), one at a time: the read buffer and inbox (lead.buf,
+//   - owned by whoever holds the read lead (the reader goroutine, a
+//     leading Read or dial, or a Close reading what is queued before its
+//     FIN, closedrain.go), one at a time: the read buffer and inbox (lead.buf,
 //     lead.in), the RESET token bucket (Socket.resets), windowShare's
 //     period, counters, packet sizes and roomGrowth.done, and each
 //     Conn's shareEpoch,
@@ -86,4 +87,4 @@ package utp
 // The user's goroutines run the step engine too: Read, Write and Close
 // step their connection and send what the step made, and a Read or a
 // dial that holds the read lead reads and routes the Socket's datagrams
-// itself.
+// itself, as a Close that finds the lead free does with what is queued.

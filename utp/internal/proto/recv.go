@@ -389,6 +389,10 @@ func (r *recvState) sack(limit int) []byte {
 	return mask
 }
 
+// ReadDone reports whether the peer's FIN has been reached in order:
+// everything the peer will send has arrived.
+func (c *Conn) ReadDone() bool { return c.rcv.eof }
+
 // Read copies in-order data into p. It returns (0, nil) when nothing is
 // available yet, io.EOF once the peer's FIN has been reached and all data
 // read, and the connection's error if it failed.
