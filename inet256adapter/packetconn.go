@@ -63,6 +63,7 @@ type PacketConn struct {
 	wg       sync.WaitGroup // the pump, the probe and lookups
 	rdl, wdl *deadline
 	peers    peerCache
+	traffic  peerTraffic
 	stats    counters
 }
 
@@ -100,6 +101,7 @@ func NewPacketConn(node inet256.Node, opts ...Option) *PacketConn {
 	copy(pc.probeMsg, probePrefix)
 	_, _ = crand.Read(pc.probeMsg[len(probePrefix):])
 	pc.peers.init()
+	pc.traffic.init()
 	pc.wg.Add(1)
 	go pc.pump()
 	if cfg.probeInterval > 0 {
@@ -147,6 +149,7 @@ func (pc *PacketConn) deliver(m inet256.Message) {
 		pc.bufs.Put(b)
 		pc.stats.dropped.Add(1)
 	}
+	pc.traffic.heardFrom(m.Src, time.Now())
 	// Start the lookup the reply will need, so that answering a new peer
 	// does not wait for it.
 	pc.peers.prefetch(pc, m.Src)
@@ -196,8 +199,7 @@ func (pc *PacketConn) probe() {
 			// The time measured, not misses × the interval: the lookup
 			// above may take up to 4 intervals (seen here: the reference
 			// daemon left every lookup of the node's own key unanswered).
-			pc.fail(fmt.Errorf("nothing arrived for %v (%d probes unanswered), not even the node's own probes: the daemon no longer serves it",
-				time.Since(quietSince).Round(time.Millisecond), misses-1))
+			pc.fail(pc.silenceError(time.Since(quietSince), misses-1))
 			return
 		}
 		pc.stats.probes.Add(1)
@@ -206,6 +208,18 @@ func (pc *PacketConn) probe() {
 			return
 		}
 	}
+}
+
+// silenceError says why a node that heard nothing for quiet failed,
+// naming the peer it kept writing to after that peer fell silent, if any:
+// the likely cause (see peerTraffic).
+func (pc *PacketConn) silenceError(quiet time.Duration, unanswered int) error {
+	err := fmt.Errorf("nothing arrived for %v (%d probes unanswered), not even the node's own probes: the daemon no longer serves it",
+		quiet.Round(time.Millisecond), unanswered)
+	if peer, silence, ok := pc.traffic.silent(); ok {
+		return &PeerSilentError{Peer: peer, Silence: silence, Err: err}
+	}
+	return err
 }
 
 // fail marks the node as failed: every call from now on returns an error
@@ -307,6 +321,7 @@ func (pc *PacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 		return 0, pc.opError("write", dst, err)
 	}
 	pc.stats.sent.Add(1)
+	pc.traffic.wroteTo(dst, time.Now())
 	return len(p), nil
 }
 

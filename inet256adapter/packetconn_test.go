@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -467,6 +468,9 @@ func TestProbeNoticesUnservedNode(t *testing.T) {
 	if err := pc.Err(); !errors.Is(err, ErrNodeFailed) || !strings.Contains(err.Error(), "no longer serves") {
 		t.Fatalf("Err: %v", err)
 	}
+	if err := pc.Err(); errors.Is(err, ErrPeerSilent) {
+		t.Fatalf("Err %v blames a peer, but nothing was written to any", err)
+	}
 	if n := pc.Stats().Probes; n < probeMisses-1 {
 		t.Fatalf("%d probes sent before giving up, want %d", n, probeMisses-1)
 	}
@@ -485,4 +489,61 @@ func TestProbeKeepsIdleNode(t *testing.T) {
 	if b.Err() != nil || b.Stats().Probes == 0 {
 		t.Fatalf("after 300 ms idle: Err %v, %d probes", b.Err(), b.Stats().Probes)
 	}
+}
+
+// A node taken down after it kept writing to a peer that had fallen
+// silent names that peer: the reference daemon drops a node that writes
+// to an address it can no longer route, which is what a user whose peer
+// went away sees (docs/inet256.md). The error matches ErrNodeFailed and
+// ErrPeerSilent, and carries a *PeerSilentError.
+func TestNodeFailureNamesSilentPeer(t *testing.T) {
+	checkLeaks(t)
+	srv := newService()
+	peer := openNode(t, srv)
+	h := &hookNode{Node: openNode(t, srv)}
+	var served atomic.Bool
+	served.Store(true)
+	h.send = func(ctx context.Context, dst inet256.Addr, data []byte) error {
+		if !served.Load() {
+			return nil // the daemon takes frames but serves the node no more
+		}
+		return h.Node.Send(ctx, dst, data)
+	}
+	pc := NewPacketConn(h, WithProbeInterval(50*time.Millisecond))
+	defer pc.Close()
+	// The peer is heard from once, then goes away.
+	if err := peer.Send(testContext(t, 5*time.Second), h.LocalAddr(), []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := pc.ReadFrom(make([]byte, 100)); err != nil {
+		t.Fatal(err)
+	}
+	peer.Close()
+	// Writes to it go on (uTP retransmitting) past silentAfter, then the
+	// daemon drops the node.
+	start := time.Now()
+	for time.Since(start) < silentAfter+200*time.Millisecond {
+		if _, err := pc.WriteTo([]byte("anyone?"), peer.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	served.Store(false)
+	select {
+	case <-pc.Failed():
+	case <-time.After(10 * time.Second):
+		t.Fatal("an unserved node was not noticed")
+	}
+	err := pc.Err()
+	var pse *PeerSilentError
+	if !errors.Is(err, ErrNodeFailed) || !errors.Is(err, ErrPeerSilent) || !errors.As(err, &pse) {
+		t.Fatalf("Err: %v, want ErrNodeFailed, ErrPeerSilent and a *PeerSilentError", err)
+	}
+	if pse.Peer != peer.LocalAddr() || pse.Silence < silentAfter || !strings.Contains(err.Error(), peer.LocalAddr().String()) {
+		t.Fatalf("PeerSilentError %+v (%v), want peer %v silent at least %v", pse, err, peer.LocalAddr(), silentAfter)
+	}
+	if errors.Is(err, net.ErrClosed) {
+		t.Errorf("Err %v matches net.ErrClosed", err)
+	}
+	t.Log(err)
 }
