@@ -60,9 +60,15 @@
 //     node's first message to a new peer for up to 3 s, and may drop the
 //     node meanwhile (docs/inet256.md); the node then fails.
 //   - A node's death is noticed on the next failed send or within one
-//     probe interval (WithProbeInterval, 1 s). A peer on another daemon
-//     that dies is noticed only by uTP itself: ErrTimedOut after 16
-//     retransmission timeouts (about 50 s) while data is outstanding, or
-//     the 90 s idle timeout.
+//     probe interval (WithProbeInterval, 1 s).
+//   - A peer that goes away (its node closed, its daemon dead) takes the
+//     node down with it when the node keeps writing to it: the reference
+//     daemon drops a node that sends to an address it can no longer
+//     route (docs/inet256.md), measured 22 to 43 s after the peer left.
+//     The node then fails with a *PeerSilentError naming the peer (it
+//     matches ErrNodeFailed and ErrPeerSilent), which every connection on
+//     it returns; a program that keeps serving opens a new node. Had uTP
+//     given up first: ErrTimedOut after 16 retransmission timeouts (about
+//     55 s) while data is outstanding, or the 90 s idle timeout.
 //   - Each received message is copied once into a pooled 64 KiB buffer.
 package inet256adapter
