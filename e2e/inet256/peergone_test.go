@@ -4,7 +4,6 @@ package inet256e2e
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -75,13 +74,7 @@ func TestPeerGoneMidStream(t *testing.T) {
 // the daemon dropped its node for writing to the vanished peer.
 func TestCLIPeerKilled(t *testing.T) {
 	checkLeaks(t)
-	utpBin := buildUTP(t)
-	top := twoDaemons(t)
-	a, b := top.daemons[0], top.daemons[1]
-	dir, out := t.TempDir(), t.TempDir()
-	keyA, keyB := filepath.Join(dir, "a.pem"), filepath.Join(dir, "b.pem")
-	os.WriteFile(keyA, []byte(output(t, utpBin, "keygen")), 0o600)
-	os.WriteFile(keyB, []byte(output(t, utpBin, "keygen")), 0o600)
+	utpBin, a, b, keyA, keyB, out := cliOnTwoDaemons(t)
 
 	recv := runCLI(t, utpBin, a.endpoint(), nil, "recv", "-q", "--idle-timeout", "5m", "--key", keyA, "--out", out)
 	addrA := recv.listening(t, "waiting for a file on")
