@@ -50,7 +50,10 @@
 //
 // # Limitations
 //
-//   - Close waits at most two seconds for the receiving goroutine. A node
+//   - Close waits until 200 ms have passed since the last message sent,
+//     so that the daemon forwards it (a Socket's RESETs, sent as it
+//     closes, were lost half the time without), then at most two seconds
+//     for the receiving goroutine. A node
 //     whose Receive ignores both Close and context cancellation keeps that
 //     goroutine until Receive returns.
 //   - The first write to a new peer waits for its lookup at most 250 ms;

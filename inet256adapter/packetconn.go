@@ -21,6 +21,13 @@ import (
 // the node call returns.
 const closeWait = 2 * time.Second
 
+// closeFlush is how long Close lets the daemon take the last message
+// before it closes the node. A message sent just before the node closes
+// is often lost: measured through two reference daemons, the RESET of a
+// Socket closed by 'utp send' on SIGINT reached the peer in 4 of 8 runs,
+// and in 8 of 8 with this wait (docs/inet256.md).
+const closeFlush = 200 * time.Millisecond
+
 // PacketConn is a net.PacketConn over an inet256.Node. Addresses are
 // inet256.Addr values. Unlike inet256.NewPacketConn it honours the
 // net.PacketConn contract:
@@ -64,6 +71,7 @@ type PacketConn struct {
 	rdl, wdl *deadline
 	peers    peerCache
 	traffic  peerTraffic
+	lastSend atomic.Int64 // when WriteTo last handed a message to the node, Unix ns
 	stats    counters
 }
 
@@ -322,6 +330,7 @@ func (pc *PacketConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	}
 	pc.stats.sent.Add(1)
 	pc.traffic.wroteTo(dst, time.Now())
+	pc.lastSend.Store(time.Now().UnixNano())
 	return len(p), nil
 }
 
@@ -423,10 +432,16 @@ func (pc *PacketConn) Resolve(ctx context.Context, addr inet256.Addr) error {
 }
 
 // Close closes the PacketConn and its node. Pending ReadFrom and WriteTo
-// calls return net.ErrClosed. It waits for the PacketConn's goroutines,
-// at most two seconds (see the package documentation).
+// calls return net.ErrClosed. When a message was sent less than 200 ms
+// before, it first waits until 200 ms have passed, so that the daemon
+// forwards it (a Socket's RESETs, sent as it closes); then it waits for
+// the PacketConn's goroutines, at most two seconds (see the package
+// documentation).
 func (pc *PacketConn) Close() error {
 	pc.closeOnce.Do(func() {
+		if d := closeFlush - time.Since(time.Unix(0, pc.lastSend.Load())); d > 0 {
+			time.Sleep(d)
+		}
 		close(pc.closed)
 		pc.cancel()
 		pc.peers.close()

@@ -547,3 +547,30 @@ func TestNodeFailureNamesSilentPeer(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// Close lets closeFlush pass after the last message before it closes the
+// node, so that the daemon forwards that message (a Socket's RESETs, sent
+// as it closes): a daemon loses what a node sent just before it closed.
+func TestCloseLetsLastMessageLeave(t *testing.T) {
+	checkLeaks(t)
+	srv := newService()
+	peer := openNode(t, srv)
+	h := &hookNode{Node: openNode(t, srv)}
+	var sent, closed atomic.Int64
+	h.send = func(ctx context.Context, dst inet256.Addr, data []byte) error {
+		sent.Store(time.Now().UnixNano())
+		return h.Node.Send(ctx, dst, data)
+	}
+	h.close = func() error {
+		closed.Store(time.Now().UnixNano())
+		return h.Node.Close()
+	}
+	pc := NewPacketConn(h, WithProbeInterval(0))
+	if _, err := pc.WriteTo([]byte("reset"), peer.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	pc.Close()
+	if gap := time.Duration(closed.Load() - sent.Load()); gap < closeFlush {
+		t.Fatalf("the node was closed %v after the last send, want at least %v", gap, closeFlush)
+	}
+}
