@@ -67,7 +67,7 @@
 //   - A peer that goes away (its node closed, its daemon dead) takes the
 //     node down with it when the node keeps writing to it: the reference
 //     daemon drops a node that sends to an address it can no longer
-//     route (docs/inet256.md), measured 22 to 43 s after the peer left.
+//     route (docs/inet256.md), measured 20 to 43 s after the peer left.
 //     The node then fails with a *PeerSilentError naming the peer (it
 //     matches ErrNodeFailed and ErrPeerSilent), which every connection on
 //     it returns; a program that keeps serving opens a new node. Had uTP

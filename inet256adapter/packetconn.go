@@ -64,15 +64,16 @@ type PacketConn struct {
 	failOnce  sync.Once
 	failErr   error // set before failed is closed
 
-	self     inet256.Addr
-	probeMsg []byte         // what probe sends to self: a fixed text and a random nonce
-	heard    atomic.Uint64  // messages received, probes included
-	wg       sync.WaitGroup // the pump, the probe and lookups
-	rdl, wdl *deadline
-	peers    peerCache
-	traffic  peerTraffic
-	lastSend atomic.Int64 // when WriteTo last handed a message to the node, Unix ns
-	stats    counters
+	self        inet256.Addr
+	probeMsg    []byte         // what probe sends to self: a fixed text and a random nonce
+	heard       atomic.Uint64  // messages received, probes included
+	wg          sync.WaitGroup // the pump, the probe and lookups
+	rdl, wdl    *deadline
+	peers       peerCache
+	traffic     peerTraffic
+	lastSend    atomic.Int64 // when WriteTo last handed a message to the node, Unix ns
+	lastArrival atomic.Int64 // when the node last delivered a message, probes included, Unix ns
+	stats       counters
 }
 
 // probePrefix starts the message a PacketConn sends itself (see probe); a
@@ -140,7 +141,9 @@ func (pc *PacketConn) pump() {
 // only during the call. A full queue drops the message, as a full UDP
 // receive buffer does: uTP retransmits.
 func (pc *PacketConn) deliver(m inet256.Message) {
+	now := time.Now()
 	pc.heard.Add(1)
+	pc.lastArrival.Store(now.UnixNano())
 	if m.Src == pc.self && bytes.Equal(m.Payload, pc.probeMsg) {
 		return // our own probe: the daemon still serves the node
 	}
@@ -157,7 +160,7 @@ func (pc *PacketConn) deliver(m inet256.Message) {
 		pc.bufs.Put(b)
 		pc.stats.dropped.Add(1)
 	}
-	pc.traffic.heardFrom(m.Src, time.Now())
+	pc.traffic.heardFrom(m.Src, now)
 	// Start the lookup the reply will need, so that answering a new peer
 	// does not wait for it.
 	pc.peers.prefetch(pc, m.Src)
@@ -224,7 +227,7 @@ func (pc *PacketConn) probe() {
 func (pc *PacketConn) silenceError(quiet time.Duration, unanswered int) error {
 	err := fmt.Errorf("nothing arrived for %v (%d probes unanswered), not even the node's own probes: the daemon no longer serves it",
 		quiet.Round(time.Millisecond), unanswered)
-	if peer, silence, ok := pc.traffic.silent(); ok {
+	if peer, silence, ok := pc.traffic.silent(time.Unix(0, pc.lastArrival.Load())); ok {
 		return &PeerSilentError{Peer: peer, Silence: silence, Err: err}
 	}
 	return err

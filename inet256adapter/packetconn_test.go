@@ -574,3 +574,47 @@ func TestCloseLetsLastMessageLeave(t *testing.T) {
 		t.Fatalf("the node was closed %v after the last send, want at least %v", gap, closeFlush)
 	}
 }
+
+// A node that stops being served while its peer was answering blames no
+// peer: every peer falls silent at once then, which is the node's failure,
+// not theirs.
+func TestNodeFailureBlamesNoAnsweringPeer(t *testing.T) {
+	checkLeaks(t)
+	srv := newService()
+	peer := openNode(t, srv)
+	h := &hookNode{Node: openNode(t, srv)}
+	var served atomic.Bool
+	served.Store(true)
+	h.send = func(ctx context.Context, dst inet256.Addr, data []byte) error {
+		if !served.Load() {
+			return nil
+		}
+		return h.Node.Send(ctx, dst, data)
+	}
+	// Probes 500 ms apart: the node is declared failed after 2.5 s of
+	// silence, longer than silentAfter, as on a real daemon.
+	pc := NewPacketConn(h, WithProbeInterval(500*time.Millisecond))
+	defer pc.Close()
+	// A conversation: each write answered, until the node stops being
+	// served; the writes go on (uTP retransmitting) into the silence.
+	for range 10 {
+		if _, err := pc.WriteTo([]byte("ping"), peer.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+		if err := peer.Send(testContext(t, 5*time.Second), h.LocalAddr(), []byte("pong")); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := pc.ReadFrom(make([]byte, 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	served.Store(false)
+	peer.Close() // nothing more arrives
+	for !isClosed(pc.Failed()) {
+		pc.WriteTo([]byte("anyone?"), peer.LocalAddr())
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := pc.Err(); !errors.Is(err, ErrNodeFailed) || errors.Is(err, ErrPeerSilent) {
+		t.Fatalf("Err: %v, want ErrNodeFailed blaming no peer", err)
+	}
+}

@@ -26,7 +26,10 @@ type peerTraffic struct {
 	m  map[inet256.Addr]*traffic
 }
 
-type traffic struct{ heard, wrote time.Time }
+type traffic struct {
+	heard, wrote time.Time
+	unanswered   int // writes since the last message from the peer
+}
 
 func (p *peerTraffic) init() { p.m = make(map[inet256.Addr]*traffic) }
 
@@ -54,7 +57,7 @@ func (p *peerTraffic) entry(addr inet256.Addr, now time.Time) *traffic {
 func (p *peerTraffic) heardFrom(addr inet256.Addr, now time.Time) {
 	p.mu.Lock()
 	if t := p.entry(addr, now); t != nil {
-		t.heard = now
+		t.heard, t.unanswered = now, 0
 	}
 	p.mu.Unlock()
 }
@@ -64,19 +67,24 @@ func (p *peerTraffic) wroteTo(addr inet256.Addr, now time.Time) {
 	p.mu.Lock()
 	if t := p.entry(addr, now); t != nil {
 		t.wrote = now
+		t.unanswered++
 	}
 	p.mu.Unlock()
 }
 
 // silent returns the peer the node kept writing to longest after it fell
-// silent, if any did for silentAfter or more, and how long it had been
-// silent at the last write. Peers never heard from are left out: how long
-// they were written to is not kept.
-func (p *peerTraffic) silent() (addr inet256.Addr, silence time.Duration, ok bool) {
+// silent, and how long it had been silent at the last write. A peer
+// qualifies if it fell silent at least silentAfter before the node's last
+// message of any kind (lastArrival), while the node was still served, and
+// was written to at least twice since, over silentAfter or more: when the
+// node itself stops being served every peer falls silent at once, and a
+// healthy idle peer is written one keepalive between two of its own.
+// Peers never heard from are left out.
+func (p *peerTraffic) silent(lastArrival time.Time) (addr inet256.Addr, silence time.Duration, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for a, t := range p.m {
-		if t.heard.IsZero() || !t.wrote.After(t.heard) {
+		if t.heard.IsZero() || t.unanswered < 2 || lastArrival.Sub(t.heard) < silentAfter {
 			continue
 		}
 		if d := t.wrote.Sub(t.heard); d >= silentAfter && d > silence {
