@@ -498,17 +498,7 @@ func TestProbeKeepsIdleNode(t *testing.T) {
 // ErrPeerSilent, and carries a *PeerSilentError.
 func TestNodeFailureNamesSilentPeer(t *testing.T) {
 	checkLeaks(t)
-	srv := newService()
-	peer := openNode(t, srv)
-	h := &hookNode{Node: openNode(t, srv)}
-	var served atomic.Bool
-	served.Store(true)
-	h.send = func(ctx context.Context, dst inet256.Addr, data []byte) error {
-		if !served.Load() {
-			return nil // the daemon takes frames but serves the node no more
-		}
-		return h.Node.Send(ctx, dst, data)
-	}
+	peer, h, served := unservableNode(t)
 	pc := NewPacketConn(h, WithProbeInterval(50*time.Millisecond))
 	defer pc.Close()
 	// The peer is heard from once, then goes away.
@@ -580,17 +570,7 @@ func TestCloseLetsLastMessageLeave(t *testing.T) {
 // not theirs.
 func TestNodeFailureBlamesNoAnsweringPeer(t *testing.T) {
 	checkLeaks(t)
-	srv := newService()
-	peer := openNode(t, srv)
-	h := &hookNode{Node: openNode(t, srv)}
-	var served atomic.Bool
-	served.Store(true)
-	h.send = func(ctx context.Context, dst inet256.Addr, data []byte) error {
-		if !served.Load() {
-			return nil
-		}
-		return h.Node.Send(ctx, dst, data)
-	}
+	peer, h, served := unservableNode(t)
 	// Probes 500 ms apart: the node is declared failed after 2.5 s of
 	// silence, longer than silentAfter, as on a real daemon.
 	pc := NewPacketConn(h, WithProbeInterval(500*time.Millisecond))
@@ -617,4 +597,22 @@ func TestNodeFailureBlamesNoAnsweringPeer(t *testing.T) {
 	if err := pc.Err(); !errors.Is(err, ErrNodeFailed) || errors.Is(err, ErrPeerSilent) {
 		t.Fatalf("Err: %v, want ErrNodeFailed blaming no peer", err)
 	}
+}
+
+// unservableNode returns a peer and a node on one in-memory service; the
+// node's sends are delivered until served is cleared, and from then on
+// taken and dropped, as a daemon that no longer serves a node does.
+func unservableNode(t *testing.T) (peer inet256.Node, h *hookNode, served *atomic.Bool) {
+	srv := newService()
+	peer = openNode(t, srv)
+	h = &hookNode{Node: openNode(t, srv)}
+	served = new(atomic.Bool)
+	served.Store(true)
+	h.send = func(ctx context.Context, dst inet256.Addr, data []byte) error {
+		if !served.Load() {
+			return nil
+		}
+		return h.Node.Send(ctx, dst, data)
+	}
+	return peer, h, served
 }
