@@ -50,7 +50,10 @@
 //
 // # Limitations
 //
-//   - Close waits at most two seconds for the receiving goroutine. A node
+//   - Close waits until 200 ms have passed since the last message sent,
+//     so that the daemon forwards it (a Socket's RESETs, sent as it
+//     closes, were lost half the time without), then at most two seconds
+//     for the receiving goroutine. A node
 //     whose Receive ignores both Close and context cancellation keeps that
 //     goroutine until Receive returns.
 //   - The first write to a new peer waits for its lookup at most 250 ms;
@@ -60,9 +63,15 @@
 //     node's first message to a new peer for up to 3 s, and may drop the
 //     node meanwhile (docs/inet256.md); the node then fails.
 //   - A node's death is noticed on the next failed send or within one
-//     probe interval (WithProbeInterval, 1 s). A peer on another daemon
-//     that dies is noticed only by uTP itself: ErrTimedOut after 16
-//     retransmission timeouts (about 50 s) while data is outstanding, or
-//     the 90 s idle timeout.
+//     probe interval (WithProbeInterval, 1 s).
+//   - A peer that goes away (its node closed, its daemon dead) takes the
+//     node down with it when the node keeps writing to it: the reference
+//     daemon drops a node that sends to an address it can no longer
+//     route (docs/inet256.md), measured 20 to 43 s after the peer left.
+//     The node then fails with a *PeerSilentError naming the peer (it
+//     matches ErrNodeFailed and ErrPeerSilent), which every connection on
+//     it returns; a program that keeps serving opens a new node. Had uTP
+//     given up first: ErrTimedOut after 16 retransmission timeouts (about
+//     55 s) while data is outstanding, or the 90 s idle timeout.
 //   - Each received message is copied once into a pooled 64 KiB buffer.
 package inet256adapter

@@ -105,8 +105,21 @@ func (e *TruncatedError) Is(target error) bool { return target == io.ErrShortBuf
 // prints its cause, but does not unwrap to it (see ErrNodeFailed).
 type nodeFailure struct{ cause error }
 
-func (e *nodeFailure) Error() string        { return ErrNodeFailed.Error() + ": " + e.cause.Error() }
-func (e *nodeFailure) Is(target error) bool { return target == ErrNodeFailed }
+func (e *nodeFailure) Error() string { return ErrNodeFailed.Error() + ": " + e.cause.Error() }
+
+// Is matches ErrNodeFailed, and ErrPeerSilent when a peer that went away
+// took the node down.
+func (e *nodeFailure) Is(target error) bool {
+	return target == ErrNodeFailed || (target == ErrPeerSilent && errors.Is(e.cause, ErrPeerSilent))
+}
+
+// As finds a *PeerSilentError cause.
+func (e *nodeFailure) As(target any) bool {
+	if t, ok := target.(**PeerSilentError); ok {
+		return errors.As(e.cause, t)
+	}
+	return false
+}
 
 // isTransportFailure reports whether err from a node's Send or
 // LookupPublicKey means the node can no longer talk to its daemon. A

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -467,6 +468,9 @@ func TestProbeNoticesUnservedNode(t *testing.T) {
 	if err := pc.Err(); !errors.Is(err, ErrNodeFailed) || !strings.Contains(err.Error(), "no longer serves") {
 		t.Fatalf("Err: %v", err)
 	}
+	if err := pc.Err(); errors.Is(err, ErrPeerSilent) {
+		t.Fatalf("Err %v blames a peer, but nothing was written to any", err)
+	}
 	if n := pc.Stats().Probes; n < probeMisses-1 {
 		t.Fatalf("%d probes sent before giving up, want %d", n, probeMisses-1)
 	}
@@ -485,4 +489,130 @@ func TestProbeKeepsIdleNode(t *testing.T) {
 	if b.Err() != nil || b.Stats().Probes == 0 {
 		t.Fatalf("after 300 ms idle: Err %v, %d probes", b.Err(), b.Stats().Probes)
 	}
+}
+
+// A node taken down after it kept writing to a peer that had fallen
+// silent names that peer: the reference daemon drops a node that writes
+// to an address it can no longer route, which is what a user whose peer
+// went away sees (docs/inet256.md). The error matches ErrNodeFailed and
+// ErrPeerSilent, and carries a *PeerSilentError.
+func TestNodeFailureNamesSilentPeer(t *testing.T) {
+	checkLeaks(t)
+	peer, h, served := unservableNode(t)
+	pc := NewPacketConn(h, WithProbeInterval(50*time.Millisecond))
+	defer pc.Close()
+	// The peer is heard from once, then goes away.
+	if err := peer.Send(testContext(t, 5*time.Second), h.LocalAddr(), []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := pc.ReadFrom(make([]byte, 100)); err != nil {
+		t.Fatal(err)
+	}
+	peer.Close()
+	// Writes to it go on (uTP retransmitting) past silentAfter, then the
+	// daemon drops the node.
+	start := time.Now()
+	for time.Since(start) < silentAfter+200*time.Millisecond {
+		if _, err := pc.WriteTo([]byte("anyone?"), peer.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	served.Store(false)
+	select {
+	case <-pc.Failed():
+	case <-time.After(10 * time.Second):
+		t.Fatal("an unserved node was not noticed")
+	}
+	err := pc.Err()
+	var pse *PeerSilentError
+	if !errors.Is(err, ErrNodeFailed) || !errors.Is(err, ErrPeerSilent) || !errors.As(err, &pse) {
+		t.Fatalf("Err: %v, want ErrNodeFailed, ErrPeerSilent and a *PeerSilentError", err)
+	}
+	if pse.Peer != peer.LocalAddr() || pse.Silence < silentAfter || !strings.Contains(err.Error(), peer.LocalAddr().String()) {
+		t.Fatalf("PeerSilentError %+v (%v), want peer %v silent at least %v", pse, err, peer.LocalAddr(), silentAfter)
+	}
+	if errors.Is(err, net.ErrClosed) {
+		t.Errorf("Err %v matches net.ErrClosed", err)
+	}
+	t.Log(err)
+}
+
+// Close lets closeFlush pass after the last message before it closes the
+// node, so that the daemon forwards that message (a Socket's RESETs, sent
+// as it closes): a daemon loses what a node sent just before it closed.
+func TestCloseLetsLastMessageLeave(t *testing.T) {
+	checkLeaks(t)
+	srv := newService()
+	peer := openNode(t, srv)
+	h := &hookNode{Node: openNode(t, srv)}
+	var sent, closed atomic.Int64
+	h.send = func(ctx context.Context, dst inet256.Addr, data []byte) error {
+		sent.Store(time.Now().UnixNano())
+		return h.Node.Send(ctx, dst, data)
+	}
+	h.close = func() error {
+		closed.Store(time.Now().UnixNano())
+		return h.Node.Close()
+	}
+	pc := NewPacketConn(h, WithProbeInterval(0))
+	if _, err := pc.WriteTo([]byte("reset"), peer.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	pc.Close()
+	if gap := time.Duration(closed.Load() - sent.Load()); gap < closeFlush {
+		t.Fatalf("the node was closed %v after the last send, want at least %v", gap, closeFlush)
+	}
+}
+
+// A node that stops being served while its peer was answering blames no
+// peer: every peer falls silent at once then, which is the node's failure,
+// not theirs.
+func TestNodeFailureBlamesNoAnsweringPeer(t *testing.T) {
+	checkLeaks(t)
+	peer, h, served := unservableNode(t)
+	// Probes 500 ms apart: the node is declared failed after 2.5 s of
+	// silence, longer than silentAfter, as on a real daemon.
+	pc := NewPacketConn(h, WithProbeInterval(500*time.Millisecond))
+	defer pc.Close()
+	// A conversation: each write answered, until the node stops being
+	// served; the writes go on (uTP retransmitting) into the silence.
+	for range 10 {
+		if _, err := pc.WriteTo([]byte("ping"), peer.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+		if err := peer.Send(testContext(t, 5*time.Second), h.LocalAddr(), []byte("pong")); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := pc.ReadFrom(make([]byte, 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	served.Store(false)
+	peer.Close() // nothing more arrives
+	for !isClosed(pc.Failed()) {
+		pc.WriteTo([]byte("anyone?"), peer.LocalAddr())
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := pc.Err(); !errors.Is(err, ErrNodeFailed) || errors.Is(err, ErrPeerSilent) {
+		t.Fatalf("Err: %v, want ErrNodeFailed blaming no peer", err)
+	}
+}
+
+// unservableNode returns a peer and a node on one in-memory service; the
+// node's sends are delivered until served is cleared, and from then on
+// taken and dropped, as a daemon that no longer serves a node does.
+func unservableNode(t *testing.T) (peer inet256.Node, h *hookNode, served *atomic.Bool) {
+	srv := newService()
+	peer = openNode(t, srv)
+	h = &hookNode{Node: openNode(t, srv)}
+	served = new(atomic.Bool)
+	served.Store(true)
+	h.send = func(ctx context.Context, dst inet256.Addr, data []byte) error {
+		if !served.Load() {
+			return nil
+		}
+		return h.Node.Send(ctx, dst, data)
+	}
+	return peer, h, served
 }

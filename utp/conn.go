@@ -284,7 +284,8 @@ func (c *Conn) endWait(lender bool) int {
 }
 
 // CloseWrite shuts down the writing side: data already written is still
-// delivered, then the peer reads EOF. Reading continues.
+// delivered, then the peer reads EOF. Reading continues; a Write from
+// now on fails with ErrWriteClosed (syscall.EPIPE).
 func (c *Conn) CloseWrite() error {
 	c.mu.Lock()
 	closed := c.userClose

@@ -65,8 +65,10 @@
 // Errors follow the net package: net.ErrClosed after Close (ErrShutdown,
 // which matches it, from Accept and Dial during Shutdown),
 // os.ErrDeadlineExceeded inside a *net.OpError when a deadline passes,
-// io.EOF after the peer's FIN. ErrConnRefused, ErrConnReset and ErrTimedOut
-// also match syscall.ECONNREFUSED, ECONNRESET and ETIMEDOUT with errors.Is.
+// io.EOF after the peer's FIN, ErrWriteClosed from a Write after
+// CloseWrite. ErrConnRefused, ErrConnReset, ErrTimedOut and ErrWriteClosed
+// also match syscall.ECONNREFUSED, ECONNRESET, ETIMEDOUT and EPIPE with
+// errors.Is.
 // A closed connection whose linger ran out before the peer had everything
 // ends with ErrLingerExpired (Conn.Err), which matches net.ErrClosed.
 //

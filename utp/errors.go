@@ -21,8 +21,9 @@ func (e *connError) Timeout() bool        { return e.errno == syscall.ETIMEDOUT 
 func (e *connError) Temporary() bool      { return false }
 
 // Connection failures. Each also matches the corresponding errno with
-// errors.Is (syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ETIMEDOUT),
-// and ErrTimedOut is a net.Error whose Timeout method returns true.
+// errors.Is (syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ETIMEDOUT,
+// syscall.EPIPE), and ErrTimedOut is a net.Error whose Timeout method
+// returns true.
 var (
 	// ErrConnRefused: the peer answered our SYN with RESET, as a Socket
 	// does when its accept backlog is full (WithBacklog), or, on Linux
@@ -34,6 +35,9 @@ var (
 	// ErrTimedOut: the peer stopped answering and the connection gave up
 	// (see Limitations in the package documentation for the bounds).
 	ErrTimedOut error = &connError{"utp: connection timed out", syscall.ETIMEDOUT}
+	// ErrWriteClosed: Write after CloseWrite. It matches syscall.EPIPE, as
+	// a TCP write after shutdown(SHUT_WR) fails with "broken pipe".
+	ErrWriteClosed error = &connError{"utp: write after CloseWrite", syscall.EPIPE}
 )
 
 // ErrLingerExpired is why a connection ended (Conn.Err, Drain) when
@@ -61,6 +65,8 @@ func mapProtoErr(err error) error {
 		return ErrTimedOut
 	case errors.Is(err, proto.ErrLocalReset):
 		return net.ErrClosed
+	case errors.Is(err, proto.ErrWriteClosed):
+		return ErrWriteClosed
 	}
 	return err
 }

@@ -2,10 +2,12 @@ package utp
 
 import (
 	"errors"
+	"io"
 	"net"
 	"os"
 	"syscall"
 	"testing"
+	"testing/synctest"
 
 	"github.com/inet256/go-utp/v2/utp/internal/proto"
 )
@@ -14,8 +16,8 @@ import (
 // it, its own sentinel and the errno a TCP program tests for, and no
 // other; only ErrTimedOut is a timeout.
 func TestErrorsMatchErrno(t *testing.T) {
-	errnos := []syscall.Errno{syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ETIMEDOUT}
-	sentinels := []error{ErrConnRefused, ErrConnReset, ErrTimedOut}
+	errnos := []syscall.Errno{syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ETIMEDOUT, syscall.EPIPE}
+	sentinels := []error{ErrConnRefused, ErrConnReset, ErrTimedOut, ErrWriteClosed}
 	for i, sentinel := range sentinels {
 		err := error(&net.OpError{Op: "read", Net: "utp", Err: sentinel})
 		for j := range sentinels {
@@ -44,6 +46,7 @@ func TestMapProtoErr(t *testing.T) {
 		proto.ErrConnReset:   syscall.ECONNRESET,
 		proto.ErrTimedOut:    syscall.ETIMEDOUT,
 		proto.ErrLocalReset:  net.ErrClosed,
+		proto.ErrWriteClosed: syscall.EPIPE,
 	} {
 		if got := mapProtoErr(in); !errors.Is(got, want) {
 			t.Errorf("mapProtoErr(%v) = %v, want a match for %v", in, got, want)
@@ -62,6 +65,35 @@ func errnoName(e syscall.Errno) string {
 		return "ECONNRESET"
 	case syscall.ETIMEDOUT:
 		return "ETIMEDOUT"
+	case syscall.EPIPE:
+		return "EPIPE"
 	}
 	return e.Error()
+}
+
+// A Write after CloseWrite fails with ErrWriteClosed, which matches
+// syscall.EPIPE as a TCP write after shutdown does, inside a *net.OpError;
+// the connection still reads what the peer sends. Before, the error was
+// the state machine's own, which no exported name or errno matched.
+func TestWriteAfterCloseWrite(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		_, _, ca, cb := simConns(t)
+		if err := ca.CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+		_, err := ca.Write([]byte("late"))
+		var op *net.OpError
+		if !errors.Is(err, ErrWriteClosed) || !errors.Is(err, syscall.EPIPE) || !errors.As(err, &op) {
+			t.Fatalf("Write after CloseWrite: %v, want a *net.OpError matching ErrWriteClosed and EPIPE", err)
+		}
+		if errors.Is(err, net.ErrClosed) {
+			t.Errorf("Write after CloseWrite: %v matches net.ErrClosed, but the connection is open for reading", err)
+		}
+		go cb.Write([]byte("reply"))
+		got := make([]byte, 5)
+		if _, err := io.ReadFull(ca, got); err != nil || string(got) != "reply" {
+			t.Fatalf("read after CloseWrite: %q, %v", got, err)
+		}
+	})
 }

@@ -75,6 +75,13 @@ func (e *endpoint) daemonGone(err error) error {
 	if cause == nil {
 		return nil
 	}
+	var silent *inet256adapter.PeerSilentError
+	if errors.As(cause, &silent) {
+		// The daemon is alive: it dropped our node for writing to a peer
+		// that went away (inet256adapter.PeerSilentError).
+		return fail(exitUnreachable, "the peer %s had not answered for %v when the INET256 daemon at %s dropped this node for writing to it: the peer's node or daemon went away",
+			silent.Peer, silent.Silence.Round(100*time.Millisecond), e.api)
+	}
 	return fail(exitNoDaemon, "the INET256 daemon at %s stopped answering (%s)", e.api, firstLine(cause))
 }
 

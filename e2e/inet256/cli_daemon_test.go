@@ -61,6 +61,20 @@ func waitSize(t *testing.T, path string, n int64, r *cliRun) {
 	t.Fatalf("%s never held %d bytes", path, n)
 }
 
+// cliOnTwoDaemons builds the utp command, starts two daemons, and makes a
+// key for a node on each and a directory to receive into.
+func cliOnTwoDaemons(t *testing.T) (utpBin string, a, b *daemon, keyA, keyB, out string) {
+	t.Helper()
+	utpBin = buildUTP(t)
+	top := twoDaemons(t)
+	a, b = top.daemons[0], top.daemons[1]
+	dir, out := t.TempDir(), t.TempDir()
+	keyA, keyB = filepath.Join(dir, "a.pem"), filepath.Join(dir, "b.pem")
+	os.WriteFile(keyA, []byte(output(t, utpBin, "keygen")), 0o600)
+	os.WriteFile(keyB, []byte(output(t, utpBin, "keygen")), 0o600)
+	return utpBin, a, b, keyA, keyB, out
+}
+
 // A daemon that dies under a transfer is named by the side it served:
 // "the INET256 daemon at X stopped answering", exit 5, not a connection
 // error. The sender reads standard input, which the test holds open, so
@@ -68,13 +82,7 @@ func waitSize(t *testing.T, path string, n int64, r *cliRun) {
 // (by its PID): first the receiver's, then the sender's.
 func TestCLIDaemonDiesMidTransfer(t *testing.T) {
 	checkLeaks(t)
-	utpBin := buildUTP(t)
-	top := twoDaemons(t)
-	a, b := top.daemons[0], top.daemons[1]
-	dir, out := t.TempDir(), t.TempDir()
-	keyA, keyB := filepath.Join(dir, "a.pem"), filepath.Join(dir, "b.pem")
-	os.WriteFile(keyA, []byte(output(t, utpBin, "keygen")), 0o600)
-	os.WriteFile(keyB, []byte(output(t, utpBin, "keygen")), 0o600)
+	utpBin, a, b, keyA, keyB, out := cliOnTwoDaemons(t)
 
 	recv := runCLI(t, utpBin, a.endpoint(), nil, "recv", "-q", "--key", keyA, "--out", out)
 	addrA := recv.listening(t, "waiting for a file on")

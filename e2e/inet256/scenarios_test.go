@@ -244,8 +244,10 @@ func TestDaemonKilledMidStream(t *testing.T) {
 			victim.kill()
 			t.Logf("%s: killed daemon %s after %s and %s", top.name, victim.name, mib(progress[0].Load()), mib(progress[1].Load()))
 			// Both ends on the victim notice within seconds (their node's
-			// requests fail). An end on the surviving daemon has only uTP
-			// to tell: 16 retransmission timeouts, about 50 s.
+			// requests fail). An end on the surviving daemon fails when
+			// that daemon drops its node for writing to the vanished peer
+			// (20 to 45 s, TestPeerGoneMidStream), or when uTP gives up:
+			// 16 retransmission timeouts, about 55 s.
 			bound := 15 * time.Second
 			if len(top.daemons) > 1 {
 				bound = 90 * time.Second
