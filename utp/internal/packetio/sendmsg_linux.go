@@ -32,30 +32,40 @@ type vecSender struct {
 // scratch, and the pool's own slots, for the first send of each.
 var vecPool = sync.Pool{New: func() any {
 	sc := new(vecScratch)
-	sc.fn, sc.fnMany = sc.sendmsg, sc.sendmmsg
+	sc.fn, sc.fnMany, sc.fnTo = sc.sendmsg, sc.sendmmsg, sc.sendto
 	return sc
 }}
 
-// vecScratch is the memory of one sendmsg: iovecs, address, control
-// message. Pooled, so that a send allocates nothing. What every send
-// touches comes first, in three cache lines with the first iovecs; the
-// rest of the iovecs and the control message only a segmented send's,
-// the messages only a sendmmsg's.
+// vecScratch is the memory of one sendmsg or sendto: iovecs, address,
+// control message, a small datagram's bytes. Pooled, so that a send
+// allocates nothing. What every send touches comes first, in two cache
+// lines (a small datagram's sendto touches no more); then the iovecs of
+// a gathered send, the control message only a segmented send's, the
+// messages only a sendmmsg's, and the small datagram's copy.
 type vecScratch struct {
-	msg unix.Msghdr
-	sa4 unix.RawSockaddrInet4
-	err error
-	fn  func(fd uintptr) bool // sc.sendmsg, bound once
-	iov [3 * maxSegments]unix.Iovec
-	sa6 unix.RawSockaddrInet6
-	oob [oobSize]byte
+	msg  unix.Msghdr
+	sa4  unix.RawSockaddrInet4
+	err  error
+	fn   func(fd uintptr) bool // sc.sendmsg, bound once
+	out  []byte                // sendto's datagram: a Head alone, or flat
+	fnTo func(fd uintptr) bool // sc.sendto, bound once
+	iov  [3 * maxSegments]unix.Iovec
+	sa6  unix.RawSockaddrInet6
+	oob  [oobSize]byte
 	// mm, many and sent are one sendmmsg's: its messages, how many of
 	// them to send, and how many the kernel took (sendMany).
 	mm     [maxMany]mmsghdr
 	many   int
 	sent   int
 	fnMany func(fd uintptr) bool // sc.sendmmsg, bound once
+	flat   [flatMax]byte         // a small datagram with a tail, joined for sendto
 }
+
+// flatMax bounds the datagrams with a tail (a header, its payload in the
+// send buffer) that send joins into one buffer for sendto rather than
+// gathering them with sendmsg: below it the copy costs less than the
+// kernel's reading of a msghdr and its iovecs (sendLone).
+const flatMax = 256
 
 // scratch returns the sender's kept scratch, or one from the pool while
 // another send uses it. A send that takes the pool's each time reaches,
@@ -117,6 +127,9 @@ func (v *vecSender) send(run []Datagram, seg int, to netip.AddrPort) (sent bool,
 	}
 	sc := v.scratch()
 	defer v.done(sc)
+	if seg == 0 && len(run) == 1 && len(run[0].Head) > 0 && (!run[0].hasTail() || run[0].Len() <= flatMax) {
+		return true, v.sendLone(sc, &run[0], to)
+	}
 	k := 0
 	for x := range run {
 		d := &run[x]
@@ -233,6 +246,46 @@ func (sc *vecScratch) sendmmsg(fd uintptr) bool {
 			return true
 		}
 		sc.sent, sc.err = 0, e
+		return true
+	}
+}
+
+// sendLone sends d, a datagram that goes alone, from one buffer with
+// sendto: its Head, or Head and tail joined in sc.flat. sendmsg would
+// have the kernel copy in and check a msghdr and an iovec array besides
+// the address, which for a ping-pong's datagram (a header and a byte)
+// costs more than the copy, and most of the system call's own time on
+// top of the path through the stack (docs/performance.md).
+func (v *vecSender) sendLone(sc *vecScratch, d *Datagram, to netip.AddrPort) error {
+	sc.msg = unix.Msghdr{}
+	v.address(sc, to)
+	sc.out = d.flatten(sc.flat[:])
+	err := v.rc.Write(sc.fnTo)
+	sc.out = nil // keep no buffer alive from the pool
+	sc.msg = unix.Msghdr{}
+	if err == nil {
+		err = sc.err
+	}
+	return err
+}
+
+// sendto is the RawConn.Write callback of sendLone, a raw system call as
+// msgSyscall's, to the address in sc.msg: false asks the poller to wait
+// until the socket is writable (nothing was sent).
+func (sc *vecScratch) sendto(fd uintptr) bool {
+	for {
+		_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&sc.out[0])), uintptr(len(sc.out)), 0,
+			uintptr(unsafe.Pointer(sc.msg.Name)), uintptr(sc.msg.Namelen))
+		switch e {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		case 0:
+			sc.err = nil
+			return true
+		}
+		sc.err = e
 		return true
 	}
 }
