@@ -234,20 +234,11 @@ func (sc *vecScratch) gatherMany(ds []Datagram) (m, k int) {
 // as msgSyscall's: false asks the poller to wait until the socket is
 // writable (nothing was sent).
 func (sc *vecScratch) sendmmsg(fd uintptr) bool {
-	for {
-		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&sc.mm[0])), uintptr(sc.many), 0, 0, 0)
-		switch e {
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return false
-		case 0:
-			sc.sent, sc.err = int(r), nil
-			return true
-		}
-		sc.sent, sc.err = 0, e
-		return true
+	r, done, err := rawSyscall(unix.SYS_SENDMMSG, fd, unsafe.Pointer(&sc.mm[0]), uintptr(sc.many), 0, nil, 0)
+	if done {
+		sc.sent, sc.err = int(r), err
 	}
+	return done
 }
 
 // sendLone sends d, a datagram that goes alone, from one buffer with
@@ -273,21 +264,10 @@ func (v *vecSender) sendLone(sc *vecScratch, d *Datagram, to netip.AddrPort) err
 // msgSyscall's, to the address in sc.msg: false asks the poller to wait
 // until the socket is writable (nothing was sent).
 func (sc *vecScratch) sendto(fd uintptr) bool {
-	for {
-		_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&sc.out[0])), uintptr(len(sc.out)), 0,
-			uintptr(unsafe.Pointer(sc.msg.Name)), uintptr(sc.msg.Namelen))
-		switch e {
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return false
-		case 0:
-			sc.err = nil
-			return true
-		}
-		sc.err = e
-		return true
-	}
+	var done bool
+	_, done, sc.err = rawSyscall(unix.SYS_SENDTO, fd, unsafe.Pointer(&sc.out[0]), uintptr(len(sc.out)), 0,
+		unsafe.Pointer(sc.msg.Name), uintptr(sc.msg.Namelen))
+	return done
 }
 
 // address writes to as the socket's family of sockaddr.
@@ -317,8 +297,17 @@ func (sc *vecScratch) sendmsg(fd uintptr) bool {
 }
 
 // msgSyscall makes the system call trap (sendmsg or recvmsg) with msg on
-// fd, for a RawConn callback: done is false when the socket would block,
-// so that the poller waits; else n and err are the call's result.
+// fd, for a RawConn callback, as rawSyscall does.
+func msgSyscall(trap, fd uintptr, msg *unix.Msghdr) (n int, done bool, err error) {
+	r, done, err := rawSyscall(trap, fd, unsafe.Pointer(msg), 0, 0, nil, 0)
+	return int(r), done, err
+}
+
+// rawSyscall makes the system call trap on socket fd for a RawConn
+// callback, again when interrupted: done is false when the socket would
+// block, so that the poller waits; else r and err are the call's result.
+// Its arguments after fd are the call's, the second and fifth passed as
+// pointers, so that what they point to stays alive through the call.
 //
 // It is a raw system call, which does not tell the Go scheduler that the
 // goroutine enters the kernel: the socket is non-blocking (the net
@@ -330,16 +319,16 @@ func (sc *vecScratch) sendmsg(fd uintptr) bool {
 // goroutine's processor to another thread, and the process made about
 // twice the nanosleep and futex calls; the CPU per GB of a veth bulk
 // transfer fell by about a fifth without it (docs/performance.md).
-func msgSyscall(trap, fd uintptr, msg *unix.Msghdr) (n int, done bool, err error) {
+func rawSyscall(trap, fd uintptr, p unsafe.Pointer, a3, a4 uintptr, q unsafe.Pointer, a6 uintptr) (r uintptr, done bool, err error) {
 	for {
-		r, _, e := unix.RawSyscall(trap, fd, uintptr(unsafe.Pointer(msg)), 0)
+		r, _, e := unix.RawSyscall6(trap, fd, uintptr(p), a3, a4, uintptr(q), a6)
 		switch e {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
 			return 0, false, nil
 		case 0:
-			return int(r), true, nil
+			return r, true, nil
 		}
 		return 0, true, e
 	}
