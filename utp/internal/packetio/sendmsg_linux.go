@@ -231,7 +231,7 @@ func (sc *vecScratch) gatherMany(ds []Datagram) (m, k int) {
 }
 
 // sendmmsg is the RawConn.Write callback of sendMany, a raw system call
-// as msgSyscall's: false asks the poller to wait until the socket is
+// (rawSyscall): false asks the poller to wait until the socket is
 // writable (nothing was sent).
 func (sc *vecScratch) sendmmsg(fd uintptr) bool {
 	r, done, err := rawSyscall(unix.SYS_SENDMMSG, fd, unsafe.Pointer(&sc.mm[0]), uintptr(sc.many), 0, nil, 0)
@@ -245,8 +245,8 @@ func (sc *vecScratch) sendmmsg(fd uintptr) bool {
 // sendto: its Head, or Head and tail joined in sc.flat. sendmsg would
 // have the kernel copy in and check a msghdr and an iovec array besides
 // the address, which for a ping-pong's datagram (a header and a byte)
-// costs more than the copy, and most of the system call's own time on
-// top of the path through the stack (docs/performance.md).
+// costs more than the copy: it was most of the system call's time above
+// the UDP stack (docs/performance.md).
 func (v *vecSender) sendLone(sc *vecScratch, d *Datagram, to netip.AddrPort) error {
 	sc.msg = unix.Msghdr{}
 	v.address(sc, to)
@@ -260,8 +260,8 @@ func (v *vecSender) sendLone(sc *vecScratch, d *Datagram, to netip.AddrPort) err
 	return err
 }
 
-// sendto is the RawConn.Write callback of sendLone, a raw system call as
-// msgSyscall's, to the address in sc.msg: false asks the poller to wait
+// sendto is the RawConn.Write callback of sendLone, a raw system call
+// (rawSyscall) to the address in sc.msg: false asks the poller to wait
 // until the socket is writable (nothing was sent).
 func (sc *vecScratch) sendto(fd uintptr) bool {
 	var done bool
