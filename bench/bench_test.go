@@ -145,3 +145,17 @@ func TestReportReplacesMarkedSection(t *testing.T) {
 		t.Errorf("the plot is not linked relative to the report:\n%s", got)
 	}
 }
+
+// Implementations run in the suite's order in odd rounds and reversed in
+// even ones, and the suite's list is left as it was.
+func TestRoundOrder(t *testing.T) {
+	impls := []string{"utp", "tcp", "quic-go"}
+	for round, want := range map[int]string{1: "utp tcp quic-go", 2: "quic-go tcp utp", 3: "utp tcp quic-go", 4: "quic-go tcp utp"} {
+		if got := strings.Join(roundOrder(impls, round), " "); got != want {
+			t.Errorf("round %d runs %s, want %s", round, got, want)
+		}
+	}
+	if got := strings.Join(impls, " "); got != "utp tcp quic-go" {
+		t.Fatalf("roundOrder changed the list to %s", got)
+	}
+}

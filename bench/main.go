@@ -188,7 +188,10 @@ func split(s string) []string {
 func selected(list []string, name string) bool { return list == nil || slices.Contains(list, name) }
 
 // measure runs every selected measurement, rounds times, interleaved:
-// each round runs every scenario for every implementation once.
+// each round runs every scenario for every implementation once, in the
+// suite's order in odd rounds and in the reverse order in even ones, so
+// that no implementation always runs first (a machine that idled may run
+// its first process slower) or always right after the same other one.
 func measure(rounds int, only, implNames []string, sz sizes, isQuick bool) report {
 	rep := report{Started: time.Now().UTC(), Rounds: rounds, Command: commandLine(), Machine: machine()}
 	for round := 1; round <= rounds; round++ {
@@ -196,7 +199,7 @@ func measure(rounds int, only, implNames []string, sz sizes, isQuick bool) repor
 			if !selected(only, sc) {
 				continue
 			}
-			for _, name := range scenarioImpls[sc] {
+			for _, name := range roundOrder(scenarioImpls[sc], round) {
 				if !selected(implNames, name) {
 					continue
 				}
@@ -215,6 +218,17 @@ func measure(rounds int, only, implNames []string, sz sizes, isQuick bool) repor
 		rep.LEDBAT = traceLEDBAT()
 	}
 	return rep
+}
+
+// roundOrder is impls in the order round runs them: as listed in odd
+// rounds, reversed in even ones.
+func roundOrder(impls []string, round int) []string {
+	if round%2 == 1 {
+		return impls
+	}
+	rev := slices.Clone(impls)
+	slices.Reverse(rev)
+	return rev
 }
 
 // runWorker runs one measurement in a new process of this binary.

@@ -129,7 +129,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 			c.mu.Unlock()
 			return 0, c.opError("read", net.ErrClosed)
 		}
-		now := c.clock()
+		now, fresh := c.readTime()
 		if passed(c.rdl, now) {
 			c.mu.Unlock()
 			c.wakeReadable() // every blocked Read shares the deadline: wake the next
@@ -137,6 +137,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 		}
 		n, err := c.m.Read(now, p)
 		if n > 0 || err != nil || len(p) == 0 {
+			if !fresh {
+				now = c.clock()
+			}
 			others := c.readWaits > 0
 			a := c.settle(now) // a read may reopen the window: send the update
 			c.mu.Unlock()
@@ -163,6 +166,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if c.m.Confirm() {
 			// A dialer that reads before it writes confirms the
 			// handshake now: a peer that speaks first may need it.
+			if !fresh {
+				now = c.clock()
+			}
 			a = c.settle(now)
 		}
 		c.mu.Unlock()
@@ -191,6 +197,19 @@ func (c *Conn) Read(p []byte) (int, error) {
 		// Woken by the end of the connection or a deadline that was set
 		// or passed: the loop sorts out which.
 	}
+}
+
+// readTime is the time for a Read's first look, under c.mu: the clock
+// (fresh) when a read deadline is set or there is data to read, else the
+// last step's time, which the state machine's Read then does not use. A
+// Read that finds nothing and waits, as each of a ping-pong's does, so
+// reads the clock once per hop less; one that returns or steps reads it
+// then.
+func (c *Conn) readTime() (now time.Time, fresh bool) {
+	if c.rdl.IsZero() && c.m.Unread() == 0 {
+		return c.last, false
+	}
+	return c.clock(), true
 }
 
 // await blocks until ch (readable or writable) is signalled: by data or

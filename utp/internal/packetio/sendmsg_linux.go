@@ -32,30 +32,40 @@ type vecSender struct {
 // scratch, and the pool's own slots, for the first send of each.
 var vecPool = sync.Pool{New: func() any {
 	sc := new(vecScratch)
-	sc.fn, sc.fnMany = sc.sendmsg, sc.sendmmsg
+	sc.fn, sc.fnMany, sc.fnTo = sc.sendmsg, sc.sendmmsg, sc.sendto
 	return sc
 }}
 
-// vecScratch is the memory of one sendmsg: iovecs, address, control
-// message. Pooled, so that a send allocates nothing. What every send
-// touches comes first, in three cache lines with the first iovecs; the
-// rest of the iovecs and the control message only a segmented send's,
-// the messages only a sendmmsg's.
+// vecScratch is the memory of one sendmsg or sendto: iovecs, address,
+// control message, a small datagram's bytes. Pooled, so that a send
+// allocates nothing. What every send touches comes first, in two cache
+// lines (a small datagram's sendto touches no more); then the iovecs of
+// a gathered send, the control message only a segmented send's, the
+// messages only a sendmmsg's, and the small datagram's copy.
 type vecScratch struct {
-	msg unix.Msghdr
-	sa4 unix.RawSockaddrInet4
-	err error
-	fn  func(fd uintptr) bool // sc.sendmsg, bound once
-	iov [3 * maxSegments]unix.Iovec
-	sa6 unix.RawSockaddrInet6
-	oob [oobSize]byte
+	msg  unix.Msghdr
+	sa4  unix.RawSockaddrInet4
+	err  error
+	fn   func(fd uintptr) bool // sc.sendmsg, bound once
+	out  []byte                // sendto's datagram: a Head alone, or flat
+	fnTo func(fd uintptr) bool // sc.sendto, bound once
+	iov  [3 * maxSegments]unix.Iovec
+	sa6  unix.RawSockaddrInet6
+	oob  [oobSize]byte
 	// mm, many and sent are one sendmmsg's: its messages, how many of
 	// them to send, and how many the kernel took (sendMany).
 	mm     [maxMany]mmsghdr
 	many   int
 	sent   int
 	fnMany func(fd uintptr) bool // sc.sendmmsg, bound once
+	flat   [flatMax]byte         // a small datagram with a tail, joined for sendto
 }
+
+// flatMax bounds the datagrams with a tail (a header, its payload in the
+// send buffer) that send joins into one buffer for sendto rather than
+// gathering them with sendmsg: below it the copy costs less than the
+// kernel's reading of a msghdr and its iovecs (sendLone).
+const flatMax = 256
 
 // scratch returns the sender's kept scratch, or one from the pool while
 // another send uses it. A send that takes the pool's each time reaches,
@@ -117,6 +127,9 @@ func (v *vecSender) send(run []Datagram, seg int, to netip.AddrPort) (sent bool,
 	}
 	sc := v.scratch()
 	defer v.done(sc)
+	if seg == 0 && len(run) == 1 && len(run[0].Head) > 0 && (!run[0].hasTail() || run[0].Len() <= flatMax) {
+		return true, v.sendLone(sc, &run[0], to)
+	}
 	k := 0
 	for x := range run {
 		d := &run[x]
@@ -218,23 +231,43 @@ func (sc *vecScratch) gatherMany(ds []Datagram) (m, k int) {
 }
 
 // sendmmsg is the RawConn.Write callback of sendMany, a raw system call
-// as msgSyscall's: false asks the poller to wait until the socket is
+// (rawSyscall): false asks the poller to wait until the socket is
 // writable (nothing was sent).
 func (sc *vecScratch) sendmmsg(fd uintptr) bool {
-	for {
-		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&sc.mm[0])), uintptr(sc.many), 0, 0, 0)
-		switch e {
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return false
-		case 0:
-			sc.sent, sc.err = int(r), nil
-			return true
-		}
-		sc.sent, sc.err = 0, e
-		return true
+	r, done, err := rawSyscall(unix.SYS_SENDMMSG, fd, unsafe.Pointer(&sc.mm[0]), uintptr(sc.many), 0, nil, 0)
+	if done {
+		sc.sent, sc.err = int(r), err
 	}
+	return done
+}
+
+// sendLone sends d, a datagram that goes alone, from one buffer with
+// sendto: its Head, or Head and tail joined in sc.flat. sendmsg would
+// have the kernel copy in and check a msghdr and an iovec array besides
+// the address, which for a ping-pong's datagram (a header and a byte)
+// costs more than the copy: it was most of the system call's time above
+// the UDP stack (docs/performance.md).
+func (v *vecSender) sendLone(sc *vecScratch, d *Datagram, to netip.AddrPort) error {
+	sc.msg = unix.Msghdr{}
+	v.address(sc, to)
+	sc.out = d.flatten(sc.flat[:])
+	err := v.rc.Write(sc.fnTo)
+	sc.out = nil // keep no buffer alive from the pool
+	sc.msg = unix.Msghdr{}
+	if err == nil {
+		err = sc.err
+	}
+	return err
+}
+
+// sendto is the RawConn.Write callback of sendLone, a raw system call
+// (rawSyscall) to the address in sc.msg: false asks the poller to wait
+// until the socket is writable (nothing was sent).
+func (sc *vecScratch) sendto(fd uintptr) bool {
+	var done bool
+	_, done, sc.err = rawSyscall(unix.SYS_SENDTO, fd, unsafe.Pointer(&sc.out[0]), uintptr(len(sc.out)), 0,
+		unsafe.Pointer(sc.msg.Name), uintptr(sc.msg.Namelen))
+	return done
 }
 
 // address writes to as the socket's family of sockaddr.
@@ -264,8 +297,17 @@ func (sc *vecScratch) sendmsg(fd uintptr) bool {
 }
 
 // msgSyscall makes the system call trap (sendmsg or recvmsg) with msg on
-// fd, for a RawConn callback: done is false when the socket would block,
-// so that the poller waits; else n and err are the call's result.
+// fd, for a RawConn callback, as rawSyscall does.
+func msgSyscall(trap, fd uintptr, msg *unix.Msghdr) (n int, done bool, err error) {
+	r, done, err := rawSyscall(trap, fd, unsafe.Pointer(msg), 0, 0, nil, 0)
+	return int(r), done, err
+}
+
+// rawSyscall makes the system call trap on socket fd for a RawConn
+// callback, again when interrupted: done is false when the socket would
+// block, so that the poller waits; else r and err are the call's result.
+// Its arguments after fd are the call's, the second and fifth passed as
+// pointers, so that what they point to stays alive through the call.
 //
 // It is a raw system call, which does not tell the Go scheduler that the
 // goroutine enters the kernel: the socket is non-blocking (the net
@@ -277,16 +319,16 @@ func (sc *vecScratch) sendmsg(fd uintptr) bool {
 // goroutine's processor to another thread, and the process made about
 // twice the nanosleep and futex calls; the CPU per GB of a veth bulk
 // transfer fell by about a fifth without it (docs/performance.md).
-func msgSyscall(trap, fd uintptr, msg *unix.Msghdr) (n int, done bool, err error) {
+func rawSyscall(trap, fd uintptr, p unsafe.Pointer, a3, a4 uintptr, q unsafe.Pointer, a6 uintptr) (r uintptr, done bool, err error) {
 	for {
-		r, _, e := unix.RawSyscall(trap, fd, uintptr(unsafe.Pointer(msg)), 0)
+		r, _, e := unix.RawSyscall6(trap, fd, uintptr(p), a3, a4, uintptr(q), a6)
 		switch e {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
 			return 0, false, nil
 		case 0:
-			return int(r), true, nil
+			return r, true, nil
 		}
 		return 0, true, e
 	}

@@ -258,8 +258,9 @@ func (c *udp) sendOne(one []Datagram, to netip.AddrPort, r *SendResult) (tooBig 
 
 // sendOneTry makes one attempt at sending one[0]: by the platform's
 // gathered send where there is one, with or without a tail, since that
-// is also the cheaper call (a raw sendmsg, against the net package's
-// sendto and its layers; an ACK is usually sent this way).
+// is also the cheaper call (a raw sendto for a small datagram, or a raw
+// sendmsg, against the net package's sendto and its layers; an ACK is
+// usually sent this way).
 func (c *udp) sendOneTry(one []Datagram, to netip.AddrPort, r *SendResult) error {
 	d := &one[0]
 	if c.os.gathers() {

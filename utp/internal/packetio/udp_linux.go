@@ -143,7 +143,8 @@ func (o *udpOS) dfBeforeLen(n int) {
 }
 
 // sendGathered sends run from its datagrams' buffers with one sendmsg,
-// segmented every seg bytes when seg is not 0 (one datagram when it is).
+// segmented every seg bytes when seg is not 0 (one datagram when it is;
+// a small one is joined for sendto, vecSender.sendLone).
 func (o *udpOS) sendGathered(run []Datagram, seg int, to netip.AddrPort) (sent bool, err error) {
 	return o.vec.send(run, seg, to)
 }

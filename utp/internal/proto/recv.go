@@ -120,6 +120,11 @@ func (c *Conn) PostTail() []byte {
 // without ending the loan.
 func (c *Conn) Posted() int { return c.rcv.posted }
 
+// Unread is how many bytes wait to be read (Read returns up to len(p) of
+// them). Read uses its time only when there are some: an IO layer may
+// call it with any earlier time when Unread is 0.
+func (c *Conn) Unread() int { return c.rcv.ring.len() }
+
 // room is the free receive buffer: what we can accept.
 func (r *recvState) room() int { return max(0, r.ring.free()-r.reorderBytes) }
 

@@ -3,6 +3,7 @@ package proto
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/inet256/go-utp/v2/utp/internal/wire"
 )
@@ -90,5 +91,31 @@ func TestScriptPostTailInPlace(t *testing.T) {
 	tc.conn.PostRead(post)
 	if tail := tc.conn.PostTail(); tail != nil {
 		t.Fatalf("PostTail while %q waits in the receive buffer: %d bytes, want nil", "lm", len(tail))
+	}
+}
+
+// Unread is what waits in the receive buffer. With nothing there, a Read
+// returns nothing and leaves the connection as it was whatever its time:
+// the IO layer then passes the last step's (utp's Conn.readTime) instead
+// of reading the clock.
+func TestScriptUnread(t *testing.T) {
+	tc := newTestConn(t, roleDialer, withConfig(func(c *Config) { c.NoYield = true }))
+	if n := tc.conn.Unread(); n != 0 {
+		t.Fatalf("Unread before any data: %d", n)
+	}
+	before, stats := tc.conn.NextDeadline(), tc.conn.Stats()
+	if n, err := tc.conn.Read(tc.now.Add(-time.Hour), tc.rbuf); n != 0 || err != nil {
+		t.Fatalf("Read with nothing to read: %d, %v", n, err)
+	}
+	if got := tc.conn.NextDeadline(); !got.Equal(before) || tc.conn.Stats() != stats {
+		t.Fatalf("a Read that returned nothing moved the next deadline from %v to %v, or the counters", before, got)
+	}
+	tc.peerData(tc.p(0), "abc")
+	if n := tc.conn.Unread(); n != 3 {
+		t.Fatalf("Unread after 3 bytes arrived: %d", n)
+	}
+	tc.wantRead("the bytes Unread counted", "abc")
+	if n := tc.conn.Unread(); n != 0 {
+		t.Fatalf("Unread after reading all: %d", n)
 	}
 }
