@@ -445,6 +445,9 @@ func (l *LEDBATPP) OnAck(a Ack) {
 			l.joined = true
 		}
 	}
+	if l.phase == ppFreeze && l.refillAfterFreeze(a.Now) {
+		l.refill(a.Now)
+	}
 	if l.phase == ppFreeze && !a.Now.Before(l.freezeEnd) {
 		l.phase = ppRamp
 	}
@@ -688,6 +691,49 @@ func (l *LEDBATPP) startSlowdown(now time.Time, qd time.Duration, joined bool) {
 	l.cwnd = l.freezeWindow()
 	l.resegment()
 	l.peaks = [2]ppPeak{}
+}
+
+// refillAfterFreeze reports whether a slowdown's freeze may end at now
+// with its window restored at once (refill) instead of a ramp from two
+// packets: the path's base RTT is the target or more, the window to
+// return to is SegmentPackets full packets or more, the freeze has held
+// for a smoothed RTT (the round that drains the old flight), and the
+// delay shows the queue empty (queueEmpty), so the base delay has been
+// read on an empty queue, which is what the slowdown is for (draft
+// section 4.6). For a flow alone that is the ACK of the freeze's own
+// packets, the end of the draft's second RTT; where other flows keep
+// their queue, the delay does not show it empty, and the freeze and the
+// ramp stay the draft's.
+//
+// Deviation: the draft ramps back from two packets in slow start. On a
+// long path that ramp is the slowdown's cost: the window that fills
+// 100 Mbit/s × 200 ms takes ten doublings of 200 ms, over which the
+// link is mostly idle, and with the pause nine times the slowdown's
+// length (section 4.6.2) one flow kept 90.1% of the link over a cycle
+// (docs/protocol.md has the measurement). Once the base delay has been
+// read there is nothing left for the ramp to measure: the window
+// returned to (rampBackTo) fills the path without a queue, and sending
+// it at once only refills the path.
+func (l *LEDBATPP) refillAfterFreeze(now time.Time) bool {
+	base := l.baseRTT()
+	return base >= l.cfg.Target && l.ssthresh >= float64(l.cfg.SegmentPackets*l.cfg.MSS) &&
+		now.Sub(l.slowdownStart) >= l.rtt && l.queueEmpty()
+}
+
+// refill ends a freeze at now with the window back at ssthresh
+// (refillAfterFreeze). The slowdown counts as over one RTT later, when
+// the refilled window's first ACKs return: until then the path is not
+// full, and the draft's duration of a slowdown runs until the flow sends
+// at its old rate again (section 4.6.2), so the pause after it is nine
+// times the freeze and that round trip.
+func (l *LEDBATPP) refill(now time.Time) {
+	l.cwnd = l.clamp(max(l.cwnd, l.ssthresh))
+	end := now.Add(l.rtt)
+	l.slowdownLen = end.Sub(l.slowdownStart)
+	l.nextSlowdown = end.Add(l.slowdownPause(end))
+	l.slowdownEnd = end
+	l.phase = ppAvoid
+	l.ssthresh = l.cwnd
 }
 
 // notePeak keeps the largest queuing delay and window of the current RTT
