@@ -380,9 +380,10 @@ func TestLEDBATPPRampBackTo(t *testing.T) {
 // from two packets in slow start): on a path whose base RTT is the target
 // or more, a freeze ends at the first ACK a smoothed RTT or more into it
 // that shows the queue empty, with the window back at once at what the
-// ramp would have reached (rampBackTo), and the slowdown counts as over a
-// round trip later, so the next one is nine times that after it (section
-// 4.6.2). A queue that stays (another flow's) and a path under the target
+// ramp would have reached (rampBackTo); the next slowdown comes when the
+// draft's would have, nine times the slowdown's length after its end
+// (section 4.6.2), the length counted to where the draft's ramp would
+// have reached that window. A queue that stays (another flow's) and a path under the target
 // keep the draft's freeze of two RTTs and ramp.
 func TestLEDBATPPRefillAfterFreeze(t *testing.T) {
 	for _, tt := range []struct {
@@ -416,7 +417,7 @@ func TestLEDBATPPRefillAfterFreeze(t *testing.T) {
 			if h.l.phase != ppFreeze || h.l.Window() != 2*mss {
 				t.Errorf("%s: phase %v, window %d a round into the freeze, want freeze at 2 packets", tt.name, h.l.phase, h.l.Window())
 			}
-			h.now = start.Add(2*tt.rtt + tt.rtt/2)
+			h.now = start.Add(2*h.rttWith(20*time.Millisecond) + tt.rtt/10) // the freeze holds two of the RTTs it began with
 			h.ack(mss, 2*mss, tt.after)
 			if h.l.phase != ppRamp || h.l.Window() > 4*mss {
 				t.Errorf("%s: phase %v, window %d two rounds into the freeze, want a ramp from 2 packets", tt.name, h.l.phase, h.l.Window())
@@ -428,12 +429,17 @@ func TestLEDBATPPRefillAfterFreeze(t *testing.T) {
 		if h.l.phase != ppAvoid || h.l.Window() < want-mss || h.l.Window() > want+mss {
 			t.Errorf("%s: phase %v, window %d at the first ACK showing no queue, want avoid at %d", tt.name, h.l.phase, h.l.Window(), want)
 		}
-		end := h.now.Add(h.rttWith(tt.after))
-		if !h.l.slowdownEnd.Equal(end) {
-			t.Errorf("%s: slowdown over at %v, want a round trip after the refill, %v", tt.name, h.l.slowdownEnd.Sub(start), end.Sub(start))
+		if end := h.now.Add(h.rttWith(tt.after)); !h.l.slowdownEnd.Equal(end) {
+			t.Errorf("%s: refill over at %v, want a round trip after it, %v", tt.name, h.l.slowdownEnd.Sub(start), end.Sub(start))
 		}
-		if got, want := h.l.nextSlowdown.Sub(end), slowdownPeriod*end.Sub(start); got != want {
-			t.Errorf("%s: next slowdown %v after the end, want 9 × the slowdown, %v", tt.name, got, want)
+		// The schedule is the draft's: the slowdown lasts until the ramp
+		// from two packets, doubling each RTT (GAIN 1 on a 200 ms path),
+		// would have reached the window, and the next is nine times that
+		// after it.
+		ramp := time.Duration(math.Ceil(math.Log2(float64(h.l.Window())/(2*mss)))) * tt.rtt
+		length := h.now.Add(ramp).Sub(start)
+		if got, want := h.l.nextSlowdown.Sub(start), (1+slowdownPeriod)*length; got != want {
+			t.Errorf("%s: next slowdown %v after the start of this one, want 10 × (the freeze and a ramp of %v), %v", tt.name, got, ramp, want)
 		}
 	}
 }
