@@ -730,9 +730,9 @@ func (l *LEDBATPP) refillAfterFreeze(now time.Time) bool {
 //
 // Why the draft's schedule: slowdowns nine times the refill's length
 // apart came every 6.3 s instead of 26 s on 100 Mbit/s × 200 ms, and
-// eight flows 2 s apart there (seed 23), whose joined slowdowns each
-// cut the joiners to a quarter of their windows (rampBackTo), fell to a
-// Jain index of 0.910 and 81% of the link (0.988 and 87% before);
+// eight flows 2 s apart there (seed 23), each of whose joined slowdowns
+// cuts the joiners to a quarter of their windows (rampBackTo), fell to
+// a Jain index of 0.910 and 81% of the link (0.988 and 87% before);
 // with the draft's schedule 0.976 and 91% (docs/protocol.md).
 func (l *LEDBATPP) refill(now time.Time) {
 	ramp := l.draftRamp()
