@@ -376,6 +376,74 @@ func TestLEDBATPPRampBackTo(t *testing.T) {
 	}
 }
 
+// Deviation documented on refillAfterFreeze (draft section 4.6 ramps back
+// from two packets in slow start): on a path whose base RTT is the target
+// or more, a freeze ends at the first ACK a smoothed RTT or more into it
+// that shows the queue empty, with the window back at once at what the
+// ramp would have reached (rampBackTo); the next slowdown comes when the
+// draft's would have, nine times the slowdown's length after its end
+// (section 4.6.2), the length counted to where the draft's ramp would
+// have reached that window. A queue that stays (another flow's) and a path under the target
+// keep the draft's freeze of two RTTs and ramp.
+func TestLEDBATPPRefillAfterFreeze(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		rtt, after time.Duration // path RTT; the queue the freeze's own ACKs show
+		refill     bool
+	}{
+		{"long path, empty queue", 200 * time.Millisecond, 0, true},
+		{"long path, another flow's queue", 200 * time.Millisecond, 10 * time.Millisecond, false},
+		{"short path, empty queue", 40 * time.Millisecond, 0, false},
+	} {
+		h := newPPHarness(t, LEDBATPPConfig{}, tt.rtt)
+		h.leaveSlowStartAt(100, 20*time.Millisecond)
+		before := h.l.Window()
+		h.l.nextSlowdown = h.now // due at the next ACK
+		h.ack(mss, before, 20*time.Millisecond)
+		start := h.now
+		if h.l.phase != ppFreeze {
+			t.Fatalf("%s: phase %v after a due slowdown, want freeze", tt.name, h.l.phase)
+		}
+		// The old flight drains through the queue it made.
+		h.now = h.now.Add(tt.rtt / 2)
+		h.ack(mss, before/2, 20*time.Millisecond)
+		if h.l.phase != ppFreeze {
+			t.Fatalf("%s: phase %v while the old flight drains, want freeze", tt.name, h.l.phase)
+		}
+		// The freeze's own packets come back.
+		h.now = start.Add(tt.rtt + tt.rtt/10)
+		h.ack(mss, 2*mss, tt.after)
+		if !tt.refill {
+			if h.l.phase != ppFreeze || h.l.Window() != 2*mss {
+				t.Errorf("%s: phase %v, window %d a round into the freeze, want freeze at 2 packets", tt.name, h.l.phase, h.l.Window())
+			}
+			h.now = start.Add(2*h.rttWith(20*time.Millisecond) + tt.rtt/10) // the freeze holds two of the RTTs it began with
+			h.ack(mss, 2*mss, tt.after)
+			if h.l.phase != ppRamp || h.l.Window() > 4*mss {
+				t.Errorf("%s: phase %v, window %d two rounds into the freeze, want a ramp from 2 packets", tt.name, h.l.phase, h.l.Window())
+			}
+			continue
+		}
+		// 20 ms of queue on a 200 ms path: back to 200/220 of the window.
+		want := before * 200 / 220
+		if h.l.phase != ppAvoid || h.l.Window() < want-mss || h.l.Window() > want+mss {
+			t.Errorf("%s: phase %v, window %d at the first ACK showing no queue, want avoid at %d", tt.name, h.l.phase, h.l.Window(), want)
+		}
+		if end := h.now.Add(h.rttWith(tt.after)); !h.l.slowdownEnd.Equal(end) {
+			t.Errorf("%s: refill over at %v, want a round trip after it, %v", tt.name, h.l.slowdownEnd.Sub(start), end.Sub(start))
+		}
+		// The schedule is the draft's: the slowdown lasts until the ramp
+		// from two packets, doubling each RTT (GAIN 1 on a 200 ms path),
+		// would have reached the window, and the next is nine times that
+		// after it.
+		ramp := time.Duration(math.Ceil(math.Log2(float64(h.l.Window())/(2*mss)))) * tt.rtt
+		length := h.now.Add(ramp).Sub(start)
+		if got, want := h.l.nextSlowdown.Sub(start), (1+slowdownPeriod)*length; got != want {
+			t.Errorf("%s: next slowdown %v after the start of this one, want 10 × (the freeze and a ramp of %v), %v", tt.name, got, ramp, want)
+		}
+	}
+}
+
 // untilPhase plays rounds at qd until the controller is in phase p, and
 // fails the test if that takes more than 200 RTTs.
 func (h *ppHarness) untilPhase(p ppPhase, qd time.Duration) {
@@ -424,41 +492,45 @@ func TestLEDBATPPHeldRampEnds(t *testing.T) {
 // packets.
 func TestLEDBATPPRampHeldCountIsPerRamp(t *testing.T) {
 	const rtt = 100 * time.Millisecond
+	// Every ACK shows a queue of a tenth of the target or more (another
+	// flow's), so the ramps are the draft's, not a refill
+	// (refillAfterFreeze).
+	const other = 10 * time.Millisecond
 	h := newPPHarness(t, LEDBATPPConfig{}, rtt)
 	h.leaveSlowStartAt(100, 0)
-	h.untilPhase(ppRamp, 0)
+	h.untilPhase(ppRamp, other)
 	// Fill the window until an ACK of two packets would reach ssthresh
 	// and one of one would not, hold the flight for half a window of
 	// ACKs of one packet, then let the ACK of two come.
 	for h.l.cwnd+2*h.l.gain()*mss < h.l.ssthresh {
-		h.ack(mss, h.l.Window(), 0)
+		h.ack(mss, h.l.Window(), other)
 		h.now = h.now.Add(h.rtt * mss / time.Duration(h.l.Window()))
 	}
 	for range h.l.Window() / mss / 2 {
-		h.ack(mss, mss, 0)
+		h.ack(mss, mss, other)
 	}
 	if h.l.phase != ppRamp {
 		t.Fatalf("phase %v after half a window of held ACKs, want ramp", h.l.phase)
 	}
-	h.ack(2*mss, h.l.Window(), 0)
+	h.ack(2*mss, h.l.Window(), other)
 	if h.l.phase != ppAvoid {
 		t.Fatalf("phase %v after the ramp reached ssthresh, want avoid", h.l.phase)
 	}
 	before := h.l.Window()
 	h.l.nextSlowdown = h.now // due at the next ACK
-	h.ack(mss, before, 0)
+	h.ack(mss, before, other)
 	// The freeze is over; the ramp's first two ACKs come with a flight
 	// half a packet short of the window.
 	h.now = h.now.Add(3 * h.rtt)
 	for range 2 {
 		seg := h.l.Segment()
-		h.ack(seg, h.l.Window()-seg/2, 0)
+		h.ack(seg, h.l.Window()-seg/2, other)
 	}
 	if h.l.phase != ppRamp {
 		t.Fatalf("phase %v, window %d after two ACKs of the ramp, want ramp", h.l.phase, h.l.Window())
 	}
 	for i := 0; i < 100000 && h.l.phase == ppRamp; i++ {
-		h.ack(h.l.Segment(), h.l.Window(), 0)
+		h.ack(h.l.Segment(), h.l.Window(), other)
 		h.now = h.now.Add(h.rtt * time.Duration(h.l.Segment()) / time.Duration(h.l.Window()))
 	}
 	if h.l.Window() < before/2 {

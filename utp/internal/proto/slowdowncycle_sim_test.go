@@ -6,19 +6,21 @@ import (
 )
 
 // One LEDBAT++ flow on 100 Mbit/s × 200 ms (issue 14): from one periodic
-// slowdown to the next, the flow uses at least 90% of the link. The
+// slowdown to the next, the flow uses at least 95% of the link. The
 // draft's slowdowns cost at most a tenth (the pause after one is nine
-// times its length), and this is the path where they cost the most: the
-// ramp back from two packets to a window of 2,000 takes ten round trips
-// of 200 ms.
+// times its length), and this is the path where they cost the most with
+// the draft's ramp: from two packets back to a window of 1,800 takes ten
+// round trips of 200 ms, the link mostly idle, and the flow used 90.1%
+// over a cycle. On a path whose base RTT is the target or more the
+// window comes back at once once the freeze has read the empty queue
+// (cc's refillAfterFreeze), and the link idles only from the old
+// flight's end until the refilled window arrives, while the schedule
+// stays the draft's.
 //
 // TestLEDBATPPOneFlow measures a fixed 20–60 s, a span of about one and
 // a half of this path's cycles, so its figure here depends on where the
 // slowdowns fall: one in the span or two. The use over a whole cycle
-// does not; it stayed the same when a change to the pacer (it stopped
-// stretching its debt when the window fell) shortened the initial
-// slowdown, and so the pause after it, and moved every later slowdown
-// seconds earlier. The figures are in docs/performance.md.
+// does not. The figures are in docs/performance.md.
 func TestLEDBATPPSlowdownCycleUse(t *testing.T) {
 	skipIfShort(t)
 	path := fairPath{100, 200 * time.Millisecond, 400 * time.Millisecond}
@@ -33,8 +35,8 @@ func TestLEDBATPPSlowdownCycleUse(t *testing.T) {
 	span := starts[2] - starts[1]
 	use := float64((reads[2]-reads[1])*8) / (float64(fwd.Rate) * span.Seconds())
 	t.Logf("seed 21: slowdowns at %v; cycle %v, use %.3f", starts, span, use)
-	if use < 0.90 {
-		t.Errorf("seed 21: use %.3f over the cycle of %v, want at least 0.90", use, span)
+	if use < 0.95 {
+		t.Errorf("seed 21: use %.3f over the cycle of %v, want at least 0.95", use, span)
 	}
 }
 
