@@ -220,6 +220,43 @@ func TestScriptNagleCoalescesSmallWrites(t *testing.T) {
 	tc.wantPacket("coalesced", pkt{typ: wire.Data, seq: u16(tc.s(1)), payload: "bc"})
 }
 
+// A held tail goes once the application waits to read (Push, nagle.go):
+// a message written in two Writes and then answered leaves whole without
+// waiting for the peer's delayed ACK of its first part. What is written
+// after the push coalesces again.
+func TestScriptNaglePushSendsHeldTail(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	tc.write("head")
+	tc.wantPacket("nothing in flight: sent at once", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: "head"})
+	tc.write("body")
+	tc.wantIdle("the body waits behind the header")
+	tc.push(true)
+	tc.wantPacket("pushed: the body goes", pkt{typ: wire.Data, seq: u16(tc.s(1)), payload: "body"})
+	tc.push(false)
+	tc.write("x")
+	tc.write("y")
+	tc.wantIdle("writes after the push coalesce again")
+	tc.peerAck(tc.s(1))
+	tc.wantPacket("coalesced", pkt{typ: wire.Data, seq: u16(tc.s(2)), payload: "xy"})
+}
+
+// A Write while a Read waits pushes its tail only behind at most one
+// packet in flight (PushBehindOne): a header and its body leave at once,
+// a stream of small writes does not become a packet per Write.
+func TestScriptNaglePushBehindOne(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	tc.write("head")
+	tc.wantPacket("nothing in flight: sent at once", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: "head"})
+	tc.write("body")
+	tc.pushBehindOne(true)
+	tc.wantPacket("one packet in flight: the body goes", pkt{typ: wire.Data, seq: u16(tc.s(1)), payload: "body"})
+	tc.write("x")
+	tc.pushBehindOne(false)
+	tc.wantIdle("two packets in flight: the tail waits")
+	tc.peerAck(tc.s(1))
+	tc.wantPacket("the ACK releases it", pkt{typ: wire.Data, seq: u16(tc.s(2)), payload: "x"})
+}
+
 // Config.NoDelay disables Nagle: every write leaves at once.
 func TestScriptNoDelaySendsAtOnce(t *testing.T) {
 	tc := newTestConn(t, roleDialer, withConfig(func(c *Config) { c.NoDelay = true }))
