@@ -1,13 +1,10 @@
 package utp
 
 import (
-	"context"
 	"io"
 	"math/rand/v2"
 	"net"
-	"slices"
 	"testing"
-	"time"
 )
 
 // The shapes small writes take in Go code, beside ping-pong's one Write
@@ -26,26 +23,6 @@ var twoWriteTransports = []struct {
 		return utpPairsWith(b, WithNoDelay(true))
 	}},
 	{"tcp", tcpPairs},
-}
-
-// utpPairsWith is utpPairs with options for both Sockets.
-func utpPairsWith(b *testing.B, opts ...SocketOption) (dial func() net.Conn, accept func() net.Conn, cleanup func()) {
-	srv, cli := listenUDP(b, opts...), listenUDP(b, opts...)
-	return func() net.Conn {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			c, err := cli.DialContext(ctx, srv.Addr())
-			if err != nil {
-				b.Fatal(err)
-			}
-			return c
-		}, func() net.Conn {
-			c, err := srv.Accept()
-			if err != nil {
-				return nil
-			}
-			return c
-		}, func() { srv.Close(); cli.Close() }
 }
 
 // BenchmarkTwoWriteExchange measures exchanges of a 10-byte header and a
@@ -68,22 +45,13 @@ func BenchmarkTwoWriteExchange(b *testing.B) {
 			c := dial()
 			defer c.Close()
 			req, resp := make([]byte, 20), make([]byte, 20)
-			rtts := make([]time.Duration, 0, b.N)
-			b.ResetTimer()
-			for range b.N {
-				start := time.Now()
+			roundTrips(b, func() error {
 				if err := twoWrites(c, req, 10); err != nil {
-					b.Fatal(err)
+					return err
 				}
-				if _, err := io.ReadFull(c, resp); err != nil {
-					b.Fatal(err)
-				}
-				rtts = append(rtts, time.Since(start))
-			}
-			b.StopTimer()
-			slices.Sort(rtts)
-			b.ReportMetric(float64(rtts[len(rtts)/2].Nanoseconds())/1e3, "p50-µs")
-			b.ReportMetric(float64(rtts[len(rtts)*99/100].Nanoseconds())/1e3, "p99-µs")
+				_, err := io.ReadFull(c, resp)
+				return err
+			})
 		})
 	}
 }

@@ -207,12 +207,19 @@ func TestScriptSACKBitmask(t *testing.T) {
 	tc.wantPacket("bits shift with ack_nr", pkt{typ: wire.State, ack: u16(tc.p(1)), sacked: []uint16{tc.p(3), tc.p(35)}})
 }
 
+// writeFirst writes s on a connection with nothing in flight, which
+// sends it at once in the first DATA packet.
+func writeFirst(tc *testConn, s string) {
+	tc.t.Helper()
+	tc.write(s)
+	tc.wantPacket("nothing in flight: sent at once", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: s})
+}
+
 // RFC 896 (Nagle): while data is unacknowledged, small writes wait and
 // leave together in one packet when the ACK comes.
 func TestScriptNagleCoalescesSmallWrites(t *testing.T) {
 	tc := newTestConn(t, roleDialer)
-	tc.write("a")
-	tc.wantPacket("nothing in flight: sent at once", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: "a"})
+	writeFirst(tc, "a")
 	tc.write("b")
 	tc.write("c")
 	tc.wantIdle("small writes wait while data is in flight")
@@ -226,8 +233,7 @@ func TestScriptNagleCoalescesSmallWrites(t *testing.T) {
 // after the push coalesces again.
 func TestScriptNaglePushSendsHeldTail(t *testing.T) {
 	tc := newTestConn(t, roleDialer)
-	tc.write("head")
-	tc.wantPacket("nothing in flight: sent at once", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: "head"})
+	writeFirst(tc, "head")
 	tc.write("body")
 	tc.wantIdle("the body waits behind the header")
 	tc.push(true)
@@ -245,8 +251,7 @@ func TestScriptNaglePushSendsHeldTail(t *testing.T) {
 // a stream of small writes does not become a packet per Write.
 func TestScriptNaglePushBehindOne(t *testing.T) {
 	tc := newTestConn(t, roleDialer)
-	tc.write("head")
-	tc.wantPacket("nothing in flight: sent at once", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: "head"})
+	writeFirst(tc, "head")
 	tc.write("body")
 	tc.pushBehindOne(true)
 	tc.wantPacket("one packet in flight: the body goes", pkt{typ: wire.Data, seq: u16(tc.s(1)), payload: "body"})
