@@ -100,7 +100,12 @@ func benchBulk(b *testing.B, connect func() (net.Conn, net.Conn)) {
 }
 
 func utpPairs(b *testing.B) (dial func() net.Conn, accept func() net.Conn, cleanup func()) {
-	srv, cli := listenUDP(b), listenUDP(b)
+	return utpPairsWith(b)
+}
+
+// utpPairsWith is utpPairs with options for both Sockets.
+func utpPairsWith(b *testing.B, opts ...SocketOption) (dial func() net.Conn, accept func() net.Conn, cleanup func()) {
+	srv, cli := listenUDP(b, opts...), listenUDP(b, opts...)
 	return func() net.Conn {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -166,14 +171,23 @@ func BenchmarkPingPong(b *testing.B) {
 // reports their median and 99th percentile.
 func pingPong(b *testing.B, c net.Conn) {
 	one := []byte{1}
+	roundTrips(b, func() error {
+		if _, err := c.Write(one); err != nil {
+			return err
+		}
+		_, err := io.ReadFull(c, one)
+		return err
+	})
+}
+
+// roundTrips times b.N runs of exchange and reports their median and
+// 99th percentile.
+func roundTrips(b *testing.B, exchange func() error) {
 	rtts := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for range b.N {
 		start := time.Now()
-		if _, err := c.Write(one); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := io.ReadFull(c, one); err != nil {
+		if err := exchange(); err != nil {
 			b.Fatal(err)
 		}
 		rtts = append(rtts, time.Since(start))

@@ -163,9 +163,11 @@ func (c *Conn) Read(p []byte) (int, error) {
 		c.waitedReads = min(earlier+1, 2)
 		c.readWaits++
 		var a settled
-		if c.m.Confirm() {
-			// A dialer that reads before it writes confirms the
-			// handshake now: a peer that speaks first may need it.
+		// A dialer that reads before it writes confirms the handshake
+		// now: a peer that speaks first may need it. A short tail held
+		// to coalesce with more writes goes now: the peer may need it to
+		// answer (proto's nagle.go).
+		if confirm, push := c.m.Confirm(), c.m.Push(); confirm || push {
 			if !fresh {
 				now = c.clock()
 			}
@@ -246,6 +248,11 @@ func (c *Conn) Write(p []byte) (int, error) {
 		}
 		n, err := c.m.Write(now, p[written:])
 		written += n
+		if n > 0 && c.readWaits > 0 {
+			// A Read waits for the peer's answer, which may need
+			// these bytes (proto's nagle.go).
+			c.m.PushBehindOne()
+		}
 		var a settled
 		if n > 0 {
 			a = c.settle(now)

@@ -90,9 +90,14 @@
 //     the idle timeout, 90 s without any packet (the peer sends
 //     keepalives every 29 s).
 //   - Small writes coalesce while data is unacknowledged (Nagle), unlike
-//     net.TCPConn's default: a message sent in two Writes and then answered
-//     waits up to the peer's 10 ms delayed ACK each time. Write each
-//     message in one Write, or use WithNoDelay.
+//     net.TCPConn's default, until a Read waits: a message sent in two
+//     Writes and then answered leaves whole when the writer reads, or
+//     behind one packet in flight when another goroutine is already
+//     reading, so it does not wait for the peer's delayed ACK. A message
+//     in three or more Writes while another goroutine reads, or a writer
+//     that waits on something other than this connection's Read, can
+//     wait a round trip, or up to the peer's 10 ms delayed ACK, for its
+//     tail: write each message in one Write, or use WithNoDelay.
 //   - Conn.Close returns at once; what was written is delivered in the
 //     background for at most 30 s (WithLinger), then the connection is
 //     reset. CloseWrite and a read to io.EOF confirm delivery.

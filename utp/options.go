@@ -204,12 +204,16 @@ func WithResetRate(perSecond int) SocketOption {
 }
 
 // WithNoDelay disables the coalescing of small writes while data is in
-// flight (Nagle). Default off: small writes coalesce, which keeps a
-// stream of small writes in full packets, but a message written in two
-// Writes and then answered (header, body, read the reply) holds its
-// second part until the first is acknowledged, which the peer delays by
-// up to 10 ms: write each message in one Write (bufio.Writer and Flush),
-// or turn this on. Go's net.TCPConn has it on by default.
+// flight (Nagle): every Write leaves at once, as with Go's net.TCPConn,
+// which has it on by default. Default off: small writes coalesce, which
+// keeps a stream of small writes in full packets, until the application
+// waits for the peer. A Read about to wait sends what was written, and
+// a Write made while another goroutine's Read waits leaves at once
+// behind at most one packet in flight, so a message written in two
+// Writes and then answered (header, body, read the reply) does not wait
+// for the peer's delayed ACK. Turn this on where a writer waits for the
+// peer by other means than a Read of this connection, or writes a
+// message in three or more Writes while another goroutine reads.
 func WithNoDelay(on bool) SocketOption {
 	return func(c *socketConfig) { c.noDelay = on }
 }

@@ -102,7 +102,7 @@ type Config struct {
 	// most 4 s apart (the backoff cap), so a genuine dialer gets at least
 	// two more attempts through before it is given up.
 	ProofTimeout time.Duration
-	// NoDelay disables coalescing of small writes (Nagle).
+	// NoDelay disables coalescing of small writes (Nagle, nagle.go).
 	NoDelay bool
 	// NoPacing sends whatever the window allows at once instead of
 	// spreading it over the round trip (pacing.go). For tests that script

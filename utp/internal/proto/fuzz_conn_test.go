@@ -133,10 +133,16 @@ func (f *fuzzState) step() {
 		if err != nil && !errors.Is(err, io.EOF) && !f.c.Closed() {
 			f.bad = "Read failed on an open connection: " + err.Error()
 		}
+		if n == 0 && err == nil {
+			f.c.Push() // as the IO layer does when a Read is about to wait
+		}
 	case 6:
 		p := bytes.Repeat([]byte{'w'}, int(f.byte()))
 		n, _ := f.c.Write(f.now, p)
 		f.wrote += n
+		if len(p)%2 == 1 {
+			f.c.PushBehindOne() // as the IO layer does while a Read waits
+		}
 	case 7:
 		if f.byte()%4 == 0 {
 			f.c.Reset(f.now)

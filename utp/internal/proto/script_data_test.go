@@ -207,17 +207,59 @@ func TestScriptSACKBitmask(t *testing.T) {
 	tc.wantPacket("bits shift with ack_nr", pkt{typ: wire.State, ack: u16(tc.p(1)), sacked: []uint16{tc.p(3), tc.p(35)}})
 }
 
+// writeFirst writes s on a connection with nothing in flight, which
+// sends it at once in the first DATA packet.
+func writeFirst(tc *testConn, s string) {
+	tc.t.Helper()
+	tc.write(s)
+	tc.wantPacket("nothing in flight: sent at once", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: s})
+}
+
 // RFC 896 (Nagle): while data is unacknowledged, small writes wait and
 // leave together in one packet when the ACK comes.
 func TestScriptNagleCoalescesSmallWrites(t *testing.T) {
 	tc := newTestConn(t, roleDialer)
-	tc.write("a")
-	tc.wantPacket("nothing in flight: sent at once", pkt{typ: wire.Data, seq: u16(tc.s(0)), payload: "a"})
+	writeFirst(tc, "a")
 	tc.write("b")
 	tc.write("c")
 	tc.wantIdle("small writes wait while data is in flight")
 	tc.peerAck(tc.s(0))
 	tc.wantPacket("coalesced", pkt{typ: wire.Data, seq: u16(tc.s(1)), payload: "bc"})
+}
+
+// A held tail goes once the application waits to read (Push, nagle.go):
+// a message written in two Writes and then answered leaves whole without
+// waiting for the peer's delayed ACK of its first part. What is written
+// after the push coalesces again.
+func TestScriptNaglePushSendsHeldTail(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	writeFirst(tc, "head")
+	tc.write("body")
+	tc.wantIdle("the body waits behind the header")
+	tc.push(true)
+	tc.wantPacket("pushed: the body goes", pkt{typ: wire.Data, seq: u16(tc.s(1)), payload: "body"})
+	tc.push(false)
+	tc.write("x")
+	tc.write("y")
+	tc.wantIdle("writes after the push coalesce again")
+	tc.peerAck(tc.s(1))
+	tc.wantPacket("coalesced", pkt{typ: wire.Data, seq: u16(tc.s(2)), payload: "xy"})
+}
+
+// A Write while a Read waits pushes its tail only behind at most one
+// packet in flight (PushBehindOne): a header and its body leave at once,
+// a stream of small writes does not become a packet per Write.
+func TestScriptNaglePushBehindOne(t *testing.T) {
+	tc := newTestConn(t, roleDialer)
+	writeFirst(tc, "head")
+	tc.write("body")
+	tc.pushBehindOne(true)
+	tc.wantPacket("one packet in flight: the body goes", pkt{typ: wire.Data, seq: u16(tc.s(1)), payload: "body"})
+	tc.write("x")
+	tc.pushBehindOne(false)
+	tc.wantIdle("two packets in flight: the tail waits")
+	tc.peerAck(tc.s(1))
+	tc.wantPacket("the ACK releases it", pkt{typ: wire.Data, seq: u16(tc.s(2)), payload: "x"})
 }
 
 // Config.NoDelay disables Nagle: every write leaves at once.

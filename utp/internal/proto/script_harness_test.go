@@ -336,6 +336,26 @@ func (tc *testConn) confirm() bool {
 	return due
 }
 
+// push is what the IO layer does when a Read is about to wait; want is
+// whether written data was still unsent.
+func (tc *testConn) push(want bool) {
+	tc.t.Helper()
+	if got := tc.conn.Push(); got != want {
+		tc.t.Fatalf("at %v: Push() = %v, want %v", tc.elapsed(), got, want)
+	}
+	tc.finish("Push")
+}
+
+// pushBehindOne is what the IO layer does after a Write while a Read
+// waits; want is whether it pushed.
+func (tc *testConn) pushBehindOne(want bool) {
+	tc.t.Helper()
+	if got := tc.conn.PushBehindOne(); got != want {
+		tc.t.Fatalf("at %v: PushBehindOne() = %v, want %v", tc.elapsed(), got, want)
+	}
+	tc.finish("PushBehindOne")
+}
+
 func (tc *testConn) closeWrite() {
 	tc.t.Helper()
 	tc.conn.CloseWrite(tc.now)

@@ -91,6 +91,11 @@ type sendState struct {
 	// confirmDue: a dialer whose next DATA packet, with data or empty,
 	// confirms the handshake to the acceptor (see onSynReply).
 	confirmDue bool
+
+	// pushTo: the stream offset up to which written bytes are exempt
+	// from Nagle, because the application waited for the peer after
+	// writing them (Push, nagle.go).
+	pushTo uint64
 }
 
 func (s *sendState) init(cfg Config) {
@@ -302,10 +307,7 @@ func (c *Conn) nextNewPacket(now time.Time) (uint16, bool) {
 	if c.deferForBatch(room, unsent) {
 		return 0, false
 	}
-	if n == unsent && n < size && s.flight > wire.HeaderSize && !c.cfg.NoDelay && !s.finQueued {
-		// Nagle (RFC 896): hold a small tail while data is unacknowledged,
-		// so small writes coalesce into one packet. A lone bare header in
-		// flight (the handshake's empty DATA) holds nothing back.
+	if n == unsent && n < size && c.nagleHolds() {
 		return 0, false
 	}
 	s.probe = false

@@ -1,0 +1,132 @@
+package utp
+
+import (
+	"io"
+	"math/rand/v2"
+	"net"
+	"testing"
+)
+
+// The shapes small writes take in Go code, beside ping-pong's one Write
+// per message: a message written as a header and a body in two Writes
+// and then answered, and a stream of tiny Writes nobody answers.
+
+// twoWriteTransports are the transports BenchmarkTwoWriteExchange and
+// BenchmarkSmallWrites compare: uTP at default options, uTP with
+// WithNoDelay, and TCP (whose Go default is no delay).
+var twoWriteTransports = []struct {
+	name  string
+	pairs func(b *testing.B) (func() net.Conn, func() net.Conn, func())
+}{
+	{"utp", utpPairs},
+	{"utp-nodelay", func(b *testing.B) (func() net.Conn, func() net.Conn, func()) {
+		return utpPairsWith(b, WithNoDelay(true))
+	}},
+	{"tcp", tcpPairs},
+}
+
+// BenchmarkTwoWriteExchange measures exchanges of a 10-byte header and a
+// 10-byte body, each in its own Write, answered by a 5-byte header and a
+// 15-byte body, each in its own Write, and reports their median and 99th
+// percentile.
+func BenchmarkTwoWriteExchange(b *testing.B) {
+	for _, tr := range twoWriteTransports {
+		b.Run(tr.name, func(b *testing.B) {
+			dial, accept, cleanup := tr.pairs(b)
+			defer cleanup()
+			go func() {
+				c := accept()
+				if c == nil {
+					return
+				}
+				defer c.Close()
+				serveTwoWrites(c)
+			}()
+			c := dial()
+			defer c.Close()
+			req, resp := make([]byte, 20), make([]byte, 20)
+			roundTrips(b, func() error {
+				if err := twoWrites(c, req, 10); err != nil {
+					return err
+				}
+				_, err := io.ReadFull(c, resp)
+				return err
+			})
+		})
+	}
+}
+
+// serveTwoWrites answers each 20-byte request on c with a 20-byte reply
+// in two Writes (5 and 15 bytes), until c fails.
+func serveTwoWrites(c net.Conn) {
+	req, resp := make([]byte, 20), make([]byte, 20)
+	for {
+		if _, err := io.ReadFull(c, req); err != nil {
+			return
+		}
+		if twoWrites(c, resp, 5) != nil {
+			return
+		}
+	}
+}
+
+// twoWrites writes p as p[:head] and p[head:], in two Writes.
+func twoWrites(c net.Conn, p []byte, head int) error {
+	if _, err := c.Write(p[:head]); err != nil {
+		return err
+	}
+	_, err := c.Write(p[head:])
+	return err
+}
+
+// BenchmarkSmallWrites measures a one-way stream of 4 MiB written in
+// Writes of 1 to 64 bytes (b.SetBytes: MB/s is the rate), and reports
+// the datagrams uTP sent for it.
+func BenchmarkSmallWrites(b *testing.B) {
+	const total = 4 << 20
+	for _, tr := range twoWriteTransports {
+		b.Run(tr.name, func(b *testing.B) {
+			dial, accept, cleanup := tr.pairs(b)
+			defer cleanup()
+			done := make(chan int64, 1)
+			go func() {
+				c := accept()
+				if c == nil {
+					done <- 0
+					return
+				}
+				defer c.Close()
+				n, _ := io.Copy(io.Discard, c)
+				done <- n
+			}()
+			c := dial()
+			uc, _ := c.(*Conn)
+			var out0 uint64
+			if uc != nil {
+				out0 = uc.s.Stats().PacketsOut
+			}
+			buf := make([]byte, 64)
+			rng := rand.New(rand.NewPCG(1, 2))
+			b.SetBytes(total)
+			b.ResetTimer()
+			for range b.N {
+				for sent := 0; sent < total; {
+					n := min(1+rng.IntN(64), total-sent)
+					if _, err := c.Write(buf[:n]); err != nil {
+						b.Fatal(err)
+					}
+					sent += n
+				}
+			}
+			c.(interface{ CloseWrite() error }).CloseWrite()
+			if got := <-done; got != int64(b.N)*total {
+				b.Fatalf("received %d bytes, want %d", got, int64(b.N)*total)
+			}
+			b.StopTimer()
+			if uc != nil {
+				b.ReportMetric(float64(uc.s.Stats().PacketsOut-out0)/float64(b.N), "dgrams/op")
+			}
+			c.Close()
+		})
+	}
+}
