@@ -16,6 +16,7 @@ import (
 var (
 	simSeeds = flag.Int("sim.seeds", 500, "number of seeds TestIntegritySweep runs")
 	simSeed  = flag.Uint64("sim.seed", 0, "run only this seed of TestIntegritySweep (replay a failure)")
+	simBase  = flag.Uint64("sim.seedbase", 0, "TestIntegritySweep runs seeds seedbase+1 to seedbase+seeds (a second sweep beside the usual one)")
 )
 
 // randomSpec draws a path and a workload from seed: loss 0–20%, delay,
@@ -231,7 +232,7 @@ func TestIntegritySweep(t *testing.T) {
 		seeds = append(seeds, *simSeed)
 	} else {
 		for i := range n {
-			seeds = append(seeds, uint64(i+1))
+			seeds = append(seeds, *simBase+uint64(i+1))
 		}
 	}
 	var (
