@@ -24,7 +24,8 @@ import (
 // acceptor's initial sequence number, which is all the proof is):
 //   - at once, and before any data, when a proof request arrives, first or
 //     repeated: the acceptor is waiting, and an answer that rides on data
-//     shares the data's fate;
+//     shares the data's fate (the handshake's confirmation, if still due,
+//     goes at once instead: an empty DATA is as bare, and proves too);
 //   - at each retransmission timeout whose oldest packet carries data,
 //     beside the retransmission (after a black hole is suspected, the
 //     path question of pmtu.go, a bare DATA, proves as well).
@@ -49,7 +50,9 @@ func (c *Conn) oweProof(syn uint16) {
 
 // checkProofDuty looks at an admitted packet from the acceptor and
 // reports whether it is a proof request: an empty DATA that acknowledges
-// only our SYN, answered at once. An ack_nr past our SYN shows that the
+// only our SYN, answered at once, with the handshake's confirmation (an
+// empty DATA, which proves as well) if it is still due, else with a bare
+// STATE. An ack_nr past our SYN shows that the
 // acceptor heard us; so does anything other than a SYN reply or a proof
 // request (data or a FIN: our acceptor sends them only once proven, and
 // other implementations ask no proof).
@@ -67,7 +70,9 @@ func (c *Conn) checkProofDuty(h *wire.Header, payload []byte) bool {
 		*d = proofDuty{}
 		return false
 	}
-	d.ackDue = d.ackDue || request
+	if request && !c.Confirm() {
+		d.ackDue = true
+	}
 	return request
 }
 

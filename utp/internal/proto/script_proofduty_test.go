@@ -24,31 +24,32 @@ func TestScriptProofDutyBareAnswers(t *testing.T) {
 	tc.notePeerSeq(scriptPeerISN)
 	tc.writePacket(request, "")
 	tc.wantEvent("the request completes the handshake", EventConnected)
-	bare := pkt{typ: wire.State, ack: u16(scriptPeerISN), payload: ""}
-	tc.wantPacket("the proof, bare, before the data", bare)
-	if d := tc.takeAll(); len(d) == 0 || d[0].h.Type != wire.Data || len(d[0].payload) == 0 {
+	// The handshake's confirmation was still due: it answers, bare, and
+	// the data follows.
+	tc.wantPacket("the confirmation answers at once, before the data",
+		pkt{typ: wire.Data, seq: u16(scriptISN + 1), ack: u16(scriptPeerISN), payload: ""})
+	if d := tc.takeAll(); len(d) == 0 || d[0].h.Type != wire.Data || d[0].h.SeqNr != scriptISN+2 || len(d[0].payload) == 0 {
 		t.Fatalf("the data should follow the proof, sent %v", d)
 	}
 
-	// The data is black-holed. Each retransmission timeout sends a bare
-	// proof beside the resend.
+	// Everything is lost. Each retransmission timeout resends the bare
+	// confirmation first.
 	for i := range 2 {
 		resend := tc.timeout()
-		if len(resend) < 2 || resend[0].h.Type != wire.State || len(resend[0].payload) != 0 || resend[0].h.AckNr != scriptPeerISN {
-			t.Fatalf("timeout %d: sent %v, want a bare STATE echoing the request first", i+1, resend)
-		}
-		if resend[1].h.Type != wire.Data || resend[1].h.SeqNr != scriptISN+1 {
-			t.Fatalf("timeout %d: sent %v, want the oldest DATA resent after the proof", i+1, resend)
+		if len(resend[0].payload) != 0 || resend[0].h.AckNr != scriptPeerISN {
+			t.Fatalf("timeout %d: sent %v, want a bare packet echoing the request first", i+1, resend)
 		}
 	}
 
-	// A repeated request is answered at once, bare.
+	// A repeated request is answered at once with a bare STATE.
+	bare := pkt{typ: wire.State, ack: u16(scriptPeerISN), payload: ""}
 	tc.writePacket(request, "")
 	tc.wantPacket("a repeated request gets a bare proof at once", bare)
 	tc.takeAll()
 
-	// The acceptor acknowledges our first data: it heard us, and the
-	// duty ends. A timeout resends the data alone.
+	// The confirmation arrives, but not the data, which is black-holed:
+	// the acceptor acknowledges only the confirmation, so it heard us and
+	// the duty ends. A timeout resends the data alone.
 	tc.peerAck(scriptISN + 1)
 	tc.takeAll()
 	if tc.conn.duty.owed {
@@ -120,15 +121,15 @@ func TestScriptProofDutyRequestSettlesRewind(t *testing.T) {
 	reply.MaxDatagram = 65535
 	tc.writePacket(reply, "")
 	tc.wantEvent("handshake", EventConnected)
-	request := tc.peerHeader(wire.Data, scriptPeerISN, scriptISN)
-	tc.notePeerSeq(scriptPeerISN)
-	tc.writePacket(request, "")
-	tc.takeAll()
 	full := tc.conn.maxPayload()
 	if full != 1452-dataOverhead(&tc.conn.cfg) {
 		t.Fatalf("full payload %d at a 1,452-byte path", full)
 	}
-	tc.write(strings.Repeat("x", 4*full))
+	tc.write(strings.Repeat("x", 4*full)) // the data confirms, and is black-holed
+	request := tc.peerHeader(wire.Data, scriptPeerISN, scriptISN)
+	tc.notePeerSeq(scriptPeerISN)
+	tc.writePacket(request, "")
+	tc.takeAll()
 	for i := 0; i < 10 && tc.conn.Stats().PathBlackHoles == 0; i++ {
 		tc.advanceToTimer()
 	}
