@@ -39,7 +39,7 @@ import (
 // proofDuty is what a dialer owes an acceptor that may be unproven.
 type proofDuty struct {
 	owed   bool   // the acceptor has not shown that it heard us since our SYN
-	syn    uint16 // our SYN's seq_nr: an ack_nr past it shows we were heard
+	syn    uint16 // our SYN's seq_nr: any other ack_nr shows we were heard
 	ackDue bool   // a bare STATE goes out before anything else
 }
 
@@ -52,10 +52,10 @@ func (c *Conn) oweProof(syn uint16) {
 // reports whether it is a proof request: an empty DATA that acknowledges
 // only our SYN, answered at once, with the handshake's confirmation (an
 // empty DATA, which proves as well) if it is still due, else with a bare
-// STATE. An ack_nr past our SYN shows that the
-// acceptor heard us; so does anything other than a SYN reply or a proof
-// request (data or a FIN: our acceptor sends them only once proven, and
-// other implementations ask no proof).
+// STATE. An ack_nr other than our SYN's shows that the acceptor heard us
+// (an unproven one acknowledges nothing else); so does anything other
+// than a SYN reply or a proof request (data or a FIN: our acceptor sends
+// them only once proven, and other implementations ask no proof).
 //
 // A request also says that the acceptor holds none of our data, since
 // any of it would have proven us: a dialer that stopped sending to ask
