@@ -319,6 +319,22 @@ func TestIntegrityBothWaysReorder(t *testing.T) {
 	}
 }
 
+// TestIntegrityNarrowPathProof replays sweep seed 4105: an IPv4 path
+// narrower than the dialer's packets, 19% loss, and an acceptor that
+// writes first. The dialer's answer to the proof request rode on data the
+// path black-holed, its three small packets in the next 10 s were lost,
+// and the unproven acceptor ended at ProofTimeout (proofduty.go).
+func TestIntegrityNarrowPathProof(t *testing.T) {
+	spec := randomSpec(4105)
+	if spec.link.MTU == 0 || spec.link.MTU >= 1252 || spec.link.Loss < 0.15 || spec.bToA == 0 {
+		t.Fatalf("seed 4105 no longer draws the case: %s", describe(spec))
+	}
+	p, err := runSpec(t, spec)
+	if err != nil {
+		t.Fatalf("%v\nspec %s\ndialer %+v\nacceptor %+v", err, describe(spec), p.a.conn.Stats(), p.b.conn.Stats())
+	}
+}
+
 // TestIntegrityHeavyLossSmallWindow replays sweep seed 7914: 64 MiB over
 // 5 Mbit/s × 85 ms with 15% random loss. LEDBAT++'s empty-queue growth
 // bound, applied to small windows too, kept the window small, so small
