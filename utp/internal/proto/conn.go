@@ -84,6 +84,9 @@ type Conn struct {
 	challengeUntil   time.Time
 	// amp bounds what an unproven acceptor sends (amplify.go).
 	amp amplifyState
+	// duty is what a dialer owes an acceptor that may be unproven
+	// (proofduty.go).
+	duty proofDuty
 
 	// finAfterEOF: every transmission of our FIN carried our ACK of the
 	// peer's FIN, so once the peer acknowledges our FIN it has that ACK and
@@ -290,6 +293,7 @@ func (c *Conn) onSynReply(now time.Time, h wire.Header, payload []byte) {
 	// first saves the acceptor a datagram and a step.
 	c.snd.confirmDue = true
 	c.timers[timerConfirm] = now.Add(c.cfg.AckDelay)
+	c.oweProof(syn)
 	c.events.set(EventConnected)
 	c.onPacket(now, &h, payload)
 }
@@ -324,6 +328,11 @@ func (c *Conn) onPacket(now time.Time, h *wire.Header, payload []byte) {
 	case admitDup:
 		c.took = true
 		c.proveByDuplicate(now, h)
+		if c.checkProofDuty(h, payload) && c.rewind.pending {
+			// A repeated proof request answers the path question
+			// too: the acceptor holds nothing of ours (proofduty.go).
+			c.settleRewind(now)
+		}
 		c.stats.Duplicates++
 		c.rcv.noteDuplicate(h)
 		c.rcv.ackNow = true // our ACK may have been lost
@@ -338,6 +347,7 @@ func (c *Conn) onPacket(now time.Time, h *wire.Header, payload []byte) {
 	}
 	c.notePeerSeq(h)
 	c.proven(now)
+	c.checkProofDuty(h, payload)
 	wnd := int(min(h.WndSize, 1<<30))
 	c.snd.wndGrew = wnd > c.snd.peerWnd
 	c.snd.peerWnd = wnd

@@ -16,6 +16,7 @@ import (
 var (
 	simSeeds = flag.Int("sim.seeds", 500, "number of seeds TestIntegritySweep runs")
 	simSeed  = flag.Uint64("sim.seed", 0, "run only this seed of TestIntegritySweep (replay a failure)")
+	simBase  = flag.Uint64("sim.seedbase", 0, "TestIntegritySweep runs seeds seedbase+1 to seedbase+seeds (a second sweep beside the usual one)")
 )
 
 // randomSpec draws a path and a workload from seed: loss 0–20%, delay,
@@ -231,7 +232,7 @@ func TestIntegritySweep(t *testing.T) {
 		seeds = append(seeds, *simSeed)
 	} else {
 		for i := range n {
-			seeds = append(seeds, uint64(i+1))
+			seeds = append(seeds, *simBase+uint64(i+1))
 		}
 	}
 	var (
@@ -311,6 +312,22 @@ func TestIntegrityBothWaysReorder(t *testing.T) {
 	spec := randomSpec(8673)
 	if spec.link.Reorder == 0 || spec.cfg.PacketSize != 317 {
 		t.Fatalf("seed 8673 no longer draws the case: %s", describe(spec))
+	}
+	p, err := runSpec(t, spec)
+	if err != nil {
+		t.Fatalf("%v\nspec %s\ndialer %+v\nacceptor %+v", err, describe(spec), p.a.conn.Stats(), p.b.conn.Stats())
+	}
+}
+
+// TestIntegrityNarrowPathProof replays sweep seed 4105: an IPv4 path
+// narrower than the dialer's packets, 19% loss, and an acceptor that
+// writes first. The dialer's answer to the proof request rode on data the
+// path black-holed, its three small packets in the next 10 s were lost,
+// and the unproven acceptor ended at ProofTimeout (proofduty.go).
+func TestIntegrityNarrowPathProof(t *testing.T) {
+	spec := randomSpec(4105)
+	if spec.link.MTU == 0 || spec.link.MTU >= 1252 || spec.link.Loss < 0.15 || spec.bToA == 0 {
+		t.Fatalf("seed 4105 no longer draws the case: %s", describe(spec))
 	}
 	p, err := runSpec(t, spec)
 	if err != nil {

@@ -398,6 +398,9 @@ func (c *Conn) poll(now time.Time, buf []byte, tail *[2][]byte) (n int, ok bool)
 		}
 		return 0, false
 	}
+	if n, ok := c.pollProof(now, buf); ok {
+		return n, true // before data, which may not cross (proofduty.go)
+	}
 	if c.rewind.pending {
 		// Sending waits for the peer's answer (rewindState).
 		if c.rewind.askDue {

@@ -171,6 +171,7 @@ func (c *Conn) onRetransmitTimeout(now time.Time) {
 	c.noteTimeout(now, recovering)
 	s.dupAcks = 0
 	c.pathBlackHole(now)
+	c.proveOnTimeout()
 	c.pmtu.otherLoss = true
 	for seq := s.una; seq != s.seqNr; seq++ {
 		p := s.pkt(seq)
