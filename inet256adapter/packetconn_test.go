@@ -508,6 +508,12 @@ func TestNodeFailureNamesSilentPeer(t *testing.T) {
 	if _, _, err := pc.ReadFrom(make([]byte, 100)); err != nil {
 		t.Fatal(err)
 	}
+	// Answered once while it is there: the write waits for the peer's
+	// lookup, which the receive only started (under the race detector
+	// it had not ended when the peer closed, and the lookup then failed).
+	if _, err := pc.WriteTo([]byte("hi"), peer.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
 	peer.Close()
 	// Writes to it go on (uTP retransmitting) past silentAfter, then the
 	// daemon drops the node.
