@@ -13,12 +13,6 @@ import (
 
 var simTrace = flag.Bool("sim.trace", false, "log every packet of simulated runs")
 
-// streamByte is byte i of the deterministic stream an endpoint sends; the
-// salt tells the two directions apart so crossed streams are detected.
-func streamByte(salt byte, i uint64) byte {
-	return byte(i*131+i>>9+i>>17) ^ salt
-}
-
 // endpoint drives one Conn over a netsim node: it writes a deterministic
 // stream, reads and checks the peer's, and feeds packets, timers and
 // outputs between the Conn and the simulator.
@@ -40,7 +34,8 @@ type endpoint struct {
 	recvID  uint16
 
 	sendSalt, recvSalt byte
-	sendTotal          uint64 // bytes to write
+	sendPat, recvPat   *streamPattern // the streams of sendSalt and recvSalt
+	sendTotal          uint64         // bytes to write
 	written            uint64
 	closeAfter         time.Duration // CloseWrite this long after the last write is accepted (0: at once)
 	closeAt            time.Time
@@ -242,9 +237,7 @@ func (e *endpoint) pump() {
 			// Generate each byte of the stream once: the Conn often takes
 			// only a packet's worth of a chunk.
 			e.pending = e.wbuf[:min(uint64(len(e.wbuf)), e.sendTotal-e.written)]
-			for i := range e.pending {
-				e.pending[i] = streamByte(e.sendSalt, e.written+uint64(i))
-			}
+			e.sendPat.fill(e.pending, e.written)
 		}
 		n, err := c.Write(now, e.pending)
 		if err != nil {
@@ -329,11 +322,10 @@ func (e *endpoint) trace(dir string, b []byte) {
 func (e *endpoint) read(now time.Time) {
 	for {
 		n, err := e.conn.Read(now, e.rbuf)
-		for i := range n {
-			if want := streamByte(e.recvSalt, e.readCount+uint64(i)); e.rbuf[i] != want {
-				e.fail("byte %d: got %#x want %#x", e.readCount+uint64(i), e.rbuf[i], want)
-				return
-			}
+		if i := e.recvPat.mismatch(e.rbuf[:n], e.readCount); i >= 0 {
+			at := e.readCount + uint64(i)
+			e.fail("byte %d: got %#x want %#x", at, e.rbuf[i], streamByte(e.recvSalt, at))
+			return
 		}
 		e.readCount += uint64(n)
 		if err != nil {
@@ -423,7 +415,8 @@ func newFlow(t testing.TB, a, b *simHost, spec pairSpec, suffix string) (*endpoi
 	mk := func(h *simHost, peer *simHost, name string, salt byte) *endpoint {
 		e := &endpoint{t: t, name: name + suffix, host: h, node: h.node, peer: peer.node.Addr(), cfg: spec.cfg,
 			isn: uint16(rng.Uint32()), recvID: uint16(rng.Uint32()),
-			invariants: spec.checkInvar, sendSalt: salt, recvSalt: salt ^ 0xff, buffers: spec.buffers}
+			invariants: spec.checkInvar, sendSalt: salt, recvSalt: salt ^ 0xff, buffers: spec.buffers,
+			sendPat: newStreamPattern(salt), recvPat: newStreamPattern(salt ^ 0xff)}
 		e.buf = make([]byte, 64<<10+512)
 		e.wbuf = make([]byte, 64<<10)
 		e.rbuf = make([]byte, 48<<10)
