@@ -38,9 +38,10 @@ func (f fairPath) link() (fwd, back netsim.LinkConfig) {
 // are in docs/performance.md.
 //
 // go test ./... runs the whole matrix, its cells shared by the cores (see
-// forEachPath). Under -short, as in the race run, these tests
-// skip: a simulation runs on one goroutine, so the race detector has
-// nothing to find in it, and it would make the matrix ten times as slow.
+// forEachPath). Under -short, as in the race run, these tests skip: each
+// simulation runs on one goroutine and shares nothing with the others, so
+// the race detector has little to find in them, and it would make the
+// matrix about ten times as slow.
 func fairPaths() []fairPath {
 	var ps []fairPath
 	for _, mbps := range []float64{1, 10, 100} {
