@@ -204,10 +204,13 @@ func TestNodeClosedClosesSocket(t *testing.T) {
 	if err := b.Err(); !errors.Is(err, ErrNodeFailed) {
 		t.Errorf("Socket.Err after the node failed: %v", err)
 	}
+	// The Socket's Close resets its connections on the sender goroutine
+	// (the adapter's sends may block), so the connection leaves soon
+	// after the Socket's Done closes, not necessarily before.
 	select {
 	case <-sc.Done():
-	default:
-		t.Error("the connection's Done is open after its Socket closed")
+	case <-time.After(5 * time.Second):
+		t.Error("the connection's Done is open 5 s after its Socket closed")
 	}
 	c.Close()
 }
