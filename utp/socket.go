@@ -136,7 +136,7 @@ func NewSocket(pc net.PacketConn, opts ...SocketOption) *Socket {
 // Listen opens a UDP socket (network "udp", "udp4" or "udp6") and returns
 // a Socket over it.
 func Listen(network, address string, opts ...SocketOption) (*Socket, error) {
-	laddr, err := net.ResolveUDPAddr(network, address)
+	laddr, err := listenAddr(network, address)
 	if err != nil {
 		return nil, err
 	}
@@ -145,6 +145,27 @@ func Listen(network, address string, opts ...SocketOption) (*Socket, error) {
 		return nil, err
 	}
 	return NewSocket(pc, opts...), nil
+}
+
+// listenAddr resolves Listen's address. A literal IP and port, the
+// usual form (a client's "127.0.0.1:0", a server's "0.0.0.0:6881"), is
+// parsed as it is, for a family the network accepts: the resolver's
+// path allocates and copies several times for the same answer, and a
+// program that opens a Socket per dial pays that at every dial. Names,
+// an empty host and a family the network refuses go to the resolver,
+// which gives its own answer or error.
+func listenAddr(network, address string) (*net.UDPAddr, error) {
+	ap, err := netip.ParseAddrPort(address)
+	if err == nil {
+		a := ap.Addr()
+		switch {
+		case network == "udp",
+			network == "udp4" && a.Is4(),
+			network == "udp6" && a.Is6() && !a.Is4In6():
+			return net.UDPAddrFromAddrPort(ap), nil
+		}
+	}
+	return net.ResolveUDPAddr(network, address)
 }
 
 // Packet buffers are pooled as array pointers, so that neither taking nor

@@ -286,9 +286,14 @@ func (c *udp) Wake()               { c.wake() }
 func (c *udp) Caps() Caps          { return c.caps }
 func (c *udp) LocalAddr() net.Addr { return c.u.LocalAddr() }
 
-// Close closes the socket, and gives back what its sends keep.
+// Close closes the socket, and gives back what its sends keep. A
+// UDPConn's Close frees a blocked read by itself (the poller wakes it
+// with net.ErrClosed), so the read deadline that waker.close sets first
+// for other PacketConns is left out: a program that opens a Socket per
+// dial closes one per connection.
 func (c *udp) Close() error {
-	err := c.close()
+	c.closed.Store(true)
+	err := c.u.Close()
 	c.os.release()
 	return err
 }
