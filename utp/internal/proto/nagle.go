@@ -78,7 +78,7 @@ func (c *Conn) holdTail(now time.Time) {
 // later. Zero when no tail is held.
 func (c *Conn) pushDeadline() time.Time {
 	s := &c.snd
-	if s.heldSince.IsZero() || !c.nagleHolds() {
+	if s.heldSince.IsZero() || s.next >= s.ring.end || !c.nagleHolds() {
 		return time.Time{}
 	}
 	if s.lastWrite.After(s.heldSince) {
