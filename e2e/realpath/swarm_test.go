@@ -334,9 +334,8 @@ func reportSwarm(t *testing.T, stats []*swarmStats, peakHeap uint64) {
 	}
 }
 
-// TestSwarmShapeTCP is the swarm shape over TCP (cubic), for comparison:
-// it checks every byte and logs the shares, without the stall and
-// fairness bounds.
+// TestSwarmShapeTCP is the swarm shape over TCP (cubic), the reference
+// for TestSwarmShape's figures, under the same bounds.
 func TestSwarmShapeTCP(t *testing.T) {
 	p := newPath(t, Config{Rate: 10e6, Buffer: 100 * time.Millisecond, RTT: 40 * time.Millisecond,
 		Prefix: "audit"})
