@@ -23,8 +23,8 @@ import (
 // of swarmBlock bytes outstanding, and the uploader answers each with the
 // block, so small requests go one way and blocks the other, on all
 // connections at once. Every block's bytes are checked, no connection
-// may go a second without a block once all have started, and the
-// connections share the bottleneck fairly.
+// may go longer than swarmStall without a block after the warm-up, and
+// the connections share the bottleneck fairly.
 const (
 	swarmConns    = 30
 	swarmPipeline = 4
