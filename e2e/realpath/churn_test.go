@@ -147,7 +147,7 @@ func TestShortConnsBesideBulk(t *testing.T) {
 			len(times), sockets, elapsed.Round(time.Millisecond), Quantile(times, 0.5).Round(time.Millisecond),
 			Quantile(times, 0.99).Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond), last>>20, worst.Round(time.Millisecond))
 	}
-	if worst > 5*time.Second {
+	if worst > 10*time.Second {
 		t.Errorf("the bulk transfer made no progress for %v", worst)
 	}
 }
