@@ -75,10 +75,13 @@ func (c *Conn) holdTail(now time.Time) {
 
 // pushDeadline is when a held short tail leaves though no ACK came:
 // pushDelay after it was held or after the last Write, whichever is
-// later. Zero when no tail is held.
+// later. Zero when no tail is held. It does not ask whether data is in
+// flight, as nagleHolds does: a retransmission timeout empties the
+// flight for a moment and the resend fills it again, and a deadline
+// that vanished meanwhile would come back in the past.
 func (c *Conn) pushDeadline() time.Time {
 	s := &c.snd
-	if s.heldSince.IsZero() || s.next >= s.ring.end || !c.nagleHolds() {
+	if s.heldSince.IsZero() || s.next >= s.ring.end || s.next < s.pushTo || c.cfg.NoDelay || s.finQueued {
 		return time.Time{}
 	}
 	if s.lastWrite.After(s.heldSince) {
