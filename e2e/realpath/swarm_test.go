@@ -293,7 +293,8 @@ func download(ctx context.Context, c net.Conn, conn int, st *swarmStats, start t
 }
 
 // reportSwarm logs each connection's rate and longest gap after the
-// warm-up, and fails the test on a stall or an unfair share.
+// warm-up, and fails the test on a stall or an unfair share (not under
+// the race detector, which slows our stack several times over).
 func reportSwarm(t *testing.T, stats []*swarmStats, heapGrowth uint64) {
 	t.Helper()
 	rates := make([]float64, len(stats))
@@ -319,7 +320,7 @@ func reportSwarm(t *testing.T, stats []*swarmStats, heapGrowth uint64) {
 		rates[i] = float64(n*swarmBlock*8) / (swarmRun - swarmWarmup).Seconds()
 		total += rates[i]
 		worstGap = max(worstGap, gap)
-		if gap > swarmStall {
+		if gap > swarmStall && !raceEnabled {
 			t.Errorf("connection %d: no block for %v until %v (blocks in total %d)", i, gap.Round(time.Millisecond), gapEnd.Round(time.Millisecond), len(arr))
 		}
 	}
@@ -339,7 +340,7 @@ func reportSwarm(t *testing.T, stats []*swarmStats, heapGrowth uint64) {
 		t.Errorf("the heap in use grew by %d MiB", heapGrowth>>20)
 	}
 	// Measured 0.92-0.97 for uTP and 0.96-0.97 for TCP (cubic).
-	if jain < 0.85 {
+	if jain < 0.85 && !raceEnabled {
 		t.Errorf("Jain index %.3f over %d connections, want at least 0.85", jain, len(stats))
 	}
 }
