@@ -163,24 +163,13 @@ func TestSimThreeWritesReaderWaiting(t *testing.T) {
 		go simServe(b, func(c *Conn) { serveTwoWrites(c) })
 		c := simDial(t, a, b)
 		defer c.Close()
-		replies := make(chan error, 1)
-		go func() {
-			for {
-				_, err := io.ReadFull(c, make([]byte, 20))
-				replies <- err
-				if err != nil {
-					return
-				}
-			}
-		}()
+		replies := readEach(c, 20)
 		msg := make([]byte, 20)
 		for i := range 10 {
 			synctest.Wait() // the reader is waiting
 			start := time.Now()
-			for _, part := range [][]byte{msg[:7], msg[7:14], msg[14:]} {
-				if _, err := c.Write(part); err != nil {
-					t.Fatal(err)
-				}
+			if err := threeWrites(c, msg); err != nil {
+				t.Fatal(err)
 			}
 			if err := <-replies; err != nil {
 				t.Fatal(err)

@@ -90,27 +90,44 @@ func BenchmarkThreeWriteExchange(b *testing.B) {
 			go serveEach(accept, func(c net.Conn) { serveTwoWrites(c) })
 			c := dial()
 			defer c.Close()
-			replies := make(chan error, 1)
-			go func() {
-				for {
-					_, err := io.ReadFull(c, make([]byte, 20))
-					replies <- err
-					if err != nil {
-						return
-					}
-				}
-			}()
+			replies := readEach(c, 20)
 			req := make([]byte, 20)
 			roundTrips(b, func() error {
-				for _, part := range [][]byte{req[:7], req[7:14], req[14:]} {
-					if _, err := c.Write(part); err != nil {
-						return err
-					}
+				if err := threeWrites(c, req); err != nil {
+					return err
 				}
 				return <-replies
 			})
 		})
 	}
+}
+
+// readEach reads size-byte replies from c in a goroutine of its own and
+// sends the error of each (nil for a whole reply) on the channel it
+// returns, until a read fails.
+func readEach(c net.Conn, size int) <-chan error {
+	replies := make(chan error, 1)
+	go func() {
+		for {
+			_, err := io.ReadFull(c, make([]byte, size))
+			replies <- err
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return replies
+}
+
+// threeWrites writes p (at least 14 bytes) in three Writes: p[:7],
+// p[7:14] and p[14:].
+func threeWrites(c net.Conn, p []byte) error {
+	for _, part := range [][]byte{p[:7], p[7:14], p[14:]} {
+		if _, err := c.Write(part); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // BenchmarkWriteWaitElsewhere measures how long a message in two Writes
