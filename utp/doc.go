@@ -95,9 +95,10 @@
 //     behind one packet in flight when another goroutine is already
 //     reading, so it does not wait for the peer's delayed ACK. A message
 //     in three or more Writes while another goroutine reads, or a writer
-//     that waits on something other than this connection's Read, can
-//     wait a round trip, or up to the peer's 10 ms delayed ACK, for its
-//     tail: write each message in one Write, or use WithNoDelay.
+//     that waits on something other than this connection's Read, has its
+//     tail sent once no Write has come for a push delay (a quarter of the
+//     round trip, 50 µs to 1 ms). A writer whose small Writes come
+//     further apart than that sends each alone, as with WithNoDelay.
 //   - Conn.Close returns at once; what was written is delivered in the
 //     background for at most 30 s (WithLinger), then the connection is
 //     reset. CloseWrite and a read to io.EOF confirm delivery.

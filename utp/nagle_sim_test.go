@@ -6,10 +6,15 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/inet256/go-utp/v2/utp/internal/proto"
 )
 
 // Small writes at default options (proto's nagle.go), on a netsim path
 // of 10 ms each way, in virtual time.
+
+// simLinkDelay is simNet's delay each way.
+const simLinkDelay = 10 * time.Millisecond
 
 // A message written in two Writes and then answered in two Writes costs
 // one round trip, exactly two link delays, whether the writer reads the
@@ -88,6 +93,25 @@ func TestSimSmallWritesCoalesce(t *testing.T) {
 }
 
 func testSmallWritesCoalesce(t *testing.T, concurrent bool) {
+	smallWritesCoalesce(t, concurrent, 0)
+}
+
+// A writer that pauses between its small Writes, for less than the push
+// delay each time, is still a stream: its tails wait for ACKs and
+// coalesce as before (proto's nagle.go). (With a Read waiting meanwhile,
+// PushBehindOne sends about twice the datagrams, 99 here; with pauses
+// longer than the push delay every Write leaves alone, as with NoDelay.)
+func TestSimPausedSmallWritesCoalesce(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		smallWritesCoalesce(t, false, proto.MaxPushDelay/2)
+	})
+}
+
+// smallWritesCoalesce writes 64 KiB on a fresh connection in Writes of
+// 1 to 64 bytes, sleeping gap between them, and fails the test unless
+// they left in at most one datagram per 30 Writes.
+func smallWritesCoalesce(t *testing.T, concurrent bool, gap time.Duration) {
 	_, a, b := simNet(t)
 	got := make(chan int64, 1)
 	go simServe(b, func(c *Conn) {
@@ -110,6 +134,9 @@ func testSmallWritesCoalesce(t *testing.T, concurrent bool) {
 			t.Fatal(err)
 		}
 		sent += n
+		if gap > 0 {
+			time.Sleep(gap)
+		}
 	}
 	if err := c.CloseWrite(); err != nil {
 		t.Fatal(err)
@@ -123,4 +150,75 @@ func testSmallWritesCoalesce(t *testing.T, concurrent bool) {
 	if dgrams > uint64(writes/30) {
 		t.Fatalf("%d Writes left in %d datagrams, want at most %d", writes, dgrams, writes/30)
 	}
+}
+
+// A message written in three Writes while another goroutine waits to
+// read the answer: the first two parts leave at once (PushBehindOne),
+// the third is held behind two packets in flight. It must not wait the
+// round trip for their ACK, only the push delay (proto's nagle.go).
+func TestSimThreeWritesReaderWaiting(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		_, a, b := simNet(t)
+		go simServe(b, func(c *Conn) { serveTwoWrites(c) })
+		c := simDial(t, a, b)
+		defer c.Close()
+		replies := readEach(c, 20)
+		msg := make([]byte, 20)
+		for i := range 10 {
+			synctest.Wait() // the reader is waiting
+			start := time.Now()
+			if err := threeWrites(c, msg); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-replies; err != nil {
+				t.Fatal(err)
+			}
+			if d, want := time.Since(start), 2*simLinkDelay+proto.MaxPushDelay; i > 0 && d > want {
+				t.Fatalf("exchange %d took %v, want at most %v (a round trip and the push delay)", i, d, want)
+			} else if i == 1 {
+				t.Logf("exchange %d took %v", i, d)
+			}
+		}
+	})
+}
+
+// A writer that waits on something other than a Read of its connection
+// (here a channel the peer's handler signals once it has the whole
+// message) is not seen waiting; its held tail still leaves after the
+// push delay, not after the peer's delayed ACK of the first part and its
+// way back.
+func TestSimTwoWritesWaitElsewhere(t *testing.T) {
+	checkLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		_, a, b := simNet(t)
+		got := make(chan error, 1)
+		go simServe(b, func(c *Conn) {
+			for {
+				_, err := io.ReadFull(c, make([]byte, 20))
+				got <- err
+				if err != nil {
+					return
+				}
+			}
+		})
+		c := simDial(t, a, b)
+		msg := make([]byte, 20)
+		for i := range 10 {
+			start := time.Now()
+			if err := twoWrites(c, msg, 10); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-got; err != nil {
+				t.Fatal(err)
+			}
+			if d, want := time.Since(start), simLinkDelay+proto.MaxPushDelay; i > 0 && d > want {
+				t.Fatalf("message %d arrived after %v, want at most %v (one link delay and the push delay)", i, d, want)
+			} else if i == 1 {
+				t.Logf("message %d arrived after %v", i, d)
+			}
+			time.Sleep(time.Second) // everything acknowledged
+		}
+		c.Close()
+	})
 }

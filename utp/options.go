@@ -211,9 +211,10 @@ func WithResetRate(perSecond int) SocketOption {
 // a Write made while another goroutine's Read waits leaves at once
 // behind at most one packet in flight, so a message written in two
 // Writes and then answered (header, body, read the reply) does not wait
-// for the peer's delayed ACK. Turn this on where a writer waits for the
-// peer by other means than a Read of this connection, or writes a
-// message in three or more Writes while another goroutine reads.
+// for the peer's delayed ACK. Otherwise a held tail leaves once no Write
+// has come for a push delay (a quarter of the round trip, 50 µs to
+// 1 ms), so a writer that waits by other means waits at most that long.
+// Turn this on where even that delay matters.
 func WithNoDelay(on bool) SocketOption {
 	return func(c *socketConfig) { c.noDelay = on }
 }

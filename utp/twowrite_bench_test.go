@@ -79,6 +79,89 @@ func twoWrites(c net.Conn, p []byte, head int) error {
 	return err
 }
 
+// BenchmarkThreeWriteExchange is BenchmarkTwoWriteExchange with the
+// request in three Writes (7, 7 and 6 bytes) while another goroutine
+// waits to read the reply, as a client with a reading goroutine does.
+func BenchmarkThreeWriteExchange(b *testing.B) {
+	for _, tr := range twoWriteTransports {
+		b.Run(tr.name, func(b *testing.B) {
+			dial, accept, cleanup := tr.pairs(b)
+			defer cleanup()
+			go serveEach(accept, func(c net.Conn) { serveTwoWrites(c) })
+			c := dial()
+			defer c.Close()
+			replies := readEach(c, 20)
+			req := make([]byte, 20)
+			roundTrips(b, func() error {
+				if err := threeWrites(c, req); err != nil {
+					return err
+				}
+				return <-replies
+			})
+		})
+	}
+}
+
+// readEach reads size-byte replies from c in a goroutine of its own and
+// sends the error of each (nil for a whole reply) on the channel it
+// returns, until a read fails.
+func readEach(c net.Conn, size int) <-chan error {
+	replies := make(chan error, 1)
+	go func() {
+		for {
+			_, err := io.ReadFull(c, make([]byte, size))
+			replies <- err
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return replies
+}
+
+// threeWrites writes p (at least 14 bytes) in three Writes: p[:7],
+// p[7:14] and p[14:].
+func threeWrites(c net.Conn, p []byte) error {
+	for _, part := range [][]byte{p[:7], p[7:14], p[14:]} {
+		if _, err := c.Write(part); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BenchmarkWriteWaitElsewhere measures how long a message in two Writes
+// (10 and 10 bytes) takes to reach the peer's handler when the writer
+// then waits on a channel, not on a Read of its connection: the peer's
+// handler signals the channel once it has the whole message.
+func BenchmarkWriteWaitElsewhere(b *testing.B) {
+	for _, tr := range twoWriteTransports {
+		b.Run(tr.name, func(b *testing.B) {
+			dial, accept, cleanup := tr.pairs(b)
+			defer cleanup()
+			got := make(chan error, 1)
+			go serveEach(accept, func(c net.Conn) {
+				for {
+					_, err := io.ReadFull(c, make([]byte, 20))
+					got <- err
+					if err != nil {
+						return
+					}
+				}
+			})
+			c := dial()
+			defer c.Close()
+			msg := make([]byte, 20)
+			roundTrips(b, func() error {
+				if err := twoWrites(c, msg, 10); err != nil {
+					return err
+				}
+				return <-got
+			})
+		})
+	}
+}
+
 // BenchmarkSmallWrites measures a one-way stream of 4 MiB written in
 // Writes of 1 to 64 bytes (b.SetBytes: MB/s is the rate), and reports
 // the datagrams uTP sent for it.

@@ -56,7 +56,13 @@ type topo struct {
 // dropICMP makes the router drop the ICMP errors that would tell the
 // client the path's MTU.
 func newTopo(t *testing.T, narrow int, v6, dropICMP bool) *topo {
-	id := fmt.Sprintf("pm%d-%d", os.Getpid(), topoSeq.Add(1))
+	return newTopoNamed(t, "pm", narrow, v6, dropICMP)
+}
+
+// newTopoNamed is newTopo with the namespaces' names starting with
+// prefix, then the process id.
+func newTopoNamed(t *testing.T, prefix string, narrow int, v6, dropICMP bool) *topo {
+	id := fmt.Sprintf("%s%d-%d", prefix, os.Getpid(), topoSeq.Add(1))
 	tp := &topo{cli: id + "c", rtr: id + "r", srv: id + "s", v6: v6}
 	for _, ns := range []string{tp.cli, tp.rtr, tp.srv} {
 		sh(t, "ip", "netns", "add", ns)

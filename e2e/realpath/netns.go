@@ -3,6 +3,7 @@
 package realpath
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -32,6 +33,10 @@ type Config struct {
 	// (tap.go; Trace.Taps). It costs the kernel a copy of each packet's
 	// headers per hop and the flows' process a reader per hop.
 	Taps bool
+	// Prefix starts the namespaces' names, before the process id;
+	// default "rp". Only "rp" paths of dead processes are removed as
+	// stale (removeStale).
+	Prefix string
 }
 
 // String describes the path as the tables do: rate, buffer, RTT.
@@ -76,7 +81,8 @@ func New(cfg Config) (p *Path, err error) {
 		return nil, errors.New("realpath: network namespaces need root")
 	}
 	staleOnce.Do(removeStale)
-	id := fmt.Sprintf("rp%d-%d", os.Getpid(), pathSeq.Add(1))
+	prefix := cmp.Or(cfg.Prefix, "rp")
+	id := fmt.Sprintf("%s%d-%d", prefix, os.Getpid(), pathSeq.Add(1))
 	p = &Path{Config: cfg, Sender: id + "s", Router: id + "r", Receiver: id + "v",
 		ReceiverAddr: netip.MustParseAddr("10.78.2.2")}
 	defer func() {

@@ -96,6 +96,10 @@ type sendState struct {
 	// from Nagle, because the application waited for the peer after
 	// writing them (Push, nagle.go).
 	pushTo uint64
+	// lastWrite: when Write last took bytes; heldSince: when a short
+	// tail was first held back, zero when none is. A held tail leaves
+	// once neither has changed for pushDelay (nagle.go).
+	lastWrite, heldSince time.Time
 }
 
 func (s *sendState) init(cfg Config) {
@@ -145,6 +149,9 @@ func (c *Conn) Write(now time.Time, p []byte) (int, error) {
 	c.snd.ring.limit = c.sendLimit()
 	n := c.snd.ring.write(p)
 	c.stats.BytesWritten += uint64(n)
+	if n > 0 {
+		c.snd.lastWrite = now
+	}
 	c.arm(now)
 	return n, nil
 }
@@ -308,6 +315,7 @@ func (c *Conn) nextNewPacket(now time.Time) (uint16, bool) {
 		return 0, false
 	}
 	if n == unsent && n < size && c.nagleHolds() {
+		c.holdTail(now)
 		return 0, false
 	}
 	s.probe = false
@@ -324,6 +332,7 @@ func (c *Conn) assignData(n int) uint16 {
 	seq := s.seqNr
 	s.assign(wire.Data, s.next, n)
 	s.next += uint64(n)
+	s.heldSince = time.Time{}
 	s.burst = true
 	return seq
 }

@@ -23,10 +23,11 @@ const (
 	timerTLP                           // derived: the tail loss probe (tlp.go)
 	timerPace                          // the pacer lets the next packet go (pacing.go)
 	timerShrink                        // a quiet connection gives its buffers back (buffers.go)
+	timerPush                          // derived: a held tail leaves once writing stops (nagle.go)
 	numTimers
 )
 
-var timerNames = [...]string{"retransmit", "delayed-ack", "probe", "time-wait", "keepalive", "idle", "confirm", "proof", "proof-request", "loss", "tlp", "pace", "shrink"}
+var timerNames = [...]string{"retransmit", "delayed-ack", "probe", "time-wait", "keepalive", "idle", "confirm", "proof", "proof-request", "loss", "tlp", "pace", "shrink", "push"}
 
 func (k timerKind) String() string { return timerNames[k] }
 
@@ -48,6 +49,8 @@ func (c *Conn) deadline(k timerKind) time.Time {
 		return c.lastRecv.Add(c.cfg.IdleTimeout)
 	case timerTLP:
 		return c.tlpDeadline()
+	case timerPush:
+		return c.pushDeadline()
 	}
 	return c.timers[k]
 }
@@ -127,6 +130,8 @@ func (c *Conn) fire(now time.Time, k timerKind) {
 		// Nothing to do: PollTransmit sends what the pacer held back.
 	case timerShrink:
 		c.shrink()
+	case timerPush:
+		c.Push()
 	}
 }
 
