@@ -95,11 +95,11 @@ func (c *Conn) onAck(now time.Time, h *wire.Header, payloadLen int) {
 		// backoff.
 		c.consecutiveTimeouts = 0
 		c.rtt.ResetBackoff()
-		c.timers[timerRetransmit] = time.Time{}
+		c.setTimer(timerRetransmit, time.Time{})
 		if s.inUse() > 0 && (s.flight > 0 || s.inUse() > s.lostN+s.sackedN) {
 			// Packets taken out of flight unseen (noteUnseen) are still
 			// unacknowledged: the timer guards them too.
-			c.timers[timerRetransmit] = now.Add(c.rto())
+			c.setTimer(timerRetransmit, now.Add(c.rto()))
 		}
 	}
 }

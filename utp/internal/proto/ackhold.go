@@ -52,7 +52,7 @@ func (c *Conn) oweAck(now time.Time) {
 	r := &c.rcv
 	r.ackDue = true
 	if r.hold && c.timers[timerDelayedAck].IsZero() {
-		c.timers[timerDelayedAck] = now.Add(c.cfg.AckDelay)
+		c.setTimer(timerDelayedAck, now.Add(c.cfg.AckDelay))
 	}
 }
 

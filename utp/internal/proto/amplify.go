@@ -86,8 +86,8 @@ func (c *Conn) proven(now time.Time) {
 	}
 	c.snd.unconfirmed = false
 	c.tlpNews(now, false)
-	c.timers[timerProof] = time.Time{}
-	c.timers[timerProofRequest] = time.Time{}
+	c.setTimer(timerProof, time.Time{})
+	c.setTimer(timerProofRequest, time.Time{})
 	c.events.set(EventProven)
 }
 

@@ -44,19 +44,19 @@ func (c *Conn) holdsMemory() bool {
 // holds memory, and clears it otherwise.
 func (c *Conn) armShrink(now time.Time) {
 	if c.state != stateConnected || !c.quiet() || !c.holdsMemory() {
-		c.timers[timerShrink] = time.Time{}
+		c.setTimer(timerShrink, time.Time{})
 		return
 	}
 	if !c.timers[timerTimeWait].IsZero() {
 		// Finished: nothing more will be sent or received, so there is no
 		// reason to wait, and TIME-WAIT keeps its one deadline (an IO
 		// layer may serve it with a shared timer, TimeWaitEnd).
-		c.timers[timerShrink] = time.Time{}
+		c.setTimer(timerShrink, time.Time{})
 		c.shrink()
 		return
 	}
 	if c.timers[timerShrink].IsZero() {
-		c.timers[timerShrink] = now.Add(idleShrinkAfter)
+		c.setTimer(timerShrink, now.Add(idleShrinkAfter))
 	}
 }
 

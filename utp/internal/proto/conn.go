@@ -46,6 +46,9 @@ type Conn struct {
 	fragOut bool
 
 	timers timerTable
+	// armed has bit k set while timers[k] is armed (setTimer), so that
+	// NextDeadline reads only those slots.
+	armed uint16
 	// lastRecv and lastSend feed the idle timeout and keepalive.
 	lastRecv, lastSend time.Time
 	// consecutiveTimeouts counts RTO expiries without forward progress.
@@ -153,8 +156,8 @@ func Accept(now time.Time, cfg Config, syn wire.Header, isn uint16) *Conn {
 	reply.MaxDatagram = c.advertised(&syn)
 	c.synReply = reply.Append(nil) // sent, and counted, by PollTransmit
 	c.resendSynAck = true
-	c.timers[timerProof] = now.Add(c.cfg.ProofTimeout)
-	c.timers[timerProofRequest] = now.Add(proofRequestDelay)
+	c.setTimer(timerProof, now.Add(c.cfg.ProofTimeout))
+	c.setTimer(timerProofRequest, now.Add(proofRequestDelay))
 	c.events.set(EventConnected)
 	c.arm(now)
 	return c
@@ -263,7 +266,7 @@ func (c *Conn) onSyn(now time.Time, h wire.Header) {
 	if c.synReply != nil && h.ConnID == c.sendID {
 		c.resendSynAck = true
 		if c.snd.unconfirmed {
-			c.timers[timerProof] = now.Add(c.cfg.ProofTimeout)
+			c.setTimer(timerProof, now.Add(c.cfg.ProofTimeout))
 		}
 		return
 	}
@@ -292,7 +295,7 @@ func (c *Conn) onSynReply(now time.Time, h wire.Header, payload []byte) {
 	// or after the delayed-ACK interval (Confirm). A dialer that writes
 	// first saves the acceptor a datagram and a step.
 	c.snd.confirmDue = true
-	c.timers[timerConfirm] = now.Add(c.cfg.AckDelay)
+	c.setTimer(timerConfirm, now.Add(c.cfg.AckDelay))
 	c.oweProof(syn)
 	c.events.set(EventConnected)
 	c.onPacket(now, &h, payload)
@@ -314,7 +317,7 @@ func (c *Conn) Confirm() bool {
 // confirmed records that the handshake confirmation is on its way.
 func (c *Conn) confirmed() {
 	c.snd.confirmDue = false
-	c.timers[timerConfirm] = time.Time{}
+	c.setTimer(timerConfirm, time.Time{})
 }
 
 // onPacket handles every packet of an established connection.
@@ -442,7 +445,7 @@ func (c *Conn) fail(err error) {
 	c.events.set(EventClosed)
 	c.events.set(EventReadable)
 	c.events.set(EventWritable)
-	c.timers = timerTable{}
+	c.timers, c.armed = timerTable{}, 0
 	c.releaseClosed()
 }
 

@@ -46,6 +46,6 @@ func (c *Conn) finAckWaits() bool {
 // routine ACK already armed it; when it fires the ACK goes out alone.
 func (c *Conn) holdFinAck(now time.Time) {
 	if c.timers[timerDelayedAck].IsZero() {
-		c.timers[timerDelayedAck] = now.Add(c.cfg.AckDelay)
+		c.setTimer(timerDelayedAck, now.Add(c.cfg.AckDelay))
 	}
 }

@@ -71,5 +71,5 @@ func (c *Conn) strand() {
 	}
 	c.consecutiveTimeouts = 0
 	c.rtt.ResetBackoff()
-	c.timers[timerRetransmit] = time.Time{}
+	c.setTimer(timerRetransmit, time.Time{})
 }

@@ -393,6 +393,10 @@ func (f *fuzzState) check() {
 		f.bad = "NextDeadline is in the past"
 		return
 	}
+	if why := deadlineMismatch(c); why != "" {
+		f.bad = why
+		return
+	}
 	if c.rcv.ring.len()+c.rcv.reorderBytes > c.cfg.RecvBufferSize+c.cfg.PacketSize || c.snd.ring.len() > c.cfg.SendBufferSize {
 		f.bad = "a buffer exceeds its bound"
 		return

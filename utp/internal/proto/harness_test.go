@@ -349,11 +349,44 @@ func peerReads(cfg Config) int {
 	return CommonDatagram
 }
 
+// deadlineMismatch reports how NextDeadline, which reads only the armed
+// slots of the timer table, departs from its definition (the earliest
+// deadline of every kind, derived ones included), or "" if it does not:
+// each slot's armed bit says whether it holds a deadline, and no derived
+// kind's slot is ever set.
+func deadlineMismatch(c *Conn) string {
+	for k := range numTimers {
+		if armed := c.armed&(1<<k) != 0; armed == c.timers[k].IsZero() {
+			return fmt.Sprintf("timer %v: armed bit %v, deadline %v", k, armed, c.timers[k])
+		}
+	}
+	for _, k := range []timerKind{timerKeepalive, timerIdle, timerTLP} {
+		if !c.timers[k].IsZero() {
+			return fmt.Sprintf("derived timer %v has a slot set", k)
+		}
+	}
+	var want time.Time
+	if c.state != stateClosed {
+		for k := range numTimers {
+			if t := c.deadline(k); !t.IsZero() && (want.IsZero() || t.Before(want)) {
+				want = t
+			}
+		}
+	}
+	if got := c.NextDeadline(); !got.Equal(want) {
+		return fmt.Sprintf("NextDeadline %v, the earliest timer %v", got, want)
+	}
+	return ""
+}
+
 // checkInvariants are the properties that must hold after every step.
 func (e *endpoint) checkInvariants(now time.Time) {
 	c := e.conn
 	if d := c.NextDeadline(); !d.IsZero() && d.Before(now) {
 		e.fail("NextDeadline %v is in the past (now %v)", d, now)
+	}
+	if why := deadlineMismatch(c); why != "" {
+		e.fail("%s", why)
 	}
 	if c.rcv.ring.len()+c.rcv.reorderBytes > c.cfg.RecvBufferSize+c.cfg.PacketSize {
 		e.fail("receive buffer over its bound")

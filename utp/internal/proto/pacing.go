@@ -148,11 +148,11 @@ func (c *Conn) paceReady(now time.Time) bool {
 	mss := float64(c.maxPayload() + wire.HeaderSize)
 	burst := max(pacingBurst, seconds(pacingMinPackets*mss/p.rate))
 	if p.next.Sub(now) <= burst {
-		c.timers[timerPace] = time.Time{} // not holding anything back
+		c.setTimer(timerPace, time.Time{}) // not holding anything back
 		return true
 	}
 	if c.wantsToSend() {
-		c.timers[timerPace] = p.next.Add(-burst)
+		c.setTimer(timerPace, p.next.Add(-burst))
 	}
 	return false
 }

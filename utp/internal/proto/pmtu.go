@@ -545,7 +545,7 @@ func (c *Conn) askPeer(now time.Time, buf []byte) int {
 	c.ackSent()
 	c.countSent(now)
 	if c.timers[timerRetransmit].IsZero() {
-		c.timers[timerRetransmit] = now.Add(c.rto())
+		c.setTimer(timerRetransmit, now.Add(c.rto()))
 	}
 	return h.Put(buf)
 }
@@ -616,6 +616,6 @@ func (c *Conn) repacketize() {
 	c.pmtu.roundN = 0
 	c.consecutiveTimeouts = 0
 	c.rtt.ResetBackoff()
-	c.timers[timerRetransmit] = time.Time{}
+	c.setTimer(timerRetransmit, time.Time{})
 	c.stats.Repacketized++
 }

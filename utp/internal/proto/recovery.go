@@ -183,7 +183,7 @@ func (c *Conn) onTimeoutRecovery() {
 	r.episode++
 	r.undoable, r.undoLeft, r.unproven = false, 0, nil
 	r.unseenNext = c.snd.una // a spurious timeout's undo puts them back in flight
-	c.timers[timerLoss] = time.Time{}
+	c.setTimer(timerLoss, time.Time{})
 }
 
 // endRecovery closes the episode once the cumulative ACK has passed its
@@ -239,7 +239,7 @@ func (c *Conn) reoWindow() time.Duration {
 // number was sent later still, retransmitted or not.
 func (c *Conn) rackDetect(now time.Time) bool {
 	s, r := &c.snd, &c.rec
-	c.timers[timerLoss] = time.Time{}
+	c.setTimer(timerLoss, time.Time{})
 	if r.rackTx == 0 {
 		return false
 	}
@@ -281,7 +281,7 @@ func (c *Conn) rackDetect(now time.Time) bool {
 			next = due
 		}
 	}
-	c.timers[timerLoss] = next
+	c.setTimer(timerLoss, next)
 	return lost
 }
 

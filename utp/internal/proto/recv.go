@@ -271,7 +271,7 @@ func (c *Conn) onInOrder(now time.Time, seq uint16, payload []byte, fin bool) {
 		// unless more packets already wait to be applied (ackhold.go).
 		c.oweAck(now)
 	case c.timers[timerDelayedAck].IsZero():
-		c.timers[timerDelayedAck] = now.Add(c.cfg.AckDelay)
+		c.setTimer(timerDelayedAck, now.Add(c.cfg.AckDelay))
 	}
 }
 
@@ -443,7 +443,7 @@ func (c *Conn) Read(now time.Time, p []byte) (int, error) {
 func (c *Conn) ackSent() {
 	c.rcv.ackNow, c.rcv.ackDue = false, false
 	c.rcv.unacked, c.rcv.unackedBytes = 0, 0
-	c.timers[timerDelayedAck] = time.Time{}
+	c.setTimer(timerDelayedAck, time.Time{})
 }
 
 var debugDup func(seq uint16)

@@ -545,7 +545,7 @@ func (c *Conn) transmit(now time.Time, buf []byte, seq uint16, tail *[2][]byte) 
 		// window and resending everything for a packet that was not lost.
 		// Linux rearms its timer the same way when it retransmits the head
 		// of its queue (tcp_xmit_retransmit_queue).
-		c.timers[timerRetransmit] = now.Add(c.rto())
+		c.setTimer(timerRetransmit, now.Add(c.rto()))
 	}
 	return n
 }

@@ -33,7 +33,7 @@ func (c *Conn) deferStarved(now, due time.Time) bool {
 		return false
 	}
 	c.rtoDeferred = now.Add(rto / starvedGrace)
-	c.timers[timerRetransmit] = c.rtoDeferred
+	c.setTimer(timerRetransmit, c.rtoDeferred)
 	c.stats.DeferredTimeouts++
 	return true
 }

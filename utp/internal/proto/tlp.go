@@ -114,7 +114,7 @@ func (c *Conn) tlpPending(now time.Time) (uint16, bool) {
 func (c *Conn) tailProbe(now time.Time) (uint16, bool) {
 	s := &c.snd
 	c.tlp.due = false
-	c.timers[timerRetransmit] = now.Add(c.rto())
+	c.setTimer(timerRetransmit, now.Add(c.rto()))
 	size := c.segmentPayload() // what nextNewPacket would send
 	if int(s.ring.end-s.next) >= size && s.peerWnd-s.flight >= size+wire.HeaderSize {
 		c.tlp.force = true
