@@ -84,7 +84,7 @@ func (c *Conn) setTimer(k timerKind, t time.Time) {
 //
 // The IO layer asks after every step, so this runs for every packet. It
 // reads only the armed slots of the table (c.armed), usually one or two
-// of its thirteen, then the three derived deadlines: with the table's
+// of its fourteen, then the four derived deadlines: with the table's
 // five cache lines read whole, it was among the functions of a
 // ping-pong whose cost grew most when the machine ran slow.
 func (c *Conn) NextDeadline() time.Time {
@@ -97,6 +97,7 @@ func (c *Conn) NextDeadline() time.Time {
 	}
 	next = earlier(next, c.keepaliveDeadline())
 	next = earlier(next, c.idleDeadline())
+	next = earlier(next, c.pushDeadline())
 	return earlier(next, c.tlpDeadline())
 }
 
