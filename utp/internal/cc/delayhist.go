@@ -94,6 +94,15 @@ func (h *delayHist) roll(now time.Time) {
 	h.recomputeBase()
 }
 
+// keeps reports whether adding sample at now would leave every bucket and
+// the base delay as they are: now is within the current bucket, which
+// already holds sample or less, and so does the base. Only the recent
+// samples (the current delay) would change.
+func (h *delayHist) keeps(now time.Time, sample uint32) bool {
+	return h.valid[h.idx] && !wrapLess(sample, h.buckets[h.idx]) && !wrapLess(sample, h.base) &&
+		now.Sub(h.bucketStart) < bucketLength
+}
+
 // addToBase folds sample into the current bucket and the base. A sample
 // below the base lowers it at once (RFC 6817 2.4.2; libutp add_sample).
 func (h *delayHist) addToBase(sample uint32) {

@@ -1,6 +1,7 @@
 package cc
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -196,5 +197,44 @@ func TestDelayHistEmpty(t *testing.T) {
 	}
 	if _, ok := h.queuingDelay(); ok {
 		t.Error("empty history has a queuing delay")
+	}
+}
+
+// keeps is true only where add changes neither a bucket nor the base:
+// random samples around a drifting level, at random steps of time
+// (sometimes backwards, sometimes past a bucket or the whole history).
+func TestDelayHistKeepsOnlyWhatAddWouldNotChange(t *testing.T) {
+	for seed := range uint64(20) {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		now := time.Unix(1000, 0)
+		h := newDelayHist(now)
+		level := rng.Uint32()
+		kept := 0
+		for step := range 5000 {
+			switch rng.IntN(50) {
+			case 0:
+				now = now.Add(time.Duration(rng.IntN(12)) * bucketLength)
+			case 1:
+				now = now.Add(-time.Second)
+			default:
+				now = now.Add(time.Duration(rng.IntN(2000)) * time.Millisecond)
+			}
+			level += uint32(rng.IntN(2001)) - 1000
+			sample := level + uint32(rng.IntN(5000))
+			before := h
+			keeps := h.keeps(now, sample)
+			h.add(now, sample)
+			same := h.buckets == before.buckets && h.valid == before.valid && h.base == before.base &&
+				h.hasBase == before.hasBase && h.idx == before.idx && h.bucketStart.Equal(before.bucketStart)
+			if keeps && !same {
+				t.Fatalf("seed %d step %d: keeps(%d) but add changed the buckets or the base", seed, step, sample)
+			}
+			if keeps {
+				kept++
+			}
+		}
+		if kept == 0 {
+			t.Fatalf("seed %d: keeps was never true", seed)
+		}
 	}
 }

@@ -33,9 +33,13 @@ func (l *LEDBAT) OnPeerDelay(now time.Time, sample uint32) {
 
 // followDrift records sample in theirs and, when it lowers their base
 // delay by at most maxDriftShift, raises ours by as much. It reports
-// whether ours moved. LEDBAT and LEDBATPP share it.
+// whether ours moved. LEDBAT, LEDBATPP and RLEDBAT share it.
+//
+// Of theirs only the base delay is ever read, so a sample that would
+// change no bucket (theirs.keeps) is not added: most do not, and adding
+// each was most of this function's time, once per packet received.
 func followDrift(ours, theirs *delayHist, now time.Time, sample uint32) bool {
-	if sample == 0 {
+	if sample == 0 || theirs.keeps(now, sample) {
 		return false
 	}
 	prev, had := theirs.baseDelay()
