@@ -1,6 +1,6 @@
 //go:build linux
 
-package realpath
+package shapes
 
 import (
 	"bytes"
@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/inet256/go-utp/v2/utp"
+
+	"github.com/inet256/go-utp/v2/e2e/realpath"
 )
 
 // Thousands of short connections from many Sockets at once, while one
@@ -28,7 +30,7 @@ func TestShortConnsBesideBulk(t *testing.T) {
 		msgSize  = 1000
 		bulkStep = 64 << 10
 	)
-	p := newPath(t, Config{Rate: 10e6, Buffer: 100 * time.Millisecond, RTT: 40 * time.Millisecond,
+	p := newPath(t, realpath.Config{Rate: 10e6, Buffer: 100 * time.Millisecond, RTT: 40 * time.Millisecond,
 		Prefix: "audit"})
 	var server *utp.Socket
 	if err := p.In(p.Receiver, func() (err error) {
@@ -144,8 +146,8 @@ func TestShortConnsBesideBulk(t *testing.T) {
 	slices.Sort(times)
 	if len(times) > 0 {
 		t.Logf("%d short exchanges from %d Sockets in %v: p50 %v, p99 %v, max %v; bulk transfer wrote %d MB, longest time without progress %v",
-			len(times), sockets, elapsed.Round(time.Millisecond), Quantile(times, 0.5).Round(time.Millisecond),
-			Quantile(times, 0.99).Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond), last>>20, worst.Round(time.Millisecond))
+			len(times), sockets, elapsed.Round(time.Millisecond), realpath.Quantile(times, 0.5).Round(time.Millisecond),
+			realpath.Quantile(times, 0.99).Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond), last>>20, worst.Round(time.Millisecond))
 	}
 	if worst > 10*time.Second {
 		t.Errorf("the bulk transfer made no progress for %v", worst)

@@ -1,6 +1,6 @@
 //go:build linux
 
-package realpath
+package shapes
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/inet256/go-utp/v2/utp"
+
+	"github.com/inet256/go-utp/v2/e2e/realpath"
 )
 
 // A reader that stops reading for 30 s in the middle of a transfer and
@@ -23,7 +25,7 @@ func TestReaderPauses(t *testing.T) {
 		total = 24 << 20
 		pause = 30 * time.Second
 	)
-	p := newPath(t, Config{Rate: 10e6, Buffer: 100 * time.Millisecond, RTT: 40 * time.Millisecond,
+	p := newPath(t, realpath.Config{Rate: 10e6, Buffer: 100 * time.Millisecond, RTT: 40 * time.Millisecond,
 		Prefix: "audit"})
 	up, down := openSwarmEndpoints(t, p, ours)
 	downAddr := &net.UDPAddr{IP: p.ReceiverAddr.AsSlice(), Port: addrPort(down.Addr())}
@@ -70,7 +72,7 @@ func TestReaderPauses(t *testing.T) {
 		t.Fatalf("sender: %v", err)
 	}
 	t.Logf("during the pause the reader's side received %d bytes and %d packets (window full after %d bytes read); the sender's Socket: %+v",
-		during.BytesReceived-before.BytesReceived, during.PacketsReceived-before.PacketsReceived, first, up.(utpEndpoint).Stats())
+		during.BytesReceived-before.BytesReceived, during.PacketsReceived-before.PacketsReceived, first, up.(socketStats).Stats())
 }
 
 // pattern returns n bytes that differ from any shift of themselves.

@@ -1,6 +1,6 @@
 //go:build linux
 
-package realpath
+package shapes
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/inet256/go-utp/v2/e2e/realpath"
 )
 
 // A BitTorrent-like peer: one Socket carries swarmConns connections to
@@ -39,13 +41,13 @@ const (
 )
 
 func TestSwarmShape(t *testing.T) {
-	p := newPath(t, Config{Rate: 10e6, Buffer: 100 * time.Millisecond, RTT: 40 * time.Millisecond,
+	p := newPath(t, realpath.Config{Rate: 10e6, Buffer: 100 * time.Millisecond, RTT: 40 * time.Millisecond,
 		Prefix: "audit"})
 	runSwarm(t, p, ours)
 }
 
 // runSwarm runs the swarm shape with tr on p.
-func runSwarm(t *testing.T, p *Path, tr Transport) {
+func runSwarm(t *testing.T, p *realpath.Path, tr realpath.Transport) {
 	up, down := openSwarmEndpoints(t, p, tr)
 	upAddr := &net.UDPAddr{IP: net.IPv4(10, 78, 1, 1), Port: addrPort(up.Addr())}
 	downAddr := &net.UDPAddr{IP: p.ReceiverAddr.AsSlice(), Port: addrPort(down.Addr())}
@@ -117,7 +119,7 @@ func runSwarm(t *testing.T, p *Path, tr Transport) {
 	for _, err := range errs.errs {
 		t.Error(err)
 	}
-	if u, ok := up.(utpEndpoint); ok {
+	if u, ok := up.(socketStats); ok {
 		us := u.Stats()
 		t.Logf("uploader: %d packets out, %d retransmits, %d timeouts", us.PacketsOut, us.Retransmits, us.Timeouts)
 	}
@@ -126,11 +128,11 @@ func runSwarm(t *testing.T, p *Path, tr Transport) {
 
 // openSwarmEndpoints opens the uploader's endpoint in the sender's
 // namespace and the downloader's in the receiver's.
-func openSwarmEndpoints(t *testing.T, p *Path, tr Transport) (up, down Endpoint) {
+func openSwarmEndpoints(t *testing.T, p *realpath.Path, tr realpath.Transport) (up, down realpath.Endpoint) {
 	t.Helper()
 	for _, e := range []struct {
 		ns string
-		ep *Endpoint
+		ep *realpath.Endpoint
 	}{{p.Sender, &up}, {p.Receiver, &down}} {
 		if err := p.In(e.ns, func() (err error) {
 			*e.ep, err = tr.Open("0.0.0.0:0")
@@ -145,7 +147,7 @@ func openSwarmEndpoints(t *testing.T, p *Path, tr Transport) (up, down Endpoint)
 
 // dialIn dials from e inside namespace ns: a TCP dial makes its socket
 // where it runs.
-func dialIn(p *Path, ns string, ctx context.Context, e Endpoint, to net.Addr) (c net.Conn, err error) {
+func dialIn(p *realpath.Path, ns string, ctx context.Context, e realpath.Endpoint, to net.Addr) (c net.Conn, err error) {
 	err = p.In(ns, func() (err error) {
 		c, err = e.Dial(ctx, to)
 		return err
@@ -163,7 +165,7 @@ func addrPort(a net.Addr) int {
 
 // acceptAll accepts n connections on e and serves each in its own
 // goroutine, returning when all have ended.
-func acceptAll(e Endpoint, n int, serve func(net.Conn)) {
+func acceptAll(e realpath.Endpoint, n int, serve func(net.Conn)) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for range n {
@@ -348,7 +350,7 @@ func reportSwarm(t *testing.T, stats []*swarmStats, heapGrowth uint64) {
 // TestSwarmShapeTCP is the swarm shape over TCP (cubic), the reference
 // for TestSwarmShape's figures, under the same bounds.
 func TestSwarmShapeTCP(t *testing.T) {
-	p := newPath(t, Config{Rate: 10e6, Buffer: 100 * time.Millisecond, RTT: 40 * time.Millisecond,
+	p := newPath(t, realpath.Config{Rate: 10e6, Buffer: 100 * time.Millisecond, RTT: 40 * time.Millisecond,
 		Prefix: "audit"})
-	runSwarm(t, p, TCP)
+	runSwarm(t, p, realpath.TCP)
 }
