@@ -5,8 +5,6 @@ package realpath
 import (
 	"flag"
 	"fmt"
-	"os"
-	"os/exec"
 	"slices"
 	"testing"
 	"time"
@@ -23,29 +21,12 @@ const ppTarget = 60 * time.Millisecond
 // ours is our library at its defaults.
 var ours = UTP("utp")
 
-// newPath builds cfg's path for one test and deletes it when the test
-// ends, however it ends.
+// newPath builds cfg's path for one test (NewForTest), with the taps on
+// when -realpath.taps asks.
 func newPath(t *testing.T, cfg Config) *Path {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("realpath: network namespaces need root (CI runs as root)")
-	}
-	for _, tool := range []string{"ip", "tc"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("realpath: %s is missing (.ci/run installs iproute2): %v", tool, err)
-		}
-	}
 	cfg.Taps = cfg.Taps || *taps
-	p, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := p.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return p
+	return NewForTest(t, cfg)
 }
 
 // runOneFlow runs tr alone and logs what it measured.
